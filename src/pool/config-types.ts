@@ -33,3 +33,9 @@ export interface PoolConfig {
 
 /** Where a resolved value came from. */
 export type ConfigSource = 'default' | 'file' | 'env' | 'flag' | 'code';
+
+/**
+ * A partial pool config as given by one source (a config file's `pool` object, or code): every
+ * key optional, `resourceLimits` merged key by key with the other sources.
+ */
+export type PoolConfigInput = Partial<Omit<PoolConfig, 'resourceLimits'>> & { resourceLimits?: ResourceLimits };
