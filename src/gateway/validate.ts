@@ -1,0 +1,63 @@
+// Checks what an app sends before a server acts on it, so a broken message never reaches the wire.
+import { AlbanyError, ErrorCodes } from '../errors.js';
+import type { Headers } from './types.js';
+
+// RFC 9110 token characters: what a header name may be made of.
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// Field values may hold visible ASCII, obs-text, space and tab; CR, LF and NUL would split or end the message.
+const BAD_VALUE = /[\r\n\0]/;
+
+/** Throws `ERR_ALBANY_INVALID_MESSAGE` with `what` in the text. */
+export function invalidMessage(what: string, details?: Record<string, unknown>): never {
+  throw new AlbanyError(ErrorCodes.ERR_ALBANY_INVALID_MESSAGE, what, details === undefined ? undefined : { details });
+}
+
+/** True when `name` is a valid header name (an RFC 9110 token). */
+export function isToken(name: string): boolean {
+  return TOKEN.test(name);
+}
+
+/** Validates an HTTP status code: an integer from 100 to 599. */
+export function checkStatus(status: unknown, type: string): number {
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599) {
+    invalidMessage(`${type}: status must be an integer from 100 to 599, got ${String(status)}`, { status });
+  }
+  return status;
+}
+
+/**
+ * Validates a header list from an app: an array of `[name, value]` string pairs, names are tokens,
+ * no CR/LF/NUL anywhere. Returns the list unchanged so callers can chain.
+ */
+export function checkHeaders(headers: unknown, type: string): Headers {
+  if (headers === undefined) return [];
+  if (!Array.isArray(headers)) invalidMessage(`${type}: headers must be an array of [name, value] pairs`);
+  for (let i = 0; i < headers.length; i++) {
+    const pair = headers[i];
+    if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string') {
+      invalidMessage(`${type}: headers[${i}] must be a [name, value] pair of strings`);
+    }
+    const name = pair[0];
+    if (!TOKEN.test(name)) {
+      invalidMessage(`${type}: header name ${JSON.stringify(name)} at headers[${i}] is not a valid token`, { index: i });
+    }
+    if (BAD_VALUE.test(pair[1])) {
+      invalidMessage(`${type}: header ${JSON.stringify(name)} at headers[${i}] contains CR, LF or NUL`, { index: i });
+    }
+  }
+  return headers as Headers;
+}
+
+/** Validates an optional body field: absent, or a Uint8Array (Buffer included). */
+export function checkBody(body: unknown, type: string): Uint8Array | undefined {
+  if (body === undefined || body instanceof Uint8Array) return body;
+  return invalidMessage(`${type}: body must be a Uint8Array, got ${typeof body}`);
+}
+
+/** Validates that `message` is an object with a string `type`. */
+export function checkMessage(message: unknown): string {
+  if (typeof message !== 'object' || message === null || typeof (message as { type?: unknown }).type !== 'string') {
+    invalidMessage(`message must be an object with a string "type", got ${message === null ? 'null' : typeof message}`);
+  }
+  return (message as { type: string }).type;
+}

@@ -1,0 +1,201 @@
+// One request's receive/send, shared by every host: the message state machine and the protocol's
+// rules live here once, while each host only says how bytes come in and go out.
+import { AlbanyError, ErrorCodes } from '../errors.js';
+import { checkBody, checkHeaders, checkMessage, checkStatus, invalidMessage } from '../gateway/validate.js';
+import type { App, Headers, HttpReceiveMessage, HttpScope, SendMessage } from '../gateway/types.js';
+
+/** Where a cycle's response goes. Each host (node:http, FastCGI, interop) implements this. */
+export interface ResponseSink {
+  /** Status and headers are final; nothing is written until the first body call so hosts may merge them. */
+  start(status: number, headers: Headers, trailers: boolean): void;
+  /**
+   * One body chunk; `more` false ends the body (unless trailers follow). Returns a promise only
+   * when the transport wants the app to wait (backpressure).
+   */
+  body(chunk: Uint8Array | undefined, more: boolean): void | Promise<void>;
+  /** Trailing headers; `more` false ends the response. */
+  trailers(headers: Headers, more: boolean): void | Promise<void>;
+  /** Stream the file at `path` as the whole body and end the response. */
+  sendFile(path: string): Promise<void>;
+  /** Answer `status` with a short text body (used for 500 when the app failed before starting). */
+  fail(status: number, text: string): void;
+  /** Tear the response down mid-stream (the app failed after starting). */
+  abort(): void;
+}
+
+/** Where a cycle's request body comes from. */
+export interface RequestSource {
+  /** The next `http.request` chunk, or `http.disconnect` once the client is gone. */
+  next(): Promise<HttpReceiveMessage>;
+}
+
+/** Called with the app's error and the request line, once per failed request. */
+export type ErrorLogger = (error: unknown, requestLine: string) => void;
+
+const DISCONNECT: HttpReceiveMessage = Object.freeze({ type: 'http.disconnect' }) as HttpReceiveMessage;
+
+// Response progress. Numbers, not strings, because this is checked on every message.
+const enum Phase { Initial, Body, Trailers, Done }
+
+/**
+ * The state of one HTTP request between a host and an app. Owns `receive` and `send`, enforces
+ * message order (start → body… → [trailers…] → done), validates each message, and turns app
+ * failures into a 500 or an aborted response.
+ */
+export class HttpCycle {
+  private phase = Phase.Initial;
+  private wantsTrailers = false;
+  private disconnected = false;
+  private requestDone = false;
+
+  /** The app's `receive`. Bound, so it can be handed out as a plain function. */
+  readonly receive = (): Promise<HttpReceiveMessage> => {
+    if (this.disconnected || this.phase === Phase.Done && this.requestDone) return Promise.resolve(DISCONNECT);
+    if (this.requestDone) return this.waitForDisconnect();
+    return this.source.next().then((message) => {
+      if (message.type === 'http.disconnect') this.disconnected = true;
+      else if (!message.moreBody) this.requestDone = true;
+      return message;
+    });
+  };
+
+  /** The app's `send`. Bound, so it can be handed out as a plain function. */
+  readonly send = (message: SendMessage): Promise<void> => {
+    try {
+      const result = this.dispatch(message);
+      return result === undefined ? Promise.resolve() : result;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
+
+  private disconnectWaiters: Array<(m: HttpReceiveMessage) => void> | undefined;
+
+  constructor(
+    readonly scope: HttpScope,
+    private readonly source: RequestSource,
+    private readonly sink: ResponseSink,
+  ) {}
+
+  /** True once the response is complete on the app's side. */
+  get finished(): boolean {
+    return this.phase === Phase.Done;
+  }
+
+  /** True once the response has started (status and headers handed to the sink). */
+  get started(): boolean {
+    return this.phase !== Phase.Initial;
+  }
+
+  /** The host calls this when the client goes away; later `send()` calls reject. */
+  clientGone(): void {
+    if (this.disconnected) return;
+    this.disconnected = true;
+    const waiters = this.disconnectWaiters;
+    this.disconnectWaiters = undefined;
+    if (waiters) for (const wake of waiters) wake(DISCONNECT);
+  }
+
+  /** The host calls this when it has consumed the whole request itself (e.g. a 413 it sent). */
+  requestConsumed(): void {
+    this.requestDone = true;
+  }
+
+  /**
+   * Runs `app` for this request and settles the response whatever the app does: a throw before
+   * start becomes a 500, after start an abort; returning without finishing is treated the same.
+   */
+  async run(app: App, logError: ErrorLogger): Promise<void> {
+    try {
+      await app(this.scope, this.receive, this.send);
+    } catch (error) {
+      if (this.disconnected && AlbanyError.is(error) && error.code === ErrorCodes.ERR_ALBANY_CLIENT_DISCONNECTED) return;
+      logError(error, this.requestLine());
+      this.settleFailure();
+      return;
+    }
+    if (this.phase !== Phase.Done && !this.disconnected) {
+      logError(
+        new AlbanyError(ErrorCodes.ERR_ALBANY_INVALID_MESSAGE, 'app returned without completing the response'),
+        this.requestLine(),
+      );
+      this.settleFailure();
+    }
+  }
+
+  private settleFailure(): void {
+    if (this.disconnected || this.phase === Phase.Done) return;
+    if (this.phase === Phase.Initial) this.sink.fail(500, 'Internal Server Error');
+    else this.sink.abort();
+    this.phase = Phase.Done;
+  }
+
+  private requestLine(): string {
+    const q = this.scope.queryString;
+    return `${this.scope.method} ${this.scope.rawPath}${q ? `?${q}` : ''} HTTP/${this.scope.httpVersion}`;
+  }
+
+  private waitForDisconnect(): Promise<HttpReceiveMessage> {
+    return new Promise((resolve) => {
+      (this.disconnectWaiters ??= []).push(resolve);
+    });
+  }
+
+  /** Called by hosts when the response has left and the connection moved on. */
+  responseSent(): void {
+    this.clientGone();
+  }
+
+  private dispatch(message: SendMessage): void | Promise<void> {
+    const type = checkMessage(message);
+    if (this.disconnected) {
+      throw new AlbanyError(ErrorCodes.ERR_ALBANY_CLIENT_DISCONNECTED, `${type}: the client has disconnected`);
+    }
+    switch (type) {
+      case 'http.response.start': {
+        if (this.phase !== Phase.Initial) invalidMessage(`http.response.start sent twice (the response has already started)`);
+        const m = message as { status: unknown; headers?: unknown; trailers?: unknown };
+        const status = checkStatus(m.status, type);
+        const headers = checkHeaders(m.headers, type);
+        this.wantsTrailers = m.trailers === true;
+        this.phase = Phase.Body;
+        this.sink.start(status, headers, this.wantsTrailers);
+        return;
+      }
+      case 'http.response.body': {
+        if (this.phase !== Phase.Body) this.orderError(type);
+        const m = message as { body?: unknown; moreBody?: unknown };
+        const body = checkBody(m.body, type);
+        const more = m.moreBody === true;
+        if (!more) this.phase = this.wantsTrailers ? Phase.Trailers : Phase.Done;
+        return this.sink.body(body, more);
+      }
+      case 'http.response.trailers': {
+        if (this.phase !== Phase.Trailers) {
+          if (this.phase === Phase.Body && !this.wantsTrailers) invalidMessage('http.response.trailers sent but http.response.start did not set trailers: true');
+          this.orderError(type);
+        }
+        const m = message as { headers?: unknown; moreTrailers?: unknown };
+        const headers = checkHeaders(m.headers, type);
+        const more = m.moreTrailers === true;
+        if (!more) this.phase = Phase.Done;
+        return this.sink.trailers(headers, more);
+      }
+      case 'http.response.pathsend': {
+        if (this.phase !== Phase.Body) this.orderError(type);
+        const path = (message as { path?: unknown }).path;
+        if (typeof path !== 'string' || path === '') invalidMessage('http.response.pathsend: path must be a non-empty string');
+        this.phase = Phase.Done;
+        return this.sink.sendFile(path);
+      }
+      default:
+        return invalidMessage(`unexpected message type ${JSON.stringify(type)} in an http scope`);
+    }
+  }
+
+  private orderError(type: string): never {
+    if (this.phase === Phase.Initial) invalidMessage(`${type} sent before http.response.start`);
+    if (this.phase === Phase.Trailers) invalidMessage(`${type} sent while trailers are expected`);
+    return invalidMessage(`${type} sent after the response was complete`);
+  }
+}

@@ -1,0 +1,183 @@
+// The embedded HTTP/1.1 host: node:http parses, a per-request HttpCycle runs the app.
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { App, Address } from '../gateway/types.js';
+import { HttpCycle } from './cycle.js';
+import { Lifespan } from './lifespan.js';
+import { NodeRequestSource, NodeResponseSink } from './node-io.js';
+import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.js';
+import { clientAndScheme } from './proxy-headers.js';
+import { buildHttpScope } from './scope.js';
+
+/** A running albany HTTP server. */
+export interface AlbanyServer {
+  /** The underlying node:http server (for `upgrade` listeners and the like). */
+  readonly server: http.Server;
+  /** `http://host:port` (or `http+unix://…` for a Unix socket). */
+  readonly url: string;
+  /** The bound port (0 for Unix sockets). */
+  readonly port: number;
+  /** The resolved options in force. */
+  readonly options: ResolvedServerOptions;
+  /** Lifespan state shared into request scopes. */
+  readonly state: Record<string, unknown>;
+  /** Graceful stop: refuse new connections, let in-flight requests finish within gracefulTimeoutMs, run lifespan shutdown. */
+  close(): Promise<void>;
+}
+
+/** The request listener plus the bookkeeping that graceful close needs. */
+export interface GatewayRequestHandler {
+  (req: IncomingMessage, res: ServerResponse): void;
+  /** Requests not yet finished. */
+  readonly inFlight: number;
+  /** From now on, responses ask the client to close the connection. */
+  drain(onIdle: () => void): void;
+}
+
+/**
+ * Builds the node:http `request` listener that runs `app` for every request. Exposed so other
+ * hosts built on node:http (Unix sockets, cluster workers) share it.
+ */
+export function createRequestHandler(
+  app: App,
+  options: ResolvedServerOptions,
+  state: Record<string, unknown>,
+  serverAddress: () => Address,
+): GatewayRequestHandler {
+  const { logger, maxBodySize, rootPath } = options;
+  let inFlight = 0;
+  let draining = false;
+  let onIdle: (() => void) | undefined;
+  const logError = (error: unknown, requestLine: string) => {
+    const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    logger.error(`exception in app for "${requestLine}": ${text}`);
+  };
+
+  const handler = ((req: IncomingMessage, res: ServerResponse) => {
+    const socket = req.socket;
+    const { client, scheme } = clientAndScheme(req, socket, options);
+    const scope = buildHttpScope({
+      method: req.method!,
+      target: req.url!,
+      httpVersion: req.httpVersion,
+      rawHeaders: req.rawHeaders,
+      scheme,
+      client,
+      server: serverAddress(),
+      rootPath,
+      state,
+    });
+
+    // Body framing from the lower-cased header list, so node never builds its req.headers object.
+    let contentLength: number | undefined;
+    let chunked = false;
+    const headers = scope.headers;
+    for (let i = 0; i < headers.length; i++) {
+      const name = headers[i]![0];
+      if (name === 'content-length') contentLength = Number(headers[i]![1]);
+      else if (name === 'transfer-encoding') chunked = true;
+    }
+    if (draining) res.shouldKeepAlive = false;
+    inFlight++;
+    res.on('close', () => {
+      inFlight--;
+      if (res.writableFinished) cycle.responseSent();
+      else cycle.clientGone();
+      if (draining && inFlight === 0) onIdle?.();
+    });
+
+    const sink = new NodeResponseSink(res);
+    if (maxBodySize > 0 && contentLength !== undefined && contentLength > maxBodySize) {
+      // Refuse before reading a byte of the body; the connection closes so the rest is never read.
+      res.shouldKeepAlive = false;
+      sink.fail(413, 'Payload Too Large');
+      return;
+    }
+    const hasBody = chunked || (contentLength !== undefined && contentLength > 0);
+    const source = new NodeRequestSource(req, hasBody, chunked ? undefined : contentLength, maxBodySize, () => {
+      res.shouldKeepAlive = false;
+      if (!cycle.started) sink.fail(413, 'Payload Too Large');
+      else sink.abort();
+      cycle.clientGone();
+    });
+    const cycle = new HttpCycle(scope, source, sink);
+    void cycle.run(app, logError);
+  }) as GatewayRequestHandler;
+
+  Object.defineProperty(handler, 'inFlight', { get: () => inFlight });
+  handler.drain = (idle: () => void) => {
+    draining = true;
+    onIdle = idle;
+    if (inFlight === 0) idle();
+  };
+  return handler;
+}
+
+/**
+ * Creates (but does not start) a node:http server running `app`. Use {@link serve} to also run
+ * the lifespan protocol and listen.
+ */
+export function createServer(app: App, options: ServerOptions = {}, state: Record<string, unknown> = {}): { server: http.Server; handler: GatewayRequestHandler; options: ResolvedServerOptions } {
+  const resolved = resolveServerOptions(options);
+  const server = http.createServer({
+    maxHeaderSize: resolved.maxHeaderSize,
+    headersTimeout: resolved.headersTimeoutMs,
+    requestTimeout: resolved.requestTimeoutMs,
+    keepAliveTimeout: resolved.keepAliveTimeoutMs,
+    // Node checks the two timeouts above only this often; the default (30 s) would let a
+    // slowloris client hold a socket far past headersTimeout.
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(Math.min(resolved.headersTimeoutMs || 1000, resolved.requestTimeoutMs || 1000) / 2))),
+    noDelay: true,
+  });
+  let address: Address = null;
+  server.on('listening', () => {
+    const a = server.address();
+    address = a !== null && typeof a === 'object' ? [(a as AddressInfo).address, (a as AddressInfo).port] : null;
+  });
+  const handler = createRequestHandler(app, resolved, state, () => address);
+  server.on('request', handler);
+  return { server, handler, options: resolved };
+}
+
+/**
+ * Runs lifespan startup, then listens. Resolves once the server accepts connections; rejects with
+ * `ERR_ALBANY_LIFESPAN` if the app's startup failed (nothing is left listening).
+ */
+export async function serve(app: App, options: ServerOptions = {}): Promise<AlbanyServer> {
+  const resolved = resolveServerOptions(options);
+  const lifespan = new Lifespan(app, resolved.lifespan, resolved.logger);
+  await lifespan.startup();
+  const { server, handler } = createServer(app, { ...options, logger: resolved.logger }, lifespan.state);
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    if (resolved.uds) server.listen(resolved.uds, resolve);
+    else server.listen(resolved.port, resolved.host, resolve);
+  });
+  const a = server.address();
+  const port = a !== null && typeof a === 'object' ? a.port : 0;
+  const host = resolved.host.includes(':') ? `[${resolved.host}]` : resolved.host;
+  const url = resolved.uds ? `http+unix://${encodeURIComponent(resolved.uds)}` : `http://${host}:${port}`;
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      const idle = new Promise<void>((resolve) => handler.drain(resolve));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), resolved.gracefulTimeoutMs);
+      await idle;
+      // In-flight requests are done; keep-alive sockets they leave behind carry no work.
+      server.closeIdleConnections();
+      for (const socket of sockets) if (!socket.destroyed) socket.destroySoon();
+      await stopped;
+      clearTimeout(timer);
+      await lifespan.shutdown();
+    })());
+
+  return { server, url, port, options: resolved, state: lifespan.state, close };
+}

@@ -1,0 +1,195 @@
+// node:http adapters for a cycle: the request body as http.request messages with backpressure, and
+// the response sink that writes status, headers, body and trailers to a ServerResponse.
+import { createReadStream, promises as fsp } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import type { Headers, HttpReceiveMessage } from '../gateway/types.js';
+import type { RequestSource, ResponseSink } from './cycle.js';
+
+const EMPTY = new Uint8Array(0);
+const LAST: HttpReceiveMessage = Object.freeze({ type: 'http.request', body: EMPTY, moreBody: false }) as HttpReceiveMessage;
+const DISCONNECT: HttpReceiveMessage = Object.freeze({ type: 'http.disconnect' }) as HttpReceiveMessage;
+
+/**
+ * Reads a request body in paused mode: nothing is pulled from the socket until the app asks, and
+ * node pauses the socket once its small buffer is full, so a slow app never makes us read ahead.
+ */
+export class NodeRequestSource implements RequestSource {
+  private received = 0;
+  private done: boolean;
+  private gone = false;
+  private wake: (() => void) | undefined;
+
+  /**
+   * @param expected content-length when the client sent one (lets the last chunk say moreBody: false)
+   * @param limit largest body accepted (0 = none); `onTooLarge` is called once when passed
+   */
+  constructor(
+    private readonly req: IncomingMessage,
+    hasBody: boolean,
+    private readonly expected: number | undefined,
+    private readonly limit: number,
+    private readonly onTooLarge: () => void,
+  ) {
+    this.done = !hasBody;
+    if (hasBody) {
+      const notify = () => {
+        const wake = this.wake;
+        this.wake = undefined;
+        wake?.();
+      };
+      req.on('readable', notify);
+      req.on('end', notify);
+      req.on('close', () => {
+        if (!req.complete) this.gone = true;
+        notify();
+      });
+      // An aborted upload surfaces as an 'error' on the request; the 'close' above already covers it.
+      req.on('error', () => {});
+    }
+  }
+
+  async next(): Promise<HttpReceiveMessage> {
+    for (;;) {
+      if (this.done) return LAST;
+      if (this.gone) return DISCONNECT;
+      const chunk = this.req.read() as Buffer | null;
+      if (chunk !== null) {
+        this.received += chunk.length;
+        if (this.limit > 0 && this.received > this.limit) {
+          this.gone = true;
+          this.onTooLarge();
+          return DISCONNECT;
+        }
+        const last = this.expected !== undefined && this.received >= this.expected;
+        if (last) this.done = true;
+        return { type: 'http.request', body: chunk, moreBody: !last };
+      }
+      if (this.req.readableEnded || this.req.complete && this.req.readableLength === 0) {
+        this.done = true;
+        return LAST;
+      }
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+}
+
+function hasHeader(headers: Headers, name: string): boolean {
+  for (let i = 0; i < headers.length; i++) if (headers[i]![0].toLowerCase() === name) return true;
+  return false;
+}
+
+function flatten(headers: Headers, extra?: [string, string]): string[] {
+  const flat: string[] = new Array(headers.length * 2 + (extra ? 2 : 0));
+  let j = 0;
+  for (let i = 0; i < headers.length; i++) {
+    flat[j++] = headers[i]![0];
+    flat[j++] = headers[i]![1];
+  }
+  if (extra) {
+    flat[j++] = extra[0];
+    flat[j] = extra[1];
+  }
+  return flat;
+}
+
+/**
+ * Writes a cycle's response to a node ServerResponse. Headers wait for the first body chunk so a
+ * one-chunk response goes out as one write with a content-length.
+ */
+export class NodeResponseSink implements ResponseSink {
+  private status = 200;
+  private headers: Headers = [];
+  private wantsTrailers = false;
+  private flushed = false;
+  private pendingTrailers: Record<string, string | string[]> | undefined;
+
+  constructor(private readonly res: ServerResponse) {}
+
+  start(status: number, headers: Headers, trailers: boolean): void {
+    this.status = status;
+    this.headers = headers;
+    this.wantsTrailers = trailers;
+  }
+
+  private flush(extra?: [string, string]): void {
+    this.flushed = true;
+    this.res.writeHead(this.status, flatten(this.headers, extra));
+  }
+
+  body(chunk: Uint8Array | undefined, more: boolean): void | Promise<void> {
+    const res = this.res;
+    if (!this.flushed) {
+      const sized = !more && !this.wantsTrailers && this.status >= 200 && this.status !== 204 && this.status !== 304;
+      this.flush(sized && !hasHeader(this.headers, 'content-length') && !hasHeader(this.headers, 'transfer-encoding')
+        ? ['content-length', String(chunk === undefined ? 0 : chunk.length)]
+        : undefined);
+    }
+    if (!more && !this.wantsTrailers) {
+      if (chunk !== undefined && chunk.length > 0) res.end(chunk);
+      else res.end();
+      return;
+    }
+    if (chunk !== undefined && chunk.length > 0 && !res.write(chunk)) return this.drained();
+  }
+
+  trailers(headers: Headers, more: boolean): void {
+    if (!this.flushed) this.flush();
+    const t = (this.pendingTrailers ??= {});
+    for (const [name, value] of headers) {
+      const prev = t[name];
+      t[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
+    }
+    if (!more) {
+      this.res.addTrailers(t);
+      this.res.end();
+    }
+  }
+
+  async sendFile(path: string): Promise<void> {
+    let size: number;
+    try {
+      const stat = await fsp.stat(path);
+      if (!stat.isFile()) throw new Error(`${path} is not a regular file`);
+      size = stat.size;
+    } catch (error) {
+      this.fail(404, 'Not Found');
+      throw error;
+    }
+    if (!this.flushed) this.flush(hasHeader(this.headers, 'content-length') ? undefined : ['content-length', String(size)]);
+    try {
+      await pipeline(createReadStream(path), this.res);
+    } catch (error) {
+      this.res.destroy();
+      throw error;
+    }
+  }
+
+  fail(status: number, text: string): void {
+    const res = this.res;
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    this.flushed = true;
+    res.writeHead(status, ['content-type', 'text/plain; charset=utf-8', 'content-length', String(Buffer.byteLength(text))]);
+    res.end(text);
+  }
+
+  abort(): void {
+    this.res.destroy();
+  }
+
+  private drained(): Promise<void> {
+    const res = this.res;
+    return new Promise((resolve) => {
+      const done = () => {
+        res.off('drain', done);
+        res.off('close', done);
+        resolve();
+      };
+      res.on('drain', done);
+      res.on('close', done);
+    });
+  }
+}

@@ -1,0 +1,113 @@
+// Server limits and timeouts with their defaults, validated in one place.
+import { AlbanyError, ErrorCodes } from '../errors.js';
+
+/** Lifespan handling: `auto` tolerates apps without lifespan support, `on` requires it, `off` skips it. */
+export type LifespanMode = 'auto' | 'on' | 'off';
+/** How much the server logs. */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+/** Options for {@link serve} / {@link createServer}. All optional. */
+export interface ServerOptions {
+  /** Interface to bind (default 127.0.0.1). */
+  host?: string;
+  /** Port to bind; 0 picks a free one (default 8000). */
+  port?: number;
+  /** Listen on a Unix socket path instead of host/port (for nginx `proxy_pass http://unix:`). */
+  uds?: string;
+  /** Largest request body accepted; larger → 413 (default 10 MiB; 0 = no limit). */
+  maxBodySize?: number;
+  /** Largest request head accepted; larger → 431 (default 16 KiB). */
+  maxHeaderSize?: number;
+  /** Time to receive the whole request head (default 30 s; slowloris guard). */
+  headersTimeoutMs?: number;
+  /** Time to receive the whole request (default 300 s; slow-body guard; 0 = none). */
+  requestTimeoutMs?: number;
+  /** How long an idle keep-alive connection stays open (default 5 s). */
+  keepAliveTimeoutMs?: number;
+  /** How long close() lets in-flight requests run before cutting them (default 10 s). */
+  gracefulTimeoutMs?: number;
+  /** Lifespan protocol handling (default auto). */
+  lifespan?: LifespanMode;
+  /** Log verbosity (default info). */
+  logLevel?: LogLevel;
+  /** Mount point reported to apps as `scope.rootPath` (default ""). */
+  rootPath?: string;
+  /** Trust X-Forwarded-For/Proto and Forwarded from these peers (see proxy-headers). */
+  proxyHeaders?: boolean;
+  /** Addresses trusted for proxy headers (default loopback). `*` trusts everyone. */
+  forwardedAllowIps?: string[];
+  /** Where log lines go (default stderr). */
+  logger?: Logger;
+}
+
+/** Options with every default filled in. */
+export type ResolvedServerOptions = Required<Omit<ServerOptions, 'uds' | 'logger'>> & { uds: string | undefined; logger: Logger };
+
+/** A minimal leveled logger. */
+export interface Logger {
+  debug(msg: string): void;
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+}
+
+const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+
+/** A logger writing `level: message` lines to stderr at or above `level`. */
+export function consoleLogger(level: LogLevel = 'info'): Logger {
+  const min = LEVELS[level];
+  const at = (l: LogLevel) => (LEVELS[l] >= min ? (msg: string) => process.stderr.write(`${l}: ${msg}\n`) : () => {});
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+/** The defaults, shown by `--help`. */
+export const SERVER_DEFAULTS = Object.freeze({
+  host: '127.0.0.1',
+  port: 8000,
+  maxBodySize: 10 * 1024 * 1024,
+  maxHeaderSize: 16 * 1024,
+  headersTimeoutMs: 30_000,
+  requestTimeoutMs: 300_000,
+  keepAliveTimeoutMs: 5_000,
+  gracefulTimeoutMs: 10_000,
+  lifespan: 'auto' as LifespanMode,
+  logLevel: 'info' as LogLevel,
+  rootPath: '',
+  proxyHeaders: false,
+  forwardedAllowIps: ['127.0.0.1', '::1', '::ffff:127.0.0.1'],
+});
+
+function nonNegativeInt(name: keyof ServerOptions, value: unknown, problems: string[]): void {
+  if (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value < 0)) {
+    problems.push(`options.${name} must be a non-negative integer, got ${JSON.stringify(value)}`);
+  }
+}
+
+/** Fills defaults and validates; throws one `ERR_ALBANY_INVALID_CONFIG` naming every bad option. */
+export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
+  const problems: string[] = [];
+  for (const key of ['port', 'maxBodySize', 'maxHeaderSize', 'headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs', 'gracefulTimeoutMs'] as const) {
+    nonNegativeInt(key, options[key], problems);
+  }
+  if (options.port !== undefined && options.port > 65535) problems.push(`options.port must be at most 65535, got ${options.port}`);
+  if (options.lifespan !== undefined && !['auto', 'on', 'off'].includes(options.lifespan)) {
+    problems.push(`options.lifespan must be one of auto, on, off; got ${JSON.stringify(options.lifespan)}`);
+  }
+  if (options.logLevel !== undefined && !(options.logLevel in LEVELS)) {
+    problems.push(`options.logLevel must be one of ${Object.keys(LEVELS).join(', ')}; got ${JSON.stringify(options.logLevel)}`);
+  }
+  if (options.rootPath !== undefined && options.rootPath !== '' && (!options.rootPath.startsWith('/') || options.rootPath.endsWith('/'))) {
+    problems.push(`options.rootPath must start with "/" and not end with one, got ${JSON.stringify(options.rootPath)}`);
+  }
+  if (problems.length) {
+    throw new AlbanyError(ErrorCodes.ERR_ALBANY_INVALID_CONFIG, `invalid server options:\n  ${problems.join('\n  ')}`, { details: { problems } });
+  }
+  const merged = { ...SERVER_DEFAULTS, ...stripUndefined(options) };
+  return { ...merged, uds: options.uds, logger: options.logger ?? consoleLogger(merged.logLevel) } as ResolvedServerOptions;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}
