@@ -123,7 +123,7 @@ export async function resolvePoolConfig(options: ResolvePoolConfigOptions = {}):
     ...(file === undefined ? [] : fileLayers(file, options.name)),
     envLayer(options.env ?? {}),
     flagLayer(options.flags ?? {}),
-    objectLayer(options.code, 'code', () => 'code'),
+    objectLayer(options.code, 'code', (path) => (path ? `code ${path}` : 'code')),
   ];
   const config = defaultPoolConfig(options.cores);
   const sources = Object.fromEntries(
