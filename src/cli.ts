@@ -1,0 +1,155 @@
+// `albany` command line: turns flags into one config object and hands it to run.ts; nothing else.
+import { readFileSync, realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { AlbanyError, ErrorCodes } from './errors.js';
+import { FLAGS, helpText } from './cli-flags.js';
+import type { ServerOptions, LifespanMode, LogLevel } from './server/options.js';
+
+/** Everything `albany serve` / `albany config` needs, built from argv and env only here. */
+export interface CliConfig {
+  command: 'serve' | 'config' | 'help' | 'version';
+  /** `module[:export]` for serve. */
+  target: string | undefined;
+  /** Handler module for `--legacy`. */
+  legacy: string | undefined;
+  legacyStyle: string | undefined;
+  interface: 'auto' | 'gateway' | 'node' | 'fetch';
+  server: ServerOptions;
+  /** The raw `--pool-*` values, validated by the pool config loader. */
+  poolFlags: Record<string, unknown>;
+  configPath: string | undefined;
+  workers: number;
+  metricsPort: number | undefined;
+  fastcgi: string | undefined;
+  print: boolean;
+  cwd: string;
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+function usage(message: string): never {
+  throw new AlbanyError(ErrorCodes.ERR_ALBANY_USAGE, message);
+}
+
+function intFlag(values: Record<string, unknown>, name: string, min = 0): number | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isInteger(n) || n < min) {
+    usage(`--${name} must be a whole number${min > 0 ? ` of at least ${min}` : ''}, got ${JSON.stringify(raw)}`);
+  }
+  return n;
+}
+
+function oneOf<T extends string>(values: Record<string, unknown>, name: string, allowed: readonly T[]): T | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  if (!allowed.includes(raw as T)) usage(`--${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(raw)}`);
+  return raw as T;
+}
+
+/**
+ * Parses argv (without node and script) into a {@link CliConfig}.
+ * @throws AlbanyError `ERR_ALBANY_USAGE` with a one-line message for any bad flag.
+ */
+export function parseCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, cwd: string): CliConfig {
+  const options = Object.fromEntries(
+    FLAGS.map((f) => [f.name, { type: f.type, ...(f.short ? { short: f.short } : {}), ...(f.multiple ? { multiple: true } : {}) }]),
+  );
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: [...argv], options: options as never, allowPositionals: true, strict: true });
+  } catch (error) {
+    const message = (error as Error).message.split('\n')[0]!.replace(/^Unknown option '(.+?)'.*$/, 'unknown flag $1');
+    return usage(`${message} (see albany --help)`);
+  }
+  const values = parsed.values as Record<string, unknown>;
+  const [command, ...rest] = parsed.positionals;
+
+  const base = { target: undefined, legacy: undefined, legacyStyle: undefined, interface: 'auto' as const, server: {}, poolFlags: {}, configPath: undefined, workers: 1, metricsPort: undefined, fastcgi: undefined, print: false, cwd, env };
+  if (values.help) return { ...base, command: 'help' };
+  if (values.version) return { ...base, command: 'version' };
+  if (command === undefined) usage('missing command: use "albany serve MODULE[:EXPORT]" (see albany --help)');
+  if (command !== 'serve' && command !== 'config') usage(`unknown command ${JSON.stringify(command)}: expected serve or config (see albany --help)`);
+  if (rest.length > 1) usage(`too many arguments: ${rest.join(' ')}`);
+
+  const poolFlags = Object.fromEntries(Object.entries(values).filter(([k]) => k.startsWith('pool-')));
+  const envPort = env.PORT !== undefined && env.PORT !== '' ? intFlag({ PORT: env.PORT }, 'PORT') : undefined;
+  const server: ServerOptions = {
+    host: values.host as string | undefined,
+    port: intFlag(values, 'port') ?? envPort,
+    uds: values.uds as string | undefined,
+    rootPath: values['root-path'] as string | undefined,
+    proxyHeaders: values['proxy-headers'] === true ? true : undefined,
+    forwardedAllowIps: typeof values['forwarded-allow-ips'] === 'string' ? (values['forwarded-allow-ips'] as string).split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+    lifespan: oneOf<LifespanMode>(values, 'lifespan', ['auto', 'on', 'off']),
+    logLevel: oneOf<LogLevel>(values, 'log-level', ['debug', 'info', 'warn', 'error', 'silent']),
+    maxBodySize: intFlag(values, 'max-body-size'),
+    maxHeaderSize: intFlag(values, 'max-header-size', 1),
+    headersTimeoutMs: intFlag(values, 'headers-timeout'),
+    requestTimeoutMs: intFlag(values, 'request-timeout'),
+    keepAliveTimeoutMs: intFlag(values, 'keep-alive-timeout'),
+    gracefulTimeoutMs: intFlag(values, 'graceful-timeout'),
+  };
+  if (server.port !== undefined && server.port > 65535) usage(`--port must be at most 65535, got ${server.port}`);
+  const config: CliConfig = {
+    ...base,
+    command,
+    target: rest[0],
+    legacy: values.legacy as string | undefined,
+    legacyStyle: oneOf(values, 'legacy-style', ['wsgi', 'plain', 'node']),
+    interface: oneOf(values, 'interface', ['auto', 'gateway', 'node', 'fetch']) ?? 'auto',
+    server,
+    poolFlags,
+    configPath: values.config as string | undefined,
+    workers: intFlag(values, 'workers', 1) ?? 1,
+    metricsPort: intFlag(values, 'metrics'),
+    fastcgi: values.fastcgi as string | undefined,
+    print: values.print === true,
+  };
+  if (command === 'serve' && config.target === undefined && config.legacy === undefined) {
+    usage('serve needs a target: albany serve MODULE[:EXPORT], or --legacy MODULE');
+  }
+  if (command === 'serve' && config.target !== undefined && config.legacy !== undefined) {
+    usage('give either a target MODULE or --legacy MODULE, not both (mount legacy handlers in your app to mix them)');
+  }
+  return config;
+}
+
+function version(): string {
+  // dist/src/cli.js sits one folder deeper than src/cli.ts.
+  const pkgUrl = new URL(import.meta.url.includes('/dist/') ? '../../package.json' : '../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(pkgUrl, 'utf8')) as { version: string }).version;
+}
+
+/** Entry point: parse, run, and map errors to one line and an exit code (2 for usage and load errors). */
+export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  let config: CliConfig;
+  try {
+    config = parseCli(argv, process.env, process.cwd());
+  } catch (error) {
+    process.stderr.write(`albany: ${(error as Error).message}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  if (config.command === 'help') {
+    process.stdout.write(helpText());
+    return;
+  }
+  if (config.command === 'version') {
+    process.stdout.write(`albany ${version()}\n`);
+    return;
+  }
+  try {
+    const { run } = await import('./run.js');
+    await run(config);
+  } catch (error) {
+    const code = AlbanyError.is(error) ? error.code : undefined;
+    const usageLike = code === ErrorCodes.ERR_ALBANY_APP_LOAD || code === ErrorCodes.ERR_ALBANY_USAGE || code === ErrorCodes.ERR_ALBANY_INVALID_CONFIG || code === ErrorCodes.ERR_ALBANY_INTERFACE;
+    process.stderr.write(`albany: ${(error as Error).message}\n`);
+    process.exitCode = usageLike ? 2 : 1;
+  }
+}
+
+// Run when this file is the process entry (`node --import tsx src/cli.ts`); bin/albany.js calls main() itself.
+if (process.argv[1] !== undefined && pathToFileURL(realpathSync(process.argv[1])).href === import.meta.url) void main();

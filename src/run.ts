@@ -1,0 +1,70 @@
+// Carries out a parsed CLI config: load the app, start the host, print where it listens, stop on signals.
+import type { CliConfig } from './cli.js';
+import { AlbanyError, ErrorCodes } from './errors.js';
+import type { App } from './gateway/types.js';
+import { loadTarget, parseTarget } from './load-app.js';
+import { resolvePoolConfig } from './pool/config.js';
+import { formatConfig } from './pool/config-format.js';
+import { serve } from './server/http.js';
+import { consoleLogger } from './server/options.js';
+
+/** A started host, whatever its kind. */
+interface Running {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Turns the loaded export into a gateway App, per `--interface`. */
+export async function toApp(value: unknown, kind: CliConfig['interface']): Promise<App> {
+  if ((kind === 'auto' || kind === 'gateway') && typeof value === 'function' && value.length === 3 && !('handle' in value)) return value as App;
+  if (kind === 'gateway') {
+    throw new AlbanyError(ErrorCodes.ERR_ALBANY_INTERFACE, 'the export is not a gateway app: expected a function (scope, receive, send)');
+  }
+  const { toGatewayApp } = await import('./interop/detect.js');
+  return toGatewayApp(value, kind);
+}
+
+async function buildApp(config: CliConfig): Promise<{ app: App; close: () => Promise<void> }> {
+  if (config.legacy !== undefined) {
+    const resolved = await resolvePoolConfig({ cwd: config.cwd, configPath: config.configPath, env: config.env, flags: config.poolFlags });
+    const { legacyFromCli } = await import('./legacy-mount.js');
+    return legacyFromCli(config, resolved.config);
+  }
+  const value = await loadTarget(parseTarget(config.target!, config.cwd));
+  return { app: await toApp(value, config.interface), close: async () => {} };
+}
+
+/** Runs `albany serve` or `albany config` as configured. Resolves when the server has stopped. */
+export async function run(config: CliConfig): Promise<void> {
+  if (config.command === 'config') {
+    const resolved = await resolvePoolConfig({ cwd: config.cwd, configPath: config.configPath, env: config.env, flags: config.poolFlags });
+    process.stdout.write(formatConfig(resolved) + '\n');
+    return;
+  }
+  const logger = consoleLogger(config.server.logLevel ?? 'info');
+  const { app, close: closeApp } = await buildApp(config);
+  const running: Running = await serve(app, { ...config.server, logger });
+  process.stdout.write(`albany: listening on ${running.url} (Ctrl+C to stop)\n`);
+
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        logger.warn(`${signal} again: exiting now`);
+        process.exit(1);
+      }
+      stopping = true;
+      logger.info(`${signal}: finishing in-flight requests, then stopping`);
+      running
+        .close()
+        .then(closeApp)
+        .then(resolve, (error: unknown) => {
+          logger.error(`shutdown: ${(error as Error).message}`);
+          process.exitCode = 1;
+          resolve();
+        });
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+}
