@@ -1,0 +1,185 @@
+// Errors and uncloneable values crossing a thread: flatten on one side, rebuild faithfully on the other.
+import { AlbanyError, ErrorCodes, type ErrorCode } from '../errors.js';
+import type { SerializedError } from './protocol.js';
+
+const MAX_CAUSE_DEPTH = 8;
+
+/** Flattens `err` (anything thrown) into cloneable data: name, message, stack, code, own props, cause. */
+export function serializeError(err: unknown, depth = 0): SerializedError {
+  if (!(err instanceof Error) && !(typeof err === 'object' && err !== null && 'message' in err)) {
+    return { name: 'Error', message: `non-error thrown: ${describe(err)}`, stack: undefined, code: undefined, props: { thrown: cloneOrString(err) } };
+  }
+  const e = err as Error & { code?: unknown; cause?: unknown };
+  const props: Record<string, unknown> = {};
+  for (const key of Object.keys(e)) {
+    if (key === 'cause' || key === 'code' || key === 'name' || key === 'message' || key === 'stack') continue;
+    props[key] = cloneOrString((e as unknown as Record<string, unknown>)[key]);
+  }
+  let cause: SerializedError['cause'];
+  if (e.cause !== undefined && depth < MAX_CAUSE_DEPTH) {
+    cause = e.cause instanceof Error ? serializeError(e.cause, depth + 1) : { value: cloneOrString(e.cause) };
+  }
+  return {
+    name: String(e.name ?? 'Error'),
+    message: String(e.message ?? ''),
+    stack: typeof e.stack === 'string' ? e.stack : undefined,
+    code: typeof e.code === 'string' ? e.code : undefined,
+    props,
+    ...(cause === undefined ? {} : { cause }),
+    ...(AlbanyError.is(err) ? { albany: true as const } : {}),
+  };
+}
+
+// Classes made for remote error names, so every rebuilt `ValidationError` shares one constructor.
+const namedClasses = new Map<string, new (message: string) => Error>();
+const builtins: Record<string, new (message: string) => Error> = {
+  Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError,
+};
+
+function classFor(name: string): new (message: string) => Error {
+  const builtin = builtins[name];
+  if (builtin !== undefined) return builtin;
+  let cls = namedClasses.get(name);
+  if (cls === undefined) {
+    // A computed key gives the class its `name`, so `err.constructor.name` matches the remote one.
+    cls = { [name]: class extends Error {} }[name]!;
+    Object.defineProperty(cls.prototype, 'name', { value: name, writable: true, configurable: true });
+    namedClasses.set(name, cls);
+  }
+  return cls;
+}
+
+/** Rebuilds a remote error as it was thrown: same class name, code, message, props, remote stack. */
+export function reviveError(data: SerializedError): Error {
+  const err = makeError(data);
+  err.stack = data.stack ?? `${data.name}: ${data.message}`;
+  return err;
+}
+
+function makeError(data: SerializedError): Error {
+  const cause = data.cause === undefined ? undefined : 'value' in data.cause ? data.cause.value : reviveError(data.cause as SerializedError);
+  let err: Error;
+  if (data.albany === true && data.code !== undefined) {
+    const details = data.props['details'] as Record<string, unknown> | undefined;
+    err = new AlbanyError(data.code as ErrorCode, data.message, { cause, ...(details === undefined ? {} : { details }) });
+  } else {
+    err = new (classFor(data.name))(data.message);
+    if (cause !== undefined) Object.defineProperty(err, 'cause', { value: cause, writable: true, configurable: true });
+    if (data.code !== undefined) (err as Error & { code: string }).code = data.code;
+  }
+  if (err.name !== data.name) Object.defineProperty(err, 'name', { value: data.name, writable: true, configurable: true });
+  for (const [key, value] of Object.entries(data.props)) {
+    if (key === 'details' && data.albany === true) continue;
+    (err as unknown as Record<string, unknown>)[key] = value;
+  }
+  return err;
+}
+
+/**
+ * The error a caller sees: the remote error's class name, code, message and props, with a stack
+ * that starts at the caller's frames and then lists the remote ones; the remote error is `cause`.
+ * `callerStack` is the `stack` of an Error made where the caller started waiting.
+ */
+export function rebuildForCaller(data: SerializedError, callerStack: string | undefined, where: string): Error {
+  const remote = reviveError(data);
+  const err = makeError({ ...data, cause: undefined });
+  Object.defineProperty(err, 'cause', { value: remote, writable: true, configurable: true });
+  const callerFrames = framesOf(callerStack);
+  const remoteFrames = framesOf(data.stack);
+  err.stack = `${data.name}: ${data.message}\n${callerFrames}\n    --- ${where} ---\n${remoteFrames}`;
+  return err;
+}
+
+function framesOf(stack: string | undefined): string {
+  if (stack === undefined) return '    at <unknown>';
+  const lines = stack.split('\n');
+  const first = lines.findIndex((l) => /^\s+at /.test(l));
+  return first === -1 ? '    at <unknown>' : lines.slice(first).join('\n');
+}
+
+function cloneOrString(value: unknown): unknown {
+  try {
+    return structuredClone(value);
+  } catch {
+    return describe(value);
+  }
+}
+
+function describe(value: unknown): string {
+  try {
+    return typeof value === 'function' ? `[function ${value.name || 'anonymous'}]` : String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
+/**
+ * Path of the first value structured clone refuses inside `root` (`args[1].cb`), or `root` itself.
+ * Only called after a clone failed, so its cost is off the fast path.
+ */
+export function findUncloneablePath(value: unknown, root: string): string {
+  return walk(value, root, new Set()) ?? root;
+}
+
+function walk(value: unknown, path: string, seen: Set<object>): string | undefined {
+  if (typeof value === 'function' || typeof value === 'symbol') return path;
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (seen.has(value)) return undefined;
+  seen.add(value);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const hit = walk(value[i], `${path}[${i}]`, seen);
+      if (hit !== undefined) return hit;
+    }
+    return undefined;
+  }
+  if (value instanceof Map) {
+    for (const [k, v] of value) {
+      const hit = walk(k, `${path}.<key ${describe(k)}>`, seen) ?? walk(v, `${path}.get(${describe(k)})`, seen);
+      if (hit !== undefined) return hit;
+    }
+    return undefined;
+  }
+  if (value instanceof Set) {
+    let i = 0;
+    for (const v of value) {
+      const hit = walk(v, `${path}.<entry ${i++}>`, seen);
+      if (hit !== undefined) return hit;
+    }
+    return undefined;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto === Object.prototype || proto === null) {
+    for (const key of Object.keys(value)) {
+      const hit = walk((value as Record<string, unknown>)[key], `${path}${propPath(key)}`, seen);
+      if (hit !== undefined) return hit;
+    }
+    return undefined;
+  }
+  // Anything else (class instances, host objects): ask structured clone directly.
+  try {
+    structuredClone(value);
+    return undefined;
+  } catch {
+    return path;
+  }
+}
+
+function propPath(key: string): string {
+  return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+}
+
+/** True for the DOMException structured clone throws on a value it cannot copy. */
+export function isDataCloneError(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'DataCloneError';
+}
+
+/** The `ERR_ALBANY_DATA_CLONE` error for a value under `root` that could not be cloned. */
+export function dataCloneError(value: unknown, root: string, cause: unknown): AlbanyError {
+  const path = findUncloneablePath(value, root);
+  return new AlbanyError(
+    ErrorCodes.ERR_ALBANY_DATA_CLONE,
+    `${path} cannot be copied to another thread (structured clone refused it: ${describe((cause as Error)?.message ?? cause)}); pass plain data, typed arrays or transferables`,
+    { cause, details: { path } },
+  );
+}

@@ -1,0 +1,43 @@
+// Process-wide (per thread) defaults for runSync waits, kept apart so every entry point reads one place.
+import { AlbanyError, ErrorCodes } from '../errors.js';
+
+/** Settings every runSync wait uses unless a call overrides them. */
+export interface SyncOptions {
+  /** How long a blocking call waits before `ERR_ALBANY_TIMEOUT`. Default 30 000 ms. */
+  timeoutMs: number;
+  /**
+   * While no call is in flight the reactor sleeps in a synchronous `Atomics.wait` (the fast path);
+   * every `idleSliceMs` it gives its event loop one turn so timers and sockets of loaded modules
+   * still run. Default 50 ms. Read when a reactor starts.
+   */
+  idleSliceMs: number;
+}
+
+const current: SyncOptions = { timeoutMs: 30_000, idleSliceMs: 50 };
+
+/**
+ * Changes the defaults of this thread's runSync calls (each thread has its own copy).
+ * @example configureSync({ timeoutMs: 5_000 })
+ */
+export function configureSync(options: Partial<SyncOptions>): SyncOptions {
+  if (options.timeoutMs !== undefined) current.timeoutMs = checkMs('timeoutMs', options.timeoutMs, true);
+  if (options.idleSliceMs !== undefined) current.idleSliceMs = checkMs('idleSliceMs', options.idleSliceMs, false);
+  return { ...current };
+}
+
+/** The defaults in force on this thread. */
+export function syncDefaults(): Readonly<SyncOptions> {
+  return current;
+}
+
+/** Validates a millisecond option (per call or global); names it in the error. */
+export function checkMs(name: string, value: unknown, allowInfinity: boolean): number {
+  if (typeof value !== 'number' || Number.isNaN(value) || value <= 0 || (!allowInfinity && !Number.isFinite(value))) {
+    throw new AlbanyError(
+      ErrorCodes.ERR_ALBANY_INVALID_CONFIG,
+      `options.${name} must be a positive number of milliseconds${allowInfinity ? ' or Infinity' : ''}, got ${String(value)}`,
+      { details: { key: name, value: String(value) } },
+    );
+  }
+  return value;
+}

@@ -1,0 +1,97 @@
+// The messages between a runSync caller and the reactor thread, typed once so both sides agree.
+import type { MessagePort, TransferListItem } from 'node:worker_threads';
+
+/** An error flattened to cloneable data so it can cross a thread and be rebuilt on the other side. */
+export interface SerializedError {
+  readonly name: string;
+  readonly message: string;
+  readonly stack: string | undefined;
+  readonly code: string | undefined;
+  /** Own enumerable properties that survived structured cloning. */
+  readonly props: Record<string, unknown>;
+  readonly cause?: SerializedError | { readonly value: unknown };
+  /** Set when the error was an `AlbanyError`, so the caller rebuilds the real class. */
+  readonly albany?: true;
+}
+
+/** Caller → reactor: run `exportName` of `module` with `args`. */
+export interface CallMessage {
+  readonly type: 'call';
+  readonly id: number;
+  readonly module: string;
+  readonly exportName: string;
+  readonly args: readonly unknown[];
+}
+
+/** Caller → reactor: abort the AbortSignal of call `id`; its reply, if any, is ignored. */
+export interface CancelMessage {
+  readonly type: 'cancel';
+  readonly id: number;
+}
+
+/**
+ * Owner → reactor (on the control connection): serve one more caller thread. Its replies go to
+ * `port`, and the reactor wakes it through `signal` (a SharedArrayBuffer backing an Int32Array).
+ */
+export interface ConnectMessage {
+  readonly type: 'connect';
+  readonly port: MessagePort;
+  readonly signal: SharedArrayBuffer;
+}
+
+/** Everything a caller may send to the reactor. */
+export type ToReactor = CallMessage | CancelMessage | ConnectMessage;
+
+/** Reactor → caller: call `id` settled. */
+export type ResultMessage =
+  | { readonly type: 'result'; readonly id: number; readonly ok: true; readonly value: unknown }
+  | { readonly type: 'result'; readonly id: number; readonly ok: false; readonly error: SerializedError };
+
+/** Reactor → caller: the reactor is dying; every call this caller has in flight fails. */
+export interface CrashedMessage {
+  readonly type: 'crashed';
+  readonly reason: string;
+}
+
+/** Everything the reactor may send to a caller. */
+export type FromReactor = ResultMessage | CrashedMessage;
+
+/** `workerData` of the reactor thread: its own wake-up counter and the first caller's connection. */
+export interface ReactorWorkerData {
+  /** The reactor's wake-up counter; every caller bumps it after posting. */
+  readonly wake: SharedArrayBuffer;
+  readonly first: { readonly port: MessagePort; readonly signal: SharedArrayBuffer };
+  /**
+   * Slice of the idle sync wait, in ms: after each slice the reactor gives its event loop one turn,
+   * so timers and sockets owned by loaded modules still progress while no call is in flight.
+   */
+  readonly idleSliceMs: number;
+}
+
+/** A value an async export returns together with the buffers to transfer instead of copy. */
+export interface TransferredResult {
+  readonly [kTransfer]: true;
+  readonly value: unknown;
+  readonly transferList: readonly TransferListItem[];
+}
+
+/** Brand of {@link TransferredResult}; registered so the reactor and callers agree across copies. */
+export const kTransfer: unique symbol = Symbol.for('albany.sync.transfer');
+
+/** Set on `globalThis` inside the reactor thread, so runSync there can refuse to wait on itself. */
+export const REACTOR_THREAD_FLAG = Symbol.for('albany.sync.reactorThread');
+
+/**
+ * What `this` is inside an async export run by the reactor. Declare the export as a `function`
+ * (not an arrow) with `this: ReactorCallContext` to see cancellation: `this.signal` aborts when the
+ * caller cancels the call or stops waiting for it (timeout).
+ */
+export interface ReactorCallContext {
+  readonly signal: AbortSignal;
+}
+
+/** Set by the reactor entry once its own exit handler reports crashes; the bootstrap's stands down. */
+export const REACTOR_READY_FLAG = Symbol.for('albany.sync.reactorReady');
+
+/** Set by the reactor bootstrap when it registered tsx, so `.ts` targets need no second register. */
+export const TSX_FLAG = Symbol.for('albany.sync.tsx');

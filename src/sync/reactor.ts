@@ -1,0 +1,185 @@
+// This thread's handle on its reactor thread: starts it lazily (unref'd), posts calls, blocks for
+// replies, and notices a crash so the next call gets a fresh reactor.
+import { MessageChannel, Worker, type MessagePort, type TransferListItem } from 'node:worker_threads';
+import { AlbanyError, ErrorCodes } from '../errors.js';
+import { workerFile } from '../worker-path.js';
+import { bootstrapSource } from './bootstrap.js';
+import { TIMED_OUT, createSignal, postAndWake, receiveBlocking, type Signal } from './channel.js';
+import { dataCloneError, isDataCloneError } from './errors-serialize.js';
+import { syncDefaults } from './options.js';
+import type { CallMessage, FromReactor, ReactorWorkerData, ResultMessage, ToReactor } from './protocol.js';
+
+/** How a call ended, as the reactor reported it (or as this side decided: crash, timeout). */
+export type Outcome = ResultMessage | { readonly type: 'failed'; readonly error: AlbanyError };
+
+/** One call this thread has in flight. */
+export interface PendingCall {
+  readonly id: number;
+  readonly module: string;
+  readonly exportName: string;
+  outcome: Outcome | undefined;
+  /** Set while async code awaits this call: runs once the outcome is known. */
+  onSettle: ((outcome: Outcome) => void) | undefined;
+}
+
+/** A live reactor thread and this thread's connection to it. */
+class ReactorLink {
+  readonly worker: Worker;
+  readonly port: MessagePort;
+  readonly signal: Signal = createSignal();
+  readonly wake: Signal = createSignal();
+  readonly pending = new Map<number, PendingCall>();
+  #nextId = 1;
+  #listeners = 0;
+  dead = false;
+
+  constructor() {
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    const workerData: ReactorWorkerData = {
+      wake: this.wake.buffer as SharedArrayBuffer,
+      first: { port: port2, signal: this.signal.buffer as SharedArrayBuffer },
+      idleSliceMs: syncDefaults().idleSliceMs,
+    };
+    this.worker = new Worker(bootstrapSource(workerFile('reactor-worker')), { eval: true, workerData, transferList: [port2] });
+    // Never keep the process alive for the reactor's sake; a caller blocked in Atomics.wait
+    // does not need the event loop anyway.
+    this.worker.unref();
+    this.port.unref();
+    this.worker.on('error', () => {}); // reported to callers through 'crashed' or 'exit'
+    this.worker.on('exit', (code) => this.#died(`the reactor thread exited with code ${code}`));
+  }
+
+  /** Posts a call; throws `ERR_ALBANY_DATA_CLONE` (naming the argument) if an argument cannot be copied. */
+  post(module: string, exportName: string, args: readonly unknown[], transfer?: readonly TransferListItem[]): PendingCall {
+    const id = this.#nextId++;
+    const msg: CallMessage = { type: 'call', id, module, exportName, args };
+    try {
+      postAndWake(this.port, this.wake, msg, transfer);
+    } catch (err) {
+      if (isDataCloneError(err)) throw dataCloneError(args, 'args', err);
+      throw err;
+    }
+    const call: PendingCall = { id, module, exportName, outcome: undefined, onSettle: undefined };
+    this.pending.set(id, call);
+    return call;
+  }
+
+  /** Asks the reactor to abort `call` (its AbortSignal fires) and forgets it. */
+  cancel(call: PendingCall): void {
+    this.pending.delete(call.id);
+    if (!this.dead) postAndWake(this.port, this.wake, { type: 'cancel', id: call.id } satisfies ToReactor);
+  }
+
+  /**
+   * Blocks this thread until `call` settles or `timeoutMs` passes. Replies to other calls that
+   * arrive meanwhile are recorded on their own PendingCall. On timeout the call is cancelled in
+   * the reactor unless `cancelOnTimeout` is false (an EventualResult can be waited on again).
+   */
+  wait(call: PendingCall, timeoutMs: number, cancelOnTimeout = true): Outcome {
+    const deadline = timeoutMs === Infinity ? Infinity : performance.now() + timeoutMs;
+    while (call.outcome === undefined) {
+      const remaining = deadline - performance.now();
+      const msg = remaining > 0 ? receiveBlocking(this.port, this.signal, remaining) : TIMED_OUT;
+      if (msg === TIMED_OUT) {
+        if (cancelOnTimeout) this.cancel(call);
+        return {
+          type: 'failed',
+          error: new AlbanyError(
+            ErrorCodes.ERR_ALBANY_TIMEOUT,
+            `${call.exportName} of ${call.module} did not settle within ${timeoutMs} ms in the reactor; raise timeoutMs (per call or configureSync) if it is expected to be this slow`,
+            { details: { module: call.module, export: call.exportName, timeoutMs } },
+          ),
+        };
+      }
+      this.dispatch(msg as FromReactor);
+    }
+    return call.outcome;
+  }
+
+  /** Records a reply on its call (or every call, for a crash notice). */
+  dispatch(msg: FromReactor): void {
+    if (msg.type === 'crashed') {
+      this.#died(`the reactor thread crashed: ${msg.reason}`);
+      return;
+    }
+    const call = this.pending.get(msg.id);
+    if (call === undefined) return; // cancelled or timed out: the caller stopped caring
+    this.pending.delete(msg.id);
+    this.#settle(call, msg);
+  }
+
+  /** Delivers replies through the event loop while async code awaits a call. */
+  listen(): void {
+    if (this.#listeners++ === 0) {
+      this.port.on('message', (msg: FromReactor) => this.dispatch(msg));
+      this.port.ref();
+    }
+  }
+
+  unlisten(): void {
+    if (--this.#listeners === 0) {
+      this.port.removeAllListeners('message');
+      this.port.unref();
+    }
+  }
+
+  #settle(call: PendingCall, outcome: Outcome): void {
+    call.outcome = outcome;
+    const cb = call.onSettle;
+    call.onSettle = undefined;
+    cb?.(outcome);
+  }
+
+  #died(reason: string): void {
+    if (this.dead) return;
+    this.dead = true;
+    if (current === this) current = undefined;
+    const calls = [...this.pending.values()];
+    this.pending.clear();
+    for (const call of calls) {
+      const error = new AlbanyError(
+        ErrorCodes.ERR_ALBANY_REACTOR_CRASHED,
+        `${call.exportName} of ${call.module} was in flight when ${reason}; the next call starts a new reactor`,
+        { details: { module: call.module, export: call.exportName } },
+      );
+      this.#settle(call, { type: 'failed', error });
+    }
+    this.port.close();
+    void this.worker.terminate();
+  }
+
+  /** Stops the thread; calls in flight fail with `ERR_ALBANY_ABORTED`. */
+  async close(): Promise<void> {
+    if (current === this) current = undefined;
+    this.dead = true;
+    const calls = [...this.pending.values()];
+    this.pending.clear();
+    for (const call of calls) {
+      this.#settle(call, {
+        type: 'failed',
+        error: new AlbanyError(ErrorCodes.ERR_ALBANY_ABORTED, `${call.exportName} of ${call.module} was in flight when closeReactor() was called`),
+      });
+    }
+    this.port.close();
+    await this.worker.terminate();
+  }
+}
+
+let current: ReactorLink | undefined;
+
+/** This thread's reactor, started on first use (and again after a crash or closeReactor()). */
+export function reactor(): ReactorLink {
+  return (current ??= new ReactorLink());
+}
+
+/** Type of {@link reactor}'s result, for the callers in this folder. */
+export type { ReactorLink };
+
+/**
+ * Shuts down this thread's reactor thread, if one is running. Calls in flight fail with
+ * `ERR_ALBANY_ABORTED`; the next call starts a new reactor. Modules it loaded are forgotten.
+ */
+export async function closeReactor(): Promise<void> {
+  await current?.close();
+}

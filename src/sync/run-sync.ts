@@ -1,0 +1,138 @@
+// The caller-side API: syncify, runSync and runInReactor — blocking code calling async code.
+import type { TransferListItem } from 'node:worker_threads';
+import { AlbanyError, ErrorCodes } from '../errors.js';
+import { EventualResult, unwrap } from './eventual-result.js';
+import { checkMs, syncDefaults } from './options.js';
+import { REACTOR_THREAD_FLAG } from './protocol.js';
+import { reactor } from './reactor.js';
+import { callService } from './services.js';
+import { moduleSpecifier } from './target.js';
+
+/** Per-call options of {@link syncify}. */
+export interface SyncifyOptions<A extends unknown[]> {
+  /** Overrides the thread's default wait (configureSync); `ERR_ALBANY_TIMEOUT` past it. */
+  timeoutMs?: number;
+  /** Picks, for each call, the ArrayBuffers / ports among its arguments to move instead of copy. */
+  transferList?: (...args: A) => readonly TransferListItem[];
+}
+
+/** A module export run by the reactor: `{ module: new URL('./x.js', import.meta.url), export: 'load' }`. */
+export interface ModuleTarget {
+  module: URL | string;
+  export: string;
+  timeoutMs?: number;
+  transferList?: readonly TransferListItem[];
+}
+
+/** A service provided on the main thread, with per-call options. */
+export interface ServiceTarget {
+  service: string;
+  timeoutMs?: number;
+}
+
+type AsyncFn = (...args: any[]) => unknown;
+
+/** True inside the reactor thread, where waiting on the reactor can never finish. */
+function inReactor(): boolean {
+  return (globalThis as Record<symbol, unknown>)[REACTOR_THREAD_FLAG] === true;
+}
+
+function refuseInReactor(what: string): void {
+  if (inReactor()) {
+    throw new AlbanyError(
+      ErrorCodes.ERR_ALBANY_DEADLOCK,
+      `${what} was called inside the reactor thread: it would block the loop that has to run it; await the function directly instead`,
+    );
+  }
+}
+
+function timeoutOf(value: number | undefined): number {
+  return value === undefined ? syncDefaults().timeoutMs : checkMs('timeoutMs', value, true);
+}
+
+function exportNameOf(exportName: unknown): string {
+  if (typeof exportName !== 'string' || exportName === '') {
+    throw new AlbanyError(ErrorCodes.ERR_ALBANY_UNKNOWN_SERVICE, `the export name must be a non-empty string, got ${String(exportName)}`);
+  }
+  return exportName;
+}
+
+/**
+ * Returns a synchronous version of the async export `exportName` of `module`: each call runs it in
+ * this thread's reactor (a persistent worker thread started on first use) and blocks until it
+ * settles. Arguments and results are structured-cloned; errors are rebuilt with their class name,
+ * `code`, props and both stacks. The module is loaded once; `.ts` modules work through tsx.
+ *
+ * Calling it on the main thread is allowed and blocks the main thread's event loop for the call,
+ * like synckit's createSyncFn: fine in scripts and at startup, not in a request path.
+ * @example const loadConfig = syncify<typeof import('./config.js').loadConfig>(new URL('./config.js', import.meta.url), 'loadConfig');
+ */
+export function syncify<F extends AsyncFn>(
+  module: URL | string,
+  exportName: string,
+  options: SyncifyOptions<Parameters<F>> = {},
+): (...args: Parameters<F>) => Awaited<ReturnType<F>> {
+  const spec = moduleSpecifier(module);
+  const name = exportNameOf(exportName);
+  const fixedTimeout = options.timeoutMs === undefined ? undefined : checkMs('timeoutMs', options.timeoutMs, true);
+  const pickTransfer = options.transferList;
+  const fn = (...args: Parameters<F>): Awaited<ReturnType<F>> => {
+    refuseInReactor(`the syncified ${name}`);
+    const link = reactor();
+    const call = link.post(spec, name, args, pickTransfer?.(...args));
+    const outcome = link.wait(call, fixedTimeout ?? syncDefaults().timeoutMs);
+    return unwrap(outcome, () => callerStack(fn)) as Awaited<ReturnType<F>>;
+  };
+  return fn;
+}
+
+/**
+ * Runs `target` with `args` and blocks until it settles. `target` is a module export
+ * (`{ module, export }`) run in the reactor, or the name of a service the main thread registered
+ * with `provide()` (`'db.query'` or `{ service: 'db.query', timeoutMs }`): inside a legacy handler
+ * that service runs on the main thread's event loop.
+ * Throws `ERR_ALBANY_DEADLOCK` where the wait could never end (a service called on the thread
+ * that provides it, a module call inside the reactor).
+ */
+export function runSync<T = unknown>(target: ModuleTarget | ServiceTarget | string, ...args: unknown[]): T {
+  if (typeof target === 'string') return callService(target, args, syncDefaults().timeoutMs, runSync) as T;
+  if (typeof target === 'object' && target !== null && 'service' in target) {
+    return callService(target.service, args, timeoutOf(target.timeoutMs), runSync) as T;
+  }
+  if (typeof target !== 'object' || target === null || !('module' in target)) {
+    throw new AlbanyError(ErrorCodes.ERR_ALBANY_UNKNOWN_SERVICE, 'runSync(target): target must be a service name, { service } or { module, export }');
+  }
+  refuseInReactor('runSync');
+  const spec = moduleSpecifier(target.module);
+  const name = exportNameOf(target.export);
+  const link = reactor();
+  const call = link.post(spec, name, args, target.transferList);
+  return unwrap(link.wait(call, timeoutOf(target.timeoutMs)), () => callerStack(runSync)) as T;
+}
+
+/**
+ * Starts `exportName` of `module` in the reactor without blocking and returns an
+ * {@link EventualResult}: `wait(ms)` blocks for it, `await` gets it from async code, `cancel()`
+ * aborts `this.signal` inside the export.
+ */
+export function runInReactor<T = unknown>(
+  module: URL | string,
+  exportName: string,
+  args: readonly unknown[] = [],
+  options: { timeoutMs?: number; transferList?: readonly TransferListItem[] } = {},
+): EventualResult<T> {
+  refuseInReactor('runInReactor');
+  const spec = moduleSpecifier(module);
+  const name = exportNameOf(exportName);
+  const timeoutMs = timeoutOf(options.timeoutMs);
+  const link = reactor();
+  const call = link.post(spec, name, args, options.transferList);
+  return new EventualResult<T>(link, call, timeoutMs, callerStack(runInReactor));
+}
+
+// Frames above `boundary`: where the user called in, without albany's own frames.
+function callerStack(boundary: Function): string | undefined {
+  const holder: { stack?: string } = {};
+  Error.captureStackTrace(holder, boundary);
+  return holder.stack;
+}

@@ -1,0 +1,286 @@
+// The reactor thread: runs async exports for blocking callers, asleep in Atomics.wait when idle so a call wakes it in microseconds.
+import { receiveMessageOnPort, workerData, type MessagePort, type TransferListItem } from 'node:worker_threads';
+import { AlbanyError, ErrorCodes } from '../src/errors.js';
+import { createSignal, postAndWake, type Signal } from '../src/sync/channel.js';
+import { dataCloneError, isDataCloneError, serializeError } from '../src/sync/errors-serialize.js';
+import {
+  REACTOR_READY_FLAG,
+  REACTOR_THREAD_FLAG,
+  TSX_FLAG,
+  kTransfer,
+  type CallMessage,
+  type FromReactor,
+  type ReactorCallContext,
+  type ReactorWorkerData,
+  type ToReactor,
+  type TransferredResult,
+} from '../src/sync/protocol.js';
+
+interface Connection {
+  readonly port: MessagePort;
+  readonly signal: Signal;
+  readonly calls: Map<number, Call>;
+}
+
+interface Call {
+  readonly conn: Connection;
+  readonly id: number;
+  controller: AbortController | undefined;
+  cancelled: boolean;
+}
+
+const data = workerData as ReactorWorkerData;
+const wake = createSignal(data.wake);
+const connections: Connection[] = [];
+let inFlight = 0;
+let lastCrash: unknown;
+
+(globalThis as Record<symbol, unknown>)[REACTOR_THREAD_FLAG] = true;
+
+// The thread must outlive a hung call that holds no handle (a pending waitAsync keeps nothing
+// alive); the Worker is unref'd by its owner, so this never keeps the process alive.
+setInterval(() => {}, 2 ** 30);
+
+// A dying reactor tells every caller at once, so blocked threads fail now instead of at their timeout.
+process.on('uncaughtExceptionMonitor', (err) => {
+  lastCrash = err;
+});
+process.on('exit', (code) => {
+  const reason = lastCrash instanceof Error ? `${lastCrash.name}: ${lastCrash.message}` : `process.exit(${code}) in the reactor`;
+  for (const conn of connections) {
+    try {
+      postAndWake(conn.port, conn.signal, { type: 'crashed', reason } satisfies FromReactor);
+    } catch {
+      // The caller's port is already closed; nothing is waiting on it.
+    }
+  }
+});
+(globalThis as Record<symbol, unknown>)[REACTOR_READY_FLAG] = true;
+
+// ---- modules -------------------------------------------------------------------------------
+
+const loaded = new Map<string, Record<string, unknown>>();
+const loading = new Map<string, Promise<Record<string, unknown>>>();
+let tsxReady: Promise<void> | undefined;
+
+// Hooks registered by the parent are not inherited by workers on Node 20, so only what this thread
+// did counts: the bootstrap registered tsx (running from sources), or nothing did yet.
+function tsxActive(): boolean {
+  return (globalThis as Record<symbol, unknown>)[TSX_FLAG] === true;
+}
+
+function load(spec: string): Promise<Record<string, unknown>> {
+  let p = loading.get(spec);
+  if (p === undefined) {
+    const needsTsx = /\.[cm]?tsx?(?:$|\?)/.test(spec) && !tsxActive();
+    if (needsTsx) {
+      tsxReady ??= import('tsx/esm/api').then((m) => {
+        m.register();
+        (globalThis as Record<symbol, unknown>)[TSX_FLAG] = true;
+      });
+    }
+    p = (needsTsx ? tsxReady! : Promise.resolve())
+      .then(() => import(spec) as Promise<Record<string, unknown>>)
+      .then(
+        (mod) => {
+          loaded.set(spec, mod);
+          return mod;
+        },
+        (err: unknown) => {
+          loading.delete(spec); // let a later call retry (the file may be fixed or created)
+          throw new AlbanyError(ErrorCodes.ERR_ALBANY_APP_LOAD, `the reactor could not load ${spec}: ${(err as Error)?.message ?? String(err)}`, {
+            cause: err,
+            details: { module: spec },
+          });
+        },
+      );
+    loading.set(spec, p);
+  }
+  return p;
+}
+
+// ---- calls ---------------------------------------------------------------------------------
+
+function contextFor(call: Call): ReactorCallContext {
+  // The AbortController is made only if the export looks at `this.signal`: most never do.
+  return {
+    get signal(): AbortSignal {
+      if (call.controller === undefined) {
+        call.controller = new AbortController();
+        if (call.cancelled) call.controller.abort(cancelReason());
+      }
+      return call.controller.signal;
+    },
+  };
+}
+
+function cancelReason(): AlbanyError {
+  return new AlbanyError(ErrorCodes.ERR_ALBANY_ABORTED, 'the caller cancelled this call or stopped waiting for it');
+}
+
+function invoke(mod: Record<string, unknown>, msg: CallMessage, call: Call): Promise<unknown> {
+  const fn = mod[msg.exportName];
+  if (typeof fn !== 'function') {
+    return Promise.reject(
+      new AlbanyError(ErrorCodes.ERR_ALBANY_UNKNOWN_SERVICE, `${msg.module} has no function export named "${msg.exportName}" (found ${typeof fn})`, {
+        details: { module: msg.module, export: msg.exportName },
+      }),
+    );
+  }
+  try {
+    return Promise.resolve((fn as (...a: unknown[]) => unknown).apply(contextFor(call), msg.args as unknown[]));
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+function start(conn: Connection, msg: CallMessage): void {
+  const call: Call = { conn, id: msg.id, controller: undefined, cancelled: false };
+  conn.calls.set(msg.id, call);
+  inFlight++;
+  const mod = loaded.get(msg.module);
+  const p = mod !== undefined ? invoke(mod, msg, call) : load(msg.module).then((m) => invoke(m, msg, call));
+  p.then(
+    (value) => settle(call, true, value),
+    (err: unknown) => settle(call, false, err),
+  );
+}
+
+function isTransferred(value: unknown): value is TransferredResult {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[kTransfer] === true;
+}
+
+function settle(call: Call, ok: boolean, outcome: unknown): void {
+  inFlight--;
+  call.conn.calls.delete(call.id);
+  if (!call.cancelled) reply(call, ok, outcome);
+  wakeLoop();
+}
+
+function reply(call: Call, ok: boolean, outcome: unknown): void {
+  const { port, signal } = call.conn;
+  if (!ok) {
+    postAndWake(port, signal, { type: 'result', id: call.id, ok: false, error: serializeError(outcome) } satisfies FromReactor);
+    return;
+  }
+  let value = outcome;
+  let transfer: readonly TransferListItem[] | undefined;
+  if (isTransferred(outcome)) {
+    value = outcome.value;
+    transfer = outcome.transferList;
+  }
+  try {
+    postAndWake(port, signal, { type: 'result', id: call.id, ok: true, value } satisfies FromReactor, transfer);
+  } catch (err) {
+    if (!isDataCloneError(err)) throw err;
+    const error = serializeError(dataCloneError(value, 'result', err));
+    postAndWake(port, signal, { type: 'result', id: call.id, ok: false, error } satisfies FromReactor);
+  }
+}
+
+function handle(conn: Connection, msg: ToReactor): void {
+  switch (msg.type) {
+    case 'call':
+      start(conn, msg);
+      return;
+    case 'cancel': {
+      const call = conn.calls.get(msg.id);
+      if (call === undefined) return;
+      call.cancelled = true;
+      call.controller?.abort(cancelReason());
+      return;
+    }
+    case 'connect':
+      connect(msg.port, msg.signal);
+      return;
+  }
+}
+
+function connect(port: MessagePort, signal: SharedArrayBuffer): void {
+  const conn: Connection = { port, signal: createSignal(signal), calls: new Map() };
+  connections.push(conn);
+  // A caller thread that goes away closes its port; forget it so the drain loop stays short.
+  port.once('close', () => {
+    const i = connections.indexOf(conn);
+    if (i !== -1) connections.splice(i, 1);
+    for (const call of conn.calls.values()) {
+      call.cancelled = true;
+      call.controller?.abort(cancelReason());
+    }
+  });
+  port.unref();
+}
+
+/** Starts every queued message on every connection; returns how many it took. */
+function drain(): number {
+  let taken = 0;
+  for (let i = 0; i < connections.length; i++) {
+    const conn = connections[i]!;
+    for (let entry = receiveMessageOnPort(conn.port); entry !== undefined; entry = receiveMessageOnPort(conn.port)) {
+      taken++;
+      handle(conn, entry.message as ToReactor);
+    }
+  }
+  return taken;
+}
+
+// ---- the loop ------------------------------------------------------------------------------
+
+// Node 20 has Atomics.waitAsync; the ES2022 lib typings do not.
+const waitAsync = (Atomics as unknown as {
+  waitAsync(ta: Int32Array, index: number, value: number): { async: false; value: string } | { async: true; value: Promise<string> };
+}).waitAsync;
+
+let settled: Promise<void> | undefined;
+let resolveSettled: (() => void) | undefined;
+let wakeWaiter: Promise<unknown> | undefined;
+
+function wakeLoop(): void {
+  if (resolveSettled !== undefined) {
+    resolveSettled();
+    resolveSettled = undefined;
+    settled = undefined;
+  }
+}
+
+/** Resolves when a call settles (microtasks only) or a caller posts (through the event loop). */
+function nextEvent(seen: number): Promise<unknown> | undefined {
+  if (wakeWaiter === undefined) {
+    const w = waitAsync(wake, 0, seen);
+    if (!w.async) return undefined; // a post landed since `seen`: drain again at once
+    wakeWaiter = w.value.then(() => {
+      wakeWaiter = undefined;
+    });
+  }
+  settled ??= new Promise<void>((resolve) => {
+    resolveSettled = resolve;
+  });
+  return Promise.race([wakeWaiter, settled]);
+}
+
+function loopTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+async function run(): Promise<void> {
+  const slice = data.idleSliceMs;
+  let lastTurn = performance.now();
+  for (;;) {
+    const seen = Atomics.load(wake, 0);
+    drain();
+    if (inFlight === 0) {
+      // Nothing async pending: sleep synchronously, the cheapest way to be woken by the next call.
+      // Still give the event loop a turn now and then, for timers and sockets of loaded modules.
+      if (performance.now() - lastTurn >= slice || Atomics.wait(wake, 0, seen, slice) === 'timed-out') {
+        await loopTurn();
+        lastTurn = performance.now();
+      }
+      continue;
+    }
+    const next = nextEvent(seen);
+    if (next !== undefined) await next;
+  }
+}
+
+connect(data.first.port, data.first.signal);
+void run();
