@@ -1,0 +1,10 @@
+// The pool package's public names, re-exported in one place; each line re-exports one file.
+export type { OnDisconnect, ResourceLimits, PoolConfig, PoolConfigInput, ConfigSource } from './config-types.js';
+export { poolKeySpecs, defaultPoolConfig, type PoolConfigKey, type PoolKeySpec, type ValueOrigin, type ConfigProblem } from './config-schema.js';
+export { configFileNames, loadConfigFile, type LoadedConfigFile } from './config-sources.js';
+export { resolvePoolConfig, parsePoolFlags, poolFlagSpecs, poolParseArgsOptions, toPiscinaOptions, effectiveMaxQueue, type ResolvePoolConfigOptions, type ResolvedPoolConfig, type PoolFlagSpec, type PiscinaPoolOptions } from './config.js';
+export { formatConfig } from './config-format.js';
+export { PoolMetrics, TaskTracker, rejectReasons, type RejectReason, type TaskStage, type PoolStats, type PoolMetricsOptions } from './metrics.js';
+export { LatencyHistogram, type LatencySummary } from './metrics-histogram.js';
+export { toPrometheus, prometheusContentType, type PoolMetricsSource, type PiscinaStatsLike } from './metrics-prometheus.js';
+export { serveMetrics, type MetricsServer, type MetricsServerOptions } from './metrics-server.js';
