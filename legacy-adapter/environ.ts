@@ -1,0 +1,74 @@
+// Pure builders from a gateway scope to what a legacy handler sees: the WSGI environ and the request line.
+import type { Headers, HttpScope } from '../src/gateway/types.js';
+import type { LegacyRequest } from '../src/pool/protocol.js';
+
+/**
+ * Builds the string part of a WSGI environ from an http scope (the worker adds `wsgi.input`,
+ * `wsgi.errors` and the flags). Repeated headers are joined with ", " as WSGI servers do, except
+ * `cookie`, joined with "; " (RFC 6265 allows only one Cookie header). `PATH_INFO` is the decoded
+ * path as a JS string (not the latin1 re-encoding Python needs).
+ */
+export function buildEnviron(scope: HttpScope): Record<string, string> {
+  const [serverName, serverPort] = scope.server ?? hostFromHeaders(scope.headers, scope.scheme);
+  const environ: Record<string, string> = {
+    REQUEST_METHOD: scope.method,
+    SCRIPT_NAME: scope.rootPath,
+    PATH_INFO: scope.path,
+    QUERY_STRING: scope.queryString,
+    SERVER_NAME: serverName,
+    SERVER_PORT: String(serverPort),
+    SERVER_PROTOCOL: `HTTP/${scope.httpVersion}`,
+    'wsgi.url_scheme': scope.scheme,
+  };
+  if (scope.client !== null) {
+    environ.REMOTE_ADDR = scope.client[0];
+    environ.REMOTE_PORT = String(scope.client[1]);
+  }
+  for (const [name, value] of scope.headers) {
+    let key: string;
+    if (name === 'content-type') key = 'CONTENT_TYPE';
+    else if (name === 'content-length') key = 'CONTENT_LENGTH';
+    else key = `HTTP_${name.toUpperCase().replaceAll('-', '_')}`;
+    const previous = environ[key];
+    environ[key] = previous === undefined ? value : `${previous}${name === 'cookie' ? '; ' : ', '}${value}`;
+  }
+  return environ;
+}
+
+/**
+ * Joins a header list into a Node-style object: lower-case names, duplicates joined with ", "
+ * (`cookie` with "; "); `set-cookie` is the one name kept apart, as an array, like Node does.
+ */
+export function headersObject(headers: Headers): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of headers) {
+    const previous = out[name];
+    if (name === 'set-cookie') {
+      out[name] = Array.isArray(previous) ? [...previous, value] : [value];
+    } else if (previous === undefined) {
+      out[name] = value;
+    } else {
+      out[name] = `${String(previous)}${name === 'cookie' ? '; ' : ', '}${value}`;
+    }
+  }
+  return out;
+}
+
+/** The request as the worker needs it: method, Node-style url (relative to the mount), headers, environ. */
+export function buildLegacyRequest(scope: HttpScope): LegacyRequest {
+  let path = scope.rawPath;
+  if (scope.rootPath !== '' && path.startsWith(scope.rootPath)) path = path.slice(scope.rootPath.length);
+  if (!path.startsWith('/')) path = `/${path}`;
+  const url = scope.queryString === '' ? path : `${path}?${scope.queryString}`;
+  return { method: scope.method, url, headers: scope.headers, environ: buildEnviron(scope) };
+}
+
+// WSGI falls back to the Host header when the server address is unknown (Unix sockets, tests).
+function hostFromHeaders(headers: Headers, scheme: string): [string, number] {
+  const fallbackPort = scheme === 'https' || scheme === 'wss' ? 443 : 80;
+  const host = headers.find(([name]) => name === 'host')?.[1];
+  if (host === undefined || host === '') return ['localhost', fallbackPort];
+  const match = /^(\[[^\]]*\]|[^:]*)(?::(\d+))?$/.exec(host);
+  if (match === null) return [host, fallbackPort];
+  return [match[1] ?? host, match[2] === undefined ? fallbackPort : Number(match[2])];
+}

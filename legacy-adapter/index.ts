@@ -1,0 +1,96 @@
+// legacy(handlerModule, options) → App: blocking handlers behind the gateway interface, run in a pool.
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { App, HttpScope, Receive, Send } from '../src/gateway/types.js';
+import type { OnDisconnect, PoolConfig, PoolConfigInput } from '../src/pool/config-types.js';
+import { LegacyPool, createPool } from '../src/pool/pool.js';
+import type { HandlerStyle } from '../src/pool/protocol.js';
+import { runExchange, type ExchangeSettings } from './exchange.js';
+
+/** Options of one legacy mount. */
+export interface LegacyOptions {
+  /** A pool to share, or the config of a pool this mount creates (on first request) and owns. */
+  pool?: LegacyPool | PoolConfig | PoolConfigInput;
+  /** Force the handler style instead of detecting it (see the worker's loader for the rules). */
+  style?: HandlerStyle;
+  /** The export to call; `handle` or `default` when absent. */
+  export?: string;
+  /** What to do with a running request whose client left; the pool config's value when absent. */
+  onDisconnect?: OnDisconnect;
+  /** The worker waits for the client every this many response bytes (default 256 KiB). */
+  ackBytes?: number;
+  /** … or every this many response chunks (default 64). */
+  ackMessages?: number;
+  /** Where handler errors (with their stacks) and `wsgi.errors` go; `console.error` by default. */
+  log?: (message: string, error?: unknown) => void;
+}
+
+/** A legacy mount: an App that also exposes its pool and a way to stop it. */
+export interface LegacyApp extends App {
+  /** The pool the requests run in (created on first use when the mount owns it). */
+  readonly pool: LegacyPool;
+  /** Closes the pool if this mount created it (a shared pool is left to its owner). */
+  close(): Promise<void>;
+}
+
+/**
+ * Wraps a blocking handler module as a gateway App. The module is loaded inside the pool's workers,
+ * never on this thread. Lifespan shutdown closes a pool the mount owns; websocket scopes are refused.
+ *
+ * ```ts
+ * const app = legacy(new URL('./handlers/app.js', import.meta.url), { pool: { maxThreads: 4 } });
+ * ```
+ */
+export function legacy(handlerModule: URL | string, options: LegacyOptions = {}): LegacyApp {
+  const moduleUrl = toModuleUrl(handlerModule);
+  const log = options.log ?? ((message: string, error?: unknown) => (error === undefined ? console.error(message) : console.error(message, error)));
+  const owned = !(options.pool instanceof LegacyPool);
+  let pool: LegacyPool | undefined = options.pool instanceof LegacyPool ? options.pool : undefined;
+  const getPool = (): LegacyPool => (pool ??= createPool((options.pool ?? {}) as PoolConfigInput, { log }));
+  let settings: ExchangeSettings | undefined;
+  const getSettings = (): ExchangeSettings => (settings ??= {
+    pool: getPool(),
+    moduleUrl,
+    exportName: options.export,
+    style: options.style,
+    onDisconnect: options.onDisconnect ?? getPool().config.onDisconnect,
+    ackBytes: options.ackBytes ?? 256 * 1024,
+    ackMessages: options.ackMessages ?? 64,
+    log,
+  });
+  const close = async (): Promise<void> => {
+    if (owned && pool !== undefined) await pool.close();
+  };
+
+  const app = async (scope: Parameters<App>[0], receive: Receive, send: Send): Promise<void> => {
+    if (scope.type === 'http') return runExchange(scope as HttpScope, receive, send, getSettings());
+    if (scope.type === 'lifespan') return lifespan(receive, send, close);
+    await receive();
+    await send({ type: 'websocket.close', code: 1000 });
+  };
+  Object.defineProperty(app, 'pool', { get: getPool, enumerable: true });
+  return Object.assign(app, { close }) as LegacyApp;
+}
+
+async function lifespan(receive: Receive, send: Send, close: () => Promise<void>): Promise<void> {
+  for (;;) {
+    const message = await receive();
+    if (message.type === 'lifespan.startup') {
+      await send({ type: 'lifespan.startup.complete' });
+    } else if (message.type === 'lifespan.shutdown') {
+      await close();
+      await send({ type: 'lifespan.shutdown.complete' });
+      return;
+    }
+  }
+}
+
+function toModuleUrl(handlerModule: URL | string): string {
+  if (handlerModule instanceof URL) return handlerModule.href;
+  if (/^[a-z][a-z0-9+.-]*:/i.test(handlerModule) && !/^[a-z]:[\\/]/i.test(handlerModule)) return handlerModule;
+  return pathToFileURL(isAbsolute(handlerModule) ? handlerModule : resolve(handlerModule)).href;
+}
+
+export { LegacyPool, createPool } from '../src/pool/pool.js';
+export type { HandlerStyle } from '../src/pool/protocol.js';
+export { buildEnviron, buildLegacyRequest, headersObject } from './environ.js';

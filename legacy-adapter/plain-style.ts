@@ -1,0 +1,75 @@
+// The plain legacy style: `handle(request) → { status, headers, body }`, the simplest shape to write.
+import type { LegacyRequest } from '../src/pool/protocol.js';
+import { albanyError } from '../src/errors.js';
+import { headersObject } from './environ.js';
+import type { BodyInput } from './input.js';
+import { normalizeHeaders, toBytes, type HeaderInput, type ResponseHead, type ResponseOutput } from './response.js';
+
+/** What a plain handler receives. `body()` / `text()` / `json()` block until the body is read. */
+export interface PlainRequest {
+  method: string;
+  /** Path relative to the mount point plus `?query`. */
+  url: string;
+  /** Decoded path. */
+  path: string;
+  /** Raw query string, without "?". */
+  query: string;
+  headers: Record<string, string | string[]>;
+  /** The whole remaining body. */
+  body(): Buffer;
+  /** The body as UTF-8 text. */
+  text(): string;
+  /** The body parsed as JSON. */
+  json(): unknown;
+}
+
+/** What a plain handler returns: all fields optional; a string or bytes alone means 200 with that body. */
+export interface PlainResponse {
+  status?: number;
+  headers?: HeaderInput;
+  /** Text, bytes, an iterable of chunks (streamed), or any other value (sent as JSON). */
+  body?: unknown;
+}
+
+/** A plain handler. */
+export type PlainHandler = (request: PlainRequest) => unknown;
+
+/** Builds the request object of the plain style. */
+export function plainRequest(request: LegacyRequest, input: BodyInput): PlainRequest {
+  return {
+    method: request.method,
+    url: request.url,
+    path: request.environ.PATH_INFO ?? '/',
+    query: request.environ.QUERY_STRING ?? '',
+    headers: headersObject(request.headers),
+    body: () => input.read(),
+    text: () => input.read().toString('utf8'),
+    json: () => JSON.parse(input.read().toString('utf8')) as unknown,
+  };
+}
+
+/** Writes a plain handler's return value to `output` and returns the tail for the task result. */
+export function writePlainResponse(value: unknown, output: ResponseOutput): { start: ResponseHead | undefined; body: Uint8Array } {
+  if (typeof value === 'string' || value instanceof Uint8Array) {
+    output.setHead({ status: 200, headers: [['content-type', typeof value === 'string' ? 'text/plain; charset=utf-8' : 'application/octet-stream']] });
+    return output.end(toBytes(value));
+  }
+  if (typeof value !== 'object' || value === null) {
+    throw albanyError('ERR_ALBANY_HANDLER', `a plain handler must return { status, headers, body }, got ${value === null ? 'null' : typeof value}`);
+  }
+  const response = value as PlainResponse;
+  const headers = normalizeHeaders(response.headers);
+  const body = response.body;
+  const hasType = headers.some(([name]) => name === 'content-type');
+  if (body !== undefined && body !== null && typeof body === 'object' && !(body instanceof Uint8Array) && !(Symbol.iterator in body)) {
+    if (!hasType) headers.push(['content-type', 'application/json; charset=utf-8']);
+    output.setHead({ status: response.status ?? 200, headers });
+    return output.end(toBytes(JSON.stringify(body)));
+  }
+  if (typeof body === 'string' && !hasType) headers.push(['content-type', 'text/plain; charset=utf-8']);
+  output.setHead({ status: response.status ?? 200, headers });
+  if (body === undefined || body === null) return output.end();
+  if (typeof body === 'string' || body instanceof Uint8Array) return output.end(toBytes(body));
+  for (const chunk of body as Iterable<unknown>) output.write(toBytes(chunk));
+  return output.end();
+}
