@@ -62,13 +62,16 @@ export function decodePath(rawPath: string): string {
     const bytes: number[] = [];
     for (let i = 0; i < rawPath.length; i++) {
       const c = rawPath.charCodeAt(i);
-      if (c === 37 && i + 2 < rawPath.length + 0 && /^[0-9a-fA-F]{2}$/.test(rawPath.slice(i + 1, i + 3))) {
+      if (c === 37 && i + 2 < rawPath.length && /^[0-9a-fA-F]{2}$/.test(rawPath.slice(i + 1, i + 3))) {
         bytes.push(parseInt(rawPath.slice(i + 1, i + 3), 16));
         i += 2;
       } else if (c < 0x80) {
         bytes.push(c);
       } else {
-        for (const b of Buffer.from(rawPath[i]!, 'utf8')) bytes.push(b);
+        // Whole code points, so a character outside the BMP is not split into two lone surrogates.
+        const ch = String.fromCodePoint(rawPath.codePointAt(i)!);
+        for (const b of Buffer.from(ch, 'utf8')) bytes.push(b);
+        i += ch.length - 1;
       }
     }
     return Buffer.from(bytes).toString('utf8');
