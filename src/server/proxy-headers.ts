@@ -1,41 +1,160 @@
 // Who the client is and which scheme it used: the socket's word, or a trusted proxy's headers.
 import type { IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
-import type { Address } from '../gateway/types.js';
+import { BlockList, isIP, type Socket } from 'node:net';
+import type { Address, Headers } from '../gateway/types.js';
 import type { ResolvedServerOptions } from './options.js';
+
+/** The part of the server options that decides whether proxy headers are believed. */
+export type ProxyTrust = Pick<ResolvedServerOptions, 'proxyHeaders' | 'forwardedAllowIps'>;
 
 /** The client address and scheme for a request, honouring proxy headers only from trusted peers. */
 export function clientAndScheme(req: IncomingMessage, socket: Socket, options: ResolvedServerOptions): { client: Address; scheme: string } {
   const peer = socket.remoteAddress;
   const encrypted = (socket as Socket & { encrypted?: boolean }).encrypted === true;
-  let client: Address = peer === undefined ? null : [peer, socket.remotePort ?? 0];
-  let scheme = encrypted ? 'https' : 'http';
-  if (!options.proxyHeaders || peer === undefined || !isTrusted(peer, options.forwardedAllowIps)) return { client, scheme };
+  const client: Address = peer === undefined ? null : [peer, socket.remotePort ?? 0];
+  const scheme = encrypted ? 'https' : 'http';
+  if (!options.proxyHeaders || peer === undefined) return { client, scheme };
+  // Only the three headers that matter are paired, so a trusted request pays for nothing else.
   const raw = req.rawHeaders;
+  const relevant: Headers = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
-    const value = raw[i + 1]!;
-    if (name === 'x-forwarded-for') {
-      // The right-most entry is the one our trusted proxy added.
-      const hops = value.split(',').map((s) => s.trim()).filter(Boolean);
-      if (hops.length) client = [hops[hops.length - 1]!, 0];
-    } else if (name === 'x-forwarded-proto') {
-      const proto = value.split(',').pop()!.trim().toLowerCase();
-      if (proto === 'http' || proto === 'https') scheme = proto;
-    } else if (name === 'forwarded') {
-      const last = value.split(',').pop()!;
-      for (const part of last.split(';')) {
-        const [k, v] = part.split('=').map((s) => s?.trim());
-        if (!k || v === undefined) continue;
-        const val = v.replace(/^"|"$/g, '');
-        if (k.toLowerCase() === 'for') client = [val.replace(/^\[|\](:\d+)?$/g, '').replace(/:\d+$/, ''), 0];
-        else if (k.toLowerCase() === 'proto' && (val === 'http' || val === 'https')) scheme = val;
-      }
-    }
+    if (name === 'x-forwarded-for' || name === 'x-forwarded-proto' || name === 'forwarded') relevant.push([name, raw[i + 1]!]);
+  }
+  return forwardedClientAndScheme(relevant, peer, client, scheme, options);
+}
+
+/**
+ * The pure core of {@link clientAndScheme}, shared with hosts that do not have a socket per request
+ * (FastCGI, where nginx names the peer in REMOTE_ADDR). `headers` are lower-cased pairs.
+ *
+ * X-Forwarded-For is walked from the right, skipping hops that are themselves trusted, so a chain
+ * of trusted proxies still yields the real client and anything a client prepended is ignored.
+ * `Forwarded` (RFC 7239) is read only when no X-Forwarded-For is present, because proxies such as
+ * nginx add one and pass the other through untouched: preferring the one the proxy wrote keeps a
+ * client from choosing its own address.
+ */
+export function forwardedClientAndScheme(headers: Headers, peer: string, client: Address, scheme: string, trust: ProxyTrust): { client: Address; scheme: string } {
+  if (!trust.proxyHeaders) return { client, scheme };
+  const trusted = trustedSet(trust.forwardedAllowIps);
+  if (!trusted.has(peer)) return { client, scheme };
+  const xff: string[] = [];
+  let xfProto: string | undefined;
+  const forwarded: string[] = [];
+  for (const [name, value] of headers) {
+    if (name === 'x-forwarded-for') xff.push(...splitList(value));
+    else if (name === 'x-forwarded-proto') xfProto = lastOf(value);
+    else if (name === 'forwarded') forwarded.push(...splitList(value));
+  }
+  if (xff.length) {
+    const hop = pickHop(xff.map((h) => [stripPort(h), 0] as [string, number]), trusted);
+    if (hop) client = hop;
+  } else if (forwarded.length) {
+    const elements = forwarded.map(parseForwardedElement);
+    const hop = pickHop(elements.filter((e) => e.for !== undefined).map((e) => e.for!), trusted);
+    if (hop) client = hop;
+    const proto = elements.length ? elements[elements.length - 1]!.proto : undefined;
+    if (proto !== undefined && xfProto === undefined) xfProto = proto;
+  }
+  if (xfProto !== undefined) {
+    const p = xfProto.toLowerCase();
+    if (p === 'http' || p === 'https' || p === 'ws' || p === 'wss') scheme = p === 'wss' ? 'https' : p === 'ws' ? 'http' : p;
   }
   return { client, scheme };
 }
 
-function isTrusted(peer: string, allowed: readonly string[]): boolean {
-  return allowed.includes('*') || allowed.includes(peer);
+// Right to left: the first hop we do not trust is the client. Obfuscated or unknown identifiers
+// stop the walk without naming anyone, so the peer stays the client rather than a made-up value.
+function pickHop(hops: Array<[string, number]>, trusted: TrustedSet): Address {
+  if (trusted.all) return hops.length && isIP(hops[0]![0]) ? hops[0]! : null;
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const [host] = hops[i]!;
+    if (!isIP(host)) return null;
+    if (!trusted.has(host)) return hops[i]!;
+  }
+  return hops.length && isIP(hops[0]![0]) ? hops[0]! : null;
+}
+
+function splitList(value: string): string[] {
+  return value.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+function lastOf(value: string): string | undefined {
+  const items = splitList(value);
+  return items[items.length - 1];
+}
+
+// "1.2.3.4:80" → "1.2.3.4"; a bare IPv6 address keeps its colons; "[::1]:80" → "::1".
+function stripPort(host: string): string {
+  if (host.startsWith('[')) {
+    const end = host.indexOf(']');
+    return end === -1 ? host : host.slice(1, end);
+  }
+  const colon = host.indexOf(':');
+  return colon !== -1 && colon === host.lastIndexOf(':') ? host.slice(0, colon) : host;
+}
+
+function parseForwardedElement(element: string): { for?: [string, number]; proto?: string } {
+  const out: { for?: [string, number]; proto?: string } = {};
+  for (const pair of element.split(';')) {
+    const eq = pair.indexOf('=');
+    if (eq === -1) continue;
+    const key = pair.slice(0, eq).trim().toLowerCase();
+    const value = pair.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
+    if (key === 'proto') out.proto = value;
+    else if (key === 'for') {
+      let host = value;
+      let port = 0;
+      const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(value) ?? /^([^:]+):(\d+)$/.exec(value);
+      if (m) {
+        host = m[1]!;
+        port = m[2] === undefined ? 0 : Number(m[2]);
+      }
+      out.for = [host, port];
+    }
+  }
+  return out;
+}
+
+interface TrustedSet {
+  all: boolean;
+  has(address: string): boolean;
+}
+
+const cache = new WeakMap<readonly string[], TrustedSet>();
+
+/**
+ * Addresses or CIDR ranges (`10.0.0.0/8`, `fd00::/8`), `*` for all. IPv4-mapped IPv6 peers
+ * (`::ffff:10.0.0.1`, what a dual-stack listener reports) match their IPv4 entries.
+ */
+function trustedSet(allowed: readonly string[]): TrustedSet {
+  let set = cache.get(allowed);
+  if (set) return set;
+  const list = new BlockList();
+  let all = false;
+  for (const entry of allowed) {
+    if (entry === '*') all = true;
+    else if (entry.includes('/')) {
+      const [net, bits] = entry.split('/');
+      const family = isIP(net!) === 6 ? 'ipv6' : 'ipv4';
+      if (isIP(net!)) list.addSubnet(net!, Number(bits), family);
+    } else if (isIP(entry)) list.addAddress(entry, isIP(entry) === 6 ? 'ipv6' : 'ipv4');
+  }
+  set = {
+    all,
+    has(address: string): boolean {
+      if (all) return true;
+      const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+      if (mapped && list.check(mapped[1]!, 'ipv4')) return true;
+      const family = isIP(address);
+      return family !== 0 && list.check(address, family === 6 ? 'ipv6' : 'ipv4');
+    },
+  };
+  cache.set(allowed, set);
+  return set;
+}
+
+/** Parses `--forwarded-allow-ips a,b,10.0.0.0/8` into the option's list. */
+export function parseForwardedAllowIps(value: string): string[] {
+  return splitList(value);
 }
