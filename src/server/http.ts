@@ -79,10 +79,12 @@ export function createRequestHandler(
     }
     if (draining) res.shouldKeepAlive = false;
     inFlight++;
+    // No cycle exists when the request was refused up front (413 on content-length).
+    let cycle: HttpCycle | undefined;
     res.on('close', () => {
       inFlight--;
-      if (res.writableFinished) cycle.responseSent();
-      else cycle.clientGone();
+      if (res.writableFinished) cycle?.responseSent();
+      else cycle?.clientGone();
       if (draining && inFlight === 0) onIdle?.();
     });
 
@@ -96,11 +98,11 @@ export function createRequestHandler(
     const hasBody = chunked || (contentLength !== undefined && contentLength > 0);
     const source = new NodeRequestSource(req, hasBody, chunked ? undefined : contentLength, maxBodySize, () => {
       res.shouldKeepAlive = false;
-      if (!cycle.started) sink.fail(413, 'Payload Too Large');
+      if (!cycle!.started) sink.fail(413, 'Payload Too Large');
       else sink.abort();
-      cycle.clientGone();
+      cycle!.clientGone();
     });
-    const cycle = new HttpCycle(scope, source, sink);
+    cycle = new HttpCycle(scope, source, sink);
     void cycle.run(app, logError);
   }) as GatewayRequestHandler;
 
