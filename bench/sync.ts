@@ -1,0 +1,94 @@
+// runSync per-call cost against synckit's createSyncFn and a direct await, plus provided-service
+// throughput from 2 worker threads. Run: npm run bench:sync  (ROUNDS=3 TIME_MS=700 by default)
+import { MessageChannel } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import { cpus } from 'node:os';
+import { Bench } from 'tinybench';
+import { createSyncFn } from 'synckit';
+import { postAndWake, createSignal } from '../src/sync/channel.js';
+import { closeReactor, handleServiceCall, isServiceMessage, provide, syncify } from '../src/sync/index.js';
+import { tsWorker } from '../test/fixtures/sync/ts-worker.js';
+
+const fixtures = new URL('../test/fixtures/sync/', import.meta.url);
+const target = new URL('bench-target.mjs', fixtures);
+const ROUNDS = Number(process.env['ROUNDS'] ?? 3);
+const TIME_MS = Number(process.env['TIME_MS'] ?? 700);
+const payloads = { '10 B': new Uint8Array(10), '10 KB': new Uint8Array(10 * 1024), '1 MB': new Uint8Array(1024 * 1024) } as const;
+
+const direct = (await import(target.href)) as { echo: (v: unknown) => Promise<unknown> };
+const albany = syncify<typeof direct.echo>(target, 'echo');
+const synckit = createSyncFn(fileURLToPath(new URL('bench-synckit-worker.mjs', fixtures))) as (v: unknown) => unknown;
+
+// Warm both threads (and their module loads) outside the measurements.
+for (let i = 0; i < 200; i++) {
+  albany(payloads['10 B']);
+  synckit(payloads['10 B']);
+}
+
+const us = (ms: number): string => (ms * 1000).toFixed(1);
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const ratios: Record<string, { mean: number[]; p50: number[] }> = {};
+
+console.log(`node ${process.version}, ${cpus().length} CPUs, ${ROUNDS} rounds × ${TIME_MS} ms per task\n`);
+for (let round = 1; round <= ROUNDS; round++) {
+  const bench = new Bench({ time: TIME_MS, warmup: true });
+  for (const [size, payload] of Object.entries(payloads)) {
+    bench.add(`albany syncify ${size}`, () => void albany(payload));
+    bench.add(`synckit createSyncFn ${size}`, () => void synckit(payload));
+    bench.add(`direct await ${size}`, async () => void (await direct.echo(payload)));
+  }
+  await bench.run();
+  const stat = (name: string) => {
+    const r = bench.getTask(name)!.result as { latency: { mean: number; p50: number } };
+    return r.latency;
+  };
+  console.log(`round ${round}`);
+  console.log('| payload | albany mean / p50 (µs) | synckit mean / p50 (µs) | direct await mean (µs) | albany ÷ synckit (mean / p50) |');
+  console.log('|---|---|---|---|---|');
+  for (const size of Object.keys(payloads)) {
+    const a = stat(`albany syncify ${size}`);
+    const s = stat(`synckit createSyncFn ${size}`);
+    const d = stat(`direct await ${size}`);
+    (ratios[size] ??= { mean: [], p50: [] }).mean.push(a.mean / s.mean);
+    ratios[size].p50.push(a.p50 / s.p50);
+    console.log(`| ${size} | ${us(a.mean)} / ${us(a.p50)} | ${us(s.mean)} / ${us(s.p50)} | ${us(d.mean)} | ${(a.mean / s.mean).toFixed(2)} / ${(a.p50 / s.p50).toFixed(2)} |`);
+  }
+  console.log();
+}
+console.log('median over rounds, albany ÷ synckit (target ≤ 0.5 at 10 B, ≤ 1.0 at 1 MB):');
+for (const [size, r] of Object.entries(ratios)) console.log(`  ${size}: mean ${median(r.mean).toFixed(2)}, p50 ${median(r.p50).toFixed(2)}`);
+
+// ---- provided service, 2 workers calling it concurrently through the bridge -------------------
+provide('bench.echo', async (v: unknown) => v);
+const CALLS = 2000;
+async function serviceRun(workers: number): Promise<number> {
+  const threads = Array.from({ length: workers }, () => tsWorker(new URL('service-caller.ts', fixtures), { workerData: { mode: 'count' } }));
+  const t0 = performance.now();
+  await Promise.all(
+    threads.map(
+      (w) =>
+        new Promise<void>((resolve, reject) => {
+          const { port1, port2 } = new MessageChannel();
+          const signal = createSignal();
+          port1.on('message', (m) => {
+            if (isServiceMessage(m)) void handleServiceCall(m, (reply, transfer) => postAndWake(port1, signal, reply, transfer));
+          });
+          w.once('message', (r: { ok: boolean; message?: string }) => (port1.close(), r.ok ? resolve() : reject(new Error(r.message))));
+          w.once('error', reject);
+          w.postMessage(
+            { port: port2, signal: signal.buffer, service: 'bench.echo', calls: Array.from({ length: CALLS }, () => ['0123456789']) },
+            [port2],
+          );
+        }),
+    ),
+  );
+  const elapsed = performance.now() - t0; // includes worker start-up: a conservative figure
+  await Promise.all(threads.map((w) => w.terminate()));
+  return ((workers * CALLS) / elapsed) * 1000;
+}
+await serviceRun(1); // warm-up (tsx transform cache, JIT)
+const one = await serviceRun(1);
+const two = await serviceRun(2);
+console.log(`\nprovided service (runSync('bench.echo') from workers, run on the main loop), ${CALLS} calls per worker, start-up included:`);
+console.log(`  1 worker: ${Math.round(one)} calls/s; 2 workers concurrently: ${Math.round(two)} calls/s (${(two / one).toFixed(2)} × 1 worker)`);
+await closeReactor();
