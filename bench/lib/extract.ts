@@ -1,0 +1,43 @@
+// Ratios recovered from the printed output of bench scripts that do not write bench/.out JSON, so
+// their targets can still be marked. Each pattern is tied to the line format that script prints
+// today; when it stops matching, the report simply shows the output unmarked.
+import { meetsTarget, type Ratio } from './result.js';
+
+interface Pattern {
+  bench: string;
+  /** First capture group is the ratio. */
+  regex: RegExp;
+  name: string;
+  measure: string;
+  target: string;
+}
+
+const PATTERNS: Pattern[] = [
+  {
+    bench: 'sync',
+    regex: /^\s*10 B: mean ([\d.]+)/m,
+    name: 'runSync ÷ synckit per call, 10 B (median of round means)',
+    measure: 'runSync per call ÷ synckit createSyncFn per call (trivial async fn, 10 B)',
+    target: '≤ 0.5',
+  },
+  {
+    bench: 'sync',
+    regex: /^\s*1 MB: mean ([\d.]+)/m,
+    name: 'runSync ÷ synckit per call, 1 MB (median of round means)',
+    measure: 'runSync per call, 1 MB payload ÷ synckit',
+    target: '≤ 1.0',
+  },
+];
+
+/** Ratios found in `stdout` of bench script `bench`. */
+export function extractRatios(bench: string, stdout: string): Ratio[] {
+  const found: Ratio[] = [];
+  for (const p of PATTERNS) {
+    if (p.bench !== bench) continue;
+    const m = p.regex.exec(stdout);
+    if (!m) continue;
+    const value = Number(m[1]);
+    if (Number.isFinite(value)) found.push({ name: p.name, value, measure: p.measure, target: p.target, pass: meetsTarget(value, p.target) });
+  }
+  return found;
+}

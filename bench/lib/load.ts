@@ -1,0 +1,49 @@
+// One autocannon run, reduced to the figures the reports use. Latency percentiles come from our
+// own microsecond histogram: autocannon's is in whole milliseconds, too coarse for sub-ms answers.
+import autocannon from 'autocannon';
+import { createHistogram } from 'node:perf_hooks';
+
+/** Load shape shared by every peer of a comparison. */
+export interface LoadOptions {
+  connections: number;
+  pipelining: number;
+  /** Seconds. */
+  duration: number;
+}
+
+/** What one run measured. Latencies in milliseconds. */
+export interface LoadFigures {
+  rps: number;
+  p50: number;
+  p99: number;
+  requests: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+}
+
+/** Runs autocannon against `url` (keep-alive is autocannon's default) and resolves with its figures. */
+export async function runLoad(url: string, options: LoadOptions): Promise<LoadFigures> {
+  const histogram = createHistogram();
+  const instance = autocannon({
+    url,
+    connections: options.connections,
+    pipelining: options.pipelining,
+    duration: options.duration,
+  });
+  instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) => {
+    histogram.record(Math.max(1, Math.round(responseTime * 1000)));
+  });
+  const result = await instance;
+  return {
+    // Completed 2xx requests over the run's wall time: autocannon's own `requests.average` is a
+    // mean of per-second samples and drops the partial last second.
+    rps: result['2xx'] / (result.duration || options.duration),
+    p50: histogram.percentile(50) / 1000,
+    p99: histogram.percentile(99) / 1000,
+    requests: result.requests.total,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    non2xx: result.non2xx,
+  };
+}

@@ -1,0 +1,22 @@
+// Peer (b): the same hello world as a gateway app, hosted by albany's node:http server.
+import type { App } from '../../src/gateway/types.js';
+import { serve } from '../../src/server/http.js';
+import { announce, CONTENT_TYPE, HELLO } from './ready.js';
+
+const body = Buffer.from(HELLO);
+const headers: Array<[string, string]> = [['content-type', CONTENT_TYPE]];
+
+const app: App = async (scope, receive, send) => {
+  if (scope.type === 'lifespan') {
+    for (;;) {
+      const message = await receive();
+      if (message.type === 'lifespan.startup') await send({ type: 'lifespan.startup.complete' });
+      else if (message.type === 'lifespan.shutdown') return send({ type: 'lifespan.shutdown.complete' });
+    }
+  }
+  await send({ type: 'http.response.start', status: 200, headers });
+  await send({ type: 'http.response.body', body });
+};
+
+const server = await serve(app, { host: '127.0.0.1', port: 0, logLevel: 'warn' });
+announce(server.port, () => server.close());
