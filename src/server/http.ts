@@ -45,7 +45,8 @@ export function createRequestHandler(
   serverAddress: () => Address,
 ): GatewayRequestHandler {
   const { logger, maxBodySize, rootPath } = options;
-  let inFlight = 0;
+  // Responses not yet closed; on drain, those whose head is unsent are told to close the connection.
+  const active = new Set<ServerResponse>();
   let draining = false;
   let onIdle: (() => void) | undefined;
   const logError = (error: unknown, requestLine: string) => {
@@ -78,14 +79,14 @@ export function createRequestHandler(
       else if (name === 'transfer-encoding') chunked = true;
     }
     if (draining) res.shouldKeepAlive = false;
-    inFlight++;
+    active.add(res);
     // No cycle exists when the request was refused up front (413 on content-length).
     let cycle: HttpCycle | undefined;
     res.on('close', () => {
-      inFlight--;
+      active.delete(res);
       if (res.writableFinished) cycle?.responseSent();
       else cycle?.clientGone();
-      if (draining && inFlight === 0) onIdle?.();
+      if (draining && active.size === 0) onIdle?.();
     });
 
     const sink = new NodeResponseSink(res);
@@ -106,11 +107,12 @@ export function createRequestHandler(
     void cycle.run(app, logError);
   }) as GatewayRequestHandler;
 
-  Object.defineProperty(handler, 'inFlight', { get: () => inFlight });
+  Object.defineProperty(handler, 'inFlight', { get: () => active.size });
   handler.drain = (idle: () => void) => {
     draining = true;
     onIdle = idle;
-    if (inFlight === 0) idle();
+    for (const res of active) if (!res.headersSent) res.shouldKeepAlive = false;
+    if (active.size === 0) idle();
   };
   return handler;
 }

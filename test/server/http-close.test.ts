@@ -1,0 +1,82 @@
+// Graceful close over real sockets: in-flight requests finish, new connections are refused.
+import test from 'ava';
+import { Agent, request } from 'undici';
+import { connect, deferred, delay, httpApp, sendText, startServer } from '../helpers/server.js';
+
+test('close() lets an in-flight request finish, refuses new connections, then resolves', async (t) => {
+  const entered = deferred();
+  const release = deferred();
+  const server = await startServer(t, httpApp(async (_s, _r, send) => {
+    entered.resolve();
+    await release.promise;
+    await sendText(send, 'finished');
+  }));
+  const inFlight = fetch(server.url);
+  await entered.promise;
+  let closed = false;
+  const closing = server.close().then(() => (closed = true));
+  await delay(100);
+  t.false(closed, 'close() must wait for the in-flight request');
+  await t.throwsAsync(connect(server.port), { code: 'ECONNREFUSED' });
+  release.resolve();
+  const res = await inFlight;
+  t.is(res.status, 200);
+  t.is(await res.text(), 'finished');
+  await closing;
+  t.true(closed);
+});
+
+test('close() cuts requests still running after gracefulTimeoutMs', async (t) => {
+  const entered = deferred();
+  const server = await startServer(t, httpApp(async () => {
+    entered.resolve();
+    await new Promise(() => {});
+  }), { gracefulTimeoutMs: 300 });
+  const inFlight = fetch(server.url).then((r) => r.text());
+  await entered.promise;
+  const started = Date.now();
+  await server.close();
+  t.true(Date.now() - started < 3000);
+  await t.throwsAsync(inFlight);
+});
+
+test('close() does not wait for idle keep-alive connections', async (t) => {
+  const server = await startServer(t, httpApp(async (_s, _r, send) => sendText(send, 'ok')), { keepAliveTimeoutMs: 30_000 });
+  const agent = new Agent({ keepAliveTimeout: 30_000 });
+  t.teardown(() => agent.destroy());
+  t.is(await (await request(server.url, { dispatcher: agent })).body.text(), 'ok');
+  const started = Date.now();
+  await server.close();
+  t.true(Date.now() - started < 3000, `close took ${Date.now() - started} ms`);
+});
+
+test('a request in flight when close() starts is answered with connection: close, so the client does not reuse the socket', async (t) => {
+  const entered = deferred();
+  const release = deferred();
+  const server = await startServer(t, httpApp(async (scope, _r, send) => {
+    if (scope.path === '/slow') {
+      entered.resolve();
+      await release.promise;
+    }
+    await sendText(send, scope.path);
+  }));
+  const agent = new Agent({ connections: 2 });
+  t.teardown(() => agent.destroy());
+  t.is(await (await request(`${server.url}/warm`, { dispatcher: agent })).body.text(), '/warm');
+  const slow = request(`${server.url}/slow`, { dispatcher: agent });
+  await entered.promise;
+  const closing = server.close();
+  release.resolve();
+  const res = await slow;
+  t.is(await res.body.text(), '/slow');
+  t.is(res.headers.connection, 'close');
+  await closing;
+});
+
+test('close() is idempotent', async (t) => {
+  const server = await startServer(t, httpApp(async (_s, _r, send) => sendText(send, 'ok')));
+  const a = server.close();
+  const b = server.close();
+  t.is(a, b);
+  await a;
+});
