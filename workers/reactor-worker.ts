@@ -119,6 +119,7 @@ function cancelReason(): AlbanyError {
 }
 
 function invoke(mod: Record<string, unknown>, msg: CallMessage, call: Call): Promise<unknown> {
+  if (call.cancelled) return Promise.reject(cancelReason()); // cancelled while its module loaded
   const fn = mod[msg.exportName];
   if (typeof fn !== 'function') {
     return Promise.reject(
