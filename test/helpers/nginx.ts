@@ -1,0 +1,125 @@
+// Starts a real nginx for a test: temp prefix, loopback ports, killed in teardown. Missing nginx
+// skips loudly on a developer machine and fails in CI, where .ci/run installs it.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ExecutionContext } from 'ava';
+
+const CANDIDATES = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx'];
+
+/** The nginx binary, or undefined when none is installed. */
+export function findNginx(): string | undefined {
+  for (const c of CANDIDATES) if (existsSync(c)) return c;
+  const which = spawnSync('sh', ['-c', 'command -v nginx'], { encoding: 'utf8' });
+  return which.status === 0 && which.stdout.trim() ? which.stdout.trim() : undefined;
+}
+
+/**
+ * True when nginx can be used. Without it: in CI (CI set) the test fails; elsewhere it logs a loud
+ * skip message and passes, so a laptop without nginx can still run the rest.
+ */
+export function requireNginx(t: ExecutionContext): boolean {
+  if (findNginx()) return true;
+  if (process.env.CI) {
+    t.fail('nginx is not installed but CI is set: .ci/run must `apt-get install -y nginx`');
+    return false;
+  }
+  t.log('!!!!!!!! SKIPPED: nginx binary not found; install it (apt-get install -y nginx) to run this test !!!!!!!!');
+  t.pass();
+  return false;
+}
+
+/** A free loopback TCP port, found by binding a probe socket (nginx cannot listen on port 0). */
+export async function freePort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+/** Waits until something accepts TCP connections on `port`. */
+export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => { s.destroy(); resolve(true); });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listening on 127.0.0.1:${port} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A running nginx. */
+export interface Nginx {
+  /** `http://127.0.0.1:<port>`. */
+  url: string;
+  port: number;
+  /** The temp prefix (holds the config, temp dirs; a good place for Unix sockets). */
+  dir: string;
+  process: ChildProcess;
+  /** What nginx wrote to stderr (its error log). */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts nginx with `http` block contents built by `httpBlock(port, dir)`; the server block must
+ * `listen 127.0.0.1:<port>`. Stopped in `t.teardown` when a context is given.
+ */
+export async function startNginx(httpBlock: (port: number, dir: string) => string, t?: ExecutionContext): Promise<Nginx> {
+  const bin = findNginx();
+  if (!bin) throw new Error('nginx not installed');
+  const dir = mkdtempSync(join(tmpdir(), 'albany-nginx-'));
+  for (const sub of ['logs', 'tmp']) mkdirSync(join(dir, sub));
+  const port = await freePort();
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  const conf = `
+${root ? 'user root;' : ''}
+worker_processes 1;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/tmp/body;
+  proxy_temp_path ${dir}/tmp/proxy;
+  fastcgi_temp_path ${dir}/tmp/fastcgi;
+  uwsgi_temp_path ${dir}/tmp/uwsgi;
+  scgi_temp_path ${dir}/tmp/scgi;
+  ${httpBlock(port, dir)}
+}
+`;
+  const confPath = join(dir, 'nginx.conf');
+  writeFileSync(confPath, conf);
+  let stderr = '';
+  const child = spawn(bin, ['-e', 'stderr', '-p', dir, '-c', confPath, '-g', `daemon off; pid ${dir}/nginx.pid; error_log stderr warn;`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  t?.teardown(stop);
+  try {
+    await Promise.race([
+      waitForPort(port),
+      exited.then(() => { throw new Error(`nginx exited at start:\n${stderr}\n--- config ---\n${conf}`); }),
+    ]);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { url: `http://127.0.0.1:${port}`, port, dir, process: child, log: () => stderr, stop };
+}
