@@ -20,6 +20,8 @@ export class Lifespan {
   private running: Promise<void> | undefined;
   private unsupported = false;
   private startupDone = false;
+  // Set once the app's lifespan call has returned or thrown: there is no one left to answer shutdown.
+  private appEnded = false;
 
   constructor(
     private readonly app: App,
@@ -37,7 +39,8 @@ export class Lifespan {
       .then(
         () => this.settle({ ok: false, message: 'the app returned from the lifespan scope without answering' }, true),
         (error: unknown) => this.settle({ ok: false, message: error instanceof Error ? error.message : String(error) }, true, error),
-      );
+      )
+      .finally(() => (this.appEnded = true));
     this.push({ type: 'lifespan.startup' });
     const outcome = await answer;
     if (this.unsupported) return;
@@ -48,6 +51,10 @@ export class Lifespan {
   /** Sends `lifespan.shutdown` and waits for the app's answer; throws `ERR_ALBANY_LIFESPAN` on failure. */
   async shutdown(): Promise<void> {
     if (this.mode === 'off' || this.unsupported || !this.startupDone) return;
+    if (this.appEnded) {
+      this.logger.warn('lifespan: the app returned after startup, so there is no shutdown to run');
+      return;
+    }
     const answer = this.expect();
     this.push({ type: 'lifespan.shutdown' });
     const outcome = await answer;
