@@ -1,0 +1,101 @@
+// Writes a fetch Response as gateway messages: light responses without touching undici, real ones
+// through their body stream with backpressure (each send() awaited before the next read).
+import type { Headers as GatewayHeaders, Send } from '../gateway/types.js';
+import type { ReadableStreamReadResult } from 'node:stream/web';
+import { lightState, type HeadersInit, type LightState } from './light-response.js';
+
+const EMPTY = new Uint8Array(0);
+const encoder = new TextEncoder();
+const TEXT_PLAIN = 'text/plain;charset=UTF-8';
+
+function pairsOf(init: HeadersInit | undefined, out: GatewayHeaders): GatewayHeaders {
+  if (init === undefined || init === null) return out;
+  if (init instanceof Headers) {
+    for (const [name, value] of init) out.push([name, value]);
+  } else if (Array.isArray(init)) {
+    for (const [name, value] of init as Array<[string, string]>) out.push([name.toLowerCase(), String(value)]);
+  } else {
+    for (const name in init) {
+      const value = (init as Record<string, string | string[]>)[name];
+      if (Array.isArray(value)) for (const v of value) out.push([name.toLowerCase(), String(v)]);
+      else if (value !== undefined) out.push([name.toLowerCase(), String(value)]);
+    }
+  }
+  return out;
+}
+
+function has(headers: GatewayHeaders, name: string): boolean {
+  for (let i = 0; i < headers.length; i++) if (headers[i]![0] === name) return true;
+  return false;
+}
+
+function toBytes(chunk: unknown): Uint8Array {
+  if (chunk instanceof Uint8Array) return chunk;
+  if (typeof chunk === 'string') return encoder.encode(chunk);
+  if (chunk instanceof ArrayBuffer) return new Uint8Array(chunk);
+  if (ArrayBuffer.isView(chunk)) return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  throw new TypeError(`response body stream yielded ${typeof chunk}; expected Uint8Array chunks`);
+}
+
+// A read that has already settled (queued data, or end of stream) wins this race; a read still
+// waiting on the producer loses, so a streaming response is never held back waiting to see its end.
+const notYet = Symbol('notYet');
+function settledNow<T>(read: Promise<T>): Promise<T | typeof notYet> {
+  return Promise.race([read, Promise.resolve().then(() => Promise.resolve(notYet))]);
+}
+
+/**
+ * Streams `stream` as body messages. The last chunk is sent with `moreBody: false` when the end
+ * is already known, so a one-chunk stream still goes out as one sized write.
+ */
+export async function sendStream(stream: ReadableStream<unknown>, send: Send): Promise<void> {
+  const reader = stream.getReader();
+  try {
+    let held: Uint8Array | undefined;
+    let pending: Promise<ReadableStreamReadResult<unknown>> | undefined;
+    for (;;) {
+      const read = pending ?? reader.read();
+      pending = undefined;
+      let result: ReadableStreamReadResult<unknown> | typeof notYet = held === undefined ? await read : await settledNow(read);
+      if (result === notYet) {
+        await send({ type: 'http.response.body', body: held!, moreBody: true });
+        held = undefined;
+        result = await read;
+      }
+      if (result.done) {
+        await send({ type: 'http.response.body', body: held ?? EMPTY, moreBody: false });
+        return;
+      }
+      const bytes = toBytes(result.value);
+      if (held !== undefined) await send({ type: 'http.response.body', body: held, moreBody: true });
+      held = bytes;
+    }
+  } catch (error) {
+    reader.cancel(error).catch(() => {});
+    throw error;
+  }
+}
+
+async function sendLight(light: LightState, send: Send): Promise<void> {
+  const headers: GatewayHeaders = [];
+  pairsOf(light.headers, headers);
+  const body = light.body;
+  if (typeof body === 'string' && !has(headers, 'content-type')) headers.push(['content-type', TEXT_PLAIN]);
+  await send({ type: 'http.response.start', status: light.status, headers });
+  if (body === null) return send({ type: 'http.response.body', body: EMPTY, moreBody: false });
+  if (typeof body === 'string') return send({ type: 'http.response.body', body: Buffer.from(body), moreBody: false });
+  if (body instanceof Uint8Array) return send({ type: 'http.response.body', body, moreBody: false });
+  return sendStream(body, send);
+}
+
+/** Sends `res` as `http.response.start` + body messages; resolves when the last one was taken. */
+export async function sendResponse(res: Response, send: Send): Promise<void> {
+  const light = lightState(res);
+  if (light !== undefined) return sendLight(light, send);
+  const headers: GatewayHeaders = [];
+  for (const [name, value] of res.headers) headers.push([name, value]);
+  await send({ type: 'http.response.start', status: res.status, headers });
+  const body = res.body;
+  if (body === null) return send({ type: 'http.response.body', body: EMPTY, moreBody: false });
+  return sendStream(body, send);
+}

@@ -1,0 +1,120 @@
+// Fetch-style handlers ((Request) => Response, e.g. Hono's app.fetch) run as gateway apps, and
+// gateway apps answer fetch Requests (mount in Hono, Bun-style servers, tests with no socket).
+import { AlbanyError, ErrorCodes } from '../errors.js';
+import { GATEWAY_VERSION, SPEC_VERSION, type App, type HttpScope, type Receive, type Scope, type Send } from '../gateway/types.js';
+import { HttpCycle } from '../server/cycle.js';
+import { FetchRequestSource, FetchResponseSink } from './fetch-host.js';
+import { ScopeRequest } from './fetch-request.js';
+import { sendResponse } from './fetch-send.js';
+import { installLightResponse } from './light-response.js';
+
+/** A fetch handler: Hono's `app.fetch`, a Cloudflare/Bun-style `fetch`. */
+export type FetchHandler = (request: Request, ...rest: never[]) => Response | Promise<Response>;
+
+/** Options for {@link fromFetch}. */
+export interface FromFetchOptions {
+  /**
+   * Replace `globalThis.Response` with albany's light Response (default true), as
+   * @hono/node-server does: building a real Response per request is the largest cost of a
+   * hello-world hop. `instanceof Response` and every Response API keep working.
+   */
+  lightResponse?: boolean;
+  /** Called when the handler throws; return a Response to send instead (default: 500 and rethrow). */
+  onError?: (error: unknown, request: Request) => Response | Promise<Response>;
+}
+
+/**
+ * Wraps a fetch handler as a gateway App. The handler gets a Request whose method, url, headers
+ * and body readers come straight from the scope and `receive()` (no real Request unless asked for
+ * a stream, signal-bound fetch, clone…); the Response is written with streaming and backpressure.
+ */
+export function fromFetch(handler: FetchHandler | { fetch: FetchHandler }, options: FromFetchOptions = {}): App {
+  const fetch = typeof handler === 'function' ? handler : typeof handler?.fetch === 'function' ? handler.fetch.bind(handler) : undefined;
+  if (fetch === undefined) {
+    throw new AlbanyError(ErrorCodes.ERR_ALBANY_INTERFACE, `fromFetch: expected a (request) => Response function or an object with .fetch, got ${typeof handler}`);
+  }
+  if (options.lightResponse !== false) installLightResponse();
+  const onError = options.onError;
+
+  return async function fetchApp(scope: Scope, receive: Receive, send: Send): Promise<void> {
+    if (scope.type !== 'http') {
+      if (scope.type === 'websocket') return send({ type: 'websocket.close', code: 1000 });
+      throw new AlbanyError(ErrorCodes.ERR_ALBANY_INTERFACE, `a fetch handler does not support the ${scope.type} scope`);
+    }
+    const request = new ScopeRequest(scope as HttpScope, receive) as unknown as Request;
+    let response: Response;
+    try {
+      response = await fetch(request);
+    } catch (error) {
+      if (onError === undefined) throw error;
+      response = await onError(error, request);
+    }
+    if (!(response instanceof Response)) {
+      throw new AlbanyError(ErrorCodes.ERR_ALBANY_INTERFACE, `the fetch handler returned ${response === null ? 'null' : typeof response}, not a Response`);
+    }
+    await sendResponse(response, send);
+  };
+}
+
+/** Options for {@link toFetch}. */
+export interface ToFetchOptions {
+  /** Reported as `scope.rootPath` (default ""): the prefix under which the app is mounted. */
+  rootPath?: string;
+  /** Shallow-copied into every scope as `scope.state`. */
+  state?: Record<string, unknown>;
+  /** Where app errors are reported (default: console.error). */
+  logError?: (error: unknown, requestLine: string) => void;
+}
+
+function defaultLogError(error: unknown, requestLine: string): void {
+  console.error(`albany: exception in app for "${requestLine}":`, error);
+}
+
+function decodePathSafe(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/**
+ * Wraps a gateway App as a fetch handler: `(request) => Promise<Response>`. The request body is
+ * streamed into `receive()`; the response streams out as the app sends (a single-chunk response
+ * becomes a plain Response). The request's `signal` is the client-disconnect signal.
+ */
+export function toFetch(app: App, options: ToFetchOptions = {}): (request: Request) => Promise<Response> {
+  const rootPath = options.rootPath ?? '';
+  const state = options.state ?? {};
+  const logError = options.logError ?? defaultLogError;
+  return (request: Request) => {
+    const url = new URL(request.url);
+    const rawPath = url.pathname;
+    let path = decodePathSafe(rawPath);
+    if (rootPath && (path === rootPath || path.startsWith(`${rootPath}/`))) path = path.slice(rootPath.length) || '/';
+    const headers: Array<[string, string]> = [];
+    for (const [name, value] of request.headers) headers.push([name, value]);
+    if (!request.headers.has('host')) headers.unshift(['host', url.host]);
+    const scope: HttpScope = {
+      type: 'http',
+      albany: { version: GATEWAY_VERSION, specVersion: SPEC_VERSION },
+      httpVersion: '1.1',
+      method: request.method,
+      scheme: url.protocol.slice(0, -1),
+      path,
+      rawPath,
+      queryString: url.search.slice(1),
+      rootPath,
+      headers,
+      client: null,
+      server: [url.hostname, Number(url.port) || (url.protocol === 'https:' ? 443 : 80)],
+      state: { ...state },
+      extensions: { 'http.response.pathsend': {}, 'http.response.trailers': {} },
+    };
+    const sink = new FetchResponseSink(() => cycle.clientGone(), () => cycle.responseSent());
+    const cycle = new HttpCycle(scope, new FetchRequestSource(request), sink);
+    request.signal.addEventListener('abort', () => cycle.clientGone(), { once: true });
+    void cycle.run(app, logError);
+    return sink.response;
+  };
+}

@@ -1,0 +1,231 @@
+// A real http.ServerResponse whose output becomes gateway messages: node keeps all the header and
+// status logic (setHeader, writeHead, HEAD/204 body rules), albany takes over at the point where node
+// would serialize bytes for the socket.
+import { ServerResponse, type IncomingMessage } from 'node:http';
+import type { Headers, Send, SendMessage } from '../gateway/types.js';
+import { kNeedDrain, kOutHeaders } from './node-internals.js';
+
+const kBridge = Symbol('albany.bridge');
+// Bytes handed to send() but not yet taken before write() starts returning false; node's own default.
+const HIGH_WATER_MARK = 16 * 1024;
+const EMPTY = Buffer.alloc(0);
+
+type Callback = (error?: Error | null) => void;
+type OutgoingHeaders = Record<string, unknown> | unknown[] | null | undefined;
+
+/** The response plus the albany bridge it carries (own properties survive Express's prototype swap). */
+export interface GatewayServerResponse extends ServerResponse {
+  [kBridge]: ResponseBridge;
+}
+
+type Internals = GatewayServerResponse & {
+  _header: string | null;
+  _headerSent: boolean;
+  _hasBody: boolean;
+  finished: boolean;
+  [kOutHeaders]: Record<string, [string, unknown]> | null;
+  [kNeedDrain]: boolean;
+  _storeHeader(firstLine: string, headers: OutgoingHeaders): void;
+  _send(data: string | Uint8Array, encoding: BufferEncoding | Callback | null, callback?: Callback | null): boolean;
+  _writeRaw(data: unknown, encoding: unknown, callback?: Callback): boolean;
+};
+
+function pushValue(out: Headers, name: string, value: unknown): void {
+  if (Array.isArray(value)) for (const v of value) out.push([name, String(v)]);
+  else if (value !== undefined) out.push([name, String(value)]);
+}
+
+/** Node's header shapes (setHeader map, writeHead object, flat or nested array) → gateway pairs. */
+function toGatewayHeaders(res: Internals, headers: OutgoingHeaders): Headers {
+  const out: Headers = [];
+  if (headers == null) return out;
+  if (headers === res[kOutHeaders]) {
+    const map = headers as Record<string, [string, unknown]>;
+    for (const key in map) pushValue(out, key, map[key]![1]);
+  } else if (Array.isArray(headers)) {
+    if (headers.length > 0 && Array.isArray(headers[0])) {
+      for (const pair of headers as Array<[string, unknown]>) pushValue(out, String(pair[0]).toLowerCase(), pair[1]);
+    } else {
+      for (let i = 0; i + 1 < headers.length; i += 2) pushValue(out, String(headers[i]).toLowerCase(), headers[i + 1]);
+    }
+  } else {
+    for (const key in headers) pushValue(out, key.toLowerCase(), (headers as Record<string, unknown>)[key]);
+  }
+  return out;
+}
+
+/**
+ * Per-response state between node's ServerResponse and the gateway `send`. Holds back the latest
+ * chunk so the last one goes out with `moreBody: false` (one write with a content-length for the
+ * common single-chunk response), keeps messages in order, and turns pending sends into node's
+ * write() → false / 'drain' backpressure.
+ */
+export class ResponseBridge {
+  private status = 200;
+  private headers: Headers = [];
+  private started = false;
+  private ended = false;
+  private failed = false;
+  private held: Buffer | undefined;
+  private heldCallbacks: Callback[] | undefined;
+  private tail: Promise<void> | undefined;
+  private inflight = 0;
+  private needDrain = false;
+  private settle!: (error?: unknown) => void;
+  /** Settles when the response is fully handed to the gateway (or rejects with why it could not be). */
+  readonly done: Promise<void>;
+
+  constructor(private readonly res: Internals, private readonly send: Send) {
+    this.done = new Promise<void>((resolve, reject) => {
+      this.settle = (error?: unknown) => (error === undefined ? resolve() : reject(error));
+    });
+  }
+
+  /** True once end() was called or the response failed. */
+  get closed(): boolean {
+    return this.ended || this.failed;
+  }
+
+  head(status: number, headers: OutgoingHeaders): void {
+    this.status = status;
+    this.headers = toGatewayHeaders(this.res, headers);
+  }
+
+  write(chunk: Buffer, callback: Callback | null | undefined): boolean {
+    if (this.failed) return false;
+    if (chunk.length === 0) {
+      if (callback) this.later(callback);
+      return !this.needDrain;
+    }
+    if (this.held !== undefined) this.flush(true);
+    this.held = chunk;
+    if (callback) (this.heldCallbacks ??= []).push(callback);
+    if (this.inflight + chunk.length >= HIGH_WATER_MARK) {
+      this.needDrain = true;
+      return false;
+    }
+    return true;
+  }
+
+  /** end() has run: everything node had is in `held`. */
+  end(): void {
+    if (this.ended || this.failed) return;
+    this.ended = true;
+    this.flush(false);
+    const tail = this.tail!;
+    tail.then(() => {
+      if (this.failed) return;
+      this.settle();
+      process.nextTick(emitClose, this.res);
+    });
+  }
+
+  /** The gateway refused a message (client gone) or the handler destroyed the response. */
+  fail(error: unknown): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.held = undefined;
+    const res = this.res;
+    if (!res.destroyed) ServerResponse.prototype.destroy.call(res);
+    process.nextTick(emitClose, res);
+    this.settle(error ?? new Error('response destroyed'));
+  }
+
+  /** Runs `callback` after everything sent so far has been taken. */
+  private later(callback: Callback): void {
+    if (this.held !== undefined) (this.heldCallbacks ??= []).push(callback);
+    else if (this.tail !== undefined) this.tail.then(() => callback());
+    else process.nextTick(callback);
+  }
+
+  private flush(more: boolean): void {
+    const chunk = this.held ?? EMPTY;
+    const callbacks = this.heldCallbacks;
+    this.held = undefined;
+    this.heldCallbacks = undefined;
+    if (!this.started) {
+      this.started = true;
+      this.enqueue({ type: 'http.response.start', status: this.status, headers: this.headers }, 0, undefined);
+    }
+    this.enqueue({ type: 'http.response.body', body: chunk, moreBody: more }, chunk.length, callbacks);
+  }
+
+  private enqueue(message: SendMessage, size: number, callbacks: Callback[] | undefined): void {
+    this.inflight += size;
+    const run = () => (this.failed ? undefined : this.send(message));
+    const sent = this.tail === undefined ? run() : this.tail.then(run);
+    const tail: Promise<void> = Promise.resolve(sent).then(
+      () => {
+        this.inflight -= size;
+        if (this.tail === tail && !this.ended) this.tail = undefined;
+        if (callbacks !== undefined) for (const cb of callbacks) cb();
+        if (this.needDrain && this.inflight < HIGH_WATER_MARK && !this.failed) {
+          this.needDrain = false;
+          this.res[kNeedDrain] = false;
+          this.res.emit('drain');
+        }
+      },
+      (error: unknown) => this.fail(error),
+    );
+    this.tail = tail;
+  }
+}
+
+function emitClose(res: ServerResponse): void {
+  res.emit('close');
+}
+
+// The overrides below are installed as own properties of each response: Express swaps the
+// prototype of `res` for its own (which inherits ServerResponse), and own properties survive that.
+
+function storeHeader(this: Internals, firstLine: string, headers: OutgoingHeaders): void {
+  // A non-empty _header makes headersSent true; _headerSent stops node prepending it to the body.
+  this._header = firstLine;
+  this._headerSent = true;
+  this[kBridge].head(this.statusCode, headers);
+}
+
+function sendData(this: Internals, data: string | Uint8Array, encoding: BufferEncoding | Callback | null, callback?: Callback | null): boolean {
+  if (typeof encoding === 'function') {
+    callback = encoding;
+    encoding = null;
+  }
+  const chunk = typeof data === 'string'
+    ? (data.length === 0 ? EMPTY : Buffer.from(data, encoding ?? 'utf8'))
+    : Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return this[kBridge].write(chunk, callback);
+}
+
+// Interim responses (100-continue, 103) have no gateway message; the host handles 100-continue.
+function writeRaw(this: Internals, _data: unknown, encoding: unknown, callback?: Callback): boolean {
+  const cb = typeof encoding === 'function' ? (encoding as Callback) : callback;
+  if (cb) process.nextTick(cb);
+  return true;
+}
+
+function endResponse(this: Internals, chunk?: unknown, encoding?: unknown, callback?: unknown): Internals {
+  ServerResponse.prototype.end.call(this, chunk as never, encoding as never, callback as never);
+  if (this.finished) this[kBridge].end();
+  return this;
+}
+
+function destroyResponse(this: Internals, error?: Error): Internals {
+  if (this.destroyed) return this;
+  ServerResponse.prototype.destroy.call(this, error);
+  // Cleanup code (on-finished, Koa) destroys responses that already ended; that is not a failure.
+  if (!this[kBridge].closed) this[kBridge].fail(error ?? new Error('the node handler destroyed the response'));
+  return this;
+}
+
+/** Builds the ServerResponse for `req` whose output goes to `send`; `bridge.done` settles with it. */
+export function createServerResponse(req: IncomingMessage, send: Send): { res: GatewayServerResponse; bridge: ResponseBridge } {
+  const res = new ServerResponse(req) as Internals;
+  const bridge = new ResponseBridge(res, send);
+  res[kBridge] = bridge;
+  res._storeHeader = storeHeader;
+  res._send = sendData;
+  res._writeRaw = writeRaw;
+  res.end = endResponse as never;
+  res.destroy = destroyResponse as never;
+  return { res, bridge };
+}
