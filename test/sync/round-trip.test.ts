@@ -58,7 +58,7 @@ test('a result that cannot be cloned fails with ERR_ALBANY_DATA_CLONE naming its
 });
 
 test('transferList moves argument buffers instead of copying them', (t) => {
-  const echo = syncify<(b: Uint8Array) => Promise<Uint8Array>>(fns, 'echo', { transferList: (b) => [b.buffer] });
+  const echo = syncify<(b: Uint8Array) => Promise<Uint8Array>>(fns, 'echo', { transferList: (b) => [b.buffer as ArrayBuffer] });
   const bytes = new Uint8Array([7, 8, 9]);
   t.deepEqual([...echo(bytes)], [7, 8, 9]);
   t.is(bytes.byteLength, 0, 'the caller’s buffer was detached by the transfer');
