@@ -2,7 +2,8 @@
 export { syncify, runSync, runInReactor } from './run-sync.js';
 export type { SyncifyOptions, ModuleTarget, ServiceTarget } from './run-sync.js';
 export { EventualResult } from './eventual-result.js';
-export { closeReactor } from './reactor.js';
+export { closeReactor, reactorHandle, attachReactor } from './reactor.js';
+export type { ReactorHandle } from './reactor.js';
 export { configureSync } from './options.js';
 export type { SyncOptions } from './options.js';
 export { provide, setServiceBridge, isServiceMessage, handleServiceCall } from './services.js';

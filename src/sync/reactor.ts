@@ -22,20 +22,43 @@ export interface PendingCall {
   onSettle: ((outcome: Outcome) => void) | undefined;
 }
 
-/** A live reactor thread and this thread's connection to it. */
-class ReactorLink {
-  readonly worker: Worker;
+/**
+ * A connection to another thread's reactor, to pass to a worker thread (in `workerData` or a
+ * message, with `port` in the transfer list) and install there with {@link attachReactor}.
+ */
+export interface ReactorHandle {
   readonly port: MessagePort;
-  readonly signal: Signal = createSignal();
-  readonly wake: Signal = createSignal();
+  /** The receiving thread's wake-up counter (made here, shared with the reactor). */
+  readonly signal: SharedArrayBuffer;
+  /** The reactor's wake-up counter. */
+  readonly wake: SharedArrayBuffer;
+}
+
+/** A live reactor thread and this thread's connection to it (its own thread, or a shared one). */
+class ReactorLink {
+  /** Set when this thread started the reactor; undefined when attached to another thread's. */
+  readonly worker: Worker | undefined;
+  readonly port: MessagePort;
+  readonly signal: Signal;
+  readonly wake: Signal;
   readonly pending = new Map<number, PendingCall>();
   #nextId = 1;
   #listeners = 0;
   dead = false;
 
-  constructor() {
+  constructor(handle?: ReactorHandle) {
+    if (handle !== undefined) {
+      this.port = handle.port;
+      this.signal = createSignal(handle.signal);
+      this.wake = createSignal(handle.wake);
+      this.worker = undefined;
+      this.port.unref();
+      return;
+    }
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
+    this.signal = createSignal();
+    this.wake = createSignal();
     const workerData: ReactorWorkerData = {
       wake: this.wake.buffer as SharedArrayBuffer,
       first: { port: port2, signal: this.signal.buffer as SharedArrayBuffer },
@@ -48,6 +71,14 @@ class ReactorLink {
     this.port.unref();
     this.worker.on('error', () => {}); // reported to callers through 'crashed' or 'exit'
     this.worker.on('exit', (code) => this.#died(`the reactor thread exited with code ${code}`));
+  }
+
+  /** A new connection to this reactor for another thread; see {@link ReactorHandle}. */
+  handle(): ReactorHandle {
+    const { port1, port2 } = new MessageChannel();
+    const signal = createSignal();
+    postAndWake(this.port, this.wake, { type: 'connect', port: port2, signal: signal.buffer as SharedArrayBuffer } satisfies ToReactor, [port2]);
+    return { port: port1, signal: signal.buffer as SharedArrayBuffer, wake: this.wake.buffer as SharedArrayBuffer };
   }
 
   /** Posts a call; throws `ERR_ALBANY_DATA_CLONE` (naming the argument) if an argument cannot be copied. */
@@ -146,10 +177,10 @@ class ReactorLink {
       this.#settle(call, { type: 'failed', error });
     }
     this.port.close();
-    void this.worker.terminate();
+    void this.worker?.terminate();
   }
 
-  /** Stops the thread; calls in flight fail with `ERR_ALBANY_ABORTED`. */
+  /** Stops the thread (or, when attached, only this connection); calls in flight fail with `ERR_ALBANY_ABORTED`. */
   async close(): Promise<void> {
     if (current === this) current = undefined;
     this.dead = true;
@@ -162,7 +193,7 @@ class ReactorLink {
       });
     }
     this.port.close();
-    await this.worker.terminate();
+    await this.worker?.terminate();
   }
 }
 
@@ -177,7 +208,27 @@ export function reactor(): ReactorLink {
 export type { ReactorLink };
 
 /**
- * Shuts down this thread's reactor thread, if one is running. Calls in flight fail with
+ * Returns a connection to this thread's reactor (started if need be) for a worker thread, so
+ * that thread's runSync calls share this reactor instead of starting their own. Transfer
+ * `handle.port` along with it, then call {@link attachReactor} in the worker.
+ * @example new Worker(file, { workerData: { reactor: h = reactorHandle() }, transferList: [h.port] })
+ */
+export function reactorHandle(): ReactorHandle {
+  return reactor().handle();
+}
+
+/**
+ * Makes this thread's runSync calls use the reactor behind `handle` (from {@link reactorHandle}
+ * on another thread). If that reactor dies, the next call here starts a private reactor.
+ */
+export function attachReactor(handle: ReactorHandle): void {
+  if (current !== undefined && current.worker !== undefined) void current.close();
+  current = new ReactorLink(handle);
+}
+
+/**
+ * Shuts down this thread's reactor thread, if one is running (when attached to another thread's
+ * reactor, only detaches). Calls in flight fail with
  * `ERR_ALBANY_ABORTED`; the next call starts a new reactor. Modules it loaded are forgotten.
  */
 export async function closeReactor(): Promise<void> {
