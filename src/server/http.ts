@@ -8,6 +8,7 @@ import { NodeRequestSource, NodeResponseSink } from './node-io.js';
 import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.js';
 import { clientAndScheme } from './proxy-headers.js';
 import { buildHttpScope } from './scope.js';
+import { attachWebSocket, type WebSocketOptions } from './websocket.js';
 
 /** A running albany HTTP server. */
 export interface AlbanyServer {
@@ -152,6 +153,12 @@ export async function serve(app: App, options: ServerOptions = {}): Promise<Alba
   const lifespan = new Lifespan(app, resolved.lifespan, resolved.logger);
   await lifespan.startup();
   const { server, handler } = createServer(app, { ...options, logger: resolved.logger }, lifespan.state);
+  // [websocket hook — owned by src/server/websocket.ts] upgrade requests run the app in a websocket
+  // scope; `options.websocket: false` turns it off. (WebSocketOptions not yet part of ServerOptions.)
+  const wsOption = (options as { websocket?: WebSocketOptions | false }).websocket;
+  const websocket = wsOption === false ? undefined : attachWebSocket(server, app, {
+    ...wsOption, rootPath: resolved.rootPath, state: lifespan.state, logError: (m) => resolved.logger.error(m),
+  });
   const sockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
@@ -172,6 +179,7 @@ export async function serve(app: App, options: ServerOptions = {}): Promise<Alba
     (closing ??= (async () => {
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       const idle = new Promise<void>((resolve) => handler.drain(resolve));
+      websocket?.close(1001); // [websocket hook]
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), resolved.gracefulTimeoutMs);
       await idle;

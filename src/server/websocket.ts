@@ -1,0 +1,135 @@
+// WebSocket host: node's `upgrade` event → websocket scope → app, with the `ws` package doing the
+// framing; keep-alive pings, a message-size cap and send backpressure are settled here.
+import type http from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { AlbanyError, ErrorCodes } from '../errors.js';
+import type { App } from '../gateway/types.js';
+import { buildWebSocketScope } from './scope.js';
+import { kAccept, WebSocketConnection, type AcceptChoice } from './websocket-connection.js';
+
+/** Options for {@link attachWebSocket}. */
+export interface WebSocketOptions {
+  /** Largest message accepted; a larger one closes the connection with 1009 (default 16 MiB). */
+  maxMessageSize?: number;
+  /** Ping every open connection this often; one that missed the previous pong is dropped (default 30 s; 0 = off). */
+  pingIntervalMs?: number;
+  /** `send()` waits for the socket once this many bytes are buffered (default 1 MiB). */
+  sendHighWaterMark?: number;
+  /** Mount point reported as `scope.rootPath` (default ""). */
+  rootPath?: string;
+  /** Lifespan state, shallow-copied into every scope. */
+  state?: Record<string, unknown>;
+  /** Where app errors go (default console.error). */
+  logError?: (message: string) => void;
+}
+
+/** What {@link attachWebSocket} returns. */
+export interface WebSocketHost {
+  /** Open connections. */
+  readonly connections: number;
+  /** Stops pinging and closes every open connection with `code` (default 1001, going away). */
+  close(code?: number): void;
+}
+
+const DEFAULTS = { maxMessageSize: 16 * 1024 * 1024, pingIntervalMs: 30_000, sendHighWaterMark: 1024 * 1024 };
+
+function checkOptions(options: WebSocketOptions): void {
+  const problems: string[] = [];
+  for (const key of ['maxMessageSize', 'pingIntervalMs', 'sendHighWaterMark'] as const) {
+    const v = options[key];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 0)) problems.push(`options.${key} must be a non-negative integer, got ${JSON.stringify(v)}`);
+  }
+  if (problems.length) throw new AlbanyError(ErrorCodes.ERR_ALBANY_INVALID_CONFIG, `invalid websocket options:\n  ${problems.join('\n  ')}`, { details: { problems } });
+}
+
+function address(host: string | undefined, port: number | undefined): [string, number] | null {
+  return host === undefined || port === undefined ? null : [host, port];
+}
+
+/**
+ * Runs `app` for every WebSocket upgrade on `server`. The app receives `websocket.connect` and
+ * answers `websocket.accept` (optionally with a subprotocol the client offered and extra headers)
+ * or `websocket.close` (→ HTTP 403). Non-websocket upgrades get 400.
+ */
+export function attachWebSocket(server: http.Server, app: App, options: WebSocketOptions = {}): WebSocketHost {
+  checkOptions(options);
+  const maxMessageSize = options.maxMessageSize ?? DEFAULTS.maxMessageSize;
+  const pingIntervalMs = options.pingIntervalMs ?? DEFAULTS.pingIntervalMs;
+  const sendHighWaterMark = options.sendHighWaterMark ?? DEFAULTS.sendHighWaterMark;
+  const log = options.logError ?? ((m: string) => console.error(m));
+  const logError = (error: unknown, what: string) => {
+    log(`exception in app for "${what}": ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  };
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: maxMessageSize,
+    // The app picks the subprotocol in websocket.accept; ws asks us here during the handshake.
+    handleProtocols: (_offered, req) => (req as unknown as Record<symbol, AcceptChoice>)[kAccept]?.subprotocol ?? false,
+    // perMessageDeflate off (ws default): compression costs CPU per message and opens zip-bomb risks.
+  });
+  wss.on('headers', (headers: string[], req: IncomingMessage) => {
+    const choice = (req as unknown as Record<symbol, AcceptChoice>)[kAccept];
+    if (choice) for (const [name, value] of choice.headers) headers.push(`${name}: ${value}`);
+  });
+
+  const open = new Set<WebSocket>();
+  const alive = new WeakSet<WebSocket>();
+  let pinger: NodeJS.Timeout | undefined;
+  if (pingIntervalMs > 0) {
+    pinger = setInterval(() => {
+      for (const ws of open) {
+        if (!alive.has(ws)) {
+          ws.terminate();
+          continue;
+        }
+        alive.delete(ws);
+        ws.ping();
+      }
+    }, pingIntervalMs);
+    pinger.unref();
+  }
+  const onOpen = (ws: WebSocket) => {
+    open.add(ws);
+    alive.add(ws);
+    ws.on('pong', () => alive.add(ws));
+    ws.once('close', () => open.delete(ws));
+  };
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => {});
+    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+      socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
+    const s = req.socket;
+    const local = s.address() as { address?: string; port?: number };
+    const scope = buildWebSocketScope({
+      method: req.method!,
+      target: req.url!,
+      httpVersion: req.httpVersion,
+      rawHeaders: req.rawHeaders,
+      scheme: (s as { encrypted?: boolean }).encrypted ? 'https' : 'http',
+      client: address(s.remoteAddress, s.remotePort),
+      server: address(local.address, local.port),
+      rootPath: options.rootPath ?? '',
+      state: options.state ?? {},
+    });
+    const connection = new WebSocketConnection(scope, { wss, req, socket, head, sendHighWaterMark, logError, onOpen });
+    void connection.run(app);
+  };
+  server.on('upgrade', onUpgrade);
+
+  return {
+    get connections() {
+      return open.size;
+    },
+    close(code = 1001) {
+      if (pinger) clearInterval(pinger);
+      server.off('upgrade', onUpgrade);
+      for (const ws of open) ws.close(code);
+    },
+  };
+}
