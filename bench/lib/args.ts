@@ -23,3 +23,13 @@ export function flagOption(name: string, argv: readonly string[] = process.argv.
   const env = process.env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`];
   return env === '1' || env === 'true';
 }
+
+/** Reads `--<name> value` / `--<name>=value`, else env `BENCH_<NAME>`, else `fallback`. */
+export function stringOption(name: string, fallback: string, argv: readonly string[] = process.argv.slice(2)): string {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === `--${name}` && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) return argv[i + 1]!;
+    if (arg.startsWith(`--${name}=`)) return arg.slice(name.length + 3);
+  }
+  return process.env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`] || fallback;
+}

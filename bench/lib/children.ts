@@ -1,6 +1,7 @@
 // Server peers run in child processes so the load generator and the server never share a thread;
 // every child is registered here and killed on exit, error or signal, whatever the bench does.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 /** A server peer running in its own process. */
@@ -9,8 +10,24 @@ export interface ChildServer {
   readonly url: string;
   readonly port: number;
   readonly pid: number;
+  /** CPU time (user + system, seconds) the child has used so far; undefined where /proc is missing. */
+  cpuSeconds(): number | undefined;
   /** Asks the child to stop (SIGTERM), SIGKILL after `graceMs`; resolves once it has exited. */
   stop(graceMs?: number): Promise<void>;
+}
+
+// Linux reports process times in clock ticks of 1/100 s on every platform Node supports.
+const TICKS_PER_SECOND = 100;
+
+function procCpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
 }
 
 const live = new Set<ChildProcess>();
@@ -51,20 +68,23 @@ function hookExit(): void {
 
 /** Options for {@link startServer}. */
 export interface StartOptions {
-  /** Extra node flags (e.g. `--cpu-prof`) placed before `--import tsx`. */
+  /** Extra node flags (e.g. `--cpu-prof`) placed before the entry. */
   execArgv?: string[];
+  /** Load the entry through tsx (needed for .ts entries); default: only when it ends in .ts. */
+  tsx?: boolean;
   env?: NodeJS.ProcessEnv;
   /** How long the child may take to print its port. */
   timeoutMs?: number;
 }
 
 /**
- * Starts `node --import tsx <entry>` and waits for the line `{"port":N}` on its stdout (see
+ * Starts `node [--import tsx] <entry>` and waits for the line `{"port":N}` on its stdout (see
  * `bench/servers/ready.ts`). The child's stderr is passed through so crashes are visible.
  */
 export function startServer(name: string, entry: string, options: StartOptions = {}): Promise<ChildServer> {
   hookExit();
-  const child = spawn(process.execPath, [...(options.execArgv ?? []), '--import', 'tsx', entry], {
+  const tsx = options.tsx ?? entry.endsWith('.ts');
+  const child = spawn(process.execPath, [...(options.execArgv ?? []), ...(tsx ? ['--import', 'tsx'] : []), entry], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, ...options.env },
   });
@@ -95,7 +115,7 @@ export function startServer(name: string, entry: string, options: StartOptions =
       }
       if (typeof port !== 'number') return;
       clearTimeout(timer);
-      resolve({ name, port, url: `http://127.0.0.1:${port}`, pid: child.pid!, stop });
+      resolve({ name, port, url: `http://127.0.0.1:${port}`, pid: child.pid!, stop, cpuSeconds: () => procCpuSeconds(child.pid!) });
     });
     child.once('exit', (code, signal) => {
       clearTimeout(timer);

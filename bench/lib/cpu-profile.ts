@@ -1,8 +1,9 @@
 // Reads a V8 .cpuprofile and says where the time went: self time aggregated by function + file,
 // plus total (inclusive) time for the project's own functions. Usable on its own:
-//   node --import tsx bench/lib/cpu-profile.ts path/to.cpuprofile [--top 30] [--filter /src/]
-import { readFileSync } from 'node:fs';
-import { relative } from 'node:path';
+//   node --import tsx bench/lib/cpu-profile.ts path/to.cpuprofile [--top 30] [--filter /src/] [--from parserOnIncoming]
+import { existsSync, readFileSync } from 'node:fs';
+import { SourceMap } from 'node:module';
+import { relative, resolve as resolvePath, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 interface CallFrame { functionName: string; url: string; lineNumber: number; columnNumber: number }
@@ -14,17 +15,46 @@ export interface FunctionTime { key: string; name: string; where: string; self: 
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
+const maps = new Map<string, SourceMap | null>();
+
+/** The linked source map of a built file (bench/.out/build/*.mjs), if it has one. */
+function sourceMapFor(file: string): SourceMap | null {
+  let map = maps.get(file);
+  if (map === undefined) {
+    map = null;
+    if (existsSync(`${file}.map`)) {
+      try {
+        map = new SourceMap(JSON.parse(readFileSync(`${file}.map`, 'utf8')));
+      } catch {
+        map = null;
+      }
+    }
+    maps.set(file, map);
+  }
+  return map;
+}
+
 function where(frame: CallFrame): string {
   const url = frame.url;
   if (!url) return '(native)';
-  let path = url;
-  if (url.startsWith('file://')) path = relative(root, fileURLToPath(url));
-  // Profile line numbers are 0-based and refer to the code V8 ran (tsx output for .ts files).
-  return `${path}:${frame.lineNumber + 1}`;
+  if (!url.startsWith('file://')) return `${url}:${frame.lineNumber + 1}`;
+  const file = fileURLToPath(url);
+  // Profile positions are 0-based and refer to the code V8 ran; map bundles back to the .ts source.
+  const entry = sourceMapFor(file)?.findEntry(frame.lineNumber, frame.columnNumber) as
+    | { originalSource?: string; originalLine?: number }
+    | undefined;
+  if (entry?.originalSource) {
+    const src = entry.originalSource.startsWith('file://') ? fileURLToPath(entry.originalSource) : resolvePath(dirname(file), entry.originalSource);
+    return `${relative(root, src)}:${(entry.originalLine ?? 0) + 1}`;
+  }
+  return `${relative(root, file)}:${frame.lineNumber + 1}`;
 }
 
-/** Aggregates a profile by function + location. */
-export function analyse(profile: CpuProfile): { byFunction: FunctionTime[]; totalUs: number; byCategory: Map<string, number> } {
+/**
+ * Aggregates a profile by function + location. With `from`, samples before the first one whose
+ * stack holds a function of that name are skipped (e.g. `parserOnIncoming`: start-up excluded).
+ */
+export function analyse(profile: CpuProfile, from?: string): { byFunction: FunctionTime[]; totalUs: number; byCategory: Map<string, number> } {
   const nodes = new Map<number, ProfileNode>(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -32,7 +62,21 @@ export function analyse(profile: CpuProfile): { byFunction: FunctionTime[]; tota
   const selfByNode = new Map<number, number>();
   const { samples, timeDeltas } = profile;
   let totalUs = 0;
-  for (let i = 0; i < samples.length; i++) {
+  let first = 0;
+  if (from) {
+    const hasFrom = new Map<number, boolean>();
+    const check = (id: number): boolean => {
+      let v = hasFrom.get(id);
+      if (v === undefined) {
+        const p = parent.get(id);
+        v = nodes.get(id)!.callFrame.functionName === from || (p !== undefined && check(p));
+        hasFrom.set(id, v);
+      }
+      return v;
+    };
+    first = Math.max(0, samples.findIndex((id) => check(id)));
+  }
+  for (let i = first; i < samples.length; i++) {
     const dt = i + 1 < timeDeltas.length ? timeDeltas[i + 1]! : (profile.endTime - profile.startTime) / samples.length;
     const d = Math.max(0, dt);
     selfByNode.set(samples[i]!, (selfByNode.get(samples[i]!) ?? 0) + d);
@@ -50,7 +94,7 @@ export function analyse(profile: CpuProfile): { byFunction: FunctionTime[]; tota
   for (const [id, self] of selfByNode) {
     const node = nodes.get(id)!;
     entry(node).self += self;
-    const cat = category(node.callFrame);
+    const cat = category(node.callFrame, where(node.callFrame));
     byCategory.set(cat, (byCategory.get(cat) ?? 0) + self);
     // Inclusive time: charge every distinct function on the stack once (recursion counted once).
     const seen = new Set<string>();
@@ -65,7 +109,7 @@ export function analyse(profile: CpuProfile): { byFunction: FunctionTime[]; tota
   return { byFunction: [...byKey.values()], totalUs, byCategory };
 }
 
-function category(frame: CallFrame): string {
+function category(frame: CallFrame, at: string): string {
   const { url, functionName } = frame;
   if (!url) {
     if (functionName === '(garbage collector)') return 'GC';
@@ -75,28 +119,30 @@ function category(frame: CallFrame): string {
   }
   if (url.startsWith('node:')) return 'node: internals';
   if (url.includes('/node_modules/')) return 'node_modules';
-  if (url.includes('/src/')) return 'albany src/';
+  if (at.startsWith('src/')) return 'albany src/';
+  if (at.startsWith('bench/')) return 'bench server entry (the app)';
   return 'other';
 }
 
 /** A readable summary: categories, top self time overall, and the project's own functions. */
-export function summariseProfile(path: string, options: { top?: number; filter?: string } = {}): string {
+export function summariseProfile(path: string, options: { top?: number; filter?: string; from?: string; requests?: number } = {}): string {
   const top = options.top ?? 25;
   const filter = options.filter ?? '/src/';
   const profile = JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
-  const { byFunction, totalUs, byCategory } = analyse(profile);
+  const { byFunction, totalUs, byCategory } = analyse(profile, options.from);
   const busyUs = totalUs - (byCategory.get('idle') ?? 0);
   const pct = (us: number) => `${(us / busyUs * 100).toFixed(1)}%`;
   const ms = (us: number) => (us / 1000).toFixed(0);
   const lines: string[] = [];
-  lines.push(`profile: ${ms(totalUs)} ms sampled, ${ms(busyUs)} ms busy (percentages are of busy time)`);
+  lines.push(`profile: ${ms(totalUs)} ms sampled${options.from ? ` from the first ${options.from}` : ''}, ${ms(busyUs)} ms busy (percentages are of busy time)`);
+  if (options.requests) lines.push(`CPU per request: ${(busyUs / options.requests).toFixed(1)} µs busy over ${options.requests.toLocaleString('en-US')} requests`);
   lines.push('', 'by category (self time):');
   for (const [cat, us] of [...byCategory].sort((a, b) => b[1] - a[1])) if (cat !== 'idle') lines.push(`  ${pct(us).padStart(6)}  ${ms(us).padStart(6)} ms  ${cat}`);
   lines.push('', `top ${top} functions by self time:`);
   for (const f of [...byFunction].sort((a, b) => b.self - a.self).slice(0, top)) {
     lines.push(`  ${pct(f.self).padStart(6)}  ${f.name.slice(0, 40).padEnd(40)} ${f.where}`);
   }
-  const own = byFunction.filter((f) => f.where.includes(filter.replace(/^\//, '')) && !f.where.includes('node_modules'));
+  const own = byFunction.filter((f) => f.where.startsWith(filter.replace(/^\//, '')) && !f.where.includes('node_modules'));
   lines.push('', `functions under ${filter}: self / total (inclusive)`);
   for (const f of own.sort((a, b) => b.self - a.self).slice(0, top)) {
     lines.push(`  ${pct(f.self).padStart(6)} / ${pct(f.total).padStart(6)}  ${f.name.slice(0, 36).padEnd(36)} ${f.where}`);
@@ -117,5 +163,5 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     const i = args.indexOf(`--${name}`);
     return i >= 0 ? args[i + 1] : undefined;
   };
-  console.log(summariseProfile(file, { top: Number(opt('top') ?? 25), filter: opt('filter') ?? '/src/' }));
+  console.log(summariseProfile(file, { top: Number(opt('top') ?? 25), filter: opt('filter') ?? '/src/', from: opt('from') }));
 }

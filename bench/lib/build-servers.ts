@@ -1,0 +1,31 @@
+// Bundles the bench server entries to plain JavaScript in bench/.out/build so every peer runs as
+// compiled code, as it would in production. Running albany's TypeScript through tsx instead would
+// tax only albany: tsx compiles with esbuild's keepNames, which wraps each per-request closure in
+// a __name() call, and keeps a module-hooks thread in the process; the peers are already JS.
+import { mkdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { OUT_DIR } from './result.js';
+
+/** Builds each entry to bench/.out/build/<name>.mjs (with a .map); resolves with the output paths. */
+export async function buildServers(entries: readonly string[]): Promise<string[]> {
+  const { build } = await import('esbuild'); // comes with tsx
+  const outdir = join(OUT_DIR, 'build');
+  mkdirSync(outdir, { recursive: true });
+  const outputs = entries.map((e) => join(outdir, basename(e).replace(/\.ts$/, '.mjs')));
+  await build({
+    entryPoints: entries.map((e, i) => ({ in: e, out: basename(outputs[i]!, '.mjs') })),
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    // Dependencies stay in node_modules, loaded exactly as the peers load them.
+    packages: 'external',
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    sourcemap: 'linked',
+    keepNames: false,
+    minify: false,
+    logLevel: 'error',
+  });
+  return outputs;
+}
