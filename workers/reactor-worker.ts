@@ -4,6 +4,7 @@ import { AlbanyError, ErrorCodes } from '../src/errors.js';
 import { createSignal, postAndWake, type Signal } from '../src/sync/channel.js';
 import { dataCloneError, isDataCloneError, serializeError } from '../src/sync/errors-serialize.js';
 import {
+  REACTOR_DEAD_INDEX,
   REACTOR_READY_FLAG,
   REACTOR_THREAD_FLAG,
   TSX_FLAG,
@@ -46,6 +47,7 @@ process.on('uncaughtExceptionMonitor', (err) => {
   lastCrash = err;
 });
 process.on('exit', (code) => {
+  Atomics.store(new Int32Array(data.wake, REACTOR_DEAD_INDEX * 4, 1), 0, 1);
   const reason = lastCrash instanceof Error ? `${lastCrash.name}: ${lastCrash.message}` : `process.exit(${code}) in the reactor`;
   for (const conn of connections) {
     try {

@@ -1,6 +1,6 @@
 // The few lines a reactor thread runs before its entry file: tsx when running from sources, and a
 // crash report if the entry itself fails to load (before it can report anything on its own).
-import { REACTOR_READY_FLAG, TSX_FLAG } from './protocol.js';
+import { REACTOR_DEAD_INDEX, REACTOR_READY_FLAG, TSX_FLAG } from './protocol.js';
 
 /**
  * CommonJS source for `new Worker(source, { eval: true })` that loads `entry`. On Node 20 a
@@ -14,6 +14,7 @@ const { workerData } = require('node:worker_threads');
 let bootError;
 process.on('exit', (code) => {
   if (globalThis[Symbol.for(${JSON.stringify(REACTOR_READY_FLAG.description)})]) return;
+  Atomics.store(new Int32Array(workerData.wake, ${REACTOR_DEAD_INDEX * 4}, 1), 0, 1);
   const { port, signal } = workerData.first;
   const reason = 'the reactor failed to start (exit code ' + code + ')' + (bootError ? ': ' + bootError.message : '');
   try { port.postMessage({ type: 'crashed', reason }); } catch {}

@@ -56,9 +56,12 @@ export interface CrashedMessage {
 /** Everything the reactor may send to a caller. */
 export type FromReactor = ResultMessage | CrashedMessage;
 
+/** Index, in the reactor's `wake` buffer (as Int32), of the flag a dying reactor sets to 1. */
+export const REACTOR_DEAD_INDEX = 1;
+
 /** `workerData` of the reactor thread: its own wake-up counter and the first caller's connection. */
 export interface ReactorWorkerData {
-  /** The reactor's wake-up counter; every caller bumps it after posting. */
+  /** The reactor's wake-up counter (Int32 0; every caller bumps it after posting) and dead flag (Int32 1). */
   readonly wake: SharedArrayBuffer;
   readonly first: { readonly port: MessagePort; readonly signal: SharedArrayBuffer };
   /**

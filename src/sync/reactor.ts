@@ -7,7 +7,7 @@ import { bootstrapSource } from './bootstrap.js';
 import { TIMED_OUT, createSignal, postAndWake, receiveBlocking, type Signal } from './channel.js';
 import { dataCloneError, isDataCloneError } from './errors-serialize.js';
 import { syncDefaults } from './options.js';
-import type { CallMessage, FromReactor, ReactorWorkerData, ResultMessage, ToReactor } from './protocol.js';
+import { REACTOR_DEAD_INDEX, type CallMessage, type FromReactor, type ReactorWorkerData, type ResultMessage, type ToReactor } from './protocol.js';
 
 /** How a call ended, as the reactor reported it (or as this side decided: crash, timeout). */
 export type Outcome = ResultMessage | { readonly type: 'failed'; readonly error: AlbanyError };
@@ -30,7 +30,7 @@ export interface ReactorHandle {
   readonly port: MessagePort;
   /** The receiving thread's wake-up counter (made here, shared with the reactor). */
   readonly signal: SharedArrayBuffer;
-  /** The reactor's wake-up counter. */
+  /** The reactor's wake-up counter, followed by its "dead" flag (see {@link REACTOR_DEAD_INDEX}). */
   readonly wake: SharedArrayBuffer;
 }
 
@@ -41,6 +41,8 @@ class ReactorLink {
   readonly port: MessagePort;
   readonly signal: Signal;
   readonly wake: Signal;
+  /** Set to 1 by a dying reactor, so a caller that was not waiting learns of it before its next call. */
+  readonly deadFlag: Int32Array;
   readonly pending = new Map<number, PendingCall>();
   #nextId = 1;
   #listeners = 0;
@@ -51,6 +53,7 @@ class ReactorLink {
       this.port = handle.port;
       this.signal = createSignal(handle.signal);
       this.wake = createSignal(handle.wake);
+      this.deadFlag = new Int32Array(handle.wake, REACTOR_DEAD_INDEX * 4, 1);
       this.worker = undefined;
       this.port.unref();
       return;
@@ -58,7 +61,9 @@ class ReactorLink {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     this.signal = createSignal();
-    this.wake = createSignal();
+    const wake = new SharedArrayBuffer(8);
+    this.wake = createSignal(wake);
+    this.deadFlag = new Int32Array(wake, REACTOR_DEAD_INDEX * 4, 1);
     const workerData: ReactorWorkerData = {
       wake: this.wake.buffer as SharedArrayBuffer,
       first: { port: port2, signal: this.signal.buffer as SharedArrayBuffer },
@@ -162,6 +167,11 @@ class ReactorLink {
     cb?.(outcome);
   }
 
+  /** Marks the link dead after a crash noticed through {@link gone}. */
+  retire(): void {
+    this.#died('the reactor thread crashed while idle');
+  }
+
   #died(reason: string): void {
     if (this.dead) return;
     this.dead = true;
@@ -201,6 +211,7 @@ let current: ReactorLink | undefined;
 
 /** This thread's reactor, started on first use (and again after a crash or closeReactor()). */
 export function reactor(): ReactorLink {
+  if (current !== undefined && Atomics.load(current.deadFlag, 0) === 1) current.retire();
   return (current ??= new ReactorLink());
 }
 

@@ -23,6 +23,15 @@ test.serial('an uncaught exception in the reactor is a crash too, and its messag
   t.is(runSync({ module: fns, export: 'add' }, 2, 2), 4);
 });
 
+test.serial('a reactor that dies while idle is replaced on the next call, even if this thread never ran its event loop', (t) => {
+  const before = threadId();
+  t.is(runSync({ module: fns, export: 'crashLater' }, 20), 'scheduled');
+  // Block this thread (no event loop, so no 'exit' event here) while the idle reactor's timer fires.
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
+  const after = threadId();
+  t.not(after, before);
+});
+
 test.serial('a crash fails awaited calls as well', async (t) => {
   const pending = runInReactor(fns, 'hang', [], { timeoutMs: 20_000 });
   const crash = runInReactor(fns, 'crashByExit', [], { timeoutMs: 20_000 });
