@@ -1,0 +1,222 @@
+// Past one core: a primary process forks N workers that share the listening socket (node:cluster),
+// respawns crashed ones with back-off, drains them all on SIGTERM and replaces them one at a time
+// on SIGHUP so a reload never drops a connection.
+import cluster, { type Worker } from 'node:cluster';
+import { AlbanyError, ErrorCodes } from '../errors.js';
+import type { Logger } from './options.js';
+
+/** What a worker's `start` may hand back: something that stops it gracefully. */
+export interface Closable {
+  close(): Promise<void>;
+}
+
+/** Options for {@link runCluster}. */
+export interface ClusterOptions {
+  /** Worker processes to keep running (≥ 1). */
+  workers: number;
+  /**
+   * Runs in each worker: start serving (listen) and resolve once ready. Return the server (or
+   * anything with `close()`) so SIGTERM and reloads can drain it; `serve()` and `serveFastCGI()`
+   * results qualify.
+   */
+  start: () => Promise<Closable | void>;
+  /** How long a worker may take to drain before it is killed (default 30 s). */
+  shutdownTimeoutMs?: number;
+  /** Respawn delay after a worker that crashed young: starts at `initialMs`, doubles per crash, capped at `maxMs` (defaults 100 ms, 30 s). */
+  backoff?: { initialMs?: number; maxMs?: number };
+  /** A worker that lived at least this long before crashing resets the back-off (default 10 s). */
+  stableAfterMs?: number;
+  /**
+   * Who hands new connections to workers. `rr` (default, node's own on Linux): the primary accepts
+   * and passes connections round-robin, which spreads load evenly; but a connection handed to a
+   * worker in the instant between its death and the primary noticing is lost (node:cluster does
+   * not re-dispatch it). `os`: every worker accepts on the shared socket, so a dead worker takes
+   * no queued connection with it, but the kernel favours whichever worker wakes first, so load is
+   * uneven.
+   */
+  scheduling?: 'os' | 'rr';
+  /** Install SIGTERM/SIGINT/SIGHUP handlers in the primary (default true; tests may drive the handle instead). */
+  handleSignals?: boolean;
+}
+
+/** The primary's view of the running cluster. */
+export interface ClusterHandle {
+  /** Pids of the workers currently running. */
+  pids(): number[];
+  /** Replace every worker, one at a time: start a new one, wait until it is ready, drain the old one. */
+  reload(): Promise<void>;
+  /** Drain every worker and resolve when all have exited. */
+  stop(): Promise<void>;
+}
+
+// IPC messages between primary and workers; tagged so an app's own messages are left alone.
+const READY = 'albany:ready';
+const SHUTDOWN = 'albany:shutdown';
+type ControlMessage = { albany: typeof READY | typeof SHUTDOWN };
+function isControl(message: unknown, kind: string): boolean {
+  return typeof message === 'object' && message !== null && (message as ControlMessage).albany === kind;
+}
+
+interface WorkerState {
+  worker: Worker;
+  bornAt: number;
+  ready: boolean;
+  stopping: boolean;
+  exited: Promise<void>;
+  whenReady: Promise<boolean>;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}
+
+/**
+ * Runs the cluster. In the primary process this forks the workers and resolves with a
+ * {@link ClusterHandle} once all of them are ready; in a worker process it runs `options.start`
+ * and resolves with `undefined`. With `workers: 1` the same supervision (respawn, reload) applies.
+ */
+export async function runCluster(options: ClusterOptions, logger: Logger): Promise<ClusterHandle | undefined> {
+  if (!Number.isInteger(options.workers) || options.workers < 1) {
+    throw new AlbanyError(ErrorCodes.ERR_ALBANY_INVALID_CONFIG, `options.workers must be a positive integer, got ${JSON.stringify(options.workers)}`);
+  }
+  if (cluster.isWorker) {
+    await runWorker(options, logger);
+    return undefined;
+  }
+  return runPrimary(options, logger);
+}
+
+async function runWorker(options: ClusterOptions, logger: Logger): Promise<void> {
+  let server: Closable | void;
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      try {
+        await server?.close();
+      } catch (error) {
+        logger.error(`worker ${process.pid}: graceful close failed: ${describe(error)}`);
+      }
+      process.exit(0);
+    })());
+  // Signals reach workers too when the whole process group is signalled (Ctrl-C, systemd).
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGHUP', () => {}); // reload is the primary's job
+  process.on('message', (message: unknown) => {
+    if (isControl(message, SHUTDOWN)) void stop();
+  });
+  try {
+    server = await options.start();
+  } catch (error) {
+    logger.error(`worker ${process.pid} failed to start: ${describe(error)}`);
+    process.exit(1);
+  }
+  process.send?.({ albany: READY } satisfies ControlMessage);
+}
+
+async function runPrimary(options: ClusterOptions, logger: Logger): Promise<ClusterHandle> {
+  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 30_000;
+  const initialMs = options.backoff?.initialMs ?? 100;
+  const maxMs = options.backoff?.maxMs ?? 30_000;
+  const stableAfterMs = options.stableAfterMs ?? 10_000;
+  // Must be set before the first fork; node reads it once.
+  cluster.schedulingPolicy = options.scheduling === 'os' ? cluster.SCHED_NONE : cluster.SCHED_RR;
+  const live = new Set<WorkerState>();
+  const timers = new Set<NodeJS.Timeout>();
+  let crashes = 0;
+  let shuttingDown = false;
+  let reloading: Promise<void> | undefined;
+
+  const fork = (): WorkerState => {
+    const worker = cluster.fork();
+    let markReady!: (ok: boolean) => void;
+    const state: WorkerState = {
+      worker,
+      bornAt: Date.now(),
+      ready: false,
+      stopping: false,
+      exited: new Promise((resolve) => worker.once('exit', () => resolve())),
+      whenReady: new Promise((resolve) => (markReady = resolve)),
+    };
+    live.add(state);
+    worker.on('message', (message: unknown) => {
+      if (!isControl(message, READY)) return;
+      state.ready = true;
+      markReady(true);
+      logger.info(`worker ${worker.process.pid} ready`);
+    });
+    worker.once('exit', (code, signal) => {
+      live.delete(state);
+      markReady(false);
+      if (state.stopping || shuttingDown) return;
+      const lived = Date.now() - state.bornAt;
+      crashes = lived >= stableAfterMs ? 1 : crashes + 1;
+      const delay = Math.min(maxMs, initialMs * 2 ** (crashes - 1));
+      logger.warn(`worker ${worker.process.pid} died (${signal ?? `exit code ${code}`}) after ${lived} ms; respawning in ${delay} ms`);
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        if (!shuttingDown) fork();
+      }, delay);
+      timers.add(timer);
+    });
+    return state;
+  };
+
+  const drain = async (state: WorkerState): Promise<void> => {
+    state.stopping = true;
+    if (state.worker.isConnected()) state.worker.send({ albany: SHUTDOWN } satisfies ControlMessage);
+    else state.worker.process.kill('SIGTERM');
+    const timer = setTimeout(() => {
+      logger.warn(`worker ${state.worker.process.pid} did not drain within ${shutdownTimeoutMs} ms; killing it`);
+      state.worker.process.kill('SIGKILL');
+    }, shutdownTimeoutMs);
+    await state.exited;
+    clearTimeout(timer);
+  };
+
+  const reload = () =>
+    (reloading ??= (async () => {
+      logger.info(`reloading ${live.size} workers one at a time`);
+      for (const old of [...live]) {
+        if (shuttingDown) break;
+        if (old.stopping) continue;
+        const fresh = fork();
+        if (!(await fresh.whenReady)) {
+          logger.error('reload stopped: a new worker failed to start; the old ones keep serving');
+          break;
+        }
+        await drain(old);
+      }
+      logger.info('reload complete');
+    })().finally(() => (reloading = undefined)));
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      shuttingDown = true;
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      logger.info(`draining ${live.size} workers`);
+      await Promise.all([...live].map(drain));
+    })());
+
+  if (options.handleSignals !== false) {
+    const onStop = (signal: string) => () => {
+      logger.info(`${signal}: shutting down`);
+      void stop().then(() => process.exit(0));
+    };
+    process.once('SIGTERM', onStop('SIGTERM'));
+    process.once('SIGINT', onStop('SIGINT'));
+    process.on('SIGHUP', () => void reload());
+  }
+
+  const first = Array.from({ length: options.workers }, fork);
+  const started = await Promise.all(first.map((s) => s.whenReady));
+  if (!started.every(Boolean) && live.size === 0) logger.error('no worker started; respawning with back-off');
+  logger.info(`primary ${process.pid} running ${options.workers} worker${options.workers === 1 ? '' : 's'}`);
+  return {
+    pids: () => [...live].filter((s) => !s.stopping).map((s) => s.worker.process.pid!),
+    reload,
+    stop,
+  };
+}
