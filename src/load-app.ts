@@ -44,7 +44,13 @@ export async function importModule(file: string): Promise<Record<string, unknown
   } catch (error) {
     if ((error as { code?: string }).code === 'ERR_UNKNOWN_FILE_EXTENSION' && /\.[cm]?tsx?$/.test(file)) {
       await ensureTypeScript();
-      return (await import(url)) as Record<string, unknown>;
+      // Node caches the failed load under the plain URL, so importing it again would fail the same
+      // way; a query makes it a fresh module record that goes through the tsx hooks.
+      try {
+        return (await import(`${url}?albany-tsx`)) as Record<string, unknown>;
+      } catch (retryError) {
+        throw new AlbanyError(ErrorCodes.ERR_ALBANY_APP_LOAD, `could not load ${file}: ${(retryError as Error).message}`, { cause: retryError });
+      }
     }
     throw new AlbanyError(ErrorCodes.ERR_ALBANY_APP_LOAD, `could not load ${file}: ${(error as Error).message}`, { cause: error });
   }
