@@ -4,7 +4,7 @@ import net from 'node:net';
 import type { ExecutionContext } from 'ava';
 import { serve, type AlbanyServer } from '../../src/server/http.js';
 import type { Logger, ServerOptions } from '../../src/server/options.js';
-import type { App, HttpScope, Receive, Send } from '../../src/gateway/types.js';
+import type { App, HttpReceiveMessage, HttpScope, Send } from '../../src/gateway/types.js';
 
 /** A logger that keeps every line, so tests can assert what was (and was not) logged. */
 export interface CapturedLog extends Logger {
@@ -51,11 +51,11 @@ export async function startServer(t: ExecutionContext, app: App, options: Server
   return Object.assign(running, { log });
 }
 
-/** Narrows the scope for http-only test apps. */
-export function httpApp(fn: (scope: HttpScope, receive: Receive, send: Send) => Promise<void>): App {
+/** Narrows the scope (and what receive yields) for http-only test apps. */
+export function httpApp(fn: (scope: HttpScope, receive: () => Promise<HttpReceiveMessage>, send: Send) => Promise<void>): App {
   return async (scope, receive, send) => {
     if (scope.type !== 'http') throw new Error(`test app got a ${scope.type} scope`);
-    await fn(scope, receive, send);
+    await fn(scope, receive as () => Promise<HttpReceiveMessage>, send);
   };
 }
 
@@ -150,11 +150,11 @@ export function hasCompleteResponse(text: string, count = 1): boolean {
 }
 
 /** Splits a raw HTTP/1.1 response into status, lower-cased headers and body text. */
-export function parseRaw(text: string): { status: number; headers: Record<string, string>; body: string } {
+export function parseRaw(text: string): { status: number; headers: Record<string, string | undefined>; body: string } {
   const end = text.indexOf('\r\n\r\n');
   const head = end === -1 ? text : text.slice(0, end);
   const [statusLine = '', ...lines] = head.split('\r\n');
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string | undefined> = {};
   for (const line of lines) {
     const colon = line.indexOf(':');
     if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();

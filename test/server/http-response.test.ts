@@ -329,3 +329,42 @@ test('headersTimeout cuts a slowloris client that trickles its head', async (t) 
   t.true(elapsed < 5000, `cut after ${elapsed} ms`);
   t.true(r.text === '' || /^HTTP\/1\.1 408 /.test(r.text), r.text);
 });
+
+// Every message rule over a real socket: the app's send() rejects with ERR_ALBANY_INVALID_MESSAGE
+// and not one byte of the bad message (marked with "BAD") reaches the wire.
+const wireRules: Array<[label: string, before: unknown[], bad: unknown]> = [
+  ['body before start', [], { type: 'http.response.body', body: Buffer.from('BAD-BODY') }],
+  ['status 99', [], { type: 'http.response.start', status: 99, headers: [['x-bad', 'BAD']] }],
+  ['status 600', [], { type: 'http.response.start', status: 600, headers: [['x-bad', 'BAD']] }],
+  ['header name not a token', [], { type: 'http.response.start', status: 200, headers: [['x BAD', 'v']] }],
+  ['LF in a header value', [], { type: 'http.response.start', status: 200, headers: [['x-a', 'v\nBAD: 1']] }],
+  ['NUL in a header value', [], { type: 'http.response.start', status: 200, headers: [['x-a', 'BAD\0']] }],
+  ['start twice', [{ type: 'http.response.start', status: 200 }], { type: 'http.response.start', status: 201, headers: [['x-bad', 'BAD']] }],
+  ['body after the last body', [{ type: 'http.response.start', status: 200 }, { type: 'http.response.body', body: Buffer.from('ok') }], { type: 'http.response.body', body: Buffer.from('BAD') }],
+  ['trailers not announced', [{ type: 'http.response.start', status: 200 }, { type: 'http.response.body', body: Buffer.from('ok'), moreBody: true }], { type: 'http.response.trailers', headers: [['x-bad', 'BAD']] }],
+  ['CR/LF in a trailer', [{ type: 'http.response.start', status: 200, trailers: true }, { type: 'http.response.body', body: Buffer.from('ok') }], { type: 'http.response.trailers', headers: [['x-t', 'v\r\nBAD: 1']] }],
+];
+for (const [label, before, bad] of wireRules) {
+  test(`on the wire: ${label} throws in the app and nothing of it is sent`, async (t) => {
+    const appError = deferred<unknown>();
+    const server = await startServer(t, httpApp(async (_s, _r, send) => {
+      for (const m of before) await send(m as never);
+      try {
+        await send(bad as never);
+      } catch (error) {
+        appError.resolve(error);
+        throw error;
+      }
+      appError.resolve(undefined);
+    }));
+    const socket = await connect(server.port);
+    const reply = collect(socket, { timeoutMs: 3000 });
+    socket.write(get());
+    t.is((await appError.promise as { code?: string } | undefined)?.code, 'ERR_ALBANY_INVALID_MESSAGE');
+    await delay(100); // anything the server would write for the bad message has had time to arrive
+    socket.destroy();
+    const r = await reply;
+    t.false(r.text.includes('BAD'), r.text);
+    t.is(server.log.errors().length, 1, 'the app error is logged once');
+  });
+}
