@@ -2,12 +2,13 @@
 import { receiveMessageOnPort, workerData, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import { AlbanyError, ErrorCodes } from '../src/errors.js';
 import { createSignal, postAndWake, type Signal } from '../src/sync/channel.js';
-import { dataCloneError, isDataCloneError, serializeError } from '../src/sync/errors-serialize.js';
+import { loadModule, loadedModule } from '../src/sync/reactor-modules.js';
+import { dataCloneError, isDataCloneError } from '../src/sync/clone-path.js';
+import { serializeError } from '../src/sync/errors-serialize.js';
 import {
   REACTOR_DEAD_INDEX,
   REACTOR_READY_FLAG,
   REACTOR_THREAD_FLAG,
-  TSX_FLAG,
   kTransfer,
   type CallMessage,
   type FromReactor,
@@ -59,48 +60,6 @@ process.on('exit', (code) => {
 });
 (globalThis as Record<symbol, unknown>)[REACTOR_READY_FLAG] = true;
 
-// ---- modules -------------------------------------------------------------------------------
-
-const loaded = new Map<string, Record<string, unknown>>();
-const loading = new Map<string, Promise<Record<string, unknown>>>();
-let tsxReady: Promise<void> | undefined;
-
-// Hooks registered by the parent are not inherited by workers on Node 20, so only what this thread
-// did counts: the bootstrap registered tsx (running from sources), or nothing did yet.
-function tsxActive(): boolean {
-  return (globalThis as Record<symbol, unknown>)[TSX_FLAG] === true;
-}
-
-function load(spec: string): Promise<Record<string, unknown>> {
-  let p = loading.get(spec);
-  if (p === undefined) {
-    const needsTsx = /\.[cm]?tsx?(?:$|\?)/.test(spec) && !tsxActive();
-    if (needsTsx) {
-      tsxReady ??= import('tsx/esm/api').then((m) => {
-        m.register();
-        (globalThis as Record<symbol, unknown>)[TSX_FLAG] = true;
-      });
-    }
-    p = (needsTsx ? tsxReady! : Promise.resolve())
-      .then(() => import(spec) as Promise<Record<string, unknown>>)
-      .then(
-        (mod) => {
-          loaded.set(spec, mod);
-          return mod;
-        },
-        (err: unknown) => {
-          loading.delete(spec); // let a later call retry (the file may be fixed or created)
-          throw new AlbanyError(ErrorCodes.ERR_ALBANY_APP_LOAD, `the reactor could not load ${spec}: ${(err as Error)?.message ?? String(err)}`, {
-            cause: err,
-            details: { module: spec },
-          });
-        },
-      );
-    loading.set(spec, p);
-  }
-  return p;
-}
-
 // ---- calls ---------------------------------------------------------------------------------
 
 function contextFor(call: Call): ReactorCallContext {
@@ -141,8 +100,8 @@ function start(conn: Connection, msg: CallMessage): void {
   const call: Call = { conn, id: msg.id, controller: undefined, cancelled: false };
   conn.calls.set(msg.id, call);
   inFlight++;
-  const mod = loaded.get(msg.module);
-  const p = mod !== undefined ? invoke(mod, msg, call) : load(msg.module).then((m) => invoke(m, msg, call));
+  const mod = loadedModule(msg.module);
+  const p = mod !== undefined ? invoke(mod, msg, call) : loadModule(msg.module).then((m) => invoke(m, msg, call));
   p.then(
     (value) => settle(call, true, value),
     (err: unknown) => settle(call, false, err),

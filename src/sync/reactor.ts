@@ -5,7 +5,7 @@ import { AlbanyError, ErrorCodes } from '../errors.js';
 import { workerFile } from '../worker-path.js';
 import { bootstrapSource } from './bootstrap.js';
 import { TIMED_OUT, createSignal, postAndWake, receiveBlocking, type Signal } from './channel.js';
-import { dataCloneError, isDataCloneError } from './errors-serialize.js';
+import { dataCloneError, isDataCloneError } from './clone-path.js';
 import { syncDefaults } from './options.js';
 import { REACTOR_DEAD_INDEX, type CallMessage, type FromReactor, type ReactorWorkerData, type ResultMessage, type ToReactor } from './protocol.js';
 

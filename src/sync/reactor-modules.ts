@@ -1,0 +1,50 @@
+// The reactor's module cache: each target module is imported once per reactor thread, .ts included.
+import { AlbanyError, ErrorCodes } from '../errors.js';
+import { TSX_FLAG } from './protocol.js';
+
+const loaded = new Map<string, Record<string, unknown>>();
+
+/** The namespace of `spec` if already loaded: lets a call start without waiting a microtask. */
+export function loadedModule(spec: string): Record<string, unknown> | undefined {
+  return loaded.get(spec);
+}
+
+const loading = new Map<string, Promise<Record<string, unknown>>>();
+let tsxReady: Promise<void> | undefined;
+
+// Hooks registered by the parent are not inherited by workers on Node 20, so only what this thread
+// did counts: the bootstrap registered tsx (running from sources), or nothing did yet.
+function tsxActive(): boolean {
+  return (globalThis as Record<symbol, unknown>)[TSX_FLAG] === true;
+}
+
+/** Loads `spec` once (registering tsx first for a .ts module if nothing has); later calls share it. */
+export function loadModule(spec: string): Promise<Record<string, unknown>> {
+  let p = loading.get(spec);
+  if (p === undefined) {
+    const needsTsx = /\.[cm]?tsx?(?:$|\?)/.test(spec) && !tsxActive();
+    if (needsTsx) {
+      tsxReady ??= import('tsx/esm/api').then((m) => {
+        m.register();
+        (globalThis as Record<symbol, unknown>)[TSX_FLAG] = true;
+      });
+    }
+    p = (needsTsx ? tsxReady! : Promise.resolve())
+      .then(() => import(spec) as Promise<Record<string, unknown>>)
+      .then(
+        (mod) => {
+          loaded.set(spec, mod);
+          return mod;
+        },
+        (err: unknown) => {
+          loading.delete(spec); // let a later call retry (the file may be fixed or created)
+          throw new AlbanyError(ErrorCodes.ERR_ALBANY_APP_LOAD, `the reactor could not load ${spec}: ${(err as Error)?.message ?? String(err)}`, {
+            cause: err,
+            details: { module: spec },
+          });
+        },
+      );
+    loading.set(spec, p);
+  }
+  return p;
+}
