@@ -107,6 +107,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     fastcgi: values.fastcgi as string | undefined,
     print: values.print === true,
   };
+  if (config.fastcgi !== undefined && server.uds !== undefined) usage('give either --fastcgi or --uds, not both (--fastcgi unix:/PATH serves FastCGI on a Unix socket)');
   if (command === 'serve' && config.target === undefined && config.legacy === undefined) {
     usage('serve needs a target: albany serve MODULE[:EXPORT], or --legacy MODULE');
   }

@@ -6,7 +6,7 @@ import { loadTarget, parseTarget } from './load-app.js';
 import { resolvePoolConfig } from './pool/config.js';
 import { formatConfig } from './pool/config-format.js';
 import { serve } from './server/http.js';
-import { consoleLogger } from './server/options.js';
+import { consoleLogger, type Logger } from './server/options.js';
 
 /** A started host, whatever its kind. */
 interface Running {
@@ -34,6 +34,21 @@ async function buildApp(config: CliConfig): Promise<{ app: App; close: () => Pro
   return { app: await toApp(value, config.interface), close: async () => {} };
 }
 
+/** Loads the app and starts the host the flags ask for: FastCGI (`--fastcgi`) or HTTP (TCP or `--uds`). */
+async function startHost(config: CliConfig, logger: Logger): Promise<Running> {
+  const { app, close: closeApp } = await buildApp(config);
+  let server: Running;
+  if (config.fastcgi !== undefined) {
+    const { parseFastCGIAddress, serveFastCGI } = await import('./server/fastcgi.js');
+    const { uds: _uds, ...options } = config.server;
+    server = await serveFastCGI(app, { ...options, ...parseFastCGIAddress(config.fastcgi), logger });
+  } else {
+    server = await serve(app, { ...config.server, logger });
+  }
+  process.stdout.write(`albany: listening on ${server.url}${config.workers > 1 ? ` (worker ${process.pid})` : ' (Ctrl+C to stop)'}\n`);
+  return { url: server.url, close: () => server.close().then(closeApp) };
+}
+
 /** Runs `albany serve` or `albany config` as configured. Resolves when the server has stopped. */
 export async function run(config: CliConfig): Promise<void> {
   if (config.command === 'config') {
@@ -42,9 +57,14 @@ export async function run(config: CliConfig): Promise<void> {
     return;
   }
   const logger = consoleLogger(config.server.logLevel ?? 'info');
-  const { app, close: closeApp } = await buildApp(config);
-  const running: Running = await serve(app, { ...config.server, logger });
-  process.stdout.write(`albany: listening on ${running.url} (Ctrl+C to stop)\n`);
+  if (config.workers > 1) {
+    // The primary only supervises (it never loads the app or its pool); each worker runs startHost
+    // and the cluster module owns signals in both.
+    const { runCluster } = await import('./server/cluster.js');
+    await runCluster({ workers: config.workers, start: () => startHost(config, logger), shutdownTimeoutMs: (config.server.gracefulTimeoutMs ?? 10_000) + 5_000 }, logger);
+    return;
+  }
+  const running = await startHost(config, logger);
 
   await new Promise<void>((resolve) => {
     let stopping = false;
@@ -57,7 +77,6 @@ export async function run(config: CliConfig): Promise<void> {
       logger.info(`${signal}: finishing in-flight requests, then stopping`);
       running
         .close()
-        .then(closeApp)
         .then(resolve, (error: unknown) => {
           logger.error(`shutdown: ${(error as Error).message}`);
           process.exitCode = 1;

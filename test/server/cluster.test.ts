@@ -18,7 +18,7 @@ interface Cluster {
 
 async function startCluster(t: ExecutionContext, workers: number): Promise<Cluster> {
   const port = await freePort();
-  const primary = spawn(process.execPath, ['--import', 'tsx', entry], { env: { ...process.env, PORT: String(port), WORKERS: String(workers) }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const primary = spawn(process.execPath, ['--import', 'tsx', entry], { env: { ...process.env, PORT: String(port), WORKERS: String(workers), STDIN_LIFELINE: '1' }, stdio: ['pipe', 'ignore', 'pipe'] });
   let stderr = '';
   let wake: (() => void) | undefined;
   primary.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); wake?.(); });
