@@ -63,11 +63,20 @@ export class HttpCycle {
   readonly send = (message: SendMessage): Promise<void> => {
     try {
       const result = this.dispatch(message);
-      return result === undefined ? Promise.resolve() : result;
+      return result === undefined ? Promise.resolve() : result.catch((error: unknown) => this.transportFailed(error));
     } catch (error) {
       return Promise.reject(error);
     }
   };
+
+  // A sink write that fails because the client went away (a file stream cut mid-way) is the
+  // documented disconnect, not a transport error the app should see or the log should report.
+  private transportFailed(error: unknown): never {
+    if (this.disconnected && !AlbanyError.is(error)) {
+      throw new AlbanyError(ErrorCodes.ERR_ALBANY_CLIENT_DISCONNECTED, 'the client disconnected during the response', { cause: error });
+    }
+    throw error;
+  }
 
   private disconnectWaiters: Array<(m: HttpReceiveMessage) => void> | undefined;
 

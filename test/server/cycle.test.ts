@@ -192,3 +192,30 @@ test('a source disconnect marks the cycle gone for send too', async (t) => {
     await t.throwsAsync(send(start()), { code: 'ERR_ALBANY_CLIENT_DISCONNECTED' });
   });
 });
+
+test('a sink write failing because the client left becomes ERR_ALBANY_CLIENT_DISCONNECTED and is not logged', async (t) => {
+  const { cycle, sink, logged, run } = cycleFor();
+  sink.sendFile = async () => {
+    cycle.clientGone();
+    throw Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+  };
+  let caught: unknown;
+  await run(async (_s, _r, send) => {
+    await send(start());
+    caught = await t.throwsAsync(send({ type: 'http.response.pathsend', path: '/f' }), { code: 'ERR_ALBANY_CLIENT_DISCONNECTED' });
+    throw caught;
+  });
+  t.is(((caught as Error).cause as { code?: string }).code, 'ERR_STREAM_PREMATURE_CLOSE');
+  t.deepEqual(logged, []);
+});
+
+test('a sink write failing while the client is still there reaches the app unchanged', async (t) => {
+  const { sink, logged, run } = cycleFor();
+  sink.sendFile = async () => { throw Object.assign(new Error('no such file'), { code: 'ENOENT' }); };
+  await run(async (_s, _r, send) => {
+    await send(start());
+    await t.throwsAsync(send({ type: 'http.response.pathsend', path: '/f' }), { code: 'ENOENT' });
+    throw new Error('app gives up');
+  });
+  t.is(logged.length, 1);
+});

@@ -368,3 +368,27 @@ for (const [label, before, bad] of wireRules) {
     t.is(server.log.errors().length, 1, 'the app error is logged once');
   });
 }
+
+test('a client that disconnects during pathsend makes send() reject with ERR_ALBANY_CLIENT_DISCONNECTED, not an app error', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'albany-pathsend-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'big.bin');
+  await writeFile(file, Buffer.alloc(16 * 1024 * 1024)); // far more than socket buffers hold
+  const failure = deferred<unknown>();
+  const server = await startServer(t, httpApp(async (_s, _r, send) => {
+    await send({ type: 'http.response.start', status: 200 });
+    await send({ type: 'http.response.pathsend', path: file }).then(() => failure.resolve(undefined), (error: unknown) => {
+      failure.resolve(error);
+      throw error;
+    });
+  }));
+  const socket = await connect(server.port);
+  const firstData = new Promise((resolve) => socket.once('data', resolve));
+  socket.write(get());
+  await firstData;
+  socket.destroy();
+  const error = await failure.promise;
+  t.is((error as { code?: string } | undefined)?.code, 'ERR_ALBANY_CLIENT_DISCONNECTED');
+  await delay(50);
+  t.deepEqual(server.log.errors(), []);
+});
