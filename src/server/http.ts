@@ -164,11 +164,17 @@ export async function serve(app: App, options: ServerOptions = {}): Promise<Alba
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    if (resolved.uds) server.listen(resolved.uds, resolve);
-    else server.listen(resolved.port, resolved.host, resolve);
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      if (resolved.uds) server.listen(resolved.uds, resolve);
+      else server.listen(resolved.port, resolved.host, resolve);
+    });
+  } catch (error) {
+    // The app has started (pools, timers); give it its shutdown before reporting the bind failure.
+    await lifespan.shutdown().catch((e: unknown) => resolved.logger.error(`lifespan: ${(e as Error).message}`));
+    throw error;
+  }
   const a = server.address();
   const port = a !== null && typeof a === 'object' ? a.port : 0;
   const host = resolved.host.includes(':') ? `[${resolved.host}]` : resolved.host;

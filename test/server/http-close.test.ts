@@ -80,3 +80,36 @@ test('close() is idempotent', async (t) => {
   t.is(a, b);
   await a;
 });
+
+test('close() does not wait on a connection that never sent a request, nor on a half-sent head past gracefulTimeoutMs', async (t) => {
+  const server = await startServer(t, httpApp(async (_s, _r, send) => sendText(send, 'ok')), { gracefulTimeoutMs: 500, keepAliveTimeoutMs: 30_000, headersTimeoutMs: 30_000 });
+  const silent = await connect(server.port);
+  const partial = await connect(server.port);
+  silent.on('error', () => {});
+  partial.on('error', () => {});
+  partial.write('GET / HTTP/1.1\r\nHost: x\r\n');
+  await delay(50);
+  const started = Date.now();
+  await server.close();
+  t.true(Date.now() - started < 3000, `close took ${Date.now() - started} ms`);
+  silent.destroy();
+  partial.destroy();
+});
+
+test('a port already in use makes serve() reject, after running lifespan shutdown for the started app', async (t) => {
+  const events: string[] = [];
+  const app = async (scope: { type: string }, receive: () => Promise<{ type: string }>, send: (m: { type: string }) => Promise<void>) => {
+    if (scope.type !== 'lifespan') return;
+    for (;;) {
+      const m = await receive();
+      events.push(m.type);
+      if (m.type === 'lifespan.startup') await send({ type: 'lifespan.startup.complete' });
+      else return send({ type: 'lifespan.shutdown.complete' });
+    }
+  };
+  const first = await startServer(t, httpApp(async (_s, _r, send) => sendText(send, 'first')));
+  const { serve } = await import('../../src/server/http.js');
+  const err = await t.throwsAsync(serve(app as never, { host: '127.0.0.1', port: first.port, lifespan: 'on', logger: first.log }));
+  t.is((err as { code?: string }).code, 'EADDRINUSE');
+  t.deepEqual(events, ['lifespan.startup', 'lifespan.shutdown']);
+});
