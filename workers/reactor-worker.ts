@@ -1,7 +1,7 @@
 // The reactor thread: runs async exports for blocking callers, asleep in Atomics.wait when idle so a call wakes it in microseconds.
 import { receiveMessageOnPort, workerData, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import { AlbanyError, ErrorCodes } from '../src/errors.js';
-import { createSignal, postAndWake, type Signal } from '../src/sync/channel.js';
+import { createSignal, postAndWake, spinWhile, type Signal } from '../src/sync/channel.js';
 import { loadModule, loadedModule } from '../src/sync/reactor-modules.js';
 import { dataCloneError, isDataCloneError } from '../src/sync/clone-path.js';
 import { serializeError } from '../src/sync/errors-serialize.js';
@@ -224,6 +224,10 @@ function loopTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+// Idle waits without spinning after a spin missed: calls are not coming back to back.
+const SPIN_BACKOFF = 32;
+let spinSkip = 0;
+
 async function run(): Promise<void> {
   const slice = data.idleSliceMs;
   let lastTurn = performance.now();
@@ -231,9 +235,18 @@ async function run(): Promise<void> {
     const seen = Atomics.load(wake, 0);
     drain();
     if (inFlight === 0) {
-      // Nothing async pending: sleep synchronously, the cheapest way to be woken by the next call.
-      // Still give the event loop a turn now and then, for timers and sockets of loaded modules.
-      if (performance.now() - lastTurn >= slice || Atomics.wait(wake, 0, seen, slice) === 'timed-out') {
+      // Nothing async pending: wait synchronously (spin, then park), the cheapest way to be woken
+      // by the next call. Still give the event loop a turn every slice, for timers and sockets of
+      // loaded modules, even while calls keep coming back to back.
+      if (performance.now() - lastTurn >= slice) {
+        await loopTurn();
+        lastTurn = performance.now();
+        continue;
+      }
+      if (spinSkip > 0) spinSkip--;
+      else if (spinWhile(wake, seen, data.spinMicros)) continue;
+      else spinSkip = SPIN_BACKOFF;
+      if (Atomics.wait(wake, 0, seen, slice) === 'timed-out') {
         await loopTurn();
         lastTurn = performance.now();
       }

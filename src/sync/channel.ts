@@ -25,11 +25,27 @@ export function postAndWake(port: MessagePort, signal: Signal, message: unknown,
 export const TIMED_OUT: unique symbol = Symbol('albany.timedOut');
 
 /**
+ * Spins (no syscall) for up to `micros` µs while `signal` still reads `seen`; true if it changed.
+ * Waking a thread parked in Atomics.wait costs a kernel round trip (10+ µs on small VMs), so a
+ * reply expected within microseconds is cheaper to watch for than to sleep through.
+ */
+export function spinWhile(signal: Signal, seen: number, micros: number): boolean {
+  if (micros <= 0) return false;
+  const end = performance.now() + micros / 1000;
+  while (Atomics.load(signal, 0) === seen) {
+    if (performance.now() >= end) return false;
+  }
+  return true;
+}
+
+/**
  * Blocks this thread until a message is on `port` (or `timeoutMs` passes) and returns it.
+ * `spinMicros` > 0 first spins that long before parking (see {@link spinWhile}).
  * Must not be called on a thread whose event loop has to keep running (the main thread).
  */
-export function receiveBlocking(port: MessagePort, signal: Signal, timeoutMs = Infinity): unknown {
+export function receiveBlocking(port: MessagePort, signal: Signal, timeoutMs = Infinity, spinMicros = 0): unknown {
   const deadline = timeoutMs === Infinity ? Infinity : performance.now() + timeoutMs;
+  let spin = spinMicros;
   for (;;) {
     // Read the counter before looking at the port: a post that lands after the look bumps the
     // counter, so the wait below returns at once instead of sleeping through it.
@@ -38,6 +54,11 @@ export function receiveBlocking(port: MessagePort, signal: Signal, timeoutMs = I
     if (entry !== undefined) return entry.message;
     const remaining = deadline - performance.now();
     if (remaining <= 0) return TIMED_OUT;
+    if (spin > 0) {
+      const changed = spinWhile(signal, seen, Math.min(spin, remaining * 1000));
+      spin = 0; // spin once per receive: a second miss means the answer is not coming soon
+      if (changed) continue;
+    }
     Atomics.wait(signal, 0, seen, remaining === Infinity ? undefined : remaining);
   }
 }

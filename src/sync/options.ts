@@ -11,9 +11,16 @@ export interface SyncOptions {
    * still run. Default 50 ms. Read when a reactor starts.
    */
   idleSliceMs: number;
+  /**
+   * How long (µs) a waiting thread — the caller for its answer, the reactor for the next call —
+   * spins before parking in Atomics.wait. Parking and being woken costs a kernel round trip; a
+   * spin that keeps missing (a busy machine, a slow call) turns itself off for a while, so the cost
+   * stays bounded. 0 disables spinning. Default 50. The reactor reads it when it starts.
+   */
+  spinMicros: number;
 }
 
-const current: SyncOptions = { timeoutMs: 30_000, idleSliceMs: 50 };
+const current: SyncOptions = { timeoutMs: 30_000, idleSliceMs: 50, spinMicros: 50 };
 
 /**
  * Changes the defaults of this thread's runSync calls (each thread has its own copy).
@@ -22,6 +29,15 @@ const current: SyncOptions = { timeoutMs: 30_000, idleSliceMs: 50 };
 export function configureSync(options: Partial<SyncOptions>): SyncOptions {
   if (options.timeoutMs !== undefined) current.timeoutMs = checkMs('timeoutMs', options.timeoutMs, true);
   if (options.idleSliceMs !== undefined) current.idleSliceMs = checkMs('idleSliceMs', options.idleSliceMs, false);
+  if (options.spinMicros !== undefined) {
+    const v = options.spinMicros;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 10_000) {
+      throw new AlbanyError(ErrorCodes.ERR_ALBANY_INVALID_CONFIG, `options.spinMicros must be a number of microseconds from 0 to 10000, got ${String(v)}`, {
+        details: { key: 'spinMicros', value: String(v) },
+      });
+    }
+    current.spinMicros = v;
+  }
   return { ...current };
 }
 

@@ -69,6 +69,8 @@ export interface ReactorWorkerData {
    * so timers and sockets owned by loaded modules still progress while no call is in flight.
    */
   readonly idleSliceMs: number;
+  /** How long the idle reactor spins for the next call before parking (see configureSync). */
+  readonly spinMicros: number;
 }
 
 /** A value an async export returns together with the buffers to transfer instead of copy. */

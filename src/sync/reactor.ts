@@ -46,6 +46,8 @@ class ReactorLink {
   readonly pending = new Map<number, PendingCall>();
   #nextId = 1;
   #listeners = 0;
+  // Waits left before spinning is tried again, after a spin that missed (see SyncOptions.spinMicros).
+  #spinSkip = 0;
   dead = false;
 
   constructor(handle?: ReactorHandle) {
@@ -68,6 +70,7 @@ class ReactorLink {
       wake: this.wake.buffer as SharedArrayBuffer,
       first: { port: port2, signal: this.signal.buffer as SharedArrayBuffer },
       idleSliceMs: syncDefaults().idleSliceMs,
+      spinMicros: syncDefaults().spinMicros,
     };
     this.worker = new Worker(bootstrapSource(workerFile('reactor-worker')), { eval: true, workerData, transferList: [port2] });
     // Never keep the process alive for the reactor's sake; a caller blocked in Atomics.wait
@@ -116,7 +119,7 @@ class ReactorLink {
     const deadline = timeoutMs === Infinity ? Infinity : performance.now() + timeoutMs;
     while (call.outcome === undefined) {
       const remaining = deadline - performance.now();
-      const msg = remaining > 0 ? receiveBlocking(this.port, this.signal, remaining) : TIMED_OUT;
+      const msg = remaining > 0 ? this.#receive(remaining) : TIMED_OUT;
       if (msg === TIMED_OUT) {
         if (cancelOnTimeout) this.cancel(call);
         return {
@@ -131,6 +134,15 @@ class ReactorLink {
       this.dispatch(msg as FromReactor);
     }
     return call.outcome;
+  }
+
+  #receive(timeoutMs: number): unknown {
+    const spin = this.#spinSkip > 0 ? (this.#spinSkip--, 0) : syncDefaults().spinMicros;
+    if (spin === 0) return receiveBlocking(this.port, this.signal, timeoutMs);
+    const started = performance.now();
+    const msg = receiveBlocking(this.port, this.signal, timeoutMs, spin);
+    if ((performance.now() - started) * 1000 > spin) this.#spinSkip = SPIN_BACKOFF;
+    return msg;
   }
 
   /** Records a reply on its call (or every call, for a crash notice). */
@@ -208,6 +220,9 @@ class ReactorLink {
 }
 
 let current: ReactorLink | undefined;
+
+/** Waits without spinning after a spin missed: a missed spin means the machine or the call is slow. */
+const SPIN_BACKOFF = 32;
 
 /** This thread's reactor, started on first use (and again after a crash or closeReactor()). */
 export function reactor(): ReactorLink {
