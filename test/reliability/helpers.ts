@@ -1,0 +1,63 @@
+// Shared bits of the reliability suite: a seeded PRNG, resource counters read from /proc, and bounded waits.
+import { readdirSync } from 'node:fs';
+
+/** mulberry32: small, fast, good enough to pick faults reproducibly from a printed seed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The seed from ALBANY_SEED, or a fixed default so CI runs are identical. */
+export function seedFromEnv(fallback: number): number {
+  const raw = process.env.ALBANY_SEED;
+  return raw !== undefined && /^\d+$/.test(raw) ? Number(raw) : fallback;
+}
+
+/** Open file descriptors of this process (Linux), or -1 where /proc is missing. */
+export function openFds(): number {
+  try {
+    return readdirSync('/proc/self/fd').length;
+  } catch {
+    return -1;
+  }
+}
+
+/** OS threads of this process (Linux): the main thread, libuv/V8 helpers and one per worker thread. */
+export function osThreads(): number {
+  try {
+    return readdirSync('/proc/self/task').length;
+  } catch {
+    return -1;
+  }
+}
+
+export const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `check` every 20 ms until it holds or `timeoutMs` passes; returns the last result. */
+export async function settle(check: () => boolean, timeoutMs = 5000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) return false;
+    await delay(20);
+  }
+  return true;
+}
+
+/** Rejects with `what` if `promise` has not settled after `ms`, so a hang fails the test instead of stalling the suite. */
+export async function bounded<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: still pending after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
