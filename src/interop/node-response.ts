@@ -101,6 +101,8 @@ export class ResponseBridge {
     this.held = chunk;
     if (callback) (this.heldCallbacks ??= []).push(callback);
     if (this.inflight + chunk.length >= HIGH_WATER_MARK) {
+      // Too much to sit on: hand it over now, so its completion is what raises 'drain'.
+      this.flush(true);
       this.needDrain = true;
       return false;
     }
