@@ -55,3 +55,13 @@ test.serial('timeouts are validated and name the option', (t) => {
   t.regex(err.message, /options\.timeoutMs/);
   t.throws(() => syncify(fns, 'echo', { timeoutMs: 0 }), { message: /options\.timeoutMs/ });
 });
+
+test.serial('spinMicros is validated and 0 turns spinning off without changing results', (t) => {
+  t.throws(() => configureSync({ spinMicros: -5 }), { message: /options\.spinMicros/ });
+  configureSync({ spinMicros: 0 });
+  try {
+    t.is(syncify(fns, 'echo')('no spin'), 'no spin');
+  } finally {
+    configureSync({ spinMicros: 50 });
+  }
+});
