@@ -99,10 +99,16 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   if (options.rootPath !== undefined && options.rootPath !== '' && (!options.rootPath.startsWith('/') || options.rootPath.endsWith('/'))) {
     problems.push(`options.rootPath must start with "/" and not end with one, got ${JSON.stringify(options.rootPath)}`);
   }
+  const { headersTimeoutMs: headers, requestTimeoutMs: request } = options;
+  if (headers !== undefined && request !== undefined && request > 0 && headers > request) {
+    problems.push(`options.headersTimeoutMs (${headers}) must not exceed options.requestTimeoutMs (${request}): the head is part of the request`);
+  }
   if (problems.length) {
     throw new AlbanyError(ErrorCodes.ERR_ALBANY_INVALID_CONFIG, `invalid server options:\n  ${problems.join('\n  ')}`, { details: { problems } });
   }
   const merged = { ...SERVER_DEFAULTS, ...stripUndefined(options) };
+  // node:http refuses a headersTimeout above requestTimeout; a short request timeout alone shortens the default head timeout.
+  if (merged.requestTimeoutMs > 0 && merged.headersTimeoutMs > merged.requestTimeoutMs) merged.headersTimeoutMs = merged.requestTimeoutMs;
   return { ...merged, uds: options.uds, logger: options.logger ?? consoleLogger(merged.logLevel) } as ResolvedServerOptions;
 }
 
