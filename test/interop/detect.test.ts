@@ -1,0 +1,52 @@
+// What `albany serve` makes of an export: table-driven over the shapes real frameworks export.
+import test from 'ava';
+import connect from 'connect';
+import express from 'express';
+import { Hono } from 'hono';
+import Koa from 'koa';
+import { detectInterface, toGatewayApp, type InterfaceKind } from '../../src/interop/detect.js';
+
+const gateway = async (_scope: unknown, _receive: unknown, _send: unknown) => {};
+const nodeHandler = (_req: unknown, _res: unknown) => {};
+const fetchHandler = (_request: Request) => new Response('x');
+
+const cases: Array<[string, unknown, InterfaceKind, string]> = [
+  ['a 3-parameter function', gateway, 'auto', 'gateway'],
+  ['a 2-parameter function', nodeHandler, 'auto', 'node'],
+  ['a 1-parameter function', fetchHandler, 'auto', 'fetch'],
+  ['an Express app (arity 3, but has handle/use)', express(), 'auto', 'node'],
+  ['a Connect app', connect(), 'auto', 'node'],
+  ['a Koa instance (via callback())', new Koa(), 'auto', 'node'],
+  ['a Hono instance (has fetch)', new Hono(), 'auto', 'fetch'],
+  ['an object with fetch', { fetch: fetchHandler }, 'auto', 'fetch'],
+  ['forced node on a 3-parameter function', gateway, 'node', 'node'],
+  ['forced fetch on a Hono instance', new Hono(), 'fetch', 'fetch'],
+  ['forced gateway on a 2-parameter function', nodeHandler, 'gateway', 'gateway'],
+];
+
+for (const [name, value, kind, expected] of cases) {
+  test(`detects ${name} as ${expected}`, (t) => {
+    t.is(detectInterface(value, kind).kind, expected);
+    t.is(typeof toGatewayApp(value, kind), 'function');
+  });
+}
+
+const ambiguous: Array<[string, unknown]> = [
+  ['a function with rest parameters', (..._args: unknown[]) => {}],
+  ['a 4-parameter function', (_a: unknown, _b: unknown, _c: unknown, _d: unknown) => {}],
+  ['a plain object', { handler: () => {} }],
+  ['a string', 'app'],
+];
+
+for (const [name, value] of ambiguous) {
+  test(`refuses ${name} with ERR_ALBANY_INTERFACE naming --interface`, (t) => {
+    const error = t.throws(() => toGatewayApp(value, 'auto'));
+    t.is((error as { code?: string }).code, 'ERR_ALBANY_INTERFACE');
+    t.regex(error!.message, /--interface/);
+  });
+}
+
+test('a forced interface the value cannot satisfy is refused', (t) => {
+  const error = t.throws(() => toGatewayApp({ nope: 1 }, 'fetch'));
+  t.is((error as { code?: string }).code, 'ERR_ALBANY_INTERFACE');
+});
