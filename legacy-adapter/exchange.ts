@@ -59,7 +59,7 @@ class LegacyExchange {
     if (first.type !== 'http.request') return;
     const { pool } = this.settings;
     // Refuse before allocating a channel: a flood against a full queue must cost next to nothing.
-    if (pool.saturated) return this.respond(503, 'Service Unavailable', [['retry-after', '1']]);
+    if (pool.admit() !== undefined) return this.respond(503, 'Service Unavailable', [['retry-after', '1']]);
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     port1.on('message', (message: unknown) => this.onMessage(message));

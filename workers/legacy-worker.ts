@@ -15,12 +15,10 @@ import { installServiceBridge } from '../legacy-adapter/service-bridge.js';
 
 /** Runs one legacy request; never rejects for handler faults (they come back in the result). */
 export default async function runLegacyTask(task: LegacyTask): Promise<TaskResult> {
-  const startedAt = performance.timeOrigin + performance.now();
-  new Float64Array(task.shared)[STARTED_AT_INDEX] = startedAt;
   const state = new Int32Array(task.shared);
   Atomics.store(state, STATE_INDEX, TaskState.running);
   const link = new WorkerLink(task.port, createSignal(task.shared), task.ackBytes, task.ackMessages);
-  const result: TaskResult = { start: undefined, body: undefined, error: undefined, loadError: false, aborted: false, startedAt };
+  const result: TaskResult = { start: undefined, body: undefined, error: undefined, loadError: false, aborted: false, startedAt: now() };
   let loaded: LoadedHandler;
   try {
     loaded = await loadHandler(task.moduleUrl, task.exportName, task.style);
@@ -28,12 +26,15 @@ export default async function runLegacyTask(task: LegacyTask): Promise<TaskResul
     Atomics.store(state, STATE_INDEX, TaskState.finished);
     return { ...result, error: serializeError(err), loadError: true };
   }
+  // The timeout clock starts here: a slow first import (tsx compiling the module) is not the handler's fault.
+  new Float64Array(task.shared)[STARTED_AT_INDEX] = result.startedAt = now();
   const uninstall = installServiceBridge(link);
+  const timersBefore = countTimers();
   try {
     const tail = await callHandler(loaded, task, link);
     result.start = tail.start;
     result.body = tail.body;
-    await settleStrayTimers();
+    if (countTimers() > timersBefore) await settleStrayTimers();
   } catch (err) {
     if (link.disconnected || hasCode(err, 'ERR_ALBANY_ABORTED')) result.aborted = true;
     else result.error = serializeError(err);
@@ -86,11 +87,21 @@ function wsgiEnviron(task: LegacyTask, input: BodyInput, link: WorkerLink): Reco
 }
 
 // piscina parks an idle worker in Atomics.wait, so a timer a handler left behind would fire during
-// the *next* request and take it down with it. Letting due timers run now keeps a crash on the
-// request that caused it.
+// the *next* request and take it down with it. When the handler added timers, one timers phase runs
+// now (setImmediate would not do: it can run before the timers phase), so a throw there fails the
+// request that caused it. Intervals a module set up at load time are not counted: no tax for them.
 async function settleStrayTimers(): Promise<void> {
-  const pending = process.getActiveResourcesInfo();
-  if (pending.includes('Timeout') || pending.includes('Immediate')) await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+function countTimers(): number {
+  let n = 0;
+  for (const kind of process.getActiveResourcesInfo()) if (kind === 'Timeout' || kind === 'Immediate') n++;
+  return n;
+}
+
+function now(): number {
+  return performance.timeOrigin + performance.now();
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

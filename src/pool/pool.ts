@@ -99,14 +99,22 @@ export class LegacyPool {
     return this.inFlight.size >= this.capacity + this.maxQueue;
   }
 
+  /**
+   * Admission check before building a task: returns the (counted) `ERR_ALBANY_QUEUE_FULL` error when
+   * the pool would refuse, so a flood against a full queue costs no channel or buffer.
+   */
+  admit(): AlbanyError | undefined {
+    if (!this.saturated) return undefined;
+    this.counts.rejected++;
+    this.metrics?.taskRejected('queue-full');
+    return queueFull(this);
+  }
+
   /** Dispatches one task. See the class doc for how it can fail. */
   async run(task: LegacyTask, options: DispatchOptions = {}): Promise<TaskResult> {
     if (this.closing !== undefined) throw albanyError('ERR_ALBANY_ABORTED', 'the legacy pool is closed');
-    if (this.saturated) {
-      this.counts.rejected++;
-      this.metrics?.taskRejected('queue-full');
-      throw queueFull(this);
-    }
+    const refused = this.admit();
+    if (refused !== undefined) throw refused;
     const state = new Int32Array(task.shared);
     const controller = new AbortController();
     let reason: 'timeout' | 'client' | undefined;
@@ -195,8 +203,8 @@ export class LegacyPool {
     });
   }
 
-  // The timeout counts running time, not queue time: while the task waits for a thread the timer is
-  // simply re-armed (a cheap check of the shared state rather than one more message per task).
+  // The timeout counts the handler's running time, not queue time nor the module's first import:
+  // until the worker stamps its start the timer is simply re-armed (a cheap check of the shared state rather than one more message per task).
   private armTimeout(shared: SharedArrayBuffer, fire: () => void): { handle: NodeJS.Timeout | undefined } {
     const timeoutMs = this.config.taskTimeoutMs;
     const timer: { handle: NodeJS.Timeout | undefined } = { handle: undefined };
@@ -205,11 +213,12 @@ export class LegacyPool {
     const check = (): void => {
       const s = Atomics.load(state, STATE_INDEX);
       if (s === TaskState.finished) return;
-      if (s === TaskState.queued) {
+      const startedAt = new Float64Array(shared)[STARTED_AT_INDEX]!;
+      if (s === TaskState.queued || startedAt === 0) {
         timer.handle = setTimeout(check, timeoutMs);
         return;
       }
-      const left = new Float64Array(shared)[STARTED_AT_INDEX]! + timeoutMs - now();
+      const left = startedAt + timeoutMs - now();
       if (left > 1) timer.handle = setTimeout(check, left);
       else fire();
     };

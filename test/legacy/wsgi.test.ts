@@ -1,0 +1,129 @@
+import test from 'ava';
+import http from 'node:http';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { legacy } from '../../legacy-adapter/index.js';
+import { delay, fixture, withServer } from './helpers.js';
+
+const quietLog = (): void => {};
+
+test.serial('the WSGI environ carries the request line, query, joined repeated headers and the body', async (t) => {
+  const app = legacy(fixture('wsgi-echo.ts'), { pool: { maxThreads: 1 } });
+  await withServer(app, async (url) => {
+    const port = new URL(url).port;
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = http.request(`${url}/items/42?q=a%20b&x=1`, {
+        method: 'PUT',
+        headers: { 'Content-Type': 'text/plain', Accept: ['text/html', 'application/json'], Cookie: ['a=1', 'b=2'], 'X-Custom-Header': 'v' },
+      }, (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve(text));
+      });
+      req.on('error', reject);
+      req.end('hello body');
+    });
+    const { environ, body: read, version } = JSON.parse(body) as { environ: Record<string, string>; body: string; version: number[] };
+    t.is(read, 'hello body');
+    t.deepEqual(version, [1, 0]);
+    t.like(environ, {
+      REQUEST_METHOD: 'PUT',
+      SCRIPT_NAME: '',
+      PATH_INFO: '/items/42',
+      QUERY_STRING: 'q=a%20b&x=1',
+      CONTENT_TYPE: 'text/plain',
+      CONTENT_LENGTH: '10',
+      SERVER_NAME: '127.0.0.1',
+      SERVER_PORT: port,
+      SERVER_PROTOCOL: 'HTTP/1.1',
+      REMOTE_ADDR: '127.0.0.1',
+      HTTP_ACCEPT: 'text/html, application/json',
+      HTTP_COOKIE: 'a=1; b=2',
+      HTTP_X_CUSTOM_HEADER: 'v',
+      'wsgi.url_scheme': 'http',
+    });
+    t.regex(environ.REMOTE_PORT ?? '', /^\d+$/);
+  });
+});
+
+test.serial('startResponse follows the WSGI rules', async (t) => {
+  const app = legacy(fixture('start-response.ts'), { pool: { maxThreads: 1 }, log: quietLog });
+  await withServer(app, async (url) => {
+    t.is((await fetch(`${url}/twice`)).status, 500, 'a second call without excInfo is an error');
+    const replaced = await fetch(`${url}/exc-before`);
+    t.is(replaced.status, 503, 'with excInfo before the body, the status is replaced');
+    t.is(replaced.headers.get('x-replaced'), 'yes');
+    t.is(await replaced.text(), 'replaced');
+    const written = await fetch(`${url}/write`);
+    t.is(await written.text(), 'abcd', 'write() output comes before the iterable');
+    const empty = await fetch(`${url}/empty-chunks`);
+    t.is(empty.status, 202);
+    t.is(await empty.text(), '');
+    t.is((await fetch(`${url}/no-start`)).status, 500, 'a body without startResponse is an error');
+    const after = await fetch(`${url}/exc-after`).then(async (r) => ({ status: r.status, body: await r.text() })).catch((e: Error) => e);
+    // After the first body byte, excInfo is re-raised: the response is cut short, never completed.
+    t.true(after instanceof Error || after.body === 'partial ', 'the response was aborted after its first bytes');
+    t.is((await fetch(`${url}/write`)).status, 200, 'the worker serves on');
+  });
+});
+
+test.serial('a streamed upload is read in three small blocking reads', async (t) => {
+  const app = legacy(fixture('upload.ts'), { pool: { maxThreads: 1 } });
+  await withServer(app, async (url) => {
+    const text = await new Promise<string>((resolve, reject) => {
+      const req = http.request(`${url}/`, { method: 'POST', headers: { 'transfer-encoding': 'chunked' } }, (res) => {
+        let out = '';
+        res.on('data', (c) => (out += c));
+        res.on('end', () => resolve(out));
+      });
+      req.on('error', reject);
+      const parts = ['aa', 'aabb', 'bbc', 'ccc', 'line\nrest', 'x'.repeat(100_000)];
+      const next = (): void => {
+        const part = parts.shift();
+        if (part === undefined) return void req.end();
+        req.write(part);
+        setTimeout(next, 30);
+      };
+      next();
+    });
+    t.deepEqual(JSON.parse(text), { reads: ['aaaa', 'bbbb', 'cccc'], line: 'line\n', restLength: 100_004, contentLength: null });
+  });
+});
+
+test.serial('a generator of 1,000 chunks arrives complete and in order', async (t) => {
+  const app = legacy(fixture('stream.ts'), { pool: { maxThreads: 1 }, ackMessages: 16 });
+  await withServer(app, async (url) => {
+    const res = await fetch(`${url}/?count=1000`);
+    const lines = (await res.text()).trimEnd().split('\n');
+    t.is(lines.length, 1000);
+    t.true(lines.every((line, i) => line === String(i)));
+  });
+});
+
+test.serial('close() on the iterable is called when the client disconnects mid-stream', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'albany-legacy-'));
+  const marker = join(dir, 'closed');
+  const app = legacy(fixture('stream.ts'), { pool: { maxThreads: 1 }, ackMessages: 4 });
+  await withServer(app, async (url) => {
+    const controller = new AbortController();
+    const res = await fetch(`${url}/?count=100000&delay=5&closed=${encodeURIComponent(marker)}`, { signal: controller.signal });
+    const reader = res.body!.getReader();
+    await reader.read();
+    controller.abort();
+    const deadline = Date.now() + 5000;
+    while (!existsSync(marker) && Date.now() < deadline) await delay(20);
+    t.true(existsSync(marker), 'close() ran');
+    t.is((await fetch(`${url}/?count=3`)).status, 200, 'the worker was released');
+  });
+});
+
+test.serial('close() on the iterable is called after a complete response too', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'albany-legacy-'));
+  const marker = join(dir, 'closed');
+  const app = legacy(fixture('stream.ts'), { pool: { maxThreads: 1 } });
+  await withServer(app, async (url) => {
+    t.is(await (await fetch(`${url}/?count=2&closed=${encodeURIComponent(marker)}`)).text(), '0\n1\n');
+    t.true(existsSync(marker));
+  });
+});
