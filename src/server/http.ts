@@ -33,6 +33,11 @@ export interface GatewayRequestHandler {
   readonly inFlight: number;
   /** From now on, responses ask the client to close the connection. */
   drain(onIdle: () => void): void;
+  /**
+   * The `checkContinue` listener: like the request listener, but `100 Continue` is sent only when
+   * the app first reads the body, so a request refused up front (413) never invites the upload.
+   */
+  checkContinue(req: IncomingMessage, res: ServerResponse): void;
 }
 
 /**
@@ -55,7 +60,7 @@ export function createRequestHandler(
     logger.error(`exception in app for "${requestLine}": ${text}`);
   };
 
-  const handler = ((req: IncomingMessage, res: ServerResponse) => {
+  const handle = (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean) => {
     const socket = req.socket;
     const { client, scheme } = clientAndScheme(req, socket, options);
     const scope = buildHttpScope({
@@ -98,15 +103,30 @@ export function createRequestHandler(
       return;
     }
     const hasBody = chunked || (contentLength !== undefined && contentLength > 0);
+    let beforeFirstRead: (() => void) | undefined;
+    if (expectsContinue && hasBody) {
+      // The client holds the body back until 100 Continue. If the app answers without reading it,
+      // the body never comes, so that connection cannot be reused.
+      const keepAlive = res.shouldKeepAlive;
+      res.shouldKeepAlive = false;
+      beforeFirstRead = () => {
+        if (res.headersSent) return;
+        res.writeContinue();
+        res.shouldKeepAlive = keepAlive && !draining;
+      };
+    }
     const source = new NodeRequestSource(req, hasBody, chunked ? undefined : contentLength, maxBodySize, () => {
       res.shouldKeepAlive = false;
       if (!cycle!.started) sink.fail(413, 'Payload Too Large');
       else sink.abort();
       cycle!.clientGone();
-    });
+    }, beforeFirstRead);
     cycle = new HttpCycle(scope, source, sink);
     void cycle.run(app, logError);
-  }) as GatewayRequestHandler;
+  };
+
+  const handler = ((req: IncomingMessage, res: ServerResponse) => handle(req, res, false)) as GatewayRequestHandler;
+  handler.checkContinue = (req: IncomingMessage, res: ServerResponse) => handle(req, res, true);
 
   Object.defineProperty(handler, 'inFlight', { get: () => active.size });
   handler.drain = (idle: () => void) => {
@@ -141,6 +161,7 @@ export function createServer(app: App, options: ServerOptions = {}, state: Recor
   });
   const handler = createRequestHandler(app, resolved, state, () => address);
   server.on('request', handler);
+  server.on('checkContinue', handler.checkContinue);
   return { server, handler, options: resolved };
 }
 

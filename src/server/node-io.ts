@@ -29,6 +29,7 @@ export class NodeRequestSource implements RequestSource {
   /**
    * @param expected content-length when the client sent one (lets the last chunk say moreBody: false)
    * @param limit largest body accepted (0 = none); `onTooLarge` is called once when passed
+   * @param beforeFirstRead called once when the app first asks for the body (sends `100 Continue`)
    */
   constructor(
     private readonly req: IncomingMessage,
@@ -36,6 +37,7 @@ export class NodeRequestSource implements RequestSource {
     private readonly expected: number | undefined,
     private readonly limit: number,
     private readonly onTooLarge: () => void,
+    private beforeFirstRead?: () => void,
   ) {
     this.done = !hasBody;
     if (hasBody) {
@@ -56,6 +58,11 @@ export class NodeRequestSource implements RequestSource {
   }
 
   async next(): Promise<HttpReceiveMessage> {
+    if (this.beforeFirstRead !== undefined && !this.done && !this.gone) {
+      const first = this.beforeFirstRead;
+      this.beforeFirstRead = undefined;
+      first();
+    }
     for (;;) {
       if (this.done) return LAST;
       if (this.gone) return DISCONNECT;

@@ -3,7 +3,7 @@ import test from 'ava';
 import type { Socket } from 'node:net';
 import { request } from 'undici';
 import type { HttpReceiveMessage } from '../../src/gateway/types.js';
-import { collect, connect, deferred, delay, httpApp, parseRaw, rawRequest, sendText, startServer, waitFor } from '../helpers/server.js';
+import { collect, connect, deferred, delay, hasCompleteResponse, httpApp, parseRaw, rawRequest, sendText, startServer, waitFor } from '../helpers/server.js';
 
 /** Reads the whole request body through receive(), returning the chunks' sizes and the bytes. */
 async function readAll(receive: () => Promise<unknown>): Promise<{ messages: HttpReceiveMessage[]; body: Buffer }> {
@@ -219,4 +219,44 @@ test('receive() after the response is done resolves http.disconnect once the res
 
 test('waitFor helper gives up', async (t) => {
   t.false(await waitFor(() => false, 30));
+});
+
+test('Expect: 100-continue with an oversized content-length gets 413 without ever inviting the body', async (t) => {
+  const server = await startServer(t, httpApp(async (_s, receive, send) => {
+    await readAll(receive);
+    await sendText(send, 'read');
+  }), { maxBodySize: 100 });
+  const r = await rawRequest(server.port, 'POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5000\r\n\r\n', { timeoutMs: 3000 });
+  t.regex(r.text, /^HTTP\/1\.1 413 /);
+  t.false(r.text.includes('100 Continue'));
+});
+
+test('Expect: 100-continue: 100 Continue goes out when the app reads, then the body flows', async (t) => {
+  const server = await startServer(t, httpApp(async (_s, receive, send) => {
+    await delay(100); // the app takes its time before reading: no 100 yet
+    const { body } = await readAll(receive);
+    await sendText(send, `got ${body.toString()}`);
+  }));
+  const socket = await connect(server.port);
+  const interim = collect(socket, { timeoutMs: 3000, until: (x) => x.includes('\r\n\r\n') });
+  const sentAt = Date.now();
+  socket.write('POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n');
+  const first = await interim;
+  t.regex(first.text, /^HTTP\/1\.1 100 Continue\r\n\r\n$/);
+  t.true(Date.now() - sentAt >= 80, '100 Continue was sent before the app asked for the body');
+  const final = collect(socket, { timeoutMs: 3000, until: (x) => hasCompleteResponse(x) });
+  socket.write('hello');
+  const res = parseRaw((await final).text);
+  t.is(res.status, 200);
+  t.is(res.body, 'got hello');
+  socket.destroy();
+});
+
+test('Expect: 100-continue and an app that answers without reading: no 100, and the connection closes', async (t) => {
+  const server = await startServer(t, httpApp(async (_s, _r, send) => sendText(send, 'no thanks', 403)));
+  const r = await rawRequest(server.port, 'POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n', { timeoutMs: 3000 });
+  const res = parseRaw(r.text);
+  t.is(res.status, 403);
+  t.is(res.headers.connection, 'close');
+  t.not(r.ended, 'timeout');
 });
