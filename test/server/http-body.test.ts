@@ -3,7 +3,7 @@ import test from 'ava';
 import type { Socket } from 'node:net';
 import { request } from 'undici';
 import type { HttpReceiveMessage } from '../../src/gateway/types.js';
-import { collect, connect, deferred, delay, hasCompleteResponse, httpApp, parseRaw, rawRequest, sendText, startServer, waitFor } from '../helpers/server.js';
+import { collect, connect, deferred, delay, hasCompleteResponse, httpApp, parseRaw, rawRequest, sendText, startServer } from '../helpers/server.js';
 
 /** Reads the whole request body through receive(), returning the chunks' sizes and the bytes. */
 async function readAll(receive: () => Promise<unknown>): Promise<{ messages: HttpReceiveMessage[]; body: Buffer }> {
@@ -215,10 +215,6 @@ test('receive() after the response is done resolves http.disconnect once the res
   }));
   t.is(await (await fetch(server.url)).text(), 'done');
   t.is(await late.promise, 'http.disconnect');
-});
-
-test('waitFor helper gives up', async (t) => {
-  t.false(await waitFor(() => false, 30));
 });
 
 test('Expect: 100-continue with an oversized content-length gets 413 without ever inviting the body', async (t) => {
