@@ -8,3 +8,5 @@ export { PoolMetrics, TaskTracker, rejectReasons, type RejectReason, type TaskSt
 export { LatencyHistogram, type LatencySummary } from './metrics-histogram.js';
 export { toPrometheus, prometheusContentType, type PoolMetricsSource, type PiscinaStatsLike } from './metrics-prometheus.js';
 export { serveMetrics, type MetricsServer, type MetricsServerOptions } from './metrics-server.js';
+export { LegacyPool, createPool, completeConfig, type PoolOptions, type DispatchOptions, type LegacyPoolStats } from './pool.js';
+export { type HandlerStyle, type LegacyTask, type TaskResult, type WorkerMessage, type MainMessage } from './protocol.js';

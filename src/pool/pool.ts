@@ -8,15 +8,8 @@ import type { PoolConfig, PoolConfigInput } from './config-types.js';
 import { defaultPoolConfig, setKey } from './config-schema.js';
 import { objectLayer } from './config-sources.js';
 import { effectiveMaxQueue, toPiscinaOptions } from './config.js';
+import { PoolMetrics, type PoolStats } from './metrics.js';
 import { STARTED_AT_INDEX, STATE_INDEX, TaskState, type LegacyTask, type TaskResult } from './protocol.js';
-
-/** Receives the pool's events; `src/pool/metrics.ts`'s collector fits it. */
-export interface PoolMetricsSink {
-  taskQueued(): void;
-  taskStarted(waitMs: number): void;
-  taskFinished(runMs: number, ok: boolean): void;
-  taskRejected(reason: string): void;
-}
 
 /** Options of a pool beyond its tuning config. */
 export interface PoolOptions {
@@ -24,8 +17,8 @@ export interface PoolOptions {
   filename?: URL | string;
   /** A name for logs and metrics. */
   name?: string;
-  /** Where queue/run events go. */
-  metrics?: PoolMetricsSink;
+  /** The collector to report to (one is made when absent); read it back from {@link LegacyPool.metrics}. */
+  metrics?: PoolMetrics;
   /** Where worker faults are logged; `console.error` by default. */
   log?: (message: string, error?: unknown) => void;
 }
@@ -37,22 +30,14 @@ export interface DispatchOptions {
   transferList?: readonly TransferListItem[];
 }
 
-/** A snapshot of one pool. */
-export interface PoolStats {
+/**
+ * A snapshot of one pool: the collector's figures, with `queued` / `running` read live from the
+ * tasks' shared state (the collector only learns a task started when it ends), plus pool facts.
+ */
+export interface LegacyPoolStats extends PoolStats {
   name: string | undefined;
+  /** Live worker threads. */
   threads: number;
-  /** Dispatched tasks not yet picked up by a worker. */
-  queued: number;
-  /** Tasks a worker is running. */
-  running: number;
-  completed: number;
-  /** Tasks that ended in a worker crash or timeout. */
-  failed: number;
-  rejected: number;
-  timedOut: number;
-  crashed: number;
-  /** piscina's utilization (0..1) since the pool started. */
-  utilization: number;
   /** The queue bound in force. */
   maxQueue: number;
 }
@@ -71,17 +56,17 @@ export class LegacyPool {
   readonly maxQueue: number;
   private readonly piscina: Piscina;
   private readonly capacity: number;
-  private readonly metrics: PoolMetricsSink | undefined;
+  /** The figures of this pool (pass it to `toPrometheus` / `serveMetrics`). */
+  readonly metrics: PoolMetrics;
   private readonly inFlight = new Set<Int32Array>();
-  private counts = { completed: 0, rejected: 0, timedOut: 0, crashed: 0 };
   private closing: Promise<void> | undefined;
 
   constructor(config: PoolConfig, options: PoolOptions = {}) {
     this.config = config;
     this.name = options.name;
-    this.metrics = options.metrics;
     this.maxQueue = effectiveMaxQueue(config);
     this.capacity = config.maxThreads * config.concurrentTasksPerWorker;
+    this.metrics = options.metrics ?? new PoolMetrics({ capacity: this.capacity });
     const filename = options.filename ?? workerFile('legacy-worker');
     this.piscina = new Piscina({
       ...toPiscinaOptions(config),
@@ -105,8 +90,7 @@ export class LegacyPool {
    */
   admit(): AlbanyError | undefined {
     if (!this.saturated) return undefined;
-    this.counts.rejected++;
-    this.metrics?.taskRejected('queue-full');
+    this.metrics.taskRejected('queue-full');
     return queueFull(this);
   }
 
@@ -130,15 +114,14 @@ export class LegacyPool {
     });
     const queuedAt = now();
     this.inFlight.add(state);
-    this.metrics?.taskQueued();
+    this.metrics.taskQueued();
     try {
       const result = (await this.piscina.run(task, {
         signal: controller.signal,
         transferList: options.transferList as TransferListItem[] | undefined,
       })) as TaskResult;
-      this.counts.completed++;
-      this.metrics?.taskStarted(Math.max(0, result.startedAt - queuedAt));
-      this.metrics?.taskFinished(Math.max(0, now() - result.startedAt), result.error === undefined);
+      this.metrics.taskStarted(Math.max(0, result.startedAt - queuedAt));
+      this.metrics.taskFinished(Math.max(0, now() - result.startedAt), result.error === undefined);
       return result;
     } catch (err) {
       throw this.classify(err, reason, state, queuedAt);
@@ -149,23 +132,24 @@ export class LegacyPool {
     }
   }
 
-  /** Counts and gauges of this pool. */
-  stats(): PoolStats {
+  /** Counts, gauges and latency summaries of this pool. */
+  stats(): LegacyPoolStats {
     let running = 0;
     for (const state of this.inFlight) if (Atomics.load(state, STATE_INDEX) === TaskState.running) running++;
     return {
-      name: this.name,
-      threads: this.piscina.threads.length,
+      ...this.metrics.stats(),
       queued: this.inFlight.size - running,
       running,
-      completed: this.counts.completed,
-      failed: this.counts.timedOut + this.counts.crashed,
-      rejected: this.counts.rejected,
-      timedOut: this.counts.timedOut,
-      crashed: this.counts.crashed,
-      utilization: this.piscina.utilization,
+      utilization: this.capacity > 0 ? running / this.capacity : 0,
+      name: this.name,
+      threads: this.piscina.threads.length,
       maxQueue: this.maxQueue,
     };
+  }
+
+  /** The piscina instance, for thread counts in exposition (`PoolMetricsSource.piscina`). */
+  get threads(): { readonly length: number } {
+    return this.piscina.threads;
   }
 
   /** Stops the pool: queued tasks are refused, running ones may finish (`force`: threads are terminated now). */
@@ -176,27 +160,26 @@ export class LegacyPool {
 
   private classify(err: unknown, reason: 'timeout' | 'client' | undefined, state: Int32Array, queuedAt: number): AlbanyError {
     const started = Atomics.load(state, STATE_INDEX) !== TaskState.queued;
-    const runMs = started ? Math.max(0, now() - new Float64Array(state.buffer)[STARTED_AT_INDEX]!) : 0;
+    const startedAt = new Float64Array(state.buffer)[STARTED_AT_INDEX]!;
+    const stage = started ? 'running' : 'queued';
+    if (started) this.metrics.taskStarted(Math.max(0, (startedAt || now()) - queuedAt));
+    const runMs = started && startedAt > 0 ? Math.max(0, now() - startedAt) : 0;
     if (reason === 'timeout') {
-      this.counts.timedOut++;
-      this.metrics?.taskFinished(runMs, false);
+      this.metrics.taskRejected('timeout', { stage, runMs });
       return albanyError('ERR_ALBANY_TIMEOUT', `legacy task ran past taskTimeoutMs (${this.config.taskTimeoutMs} ms); its worker was replaced`, { cause: err });
     }
     if (reason === 'client') {
-      if (started) this.metrics?.taskFinished(runMs, false);
-      else this.metrics?.taskRejected('aborted');
+      this.metrics.taskRejected('aborted', { stage, runMs });
       return albanyError('ERR_ALBANY_ABORTED', started ? 'the client went away; the running task was aborted and its worker replaced' : 'the client went away; the queued task was removed', {
         cause: err, details: { started, waitedMs: now() - queuedAt },
       });
     }
     const message = (err as Error | undefined)?.message ?? '';
     if (message === 'Task queue is at limit' || message.startsWith('No task queue available')) {
-      this.counts.rejected++;
-      this.metrics?.taskRejected('queue-full');
+      this.metrics.taskRejected('aborted', { stage });
       return queueFull(this);
     }
-    this.counts.crashed++;
-    this.metrics?.taskFinished(runMs, false);
+    this.metrics.taskRejected('crash', { stage, runMs });
     const code = (err as { code?: unknown } | undefined)?.code;
     return albanyError('ERR_ALBANY_WORKER_CRASHED', `a legacy worker died while running the request: ${message || String(err)}`, {
       cause: err, details: typeof code === 'string' ? { workerError: code } : undefined,

@@ -18,7 +18,7 @@ test.serial('a task past taskTimeoutMs answers 504, its worker is replaced, and 
     const next = await fetch(`${url}/tid`);
     t.is(next.status, 200);
     t.not(await next.text(), before, 'a fresh worker thread answered');
-    t.is(app.pool.stats().timedOut, 1);
+    t.is(app.pool.stats().rejected.timeout, 1);
   });
 });
 
@@ -29,7 +29,7 @@ test.serial('a handler calling process.exit answers 500 and the next request get
     const next = await fetch(`${url}/ok`);
     t.is(next.status, 200);
     t.is(await next.text(), 'ok /ok');
-    t.is(app.pool.stats().crashed, 1);
+    t.is(app.pool.stats().rejected.crash, 1);
   });
 });
 
@@ -75,7 +75,7 @@ test.serial('a full queue answers 503 with Retry-After', async (t) => {
     t.is(refused.headers.get('retry-after'), '1');
     t.is((await busy).status, 200);
     t.is((await queued).status, 200);
-    t.is(app.pool.stats().rejected, 1);
+    t.is(app.pool.stats().rejected['queue-full'], 1);
   });
 });
 
