@@ -1,18 +1,20 @@
 // runSync per-call cost against synckit's createSyncFn and a direct await, plus provided-service
-// throughput from 2 worker threads. Run: npm run bench:sync  (ROUNDS=3 TIME_MS=700 by default)
+// throughput from 2 worker threads. Run: npm run bench:sync  (env: ROUNDS=3 TIME_MS=700 SPIN_MICROS=50)
 import { MessageChannel } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { cpus } from 'node:os';
 import { Bench } from 'tinybench';
 import { createSyncFn } from 'synckit';
 import { postAndWake, createSignal } from '../src/sync/channel.js';
-import { closeReactor, handleServiceCall, isServiceMessage, provide, syncify } from '../src/sync/index.js';
+import { closeReactor, configureSync, handleServiceCall, isServiceMessage, provide, syncify } from '../src/sync/index.js';
 import { tsWorker } from '../test/fixtures/sync/ts-worker.js';
 
 const fixtures = new URL('../test/fixtures/sync/', import.meta.url);
 const target = new URL('bench-target.mjs', fixtures);
 const ROUNDS = Number(process.env['ROUNDS'] ?? 3);
 const TIME_MS = Number(process.env['TIME_MS'] ?? 700);
+const SPIN_MICROS = Number(process.env['SPIN_MICROS'] ?? 50);
+configureSync({ spinMicros: SPIN_MICROS });
 const payloads = { '10 B': new Uint8Array(10), '10 KB': new Uint8Array(10 * 1024), '1 MB': new Uint8Array(1024 * 1024) } as const;
 
 const direct = (await import(target.href)) as { echo: (v: unknown) => Promise<unknown> };
@@ -29,7 +31,7 @@ const us = (ms: number): string => (ms * 1000).toFixed(1);
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ratios: Record<string, { mean: number[]; p50: number[] }> = {};
 
-console.log(`node ${process.version}, ${cpus().length} CPUs, ${ROUNDS} rounds × ${TIME_MS} ms per task\n`);
+console.log(`node ${process.version}, ${cpus().length} CPUs, ${ROUNDS} rounds × ${TIME_MS} ms per task, spinMicros ${SPIN_MICROS}\n`);
 for (let round = 1; round <= ROUNDS; round++) {
   const bench = new Bench({ time: TIME_MS, warmup: true });
   for (const [size, payload] of Object.entries(payloads)) {

@@ -24,11 +24,29 @@ interface Connection {
   readonly calls: Map<number, Call>;
 }
 
-interface Call {
-  readonly conn: Connection;
-  readonly id: number;
-  controller: AbortController | undefined;
-  cancelled: boolean;
+/** One call in flight; it is also `this` of the export, exposing only `signal` to user code. */
+class Call implements ReactorCallContext {
+  cancelled = false;
+  #controller: AbortController | undefined;
+
+  constructor(
+    readonly conn: Connection,
+    readonly id: number,
+  ) {}
+
+  // The AbortController is made only if the export looks at `this.signal`: most never do.
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.cancelled) this.#controller.abort(cancelReason());
+    }
+    return this.#controller.signal;
+  }
+
+  cancel(): void {
+    this.cancelled = true;
+    this.#controller?.abort(cancelReason());
+  }
 }
 
 const data = workerData as ReactorWorkerData;
@@ -62,19 +80,6 @@ process.on('exit', (code) => {
 
 // ---- calls ---------------------------------------------------------------------------------
 
-function contextFor(call: Call): ReactorCallContext {
-  // The AbortController is made only if the export looks at `this.signal`: most never do.
-  return {
-    get signal(): AbortSignal {
-      if (call.controller === undefined) {
-        call.controller = new AbortController();
-        if (call.cancelled) call.controller.abort(cancelReason());
-      }
-      return call.controller.signal;
-    },
-  };
-}
-
 function cancelReason(): AlbanyError {
   return new AlbanyError(ErrorCodes.ERR_ALBANY_ABORTED, 'the caller cancelled this call or stopped waiting for it');
 }
@@ -90,14 +95,14 @@ function invoke(mod: Record<string, unknown>, msg: CallMessage, call: Call): Pro
     );
   }
   try {
-    return Promise.resolve((fn as (...a: unknown[]) => unknown).apply(contextFor(call), msg.args as unknown[]));
+    return Promise.resolve((fn as (...a: unknown[]) => unknown).apply(call, msg.args as unknown[]));
   } catch (err) {
     return Promise.reject(err);
   }
 }
 
 function start(conn: Connection, msg: CallMessage): void {
-  const call: Call = { conn, id: msg.id, controller: undefined, cancelled: false };
+  const call = new Call(conn, msg.id);
   conn.calls.set(msg.id, call);
   inFlight++;
   const mod = loadedModule(msg.module);
@@ -147,9 +152,7 @@ function handle(conn: Connection, msg: ToReactor): void {
       return;
     case 'cancel': {
       const call = conn.calls.get(msg.id);
-      if (call === undefined) return;
-      call.cancelled = true;
-      call.controller?.abort(cancelReason());
+      call?.cancel();
       return;
     }
     case 'connect':
@@ -165,10 +168,7 @@ function connect(port: MessagePort, signal: SharedArrayBuffer): void {
   port.once('close', () => {
     const i = connections.indexOf(conn);
     if (i !== -1) connections.splice(i, 1);
-    for (const call of conn.calls.values()) {
-      call.cancelled = true;
-      call.controller?.abort(cancelReason());
-    }
+    for (const call of conn.calls.values()) call.cancel();
   });
   port.unref();
 }
@@ -193,31 +193,35 @@ const waitAsync = (Atomics as unknown as {
   waitAsync(ta: Int32Array, index: number, value: number): { async: false; value: string } | { async: true; value: Promise<string> };
 }).waitAsync;
 
-let settled: Promise<void> | undefined;
-let resolveSettled: (() => void) | undefined;
-let wakeWaiter: Promise<unknown> | undefined;
+// The loop awaits one promise at a time, fired by whichever comes first: a call settling (in
+// microtasks) or a caller posting (through waitAsync, which needs an event-loop turn).
+let event: Promise<void> | undefined;
+let fire: (() => void) | undefined;
+let wakeArmed = false;
 
 function wakeLoop(): void {
-  if (resolveSettled !== undefined) {
-    resolveSettled();
-    resolveSettled = undefined;
-    settled = undefined;
+  const f = fire;
+  if (f !== undefined) {
+    fire = undefined;
+    event = undefined;
+    f();
   }
 }
 
-/** Resolves when a call settles (microtasks only) or a caller posts (through the event loop). */
-function nextEvent(seen: number): Promise<unknown> | undefined {
-  if (wakeWaiter === undefined) {
+/** The promise the loop awaits while calls are in flight; undefined if a post already landed. */
+function nextEvent(seen: number): Promise<void> | undefined {
+  if (!wakeArmed) {
     const w = waitAsync(wake, 0, seen);
     if (!w.async) return undefined; // a post landed since `seen`: drain again at once
-    wakeWaiter = w.value.then(() => {
-      wakeWaiter = undefined;
+    wakeArmed = true;
+    void w.value.then(() => {
+      wakeArmed = false;
+      wakeLoop();
     });
   }
-  settled ??= new Promise<void>((resolve) => {
-    resolveSettled = resolve;
-  });
-  return Promise.race([wakeWaiter, settled]);
+  return (event ??= new Promise<void>((resolve) => {
+    fire = resolve;
+  }));
 }
 
 function loopTurn(): Promise<void> {
