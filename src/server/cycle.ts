@@ -32,6 +32,8 @@ export interface RequestSource {
 /** Called with the app's error and the request line, once per failed request. */
 export type ErrorLogger = (error: unknown, requestLine: string) => void;
 
+// send() settles with this shared promise when the transport did not ask the app to wait.
+const SENT: Promise<void> = Promise.resolve();
 const DISCONNECT: HttpReceiveMessage = Object.freeze({ type: 'http.disconnect' }) as HttpReceiveMessage;
 
 // Response progress. Numbers, not strings, because this is checked on every message.
@@ -63,7 +65,7 @@ export class HttpCycle {
   readonly send = (message: SendMessage): Promise<void> => {
     try {
       const result = this.dispatch(message);
-      return result === undefined ? Promise.resolve() : result.catch((error: unknown) => this.transportFailed(error));
+      return result === undefined ? SENT : result.catch((error: unknown) => this.transportFailed(error));
     } catch (error) {
       return Promise.reject(error);
     }

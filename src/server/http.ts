@@ -2,11 +2,27 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { App, Address } from '../gateway/types.js';
-import { HttpCycle } from './cycle.js';
+import { HttpCycle, type RequestSource } from './cycle.js';
 import { Lifespan } from './lifespan.js';
-import { NodeRequestSource, NodeResponseSink } from './node-io.js';
+import { NO_BODY, NodeRequestSource, NodeResponseSink } from './node-io.js';
 import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.js';
 import { clientAndScheme } from './proxy-headers.js';
+
+const kCycle = Symbol('albany.cycle');
+type CycleResponse = ServerResponse & { [kCycle]?: HttpCycle };
+const kClient = Symbol('albany.client');
+type ClientSocket = Socket & { [kClient]?: { client: Address; scheme: string } };
+
+/** The peer as the socket reports it, computed once per connection (keep-alive reuses it). */
+function socketClient(socket: Socket): { client: Address; scheme: string } {
+  const cached = (socket as ClientSocket)[kClient];
+  if (cached !== undefined) return cached;
+  const peer = socket.remoteAddress;
+  const encrypted = (socket as Socket & { encrypted?: boolean }).encrypted === true;
+  const info = { client: peer === undefined ? null : (Object.freeze([peer, socket.remotePort ?? 0]) as unknown as Address), scheme: encrypted ? 'https' : 'http' };
+  (socket as ClientSocket)[kClient] = info;
+  return info;
+}
 import { buildHttpScope } from './scope.js';
 import { attachWebSocket, type WebSocketOptions } from './websocket.js';
 
@@ -62,7 +78,7 @@ export function createRequestHandler(
 
   const handle = (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean) => {
     const socket = req.socket;
-    const { client, scheme } = clientAndScheme(req, socket, options);
+    const { client, scheme } = options.proxyHeaders ? clientAndScheme(req, socket, options) : socketClient(socket);
     const scope = buildHttpScope({
       method: req.method!,
       target: req.url!,
@@ -86,14 +102,7 @@ export function createRequestHandler(
     }
     if (draining) res.shouldKeepAlive = false;
     active.add(res);
-    // No cycle exists when the request was refused up front (413 on content-length).
-    let cycle: HttpCycle | undefined;
-    res.on('close', () => {
-      active.delete(res);
-      if (res.writableFinished) cycle?.responseSent();
-      else cycle?.clientGone();
-      if (draining && active.size === 0) onIdle?.();
-    });
+    res.on('close', onResponseClose);
 
     const sink = new NodeResponseSink(res);
     if (maxBodySize > 0 && contentLength !== undefined && contentLength > maxBodySize) {
@@ -103,27 +112,43 @@ export function createRequestHandler(
       return;
     }
     const hasBody = chunked || (contentLength !== undefined && contentLength > 0);
-    let beforeFirstRead: (() => void) | undefined;
-    if (expectsContinue && hasBody) {
-      // The client holds the body back until 100 Continue. If the app answers without reading it,
-      // the body never comes, so that connection cannot be reused.
-      const keepAlive = res.shouldKeepAlive;
-      res.shouldKeepAlive = false;
-      beforeFirstRead = () => {
-        if (res.headersSent) return;
-        res.writeContinue();
-        res.shouldKeepAlive = keepAlive && !draining;
-      };
+    let source: RequestSource = NO_BODY;
+    if (hasBody) {
+      let beforeFirstRead: (() => void) | undefined;
+      if (expectsContinue) {
+        // The client holds the body back until 100 Continue. If the app answers without reading it,
+        // the body never comes, so that connection cannot be reused.
+        const keepAlive = res.shouldKeepAlive;
+        res.shouldKeepAlive = false;
+        beforeFirstRead = () => {
+          if (res.headersSent) return;
+          res.writeContinue();
+          res.shouldKeepAlive = keepAlive && !draining;
+        };
+      }
+      source = new NodeRequestSource(req, true, chunked ? undefined : contentLength, maxBodySize, () => {
+        res.shouldKeepAlive = false;
+        if (!cycle.started) sink.fail(413, 'Payload Too Large');
+        else sink.abort();
+        cycle.clientGone();
+      }, beforeFirstRead);
     }
-    const source = new NodeRequestSource(req, hasBody, chunked ? undefined : contentLength, maxBodySize, () => {
-      res.shouldKeepAlive = false;
-      if (!cycle!.started) sink.fail(413, 'Payload Too Large');
-      else sink.abort();
-      cycle!.clientGone();
-    }, beforeFirstRead);
-    cycle = new HttpCycle(scope, source, sink);
+    const cycle = new HttpCycle(scope, source, sink);
+    (res as CycleResponse)[kCycle] = cycle;
     void cycle.run(app, logError);
   };
+
+  // One listener function for every response (no closure per request); the cycle rides on the response.
+  function onResponseClose(this: ServerResponse): void {
+    active.delete(this);
+    // No cycle exists when the request was refused up front (413 on content-length).
+    const cycle = (this as CycleResponse)[kCycle];
+    if (cycle !== undefined) {
+      if (this.writableFinished) cycle.responseSent();
+      else cycle.clientGone();
+    }
+    if (draining && active.size === 0) onIdle?.();
+  }
 
   const handler = ((req: IncomingMessage, res: ServerResponse) => handle(req, res, false)) as GatewayRequestHandler;
   handler.checkContinue = (req: IncomingMessage, res: ServerResponse) => handle(req, res, true);

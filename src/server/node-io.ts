@@ -15,6 +15,10 @@ function latin1(chunk: Uint8Array): string {
 }
 const LAST: HttpReceiveMessage = Object.freeze({ type: 'http.request', body: EMPTY, moreBody: false }) as HttpReceiveMessage;
 const DISCONNECT: HttpReceiveMessage = Object.freeze({ type: 'http.disconnect' }) as HttpReceiveMessage;
+const LAST_PROMISE = Promise.resolve(LAST);
+
+/** The source of every request without a body: one shared object, nothing to allocate per request. */
+export const NO_BODY: RequestSource = Object.freeze({ next: () => LAST_PROMISE });
 
 /**
  * Reads a request body in paused mode: nothing is pulled from the socket until the app asks, and
