@@ -20,19 +20,23 @@ export interface ServiceBridge {
   readonly onOtherMessage: (message: unknown) => void;
 }
 
-let bridge: ServiceBridge | null = null;
-let nextId = 1;
+// Kept on globalThis, not in module variables: in a worker the legacy worker entry and the handler
+// can load two copies of this file (piscina require()s the entry, the handler is import()ed), and the
+// handler's runSync must see the bridge the entry installed.
+const STATE = Symbol.for('albany.sync.serviceBridge');
+const state = ((globalThis as Record<symbol, unknown>)[STATE] ??= { bridge: null, nextId: 1 }) as { bridge: ServiceBridge | null; nextId: number };
 
 /** Worker side: installs (or, with null, removes) the bridge for the request being handled. */
 export function setServiceBridge(next: ServiceBridge | null): void {
-  bridge = next;
+  state.bridge = next;
 }
 
 /** Blocks until the main thread's service `name` settles; see the contract at the top of this file. */
 export function callService(name: string, args: readonly unknown[], timeoutMs: number, boundary: Function): unknown {
+  const bridge = state.bridge;
   if (bridge === null) throw noBridge(name);
   const { port, signal, onOtherMessage } = bridge;
-  const id = nextId++;
+  const id = state.nextId++;
   const call: ServiceCallMessage = { kind: 'service-call', thread: threadId, id, name, args };
   try {
     port.postMessage(call);
