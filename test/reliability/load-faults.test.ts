@@ -117,7 +117,7 @@ test('2,000 requests over 50 connections with seeded legacy crashes, hangs and O
   t.true(await settle(() => { const s = pool.stats(); return s.threads === THREADS && s.running === 0 && s.queued === 0; }, 10_000),
     `pool back to ${THREADS} idle threads: ${JSON.stringify(pool.stats())}`);
   const stats = pool.stats();
-  t.true(stats.crashed >= 1 && stats.timedOut >= 1, `faults were really exercised: ${JSON.stringify(stats)}`);
+  t.true(stats.rejected.crash >= 1 && stats.rejected.timeout >= 1, `faults were really exercised: ${JSON.stringify(stats.rejected)}`);
   const after = await client.request({ path: '/legacy/after?fault=none', method: 'GET' });
   t.is(after.statusCode, 200);
   await after.body.text();

@@ -38,7 +38,7 @@ test('1,500 requests flooding a pool of 2 threads + maxQueue 4: refused ones get
   let rssPeak = rssBefore;
   const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage.rss())), 10);
   t.teardown(() => clearInterval(sampler));
-  const rejectedBefore = app.pool.stats().rejected;
+  const rejectedBefore = app.pool.stats().rejected['queue-full'];
 
   const results = await bounded(Promise.all(Array.from({ length: REQUESTS }, async (_, i) => {
     const res = await client.request({ path: `/?ms=100&i=${i}`, method: 'GET' });
@@ -54,7 +54,7 @@ test('1,500 requests flooding a pool of 2 threads + maxQueue 4: refused ones get
   t.true(ok.length >= THREADS + MAX_QUEUE, `at least a full pool's worth was admitted (${ok.length})`);
   for (const r of refused) t.is(r.retryAfter, '1');
   for (const r of ok) t.is(r.body, 'slept 100');
-  t.is(app.pool.stats().rejected - rejectedBefore, refused.length, 'every 503 is a counted rejection, not a fault');
+  t.is(app.pool.stats().rejected['queue-full'] - rejectedBefore, refused.length, 'every 503 is a counted rejection, not a fault');
   const grew = rssPeak - rssBefore;
   t.log(`${ok.length} admitted (200), ${refused.length} refused (503); RSS ${(rssBefore / 2 ** 20).toFixed(1)} MiB, peak +${(grew / 2 ** 20).toFixed(1)} MiB`);
   t.true(grew < RSS_BOUND, `RSS grew ${(grew / 2 ** 20).toFixed(1)} MiB during the flood`);
