@@ -1,6 +1,6 @@
 import test from 'ava';
 import { AlbanyError } from '../../src/errors.js';
-import { configureSync, runInReactor, runSync, syncify } from '../../src/sync/index.js';
+import { closeReactor, configureSync, runInReactor, runSync, syncify } from '../../src/sync/index.js';
 
 const fns = new URL('../fixtures/sync/async-fns.js', import.meta.url);
 
@@ -56,12 +56,16 @@ test.serial('timeouts are validated and name the option', (t) => {
   t.throws(() => syncify(fns, 'echo', { timeoutMs: 0 }), { message: /options\.timeoutMs/ });
 });
 
-test.serial('spinMicros is validated and 0 turns spinning off without changing results', (t) => {
+test.serial('spinMicros is validated, and spinning changes no results', async (t) => {
   t.throws(() => configureSync({ spinMicros: -5 }), { message: /options\.spinMicros/ });
-  configureSync({ spinMicros: 0 });
+  configureSync({ spinMicros: 50 });
   try {
-    t.is(syncify(fns, 'echo')('no spin'), 'no spin');
+    await closeReactor(); // the reactor reads spinMicros when it starts
+    const echo = syncify(fns, 'echo');
+    for (let i = 0; i < 50; i++) t.is(echo(i), i);
+    t.is(runSync({ module: fns, export: 'add' }, 1, 2), 3, 'a slower call (its spin misses) still answers');
   } finally {
-    configureSync({ spinMicros: 50 });
+    configureSync({ spinMicros: 0 });
+    await closeReactor();
   }
 });
