@@ -102,16 +102,21 @@ test('a service error reaches the worker with class name, code, props and both s
   }
 });
 
-test('an unknown service, and a service slower than the timeout, fail with their codes', async (t) => {
+test('an unknown service, an uncloneable result and a service slower than the timeout fail with their codes', async (t) => {
   const withdraw = provide('never', () => new Promise(() => {}));
+  const withdrawFn = provide('returns.fn', async () => ({ cb: () => 1 }));
   const worker = tsWorker(caller);
   try {
+    const clone = await request(worker, { service: 'returns.fn', calls: [[]] });
+    t.is(clone.code, 'ERR_ALBANY_DATA_CLONE');
+    t.regex(clone.message!, /result\.cb/);
     const unknown = await request(worker, { service: 'not.there', calls: [[]] });
     t.is(unknown.code, 'ERR_ALBANY_UNKNOWN_SERVICE');
     const slow = await request(worker, { service: 'never', calls: [[]], timeoutMs: 100 });
     t.is(slow.code, 'ERR_ALBANY_TIMEOUT');
   } finally {
     withdraw();
+    withdrawFn();
     await worker.terminate();
   }
 });
