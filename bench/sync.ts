@@ -60,6 +60,26 @@ for (let round = 1; round <= ROUNDS; round++) {
 console.log('median over rounds, albany ÷ synckit (target ≤ 0.5 at 10 B, ≤ 1.0 at 1 MB):');
 for (const [size, r] of Object.entries(ratios)) console.log(`  ${size}: mean ${median(r.mean).toFixed(2)}, p50 ${median(r.p50).toFixed(2)}`);
 
+// ---- interleaved A/B: batches of albany and synckit alternate, so drift in machine load (other
+// processes on these shared VMs) hits both sides alike; the ratio of medians is the robust figure.
+console.log('\ninterleaved A/B (alternating batches, median per-call time):');
+console.log('| payload | albany p50 (µs) | synckit p50 (µs) | albany ÷ synckit |');
+console.log('|---|---|---|---|');
+for (const [size, payload] of Object.entries(payloads)) {
+  const batch = payload.byteLength > 100_000 ? 5 : 100;
+  const a: number[] = [];
+  const s: number[] = [];
+  for (let k = 0; k < 40; k++) {
+    let t = performance.now();
+    for (let i = 0; i < batch; i++) albany(payload);
+    a.push((performance.now() - t) / batch);
+    t = performance.now();
+    for (let i = 0; i < batch; i++) synckit(payload);
+    s.push((performance.now() - t) / batch);
+  }
+  console.log(`| ${size} | ${us(median(a))} | ${us(median(s))} | ${(median(a) / median(s)).toFixed(2)} |`);
+}
+
 // ---- provided service, 2 workers calling it concurrently through the bridge -------------------
 provide('bench.echo', async (v: unknown) => v);
 const CALLS = 2000;
