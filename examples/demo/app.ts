@@ -1,17 +1,49 @@
-// The demo service `npm start` runs: async routes beside blocking (legacy) routes in one server.
+// The demo service `npm start` runs: async routes, blocking (legacy) routes in a worker pool, a
+// runSync bridge from blocking code to a main-thread service, and a WebSocket echo — one server.
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { App } from '../../src/index.js';
+import { legacy } from '../../legacy-adapter/index.js';
+import { createPool } from '../../src/pool/pool.js';
+import { provide } from '../../src/sync/index.js';
+import { echoApp } from '../websocket/echo.js';
 import { echo, health, hello, index, json, notFound, stream } from './async-routes.js';
 import { router } from './router.js';
 
+// Every legacy worker opens this sqlite file (workers copy the environment when they start).
+process.env.ALBANY_DEMO_DB ??= join(tmpdir(), 'albany-demo-notes.sqlite');
+
+// An object that lives on the main thread; legacy handlers reach it through runSync('visits.increment').
+const visits = new Map<string, number>();
+provide('visits.increment', async (page: string) => {
+  const count = (visits.get(page) ?? 0) + 1;
+  visits.set(page, count);
+  return count;
+});
+
+// One pool shared by every legacy mount: two threads, requests past 64 queued get 503.
+const pool = createPool({ minThreads: 1, maxThreads: 2, maxQueue: 64, taskTimeoutMs: 10_000 }, { name: 'demo' });
+const mount = (file: string) => legacy(new URL(`../legacy/${file}`, import.meta.url), { pool });
+
+const routes: Array<[string, App]> = [
+  ['/hello', hello],
+  ['/json', json],
+  ['/stream', stream],
+  ['/echo', echo],
+  ['/health', health],
+  ['/ws', echoApp],
+  ['/legacy/notes', mount('notes.ts')],
+  ['/legacy/report', mount('report.ts')],
+  ['/legacy/wsgi', mount('wsgi-hello.ts')],
+  ['/legacy/visits', mount('visits.ts')],
+];
+
 /** The demo app. */
 const app: App = router(
-  [
-    ['/hello', hello],
-    ['/json', json],
-    ['/stream', stream],
-    ['/echo', echo],
-    ['/health', health],
-  ],
+  routes,
   async (scope, receive, send) => (scope.type === 'http' && scope.path === '/' ? index(scope, receive, send) : notFound(scope, receive, send)),
+  async () => {
+    await pool.close();
+  },
 );
 export default app;

@@ -63,6 +63,12 @@ export const index: App = async (_scope, _receive, send) =>
       '  GET  /stream?n=5     async streamed response',
       '  POST /echo           async echo of the request body',
       '  GET  /health         async health check',
+      '  WS   /ws             WebSocket echo ("/all text" broadcasts)',
+      '',
+      '  GET  /legacy/notes   blocking better-sqlite3 handler in the worker pool (POST {"text": "..."} adds)',
+      '  GET  /legacy/report  old synchronous (req, res) handler: readFileSync + CPU-bound work',
+      '  GET  /legacy/wsgi    WSGI-style handler',
+      '  GET  /legacy/visits/PAGE  blocking handler calling a main-thread async service with runSync',
       '',
     ].join('\n'),
   );

@@ -1,8 +1,11 @@
 // A tiny prefix router written as a gateway app: mounted apps see the prefix in scope.rootPath.
 import type { App, HttpScope, Scope, WebSocketScope } from '../../src/index.js';
 
-/** Routes by path prefix; the first match wins; `fallback` answers the rest. */
-export function router(routes: Array<[prefix: string, app: App]>, fallback: App): App {
+/**
+ * Routes by path prefix; the first match wins; `fallback` answers the rest. `onShutdown` runs at
+ * lifespan shutdown (close pools and clients there).
+ */
+export function router(routes: Array<[prefix: string, app: App]>, fallback: App, onShutdown?: () => Promise<void>): App {
   return async (scope, receive, send) => {
     if (scope.type === 'lifespan') {
       // Every mounted app shares one lifespan: answer it here so the server can start.
@@ -10,6 +13,7 @@ export function router(routes: Array<[prefix: string, app: App]>, fallback: App)
         const m = await receive();
         if (m.type === 'lifespan.startup') await send({ type: 'lifespan.startup.complete' });
         else if (m.type === 'lifespan.shutdown') {
+          await onShutdown?.();
           await send({ type: 'lifespan.shutdown.complete' });
           return;
         }

@@ -1,10 +1,14 @@
-// Legacy demo route: a notes table in better-sqlite3 (a synchronous driver), one in-memory db per worker thread.
+// Legacy demo route: a notes table in better-sqlite3 (a synchronous driver). Every worker opens the
+// same database file (ALBANY_DEMO_DB), or its own in-memory one when that is unset (tests).
 import Database from 'better-sqlite3';
 import { threadId } from 'node:worker_threads';
 
 // Module scope runs once per worker: each worker thread owns its connection, as a WSGI process would.
-const db = new Database(':memory:');
-db.exec('create table notes (id integer primary key, text text not null, created_at text not null default (datetime(\'now\')))');
+const db = new Database(process.env.ALBANY_DEMO_DB ?? ':memory:');
+// WAL and a busy timeout let several worker threads share one file without "database is locked".
+db.pragma('journal_mode = WAL');
+db.pragma('busy_timeout = 2000');
+db.exec('create table if not exists notes (id integer primary key, text text not null, created_at text not null default (datetime(\'now\')))');
 const insert = db.prepare('insert into notes (text) values (?)');
 const list = db.prepare('select id, text, created_at as createdAt from notes order by id');
 
