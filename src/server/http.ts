@@ -24,7 +24,7 @@ function socketClient(socket: Socket): { client: Address; scheme: string } {
   return info;
 }
 import { buildHttpScope } from './scope.js';
-import { attachWebSocket, type WebSocketOptions } from './websocket.js';
+import { attachWebSocket } from './websocket.js';
 
 /** A running albany HTTP server. */
 export interface AlbanyServer {
@@ -199,9 +199,8 @@ export async function serve(app: App, options: ServerOptions = {}): Promise<Alba
   const lifespan = new Lifespan(app, resolved.lifespan, resolved.logger);
   await lifespan.startup();
   const { server, handler } = createServer(app, { ...options, logger: resolved.logger }, lifespan.state);
-  // [websocket hook — owned by src/server/websocket.ts] upgrade requests run the app in a websocket
-  // scope; `options.websocket: false` turns it off. (WebSocketOptions not yet part of ServerOptions.)
-  const wsOption = (options as { websocket?: WebSocketOptions | false }).websocket;
+  // Upgrade requests run the app in a websocket scope; `options.websocket: false` turns that off.
+  const wsOption = options.websocket;
   const websocket = wsOption === false ? undefined : attachWebSocket(server, app, {
     ...wsOption, rootPath: resolved.rootPath, state: lifespan.state, logError: (m) => resolved.logger.error(m),
   });
@@ -231,7 +230,7 @@ export async function serve(app: App, options: ServerOptions = {}): Promise<Alba
     (closing ??= (async () => {
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       const idle = new Promise<void>((resolve) => handler.drain(resolve));
-      websocket?.close(1001); // [websocket hook]
+      websocket?.close(1001);
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), resolved.gracefulTimeoutMs);
       await idle;

@@ -1,5 +1,6 @@
 // Server limits and timeouts with their defaults, validated in one place.
 import { AlbanyError, ErrorCodes } from '../errors.js';
+import type { WebSocketOptions } from './websocket.js';
 
 /** Lifespan handling: `auto` tolerates apps without lifespan support, `on` requires it, `off` skips it. */
 export type LifespanMode = 'auto' | 'on' | 'off';
@@ -38,10 +39,12 @@ export interface ServerOptions {
   forwardedAllowIps?: string[];
   /** Where log lines go (default stderr). */
   logger?: Logger;
+  /** WebSocket limits for upgrade requests (see `WebSocketOptions`); `false` refuses upgrades. */
+  websocket?: Pick<WebSocketOptions, 'maxMessageSize' | 'pingIntervalMs' | 'sendHighWaterMark'> | false;
 }
 
 /** Options with every default filled in. */
-export type ResolvedServerOptions = Required<Omit<ServerOptions, 'uds' | 'logger'>> & { uds: string | undefined; logger: Logger };
+export type ResolvedServerOptions = Required<Omit<ServerOptions, 'uds' | 'logger' | 'websocket'>> & { uds: string | undefined; logger: Logger; websocket: ServerOptions['websocket'] };
 
 /** A minimal leveled logger. */
 export interface Logger {

@@ -10,7 +10,7 @@ const gateway = async (_scope: unknown, _receive: unknown, _send: unknown) => {}
 const nodeHandler = (_req: unknown, _res: unknown) => {};
 const fetchHandler = (_request: Request) => new Response('x');
 
-const cases: Array<[string, unknown, InterfaceKind, string]> = [
+const cases: Array<[string, unknown, InterfaceKind, ReturnType<typeof detectInterface>["kind"]]> = [
   ['a 3-parameter function', gateway, 'auto', 'gateway'],
   ['a 2-parameter function', nodeHandler, 'auto', 'node'],
   ['a 1-parameter function', fetchHandler, 'auto', 'fetch'],

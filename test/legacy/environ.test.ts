@@ -45,7 +45,7 @@ const cases: Array<[key: string, expected: string | undefined]> = [
 
 for (const [key, expected] of cases) {
   test(`environ ${key} is ${JSON.stringify(expected)}`, (t) => {
-    t.is(buildEnviron(scope)[key], expected);
+    t.is(buildEnviron(scope)[key] as string | undefined, expected);
   });
 }
 
