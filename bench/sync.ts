@@ -1,5 +1,5 @@
 // runSync per-call cost against synckit's createSyncFn and a direct await, plus provided-service
-// throughput from 2 worker threads. Run: npm run bench:sync  (env: ROUNDS=3 TIME_MS=700 SPIN_MICROS=0)
+// throughput from 2 worker threads. Run: npm run bench:sync  (env: ROUNDS=3 TIME_MS=700 SPIN_MICROS=50)
 import { MessageChannel } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { cpus } from 'node:os';
@@ -13,7 +13,7 @@ const fixtures = new URL('../test/fixtures/sync/', import.meta.url);
 const target = new URL('bench-target.mjs', fixtures);
 const ROUNDS = Number(process.env['ROUNDS'] ?? 3);
 const TIME_MS = Number(process.env['TIME_MS'] ?? 700);
-const SPIN_MICROS = Number(process.env['SPIN_MICROS'] ?? 0);
+const SPIN_MICROS = Number(process.env['SPIN_MICROS'] ?? 50);
 configureSync({ spinMicros: SPIN_MICROS });
 const payloads = { '10 B': new Uint8Array(10), '10 KB': new Uint8Array(10 * 1024), '1 MB': new Uint8Array(1024 * 1024) } as const;
 

@@ -15,14 +15,14 @@ export interface SyncOptions {
    * How long (µs) a waiting thread — the caller for its answer, the reactor for the next call —
    * spins before parking in Atomics.wait. Parking and being woken costs a kernel round trip; a
    * spin that keeps missing (a busy machine, a slow call) turns itself off for a while, so the cost
-   * stays bounded. Default 0 (off): on a shared 2-core VM spinning measured slower, as the spinner
-   * takes the core the other side needs; try 20–50 on machines with idle cores. The reactor reads
-   * it when it starts.
+   * stays bounded. Default 50. On a quiet 2-core VM it took a trivial call from ~150 µs (two
+   * wakes of idle vCPUs) to ~12–50 µs; on an oversubscribed machine a spinner can hold the core its
+   * partner needs, so set 0 there. The reactor reads it when it starts.
    */
   spinMicros: number;
 }
 
-const current: SyncOptions = { timeoutMs: 30_000, idleSliceMs: 50, spinMicros: 0 };
+const current: SyncOptions = { timeoutMs: 30_000, idleSliceMs: 50, spinMicros: 50 };
 
 /**
  * Changes the defaults of this thread's runSync calls (each thread has its own copy).
