@@ -1,6 +1,6 @@
 // The embedded HTTP/1.1 host: node:http parses, a per-request HttpCycle runs the app.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import net, { type AddressInfo, type Socket } from 'node:net';
 import type { App, Address } from '../gateway/types.js';
 import { HttpCycle, type RequestSource } from './cycle.js';
 import { Lifespan } from './lifespan.js';
@@ -9,7 +9,13 @@ import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } 
 import { clientAndScheme } from './proxy-headers.js';
 
 const kCycle = Symbol('albany.cycle');
-type CycleResponse = ServerResponse & { [kCycle]?: HttpCycle };
+const kSocket = Symbol('albany.socket');
+type CycleResponse = ServerResponse & { [kCycle]?: HttpCycle; [kSocket]?: TrackedSocket };
+// Requests open on a connection: undefined until its first request, 0 when idle between requests.
+const kActive = Symbol('albany.active');
+type TrackedSocket = Socket & { [kActive]?: number };
+// How long close() lets a just-opened connection send its first request.
+const FRESH_CONNECTION_GRACE_MS = 1000;
 const kClient = Symbol('albany.client');
 type ClientSocket = Socket & { [kClient]?: { client: Address; scheme: string } };
 
@@ -102,6 +108,8 @@ export function createRequestHandler(
     }
     if (draining) res.shouldKeepAlive = false;
     active.add(res);
+    (socket as TrackedSocket)[kActive] = ((socket as TrackedSocket)[kActive] ?? 0) + 1;
+    (res as CycleResponse)[kSocket] = socket;
     res.on('close', onResponseClose);
 
     const sink = new NodeResponseSink(res);
@@ -141,6 +149,8 @@ export function createRequestHandler(
   // One listener function for every response (no closure per request); the cycle rides on the response.
   function onResponseClose(this: ServerResponse): void {
     active.delete(this);
+    const socket = (this as CycleResponse)[kSocket];
+    if (socket !== undefined) socket[kActive]! -= 1;
     // No cycle exists when the request was refused up front (413 on content-length).
     const cycle = (this as CycleResponse)[kCycle];
     if (cycle !== undefined) {
@@ -228,15 +238,28 @@ export async function serve(app: App, options: ServerOptions = {}): Promise<Alba
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-      const idle = new Promise<void>((resolve) => handler.drain(resolve));
+      // Stop accepting without node's http close(), which also drops connections that have not sent
+      // their first request yet: a client that connected a moment ago would see a reset.
+      const stopped = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()));
+      const idle = () => new Promise<void>((resolve) => handler.drain(resolve));
       websocket?.close(1001);
-      server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), resolved.gracefulTimeoutMs);
-      await idle;
-      // In-flight requests are done; keep-alive sockets they leave behind carry no work.
-      server.closeIdleConnections();
-      for (const socket of sockets) if (!socket.destroyed) socket.destroySoon();
+      const destroyIdle = (includeFresh: boolean) => {
+        for (const socket of sockets) {
+          const open = (socket as TrackedSocket)[kActive];
+          if (open === 0 || (includeFresh && open === undefined)) socket.destroySoon();
+        }
+      };
+      // Connections between requests go now; new ones get a short window to send their request,
+      // which is then answered with connection: close.
+      destroyIdle(false);
+      const freshWindow = new Promise<void>((resolve) => setTimeout(resolve, Math.min(FRESH_CONNECTION_GRACE_MS, resolved.gracefulTimeoutMs)));
+      await idle();
+      if ([...sockets].some((socket) => (socket as TrackedSocket)[kActive] === undefined && !socket.destroyed)) {
+        await freshWindow;
+        await idle();
+      }
+      destroyIdle(true);
       await stopped;
       clearTimeout(timer);
       await lifespan.shutdown();
