@@ -30,7 +30,7 @@ export async function runLoad(url: string, options: LoadOptions): Promise<LoadFi
     connections: options.connections,
     pipelining: options.pipelining,
     duration: options.duration,
-  });
+  }) as unknown as import('node:events').EventEmitter & PromiseLike<autocannon.Result>;
   instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) => {
     histogram.record(Math.max(1, Math.round(responseTime * 1000)));
   });
