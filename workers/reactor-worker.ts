@@ -1,4 +1,5 @@
-// The reactor thread: runs async exports for blocking callers, asleep in Atomics.wait when idle so a call wakes it in microseconds.
+// The reactor thread: runs async exports for blocking callers; idle, it spins then parks in a sync
+// Atomics.wait (not its event loop), so a call reaches it in microseconds.
 import { receiveMessageOnPort, workerData, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import { AlbanyError, ErrorCodes } from '../src/errors.js';
 import { createSignal, postAndWake, spinWhile, type Signal } from '../src/sync/channel.js';
@@ -24,7 +25,7 @@ interface Connection {
   readonly calls: Map<number, Call>;
 }
 
-/** One call in flight; it is also `this` of the export, exposing only `signal` to user code. */
+/** One call in flight. It is also `this` of the export, typed there as ReactorCallContext: only `signal` is promised. */
 class Call implements ReactorCallContext {
   cancelled = false;
   #controller: AbortController | undefined;
