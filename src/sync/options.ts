@@ -22,7 +22,12 @@ export interface SyncOptions {
   spinMicros: number;
 }
 
-const current: SyncOptions = { timeoutMs: 30_000, idleSliceMs: 50, spinMicros: 50 };
+// On globalThis so every copy of this file loaded in a thread (CJS and ESM, src and dist) agrees.
+const current = ((globalThis as Record<symbol, unknown>)[Symbol.for('albany.sync.options')] ??= {
+  timeoutMs: 30_000,
+  idleSliceMs: 50,
+  spinMicros: 50,
+} satisfies SyncOptions) as SyncOptions;
 
 /**
  * Changes the defaults of this thread's runSync calls (each thread has its own copy).

@@ -187,7 +187,7 @@ class ReactorLink {
   #died(reason: string): void {
     if (this.dead) return;
     this.dead = true;
-    if (current === this) current = undefined;
+    if (slot[kLink] === this) slot[kLink] = undefined;
     const calls = [...this.pending.values()];
     this.pending.clear();
     for (const call of calls) {
@@ -204,7 +204,7 @@ class ReactorLink {
 
   /** Stops the thread (or, when attached, only this connection); calls in flight fail with `ERR_ALBANY_ABORTED`. */
   async close(): Promise<void> {
-    if (current === this) current = undefined;
+    if (slot[kLink] === this) slot[kLink] = undefined;
     this.dead = true;
     const calls = [...this.pending.values()];
     this.pending.clear();
@@ -219,15 +219,19 @@ class ReactorLink {
   }
 }
 
-let current: ReactorLink | undefined;
+// This thread's link lives on globalThis so that two copies of this file in one thread (a legacy
+// worker's CJS entry and the handler's ESM import) share one reactor instead of starting two.
+const kLink = Symbol.for('albany.sync.reactorLink');
+const slot = globalThis as { [kLink]?: ReactorLink };
 
 /** Waits without spinning after a spin missed: a missed spin means the machine or the call is slow. */
 const SPIN_BACKOFF = 32;
 
 /** This thread's reactor, started on first use (and again after a crash or closeReactor()). */
 export function reactor(): ReactorLink {
+  const current = slot[kLink];
   if (current !== undefined && Atomics.load(current.deadFlag, 0) === 1) current.retire();
-  return (current ??= new ReactorLink());
+  return (slot[kLink] ??= new ReactorLink());
 }
 
 /** Type of {@link reactor}'s result, for the callers in this folder. */
@@ -248,8 +252,9 @@ export function reactorHandle(): ReactorHandle {
  * on another thread). If that reactor dies, the next call here starts a private reactor.
  */
 export function attachReactor(handle: ReactorHandle): void {
+  const current = slot[kLink];
   if (current !== undefined && current.worker !== undefined) void current.close();
-  current = new ReactorLink(handle);
+  slot[kLink] = new ReactorLink(handle);
 }
 
 /**
@@ -258,5 +263,5 @@ export function attachReactor(handle: ReactorHandle): void {
  * `ERR_ALBANY_ABORTED`; the next call starts a new reactor. Modules it loaded are forgotten.
  */
 export async function closeReactor(): Promise<void> {
-  await current?.close();
+  await slot[kLink]?.close();
 }

@@ -5,8 +5,14 @@ import type { ReactorCallContext } from './protocol.js';
 /** An async function the main thread offers to legacy workers; `this.signal` aborts on cancel. */
 export type ServiceFn = (this: ReactorCallContext, ...args: any[]) => unknown;
 
-/** name → function, for this thread. */
-export const registry = new Map<string, ServiceFn>();
+/**
+ * name → function, for this thread. Kept on globalThis so that every copy of this file in a thread
+ * (the adapter's and the app's, CJS and ESM, src and dist) shares one registry.
+ */
+export const registry = ((globalThis as Record<symbol, unknown>)[Symbol.for('albany.sync.services')] ??= new Map<string, ServiceFn>()) as Map<
+  string,
+  ServiceFn
+>;
 
 /**
  * Registers `fn` under `name` on this (the main) thread. Blocking code in legacy workers reaches it
