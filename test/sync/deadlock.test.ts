@@ -25,3 +25,16 @@ test('a blocking call onto the reactor from inside the reactor throws ERR_ALBANY
   // Bounded: if the guard failed, the inner call would hang until this timeout.
   t.is(runSync({ module: typed, export: 'nestedSyncify', timeoutMs: 10_000 }), 'ERR_ALBANY_DEADLOCK');
 });
+
+test('a second copy of the registry module in this thread sees services provided through the first', async (t) => {
+  // A query string makes the loader evaluate a fresh copy, as a CJS entry + ESM handler would.
+  const first = await import('../../src/sync/service-registry.js');
+  const copy = (await import(`../../src/sync/service-registry.js?copy=${Date.now()}`)) as typeof first;
+  t.not(copy.provide, first.provide, 'really a second copy');
+  const withdraw = provide('shared.svc', async () => 1);
+  try {
+    t.true(copy.registry.has('shared.svc'));
+  } finally {
+    withdraw();
+  }
+});
