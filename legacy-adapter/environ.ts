@@ -1,14 +1,18 @@
-// Pure builders from a gateway scope to what a legacy handler sees: the WSGI environ and the request line.
+// Pure builders from a gateway scope to what a legacy handler sees: the request (copied on the main
+// thread, field by field, no work) and the WSGI environ (built in the worker, where the CPU is spare).
 import type { Headers, HttpScope } from '../src/gateway/types.js';
 import type { LegacyRequest } from '../src/pool/protocol.js';
 
+/** The scope fields the environ is made of (an {@link HttpScope} or a {@link LegacyRequest}). */
+export type EnvironSource = Pick<HttpScope, 'method' | 'rootPath' | 'path' | 'queryString' | 'httpVersion' | 'scheme' | 'headers' | 'client' | 'server'>;
+
 /**
- * Builds the string part of a WSGI environ from an http scope (the worker adds `wsgi.input`,
- * `wsgi.errors` and the flags). Repeated headers are joined with ", " as WSGI servers do, except
- * `cookie`, joined with "; " (RFC 6265 allows only one Cookie header). `PATH_INFO` is the decoded
- * path as a JS string (not the latin1 re-encoding Python needs).
+ * Builds the string part of a WSGI environ (the worker adds `wsgi.input`, `wsgi.errors` and the
+ * flags). Repeated headers are joined with ", " as WSGI servers do, except `cookie`, joined with
+ * "; " (RFC 6265 allows only one Cookie header). `PATH_INFO` is the decoded path as a JS string
+ * (not the latin1 re-encoding Python needs).
  */
-export function buildEnviron(scope: HttpScope): Record<string, string> {
+export function buildEnviron(scope: EnvironSource): Record<string, string> {
   const [serverName, serverPort] = scope.server ?? hostFromHeaders(scope.headers, scope.scheme);
   const environ: Record<string, string> = {
     REQUEST_METHOD: scope.method,
@@ -24,15 +28,28 @@ export function buildEnviron(scope: HttpScope): Record<string, string> {
     environ.REMOTE_ADDR = scope.client[0];
     environ.REMOTE_PORT = String(scope.client[1]);
   }
-  for (const [name, value] of scope.headers) {
+  const headers = scope.headers;
+  for (let i = 0; i < headers.length; i++) {
+    const [name, value] = headers[i]!;
     let key: string;
     if (name === 'content-type') key = 'CONTENT_TYPE';
     else if (name === 'content-length') key = 'CONTENT_LENGTH';
-    else key = `HTTP_${name.toUpperCase().replaceAll('-', '_')}`;
+    else key = cgiName(name);
     const previous = environ[key];
     environ[key] = previous === undefined ? value : `${previous}${name === 'cookie' ? '; ' : ', '}${value}`;
   }
   return environ;
+}
+
+// Header names repeat from request to request: remember their CGI spelling (bounded).
+const cgiNames = new Map<string, string>();
+function cgiName(name: string): string {
+  let key = cgiNames.get(name);
+  if (key === undefined) {
+    key = `HTTP_${name.toUpperCase().replaceAll('-', '_')}`;
+    if (cgiNames.size < 1000) cgiNames.set(name, key);
+  }
+  return key;
 }
 
 /**
@@ -54,13 +71,24 @@ export function headersObject(headers: Headers): Record<string, string | string[
   return out;
 }
 
-/** The request as the worker needs it: method, Node-style url (relative to the mount), headers, environ. */
+/** The request as the worker needs it: the scope's fields plus the Node-style url (relative to the mount). */
 export function buildLegacyRequest(scope: HttpScope): LegacyRequest {
   let path = scope.rawPath;
   if (scope.rootPath !== '' && path.startsWith(scope.rootPath)) path = path.slice(scope.rootPath.length);
-  if (!path.startsWith('/')) path = `/${path}`;
+  if (path.charCodeAt(0) !== 47 /* / */) path = `/${path}`;
   const url = scope.queryString === '' ? path : `${path}?${scope.queryString}`;
-  return { method: scope.method, url, headers: scope.headers, environ: buildEnviron(scope) };
+  return {
+    method: scope.method,
+    url,
+    path: scope.path,
+    rootPath: scope.rootPath,
+    queryString: scope.queryString,
+    scheme: scope.scheme,
+    httpVersion: scope.httpVersion,
+    server: scope.server,
+    client: scope.client,
+    headers: scope.headers,
+  };
 }
 
 // WSGI falls back to the Host header when the server address is unknown (Unix sockets, tests).

@@ -1,27 +1,19 @@
-// One legacy request on the main thread: dispatches the task, feeds the body on demand, relays the
-// worker's response to send() in order and with backpressure, and turns pool faults into responses.
-import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+// One legacy request on the main thread: hands the request to the pool, feeds the body on demand,
+// relays the worker's response to send() in order and with backpressure, and turns pool faults into
+// responses. The common case (body in hand, response in one piece) is one hand-off and no port message.
 import type { HttpScope, Receive, ReceiveMessage, Send, SendMessage } from '../src/gateway/types.js';
 import { AlbanyError, albanyError, hasCode } from '../src/errors.js';
 import type { OnDisconnect } from '../src/pool/config-types.js';
-import type { LegacyPool } from '../src/pool/pool.js';
-import {
-  SHARED_BYTES, STATE_INDEX, TaskState, isLegacyMessage,
-  type HandlerStyle, type MainMessage, type SerializedError, type TaskResult, type WorkerMessage,
-} from '../src/pool/protocol.js';
-import { createSignal, postAndWake, type Signal } from '../src/sync/channel.js';
-import { handleServiceCall, isServiceMessage } from '../src/sync/services.js';
+import type { LegacyPool, Ticket, TicketListener } from '../src/pool/pool.js';
+import type { MountSpec, SerializedError, TaskResult, WorkerMessage } from '../src/pool/protocol.js';
 import { buildLegacyRequest } from './environ.js';
 
 /** What every request of one legacy mount shares. */
 export interface ExchangeSettings {
   pool: LegacyPool;
-  moduleUrl: string;
-  exportName: string | undefined;
-  style: HandlerStyle | undefined;
+  /** Module, export, style and ack limits: the same object for every request (sent once per batch). */
+  mount: MountSpec;
   onDisconnect: OnDisconnect;
-  ackBytes: number;
-  ackMessages: number;
   log: (message: string, error?: unknown) => void;
 }
 
@@ -30,18 +22,18 @@ const textHeaders = (body: string): Array<[string, string]> => [
   ['content-length', String(Buffer.byteLength(body))],
 ];
 
+const DISCONNECT: ReceiveMessage = Object.freeze({ type: 'http.disconnect' }) as ReceiveMessage;
+const toDisconnect = (): ReceiveMessage => DISCONNECT;
+
 /** Runs one http request through the legacy pool. Rejects only when a response had to be cut short. */
 export function runExchange(scope: HttpScope, receive: Receive, send: Send, settings: ExchangeSettings): Promise<void> {
   return new LegacyExchange(scope, receive, send, settings).run();
 }
 
-class LegacyExchange {
+class LegacyExchange implements TicketListener {
   private pending: Promise<ReceiveMessage> | undefined;
-  private port: MessagePort | undefined;
-  private readonly shared = new SharedArrayBuffer(SHARED_BYTES);
-  private readonly signal: Signal = createSignal(this.shared);
-  private readonly abort = new AbortController();
-  private chain: Promise<void> = Promise.resolve();
+  private ticket: Ticket | undefined;
+  private chain: Promise<void> | undefined;
   private gone = false;
   private started = false;
   private finished = false;
@@ -58,56 +50,50 @@ class LegacyExchange {
     const first = await this.take();
     if (first.type !== 'http.request') return;
     const { pool } = this.settings;
-    // Refuse before allocating a channel: a flood against a full queue must cost next to nothing.
+    // Refuse before building anything: a flood against a full queue must cost next to nothing.
     if (pool.admit() !== undefined) return this.respond(503, 'Service Unavailable', [['retry-after', '1']]);
-    const { port1, port2 } = new MessageChannel();
-    this.port = port1;
-    port1.on('message', (message: unknown) => this.onMessage(message));
+    const ticket = pool.dispatch({
+      mount: this.settings.mount,
+      request: buildLegacyRequest(this.scope),
+      body: first.body,
+      more: first.moreBody,
+    }, this);
+    this.ticket = ticket;
     this.watchDisconnect();
     let result: TaskResult;
     try {
-      result = await pool.run({
-        moduleUrl: this.settings.moduleUrl,
-        exportName: this.settings.exportName,
-        style: this.settings.style,
-        request: buildLegacyRequest(this.scope),
-        body: first.body,
-        more: first.moreBody,
-        port: port2,
-        shared: this.shared,
-        ackBytes: this.settings.ackBytes,
-        ackMessages: this.settings.ackMessages,
-      }, { signal: this.abort.signal, transferList: [port2] });
+      result = await ticket.result;
     } catch (err) {
-      this.drainPort();
-      await this.chain;
-      this.close();
+      if (this.chain !== undefined) await this.chain;
+      this.finished = true;
       return this.fail(err);
     }
-    this.drainPort();
-    this.enqueue(() => this.applyResult(result));
-    await this.chain;
-    this.close();
+    if (this.chain === undefined) {
+      // Nothing came over the port: the whole response is in the result.
+      try {
+        await this.applyResult(result);
+      } catch (err) {
+        this.failure = err;
+      }
+    } else {
+      this.enqueue(() => this.applyResult(result));
+      await this.chain;
+    }
+    this.finished = true;
     if (this.failure !== undefined) throw this.failure;
   }
 
-  private onMessage(message: unknown): void {
-    if (isServiceMessage(message)) {
-      const port = this.port;
-      if (port !== undefined) void handleServiceCall(message, (reply, transfer) => postAndWake(port, this.signal, reply, transfer));
-      return;
-    }
-    if (!isLegacyMessage(message)) return;
-    const msg = message as WorkerMessage;
+  /** Port messages of this request, routed here by the pool. */
+  onWorkerMessage(msg: WorkerMessage): void {
     switch (msg.type) {
       case 'legacy.pull':
         void this.feedBody();
         return;
       case 'legacy.log':
-        this.settings.log(`albany legacy ${this.settings.moduleUrl} wsgi.errors: ${msg.text.trimEnd()}`);
+        this.settings.log(`albany legacy ${this.settings.mount.moduleUrl} wsgi.errors: ${msg.text.trimEnd()}`);
         return;
       case 'legacy.error':
-        this.settings.log(`albany legacy ${this.settings.moduleUrl}: handler error`, rebuildError(msg.error));
+        this.settings.log(`albany legacy ${this.settings.mount.moduleUrl}: handler error`, rebuildError(msg.error));
         return;
       case 'legacy.start':
         this.enqueue(() => this.forward({ type: 'http.response.start', status: msg.status, headers: msg.headers }));
@@ -115,17 +101,20 @@ class LegacyExchange {
       case 'legacy.body':
         this.enqueue(async () => {
           await this.forward({ type: 'http.response.body', body: msg.chunk, moreBody: true });
-          if (msg.ack) this.post({ type: this.gone ? 'legacy.disconnect' : 'legacy.ack' });
+          if (msg.ack) this.ticket?.post(this.gone ? { type: 'legacy.disconnect', id: msg.id } : { type: 'legacy.ack', id: msg.id });
         });
+        return;
+      default:
         return;
     }
   }
 
   // The worker asked for the next chunk: hand over the one read ahead (or wait for it).
   private async feedBody(): Promise<void> {
-    const message = await this.take().catch((): ReceiveMessage => ({ type: 'http.disconnect' }));
+    const message = await this.take().catch(toDisconnect);
+    const ticket = this.ticket!;
     if (message.type === 'http.request') {
-      this.post({ type: 'legacy.body', chunk: message.body, more: message.moreBody });
+      ticket.post({ type: 'legacy.body', id: ticket.id, chunk: message.body, more: message.moreBody });
       this.watchDisconnect();
     } else {
       this.clientGone();
@@ -136,10 +125,14 @@ class LegacyExchange {
   // reads at most one chunk ahead, which the next pull takes, so the body still flows on demand.
   private watchDisconnect(): void {
     if (this.finished || this.gone) return;
-    this.peek().then((m) => {
-      if (m.type === 'http.disconnect') this.clientGone();
-    }, () => this.clientGone());
+    this.peek().then(this.onPeek, this.onPeekError);
   }
+
+  private readonly onPeek = (m: ReceiveMessage): void => {
+    if (m.type === 'http.disconnect') this.clientGone();
+  };
+
+  private readonly onPeekError = (): void => this.clientGone();
 
   private peek(): Promise<ReceiveMessage> {
     this.pending ??= this.receive();
@@ -155,19 +148,14 @@ class LegacyExchange {
   private clientGone(): void {
     if (this.gone || this.finished) return;
     this.gone = true;
-    const state = Atomics.load(new Int32Array(this.shared), STATE_INDEX);
-    if (state === TaskState.queued || this.settings.onDisconnect === 'abort') {
-      this.abort.abort();
-    } else {
-      this.post({ type: 'legacy.disconnect' });
-    }
+    this.ticket?.cancel(this.settings.onDisconnect);
   }
 
   private async applyResult(result: TaskResult): Promise<void> {
     if (this.gone || result.aborted) return;
     if (result.error !== undefined) {
       const what = result.loadError ? 'could not load the handler' : 'handler failed';
-      this.settings.log(`albany legacy ${this.settings.moduleUrl}: ${what}`, rebuildError(result.error));
+      this.settings.log(`albany legacy ${this.settings.mount.moduleUrl}: ${what}`, rebuildError(result.error));
       if (this.started) throw albanyError('ERR_ALBANY_HANDLER', `the legacy handler failed after the response started: ${result.error.message}`);
       return this.respond(500, 'Internal Server Error');
     }
@@ -178,7 +166,7 @@ class LegacyExchange {
   private async fail(err: unknown): Promise<void> {
     if (this.gone || hasCode(err, 'ERR_ALBANY_ABORTED')) return;
     if (hasCode(err, 'ERR_ALBANY_QUEUE_FULL')) return this.respond(503, 'Service Unavailable', [['retry-after', '1']]);
-    this.settings.log(`albany legacy ${this.settings.moduleUrl}: ${(err as Error).message}`, (err as Error).cause);
+    this.settings.log(`albany legacy ${this.settings.mount.moduleUrl}: ${(err as Error).message}`, (err as Error).cause);
     const timeout = hasCode(err, 'ERR_ALBANY_TIMEOUT');
     if (this.started) throw err;
     return timeout ? this.respond(504, 'Gateway Timeout') : this.respond(500, 'Internal Server Error');
@@ -203,29 +191,11 @@ class LegacyExchange {
   }
 
   private enqueue(step: () => Promise<void>): void {
-    this.chain = this.chain.then(step).catch((err: unknown) => {
+    this.chain = (this.chain ?? Promise.resolve()).then(step).catch((err: unknown) => {
       this.failure ??= err;
-      this.clientGoneAfterFailure();
+      // A broken send (invalid message, server error) ends the exchange like a disconnect: the worker stops.
+      if (!this.gone) this.clientGone();
     });
-  }
-
-  // A broken send (invalid message, server error) ends the exchange like a disconnect: the worker stops.
-  private clientGoneAfterFailure(): void {
-    if (!this.gone) this.clientGone();
-  }
-
-  private drainPort(): void {
-    if (this.port === undefined) return;
-    for (let e = receiveMessageOnPort(this.port); e !== undefined; e = receiveMessageOnPort(this.port)) this.onMessage(e.message);
-  }
-
-  private post(message: MainMessage): void {
-    if (this.port !== undefined && !this.finished) postAndWake(this.port, this.signal, message);
-  }
-
-  private close(): void {
-    this.finished = true;
-    this.port?.close();
   }
 }
 

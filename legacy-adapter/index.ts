@@ -50,12 +50,14 @@ export function legacy(handlerModule: URL | string, options: LegacyOptions = {})
   let settings: ExchangeSettings | undefined;
   const getSettings = (): ExchangeSettings => (settings ??= {
     pool: getPool(),
-    moduleUrl,
-    exportName: options.export,
-    style: options.style,
+    mount: {
+      moduleUrl,
+      exportName: options.export,
+      style: options.style,
+      ackBytes: options.ackBytes ?? 256 * 1024,
+      ackMessages: options.ackMessages ?? 64,
+    },
     onDisconnect: options.onDisconnect ?? getPool().config.onDisconnect,
-    ackBytes: options.ackBytes ?? 256 * 1024,
-    ackMessages: options.ackMessages ?? 64,
     log,
   });
   const close = async (): Promise<void> => {

@@ -36,6 +36,11 @@ export async function loadHandler(moduleUrl: string, exportName: string | undefi
   return loaded;
 }
 
+/** Like {@link loadHandler}, without the import: the handler if this worker loaded it already (no await on the hot path). */
+export function cachedHandler(moduleUrl: string, exportName: string | undefined, style: HandlerStyle | undefined): LoadedHandler | undefined {
+  return handlers.get(`${moduleUrl}\0${exportName ?? ''}\0${style ?? ''}`);
+}
+
 function importOnce(moduleUrl: string): Promise<Record<string, unknown>> {
   let mod = modules.get(moduleUrl);
   if (mod === undefined) {

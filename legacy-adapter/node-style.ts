@@ -10,21 +10,29 @@ import { normalizeHeaders, toBytes, type ResponseHead, type ResponseOutput } fro
 export class LegacyNodeRequest {
   readonly method: string;
   readonly url: string;
-  readonly headers: Record<string, string | string[]>;
-  /** Header names and values interleaved, as Node's `rawHeaders`. */
-  readonly rawHeaders: string[];
   readonly httpVersion: string;
-  /** Client address, like `req.socket.remoteAddress`. */
-  readonly socket: { remoteAddress: string | undefined; remotePort: number | undefined };
+  private joined: Record<string, string | string[]> | undefined;
 
-  constructor(request: LegacyRequest, private readonly input: BodyInput) {
+  constructor(private readonly request: LegacyRequest, private readonly input: BodyInput) {
     this.method = request.method;
     this.url = request.url;
-    this.headers = headersObject(request.headers);
-    this.rawHeaders = request.headers.flat();
-    this.httpVersion = (request.environ.SERVER_PROTOCOL ?? 'HTTP/1.1').slice(5);
-    const port = request.environ.REMOTE_PORT;
-    this.socket = { remoteAddress: request.environ.REMOTE_ADDR, remotePort: port === undefined ? undefined : Number(port) };
+    this.httpVersion = request.httpVersion;
+  }
+
+  /** Headers keyed by lower-case name, repeated ones joined as Node does. */
+  get headers(): Record<string, string | string[]> {
+    return (this.joined ??= headersObject(this.request.headers));
+  }
+
+  /** Header names and values interleaved, as Node's `rawHeaders`. */
+  get rawHeaders(): string[] {
+    return this.request.headers.flat();
+  }
+
+  /** Client address, like `req.socket.remoteAddress`. */
+  get socket(): { remoteAddress: string | undefined; remotePort: number | undefined } {
+    const client = this.request.client;
+    return { remoteAddress: client?.[0], remotePort: client?.[1] };
   }
 
   /** Reads up to `size` bytes of the body (all that is left when absent); empty at the end. */

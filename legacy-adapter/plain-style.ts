@@ -36,16 +36,39 @@ export type PlainHandler = (request: PlainRequest) => unknown;
 
 /** Builds the request object of the plain style. */
 export function plainRequest(request: LegacyRequest, input: BodyInput): PlainRequest {
-  return {
-    method: request.method,
-    url: request.url,
-    path: request.environ.PATH_INFO ?? '/',
-    query: request.environ.QUERY_STRING ?? '',
-    headers: headersObject(request.headers),
-    body: () => input.read(),
-    text: () => input.read().toString('utf8'),
-    json: () => JSON.parse(input.read().toString('utf8')) as unknown,
-  };
+  return new PlainRequestImpl(request, input);
+}
+
+// Headers are joined into an object only when the handler looks at them.
+class PlainRequestImpl implements PlainRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly path: string;
+  readonly query: string;
+  private joined: Record<string, string | string[]> | undefined;
+
+  constructor(private readonly request: LegacyRequest, private readonly input: BodyInput) {
+    this.method = request.method;
+    this.url = request.url;
+    this.path = request.path;
+    this.query = request.queryString;
+  }
+
+  get headers(): Record<string, string | string[]> {
+    return (this.joined ??= headersObject(this.request.headers));
+  }
+
+  body(): Buffer {
+    return this.input.read();
+  }
+
+  text(): string {
+    return this.input.read().toString('utf8');
+  }
+
+  json(): unknown {
+    return JSON.parse(this.input.read().toString('utf8')) as unknown;
+  }
 }
 
 /** Writes a plain handler's return value to `output` and returns the tail for the task result. */

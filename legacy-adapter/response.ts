@@ -88,7 +88,7 @@ export class ResponseOutput {
     if (this.headPosted) return;
     if (this.head === undefined) throw albanyError('ERR_ALBANY_HANDLER', 'body written before startResponse / writeHead');
     this.headPosted = true;
-    this.link.post({ type: 'legacy.start', status: this.head.status, headers: this.head.headers });
+    this.link.post({ type: 'legacy.start', id: this.link.id, status: this.head.status, headers: this.head.headers });
   }
 }
 

@@ -1,97 +1,209 @@
-// The piscina worker entry for legacy handlers: one task is one request, run to the end on this thread.
+// The piscina worker entry for legacy handlers. One piscina task is a batch of requests, run one
+// after the other on this thread; a handler that answers in one piece and needs no event loop runs
+// without a single await, and its response leaves in the task's return value.
+import { MessageChannel, parentPort, threadId } from 'node:worker_threads';
 import { albanyError, hasCode } from '../src/errors.js';
 import { createSignal } from '../src/sync/channel.js';
 import {
-  STARTED_AT_INDEX, STATE_INDEX, TaskState, serializeError,
-  type LegacyTask, type TaskResult,
+  THREAD_INDEX, TaskState, goneIndex, serializeError, startedAtIndex, stateIndex,
+  type BatchItem, type BatchResult, type LegacyBatch, type MountSpec, type RegisterMessage, type TaskResult,
 } from '../src/pool/protocol.js';
-import { WorkerLink } from '../legacy-adapter/link.js';
+import { WorkerLink, type WorkerChannelEnd } from '../legacy-adapter/link.js';
 import { BodyInput } from '../legacy-adapter/input.js';
 import { ResponseOutput, runWsgi, type ResponseHead, type WsgiHandler } from '../legacy-adapter/response.js';
 import { LegacyNodeRequest, LegacyNodeResponse } from '../legacy-adapter/node-style.js';
 import { plainRequest, writePlainResponse } from '../legacy-adapter/plain-style.js';
-import { loadHandler, type LoadedHandler } from '../legacy-adapter/load-handler.js';
+import { cachedHandler, loadHandler, type LoadedHandler } from '../legacy-adapter/load-handler.js';
 import { installServiceBridge } from '../legacy-adapter/service-bridge.js';
+import { buildEnviron } from '../legacy-adapter/environ.js';
 
-/** Runs one legacy request; never rejects for handler faults (they come back in the result). */
-export default async function runLegacyTask(task: LegacyTask): Promise<TaskResult> {
-  const state = new Int32Array(task.shared);
-  Atomics.store(state, STATE_INDEX, TaskState.running);
-  const link = new WorkerLink(task.port, createSignal(task.shared), task.ackBytes, task.ackMessages);
-  const result: TaskResult = { start: undefined, body: undefined, error: undefined, loadError: false, aborted: false, startedAt: now() };
-  let loaded: LoadedHandler;
-  try {
-    loaded = await loadHandler(task.moduleUrl, task.exportName, task.style);
-  } catch (err) {
-    Atomics.store(state, STATE_INDEX, TaskState.finished);
-    return { ...result, error: serializeError(err), loadError: true };
-  }
-  // The timeout clock starts here: a slow first import (tsx compiling the module) is not the handler's fault.
-  new Float64Array(task.shared)[STARTED_AT_INDEX] = result.startedAt = now();
-  const uninstall = installServiceBridge(link);
-  const timersBefore = countTimers();
-  try {
-    const tail = await callHandler(loaded, task, link);
-    result.start = tail.start;
-    result.body = tail.body;
-    if (countTimers() > timersBefore) await settleStrayTimers();
-  } catch (err) {
-    if (link.disconnected || hasCode(err, 'ERR_ALBANY_ABORTED')) result.aborted = true;
-    else result.error = serializeError(err);
-  } finally {
-    uninstall();
-    Atomics.store(state, STATE_INDEX, TaskState.finished);
-  }
-  return result;
+// This thread's persistent channel, opened once: streaming, body pulls, acks and runSync travel on it.
+const channel: WorkerChannelEnd = (() => {
+  const { port1, port2 } = new MessageChannel();
+  const signal = new SharedArrayBuffer(4);
+  const register: RegisterMessage = { albanyLegacyRegister: true, threadId, port: port2, signal };
+  parentPort?.postMessage(register, [port2]);
+  return { port: port1, signal: createSignal(signal) };
+})();
+
+/** Once a batch has run this long, finished responses leave on the port instead of waiting for the batch. */
+const FLUSH_AFTER_MS = 1;
+
+interface BatchRun {
+  items: BatchItem[];
+  n: number;
+  state: Int32Array;
+  times: Float64Array;
+  results: Array<TaskResult | null>;
+  begun: number;
 }
 
-async function callHandler(loaded: LoadedHandler, task: LegacyTask, link: WorkerLink): Promise<{ start: ResponseHead | undefined; body: Uint8Array }> {
-  const input = new BodyInput(task.body, task.more, link);
+type Tail = { start: ResponseHead | undefined; body: Uint8Array };
+
+/** Runs a batch of legacy requests; never rejects for handler faults (they come back in the results). */
+export default function runLegacyBatch(batch: LegacyBatch): BatchResult | Promise<BatchResult> {
+  const n = batch.items.length;
+  const state = new Int32Array(batch.shared);
+  Atomics.store(state, THREAD_INDEX, threadId);
+  const run: BatchRun = { items: batch.items, n, state, times: new Float64Array(batch.shared), results: new Array<TaskResult | null>(n).fill(null), begun: now() };
+  return runFrom(run, 0);
+}
+
+function runFrom(run: BatchRun, from: number): BatchResult | Promise<BatchResult> {
+  for (let i = from; i < run.n; i++) {
+    if (i > 0 && now() - run.begun > FLUSH_AFTER_MS) flushResults(run, i);
+    // The main thread may have cancelled it (client gone while it waited): then it never runs.
+    if (Atomics.compareExchange(run.state, stateIndex(i), TaskState.queued, TaskState.running) !== TaskState.queued) continue;
+    const out = runItem(run, i);
+    if (isPromise(out)) {
+      // This one needs the event loop (or a first import): what is done so far leaves now.
+      flushResults(run, i);
+      const index = i;
+      return out.then((result) => {
+        finish(run, index, result);
+        return runFrom(run, index + 1);
+      });
+    }
+    finish(run, i, out);
+  }
+  return { results: run.results };
+}
+
+function finish(run: BatchRun, i: number, result: TaskResult): void {
+  run.results[i] = result;
+  Atomics.store(run.state, stateIndex(i), TaskState.finished);
+}
+
+function flushResults(run: BatchRun, upTo: number): void {
+  for (let j = 0; j < upTo; j++) {
+    const result = run.results[j];
+    if (result == null) continue;
+    channel.port.postMessage({ type: 'legacy.result', id: run.items[j]!.id, result });
+    run.results[j] = null;
+  }
+}
+
+let lastMount: MountSpec | undefined;
+let lastLoaded: LoadedHandler | undefined;
+
+function runItem(run: BatchRun, i: number): TaskResult | Promise<TaskResult> {
+  const item = run.items[i]!;
+  const mount = item.mount;
+  let loaded = mount === lastMount ? lastLoaded : undefined;
+  if (loaded === undefined) {
+    loaded = cachedHandler(mount.moduleUrl, mount.exportName, mount.style);
+    if (loaded === undefined) {
+      return loadHandler(mount.moduleUrl, mount.exportName, mount.style).then((l) => {
+        // The timeout clock starts here: a slow first import (tsx compiling the module) is not the handler's fault.
+        run.times[startedAtIndex(run.n, i)] = now();
+        return runLoaded(run, i, l);
+      }, (err: unknown) => failure(err, true, now()));
+    }
+    lastMount = mount;
+    lastLoaded = loaded;
+  }
+  run.times[startedAtIndex(run.n, i)] = now();
+  return runLoaded(run, i, loaded);
+}
+
+function runLoaded(run: BatchRun, i: number, loaded: LoadedHandler): TaskResult | Promise<TaskResult> {
+  const item = run.items[i]!;
+  const startedAt = run.times[startedAtIndex(run.n, i)]!;
+  const link = new WorkerLink(channel, item.id, run.state, goneIndex(i), item.mount.ackBytes, item.mount.ackMessages);
+  const uninstall = installServiceBridge(link);
+  const timersBefore = countTimers();
+  let tail: Tail | Promise<Tail>;
+  try {
+    tail = callHandler(loaded, item, link);
+  } catch (err) {
+    uninstall();
+    return failed(link, err, startedAt);
+  }
+  const done = (t: Tail): TaskResult | Promise<TaskResult> => {
+    const result: TaskResult = { start: t.start, body: t.body, error: undefined, loadError: false, aborted: false, startedAt };
+    if (countTimers() <= timersBefore) {
+      uninstall();
+      return result;
+    }
+    return settleStrayTimers().then(() => {
+      uninstall();
+      return result;
+    });
+  };
+  if (!isPromise(tail)) return done(tail);
+  return tail.then(done, (err: unknown) => {
+    uninstall();
+    return failed(link, err, startedAt);
+  });
+}
+
+function failed(link: WorkerLink, err: unknown, startedAt: number): TaskResult {
+  if (link.disconnected || hasCode(err, 'ERR_ALBANY_ABORTED')) return { start: undefined, body: undefined, error: undefined, loadError: false, aborted: true, startedAt };
+  return failure(err, false, startedAt);
+}
+
+function failure(err: unknown, loadError: boolean, startedAt: number): TaskResult {
+  return { start: undefined, body: undefined, error: serializeError(err), loadError, aborted: false, startedAt };
+}
+
+function callHandler(loaded: LoadedHandler, item: BatchItem, link: WorkerLink): Tail | Promise<Tail> {
+  const input = new BodyInput(item.body, item.more, link);
   const output = new ResponseOutput(link);
   switch (loaded.style) {
     case 'wsgi':
-      return runWsgi(loaded.fn as WsgiHandler, wsgiEnviron(task, input, link), output);
+      return runWsgi(loaded.fn as WsgiHandler, wsgiEnviron(item, input, link), output);
     case 'plain': {
-      let value = loaded.fn(plainRequest(task.request, input));
-      if (isThenable(value)) value = await value;
+      const value = loaded.fn(plainRequest(item.request, input));
+      if (isThenable(value)) return Promise.resolve(value).then((v) => writePlainResponse(v, output));
       return writePlainResponse(value, output);
     }
     case 'node': {
       const res = new LegacyNodeResponse(output);
-      const returned = loaded.fn(new LegacyNodeRequest(task.request, input), res);
-      if (isThenable(returned)) await returned;
+      const returned = loaded.fn(new LegacyNodeRequest(item.request, input), res);
+      if (!isThenable(returned) && res.writableEnded) return res.finish()!;
       // A handler may end from a callback; the event loop runs while we wait (bounded by taskTimeoutMs).
-      if (!res.writableEnded) await res.ended();
-      return res.finish()!;
+      return (async () => {
+        if (isThenable(returned)) await returned;
+        if (!res.writableEnded) await res.ended();
+        return res.finish()!;
+      })();
     }
     default:
       throw albanyError('ERR_ALBANY_APP_LOAD', `unknown legacy handler style ${String(loaded.style)}`);
   }
 }
 
-function wsgiEnviron(task: LegacyTask, input: BodyInput, link: WorkerLink): Record<string, unknown> {
-  const errors = {
-    write: (text: unknown): void => link.post({ type: 'legacy.log', text: String(text) }),
-    writelines: (lines: Iterable<unknown>): void => link.post({ type: 'legacy.log', text: [...lines].map(String).join('') }),
-    flush: (): void => {},
-  };
-  return {
-    ...task.request.environ,
-    'wsgi.input': input,
-    'wsgi.errors': errors,
-    'wsgi.version': [1, 0],
-    'wsgi.multithread': true,
-    'wsgi.multiprocess': false,
-    'wsgi.run_once': false,
-  };
+/** `wsgi.errors`: text goes to the main thread's log. */
+class WsgiErrors {
+  constructor(private readonly link: WorkerLink) {}
+  write(text: unknown): void {
+    this.link.post({ type: 'legacy.log', id: this.link.id, text: String(text) });
+  }
+  writelines(lines: Iterable<unknown>): void {
+    this.link.post({ type: 'legacy.log', id: this.link.id, text: [...lines].map(String).join('') });
+  }
+  flush(): void {}
+}
+
+const WSGI_VERSION: readonly number[] = Object.freeze([1, 0]);
+
+function wsgiEnviron(item: BatchItem, input: BodyInput, link: WorkerLink): Record<string, unknown> {
+  const environ: Record<string, unknown> = buildEnviron(item.request);
+  environ['wsgi.input'] = input;
+  environ['wsgi.errors'] = new WsgiErrors(link);
+  environ['wsgi.version'] = WSGI_VERSION;
+  environ['wsgi.multithread'] = true;
+  environ['wsgi.multiprocess'] = false;
+  environ['wsgi.run_once'] = false;
+  return environ;
 }
 
 // piscina parks an idle worker in Atomics.wait, so a timer a handler left behind would fire during
 // the *next* request and take it down with it. When the handler added timers, one timers phase runs
 // now (setImmediate would not do: it can run before the timers phase), so a throw there fails the
 // request that caused it. Intervals a module set up at load time are not counted: no tax for them.
-async function settleStrayTimers(): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, 0));
+function settleStrayTimers(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 function countTimers(): number {
@@ -106,4 +218,8 @@ function now(): number {
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return value instanceof Promise;
 }

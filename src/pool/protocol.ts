@@ -1,56 +1,102 @@
 // The one place that types what crosses the thread boundary between the main thread and a legacy worker.
+//
+// Requests travel in batches: one piscina task carries every request queued when a thread came
+// free, and returns their responses. A handler that answers in one piece costs no port message
+// at all. Each worker also opens ONE persistent MessagePort (plus a wake counter) when it starts;
+// streaming, request-body pulls, acks and runSync service calls travel on it, tagged with the
+// request id, so no request ever creates a channel.
 import type { MessagePort } from 'node:worker_threads';
-import type { Headers } from '../gateway/types.js';
+import type { Address, Headers } from '../gateway/types.js';
 
 /** How a legacy handler is called: WSGI `(environ, startResponse)`, plain `(request)`, or Node `(req, res)`. */
 export type HandlerStyle = 'wsgi' | 'plain' | 'node';
 
+/** Values of a request's state slot in its batch's shared buffer. */
+export const TaskState = { queued: 0, running: 1, finished: 2, cancelled: 3 } as const;
+
 /**
- * Layout of the per-request SharedArrayBuffer. Int32 slot 0 is the wake-up counter the worker
- * sleeps on; slot 1 is the task state (so the main thread can tell queued from running without a
- * message); the Float64 at byte 8 is when the worker started (epoch ms), for wait time and timeouts.
+ * Layout of a batch's SharedArrayBuffer for `n` requests. Int32 0: the worker's threadId (0 until
+ * a worker picked the batch up). Per request `i`: Int32 state at {@link stateIndex} (main cancels a
+ * not-yet-started request with compareExchange queued → cancelled; the worker starts it with
+ * queued → running), Int32 "client gone" flag at {@link goneIndex}, Float64 start time (epoch ms)
+ * at {@link startedAtIndex}.
  */
-export const SHARED_BYTES = 16;
-/** Int32 index of the task state in the shared buffer. */
-export const STATE_INDEX = 1;
-/** Float64 index of the start time (epoch ms) in the shared buffer. */
-export const STARTED_AT_INDEX = 1;
-/** Values of the task state slot. */
-export const TaskState = { queued: 0, running: 1, finished: 2 } as const;
-
-/** What the worker needs to know about the request; built on the main thread from the scope. */
-export interface LegacyRequest {
-  /** Upper-case method. */
-  method: string;
-  /** Path relative to the mount point plus `?query`, as a Node `req.url`. */
-  url: string;
-  /** Header list as the gateway carries it (lower-case names, duplicates kept). */
-  headers: Headers;
-  /** The CGI / WSGI string keys (REQUEST_METHOD, PATH_INFO, HTTP_*, wsgi.url_scheme, …). */
-  environ: Record<string, string>;
+export function batchBytes(n: number): number {
+  return 8 + 16 * n;
 }
+export const THREAD_INDEX = 0;
+export const stateIndex = (i: number): number => 2 + 2 * i;
+export const goneIndex = (i: number): number => 3 + 2 * i;
+export const startedAtIndex = (n: number, i: number): number => 1 + n + i;
 
-/** The task handed to piscina for one request. */
-export interface LegacyTask {
+/** What one legacy mount shares across its requests (sent once per batch: structured clone keeps identity). */
+export interface MountSpec {
   /** `file:` URL of the handler module. */
   moduleUrl: string;
   /** Export to call; chosen by style or detection when absent. */
   exportName: string | undefined;
   /** Forced handler style; detected from the module when absent. */
   style: HandlerStyle | undefined;
+  /** The worker waits for an ack after this many response bytes, so it cannot race ahead of the client. */
+  ackBytes: number;
+  /** … or after this many response messages, whichever comes first. */
+  ackMessages: number;
+}
+
+/** What the worker needs to know about the request; copied from the scope on the main thread (no per-request work there). */
+export interface LegacyRequest {
+  /** Upper-case method. */
+  method: string;
+  /** Path relative to the mount point plus `?query`, as a Node `req.url`. */
+  url: string;
+  /** Decoded path (WSGI PATH_INFO). */
+  path: string;
+  /** Mount point (WSGI SCRIPT_NAME). */
+  rootPath: string;
+  /** Raw query string without "?". */
+  queryString: string;
+  scheme: string;
+  httpVersion: string;
+  server: Address;
+  client: Address;
+  /** Header list as the gateway carries it (lower-case names, duplicates kept). */
+  headers: Headers;
+}
+
+/** One request as handed to the pool. */
+export interface LegacyTask {
+  mount: MountSpec;
   request: LegacyRequest;
   /** The first request-body chunk (often the whole body). */
   body: Uint8Array;
   /** True when more body chunks follow (the worker pulls them). */
   more: boolean;
-  /** The worker's end of this request's MessageChannel. */
-  port: MessagePort;
-  /** {@link SHARED_BYTES} bytes: wake counter, task state, start time. */
+}
+
+/** One request inside a batch: the task plus the id its port messages carry. */
+export interface BatchItem extends LegacyTask {
+  id: number;
+}
+
+/** The piscina task: several requests, run one after the other on one thread. */
+export interface LegacyBatch {
+  items: BatchItem[];
+  /** {@link batchBytes}(items.length) bytes, see there. */
   shared: SharedArrayBuffer;
-  /** The worker waits for an ack after this many response bytes, so it cannot race ahead of the client. */
-  ackBytes: number;
-  /** … or after this many response messages, whichever comes first. */
-  ackMessages: number;
+}
+
+/** What the batch task returns: per item its result, or null when it was cancelled or its result already went over the port. */
+export interface BatchResult {
+  results: Array<TaskResult | null>;
+}
+
+/** Sent once by each worker on piscina's parentPort when it starts: its persistent channel. */
+export interface RegisterMessage {
+  albanyLegacyRegister: true;
+  threadId: number;
+  port: MessagePort;
+  /** 4 bytes: the worker's wake-up counter (bumped by the main side after each post). */
+  signal: SharedArrayBuffer;
 }
 
 /** A plain-data copy of an Error, rebuilt on the main thread for the log. */
@@ -61,40 +107,42 @@ export interface SerializedError {
   code: string | undefined;
 }
 
-// --- worker → main (on the request's port) ----------------------------------
+// --- worker → main (on the worker's port; `id` names the request) ---------------------
 
 /** Status and headers; the worker sends it just before the first body byte. */
-export interface StartMessage { type: 'legacy.start'; status: number; headers: Headers }
+export interface StartMessage { type: 'legacy.start'; id: number; status: number; headers: Headers }
 /** A response-body chunk. `ack: true` means the worker now waits for a {@link AckMessage}. */
-export interface BodyMessage { type: 'legacy.body'; chunk: Uint8Array; more: boolean; ack: boolean }
+export interface BodyMessage { type: 'legacy.body'; id: number; chunk: Uint8Array; more: boolean; ack: boolean }
 /** The worker needs the next request-body chunk (answered by {@link RequestBodyMessage} or disconnect). */
-export interface PullMessage { type: 'legacy.pull' }
+export interface PullMessage { type: 'legacy.pull'; id: number }
 /** Text the handler wrote to `wsgi.errors`; written to the main log. */
-export interface LogMessage { type: 'legacy.log'; text: string }
+export interface LogMessage { type: 'legacy.log'; id: number; text: string }
 /** A handler failure, with its stack, to be logged on the main thread. */
-export interface ErrorMessage { type: 'legacy.error'; error: SerializedError }
+export interface ErrorMessage { type: 'legacy.error'; id: number; error: SerializedError }
+/** A finished request's result sent ahead of its batch (the batch is slow, or about to wait). */
+export interface ResultMessage { type: 'legacy.result'; id: number; result: TaskResult }
 
-/** Anything the legacy worker posts on a request port (service calls from runSync come on top). */
-export type WorkerMessage = StartMessage | BodyMessage | PullMessage | LogMessage | ErrorMessage;
+/** Anything the legacy worker posts on its port (service calls from runSync come on top). */
+export type WorkerMessage = StartMessage | BodyMessage | PullMessage | LogMessage | ErrorMessage | ResultMessage;
 
-// --- main → worker (on the request's port, always with a wake) -------------------
+// --- main → worker (on the worker's port, always with a wake) -----------------------------
 
 /** The next request-body chunk, in answer to a {@link PullMessage}. */
-export interface RequestBodyMessage { type: 'legacy.body'; chunk: Uint8Array; more: boolean }
-/** The client went away: stop producing output. */
-export interface DisconnectMessage { type: 'legacy.disconnect' }
+export interface RequestBodyMessage { type: 'legacy.body'; id: number; chunk: Uint8Array; more: boolean }
+/** The client went away: stop producing output (the shared gone flag is set too). */
+export interface DisconnectMessage { type: 'legacy.disconnect'; id: number }
 /** The main thread has handed the acked chunk to the server; the worker may go on. */
-export interface AckMessage { type: 'legacy.ack' }
+export interface AckMessage { type: 'legacy.ack'; id: number }
 
-/** Anything the main thread posts on a request port (service results from runSync come on top). */
+/** Anything the main thread posts on a worker's port (service results from runSync come on top). */
 export type MainMessage = RequestBodyMessage | DisconnectMessage | AckMessage;
 
-// --- the task's return value ----------------------------------------------------------
+// --- one request's result ----------------------------------------------------------------
 
 /**
- * What the task resolves with. It carries the tail of the response so that a handler answering in
- * one piece costs one hop and no port message: the main thread first drains the port, then applies
- * `start` (if not sent yet) and `body` as the final chunk.
+ * What one request ends with. It carries the tail of the response so that a handler answering in
+ * one piece costs no port message: the main thread first drains the port, then applies `start`
+ * (if not sent yet) and `body` as the final chunk.
  */
 export interface TaskResult {
   /** Status and headers when they were not posted on the port yet. */

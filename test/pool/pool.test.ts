@@ -1,36 +1,31 @@
 import test from 'ava';
-import { MessageChannel } from 'node:worker_threads';
 import { LegacyPool, completeConfig, createPool } from '../../src/pool/pool.js';
-import { SHARED_BYTES, type LegacyTask } from '../../src/pool/protocol.js';
+import type { LegacyTask, MountSpec } from '../../src/pool/protocol.js';
 import { hasCode } from '../../src/errors.js';
 
-function task(path: string): { task: LegacyTask; transfer: [import('node:worker_threads').MessagePort]; close: () => void } {
-  const { port1, port2 } = new MessageChannel();
+const mount: MountSpec = {
+  moduleUrl: new URL('../fixtures/legacy/faults.ts', import.meta.url).href,
+  exportName: undefined,
+  style: undefined,
+  ackBytes: 1 << 20,
+  ackMessages: 64,
+};
+
+function task(path: string): LegacyTask {
+  const [pathname = path, query = ''] = path.split('?');
   return {
-    task: {
-      moduleUrl: new URL('../fixtures/legacy/faults.ts', import.meta.url).href,
-      exportName: undefined,
-      style: undefined,
-      request: { method: 'GET', url: path, headers: [], environ: { REQUEST_METHOD: 'GET', PATH_INFO: path, QUERY_STRING: path.split('?')[1] ?? '' } },
-      body: new Uint8Array(0),
-      more: false,
-      port: port2,
-      shared: new SharedArrayBuffer(SHARED_BYTES),
-      ackBytes: 1 << 20,
-      ackMessages: 64,
+    mount,
+    request: {
+      method: 'GET', url: path, path: pathname, rootPath: '', queryString: query, scheme: 'http', httpVersion: '1.1',
+      server: ['127.0.0.1', 80], client: null, headers: [],
     },
-    transfer: [port2],
-    close: () => port1.close(),
+    body: new Uint8Array(0),
+    more: false,
   };
 }
 
-async function run(pool: LegacyPool, path: string, signal?: AbortSignal) {
-  const t = task(path);
-  try {
-    return await pool.run(t.task, { transferList: t.transfer, signal });
-  } finally {
-    t.close();
-  }
+function run(pool: LegacyPool, path: string, signal?: AbortSignal) {
+  return pool.run(task(path), { signal });
 }
 
 test.serial('a pool runs a task and reports it in stats()', async (t) => {
