@@ -1,21 +1,27 @@
-// `npm run bench:legacy`: the legacy adapter's cost and benefit as ratios against peers measured in the same run.
-// The server under test runs in a child process (this file, forked with `serve <scenario>`) so the
-// load generator (autocannon) never shares the event loop it measures.
-import { fork } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+// `npm run bench:legacy`: the legacy adapter's cost and benefit as ratios against peers measured in
+// the same run. Every server runs alone in a child process, bundled to plain JS with esbuild (the
+// legacy worker too), so no peer pays for tsx; autocannon runs in this otherwise idle process. The
+// trivial-handler peers are measured in interleaved rounds (async, legacy, naive, async, …) and the
+// ratios are medians of per-round ratios: the machines are shared and noisy.
+//
+//   npm run bench:legacy                       (defaults: -c 50, 4 s per run, 3 rounds)
+//   BENCH_DURATION=5 BENCH_ROUNDS=5 npm run bench:legacy
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fork } from 'node:child_process';
 import autocannon from 'autocannon';
-import { Piscina } from 'piscina';
-import type { App } from '../src/gateway/types.js';
-import { serve } from '../src/server/http.js';
-import { legacy } from '../legacy-adapter/index.js';
+import { buildServers } from './lib/build-servers.js';
+import { runLoad, type LoadFigures } from './lib/load.js';
+import { machineInfo, machineLine } from './lib/machine.js';
+import { meetsTarget, median, textTable, writeResult, type Ratio, type Scenario as ResultScenario } from './lib/result.js';
+import type { LegacyScenario } from './servers/legacy-server.js';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 4);
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const CONNECTIONS = 50;
-
-type Scenario = 'async' | 'legacy' | 'naive' | 'cpu-legacy' | 'cpu-inline' | 'mixed-legacy' | 'mixed-inline' | 'reject';
+const THREADS = 2;
 
 // --- handler modules, written to a temp dir so they load as plain .mjs in any thread ----------------
 
@@ -47,77 +53,44 @@ function writeModules(dir: string): Record<string, string> {
   return urls;
 }
 
-// --- server side --------------------------------------------------------------------------------------
+// --- children -----------------------------------------------------------------------------------------
 
-const text = (body: string): App => async (_scope, _receive, send) => {
-  await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'text/plain']] });
-  await send({ type: 'http.response.body', body: Buffer.from(body) });
-};
+interface Child { url: string; pid: number; cpu(): { all: number; main: number }; rss(): Promise<number>; stop(): Promise<void> }
 
-function spin5(): void {
-  const until = performance.now() + 5;
-  while (performance.now() < until) { /* the same 5 ms the legacy handler burns */ }
-}
-
-// The plain peers ignore lifespan quietly, as the legacy App does, so the server logs nothing.
-const withLifespan = (app: App): App => async (scope, receive, send) => {
-  if (scope.type !== 'lifespan') return app(scope, receive, send);
-  for (;;) {
-    const m = await receive();
-    if (m.type === 'lifespan.startup') await send({ type: 'lifespan.startup.complete' });
-    else { await send({ type: 'lifespan.shutdown.complete' }); return; }
-  }
-};
-
-const withHealth = (work: App): App => async (scope, receive, send) => {
-  if (scope.type === 'http' && scope.path === '/health') return text('ok')(scope, receive, send);
-  return work(scope, receive, send);
-};
-
-function buildApp(scenario: Scenario, modules: Record<string, string>): App & { close?: () => Promise<void> } {
-  const pool2 = { maxThreads: 2, minThreads: 2, maxQueue: 100_000, taskTimeoutMs: 0 };
-  switch (scenario) {
-    case 'async': return withLifespan(text('hello'));
-    case 'legacy': return legacy(modules.trivial!, { pool: pool2 });
-    case 'naive': {
-      const piscina = new Piscina({ filename: modules.naive!, maxThreads: 2, minThreads: 2 });
-      return Object.assign(withLifespan(async (scope, receive, send) => {
-        const body = (await piscina.run(scope.type === 'http' ? scope.path : '')) as string;
-        await text(body)(scope, receive, send);
-      }), { close: () => piscina.destroy() });
+/** CPU seconds (user + system) of a process, and of its main thread alone, from /proc. */
+function procCpu(pid: number): { all: number; main: number } {
+  const read = (path: string): number => {
+    try {
+      const stat = readFileSync(path, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      return Number.NaN;
     }
-    case 'cpu-legacy': return legacy(modules.cpu!, { pool: pool2 });
-    case 'cpu-inline': return withLifespan(async (scope, receive, send) => { spin5(); await text('done')(scope, receive, send); });
-    case 'mixed-legacy': return withHealth(legacy(modules.cpu!, { pool: pool2 }));
-    case 'mixed-inline': return withLifespan(withHealth(async (scope, receive, send) => { spin5(); await text('done')(scope, receive, send); }));
-    case 'reject': return legacy(modules.long!, { pool: { maxThreads: 1, minThreads: 1, maxQueue: 1, taskTimeoutMs: 0 }, log: () => {} });
-  }
+  };
+  return { all: read(`/proc/${pid}/stat`), main: read(`/proc/${pid}/task/${pid}/stat`) };
 }
 
-async function serveScenario(scenario: Scenario, modulesJson: string): Promise<void> {
-  const app = buildApp(scenario, JSON.parse(modulesJson) as Record<string, string>);
-  const server = await serve(app, { host: '127.0.0.1', port: 0 });
-  process.on('message', (msg: { type: string }) => {
-    if (msg.type === 'rss') {
-      (globalThis as { gc?: () => void }).gc?.();
-      process.send!({ type: 'rss', rss: process.memoryUsage().rss });
-    }
+const live = new Set<ReturnType<typeof fork>>();
+process.once('exit', () => { for (const c of live) c.kill('SIGKILL'); });
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+
+async function start(bundle: string, env: Record<string, string>): Promise<Child> {
+  const child = fork(bundle, [], {
+    execArgv: ['--expose-gc'],
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    env: { ...process.env, ...env },
   });
-  process.send!({ type: 'ready', url: server.url });
-}
-
-// --- client side --------------------------------------------------------------------------------------
-
-interface Child { url: string; rss(): Promise<number>; stop(): void }
-
-async function start(scenario: Scenario, modules: Record<string, string>): Promise<Child> {
-  const child = fork(fileURLToPath(import.meta.url), ['serve', scenario, JSON.stringify(modules)], {
-    execArgv: [...process.execArgv, '--expose-gc'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    child.once('error', reject);
-    child.on('message', (m: { type: string; url?: string }) => { if (m.type === 'ready') resolve(m.url!); });
+  live.add(child);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => { live.delete(child); resolve(); }));
+  const port = await new Promise<number>((resolve, reject) => {
+    let buffered = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      buffered += d;
+      const m = /\{"port":(\d+)\}/.exec(buffered);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`legacy bench server ${env.LEGACY_SCENARIO} exited (${code}) before listening`)));
   });
   const rss = () => new Promise<number>((resolve) => {
     const onMessage = (m: { type: string; rss?: number }) => {
@@ -128,45 +101,58 @@ async function start(scenario: Scenario, modules: Record<string, string>): Promi
     child.on('message', onMessage);
     child.send({ type: 'rss' });
   });
-  return { url, rss, stop: () => child.kill() };
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+    await exited;
+    clearTimeout(timer);
+  };
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid!, cpu: () => procCpu(child.pid!), rss, stop };
 }
 
-function load(url: string, options: Partial<autocannon.Options> = {}): Promise<autocannon.Result> {
-  // A run bounded by `amount` must not carry a duration too.
+interface Measured extends LoadFigures { cpuUs: number; mainUs: number; workerUs: number }
+
+async function throughput(bundle: string, env: Record<string, string>, scenario: LegacyScenario, path = '/'): Promise<Measured> {
+  const child = await start(bundle, { ...env, LEGACY_SCENARIO: scenario });
+  try {
+    await runLoad(child.url + path, { connections: CONNECTIONS, pipelining: 1, duration: 1 }); // warm-up: threads, modules, JIT
+    const before = child.cpu();
+    const f = await runLoad(child.url + path, { connections: CONNECTIONS, pipelining: 1, duration: DURATION });
+    const after = child.cpu();
+    if (f.non2xx > 0 || f.errors > 0) console.log(`  (${scenario}: ${f.non2xx} non-2xx, ${f.errors} errors)`);
+    const n = Math.max(1, f.requests);
+    const cpuUs = ((after.all - before.all) * 1e6) / n;
+    const mainUs = ((after.main - before.main) * 1e6) / n;
+    return { ...f, cpuUs, mainUs, workerUs: cpuUs - mainUs };
+  } finally {
+    await child.stop();
+  }
+}
+
+function load(url: string, options: Partial<autocannon.Options>): Promise<autocannon.Result> {
   const base = options.amount === undefined ? { duration: DURATION } : {};
   return new Promise((resolve, reject) => {
     autocannon({ url, connections: CONNECTIONS, ...base, ...options }, (err, result) => (err ? reject(err) : resolve(result)));
   });
 }
 
-async function throughput(scenario: Scenario, modules: Record<string, string>, path = '/'): Promise<number> {
-  const child = await start(scenario, modules);
-  try {
-    await load(child.url + path, { duration: 1 }); // warm-up: threads started, modules compiled, JIT warm
-    const result = await load(child.url + path);
-    if (result.non2xx > 0 || result.errors > 0) console.log(`  (${scenario}: ${result.non2xx} non-2xx, ${result.errors} errors)`);
-    return result.requests.average;
-  } finally {
-    child.stop();
-  }
-}
-
-async function healthUnderLoad(scenario: Scenario, modules: Record<string, string>): Promise<{ p99: number; p50: number; work: number }> {
-  const child = await start(scenario, modules);
+async function healthUnderLoad(bundle: string, env: Record<string, string>, scenario: LegacyScenario): Promise<{ p99: number; p50: number; work: number }> {
+  const child = await start(bundle, { ...env, LEGACY_SCENARIO: scenario });
   try {
     await load(`${child.url}/work`, { duration: 1, connections: 10 });
     const [health, work] = await Promise.all([
-      load(`${child.url}/health`, { connections: 1 }),
-      load(`${child.url}/work`, { connections: 20 }),
+      runLoad(`${child.url}/health`, { connections: 1, pipelining: 1, duration: DURATION }),
+      runLoad(`${child.url}/work`, { connections: 20, pipelining: 1, duration: DURATION }),
     ]);
-    return { p99: health.latency.p99, p50: health.latency.p50, work: work.requests.average };
+    return { p99: health.p99, p50: health.p50, work: work.rps };
   } finally {
-    child.stop();
+    await child.stop();
   }
 }
 
-async function rejectedFlood(modules: Record<string, string>): Promise<{ before: number; after: number; rejected: number }> {
-  const child = await start('reject', modules);
+async function rejectedFlood(bundle: string, env: Record<string, string>): Promise<{ before: number; after: number; rejected: number }> {
+  const child = await start(bundle, { ...env, LEGACY_SCENARIO: 'reject' });
   try {
     // Two long requests: one runs, one fills the queue of 1; everything after is refused with 503.
     for (let i = 0; i < 2; i++) void fetch(`${child.url}/`).catch(() => {});
@@ -177,41 +163,99 @@ async function rejectedFlood(modules: Record<string, string>): Promise<{ before:
     const after = await child.rss();
     return { before, after, rejected: flood.non2xx };
   } finally {
-    child.stop();
+    await child.stop();
   }
 }
 
 async function main(): Promise<void> {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const [bundle, worker] = await buildServers([join(root, 'bench/servers/legacy-server.ts'), join(root, 'workers/legacy-worker.ts')]);
   const modules = writeModules(mkdtempSync(join(tmpdir(), 'albany-bench-legacy-')));
+  const env = { LEGACY_MODULES: JSON.stringify(modules), LEGACY_WORKER: worker!, LEGACY_THREADS: String(THREADS) };
+  const machine = machineInfo();
   const f = (n: number, d = 0) => n.toFixed(d);
-  console.log(`albany bench:legacy — autocannon -c ${CONNECTIONS} -d ${DURATION}, keep-alive, server in a child process, Node ${process.version}\n`);
+  const lines: string[] = [];
+  const say = (line = '') => { lines.push(line); console.log(line); };
+  say(`albany bench:legacy — autocannon -c ${CONNECTIONS} -d ${DURATION}, keep-alive, ${ROUNDS} interleaved rounds, servers bundled to JS in child processes`);
+  say(machineLine(machine));
+  say();
 
-  const asyncRps = await throughput('async', modules);
-  const legacyRps = await throughput('legacy', modules);
-  const naiveRps = await throughput('naive', modules);
-  console.log(`trivial handler   async gateway app        ${f(asyncRps)} req/s`);
-  console.log(`                  legacy pool (2 threads)  ${f(legacyRps)} req/s`);
-  console.log(`                  naive piscina.run (2)    ${f(naiveRps)} req/s`);
-  console.log(`  ratio legacy ÷ async  ${f(legacyRps / asyncRps, 2)}   (target ≥ 0.4)`);
-  console.log(`  ratio legacy ÷ naive  ${f(legacyRps / naiveRps, 2)}   (target ≥ 1.5)\n`);
+  // Trivial handler: async gateway app vs legacy pool vs naive piscina, interleaved.
+  const peers = ['async', 'legacy', 'naive'] as const;
+  const rounds: Array<Record<(typeof peers)[number], Measured>> = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const round = {} as Record<(typeof peers)[number], Measured>;
+    for (const peer of peers) round[peer] = await throughput(bundle!, env, peer);
+    rounds.push(round);
+    console.log(`  round ${r + 1}: ${peers.map((p) => `${p} ${f(round[p].rps)} req/s`).join(', ')}`);
+  }
+  const med = (peer: (typeof peers)[number], key: keyof Measured) => median(rounds.map((r) => r[peer][key] as number));
+  const legacyVsAsync = median(rounds.map((r) => r.legacy.rps / r.async.rps));
+  const legacyVsNaive = median(rounds.map((r) => r.legacy.rps / r.naive.rps));
+  const rowsTrivial = peers.map((p) => [
+    p === 'async' ? 'async gateway app' : p === 'legacy' ? `legacy pool (${THREADS} threads)` : `naive piscina.run (${THREADS})`,
+    f(med(p, 'rps')), f(med(p, 'p99'), 2), f(med(p, 'cpuUs'), 1), f(med(p, 'mainUs'), 1), f(med(p, 'workerUs'), 1),
+  ]);
+  say('trivial handler (medians over rounds)');
+  say(textTable(['peer', 'req/s', 'p99 ms', 'CPU µs/req', 'main µs/req', 'workers µs/req'], rowsTrivial));
+  say(`  ratio legacy ÷ async  ${f(legacyVsAsync, 2)}   (target ≥ 0.4)`);
+  say(`  ratio legacy ÷ naive  ${f(legacyVsNaive, 2)}   (target ≥ 1.5)`);
+  say();
 
-  const cpuPool = await throughput('cpu-legacy', modules);
-  const cpuInline = await throughput('cpu-inline', modules);
-  console.log(`5 ms CPU handler  legacy pool of 2         ${f(cpuPool)} req/s`);
-  console.log(`                  inline on the loop       ${f(cpuInline)} req/s`);
-  console.log(`  ratio pool ÷ inline   ${f(cpuPool / cpuInline, 2)}   (target ≥ 1.8)\n`);
+  const cpuRounds: Array<{ pool: Measured; inline: Measured }> = [];
+  for (let r = 0; r < Math.min(ROUNDS, 2); r++) {
+    cpuRounds.push({ pool: await throughput(bundle!, env, 'cpu-legacy'), inline: await throughput(bundle!, env, 'cpu-inline') });
+  }
+  const cpuPool = median(cpuRounds.map((r) => r.pool.rps));
+  const cpuInline = median(cpuRounds.map((r) => r.inline.rps));
+  const cpuRatio = median(cpuRounds.map((r) => r.pool.rps / r.inline.rps));
+  say(`5 ms CPU handler  legacy pool of ${THREADS}         ${f(cpuPool)} req/s`);
+  say(`                  inline on the loop       ${f(cpuInline)} req/s`);
+  say(`  ratio pool ÷ inline   ${f(cpuRatio, 2)}   (target ≥ 1.8)`);
+  say();
 
-  const mixedPool = await healthUnderLoad('mixed-legacy', modules);
-  const mixedInline = await healthUnderLoad('mixed-inline', modules);
-  console.log(`async /health while 5 ms routes saturate (20 connections on /work, 1 on /health)`);
-  console.log(`  legacy pool: /health p50 ${f(mixedPool.p50, 1)} ms, p99 ${f(mixedPool.p99, 1)} ms   (target p99 ≤ 5 ms; /work ${f(mixedPool.work)} req/s)`);
-  console.log(`  inline:      /health p50 ${f(mixedInline.p50, 1)} ms, p99 ${f(mixedInline.p99, 1)} ms   (/work ${f(mixedInline.work)} req/s)\n`);
+  const mixedPool = await healthUnderLoad(bundle!, env, 'mixed-legacy');
+  const mixedInline = await healthUnderLoad(bundle!, env, 'mixed-inline');
+  say(`async /health while 5 ms routes saturate (20 connections on /work, 1 on /health)`);
+  say(`  legacy pool: /health p50 ${f(mixedPool.p50, 2)} ms, p99 ${f(mixedPool.p99, 2)} ms   (target p99 ≤ 5 ms; /work ${f(mixedPool.work)} req/s)`);
+  say(`  inline:      /health p50 ${f(mixedInline.p50, 2)} ms, p99 ${f(mixedInline.p99, 2)} ms   (/work ${f(mixedInline.work)} req/s)`);
+  say();
 
-  const flood = await rejectedFlood(modules);
+  const flood = await rejectedFlood(bundle!, env);
   const growth = (flood.after - flood.before) / 2 ** 20;
-  console.log(`10k requests refused by a full queue (maxThreads 1, maxQueue 1): ${flood.rejected} × 503`);
-  console.log(`  RSS ${f(flood.before / 2 ** 20, 1)} MB → ${f(flood.after / 2 ** 20, 1)} MB, growth ${f(growth, 1)} MB   (target ≤ 20 MB)`);
+  say(`10k requests refused by a full queue (maxThreads 1, maxQueue 1): ${flood.rejected} × 503`);
+  say(`  RSS ${f(flood.before / 2 ** 20, 1)} MB → ${f(flood.after / 2 ** 20, 1)} MB, growth ${f(growth, 1)} MB   (target ≤ 20 MB)`);
+
+  const ratio = (name: string, value: number, measure: string, target: string): Ratio => ({ name, value, measure, target, pass: meetsTarget(value, target) });
+  const scenarios: ResultScenario[] = [
+    ...peers.map((p) => ({
+      name: `trivial ${p}`, rps: med(p, 'rps'), p50: med(p, 'p50'), p99: med(p, 'p99'),
+      extra: { cpuUsPerReq: med(p, 'cpuUs'), mainUsPerReq: med(p, 'mainUs'), workerUsPerReq: med(p, 'workerUs') },
+      rounds: rounds.map((r) => ({ rps: r[p].rps, cpuUs: r[p].cpuUs, mainUs: r[p].mainUs })),
+    })),
+    { name: '5 ms CPU legacy pool', rps: cpuPool },
+    { name: '5 ms CPU inline', rps: cpuInline },
+    { name: '/health under legacy load', p50: mixedPool.p50, p99: mixedPool.p99, extra: { workRps: mixedPool.work } },
+    { name: '/health under inline load', p50: mixedInline.p50, p99: mixedInline.p99, extra: { workRps: mixedInline.work } },
+    { name: 'full-queue flood', extra: { rejected: flood.rejected, rssGrowthMb: growth } },
+  ];
+  const path = writeResult({
+    name: 'legacy',
+    title: 'Legacy adapter: worker-thread pool vs async and naive piscina',
+    command: `BENCH_DURATION=${DURATION} BENCH_ROUNDS=${ROUNDS} npm run bench:legacy`,
+    machine,
+    params: { connections: CONNECTIONS, duration: DURATION, rounds: ROUNDS, threads: THREADS },
+    scenarios,
+    ratios: [
+      ratio('legacy ÷ async gateway', legacyVsAsync, 'legacy trivial handler via pool ÷ async gateway handler', '≥ 0.4'),
+      ratio('legacy ÷ naive piscina.run', legacyVsNaive, 'legacy trivial handler via pool ÷ naive `await piscina.run()` per request, same thread count', '≥ 1.5'),
+      ratio('5 ms CPU pool of 2 ÷ inline', cpuRatio, 'CPU-bound 5 ms legacy handler, pool of 2 ÷ inline on the loop', '≥ 1.8'),
+      ratio('/health p99 under legacy load (ms)', mixedPool.p99, 'p99 of an async route while legacy routes saturate the pool', '≤ 5 ms'),
+      ratio('RSS growth after 10k refused (MB)', growth, 'RSS growth after 10k requests rejected by a full queue', '≤ 20 MB'),
+    ],
+    table: lines.join('\n'),
+  });
+  console.log(`\nwrote ${path}`);
 }
 
-if (process.argv[2] === 'serve') await serveScenario(process.argv[3] as Scenario, process.argv[4]!);
-else await main();
+await main();

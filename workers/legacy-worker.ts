@@ -5,7 +5,7 @@ import { MessageChannel, parentPort, threadId } from 'node:worker_threads';
 import { albanyError, hasCode } from '../src/errors.js';
 import { createSignal } from '../src/sync/channel.js';
 import {
-  THREAD_INDEX, TaskState, goneIndex, serializeError, startedAtIndex, stateIndex,
+  THREAD_INDEX, TaskState, decodeBatch, encodeResults, goneIndex, serializeError, startedAtIndex, stateIndex,
   type BatchItem, type BatchResult, type LegacyBatch, type MountSpec, type RegisterMessage, type TaskResult,
 } from '../src/pool/protocol.js';
 import { WorkerLink, type WorkerChannelEnd } from '../legacy-adapter/link.js';
@@ -42,10 +42,10 @@ type Tail = { start: ResponseHead | undefined; body: Uint8Array };
 
 /** Runs a batch of legacy requests; never rejects for handler faults (they come back in the results). */
 export default function runLegacyBatch(batch: LegacyBatch): BatchResult | Promise<BatchResult> {
-  const n = batch.items.length;
+  const n = batch.n;
   const state = new Int32Array(batch.shared);
   Atomics.store(state, THREAD_INDEX, threadId);
-  const run: BatchRun = { items: batch.items, n, state, times: new Float64Array(batch.shared), results: new Array<TaskResult | null>(n).fill(null), begun: now() };
+  const run: BatchRun = { items: decodeBatch(batch), n, state, times: new Float64Array(batch.shared), results: new Array<TaskResult | null>(n).fill(null), begun: now() };
   return runFrom(run, 0);
 }
 
@@ -66,7 +66,7 @@ function runFrom(run: BatchRun, from: number): BatchResult | Promise<BatchResult
     }
     finish(run, i, out);
   }
-  return { results: run.results };
+  return encodeResults(run.results);
 }
 
 function finish(run: BatchRun, i: number, result: TaskResult): void {

@@ -14,7 +14,7 @@ import { effectiveMaxQueue, toPiscinaOptions } from './config.js';
 import { PoolMetrics, type PoolStats } from './metrics.js';
 import {
   THREAD_INDEX, TaskState, batchBytes, goneIndex, isLegacyMessage, startedAtIndex, stateIndex,
-  type BatchItem, type BatchResult, type LegacyBatch, type LegacyTask, type MainMessage,
+  decodeResults, encodeBatch, type BatchResult, type LegacyTask, type MainMessage,
   type RegisterMessage, type TaskResult, type WorkerMessage,
 } from './protocol.js';
 
@@ -319,20 +319,16 @@ export class LegacyPool {
     const n = tickets.length;
     const shared = new SharedArrayBuffer(batchBytes(n));
     const batch: Batch = { tickets, state: new Int32Array(shared), times: new Float64Array(shared) };
-    const items: BatchItem[] = new Array(n);
     for (let i = 0; i < n; i++) {
       const ticket = tickets[i]!;
       ticket.batch = batch;
       ticket.index = i;
       this.dispatched.set(ticket.id, ticket);
-      const task = ticket.task;
-      items[i] = { id: ticket.id, mount: task.mount, request: task.request, body: task.body, more: task.more };
     }
     this.busy++;
     this.active.add(batch);
     this.armSweep();
-    const payload: LegacyBatch = { items, shared };
-    this.piscina.run(payload).then(
+    this.piscina.run(encodeBatch(tickets, shared)).then(
       (result) => this.batchDone(batch, result as BatchResult),
       (err: unknown) => this.batchFailed(batch, err),
     );
@@ -340,7 +336,7 @@ export class LegacyPool {
 
   private batchDone(batch: Batch, result: BatchResult): void {
     this.release(batch);
-    const results = result.results;
+    const results = decodeResults(result, batch.tickets.length);
     for (let i = 0; i < batch.tickets.length; i++) {
       const ticket = batch.tickets[i]!;
       const r = results[i];
