@@ -15,3 +15,4 @@ export { fromFetch, toFetch, type FetchHandler, type FromFetchOptions, type ToFe
 export { toGatewayApp, detectInterface, type InterfaceKind } from './interop/detect.js';
 export * from './sync/index.js';
 export * from './pool/index.js';
+export { readBody, hasHeader, getHeader } from './gateway/helpers.js';

@@ -5,6 +5,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Headers, HttpReceiveMessage } from '../gateway/types.js';
 import type { RequestSource, ResponseSink } from './cycle.js';
 import { RecordType, encodeHeader, streamRecords } from './fastcgi-records.js';
+import { hasHeader } from '../gateway/helpers.js';
 
 const EMPTY = new Uint8Array(0);
 const LAST: HttpReceiveMessage = Object.freeze({ type: 'http.request', body: EMPTY, moreBody: false }) as HttpReceiveMessage;
@@ -113,10 +114,6 @@ export interface RecordWriter {
   abort(requestId: number): void;
 }
 
-function hasHeader(headers: Headers, name: string): boolean {
-  for (let i = 0; i < headers.length; i++) if (headers[i]![0].toLowerCase() === name) return true;
-  return false;
-}
 
 /**
  * Writes a cycle's response as a CGI response in STDOUT records. The head waits for the first body

@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { Headers, HttpReceiveMessage } from '../gateway/types.js';
 import type { RequestSource, ResponseSink } from './cycle.js';
+import { hasHeader } from '../gateway/helpers.js';
 
 const EMPTY = new Uint8Array(0);
 // Up to this size a last body chunk is sent as a latin1 string (see NodeResponseSink.body).
@@ -91,10 +92,6 @@ export class NodeRequestSource implements RequestSource {
   }
 }
 
-function hasHeader(headers: Headers, name: string): boolean {
-  for (let i = 0; i < headers.length; i++) if (headers[i]![0].toLowerCase() === name) return true;
-  return false;
-}
 
 function flatten(headers: Headers, extra?: [string, string]): string[] {
   const flat: string[] = new Array(headers.length * 2 + (extra ? 2 : 0));

@@ -9,6 +9,7 @@ import { fromFetch, toFetch } from '../../src/interop/fetch.js';
 import { LightResponse, NativeResponse } from '../../src/interop/light-response.js';
 import { createHonoApp } from '../fixtures/interop/hono-app.js';
 import { sleep, withAlbany } from './helpers.js';
+import { readBody } from '../../src/gateway/helpers.js';
 
 const hono = fromFetch(createHonoApp());
 
@@ -82,13 +83,8 @@ test('light Response: instanceof, statics and body readers behave like the real 
 const echoApp: App = async (scope, receive, send) => {
   if (scope.type !== 'http') return;
   const s = scope as HttpScope;
-  const chunks: Uint8Array[] = [];
-  for (;;) {
-    const m = await receive();
-    if (m.type !== 'http.request') return;
-    chunks.push(m.body);
-    if (!m.moreBody) break;
-  }
+  const body = await readBody(receive);
+  if (body === null) return;
   await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'text/plain'], ['x-path', s.path], ['x-root', s.rootPath]] });
   if (s.path === '/stream') {
     for (const word of ['a', 'b', 'c']) {
@@ -98,7 +94,7 @@ const echoApp: App = async (scope, receive, send) => {
     await send({ type: 'http.response.body', body: new Uint8Array(0) });
     return;
   }
-  await send({ type: 'http.response.body', body: Buffer.concat(chunks) });
+  await send({ type: 'http.response.body', body });
 };
 
 test('toFetch: a Request drives the app; the body goes in through receive() and comes back', async (t) => {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { App, HttpScope } from '../../src/gateway/types.js';
 import { serveFastCGI, type FastCGIServer } from '../../src/server/fastcgi.js';
 import { requireNginx, startNginx, type Nginx } from '../helpers/nginx.js';
+import { readBody } from '../../src/gateway/helpers.js';
 
 const example = readFileSync(new URL('../../examples/nginx/fastcgi.conf', import.meta.url), 'utf8');
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
@@ -21,14 +22,9 @@ async function setup(t: ExecutionContext, app: App): Promise<{ nginx: Nginx; fcg
 
 const echo: App = async (scope, receive, send) => {
   const s = scope as HttpScope;
-  const chunks: Uint8Array[] = [];
-  for (;;) {
-    const m = await receive();
-    if (m.type !== 'http.request') return;
-    chunks.push(m.body);
-    if (!m.moreBody) break;
-  }
-  const info = { method: s.method, path: s.path, rootPath: s.rootPath, query: s.queryString, client: s.client?.[0], scheme: s.scheme, test: s.headers.find(([n]) => n === 'x-test')?.[1], length: Buffer.concat(chunks).length };
+  const body = await readBody(receive);
+  if (body === null) return;
+  const info = { method: s.method, path: s.path, rootPath: s.rootPath, query: s.queryString, client: s.client?.[0], scheme: s.scheme, test: s.headers.find(([n]) => n === 'x-test')?.[1], length: body.length };
   await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'application/json'], ['x-served-by', 'albany']] });
   await send({ type: 'http.response.body', body: Buffer.from(JSON.stringify(info)) });
 };

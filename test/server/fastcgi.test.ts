@@ -7,6 +7,7 @@ import { serveFastCGI, type FastCGIServer } from '../../src/server/fastcgi.js';
 import { RecordType, encodeNameValuePairs, encodeRecord } from '../../src/server/fastcgi-records.js';
 import type { Logger } from '../../src/server/options.js';
 import { FcgiClient, cgiParams } from './fastcgi-client.js';
+import { readBody } from '../../src/gateway/helpers.js';
 
 function captureLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];
@@ -35,14 +36,8 @@ async function start(t: ExecutionContext, app: App, extra: Parameters<typeof ser
 
 const echo: App = async (scope, receive, send) => {
   const s = scope as HttpScope;
-  const chunks: Uint8Array[] = [];
-  for (;;) {
-    const m = await receive();
-    if (m.type !== 'http.request') return;
-    chunks.push(m.body);
-    if (!m.moreBody) break;
-  }
-  const body = Buffer.concat(chunks);
+  const body = await readBody(receive);
+  if (body === null) return;
   await send({ type: 'http.response.start', status: 201, headers: [['x-path', s.path], ['x-query', s.queryString], ['x-len', String(body.length)], ['x-client', String(s.client)]] });
   await send({ type: 'http.response.body', body });
 };

@@ -1,18 +1,14 @@
 import test from 'ava';
 import { Communicator, collectResponse, httpScope } from '../../src/testing/communicator.js';
 import type { App } from '../../src/gateway/types.js';
+import { readBody } from '../../src/gateway/helpers.js';
 
 const echo: App = async (scope, receive, send) => {
   if (scope.type !== 'http') throw new Error('http only');
-  const chunks: Uint8Array[] = [];
-  for (;;) {
-    const m = await receive();
-    if (m.type !== 'http.request') return;
-    chunks.push(m.body);
-    if (!m.moreBody) break;
-  }
+  const body = await readBody(receive);
+  if (body === null) return;
   await send({ type: 'http.response.start', status: 200, headers: [['x-path', scope.path]] });
-  await send({ type: 'http.response.body', body: Buffer.concat(chunks), moreBody: false });
+  await send({ type: 'http.response.body', body, moreBody: false });
 };
 
 test('drives an app with scripted request chunks and collects the response', async (t) => {
