@@ -145,6 +145,8 @@ export class LegacyPool {
   /** Tickets handed to a thread and not settled, by id (port messages are routed with it). */
   private readonly dispatched = new Map<number, Ticket>();
   private readonly active = new Set<Batch>();
+  /** Batch results from workers whose registration has not arrived yet. */
+  private readonly unregistered = new Map<number, Array<() => void>>();
   private queue: Ticket[] = [];
   private head = 0;
   /** Admitted and not settled. */
@@ -335,6 +337,15 @@ export class LegacyPool {
   }
 
   private batchDone(batch: Batch, result: BatchResult): void {
+    // The worker's registration (its port) travels on another channel than the result: if it is
+    // not here yet, wait for it, so messages the batch posted are taken before its results.
+    const threadId = Atomics.load(batch.state, THREAD_INDEX);
+    if (threadId !== 0 && !this.channels.has(threadId)) {
+      const waiting = this.unregistered.get(threadId) ?? [];
+      waiting.push(() => this.batchDone(batch, result));
+      this.unregistered.set(threadId, waiting);
+      return;
+    }
     this.release(batch);
     const results = decodeResults(result, batch.tickets.length);
     for (let i = 0; i < batch.tickets.length; i++) {
@@ -508,6 +519,11 @@ export class LegacyPool {
       if (this.channels.get(channel.threadId) === channel) this.channels.delete(channel.threadId);
     });
     channel.port.unref();
+    const waiting = this.unregistered.get(channel.threadId);
+    if (waiting !== undefined) {
+      this.unregistered.delete(channel.threadId);
+      for (const resume of waiting) resume();
+    }
   }
 
   private drain(channel: WorkerChannel): void {

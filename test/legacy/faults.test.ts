@@ -113,3 +113,20 @@ test.serial("onDisconnect 'abort' replaces the worker running a request whose cl
     t.not(await next.text(), before);
   });
 });
+
+test.serial('requests handed over in one batch with a crashing one are run again, not failed', async (t) => {
+  const app = legacy(fixture('faults.ts'), { pool: { maxThreads: 1, minThreads: 1, maxQueue: 16 }, log: quietLog });
+  await withServer(app, async (url) => {
+    await fetch(`${url}/ok`); // warm: the module is loaded
+    const busy = fetch(`${url}/spin?ms=400`);
+    await delay(150);
+    // These queue behind the spinning request and leave together in the next hand-off.
+    const exit = fetch(`${url}/exit`);
+    await delay(20);
+    const others = Array.from({ length: 4 }, (_, i) => fetch(`${url}/ok?${i}`));
+    t.is((await busy).status, 200);
+    t.is((await exit).status, 500);
+    t.deepEqual((await Promise.all(others)).map((r) => r.status), [200, 200, 200, 200]);
+    t.is(app.pool.stats().rejected.crash, 1);
+  });
+});

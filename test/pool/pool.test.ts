@@ -86,3 +86,14 @@ test('close() refuses further tasks', async (t) => {
   await pool.close();
   t.true(hasCode(await run(pool, '/ok').catch((e: unknown) => e), 'ERR_ALBANY_ABORTED'));
 });
+
+test.serial('fifty concurrent requests on two threads all complete and the counts add up', async (t) => {
+  const pool = createPool({ maxThreads: 2, minThreads: 2, maxQueue: 100 });
+  try {
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => run(pool, `/ok?${i}`)));
+    t.true(results.every((r) => r.start?.status === 200 && Buffer.from(r.body!).toString() === 'ok /ok'));
+    t.like(pool.stats(), { completed: 50, queued: 0, running: 0, rejected: { 'queue-full': 0, aborted: 0, timeout: 0, crash: 0 } });
+  } finally {
+    await pool.close();
+  }
+});
