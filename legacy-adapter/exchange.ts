@@ -24,6 +24,7 @@ const textHeaders = (body: string): Array<[string, string]> => [
 
 const DISCONNECT: ReceiveMessage = Object.freeze({ type: 'http.disconnect' }) as ReceiveMessage;
 const toDisconnect = (): ReceiveMessage => DISCONNECT;
+const ignore = (): void => {};
 
 /** Runs one http request through the legacy pool. Rejects only when a response had to be cut short. */
 export function runExchange(scope: HttpScope, receive: Receive, send: Send, settings: ExchangeSettings): Promise<void> {
@@ -47,7 +48,7 @@ class LegacyExchange implements TicketListener {
   ) {}
 
   async run(): Promise<void> {
-    const first = await this.take();
+    const first = await this.receive();
     if (first.type !== 'http.request') return;
     const { pool } = this.settings;
     // Refuse before building anything: a flood against a full queue must cost next to nothing.
@@ -71,7 +72,8 @@ class LegacyExchange implements TicketListener {
     if (this.chain === undefined) {
       // Nothing came over the port: the whole response is in the result.
       try {
-        await this.applyResult(result);
+        if (this.gone || result.aborted || result.error !== undefined) await this.applyResult(result);
+        else await this.sendWhole(result);
       } catch (err) {
         this.failure = err;
       }
@@ -163,6 +165,28 @@ class LegacyExchange implements TicketListener {
     await this.forward({ type: 'http.response.body', body: result.body, moreBody: false });
   }
 
+  // The common ending: status, headers and the body go to send() back to back (send() takes each
+  // message at once and only its promise waits for the transport), one wait for both.
+  private sendWhole(result: TaskResult): Promise<void> {
+    const send = this.send;
+    let first: Promise<void> | undefined;
+    if (result.start !== undefined) {
+      this.started = true;
+      first = send({ type: 'http.response.start', status: result.start.status, headers: result.start.headers });
+    }
+    const last = send({ type: 'http.response.body', body: result.body, moreBody: false });
+    const both = first === undefined || first === last ? last : first.then(() => last, (err: unknown) => {
+      last.catch(ignore);
+      throw err;
+    });
+    return both.then(undefined, (err: unknown) => this.sendFailed(err));
+  }
+
+  private sendFailed(err: unknown): void {
+    if (hasCode(err, 'ERR_ALBANY_CLIENT_DISCONNECTED')) this.clientGone();
+    else throw err;
+  }
+
   private async fail(err: unknown): Promise<void> {
     if (this.gone || hasCode(err, 'ERR_ALBANY_ABORTED')) return;
     if (hasCode(err, 'ERR_ALBANY_QUEUE_FULL')) return this.respond(503, 'Service Unavailable', [['retry-after', '1']]);
@@ -185,8 +209,7 @@ class LegacyExchange implements TicketListener {
     try {
       await this.send(message);
     } catch (err) {
-      if (hasCode(err, 'ERR_ALBANY_CLIENT_DISCONNECTED')) this.clientGone();
-      else throw err;
+      this.sendFailed(err);
     }
   }
 

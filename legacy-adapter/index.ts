@@ -64,14 +64,19 @@ export function legacy(handlerModule: URL | string, options: LegacyOptions = {})
     if (owned && pool !== undefined) await pool.close();
   };
 
-  const app = async (scope: Parameters<App>[0], receive: Receive, send: Send): Promise<void> => {
-    if (scope.type === 'http') return runExchange(scope as HttpScope, receive, send, getSettings());
+  // Not async: the http path hands back runExchange's promise as is (no extra promise per request).
+  const app = (scope: Parameters<App>[0], receive: Receive, send: Send): Promise<void> => {
+    if (scope.type === 'http') return runExchange(scope as HttpScope, receive, send, settings ?? getSettings());
     if (scope.type === 'lifespan') return lifespan(receive, send, close);
-    await receive();
-    await send({ type: 'websocket.close', code: 1000 });
+    return refuseWebSocket(receive, send);
   };
   Object.defineProperty(app, 'pool', { get: getPool, enumerable: true });
   return Object.assign(app, { close }) as LegacyApp;
+}
+
+async function refuseWebSocket(receive: Receive, send: Send): Promise<void> {
+  await receive();
+  await send({ type: 'websocket.close', code: 1000 });
 }
 
 async function lifespan(receive: Receive, send: Send, close: () => Promise<void>): Promise<void> {

@@ -45,6 +45,7 @@ export default function runLegacyBatch(batch: LegacyBatch): BatchResult | Promis
   const n = batch.n;
   const state = new Int32Array(batch.shared);
   Atomics.store(state, THREAD_INDEX, threadId);
+  knownTimers = undefined;
   const run: BatchRun = { items: decodeBatch(batch), n, state, times: new Float64Array(batch.shared), results: new Array<TaskResult | null>(n).fill(null), begun: now() };
   return runFrom(run, 0);
 }
@@ -60,6 +61,7 @@ function runFrom(run: BatchRun, from: number): BatchResult | Promise<BatchResult
       flushResults(run, i);
       const index = i;
       return out.then((result) => {
+        knownTimers = undefined;
         finish(run, index, result);
         return runFrom(run, index + 1);
       });
@@ -96,6 +98,7 @@ function runItem(run: BatchRun, i: number): TaskResult | Promise<TaskResult> {
       return loadHandler(mount.moduleUrl, mount.exportName, mount.style).then((l) => {
         // The timeout clock starts here: a slow first import (tsx compiling the module) is not the handler's fault.
         run.times[startedAtIndex(run.n, i)] = now();
+        knownTimers = undefined;
         return runLoaded(run, i, l);
       }, (err: unknown) => failure(err, true, now()));
     }
@@ -111,7 +114,8 @@ function runLoaded(run: BatchRun, i: number, loaded: LoadedHandler): TaskResult 
   const startedAt = run.times[startedAtIndex(run.n, i)]!;
   const link = new WorkerLink(channel, item.id, run.state, goneIndex(i), item.mount.ackBytes, item.mount.ackMessages);
   const uninstall = installServiceBridge(link);
-  const timersBefore = countTimers();
+  const timersBefore = knownTimers ?? countTimers();
+  knownTimers = undefined;
   let tail: Tail | Promise<Tail>;
   try {
     tail = callHandler(loaded, item, link);
@@ -121,8 +125,11 @@ function runLoaded(run: BatchRun, i: number, loaded: LoadedHandler): TaskResult 
   }
   const done = (t: Tail): TaskResult | Promise<TaskResult> => {
     const result: TaskResult = { start: t.start, body: t.body, error: undefined, loadError: false, aborted: false, startedAt };
-    if (countTimers() <= timersBefore) {
+    const timersAfter = countTimers();
+    if (timersAfter <= timersBefore) {
       uninstall();
+      // Still true when the next request of the batch starts right away (nothing ran in between).
+      knownTimers = timersAfter;
       return result;
     }
     return settleStrayTimers().then(() => {
@@ -131,6 +138,7 @@ function runLoaded(run: BatchRun, i: number, loaded: LoadedHandler): TaskResult 
     });
   };
   if (!isPromise(tail)) return done(tail);
+  knownTimers = undefined;
   return tail.then(done, (err: unknown) => {
     uninstall();
     return failed(link, err, startedAt);
@@ -205,6 +213,9 @@ function wsgiEnviron(item: BatchItem, input: BodyInput, link: WorkerLink): Recor
 function settleStrayTimers(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
+
+/** Active timers right after the previous request, while nothing else can have run since. */
+let knownTimers: number | undefined;
 
 function countTimers(): number {
   let n = 0;

@@ -142,8 +142,6 @@ export class LegacyPool {
   private readonly maxBatch: number;
   private readonly log: (message: string, error?: unknown) => void;
   private readonly channels = new Map<number, WorkerChannel>();
-  /** Tickets handed to a thread and not settled, by id (port messages are routed with it). */
-  private readonly dispatched = new Map<number, Ticket>();
   private readonly active = new Set<Batch>();
   /** Batch results from workers whose registration has not arrived yet. */
   private readonly unregistered = new Map<number, Array<() => void>>();
@@ -325,7 +323,6 @@ export class LegacyPool {
       const ticket = tickets[i]!;
       ticket.batch = batch;
       ticket.index = i;
-      this.dispatched.set(ticket.id, ticket);
     }
     this.busy++;
     this.active.add(batch);
@@ -372,7 +369,6 @@ export class LegacyPool {
         ticket.requeues++;
         ticket.batch = undefined;
         ticket.channel = undefined;
-        this.dispatched.delete(ticket.id);
         requeue.push(ticket);
       } else {
         this.settleError(ticket, this.classify(err, ticket));
@@ -388,18 +384,17 @@ export class LegacyPool {
 
   // The batch's thread is free again: take what it posted on its port first (it precedes the result).
   private release(batch: Batch): void {
-    this.busy--;
-    this.active.delete(batch);
     const threadId = Atomics.load(batch.state, THREAD_INDEX);
     const channel = threadId === 0 ? undefined : this.channels.get(threadId);
     if (channel !== undefined) this.drain(channel);
+    this.busy--;
+    this.active.delete(batch);
   }
 
   private settleResult(ticket: Ticket, result: TaskResult): void {
     if (ticket.settled) return;
     ticket.settled = true;
     this.admitted--;
-    this.dispatched.delete(ticket.id);
     const started = result.startedAt > 0 ? result.startedAt : ticket.queuedAt;
     this.metrics.taskStarted(Math.max(0, started - ticket.queuedAt));
     this.metrics.taskFinished(Math.max(0, now() - started), result.error === undefined);
@@ -410,7 +405,6 @@ export class LegacyPool {
     if (ticket.settled) return;
     ticket.settled = true;
     this.admitted--;
-    this.dispatched.delete(ticket.id);
     ticket.reject(err);
   }
 
@@ -530,6 +524,19 @@ export class LegacyPool {
     for (let e = receiveMessageOnPort(channel.port); e !== undefined; e = receiveMessageOnPort(channel.port)) this.route(channel, e.message);
   }
 
+  // Port messages are the slow path (streaming, uploads, logs): a scan of the batches out (at most
+  // threads × maxBatch requests) costs less than keeping a map of every request in flight.
+  private findDispatched(id: number): Ticket | undefined {
+    for (const batch of this.active) {
+      const tickets = batch.tickets;
+      for (let i = 0; i < tickets.length; i++) {
+        const ticket = tickets[i]!;
+        if (ticket.id === id) return ticket.settled ? undefined : ticket;
+      }
+    }
+    return undefined;
+  }
+
   private route(channel: WorkerChannel, message: unknown): void {
     if (isServiceMessage(message)) {
       void handleServiceCall(message, (reply, transfer) => postAndWake(channel.port, channel.signal, reply, transfer));
@@ -537,7 +544,7 @@ export class LegacyPool {
     }
     if (!isLegacyMessage(message)) return;
     const msg = message as WorkerMessage;
-    const ticket = this.dispatched.get(msg.id);
+    const ticket = this.findDispatched(msg.id);
     if (ticket === undefined) {
       // A request nobody waits for any more: unblock the worker if it waits for us.
       if (msg.type === 'legacy.pull' || (msg.type === 'legacy.body' && msg.ack)) postAndWake(channel.port, channel.signal, { type: 'legacy.disconnect', id: msg.id });
