@@ -180,6 +180,14 @@ export class LegacyPool {
     this.piscina.on('message', (message: unknown) => {
       if ((message as RegisterMessage | null)?.albanyLegacyRegister === true) this.register(message as RegisterMessage);
     });
+    // A replaced worker's channel goes with it (its port may not report 'close' on every Node version).
+    this.piscina.on('workerDestroy', (worker: { id?: number }) => {
+      const channel = worker.id === undefined ? undefined : this.channels.get(worker.id);
+      if (channel === undefined) return;
+      this.drain(channel);
+      this.channels.delete(channel.threadId);
+      channel.port.close();
+    });
   }
 
   /** True when a new task would be refused (every thread busy and the queue at its bound). */
