@@ -49,6 +49,16 @@ async function startHost(config: CliConfig, logger: Logger): Promise<Running> {
   return { url: server.url, close: () => server.close().then(closeApp) };
 }
 
+/** Serves every live pool's figures as Prometheus text on `--metrics PORT` (same host as the app). */
+async function startMetrics(config: CliConfig, logger: Logger): Promise<{ close(): Promise<void> }> {
+  const { serveMetrics } = await import('./pool/metrics-server.js');
+  const { toPrometheus } = await import('./pool/metrics-prometheus.js');
+  const { livePoolSources } = await import('./pool/registry.js');
+  const server = await serveMetrics({ host: config.server.host ?? '127.0.0.1', port: config.metricsPort! }, () => toPrometheus(livePoolSources()));
+  logger.info(`pool metrics at ${server.url}`);
+  return server;
+}
+
 /** Runs `albany serve` or `albany config` as configured. Resolves when the server has stopped. */
 export async function run(config: CliConfig): Promise<void> {
   if (config.command === 'config') {
@@ -60,11 +70,13 @@ export async function run(config: CliConfig): Promise<void> {
   if (config.workers > 1) {
     // The primary only supervises (it never loads the app or its pool); each worker runs startHost
     // and the cluster module owns signals in both.
+    if (config.metricsPort !== undefined) logger.warn('--metrics is served by single-process servers only; with --workers, scrape each process on its own port instead');
     const { runCluster } = await import('./server/cluster.js');
     await runCluster({ workers: config.workers, start: () => startHost(config, logger), shutdownTimeoutMs: (config.server.gracefulTimeoutMs ?? 10_000) + 5_000 }, logger);
     return;
   }
   const running = await startHost(config, logger);
+  const metrics = config.metricsPort === undefined ? undefined : await startMetrics(config, logger);
 
   await new Promise<void>((resolve) => {
     let stopping = false;
@@ -77,6 +89,7 @@ export async function run(config: CliConfig): Promise<void> {
       logger.info(`${signal}: finishing in-flight requests, then stopping`);
       running
         .close()
+        .then(() => metrics?.close())
         .then(resolve, (error: unknown) => {
           logger.error(`shutdown: ${(error as Error).message}`);
           process.exitCode = 1;

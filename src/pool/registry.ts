@@ -1,0 +1,35 @@
+// Every live legacy pool in this process, so `--metrics` can expose pools that apps create themselves.
+import type { PoolMetricsSource } from './metrics-prometheus.js';
+
+/** What the registry needs of a pool. */
+export interface RegisteredPool {
+  readonly name: string | undefined;
+  readonly metrics: PoolMetricsSource['metrics'];
+  readonly threads: { readonly length: number };
+}
+
+const live = new Set<RegisteredPool>();
+
+/** Adds a pool (called by the pool itself when it starts). */
+export function registerPool(pool: RegisteredPool): void {
+  live.add(pool);
+}
+
+/** Removes a pool (called when it closes). */
+export function unregisterPool(pool: RegisteredPool): void {
+  live.delete(pool);
+}
+
+/** The live pools as metric sources; unnamed pools are labelled `pool-1`, `pool-2`, … in creation order. */
+export function livePoolSources(): PoolMetricsSource[] {
+  let unnamed = 0;
+  const seen = new Map<string, number>();
+  return [...live].map((pool) => {
+    let name = pool.name ?? `pool-${++unnamed}`;
+    // Two pools given the same name still get distinct labels rather than an exposition error.
+    const n = (seen.get(name) ?? 0) + 1;
+    seen.set(name, n);
+    if (n > 1) name = `${name}-${n}`;
+    return { name, metrics: pool.metrics, piscina: { threads: pool.threads } };
+  });
+}
