@@ -30,6 +30,8 @@ export interface PoolOptions {
   log?: (message: string, error?: unknown) => void;
   /** Most requests one hand-off to a thread carries (default 32; 1 turns batching off). */
   maxBatch?: number;
+  /** How much lower than the event loop the handler threads run (Linux nice; default 5, 0 for equal). */
+  niceIncrement?: number;
 }
 
 /** Per-dispatch options. */
@@ -70,6 +72,7 @@ interface Batch {
 }
 
 const DEFAULT_MAX_BATCH = 32;
+const DEFAULT_NICE = 5;
 const EMPTY = new Uint8Array(0);
 
 /**
@@ -172,6 +175,9 @@ export class LegacyPool {
       atomics: 'sync',
       // piscina's histograms cost main-thread time per task; PoolMetrics keeps ours.
       recordTiming: false,
+      // Handler threads yield the CPU to the event loop: an async route stays fast while blocking
+      // handlers saturate every core (measured: /health p99 4–5 ms → 2–3 ms at nice +5, same throughput).
+      niceIncrement: options.niceIncrement ?? DEFAULT_NICE,
       filename: filename instanceof URL ? filename.href : filename,
     });
     this.log = options.log ?? ((message: string, error?: unknown) => console.error(message, error));
