@@ -12,6 +12,7 @@ import { defaultPoolConfig, setKey } from './config-schema.js';
 import { objectLayer } from './config-sources.js';
 import { effectiveMaxQueue, toPiscinaOptions } from './config.js';
 import { PoolMetrics, type PoolStats } from './metrics.js';
+import { registerPool, unregisterPool } from './registry.js';
 import {
   THREAD_INDEX, TaskState, batchBytes, goneIndex, isLegacyMessage, startedAtIndex, stateIndex,
   decodeResults, encodeBatch, type BatchResult, type LegacyTask, type MainMessage,
@@ -186,6 +187,8 @@ export class LegacyPool {
     this.piscina.on('message', (message: unknown) => {
       if ((message as RegisterMessage | null)?.albanyLegacyRegister === true) this.register(message as RegisterMessage);
     });
+    // `--metrics` exposes every live pool, also those an app creates itself.
+    registerPool(this);
     // A replaced worker's channel goes with it (its port may not report 'close' on every Node version).
     this.piscina.on('workerDestroy', (worker: { id?: number }) => {
       const channel = worker.id === undefined ? undefined : this.channels.get(worker.id);
@@ -296,6 +299,7 @@ export class LegacyPool {
       }
       this.queue = [];
       this.head = 0;
+      unregisterPool(this);
       this.closing = options.force ? this.piscina.destroy() : this.piscina.close();
       void this.closing.then(() => this.stopSweep(), () => this.stopSweep());
     }
