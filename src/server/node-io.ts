@@ -8,12 +8,6 @@ import type { RequestSource, ResponseSink } from './cycle.js';
 import { hasHeader } from '../gateway/helpers.js';
 
 const EMPTY = new Uint8Array(0);
-// Up to this size a last body chunk is sent as a latin1 string (see NodeResponseSink.body).
-const SMALL_BODY = 4096;
-
-function latin1(chunk: Uint8Array): string {
-  return (Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length)).toString('latin1');
-}
 const LAST: HttpReceiveMessage = Object.freeze({ type: 'http.request', body: EMPTY, moreBody: false }) as HttpReceiveMessage;
 const DISCONNECT: HttpReceiveMessage = Object.freeze({ type: 'http.disconnect' }) as HttpReceiveMessage;
 const LAST_PROMISE = Promise.resolve(LAST);
@@ -141,9 +135,6 @@ export class NodeResponseSink implements ResponseSink {
     }
     if (!more && !this.wantsTrailers) {
       if (chunk === undefined || chunk.length === 0) res.end();
-      // node joins the header block and a latin1 string into one write; a Buffer would go out as a
-      // second chunk through writev. Latin1 maps bytes 1:1, so small bodies take the faster road.
-      else if (chunk.length <= SMALL_BODY) res.end(latin1(chunk), 'latin1');
       else res.end(chunk);
       return;
     }
