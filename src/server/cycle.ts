@@ -154,7 +154,11 @@ export class HttpCycle {
 
   /** Called by hosts when the response has left and the connection moved on. */
   responseSent(): void {
-    this.clientGone();
+    // The exchange is over: a pending receive() gets http.disconnect. send() is left alone, so a
+    // message after the end still fails as a protocol error rather than as a disconnect.
+    const waiters = this.disconnectWaiters;
+    this.disconnectWaiters = undefined;
+    if (waiters) for (const wake of waiters) wake(DISCONNECT);
   }
 
   private dispatch(message: SendMessage): void | Promise<void> {

@@ -12,8 +12,9 @@ const kCycle = Symbol('albany.cycle');
 const kSocket = Symbol('albany.socket');
 type CycleResponse = ServerResponse & { [kCycle]?: HttpCycle; [kSocket]?: TrackedSocket };
 // Requests open on a connection: undefined until its first request, 0 when idle between requests.
-const kActive = Symbol('albany.active');
-type TrackedSocket = Socket & { [kActive]?: number };
+// Responses not yet ended on a connection: unset until its first request, empty between requests.
+const kOpen = Symbol('albany.open');
+type TrackedSocket = Socket & { [kOpen]?: Set<ServerResponse> };
 // How long close() lets a just-opened connection send its first request.
 const FRESH_CONNECTION_GRACE_MS = 1000;
 const kClient = Symbol('albany.client');
@@ -108,11 +109,16 @@ export function createRequestHandler(
     }
     if (draining) res.shouldKeepAlive = false;
     active.add(res);
-    (socket as TrackedSocket)[kActive] = ((socket as TrackedSocket)[kActive] ?? 0) + 1;
+    // One close listener per connection rather than one per response: cheaper on keep-alive.
+    let open = (socket as TrackedSocket)[kOpen];
+    if (open === undefined) {
+      open = (socket as TrackedSocket)[kOpen] = new Set();
+      socket.once('close', onSocketClose);
+    }
+    open.add(res);
     (res as CycleResponse)[kSocket] = socket;
-    res.on('close', onResponseClose);
 
-    const sink = new NodeResponseSink(res);
+    const sink = new NodeResponseSink(res, onResponseDone);
     if (maxBodySize > 0 && contentLength !== undefined && contentLength > maxBodySize) {
       // Refuse before reading a byte of the body; the connection closes so the rest is never read.
       res.shouldKeepAlive = false;
@@ -146,18 +152,21 @@ export function createRequestHandler(
     void cycle.run(app, logError);
   };
 
-  // One listener function for every response (no closure per request); the cycle rides on the response.
-  function onResponseClose(this: ServerResponse): void {
-    active.delete(this);
-    const socket = (this as CycleResponse)[kSocket];
-    if (socket !== undefined) socket[kActive]! -= 1;
+  // A response leaves the books once: when the sink ends it, or when its connection closes first.
+  function settle(res: ServerResponse, clientGone: boolean): void {
+    if (!(res as CycleResponse)[kSocket]![kOpen]!.delete(res)) return;
+    active.delete(res);
     // No cycle exists when the request was refused up front (413 on content-length).
-    const cycle = (this as CycleResponse)[kCycle];
+    const cycle = (res as CycleResponse)[kCycle];
     if (cycle !== undefined) {
-      if (this.writableFinished) cycle.responseSent();
-      else cycle.clientGone();
+      if (clientGone) cycle.clientGone();
+      else cycle.responseSent();
     }
     if (draining && active.size === 0) onIdle?.();
+  }
+  const onResponseDone = (res: ServerResponse) => settle(res, false);
+  function onSocketClose(this: TrackedSocket): void {
+    for (const res of this[kOpen]!) settle(res, true);
   }
 
   const handler = ((req: IncomingMessage, res: ServerResponse) => handle(req, res, false)) as GatewayRequestHandler;
@@ -246,8 +255,8 @@ export async function serve(app: App, options: ServerOptions = {}): Promise<Alba
       const timer = setTimeout(() => server.closeAllConnections(), resolved.gracefulTimeoutMs);
       const destroyIdle = (includeFresh: boolean) => {
         for (const socket of sockets) {
-          const open = (socket as TrackedSocket)[kActive];
-          if (open === 0 || (includeFresh && open === undefined)) socket.destroySoon();
+          const open = (socket as TrackedSocket)[kOpen];
+          if (open?.size === 0 || (includeFresh && open === undefined)) socket.destroySoon();
         }
       };
       // Connections between requests go now; new ones get a short window to send their request,
@@ -255,7 +264,7 @@ export async function serve(app: App, options: ServerOptions = {}): Promise<Alba
       destroyIdle(false);
       const freshWindow = new Promise<void>((resolve) => setTimeout(resolve, Math.min(FRESH_CONNECTION_GRACE_MS, resolved.gracefulTimeoutMs)));
       await idle();
-      if ([...sockets].some((socket) => (socket as TrackedSocket)[kActive] === undefined && !socket.destroyed)) {
+      if ([...sockets].some((socket) => (socket as TrackedSocket)[kOpen] === undefined && !socket.destroyed)) {
         await freshWindow;
         await idle();
       }

@@ -112,7 +112,20 @@ export class NodeResponseSink implements ResponseSink {
   private flushed = false;
   private pendingTrailers: Record<string, string | string[]> | undefined;
 
-  constructor(private readonly res: ServerResponse) {}
+  /**
+   * @param onDone called once when the response has been ended on our side (not on abort: the host
+   *   learns of that from the socket closing)
+   */
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly onDone?: (res: ServerResponse) => void,
+  ) {}
+
+  private end(chunk?: Uint8Array | string): void {
+    if (chunk === undefined) this.res.end();
+    else this.res.end(chunk);
+    this.onDone?.(this.res);
+  }
 
   start(status: number, headers: Headers, trailers: boolean): void {
     this.status = status;
@@ -134,8 +147,7 @@ export class NodeResponseSink implements ResponseSink {
         : undefined);
     }
     if (!more && !this.wantsTrailers) {
-      if (chunk === undefined || chunk.length === 0) res.end();
-      else res.end(chunk);
+      this.end(chunk === undefined || chunk.length === 0 ? undefined : chunk);
       return;
     }
     if (chunk !== undefined && chunk.length > 0 && !res.write(chunk)) return this.drained();
@@ -150,7 +162,7 @@ export class NodeResponseSink implements ResponseSink {
     }
     if (!more) {
       this.res.addTrailers(t);
-      this.res.end();
+      this.end();
     }
   }
 
@@ -167,6 +179,7 @@ export class NodeResponseSink implements ResponseSink {
     if (!this.flushed) this.flush(hasHeader(this.headers, 'content-length') ? undefined : ['content-length', String(size)]);
     try {
       await pipeline(createReadStream(path), this.res);
+      this.onDone?.(this.res);
     } catch (error) {
       this.res.destroy();
       throw error;
@@ -181,7 +194,7 @@ export class NodeResponseSink implements ResponseSink {
     }
     this.flushed = true;
     res.writeHead(status, ['content-type', 'text/plain; charset=utf-8', 'content-length', String(Buffer.byteLength(text))]);
-    res.end(text);
+    this.end(text);
   }
 
   abort(): void {
