@@ -1,11 +1,12 @@
 // FastCGI adapters for a cycle: STDIN records as http.request messages with backpressure, and a
 // response sink that writes a CGI head and body as STDOUT records.
-import { createReadStream, promises as fsp } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
 import type { Headers, HttpReceiveMessage } from '../gateway/types.js';
 import type { RequestSource, ResponseSink } from './cycle.js';
 import { RecordType, encodeHeader, streamRecords } from './fastcgi-records.js';
 import { hasHeader } from '../gateway/helpers.js';
+import { regularFileSize } from './send-file.js';
 
 const EMPTY = new Uint8Array(0);
 const LAST: HttpReceiveMessage = Object.freeze({ type: 'http.request', body: EMPTY, moreBody: false }) as HttpReceiveMessage;
@@ -167,15 +168,10 @@ export class FastCGIResponseSink implements ResponseSink {
   }
 
   async sendFile(path: string): Promise<void> {
-    let size: number;
-    try {
-      const stat = await fsp.stat(path);
-      if (!stat.isFile()) throw new Error(`${path} is not a regular file`);
-      size = stat.size;
-    } catch (error) {
+    const size = await regularFileSize(path).catch((error: unknown) => {
       this.fail(404, 'Not Found');
       throw error;
-    }
+    });
     const head = streamRecords(RecordType.STDOUT, this.id, this.head(hasHeader(this.headers, 'content-length') ? undefined : size));
     if (!this.out.write(this.id, head)) await this.out.drained();
     try {

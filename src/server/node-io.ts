@@ -1,11 +1,12 @@
 // node:http adapters for a cycle: the request body as http.request messages with backpressure, and
 // the response sink that writes status, headers, body and trailers to a ServerResponse.
-import { createReadStream, promises as fsp } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { Headers, HttpReceiveMessage } from '../gateway/types.js';
 import type { RequestSource, ResponseSink } from './cycle.js';
 import { hasHeader } from '../gateway/helpers.js';
+import { regularFileSize } from './send-file.js';
 
 const EMPTY = new Uint8Array(0);
 const LAST: HttpReceiveMessage = Object.freeze({ type: 'http.request', body: EMPTY, moreBody: false }) as HttpReceiveMessage;
@@ -167,15 +168,10 @@ export class NodeResponseSink implements ResponseSink {
   }
 
   async sendFile(path: string): Promise<void> {
-    let size: number;
-    try {
-      const stat = await fsp.stat(path);
-      if (!stat.isFile()) throw new Error(`${path} is not a regular file`);
-      size = stat.size;
-    } catch (error) {
+    const size = await regularFileSize(path).catch((error: unknown) => {
       this.fail(404, 'Not Found');
       throw error;
-    }
+    });
     if (!this.flushed) this.flush(hasHeader(this.headers, 'content-length') ? undefined : ['content-length', String(size)]);
     try {
       await pipeline(createReadStream(path), this.res);
