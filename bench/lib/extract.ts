@@ -27,6 +27,27 @@ const PATTERNS: Pattern[] = [
     measure: 'runSync per call, 1 MB payload ÷ synckit',
     target: '≤ 1.0',
   },
+  {
+    bench: 'interop',
+    regex: /ratio express-albany \/ express-node = ([\d.]+)/,
+    name: 'Express via fromNodeHandler ÷ Express on node:http (median of rounds)',
+    measure: 'Express app via fromNodeHandler ÷ Express on node:http',
+    target: '≥ 0.9',
+  },
+  {
+    bench: 'interop',
+    regex: /ratio hono-albany \/ hono-node-server = ([\d.]+)/,
+    name: 'Hono via fromFetch ÷ @hono/node-server (median of rounds)',
+    measure: 'Hono app via fromFetch ÷ @hono/node-server',
+    target: '≥ 1.0',
+  },
+  {
+    bench: 'scale',
+    regex: /--workers 2 ÷ --workers 1 = ([\d.]+)×/,
+    name: '--workers 2 ÷ --workers 1 (best round each)',
+    measure: '--workers 2 ÷ --workers 1 req/s',
+    target: '≥ 1.7',
+  },
 ];
 
 /** Ratios found in `stdout` of bench script `bench`. */
