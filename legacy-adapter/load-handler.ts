@@ -1,6 +1,7 @@
 // Loads a legacy handler module inside a worker (once per worker) and decides which style it speaks.
 import type { HandlerStyle } from '../src/pool/protocol.js';
 import { albanyError } from '../src/errors.js';
+import { isTypeScriptPath, registerTsx } from '../src/typescript.js';
 
 /** A handler function with the style it will be called in. */
 export interface LoadedHandler {
@@ -10,7 +11,6 @@ export interface LoadedHandler {
 
 const modules = new Map<string, Promise<Record<string, unknown>>>();
 const handlers = new Map<string, LoadedHandler>();
-let tsxRegistered: Promise<unknown> | undefined;
 
 /**
  * Returns the handler for `moduleUrl`, importing the module on first use in this worker.
@@ -61,10 +61,7 @@ function importOnce(moduleUrl: string): Promise<Record<string, unknown>> {
 // its entry through require), so a TypeScript handler gets tsx's ESM loader installed in this worker
 // before its first import: a failed import would be cached, so there is no trying first.
 async function importTs(moduleUrl: string): Promise<Record<string, unknown>> {
-  if (/\.[cm]?ts$/.test(new URL(moduleUrl).pathname)) {
-    tsxRegistered ??= import('tsx/esm/api').then((api) => api.register());
-    await tsxRegistered;
-  }
+  if (isTypeScriptPath(new URL(moduleUrl).pathname)) await registerTsx();
   return (await import(moduleUrl)) as Record<string, unknown>;
 }
 

@@ -10,5 +10,5 @@ export async function legacyFromCli(config: CliConfig, pool: PoolConfig): Promis
   const { legacy } = await import('../legacy-adapter/index.js');
   const url = pathToFileURL(resolve(config.cwd, config.legacy!));
   const app = legacy(url, { pool, ...(config.legacyStyle ? { style: config.legacyStyle as 'wsgi' | 'plain' | 'node' } : {}) });
-  return { app, close: async () => { await (app as App & { close?: () => Promise<void> }).close?.(); } };
+  return { app, close: () => app.close() };
 }

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { AlbanyError, ErrorCodes } from './errors.js';
+import { isTypeScriptPath, registerTsx } from './typescript.js';
 
 /** A parsed `module[:export]` target. */
 export interface AppTarget {
@@ -22,16 +23,6 @@ export function parseTarget(spec: string, cwd: string): AppTarget {
   return { file: isAbsolute(modulePath) ? modulePath : resolve(cwd, modulePath), exportName };
 }
 
-let tsxRegistered = false;
-
-/** Registers tsx's ESM loader once, so `.ts` modules can be imported from compiled code. */
-export async function ensureTypeScript(): Promise<void> {
-  if (tsxRegistered) return;
-  tsxRegistered = true;
-  const api = (await import('tsx/esm/api')) as { register: () => unknown };
-  api.register();
-}
-
 /**
  * Imports a module file, falling back to registering tsx when node cannot load the extension.
  * @throws AlbanyError `ERR_ALBANY_APP_LOAD` when the file is missing or fails to load.
@@ -42,8 +33,8 @@ export async function importModule(file: string): Promise<Record<string, unknown
   try {
     return (await import(url)) as Record<string, unknown>;
   } catch (error) {
-    if ((error as { code?: string }).code === 'ERR_UNKNOWN_FILE_EXTENSION' && /\.[cm]?tsx?$/.test(file)) {
-      await ensureTypeScript();
+    if ((error as { code?: string }).code === 'ERR_UNKNOWN_FILE_EXTENSION' && isTypeScriptPath(file)) {
+      await registerTsx();
       // Node caches the failed load under the plain URL, so importing it again would fail the same
       // way; a query makes it a fresh module record that goes through the tsx hooks.
       try {

@@ -1,7 +1,7 @@
 // Carries out a parsed CLI config: load the app, start the host, print where it listens, stop on signals.
 import type { CliConfig } from './cli.js';
-import { AlbanyError, ErrorCodes } from './errors.js';
 import type { App } from './gateway/types.js';
+import { toGatewayApp } from './interop/detect.js';
 import { loadTarget, parseTarget } from './load-app.js';
 import { resolvePoolConfig } from './pool/config.js';
 import { formatConfig } from './pool/config-format.js';
@@ -14,16 +14,6 @@ interface Running {
   close(): Promise<void>;
 }
 
-/** Turns the loaded export into a gateway App, per `--interface`. */
-export async function toApp(value: unknown, kind: CliConfig['interface']): Promise<App> {
-  if ((kind === 'auto' || kind === 'gateway') && typeof value === 'function' && value.length === 3 && !('handle' in value)) return value as App;
-  if (kind === 'gateway') {
-    throw new AlbanyError(ErrorCodes.ERR_ALBANY_INTERFACE, 'the export is not a gateway app: expected a function (scope, receive, send)');
-  }
-  const { toGatewayApp } = await import('./interop/detect.js');
-  return toGatewayApp(value, kind);
-}
-
 async function buildApp(config: CliConfig): Promise<{ app: App; close: () => Promise<void> }> {
   if (config.legacy !== undefined) {
     const resolved = await resolvePoolConfig({ cwd: config.cwd, configPath: config.configPath, env: config.env, flags: config.poolFlags });
@@ -31,7 +21,7 @@ async function buildApp(config: CliConfig): Promise<{ app: App; close: () => Pro
     return legacyFromCli(config, resolved.config);
   }
   const value = await loadTarget(parseTarget(config.target!, config.cwd));
-  return { app: await toApp(value, config.interface), close: async () => {} };
+  return { app: toGatewayApp(value, config.interface), close: async () => {} };
 }
 
 /** Loads the app and starts the host the flags ask for: FastCGI (`--fastcgi`) or HTTP (TCP or `--uds`). */

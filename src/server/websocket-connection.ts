@@ -103,22 +103,21 @@ export class WebSocketConnection {
     } catch (error) {
       if (AlbanyError.is(error) && error.code === ErrorCodes.ERR_ALBANY_CLIENT_DISCONNECTED && this.phase === Phase.Closed) return;
       this.ctx.logError(error, `websocket ${this.scope.rawPath}`);
-      if (this.phase === Phase.Connecting) {
-        this.phase = Phase.Closed;
-        statusResponse(this.ctx.socket, 500, 'Internal Server Error');
-      } else if (this.phase === Phase.Open) {
-        this.phase = Phase.Closing;
-        this.ws!.close(1011);
-      }
+      this.end(500, 'Internal Server Error', 1011);
       return;
     }
     // Returning is the end of the conversation: unanswered handshake → 403, open socket → normal close.
+    this.end(403, 'Forbidden', 1000);
+  }
+
+  /** Settles the connection after the app is done: an HTTP answer before accept, a close code after. */
+  private end(status: number, text: string, closeCode: number): void {
     if (this.phase === Phase.Connecting) {
       this.phase = Phase.Closed;
-      statusResponse(this.ctx.socket, 403, 'Forbidden');
+      statusResponse(this.ctx.socket, status, text);
     } else if (this.phase === Phase.Open) {
       this.phase = Phase.Closing;
-      this.ws!.close(1000);
+      this.ws!.close(closeCode);
     }
   }
 

@@ -1,6 +1,7 @@
 // The few lines a reactor thread runs before its entry file: tsx when running from sources, and a
 // crash report if the entry itself fails to load (before it can report anything on its own).
-import { REACTOR_DEAD_INDEX, REACTOR_READY_FLAG, TSX_FLAG } from './protocol.js';
+import { REACTOR_DEAD_INDEX, REACTOR_READY_FLAG } from './protocol.js';
+import { TSX_FLAG } from '../typescript.js';
 
 /**
  * CommonJS source for `new Worker(source, { eval: true })` that loads `entry`. On Node 20 a

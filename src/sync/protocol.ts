@@ -98,5 +98,3 @@ export interface ReactorCallContext {
 /** Set by the reactor entry once its own exit handler reports crashes; the bootstrap's stands down. */
 export const REACTOR_READY_FLAG = Symbol.for('albany.sync.reactorReady');
 
-/** Set by the reactor bootstrap when it registered tsx, so `.ts` targets need no second register. */
-export const TSX_FLAG = Symbol.for('albany.sync.tsx');

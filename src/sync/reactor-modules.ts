@@ -1,6 +1,6 @@
 // The reactor's module cache: each target module is imported once per reactor thread, .ts included.
 import { AlbanyError, ErrorCodes } from '../errors.js';
-import { TSX_FLAG } from './protocol.js';
+import { isTypeScriptPath, registerTsx, tsxActive } from '../typescript.js';
 
 const loaded = new Map<string, Record<string, unknown>>();
 
@@ -10,26 +10,13 @@ export function loadedModule(spec: string): Record<string, unknown> | undefined 
 }
 
 const loading = new Map<string, Promise<Record<string, unknown>>>();
-let tsxReady: Promise<void> | undefined;
-
-// Hooks registered by the parent are not inherited by workers on Node 20, so only what this thread
-// did counts: the bootstrap registered tsx (running from sources), or nothing did yet.
-function tsxActive(): boolean {
-  return (globalThis as Record<symbol, unknown>)[TSX_FLAG] === true;
-}
 
 /** Loads `spec` once (registering tsx first for a .ts module if nothing has); later calls share it. */
 export function loadModule(spec: string): Promise<Record<string, unknown>> {
   let p = loading.get(spec);
   if (p === undefined) {
-    const needsTsx = /\.[cm]?tsx?(?:$|\?)/.test(spec) && !tsxActive();
-    if (needsTsx) {
-      tsxReady ??= import('tsx/esm/api').then((m) => {
-        m.register();
-        (globalThis as Record<symbol, unknown>)[TSX_FLAG] = true;
-      });
-    }
-    p = (needsTsx ? tsxReady! : Promise.resolve())
+    // The bootstrap registered tsx when the reactor runs from sources; otherwise a .ts target does it.
+    p = (isTypeScriptPath(spec) && !tsxActive() ? registerTsx() : Promise.resolve())
       .then(() => import(spec) as Promise<Record<string, unknown>>)
       .then(
         (mod) => {

@@ -37,17 +37,8 @@ export function osThreads(): number {
   }
 }
 
-export const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `check` every 20 ms until it holds or `timeoutMs` passes; returns the last result. */
-export async function settle(check: () => boolean, timeoutMs = 5000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) return false;
-    await delay(20);
-  }
-  return true;
-}
+// Polling and sleeping are the server tests' own helpers; `settle` is the name these tests read best with.
+export { delay, waitFor as settle } from '../helpers/server.js';
 
 /** Rejects with `what` if `promise` has not settled after `ms`, so a hang fails the test instead of stalling the suite. */
 export async function bounded<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
