@@ -1,7 +1,7 @@
 // A real http.ServerResponse whose output becomes gateway messages: node keeps all the header and
 // status logic (setHeader, writeHead, HEAD/204 body rules), albany takes over at the point where node
 // would serialize bytes for the socket.
-import { ServerResponse, type IncomingMessage } from 'node:http';
+import { OutgoingMessage, ServerResponse, type IncomingMessage } from 'node:http';
 import type { Headers, Send, SendMessage } from '../gateway/types.js';
 import { kNeedDrain, kOutHeaders } from './node-internals.js';
 
@@ -22,6 +22,8 @@ type Internals = GatewayServerResponse & {
   _header: string | null;
   _headerSent: boolean;
   _hasBody: boolean;
+  /** What addTrailers() stored, serialized as `Name: value\r\n` lines (node validated them). */
+  _trailer: string;
   finished: boolean;
   [kOutHeaders]: Record<string, [string, unknown]> | null;
   [kNeedDrain]: boolean;
@@ -29,6 +31,9 @@ type Internals = GatewayServerResponse & {
   _send(data: string | Uint8Array, encoding: BufferEncoding | Callback | null, callback?: Callback | null): boolean;
   _writeRaw(data: unknown, encoding: unknown, callback?: Callback): boolean;
 };
+
+// Node's own header bookkeeping, run only for responses that declare a Trailer header.
+const nodeStoreHeader = (OutgoingMessage.prototype as unknown as Internals)._storeHeader;
 
 function pushValue(out: Headers, name: string, value: unknown): void {
   if (Array.isArray(value)) for (const v of value) out.push([name, String(v)]);
@@ -54,6 +59,38 @@ function toGatewayHeaders(res: Internals, headers: OutgoingHeaders): Headers {
   return out;
 }
 
+/** True when the headers handed to _storeHeader include `Trailer` (`out` is their gateway form). */
+function declaresTrailer(res: Internals, headers: OutgoingHeaders, out: Headers): boolean {
+  if (headers === res[kOutHeaders]) return (headers as Record<string, unknown>)['trailer'] !== undefined;
+  for (let i = 0; i < out.length; i++) if (out[i]![0] === 'trailer') return true;
+  return false;
+}
+
+/** addTrailers()' serialized lines → gateway pairs (names lower-cased, repeated names kept). */
+function trailerPairs(serialized: string): Headers {
+  const out: Headers = [];
+  for (const line of serialized.split('\r\n')) {
+    if (line === '') continue;
+    // Node wrote `field + ': ' + value`, and a field is a token, so the first ': ' splits them.
+    const colon = line.indexOf(': ');
+    out.push([line.slice(0, colon).toLowerCase(), line.slice(colon + 2)]);
+  }
+  return out;
+}
+
+/**
+ * Would node's socket-backed response carry trailers? Asks node itself: its _storeHeader picks
+ * chunked framing (or throws ERR_HTTP_TRAILER_INVALID, e.g. with a content-length, for HEAD/204/304
+ * or an HTTP/1.0 client), and node writes `_trailer` only after a chunked body.
+ */
+function nodeSendsTrailers(res: Internals, firstLine: string, headers: OutgoingHeaders): boolean {
+  nodeStoreHeader.call(res, firstLine, headers);
+  const chunked = res.chunkedEncoding && res._hasBody;
+  // Framing is the host's job; left on, node would chunk-encode the bytes handed to _send.
+  res.chunkedEncoding = false;
+  return chunked;
+}
+
 /**
  * Per-response state between node's ServerResponse and the gateway `send`. Holds back the latest
  * chunk so the last one goes out with `moreBody: false` (one write with a content-length for the
@@ -63,6 +100,7 @@ function toGatewayHeaders(res: Internals, headers: OutgoingHeaders): Headers {
 export class ResponseBridge {
   private status = 200;
   private headers: Headers = [];
+  private trailers = false;
   private started = false;
   private ended = false;
   private failed = false;
@@ -86,9 +124,13 @@ export class ResponseBridge {
     return this.ended || this.failed;
   }
 
-  head(status: number, headers: OutgoingHeaders): void {
+  /** The headers are final; `firstLine` is node's status line (only needed to check trailers). */
+  head(status: number, firstLine: string, headers: OutgoingHeaders): void {
+    const out = toGatewayHeaders(this.res, headers);
+    // Responses without a Trailer header pay only for declaresTrailer's lookup.
+    if (declaresTrailer(this.res, headers, out)) this.trailers = nodeSendsTrailers(this.res, firstLine, headers);
     this.status = status;
-    this.headers = toGatewayHeaders(this.res, headers);
+    this.headers = out;
   }
 
   write(chunk: Buffer, callback: Callback | null | undefined): boolean {
@@ -113,7 +155,16 @@ export class ResponseBridge {
   end(): void {
     if (this.ended || this.failed) return;
     this.ended = true;
-    this.flush(false);
+    if (this.trailers) {
+      // 'finish' (among the held callbacks) waits for the trailers: they end the response.
+      const callbacks = this.heldCallbacks;
+      this.heldCallbacks = undefined;
+      this.flush(false);
+      const trailers = trailerPairs(this.res._trailer);
+      this.enqueue({ type: 'http.response.trailers', headers: trailers, moreTrailers: false }, 0, callbacks);
+    } else {
+      this.flush(false);
+    }
     const tail = this.tail!;
     tail.then(() => {
       if (this.failed) return;
@@ -147,7 +198,10 @@ export class ResponseBridge {
     this.heldCallbacks = undefined;
     if (!this.started) {
       this.started = true;
-      this.enqueue({ type: 'http.response.start', status: this.status, headers: this.headers }, 0, undefined);
+      const start: SendMessage = this.trailers
+        ? { type: 'http.response.start', status: this.status, headers: this.headers, trailers: true }
+        : { type: 'http.response.start', status: this.status, headers: this.headers };
+      this.enqueue(start, 0, undefined);
     }
     this.enqueue({ type: 'http.response.body', body: chunk, moreBody: more }, chunk.length, callbacks);
   }
@@ -181,10 +235,11 @@ function emitClose(res: ServerResponse): void {
 // prototype of `res` for its own (which inherits ServerResponse), and own properties survive that.
 
 function storeHeader(this: Internals, firstLine: string, headers: OutgoingHeaders): void {
+  // First, so that a response node refuses (Trailer with content-length) throws before it counts as sent.
+  this[kBridge].head(this.statusCode, firstLine, headers);
   // A non-empty _header makes headersSent true; _headerSent stops node prepending it to the body.
   this._header = firstLine;
   this._headerSent = true;
-  this[kBridge].head(this.statusCode, headers);
 }
 
 function sendData(this: Internals, data: string | Uint8Array, encoding: BufferEncoding | Callback | null, callback?: Callback | null): boolean {
