@@ -123,9 +123,28 @@ export async function resolvePoolConfig(options: ResolvePoolConfigOptions = {}):
     ...(file === undefined ? [] : fileLayers(file, options.name)),
     envLayer(options.env ?? {}),
     flagLayer(options.flags ?? {}),
-    objectLayer(options.code, 'code', (path) => (path ? `code ${path}` : 'code')),
+    codeLayer(options.code),
   ];
-  const config = defaultPoolConfig(options.cores);
+  const { config, sources, problems } = mergeLayers(layers, options.cores);
+  if (problems.length > 0) throw configError(problems, options.name);
+  return { name: options.name, config, sources, file: file?.path };
+}
+
+/** Fills a partial config from the defaults and validates it. */
+// resolvePoolConfig with code as the only source: the same rules and the same error, but synchronous.
+export function completeConfig(input: PoolConfigInput): PoolConfig {
+  const { config, problems } = mergeLayers([codeLayer(input)], undefined);
+  if (problems.length > 0) throw configError(problems, undefined);
+  return config;
+}
+
+function codeLayer(code: PoolConfigInput | undefined): Layer {
+  return objectLayer(code, 'code', (path) => (path ? `code ${path}` : 'code'));
+}
+
+// Later layers win; every layer's problems are kept, so one error can name them all.
+function mergeLayers(layers: Layer[], cores: number | undefined): { config: PoolConfig; sources: Record<PoolConfigKey, ValueOrigin>; problems: ConfigProblem[] } {
+  const config = defaultPoolConfig(cores);
   const sources = Object.fromEntries(
     poolKeySpecs.map((s) => [s.key, { source: 'default', origin: s.key === 'maxThreads' ? 'default (available cores)' : 'default' }]),
   ) as Record<PoolConfigKey, ValueOrigin>;
@@ -153,8 +172,7 @@ export async function resolvePoolConfig(options: ResolvePoolConfigOptions = {}):
       });
     }
   }
-  if (problems.length > 0) throw configError(problems, options.name);
-  return { name: options.name, config, sources, file: file?.path };
+  return { config, sources, problems };
 }
 
 /** The options piscina takes, limited to the ones a pool config sets. */

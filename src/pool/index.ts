@@ -2,11 +2,13 @@
 export type { OnDisconnect, ResourceLimits, PoolConfig, PoolConfigInput, ConfigSource } from './config-types.js';
 export { poolKeySpecs, defaultPoolConfig, type PoolConfigKey, type PoolKeySpec, type ValueOrigin, type ConfigProblem } from './config-schema.js';
 export { configFileNames, loadConfigFile, type LoadedConfigFile } from './config-sources.js';
-export { resolvePoolConfig, parsePoolFlags, poolFlagSpecs, poolParseArgsOptions, toPiscinaOptions, effectiveMaxQueue, type ResolvePoolConfigOptions, type ResolvedPoolConfig, type PoolFlagSpec, type PiscinaPoolOptions } from './config.js';
+export { resolvePoolConfig, completeConfig, parsePoolFlags, poolFlagSpecs, poolParseArgsOptions, toPiscinaOptions, effectiveMaxQueue, type ResolvePoolConfigOptions, type ResolvedPoolConfig, type PoolFlagSpec, type PiscinaPoolOptions } from './config.js';
 export { formatConfig } from './config-format.js';
 export { PoolMetrics, TaskTracker, rejectReasons, type RejectReason, type TaskStage, type PoolStats, type PoolMetricsOptions } from './metrics.js';
 export { LatencyHistogram, type LatencySummary } from './metrics-histogram.js';
 export { toPrometheus, prometheusContentType, type PoolMetricsSource, type PiscinaStatsLike } from './metrics-prometheus.js';
 export { serveMetrics, type MetricsServer, type MetricsServerOptions } from './metrics-server.js';
-export { LegacyPool, createPool, completeConfig, type PoolOptions, type DispatchOptions, type LegacyPoolStats } from './pool.js';
+export { createPool } from './pool.js';
+export { LegacyPool } from './legacy-pool.js';
+export type { PoolOptions, DispatchOptions, LegacyPoolStats } from './pool-types.js';
 export { type HandlerStyle, type LegacyTask, type TaskResult, type WorkerMessage, type MainMessage } from './protocol.js';

@@ -1,0 +1,335 @@
+// The hot path of a legacy pool: admission against our own bounded queue, batched hand-offs (one
+// piscina task carries every request queued when a thread came free) and settling each request from
+// its batch's result. Admission, queue and batching stay in one class because every request touches
+// their shared counters; the slow paths (faults, timeouts, worker ports, thread set-up) live beside it.
+import type { Piscina } from 'piscina';
+import type { AlbanyError } from '../errors.js';
+import type { OnDisconnect, PoolConfig } from './config-types.js';
+import { effectiveMaxQueue } from './config.js';
+import { MAX_REQUEUES, clientAborted, hasCulprit, poolClosed, queueFull, workerFault } from './faults.js';
+import { PoolMetrics } from './metrics.js';
+import type { DispatchOptions, LegacyPoolStats, PoolOptions } from './pool-types.js';
+import {
+  THREAD_INDEX, TaskState, batchBytes, goneIndex, stateIndex, decodeResults, encodeBatch,
+  type BatchResult, type LegacyTask, type RegisterMessage, type TaskResult,
+} from './protocol.js';
+import { registerPool, unregisterPool } from './registry.js';
+import { startThreads, terminateThread } from './threads.js';
+import { Ticket, now, type Batch, type TicketListener } from './ticket.js';
+import { TimeoutSweep } from './timeout-sweep.js';
+import { WorkerChannels } from './worker-channels.js';
+
+const DEFAULT_MAX_BATCH = 32;
+
+/**
+ * A piscina pool running legacy requests. Several may exist at once, each with its own config.
+ * {@link run} rejects only with {@link AlbanyError}s: `ERR_ALBANY_QUEUE_FULL`, `ERR_ALBANY_TIMEOUT`
+ * (the worker was replaced), `ERR_ALBANY_ABORTED` (the caller's signal), `ERR_ALBANY_WORKER_CRASHED`.
+ */
+export class LegacyPool {
+  /** The tuning in force. */
+  readonly config: PoolConfig;
+  /** The pool's name, if any. */
+  readonly name: string | undefined;
+  /** The queue bound (`'auto'` resolved). */
+  readonly maxQueue: number;
+  /** The figures of this pool (pass it to `toPrometheus` / `serveMetrics`). */
+  readonly metrics: PoolMetrics;
+  private readonly piscina: Piscina;
+  private readonly capacity: number;
+  private readonly maxBatch: number;
+  private readonly log: (message: string, error?: unknown) => void;
+  private readonly active = new Set<Batch>();
+  private readonly channels: WorkerChannels;
+  private readonly sweep: TimeoutSweep;
+  private queue: Ticket[] = [];
+  private head = 0;
+  /** Admitted and not settled. */
+  private admitted = 0;
+  private busy = 0;
+  private nextId = 1;
+  private flushScheduled = false;
+  private closing: Promise<void> | undefined;
+  private readonly flushBound = (): void => this.flush();
+
+  constructor(config: PoolConfig, options: PoolOptions = {}) {
+    this.config = config;
+    this.name = options.name;
+    this.maxQueue = effectiveMaxQueue(config);
+    this.capacity = config.maxThreads * config.concurrentTasksPerWorker;
+    this.maxBatch = Math.max(1, Math.floor(options.maxBatch ?? DEFAULT_MAX_BATCH));
+    this.metrics = options.metrics ?? new PoolMetrics({ capacity: this.capacity });
+    this.channels = new WorkerChannels(this.active, (ticket, result) => this.settleResult(ticket, result));
+    this.sweep = new TimeoutSweep(config, this.active, (batch) => this.terminate(batch));
+    this.piscina = startThreads(config, options);
+    this.log = options.log ?? ((message: string, error?: unknown) => console.error(message, error));
+    // A worker that dies between tasks (a stray timer throwing) is replaced by piscina; say so.
+    this.piscina.on('error', (err: unknown) => this.log(`albany: legacy worker${this.name ? ` of pool ${this.name}` : ''} crashed between requests`, err));
+    this.piscina.on('message', (message: unknown) => {
+      if ((message as RegisterMessage | null)?.albanyLegacyRegister === true) this.channels.register(message as RegisterMessage);
+    });
+    // `--metrics` exposes every live pool, also those an app creates itself.
+    registerPool(this);
+    this.piscina.on('workerDestroy', (worker: { id?: number }) => {
+      if (worker.id !== undefined) this.channels.forget(worker.id);
+    });
+  }
+
+  /** True when a new task would be refused (every thread busy and the queue at its bound). */
+  get saturated(): boolean {
+    return this.admitted >= this.capacity + this.maxQueue;
+  }
+
+  /**
+   * Admission check before building a task: returns the (counted) `ERR_ALBANY_QUEUE_FULL` error when
+   * the pool would refuse, so a flood against a full queue costs next to nothing.
+   */
+  admit(): AlbanyError | undefined {
+    if (!this.saturated) return undefined;
+    this.metrics.taskRejected('queue-full');
+    return queueFull(this);
+  }
+
+  /**
+   * Queues one request and returns its ticket at once. Port messages for the request go to
+   * `listener`; without one, body pulls get an empty end and acks are given at once.
+   */
+  dispatch(task: LegacyTask, listener?: TicketListener): Ticket {
+    const ticket = new Ticket(this, task, listener);
+    const refused = this.closing !== undefined ? poolClosed() : this.admit();
+    if (refused !== undefined) {
+      ticket.settled = true;
+      ticket.reject(refused);
+      return ticket;
+    }
+    ticket.id = this.nextId++;
+    ticket.queuedAt = now();
+    this.admitted++;
+    this.metrics.taskQueued();
+    this.queue.push(ticket);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      // Requests parsed in the same loop turn leave together.
+      setImmediate(this.flushBound);
+    }
+    return ticket;
+  }
+
+  /** Dispatches one task and waits for its result. See the class doc for how it can fail. */
+  async run(task: LegacyTask, options: DispatchOptions = {}): Promise<TaskResult> {
+    const ticket = this.dispatch(task);
+    const signal = options.signal;
+    if (signal === undefined) return ticket.result;
+    const onAbort = (): void => ticket.cancel('abort');
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await ticket.result;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Counts, gauges and latency summaries of this pool. */
+  stats(): LegacyPoolStats {
+    let running = 0;
+    let waiting = 0;
+    for (const batch of this.active) {
+      for (let i = 0; i < batch.tickets.length; i++) {
+        if (batch.tickets[i]!.settled) continue;
+        const s = Atomics.load(batch.state, stateIndex(i));
+        if (s === TaskState.running) running++;
+        else if (s === TaskState.queued) waiting++;
+      }
+    }
+    for (let i = this.head; i < this.queue.length; i++) if (!this.queue[i]!.settled) waiting++;
+    return {
+      ...this.metrics.stats(),
+      queued: waiting,
+      running,
+      utilization: this.capacity > 0 ? running / this.capacity : 0,
+      name: this.name,
+      threads: this.piscina.threads.length,
+      maxQueue: this.maxQueue,
+    };
+  }
+
+  /** The piscina instance, for thread counts in exposition (`PoolMetricsSource.piscina`). */
+  get threads(): { readonly length: number } {
+    return this.piscina.threads;
+  }
+
+  /** Stops the pool: queued tasks are refused, running ones may finish (`force`: threads are terminated now). */
+  close(options: { force?: boolean } = {}): Promise<void> {
+    if (this.closing === undefined) {
+      for (let i = this.head; i < this.queue.length; i++) {
+        const ticket = this.queue[i]!;
+        if (!ticket.settled) this.dropQueued(ticket, poolClosed());
+      }
+      this.queue = [];
+      this.head = 0;
+      unregisterPool(this);
+      this.closing = options.force ? this.piscina.destroy() : this.piscina.close();
+      void this.closing.then(() => this.sweep.stop(), () => this.sweep.stop());
+    }
+    return this.closing;
+  }
+
+  /** @internal See {@link Ticket.cancel}. */
+  cancel(ticket: Ticket, policy: OnDisconnect): void {
+    if (ticket.settled) return;
+    const batch = ticket.batch;
+    if (batch === undefined) {
+      // Still in our queue: it leaves it (lazily) and never runs.
+      this.dropQueued(ticket, clientAborted(ticket, false));
+      return;
+    }
+    const i = ticket.index;
+    if (Atomics.compareExchange(batch.state, stateIndex(i), TaskState.queued, TaskState.cancelled) === TaskState.queued) {
+      // Handed to a thread that has not reached it: the worker skips it.
+      this.dropQueued(ticket, clientAborted(ticket, false));
+      return;
+    }
+    Atomics.store(batch.state, goneIndex(i), 1);
+    if (policy === 'abort') {
+      ticket.reason ??= 'client';
+      this.terminate(batch);
+    } else {
+      ticket.post({ type: 'legacy.disconnect', id: ticket.id });
+    }
+  }
+
+  // --- hand-offs --------------------------------------------------------------------------------
+
+  private flush(): void {
+    this.flushScheduled = false;
+    while (this.busy < this.capacity && this.closing === undefined) {
+      const waiting = this.queue.length - this.head;
+      if (waiting <= 0) break;
+      // Share what waits evenly among the free threads, at most maxBatch per hand-off.
+      const size = Math.min(this.maxBatch, Math.ceil(waiting / (this.capacity - this.busy)));
+      const tickets: Ticket[] = [];
+      while (tickets.length < size && this.head < this.queue.length) {
+        const ticket = this.queue[this.head]!;
+        this.queue[this.head++] = undefined as unknown as Ticket;
+        if (!ticket.settled) tickets.push(ticket);
+      }
+      if (this.head > 1024 && this.head * 2 > this.queue.length) {
+        this.queue = this.queue.slice(this.head);
+        this.head = 0;
+      }
+      if (tickets.length > 0) this.send(tickets);
+    }
+    if (this.head === this.queue.length && this.head > 0) {
+      this.queue = [];
+      this.head = 0;
+    }
+  }
+
+  private send(tickets: Ticket[]): void {
+    const n = tickets.length;
+    const shared = new SharedArrayBuffer(batchBytes(n));
+    const batch: Batch = { tickets, state: new Int32Array(shared), times: new Float64Array(shared) };
+    for (let i = 0; i < n; i++) {
+      const ticket = tickets[i]!;
+      ticket.batch = batch;
+      ticket.index = i;
+    }
+    this.busy++;
+    this.active.add(batch);
+    this.sweep.arm();
+    this.piscina.run(encodeBatch(tickets, shared)).then(
+      (result) => this.batchDone(batch, result as BatchResult),
+      (err: unknown) => this.batchFailed(batch, err),
+    );
+  }
+
+  private batchDone(batch: Batch, result: BatchResult): void {
+    // The worker's registration (its port) travels on another channel than the result: if it is
+    // not here yet, wait for it, so messages the batch posted are taken before its results.
+    const threadId = Atomics.load(batch.state, THREAD_INDEX);
+    if (threadId !== 0 && !this.channels.has(threadId)) {
+      this.channels.whenRegistered(threadId, () => this.batchDone(batch, result));
+      return;
+    }
+    this.release(batch);
+    const results = decodeResults(result, batch.tickets.length);
+    for (let i = 0; i < batch.tickets.length; i++) {
+      const ticket = batch.tickets[i]!;
+      const r = results[i];
+      if (r != null) this.settleResult(ticket, r);
+      else if (!ticket.settled) this.settleError(ticket, this.fault(new Error('the legacy worker returned no result'), ticket));
+    }
+    this.flush();
+  }
+
+  private batchFailed(batch: Batch, err: unknown): void {
+    this.release(batch);
+    // Requests the dead worker had not started yet go back to the front of the queue, in order,
+    // when another request of the batch is to blame (it ran, timed out or was aborted).
+    const culprit = hasCulprit(batch);
+    const requeue: Ticket[] = [];
+    for (let i = 0; i < batch.tickets.length; i++) {
+      const ticket = batch.tickets[i]!;
+      if (ticket.settled) continue;
+      const s = Atomics.load(batch.state, stateIndex(i));
+      if (s === TaskState.queued && culprit && this.closing === undefined && ticket.reason === undefined && ticket.requeues < MAX_REQUEUES) {
+        ticket.requeues++;
+        ticket.batch = undefined;
+        ticket.channel = undefined;
+        requeue.push(ticket);
+      } else {
+        this.settleError(ticket, this.fault(err, ticket));
+      }
+    }
+    if (requeue.length > 0) {
+      const rest = this.queue.slice(this.head);
+      this.queue = [...requeue, ...rest];
+      this.head = 0;
+    }
+    this.flush();
+  }
+
+  // The batch's thread is free again: take what it posted on its port first (it precedes the result).
+  private release(batch: Batch): void {
+    this.channels.drain(Atomics.load(batch.state, THREAD_INDEX));
+    this.busy--;
+    this.active.delete(batch);
+  }
+
+  private terminate(batch: Batch): void {
+    terminateThread(this.piscina, Atomics.load(batch.state, THREAD_INDEX));
+  }
+
+  private fault(err: unknown, ticket: Ticket): AlbanyError {
+    return workerFault(err, ticket, this.config.taskTimeoutMs, this.metrics);
+  }
+
+  // --- settling: each request once, freeing its admission slot -----------------------------------
+
+  private settleResult(ticket: Ticket, result: TaskResult): void {
+    if (!this.settle(ticket)) return;
+    const started = result.startedAt > 0 ? result.startedAt : ticket.queuedAt;
+    this.metrics.taskStarted(Math.max(0, started - ticket.queuedAt));
+    this.metrics.taskFinished(Math.max(0, now() - started), result.error === undefined);
+    ticket.resolve(result);
+  }
+
+  private settleError(ticket: Ticket, err: unknown): void {
+    if (this.settle(ticket)) ticket.reject(err);
+  }
+
+  // A request dropped before any thread reached it counts as aborted while queued.
+  private dropQueued(ticket: Ticket, err: AlbanyError): void {
+    this.metrics.taskRejected('aborted', { stage: 'queued' });
+    this.settleError(ticket, err);
+  }
+
+  /** Marks the ticket settled and frees its slot; false when it already was. */
+  private settle(ticket: Ticket): boolean {
+    if (ticket.settled) return false;
+    ticket.settled = true;
+    this.admitted--;
+    return true;
+  }
+}

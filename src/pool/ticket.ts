@@ -1,0 +1,83 @@
+// One admitted request as the caller holds it, and the two records the pool keeps it in: the batch
+// that carried it to a thread and the channel of the worker that runs it.
+import type { MessagePort } from 'node:worker_threads';
+import type { AlbanyError } from '../errors.js';
+import { postAndWake } from '../sync/channel.js';
+import type { OnDisconnect } from './config-types.js';
+import type { LegacyPool } from './legacy-pool.js';
+import { TaskState, stateIndex, type LegacyTask, type MainMessage, type TaskResult, type WorkerMessage } from './protocol.js';
+
+/** Receives the worker's port messages for one request (start, body, pull, log, error). */
+export interface TicketListener {
+  onWorkerMessage(message: WorkerMessage): void;
+}
+
+/** One worker's persistent channel (opened by the worker when it starts). */
+export interface WorkerChannel {
+  threadId: number;
+  port: MessagePort;
+  signal: Int32Array;
+}
+
+/** One hand-off: the requests one piscina task carries, and their slots in its shared memory. */
+export interface Batch {
+  tickets: Ticket[];
+  state: Int32Array;
+  times: Float64Array;
+}
+
+/**
+ * One admitted request. `result` settles once: with the handler's result, or with an
+ * {@link AlbanyError} (`ERR_ALBANY_TIMEOUT`, `ERR_ALBANY_ABORTED`, `ERR_ALBANY_WORKER_CRASHED`,
+ * `ERR_ALBANY_QUEUE_FULL`).
+ */
+export class Ticket {
+  readonly result: Promise<TaskResult>;
+  /** @internal */ resolve!: (result: TaskResult) => void;
+  /** @internal */ reject!: (err: unknown) => void;
+  /** @internal */ id = 0;
+  /** @internal */ batch: Batch | undefined;
+  /** @internal */ index = 0;
+  /** @internal */ channel: WorkerChannel | undefined;
+  /** @internal */ queuedAt = 0;
+  /** @internal */ reason: 'timeout' | 'client' | undefined;
+  /** @internal */ settled = false;
+  /** @internal */ requeues = 0;
+
+  constructor(
+    private readonly pool: LegacyPool,
+    /** @internal */ readonly task: LegacyTask,
+    /** @internal */ readonly listener: TicketListener | undefined,
+  ) {
+    this.result = new Promise<TaskResult>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  /** Where the request is: waiting, on a thread, or done. */
+  get stage(): 'queued' | 'running' | 'finished' {
+    if (this.settled) return 'finished';
+    if (this.batch === undefined) return 'queued';
+    const s = Atomics.load(this.batch.state, stateIndex(this.index));
+    return s === TaskState.queued ? 'queued' : s === TaskState.running ? 'running' : 'finished';
+  }
+
+  /** Posts a message to the worker running this request (after it spoke first on its port). */
+  post(message: MainMessage): void {
+    if (this.channel !== undefined) postAndWake(this.channel.port, this.channel.signal, message);
+  }
+
+  /**
+   * The client went away. Queued: removed, never runs, `result` rejects with `ERR_ALBANY_ABORTED`.
+   * Running: `'abort'` replaces the worker; `'finish'` lets it finish and tells it (its output is dropped).
+   */
+  cancel(policy: OnDisconnect): void {
+    this.pool.cancel(this, policy);
+  }
+}
+
+/** Wall-clock milliseconds, comparable with the start times workers stamp into shared memory. */
+export function now(): number {
+  return performance.timeOrigin + performance.now();
+}

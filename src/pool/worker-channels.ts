@@ -1,0 +1,119 @@
+// The persistent port each worker opens when it starts: registration, draining before a batch's
+// result is applied, and routing port messages (streaming, body pulls, acks, runSync service calls)
+// to the request they name.
+import { receiveMessageOnPort } from 'node:worker_threads';
+import { postAndWake } from '../sync/channel.js';
+import { handleServiceCall, isServiceMessage } from '../sync/services.js';
+import { isLegacyMessage, type RegisterMessage, type TaskResult, type WorkerMessage } from './protocol.js';
+import type { Batch, Ticket, WorkerChannel } from './ticket.js';
+
+const EMPTY = new Uint8Array(0);
+
+/** One pool's worker channels, by thread id. */
+export class WorkerChannels {
+  private readonly channels = new Map<number, WorkerChannel>();
+  /** Batch results from workers whose registration has not arrived yet. */
+  private readonly unregistered = new Map<number, Array<() => void>>();
+
+  /**
+   * @param active the pool's batches out, searched for the request a message names.
+   * @param settle settles a request whose result came on the port ahead of its batch.
+   */
+  constructor(
+    private readonly active: ReadonlySet<Batch>,
+    private readonly settle: (ticket: Ticket, result: TaskResult) => void,
+  ) {}
+
+  /** True once the worker's registration arrived (and until its channel went with it). */
+  has(threadId: number): boolean {
+    return this.channels.has(threadId);
+  }
+
+  /**
+   * Runs `resume` when the worker's registration arrives. Registration travels on piscina's
+   * parentPort, results on piscina's own channel: a result may arrive first.
+   */
+  whenRegistered(threadId: number, resume: () => void): void {
+    const waiting = this.unregistered.get(threadId) ?? [];
+    waiting.push(resume);
+    this.unregistered.set(threadId, waiting);
+  }
+
+  /** Takes a worker's channel into use (its register message on piscina's parentPort). */
+  register(message: RegisterMessage): void {
+    const channel: WorkerChannel = { threadId: message.threadId, port: message.port, signal: new Int32Array(message.signal, 0, 1) };
+    this.channels.set(channel.threadId, channel);
+    channel.port.on('message', (m: unknown) => this.route(channel, m));
+    channel.port.on('close', () => {
+      if (this.channels.get(channel.threadId) === channel) this.channels.delete(channel.threadId);
+    });
+    channel.port.unref();
+    const waiting = this.unregistered.get(channel.threadId);
+    if (waiting !== undefined) {
+      this.unregistered.delete(channel.threadId);
+      for (const resume of waiting) resume();
+    }
+  }
+
+  /** Routes what the worker posted and the loop has not delivered yet (it precedes the batch result). */
+  drain(threadId: number): void {
+    const channel = threadId === 0 ? undefined : this.channels.get(threadId);
+    if (channel !== undefined) this.drainChannel(channel);
+  }
+
+  /**
+   * A replaced worker's channel goes with it (its port may not report 'close' on every Node
+   * version); what it posted before dying is routed first.
+   */
+  forget(threadId: number): void {
+    const channel = this.channels.get(threadId);
+    if (channel === undefined) return;
+    this.drainChannel(channel);
+    this.channels.delete(threadId);
+    channel.port.close();
+  }
+
+  private drainChannel(channel: WorkerChannel): void {
+    for (let e = receiveMessageOnPort(channel.port); e !== undefined; e = receiveMessageOnPort(channel.port)) this.route(channel, e.message);
+  }
+
+  // Port messages are the slow path (streaming, uploads, logs): a scan of the batches out (at most
+  // threads × maxBatch requests) costs less than keeping a map of every request in flight.
+  private findDispatched(id: number): Ticket | undefined {
+    for (const batch of this.active) {
+      const tickets = batch.tickets;
+      for (let i = 0; i < tickets.length; i++) {
+        const ticket = tickets[i]!;
+        if (ticket.id === id) return ticket.settled ? undefined : ticket;
+      }
+    }
+    return undefined;
+  }
+
+  private route(channel: WorkerChannel, message: unknown): void {
+    if (isServiceMessage(message)) {
+      void handleServiceCall(message, (reply, transfer) => postAndWake(channel.port, channel.signal, reply, transfer));
+      return;
+    }
+    if (!isLegacyMessage(message)) return;
+    const msg = message as WorkerMessage;
+    const ticket = this.findDispatched(msg.id);
+    if (ticket === undefined) {
+      // A request nobody waits for any more: unblock the worker if it waits for us.
+      if (msg.type === 'legacy.pull' || (msg.type === 'legacy.body' && msg.ack)) postAndWake(channel.port, channel.signal, { type: 'legacy.disconnect', id: msg.id });
+      return;
+    }
+    ticket.channel = channel;
+    if (msg.type === 'legacy.result') {
+      this.settle(ticket, msg.result);
+      return;
+    }
+    if (ticket.listener !== undefined) {
+      ticket.listener.onWorkerMessage(msg);
+      return;
+    }
+    // No listener (a bare `dispatch`/`run`): the request has no more body and nobody to hold back.
+    if (msg.type === 'legacy.pull') ticket.post({ type: 'legacy.body', id: msg.id, chunk: EMPTY, more: false });
+    else if (msg.type === 'legacy.body' && msg.ack) ticket.post({ type: 'legacy.ack', id: msg.id });
+  }
+}
