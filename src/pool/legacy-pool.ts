@@ -185,11 +185,15 @@ export class LegacyPool {
       return;
     }
     const i = ticket.index;
-    if (Atomics.compareExchange(batch.state, stateIndex(i), TaskState.queued, TaskState.cancelled) === TaskState.queued) {
+    const state = Atomics.compareExchange(batch.state, stateIndex(i), TaskState.queued, TaskState.cancelled);
+    if (state === TaskState.queued) {
       // Handed to a thread that has not reached it: the worker skips it.
       this.dropQueued(ticket, clientAborted(ticket, false));
       return;
     }
+    // Finished on its thread, its result on the way: there is nothing left to stop, and the thread
+    // may be running the next request of the batch, which must not die for this one.
+    if (state !== TaskState.running) return;
     Atomics.store(batch.state, goneIndex(i), 1);
     if (policy === 'abort') {
       ticket.reason ??= 'client';

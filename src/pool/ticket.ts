@@ -71,6 +71,7 @@ export class Ticket {
   /**
    * The client went away. Queued: removed, never runs, `result` rejects with `ERR_ALBANY_ABORTED`.
    * Running: `'abort'` replaces the worker; `'finish'` lets it finish and tells it (its output is dropped).
+   * Finished (on its thread, result not yet here): nothing happens; `result` settles with it.
    */
   cancel(policy: OnDisconnect): void {
     this.pool.cancel(this, policy);

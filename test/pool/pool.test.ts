@@ -1,32 +1,7 @@
 import test from 'ava';
-import { LegacyPool, completeConfig, createPool } from '../../src/pool/pool.js';
-import type { LegacyTask, MountSpec } from '../../src/pool/protocol.js';
+import { completeConfig, createPool } from '../../src/pool/pool.js';
 import { hasCode } from '../../src/errors.js';
-
-const mount: MountSpec = {
-  moduleUrl: new URL('../fixtures/legacy/faults.ts', import.meta.url).href,
-  exportName: undefined,
-  style: undefined,
-  ackBytes: 1 << 20,
-  ackMessages: 64,
-};
-
-function task(path: string): LegacyTask {
-  const [pathname = path, query = ''] = path.split('?');
-  return {
-    mount,
-    request: {
-      method: 'GET', url: path, path: pathname, rootPath: '', queryString: query, scheme: 'http', httpVersion: '1.1',
-      server: ['127.0.0.1', 80], client: null, headers: [],
-    },
-    body: new Uint8Array(0),
-    more: false,
-  };
-}
-
-function run(pool: LegacyPool, path: string, signal?: AbortSignal) {
-  return pool.run(task(path), { signal });
-}
+import { run } from './helpers.js';
 
 test.serial('a pool runs a task and reports it in stats()', async (t) => {
   const pool = createPool({ maxThreads: 1 }, { name: 'one' });
