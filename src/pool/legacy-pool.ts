@@ -42,8 +42,13 @@ export class LegacyPool {
   private readonly active = new Set<Batch>();
   private readonly channels: WorkerChannels;
   private readonly sweep: TimeoutSweep;
-  private queue: Ticket[] = [];
+  /** Waiting requests from `head` on; a cancelled one leaves an empty slot (see {@link unqueue}). */
+  private queue: Array<Ticket | undefined> = [];
   private head = 0;
+  /** Empty slots from `head` on. */
+  private holes = 0;
+  /** What a queued ticket's `index` counts from: slots shifted out of the array so far. */
+  private base = 0;
   /** Admitted and not settled. */
   private admitted = 0;
   private busy = 0;
@@ -106,7 +111,8 @@ export class LegacyPool {
     ticket.queuedAt = now();
     this.admitted++;
     this.metrics.taskQueued();
-    this.queue.push(ticket);
+    // Its place, so that a cancel frees the slot at once.
+    ticket.index = this.base + this.queue.push(ticket) - 1;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       // Requests parsed in the same loop turn leave together.
@@ -142,7 +148,7 @@ export class LegacyPool {
         else if (s === TaskState.queued) waiting++;
       }
     }
-    for (let i = this.head; i < this.queue.length; i++) if (!this.queue[i]!.settled) waiting++;
+    waiting += this.queue.length - this.head - this.holes;
     return {
       ...this.metrics.stats(),
       queued: waiting,
@@ -162,12 +168,13 @@ export class LegacyPool {
   /** Stops the pool: queued tasks are refused, running ones may finish (`force`: threads are terminated now). */
   close(options: { force?: boolean } = {}): Promise<void> {
     if (this.closing === undefined) {
-      for (let i = this.head; i < this.queue.length; i++) {
-        const ticket = this.queue[i]!;
-        if (!ticket.settled) this.dropQueued(ticket, poolClosed());
+      const queue = this.queue;
+      const head = this.head;
+      this.clearQueue();
+      for (let i = head; i < queue.length; i++) {
+        const ticket = queue[i];
+        if (ticket !== undefined && !ticket.settled) this.dropQueued(ticket, poolClosed());
       }
-      this.queue = [];
-      this.head = 0;
       unregisterPool(this);
       this.closing = options.force ? this.piscina.destroy() : this.piscina.close();
       void this.closing.then(() => this.sweep.stop(), () => this.sweep.stop());
@@ -180,7 +187,8 @@ export class LegacyPool {
     if (ticket.settled) return;
     const batch = ticket.batch;
     if (batch === undefined) {
-      // Still in our queue: it leaves it (lazily) and never runs.
+      // Still in our queue: it leaves it now and never runs.
+      this.unqueue(ticket);
       this.dropQueued(ticket, clientAborted(ticket, false));
       return;
     }
@@ -208,26 +216,57 @@ export class LegacyPool {
   private flush(): void {
     this.flushScheduled = false;
     while (this.busy < this.capacity && this.closing === undefined) {
-      const waiting = this.queue.length - this.head;
+      const waiting = this.queue.length - this.head - this.holes;
       if (waiting <= 0) break;
       // Share what waits evenly among the free threads, at most maxBatch per hand-off.
       const size = Math.min(this.maxBatch, Math.ceil(waiting / (this.capacity - this.busy)));
       const tickets: Ticket[] = [];
       while (tickets.length < size && this.head < this.queue.length) {
-        const ticket = this.queue[this.head]!;
-        this.queue[this.head++] = undefined as unknown as Ticket;
-        if (!ticket.settled) tickets.push(ticket);
+        const ticket = this.queue[this.head];
+        this.queue[this.head++] = undefined;
+        if (ticket === undefined) this.holes--;
+        else if (!ticket.settled) tickets.push(ticket);
       }
       if (this.head > 1024 && this.head * 2 > this.queue.length) {
         this.queue = this.queue.slice(this.head);
+        this.base += this.head;
         this.head = 0;
       }
       if (tickets.length > 0) this.send(tickets);
     }
-    if (this.head === this.queue.length && this.head > 0) {
-      this.queue = [];
-      this.head = 0;
+    if (this.queue.length > 0 && this.queue.length - this.head === this.holes) this.clearQueue();
+  }
+
+  // A cancelled request frees its slot now: the next flush may be far off (every thread stuck)
+  // while clients keep leaving. Once empty slots are at least half of the rest, the queue is
+  // closed up: O(1) amortised per cancel, and the array stays within twice what waits.
+  private unqueue(ticket: Ticket): void {
+    const i = ticket.index - this.base;
+    if (this.queue[i] !== ticket) return;
+    this.queue[i] = undefined;
+    this.holes++;
+    if (this.holes * 2 >= this.queue.length - this.head) this.compact([]);
+  }
+
+  // The queue as `front` followed by what waits, without empty slots; each ticket learns its place.
+  private compact(front: Ticket[]): void {
+    const queue: Array<Ticket | undefined> = front;
+    for (let i = this.head; i < this.queue.length; i++) {
+      const ticket = this.queue[i];
+      if (ticket !== undefined) queue.push(ticket);
     }
+    for (let i = 0; i < queue.length; i++) queue[i]!.index = i;
+    this.queue = queue;
+    this.head = 0;
+    this.holes = 0;
+    this.base = 0;
+  }
+
+  private clearQueue(): void {
+    this.queue = [];
+    this.head = 0;
+    this.holes = 0;
+    this.base = 0;
   }
 
   private send(tickets: Ticket[]): void {
@@ -286,11 +325,7 @@ export class LegacyPool {
         this.settleError(ticket, this.fault(err, ticket));
       }
     }
-    if (requeue.length > 0) {
-      const rest = this.queue.slice(this.head);
-      this.queue = [...requeue, ...rest];
-      this.head = 0;
-    }
+    if (requeue.length > 0) this.compact(requeue);
     this.flush();
   }
 

@@ -37,7 +37,7 @@ export class Ticket {
   /** @internal */ reject!: (err: unknown) => void;
   /** @internal */ id = 0;
   /** @internal */ batch: Batch | undefined;
-  /** @internal */ index = 0;
+  /** @internal Its place in its batch; while it waits, in the pool's queue. */ index = 0;
   /** @internal */ channel: WorkerChannel | undefined;
   /** @internal */ queuedAt = 0;
   /** @internal */ reason: 'timeout' | 'client' | undefined;

@@ -1,6 +1,13 @@
 import test from 'ava';
-import { createPool } from '../../src/pool/pool.js';
-import { run, task } from './helpers.js';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { hasCode } from '../../src/errors.js';
+import { createPool, type LegacyPool } from '../../src/pool/pool.js';
+import { run, task, until } from './helpers.js';
+
+// A full collection on demand, to prove what the pool no longer holds.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
 
 const quietLog = (): void => {};
 const text = (body: Uint8Array | undefined): string => Buffer.from(body!).toString();
@@ -26,6 +33,39 @@ test.serial("cancelling with 'abort' a request its thread already finished is a 
     t.is(second.status, 'fulfilled', 'the request running beside it was not killed');
     if (second.status === 'fulfilled') t.is(text(second.value.body), 'ok /spin');
     t.like(pool.stats(), { completed: 3, rejected: { aborted: 0, crash: 0 } });
+  } finally {
+    await pool.close();
+  }
+});
+
+// Queues a request with a 64 KiB body and cancels it at once; returns a weak handle on the body.
+async function cancelWhileQueued(pool: LegacyPool): Promise<WeakRef<Uint8Array>> {
+  const body = new Uint8Array(64 * 1024);
+  const controller = new AbortController();
+  const result = pool.run(task('/ok', body), { signal: controller.signal });
+  controller.abort();
+  const err = await result.catch((e: unknown) => e);
+  if (!hasCode(err, 'ERR_ALBANY_ABORTED')) throw new Error(`expected ERR_ALBANY_ABORTED, got ${String(err)}`);
+  return new WeakRef(body);
+}
+
+test.serial('a cancelled queued request leaves the queue at once: its slot and its memory are freed while every thread is stuck', async (t) => {
+  const pool = createPool({ maxThreads: 1, minThreads: 1, maxQueue: 2 }, { log: quietLog });
+  try {
+    const stuck = run(pool, '/spin?ms=1500');
+    await until(() => pool.stats().running === 1);
+    const bodies: Array<WeakRef<Uint8Array>> = [];
+    for (let i = 0; i < 300; i++) bodies.push(await cancelWhileQueued(pool));
+    // The bound counts live requests only: two fit, the third is refused.
+    const queued = [run(pool, '/ok'), run(pool, '/ok')];
+    t.true(hasCode(await run(pool, '/ok').catch((e: unknown) => e), 'ERR_ALBANY_QUEUE_FULL'));
+    t.is(pool.stats().queued, 2);
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    t.is(bodies.filter((ref) => ref.deref() !== undefined).length, 0, 'no cancelled request is still held');
+    t.is((await stuck).start?.status, 200);
+    t.true((await Promise.all(queued)).every((r) => text(r.body) === 'ok /ok'));
+    t.like(pool.stats(), { completed: 3, rejected: { aborted: 300, 'queue-full': 1, crash: 0 } });
   } finally {
     await pool.close();
   }
