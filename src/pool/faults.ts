@@ -10,13 +10,31 @@ import { now, type Batch, type Ticket } from './ticket.js';
 /** How often one request may be handed to a new thread after the thread it waited on died. */
 export const MAX_REQUEUES = 3;
 
+/** A batch whose piscina task failed, with the error it failed with. */
+export interface FailedBatch {
+  batch: Batch;
+  err: unknown;
+}
+
 /**
  * True when a failed batch's worker died of one of the batch's own requests (one ran, timed out or
- * was aborted): the requests it had not reached are innocent and may be handed over again.
+ * was aborted).
  */
-export function hasCulprit(batch: Batch): boolean {
+function hasCulprit(batch: Batch): boolean {
   return Atomics.load(batch.state, THREAD_INDEX) !== 0
     && batch.tickets.some((t, i) => t.reason !== undefined || Atomics.load(batch.state, stateIndex(i)) !== TaskState.queued);
+}
+
+/**
+ * The errors of the deaths that one of the dead thread's own requests caused: the requests that
+ * thread had not reached are innocent and may be handed over again. piscina fails every task of a
+ * dead thread with one error object, so a batch the thread never picked up (it waited behind
+ * another, `concurrentTasksPerWorker` > 1) is judged with the batch that holds the culprit.
+ */
+export function culpritDeaths(failed: ReadonlyArray<FailedBatch>): Set<unknown> {
+  const deaths = new Set<unknown>();
+  for (const { batch, err } of failed) if (hasCulprit(batch)) deaths.add(err);
+  return deaths;
 }
 
 /**

@@ -6,7 +6,7 @@ import type { Piscina } from 'piscina';
 import type { AlbanyError } from '../errors.js';
 import type { OnDisconnect, PoolConfig } from './config-types.js';
 import { effectiveMaxQueue } from './config.js';
-import { MAX_REQUEUES, clientAborted, hasCulprit, poolClosed, queueFull, workerFault } from './faults.js';
+import { MAX_REQUEUES, clientAborted, culpritDeaths, poolClosed, queueFull, workerFault, type FailedBatch } from './faults.js';
 import { PoolMetrics } from './metrics.js';
 import type { DispatchOptions, LegacyPoolStats, PoolOptions } from './pool-types.js';
 import {
@@ -54,8 +54,11 @@ export class LegacyPool {
   private busy = 0;
   private nextId = 1;
   private flushScheduled = false;
+  /** Batches failed since the last {@link settleFailed}, with their errors. */
+  private failed: FailedBatch[] = [];
   private closing: Promise<void> | undefined;
   private readonly flushBound = (): void => this.flush();
+  private readonly settleFailedBound = (): void => this.settleFailed();
 
   constructor(config: PoolConfig, options: PoolOptions = {}) {
     this.config = config;
@@ -306,23 +309,35 @@ export class LegacyPool {
     this.flush();
   }
 
+  // piscina fails every task a dead thread held at once, with one error object. With
+  // concurrentTasksPerWorker > 1 the request it died of may be in another of them, so the batches
+  // are settled together once all are in.
   private batchFailed(batch: Batch, err: unknown): void {
     this.release(batch);
-    // Requests the dead worker had not started yet go back to the front of the queue, in order,
-    // when another request of the batch is to blame (it ran, timed out or was aborted).
-    const culprit = hasCulprit(batch);
+    if (this.failed.push({ batch, err }) === 1) setImmediate(this.settleFailedBound);
+  }
+
+  // Requests a dead thread had not started go back to the front of the queue, in order, when the
+  // thread died of one of its own requests (see culpritDeaths); the others fail.
+  private settleFailed(): void {
+    const failed = this.failed;
+    this.failed = [];
+    const culprits = culpritDeaths(failed);
     const requeue: Ticket[] = [];
-    for (let i = 0; i < batch.tickets.length; i++) {
-      const ticket = batch.tickets[i]!;
-      if (ticket.settled) continue;
-      const s = Atomics.load(batch.state, stateIndex(i));
-      if (s === TaskState.queued && culprit && this.closing === undefined && ticket.reason === undefined && ticket.requeues < MAX_REQUEUES) {
-        ticket.requeues++;
-        ticket.batch = undefined;
-        ticket.channel = undefined;
-        requeue.push(ticket);
-      } else {
-        this.settleError(ticket, this.fault(err, ticket));
+    for (const { batch, err } of failed) {
+      const innocent = culprits.has(err) && this.closing === undefined;
+      for (let i = 0; i < batch.tickets.length; i++) {
+        const ticket = batch.tickets[i]!;
+        if (ticket.settled) continue;
+        const s = Atomics.load(batch.state, stateIndex(i));
+        if (innocent && s === TaskState.queued && ticket.reason === undefined && ticket.requeues < MAX_REQUEUES) {
+          ticket.requeues++;
+          ticket.batch = undefined;
+          ticket.channel = undefined;
+          requeue.push(ticket);
+        } else {
+          this.settleError(ticket, this.fault(err, ticket));
+        }
       }
     }
     if (requeue.length > 0) this.compact(requeue);

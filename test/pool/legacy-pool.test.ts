@@ -70,3 +70,26 @@ test.serial('a cancelled queued request leaves the queue at once: its slot and i
     await pool.close();
   }
 });
+
+// Two one-request batches on one thread (concurrentTasksPerWorker: 2): the thread dies of the
+// first; the second waited on the thread's port and never started.
+for (const [how, path, code] of [
+  ['killed past its timeout', '/spin?ms=10000', 'ERR_ALBANY_TIMEOUT'],
+  ['crashed', '/exit', 'ERR_ALBANY_WORKER_CRASHED'],
+] as const) {
+  test.serial(`a batch its thread never started is run again when the thread is ${how} by another batch`, async (t) => {
+    const pool = createPool({ maxThreads: 1, minThreads: 1, concurrentTasksPerWorker: 2, taskTimeoutMs: 500 }, { maxBatch: 1, log: quietLog });
+    try {
+      const before = text((await run(pool, '/tid')).body);
+      const culprit = run(pool, path);
+      const innocent = run(pool, '/tid');
+      t.true(hasCode(await culprit.catch((e: unknown) => e), code));
+      const [result] = await Promise.allSettled([innocent]);
+      t.is(result.status, 'fulfilled', 'the request the thread never started was requeued');
+      if (result.status === 'fulfilled') t.not(text(result.value.body), before, 'on a fresh thread');
+      t.like(pool.stats(), { completed: 2, rejected: { crash: code === 'ERR_ALBANY_WORKER_CRASHED' ? 1 : 0, timeout: code === 'ERR_ALBANY_TIMEOUT' ? 1 : 0 } });
+    } finally {
+      await pool.close();
+    }
+  });
+}
