@@ -17,7 +17,11 @@ export async function readBody(receive: Receive): Promise<Buffer | null> {
 
 /** True when `headers` has `name` (compared case-insensitively; pass `name` in lower case). */
 export function hasHeader(headers: Headers, name: string): boolean {
-  for (let i = 0; i < headers.length; i++) if (headers[i]![0].toLowerCase() === name) return true;
+  for (let i = 0; i < headers.length; i++) {
+    const n = headers[i]![0];
+    // Lengths first: most names differ there, and lower-casing allocates.
+    if (n.length === name.length && (n === name || n.toLowerCase() === name)) return true;
+  }
   return false;
 }
 

@@ -7,6 +7,7 @@ const GlobalRequest = globalThis.Request;
 const GlobalHeaders = globalThis.Headers;
 const kScope = Symbol('albany.scope');
 const kChannel = Symbol('albany.bodyChannel');
+const kReceive = Symbol('albany.receive');
 const kReal = Symbol('albany.realRequest');
 const kHeaders = Symbol('albany.headers');
 const kUsed = Symbol('albany.bodyUsed');
@@ -178,7 +179,9 @@ export class ScopeRequest {
   readonly method: string;
   readonly url: string;
   private readonly [kScope]: HttpScope;
-  private readonly [kChannel]: BodyChannel;
+  private readonly [kReceive]: Receive;
+  // Built on first use: most GET handlers never touch the body or the signal.
+  private [kChannel]: BodyChannel | undefined;
   private [kHeaders]: ScopeHeaders | undefined;
   private [kReal]: Request | undefined;
   private [kUsed]: boolean;
@@ -187,7 +190,8 @@ export class ScopeRequest {
     this.method = scope.method;
     this.url = requestUrlOf(scope);
     this[kScope] = scope;
-    this[kChannel] = new BodyChannel(receive, scope.method !== 'GET' && scope.method !== 'HEAD');
+    this[kReceive] = receive;
+    this[kChannel] = undefined;
     this[kHeaders] = undefined;
     this[kReal] = undefined;
     this[kUsed] = false;
@@ -197,8 +201,12 @@ export class ScopeRequest {
     return (this[kHeaders] ??= new ScopeHeaders(this[kScope].headers)) as unknown as Headers;
   }
 
+  private channel(): BodyChannel {
+    return (this[kChannel] ??= new BodyChannel(this[kReceive], this.method !== 'GET' && this.method !== 'HEAD'));
+  }
+
   get signal(): AbortSignal {
-    return this[kChannel].signal();
+    return this.channel().signal();
   }
 
   get bodyUsed(): boolean {
@@ -216,7 +224,7 @@ export class ScopeRequest {
       const hasBody = this.method !== 'GET' && this.method !== 'HEAD';
       const init: RequestInit & { duplex?: 'half' } = { method: this.method, headers: this.headers, signal: this.signal };
       if (hasBody) {
-        init.body = this[kUsed] ? new ReadableStream({ start: (c) => c.close() }) : bodyStream(this[kChannel]);
+        init.body = this[kUsed] ? new ReadableStream({ start: (c) => c.close() }) : bodyStream(this.channel());
         init.duplex = 'half';
       }
       real = new GlobalRequest(this.url, init);
@@ -230,7 +238,7 @@ export class ScopeRequest {
     if (this[kUsed]) return Promise.reject(new TypeError('Body is unusable: Body has already been read'));
     this[kUsed] = true;
     if (this.method === 'GET' || this.method === 'HEAD') return Promise.resolve(new Uint8Array(0));
-    return readAll(this[kChannel]);
+    return readAll(this.channel());
   }
 
   text(): Promise<string> { return this.readBody().then((b) => decoder.decode(b)); }

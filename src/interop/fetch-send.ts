@@ -2,7 +2,7 @@
 // through their body stream with backpressure (each send() awaited before the next read).
 import type { Headers as GatewayHeaders, Send } from '../gateway/types.js';
 import type { ReadableStreamReadResult } from 'node:stream/web';
-import { lightState, type HeadersInit, type LightState } from './light-response.js';
+import { lightState, type HeadersInit } from './light-response.js';
 
 const EMPTY = new Uint8Array(0);
 const encoder = new TextEncoder();
@@ -76,26 +76,30 @@ export async function sendStream(stream: ReadableStream<unknown>, send: Send): P
   }
 }
 
-async function sendLight(light: LightState, send: Send): Promise<void> {
+/**
+ * Sends `res` as `http.response.start` + body messages; resolves when the last one was taken.
+ * One async function for the whole common case (a light response with a string or bytes body), so
+ * a hello-world answer costs two awaits and no nested promise chains.
+ */
+export async function sendResponse(res: Response, send: Send): Promise<void> {
+  const light = lightState(res);
+  if (light === undefined) return sendNative(res, send);
   const headers: GatewayHeaders = [];
   pairsOf(light.headers, headers);
   const body = light.body;
   if (typeof body === 'string' && !has(headers, 'content-type')) headers.push(['content-type', TEXT_PLAIN]);
   await send({ type: 'http.response.start', status: light.status, headers });
-  if (body === null) return send({ type: 'http.response.body', body: EMPTY, moreBody: false });
-  if (typeof body === 'string') return send({ type: 'http.response.body', body: Buffer.from(body), moreBody: false });
-  if (body instanceof Uint8Array) return send({ type: 'http.response.body', body, moreBody: false });
-  return sendStream(body, send);
+  if (body === null) await send({ type: 'http.response.body', body: EMPTY, moreBody: false });
+  else if (typeof body === 'string') await send({ type: 'http.response.body', body: Buffer.from(body), moreBody: false });
+  else if (body instanceof Uint8Array) await send({ type: 'http.response.body', body, moreBody: false });
+  else await sendStream(body, send);
 }
 
-/** Sends `res` as `http.response.start` + body messages; resolves when the last one was taken. */
-export async function sendResponse(res: Response, send: Send): Promise<void> {
-  const light = lightState(res);
-  if (light !== undefined) return sendLight(light, send);
+async function sendNative(res: Response, send: Send): Promise<void> {
   const headers: GatewayHeaders = [];
   for (const [name, value] of res.headers) headers.push([name, value]);
   await send({ type: 'http.response.start', status: res.status, headers });
   const body = res.body;
-  if (body === null) return send({ type: 'http.response.body', body: EMPTY, moreBody: false });
-  return sendStream(body, send);
+  if (body === null) await send({ type: 'http.response.body', body: EMPTY, moreBody: false });
+  else await sendStream(body, send);
 }

@@ -6,7 +6,7 @@ import { HttpCycle } from '../server/cycle.js';
 import { FetchRequestSource, FetchResponseSink } from './fetch-host.js';
 import { ScopeRequest } from './fetch-request.js';
 import { sendResponse } from './fetch-send.js';
-import { installLightResponse } from './light-response.js';
+import { installLightResponse, lightState } from './light-response.js';
 
 /** A fetch handler: Hono's `app.fetch`, a Cloudflare/Bun-style `fetch`. */
 export type FetchHandler = (request: Request, ...rest: never[]) => Response | Promise<Response>;
@@ -44,12 +44,14 @@ export function fromFetch(handler: FetchHandler | { fetch: FetchHandler }, optio
     const request = new ScopeRequest(scope as HttpScope, receive) as unknown as Request;
     let response: Response;
     try {
-      response = await fetch(request);
+      // Most handlers answer synchronously; awaiting only a promise saves a microtask per request.
+      const result = fetch(request);
+      response = lightState(result) !== undefined ? (result as Response) : await result;
     } catch (error) {
       if (onError === undefined) throw error;
       response = await onError(error, request);
     }
-    if (!(response instanceof Response)) {
+    if (lightState(response) === undefined && !(response instanceof Response)) {
       throw new AlbanyError(ErrorCodes.ERR_ALBANY_INTERFACE, `the fetch handler returned ${response === null ? 'null' : typeof response}, not a Response`);
     }
     await sendResponse(response, send);

@@ -96,7 +96,7 @@ export function realResponse(res: LightResponse): Response {
 
 /** The light state of `res` when it is still light, so a host can write it without a real Response. */
 export function lightState(res: unknown): LightState | undefined {
-  return (res as LightResponse)[kLight];
+  return (res as LightResponse | null | undefined)?.[kLight];
 }
 
 for (const key of ['body', 'bodyUsed', 'redirected', 'statusText', 'type', 'url'] as const) {

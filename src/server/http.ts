@@ -8,13 +8,11 @@ import { NO_BODY, NodeRequestSource, NodeResponseSink } from './node-io.js';
 import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.js';
 import { clientAndScheme } from './proxy-headers.js';
 
-const kCycle = Symbol('albany.cycle');
-const kSocket = Symbol('albany.socket');
-type CycleResponse = ServerResponse & { [kCycle]?: HttpCycle; [kSocket]?: TrackedSocket };
-// Requests open on a connection: undefined until its first request, 0 when idle between requests.
-// Responses not yet ended on a connection: unset until its first request, empty between requests.
+// Responses not yet settled on a connection, oldest first: unset until the connection's first
+// request, empty between requests. An array, not a Set: it holds one response (more only when the
+// client pipelines), and a Set's hashing and rehashing cost more than the scan per request.
 const kOpen = Symbol('albany.open');
-type TrackedSocket = Socket & { [kOpen]?: Set<ServerResponse> };
+type TrackedSocket = Socket & { [kOpen]?: HostedSink[] };
 // How long close() lets a just-opened connection send its first request.
 const FRESH_CONNECTION_GRACE_MS = 1000;
 const kClient = Symbol('albany.client');
@@ -29,6 +27,19 @@ function socketClient(socket: Socket): { client: Address; scheme: string } {
   const info = { client: peer === undefined ? null : (Object.freeze([peer, socket.remotePort ?? 0]) as unknown as Address), scheme: encrypted ? 'https' : 'http' };
   (socket as ClientSocket)[kClient] = info;
   return info;
+}
+
+/** A response sink that also carries the host's books: its connection and its cycle. */
+class HostedSink extends NodeResponseSink {
+  cycle: HttpCycle | undefined = undefined;
+
+  constructor(res: ServerResponse, readonly socket: TrackedSocket, private readonly settle: (sink: HostedSink, clientGone: boolean) => void) {
+    super(res);
+  }
+
+  protected override ended(): void {
+    this.settle(this, false);
+  }
 }
 import { buildHttpScope } from './scope.js';
 import { attachWebSocket } from './websocket.js';
@@ -74,8 +85,10 @@ export function createRequestHandler(
   serverAddress: () => Address,
 ): GatewayRequestHandler {
   const { logger, maxBodySize, rootPath } = options;
-  // Responses not yet closed; on drain, those whose head is unsent are told to close the connection.
-  const active = new Set<ServerResponse>();
+  // Requests not yet settled, and the connections that carry them (a connection joins at its first
+  // request and leaves when it closes), so the per-request books are a counter and a short array.
+  let inFlight = 0;
+  const connections = new Set<TrackedSocket>();
   let draining = false;
   let onIdle: (() => void) | undefined;
   const logError = (error: unknown, requestLine: string) => {
@@ -84,7 +97,7 @@ export function createRequestHandler(
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean) => {
-    const socket = req.socket;
+    const socket = req.socket as TrackedSocket;
     const { client, scheme } = options.proxyHeaders ? clientAndScheme(req, socket, options) : socketClient(socket);
     const scope = buildHttpScope({
       method: req.method!,
@@ -108,17 +121,17 @@ export function createRequestHandler(
       else if (name === 'transfer-encoding') chunked = true;
     }
     if (draining) res.shouldKeepAlive = false;
-    active.add(res);
     // One close listener per connection rather than one per response: cheaper on keep-alive.
-    let open = (socket as TrackedSocket)[kOpen];
+    let open = socket[kOpen];
     if (open === undefined) {
-      open = (socket as TrackedSocket)[kOpen] = new Set();
+      open = socket[kOpen] = [];
+      connections.add(socket);
       socket.once('close', onSocketClose);
     }
-    open.add(res);
-    (res as CycleResponse)[kSocket] = socket;
+    const sink = new HostedSink(res, socket, settle);
+    open.push(sink);
+    inFlight++;
 
-    const sink = new NodeResponseSink(res, onResponseDone);
     if (maxBodySize > 0 && contentLength !== undefined && contentLength > maxBodySize) {
       // Refuse before reading a byte of the body; the connection closes so the rest is never read.
       res.shouldKeepAlive = false;
@@ -148,36 +161,46 @@ export function createRequestHandler(
       }, beforeFirstRead);
     }
     const cycle = new HttpCycle(scope, source, sink);
-    (res as CycleResponse)[kCycle] = cycle;
+    sink.cycle = cycle;
     void cycle.run(app, logError);
   };
 
   // A response leaves the books once: when the sink ends it, or when its connection closes first.
-  function settle(res: ServerResponse, clientGone: boolean): void {
-    if (!(res as CycleResponse)[kSocket]![kOpen]!.delete(res)) return;
-    active.delete(res);
+  function settle(sink: HostedSink, clientGone: boolean): void {
+    const open = sink.socket[kOpen]!;
+    const last = open.length - 1;
+    if (last >= 0 && open[last] === sink) open.pop();
+    else {
+      const i = open.indexOf(sink);
+      if (i === -1) return;
+      open.splice(i, 1);
+    }
+    inFlight--;
     // No cycle exists when the request was refused up front (413 on content-length).
-    const cycle = (res as CycleResponse)[kCycle];
+    const cycle = sink.cycle;
     if (cycle !== undefined) {
       if (clientGone) cycle.clientGone();
       else cycle.responseSent();
     }
-    if (draining && active.size === 0) onIdle?.();
+    if (draining && inFlight === 0) onIdle?.();
   }
-  const onResponseDone = (res: ServerResponse) => settle(res, false);
   function onSocketClose(this: TrackedSocket): void {
-    for (const res of this[kOpen]!) settle(res, true);
+    connections.delete(this);
+    const open = this[kOpen]!;
+    while (open.length > 0) settle(open[open.length - 1]!, true);
   }
 
   const handler = ((req: IncomingMessage, res: ServerResponse) => handle(req, res, false)) as GatewayRequestHandler;
   handler.checkContinue = (req: IncomingMessage, res: ServerResponse) => handle(req, res, true);
 
-  Object.defineProperty(handler, 'inFlight', { get: () => active.size });
+  Object.defineProperty(handler, 'inFlight', { get: () => inFlight });
   handler.drain = (idle: () => void) => {
     draining = true;
     onIdle = idle;
-    for (const res of active) if (!res.headersSent) res.shouldKeepAlive = false;
-    if (active.size === 0) idle();
+    for (const socket of connections) {
+      for (const sink of socket[kOpen]!) if (!sink.res.headersSent) sink.res.shouldKeepAlive = false;
+    }
+    if (inFlight === 0) idle();
   };
   return handler;
 }
@@ -256,7 +279,7 @@ export async function serve(app: App, options: ServerOptions = {}): Promise<Alba
       const destroyIdle = (includeFresh: boolean) => {
         for (const socket of sockets) {
           const open = (socket as TrackedSocket)[kOpen];
-          if (open?.size === 0 || (includeFresh && open === undefined)) socket.destroySoon();
+          if (open?.length === 0 || (includeFresh && open === undefined)) socket.destroySoon();
         }
       };
       // Connections between requests go now; new ones get a short window to send their request,

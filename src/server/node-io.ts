@@ -113,19 +113,18 @@ export class NodeResponseSink implements ResponseSink {
   private flushed = false;
   private pendingTrailers: Record<string, string | string[]> | undefined;
 
+  constructor(readonly res: ServerResponse) {}
+
   /**
-   * @param onDone called once when the response has been ended on our side (not on abort: the host
-   *   learns of that from the socket closing)
+   * Called once when the response has been ended on our side (not on abort: a host learns of that
+   * from the socket closing). Hosts that keep books per response override it.
    */
-  constructor(
-    private readonly res: ServerResponse,
-    private readonly onDone?: (res: ServerResponse) => void,
-  ) {}
+  protected ended(): void {}
 
   private end(chunk?: Uint8Array | string): void {
     if (chunk === undefined) this.res.end();
     else this.res.end(chunk);
-    this.onDone?.(this.res);
+    this.ended();
   }
 
   start(status: number, headers: Headers, trailers: boolean): void {
@@ -175,7 +174,7 @@ export class NodeResponseSink implements ResponseSink {
     if (!this.flushed) this.flush(hasHeader(this.headers, 'content-length') ? undefined : ['content-length', String(size)]);
     try {
       await pipeline(createReadStream(path), this.res);
-      this.onDone?.(this.res);
+      this.ended();
     } catch (error) {
       this.res.destroy();
       throw error;

@@ -19,11 +19,55 @@ export interface RequestHead {
 
 const ALBANY = Object.freeze({ version: GATEWAY_VERSION, specVersion: SPEC_VERSION });
 
+/**
+ * The lower-case form of a header name. Clients send the same dozen names on every request; for
+ * those this returns a constant without calling toLowerCase (a builtin call and, for "Host", a new
+ * string), and a constant also compares by pointer wherever the name is looked up later.
+ */
+export function lowerHeaderName(name: string): string {
+  switch (name.length) {
+    case 4:
+      if (name === 'Host' || name === 'host') return 'host';
+      break;
+    case 6:
+      if (name === 'Accept' || name === 'accept') return 'accept';
+      if (name === 'Cookie' || name === 'cookie') return 'cookie';
+      if (name === 'Origin' || name === 'origin') return 'origin';
+      break;
+    case 7:
+      if (name === 'Referer' || name === 'referer') return 'referer';
+      break;
+    case 10:
+      if (name === 'Connection' || name === 'connection') return 'connection';
+      if (name === 'User-Agent' || name === 'user-agent') return 'user-agent';
+      break;
+    case 12:
+      if (name === 'Content-Type' || name === 'content-type') return 'content-type';
+      break;
+    case 13:
+      if (name === 'Authorization' || name === 'authorization') return 'authorization';
+      if (name === 'Cache-Control' || name === 'cache-control') return 'cache-control';
+      break;
+    case 14:
+      if (name === 'Content-Length' || name === 'content-length') return 'content-length';
+      break;
+    case 15:
+      if (name === 'Accept-Encoding' || name === 'accept-encoding') return 'accept-encoding';
+      if (name === 'Accept-Language' || name === 'accept-language') return 'accept-language';
+      if (name === 'X-Forwarded-For' || name === 'x-forwarded-for') return 'x-forwarded-for';
+      break;
+    case 17:
+      if (name === 'Transfer-Encoding' || name === 'transfer-encoding') return 'transfer-encoding';
+      break;
+  }
+  return name.toLowerCase();
+}
+
 /** Lower-cases names of a flat raw header list into `[name, value]` pairs, keeping order and duplicates. */
 export function pairHeaders(rawHeaders: readonly string[]): Headers {
   const out: Headers = new Array(rawHeaders.length >> 1);
   for (let i = 0, j = 0; i < rawHeaders.length; i += 2, j++) {
-    out[j] = [rawHeaders[i]!.toLowerCase(), rawHeaders[i + 1]!];
+    out[j] = [lowerHeaderName(rawHeaders[i]!), rawHeaders[i + 1]!];
   }
   return out;
 }
@@ -86,7 +130,32 @@ function underRoot(path: string, rootPath: string): string {
 
 /** Builds the http scope for one request. */
 export function buildHttpScope(head: RequestHead): HttpScope {
-  const { rawPath, queryString } = splitTarget(head.target);
+  const target = head.target;
+  let rawPath: string;
+  let queryString = '';
+  let path: string;
+  if (target.charCodeAt(0) === 47 /* / */) {
+    // Origin form, nearly every request: one pass finds the query and says whether to decode.
+    let escaped = false;
+    let q = -1;
+    for (let i = 0; i < target.length; i++) {
+      const c = target.charCodeAt(i);
+      if (c === 63 /* ? */) {
+        q = i;
+        break;
+      }
+      if (c === 37 /* % */) escaped = true;
+    }
+    if (q === -1) rawPath = target;
+    else {
+      rawPath = target.slice(0, q);
+      queryString = target.slice(q + 1);
+    }
+    path = escaped ? decodePath(rawPath) : rawPath;
+  } else {
+    ({ rawPath, queryString } = splitTarget(target));
+    path = decodePath(rawPath);
+  }
   const rootPath = head.rootPath ?? '';
   return {
     type: 'http',
@@ -94,7 +163,7 @@ export function buildHttpScope(head: RequestHead): HttpScope {
     httpVersion: head.httpVersion,
     method: head.method,
     scheme: head.scheme,
-    path: underRoot(decodePath(rawPath), rootPath),
+    path: rootPath === '' ? path : underRoot(path, rootPath),
     rawPath,
     queryString,
     rootPath,
