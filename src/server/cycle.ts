@@ -194,7 +194,11 @@ export class HttpCycle {
         const body = checkBody(m.body, type);
         const more = m.moreBody === true;
         if (!more) this.phase = this.wantsTrailers ? Phase.Trailers : Phase.Done;
-        return this.sink.body(body, more);
+        try {
+          return this.sink.body(body, more);
+        } catch (error) {
+          return this.sinkThrew(error);
+        }
       }
       case 'http.response.trailers': {
         if (this.phase !== Phase.Trailers) {
@@ -205,7 +209,11 @@ export class HttpCycle {
         const headers = checkHeaders(m.headers, type);
         const more = m.moreTrailers === true;
         if (!more) this.phase = Phase.Done;
-        return this.sink.trailers(headers, more);
+        try {
+          return this.sink.trailers(headers, more);
+        } catch (error) {
+          return this.sinkThrew(error);
+        }
       }
       case 'http.response.pathsend': {
         if (this.phase !== Phase.Body) this.orderError(type);
@@ -217,6 +225,15 @@ export class HttpCycle {
       default:
         return invalidMessage(`unexpected message type ${JSON.stringify(type)} in an http scope`);
     }
+  }
+
+  // The transport refused what the app sent (node rejects some header combinations only when it
+  // writes the head). The response cannot complete, so it is settled here: a 500 while nothing has
+  // gone out, a cut connection after; the app's send() rejects with the transport's error.
+  private sinkThrew(error: unknown): never {
+    this.phase = Phase.Done;
+    if (!this.disconnected) this.sink.fail(500, 'Internal Server Error');
+    throw error;
   }
 
   private orderError(type: string): never {

@@ -392,3 +392,22 @@ test('a client that disconnects during pathsend makes send() reject with ERR_ALB
   await delay(50);
   t.deepEqual(server.log.errors(), []);
 });
+
+test('a header the transport refuses (trailer without trailers: true) fails that request with a 500, not a hang', async (t) => {
+  let sendError: unknown;
+  const server = await startServer(t, httpApp(async (_s, _r, send) => {
+    await send({ type: 'http.response.start', status: 200, headers: [['trailer', 'x-sum']] });
+    try {
+      await send({ type: 'http.response.body', body: Buffer.from('hi') });
+    } catch (error) {
+      sendError = error;
+      throw error;
+    }
+  }));
+  const r = await rawRequest(server.port, get(), { until: (x) => hasCompleteResponse(x), timeoutMs: 3000 });
+  const res = parseRaw(r.text);
+  t.is(res.status, 500);
+  t.is(res.body, 'Internal Server Error');
+  t.true(sendError instanceof Error, 'the app\'s send() rejected');
+  t.is(server.log.errors().length, 1);
+});
