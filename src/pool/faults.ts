@@ -39,7 +39,8 @@ export function culpritDeaths(failed: ReadonlyArray<FailedBatch>): Set<unknown> 
 
 /**
  * The error a request fails with when its worker died, by why it died (the sweep's timeout, the
- * client's abort, or anything else: a crash). Counts the rejection, and the start if it had one.
+ * client's abort, a forced close, or anything else: a crash). Counts the rejection, and the start if
+ * it had one.
  */
 export function workerFault(err: unknown, ticket: Ticket, taskTimeoutMs: number, metrics: PoolMetrics): AlbanyError {
   const batch = ticket.batch;
@@ -57,6 +58,10 @@ export function workerFault(err: unknown, ticket: Ticket, taskTimeoutMs: number,
     metrics.taskRejected('aborted', { stage, runMs });
     return clientAborted(ticket, started, err);
   }
+  if (ticket.reason === 'closed') {
+    metrics.taskRejected('aborted', { stage, runMs });
+    return poolClosed(started, err);
+  }
   metrics.taskRejected('crash', { stage, runMs });
   const message = (err as Error | undefined)?.message ?? '';
   const code = (err as { code?: unknown } | undefined)?.code;
@@ -73,9 +78,9 @@ export function clientAborted(ticket: Ticket, started: boolean, cause?: unknown)
   });
 }
 
-/** A request refused or dropped because the pool was closed. */
-export function poolClosed(): AlbanyError {
-  return albanyError('ERR_ALBANY_ABORTED', 'the legacy pool is closed');
+/** A request refused or dropped because the pool was closed, or stopped on its thread by `close({ force: true })`. */
+export function poolClosed(started = false, cause?: unknown): AlbanyError {
+  return albanyError('ERR_ALBANY_ABORTED', started ? 'the legacy pool is closed; close({ force: true }) stopped the running task with its worker' : 'the legacy pool is closed', { cause });
 }
 
 /** A request refused at admission: every thread busy and the queue at its bound. */

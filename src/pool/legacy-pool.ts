@@ -24,7 +24,7 @@ const DEFAULT_MAX_BATCH = 32;
 /**
  * A piscina pool running legacy requests. Several may exist at once, each with its own config.
  * {@link run} rejects only with {@link AlbanyError}s: `ERR_ALBANY_QUEUE_FULL`, `ERR_ALBANY_TIMEOUT`
- * (the worker was replaced), `ERR_ALBANY_ABORTED` (the caller's signal), `ERR_ALBANY_WORKER_CRASHED`.
+ * (the worker was replaced), `ERR_ALBANY_ABORTED` (the caller's signal, or the pool closed), `ERR_ALBANY_WORKER_CRASHED`.
  */
 export class LegacyPool {
   /** The tuning in force. */
@@ -179,6 +179,8 @@ export class LegacyPool {
         if (ticket !== undefined && !ticket.settled) this.dropQueued(ticket, poolClosed());
       }
       unregisterPool(this);
+      // What runs now is stopped by the pool, not by a fault of its own.
+      if (options.force) for (const batch of this.active) for (const ticket of batch.tickets) ticket.reason ??= 'closed';
       this.closing = options.force ? this.piscina.destroy() : this.piscina.close();
       void this.closing.then(() => this.sweep.stop(), () => this.sweep.stop());
     }

@@ -40,7 +40,7 @@ export class Ticket {
   /** @internal Its place in its batch; while it waits, in the pool's queue. */ index = 0;
   /** @internal */ channel: WorkerChannel | undefined;
   /** @internal */ queuedAt = 0;
-  /** @internal */ reason: 'timeout' | 'client' | undefined;
+  /** @internal Why the pool stopped it on its thread, if it did. */ reason: 'timeout' | 'client' | 'closed' | undefined;
   /** @internal */ settled = false;
   /** @internal */ requeues = 0;
 

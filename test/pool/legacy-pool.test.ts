@@ -93,3 +93,20 @@ for (const [how, path, code] of [
     }
   });
 }
+
+test.serial('close({ force: true }) fails the requests it stops with the pool-closed error, not as crashes', async (t) => {
+  const pool = createPool({ maxThreads: 1, minThreads: 1, maxQueue: 4 }, { log: quietLog });
+  await run(pool, '/ok');
+  // One batch: a request running and one its thread has not reached; a third waits in our queue.
+  const running = run(pool, '/spin?ms=10000');
+  const handedOver = run(pool, '/ok');
+  await until(() => pool.stats().running === 1);
+  const waiting = run(pool, '/ok');
+  await pool.close({ force: true });
+  for (const [name, result] of [['running', running], ['handed over', handedOver], ['waiting', waiting]] as const) {
+    const err = await result.catch((e: unknown) => e);
+    t.true(hasCode(err, 'ERR_ALBANY_ABORTED'), `${name}: ${String(err)}`);
+    t.regex((err as Error).message, /pool .*closed/, name);
+  }
+  t.like(pool.stats(), { completed: 1, rejected: { crash: 0, aborted: 3 } });
+});
