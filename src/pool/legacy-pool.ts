@@ -327,12 +327,12 @@ export class LegacyPool {
     const culprits = culpritDeaths(failed);
     const requeue: Ticket[] = [];
     for (const { batch, err } of failed) {
-      const innocent = culprits.has(err) && this.closing === undefined;
+      const rerun = culprits.has(err) && this.closing === undefined;
       for (let i = 0; i < batch.tickets.length; i++) {
         const ticket = batch.tickets[i]!;
         if (ticket.settled) continue;
         const s = Atomics.load(batch.state, stateIndex(i));
-        if (innocent && s === TaskState.queued && ticket.reason === undefined && ticket.requeues < MAX_REQUEUES) {
+        if (rerun && s === TaskState.queued && ticket.reason === undefined && ticket.requeues < MAX_REQUEUES) {
           ticket.requeues++;
           ticket.batch = undefined;
           ticket.channel = undefined;
