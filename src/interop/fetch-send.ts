@@ -1,11 +1,29 @@
 // Writes a fetch Response as gateway messages: light responses without touching undici, real ones
 // through their body stream with backpressure (each send() awaited before the next read).
-import type { Headers as GatewayHeaders, Send } from '../gateway/types.js';
+import type { Headers as GatewayHeaders, Send, SendMessage } from '../gateway/types.js';
+import { SENT } from '../server/cycle.js';
+import { lowerHeaderName } from '../server/scope.js';
 import type { ReadableStreamReadResult } from 'node:stream/web';
 import { lightState, type HeadersInit } from './light-response.js';
 
 const EMPTY = new Uint8Array(0);
 const encoder = new TextEncoder();
+
+/**
+ * A string body as bytes. Short ASCII text (the usual `c.text('…')`) is copied in a loop, which
+ * skips the C++ call Buffer.from makes; anything longer or non-ASCII takes Buffer.from.
+ */
+export function encodeText(text: string): Uint8Array {
+  const n = text.length;
+  if (n > 64) return Buffer.from(text);
+  const out = Buffer.allocUnsafe(n);
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0x7f) return Buffer.from(text);
+    out[i] = c;
+  }
+  return out;
+}
 const TEXT_PLAIN = 'text/plain;charset=UTF-8';
 
 function pairsOf(init: HeadersInit | undefined, out: GatewayHeaders): GatewayHeaders {
@@ -13,12 +31,13 @@ function pairsOf(init: HeadersInit | undefined, out: GatewayHeaders): GatewayHea
   if (init instanceof Headers) {
     for (const [name, value] of init) out.push([name, value]);
   } else if (Array.isArray(init)) {
-    for (const [name, value] of init as Array<[string, string]>) out.push([name.toLowerCase(), String(value)]);
+    for (const [name, value] of init as Array<[string, string]>) out.push([lowerHeaderName(name), String(value)]);
   } else {
     for (const name in init) {
       const value = (init as Record<string, string | string[]>)[name];
-      if (Array.isArray(value)) for (const v of value) out.push([name.toLowerCase(), String(v)]);
-      else if (value !== undefined) out.push([name.toLowerCase(), String(value)]);
+      const lower = lowerHeaderName(name);
+      if (Array.isArray(value)) for (const v of value) out.push([lower, String(v)]);
+      else if (value !== undefined) out.push([lower, String(value)]);
     }
   }
   return out;
@@ -76,23 +95,28 @@ export async function sendStream(stream: ReadableStream<unknown>, send: Send): P
   }
 }
 
+/** Sends `second` once `first` settled: at once when `first` is the already-settled {@link SENT}. */
+function thenSend(first: Promise<void>, send: Send, second: SendMessage): Promise<void> {
+  return first === SENT ? send(second) : first.then(() => send(second));
+}
+
 /**
- * Sends `res` as `http.response.start` + body messages; resolves when the last one was taken.
- * One async function for the whole common case (a light response with a string or bytes body), so
- * a hello-world answer costs two awaits and no nested promise chains.
+ * Sends `res` as `http.response.start` + body messages; resolves when the last one was taken. A
+ * light response with a string or bytes body is sent without an async function or an await, so on
+ * albany's own hosts a synchronous handler's answer completes in the tick it was made.
  */
-export async function sendResponse(res: Response, send: Send): Promise<void> {
+export function sendResponse(res: Response, send: Send): Promise<void> {
   const light = lightState(res);
   if (light === undefined) return sendNative(res, send);
   const headers: GatewayHeaders = [];
   pairsOf(light.headers, headers);
   const body = light.body;
   if (typeof body === 'string' && !has(headers, 'content-type')) headers.push(['content-type', TEXT_PLAIN]);
-  await send({ type: 'http.response.start', status: light.status, headers });
-  if (body === null) await send({ type: 'http.response.body', body: EMPTY, moreBody: false });
-  else if (typeof body === 'string') await send({ type: 'http.response.body', body: Buffer.from(body), moreBody: false });
-  else if (body instanceof Uint8Array) await send({ type: 'http.response.body', body, moreBody: false });
-  else await sendStream(body, send);
+  const started = send({ type: 'http.response.start', status: light.status, headers });
+  if (body === null) return thenSend(started, send, { type: 'http.response.body', body: EMPTY, moreBody: false });
+  if (typeof body === 'string') return thenSend(started, send, { type: 'http.response.body', body: encodeText(body), moreBody: false });
+  if (body instanceof Uint8Array) return thenSend(started, send, { type: 'http.response.body', body, moreBody: false });
+  return started.then(() => sendStream(body, send));
 }
 
 async function sendNative(res: Response, send: Send): Promise<void> {

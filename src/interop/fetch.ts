@@ -36,26 +36,35 @@ export function fromFetch(handler: FetchHandler | { fetch: FetchHandler }, optio
   if (options.lightResponse !== false) installLightResponse();
   const onError = options.onError;
 
-  return async function fetchApp(scope: Scope, receive: Receive, send: Send): Promise<void> {
+  // Not an async function: a handler that answers synchronously (most Hono routes) is sent in the
+  // same tick, with no promise of ours in between; only a promised answer is waited for.
+  return function fetchApp(scope: Scope, receive: Receive, send: Send): Promise<void> {
     if (scope.type !== 'http') {
       if (scope.type === 'websocket') return send({ type: 'websocket.close', code: 1000 });
-      throw new AlbanyError(ErrorCodes.ERR_ALBANY_INTERFACE, `a fetch handler does not support the ${scope.type} scope`);
+      return Promise.reject(new AlbanyError(ErrorCodes.ERR_ALBANY_INTERFACE, `a fetch handler does not support the ${scope.type} scope`));
     }
     const request = new ScopeRequest(scope as HttpScope, receive) as unknown as Request;
-    let response: Response;
+    let result: Response | Promise<Response>;
     try {
-      // Most handlers answer synchronously; awaiting only a promise saves a microtask per request.
-      const result = fetch(request);
-      response = lightState(result) !== undefined ? (result as Response) : await result;
+      result = fetch(request);
     } catch (error) {
-      if (onError === undefined) throw error;
-      response = await onError(error, request);
+      return recover(error, request, send);
     }
-    if (lightState(response) === undefined && !(response instanceof Response)) {
-      throw new AlbanyError(ErrorCodes.ERR_ALBANY_INTERFACE, `the fetch handler returned ${response === null ? 'null' : typeof response}, not a Response`);
-    }
-    await sendResponse(response, send);
+    if (lightState(result) !== undefined) return sendResponse(result as Response, send);
+    return Promise.resolve(result).then((response) => checkedSend(response, send), (error: unknown) => recover(error, request, send));
   };
+
+  function recover(error: unknown, request: Request, send: Send): Promise<void> {
+    if (onError === undefined) return Promise.reject(error);
+    return Promise.resolve(onError(error, request)).then((response) => checkedSend(response, send));
+  }
+}
+
+function checkedSend(response: unknown, send: Send): Promise<void> {
+  if (lightState(response) === undefined && !(response instanceof Response)) {
+    return Promise.reject(new AlbanyError(ErrorCodes.ERR_ALBANY_INTERFACE, `the fetch handler returned ${response === null ? 'null' : typeof response}, not a Response`));
+  }
+  return sendResponse(response as Response, send);
 }
 
 /** Options for {@link toFetch}. */

@@ -32,8 +32,12 @@ export interface RequestSource {
 /** Called with the app's error and the request line, once per failed request. */
 export type ErrorLogger = (error: unknown, requestLine: string) => void;
 
-// send() settles with this shared promise when the transport did not ask the app to wait.
-const SENT: Promise<void> = Promise.resolve();
+/**
+ * The already-settled promise albany's `send()` returns when the transport did not ask the app to
+ * wait. Adapters that send several messages in a row (fromFetch) compare against it to go on in
+ * the same tick instead of spending a microtask per message; any other promise is awaited.
+ */
+export const SENT: Promise<void> = Promise.resolve();
 const DISCONNECT: HttpReceiveMessage = Object.freeze({ type: 'http.disconnect' }) as HttpReceiveMessage;
 
 // Response progress. Numbers, not strings, because this is checked on every message.
@@ -124,6 +128,11 @@ export class HttpCycle {
       result = app(this.scope, this.receive, this.send);
     } catch (error) {
       this.appFailed(error, logError);
+      return SENT;
+    }
+    if (result === SENT) {
+      // An adapter that finished within this tick (fromFetch with a synchronous handler).
+      this.appReturned(logError);
       return SENT;
     }
     return Promise.resolve(result).then(() => this.appReturned(logError), (error: unknown) => this.appFailed(error, logError));

@@ -9,6 +9,9 @@ import { hasHeader } from '../gateway/helpers.js';
 import { regularFileSize } from './send-file.js';
 
 const EMPTY = new Uint8Array(0);
+// Bodies up to this size, sent whole with the head, are written as one latin1 string.
+const SMALL_BODY = 1024;
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(this: Uint8Array, start: number, end: number): string }).latin1Slice;
 const LAST: HttpReceiveMessage = Object.freeze({ type: 'http.request', body: EMPTY, moreBody: false }) as HttpReceiveMessage;
 const DISCONNECT: HttpReceiveMessage = Object.freeze({ type: 'http.disconnect' }) as HttpReceiveMessage;
 const LAST_PROMISE = Promise.resolve(LAST);
@@ -127,6 +130,14 @@ export class NodeResponseSink implements ResponseSink {
     this.ended();
   }
 
+  // A small whole body goes out as a latin1 string (byte for byte the same): node then joins it to
+  // the head and writes one string, where a buffer body makes it queue the head separately and
+  // write a two-part writev.
+  private endLatin1(chunk: Uint8Array): void {
+    this.res.end(latin1Slice.call(chunk, 0, chunk.length), 'latin1');
+    this.ended();
+  }
+
   start(status: number, headers: Headers, trailers: boolean): void {
     this.status = status;
     this.headers = headers;
@@ -140,14 +151,17 @@ export class NodeResponseSink implements ResponseSink {
 
   body(chunk: Uint8Array | undefined, more: boolean): void | Promise<void> {
     const res = this.res;
-    if (!this.flushed) {
+    const first = !this.flushed;
+    if (first) {
       const sized = !more && !this.wantsTrailers && this.status >= 200 && this.status !== 204 && this.status !== 304;
       this.flush(sized && !hasHeader(this.headers, 'content-length') && !hasHeader(this.headers, 'transfer-encoding')
         ? ['content-length', String(chunk === undefined ? 0 : chunk.length)]
         : undefined);
     }
     if (!more && !this.wantsTrailers) {
-      this.end(chunk === undefined || chunk.length === 0 ? undefined : chunk);
+      if (chunk === undefined || chunk.length === 0) this.end();
+      else if (first && chunk.length <= SMALL_BODY) this.endLatin1(chunk);
+      else this.end(chunk);
       return;
     }
     if (chunk !== undefined && chunk.length > 0 && !res.write(chunk)) return this.drained();
