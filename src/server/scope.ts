@@ -128,6 +128,12 @@ function underRoot(path: string, rootPath: string): string {
   return path;
 }
 
+/** A shallow copy of the lifespan state; an empty state (the usual case) skips the spread's copy IC. */
+function copyState(state: Record<string, unknown>): Record<string, unknown> {
+  for (const _ in state) return { ...state };
+  return {};
+}
+
 /** Builds the http scope for one request. */
 export function buildHttpScope(head: RequestHead): HttpScope {
   const target = head.target;
@@ -170,7 +176,7 @@ export function buildHttpScope(head: RequestHead): HttpScope {
     headers: pairHeaders(head.rawHeaders),
     client: head.client,
     server: head.server,
-    state: head.state ? { ...head.state } : {},
+    state: head.state ? copyState(head.state) : {},
     extensions: EXTENSIONS,
   };
 }
