@@ -188,7 +188,9 @@ class LegacyExchange implements TicketListener {
   }
 
   private async fail(err: unknown): Promise<void> {
-    if (this.gone || hasCode(err, 'ERR_ALBANY_ABORTED')) return;
+    if (this.gone) return;
+    // Aborted with the client still here: the pool was closed under the request (shutdown).
+    if (hasCode(err, 'ERR_ALBANY_ABORTED')) return this.started ? undefined : this.respond(503, 'Service Unavailable');
     if (hasCode(err, 'ERR_ALBANY_QUEUE_FULL')) return this.respond(503, 'Service Unavailable', [['retry-after', '1']]);
     this.settings.log(`albany legacy ${this.settings.mount.moduleUrl}: ${(err as Error).message}`, (err as Error).cause);
     const timeout = hasCode(err, 'ERR_ALBANY_TIMEOUT');

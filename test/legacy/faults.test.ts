@@ -130,3 +130,15 @@ test.serial('requests handed over in one batch with a crashing one are run again
     t.is(app.pool.stats().rejected.crash, 1);
   });
 });
+
+test.serial('a request still running when its pool is force-closed answers 503 (client still connected)', async (t) => {
+  const app = legacy(fixture('faults.ts'), { pool: { maxThreads: 1 }, log: quietLog });
+  await withServer(app, async (url) => {
+    const pending = fetch(`${url}/spin?ms=10000`);
+    await delay(300);
+    await app.pool.close({ force: true });
+    const res = await pending;
+    t.is(res.status, 503);
+    t.is(await res.text(), 'Service Unavailable');
+  });
+});
