@@ -1,5 +1,7 @@
 // runSync per-call cost against synckit's createSyncFn and a direct await, plus provided-service
-// throughput from 2 worker threads. Run: npm run bench:sync  (env: ROUNDS=3 TIME_MS=700 SPIN_MICROS=50)
+// throughput from 2 worker threads. Run: npm run bench:sync  (env: ROUNDS=3 TIME_MS=700 SPIN_MICROS=50;
+// SIZES='1 MB' runs only those payloads, SERVICE=0 skips the service part, ISOLATED=0 the per-process 1 MB part)
+import { execFileSync } from 'node:child_process';
 import { MessageChannel } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { cpus } from 'node:os';
@@ -15,20 +17,44 @@ const ROUNDS = Number(process.env['ROUNDS'] ?? 3);
 const TIME_MS = Number(process.env['TIME_MS'] ?? 700);
 const SPIN_MICROS = Number(process.env['SPIN_MICROS'] ?? 50);
 configureSync({ spinMicros: SPIN_MICROS });
-const payloads = { '10 B': new Uint8Array(10), '10 KB': new Uint8Array(10 * 1024), '1 MB': new Uint8Array(1024 * 1024) } as const;
+const allPayloads = { '10 B': new Uint8Array(10), '10 KB': new Uint8Array(10 * 1024), '1 MB': new Uint8Array(1024 * 1024) } as const;
+const sizes = process.env['SIZES']?.split(',').map((s) => s.trim());
+const payloads = Object.fromEntries(Object.entries(allPayloads).filter(([size]) => sizes === undefined || sizes.includes(size)));
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const direct = (await import(target.href)) as { echo: (v: unknown) => Promise<unknown> };
-const albany = syncify<typeof direct.echo>(target, 'echo');
-const synckit = createSyncFn(fileURLToPath(new URL('bench-synckit-worker.mjs', fixtures))) as (v: unknown) => unknown;
+const makeAlbany = () => syncify<typeof direct.echo>(target, 'echo');
+const makeSynckit = () => createSyncFn(fileURLToPath(new URL('bench-synckit-worker.mjs', fixtures))) as (v: unknown) => unknown;
+
+// SOLO=albany|synckit: a child of the isolated section below. One library per process, because at
+// 1 MB the cost is mostly page faults on fresh buffers, and in one process each library's
+// allocations change how often the other's fault (malloc reuses or returns freed memory).
+const SOLO = process.env['SOLO'];
+if (SOLO !== undefined) {
+  const fn = SOLO === 'albany' ? makeAlbany() : makeSynckit();
+  const payload = allPayloads['1 MB'];
+  for (let i = 0; i < 200; i++) fn(payload);
+  const batches: number[] = [];
+  for (let k = 0; k < 200; k++) {
+    const t = performance.now();
+    for (let i = 0; i < 5; i++) fn(payload);
+    batches.push((performance.now() - t) / 5);
+  }
+  console.log(JSON.stringify({ p50: median(batches) }));
+  await closeReactor();
+  process.exit(0);
+}
+
+const albany = makeAlbany();
+const synckit = makeSynckit();
 
 // Warm both threads (and their module loads) outside the measurements.
 for (let i = 0; i < 200; i++) {
-  albany(payloads['10 B']);
-  synckit(payloads['10 B']);
+  albany(allPayloads['10 B']);
+  synckit(allPayloads['10 B']);
 }
 
 const us = (ms: number): string => (ms * 1000).toFixed(1);
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ratios: Record<string, { mean: number[]; p50: number[] }> = {};
 
 console.log(`node ${process.version}, ${cpus().length} CPUs, ${ROUNDS} rounds × ${TIME_MS} ms per task, spinMicros ${SPIN_MICROS}\n`);
@@ -80,7 +106,27 @@ for (const [size, payload] of Object.entries(payloads)) {
   console.log(`| ${size} | ${us(median(a))} | ${us(median(s))} | ${(median(a) / median(s)).toFixed(2)} |`);
 }
 
+// ---- 1 MB with one library per process (see SOLO above), alternating, 3 processes each ----------
+if (process.env['ISOLATED'] !== '0') {
+  const solo = (lib: string): number => {
+    const out = execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], { env: { ...process.env, SOLO: lib } });
+    return (JSON.parse(out.toString().trim().split('\n').pop()!) as { p50: number }).p50;
+  };
+  const a: number[] = [];
+  const s: number[] = [];
+  for (let k = 0; k < 3; k++) {
+    a.push(solo('albany'));
+    s.push(solo('synckit'));
+  }
+  console.log('\n1 MB, one library per process (median per-call time of each process, 200 batches of 5):');
+  console.log(`  albany ${a.map(us).join(', ')} µs; synckit ${s.map(us).join(', ')} µs; albany ÷ synckit (medians) ${(median(a) / median(s)).toFixed(2)}`);
+}
+
 // ---- provided service, 2 workers calling it concurrently through the bridge -------------------
+if (process.env['SERVICE'] === '0') {
+  await closeReactor();
+  process.exit(0);
+}
 provide('bench.echo', async (v: unknown) => v);
 const CALLS = 2000;
 async function serviceRun(workers: number): Promise<number> {

@@ -5,6 +5,7 @@ import { AlbanyError, ErrorCodes } from '../src/errors.js';
 import { createSignal, postAndWake, spinWhile, type Signal } from '../src/sync/channel.js';
 import { loadModule, loadedModule } from '../src/sync/reactor-modules.js';
 import { dataCloneError, isDataCloneError } from '../src/sync/clone-path.js';
+import { ScratchWriter, moveLargeValue } from '../src/sync/large-bytes.js';
 import { serializeError } from '../src/sync/errors-serialize.js';
 import {
   REACTOR_DEAD_INDEX,
@@ -23,6 +24,8 @@ interface Connection {
   readonly port: MessagePort;
   readonly signal: Signal;
   readonly calls: Map<number, Call>;
+  /** Where large byte results wait for this caller (see large-bytes.ts). */
+  readonly scratch: ScratchWriter;
 }
 
 /** One call in flight. It is also `this` of the export, typed there as ReactorCallContext: only `signal` is promised. */
@@ -126,7 +129,7 @@ function settle(call: Call, ok: boolean, outcome: unknown): void {
 }
 
 function reply(call: Call, ok: boolean, outcome: unknown): void {
-  const { port, signal } = call.conn;
+  const { port, signal, scratch } = call.conn;
   if (!ok) {
     postAndWake(port, signal, { type: 'result', id: call.id, ok: false, error: serializeError(outcome) } satisfies FromReactor);
     return;
@@ -137,8 +140,17 @@ function reply(call: Call, ok: boolean, outcome: unknown): void {
     value = outcome.value;
     transfer = outcome.transferList;
   }
+  if (transfer === undefined) {
+    const bytes = scratch.write(value);
+    if (bytes !== undefined) {
+      postAndWake(port, signal, { type: 'result', id: call.id, ok: true, value: undefined, bytes } satisfies FromReactor);
+      return;
+    }
+  }
+  // The caller still holds the region (several results at once) or the value is too large for it.
+  const moved = transfer === undefined ? moveLargeValue(value) : undefined;
   try {
-    postAndWake(port, signal, { type: 'result', id: call.id, ok: true, value } satisfies FromReactor, transfer);
+    postAndWake(port, signal, { type: 'result', id: call.id, ok: true, value: moved?.value ?? value } satisfies FromReactor, moved?.transfer ?? transfer);
   } catch (err) {
     if (!isDataCloneError(err)) throw err;
     const error = serializeError(dataCloneError(value, 'result', err));
@@ -163,7 +175,7 @@ function handle(conn: Connection, msg: ToReactor): void {
 }
 
 function connect(port: MessagePort, signal: SharedArrayBuffer): void {
-  const conn: Connection = { port, signal: createSignal(signal), calls: new Map() };
+  const conn: Connection = { port, signal: createSignal(signal), calls: new Map(), scratch: new ScratchWriter() };
   connections.push(conn);
   // A caller thread that goes away closes its port; forget it so the drain loop stays short.
   port.once('close', () => {

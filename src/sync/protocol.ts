@@ -42,9 +42,20 @@ export interface ConnectMessage {
 /** Everything a caller may send to the reactor. */
 export type ToReactor = CallMessage | CancelMessage | ConnectMessage;
 
-/** Reactor → caller: call `id` settled. */
+/**
+ * A large byte result left in the connection's scratch region instead of in the message (see
+ * `large-bytes.ts`). `kind` is `ArrayBuffer` or a typed-array name; `scratch` is set when the
+ * reactor replaced the region with a larger one, which the caller keeps from then on.
+ */
+export interface ScratchBytes {
+  readonly kind: string;
+  readonly byteLength: number;
+  readonly scratch?: SharedArrayBuffer;
+}
+
+/** Reactor → caller: call `id` settled. With `bytes`, the value waits in the scratch region. */
 export type ResultMessage =
-  | { readonly type: 'result'; readonly id: number; readonly ok: true; readonly value: unknown }
+  | { readonly type: 'result'; readonly id: number; readonly ok: true; readonly value: unknown; readonly bytes?: ScratchBytes }
   | { readonly type: 'result'; readonly id: number; readonly ok: false; readonly error: SerializedError };
 
 /** Reactor → caller: the reactor is dying; every call this caller has in flight fails. */

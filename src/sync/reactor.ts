@@ -6,6 +6,7 @@ import { workerFile } from '../worker-path.js';
 import { bootstrapSource } from './bootstrap.js';
 import { TIMED_OUT, createSignal, postAndWake, receiveBlocking, type Signal } from './channel.js';
 import { dataCloneError, isDataCloneError } from './clone-path.js';
+import { ScratchReader, moveLargeArgs } from './large-bytes.js';
 import { syncDefaults } from './options.js';
 import { REACTOR_DEAD_INDEX, type CallMessage, type FromReactor, type ReactorWorkerData, type ResultMessage, type ToReactor } from './protocol.js';
 
@@ -44,6 +45,7 @@ class ReactorLink {
   /** Set to 1 by a dying reactor, so a caller that was not waiting learns of it before its next call. */
   readonly deadFlag: Int32Array;
   readonly pending = new Map<number, PendingCall>();
+  readonly #scratch = new ScratchReader();
   #nextId = 1;
   #listeners = 0;
   // Waits left before spinning is tried again, after a spin that missed (see SyncOptions.spinMicros).
@@ -92,9 +94,10 @@ class ReactorLink {
   /** Posts a call; throws `ERR_ALBANY_DATA_CLONE` (naming the argument) if an argument cannot be copied. */
   post(module: string, exportName: string, args: readonly unknown[], transfer?: readonly TransferListItem[]): PendingCall {
     const id = this.#nextId++;
-    const msg: CallMessage = { type: 'call', id, module, exportName, args };
+    const moved = moveLargeArgs(args, transfer);
+    const msg: CallMessage = { type: 'call', id, module, exportName, args: moved?.value ?? args };
     try {
-      postAndWake(this.port, this.wake, msg, transfer);
+      postAndWake(this.port, this.wake, msg, moved?.transfer ?? transfer);
     } catch (err) {
       if (isDataCloneError(err)) throw dataCloneError(args, 'args', err);
       throw err;
@@ -152,9 +155,13 @@ class ReactorLink {
       return;
     }
     const call = this.pending.get(msg.id);
-    if (call === undefined) return; // cancelled or timed out: the caller stopped caring
+    if (call === undefined) {
+      // Cancelled or timed out: the caller stopped caring, but the reactor needs its region back.
+      if (msg.ok && msg.bytes !== undefined) this.#scratch.release(msg.bytes);
+      return;
+    }
     this.pending.delete(msg.id);
-    this.#settle(call, msg);
+    this.#settle(call, msg.ok && msg.bytes !== undefined ? { type: 'result', id: msg.id, ok: true, value: this.#scratch.read(msg.bytes) } : msg);
   }
 
   /** Delivers replies through the event loop while async code awaits a call. */
