@@ -1,0 +1,246 @@
+// Counting a server's instructions per request with valgrind's callgrind. On a shared, noisy
+// machine req/s and even CPU time per request swing by ±20% from one round to the next; the number
+// of user-space instructions a process executes for the same work does not depend on how busy the
+// machine is, so comparisons made with it repeat to within a few per cent.
+//
+// The server runs under `valgrind --tool=callgrind` with instrumentation off; it is warmed up, then
+// instrumentation is switched on for exactly the measured requests (`callgrind_control -i on/off`),
+// the counters are dumped (`callgrind_control -d`) and `callgrind_annotate` breaks the total down
+// by function, which lets V8's optimizing compiler and the garbage collector be split off.
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
+
+/** The tools this module runs; all three come with the `valgrind` package. */
+const TOOLS = ['valgrind', 'callgrind_control', 'callgrind_annotate'] as const;
+
+/** Names the first required tool that cannot be run, or undefined when all are there. */
+export function missingTool(): string | undefined {
+  for (const tool of TOOLS) {
+    const r = spawnSync(tool, ['--version'], { stdio: 'ignore' });
+    // ENOENT (not installed) shows as `error`; a tool that runs at all is good enough.
+    if (r.error) return tool;
+  }
+  return undefined;
+}
+
+/** Instructions (Ir) of one dump, split into the parts that mean different things. */
+export interface IrSplit {
+  /** Everything executed while instrumentation was on, every thread of the process. */
+  total: number;
+  /** V8's optimizing compilers (TurboFan, Maglev): jobs still running from the warm-up. */
+  compiler: number;
+  /** Garbage collection and heap bookkeeping (scavenges, root visits, marking, sweeping). */
+  gc: number;
+  /** total − compiler − gc: the steady-state cost of serving the requests. */
+  rest: number;
+}
+
+/** One line of `callgrind_annotate`'s per-function table. */
+export interface FunctionCost {
+  ir: number;
+  /** `file:function` as callgrind_annotate prints it (`???:` when the file is unknown). */
+  name: string;
+  /** The object it lives in (`/usr/bin/node`, libc, or `???` for V8-generated JIT code). */
+  object: string;
+}
+
+// Classification by C++ symbol name. JIT-compiled JavaScript has no symbol (`0x… [???]`) and so is
+// always "rest", which is what we want: it is the code serving requests.
+// Anything in the compiler's namespace is compiler work, even when it mentions GC.
+const COMPILER_NAMESPACE = /compiler::|maglev::/;
+// GC before the remaining compiler patterns: `ScheduleMinorGCTask…` is GC, not the scheduler.
+const GC = /Scaveng|IterateObjectCache|\bHeap::|GC|MarkCompact|Evacuat|Sweeper|BodyDescriptor|Marking|IterateTurbofanOptimizedFrame/;
+// Turbofan's phases and its zone allocator outside the `compiler::` namespace.
+const COMPILER = /Zone|RegisterAllocat|LiveRange|Turbofan|OptimizedCompilation|Pipeline|Schedul|InstructionSelect|CodeGenerator/;
+
+/** Which of {@link IrSplit}'s parts a function's instructions belong to. */
+export function classify(name: string): 'compiler' | 'gc' | 'rest' {
+  if (COMPILER_NAMESPACE.test(name)) return 'compiler';
+  if (GC.test(name)) return 'gc';
+  if (COMPILER.test(name)) return 'compiler';
+  return 'rest';
+}
+
+// `  20,946,799 ( 3.03%)  ???:Builtins_LoadIC [/usr/bin/node]`
+const FUNCTION_LINE = /^\s*([\d,]+) \(\s*[\d.]+%\)\s+(.*?)(?: \[([^\]]*)\])?$/;
+const TOTALS_LINE = /^\s*([\d,]+) \(\s*[\d.]+%\)\s+PROGRAM TOTALS/;
+
+/**
+ * Parses `callgrind_annotate` output: the PROGRAM TOTALS figure and every line of the
+ * per-function table (the one headed `file:function`).
+ */
+export function parseAnnotate(text: string): { total: number; functions: FunctionCost[] } {
+  let total = Number.NaN;
+  const functions: FunctionCost[] = [];
+  let inTable = false;
+  for (const line of text.split('\n')) {
+    const totals = TOTALS_LINE.exec(line);
+    if (totals) {
+      total = Number(totals[1]!.replace(/,/g, ''));
+      continue;
+    }
+    if (/^Ir\s+file:function/.test(line)) {
+      inTable = true;
+      continue;
+    }
+    if (!inTable || line.startsWith('---')) continue;
+    // The table ends at the first blank line; annotated source (if any) follows.
+    if (line.trim() === '') {
+      if (functions.length > 0) inTable = false;
+      continue;
+    }
+    const m = FUNCTION_LINE.exec(line);
+    if (m) functions.push({ ir: Number(m[1]!.replace(/,/g, '')), name: m[2]!, object: m[3] ?? '' });
+  }
+  if (!Number.isFinite(total)) throw new Error('callgrind_annotate output has no PROGRAM TOTALS line');
+  return { total, functions };
+}
+
+/** Splits a parsed dump into compiler, GC and the rest (see {@link IrSplit}). */
+export function split(total: number, functions: readonly FunctionCost[]): IrSplit {
+  let compiler = 0;
+  let gc = 0;
+  for (const f of functions) {
+    const kind = classify(f.name);
+    if (kind === 'compiler') compiler += f.ir;
+    else if (kind === 'gc') gc += f.ir;
+  }
+  // `rest` from the program total, not the sum of listed lines, so nothing (libc's malloc, libuv,
+  // lines under the threshold) is silently dropped.
+  return { total, compiler, gc, rest: total - compiler - gc };
+}
+
+/** Runs `callgrind_annotate` on a dump with every function listed and no source annotation. */
+export async function annotate(file: string): Promise<{ total: number; functions: FunctionCost[] }> {
+  // --threshold=100 lists every function (the default stops at 99% of the total).
+  const { stdout } = await execFileAsync('callgrind_annotate', ['--threshold=100', '--auto=no', file], { maxBuffer: 256 * 2 ** 20 });
+  return parseAnnotate(stdout);
+}
+
+/** A server process running under callgrind with instrumentation off. */
+export interface CallgrindServer {
+  readonly pid: number;
+  readonly port: number;
+  /** Switches instrumentation on or off (`callgrind_control -i`). */
+  instrument(on: boolean): Promise<void>;
+  /** Writes the counters so far to a dump file and resolves with its path. */
+  dump(): Promise<string>;
+  /** SIGKILLs the process (nothing more is needed from it once dumped) and waits for its exit. */
+  kill(): Promise<void>;
+}
+
+const live = new Set<ChildProcess>();
+let hooked = false;
+
+// A valgrind child outliving the bench would keep a core busy for nothing; kill ours on any exit.
+function hookExit(): void {
+  if (hooked) return;
+  hooked = true;
+  const killAll = () => {
+    for (const child of live) child.kill('SIGKILL');
+    live.clear();
+  };
+  process.once('exit', killAll);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      killAll();
+      process.exit(130);
+    });
+  }
+}
+
+/** Options for {@link startUnderCallgrind}. */
+export interface CallgrindStartOptions {
+  /** Directory for the dump files; emptied first. */
+  outDir: string;
+  /** How long the server may take to print its port under valgrind (slow: ~10–50× native). */
+  timeoutMs?: number;
+}
+
+/**
+ * Starts `valgrind --tool=callgrind node <entry> <args…>` and waits for the port line, either
+ * `{"port":N}` (bench/servers/ready.ts) or `PORT N` (bench/interop.ts `--serve`).
+ */
+export function startUnderCallgrind(entry: string, args: readonly string[], options: CallgrindStartOptions): Promise<CallgrindServer> {
+  hookExit();
+  rmSync(options.outDir, { recursive: true, force: true });
+  mkdirSync(options.outDir, { recursive: true });
+  const child = spawn('valgrind', [
+    '--tool=callgrind',
+    // Count nothing until asked: start-up and warm-up are not what we compare.
+    '--instr-atstart=no',
+    // V8 writes machine code into anonymous memory and patches it; without this valgrind would
+    // keep running stale translations of rewritten code.
+    '--smc-check=all-non-file',
+    `--callgrind-out-file=${join(options.outDir, 'cg.%p')}`,
+    process.execPath,
+    entry,
+    ...args,
+  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(child);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => {
+    live.delete(child);
+    resolve();
+  }));
+  // valgrind's banner and the server's own errors; kept (bounded) to explain an early exit.
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  const pid = child.pid!;
+  const control = async (...flags: string[]) => {
+    await execFileAsync('callgrind_control', [...flags, String(pid)]);
+  };
+  return new Promise<CallgrindServer>((resolve, reject) => {
+    let out = '';
+    let ready = false;
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${entry} ${args.join(' ')}: no port line within ${options.timeoutMs ?? 180_000} ms under valgrind\n${stderr}`));
+    }, options.timeoutMs ?? 180_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      if (ready) return; // the server's later output, if any, is not ours to parse
+      out += d.toString();
+      const m = /"port":(\d+)|PORT (\d+)/.exec(out);
+      if (!m) return;
+      clearTimeout(timer);
+      ready = true;
+      resolve({
+        pid,
+        port: Number(m[1] ?? m[2]),
+        instrument: (on) => control('-i', on ? 'on' : 'off'),
+        dump: async () => {
+          await control('-d');
+          return findDump(options.outDir, pid);
+        },
+        kill: async () => {
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+          await exited;
+        },
+      });
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${entry} ${args.join(' ')} exited under valgrind (code ${code}, signal ${signal}) before printing its port\n${stderr}`));
+    });
+  });
+}
+
+// `callgrind_control -d` asks for the dump; the file (cg.<pid>.<n>) may land a moment after it
+// returns, so wait until it is there and complete (it ends with a `totals:` line).
+async function findDump(dir: string, pid: number): Promise<string> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const name = readdirSync(dir).filter((f) => f.startsWith(`cg.${pid}.`)).sort().at(-1);
+    if (name) {
+      const path = join(dir, name);
+      if (statSync(path).size > 0 && /^totals: \d+/m.test(readFileSync(path, 'utf8'))) return path;
+    }
+    if (Date.now() > deadline) throw new Error(`no complete callgrind dump for pid ${pid} in ${dir}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
