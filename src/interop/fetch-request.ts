@@ -178,13 +178,14 @@ async function readAll(channel: BodyChannel): Promise<Uint8Array> {
 export class ScopeRequest {
   readonly method: string;
   readonly url: string;
-  private readonly [kScope]: HttpScope;
-  private readonly [kReceive]: Receive;
+  // `declare` (no class-field emit) for the symbol-keyed slots: see LightResponse for why.
+  declare private readonly [kScope]: HttpScope;
+  declare private readonly [kReceive]: Receive;
   // Built on first use: most GET handlers never touch the body or the signal.
-  private [kChannel]: BodyChannel | undefined;
-  private [kHeaders]: ScopeHeaders | undefined;
-  private [kReal]: Request | undefined;
-  private [kUsed]: boolean;
+  declare private [kChannel]: BodyChannel | undefined;
+  declare private [kHeaders]: ScopeHeaders | undefined;
+  declare private [kReal]: Request | undefined;
+  declare private [kUsed]: boolean;
 
   constructor(scope: HttpScope, receive: Receive) {
     this.method = scope.method;

@@ -43,9 +43,12 @@ function isLightInit(init: unknown): init is Init {
  * a light instance does not hold is answered by a real Response built on first use.
  */
 export class LightResponse {
+  // `declare`: no class-field emit. A field with a computed (symbol) key is defined per instance
+  // through a keyed define, which V8 can fall back to its runtime for; the constructor's plain
+  // assignments below stay on the fast store path.
   /** Set while light; removed once a real Response exists. */
-  [kLight]: LightState | undefined;
-  private [kReal]: Response | undefined;
+  declare [kLight]: LightState | undefined;
+  declare private [kReal]: Response | undefined;
 
   static [Symbol.hasInstance](value: unknown): boolean {
     if (this === LightResponse) return value instanceof GlobalResponse;
@@ -53,9 +56,12 @@ export class LightResponse {
   }
 
   constructor(body?: BodyInit | null, init?: ResponseInit) {
+    // Both slots are always written, in the same order, so every instance shares one shape.
     if (isLightBody(body) && isLightInit(init)) {
       this[kLight] = { status: init?.status ?? 200, statusText: init?.statusText, body: body ?? null, headers: init?.headers, materialized: false };
+      this[kReal] = undefined;
     } else {
+      this[kLight] = undefined;
       this[kReal] = new GlobalResponse(body, init);
     }
   }
