@@ -3,7 +3,7 @@
 // process (this file bundled to JS, like bench/http.ts does, so no peer pays for tsx) and
 // autocannon runs in this otherwise idle process, the same way for every peer.
 //
-//   npm run bench:interop                     (defaults: -c 50, 5 s per run, 3 rounds)
+//   npm run bench:interop                     (defaults: -c 50, 5 s per run, 3 rounds; BENCH_ROUNDS / BENCH_DURATION override)
 //   node --import tsx bench/interop.ts --duration 5 --connections 50 --rounds 3 [--only hono] [--cpu-prof] [--tsx]
 //   <bundle> --serve <peer>                   (internal: start one server, print its port)
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -115,9 +115,9 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       serve: { type: 'string' },
-      duration: { type: 'string', default: '5' },
+      duration: { type: 'string', default: process.env.BENCH_DURATION ?? '5' },
       connections: { type: 'string', default: '50' },
-      rounds: { type: 'string', default: '3' },
+      rounds: { type: 'string', default: process.env.BENCH_ROUNDS ?? '3' },
       'cpu-prof': { type: 'boolean', default: false },
       only: { type: 'string' },
       tsx: { type: 'boolean', default: false },
