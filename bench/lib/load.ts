@@ -1,6 +1,10 @@
 // One autocannon run, reduced to the figures the reports use. Latency percentiles come from our
 // own microsecond histogram: autocannon's is in whole milliseconds, too coarse for sub-ms answers.
-import autocannon from 'autocannon';
+// Only the type at the top: bench files that also run as server children (interop.ts --serve,
+// scale.ts --role) must not load autocannon there. Its histogram module decodes a bundled
+// WebAssembly blob (base64 + inflate) at start-up, millions of instructions that land inside the
+// measured window of a slow run (seen under callgrind) and would be charged to one peer only.
+import type autocannonType from 'autocannon';
 import { createHistogram } from 'node:perf_hooks';
 
 /** Load shape shared by every peer of a comparison. */
@@ -24,13 +28,14 @@ export interface LoadFigures {
 
 /** Runs autocannon against `url` (keep-alive is autocannon's default) and resolves with its figures. */
 export async function runLoad(url: string, options: LoadOptions): Promise<LoadFigures> {
+  const { default: autocannon } = await import('autocannon');
   const histogram = createHistogram();
   const instance = autocannon({
     url,
     connections: options.connections,
     pipelining: options.pipelining,
     duration: options.duration,
-  }) as unknown as import('node:events').EventEmitter & PromiseLike<autocannon.Result>;
+  }) as unknown as import('node:events').EventEmitter & PromiseLike<autocannonType.Result>;
   instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) => {
     histogram.record(Math.max(1, Math.round(responseTime * 1000)));
   });
