@@ -1,10 +1,13 @@
 // `npm run bench:scale`: what scaling out buys on this machine. (1) hello world with --workers 1 vs
-// --workers 2 (node:cluster) under the same autocannon load, in alternating rounds; (2) nginx in
-// front of one albany process, over FastCGI vs over HTTP proxy_pass, both on Unix sockets.
-// Servers run in child processes (this same file with --role); autocannon runs in this process.
+// --workers 2 (node:cluster) under the same load, in alternating rounds; (2) nginx in front of one
+// albany process, over FastCGI vs over HTTP proxy_pass, both on Unix sockets.
+// Servers run in child processes (this same file with --role). The load generator is wrk (a C
+// program, its own process) when installed, else autocannon in this process: on a 2-core machine
+// autocannon needs about a core itself, leaving no room for a second worker. Both parts use it.
 //
-// Flags (or BENCH_<NAME> env): --duration 5  --warmup 1  --rounds 2  --connections 50
-import { mkdtempSync, rmSync } from 'node:fs';
+// Flags (or BENCH_<NAME> env): --duration 5  --warmup 1  --rounds 3  --connections 50
+//   --loadgen auto|wrk|autocannon (auto = wrk when installed)
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +15,7 @@ import type { App } from '../src/gateway/types.js';
 import { numberOption, stringOption } from './lib/args.js';
 import { startServer, type ChildServer } from './lib/children.js';
 import { runLoad, type LoadFigures, type LoadOptions } from './lib/load.js';
+import { findWrk, runWrk } from './lib/wrk.js';
 
 const HELLO = Buffer.from('Hello World!');
 const hello: App = async (scope, _receive, send) => {
@@ -55,45 +59,143 @@ if (roleName) {
   await main();
 }
 
+/** utime + stime (seconds) of `root` and every live descendant (the cluster primary and its workers). */
+function treeCpuSeconds(root: number): number {
+  const stats = new Map<number, { ppid: number; cpu: number }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      stats.set(Number(entry), { ppid: Number(fields[1]), cpu: (Number(fields[11]) + Number(fields[12])) / 100 }); // ticks of 1/100 s
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const inTree = new Set<number>([root]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, st] of stats) {
+      if (!inTree.has(pid) && inTree.has(st.ppid)) {
+        inTree.add(pid);
+        grew = true;
+      }
+    }
+  }
+  let total = 0;
+  for (const pid of inTree) total += stats.get(pid)?.cpu ?? 0;
+  return total;
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** One measured run: the figures, wall seconds, and the load generator's own CPU seconds. */
+interface Run {
+  figures: LoadFigures;
+  wallSeconds: number;
+  genCpuSeconds: number;
+}
+
 async function main(): Promise<void> {
   const self = fileURLToPath(import.meta.url);
   const load: LoadOptions = { connections: numberOption('connections', 50), pipelining: 1, duration: numberOption('duration', 5) };
   const warmup = numberOption('warmup', 1);
-  const rounds = Math.round(numberOption('rounds', 2));
+  const rounds = Math.round(numberOption('rounds', 3));
+  const wanted = stringOption('loadgen', 'auto');
+  if (!['auto', 'wrk', 'autocannon'].includes(wanted)) {
+    console.error(`--loadgen must be auto, wrk or autocannon, got ${JSON.stringify(wanted)}`);
+    process.exit(2);
+  }
+  const wrk = wanted === 'autocannon' ? undefined : findWrk();
+  if (wanted === 'wrk' && !wrk?.ok) {
+    console.error(`--loadgen wrk: ${wrk && !wrk.ok ? wrk.reason : 'unavailable'}`);
+    process.exit(2);
+  }
+  const useWrk = wrk?.ok === true;
   const { freePort, findNginx, startNginx } = await import('../test/helpers/nginx.js');
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
   const line = (label: string, f: LoadFigures) => `| ${label} | ${fmt(f.rps)} | ${f.p50.toFixed(2)} | ${f.p99.toFixed(2)} | ${f.errors + f.non2xx} |`;
-  const measure = async (url: string): Promise<LoadFigures> => {
-    if (warmup > 0) await runLoad(url, { ...load, duration: warmup });
-    return runLoad(url, load);
+
+  const generate = async (url: string, duration: number): Promise<Run> => {
+    const t0 = performance.now();
+    if (useWrk) {
+      const w = await runWrk(url, { connections: load.connections, duration, threads: 1 });
+      return { figures: w, wallSeconds: (performance.now() - t0) / 1000, genCpuSeconds: w.cpuSeconds };
+    }
+    // autocannon runs in this process, so its CPU is this process's CPU over the run.
+    const c0 = process.cpuUsage();
+    const figures = await runLoad(url, { ...load, duration });
+    const c = process.cpuUsage(c0);
+    return { figures, wallSeconds: (performance.now() - t0) / 1000, genCpuSeconds: (c.user + c.system) / 1e6 };
   };
-  const best = (xs: LoadFigures[]) => xs.reduce((a, b) => (b.rps > a.rps ? b : a));
+  const measure = async (url: string): Promise<Run> => {
+    if (warmup > 0) await generate(url, warmup);
+    return generate(url, load.duration);
+  };
+  const best = (xs: Run[]) => xs.reduce((a, b) => (b.figures.rps > a.figures.rps ? b : a)).figures;
 
   console.log(`# bench:scale — ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), Node ${process.version}`);
-  console.log(`autocannon -c ${load.connections} -d ${load.duration} (keep-alive) in the bench process, warm-up ${warmup}s, ${rounds} rounds, best round per peer.`);
-  console.log('The load generator runs on the same cores as the servers it measures.\n');
+  const why =
+    wanted === 'autocannon'
+      ? 'asked for with --loadgen autocannon'
+      : useWrk
+        ? `wrk ${wrk.version} is installed; it needs far less CPU per request than autocannon`
+        : `fallback: ${wrk && !wrk.ok ? wrk.reason : 'wrk unavailable'}`;
+  console.log(
+    useWrk
+      ? `load generator: wrk -t1 -c${load.connections} -d${load.duration}s --latency (own process; ${why})`
+      : `load generator: autocannon -c ${load.connections} -d ${load.duration} in the bench process (${why})`,
+  );
+  console.log(`Keep-alive, warm-up ${warmup}s, ${rounds} rounds alternating peer order; the load generator runs on the same cores as the servers.\n`);
 
   // (1) --workers 1 vs --workers 2
-  const byWorkers = new Map<number, LoadFigures[]>([[1, []], [2, []]]);
+  interface WorkersRound extends Run {
+    workers: number;
+    round: number;
+    serverCpuSeconds: number;
+  }
+  const byWorkers = new Map<number, WorkersRound[]>([[1, []], [2, []]]);
   for (let r = 0; r < rounds; r++) {
     for (const workers of r % 2 === 0 ? [1, 2] : [2, 1]) {
       const port = await freePort();
       const child: ChildServer = await startServer(`workers-${workers}`, self, { env: { BENCH_ROLE: 'cluster', BENCH_WORKERS: String(workers), BENCH_PORT: String(port) }, timeoutMs: 30_000 });
       try {
-        byWorkers.get(workers)!.push(await measure(`http://127.0.0.1:${port}/`));
+        const url = `http://127.0.0.1:${port}/`;
+        if (warmup > 0) await generate(url, warmup);
+        const s0 = treeCpuSeconds(child.pid);
+        const run = await generate(url, load.duration);
+        const serverCpuSeconds = treeCpuSeconds(child.pid) - s0;
+        byWorkers.get(workers)!.push({ ...run, workers, round: r + 1, serverCpuSeconds });
       } finally {
         await child.stop(20_000);
       }
     }
   }
-  const w1 = best(byWorkers.get(1)!);
-  const w2 = best(byWorkers.get(2)!);
+  const genName = useWrk ? 'wrk' : 'autocannon';
+  const perReq = (cpu: number, f: LoadFigures) => ((cpu * 1e6) / Math.max(1, f.requests)).toFixed(1);
+  const cores = (cpu: number, wall: number) => (cpu / wall).toFixed(2);
   console.log('## --workers (node:cluster, round-robin), albany HTTP host\n');
-  console.log('| peer | req/s | p50 ms | p99 ms | errors |\n|---|---|---|---|---|');
-  console.log(line('--workers 1', w1));
-  console.log(line('--workers 2', w2));
-  console.log(`\nrounds req/s: workers 1 = ${byWorkers.get(1)!.map((f) => fmt(f.rps)).join(', ')}; workers 2 = ${byWorkers.get(2)!.map((f) => fmt(f.rps)).join(', ')}`);
-  console.log(`**--workers 2 ÷ --workers 1 = ${(w2.rps / w1.rps).toFixed(2)}×** (target ≥ 1.7)\n`);
+  console.log(`| round | peer | req/s | p50 ms | p99 ms | errors | server CPU µs/req | ${genName} CPU µs/req | server cores | ${genName} cores |`);
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  const all = [...byWorkers.get(1)!, ...byWorkers.get(2)!].sort((a, b) => a.round - b.round || a.workers - b.workers);
+  for (const x of all) {
+    const f = x.figures;
+    console.log(
+      `| ${x.round} | --workers ${x.workers} | ${fmt(f.rps)} | ${f.p50.toFixed(2)} | ${f.p99.toFixed(2)} | ${f.errors + f.non2xx + f.timeouts} | ` +
+        `${perReq(x.serverCpuSeconds, f)} | ${perReq(x.genCpuSeconds, f)} | ${cores(x.serverCpuSeconds, x.wallSeconds)} | ${cores(x.genCpuSeconds, x.wallSeconds)} |`,
+    );
+  }
+  const w1s = byWorkers.get(1)!;
+  const w2s = byWorkers.get(2)!;
+  const ratios = w1s.map((w1, i) => w2s[i]!.figures.rps / w1.figures.rps);
+  console.log(`\nserver cores = server process tree (primary + workers) CPU seconds ÷ wall seconds of the run; ${genName} likewise.`);
+  console.log(`rounds req/s: workers 1 = ${w1s.map((x) => fmt(x.figures.rps)).join(', ')}; workers 2 = ${w2s.map((x) => fmt(x.figures.rps)).join(', ')}`);
+  console.log(`per-round ratios: ${ratios.map((r) => r.toFixed(2)).join(', ')}; best round each: ${(best(w2s).rps / best(w1s).rps).toFixed(2)}×`);
+  console.log(`**--workers 2 ÷ --workers 1 = ${median(ratios).toFixed(2)}×** (median of per-round ratios; target ≥ 1.7)\n`);
 
   // (2) nginx → FastCGI vs nginx → HTTP
   if (!findNginx()) {
@@ -113,7 +215,7 @@ async function main(): Promise<void> {
       location /fcgi/ { include /etc/nginx/fastcgi_params; fastcgi_pass fcgi; fastcgi_keep_conn on; }
       location /http/ { proxy_pass http://web; proxy_http_version 1.1; proxy_set_header Connection ""; }
     }`);
-  const results = new Map<string, LoadFigures[]>([['fcgi', []], ['http', []]]);
+  const results = new Map<string, Run[]>([['fcgi', []], ['http', []]]);
   try {
     for (let r = 0; r < rounds; r++) {
       for (const key of r % 2 === 0 ? ['fcgi', 'http'] : ['http', 'fcgi']) results.get(key)!.push(await measure(`${nginx.url}/${key}/`));

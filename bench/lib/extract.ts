@@ -44,7 +44,7 @@ const PATTERNS: Pattern[] = [
   {
     bench: 'scale',
     regex: /--workers 2 ÷ --workers 1 = ([\d.]+)×/,
-    name: '--workers 2 ÷ --workers 1 (best round each)',
+    name: '--workers 2 ÷ --workers 1 (median of per-round ratios)',
     measure: '--workers 2 ÷ --workers 1 req/s',
     target: '≥ 1.7',
   },
