@@ -39,7 +39,7 @@ export function culpritDeaths(failed: ReadonlyArray<FailedBatch>): Set<unknown> 
 
 /**
  * The error a request fails with when its worker died, by why it died (the sweep's timeout, the
- * client's abort, a forced close, or anything else: a crash). Counts the rejection, and the start if
+ * client's abort, the pool's close, or anything else: a crash). Counts the rejection, and the start if
  * it had one.
  */
 export function workerFault(err: unknown, ticket: Ticket, taskTimeoutMs: number, metrics: PoolMetrics): AlbanyError {
@@ -78,9 +78,12 @@ export function clientAborted(ticket: Ticket, started: boolean, cause?: unknown)
   });
 }
 
-/** A request refused or dropped because the pool was closed, or stopped on its thread by `close({ force: true })`. */
+/**
+ * A request refused or dropped because the pool was closed, or stopped on its thread by the close
+ * (`close({ force: true })`, or a plain `close()` past its `closeTimeoutMs`).
+ */
 export function poolClosed(started = false, cause?: unknown): AlbanyError {
-  return albanyError('ERR_ALBANY_ABORTED', started ? 'the legacy pool is closed; close({ force: true }) stopped the running task with its worker' : 'the legacy pool is closed', { cause });
+  return albanyError('ERR_ALBANY_ABORTED', started ? 'the legacy pool is closed; the close (forced, or past closeTimeoutMs) stopped the running task with its worker' : 'the legacy pool is closed', { cause });
 }
 
 /** A request refused at admission: every thread busy and the queue at its bound. */

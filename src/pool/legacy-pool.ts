@@ -14,12 +14,15 @@ import {
   type BatchResult, type LegacyTask, type RegisterMessage, type TaskResult,
 } from './protocol.js';
 import { registerPool, unregisterPool } from './registry.js';
-import { startThreads, terminateThread } from './threads.js';
+import { isCloseTimeout, startThreads, terminateThread } from './threads.js';
 import { Ticket, now, type Batch, type TicketListener } from './ticket.js';
 import { TimeoutSweep } from './timeout-sweep.js';
 import { WorkerChannels } from './worker-channels.js';
 
 const DEFAULT_MAX_BATCH = 32;
+
+/** How long a batch result waits for its worker's port registration when no taskTimeoutMs is set. */
+const REGISTRATION_WAIT_MS = 10_000;
 
 /**
  * A piscina pool running legacy requests. Several may exist at once, each with its own config.
@@ -71,8 +74,7 @@ export class LegacyPool {
     this.sweep = new TimeoutSweep(config, this.active, (batch) => this.terminate(batch));
     this.piscina = startThreads(config, options);
     this.log = options.log ?? ((message: string, error?: unknown) => console.error(message, error));
-    // A worker that dies between tasks (a stray timer throwing) is replaced by piscina; say so.
-    this.piscina.on('error', (err: unknown) => this.log(`albany: legacy worker${this.name ? ` of pool ${this.name}` : ''} crashed between requests`, err));
+    this.piscina.on('error', (err: unknown) => this.threadError(err));
     this.piscina.on('message', (message: unknown) => {
       if ((message as RegisterMessage | null)?.albanyLegacyRegister === true) this.channels.register(message as RegisterMessage);
     });
@@ -168,7 +170,10 @@ export class LegacyPool {
     return this.piscina.threads;
   }
 
-  /** Stops the pool: queued tasks are refused, running ones may finish (`force`: threads are terminated now). */
+  /**
+   * Stops the pool: queued tasks are refused, running ones may finish within `closeTimeoutMs`
+   * (`force`: threads are terminated now). Requests it stops fail with the pool-closed `ERR_ALBANY_ABORTED`.
+   */
   close(options: { force?: boolean } = {}): Promise<void> {
     if (this.closing === undefined) {
       const queue = this.queue;
@@ -179,12 +184,28 @@ export class LegacyPool {
         if (ticket !== undefined && !ticket.settled) this.dropQueued(ticket, poolClosed());
       }
       unregisterPool(this);
-      // What runs now is stopped by the pool, not by a fault of its own.
-      if (options.force) for (const batch of this.active) for (const ticket of batch.tickets) ticket.reason ??= 'closed';
+      if (options.force) this.stopByClose();
       this.closing = options.force ? this.piscina.destroy() : this.piscina.close();
       void this.closing.then(() => this.sweep.stop(), () => this.sweep.stop());
     }
     return this.closing;
+  }
+
+  // What still runs when the close stops the threads is stopped by the pool, not by a fault of its own.
+  private stopByClose(): void {
+    for (const batch of this.active) for (const ticket of batch.tickets) ticket.reason ??= 'closed';
+  }
+
+  // piscina reports here a worker that died between tasks (a stray timer throwing; it is replaced),
+  // and a plain close that ran out of time (the threads are destroyed right after, synchronously
+  // failing their tasks, so the requests are marked first).
+  private threadError(err: unknown): void {
+    if (this.closing !== undefined && isCloseTimeout(err)) {
+      this.stopByClose();
+      this.log(`albany: legacy pool${this.name ? ` ${this.name}` : ''} did not finish its running requests within closeTimeoutMs; they are stopped with their threads`);
+      return;
+    }
+    this.log(`albany: legacy worker${this.name ? ` of pool ${this.name}` : ''} crashed between requests`, err);
   }
 
   /** @internal See {@link Ticket.cancel}. */
@@ -297,7 +318,11 @@ export class LegacyPool {
     // not here yet, wait for it, so messages the batch posted are taken before its results.
     const threadId = Atomics.load(batch.state, THREAD_INDEX);
     if (threadId !== 0 && !this.channels.has(threadId)) {
-      this.channels.whenRegistered(threadId, () => this.batchDone(batch, result));
+      const deadlineMs = this.config.taskTimeoutMs > 0 ? this.config.taskTimeoutMs : REGISTRATION_WAIT_MS;
+      this.channels.whenRegistered(threadId, deadlineMs, (registered) => {
+        if (registered) this.batchDone(batch, result);
+        else this.batchLost(batch, deadlineMs);
+      });
       return;
     }
     this.release(batch);
@@ -308,6 +333,17 @@ export class LegacyPool {
       if (r != null) this.settleResult(ticket, r);
       else if (!ticket.settled) this.settleError(ticket, this.fault(new Error('the legacy worker returned no result'), ticket));
     }
+    this.flush();
+  }
+
+  // The batch's worker never registered its port (or its channel went with it): what the batch
+  // posted there is lost, so its results cannot be trusted. Its requests fail as the worker's fault
+  // and the thread, unable to stream or pull bodies, is replaced; its slot is free again.
+  private batchLost(batch: Batch, deadlineMs: number): void {
+    const err = new Error(`its port registration did not arrive within ${deadlineMs} ms of its batch result`);
+    this.terminate(batch);
+    this.release(batch);
+    for (const ticket of batch.tickets) if (!ticket.settled) this.settleError(ticket, this.fault(err, ticket));
     this.flush();
   }
 

@@ -16,6 +16,11 @@ export interface PoolOptions {
   maxBatch?: number;
   /** How much lower than the event loop the handler threads run (Linux nice; default 5, 0 for equal). */
   niceIncrement?: number;
+  /**
+   * How long a plain `close()` lets running requests finish (default 30 000 ms); then their threads
+   * are terminated and they fail with the pool-closed `ERR_ALBANY_ABORTED`, as with `close({ force: true })`.
+   */
+  closeTimeoutMs?: number;
 }
 
 /** Per-dispatch options. */

@@ -1,6 +1,7 @@
 // The piscina instance under a legacy pool: how its threads are tuned for batched hand-offs, and how
 // one thread is replaced.
 import { Piscina } from 'piscina';
+import { albanyError } from '../errors.js';
 import { workerFile } from '../worker-path.js';
 import type { PoolConfig } from './config-types.js';
 import { toPiscinaOptions } from './config.js';
@@ -9,9 +10,22 @@ import type { PoolOptions } from './pool-types.js';
 /** Linux nice increment of handler threads when {@link PoolOptions.niceIncrement} is not given. */
 const DEFAULT_NICE = 5;
 
+/** How long a plain `close()` lets running requests finish when {@link PoolOptions.closeTimeoutMs} is not given (piscina's default). */
+const DEFAULT_CLOSE_TIMEOUT_MS = 30_000;
+
+/** The longest delay a Node timer keeps (a longer one fires at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** What piscina's close reports (as an 'error' event, right before it terminates the threads) when its timeout expired. */
+const CLOSE_TIMEOUT_MESSAGE = 'Close operation timed out';
+
 /** Starts the piscina pool that runs a legacy pool's batches. */
-export function startThreads(config: PoolConfig, options: Pick<PoolOptions, 'filename' | 'niceIncrement'>): Piscina {
+export function startThreads(config: PoolConfig, options: Pick<PoolOptions, 'filename' | 'niceIncrement' | 'closeTimeoutMs'>): Piscina {
   const filename = options.filename ?? workerFile('legacy-worker');
+  const closeTimeoutMs = options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
+  if (typeof closeTimeoutMs !== 'number' || !(closeTimeoutMs >= 0 && closeTimeoutMs <= MAX_TIMER_MS)) {
+    throw albanyError('ERR_ALBANY_INVALID_CONFIG', `options.closeTimeoutMs must be a number of milliseconds from 0 to ${MAX_TIMER_MS}, got ${String(closeTimeoutMs)}`);
+  }
   return new Piscina({
     ...toPiscinaOptions(config),
     // The queue is ours (batches are formed from it; a cancelled request simply leaves it).
@@ -23,8 +37,17 @@ export function startThreads(config: PoolConfig, options: Pick<PoolOptions, 'fil
     // Handler threads yield the CPU to the event loop: an async route stays fast while blocking
     // handlers saturate every core (measured: /health p99 4–5 ms → 2–3 ms at nice +5, same throughput).
     niceIncrement: options.niceIncrement ?? DEFAULT_NICE,
+    closeTimeout: closeTimeoutMs,
     filename: filename instanceof URL ? filename.href : filename,
   });
+}
+
+/**
+ * True for the 'error' piscina emits when a plain `close()` ran out of time: piscina destroys the
+ * threads right after it, failing what they still run.
+ */
+export function isCloseTimeout(err: unknown): boolean {
+  return err instanceof Error && err.message === CLOSE_TIMEOUT_MESSAGE;
 }
 
 /**

@@ -12,8 +12,8 @@ const EMPTY = new Uint8Array(0);
 /** One pool's worker channels, by thread id. */
 export class WorkerChannels {
   private readonly channels = new Map<number, WorkerChannel>();
-  /** Batch results from workers whose registration has not arrived yet. */
-  private readonly unregistered = new Map<number, Array<() => void>>();
+  /** Batch results from workers whose registration has not arrived yet, with the deadline's timer. */
+  private readonly unregistered = new Map<number, { waiting: Array<(registered: boolean) => void>; timer: NodeJS.Timeout }>();
 
   /**
    * @param active the pool's batches out, searched for the request a message names.
@@ -30,13 +30,20 @@ export class WorkerChannels {
   }
 
   /**
-   * Runs `resume` when the worker's registration arrives. Registration travels on piscina's
-   * parentPort, results on piscina's own channel: a result may arrive first.
+   * Runs `resume(true)` when the worker's registration arrives. Registration travels on piscina's
+   * parentPort, results on piscina's own channel: a result may arrive first. A registration that
+   * is not here within `deadlineMs` (the worker never sent it, or its channel already went with a
+   * dead thread) is given up: `resume(false)`, so the batch does not hold its thread's slot forever.
    */
-  whenRegistered(threadId: number, resume: () => void): void {
-    const waiting = this.unregistered.get(threadId) ?? [];
-    waiting.push(resume);
-    this.unregistered.set(threadId, waiting);
+  whenRegistered(threadId: number, deadlineMs: number, resume: (registered: boolean) => void): void {
+    const entry = this.unregistered.get(threadId);
+    if (entry !== undefined) {
+      entry.waiting.push(resume);
+      return;
+    }
+    // Unref'd: a pending deadline must not keep the process alive.
+    const timer = setTimeout(() => this.giveUp(threadId), deadlineMs).unref();
+    this.unregistered.set(threadId, { waiting: [resume], timer });
   }
 
   /** Takes a worker's channel into use (its register message on piscina's parentPort). */
@@ -48,10 +55,11 @@ export class WorkerChannels {
       if (this.channels.get(channel.threadId) === channel) this.channels.delete(channel.threadId);
     });
     channel.port.unref();
-    const waiting = this.unregistered.get(channel.threadId);
-    if (waiting !== undefined) {
+    const entry = this.unregistered.get(channel.threadId);
+    if (entry !== undefined) {
       this.unregistered.delete(channel.threadId);
-      for (const resume of waiting) resume();
+      clearTimeout(entry.timer);
+      for (const resume of entry.waiting) resume(true);
     }
   }
 
@@ -66,11 +74,21 @@ export class WorkerChannels {
    * version); what it posted before dying is routed first.
    */
   forget(threadId: number): void {
+    // A destroyed worker registers no more: its batches waiting for that are given up now.
+    this.giveUp(threadId);
     const channel = this.channels.get(threadId);
     if (channel === undefined) return;
     this.drainChannel(channel);
     this.channels.delete(threadId);
     channel.port.close();
+  }
+
+  private giveUp(threadId: number): void {
+    const entry = this.unregistered.get(threadId);
+    if (entry === undefined) return;
+    this.unregistered.delete(threadId);
+    clearTimeout(entry.timer);
+    for (const resume of entry.waiting) resume(false);
   }
 
   private drainChannel(channel: WorkerChannel): void {

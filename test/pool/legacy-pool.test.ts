@@ -110,3 +110,53 @@ test.serial('close({ force: true }) fails the requests it stops with the pool-cl
   }
   t.like(pool.stats(), { completed: 1, rejected: { crash: 0, aborted: 3 } });
 });
+
+test.serial('close() past its close timeout fails the requests it stops with the pool-closed error, not as crashes', async (t) => {
+  t.timeout(60_000);
+  const logged: string[] = [];
+  const pool = createPool({ maxThreads: 1, minThreads: 1, maxQueue: 4 }, { closeTimeoutMs: 300, log: (message) => logged.push(message) });
+  await run(pool, '/ok');
+  // One batch: a request that outlives the close timeout and one its thread has not reached.
+  const running = run(pool, '/spin?ms=60000');
+  const handedOver = run(pool, '/ok');
+  await until(() => pool.stats().running === 1);
+  const stopped = Promise.all([running, handedOver].map((result) => result.catch((e: unknown) => e)));
+  await pool.close();
+  const errors = await stopped;
+  for (const [i, name] of ['running', 'handed over'].entries()) {
+    const err = errors[i];
+    t.true(hasCode(err, 'ERR_ALBANY_ABORTED'), `${name}: ${String(err)}`);
+    t.regex((err as Error).message, /pool .*closed/, name);
+  }
+  t.like(pool.stats(), { completed: 1, rejected: { crash: 0, aborted: 2 } });
+  t.false(logged.some((m) => m.includes('crashed')), logged.join('\n'));
+  t.true(logged.some((m) => m.includes('closeTimeoutMs')), 'the timed-out close is logged as such');
+});
+
+test.serial('a batch result whose worker never registers its port fails after a deadline instead of holding its thread forever', async (t) => {
+  const pool = createPool({ maxThreads: 1, minThreads: 1, taskTimeoutMs: 300 }, {
+    filename: new URL('./unregistered-worker.ts', import.meta.url), log: quietLog,
+  });
+  try {
+    const outcome = (path: string) => Promise.race([
+      run(pool, path).catch((e: unknown) => e),
+      new Promise((resolve) => setTimeout(resolve, 5000, 'still waiting after 5 s')),
+    ]);
+    const first = await outcome('/ok');
+    t.true(hasCode(first, 'ERR_ALBANY_WORKER_CRASHED'), String(first));
+    t.regex((first as Error).message, /regist/);
+    // The thread's slot is free again: the next request is handed out (and fails the same way).
+    t.true(hasCode(await outcome('/ok'), 'ERR_ALBANY_WORKER_CRASHED'));
+    t.like(pool.stats(), { queued: 0, running: 0, rejected: { crash: 2 } });
+  } finally {
+    await pool.close({ force: true });
+  }
+});
+
+test('closeTimeoutMs is checked when the pool is made, naming the option', (t) => {
+  for (const closeTimeoutMs of [-1, Number.NaN, 2 ** 31]) {
+    const err = t.throws(() => createPool({}, { closeTimeoutMs }));
+    t.true(hasCode(err, 'ERR_ALBANY_INVALID_CONFIG'));
+    t.regex(err!.message, /options\.closeTimeoutMs must be/);
+  }
+});
