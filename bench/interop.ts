@@ -7,11 +7,12 @@
 //   node --import tsx bench/interop.ts --duration 5 --connections 50 --rounds 3 [--only hono] [--cpu-prof] [--tsx]
 //   <bundle> --serve <peer>                   (internal: start one server, print its port)
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildServers } from './lib/build-servers.js';
 import { runLoad } from './lib/load.js';
+import { cpuSecondsOf } from './lib/proc.js';
+import { median } from './lib/result.js';
 
 type PeerName = 'express-node' | 'express-albany' | 'hono-node-server' | 'hono-albany' | 'gateway-albany';
 
@@ -64,13 +65,6 @@ async function serveOne(peer: PeerName): Promise<void> {
 
 interface Figures { rps: number; p50: number; p99: number; errors: number; cpuUs: number }
 
-// Server CPU time per request survives a busy machine far better than req/s: other processes
-// steal wall time from every peer unevenly, but not CPU time charged to the server itself.
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in 1/100 s ticks
-}
-
 function startServer(entry: string, peer: PeerName, extraArgs: string[]): Promise<{ child: ChildProcess; port: number }> {
   const loader = entry.endsWith('.ts') ? ['--import', 'tsx'] : [];
   const child = spawn(process.execPath, [...extraArgs, ...loader, entry, '--serve', peer], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -85,10 +79,12 @@ function startServer(entry: string, peer: PeerName, extraArgs: string[]): Promis
   });
 }
 
+// Server CPU time per request survives a busy machine far better than req/s: other processes
+// steal wall time from every peer unevenly, but not CPU time charged to the server itself.
 async function load(pid: number, port: number, connections: number, duration: number): Promise<Figures> {
-  const cpu0 = cpuSeconds(pid);
+  const cpu0 = cpuSecondsOf(pid);
   const f = await runLoad(`http://127.0.0.1:${port}/`, { connections, duration, pipelining: 1 });
-  const cpuUs = ((cpuSeconds(pid) - cpu0) * 1e6) / Math.max(1, f.requests);
+  const cpuUs = ((cpuSecondsOf(pid) - cpu0) * 1e6) / Math.max(1, f.requests);
   return { rps: f.rps, p50: Number(f.p50.toFixed(2)), p99: Number(f.p99.toFixed(2)), errors: f.errors + f.non2xx + f.timeouts, cpuUs };
 }
 
@@ -106,10 +102,6 @@ async function measure(entry: string, peer: PeerName, opts: { connections: numbe
   }
 }
 
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

@@ -6,7 +6,7 @@
 //
 //   npm run bench:legacy                       (defaults: -c 50, 4 s per run, 3 rounds)
 //   BENCH_DURATION=5 BENCH_ROUNDS=5 npm run bench:legacy
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -15,6 +15,7 @@ import autocannon from 'autocannon';
 import { buildServers } from './lib/build-servers.js';
 import { runLoad, type LoadFigures } from './lib/load.js';
 import { machineInfo, machineLine } from './lib/machine.js';
+import { statCpuSeconds } from './lib/proc.js';
 import { meetsTarget, median, textTable, writeResult, type Ratio, type Scenario as ResultScenario } from './lib/result.js';
 import type { LegacyScenario } from './servers/legacy-server.js';
 
@@ -59,16 +60,7 @@ interface Child { url: string; pid: number; cpu(): { all: number; main: number }
 
 /** CPU seconds (user + system) of a process, and of its main thread alone, from /proc. */
 function procCpu(pid: number): { all: number; main: number } {
-  const read = (path: string): number => {
-    try {
-      const stat = readFileSync(path, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return (Number(fields[11]) + Number(fields[12])) / 100;
-    } catch {
-      return Number.NaN;
-    }
-  };
-  return { all: read(`/proc/${pid}/stat`), main: read(`/proc/${pid}/task/${pid}/stat`) };
+  return { all: statCpuSeconds(`/proc/${pid}/stat`), main: statCpuSeconds(`/proc/${pid}/task/${pid}/stat`) };
 }
 
 const live = new Set<ReturnType<typeof fork>>();

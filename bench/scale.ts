@@ -15,6 +15,8 @@ import type { App } from '../src/gateway/types.js';
 import { numberOption, stringOption } from './lib/args.js';
 import { startServer, type ChildServer } from './lib/children.js';
 import { runLoad, type LoadFigures, type LoadOptions } from './lib/load.js';
+import { statFields, tickSeconds } from './lib/proc.js';
+import { median } from './lib/result.js';
 import { findWrk, runWrk } from './lib/wrk.js';
 
 const HELLO = Buffer.from('Hello World!');
@@ -65,9 +67,8 @@ function treeCpuSeconds(root: number): number {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      stats.set(Number(entry), { ppid: Number(fields[1]), cpu: (Number(fields[11]) + Number(fields[12])) / 100 }); // ticks of 1/100 s
+      const fields = statFields(readFileSync(`/proc/${entry}/stat`, 'utf8'));
+      stats.set(Number(entry), { ppid: Number(fields[1]), cpu: tickSeconds(fields, 11, 12) });
     } catch {
       // exited meanwhile
     }
@@ -87,11 +88,6 @@ function treeCpuSeconds(root: number): number {
   return total;
 }
 
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 /** One measured run: the figures, wall seconds, and the load generator's own CPU seconds. */
 interface Run {

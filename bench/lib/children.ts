@@ -1,7 +1,7 @@
 // Server peers run in child processes so the load generator and the server never share a thread;
 // every child is registered here and killed on exit, error or signal, whatever the bench does.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { cpuSecondsOf } from './proc.js';
 import { createInterface } from 'node:readline';
 
 /** A server peer running in its own process. */
@@ -16,18 +16,9 @@ export interface ChildServer {
   stop(graceMs?: number): Promise<void>;
 }
 
-// Linux reports process times in clock ticks of 1/100 s on every platform Node supports.
-const TICKS_PER_SECOND = 100;
-
 function procCpuSeconds(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-  } catch {
-    return undefined;
-  }
+  const seconds = cpuSecondsOf(pid);
+  return Number.isNaN(seconds) ? undefined : seconds;
 }
 
 const live = new Set<ChildProcess>();

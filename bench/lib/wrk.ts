@@ -3,6 +3,7 @@
 // request than autocannon, which matters when the load generator shares the cores it measures.
 import { spawn, spawnSync } from 'node:child_process';
 import type { LoadFigures } from './load.js';
+import { statFields, tickSeconds } from './proc.js';
 
 /** Load shape of one wrk run. */
 export interface WrkOptions {
@@ -61,7 +62,6 @@ export function parseWrkOutput(out: string): LoadFigures {
 // shell's cutime + cstime (fields 16, 17) are then exactly wrk's utime + stime. Reading wrk's own
 // /proc/<pid>/stat is racy — by the time node sees the exit, the process has been reaped.
 const WRAPPER = 'wrk "$@"; s=$?; echo; echo "@@STAT $(cat /proc/$$/stat)"; exit $s';
-const TICKS_PER_SECOND = 100;
 
 /** Runs `wrk -t<threads> -c<connections> -d<duration>s --latency <url>` and resolves with its figures. */
 export function runWrk(url: string, options: WrkOptions): Promise<WrkFigures> {
@@ -77,8 +77,7 @@ export function runWrk(url: string, options: WrkOptions): Promise<WrkFigures> {
       if (code !== 0) return reject(new Error(`wrk ${args.join(' ')} exited ${code}: ${err}${out}`));
       const stat = /^@@STAT (.*)$/m.exec(out);
       if (!stat) return reject(new Error(`wrk wrapper printed no stat line:\n${out}`));
-      const fields = stat[1]!.slice(stat[1]!.lastIndexOf(')') + 2).split(' ');
-      const cpuSeconds = (Number(fields[13]) + Number(fields[14])) / TICKS_PER_SECOND; // cutime + cstime
+      const cpuSeconds = tickSeconds(statFields(stat[1]!), 13, 14); // cutime + cstime
       try {
         resolve({ ...parseWrkOutput(out), cpuSeconds });
       } catch (e) {
