@@ -6,6 +6,7 @@ import { AlbanyError, albanyError, hasCode } from '../src/errors.js';
 import type { OnDisconnect } from '../src/pool/config-types.js';
 import type { LegacyPool, Ticket, TicketListener } from '../src/pool/pool.js';
 import type { MountSpec, SerializedError, TaskResult, WorkerMessage } from '../src/pool/protocol.js';
+import { DISCONNECT } from '../src/server/cycle.js';
 import { buildLegacyRequest } from './environ.js';
 
 /** What every request of one legacy mount shares. */
@@ -22,7 +23,6 @@ const textHeaders = (body: string): Array<[string, string]> => [
   ['content-length', String(Buffer.byteLength(body))],
 ];
 
-const DISCONNECT: ReceiveMessage = Object.freeze({ type: 'http.disconnect' }) as ReceiveMessage;
 const toDisconnect = (): ReceiveMessage => DISCONNECT;
 const ignore = (): void => {};
 

@@ -3,12 +3,9 @@
 import { createReadStream, promises as fsp } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { Headers as GatewayHeaders, HttpReceiveMessage } from '../gateway/types.js';
-import type { RequestSource, ResponseSink } from '../server/cycle.js';
+import { DISCONNECT, END_OF_BODY, type RequestSource, type ResponseSink } from '../server/cycle.js';
 import { NativeResponse } from './light-response.js';
 
-const EMPTY = new Uint8Array(0);
-const LAST: HttpReceiveMessage = Object.freeze({ type: 'http.request', body: EMPTY, moreBody: false }) as HttpReceiveMessage;
-const DISCONNECT: HttpReceiveMessage = Object.freeze({ type: 'http.disconnect' }) as HttpReceiveMessage;
 // Bytes the response stream queues before the app's send() waits for the consumer.
 const HIGH_WATER_MARK = 64 * 1024;
 
@@ -22,14 +19,14 @@ export class FetchRequestSource implements RequestSource {
   }
 
   async next(): Promise<HttpReceiveMessage> {
-    if (this.done) return LAST;
+    if (this.done) return END_OF_BODY;
     if (this.request.signal.aborted) return DISCONNECT;
     this.reader ??= this.request.body!.getReader();
     try {
       const { done, value } = await this.reader.read();
       if (done) {
         this.done = true;
-        return LAST;
+        return END_OF_BODY;
       }
       return { type: 'http.request', body: value, moreBody: true };
     } catch {

@@ -2,6 +2,7 @@
 // method, url and a header or two, so those are plain fields and everything else (streams, signal,
 // clone) creates a real Request on first use.
 import type { HttpReceiveMessage, HttpScope, Receive } from '../gateway/types.js';
+import { END_OF_BODY } from '../server/cycle.js';
 
 const GlobalRequest = globalThis.Request;
 const GlobalHeaders = globalThis.Headers;
@@ -109,7 +110,7 @@ class BodyChannel {
 
   /** The next body message; marks the body done and starts the watcher when it ends. */
   async next(): Promise<HttpReceiveMessage> {
-    if (this.bodyDone) return { type: 'http.request', body: new Uint8Array(0), moreBody: false };
+    if (this.bodyDone) return END_OF_BODY;
     const message = (await this.receive()) as HttpReceiveMessage;
     if (message.type === 'http.disconnect') {
       this.bodyDone = true;

@@ -2,9 +2,9 @@
 // through their body stream with backpressure (each send() awaited before the next read).
 import type { Headers as GatewayHeaders, Send, SendMessage } from '../gateway/types.js';
 import { SENT } from '../server/cycle.js';
-import { lowerHeaderName } from '../server/scope.js';
 import type { ReadableStreamReadResult } from 'node:stream/web';
-import { lightState, type HeadersInit } from './light-response.js';
+import { hasHeader, lowerHeaderName } from '../gateway/helpers.js';
+import { lightState, TEXT_PLAIN, type HeadersInit } from './light-response.js';
 
 const EMPTY = new Uint8Array(0);
 const encoder = new TextEncoder();
@@ -13,7 +13,7 @@ const encoder = new TextEncoder();
  * A string body as bytes. Short ASCII text (the usual `c.text('…')`) is copied in a loop, which
  * skips the C++ call Buffer.from makes; anything longer or non-ASCII takes Buffer.from.
  */
-export function encodeText(text: string): Uint8Array {
+function encodeText(text: string): Uint8Array {
   const n = text.length;
   if (n > 64) return Buffer.from(text);
   const out = Buffer.allocUnsafe(n);
@@ -24,7 +24,6 @@ export function encodeText(text: string): Uint8Array {
   }
   return out;
 }
-const TEXT_PLAIN = 'text/plain;charset=UTF-8';
 
 function pairsOf(init: HeadersInit | undefined, out: GatewayHeaders): GatewayHeaders {
   if (init === undefined || init === null) return out;
@@ -41,11 +40,6 @@ function pairsOf(init: HeadersInit | undefined, out: GatewayHeaders): GatewayHea
     }
   }
   return out;
-}
-
-function has(headers: GatewayHeaders, name: string): boolean {
-  for (let i = 0; i < headers.length; i++) if (headers[i]![0] === name) return true;
-  return false;
 }
 
 function toBytes(chunk: unknown): Uint8Array {
@@ -111,7 +105,7 @@ export function sendResponse(res: Response, send: Send): Promise<void> {
   const headers: GatewayHeaders = [];
   pairsOf(light.headers, headers);
   const body = light.body;
-  if (typeof body === 'string' && !has(headers, 'content-type')) headers.push(['content-type', TEXT_PLAIN]);
+  if (typeof body === 'string' && !hasHeader(headers, 'content-type')) headers.push(['content-type', TEXT_PLAIN]);
   const started = send({ type: 'http.response.start', status: light.status, headers });
   if (body === null) return thenSend(started, send, { type: 'http.response.body', body: EMPTY, moreBody: false });
   if (typeof body === 'string') return thenSend(started, send, { type: 'http.response.body', body: encodeText(body), moreBody: false });

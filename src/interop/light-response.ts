@@ -7,6 +7,8 @@ const GlobalResponse = globalThis.Response;
 type BodyInit = ConstructorParameters<typeof Response>[0];
 /** What `new Headers(init)` accepts. */
 export type HeadersInit = ConstructorParameters<typeof Headers>[0];
+/** The content-type a Response gives a string body when none is set (the fetch standard's default). */
+export const TEXT_PLAIN = 'text/plain;charset=UTF-8';
 const kLight = Symbol('albany.lightResponse');
 const kReal = Symbol('albany.realResponse');
 
@@ -80,7 +82,7 @@ export class LightResponse {
     if (light === undefined) return this[kReal]!.headers;
     if (!light.materialized) {
       const headers = new Headers(light.headers);
-      if (typeof light.body === 'string' && !headers.has('content-type')) headers.set('content-type', 'text/plain;charset=UTF-8');
+      if (typeof light.body === 'string' && !headers.has('content-type')) headers.set('content-type', TEXT_PLAIN);
       light.headers = headers;
       light.materialized = true;
     }

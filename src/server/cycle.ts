@@ -38,7 +38,10 @@ export type ErrorLogger = (error: unknown, requestLine: string) => void;
  * the same tick instead of spending a microtask per message; any other promise is awaited.
  */
 export const SENT: Promise<void> = Promise.resolve();
-const DISCONNECT: HttpReceiveMessage = Object.freeze({ type: 'http.disconnect' }) as HttpReceiveMessage;
+/** The shared `http.disconnect` message every request source hands out (frozen: one object for all). */
+export const DISCONNECT: HttpReceiveMessage = Object.freeze({ type: 'http.disconnect' }) as HttpReceiveMessage;
+/** The shared last, empty `http.request` chunk: the whole body of a request without one. */
+export const END_OF_BODY: HttpReceiveMessage = Object.freeze({ type: 'http.request', body: new Uint8Array(0), moreBody: false }) as HttpReceiveMessage;
 
 // Response progress. Numbers, not strings, because this is checked on every message.
 const enum Phase { Initial, Body, Trailers, Done }

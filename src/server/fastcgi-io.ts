@@ -3,14 +3,11 @@
 import { createReadStream } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
 import type { Headers, HttpReceiveMessage } from '../gateway/types.js';
-import type { RequestSource, ResponseSink } from './cycle.js';
+import { DISCONNECT, END_OF_BODY, type RequestSource, type ResponseSink } from './cycle.js';
 import { RecordType, encodeHeader, streamRecords } from './fastcgi-records.js';
 import { hasHeader } from '../gateway/helpers.js';
 import { regularFileSize } from './send-file.js';
 
-const EMPTY = new Uint8Array(0);
-const LAST: HttpReceiveMessage = Object.freeze({ type: 'http.request', body: EMPTY, moreBody: false }) as HttpReceiveMessage;
-const DISCONNECT: HttpReceiveMessage = Object.freeze({ type: 'http.disconnect' }) as HttpReceiveMessage;
 
 /**
  * Request body from STDIN records. Records arrive whenever the socket delivers them, so they queue
@@ -70,7 +67,7 @@ export class FastCGIRequestSource implements RequestSource {
 
   async next(): Promise<HttpReceiveMessage> {
     for (;;) {
-      if (this.done) return LAST;
+      if (this.done) return END_OF_BODY;
       if (this.gone) return DISCONNECT;
       if (this.chunks.length > 0) {
         // Everything queued goes out as one message: fewer awaits for the app, same bytes.
@@ -84,7 +81,7 @@ export class FastCGIRequestSource implements RequestSource {
       }
       if (this.ended) {
         this.done = true;
-        return LAST;
+        return END_OF_BODY;
       }
       await new Promise<void>((resolve) => (this.wake = resolve));
     }

@@ -7,6 +7,8 @@ import { Lifespan } from './lifespan.js';
 import { NO_BODY, NodeRequestSource, NodeResponseSink } from './node-io.js';
 import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.js';
 import { clientAndScheme } from './proxy-headers.js';
+import { buildHttpScope } from './scope.js';
+import { attachWebSocket } from './websocket.js';
 
 // Responses not yet settled on a connection, oldest first: unset until the connection's first
 // request, empty between requests. An array, not a Set: it holds one response (more only when the
@@ -41,8 +43,6 @@ class HostedSink extends NodeResponseSink {
     this.settle(this, false);
   }
 }
-import { buildHttpScope } from './scope.js';
-import { attachWebSocket } from './websocket.js';
 
 /** A running albany HTTP server. */
 export interface AlbanyServer {

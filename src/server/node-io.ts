@@ -4,20 +4,17 @@ import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { Headers, HttpReceiveMessage } from '../gateway/types.js';
-import type { RequestSource, ResponseSink } from './cycle.js';
+import { DISCONNECT, END_OF_BODY, type RequestSource, type ResponseSink } from './cycle.js';
 import { hasHeader } from '../gateway/helpers.js';
 import { regularFileSize } from './send-file.js';
 
-const EMPTY = new Uint8Array(0);
 // Bodies up to this size, sent whole with the head, are written as one latin1 string.
 const SMALL_BODY = 1024;
 const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(this: Uint8Array, start: number, end: number): string }).latin1Slice;
-const LAST: HttpReceiveMessage = Object.freeze({ type: 'http.request', body: EMPTY, moreBody: false }) as HttpReceiveMessage;
-const DISCONNECT: HttpReceiveMessage = Object.freeze({ type: 'http.disconnect' }) as HttpReceiveMessage;
-const LAST_PROMISE = Promise.resolve(LAST);
+const END_OF_BODY_PROMISE = Promise.resolve(END_OF_BODY);
 
 /** The source of every request without a body: one shared object, nothing to allocate per request. */
-export const NO_BODY: RequestSource = Object.freeze({ next: () => LAST_PROMISE });
+export const NO_BODY: RequestSource = Object.freeze({ next: () => END_OF_BODY_PROMISE });
 
 /**
  * Reads a request body in paused mode: nothing is pulled from the socket until the app asks, and
@@ -67,7 +64,7 @@ export class NodeRequestSource implements RequestSource {
       first();
     }
     for (;;) {
-      if (this.done) return LAST;
+      if (this.done) return END_OF_BODY;
       if (this.gone) return DISCONNECT;
       const chunk = this.req.read() as Buffer | null;
       if (chunk !== null) {
@@ -83,7 +80,7 @@ export class NodeRequestSource implements RequestSource {
       }
       if (this.req.readableEnded || this.req.complete && this.req.readableLength === 0) {
         this.done = true;
-        return LAST;
+        return END_OF_BODY;
       }
       await new Promise<void>((resolve) => (this.wake = resolve));
     }

@@ -1,5 +1,6 @@
 // Pure builders: a request line and raw headers become a gateway scope. No sockets here, so every
 // case can be tested from a table.
+import { lowerHeaderName } from '../gateway/helpers.js';
 import { GATEWAY_VERSION, SPEC_VERSION, type Address, type Headers, type HttpScope, type WebSocketScope } from '../gateway/types.js';
 
 /** What a host knows about one request before the app sees it. */
@@ -18,50 +19,6 @@ export interface RequestHead {
 }
 
 const ALBANY = Object.freeze({ version: GATEWAY_VERSION, specVersion: SPEC_VERSION });
-
-/**
- * The lower-case form of a header name. Clients send the same dozen names on every request; for
- * those this returns a constant without calling toLowerCase (a builtin call and, for "Host", a new
- * string), and a constant also compares by pointer wherever the name is looked up later.
- */
-export function lowerHeaderName(name: string): string {
-  switch (name.length) {
-    case 4:
-      if (name === 'Host' || name === 'host') return 'host';
-      break;
-    case 6:
-      if (name === 'Accept' || name === 'accept') return 'accept';
-      if (name === 'Cookie' || name === 'cookie') return 'cookie';
-      if (name === 'Origin' || name === 'origin') return 'origin';
-      break;
-    case 7:
-      if (name === 'Referer' || name === 'referer') return 'referer';
-      break;
-    case 10:
-      if (name === 'Connection' || name === 'connection') return 'connection';
-      if (name === 'User-Agent' || name === 'user-agent') return 'user-agent';
-      break;
-    case 12:
-      if (name === 'Content-Type' || name === 'content-type') return 'content-type';
-      break;
-    case 13:
-      if (name === 'Authorization' || name === 'authorization') return 'authorization';
-      if (name === 'Cache-Control' || name === 'cache-control') return 'cache-control';
-      break;
-    case 14:
-      if (name === 'Content-Length' || name === 'content-length') return 'content-length';
-      break;
-    case 15:
-      if (name === 'Accept-Encoding' || name === 'accept-encoding') return 'accept-encoding';
-      if (name === 'Accept-Language' || name === 'accept-language') return 'accept-language';
-      if (name === 'X-Forwarded-For' || name === 'x-forwarded-for') return 'x-forwarded-for';
-      break;
-    case 17:
-      if (name === 'Transfer-Encoding' || name === 'transfer-encoding') return 'transfer-encoding';
-      break;
-  }
-  return name.toLowerCase();
-}
 
 /** Lower-cases names of a flat raw header list into `[name, value]` pairs, keeping order and duplicates. */
 export function pairHeaders(rawHeaders: readonly string[]): Headers {
