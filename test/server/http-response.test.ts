@@ -10,6 +10,15 @@ import { collect, connect, deferred, delay, hasCompleteResponse, httpApp, parseR
 
 const get = (path = '/') => `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`;
 
+/** A client that asks for `/`, waits for the first bytes of the answer, then goes away. */
+async function leaveAfterFirstBytes(port: number): Promise<void> {
+  const socket = await connect(port);
+  const firstData = new Promise((resolve) => socket.once('data', resolve));
+  socket.write(get());
+  await firstData;
+  socket.destroy();
+}
+
 test('a one-chunk body goes out with a content-length', async (t) => {
   const server = await startServer(t, httpApp(async (_s, _r, send) => sendText(send, 'hello')));
   const r = await rawRequest(server.port, get(), { until: (x) => hasCompleteResponse(x) });
@@ -168,11 +177,7 @@ test('a client that disconnects mid-download makes the app\'s send() reject with
       throw error;
     }
   }));
-  const socket = await connect(server.port);
-  const firstData = new Promise((resolve) => socket.once('data', resolve));
-  socket.write(get());
-  await firstData;
-  socket.destroy();
+  await leaveAfterFirstBytes(server.port);
   const error = await failure.promise;
   t.is((error as { code?: string }).code, 'ERR_ALBANY_CLIENT_DISCONNECTED');
   await delay(50);
@@ -382,11 +387,7 @@ test('a client that disconnects during pathsend makes send() reject with ERR_ALB
       throw error;
     });
   }));
-  const socket = await connect(server.port);
-  const firstData = new Promise((resolve) => socket.once('data', resolve));
-  socket.write(get());
-  await firstData;
-  socket.destroy();
+  await leaveAfterFirstBytes(server.port);
   const error = await failure.promise;
   t.is((error as { code?: string } | undefined)?.code, 'ERR_ALBANY_CLIENT_DISCONNECTED');
   await delay(50);

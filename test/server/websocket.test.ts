@@ -26,6 +26,15 @@ function connect(url: string, protocols?: string[]): Promise<WebSocket> {
   });
 }
 
+/** The HTTP status of a handshake the server refuses (the client is terminated after). */
+async function refusedStatus(url: string): Promise<number> {
+  const ws = new WebSocket(url);
+  ws.on('error', () => {});
+  const status = await new Promise<number>((resolve) => ws.once('unexpected-response', (_req, res) => resolve(res.statusCode!)));
+  ws.terminate();
+  return status;
+}
+
 function nextMessage(ws: WebSocket): Promise<{ data: Buffer; isBinary: boolean }> {
   return new Promise((resolve) => ws.once('message', (data: Buffer, isBinary: boolean) => resolve({ data, isBinary })));
 }
@@ -86,11 +95,7 @@ test('closing before accept answers the handshake with HTTP 403', async (t) => {
     await send({ type: 'websocket.close' });
   };
   await withServer(app, async (url) => {
-    const ws = new WebSocket(url);
-    ws.on('error', () => {});
-    const status = await new Promise<number>((resolve) => ws.once('unexpected-response', (_req, res) => resolve(res.statusCode!)));
-    t.is(status, 403);
-    ws.terminate();
+    t.is(await refusedStatus(url), 403);
   });
 });
 
@@ -168,11 +173,7 @@ test('an app that throws before accept gets a 500 handshake response', async (t)
     if (scope.type === 'websocket') throw new Error('boom');
   };
   await withServer(app, async (url) => {
-    const ws = new WebSocket(url);
-    ws.on('error', () => {});
-    const status = await new Promise<number>((resolve) => ws.once('unexpected-response', (_req, res) => resolve(res.statusCode!)));
-    t.is(status, 500);
-    ws.terminate();
+    t.is(await refusedStatus(url), 500);
   });
 });
 
