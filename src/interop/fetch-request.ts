@@ -1,12 +1,14 @@
 // A Request built from a gateway scope without building a Request: fetch handlers mostly read the
 // method, url and a header or two, so those are plain fields and everything else (streams, signal,
 // clone) creates a real Request on first use.
-import type { HttpReceiveMessage, HttpScope, Receive } from '../gateway/types.js';
+import { lowerHeaderName } from '../gateway/helpers.js';
+import type { Address, Headers as HeaderList, HttpReceiveMessage, HttpScope, Receive } from '../gateway/types.js';
 import { END_OF_BODY } from '../server/cycle.js';
+import { pairHeaders, splitTarget, type RequestHead } from '../server/scope.js';
 
 const GlobalRequest = globalThis.Request;
 const GlobalHeaders = globalThis.Headers;
-const kScope = Symbol('albany.scope');
+const kHeaderSource = Symbol('albany.headerSource');
 const kChannel = Symbol('albany.bodyChannel');
 const kReceive = Symbol('albany.receive');
 const kReal = Symbol('albany.realRequest');
@@ -15,41 +17,56 @@ const kUsed = Symbol('albany.bodyUsed');
 const decoder = new TextDecoder();
 
 /**
- * Headers over the scope's header list: `get`/`has` scan it (a request has a dozen headers, a scan
- * beats building a map); anything else, mutations included, switches to a real Headers.
+ * Where a request's headers come from: the scope's lower-cased `[name, value]` list, or (on a
+ * direct node path, where no scope is built) node's raw flat list, paired only if a header is read.
+ */
+export type HeaderSource = HeaderList | { readonly rawHeaders: readonly string[] };
+
+/**
+ * Headers over the request's header list: `get`/`has` scan it (a request has a dozen headers, a
+ * scan beats building a map); anything else, mutations included, switches to a real Headers.
  */
 class ScopeHeaders {
-  private list: HttpScope['headers'] | undefined;
+  private source: HeaderSource | undefined;
   private real: Headers | undefined;
 
-  constructor(list: HttpScope['headers']) {
-    this.list = list;
+  constructor(source: HeaderSource) {
+    this.source = source;
+  }
+
+  /** The `[name, value]` list, paired from raw headers on first use. */
+  private list(): HeaderList {
+    const source = this.source!;
+    if (Array.isArray(source)) return source;
+    const pairs = pairHeaders((source as { rawHeaders: readonly string[] }).rawHeaders);
+    this.source = pairs;
+    return pairs;
   }
 
   private native(): Headers {
     if (this.real === undefined) {
       const h = new GlobalHeaders();
-      for (const [name, value] of this.list!) h.append(name, value);
+      for (const [name, value] of this.list()) h.append(name, value);
       this.real = h;
-      this.list = undefined;
+      this.source = undefined;
     }
     return this.real;
   }
 
   get(name: string): string | null {
-    if (this.list === undefined) return this.native().get(name);
+    if (this.source === undefined) return this.native().get(name);
     const lower = name.toLowerCase();
     let value: string | null = null;
-    for (const [n, v] of this.list) {
+    for (const [n, v] of this.list()) {
       if (n === lower) value = value === null ? v : `${value}${lower === 'cookie' ? '; ' : ', '}${v}`;
     }
     return value;
   }
 
   has(name: string): boolean {
-    if (this.list === undefined) return this.native().has(name);
+    if (this.source === undefined) return this.native().has(name);
     const lower = name.toLowerCase();
-    for (const [n] of this.list) if (n === lower) return true;
+    for (const [n] of this.list()) if (n === lower) return true;
     return false;
   }
 
@@ -67,6 +84,11 @@ class ScopeHeaders {
 }
 Object.setPrototypeOf(ScopeHeaders.prototype, GlobalHeaders.prototype);
 
+/** The URL authority when the request has no Host header: the server's address. */
+function serverAuthority(server: Address): string {
+  return server === null ? 'localhost' : server[0].includes(':') ? `[${server[0]}]:${server[1]}` : `${server[0]}:${server[1]}`;
+}
+
 /** The absolute URL a fetch handler expects: scheme, Host (or the server address), raw path, query. */
 export function requestUrlOf(scope: HttpScope): string {
   let host: string | undefined;
@@ -76,11 +98,29 @@ export function requestUrlOf(scope: HttpScope): string {
       break;
     }
   }
-  if (host === undefined) {
-    const server = scope.server;
-    host = server === null ? 'localhost' : server[0].includes(':') ? `[${server[0]}]:${server[1]}` : `${server[0]}:${server[1]}`;
+  return `${scope.scheme}://${host ?? serverAuthority(scope.server)}${scope.rawPath}${scope.queryString ? `?${scope.queryString}` : ''}`;
+}
+
+/** {@link requestUrlOf} for a request head, without building its scope: the same URL for the same request. */
+export function requestUrlOfHead(head: RequestHead): string {
+  const raw = head.rawHeaders;
+  let host: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 4 && lowerHeaderName(name) === 'host') {
+      host = raw[i + 1];
+      break;
+    }
   }
-  return `${scope.scheme}://${host}${scope.rawPath}${scope.queryString ? `?${scope.queryString}` : ''}`;
+  const target = head.target;
+  let rest = target;
+  // An origin-form target without a query is the scope's rawPath as is; anything else is split the
+  // way the scope splits it (an absolute-form target loses its authority, an empty query its "?").
+  if (target.charCodeAt(0) !== 47 /* / */ || target.indexOf('?') !== -1) {
+    const { rawPath, queryString } = splitTarget(target);
+    rest = queryString ? `${rawPath}?${queryString}` : rawPath;
+  }
+  return `${head.scheme}://${host ?? serverAuthority(head.server)}${rest}`;
 }
 
 function disconnected(): DOMException {
@@ -180,7 +220,7 @@ export class ScopeRequest {
   readonly method: string;
   readonly url: string;
   // `declare` (no class-field emit) for the symbol-keyed slots: see LightResponse for why.
-  declare private readonly [kScope]: HttpScope;
+  declare private readonly [kHeaderSource]: HeaderSource;
   declare private readonly [kReceive]: Receive;
   // Built on first use: most GET handlers never touch the body or the signal.
   declare private [kChannel]: BodyChannel | undefined;
@@ -188,10 +228,15 @@ export class ScopeRequest {
   declare private [kReal]: Request | undefined;
   declare private [kUsed]: boolean;
 
-  constructor(scope: HttpScope, receive: Receive) {
-    this.method = scope.method;
-    this.url = requestUrlOf(scope);
-    this[kScope] = scope;
+  /**
+   * @param url the absolute URL ({@link requestUrlOf} / {@link requestUrlOfHead})
+   * @param headers the scope's header list, or a head whose raw headers are paired on first use
+   * @param receive the request's `receive()`: the body and the client-disconnect signal come from it
+   */
+  constructor(method: string, url: string, headers: HeaderSource, receive: Receive) {
+    this.method = method;
+    this.url = url;
+    this[kHeaderSource] = headers;
     this[kReceive] = receive;
     this[kChannel] = undefined;
     this[kHeaders] = undefined;
@@ -200,7 +245,7 @@ export class ScopeRequest {
   }
 
   get headers(): Headers {
-    return (this[kHeaders] ??= new ScopeHeaders(this[kScope].headers)) as unknown as Headers;
+    return (this[kHeaders] ??= new ScopeHeaders(this[kHeaderSource])) as unknown as Headers;
   }
 
   private channel(): BodyChannel {

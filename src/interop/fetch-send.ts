@@ -1,5 +1,6 @@
 // Writes a fetch Response as gateway messages: light responses without touching undici, real ones
 // through their body stream with backpressure (each send() awaited before the next read).
+import { AlbanyError, ErrorCodes } from '../errors.js';
 import type { Headers as GatewayHeaders, Send, SendMessage } from '../gateway/types.js';
 import { SENT } from '../server/cycle.js';
 import type { ReadableStreamReadResult } from 'node:stream/web';
@@ -25,21 +26,32 @@ function encodeText(text: string): Uint8Array {
   return out;
 }
 
-function pairsOf(init: HeadersInit | undefined, out: GatewayHeaders): GatewayHeaders {
-  if (init === undefined || init === null) return out;
+/**
+ * Calls `add` with each header of a Response's init (a Headers, `[name, value]` pairs or a record,
+ * array values repeated), names lower-cased and values as strings, in order.
+ */
+export function eachInitHeader(init: HeadersInit | undefined, add: (name: string, value: string) => void): void {
+  if (init === undefined || init === null) return;
   if (init instanceof Headers) {
-    for (const [name, value] of init) out.push([name, value]);
+    for (const [name, value] of init) add(name, value);
   } else if (Array.isArray(init)) {
-    for (const [name, value] of init as Array<[string, string]>) out.push([lowerHeaderName(name), String(value)]);
+    for (const [name, value] of init as Array<[string, string]>) add(lowerHeaderName(name), String(value));
   } else {
     for (const name in init) {
       const value = (init as Record<string, string | string[]>)[name];
       const lower = lowerHeaderName(name);
-      if (Array.isArray(value)) for (const v of value) out.push([lower, String(v)]);
-      else if (value !== undefined) out.push([lower, String(value)]);
+      if (Array.isArray(value)) for (const v of value) add(lower, String(v));
+      else if (value !== undefined) add(lower, String(value));
     }
   }
-  return out;
+}
+
+/** Sends whatever a fetch handler answered, after checking it is a Response at all. */
+export function checkedSend(response: unknown, send: Send): Promise<void> {
+  if (lightState(response) === undefined && !(response instanceof Response)) {
+    return Promise.reject(new AlbanyError(ErrorCodes.ERR_ALBANY_INTERFACE, `the fetch handler returned ${response === null ? 'null' : typeof response}, not a Response`));
+  }
+  return sendResponse(response as Response, send);
 }
 
 function toBytes(chunk: unknown): Uint8Array {
@@ -103,7 +115,7 @@ export function sendResponse(res: Response, send: Send): Promise<void> {
   const light = lightState(res);
   if (light === undefined) return sendNative(res, send);
   const headers: GatewayHeaders = [];
-  pairsOf(light.headers, headers);
+  eachInitHeader(light.headers, (name, value) => headers.push([name, value]));
   const body = light.body;
   if (typeof body === 'string' && !hasHeader(headers, 'content-type')) headers.push(['content-type', TEXT_PLAIN]);
   const started = send({ type: 'http.response.start', status: light.status, headers });

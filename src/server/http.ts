@@ -2,46 +2,93 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import type { App, Address } from '../gateway/types.js';
-import { HttpCycle, type RequestSource } from './cycle.js';
+import { lowerHeaderName } from '../gateway/helpers.js';
+import { HttpCycle, type ErrorLogger, type RequestSource } from './cycle.js';
+import { directNodeHandlerOf, type NodeExchange } from './direct.js';
 import { Lifespan } from './lifespan.js';
 import { NO_BODY, NodeRequestSource, NodeResponseSink } from './node-io.js';
 import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.js';
 import { clientAndScheme } from './proxy-headers.js';
-import { buildHttpScope } from './scope.js';
+import { buildHttpScope, type RequestHead } from './scope.js';
 import { attachWebSocket } from './websocket.js';
 
-// Responses not yet settled on a connection, oldest first: unset until the connection's first
-// request, empty between requests. An array, not a Set: it holds one response (more only when the
-// client pipelines), and a Set's hashing and rehashing cost more than the scan per request.
+// A connection's books, kept on the socket. All three are set together when the connection opens
+// (see `connection` below), before node reads from it: every socket then has one hidden class
+// through its life, where adding them at the first request gave node's stream code a second
+// socket shape to handle (and deoptimize for) on every connection.
+// Responses not yet settled on the connection, oldest first. An array, not a Set: it holds one
+// response (more only when the client pipelines), and a Set's hashing costs more than the scan.
 const kOpen = Symbol('albany.open');
-type TrackedSocket = Socket & { [kOpen]?: HostedSink[] };
+// The peer as the socket reports it (keep-alive reuses it).
+const kClient = Symbol('albany.client');
+// Whether the connection has sent a request yet (close() gives fresh connections a moment).
+const kServed = Symbol('albany.served');
+interface ConnectionBooks {
+  [kOpen]?: HostedSink[];
+  [kClient]?: { client: Address; scheme: string };
+  [kServed]?: boolean;
+}
+type TrackedSocket = Socket & ConnectionBooks;
 // How long close() lets a just-opened connection send its first request.
 const FRESH_CONNECTION_GRACE_MS = 1000;
-const kClient = Symbol('albany.client');
-type ClientSocket = Socket & { [kClient]?: { client: Address; scheme: string } };
 
-/** The peer as the socket reports it, computed once per connection (keep-alive reuses it). */
+/** The peer as the socket reports it. */
 function socketClient(socket: Socket): { client: Address; scheme: string } {
-  const cached = (socket as ClientSocket)[kClient];
-  if (cached !== undefined) return cached;
   const peer = socket.remoteAddress;
   const encrypted = (socket as Socket & { encrypted?: boolean }).encrypted === true;
-  const info = { client: peer === undefined ? null : (Object.freeze([peer, socket.remotePort ?? 0]) as unknown as Address), scheme: encrypted ? 'https' : 'http' };
-  (socket as ClientSocket)[kClient] = info;
-  return info;
+  return { client: peer === undefined ? null : (Object.freeze([peer, socket.remotePort ?? 0]) as unknown as Address), scheme: encrypted ? 'https' : 'http' };
 }
 
-/** A response sink that also carries the host's books: its connection and its cycle. */
-class HostedSink extends NodeResponseSink {
+/**
+ * One request's response sink that also carries the host's books (its connection and its cycle)
+ * and is the exchange a direct handler gets (server/direct.ts).
+ */
+class HostedSink extends NodeResponseSink implements NodeExchange {
+  /** Built with the request on the gateway path; on a direct path only when the handler asks. */
   cycle: HttpCycle | undefined = undefined;
+  source: RequestSource = NO_BODY;
+  /** Set once the host's books are closed: the response ended or the client left. A cycle built later starts disconnected. */
+  settled = false;
 
-  constructor(res: ServerResponse, readonly socket: TrackedSocket, private readonly settle: (sink: HostedSink, clientGone: boolean) => void) {
+  constructor(
+    res: ServerResponse,
+    readonly socket: TrackedSocket,
+    private readonly settle: (sink: HostedSink, clientGone: boolean) => void,
+    readonly head: RequestHead,
+    readonly logError: ErrorLogger,
+  ) {
     super(res);
   }
 
   protected override ended(): void {
     this.settle(this, false);
   }
+
+  openCycle(): HttpCycle {
+    let cycle = this.cycle;
+    if (cycle === undefined) {
+      cycle = this.cycle = new HttpCycle(buildHttpScope(this.head), this.source, this);
+      if (this.settled) cycle.clientGone();
+    }
+    return cycle;
+  }
+
+  run(app: App): void {
+    void this.openCycle().run(app, this.logError);
+  }
+}
+
+/** Content-Length and Transfer-Encoding from node's raw header list (names in any case). */
+function bodyFraming(rawHeaders: readonly string[]): { contentLength: number | undefined; chunked: boolean } {
+  let contentLength: number | undefined;
+  let chunked = false;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    // Lengths first: only two names matter, and most headers differ from both in length.
+    if (name.length === 14 && lowerHeaderName(name) === 'content-length') contentLength = Number(rawHeaders[i + 1]);
+    else if (name.length === 17 && lowerHeaderName(name) === 'transfer-encoding') chunked = true;
+  }
+  return { contentLength, chunked };
 }
 
 /** A running albany HTTP server. */
@@ -68,6 +115,11 @@ export interface GatewayRequestHandler {
   /** From now on, responses ask the client to close the connection. */
   drain(onIdle: () => void): void;
   /**
+   * The server's `connection` listener: sets up the connection's books before node reads from it.
+   * Optional (a connection is set up at its first request otherwise), but keeps sockets one shape.
+   */
+  connection(socket: Socket): void;
+  /**
    * The `checkContinue` listener: like the request listener, but `100 Continue` is sent only when
    * the app first reads the body, so a request refused up front (413) never invites the upload.
    */
@@ -85,6 +137,8 @@ export function createRequestHandler(
   serverAddress: () => Address,
 ): GatewayRequestHandler {
   const { logger, maxBodySize, rootPath } = options;
+  // An app that can answer node requests itself (fromFetch) skips the gateway's messages here.
+  const direct = options.directApps ? directNodeHandlerOf(app) : undefined;
   // Requests not yet settled, and the connections that carry them (a connection joins at its first
   // request and leaves when it closes), so the per-request books are a counter and a short array.
   let inFlight = 0;
@@ -98,8 +152,11 @@ export function createRequestHandler(
 
   const handle = (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean) => {
     const socket = req.socket as TrackedSocket;
-    const { client, scheme } = options.proxyHeaders ? clientAndScheme(req, socket, options) : socketClient(socket);
-    const scope = buildHttpScope({
+    let open = socket[kOpen];
+    if (open === undefined) open = track(socket);
+    if (!socket[kServed]) socket[kServed] = true;
+    const { client, scheme } = options.proxyHeaders ? clientAndScheme(req, socket, options) : socket[kClient]!;
+    const head: RequestHead = {
       method: req.method!,
       target: req.url!,
       httpVersion: req.httpVersion,
@@ -109,26 +166,10 @@ export function createRequestHandler(
       server: serverAddress(),
       rootPath,
       state,
-    });
-
-    // Body framing from the lower-cased header list, so node never builds its req.headers object.
-    let contentLength: number | undefined;
-    let chunked = false;
-    const headers = scope.headers;
-    for (let i = 0; i < headers.length; i++) {
-      const name = headers[i]![0];
-      if (name === 'content-length') contentLength = Number(headers[i]![1]);
-      else if (name === 'transfer-encoding') chunked = true;
-    }
+    };
+    const { contentLength, chunked } = bodyFraming(head.rawHeaders);
     if (draining) res.shouldKeepAlive = false;
-    // One close listener per connection rather than one per response: cheaper on keep-alive.
-    let open = socket[kOpen];
-    if (open === undefined) {
-      open = socket[kOpen] = [];
-      connections.add(socket);
-      socket.once('close', onSocketClose);
-    }
-    const sink = new HostedSink(res, socket, settle);
+    const sink = new HostedSink(res, socket, settle, head, logError);
     open.push(sink);
     inFlight++;
 
@@ -155,12 +196,19 @@ export function createRequestHandler(
       }
       source = new NodeRequestSource(req, true, chunked ? undefined : contentLength, maxBodySize, () => {
         res.shouldKeepAlive = false;
-        if (!cycle.started) sink.fail(413, 'Payload Too Large');
+        // The body is read through a cycle's receive(), so there is one by now on either path.
+        const cycle = sink.cycle;
+        if (cycle === undefined || !cycle.started) sink.fail(413, 'Payload Too Large');
         else sink.abort();
-        cycle.clientGone();
+        cycle?.clientGone();
       }, beforeFirstRead);
+      sink.source = source;
     }
-    const cycle = new HttpCycle(scope, source, sink);
+    if (direct !== undefined) {
+      direct(sink);
+      return;
+    }
+    const cycle = new HttpCycle(buildHttpScope(head), source, sink);
     sink.cycle = cycle;
     void cycle.run(app, logError);
   };
@@ -176,13 +224,25 @@ export function createRequestHandler(
       open.splice(i, 1);
     }
     inFlight--;
-    // No cycle exists when the request was refused up front (413 on content-length).
+    // No cycle exists when the request was refused up front (413 on content-length), or when a
+    // direct handler has not needed one (yet: it learns of a lost client through clientGone).
     const cycle = sink.cycle;
+    sink.settled = true;
     if (cycle !== undefined) {
       if (clientGone) cycle.clientGone();
       else cycle.responseSent();
     }
     if (draining && inFlight === 0) onIdle?.();
+  }
+  // One close listener per connection rather than one per response: cheaper on keep-alive.
+  function track(socket: TrackedSocket): HostedSink[] {
+    const open: HostedSink[] = [];
+    socket[kOpen] = open;
+    socket[kClient] = socketClient(socket);
+    socket[kServed] = false;
+    connections.add(socket);
+    socket.once('close', onSocketClose);
+    return open;
   }
   function onSocketClose(this: TrackedSocket): void {
     connections.delete(this);
@@ -192,6 +252,9 @@ export function createRequestHandler(
 
   const handler = ((req: IncomingMessage, res: ServerResponse) => handle(req, res, false)) as GatewayRequestHandler;
   handler.checkContinue = (req: IncomingMessage, res: ServerResponse) => handle(req, res, true);
+  handler.connection = (socket: Socket) => {
+    if ((socket as TrackedSocket)[kOpen] === undefined) track(socket);
+  };
 
   Object.defineProperty(handler, 'inFlight', { get: () => inFlight });
   handler.drain = (idle: () => void) => {
@@ -227,6 +290,7 @@ export function createServer(app: App, options: ServerOptions = {}, state: Recor
     address = a !== null && typeof a === 'object' ? [(a as AddressInfo).address, (a as AddressInfo).port] : null;
   });
   const handler = createRequestHandler(app, resolved, state, () => address);
+  server.on('connection', handler.connection);
   server.on('request', handler);
   server.on('checkContinue', handler.checkContinue);
   return { server, handler, options: resolved };
@@ -278,8 +342,8 @@ export async function serve(app: App, options: ServerOptions = {}): Promise<Alba
       const timer = setTimeout(() => server.closeAllConnections(), resolved.gracefulTimeoutMs);
       const destroyIdle = (includeFresh: boolean) => {
         for (const socket of sockets) {
-          const open = (socket as TrackedSocket)[kOpen];
-          if (open?.length === 0 || (includeFresh && open === undefined)) socket.destroySoon();
+          const books = socket as TrackedSocket;
+          if ((books[kOpen]?.length ?? 0) === 0 && (includeFresh || books[kServed] === true)) socket.destroySoon();
         }
       };
       // Connections between requests go now; new ones get a short window to send their request,
@@ -287,7 +351,7 @@ export async function serve(app: App, options: ServerOptions = {}): Promise<Alba
       destroyIdle(false);
       const freshWindow = new Promise<void>((resolve) => setTimeout(resolve, Math.min(FRESH_CONNECTION_GRACE_MS, resolved.gracefulTimeoutMs)));
       await idle();
-      if ([...sockets].some((socket) => (socket as TrackedSocket)[kOpen] === undefined && !socket.destroyed)) {
+      if ([...sockets].some((socket) => (socket as TrackedSocket)[kServed] !== true && !socket.destroyed)) {
         await freshWindow;
         await idle();
       }

@@ -192,6 +192,19 @@ export class NodeResponseSink implements ResponseSink {
     }
   }
 
+  /**
+   * Writes a complete response in one go, outside the message protocol: for direct handlers (see
+   * server/direct.ts). `headers` is flat and final (content-length included); node's writeHead
+   * validates it and throws before anything is written.
+   */
+  sendWhole(status: number, headers: string[], body: string | Uint8Array | null): void {
+    this.res.writeHead(status, headers);
+    this.flushed = true;
+    if (body === null || body.length === 0) this.end();
+    else if (typeof body !== 'string' && body.length <= SMALL_BODY) this.endLatin1(body);
+    else this.end(body);
+  }
+
   fail(status: number, text: string): void {
     const res = this.res;
     if (res.headersSent) {

@@ -35,6 +35,11 @@ export interface ServerOptions {
   rootPath?: string;
   /** Trust X-Forwarded-For/Proto and Forwarded from these peers (see proxy-headers). */
   proxyHeaders?: boolean;
+  /**
+   * Let an app that can answer node:http requests itself (a `fromFetch` app) do so on this host,
+   * skipping the gateway's messages (default true). false sends every request through the gateway.
+   */
+  directApps?: boolean;
   /** Addresses trusted for proxy headers (default loopback). `*` trusts everyone. */
   forwardedAllowIps?: string[];
   /** Where log lines go (default stderr). */
@@ -77,6 +82,7 @@ export const SERVER_DEFAULTS = Object.freeze({
   logLevel: 'info' as LogLevel,
   rootPath: '',
   proxyHeaders: false,
+  directApps: true,
   forwardedAllowIps: ['127.0.0.1', '::1', '::ffff:127.0.0.1'],
 });
 

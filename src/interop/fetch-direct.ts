@@ -1,0 +1,86 @@
+// fromFetch's direct path on albany's node:http host (see server/direct.ts). The handler's Request
+// is built from the request head without a scope, and a light Response with a whole body (the
+// usual `c.text()` / `c.json()`) goes out as one writeHead + end, the way @hono/node-server writes
+// it. Everything else (a streamed or native Response, a handler that throws, a body or signal the
+// handler reads) runs through the gateway cycle exactly as fetchApp would, so both paths answer
+// alike; test/interop/fetch-paths.test.ts runs the same requests through each.
+import type { Send } from '../gateway/types.js';
+import type { DirectNodeHandler, NodeExchange } from '../server/direct.js';
+import type { FetchHandler } from './fetch.js';
+import { requestUrlOfHead, ScopeRequest } from './fetch-request.js';
+import { checkedSend, eachInitHeader } from './fetch-send.js';
+import { lightState, TEXT_PLAIN } from './light-response.js';
+
+/** What fromFetch does with a handler's failure: its `onError` answer, or the error for a 500. */
+export type FetchRecover = (error: unknown, request: Request, send: Send) => Promise<void>;
+
+/** The direct node:http handler for a fetch handler (used by fromFetch). */
+export function directFetchHandler(fetch: FetchHandler, recover: FetchRecover): DirectNodeHandler {
+  return (exchange) => {
+    const head = exchange.head;
+    // receive() exists only once something reads the body or the signal: it opens the cycle.
+    const request = new ScopeRequest(head.method, requestUrlOfHead(head), head, () => exchange.openCycle().receive()) as unknown as Request;
+    let result: Response | Promise<Response>;
+    try {
+      result = fetch(request);
+    } catch (error) {
+      exchange.run((_scope, _receive, send) => recover(error, request, send));
+      return;
+    }
+    if (lightState(result) !== undefined) {
+      finish(exchange, result as Response);
+      return;
+    }
+    Promise.resolve(result).then(
+      (response) => finish(exchange, response),
+      (error: unknown) => exchange.run((_scope, _receive, send) => recover(error, request, send)),
+    );
+  };
+}
+
+/** Writes `response` directly when it is light and whole; otherwise sends it through the cycle. */
+function finish(exchange: NodeExchange, response: unknown): void {
+  try {
+    if (writeWhole(exchange, response)) return;
+  } catch (error) {
+    // node's writeHead refused a header (the gateway path would have refused it at send()): a 500.
+    exchange.run(() => Promise.reject(error));
+    return;
+  }
+  exchange.run((_scope, _receive, send) => checkedSend(response, send));
+}
+
+/**
+ * One writeHead + end for a light Response whose body is text, bytes or empty. The headers come
+ * out as the gateway path sends them: the default content-type for text, a content-length unless
+ * the response has its own framing or may not carry a body.
+ */
+function writeWhole(exchange: NodeExchange, response: unknown): boolean {
+  const light = lightState(response);
+  if (light === undefined) return false;
+  const body = light.body;
+  if (body !== null && typeof body !== 'string' && !(body instanceof Uint8Array)) return false;
+  const status = light.status;
+  const sized = status !== 204 && status !== 304;
+  const text = typeof body === 'string';
+  let headers: string[];
+  if (light.headers === undefined) {
+    // The usual `new Response(text)`: the whole list is known up front.
+    const length = sized ? String(body === null ? 0 : text ? Buffer.byteLength(body) : body.length) : '';
+    if (text) headers = sized ? ['content-type', TEXT_PLAIN, 'content-length', length] : ['content-type', TEXT_PLAIN];
+    else headers = sized ? ['content-length', length] : [];
+  } else {
+    headers = [];
+    let typed = false;
+    let framed = false;
+    eachInitHeader(light.headers, (name, value) => {
+      if (name === 'content-type') typed = true;
+      else if (name === 'content-length' || name === 'transfer-encoding') framed = true;
+      headers.push(name, value);
+    });
+    if (text && !typed) headers.push('content-type', TEXT_PLAIN);
+    if (sized && !framed) headers.push('content-length', String(body === null ? 0 : text ? Buffer.byteLength(body) : body.length));
+  }
+  exchange.sendWhole(status, headers, body);
+  return true;
+}

@@ -1,0 +1,46 @@
+// Apps that can answer a node:http request without the gateway's messages. An adapter whose app
+// is a thin translation (fromFetch: a fetch handler's Request in, Response out) pays for the
+// translation twice when hosted on node:http: node request → scope → Request, and Response →
+// messages → node response, with every header validated by us and again by node's writeHead.
+// Such an app may carry a direct handler; albany's node:http host then hands it the request as an
+// exchange, and the handler answers the simple cases itself and runs anything else through the
+// gateway cycle (`exchange.run`) so behaviour stays the same either way.
+import type { ServerResponse } from 'node:http';
+import type { App } from '../gateway/types.js';
+import type { ErrorLogger, HttpCycle } from './cycle.js';
+import type { RequestHead } from './scope.js';
+
+/** One request on albany's node:http host, as a direct handler sees it. */
+export interface NodeExchange {
+  /** The request line, raw headers and connection facts (the scope is built from these on demand). */
+  readonly head: RequestHead;
+  /** The node response; write to it only through {@link NodeExchange.sendWhole}. */
+  readonly res: ServerResponse;
+  /** Where app errors are reported, with the request line. */
+  readonly logError: ErrorLogger;
+  /** The gateway cycle for this request (scope, receive, send), built on the first call. */
+  openCycle(): HttpCycle;
+  /** Runs `app` on this request through the gateway cycle: the fallback for anything not answered directly. */
+  run(app: App): void;
+  /**
+   * Writes a complete response at once: status, a flat `[name, value, …]` header list and the whole
+   * body. node's writeHead validates the headers and throws on a bad one, before anything is sent.
+   */
+  sendWhole(status: number, headers: string[], body: string | Uint8Array | null): void;
+}
+
+/** Answers one request on albany's node:http host; see {@link NodeExchange}. */
+export type DirectNodeHandler = (exchange: NodeExchange) => void;
+
+const kDirect = Symbol('albany.directNodeHandler');
+
+/** Marks `app` as answerable by `handler` on albany's node:http host; returns `app`. */
+export function withDirectNodeHandler<T extends App>(app: T, handler: DirectNodeHandler): T {
+  Object.defineProperty(app, kDirect, { value: handler });
+  return app;
+}
+
+/** The direct handler `app` carries, if any. */
+export function directNodeHandlerOf(app: App): DirectNodeHandler | undefined {
+  return (app as App & { [kDirect]?: DirectNodeHandler })[kDirect];
+}
