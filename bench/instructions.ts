@@ -45,7 +45,8 @@ const PEERS: readonly Peer[] = [
   { key: 'express-node', source: 'interop.ts', args: ['--serve', 'express-node'], what: 'Express 5 on node:http (bench/interop.ts)' },
   { key: 'express-albany', source: 'interop.ts', args: ['--serve', 'express-albany'], what: 'the same Express app through fromNodeHandler on albany' },
   { key: 'hono-node-server', source: 'interop.ts', args: ['--serve', 'hono-node-server'], what: 'Hono on @hono/node-server (bench/interop.ts)' },
-  { key: 'hono-albany', source: 'interop.ts', args: ['--serve', 'hono-albany'], what: 'the same Hono app through fromFetch on albany' },
+  { key: 'hono-albany', source: 'interop.ts', args: ['--serve', 'hono-albany'], what: 'the same Hono app through fromFetch on albany (direct path, the default)' },
+  { key: 'hono-albany-gateway', source: 'interop.ts', args: ['--serve', 'hono-albany-gateway'], what: 'the same, directApps: false (every request through the gateway)' },
 ];
 
 /** Ratios worth printing: ours ÷ theirs, in instructions per request (lower is better for ours). */
@@ -53,6 +54,7 @@ const RATIOS: ReadonlyArray<readonly [ours: string, base: string]> = [
   ['albany', 'raw'],
   ['albany', 'hono'],
   ['hono-albany', 'hono-node-server'],
+  ['hono-albany-gateway', 'hono-node-server'],
   ['express-albany', 'express-node'],
 ];
 

@@ -14,7 +14,7 @@ import { runLoad } from './lib/load.js';
 import { cpuSecondsOf } from './lib/proc.js';
 import { median } from './lib/result.js';
 
-type PeerName = 'express-node' | 'express-albany' | 'hono-node-server' | 'hono-albany' | 'gateway-albany';
+type PeerName = 'express-node' | 'express-albany' | 'hono-node-server' | 'hono-albany' | 'hono-albany-gateway' | 'gateway-albany';
 
 /** Starts one server in this process and prints `PORT <n>` on stdout. */
 async function serveOne(peer: PeerName): Promise<void> {
@@ -58,7 +58,9 @@ async function serveOne(peer: PeerName): Promise<void> {
   } else {
     const { serve } = await import('../src/server/http.js');
     const { fromFetch } = await import('../src/interop/fetch.js');
-    const s = await serve(fromFetch(app), { host: '127.0.0.1', port: 0, logLevel: 'error', lifespan: 'off' });
+    // hono-albany takes fromFetch's direct path (the default on albany's node:http host);
+    // hono-albany-gateway sends every request through the gateway's messages instead.
+    const s = await serve(fromFetch(app), { host: '127.0.0.1', port: 0, logLevel: 'error', lifespan: 'off', directApps: peer === 'hono-albany' });
     report(s.port);
   }
 }
@@ -129,17 +131,18 @@ async function main(): Promise<void> {
   console.log(`node ${process.version}, ${(await import('node:os')).cpus().length} cpus, load average ${(await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ')}; servers ${values.tsx ? 'through tsx' : 'bundled to JS (esbuild, no keepNames)'}, one child process each; autocannon in this process\n`);
   const rows: string[] = [];
   for (const [base, ours, target] of pairs) {
-    // The plain gateway app rides along with the Hono pair (not a target): it splits the cost of
-    // albany's host from the cost of the fetch adapter.
-    const extra: PeerName[] = base === 'hono-node-server' ? ['gateway-albany'] : [];
-    const runs: Record<string, Figures[]> = { [base]: [], [ours]: [], 'gateway-albany': [] };
+    // Two riders with the Hono pair (not targets): the plain gateway app splits the cost of
+    // albany's host from the cost of the fetch adapter, and the same Hono app with directApps off
+    // shows what fromFetch costs through the gateway's messages.
+    const extra: PeerName[] = base === 'hono-node-server' ? ['gateway-albany', 'hono-albany-gateway'] : [];
+    const runs: Record<string, Figures[]> = { [base]: [], [ours]: [], 'gateway-albany': [], 'hono-albany-gateway': [] };
     for (let r = 0; r < rounds; r++) {
       // Alternate which goes first so drift in machine load hits both alike.
       const order = r % 2 === 0 ? [base, ours, ...extra] : [...extra, ours, base];
       for (const peer of order) {
         const f = await measure(entry, peer, opts);
         runs[peer]!.push(f);
-        console.log(`  round ${r + 1} ${peer.padEnd(17)} ${f.rps.toFixed(0).padStart(7)} req/s  p50 ${f.p50} ms  p99 ${f.p99} ms  server CPU ${f.cpuUs.toFixed(1)} µs/req${f.errors ? `  errors ${f.errors}` : ''}`);
+        console.log(`  round ${r + 1} ${peer.padEnd(19)} ${f.rps.toFixed(0).padStart(7)} req/s  p50 ${f.p50} ms  p99 ${f.p99} ms  server CPU ${f.cpuUs.toFixed(1)} µs/req${f.errors ? `  errors ${f.errors}` : ''}`);
       }
     }
     const b = median(runs[base]!.map((f) => f.rps));
@@ -159,6 +162,9 @@ async function main(): Promise<void> {
       const g = median(runs['gateway-albany']!.map((f) => f.rps));
       rows.push(`gateway-albany    ${g.toFixed(0).padStart(7)} req/s  (${lat('gateway-albany')})  — plain gateway app, no framework`);
       rows.push(`  ratio gateway-albany / ${base} = ${(g / b).toFixed(3)}; ${ours} / gateway-albany = ${(o / g).toFixed(3)} (cost of fromFetch + Hono)`);
+      const gw = median(runs['hono-albany-gateway']!.map((f) => f.rps));
+      rows.push(`hono-albany-gateway ${gw.toFixed(0).padStart(5)} req/s  (${lat('hono-albany-gateway')})  — the same app with directApps: false`);
+      rows.push(`  ratio hono-albany-gateway / ${base} = ${(gw / b).toFixed(3)}  (not a target: fromFetch through the gateway's messages)`);
     }
   }
   console.log('\nresults (median of rounds):');
