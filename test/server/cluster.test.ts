@@ -53,6 +53,9 @@ function get(port: number, path = '/'): Promise<{ status: number; body: string }
       res.on('end', () => resolve({ status: res.statusCode!, body }));
     });
     req.on('error', reject);
+    // A connection lost between processes would otherwise hang the test until ava's global
+    // timeout, with no word of which request it was.
+    req.setTimeout(15_000, () => req.destroy(new Error(`GET ${path}: no answer within 15 s`)));
   });
 }
 
