@@ -43,7 +43,7 @@ function finish(exchange: NodeExchange, response: unknown): void {
   try {
     if (writeWhole(exchange, response)) return;
   } catch (error) {
-    // node's writeHead refused a header (the gateway path would have refused it at send()): a 500.
+    // Most likely node's writeHead refusing a header (the gateway path refuses it at send()): a 500.
     exchange.run(() => Promise.reject(error));
     return;
   }
@@ -66,7 +66,7 @@ function writeWhole(exchange: NodeExchange, response: unknown): boolean {
   let headers: string[];
   if (light.headers === undefined) {
     // The usual `new Response(text)`: the whole list is known up front.
-    const length = sized ? String(body === null ? 0 : text ? Buffer.byteLength(body) : body.length) : '';
+    const length = sized ? byteLength(body) : '';
     if (text) headers = sized ? ['content-type', TEXT_PLAIN, 'content-length', length] : ['content-type', TEXT_PLAIN];
     else headers = sized ? ['content-length', length] : [];
   } else {
@@ -79,8 +79,13 @@ function writeWhole(exchange: NodeExchange, response: unknown): boolean {
       headers.push(name, value);
     });
     if (text && !typed) headers.push('content-type', TEXT_PLAIN);
-    if (sized && !framed) headers.push('content-length', String(body === null ? 0 : text ? Buffer.byteLength(body) : body.length));
+    if (sized && !framed) headers.push('content-length', byteLength(body));
   }
   exchange.sendWhole(status, headers, body);
   return true;
+}
+
+/** The content-length value of a whole body (text goes out as UTF-8). */
+function byteLength(body: string | Uint8Array | null): string {
+  return String(body === null ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length);
 }

@@ -66,7 +66,6 @@ export function fromFetch(handler: FetchHandler | { fetch: FetchHandler }, optio
   }
 }
 
-
 /** Options for {@link toFetch}. */
 export interface ToFetchOptions {
   /** Reported as `scope.rootPath` (default ""): the prefix under which the app is mounted. */

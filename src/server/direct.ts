@@ -5,7 +5,6 @@
 // Such an app may carry a direct handler; albany's node:http host then hands it the request as an
 // exchange, and the handler answers the simple cases itself and runs anything else through the
 // gateway cycle (`exchange.run`) so behaviour stays the same either way.
-import type { ServerResponse } from 'node:http';
 import type { App } from '../gateway/types.js';
 import type { ErrorLogger, HttpCycle } from './cycle.js';
 import type { RequestHead } from './scope.js';
@@ -14,8 +13,6 @@ import type { RequestHead } from './scope.js';
 export interface NodeExchange {
   /** The request line, raw headers and connection facts (the scope is built from these on demand). */
   readonly head: RequestHead;
-  /** The node response; write to it only through {@link NodeExchange.sendWhole}. */
-  readonly res: ServerResponse;
   /** Where app errors are reported, with the request line. */
   readonly logError: ErrorLogger;
   /** The gateway cycle for this request (scope, receive, send), built on the first call. */
