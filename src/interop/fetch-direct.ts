@@ -9,7 +9,7 @@ import type { DirectNodeHandler, NodeExchange } from '../server/direct.js';
 import type { FetchHandler } from './fetch.js';
 import { requestUrlOfHead, ScopeRequest } from './fetch-request.js';
 import { checkedSend, eachInitHeader } from './fetch-send.js';
-import { lightState, TEXT_PLAIN } from './light-response.js';
+import { lightState, TEXT_PLAIN, type LightState } from './light-response.js';
 
 /** What fromFetch does with a handler's failure: its `onError` answer, or the error for a 500. */
 export type FetchRecover = (error: unknown, request: Request, send: Send) => Promise<void>;
@@ -27,21 +27,22 @@ export function directFetchHandler(fetch: FetchHandler, recover: FetchRecover): 
       exchange.run((_scope, _receive, send) => recover(error, request, send));
       return;
     }
-    if (lightState(result) !== undefined) {
-      finish(exchange, result as Response);
+    const light = lightState(result);
+    if (light !== undefined) {
+      finish(exchange, result, light);
       return;
     }
     Promise.resolve(result).then(
-      (response) => finish(exchange, response),
+      (response) => finish(exchange, response, lightState(response)),
       (error: unknown) => exchange.run((_scope, _receive, send) => recover(error, request, send)),
     );
   };
 }
 
 /** Writes `response` directly when it is light and whole; otherwise sends it through the cycle. */
-function finish(exchange: NodeExchange, response: unknown): void {
+function finish(exchange: NodeExchange, response: unknown, light: LightState | undefined): void {
   try {
-    if (writeWhole(exchange, response)) return;
+    if (light !== undefined && writeWhole(exchange, light)) return;
   } catch (error) {
     // Most likely node's writeHead refusing a header (the gateway path refuses it at send()): a 500.
     exchange.run(() => Promise.reject(error));
@@ -55,9 +56,7 @@ function finish(exchange: NodeExchange, response: unknown): void {
  * out as the gateway path sends them: the default content-type for text, a content-length unless
  * the response has its own framing or may not carry a body.
  */
-function writeWhole(exchange: NodeExchange, response: unknown): boolean {
-  const light = lightState(response);
-  if (light === undefined) return false;
+function writeWhole(exchange: NodeExchange, light: LightState): boolean {
   const body = light.body;
   if (body !== null && typeof body !== 'string' && !(body instanceof Uint8Array)) return false;
   const status = light.status;

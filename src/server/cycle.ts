@@ -52,31 +52,48 @@ const enum Phase { Initial, Body, Trailers, Done }
  * failures into a 500 or an aborted response.
  */
 export class HttpCycle {
-  private phase = Phase.Initial;
-  private wantsTrailers = false;
-  private disconnected = false;
-  private requestDone = false;
-
+  // Every slot is assigned in the constructor, not declared as a class field: a cycle is made per
+  // request, and plain stores there cost less than the per-field defines class fields compile to.
+  declare private phase: Phase;
+  declare private wantsTrailers: boolean;
+  declare private disconnected: boolean;
+  declare private requestDone: boolean;
+  declare private disconnectWaiters: Array<(m: HttpReceiveMessage) => void> | undefined;
+  declare readonly scope: HttpScope;
+  declare private readonly source: RequestSource;
+  declare private readonly sink: ResponseSink;
   /** The app's `receive`. Bound, so it can be handed out as a plain function. */
-  readonly receive = (): Promise<HttpReceiveMessage> => {
-    if (this.disconnected || this.phase === Phase.Done && this.requestDone) return Promise.resolve(DISCONNECT);
-    if (this.requestDone) return this.waitForDisconnect();
-    return this.source.next().then((message) => {
-      if (message.type === 'http.disconnect') this.disconnected = true;
-      else if (!message.moreBody) this.requestDone = true;
-      return message;
-    });
-  };
-
+  declare readonly receive: () => Promise<HttpReceiveMessage>;
   /** The app's `send`. Bound, so it can be handed out as a plain function. */
-  readonly send = (message: SendMessage): Promise<void> => {
-    try {
-      const result = this.dispatch(message);
-      return result === undefined ? SENT : result.catch((error: unknown) => this.transportFailed(error));
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  };
+  declare readonly send: (message: SendMessage) => Promise<void>;
+
+  constructor(scope: HttpScope, source: RequestSource, sink: ResponseSink) {
+    this.phase = Phase.Initial;
+    this.wantsTrailers = false;
+    this.disconnected = false;
+    this.requestDone = false;
+    this.disconnectWaiters = undefined;
+    this.scope = scope;
+    this.source = source;
+    this.sink = sink;
+    this.receive = () => {
+      if (this.disconnected || this.phase === Phase.Done && this.requestDone) return Promise.resolve(DISCONNECT);
+      if (this.requestDone) return this.waitForDisconnect();
+      return this.source.next().then((message) => {
+        if (message.type === 'http.disconnect') this.disconnected = true;
+        else if (!message.moreBody) this.requestDone = true;
+        return message;
+      });
+    };
+    this.send = (message) => {
+      try {
+        const result = this.dispatch(message);
+        return result === undefined ? SENT : result.catch((error: unknown) => this.transportFailed(error));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    };
+  }
 
   // A sink write that fails because the client went away (a file stream cut mid-way) is the
   // documented disconnect, not a transport error the app should see or the log should report.
@@ -87,13 +104,6 @@ export class HttpCycle {
     throw error;
   }
 
-  private disconnectWaiters: Array<(m: HttpReceiveMessage) => void> | undefined;
-
-  constructor(
-    readonly scope: HttpScope,
-    private readonly source: RequestSource,
-    private readonly sink: ResponseSink,
-  ) {}
 
   /** True once the response is complete on the app's side. */
   get finished(): boolean {

@@ -44,20 +44,26 @@ function socketClient(socket: Socket): { client: Address; scheme: string } {
  * and is the exchange a direct handler gets (server/direct.ts).
  */
 class HostedSink extends NodeResponseSink implements NodeExchange {
+  // Plain constructor stores, not class fields (see NodeResponseSink).
   /** Built with the request on the gateway path; on a direct path only when the handler asks. */
-  cycle: HttpCycle | undefined = undefined;
-  source: RequestSource = NO_BODY;
+  declare cycle: HttpCycle | undefined;
+  declare source: RequestSource;
   /** Set once the host's books are closed: the response ended or the client left. A cycle built later starts disconnected. */
-  settled = false;
+  declare settled: boolean;
+  declare readonly socket: TrackedSocket;
+  declare private readonly settle: (sink: HostedSink, clientGone: boolean) => void;
+  declare readonly head: RequestHead;
+  declare readonly logError: ErrorLogger;
 
-  constructor(
-    res: ServerResponse,
-    readonly socket: TrackedSocket,
-    private readonly settle: (sink: HostedSink, clientGone: boolean) => void,
-    readonly head: RequestHead,
-    readonly logError: ErrorLogger,
-  ) {
+  constructor(res: ServerResponse, socket: TrackedSocket, settle: (sink: HostedSink, clientGone: boolean) => void, head: RequestHead, logError: ErrorLogger) {
     super(res);
+    this.cycle = undefined;
+    this.source = NO_BODY;
+    this.settled = false;
+    this.socket = socket;
+    this.settle = settle;
+    this.head = head;
+    this.logError = logError;
   }
 
   protected override ended(): void {

@@ -12,6 +12,8 @@ import { regularFileSize } from './send-file.js';
 const SMALL_BODY = 1024;
 const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(this: Uint8Array, start: number, end: number): string }).latin1Slice;
 const END_OF_BODY_PROMISE = Promise.resolve(END_OF_BODY);
+// The header list of a response not started yet (start() replaces it; nothing appends to it).
+const NO_HEADERS: Headers = Object.freeze([]) as unknown as Headers;
 
 /** The source of every request without a body: one shared object, nothing to allocate per request. */
 export const NO_BODY: RequestSource = Object.freeze({ next: () => END_OF_BODY_PROMISE });
@@ -107,13 +109,23 @@ function flatten(headers: Headers, extra?: [string, string]): string[] {
  * one-chunk response goes out as one write with a content-length.
  */
 export class NodeResponseSink implements ResponseSink {
-  private status = 200;
-  private headers: Headers = [];
-  private wantsTrailers = false;
-  private flushed = false;
-  private pendingTrailers: Record<string, string | string[]> | undefined;
+  // Assigned in the constructor rather than as class fields: one of these is made per request,
+  // and plain stores there are cheaper than the per-field defines that class fields compile to.
+  declare private status: number;
+  declare private headers: Headers;
+  declare private wantsTrailers: boolean;
+  declare protected flushed: boolean;
+  declare private pendingTrailers: Record<string, string | string[]> | undefined;
+  declare readonly res: ServerResponse;
 
-  constructor(readonly res: ServerResponse) {}
+  constructor(res: ServerResponse) {
+    this.res = res;
+    this.status = 200;
+    this.headers = NO_HEADERS;
+    this.wantsTrailers = false;
+    this.flushed = false;
+    this.pendingTrailers = undefined;
+  }
 
   /**
    * Called once when the response has been ended on our side (not on abort: a host learns of that
