@@ -9,18 +9,20 @@
 // lib/callgrind.ts). Too slow (~30–60 s per peer) for the default `npm run bench`.
 //
 //   npm run bench:instructions -- [--requests 5000] [--warmup 10000] [--connections 50]
-//                                 [--only albany,raw] [--rounds 1] [--top 0]
+//                                 [--only albany,raw] [--rounds 1] [--top 0] [--js]
+//   --js: run node with --perf-basic-prof so the --top listing names JIT-compiled JavaScript
+//         functions (JS:*dispatch …) instead of anonymous addresses; a little slower to start.
 //
 // The answer is not a TARGETS.md req/s ratio: it leaves out kernel time (syscalls, TCP), which is
 // the same for every peer here since every peer does the same reads and writes per request.
 import autocannon from 'autocannon';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
 import { buildServers } from './lib/build-servers.js';
-import { annotate, classify, missingTool, split, startUnderCallgrind, type FunctionCost, type IrSplit } from './lib/callgrind.js';
+import { annotate, classify, missingTool, nameJitFunctions, split, startUnderCallgrind, type FunctionCost, type IrSplit } from './lib/callgrind.js';
 import { machineInfo, machineLine } from './lib/machine.js';
 import { peek } from './lib/peek.js';
 import { median, OUT_DIR, textTable } from './lib/result.js';
@@ -65,6 +67,7 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '50' },
     rounds: { type: 'string', default: '1' },
     top: { type: 'string', default: '0' },
+    js: { type: 'boolean', default: false },
     only: { type: 'string' },
   },
 });
@@ -134,7 +137,7 @@ async function measure(peer: Peer, entry: string, round: number): Promise<Measur
   const outDir = join(OUT_DIR, 'callgrind', peer.key);
   const tag = `${peer.key}${rounds > 1 ? ` (round ${round + 1})` : ''}`;
   console.log(`${clock()} ${tag}: starting under valgrind`);
-  const server = await startUnderCallgrind(entry, peer.args, { outDir });
+  const server = await startUnderCallgrind(entry, peer.args, { outDir, nodeArgs: values.js ? ['--perf-basic-prof'] : [] });
   try {
     // One plain request first: the response's size explains part of any difference in cost.
     const answer = await peek(`http://127.0.0.1:${server.port}/`);
@@ -152,7 +155,10 @@ async function measure(peer: Peer, entry: string, round: number): Promise<Measur
     const s = split(total, functions);
     // Divided by the responses actually received, so a failed request is not "free".
     const perRequest: IrSplit = { total: perReq(s.total, r.ok), compiler: perReq(s.compiler, r.ok), gc: perReq(s.gc, r.ok), rest: perReq(s.rest, r.ok) };
-    const topRest = functions.filter((f) => classify(f.name) === 'rest').slice(0, top);
+    const listed = values.js ? nameJitFunctions(functions, server.pid) : functions;
+    // V8 writes the map for the process's whole life; it is only needed for this listing.
+    if (values.js) rmSync(`/tmp/perf-${server.pid}.map`, { force: true });
+    const topRest = listed.filter((f) => f.object === 'JIT' || classify(f.name) === 'rest').slice(0, top);
     console.log(`${clock()} ${tag}: total ${fmtIr(perRequest.total)}  compiler ${fmtIr(perRequest.compiler)}  GC ${fmtIr(perRequest.gc)}  rest ${fmtIr(perRequest.rest)} Ir/req`);
     for (const f of topRest) console.log(`    ${fmtIr(f.ir / r.ok).padStart(7)} Ir/req  ${f.name}${f.object ? ` [${f.object}]` : ''}`);
     return { key: peer.key, perRequest, ok: r.ok, bad: r.bad, responseBytes: answer.bytes, dumpFile: file, topRest };

@@ -159,6 +159,8 @@ export interface CallgrindStartOptions {
   outDir: string;
   /** How long the server may take to print its port under valgrind (slow: ~10–50× native). */
   timeoutMs?: number;
+  /** Flags for node itself, before the entry (e.g. `--perf-basic-prof` for {@link nameJitFunctions}). */
+  nodeArgs?: readonly string[];
 }
 
 /**
@@ -178,6 +180,7 @@ export function startUnderCallgrind(entry: string, args: readonly string[], opti
     '--smc-check=all-non-file',
     `--callgrind-out-file=${join(options.outDir, 'cg.%p')}`,
     process.execPath,
+    ...(options.nodeArgs ?? []),
     entry,
     ...args,
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -243,4 +246,48 @@ async function findDump(dir: string, pid: number): Promise<string> {
     if (Date.now() > deadline) throw new Error(`no complete callgrind dump for pid ${pid} in ${dir}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/**
+ * Names JIT-compiled JavaScript in a function list. callgrind sees V8's generated code as
+ * anonymous addresses (`0x…` in object `???`); a node started with `--perf-basic-prof` writes
+ * `/tmp/perf-<pid>.map` ("start size name" per code object, and with that flag V8 does not move
+ * code), so each address can be looked up and the pieces of one JS function summed. Entries that
+ * are not JIT code pass through unchanged; the result is sorted by cost again.
+ */
+export function nameJitFunctions(functions: readonly FunctionCost[], pid: number): FunctionCost[] {
+  let text: string;
+  try {
+    text = readFileSync(`/tmp/perf-${pid}.map`, 'utf8');
+  } catch {
+    return [...functions];
+  }
+  const ranges: Array<{ start: number; end: number; name: string }> = [];
+  for (const line of text.split('\n')) {
+    const m = /^([0-9a-f]+) ([0-9a-f]+) (.*)$/.exec(line);
+    if (m) ranges.push({ start: parseInt(m[1]!, 16), end: parseInt(m[1]!, 16) + parseInt(m[2]!, 16), name: m[3]! });
+  }
+  ranges.sort((a, b) => a.start - b.start);
+  const lookup = (address: number): string | undefined => {
+    let lo = 0;
+    let hi = ranges.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (ranges[mid]!.start <= address) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    // A later entry at the same start (recompiled code) wins; look back a little for the cover.
+    for (let i = hi; i >= 0 && i > hi - 32; i--) if (address < ranges[i]!.end && address >= ranges[i]!.start) return ranges[i]!.name;
+    return undefined;
+  };
+  const merged = new Map<string, FunctionCost>();
+  for (const f of functions) {
+    const address = f.object === '???' ? /0x([0-9a-f]+)/.exec(f.name) : null;
+    const name = address ? lookup(parseInt(address[1]!, 16)) : undefined;
+    const key = name === undefined ? `${f.name}\0${f.object}` : name;
+    const prev = merged.get(key);
+    if (prev) prev.ir += f.ir;
+    else merged.set(key, name === undefined ? { ...f } : { ir: f.ir, name, object: 'JIT' });
+  }
+  return [...merged.values()].sort((a, b) => b.ir - a.ir);
 }
