@@ -3,6 +3,7 @@
 import { AlbanyError, ErrorCodes } from '../errors.js';
 import { GATEWAY_VERSION, SPEC_VERSION, type App, type HttpScope, type Receive, type Scope, type Send } from '../gateway/types.js';
 import { HttpCycle } from '../server/cycle.js';
+import { decodePath, underRoot } from '../server/scope.js';
 import { FetchRequestSource, FetchResponseSink } from './fetch-host.js';
 import { withDirectNodeHandler } from '../server/direct.js';
 import { directFetchHandler } from './fetch-direct.js';
@@ -80,14 +81,6 @@ function defaultLogError(error: unknown, requestLine: string): void {
   console.error(`albany: exception in app for "${requestLine}":`, error);
 }
 
-function decodePathSafe(raw: string): string {
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return raw;
-  }
-}
-
 /**
  * Wraps a gateway App as a fetch handler: `(request) => Promise<Response>`. The request body is
  * streamed into `receive()`; the response streams out as the app sends (a single-chunk response
@@ -100,8 +93,8 @@ export function toFetch(app: App, options: ToFetchOptions = {}): (request: Reque
   return (request: Request) => {
     const url = new URL(request.url);
     const rawPath = url.pathname;
-    let path = decodePathSafe(rawPath);
-    if (rootPath && (path === rootPath || path.startsWith(`${rootPath}/`))) path = path.slice(rootPath.length) || '/';
+    // Decoded and stripped of the mount exactly as albany's own hosts do it (bad UTF-8 → U+FFFD).
+    const path = underRoot(decodePath(rawPath), rootPath);
     const headers: Array<[string, string]> = [];
     for (const [name, value] of request.headers) headers.push([name, value]);
     if (!request.headers.has('host')) headers.unshift(['host', url.host]);

@@ -105,6 +105,22 @@ test('toFetch: a Request drives the app; the body goes in through receive() and 
   t.is(await res.text(), 'ping');
 });
 
+test('toFetch: paths decode and unmount as on albany\'s own server (bad UTF-8 becomes U+FFFD)', async (t) => {
+  const pathApp: App = async (scope, _receive, send) => {
+    if (scope.type !== 'http') return;
+    await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'text/plain; charset=utf-8']] });
+    await send({ type: 'http.response.body', body: Buffer.from(JSON.stringify([scope.path, scope.rawPath])) });
+  };
+  const viaFetch = async (target: string, rootPath = '') => (await toFetch(pathApp, { rootPath })(new Request(`http://example.test${target}`))).json();
+  const viaServer = (target: string) => withAlbany(pathApp, async (url) => (await fetch(`${url}${target}`)).json());
+  for (const target of ['/a%20b', '/a%FFb', '/caf%C3%A9', '/a%zzb']) {
+    t.deepEqual(await viaFetch(target), await viaServer(target), target);
+  }
+  t.deepEqual(await viaFetch('/a%FFb'), ['/a\uFFFDb', '/a%FFb']);
+  t.deepEqual(await viaFetch('/legacy/x%2Fy', '/legacy'), ['/x/y', '/legacy/x%2Fy']);
+  t.deepEqual(await viaFetch('/legacy', '/legacy'), ['/', '/legacy']);
+});
+
 test('toFetch: a streamed response is a ReadableStream the consumer paces', async (t) => {
   const res = await toFetch(echoApp)(new Request('http://example.test/stream'));
   const parts: string[] = [];
