@@ -104,7 +104,6 @@ export class HttpCycle {
     throw error;
   }
 
-
   /** True once the response is complete on the app's side. */
   get finished(): boolean {
     return this.phase === Phase.Done;

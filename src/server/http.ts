@@ -145,8 +145,9 @@ export function createRequestHandler(
   const { logger, maxBodySize, rootPath } = options;
   // An app that can answer node requests itself (fromFetch) skips the gateway's messages here.
   const direct = options.directApps ? directNodeHandlerOf(app) : undefined;
-  // Requests not yet settled, and the connections that carry them (a connection joins at its first
-  // request and leaves when it closes), so the per-request books are a counter and a short array.
+  // Requests not yet settled, and the connections that carry them (a connection joins when it
+  // opens, or at its first request without the connection listener, and leaves when it closes), so
+  // the per-request books are a counter and a short array.
   let inFlight = 0;
   const connections = new Set<TrackedSocket>();
   let draining = false;
@@ -186,7 +187,6 @@ export function createRequestHandler(
       return;
     }
     const hasBody = chunked || (contentLength !== undefined && contentLength > 0);
-    let source: RequestSource = NO_BODY;
     if (hasBody) {
       let beforeFirstRead: (() => void) | undefined;
       if (expectsContinue) {
@@ -200,7 +200,7 @@ export function createRequestHandler(
           res.shouldKeepAlive = keepAlive && !draining;
         };
       }
-      source = new NodeRequestSource(req, true, chunked ? undefined : contentLength, maxBodySize, () => {
+      sink.source = new NodeRequestSource(req, true, chunked ? undefined : contentLength, maxBodySize, () => {
         res.shouldKeepAlive = false;
         // The body is read through a cycle's receive(), so there is one by now on either path.
         const cycle = sink.cycle;
@@ -208,15 +208,11 @@ export function createRequestHandler(
         else sink.abort();
         cycle?.clientGone();
       }, beforeFirstRead);
-      sink.source = source;
     }
-    if (direct !== undefined) {
-      direct(sink);
-      return;
-    }
-    const cycle = new HttpCycle(buildHttpScope(head), source, sink);
-    sink.cycle = cycle;
-    void cycle.run(app, logError);
+    // Both paths build the cycle in one place (openCycle): at once for the gateway, on demand for a
+    // direct handler.
+    if (direct !== undefined) direct(sink);
+    else sink.run(app);
   };
 
   // A response leaves the books once: when the sink ends it, or when its connection closes first.
