@@ -52,7 +52,13 @@ export interface ClusterHandle {
 // IPC messages between primary and workers; tagged so an app's own messages are left alone.
 const READY = 'albany:ready';
 const SHUTDOWN = 'albany:shutdown';
-type ControlMessage = { albany: typeof READY | typeof SHUTDOWN };
+// A worker that has closed its server says DRAINED and leaves only once the primary answers
+// FAREWELL; see leaveCluster.
+const DRAINED = 'albany:drained';
+const FAREWELL = 'albany:farewell';
+type ControlMessage = { albany: typeof READY | typeof SHUTDOWN | typeof DRAINED | typeof FAREWELL };
+// How long a drained worker waits for FAREWELL before leaving anyway (a wedged primary).
+const FAREWELL_TIMEOUT_MS = 2000;
 function isControl(message: unknown, kind: string): boolean {
   return typeof message === 'object' && message !== null && (message as ControlMessage).albany === kind;
 }
@@ -86,6 +92,36 @@ export async function runCluster(options: ClusterOptions, logger: Logger): Promi
   return runPrimary(options, logger);
 }
 
+/**
+ * Resolves when this worker may exit without losing a connection.
+ *
+ * With round-robin scheduling the primary accepts connections and hands each to a worker, which
+ * must answer "accepted" or "not accepted" (then the primary passes it to another worker). Closing
+ * the server tells the primary to stop handing over, but a connection it sent just before reading
+ * that is still on its way; a worker that exits now never answers for it, and node's primary then
+ * holds the socket forever: the client hangs. The channel from primary to worker is ordered, so
+ * once the primary's answer to DRAINED (sent after the close) arrives, every hand-over sent before
+ * it has been read and answered by node's cluster code.
+ */
+function leaveCluster(): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.connected || process.send === undefined) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      process.off('message', onMessage);
+      process.off('disconnect', done);
+      resolve();
+    };
+    const onMessage = (message: unknown) => {
+      if (isControl(message, FAREWELL)) done();
+    };
+    const timer = setTimeout(done, FAREWELL_TIMEOUT_MS);
+    process.on('message', onMessage);
+    process.once('disconnect', done);
+    process.send({ albany: DRAINED } satisfies ControlMessage);
+  });
+}
+
 async function runWorker(options: ClusterOptions, logger: Logger): Promise<void> {
   let server: Closable | void;
   let stopping: Promise<void> | undefined;
@@ -96,6 +132,7 @@ async function runWorker(options: ClusterOptions, logger: Logger): Promise<void>
       } catch (error) {
         logger.error(`worker ${process.pid}: graceful close failed: ${describe(error)}`);
       }
+      await leaveCluster();
       process.exit(0);
     })());
   // Signals reach workers too when the whole process group is signalled (Ctrl-C, systemd).
@@ -140,6 +177,10 @@ async function runPrimary(options: ClusterOptions, logger: Logger): Promise<Clus
     };
     live.add(state);
     worker.on('message', (message: unknown) => {
+      if (isControl(message, DRAINED)) {
+        if (worker.isConnected()) worker.send({ albany: FAREWELL } satisfies ControlMessage);
+        return;
+      }
       if (!isControl(message, READY)) return;
       state.ready = true;
       markReady(true);
