@@ -1,9 +1,9 @@
 // Fetch-style handlers ((Request) => Response, e.g. Hono's app.fetch) run as gateway apps, and
 // gateway apps answer fetch Requests (mount in Hono, Bun-style servers, tests with no socket).
 import { AlbanyError, ErrorCodes } from '../errors.js';
-import { GATEWAY_VERSION, SPEC_VERSION, type App, type HttpScope, type Receive, type Scope, type Send } from '../gateway/types.js';
+import { type App, type HttpScope, type Receive, type Scope, type Send } from '../gateway/types.js';
 import { HttpCycle } from '../server/cycle.js';
-import { decodePath, underRoot } from '../server/scope.js';
+import { buildHttpScope } from '../server/scope.js';
 import { FetchRequestSource, FetchResponseSink } from './fetch-host.js';
 import { withDirectNodeHandler } from '../server/direct.js';
 import { directFetchHandler } from './fetch-direct.js';
@@ -92,28 +92,21 @@ export function toFetch(app: App, options: ToFetchOptions = {}): (request: Reque
   const logError = options.logError ?? defaultLogError;
   return (request: Request) => {
     const url = new URL(request.url);
-    const rawPath = url.pathname;
-    // Decoded and stripped of the mount exactly as albany's own hosts do it (bad UTF-8 → U+FFFD).
-    const path = underRoot(decodePath(rawPath), rootPath);
-    const headers: Array<[string, string]> = [];
-    for (const [name, value] of request.headers) headers.push([name, value]);
-    if (!request.headers.has('host')) headers.unshift(['host', url.host]);
-    const scope: HttpScope = {
-      type: 'http',
-      albany: { version: GATEWAY_VERSION, specVersion: SPEC_VERSION },
-      httpVersion: '1.1',
+    // The scope is built by the hosts' own builder, so the path is decoded and unmounted exactly as
+    // albany's servers do it (bad UTF-8 → U+FFFD) and the scope has the same shape.
+    const rawHeaders: string[] = request.headers.has('host') ? [] : ['host', url.host];
+    for (const [name, value] of request.headers) rawHeaders.push(name, value);
+    const scope = buildHttpScope({
       method: request.method,
+      target: url.pathname + url.search,
+      httpVersion: '1.1',
+      rawHeaders,
       scheme: url.protocol.slice(0, -1),
-      path,
-      rawPath,
-      queryString: url.search.slice(1),
-      rootPath,
-      headers,
       client: null,
       server: [url.hostname, Number(url.port) || (url.protocol === 'https:' ? 443 : 80)],
-      state: { ...state },
-      extensions: { 'http.response.pathsend': {}, 'http.response.trailers': {} },
-    };
+      rootPath,
+      state,
+    });
     const sink = new FetchResponseSink(() => cycle.clientGone(), () => cycle.responseSent());
     const cycle = new HttpCycle(scope, new FetchRequestSource(request), sink);
     request.signal.addEventListener('abort', () => cycle.clientGone(), { once: true });
