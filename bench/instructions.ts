@@ -60,17 +60,34 @@ const RATIOS: ReadonlyArray<readonly [ours: string, base: string]> = [
   ['express-albany', 'express-node'],
 ];
 
-const { values } = parseArgs({
-  options: {
-    requests: { type: 'string', default: '5000' },
-    warmup: { type: 'string', default: '10000' },
-    connections: { type: 'string', default: '50' },
-    rounds: { type: 'string', default: '1' },
-    top: { type: 'string', default: '0' },
-    js: { type: 'boolean', default: false },
-    only: { type: 'string' },
-  },
-});
+const USAGE = `usage: npm run bench:instructions -- [--requests 5000] [--warmup 10000] [--connections 50]
+                                  [--only ${PEERS.map((p) => p.key).join(',')}]
+                                  [--rounds 1] [--top 0] [--js]`;
+
+// A mistyped flag gets one line and the usage, not parseArgs' stack trace.
+const { values } = (() => {
+  try {
+    return parseArgs({
+      options: {
+        requests: { type: 'string', default: '5000' },
+        warmup: { type: 'string', default: '10000' },
+        connections: { type: 'string', default: '50' },
+        rounds: { type: 'string', default: '1' },
+        top: { type: 'string', default: '0' },
+        js: { type: 'boolean', default: false },
+        only: { type: 'string' },
+        help: { type: 'boolean', default: false },
+      },
+    });
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+})();
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 
 function positiveInt(name: string, raw: string, allowZero = false): number {
   const n = Number(raw);
