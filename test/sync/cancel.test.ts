@@ -27,11 +27,11 @@ test.serial('cancel() after the call settled changes nothing', async (t) => {
   t.is(r.wait(1000), 'done');
 });
 
-test.serial('calls in flight run concurrently in the reactor: 20 × 200 ms sleeps finish well under 4 s', async (t) => {
+test.serial('calls in flight run concurrently in the reactor: 20 × 500 ms sleeps finish well under 10 s', async (t) => {
   const fns2 = new URL('../fixtures/sync/async-fns.js', import.meta.url);
   runSync({ module: fns2, export: 'echo' }, 'warm up');
   const started = performance.now();
-  const results = await Promise.all(Array.from({ length: 20 }, (_, i) => runInReactor<number>(fns2, 'sleepThenEcho', [200, i])));
+  const results = await Promise.all(Array.from({ length: 20 }, (_, i) => runInReactor<number>(fns2, 'sleepThenEcho', [500, i])));
   t.deepEqual(results, Array.from({ length: 20 }, (_, i) => i));
-  t.true(performance.now() - started < 2500, `took ${Math.round(performance.now() - started)} ms`);
+  t.true(performance.now() - started < 5000, `took ${Math.round(performance.now() - started)} ms`);
 });
