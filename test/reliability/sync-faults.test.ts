@@ -90,7 +90,8 @@ test('blocking legacy handlers calling misbehaving services on the gateway loop:
     await app.pool.close({ force: true });
   });
   const get = async (path: string) => {
-    const res = await bounded(fetch(`${server.url}${path}`), 10_000, path);
+    // A hang detector, not a timing bound: a worker thread starting on a loaded machine took seconds.
+    const res = await bounded(fetch(`${server.url}${path}`), 20_000, path);
     return `${res.status} ${await res.text()}`;
   };
   t.is(await get('/rel.ok'), '200 ok 42');
