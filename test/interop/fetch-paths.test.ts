@@ -7,7 +7,9 @@ import { NativeResponse } from '../../src/interop/light-response.js';
 import type { Logger } from '../../src/server/options.js';
 import { rawExchange, sleep, withAlbany } from './helpers.js';
 
-// Requests whose handler is waiting for the client to go away, by request id.
+// Requests whose handler is waiting for the client to go away, by request id: told when the
+// handler starts waiting, and when the abort reached it.
+const waiting = new Map<string, () => void>();
 const aborted = new Map<string, () => void>();
 
 async function handler(request: Request): Promise<Response> {
@@ -36,7 +38,9 @@ async function handler(request: Request): Promise<Response> {
       throw new Error('async failure');
     case '/wait-abort': {
       const id = url.searchParams.get('id')!;
-      await new Promise<void>((resolve) => request.signal.addEventListener('abort', () => resolve(), { once: true }));
+      const gone = new Promise<void>((resolve) => request.signal.addEventListener('abort', () => resolve(), { once: true }));
+      waiting.get(id)?.();
+      await gone;
       aborted.get(id)?.();
       return new Response('too late');
     }
@@ -171,9 +175,11 @@ for (const directApps of [true, false]) {
     await withAlbany(fromFetch(handler), async (url) => {
       const id = `${path}-${Math.random()}`;
       const seen = new Promise<void>((resolve) => aborted.set(id, resolve));
+      const started = new Promise<void>((resolve) => waiting.set(id, resolve));
       const client = new AbortController();
       const pending = fetch(`${url}/wait-abort?id=${encodeURIComponent(id)}`, { signal: client.signal }).catch((e: unknown) => e);
-      await sleep(100);
+      // Abort only once the handler listens: a loaded machine may not have read the request yet.
+      await started;
       client.abort();
       await pending;
       const outcome = await Promise.race([seen.then(() => 'aborted'), sleep(3000).then(() => 'still waiting')]);

@@ -303,8 +303,11 @@ test('serves on a Unix socket, replacing a stale socket file; close() waits for 
   const stale = net.createServer();
   await new Promise<void>((r) => stale.listen(path, r));
   (stale as unknown as { _handle: { close(): void } })._handle.close();
+  let entered!: () => void;
+  const inApp = new Promise<void>((resolve) => (entered = resolve));
   const slow: App = async (_s, receive, send) => {
     await receive();
+    entered();
     await new Promise((r) => setTimeout(r, 200));
     await send({ type: 'http.response.start', status: 200 });
     await send({ type: 'http.response.body', body: Buffer.from('done') });
@@ -313,7 +316,8 @@ test('serves on a Unix socket, replacing a stale socket file; close() waits for 
   t.regex(server.url, /^fastcgi\+unix:/);
   const c = await FcgiClient.connect({ path });
   c.request(1, cgiParams('GET', '/'));
-  await new Promise((r) => setTimeout(r, 50));
+  // Close while the request is in the app (after a fixed sleep, a loaded machine had not read it yet).
+  await inApp;
   const closing = server.close();
   t.is((await c.response(1)).body.toString(), 'done');
   await c.closed;
