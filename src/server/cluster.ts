@@ -28,11 +28,12 @@ export interface ClusterOptions {
   stableAfterMs?: number;
   /**
    * Who hands new connections to workers. `rr` (default, node's own on Linux): the primary accepts
-   * and passes connections round-robin, which spreads load evenly; but a connection handed to a
-   * worker in the instant between its death and the primary noticing is lost (node:cluster does
-   * not re-dispatch it). `os`: every worker accepts on the shared socket, so a dead worker takes
-   * no queued connection with it, but the kernel favours whichever worker wakes first, so load is
-   * uneven.
+   * and passes connections round-robin, which spreads load evenly. A worker that leaves (reload,
+   * SIGTERM, or an exception nothing handles) first answers every connection handed to it, but one
+   * handed to a worker *killed* (SIGKILL, the OOM killer) in the instant before the primary notices
+   * is lost: node:cluster neither re-dispatches nor closes it. `os`: every worker accepts on the
+   * shared socket, so a dead worker takes no queued connection with it, but the kernel favours
+   * whichever worker wakes first, so load is uneven.
    */
   scheduling?: 'os' | 'rr';
   /** Install SIGTERM/SIGINT/SIGHUP handlers in the primary (default true; tests may drive the handle instead). */
@@ -135,6 +136,18 @@ async function runWorker(options: ClusterOptions, logger: Logger): Promise<void>
       await leaveCluster();
       process.exit(0);
     })());
+  // An exception nothing else handles would end this process at once (node's default). Before it
+  // goes, the worker stops accepting and says goodbye as a drained one does, so a connection handed
+  // to it in that instant goes to another worker instead of hanging; its requests in flight are
+  // lost either way. Nothing is awaited that the broken process would have to finish.
+  let crashing = false;
+  process.on('uncaughtException', (error, origin) => {
+    if (crashing || process.listenerCount('uncaughtException') > 1) return; // the app handles its own
+    crashing = true;
+    logger.error(`worker ${process.pid}: ${origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception'}, exiting: ${describe(error)}`);
+    server?.close().catch(() => {}); // stops accepting at once; the drain it starts is not waited for
+    void leaveCluster().then(() => process.exit(1));
+  });
   // Signals reach workers too when the whole process group is signalled (Ctrl-C, systemd).
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

@@ -89,6 +89,35 @@ test('a killed worker is respawned and the service stays up meanwhile', async (t
   t.false(after.has(String(victim)));
 });
 
+test('a worker that throws outside any request leaves in order: the very next requests all succeed, and it is respawned', async (t) => {
+  const c = await startCluster(t, 2);
+  const errors: string[] = [];
+  const crashed: string[] = [];
+  for (let round = 1; round <= 3; round++) {
+    const { body: pid } = await get(c.port, '/crash');
+    crashed.push(pid);
+    // No waiting for the primary to notice: a connection handed to the crashing worker in its last
+    // instant must be passed on, not left hanging.
+    for (let i = 0; i < 10; i++) {
+      try {
+        const { status } = await get(c.port, '/', 5_000);
+        if (status !== 200) errors.push(`round ${round}: status ${status}`);
+      } catch (error) {
+        errors.push(`round ${round}: ${(error as Error).message}`);
+      }
+    }
+    await c.waitFor(() => c.readyCount() >= 2 + round, `replacement ${round}`);
+  }
+  t.deepEqual(errors, [], c.log());
+  for (const pid of crashed) {
+    t.regex(c.log(), new RegExp(`worker ${pid}: uncaught exception, exiting: Error: crash requested`));
+    t.regex(c.log(), new RegExp(`worker ${pid} died \\(exit code 1\\)`));
+  }
+  const after = await pidsAnswering(c.port);
+  t.is(after.size, 2);
+  for (const pid of crashed) t.false(after.has(pid));
+});
+
 test('SIGTERM drains: requests in flight finish, then every process exits cleanly', async (t) => {
   const c = await startCluster(t, 2);
   const inFlight = Array.from({ length: 4 }, () => get(c.port, '/slow?ms=1200'));
