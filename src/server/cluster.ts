@@ -145,7 +145,11 @@ async function runWorker(options: ClusterOptions, logger: Logger): Promise<void>
     if (crashing || process.listenerCount('uncaughtException') > 1) return; // the app handles its own
     crashing = true;
     logger.error(`worker ${process.pid}: ${origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception'}, exiting: ${describe(error)}`);
-    server?.close().catch(() => {}); // stops accepting at once; the drain it starts is not waited for
+    try {
+      server?.close().catch(() => {}); // stops accepting at once; the drain it starts is not waited for
+    } catch {
+      // A close() that throws at once has closed nothing more; leave all the same.
+    }
     void leaveCluster().then(() => process.exit(1));
   });
   // Signals reach workers too when the whole process group is signalled (Ctrl-C, systemd).
