@@ -1,6 +1,7 @@
 // The `albany` command, spawned for real through bin/albany.js (compiled dist/ or sources via tsx).
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { FLAGS } from '../src/cli-flags.js';
 
@@ -94,6 +95,33 @@ test.serial('serve a TypeScript module on --port 0: prints its URL, answers a fe
   run.child.kill('SIGTERM');
   const { code } = await run.exit;
   t.is(code, 0, run.stderr());
+});
+
+test.serial('--workers 2 serves from two processes on one port, and SIGTERM to the primary stops them all with exit 0', async (t) => {
+  const run = albany(['serve', fixture('pid.js'), '--host', '127.0.0.1', '--port', '0', '--workers', '2', '--lifespan', 'off'], 30_000);
+  t.teardown(() => run.child.kill('SIGKILL'));
+  const url = await listening(run);
+  // Each worker prints its own line; both listen on the one port the primary holds.
+  for (;;) {
+    if ((run.stdout().match(/albany: listening on /g) ?? []).length >= 2) break;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  t.deepEqual(new Set([...run.stdout().matchAll(/listening on (\S+)/g)].map((m) => m[1])), new Set([url]));
+  const pids = new Set<string>();
+  // A fresh connection per request (no keep-alive), so the primary hands each to the next worker.
+  const getPid = () => new Promise<string>((resolve, reject) => {
+    http.get(url, { agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+  for (let i = 0; i < 12; i++) pids.add(await getPid());
+  t.is(pids.size, 2, run.stderr());
+  t.false(pids.has(String(run.child.pid)));
+  run.child.kill('SIGTERM');
+  const { code } = await run.exit;
+  t.is(code, 0, run.stderr());
+  for (const pid of pids) t.throws(() => process.kill(Number(pid), 0), undefined, `worker ${pid} still running`);
 });
 
 test.serial('serve a JavaScript module without lifespan support under --lifespan auto', async (t) => {
