@@ -86,7 +86,7 @@ function spec(
 export const poolKeySpecs: readonly PoolKeySpec[] = [
   spec('minThreads', 'Worker threads kept alive even when idle', 'an integer ≥ 0', 'n', integer(0)),
   spec('maxThreads', 'Most worker threads the pool starts', 'an integer ≥ 1', 'n', integer(1)),
-  spec('maxQueue', 'Tasks that may wait for a thread before requests get 503', 'an integer ≥ 0 or "auto" (maxThreads²)', 'n|auto', integerOrAuto(0)),
+  spec('maxQueue', 'Tasks that may wait for a thread before requests get 503', 'an integer ≥ 0 or "auto" (128 per thread, at least 256)', 'n|auto', integerOrAuto(0)),
   spec('idleTimeoutMs', 'An idle thread above minThreads exits after this many ms', `an integer from 0 to ${MAX_TIMER_MS}`, 'ms', integer(0, MAX_TIMER_MS)),
   spec('taskTimeoutMs', 'A task running longer gets 504 and its worker is replaced (0 = no limit)', `an integer from 0 to ${MAX_TIMER_MS}`, 'ms', integer(0, MAX_TIMER_MS)),
   spec('concurrentTasksPerWorker', 'Tasks one worker runs at once', 'an integer ≥ 1', 'n', integer(1)),
@@ -110,7 +110,8 @@ export function specFor(key: PoolConfigKey): PoolKeySpec {
  * - `maxThreads: cores` — a blocked thread holds a core while it computes; more threads than cores
  *   only adds contention for CPU-bound handlers. Raise it for handlers that mostly wait on a
  *   synchronous driver.
- * - `maxQueue: 'auto'` (maxThreads², piscina's rule) — bounded, so memory stays bounded and
+ * - `maxQueue: 'auto'` (128 per thread, at least 256; see `effectiveMaxQueue`) — deep enough to
+ *   absorb a burst as a listen backlog would, bounded so memory stays bounded and a sustained
  *   overload turns into fast 503s instead of ever-growing latency.
  * - `idleTimeoutMs: 30000` — piscina's 0 would tear threads down between bursts and reload the
  *   handler module each time.

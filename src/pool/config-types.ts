@@ -17,7 +17,7 @@ export interface PoolConfig {
   minThreads: number;
   /** Upper bound on threads. */
   maxThreads: number;
-  /** Tasks allowed to wait for a thread; `'auto'` = maxThreads². */
+  /** Tasks allowed to wait for a thread; `'auto'` = 128 per thread, at least 256 (see `effectiveMaxQueue`). */
   maxQueue: number | 'auto';
   /** An idle thread above minThreads exits after this long. */
   idleTimeoutMs: number;

@@ -197,7 +197,24 @@ export function toPiscinaOptions(config: PoolConfig): PiscinaPoolOptions {
   };
 }
 
-/** The queue bound a config amounts to, resolving `'auto'` the way piscina does (maxThreads²). */
+/** Queue slots `maxQueue: 'auto'` gives per thread (see {@link effectiveMaxQueue}). */
+export const AUTO_QUEUE_PER_THREAD = 128;
+
+/** The least `maxQueue: 'auto'` gives, whatever the thread count. */
+export const AUTO_QUEUE_MIN = 256;
+
+/**
+ * The queue bound a config amounts to. `'auto'` is 128 per thread, at least 256 (256 on 1–2 threads,
+ * 1024 on 8, 2048 on 16).
+ *
+ * Why: the queue is where a burst waits. A blocking Python server's burst absorber is its listen
+ * backlog, 2048 connections by default in gunicorn and uvicorn; albany's event loop accepts every
+ * connection at once, so this queue plays that part. piscina's rule (maxThreads²: 4 on 2 cores)
+ * refused 4 of 10 concurrent requests, which is no burst at all. The bound still matters: it keeps
+ * memory bounded (a queued request holds its scope and first body chunk) and turns a sustained
+ * overload into fast 503s; 128 waiting per thread is ~4 s of wait at 30 ms a request. Scaling with
+ * threads keeps that wait alike on small and large machines.
+ */
 export function effectiveMaxQueue(config: PoolConfig): number {
-  return config.maxQueue === 'auto' ? config.maxThreads ** 2 : config.maxQueue;
+  return config.maxQueue === 'auto' ? Math.max(AUTO_QUEUE_MIN, AUTO_QUEUE_PER_THREAD * config.maxThreads) : config.maxQueue;
 }

@@ -21,8 +21,9 @@ export interface FailedBatch {
  * was aborted).
  */
 function hasCulprit(batch: Batch): boolean {
+  // A request taken back for another thread (see take-back.ts) is judged with its new batch.
   return Atomics.load(batch.state, THREAD_INDEX) !== 0
-    && batch.tickets.some((t, i) => t.reason !== undefined || Atomics.load(batch.state, stateIndex(i)) !== TaskState.queued);
+    && batch.tickets.some((t, i) => t.batch === batch && (t.reason !== undefined || Atomics.load(batch.state, stateIndex(i)) !== TaskState.queued));
 }
 
 /**

@@ -1,19 +1,20 @@
 // The hot path of a legacy pool: admission against our own bounded queue, batched hand-offs (one
-// piscina task carries every request queued when a thread came free) and settling each request from
-// its batch's result. Admission, queue and batching stay in one class because every request touches
+// piscina task carries every request queued when a thread came free; a free thread takes back what
+// a busy one has not started, see take-back.ts) and settling each request from its batch's result. Admission, queue and batching stay in one class because every request touches
 // their shared counters; the slow paths (faults, timeouts, worker ports, thread set-up) live beside it.
 import type { Piscina } from 'piscina';
 import type { AlbanyError } from '../errors.js';
 import type { OnDisconnect, PoolConfig } from './config-types.js';
 import { effectiveMaxQueue } from './config.js';
 import { MAX_REQUEUES, clientAborted, culpritDeaths, poolClosed, queueFull, workerFault, type FailedBatch } from './faults.js';
-import { PoolMetrics } from './metrics.js';
+import { PoolMetrics, type PoolGauges } from './metrics.js';
 import type { DispatchOptions, LegacyPoolStats, PoolOptions } from './pool-types.js';
 import {
   THREAD_INDEX, TaskState, batchBytes, goneIndex, stateIndex, decodeResults, encodeBatch,
   type BatchResult, type LegacyTask, type RegisterMessage, type TaskResult,
 } from './protocol.js';
 import { registerPool, unregisterPool } from './registry.js';
+import { owns, takeBack, takeBackStuck } from './take-back.js';
 import { isCloseTimeout, startThreads, terminateThread } from './threads.js';
 import { Ticket, now, type Batch, type TicketListener } from './ticket.js';
 import { TimeoutSweep } from './timeout-sweep.js';
@@ -70,6 +71,8 @@ export class LegacyPool {
     this.capacity = config.maxThreads * config.concurrentTasksPerWorker;
     this.maxBatch = Math.max(1, Math.floor(options.maxBatch ?? DEFAULT_MAX_BATCH));
     this.metrics = options.metrics ?? new PoolMetrics({ capacity: this.capacity });
+    this.metrics.setCapacity(this.capacity);
+    this.metrics.observe(() => this.gauges());
     this.channels = new WorkerChannels(this.active, (ticket, result) => this.settleResult(ticket, result));
     this.sweep = new TimeoutSweep(config, this.active, (batch) => this.terminate(batch));
     this.piscina = startThreads(config, options);
@@ -141,28 +144,31 @@ export class LegacyPool {
     }
   }
 
-  /** Counts, gauges and latency summaries of this pool. */
+  /** Counts, gauges and latency summaries of this pool (the same figures `/metrics` shows). */
   stats(): LegacyPoolStats {
+    return {
+      ...this.metrics.stats(),
+      name: this.name,
+      threads: this.piscina.threads.length,
+      maxQueue: this.maxQueue,
+    };
+  }
+
+  // The gauges from the requests' shared state, read at each snapshot: a request starts on its
+  // worker's clock, so only the state slot says whether it runs. O(requests handed out), which is
+  // at most maxThreads × concurrentTasksPerWorker × maxBatch.
+  private gauges(): PoolGauges {
     let running = 0;
-    let waiting = 0;
+    let queued = this.queue.length - this.head - this.holes;
     for (const batch of this.active) {
       for (let i = 0; i < batch.tickets.length; i++) {
         if (batch.tickets[i]!.settled) continue;
         const s = Atomics.load(batch.state, stateIndex(i));
         if (s === TaskState.running) running++;
-        else if (s === TaskState.queued) waiting++;
+        else if (s === TaskState.queued) queued++;
       }
     }
-    waiting += this.queue.length - this.head - this.holes;
-    return {
-      ...this.metrics.stats(),
-      queued: waiting,
-      running,
-      utilization: this.capacity > 0 ? running / this.capacity : 0,
-      name: this.name,
-      threads: this.piscina.threads.length,
-      maxQueue: this.maxQueue,
-    };
+    return { queued, running };
   }
 
   /** The piscina instance, for thread counts in exposition (`PoolMetricsSource.piscina`). */
@@ -241,6 +247,15 @@ export class LegacyPool {
 
   private flush(): void {
     this.flushScheduled = false;
+    // A free slot goes to the oldest request that waits: one behind a long-running request in a
+    // busy thread's batch is older than anything in our queue.
+    if (this.busy < this.capacity && this.active.size > 0 && this.closing === undefined) {
+      const stuck = takeBackStuck(this.active, now());
+      if (stuck.length > 0) {
+        this.metrics.tasksTakenBack(stuck.length);
+        this.compact(stuck);
+      }
+    }
     while (this.busy < this.capacity && this.closing === undefined) {
       const waiting = this.queue.length - this.head - this.holes;
       if (waiting <= 0) break;
@@ -261,6 +276,19 @@ export class LegacyPool {
       if (tickets.length > 0) this.send(tickets);
     }
     if (this.queue.length > 0 && this.queue.length - this.head === this.holes) this.clearQueue();
+    if (this.busy < this.capacity && this.closing === undefined && this.queue.length === 0) this.rebalance();
+  }
+
+  // Work conservation: a thread is free (or may be started) and nothing waits in our queue, so
+  // requests that busy threads have not started are taken back and handed to it. Each round moves
+  // half of one batch's not-started requests; rounds go on while slots are free.
+  private rebalance(): void {
+    while (this.busy < this.capacity) {
+      const tickets = takeBack(this.active);
+      if (tickets.length === 0) return;
+      this.metrics.tasksTakenBack(tickets.length);
+      this.send(tickets);
+    }
   }
 
   // A cancelled request frees its slot now: the next flush may be far off (every thread stuck)
@@ -328,6 +356,8 @@ export class LegacyPool {
     this.release(batch);
     const results = decodeResults(result, batch.tickets.length);
     for (let i = 0; i < batch.tickets.length; i++) {
+      // Taken back for another thread: this worker never ran it.
+      if (!owns(batch, i)) continue;
       const ticket = batch.tickets[i]!;
       const r = results[i];
       if (r != null) this.settleResult(ticket, r);
@@ -343,7 +373,10 @@ export class LegacyPool {
     const err = new Error(`its port registration did not arrive within ${deadlineMs} ms of its batch result`);
     this.terminate(batch);
     this.release(batch);
-    for (const ticket of batch.tickets) if (!ticket.settled) this.settleError(ticket, this.fault(err, ticket));
+    for (let i = 0; i < batch.tickets.length; i++) {
+      const ticket = batch.tickets[i]!;
+      if (owns(batch, i) && !ticket.settled) this.settleError(ticket, this.fault(err, ticket));
+    }
     this.flush();
   }
 
@@ -366,7 +399,8 @@ export class LegacyPool {
       const rerun = culprits.has(err) && this.closing === undefined;
       for (let i = 0; i < batch.tickets.length; i++) {
         const ticket = batch.tickets[i]!;
-        if (ticket.settled) continue;
+        // Taken back before the thread died: it lives on in its new batch.
+        if (ticket.settled || !owns(batch, i)) continue;
         const s = Atomics.load(batch.state, stateIndex(i));
         if (rerun && s === TaskState.queued && ticket.reason === undefined && ticket.requeues < MAX_REQUEUES) {
           ticket.requeues++;

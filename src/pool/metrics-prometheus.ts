@@ -51,6 +51,12 @@ const families: readonly Family[] = [
     help: 'Tasks ended without a handler result, by reason (queue-full, timeout, crash, aborted).',
     samples: (_, s) => rejectReasons.map((reason) => ['', { reason }, s.rejected[reason]] as Sample),
   },
+  {
+    name: 'albany_pool_tasks_taken_back_total',
+    type: 'counter',
+    help: 'Tasks handed to a busy thread but not started there, handed to a free thread instead.',
+    samples: (_, s) => [['', {}, s.takenBack]],
+  },
   { name: 'albany_pool_wait_seconds', type: 'histogram', help: 'Time tasks waited in the queue for a worker.', samples: (p) => histogramSamples(p.metrics.waitHistogram) },
   { name: 'albany_pool_run_seconds', type: 'histogram', help: 'Time tasks ran on a worker.', samples: (p) => histogramSamples(p.metrics.runHistogram) },
   { name: 'albany_pool_threads', type: 'gauge', help: 'Live worker threads.', samples: (p) => (p.piscina === undefined ? undefined : [['', {}, p.piscina.threads.length]]) },

@@ -22,6 +22,8 @@ export interface PoolStats {
   failed: number;
   /** Tasks that ended without a handler result, by reason. */
   rejected: Record<RejectReason, number>;
+  /** Tasks a busy thread had been handed but not started, handed to a free thread instead. */
+  takenBack: number;
   /** Tasks the pool can run at once (threads × tasks per worker); 0 if never set. */
   capacity: number;
   /** `running / capacity` now, 0 when the capacity is unknown. */
@@ -30,6 +32,14 @@ export interface PoolStats {
   wait: LatencySummary;
   /** Time from started to finished (including tasks that timed out or crashed, when given). */
   run: LatencySummary;
+}
+
+/** The two gauges as a pool reads them from its requests' live state. */
+export interface PoolGauges {
+  /** Tasks not started: in the pool's queue, or handed to a thread that has not reached them. */
+  queued: number;
+  /** Tasks a thread is running now. */
+  running: number;
 }
 
 /** Options of {@link PoolMetrics}. */
@@ -52,6 +62,8 @@ export class PoolMetrics {
   #completed = 0;
   #failed = 0;
   #capacity: number;
+  #takenBack = 0;
+  #gauges: (() => PoolGauges) | undefined;
   readonly #rejected: Record<RejectReason, number> = { 'queue-full': 0, timeout: 0, crash: 0, aborted: 0 };
   readonly #wait = new LatencyHistogram();
   readonly #run = new LatencyHistogram();
@@ -65,6 +77,21 @@ export class PoolMetrics {
   /** Updates the capacity (e.g. after the pool's config changed). */
   setCapacity(capacity: number): void {
     this.#capacity = capacity;
+  }
+
+  /**
+   * Reads `queued` and `running` from `read` at every snapshot instead of counting them task by
+   * task. A legacy pool does this: its requests start on the worker's clock, inside a batch, and the
+   * main thread learns of a start only when the request ends, so per-task counts would show every
+   * request queued until it is done (and utilization 0). One pool per collector: the last call wins.
+   */
+  observe(read: () => PoolGauges): void {
+    this.#gauges = read;
+  }
+
+  /** `count` tasks handed to a busy thread were taken back for a free one (they stay queued). */
+  tasksTakenBack(count: number): void {
+    this.#takenBack += count;
   }
 
   /** A task was accepted and waits for a worker. */
@@ -122,14 +149,17 @@ export class PoolMetrics {
 
   /** A snapshot of the current figures. */
   stats(): PoolStats {
+    const live = this.#gauges?.();
+    const running = live === undefined ? this.#running : live.running;
     return {
-      queued: this.#queued,
-      running: this.#running,
+      queued: live === undefined ? this.#queued : live.queued,
+      running,
       completed: this.#completed,
       failed: this.#failed,
       rejected: { ...this.#rejected },
+      takenBack: this.#takenBack,
       capacity: this.#capacity,
-      utilization: this.#capacity > 0 ? this.#running / this.#capacity : 0,
+      utilization: this.#capacity > 0 ? running / this.#capacity : 0,
       wait: this.#wait.summary(),
       run: this.#run.summary(),
     };

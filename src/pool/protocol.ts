@@ -11,8 +11,13 @@ import type { Address, Headers } from '../gateway/types.js';
 /** How a legacy handler is called: WSGI `(environ, startResponse)`, plain `(request)`, or Node `(req, res)`. */
 export type HandlerStyle = 'wsgi' | 'plain' | 'node';
 
-/** Values of a request's state slot in its batch's shared buffer. */
-export const TaskState = { queued: 0, running: 1, finished: 2, cancelled: 3 } as const;
+/**
+ * Values of a request's state slot in its batch's shared buffer. A batch is an offer, not a
+ * commitment: while a request is `queued` the main thread may take it back (compareExchange
+ * queued → `stolen`) and hand it to a thread that came free; the worker starts only what it wins
+ * with queued → running, so it skips a stolen request as it skips a cancelled one.
+ */
+export const TaskState = { queued: 0, running: 1, finished: 2, cancelled: 3, stolen: 4 } as const;
 
 /**
  * Layout of a batch's SharedArrayBuffer for `n` requests. Int32 0: the worker's threadId (0 until

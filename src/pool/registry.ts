@@ -6,6 +6,8 @@ export interface RegisteredPool {
   readonly name: string | undefined;
   readonly metrics: PoolMetricsSource['metrics'];
   readonly threads: { readonly length: number };
+  /** Its tuning, for `albany_pool_max_threads`. */
+  readonly config?: { readonly maxThreads: number };
 }
 
 const live = new Set<RegisteredPool>();
@@ -30,6 +32,6 @@ export function livePoolSources(): PoolMetricsSource[] {
     const n = (seen.get(name) ?? 0) + 1;
     seen.set(name, n);
     if (n > 1) name = `${name}-${n}`;
-    return { name, metrics: pool.metrics, piscina: { threads: pool.threads } };
+    return { name, metrics: pool.metrics, piscina: { threads: pool.threads, maxThreads: pool.config?.maxThreads } };
   });
 }

@@ -254,7 +254,7 @@ test('formatConfig shows every merged value and where it came from', async (t) =
   t.regex(text, /^ {2}maxThreads +4 +default \(available cores\)$/m);
   t.regex(text, /^pool "reports" \(file .*\)$/m);
   t.regex(text, /^ {2}maxThreads +2 +file albany\.config\.json pools\.reports\.maxThreads$/m);
-  t.regex(text, /^ {2}maxQueue +auto \(4\) +default$/m);
+  t.regex(text, /^ {2}maxQueue +auto \(256\) +default$/m);
   t.regex(text, /^ {2}onDisconnect +abort +flag --pool-on-disconnect$/m);
   t.regex(text, /^ {2}resourceLimits\.stackSizeMb +\(node's default\) +default$/m);
   t.true(text.endsWith('\n'));

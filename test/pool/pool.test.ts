@@ -10,7 +10,7 @@ test.serial('a pool runs a task and reports it in stats()', async (t) => {
     t.is(Buffer.from(result.body!).toString(), 'ok /ok');
     t.is(result.start?.status, 200);
     const stats = pool.stats();
-    t.like(stats, { name: 'one', completed: 1, queued: 0, running: 0, maxQueue: 1 });
+    t.like(stats, { name: 'one', completed: 1, queued: 0, running: 0, maxQueue: 256 });
   } finally {
     await pool.close();
   }

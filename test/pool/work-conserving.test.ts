@@ -1,0 +1,100 @@
+// Proves the legacy pool is work-conserving over real sockets: a request never waits behind a busy
+// thread while another thread is idle or could be started, with handlers that block in Atomics.wait
+// (test/fixtures/pool/sleep.ts), so a loaded machine cannot fake the timings.
+import test from 'ava';
+import { legacy, type LegacyApp } from '../../legacy-adapter/index.js';
+import type { PoolConfigInput } from '../../src/pool/config-types.js';
+import { withServer } from '../legacy/helpers.js';
+
+const sleepModule = new URL('../fixtures/pool/sleep.ts', import.meta.url);
+
+/** What the fixture answers, plus when the client sent the request and got the answer (epoch ms). */
+interface Answer {
+  tag: string | null;
+  ms: number;
+  threadId: number;
+  start: number;
+  end: number;
+  sent: number;
+  received: number;
+}
+
+function sleepApp(pool: PoolConfigInput): LegacyApp {
+  return legacy(sleepModule, { pool: { taskTimeoutMs: 0, ...pool } });
+}
+
+async function get(base: string, ms: number, tag = ''): Promise<Answer> {
+  const sent = Date.now();
+  const res = await fetch(`${base}/?ms=${ms}&tag=${tag}`);
+  if (res.status !== 200) throw new Error(`status ${res.status}: ${await res.text()}`);
+  const body = (await res.json()) as Omit<Answer, 'sent' | 'received'>;
+  return { ...body, sent, received: Date.now() };
+}
+
+/** Requests per thread id. */
+function perThread(answers: readonly Answer[]): Map<number, Answer[]> {
+  const byThread = new Map<number, Answer[]>();
+  for (const a of answers) byThread.set(a.threadId, [...(byThread.get(a.threadId) ?? []), a]);
+  return byThread;
+}
+
+// Every thread has started and loaded the handler module, so the timings that follow are the
+// pool's scheduling, not thread start-up (a worker compiling TypeScript through tsx on a loaded
+// machine takes up to a second to start).
+async function warm(base: string, threads: number): Promise<void> {
+  for (let round = 0; round < 10; round++) {
+    const answers = await Promise.all(Array.from({ length: threads }, () => get(base, 150)));
+    if (perThread(answers).size === threads) return;
+  }
+  throw new Error(`the ${threads} threads never ran ${threads} requests at once`);
+}
+
+// N requests of T ms on k threads: the makespan is at most ⌈N/k⌉·T plus 0.5 s of slack (TARGETS.md).
+async function makespan(t: import('ava').ExecutionContext, threads: number, n: number, ms: number, limitMs: number): Promise<void> {
+  const app = sleepApp({ maxThreads: threads, minThreads: threads });
+  await withServer(app, async (base) => {
+    await warm(base, threads);
+    const t0 = Date.now();
+    const answers = await Promise.all(Array.from({ length: n }, (_, i) => get(base, ms, String(i))));
+    const elapsed = Date.now() - t0;
+    const counts = [...perThread(answers).values()].map((a) => a.length).sort();
+    t.log(`${n} × ${ms} ms on ${threads} threads: ${elapsed} ms; per thread ${counts.join('/')}; ends ${answers.map((a) => a.received - t0).sort((a, b) => a - b).join(', ')}`);
+    t.true(elapsed <= limitMs, `makespan ${elapsed} ms > ${limitMs} ms`);
+    t.is(counts.length, threads, 'every thread served requests');
+    t.deepEqual(counts, Array.from({ length: threads }, () => Math.ceil(n / threads)), 'the requests were shared evenly');
+    for (const a of answers) t.true(a.end - a.start >= ms - 5, 'the handler really blocked');
+  });
+}
+
+test.serial('8 × 1 s blocking requests on 2 threads finish within 4.5 s', async (t) => {
+  await makespan(t, 2, 8, 1000, 4500);
+});
+
+test.serial('9 × 500 ms blocking requests on 3 threads finish within 2 s', async (t) => {
+  await makespan(t, 3, 9, 500, 2000);
+});
+
+test.serial('a 1 ms request never waits behind more than one 300 ms request per thread', async (t) => {
+  const app = sleepApp({ maxThreads: 2, minThreads: 2 });
+  await withServer(app, async (base) => {
+    await warm(base, 2);
+    // Two slow requests first, then fast ones, in one burst: a FIFO pool runs one slow request on
+    // each thread and every fast one right after whichever ends first. A pool that commits the
+    // burst to threads in batches puts both slow requests and some fast ones on one thread.
+    const plan = ['s', 's', 'f', 'f', 'f', 'f', 'f', 'f', 's', 'f', 'f', 'f'];
+    const answers = await Promise.all(plan.map((kind, i) => get(base, kind === 's' ? 300 : 1, `${kind}${i}`)));
+    const slow = answers.filter((a) => a.ms === 300);
+    const fast = answers.filter((a) => a.ms === 1);
+    const t0 = Math.min(...answers.map((a) => a.sent));
+    t.log(answers.map((a) => `${a.tag} sent +${a.sent - t0} thread ${a.threadId} ran +${a.start - t0}..+${a.end - t0} answered +${a.received - t0}`).join('\n'));
+    for (const f of fast) {
+      // The slow requests that held a thread for a good part of this one's wait, per thread (the
+      // sockets are concurrent: a slow request sent a moment later may reach the server first).
+      const overlap = (s: Answer): number => Math.min(s.end, f.start) - Math.max(s.start, f.sent);
+      const blocking = perThread(slow.filter((s) => overlap(s) > 100));
+      const worst = Math.max(0, ...[...blocking.values()].map((s) => s.length));
+      t.true(worst <= 1, `${f.tag} waited behind ${worst} slow requests on one thread`);
+      t.true(f.received - f.sent < 560, `${f.tag} took ${f.received - f.sent} ms: it waited behind two 300 ms requests`);
+    }
+  });
+});
