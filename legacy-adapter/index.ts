@@ -9,7 +9,7 @@ import { runExchange, type ExchangeSettings } from './exchange.js';
 
 /** Options of one legacy mount. */
 export interface LegacyOptions {
-  /** A pool to share, or the config of a pool this mount creates (on first request) and owns. */
+  /** A pool to share, or the config of a pool this mount creates (at lifespan startup, else on first request) and owns. */
   pool?: LegacyPool | PoolConfig | PoolConfigInput;
   /** Force the handler style instead of detecting it (see the worker's loader for the rules). */
   style?: HandlerStyle;
@@ -67,7 +67,7 @@ export function legacy(handlerModule: URL | string, options: LegacyOptions = {})
   // Not async: the http path hands back runExchange's promise as is (no extra promise per request).
   const app = (scope: Parameters<App>[0], receive: Receive, send: Send): Promise<void> => {
     if (scope.type === 'http') return runExchange(scope as HttpScope, receive, send, settings ?? getSettings());
-    if (scope.type === 'lifespan') return lifespan(receive, send, close);
+    if (scope.type === 'lifespan') return lifespan(receive, send, getPool, close);
     return refuseWebSocket(receive, send);
   };
   Object.defineProperty(app, 'pool', { get: getPool, enumerable: true });
@@ -79,10 +79,13 @@ async function refuseWebSocket(receive: Receive, send: Send): Promise<void> {
   await send({ type: 'websocket.close', code: 1000 });
 }
 
-async function lifespan(receive: Receive, send: Send, close: () => Promise<void>): Promise<void> {
+async function lifespan(receive: Receive, send: Send, start: () => unknown, close: () => Promise<void>): Promise<void> {
   for (;;) {
     const message = await receive();
     if (message.type === 'lifespan.startup') {
+      // The pool starts with the server, not with the first request: its metric series exist from
+      // the first scrape and its minThreads are warm before traffic arrives.
+      start();
       await send({ type: 'lifespan.startup.complete' });
     } else if (message.type === 'lifespan.shutdown') {
       await close();
