@@ -8,7 +8,7 @@ import { legacy } from '../../legacy-adapter/index.js';
 import { createPool } from '../../src/pool/pool.js';
 import { announce } from './ready.js';
 
-export type LegacyScenario = 'async' | 'legacy' | 'naive' | 'cpu-legacy' | 'cpu-inline' | 'mixed-legacy' | 'mixed-inline' | 'reject';
+export type LegacyScenario = 'async' | 'legacy' | 'naive' | 'cpu-legacy' | 'cpu-inline' | 'mixed-legacy' | 'mixed-inline' | 'reject' | 'sleep-legacy';
 
 const scenario = process.env.LEGACY_SCENARIO as LegacyScenario;
 const modules = JSON.parse(process.env.LEGACY_MODULES ?? '{}') as Record<string, string>;
@@ -45,7 +45,9 @@ const withHealth = (work: App): App => async (scope, receive, send) => {
   return work(scope, receive, send);
 };
 
-const pool = (config: Parameters<typeof createPool>[0]) => createPool(config, workerFile ? { filename: workerFile } : {});
+// LEGACY_MAX_BATCH: the pool's maxBatch (bench:legacy's mixed section compares 1 with the default).
+const maxBatch = process.env.LEGACY_MAX_BATCH ? { maxBatch: Number(process.env.LEGACY_MAX_BATCH) } : {};
+const pool = (config: Parameters<typeof createPool>[0]) => createPool(config, { ...maxBatch, ...(workerFile ? { filename: workerFile } : {}) });
 
 function buildApp(): App & { close?: () => Promise<void> } {
   const pool2 = { maxThreads: THREADS, minThreads: THREADS, maxQueue: 100_000, taskTimeoutMs: 0 };
@@ -67,6 +69,8 @@ function buildApp(): App & { close?: () => Promise<void> } {
     case 'cpu-inline': return withLifespan(async (scope, receive, send) => { spin5(); await done(scope, receive, send); });
     case 'mixed-legacy': return withHealth(legacy(modules.cpu!, { pool: pool(pool2) }));
     case 'mixed-inline': return withLifespan(withHealth(async (scope, receive, send) => { spin5(); await done(scope, receive, send); }));
+    // Blocking handlers (Atomics.wait for ?ms=): the scheduling benches, with the default maxBatch.
+    case 'sleep-legacy': return legacy(modules.sleep!, { pool: pool(pool2) });
     case 'reject': return legacy(modules.long!, { pool: pool({ maxThreads: 1, minThreads: 1, maxQueue: 1, taskTimeoutMs: 0 }), log: () => {} });
   }
 }

@@ -14,7 +14,7 @@ import {
   type BatchResult, type LegacyTask, type RegisterMessage, type TaskResult,
 } from './protocol.js';
 import { registerPool, unregisterPool } from './registry.js';
-import { owns, takeBack, takeBackStuck } from './take-back.js';
+import { STUCK_MS, owns, takeBack, takeBackStuck } from './take-back.js';
 import { isCloseTimeout, startThreads, terminateThread } from './threads.js';
 import { Ticket, now, type Batch, type TicketListener } from './ticket.js';
 import { TimeoutSweep } from './timeout-sweep.js';
@@ -63,6 +63,13 @@ export class LegacyPool {
   private closing: Promise<void> | undefined;
   private readonly flushBound = (): void => this.flush();
   private readonly settleFailedBound = (): void => this.settleFailed();
+  /** A pending second look at batches a free thread may take from (see {@link rebalance}). */
+  private recheck: NodeJS.Timeout | undefined;
+  private readonly recheckBound = (): void => {
+    this.recheck = undefined;
+    // Whatever waits in our queue has gone out already (flush runs whenever a slot frees).
+    if (this.closing === undefined && this.queue.length === 0) this.rebalance();
+  };
 
   constructor(config: PoolConfig, options: PoolOptions = {}) {
     this.config = config;
@@ -190,6 +197,7 @@ export class LegacyPool {
         if (ticket !== undefined && !ticket.settled) this.dropQueued(ticket, poolClosed());
       }
       unregisterPool(this);
+      if (this.recheck !== undefined) clearTimeout(this.recheck);
       if (options.force) this.stopByClose();
       this.closing = options.force ? this.piscina.destroy() : this.piscina.close();
       void this.closing.then(() => this.sweep.stop(), () => this.sweep.stop());
@@ -281,13 +289,18 @@ export class LegacyPool {
 
   // Work conservation: a thread is free (or may be started) and nothing waits in our queue, so
   // requests that busy threads have not started are taken back and handed to it. Each round moves
-  // half of one batch's not-started requests; rounds go on while slots are free.
+  // half of one batch's not-started requests; rounds go on while slots are free. Requests behind a
+  // request that started less than STUCK_MS ago are left to their thread for now, and looked at
+  // again then: a trivial handler's batch is done long before, and moving it would only cost.
   private rebalance(): void {
     while (this.busy < this.capacity) {
-      const tickets = takeBack(this.active);
-      if (tickets.length === 0) return;
-      this.metrics.tasksTakenBack(tickets.length);
-      this.send(tickets);
+      const { taken, later } = takeBack(this.active, now());
+      if (taken.length === 0) {
+        if (later && this.recheck === undefined) this.recheck = setTimeout(this.recheckBound, STUCK_MS).unref();
+        return;
+      }
+      this.metrics.tasksTakenBack(taken.length);
+      this.send(taken);
     }
   }
 
@@ -326,7 +339,7 @@ export class LegacyPool {
   private send(tickets: Ticket[]): void {
     const n = tickets.length;
     const shared = new SharedArrayBuffer(batchBytes(n));
-    const batch: Batch = { tickets, state: new Int32Array(shared), times: new Float64Array(shared) };
+    const batch: Batch = { tickets, state: new Int32Array(shared), times: new Float64Array(shared), sentAt: now() };
     for (let i = 0; i < n; i++) {
       const ticket = tickets[i]!;
       ticket.batch = batch;

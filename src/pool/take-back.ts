@@ -1,16 +1,17 @@
 // Work conservation under batched hand-offs. A batch is an offer, not a commitment: while a thread
-// is free (or could be started) and nothing waits in the pool's own queue, requests a busy thread
-// has not started yet are taken back (compareExchange queued → stolen, which the worker skips like a
-// cancelled request) and handed to the free thread. Batching keeps its gain for trivial handlers
-// (many requests per hand-off), and a slow handler no longer holds the requests queued behind it.
-import { TaskState, startedAtIndex, stateIndex } from './protocol.js';
+// is free (or could be started), requests that a busy thread has not started are taken back
+// (compareExchange queued → stolen, which the worker skips like a cancelled request) and handed to
+// the free thread. Batching keeps its gain for trivial handlers (many requests per hand-off, and a
+// batch whose requests take microseconds is left alone), and a slow handler no longer holds the
+// requests queued behind it while another thread idles.
+import { THREAD_INDEX, TaskState, startedAtIndex, stateIndex } from './protocol.js';
 import type { Batch, Ticket } from './ticket.js';
 
 /**
- * A request that has run this long holds its thread for real (a trivial handler takes tens of
- * microseconds): the requests queued behind it in its batch are taken back for a free thread even
- * when newer ones wait in the pool's queue, since a FIFO queue would start them first. Below it, a
- * batch is left to finish on its own thread; moving requests costs a hand-off each.
+ * A request that has run this long holds its thread for real, and a batch that no thread picked up
+ * within it waits for one: requests behind either are taken back for a free thread. Below it a
+ * batch is left to go on by itself (a trivial handler takes tens of microseconds, and moving a
+ * request costs a hand-off); the pool looks again after this long.
  */
 export const STUCK_MS = 1;
 
@@ -22,84 +23,95 @@ export function owns(batch: Batch, i: number): boolean {
   return batch.tickets[i]!.batch === batch;
 }
 
-/**
- * Takes back, from the batch out that holds the most requests not yet started, the share one free
- * thread should run, and returns them in arrival order (empty when nothing is worth moving). The
- * share is half of what the batch has not started: rounded up when its thread is running one of
- * its requests (the rest wait behind it, possibly for long), rounded down when its thread is not
- * running any yet (it is starting, or between two requests), so a batch is never emptied under a
- * thread about to start it. From a busy batch the oldest are taken, as a FIFO queue would start
- * them; otherwise the newest, leaving the front to the thread that will start it.
- *
- * Each request is won with a compareExchange: the worker may start it at the same moment, and
- * then it simply stays where it was.
- */
-export function takeBack(active: Iterable<Batch>): Ticket[] {
-  let victim: Batch | undefined;
-  let share = 0;
-  let fromFront = false;
-  for (const batch of active) {
-    let waiting = 0;
-    let running = false;
-    for (let i = 0; i < batch.tickets.length; i++) {
-      const s = Atomics.load(batch.state, stateIndex(i));
-      if (s === TaskState.queued) waiting++;
-      else if (s === TaskState.running) running = true;
-    }
-    const n = running ? Math.ceil(waiting / 2) : Math.floor(waiting / 2);
-    if (n > share) {
-      victim = batch;
-      share = n;
-      fromFront = running;
+/** Where a batch out stands: requests not started, and whether they wait on a thread that holds them. */
+interface Standing {
+  waiting: number;
+  /** Its thread has run one request for STUCK_MS or more (or is still loading the handler module). */
+  stuck: boolean;
+  /** No thread has picked it up within STUCK_MS (its thread is starting, or busy with another batch). */
+  stalled: boolean;
+}
+
+function standing(batch: Batch, now: number): Standing {
+  const n = batch.tickets.length;
+  let waiting = 0;
+  let stuck = false;
+  for (let i = 0; i < n; i++) {
+    const s = Atomics.load(batch.state, stateIndex(i));
+    if (s === TaskState.queued) {
+      waiting++;
+    } else if (s === TaskState.running) {
+      const startedAt = batch.times[startedAtIndex(n, i)]!;
+      stuck = startedAt === 0 || now - startedAt >= STUCK_MS;
     }
   }
-  if (victim === undefined) return [];
-  const taken: Ticket[] = [];
-  const n = victim.tickets.length;
-  for (let k = 0; k < n && taken.length < share; k++) {
-    const i = fromFront ? k : n - 1 - k;
-    const ticket = victim.tickets[i]!;
-    if (ticket.settled || !owns(victim, i)) continue;
-    if (Atomics.compareExchange(victim.state, stateIndex(i), TaskState.queued, TaskState.stolen) !== TaskState.queued) continue;
-    // Not started, so nothing was posted for it on the worker's port and its body is still ours.
-    ticket.batch = undefined;
-    ticket.channel = undefined;
-    taken.push(ticket);
-  }
-  return fromFront ? taken : taken.reverse();
+  const stalled = !stuck && Atomics.load(batch.state, THREAD_INDEX) === 0 && now - batch.sentAt >= STUCK_MS;
+  return { waiting, stuck, stalled };
 }
 
 /**
- * Takes back every request not yet started from batches whose thread has been running one request
- * for at least {@link STUCK_MS} (or is still loading the handler module), oldest first: they are
- * older than anything in the pool's queue and would wait behind that request while a thread is
- * free.
+ * Takes back, from every batch whose thread is stuck on one request, the older half of what it has
+ * not started (rounded up), oldest first. They are older than anything in the pool's queue, so a
+ * free thread starts them first; the younger half stays, so the stuck thread goes on without a
+ * round trip to the main thread when its request ends (taking all would cost every request a
+ * hand-off: 50 ms handlers lost ~8 % of their throughput to it). What stays is halved again at the
+ * next hand-off if that thread is still stuck.
  */
 export function takeBackStuck(active: Iterable<Batch>, now: number): Ticket[] {
   const taken: Ticket[] = [];
   for (const batch of active) {
-    const n = batch.tickets.length;
-    let stuck = false;
-    let first = n;
-    for (let i = 0; i < n; i++) {
-      const s = Atomics.load(batch.state, stateIndex(i));
-      if (s === TaskState.running) {
-        const startedAt = batch.times[startedAtIndex(n, i)]!;
-        stuck = startedAt === 0 || now - startedAt >= STUCK_MS;
-      } else if (s === TaskState.queued && first === n) {
-        first = i;
-      }
-    }
-    if (!stuck) continue;
-    for (let i = first; i < n; i++) {
-      const ticket = batch.tickets[i]!;
-      if (ticket.settled || !owns(batch, i)) continue;
-      if (Atomics.compareExchange(batch.state, stateIndex(i), TaskState.queued, TaskState.stolen) !== TaskState.queued) continue;
-      ticket.batch = undefined;
-      ticket.channel = undefined;
-      taken.push(ticket);
-    }
+    const { waiting, stuck } = standing(batch, now);
+    if (stuck && waiting > 0) take(batch, Math.ceil(waiting / 2), true, taken);
   }
   if (taken.length > 1) taken.sort((a, b) => a.id - b.id);
   return taken;
+}
+
+/**
+ * For one free thread when nothing waits in the pool's queue: takes back from the batch with the
+ * largest share to give, in arrival order. From a stuck batch the share is the older half of what
+ * it has not started, rounded up; from a stalled one, the younger half rounded down, leaving the
+ * front to the thread that will pick it up. `later` is true when some batch holds requests not
+ * started but is neither stuck nor stalled yet: the pool looks again after {@link STUCK_MS}.
+ *
+ * Each request is won with a compareExchange: the worker may start it at the same moment, and
+ * then it simply stays where it was.
+ */
+export function takeBack(active: Iterable<Batch>, now: number): { taken: Ticket[]; later: boolean } {
+  let victim: Batch | undefined;
+  let share = 0;
+  let fromFront = false;
+  let later = false;
+  for (const batch of active) {
+    const { waiting, stuck, stalled } = standing(batch, now);
+    if (waiting === 0) continue;
+    const n = stuck ? Math.ceil(waiting / 2) : stalled ? Math.floor(waiting / 2) : 0;
+    if (!stuck && !stalled) later = true;
+    if (n > share) {
+      victim = batch;
+      share = n;
+      fromFront = stuck;
+    }
+  }
+  if (victim === undefined) return { taken: [], later };
+  const taken: Ticket[] = [];
+  take(victim, share, fromFront, taken);
+  return { taken: fromFront ? taken : taken.reverse(), later };
+}
+
+// Wins up to `count` not-started requests of `batch` (from its front or its back) into `into`.
+function take(batch: Batch, count: number, fromFront: boolean, into: Ticket[]): void {
+  const n = batch.tickets.length;
+  let got = 0;
+  for (let k = 0; k < n && got < count; k++) {
+    const i = fromFront ? k : n - 1 - k;
+    const ticket = batch.tickets[i]!;
+    if (ticket.settled || !owns(batch, i)) continue;
+    if (Atomics.compareExchange(batch.state, stateIndex(i), TaskState.queued, TaskState.stolen) !== TaskState.queued) continue;
+    // Not started, so nothing was posted for it on the worker's port and its body is still ours.
+    ticket.batch = undefined;
+    ticket.channel = undefined;
+    into.push(ticket);
+    got++;
+  }
 }

@@ -24,6 +24,8 @@ export interface Batch {
   tickets: Ticket[];
   state: Int32Array;
   times: Float64Array;
+  /** When it was handed to piscina ({@link now}): a batch no thread picked up for long is taken from. */
+  sentAt: number;
 }
 
 /**
