@@ -1,7 +1,8 @@
 // The hot path of a legacy pool: admission against our own bounded queue, batched hand-offs (one
 // piscina task carries every request queued when a thread came free; a free thread takes back what
-// a busy one has not started, see take-back.ts) and settling each request from its batch's result. Admission, queue and batching stay in one class because every request touches
-// their shared counters; the slow paths (faults, timeouts, worker ports, thread set-up) live beside it.
+// a stuck one has not started, see take-back.ts) and settling each request from its batch's result.
+// Admission, queue and batching stay in one class because every request touches their shared
+// counters; the slow paths (faults, timeouts, worker ports, thread set-up) live beside it.
 import type { Piscina } from 'piscina';
 import type { AlbanyError } from '../errors.js';
 import type { OnDisconnect, PoolConfig } from './config-types.js';

@@ -25,6 +25,23 @@ test('counts follow each task from queued to running to done', (t) => {
   t.is(s.run.maxMs, 30_000);
 });
 
+test('observe() makes queued, running and utilization live readings; takenBack counts requests moved', (t) => {
+  const m = new PoolMetrics({ capacity: 2 });
+  // Per-task counts as a batching pool reports them: every start is learnt only at the end.
+  for (let i = 0; i < 3; i++) m.taskQueued();
+  t.like(m.stats(), { queued: 3, running: 0, utilization: 0 });
+  let live = { queued: 1, running: 2 };
+  m.observe(() => live);
+  m.tasksTakenBack(2);
+  t.like(m.stats(), { queued: 1, running: 2, utilization: 1, takenBack: 2 });
+  live = { queued: 0, running: 1 };
+  t.like(m.stats(), { queued: 0, running: 1, utilization: 0.5 });
+  const text = toPrometheus([{ name: 'p', metrics: m }]);
+  t.regex(text, /^albany_pool_running\{pool="p"\} 1$/m);
+  t.regex(text, /^albany_pool_utilization\{pool="p"\} 0\.5$/m);
+  t.regex(text, /^albany_pool_tasks_taken_back_total\{pool="p"\} 2$/m);
+});
+
 test('gauges never go negative when a rejection is reported for a task already gone', (t) => {
   const m = new PoolMetrics();
   m.taskRejected('crash');
