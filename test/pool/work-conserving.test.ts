@@ -74,6 +74,22 @@ test.serial('9 × 500 ms blocking requests on 3 threads finish within 2 s', asyn
   await makespan(t, 3, 9, 500, 2000);
 });
 
+test.serial('with threads started on demand (minThreads 1), 8 × 1 s on 2 threads lose only the second thread\'s start-up time', async (t) => {
+  const app = sleepApp({ maxThreads: 2, minThreads: 1 });
+  await withServer(app, async (base) => {
+    const first = await get(base, 1); // the first thread loads the module; the second is not started yet
+    const t0 = Date.now();
+    const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => get(base, 1000, String(i))));
+    const elapsed = Date.now() - t0;
+    const second = answers.filter((a) => a.threadId !== first.threadId);
+    t.true(second.length > 0, 'the second thread was started and served requests');
+    // From the moment the second thread ran its first request, both threads were busy to the end.
+    const bootMs = Math.min(...second.map((a) => a.start)) - t0;
+    t.log(`second thread's first request started after ${bootMs} ms; makespan ${elapsed} ms`);
+    t.true(elapsed <= 4000 + bootMs + 500, `makespan ${elapsed} ms > 4 s + ${bootMs} ms start-up + 0.5 s`);
+  });
+});
+
 test.serial('a 1 ms request never waits behind more than one 300 ms request per thread', async (t) => {
   const app = sleepApp({ maxThreads: 2, minThreads: 2 });
   await withServer(app, async (base) => {
