@@ -108,9 +108,10 @@ export function offload<F extends (...args: never[]) => unknown = (...args: unkn
     return pool;
   };
 
-  const call = (callOptions: OffloadCallOptions, args: unknown[]): Promise<unknown> => {
+  // `entry` is the function the caller called: its frame and ours are left out of the caller's stack.
+  const call = (callOptions: OffloadCallOptions, args: unknown[], entry: (...args: unknown[]) => unknown): Promise<unknown> => {
     const holder: { stack?: string } = {};
-    Error.captureStackTrace(holder, call);
+    Error.captureStackTrace(holder, entry);
     let target = getPool();
     const callKey = callOptions.key ?? (typeof key === 'function' ? (key as (...a: unknown[]) => string | undefined)(...args) : key);
     if (callKey !== undefined) target = laneFor(target, String(callKey));
@@ -118,10 +119,11 @@ export function offload<F extends (...args: never[]) => unknown = (...args: unkn
     const settings: CallSettings = { signals, timeoutMs: callOptions.timeoutMs ?? options.timeoutMs, transferList: callOptions.transferList ?? (options.transferList as ((...a: unknown[]) => readonly TransferListItem[] | undefined) | undefined)?.(...args) };
     return runCall(target, moduleUrl, exportName, args, settings, holder.stack);
   };
-  const fn = (...args: unknown[]): Promise<unknown> => call({}, args);
+  const fn = (...args: unknown[]): Promise<unknown> => call({}, args, fn);
   const withOptions = (callOptions: OffloadCallOptions) => {
     checkTimeout(callOptions.timeoutMs, 'timeoutMs');
-    return (...args: unknown[]): Promise<unknown> => call(callOptions, args);
+    const bound = (...args: unknown[]): Promise<unknown> => call(callOptions, args, bound);
+    return bound;
   };
   Object.defineProperty(fn, 'with', { value: withOptions });
   Object.defineProperty(fn, 'pool', { get: getPool, enumerable: true });
