@@ -10,7 +10,7 @@ import { MAX_REQUEUES, clientAborted, culpritDeaths, poolClosed, queueFull, work
 import { PoolMetrics } from './metrics.js';
 import type { DispatchOptions, LegacyPoolStats, PoolOptions } from './pool-types.js';
 import {
-  THREAD_INDEX, TaskState, batchBytes, batchTransfer, goneIndex, stateIndex, decodeResults, encodeBatch,
+  THREAD_INDEX, TaskState, batchBytes, batchTransfer, canResend, goneIndex, stateIndex, decodeResults, encodeBatch,
   type BatchResult, type LegacyTask, type RegisterMessage, type TaskResult,
 } from './protocol.js';
 import { registerPool, unregisterPool } from './registry.js';
@@ -376,7 +376,7 @@ export class LegacyPool {
         const ticket = batch.tickets[i]!;
         if (ticket.settled) continue;
         const s = Atomics.load(batch.state, stateIndex(i));
-        if (rerun && s === TaskState.queued && ticket.reason === undefined && ticket.requeues < MAX_REQUEUES) {
+        if (rerun && s === TaskState.queued && ticket.reason === undefined && ticket.requeues < MAX_REQUEUES && canResend(ticket.task)) {
           ticket.requeues++;
           ticket.batch = undefined;
           ticket.channel = undefined;

@@ -103,6 +103,15 @@ export function offloadTask(call: OffloadCall): LegacyTask {
   return { mount: OFFLOAD_MOUNT, request: OFFLOAD_REQUEST, body: NO_BODY, more: false, call };
 }
 
+/**
+ * False for an offload call whose buffers were moved (`transferList`) with its hand-off: once
+ * posted to a thread they are gone from this one, so the call cannot be handed to another thread
+ * (after a crash, or taken back from a busy batch); it fails instead.
+ */
+export function canResend(task: LegacyTask): boolean {
+  return task.call?.transfer === undefined;
+}
+
 /** The transferables of the offload calls among `items`, for piscina's `transferList` (undefined when none). */
 export function batchTransfer(items: ReadonlyArray<{ task: LegacyTask }>): TransferListItem[] | undefined {
   let list: TransferListItem[] | undefined;

@@ -197,7 +197,8 @@ test('offload by pool name shares the live pool of that name', async (t) => {
   t.true(p.stats().completed >= 1);
 });
 
-test('blocking work offloaded leaves the event loop responsive', async (t) => {
+// Serial: ava runs serial tests alone, so the other tests' thread starts and imports do not add lateness here.
+test.serial('blocking work offloaded leaves the event loop responsive', async (t) => {
   const p = pool({ maxThreads: 2 });
   t.teardown(() => p.close());
   const sqliteSum = offload<typeof Fns.sqliteSum>(fns, 'sqliteSum', { pool: p });
@@ -212,16 +213,17 @@ test('blocking work offloaded leaves the event loop responsive', async (t) => {
     last = now;
     ticks++;
   }, 10);
-  const n = 3_000_000;
+  const n = 5_000_000;
   const started = performance.now();
   const [sum, same] = await Promise.all([sqliteSum(n), zlib(16)]);
   const took = performance.now() - started;
   clearInterval(interval);
   t.is(sum.total, (n * (n + 1)) / 2, 'the query ran to the right answer');
   t.true(same, 'the zlib round trip matched');
-  t.true(sum.ms > 150, `the query blocked its thread for a while (${sum.ms.toFixed(0)} ms)`);
+  t.true(sum.ms > 300, `the query blocked its thread for a while (${sum.ms.toFixed(0)} ms)`);
   t.true(ticks >= Math.floor(took / 10 / 4), `the interval kept ticking (${ticks} ticks in ${took.toFixed(0)} ms)`);
-  t.true(worst < 150, `the worst interval lateness was ${worst.toFixed(1)} ms`);
+  // On the loop, the query alone would make one tick at least sum.ms late.
+  t.true(worst < Math.min(250, sum.ms / 2), `the worst interval lateness was ${worst.toFixed(1)} ms (query ${sum.ms.toFixed(0)} ms)`);
 });
 
 test('offload calls and legacy requests share one pool and its thread', async (t) => {
@@ -235,4 +237,24 @@ test('offload calls and legacy requests share one pool and its thread', async (t
   t.is(Buffer.from(request.body!).toString(), String(call.threadId), 'the request ran on the thread of the call');
   t.is(Buffer.from(again.body!).toString(), String(call.threadId));
   t.is(p.stats().completed, 4);
+});
+
+test('after a crash, calls the thread had not reached run again, except those whose buffers moved to it', async (t) => {
+  const p = pool({ maxThreads: 1, maxQueue: 8 });
+  t.teardown(() => p.close());
+  const echo = offload<typeof Fns.echo>(fns, 'echo', { pool: p });
+  const bytes = offload<typeof Fns.bytes>(fns, 'bytes', { pool: p });
+  await echo(); // the thread is up, so the three below leave in one hand-off behind the crash
+  const input = new Uint8Array([1, 2, 3]);
+  const [crash, moved, copied] = await Promise.allSettled([
+    offload(fns, 'exit', { pool: p })(),
+    bytes.with({ transferList: [input.buffer] })(input),
+    echo('survivor'),
+  ]);
+  t.is(crash.status, 'rejected');
+  t.is((crash as PromiseRejectedResult).reason.code, 'ERR_ALBANY_WORKER_CRASHED');
+  t.is(moved.status, 'rejected', 'its buffer went with the dead thread');
+  t.is((moved as PromiseRejectedResult).reason.code, 'ERR_ALBANY_WORKER_CRASHED');
+  t.is(copied.status, 'fulfilled');
+  t.deepEqual((copied as PromiseFulfilledResult<{ args: unknown[] }>).value.args, ['survivor']);
 });
