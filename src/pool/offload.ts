@@ -1,6 +1,10 @@
 // offload(): any blocking module export as an async function that runs in a legacy pool (asgiref's
-// sync_to_async). Calls travel as tasks of the pool's own dispatch, so they share its admission,
-// queue bound, batching, timeouts, worker replacement and metrics with legacy requests.
+// sync_to_async). A call travels as a task of the pool's own dispatch (a LegacyTask with `call`,
+// see protocol.ts), not through a piscina.run of its own: so it shares the pool's admission and
+// queue bound (a flood of calls cannot starve requests or grow without bound), its batching, the
+// timeout sweep, worker replacement after a timeout or crash, the re-run of calls a dead thread had
+// not reached, and the metrics, and `maxThreads` bounds calls and requests together. The worker
+// recognises the kind per item (workers/offload-call.ts); results come back on its port.
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { TransferListItem } from 'node:worker_threads';
