@@ -126,6 +126,10 @@ export function offload<F extends (...args: never[]) => unknown = (...args: unkn
   const fn = (...args: unknown[]): Promise<unknown> => call({}, args, fn);
   const withOptions = (callOptions: OffloadCallOptions) => {
     checkTimeout(callOptions.timeoutMs, 'timeoutMs');
+    if (callOptions.transferList !== undefined && !Array.isArray(callOptions.transferList)) {
+      throw invalid(`offload(): transferList must be an array of ArrayBuffers or ports, got ${typeof callOptions.transferList}`);
+    }
+    if (callOptions.key !== undefined && typeof callOptions.key !== 'string') throw invalid(`offload(): key must be a string, got ${typeof callOptions.key}`);
     const bound = (...args: unknown[]): Promise<unknown> => call(callOptions, args, bound);
     return bound;
   };

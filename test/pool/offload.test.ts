@@ -258,3 +258,12 @@ test('after a crash, calls the thread had not reached run again, except those wh
   t.is(copied.status, 'fulfilled');
   t.deepEqual((copied as PromiseFulfilledResult<{ args: unknown[] }>).value.args, ['survivor']);
 });
+
+test('bad options are refused at once, naming the option and what is allowed', (t) => {
+  const usage = (fn: () => unknown) => t.throws(fn, { code: 'ERR_ALBANY_USAGE' } as never)!.message;
+  t.regex(usage(() => offload(fns, '')), /exportName must be a non-empty string/);
+  t.regex(usage(() => offload(fns, 'echo', { timeoutMs: 0 })), /options\.timeoutMs must be an integer number of milliseconds from 1/);
+  t.regex(usage(() => offload(fns, 'echo', { pool: 3 as never })), /options\.pool must be a LegacyPool or a pool name/);
+  t.regex(usage(() => offload(fns, 'echo', { key: 5 as never })), /options\.key must be a string or a function/);
+  t.regex(usage(() => offload(fns, 'echo', { pool: 'offload-test-unused' }).with({ transferList: 'x' as never })), /transferList must be an array/);
+});
