@@ -5,6 +5,7 @@ import { AlbanyError } from '../../src/errors.js';
 import { offload } from '../../src/pool/offload.js';
 import { laneIndex } from '../../src/pool/offload-lanes.js';
 import { createPool } from '../../src/pool/pool.js';
+import { provide } from '../../src/sync/services.js';
 import type * as Fns from '../fixtures/offload/functions.js';
 import { task } from './helpers.js';
 
@@ -266,4 +267,15 @@ test('bad options are refused at once, naming the option and what is allowed', (
   t.regex(usage(() => offload(fns, 'echo', { pool: 3 as never })), /options\.pool must be a LegacyPool or a pool name/);
   t.regex(usage(() => offload(fns, 'echo', { key: 5 as never })), /options\.key must be a string or a function/);
   t.regex(usage(() => offload(fns, 'echo', { pool: 'offload-test-unused' }).with({ transferList: 'x' as never })), /transferList must be an array/);
+});
+
+test('an offloaded function can runSync a service provided on the main thread', async (t) => {
+  const p = pool({ maxThreads: 1 });
+  t.teardown(() => p.close());
+  provide('offload-test.double', async (x: unknown) => {
+    await new Promise((r) => setTimeout(r, 5));
+    return (x as number) * 2;
+  });
+  const askMain = offload<typeof Fns.askMain>(fns, 'askMain', { pool: p });
+  t.is(await askMain('offload-test.double', 21), 42);
 });
