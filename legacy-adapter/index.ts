@@ -2,15 +2,20 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { App, HttpScope, Receive, Send } from '../src/gateway/types.js';
-import type { OnDisconnect, PoolConfig, PoolConfigInput } from '../src/pool/config-types.js';
-import { LegacyPool, createPool } from '../src/pool/pool.js';
+import type { OnDisconnect, PoolConfig } from '../src/pool/config-types.js';
+import { LegacyPool, createPool, type NamedPoolConfigInput } from '../src/pool/pool.js';
+import { declarePoolName } from '../src/pool/config-process.js';
 import type { HandlerStyle } from '../src/pool/protocol.js';
 import { runExchange, type ExchangeSettings } from './exchange.js';
 
 /** Options of one legacy mount. */
 export interface LegacyOptions {
-  /** A pool to share, or the config of a pool this mount creates (at lifespan startup, else on first request) and owns. */
-  pool?: LegacyPool | PoolConfig | PoolConfigInput;
+  /**
+   * A pool to share, or the config of a pool this mount creates (at lifespan startup, else on first
+   * request) and owns. The config merges with the config file, env and `--pool-*` flags like any
+   * pool's (see createPool); a `name` picks its `pools.<name>` section and `ALBANY_POOLS_<NAME>_*` variables.
+   */
+  pool?: LegacyPool | PoolConfig | NamedPoolConfigInput;
   /** Force the handler style instead of detecting it (see the worker's loader for the rules). */
   style?: HandlerStyle;
   /** The export to call; `handle` or `default` when absent. */
@@ -46,7 +51,10 @@ export function legacy(handlerModule: URL | string, options: LegacyOptions = {})
   const log = options.log ?? ((message: string, error?: unknown) => (error === undefined ? console.error(message) : console.error(message, error)));
   const owned = !(options.pool instanceof LegacyPool);
   let pool: LegacyPool | undefined = options.pool instanceof LegacyPool ? options.pool : undefined;
-  const getPool = (): LegacyPool => (pool ??= createPool((options.pool ?? {}) as PoolConfigInput, { log }));
+  const poolName = (options.pool as NamedPoolConfigInput | undefined)?.name;
+  // Declared now, not on first request: the start-up check for unused `pools.<name>` runs before that.
+  if (owned && typeof poolName === 'string') declarePoolName(poolName);
+  const getPool = (): LegacyPool => (pool ??= createPool((options.pool ?? {}) as NamedPoolConfigInput, { log }));
   let settings: ExchangeSettings | undefined;
   const getSettings = (): ExchangeSettings => (settings ??= {
     pool: getPool(),

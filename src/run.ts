@@ -5,6 +5,7 @@ import { toGatewayApp } from './interop/detect.js';
 import { loadTarget, parseTarget } from './load-app.js';
 import { resolvePoolConfig } from './pool/config.js';
 import { formatConfig } from './pool/config-format.js';
+import { resolveProcessPools, setPoolConfigSource, unusedPoolSettings } from './pool/config-process.js';
 import { serve } from './server/http.js';
 import { consoleLogger, type Logger } from './server/options.js';
 
@@ -36,6 +37,8 @@ async function startHost(config: CliConfig, logger: Logger): Promise<Running> {
     server = await serve(app, { ...config.server, logger });
   }
   process.stdout.write(`albany: listening on ${server.url}${config.workers > 1 ? ` (worker ${process.pid})` : ' (Ctrl+C to stop)'}\n`);
+  // After the app is loaded and started: the pools it builds (or mounts) have declared their names.
+  for (const line of unusedPoolSettings()) logger.warn(`pool config not used: ${line}`);
   return { url: server.url, close: () => server.close().then(closeApp) };
 }
 
@@ -51,9 +54,12 @@ async function startMetrics(config: CliConfig, logger: Logger): Promise<{ close(
 
 /** Runs `albany serve` or `albany config` as configured. Resolves when the server has stopped. */
 export async function run(config: CliConfig): Promise<void> {
+  // Every pool of this process, also those the app builds in code, reads these flags, env and file.
+  await setPoolConfigSource({ cwd: config.cwd, configPath: config.configPath, env: config.env, flags: config.poolFlags });
+  // The unnamed pool and every `pools.<name>` section, checked before anything starts.
+  const pools = resolveProcessPools();
   if (config.command === 'config') {
-    const resolved = await resolvePoolConfig({ cwd: config.cwd, configPath: config.configPath, env: config.env, flags: config.poolFlags });
-    process.stdout.write(formatConfig(resolved) + '\n');
+    process.stdout.write(formatConfig(pools) + '\n');
     return;
   }
   const logger = consoleLogger(config.server.logLevel ?? 'info');

@@ -16,6 +16,7 @@ import { plainRequest, writePlainResponse } from '../legacy-adapter/plain-style.
 import { cachedHandler, loadHandler, type LoadedHandler } from '../legacy-adapter/load-handler.js';
 import { installServiceBridge } from '../legacy-adapter/service-bridge.js';
 import { buildEnviron } from '../legacy-adapter/environ.js';
+import { postOffloadResult, runOffloadCall } from './offload-call.js';
 
 // This thread's persistent channel, opened once: streaming, body pulls, acks and runSync travel on it.
 const channel: WorkerChannelEnd = (() => {
@@ -72,6 +73,13 @@ function runFrom(run: BatchRun, from: number): BatchResult | Promise<BatchResult
 }
 
 function finish(run: BatchRun, i: number, result: TaskResult): void {
+  const item = run.items[i]!;
+  if (item.call !== undefined) {
+    // An offload() result leaves on the port now (see workers/offload-call.ts), never in the batch result.
+    Atomics.store(run.state, stateIndex(i), TaskState.finished);
+    postOffloadResult(channel, item.id, result);
+    return;
+  }
   run.results[i] = result;
   Atomics.store(run.state, stateIndex(i), TaskState.finished);
 }
@@ -90,6 +98,12 @@ let lastLoaded: LoadedHandler | undefined;
 
 function runItem(run: BatchRun, i: number): TaskResult | Promise<TaskResult> {
   const item = run.items[i]!;
+  if (item.call !== undefined) {
+    // An offload() call: a module export with cloned arguments; runSync inside it reaches the main thread too.
+    knownTimers = undefined;
+    const link = new WorkerLink(channel, item.id, run.state, goneIndex(i), 0, 0);
+    return runOffloadCall(item.call, () => (run.times[startedAtIndex(run.n, i)] = now()), () => installServiceBridge(link));
+  }
   const mount = item.mount;
   let loaded = mount === lastMount ? lastLoaded : undefined;
   if (loaded === undefined) {

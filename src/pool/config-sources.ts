@@ -1,5 +1,6 @@
 // Turns each config source (file, environment, flags, code) into a flat list of checked values and problems.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -39,11 +40,11 @@ function invalid(message: string, cause?: unknown): Error {
 }
 
 /**
- * Finds and reads the config file: `configPath` (relative to `cwd`) when given, else the one of
- * {@link configFileNames} present in `cwd`. Without either, no file is read, which keeps the
- * loader free of ambient state like `process.cwd()`.
+ * Finds the config file: `configPath` (relative to `cwd`) when given, else the one of
+ * {@link configFileNames} present in `cwd`. Without either, none, which keeps the loader free of
+ * ambient state like `process.cwd()`.
  */
-export async function loadConfigFile(options: { cwd?: string; configPath?: string }): Promise<LoadedConfigFile | undefined> {
+function findConfigFile(options: { cwd?: string; configPath?: string }): { path: string; display: string } | undefined {
   const cwd = options.cwd ?? '';
   let path: string;
   if (options.configPath !== undefined) {
@@ -62,18 +63,46 @@ export async function loadConfigFile(options: { cwd?: string; configPath?: strin
   }
   const rel = relative(cwd || resolve(), path);
   const display = rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
-  return { path, display, data: await readConfigData(path, display) };
+  return { path, display };
+}
+
+/** Finds ({@link findConfigFile}) and reads the config file; `.mjs`/`.js` files are imported. */
+export async function loadConfigFile(options: { cwd?: string; configPath?: string }): Promise<LoadedConfigFile | undefined> {
+  const found = findConfigFile(options);
+  if (found === undefined) return undefined;
+  return { ...found, data: await readConfigData(found.path, found.display) };
+}
+
+/**
+ * {@link loadConfigFile} without awaiting, for pools built synchronously in code: JSON is read
+ * with readFileSync, `.mjs`/`.js` with `require()` (Node ≥ 20.19 loads ES modules that way, as
+ * long as they have no top-level await).
+ */
+export function loadConfigFileSync(options: { cwd?: string; configPath?: string }): LoadedConfigFile | undefined {
+  const found = findConfigFile(options);
+  if (found === undefined) return undefined;
+  const { path, display } = found;
+  if (path.endsWith('.json')) return { ...found, data: parseJson(readFileSync(path, 'utf8'), display) };
+  let mod: { default?: unknown };
+  try {
+    mod = createRequire(import.meta.url)(path) as { default?: unknown };
+  } catch (err) {
+    throw invalid(`Config file ${display} could not be loaded synchronously (a pool built in code reads it with require(); use albany.config.json, or drop top-level await): ${(err as Error).message}`, err);
+  }
+  if (mod.default === undefined) throw invalid(`Config file ${display} has no default export; export the config object as default`);
+  return { ...found, data: mod.default };
+}
+
+function parseJson(text: string, display: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw invalid(`Config file ${display} is not valid JSON: ${(err as Error).message}`, err);
+  }
 }
 
 async function readConfigData(path: string, display: string): Promise<unknown> {
-  if (path.endsWith('.json')) {
-    const text = await readFile(path, 'utf8');
-    try {
-      return JSON.parse(text);
-    } catch (err) {
-      throw invalid(`Config file ${display} is not valid JSON: ${(err as Error).message}`, err);
-    }
-  }
+  if (path.endsWith('.json')) return parseJson(await readFile(path, 'utf8'), display);
   let mod: { default?: unknown };
   try {
     mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
@@ -208,6 +237,50 @@ export function envLayer(env: Readonly<Record<string, string | undefined>>): Lay
     }
   }
   return layer;
+}
+
+/** A pool name as it appears in env names: `reports-eu` → `REPORTS_EU`. */
+export function poolEnvName(name: string): string {
+  return name.toUpperCase().replace(/[^A-Z0-9]+/g, '_');
+}
+
+/** `ALBANY_POOL_MAX_THREADS` → `MAX_THREADS`. */
+const envSuffixes = poolKeySpecs.map((s) => s.env.slice('ALBANY_POOL_'.length));
+
+/**
+ * Reads the `ALBANY_POOLS_<NAME>_*` variables of one named pool (e.g. `ALBANY_POOLS_REPORTS_MAX_THREADS`
+ * for pool "reports"); they apply on top of `ALBANY_POOL_*`. A variable under the pool's prefix that
+ * names no key is reported, unless it ends in a key (it may then belong to a pool whose name
+ * extends this one, like `reports_eu`).
+ */
+export function namedEnvLayer(env: Readonly<Record<string, string | undefined>>, name: string): Layer {
+  const layer: Layer = { entries: [], problems: [] };
+  const prefix = `ALBANY_POOLS_${poolEnvName(name)}_`;
+  for (const spec of poolKeySpecs) {
+    const variable = prefix + spec.env.slice('ALBANY_POOL_'.length);
+    const text = env[variable];
+    if (text === undefined || text === '') continue;
+    addChecked(layer, spec, 'env', `env ${variable}`, spec.parse(text), text);
+  }
+  for (const [variable, text] of Object.entries(env)) {
+    if (!variable.startsWith(prefix) || text === undefined || text === '') continue;
+    const rest = variable.slice(prefix.length);
+    if (envSuffixes.includes(rest) || envSuffixes.some((k) => rest.endsWith(`_${k}`))) continue;
+    layer.problems.push(unknownProblem(variable, envSuffixes.map((k) => prefix + k), 'env', `env ${variable}`, text));
+  }
+  return layer;
+}
+
+/** The set (non-empty) `ALBANY_POOLS_*` variables of an env record. */
+export function namedEnvVariables(env: Readonly<Record<string, string | undefined>>): string[] {
+  return Object.keys(env).filter((k) => k.startsWith('ALBANY_POOLS_') && env[k] !== undefined && env[k] !== '');
+}
+
+/** The pool names a config file has sections for under `pools` (none when it has no such object). */
+export function poolSectionNames(file: LoadedConfigFile): string[] {
+  const data = file.data;
+  if (!isPlainObject(data) || !isPlainObject(data['pools'])) return [];
+  return Object.keys(data['pools']);
 }
 
 /** `poolMaxThreads` or `--pool-max-threads` → `pool-max-threads`; other names → undefined. */

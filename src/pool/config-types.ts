@@ -29,6 +29,10 @@ export interface PoolConfig {
   resourceLimits: ResourceLimits;
   /** `finish`: let a running task end and drop its output; `abort`: replace the worker at once. */
   onDisconnect: OnDisconnect;
+  /** Most requests one hand-off to a thread carries (1 turns batching off). */
+  maxBatch: number;
+  /** How much lower than the event loop the worker threads run (Linux nice; 0 for equal). */
+  niceIncrement: number;
 }
 
 /** Where a resolved value came from. */

@@ -11,7 +11,10 @@ import {
   type PoolConfigKey,
   type ValueOrigin,
 } from './config-schema.js';
-import { envLayer, fileLayers, flagLayer, loadConfigFile, objectLayer, type Layer } from './config-sources.js';
+import {
+  envLayer, fileLayers, flagLayer, loadConfigFile, loadConfigFileSync, namedEnvLayer, objectLayer, poolSectionNames,
+  type Layer, type LoadedConfigFile,
+} from './config-sources.js';
 
 /** What {@link resolvePoolConfig} reads. Every source is passed in; nothing is read from `process`. */
 export interface ResolvePoolConfigOptions {
@@ -118,16 +121,61 @@ export function parsePoolFlags(flags: Readonly<Record<string, unknown>>): PoolCo
  *   value given and what is allowed; `details.problems` holds them as {@link ConfigProblem}s.
  */
 export async function resolvePoolConfig(options: ResolvePoolConfigOptions = {}): Promise<ResolvedPoolConfig> {
-  const file = await loadConfigFile(options);
+  return resolveWithFile(await loadConfigFile(options), options);
+}
+
+/**
+ * {@link resolvePoolConfig} without awaiting (a `.mjs`/`.js` config file is loaded with `require()`),
+ * for pools built synchronously in code.
+ */
+export function resolvePoolConfigSync(options: ResolvePoolConfigOptions = {}): ResolvedPoolConfig {
+  return resolveWithFile(loadConfigFileSync(options), options);
+}
+
+/**
+ * The merge itself, with the config file already read (or absent). Layers, later winning:
+ * file `pool`, file `pools[name]`, env `ALBANY_POOL_*`, env `ALBANY_POOLS_<NAME>_*`, flags, code.
+ */
+export function resolveWithFile(file: LoadedConfigFile | undefined, options: Omit<ResolvePoolConfigOptions, 'cwd' | 'configPath'>): ResolvedPoolConfig {
+  const env = options.env ?? {};
   const layers: Layer[] = [
     ...(file === undefined ? [] : fileLayers(file, options.name)),
-    envLayer(options.env ?? {}),
+    envLayer(env),
+    ...(options.name === undefined ? [] : [namedEnvLayer(env, options.name)]),
     flagLayer(options.flags ?? {}),
     codeLayer(options.code),
   ];
   const { config, sources, problems } = mergeLayers(layers, options.cores);
   if (problems.length > 0) throw configError(problems, options.name);
   return { name: options.name, config, sources, file: file?.path };
+}
+
+/**
+ * Resolves the unnamed pool and every pool the config file names under `pools`, so that a section
+ * no pool uses yet is checked too (`albany config --print`, and `albany serve` before it loads the
+ * app). Problems of every pool are reported in one `ERR_ALBANY_INVALID_CONFIG`, each once.
+ */
+export function resolveConfiguredPools(file: LoadedConfigFile | undefined, options: Omit<ResolvePoolConfigOptions, 'cwd' | 'configPath' | 'name'>): ResolvedPoolConfig[] {
+  const names = [undefined, ...(file === undefined ? [] : poolSectionNames(file))];
+  const resolved: ResolvedPoolConfig[] = [];
+  const problems: ConfigProblem[] = [];
+  const seen = new Set<string>();
+  for (const name of names) {
+    try {
+      resolved.push(resolveWithFile(file, { ...options, name }));
+    } catch (err) {
+      const found = (err as AlbanyError).details?.['problems'] as ConfigProblem[] | undefined;
+      if (found === undefined) throw err;
+      // A bad `pool` value fails every named pool too: name it once.
+      for (const p of found) {
+        if (seen.has(p.message)) continue;
+        seen.add(p.message);
+        problems.push(p);
+      }
+    }
+  }
+  if (problems.length > 0) throw configError(problems, undefined);
+  return resolved;
 }
 
 /** Fills a partial config from the defaults and validates it. */

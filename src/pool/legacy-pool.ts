@@ -11,7 +11,7 @@ import { MAX_REQUEUES, clientAborted, culpritDeaths, poolClosed, queueFull, work
 import { PoolMetrics, type PoolGauges } from './metrics.js';
 import type { DispatchOptions, LegacyPoolStats, PoolOptions } from './pool-types.js';
 import {
-  THREAD_INDEX, TaskState, batchBytes, goneIndex, stateIndex, decodeResults, encodeBatch,
+  THREAD_INDEX, TaskState, batchBytes, batchTransfer, canResend, goneIndex, stateIndex, decodeResults, encodeBatch,
   type BatchResult, type LegacyTask, type RegisterMessage, type TaskResult,
 } from './protocol.js';
 import { registerPool, unregisterPool } from './registry.js';
@@ -20,8 +20,6 @@ import { isCloseTimeout, startThreads, terminateThread } from './threads.js';
 import { Ticket, now, type Batch, type TicketListener } from './ticket.js';
 import { TimeoutSweep } from './timeout-sweep.js';
 import { WorkerChannels } from './worker-channels.js';
-
-const DEFAULT_MAX_BATCH = 32;
 
 /** How long a batch result waits for its worker's port registration when no taskTimeoutMs is set. */
 const REGISTRATION_WAIT_MS = 10_000;
@@ -62,6 +60,8 @@ export class LegacyPool {
   /** Batches failed since the last {@link settleFailed}, with their errors. */
   private failed: FailedBatch[] = [];
   private closing: Promise<void> | undefined;
+  /** @internal Pools that close with this one (the key lanes of offload(), see offload-lanes.ts). */
+  readonly companions = new Set<{ close(options?: { force?: boolean }): Promise<void> }>();
   private readonly flushBound = (): void => this.flush();
   private readonly settleFailedBound = (): void => this.settleFailed();
   /** A pending second look at batches a free thread may take from (see {@link rebalance}). */
@@ -77,7 +77,7 @@ export class LegacyPool {
     this.name = options.name;
     this.maxQueue = effectiveMaxQueue(config);
     this.capacity = config.maxThreads * config.concurrentTasksPerWorker;
-    this.maxBatch = Math.max(1, Math.floor(options.maxBatch ?? DEFAULT_MAX_BATCH));
+    this.maxBatch = Math.max(1, Math.floor(options.maxBatch ?? config.maxBatch));
     this.metrics = options.metrics ?? new PoolMetrics({ capacity: this.capacity });
     this.metrics.setCapacity(this.capacity);
     this.metrics.observe(() => this.gauges());
@@ -179,6 +179,11 @@ export class LegacyPool {
     return { queued, running };
   }
 
+  /** True once {@link close} was called: every new task is refused. */
+  get closed(): boolean {
+    return this.closing !== undefined;
+  }
+
   /** The piscina instance, for thread counts in exposition (`PoolMetricsSource.piscina`). */
   get threads(): { readonly length: number } {
     return this.piscina.threads;
@@ -200,7 +205,8 @@ export class LegacyPool {
       unregisterPool(this);
       if (this.recheck !== undefined) clearTimeout(this.recheck);
       if (options.force) this.stopByClose();
-      this.closing = options.force ? this.piscina.destroy() : this.piscina.close();
+      const companions = [...this.companions].map((c) => c.close(options));
+      this.closing = Promise.all([options.force ? this.piscina.destroy() : this.piscina.close(), ...companions]).then(() => undefined);
       void this.closing.then(() => this.sweep.stop(), () => this.sweep.stop());
     }
     return this.closing;
@@ -349,7 +355,9 @@ export class LegacyPool {
     this.busy++;
     this.active.add(batch);
     this.sweep.arm();
-    this.piscina.run(encodeBatch(tickets, shared)).then(
+    // Offload calls may move buffers to the thread instead of copying them.
+    const transferList = batchTransfer(tickets);
+    this.piscina.run(encodeBatch(tickets, shared), transferList === undefined ? undefined : { transferList }).then(
       (result) => this.batchDone(batch, result as BatchResult),
       (err: unknown) => this.batchFailed(batch, err),
     );
@@ -416,7 +424,7 @@ export class LegacyPool {
         // Taken back before the thread died: it lives on in its new batch.
         if (ticket.settled || !owns(batch, i)) continue;
         const s = Atomics.load(batch.state, stateIndex(i));
-        if (rerun && s === TaskState.queued && ticket.reason === undefined && ticket.requeues < MAX_REQUEUES) {
+        if (rerun && s === TaskState.queued && ticket.reason === undefined && ticket.requeues < MAX_REQUEUES && canResend(ticket.task)) {
           ticket.requeues++;
           ticket.batch = undefined;
           ticket.channel = undefined;

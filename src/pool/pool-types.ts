@@ -6,15 +6,20 @@ import type { PoolMetrics, PoolStats } from './metrics.js';
 export interface PoolOptions {
   /** Worker entry; the legacy worker by default. */
   filename?: URL | string;
-  /** A name for logs and metrics. */
+  /** A name for logs and metrics; it also picks the pool's `pools.<name>` config (wins over a `name` in the config). */
   name?: string;
+  /**
+   * `false`: {@link createPool} takes the config given in code and the defaults only, ignoring the
+   * config file, `ALBANY_POOL*_` env and `--pool-*` flags (default `true`).
+   */
+  configSources?: boolean;
   /** The collector to report to (one is made when absent); read it back from {@link LegacyPool.metrics}. */
   metrics?: PoolMetrics;
   /** Where worker faults are logged; `console.error` by default. */
   log?: (message: string, error?: unknown) => void;
-  /** Most requests one hand-off to a thread carries (default 32; 1 turns batching off). */
+  /** Overrides the config's `maxBatch` (most requests one hand-off carries; 1 turns batching off). */
   maxBatch?: number;
-  /** How much lower than the event loop the handler threads run (Linux nice; default 5, 0 for equal). */
+  /** Overrides the config's `niceIncrement` (Linux nice of the worker threads; 0 for equal). */
   niceIncrement?: number;
   /**
    * How long a plain `close()` lets running requests finish (default 30 000 ms); then their threads

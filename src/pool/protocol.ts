@@ -5,11 +5,13 @@
 // at all. Each worker also opens ONE persistent MessagePort (plus a wake counter) when it starts;
 // streaming, request-body pulls, acks and runSync service calls travel on it, tagged with the
 // request id, so no request ever creates a channel.
-import type { MessagePort } from 'node:worker_threads';
+import type { MessagePort, TransferListItem } from 'node:worker_threads';
 import type { Address, Headers } from '../gateway/types.js';
 
 /** How a legacy handler is called: WSGI `(environ, startResponse)`, plain `(request)`, or Node `(req, res)`. */
 export type HandlerStyle = 'wsgi' | 'plain' | 'node';
+
+const NO_BODY = new Uint8Array(0);
 
 /**
  * Values of a request's state slot in its batch's shared buffer. A batch is an offer, not a
@@ -76,6 +78,53 @@ export interface LegacyTask {
   body: Uint8Array;
   /** True when more body chunks follow (the worker pulls them). */
   more: boolean;
+  /**
+   * Present for an `offload()` call (built by {@link offloadTask}): the worker runs this export
+   * instead of a handler, and the request fields above are unused placeholders. One task type
+   * keeps admission, queue, batching, timeouts and faults one code path for both kinds.
+   */
+  call?: OffloadCall;
+}
+
+/** A module export to run with structured-cloned arguments (see src/pool/offload.ts). */
+export interface OffloadCall {
+  /** `file:` URL (or any importable specifier) of the module. */
+  moduleUrl: string;
+  /** The export to call. */
+  exportName: string;
+  /** The arguments, cloned (and their `transfer` moved) with the batch. */
+  args: unknown[];
+  /** Transferables inside `args`, moved instead of copied; never sent as data. */
+  transfer: TransferListItem[] | undefined;
+}
+
+const OFFLOAD_MOUNT: MountSpec = { moduleUrl: '', exportName: undefined, style: undefined, ackBytes: 0, ackMessages: 0 };
+const OFFLOAD_REQUEST: LegacyRequest = {
+  method: '', url: '', path: '', rootPath: '', queryString: '', scheme: '', httpVersion: '', server: null, client: null, headers: [],
+};
+
+/** Wraps an offload call as a pool task. */
+export function offloadTask(call: OffloadCall): LegacyTask {
+  return { mount: OFFLOAD_MOUNT, request: OFFLOAD_REQUEST, body: NO_BODY, more: false, call };
+}
+
+/**
+ * False for an offload call whose buffers were moved (`transferList`) with its hand-off: once
+ * posted to a thread they are gone from this one, so the call cannot be handed to another thread
+ * (after a crash, or taken back from a busy batch); it fails instead.
+ */
+export function canResend(task: LegacyTask): boolean {
+  return task.call?.transfer === undefined;
+}
+
+/** The transferables of the offload calls among `items`, for piscina's `transferList` (undefined when none). */
+export function batchTransfer(items: ReadonlyArray<{ task: LegacyTask }>): TransferListItem[] | undefined {
+  let list: TransferListItem[] | undefined;
+  for (let i = 0; i < items.length; i++) {
+    const transfer = items[i]!.task.call?.transfer;
+    if (transfer !== undefined && transfer.length > 0) (list ??= []).push(...transfer);
+  }
+  return list;
 }
 
 /** One request inside a batch: the task plus the id its port messages carry. */
@@ -100,6 +149,8 @@ export interface LegacyBatch {
   body: Uint8Array | undefined;
   /** {@link batchBytes}(n) bytes, see there. */
   shared: SharedArrayBuffer;
+  /** The offload calls of the batch, in order (each marked in `data` by mount index -1). */
+  calls?: Array<Omit<OffloadCall, 'transfer'>>;
 }
 
 /** What the batch task returns, flat like {@link LegacyBatch} (see {@link encodeResults}). */
@@ -112,19 +163,24 @@ export interface BatchResult {
   errors: SerializedError[] | undefined;
 }
 
-const NO_BODY = new Uint8Array(0);
-
 /** Packs requests for one hand-off. */
 export function encodeBatch(items: ReadonlyArray<{ id: number; task: LegacyTask }>, shared: SharedArrayBuffer): LegacyBatch {
   const n = items.length;
   const mounts: MountSpec[] = [];
   const data: Array<string | number | null> = [];
+  let calls: LegacyBatch['calls'];
   let bodyBytes = 0;
   for (let i = 0; i < n; i++) bodyBytes += items[i]!.task.body.byteLength;
   const body = bodyBytes > 0 ? new Uint8Array(bodyBytes) : undefined;
   let offset = 0;
   for (let i = 0; i < n; i++) {
     const { id, task } = items[i]!;
+    if (task.call !== undefined) {
+      const { moduleUrl, exportName, args } = task.call;
+      (calls ??= []).push({ moduleUrl, exportName, args });
+      data.push(id, -1);
+      continue;
+    }
     let m = mounts.indexOf(task.mount);
     if (m === -1) m = mounts.push(task.mount) - 1;
     const r = task.request;
@@ -138,7 +194,7 @@ export function encodeBatch(items: ReadonlyArray<{ id: number; task: LegacyTask 
     const headers = r.headers;
     for (let h = 0; h < headers.length; h++) data.push(headers[h]![0], headers[h]![1]);
   }
-  return { n, mounts, data, body, shared };
+  return calls === undefined ? { n, mounts, data, body, shared } : { n, mounts, data, body, shared, calls };
 }
 
 /** Unpacks a batch in the worker. */
@@ -147,9 +203,15 @@ export function decodeBatch(batch: LegacyBatch): BatchItem[] {
   const items: BatchItem[] = new Array(n);
   let p = 0;
   let offset = 0;
+  let c = 0;
   for (let i = 0; i < n; i++) {
     const id = data[p++] as number;
-    const mount = mounts[data[p++] as number]!;
+    const m = data[p++] as number;
+    if (m === -1) {
+      items[i] = { id, ...offloadTask({ ...batch.calls![c++]!, transfer: undefined }) };
+      continue;
+    }
+    const mount = mounts[m]!;
     const more = data[p++] === 1;
     const len = data[p++] as number;
     const method = data[p++] as string;
@@ -313,6 +375,8 @@ export interface TaskResult {
   aborted: boolean;
   /** When the worker picked the task up (epoch ms). */
   startedAt: number;
+  /** An offload call's return value (offload results travel on the worker's port, never in the batch result). */
+  value?: unknown;
 }
 
 /** True when `msg` is one of the legacy protocol messages (as opposed to a runSync service call). */

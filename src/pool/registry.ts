@@ -35,3 +35,9 @@ export function livePoolSources(): PoolMetricsSource[] {
     return { name, metrics: pool.metrics, piscina: { threads: pool.threads, maxThreads: pool.config?.maxThreads } };
   });
 }
+
+/** The first live pool created with this name (offload's `pool: 'name'` shares it), if any. */
+export function findLivePool(name: string): RegisteredPool | undefined {
+  for (const pool of live) if (pool.name === name) return pool;
+  return undefined;
+}

@@ -4,7 +4,7 @@
 // the free thread. Batching keeps its gain for trivial handlers (many requests per hand-off, and a
 // batch whose requests take microseconds is left alone), and a slow handler no longer holds the
 // requests queued behind it while another thread idles.
-import { THREAD_INDEX, TaskState, startedAtIndex, stateIndex } from './protocol.js';
+import { THREAD_INDEX, TaskState, canResend, startedAtIndex, stateIndex } from './protocol.js';
 import type { Batch, Ticket } from './ticket.js';
 
 /**
@@ -106,7 +106,8 @@ function take(batch: Batch, count: number, fromFront: boolean, into: Ticket[]): 
   for (let k = 0; k < n && got < count; k++) {
     const i = fromFront ? k : n - 1 - k;
     const ticket = batch.tickets[i]!;
-    if (ticket.settled || !owns(batch, i)) continue;
+    // An offload call whose buffers moved with the hand-off can only run where they went.
+    if (ticket.settled || !owns(batch, i) || !canResend(ticket.task)) continue;
     if (Atomics.compareExchange(batch.state, stateIndex(i), TaskState.queued, TaskState.stolen) !== TaskState.queued) continue;
     // Not started, so nothing was posted for it on the worker's port and its body is still ours.
     ticket.batch = undefined;

@@ -7,9 +7,6 @@ import type { PoolConfig } from './config-types.js';
 import { toPiscinaOptions } from './config.js';
 import type { PoolOptions } from './pool-types.js';
 
-/** Linux nice increment of handler threads when {@link PoolOptions.niceIncrement} is not given. */
-const DEFAULT_NICE = 5;
-
 /** How long a plain `close()` lets running requests finish when {@link PoolOptions.closeTimeoutMs} is not given (piscina's default). */
 const DEFAULT_CLOSE_TIMEOUT_MS = 30_000;
 
@@ -36,7 +33,7 @@ export function startThreads(config: PoolConfig, options: Pick<PoolOptions, 'fil
     recordTiming: false,
     // Handler threads yield the CPU to the event loop: an async route stays fast while blocking
     // handlers saturate every core (measured: /health p99 4–5 ms → 2–3 ms at nice +5, same throughput).
-    niceIncrement: options.niceIncrement ?? DEFAULT_NICE,
+    niceIncrement: options.niceIncrement ?? config.niceIncrement,
     closeTimeout: closeTimeoutMs,
     filename: filename instanceof URL ? filename.href : filename,
   });

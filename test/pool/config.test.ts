@@ -15,6 +15,12 @@ import {
   type ResolvePoolConfigOptions,
 } from '../../src/pool/config.js';
 import { formatConfig } from '../../src/pool/config-format.js';
+import { resetPoolConfigSource, setPoolConfigSource, unusedPoolSettings } from '../../src/pool/config-process.js';
+import { createPool } from '../../src/pool/pool.js';
+import { offload } from '../../src/pool/offload.js';
+import { legacy } from '../../legacy-adapter/index.js';
+import { spawn } from 'node:child_process';
+import http from 'node:http';
 import type { ConfigProblem } from '../../src/pool/config-schema.js';
 
 const fixtures = fileURLToPath(new URL('../fixtures/config/', import.meta.url));
@@ -48,6 +54,8 @@ test('with no sources the defaults apply and say so', async (t) => {
     concurrentTasksPerWorker: 1,
     resourceLimits: {},
     onDisconnect: 'finish',
+    maxBatch: 32,
+    niceIncrement: 5,
   });
   t.is(r.file, undefined);
   t.true(Object.values(r.sources).every((s) => s.source === 'default'));
@@ -295,4 +303,179 @@ test('toPiscinaOptions maps names and leaves out unset resource limits', async (
   const plain = toPiscinaOptions((await resolvePoolConfig({ cores: 2 })).config);
   t.false('resourceLimits' in plain);
   t.false('taskTimeoutMs' in plain);
+});
+
+// --- every pool reads the layers: createPool, legacy(), offload(), and the CLI ---------------------
+
+const repo = fileURLToPath(new URL('../../', import.meta.url));
+const tsx = import.meta.resolve('tsx');
+
+interface Child {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `node --import tsx <args>` in `cwd` with exactly `env` (plus PATH), up to `ms`. */
+function node(args: string[], cwd: string, env: Record<string, string>, ms = 30_000): Promise<Child> & { kill(): void; output(): string } {
+  const child = spawn(process.execPath, ['--import', tsx, ...args], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const killer = setTimeout(() => child.kill('SIGKILL'), ms);
+  const done = new Promise<Child>((resolve) => child.on('exit', (code) => {
+    clearTimeout(killer);
+    resolve({ code, stdout, stderr });
+  }));
+  return Object.assign(done, { kill: () => child.kill('SIGTERM'), output: () => stdout + stderr });
+}
+
+const cli = join(repo, 'src/cli.ts');
+
+test.serial('createPool({ name }) merges defaults < file pool < file pools.name < env < named env < flags < code', async (t) => {
+  t.teardown(resetPoolConfigSource);
+  const cwd = await dirWith({
+    'albany.config.json': {
+      pool: { minThreads: 0, maxThreads: 2, idleTimeoutMs: 1000, taskTimeoutMs: 1000, maxQueue: 1, maxBatch: 4 },
+      pools: { reports: { maxThreads: 3, idleTimeoutMs: 2000, taskTimeoutMs: 2000, maxQueue: 2, maxBatch: 8 } },
+    },
+  });
+  await setPoolConfigSource({
+    cwd,
+    env: { ALBANY_POOL_TASK_TIMEOUT_MS: '3000', ALBANY_POOL_MAX_QUEUE: '3', ALBANY_POOLS_REPORTS_MAX_QUEUE: '4', ALBANY_POOLS_REPORTS_NICE_INCREMENT: '7' },
+    flags: { 'pool-max-queue': '5', 'pool-max-batch': '16' },
+  });
+  const reports = createPool({ name: 'reports', maxBatch: 2 });
+  t.teardown(() => reports.close());
+  t.is(reports.name, 'reports');
+  t.is(reports.config.minThreads, 0, 'file pool');
+  t.is(reports.config.maxThreads, 3, 'file pools.reports over file pool');
+  t.is(reports.config.idleTimeoutMs, 2000, 'file pools.reports');
+  t.is(reports.config.taskTimeoutMs, 3000, 'env ALBANY_POOL_* over the file');
+  t.is(reports.config.niceIncrement, 7, 'env ALBANY_POOLS_REPORTS_*');
+  t.is(reports.config.maxQueue, 5, 'flag over both env variables');
+  t.is(reports.config.maxBatch, 2, 'code over the flag');
+  const other = createPool({ name: 'other' });
+  t.teardown(() => other.close());
+  t.is(other.config.maxThreads, 2, 'another name keeps the file pool section');
+  t.is(other.config.niceIncrement, 5, 'and not the reports variables');
+  const unnamed = createPool();
+  t.teardown(() => unnamed.close());
+  t.is(unnamed.config.maxQueue, 5, 'an unnamed pool reads the flags too');
+  const bare = createPool({ maxThreads: 1 }, { configSources: false });
+  t.teardown(() => bare.close());
+  t.is(bare.config.maxQueue, 'auto', 'configSources: false ignores file, env and flags');
+});
+
+test.serial('legacy(url, { pool: { name } }) and offload(url, fn, { pool: name }) build their pools with the same layers', async (t) => {
+  t.teardown(resetPoolConfigSource);
+  const cwd = await dirWith({ 'albany.config.json': { pools: { mounted: { maxThreads: 3 }, calls: { maxThreads: 1, taskTimeoutMs: 4321 } } } });
+  await setPoolConfigSource({ cwd, env: { ALBANY_POOLS_MOUNTED_MIN_THREADS: '0' }, flags: {} });
+  const app = legacy(new URL('../fixtures/legacy/plain.ts', import.meta.url), { pool: { name: 'mounted', maxQueue: 9 } });
+  t.teardown(() => app.close());
+  t.is(app.pool.name, 'mounted');
+  t.is(app.pool.config.maxThreads, 3);
+  t.is(app.pool.config.minThreads, 0);
+  t.is(app.pool.config.maxQueue, 9);
+  const echo = offload(new URL('../fixtures/offload/functions.ts', import.meta.url), 'echo', { pool: 'calls' });
+  t.teardown(() => echo.pool.close());
+  t.is(echo.pool.name, 'calls');
+  t.is(echo.pool.config.taskTimeoutMs, 4321);
+  t.deepEqual(unusedPoolSettings(), [], 'both sections are in use');
+});
+
+test.serial('a bad value in a pools.<name> section or a named env variable fails that pool, naming it', async (t) => {
+  t.teardown(resetPoolConfigSource);
+  const cwd = await dirWith({ 'albany.config.json': { pools: { x: { maxBatch: 0, niceIncrement: 20 } } } });
+  await setPoolConfigSource({ cwd, env: { ALBANY_POOLS_X_MAX_THREADZ: '2' }, flags: {} });
+  const err = t.throws(() => createPool({ name: 'x' }));
+  t.true(AlbanyError.is(err));
+  t.is((err as AlbanyError).code, 'ERR_ALBANY_INVALID_CONFIG');
+  t.regex(err!.message, /config of pool "x" \(3 problems\)/);
+  t.regex(err!.message, /file albany\.config\.json pools\.x\.maxBatch = 0: maxBatch must be an integer from 1 to 1024/);
+  t.regex(err!.message, /file albany\.config\.json pools\.x\.niceIncrement = 20: niceIncrement must be an integer from 0 to 19/);
+  t.regex(err!.message, /env ALBANY_POOLS_X_MAX_THREADZ: unknown key \(did you mean ALBANY_POOLS_X_MAX_THREADS\?\)/);
+  t.notThrows(() => createPool({ name: 'y' }, { configSources: false }).close());
+});
+
+test.serial('pools.<name> sections and ALBANY_POOLS_* variables no pool declared are listed as unused', async (t) => {
+  t.teardown(resetPoolConfigSource);
+  const cwd = await dirWith({ 'albany.config.json': { pools: { declared: { maxThreads: 1 }, typo: { maxThreads: 1 } } } });
+  await setPoolConfigSource({ cwd, env: { ALBANY_POOLS_DECLARED_MAX_THREADS: '1', ALBANY_POOLS_GHOST_MAX_THREADS: '1' }, flags: {} });
+  const p = createPool({ name: 'declared' });
+  t.teardown(() => p.close());
+  const unused = unusedPoolSettings();
+  t.is(unused.length, 2, unused.join('\n'));
+  t.regex(unused[0]!, /^file albany\.config\.json pools\.typo: no pool named "typo" was created/);
+  t.regex(unused[1]!, /^env ALBANY_POOLS_GHOST_MAX_THREADS: no pool created by this program/);
+});
+
+test('a program not started by the CLI: pools built in code read albany.config.json from cwd and process.env', async (t) => {
+  const cwd = await dirWith({ 'albany.config.json': { pool: { maxThreads: 2 }, pools: { reports: { maxThreads: 3 }, mounted: { maxQueue: 6 } } } });
+  const run = await node([join(repo, 'test/fixtures/config/print-pool.ts')], cwd, { ALBANY_POOLS_REPORTS_TASK_TIMEOUT_MS: '1500', ALBANY_POOL_MAX_BATCH: '3' });
+  t.is(run.code, 0, run.stderr);
+  const out = JSON.parse(run.stdout) as Record<string, { maxThreads: number; taskTimeoutMs: number; maxBatch: number; maxQueue: number }>;
+  t.is(out['reports']!.maxThreads, 3);
+  t.is(out['reports']!.taskTimeoutMs, 1500);
+  t.is(out['reports']!.maxBatch, 3);
+  t.is(out['mounted']!.maxThreads, 2);
+  t.is(out['mounted']!.maxQueue, 6);
+  t.is(out['plain']!.maxThreads, 2);
+  t.is(out['plain']!.taskTimeoutMs, 30_000);
+});
+
+test('albany config --print shows every pools.<name> with its sources', async (t) => {
+  const cwd = await dirWith({ 'albany.config.json': { pool: { maxThreads: 2 }, pools: { reports: { maxThreads: 3, maxBatch: 1 } } } });
+  const run = await node([cli, 'config', '--print', '--pool-max-queue', '9'], cwd, { ALBANY_POOLS_REPORTS_NICE_INCREMENT: '0' });
+  t.is(run.code, 0, run.stderr);
+  const [base, reports] = run.stdout.split('\n\n');
+  t.regex(base!, /^pool \(file .*albany\.config\.json\)/);
+  t.regex(base!, /maxThreads\s+2\s+file albany\.config\.json pool\.maxThreads/);
+  t.regex(base!, /maxQueue\s+9\s+flag --pool-max-queue/);
+  t.regex(reports!, /^pool "reports"/);
+  t.regex(reports!, /maxThreads\s+3\s+file albany\.config\.json pools\.reports\.maxThreads/);
+  t.regex(reports!, /maxBatch\s+1\s+file albany\.config\.json pools\.reports\.maxBatch/);
+  t.regex(reports!, /niceIncrement\s+0\s+env ALBANY_POOLS_REPORTS_NICE_INCREMENT/);
+  t.regex(reports!, /maxQueue\s+9\s+flag --pool-max-queue/);
+});
+
+test('albany config --print rejects a bad pools.<name> value, naming the key, its source and what is allowed', async (t) => {
+  const cwd = await dirWith({ 'albany.config.json': { pool: { maxThreads: 4 }, pools: { x: { minThreads: 9 }, y: { maxBatch: 'lots' } } } });
+  const run = await node([cli, 'config', '--print'], cwd, {});
+  t.is(run.code, 2);
+  t.is(run.stdout, '');
+  t.regex(run.stderr, /Invalid pool config \(2 problems\)/);
+  t.regex(run.stderr, /file albany\.config\.json pools\.x\.minThreads = 9: minThreads must be ≤ maxThreads, which is 4 from file albany\.config\.json pool\.maxThreads/);
+  t.regex(run.stderr, /file albany\.config\.json pools\.y\.maxBatch = "lots": maxBatch must be an integer from 1 to 1024/);
+});
+
+test('albany serve: --pool-* flags, the file and env reach a pool the app builds in code; an unused pools.<name> is a warning', async (t) => {
+  const cwd = await dirWith({ 'albany.config.json': { pools: { used: { maxThreads: 3 }, typo: { maxThreads: 2 } } } });
+  const app = join(repo, 'test/fixtures/config/named-pool-app.ts');
+  const run = node([cli, 'serve', app, '--port', '0', '--pool-max-queue', '7'], cwd, { ALBANY_POOLS_USED_TASK_TIMEOUT_MS: '1234' });
+  t.teardown(() => run.kill());
+  let url: string | undefined;
+  for (let i = 0; i < 600 && url === undefined; i++) {
+    url = /listening on (http:\/\/\S+)/.exec(run.output())?.[1];
+    if (url === undefined) await new Promise((r) => setTimeout(r, 50));
+  }
+  t.truthy(url, run.output());
+  const body = await new Promise<string>((resolve, reject) => {
+    http.get(url!, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolve(text));
+    }).on('error', reject);
+  });
+  const config = JSON.parse(body) as { maxThreads: number; maxQueue: number; taskTimeoutMs: number; minThreads: number };
+  t.is(config.maxThreads, 3, 'file pools.used');
+  t.is(config.taskTimeoutMs, 1234, 'env ALBANY_POOLS_USED_*');
+  t.is(config.maxQueue, 7, 'flag --pool-max-queue');
+  t.is(config.minThreads, 0, 'code');
+  for (let i = 0; i < 100 && !/pools\.typo/.test(run.output()); i++) await new Promise((r) => setTimeout(r, 20));
+  t.regex(run.output(), /pool config not used: file albany\.config\.json pools\.typo: no pool named "typo" was created \(pools: "used"\)/);
+  t.notRegex(run.output(), /pools\.used:/);
+  run.kill();
+  t.is((await run).code, 0);
 });
