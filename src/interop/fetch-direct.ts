@@ -10,6 +10,7 @@ import type { FetchHandler } from './fetch.js';
 import { requestUrlOfHead, ScopeRequest } from './fetch-request.js';
 import { checkedSend, eachInitHeader } from './fetch-send.js';
 import { lightState, TEXT_PLAIN, type LightState } from './light-response.js';
+import { mayAddContentLength } from '../server/framing.js';
 
 /** What fromFetch does with a handler's failure: its `onError` answer, or the error for a 500. */
 export type FetchRecover = (error: unknown, request: Request, send: Send) => Promise<void>;
@@ -60,12 +61,13 @@ function writeWhole(exchange: NodeExchange, light: LightState): boolean {
   const body = light.body;
   if (body !== null && typeof body !== 'string' && !(body instanceof Uint8Array)) return false;
   const status = light.status;
-  const sized = status !== 204 && status !== 304;
+  const size = byteLength(body);
+  const sized = mayAddContentLength(status, size, exchange.head.method);
   const text = typeof body === 'string';
   let headers: string[];
   if (light.headers === undefined) {
     // The usual `new Response(text)`: the whole list is known up front.
-    const length = sized ? byteLength(body) : '';
+    const length = sized ? String(size) : '';
     if (text) headers = sized ? ['content-type', TEXT_PLAIN, 'content-length', length] : ['content-type', TEXT_PLAIN];
     else headers = sized ? ['content-length', length] : [];
   } else {
@@ -78,13 +80,13 @@ function writeWhole(exchange: NodeExchange, light: LightState): boolean {
       headers.push(name, value);
     });
     if (text && !typed) headers.push('content-type', TEXT_PLAIN);
-    if (sized && !framed) headers.push('content-length', byteLength(body));
+    if (sized && !framed) headers.push('content-length', String(size));
   }
   exchange.sendWhole(status, headers, body);
   return true;
 }
 
-/** The content-length value of a whole body (text goes out as UTF-8). */
-function byteLength(body: string | Uint8Array | null): string {
-  return String(body === null ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length);
+/** The length of a whole body in bytes (text goes out as UTF-8). */
+function byteLength(body: string | Uint8Array | null): number {
+  return body === null ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
 }

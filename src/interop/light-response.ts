@@ -37,7 +37,9 @@ function isLightInit(init: unknown): init is Init {
   if (init === null || typeof init !== 'object' || init instanceof GlobalResponse) return false;
   const status = (init as ResponseInit).status;
   // Anything the real constructor would reject must reach it, so its errors stay the standard ones.
-  return status === undefined || (Number.isInteger(status) && status >= 200 && status <= 599);
+  // A statusText does too: the real constructor checks it, and hosts then send it as the reason
+  // phrase (a light response always has the standard one).
+  return (init as ResponseInit).statusText === undefined && (status === undefined || (Number.isInteger(status) && status >= 200 && status <= 599));
 }
 
 /**
@@ -142,4 +144,4 @@ export function installLightResponse(): boolean {
 }
 
 /** The Response constructor that was global before any override. */
-export const NativeResponse = GlobalResponse;
+export const NativeResponse: typeof Response = GlobalResponse;
