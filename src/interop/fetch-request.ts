@@ -127,50 +127,102 @@ function disconnected(): DOMException {
   return new DOMException('the client disconnected', 'AbortError');
 }
 
+// How many body bytes the disconnect watcher reads ahead of a handler that has not read them yet,
+// about what node:http buffers for a request nobody reads before it stops reading the socket.
+const READ_AHEAD_BYTES = 64 * 1024;
+
 /**
- * Owns the request's `receive()`: body reads go first; the client-disconnect watcher behind
- * `request.signal` starts only once the body is done, so it never swallows a body chunk.
+ * Owns the request's `receive()`. In the gateway protocol a disconnect comes only from `receive()`,
+ * after the body; so once `request.signal` is asked for, a watcher takes over `receive()`: it reads
+ * the body ahead into a small queue the body readers take from (at most READ_AHEAD_BYTES, so an
+ * unread upload is never pulled into memory), then waits for `http.disconnect` and aborts the
+ * signal. Every method gets the signal this way, a POST whose body nobody reads included.
  */
 class BodyChannel {
+  /** receive() has yielded the body's last message (or a disconnect). */
   private bodyDone: boolean;
   private abort: AbortController | undefined;
+  /** Body messages the watcher read ahead, oldest first (exists once the watcher runs). */
+  private ahead: HttpReceiveMessage[] | undefined;
+  private aheadBytes: number;
+  /** A body reader's receive() still in flight when the watcher started: it lands first. */
+  private reading: Promise<HttpReceiveMessage> | undefined;
+  private wakeReader: (() => void) | undefined;
+  private wakeWatcher: (() => void) | undefined;
 
   constructor(private readonly receive: Receive, hasBody: boolean) {
     this.bodyDone = !hasBody;
+    this.abort = undefined;
+    this.ahead = undefined;
+    this.aheadBytes = 0;
+    this.reading = undefined;
+    this.wakeReader = undefined;
+    this.wakeWatcher = undefined;
   }
 
   /** An AbortSignal that fires when the host reports the client gone. */
   signal(): AbortSignal {
     if (this.abort === undefined) {
       this.abort = new AbortController();
-      if (this.bodyDone) this.watch();
+      this.ahead = [];
+      this.watch().catch(() => {});
     }
     return this.abort.signal;
   }
 
-  /** The next body message; marks the body done and starts the watcher when it ends. */
+  /** The next body message, from the read-ahead queue once the watcher runs. */
   async next(): Promise<HttpReceiveMessage> {
+    if (this.ahead !== undefined) {
+      for (;;) {
+        const message = this.ahead.shift();
+        if (message !== undefined) {
+          if (message.type === 'http.request') this.aheadBytes -= message.body.length;
+          const wake = this.wakeWatcher;
+          this.wakeWatcher = undefined;
+          wake?.();
+          return message;
+        }
+        if (this.bodyDone) return END_OF_BODY;
+        await new Promise<void>((resolve) => (this.wakeReader = resolve));
+      }
+    }
     if (this.bodyDone) return END_OF_BODY;
-    const message = (await this.receive()) as HttpReceiveMessage;
+    const read = this.reading = this.receive() as Promise<HttpReceiveMessage>;
+    const message = await read;
+    this.reading = undefined;
+    this.landed(message);
+    return message;
+  }
+
+  private landed(message: HttpReceiveMessage): void {
     if (message.type === 'http.disconnect') {
       this.bodyDone = true;
       this.abort?.abort(disconnected());
     } else if (!message.moreBody) {
       this.bodyDone = true;
-      if (this.abort !== undefined) this.watch();
     }
-    return message;
   }
 
-  private watch(): void {
+  private async watch(): Promise<void> {
     const abort = this.abort!;
-    void (async () => {
-      for (;;) {
-        const m = (await this.receive()) as HttpReceiveMessage;
-        if (m.type === 'http.disconnect') break;
-      }
-      abort.abort(disconnected());
-    })().catch(() => {});
+    const ahead = this.ahead!;
+    if (this.reading !== undefined) await this.reading;
+    while (!this.bodyDone) {
+      while (this.aheadBytes >= READ_AHEAD_BYTES) await new Promise<void>((resolve) => (this.wakeWatcher = resolve));
+      const message = (await this.receive()) as HttpReceiveMessage;
+      if (message.type === 'http.request') this.aheadBytes += message.body.length;
+      ahead.push(message);
+      this.landed(message);
+      const wake = this.wakeReader;
+      this.wakeReader = undefined;
+      wake?.();
+    }
+    if (abort.signal.aborted) return;
+    for (;;) {
+      const message = (await this.receive()) as HttpReceiveMessage;
+      if (message.type === 'http.disconnect') break;
+    }
+    abort.abort(disconnected());
   }
 }
 
