@@ -56,16 +56,24 @@ export function checkStatus(status: unknown, type: string): number {
  */
 export function checkReason(reason: unknown, type: string): string {
   if (typeof reason !== 'string') invalidMessage(`${type}: reason must be a string, got ${reason === null ? 'null' : typeof reason}`);
+  const i = badReasonChar(reason);
+  if (i !== -1) invalidMessage(`${type}: ${describeBadReason(reason, i)}`, { index: i });
+  return reason;
+}
+
+/** The index of the first character a reason phrase may not hold (see {@link checkReason}), or -1. */
+export function badReasonChar(reason: string): number {
   for (let i = 0; i < reason.length; i++) {
     const c = reason.charCodeAt(i);
-    if (c < 32 ? c !== 9 : c === 127 || c > 255) {
-      invalidMessage(
-        `${type}: reason ${JSON.stringify(reason)} has character U+${c.toString(16).toUpperCase().padStart(4, '0')} at ${i}; allowed are tab, space, visible ASCII and latin1 (U+0080–U+00FF), never CR, LF or NUL`,
-        { index: i },
-      );
-    }
+    if (c < 32 ? c !== 9 : c === 127 || c > 255) return i;
   }
-  return reason;
+  return -1;
+}
+
+/** The error text for a reason phrase whose character at `index` is not allowed. */
+export function describeBadReason(reason: string, index: number): string {
+  const c = reason.charCodeAt(index);
+  return `reason ${JSON.stringify(reason)} has character U+${c.toString(16).toUpperCase().padStart(4, '0')} at ${index}; allowed are tab, space, visible ASCII and latin1 (U+0080–U+00FF), never CR, LF or NUL`;
 }
 
 /**
