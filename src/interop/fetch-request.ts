@@ -149,9 +149,16 @@ class BodyChannel {
   private reading: Promise<HttpReceiveMessage> | undefined;
   private wakeReader: (() => void) | undefined;
   private wakeWatcher: (() => void) | undefined;
+  /**
+   * The client sent `Expect: 100-continue`: its body comes only after the host's `100 Continue`,
+   * which the first receive() sends. The watcher waits for a body reader before reading, so a
+   * handler that answers without the body never invites the upload.
+   */
+  private waitForReader: boolean;
 
-  constructor(private readonly receive: Receive, hasBody: boolean) {
+  constructor(private readonly receive: Receive, hasBody: boolean, expectsContinue: () => boolean) {
     this.bodyDone = !hasBody;
+    this.waitForReader = hasBody && expectsContinue();
     this.abort = undefined;
     this.ahead = undefined;
     this.aheadBytes = 0;
@@ -172,6 +179,13 @@ class BodyChannel {
 
   /** The next body message, from the read-ahead queue once the watcher runs. */
   async next(): Promise<HttpReceiveMessage> {
+    if (this.waitForReader) {
+      // A reader wants the body: the 100 Continue may go now, and the watcher may read ahead.
+      this.waitForReader = false;
+      const wake = this.wakeWatcher;
+      this.wakeWatcher = undefined;
+      wake?.();
+    }
     if (this.ahead !== undefined) {
       for (;;) {
         const message = this.ahead.shift();
@@ -207,6 +221,7 @@ class BodyChannel {
     const abort = this.abort!;
     const ahead = this.ahead!;
     if (this.reading !== undefined) await this.reading;
+    while (this.waitForReader && !this.bodyDone) await new Promise<void>((resolve) => (this.wakeWatcher = resolve));
     while (!this.bodyDone) {
       while (this.aheadBytes >= READ_AHEAD_BYTES) await new Promise<void>((resolve) => (this.wakeWatcher = resolve));
       const message = (await this.receive()) as HttpReceiveMessage;
@@ -301,7 +316,11 @@ export class ScopeRequest {
   }
 
   private channel(): BodyChannel {
-    return (this[kChannel] ??= new BodyChannel(this[kReceive], this.method !== 'GET' && this.method !== 'HEAD'));
+    return (this[kChannel] ??= new BodyChannel(
+      this[kReceive],
+      this.method !== 'GET' && this.method !== 'HEAD',
+      () => /^\s*100-continue\s*$/i.test(this.headers.get('expect') ?? ''),
+    ));
   }
 
   get signal(): AbortSignal {

@@ -32,6 +32,16 @@ async function handler(request: Request): Promise<Response> {
     for (const b of body) sum = (sum + b) % 65521;
     return new Response(`${body.length} ${sum} ${signal.aborted}`);
   }
+  if (url.pathname === '/signal-then-refuse') {
+    // Asks for the signal, then answers without the body (an auth check): no upload is invited.
+    void request.signal;
+    await sleep(100);
+    return new Response('no', { status: 401 });
+  }
+  if (url.pathname === '/signal-then-echo') {
+    void request.signal;
+    return new Response(`got ${await request.text()}`);
+  }
   return new Response('no such route', { status: 404 });
 }
 
@@ -78,6 +88,47 @@ for (const directApps of [true, false]) {
       });
       const res = await fetch(`${url}/signal-then-body`, { method: 'POST', body: stream, duplex: 'half' } as RequestInit);
       t.is(await res.text(), `${body.length} ${sum} false`);
+    }, { directApps });
+  });
+}
+
+for (const directApps of [true, false]) {
+  const where = directApps ? 'direct path' : 'gateway path';
+
+  test(`${where}: Expect: 100-continue and a handler that takes the signal but not the body: no 100 Continue, just the answer`, async (t) => {
+    await withAlbany(fromFetch(handler), async (_url, server) => {
+      const socket = net.connect(server.port, '127.0.0.1');
+      socket.on('error', () => {});
+      let text = '';
+      socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      socket.write('POST /signal-then-refuse HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n');
+      await Promise.race([closed, sleep(3000)]);
+      socket.destroy();
+      t.true(text.startsWith('HTTP/1.1 401 '), JSON.stringify(text));
+      t.false(text.includes('100 Continue'), JSON.stringify(text));
+    }, { directApps });
+  });
+
+  test(`${where}: Expect: 100-continue and a handler that takes the signal, then reads the body: 100 Continue, then the answer`, async (t) => {
+    await withAlbany(fromFetch(handler), async (_url, server) => {
+      const socket = net.connect(server.port, '127.0.0.1');
+      socket.on('error', () => {});
+      let text = '';
+      let sawContinue!: () => void;
+      const continued = new Promise<void>((resolve) => (sawContinue = resolve));
+      socket.on('data', (d: Buffer) => {
+        text += d.toString('latin1');
+        if (text.includes('100 Continue\r\n\r\n')) sawContinue();
+      });
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      socket.write('POST /signal-then-echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n');
+      t.is(await Promise.race([continued.then(() => 'continued'), sleep(3000).then(() => 'no 100 Continue')]), 'continued');
+      socket.write('hello');
+      await Promise.race([closed, sleep(3000)]);
+      socket.destroy();
+      t.true(text.startsWith('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n'), JSON.stringify(text));
+      t.true(text.endsWith('got hello'), JSON.stringify(text));
     }, { directApps });
   });
 }
