@@ -7,7 +7,8 @@
 import type { Send } from '../gateway/types.js';
 import type { DirectNodeHandler, NodeExchange } from '../server/direct.js';
 import type { FetchHandler } from './fetch.js';
-import { requestUrlOfHead, ScopeRequest } from './fetch-request.js';
+import { afterResponse, requestUrlOfHead, ScopeRequest } from './fetch-request.js';
+import { SENT } from '../server/cycle.js';
 import { checkedSend, eachInitHeader } from './fetch-send.js';
 import { lightState, TEXT_PLAIN, type LightState } from './light-response.js';
 import { mayAddContentLength } from '../server/framing.js';
@@ -30,26 +31,29 @@ export function directFetchHandler(fetch: FetchHandler, recover: FetchRecover): 
     }
     const light = lightState(result);
     if (light !== undefined) {
-      finish(exchange, result, light);
+      finish(exchange, request, result, light);
       return;
     }
     Promise.resolve(result).then(
-      (response) => finish(exchange, response, lightState(response)),
+      (response) => finish(exchange, request, response, lightState(response)),
       (error: unknown) => exchange.run((_scope, _receive, send) => recover(error, request, send)),
     );
   };
 }
 
 /** Writes `response` directly when it is light and whole; otherwise sends it through the cycle. */
-function finish(exchange: NodeExchange, response: unknown, light: LightState | undefined): void {
+function finish(exchange: NodeExchange, request: Request, response: unknown, light: LightState | undefined): void {
   try {
-    if (light !== undefined && writeWhole(exchange, light)) return;
+    if (light !== undefined && writeWhole(exchange, light)) {
+      afterResponse(request, SENT);
+      return;
+    }
   } catch (error) {
     // Most likely node's writeHead refusing a header (the gateway path refuses it at send()): a 500.
     exchange.run(() => Promise.reject(error));
     return;
   }
-  exchange.run((_scope, _receive, send) => checkedSend(response, send));
+  exchange.run((_scope, _receive, send) => afterResponse(request, checkedSend(response, send)));
 }
 
 /**

@@ -3,7 +3,7 @@
 // clone) creates a real Request on first use.
 import { lowerHeaderName } from '../gateway/helpers.js';
 import type { Address, Headers as HeaderList, HttpReceiveMessage, HttpScope, Receive } from '../gateway/types.js';
-import { END_OF_BODY } from '../server/cycle.js';
+import { END_OF_BODY, SENT } from '../server/cycle.js';
 import { pairHeaders, splitTarget, type RequestHead } from '../server/scope.js';
 
 const GlobalRequest = globalThis.Request;
@@ -155,10 +155,20 @@ class BodyChannel {
    * handler that answers without the body never invites the upload.
    */
   private waitForReader: boolean;
+  /**
+   * Set once the app's response has gone out. The exchange then ends with an `http.disconnect`
+   * too, which is the response's end and not the client leaving: the signal stays quiet, as on
+   * @hono/node-server (which aborts only when the response did not finish).
+   */
+  responded: boolean;
+  /** A body read met `http.disconnect` (the signal is then aborted, or quiet if the response went out). */
+  private clientLeft: boolean;
 
   constructor(private readonly receive: Receive, hasBody: boolean, expectsContinue: () => boolean) {
     this.bodyDone = !hasBody;
     this.waitForReader = hasBody && expectsContinue();
+    this.responded = false;
+    this.clientLeft = false;
     this.abort = undefined;
     this.ahead = undefined;
     this.aheadBytes = 0;
@@ -211,7 +221,8 @@ class BodyChannel {
   private landed(message: HttpReceiveMessage): void {
     if (message.type === 'http.disconnect') {
       this.bodyDone = true;
-      this.abort?.abort(disconnected());
+      this.clientLeft = true;
+      if (this.abort !== undefined) this.gone(this.abort);
     } else if (!message.moreBody) {
       this.bodyDone = true;
     }
@@ -232,12 +243,24 @@ class BodyChannel {
       this.wakeReader = undefined;
       wake?.();
     }
-    if (abort.signal.aborted) return;
+    if (this.clientLeft) {
+      // Seen by a body read, maybe before this signal existed.
+      this.gone(abort);
+      return;
+    }
     for (;;) {
       const message = (await this.receive()) as HttpReceiveMessage;
       if (message.type === 'http.disconnect') break;
     }
-    abort.abort(disconnected());
+    this.gone(abort);
+  }
+
+  // A disconnect aborts the signal unless the response went out. The host reports the end of a
+  // response while the app's last send() is still settling, so the check waits for that turn to end.
+  private gone(abort: AbortController): void {
+    setImmediate(() => {
+      if (!this.responded && !abort.signal.aborted) abort.abort(disconnected());
+    });
   }
 }
 
@@ -370,6 +393,23 @@ export class ScopeRequest {
   }
   formData(): Promise<FormData> { return this.real().formData(); }
   clone(): Request { return this.real().clone(); }
+}
+
+/**
+ * Notes that the response to `request` has gone out once `sent` settles (at once for the settled
+ * {@link SENT}), so its signal does not abort for the `http.disconnect` that ends every exchange.
+ * Costs nothing for a request whose signal nobody asked for. Returns the promise to wait on.
+ */
+export function afterResponse(request: Request, sent: Promise<void>): Promise<void> {
+  const channel = (request as unknown as { [kChannel]?: BodyChannel })[kChannel];
+  if (channel === undefined) return sent;
+  if (sent === SENT) {
+    channel.responded = true;
+    return sent;
+  }
+  return sent.then(() => {
+    channel.responded = true;
+  });
 }
 
 for (const key of ['cache', 'credentials', 'destination', 'duplex', 'integrity', 'keepalive', 'mode', 'redirect', 'referrer', 'referrerPolicy'] as const) {

@@ -13,6 +13,8 @@ import { sleep, withAlbany } from './helpers.js';
 // when the abort reached it.
 const listening = new Map<string, () => void>();
 const aborted = new Map<string, () => void>();
+// Signals kept by /keep-signal, by request id.
+const signals = new Map<string, AbortSignal>();
 
 async function handler(request: Request): Promise<Response> {
   const url = new URL(request.url);
@@ -31,6 +33,31 @@ async function handler(request: Request): Promise<Response> {
     let sum = 0;
     for (const b of body) sum = (sum + b) % 65521;
     return new Response(`${body.length} ${sum} ${signal.aborted}`);
+  }
+  if (url.pathname === '/keep-signal') {
+    // The signal is kept for a look after the response; a streamed answer if asked for.
+    signals.set(url.searchParams.get('id')!, request.signal);
+    if (url.searchParams.has('stream')) {
+      let n = 0;
+      return new Response(new ReadableStream<Uint8Array>({
+        async pull(c) {
+          await sleep(10);
+          if (n++ < 3) c.enqueue(new TextEncoder().encode(`part${n} `));
+          else c.close();
+        },
+      }));
+    }
+    return new Response(`answered ${request.method}`);
+  }
+  if (url.pathname === '/endless') {
+    const id = url.searchParams.get('id')!;
+    request.signal.addEventListener('abort', () => aborted.get(id)?.(), { once: true });
+    return new Response(new ReadableStream<Uint8Array>({
+      async pull(c) {
+        await sleep(20);
+        c.enqueue(new TextEncoder().encode('tick '));
+      },
+    }));
   }
   if (url.pathname === '/signal-then-refuse') {
     // Asks for the signal, then answers without the body (an auth check): no upload is invited.
@@ -129,6 +156,41 @@ for (const directApps of [true, false]) {
       socket.destroy();
       t.true(text.startsWith('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n'), JSON.stringify(text));
       t.true(text.endsWith('got hello'), JSON.stringify(text));
+    }, { directApps });
+  });
+}
+
+for (const directApps of [true, false]) {
+  const where = directApps ? 'direct path' : 'gateway path';
+
+  test(`${where}: a response that went out completely leaves the signal quiet, as on @hono/node-server`, async (t) => {
+    await withAlbany(fromFetch(handler), async (url) => {
+      const cases: Array<[string, RequestInit, string]> = [
+        ['get', {}, 'answered GET'],
+        ['post', { method: 'POST', body: 'x'.repeat(1000) }, 'answered POST'],
+        ['stream', {}, 'part1 part2 part3 '],
+      ];
+      for (const [name, init, text] of cases) {
+        const id = `${where}-${name}`;
+        const res = await fetch(`${url}/keep-signal?id=${encodeURIComponent(id)}${name === 'stream' ? '&stream' : ''}`, { ...init, headers: { connection: 'close' } });
+        t.is(await res.text(), text);
+        await sleep(100); // the connection closes; a signal that took that for the client leaving would be aborted by now
+        t.false(signals.get(id)!.aborted, `${name}: the signal was aborted after a complete response`);
+      }
+    }, { directApps });
+  });
+
+  test(`${where}: a client that leaves in the middle of a streamed response aborts the signal`, async (t) => {
+    await withAlbany(fromFetch(handler), async (_url, server) => {
+      const id = `${where}-endless`;
+      const seen = new Promise<void>((resolve) => aborted.set(id, resolve));
+      const socket = net.connect(server.port, '127.0.0.1');
+      socket.on('error', () => {});
+      const firstBytes = new Promise<void>((resolve) => socket.once('data', () => resolve()));
+      socket.write(`POST /endless?id=${encodeURIComponent(id)} HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi`);
+      await firstBytes;
+      socket.destroy();
+      t.is(await Promise.race([seen.then(() => 'aborted'), sleep(3000).then(() => 'still streaming')]), 'aborted');
     }, { directApps });
   });
 }
