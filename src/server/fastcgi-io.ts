@@ -177,6 +177,8 @@ export class FastCGIResponseSink implements ResponseSink {
       throw error;
     });
     const head = streamRecords(RecordType.STDOUT, this.id, this.head(hasHeader(this.headers, 'content-length') ? undefined : size));
+    // HEAD (or a bodyless status): the head states the file's length and no byte of it follows.
+    if (this.noContent) return this.finish(head);
     if (!this.out.write(this.id, head)) await this.out.drained();
     try {
       for await (const chunk of createReadStream(path, { highWaterMark: 64 * 1024 - 1 })) {

@@ -1,6 +1,9 @@
 // The FastCGI front's CGI Status header and body rules: every status node:http writes (100–999),
 // the `reason` extension as the Status header's phrase, and no content for 1xx/204/304 or HEAD.
 import test, { type ExecutionContext } from 'ava';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { App, HttpScope } from '../../src/gateway/types.js';
 import { serveFastCGI } from '../../src/server/fastcgi.js';
 import { FcgiClient, cgiParams } from './fastcgi-client.js';
@@ -66,4 +69,22 @@ test('HEAD: the whole GET body gives its true length and no bytes; an empty body
   t.is(empty.body.length, 0);
   c.request(3, cgiParams('GET', '/empty'));
   t.deepEqual((await c.response(3)).headers, [['content-type', 'text/plain'], ['content-length', '0']]);
+});
+
+test('HEAD with pathsend: the file\'s length and none of its bytes', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'albany-fcgi-head-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'page.txt');
+  await writeFile(file, 'x'.repeat(100_000));
+  const app: App = async (_scope, _receive, send) => {
+    await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'text/plain']] });
+    await send({ type: 'http.response.pathsend', path: file });
+  };
+  const c = await client(t, app);
+  c.request(1, cgiParams('HEAD', '/page.txt'));
+  const head = await c.response(1);
+  t.deepEqual(head.headers, [['content-type', 'text/plain'], ['content-length', '100000']]);
+  t.is(head.body.length, 0);
+  c.request(2, cgiParams('GET', '/page.txt'));
+  t.is((await c.response(2)).body.length, 100_000);
 });
