@@ -108,6 +108,23 @@ for (const directApps of [true, false]) {
     }, { directApps });
   });
 
+  test(`${path}: HEAD on a Hono route answers the headers @hono/node-server answers, with no content-length: 0`, async (t) => {
+    const { createServer } = await import('node:http');
+    const peer = createServer(getRequestListener(app.fetch));
+    await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve));
+    t.teardown(() => new Promise<void>((resolve) => peer.close(() => resolve())));
+    const headersOf = (raw: string) => raw.split('\r\n\r\n')[0]!.split('\r\n').slice(1).map((l) => l.toLowerCase()).filter((l) => !/^(date|connection|keep-alive):/.test(l)).sort();
+    const ask = 'HEAD /hono HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n';
+    const theirs = await rawExchange((peer.address() as { port: number }).port, ask);
+    await withAlbany(fromFetch(app), async (_url, server) => {
+      const ours = await rawExchange(server.port, ask);
+      t.true(ours.startsWith('HTTP/1.1 200 OK\r\n'), ours);
+      t.true(ours.endsWith('\r\n\r\n'), ours);
+      t.deepEqual(headersOf(ours), headersOf(theirs));
+      t.false(/content-length/i.test(ours), ours);
+    }, { directApps });
+  });
+
   test(`${path}: an answer that does not behave as a Response is a logged 500 saying what came back`, async (t) => {
     const { logger, errors } = capture();
     await withAlbany(fromFetch(app), async (url) => {
