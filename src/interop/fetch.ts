@@ -63,7 +63,7 @@ export function fromFetch(handler: FetchHandler | { fetch: FetchHandler }, optio
 
   function recover(error: unknown, request: Request, send: Send): Promise<void> {
     if (onError === undefined) return Promise.reject(error);
-    return Promise.resolve(onError(error, request)).then((response) => checkedSend(response, send));
+    return Promise.resolve(onError(error, request)).then((response) => afterResponse(request, checkedSend(response, send)));
   }
 }
 
