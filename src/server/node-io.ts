@@ -229,6 +229,8 @@ export class NodeResponseSink implements ResponseSink {
       return;
     }
     this.flushed = true;
+    // A writeHead that node refused may have kept the app's reason phrase: the failure has its own.
+    res.statusMessage = '';
     res.writeHead(status, ['content-type', 'text/plain; charset=utf-8', 'content-length', String(Buffer.byteLength(text))]);
     this.end(text);
   }

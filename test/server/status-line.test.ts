@@ -142,3 +142,14 @@ test('HEAD with an empty body gets no content-length: 0 (it would claim the GET 
   const get = await exchange(server.port, 'GET', '/');
   t.regex(get, /\r\ncontent-length: 5\r\n/i);
 });
+
+test('when node refuses the head after the app chose a reason, the 500 carries the standard phrase, not the app\'s', async (t) => {
+  const server = await startServer(t, httpApp(async (_s, _r, send) => {
+    // A trailer header without trailers: true passes albany's checks but node's writeHead refuses it.
+    await send({ type: 'http.response.start', status: 200, reason: 'All Fine', headers: [['trailer', 'x-sum']] });
+    await send({ type: 'http.response.body', body: Buffer.from('hi') });
+  }));
+  const text = await exchange(server.port, 'GET', '/');
+  t.true(text.startsWith('HTTP/1.1 500 Internal Server Error\r\n'), text);
+  t.false(text.includes('All Fine'), text);
+});
