@@ -1,7 +1,7 @@
 // One legacy request on the main thread: hands the request to the pool, feeds the body on demand,
 // relays the worker's response to send() in order and with backpressure, and turns pool faults into
 // responses. The common case (body in hand, response in one piece) is one hand-off and no port message.
-import type { HttpScope, Receive, ReceiveMessage, Send, SendMessage } from '../src/gateway/types.js';
+import type { Headers, HttpResponseStartMessage, HttpScope, Receive, ReceiveMessage, Send, SendMessage } from '../src/gateway/types.js';
 import { AlbanyError, albanyError, hasCode } from '../src/errors.js';
 import type { OnDisconnect } from '../src/pool/config-types.js';
 import type { LegacyPool, Ticket, TicketListener } from '../src/pool/pool.js';
@@ -98,7 +98,7 @@ class LegacyExchange implements TicketListener {
         this.settings.log(`albany legacy ${this.settings.mount.moduleUrl}: handler error`, rebuildError(msg.error));
         return;
       case 'legacy.start':
-        this.enqueue(() => this.forward({ type: 'http.response.start', status: msg.status, headers: msg.headers }));
+        this.enqueue(() => this.forward(startMessage(msg)));
         return;
       case 'legacy.body':
         this.enqueue(async () => {
@@ -161,7 +161,7 @@ class LegacyExchange implements TicketListener {
       if (this.started) throw albanyError('ERR_ALBANY_HANDLER', `the legacy handler failed after the response started: ${result.error.message}`);
       return this.respond(500, 'Internal Server Error');
     }
-    if (result.start !== undefined) await this.forward({ type: 'http.response.start', status: result.start.status, headers: result.start.headers });
+    if (result.start !== undefined) await this.forward(startMessage(result.start));
     await this.forward({ type: 'http.response.body', body: result.body, moreBody: false });
   }
 
@@ -172,7 +172,7 @@ class LegacyExchange implements TicketListener {
     let first: Promise<void> | undefined;
     if (result.start !== undefined) {
       this.started = true;
-      first = send({ type: 'http.response.start', status: result.start.status, headers: result.start.headers });
+      first = send(startMessage(result.start));
     }
     const last = send({ type: 'http.response.body', body: result.body, moreBody: false });
     const both = first === undefined || first === last ? last : first.then(() => last, (err: unknown) => {
@@ -229,4 +229,11 @@ function rebuildError(error: SerializedError): Error {
   rebuilt.name = error.name;
   if (error.stack !== undefined) rebuilt.stack = error.stack;
   return rebuilt;
+}
+
+/** The gateway's start message for a worker's head; its reason phrase (a WSGI status line's own) as the `reason` extension. */
+function startMessage(head: { status: number; headers: Headers; reason?: string }): HttpResponseStartMessage {
+  return head.reason === undefined
+    ? { type: 'http.response.start', status: head.status, headers: head.headers }
+    : { type: 'http.response.start', status: head.status, headers: head.headers, reason: head.reason };
 }

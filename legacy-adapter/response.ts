@@ -1,11 +1,13 @@
 // Turns what a legacy handler produces (startResponse + iterable, or writes) into response messages,
 // sending each chunk as it is produced and keeping the last one for the task's return value.
+import { STATUS_CODES } from 'node:http';
 import type { Headers } from '../src/gateway/types.js';
 import { albanyError } from '../src/errors.js';
+import { badReasonChar, describeBadReason } from '../src/gateway/validate.js';
 import type { WorkerLink } from './link.js';
 
-/** Status and headers of a response. */
-export interface ResponseHead { status: number; headers: Headers }
+/** Status and headers of a response; `reason` only when the handler chose its own phrase. */
+export interface ResponseHead { status: number; headers: Headers; reason?: string }
 
 /** What a header collection may look like when a handler hands it over. */
 export type HeaderInput = Iterable<readonly [string, unknown]> | Record<string, unknown> | undefined | null;
@@ -43,6 +45,24 @@ export function parseStatus(status: unknown): number {
     throw albanyError('ERR_ALBANY_HANDLER', `startResponse / status must start with a 3-digit code, got ${JSON.stringify(status)}`);
   }
   return code;
+}
+
+/**
+ * A WSGI status (`"299 Custom Thing"`, `"404"`, `404`) as a code and the reason phrase to send:
+ * the text after the code and one space, or undefined when there is none or it is the standard
+ * phrase (nothing to carry). A phrase with CR, LF, NUL or a character past latin1 is refused here,
+ * at startResponse, where the handler's stack shows who sent it.
+ */
+export function parseStatusLine(status: unknown): { status: number; reason: string | undefined } {
+  const code = parseStatus(status);
+  if (typeof status !== 'string') return { status: code, reason: undefined };
+  const space = status.indexOf(' ');
+  if (space === -1) return { status: code, reason: undefined };
+  const reason = status.slice(space + 1);
+  if (reason === STATUS_CODES[code]) return { status: code, reason: undefined };
+  const bad = badReasonChar(reason);
+  if (bad !== -1) throw albanyError('ERR_ALBANY_HANDLER', `startResponse: the status ${describeBadReason(reason, bad)}`);
+  return { status: code, reason };
 }
 
 /**
@@ -88,7 +108,10 @@ export class ResponseOutput {
     if (this.headPosted) return;
     if (this.head === undefined) throw albanyError('ERR_ALBANY_HANDLER', 'body written before startResponse / writeHead');
     this.headPosted = true;
-    this.link.post({ type: 'legacy.start', id: this.link.id, status: this.head.status, headers: this.head.headers });
+    const head = this.head;
+    this.link.post(head.reason === undefined
+      ? { type: 'legacy.start', id: this.link.id, status: head.status, headers: head.headers }
+      : { type: 'legacy.start', id: this.link.id, status: head.status, headers: head.headers, reason: head.reason });
   }
 }
 
@@ -107,7 +130,10 @@ export function createStartResponse(output: ResponseOutput): StartResponse {
     } else if (output.hasHead) {
       throw albanyError('ERR_ALBANY_HANDLER', 'startResponse called a second time without excInfo');
     }
-    output.setHead({ status: parseStatus(status), headers: normalizeHeaders(headers) });
+    const line = parseStatusLine(status);
+    output.setHead(line.reason === undefined
+      ? { status: line.status, headers: normalizeHeaders(headers) }
+      : { status: line.status, headers: normalizeHeaders(headers), reason: line.reason });
     return write;
   };
 }

@@ -1,7 +1,7 @@
 // albany's public API: re-exports only.
 export * from './errors.js';
 export * from './gateway/types.js';
-export { checkHeaders, checkStatus, isToken } from './gateway/validate.js';
+export { checkHeaders, checkReason, checkStatus, isToken } from './gateway/validate.js';
 export { serve, createServer, createRequestHandler, type AlbanyServer, type GatewayRequestHandler } from './server/http.js';
 export { HttpCycle, type ResponseSink, type RequestSource } from './server/cycle.js';
 export { buildHttpScope, buildWebSocketScope, type RequestHead } from './server/scope.js';

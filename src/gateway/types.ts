@@ -68,8 +68,27 @@ export type Scope = HttpScope | WebSocketScope | LifespanScope;
 export interface HttpRequestMessage { type: 'http.request'; body: Uint8Array; moreBody: boolean }
 /** The client went away, or the response is finished and nothing more will come. */
 export interface HttpDisconnectMessage { type: 'http.disconnect' }
-/** Status line and headers. `trailers: true` promises an `http.response.trailers` message. */
-export interface HttpResponseStartMessage { type: 'http.response.start'; status: number; headers?: Headers; trailers?: boolean }
+/**
+ * Status line and headers. `trailers: true` promises an `http.response.trailers` message.
+ * docs/gateway-spec.md has the full rules (statuses, `reason`, framing, head timing).
+ *
+ * The head leaves for the client when the app sends this message, unless a body message follows
+ * in the same turn of the event loop, in which case both leave together (coalesced, never delayed).
+ */
+export interface HttpResponseStartMessage {
+  type: 'http.response.start';
+  /** An integer from 100 to 999 (the range node:http writes). */
+  status: number;
+  headers?: Headers;
+  trailers?: boolean;
+  /**
+   * Extension: the reason phrase of the status line (`HTTP/1.1 200 ok`). Absent: the standard
+   * phrase for the status (`OK`), or `unknown` for a code without one, as node:http writes.
+   * Tab, space, visible ASCII and latin1 only (no CR, LF or NUL). Hosts without a status line
+   * (HTTP/2, a fetch Response's `statusText` aside) may drop it.
+   */
+  reason?: string;
+}
 /** A chunk of the response body. `moreBody` defaults to false. */
 export interface HttpResponseBodyMessage { type: 'http.response.body'; body?: Uint8Array; moreBody?: boolean }
 /** Trailing headers (only when `trailers: true` was sent in start). */

@@ -36,12 +36,44 @@ export function isToken(name: string): boolean {
   return tokenOk(name);
 }
 
-/** Validates an HTTP status code: an integer from 100 to 599. */
+/**
+ * Validates an HTTP status code: an integer from 100 to 999, the range node:http writes (three
+ * digits, RFC 9110 §15). Codes past 599 have no meaning in the RFC but are legal on the wire, and
+ * apps that use them (private protocols, tests of the frameworks) must get them unchanged.
+ */
 export function checkStatus(status: unknown, type: string): number {
-  if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599) {
-    invalidMessage(`${type}: status must be an integer from 100 to 599, got ${String(status)}`, { status });
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 999) {
+    invalidMessage(`${type}: status must be an integer from 100 to 999, got ${String(status)}`, { status });
   }
   return status;
+}
+
+/**
+ * Validates a reason phrase (the `reason` extension of `http.response.start`): a string of
+ * RFC 9112 reason-phrase characters (tab, space, visible ASCII, and latin1 obs-text 0x80–0xFF).
+ * Anything else, CR/LF/NUL above all, would split or corrupt the status line; node:http refuses
+ * the same characters in `writeHead`.
+ */
+export function checkReason(reason: unknown, type: string): string {
+  if (typeof reason !== 'string') invalidMessage(`${type}: reason must be a string, got ${reason === null ? 'null' : typeof reason}`);
+  const i = badReasonChar(reason);
+  if (i !== -1) invalidMessage(`${type}: ${describeBadReason(reason, i)}`, { index: i });
+  return reason;
+}
+
+/** The index of the first character a reason phrase may not hold (see {@link checkReason}), or -1. */
+export function badReasonChar(reason: string): number {
+  for (let i = 0; i < reason.length; i++) {
+    const c = reason.charCodeAt(i);
+    if (c < 32 ? c !== 9 : c === 127 || c > 255) return i;
+  }
+  return -1;
+}
+
+/** The error text for a reason phrase whose character at `index` is not allowed. */
+export function describeBadReason(reason: string, index: number): string {
+  const c = reason.charCodeAt(index);
+  return `reason ${JSON.stringify(reason)} has character U+${c.toString(16).toUpperCase().padStart(4, '0')} at ${index}; allowed are tab, space, visible ASCII and latin1 (U+0080–U+00FF), never CR, LF or NUL`;
 }
 
 /**

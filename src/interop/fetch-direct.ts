@@ -7,9 +7,11 @@
 import type { Send } from '../gateway/types.js';
 import type { DirectNodeHandler, NodeExchange } from '../server/direct.js';
 import type { FetchHandler } from './fetch.js';
-import { requestUrlOfHead, ScopeRequest } from './fetch-request.js';
+import { afterResponse, requestUrlOfHead, ScopeRequest } from './fetch-request.js';
+import { SENT } from '../server/cycle.js';
 import { checkedSend, eachInitHeader } from './fetch-send.js';
 import { lightState, TEXT_PLAIN, type LightState } from './light-response.js';
+import { mayAddContentLength } from '../server/framing.js';
 
 /** What fromFetch does with a handler's failure: its `onError` answer, or the error for a 500. */
 export type FetchRecover = (error: unknown, request: Request, send: Send) => Promise<void>;
@@ -29,26 +31,29 @@ export function directFetchHandler(fetch: FetchHandler, recover: FetchRecover): 
     }
     const light = lightState(result);
     if (light !== undefined) {
-      finish(exchange, result, light);
+      finish(exchange, request, result, light);
       return;
     }
     Promise.resolve(result).then(
-      (response) => finish(exchange, response, lightState(response)),
+      (response) => finish(exchange, request, response, lightState(response)),
       (error: unknown) => exchange.run((_scope, _receive, send) => recover(error, request, send)),
     );
   };
 }
 
 /** Writes `response` directly when it is light and whole; otherwise sends it through the cycle. */
-function finish(exchange: NodeExchange, response: unknown, light: LightState | undefined): void {
+function finish(exchange: NodeExchange, request: Request, response: unknown, light: LightState | undefined): void {
   try {
-    if (light !== undefined && writeWhole(exchange, light)) return;
+    if (light !== undefined && writeWhole(exchange, light)) {
+      afterResponse(request, SENT);
+      return;
+    }
   } catch (error) {
     // Most likely node's writeHead refusing a header (the gateway path refuses it at send()): a 500.
     exchange.run(() => Promise.reject(error));
     return;
   }
-  exchange.run((_scope, _receive, send) => checkedSend(response, send));
+  exchange.run((_scope, _receive, send) => afterResponse(request, checkedSend(response, send)));
 }
 
 /**
@@ -60,12 +65,13 @@ function writeWhole(exchange: NodeExchange, light: LightState): boolean {
   const body = light.body;
   if (body !== null && typeof body !== 'string' && !(body instanceof Uint8Array)) return false;
   const status = light.status;
-  const sized = status !== 204 && status !== 304;
+  const size = byteLength(body);
+  const sized = mayAddContentLength(status, size, exchange.head.method);
   const text = typeof body === 'string';
   let headers: string[];
   if (light.headers === undefined) {
     // The usual `new Response(text)`: the whole list is known up front.
-    const length = sized ? byteLength(body) : '';
+    const length = sized ? String(size) : '';
     if (text) headers = sized ? ['content-type', TEXT_PLAIN, 'content-length', length] : ['content-type', TEXT_PLAIN];
     else headers = sized ? ['content-length', length] : [];
   } else {
@@ -78,13 +84,13 @@ function writeWhole(exchange: NodeExchange, light: LightState): boolean {
       headers.push(name, value);
     });
     if (text && !typed) headers.push('content-type', TEXT_PLAIN);
-    if (sized && !framed) headers.push('content-length', byteLength(body));
+    if (sized && !framed) headers.push('content-length', String(size));
   }
   exchange.sendWhole(status, headers, body);
   return true;
 }
 
-/** The content-length value of a whole body (text goes out as UTF-8). */
-function byteLength(body: string | Uint8Array | null): string {
-  return String(body === null ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length);
+/** The length of a whole body in bytes (text goes out as UTF-8). */
+function byteLength(body: string | Uint8Array | null): number {
+  return body === null ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
 }

@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import type { Headers as GatewayHeaders, HttpReceiveMessage } from '../gateway/types.js';
 import { DISCONNECT, END_OF_BODY, type RequestSource, type ResponseSink } from '../server/cycle.js';
 import { NativeResponse } from './light-response.js';
+import { AlbanyError, ErrorCodes } from '../errors.js';
 
 // Bytes the response stream queues before the app's send() waits for the consumer.
 const HIGH_WATER_MARK = 64 * 1024;
@@ -47,6 +48,7 @@ function toHeadersInit(headers: GatewayHeaders): Headers {
  */
 export class FetchResponseSink implements ResponseSink {
   private status = 200;
+  private reason: string | undefined;
   private headers: GatewayHeaders = [];
   private controller: ReadableStreamDefaultController<Uint8Array> | undefined;
   private wake: (() => void) | undefined;
@@ -63,15 +65,23 @@ export class FetchResponseSink implements ResponseSink {
     });
   }
 
-  start(status: number, headers: GatewayHeaders): void {
+  start(status: number, headers: GatewayHeaders, _trailers: boolean, reason: string | undefined): void {
+    // A fetch Response holds 200–599 only (its constructor throws a RangeError for anything else):
+    // refused here, at the app's send(), with a message that says why, instead of at the first body.
+    if (status < 200 || status > 599) {
+      throw new AlbanyError(ErrorCodes.ERR_ALBANY_INVALID_MESSAGE, `http.response.start: status ${status} cannot be answered as a fetch Response (toFetch), which allows 200 to 599`);
+    }
     this.status = status;
+    this.reason = reason;
     this.headers = headers;
   }
 
   private answer(body: ConstructorParameters<typeof Response>[0]): void {
     this.answered = true;
     const nullBody = this.status === 204 || this.status === 205 || this.status === 304;
-    this.resolve(new NativeResponse(nullBody ? null : body, { status: this.status, headers: toHeadersInit(this.headers) }));
+    const headers = toHeadersInit(this.headers);
+    const init: ResponseInit = this.reason === undefined ? { status: this.status, headers } : { status: this.status, statusText: this.reason, headers };
+    this.resolve(new NativeResponse(nullBody ? null : body, init));
   }
 
   body(chunk: Uint8Array | undefined, more: boolean): void | Promise<void> {

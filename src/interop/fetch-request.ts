@@ -3,7 +3,7 @@
 // clone) creates a real Request on first use.
 import { lowerHeaderName } from '../gateway/helpers.js';
 import type { Address, Headers as HeaderList, HttpReceiveMessage, HttpScope, Receive } from '../gateway/types.js';
-import { END_OF_BODY } from '../server/cycle.js';
+import { END_OF_BODY, SENT } from '../server/cycle.js';
 import { pairHeaders, splitTarget, type RequestHead } from '../server/scope.js';
 
 const GlobalRequest = globalThis.Request;
@@ -127,50 +127,140 @@ function disconnected(): DOMException {
   return new DOMException('the client disconnected', 'AbortError');
 }
 
+// How many body bytes the disconnect watcher reads ahead of a handler that has not read them yet,
+// about what node:http buffers for a request nobody reads before it stops reading the socket.
+const READ_AHEAD_BYTES = 64 * 1024;
+
 /**
- * Owns the request's `receive()`: body reads go first; the client-disconnect watcher behind
- * `request.signal` starts only once the body is done, so it never swallows a body chunk.
+ * Owns the request's `receive()`. In the gateway protocol a disconnect comes only from `receive()`,
+ * after the body; so once `request.signal` is asked for, a watcher takes over `receive()`: it reads
+ * the body ahead into a small queue the body readers take from (at most READ_AHEAD_BYTES, so an
+ * unread upload is never pulled into memory), then waits for `http.disconnect` and aborts the
+ * signal. Every method gets the signal this way, a POST whose body nobody reads included.
  */
 class BodyChannel {
+  /** receive() has yielded the body's last message (or a disconnect). */
   private bodyDone: boolean;
   private abort: AbortController | undefined;
+  /** Body messages the watcher read ahead, oldest first (exists once the watcher runs). */
+  private ahead: HttpReceiveMessage[] | undefined;
+  private aheadBytes: number;
+  /** A body reader's receive() still in flight when the watcher started: it lands first. */
+  private reading: Promise<HttpReceiveMessage> | undefined;
+  private wakeReader: (() => void) | undefined;
+  private wakeWatcher: (() => void) | undefined;
+  /**
+   * The client sent `Expect: 100-continue`: its body comes only after the host's `100 Continue`,
+   * which the first receive() sends. The watcher waits for a body reader before reading, so a
+   * handler that answers without the body never invites the upload.
+   */
+  private waitForReader: boolean;
+  /**
+   * Set once the app's response has gone out. The exchange then ends with an `http.disconnect`
+   * too, which is the response's end and not the client leaving: the signal stays quiet, as on
+   * @hono/node-server (which aborts only when the response did not finish).
+   */
+  responded: boolean;
+  /** A body read met `http.disconnect` (the signal is then aborted, or quiet if the response went out). */
+  private clientLeft: boolean;
 
-  constructor(private readonly receive: Receive, hasBody: boolean) {
+  constructor(private readonly receive: Receive, hasBody: boolean, expectsContinue: () => boolean) {
     this.bodyDone = !hasBody;
+    this.waitForReader = hasBody && expectsContinue();
+    this.responded = false;
+    this.clientLeft = false;
+    this.abort = undefined;
+    this.ahead = undefined;
+    this.aheadBytes = 0;
+    this.reading = undefined;
+    this.wakeReader = undefined;
+    this.wakeWatcher = undefined;
   }
 
   /** An AbortSignal that fires when the host reports the client gone. */
   signal(): AbortSignal {
     if (this.abort === undefined) {
       this.abort = new AbortController();
-      if (this.bodyDone) this.watch();
+      this.ahead = [];
+      this.watch().catch(() => {});
     }
     return this.abort.signal;
   }
 
-  /** The next body message; marks the body done and starts the watcher when it ends. */
+  /** The next body message, from the read-ahead queue once the watcher runs. */
   async next(): Promise<HttpReceiveMessage> {
-    if (this.bodyDone) return END_OF_BODY;
-    const message = (await this.receive()) as HttpReceiveMessage;
-    if (message.type === 'http.disconnect') {
-      this.bodyDone = true;
-      this.abort?.abort(disconnected());
-    } else if (!message.moreBody) {
-      this.bodyDone = true;
-      if (this.abort !== undefined) this.watch();
+    if (this.waitForReader) {
+      // A reader wants the body: the 100 Continue may go now, and the watcher may read ahead.
+      this.waitForReader = false;
+      const wake = this.wakeWatcher;
+      this.wakeWatcher = undefined;
+      wake?.();
     }
+    if (this.ahead !== undefined) {
+      for (;;) {
+        const message = this.ahead.shift();
+        if (message !== undefined) {
+          if (message.type === 'http.request') this.aheadBytes -= message.body.length;
+          const wake = this.wakeWatcher;
+          this.wakeWatcher = undefined;
+          wake?.();
+          return message;
+        }
+        if (this.bodyDone) return END_OF_BODY;
+        await new Promise<void>((resolve) => (this.wakeReader = resolve));
+      }
+    }
+    if (this.bodyDone) return END_OF_BODY;
+    const read = this.reading = this.receive() as Promise<HttpReceiveMessage>;
+    const message = await read;
+    this.reading = undefined;
+    this.landed(message);
     return message;
   }
 
-  private watch(): void {
+  private landed(message: HttpReceiveMessage): void {
+    if (message.type === 'http.disconnect') {
+      this.bodyDone = true;
+      this.clientLeft = true;
+      if (this.abort !== undefined) this.gone(this.abort);
+    } else if (!message.moreBody) {
+      this.bodyDone = true;
+    }
+  }
+
+  private async watch(): Promise<void> {
     const abort = this.abort!;
-    void (async () => {
-      for (;;) {
-        const m = (await this.receive()) as HttpReceiveMessage;
-        if (m.type === 'http.disconnect') break;
-      }
-      abort.abort(disconnected());
-    })().catch(() => {});
+    const ahead = this.ahead!;
+    if (this.reading !== undefined) await this.reading;
+    while (this.waitForReader && !this.bodyDone) await new Promise<void>((resolve) => (this.wakeWatcher = resolve));
+    while (!this.bodyDone) {
+      while (this.aheadBytes >= READ_AHEAD_BYTES) await new Promise<void>((resolve) => (this.wakeWatcher = resolve));
+      const message = (await this.receive()) as HttpReceiveMessage;
+      if (message.type === 'http.request') this.aheadBytes += message.body.length;
+      ahead.push(message);
+      this.landed(message);
+      const wake = this.wakeReader;
+      this.wakeReader = undefined;
+      wake?.();
+    }
+    if (this.clientLeft) {
+      // Seen by a body read, maybe before this signal existed.
+      this.gone(abort);
+      return;
+    }
+    for (;;) {
+      const message = (await this.receive()) as HttpReceiveMessage;
+      if (message.type === 'http.disconnect') break;
+    }
+    this.gone(abort);
+  }
+
+  // A disconnect aborts the signal unless the response went out. The host reports the end of a
+  // response while the app's last send() is still settling, so the check waits for that turn to end.
+  private gone(abort: AbortController): void {
+    setImmediate(() => {
+      if (!this.responded && !abort.signal.aborted) abort.abort(disconnected());
+    });
   }
 }
 
@@ -249,7 +339,11 @@ export class ScopeRequest {
   }
 
   private channel(): BodyChannel {
-    return (this[kChannel] ??= new BodyChannel(this[kReceive], this.method !== 'GET' && this.method !== 'HEAD'));
+    return (this[kChannel] ??= new BodyChannel(
+      this[kReceive],
+      this.method !== 'GET' && this.method !== 'HEAD',
+      () => /^\s*100-continue\s*$/i.test(this.headers.get('expect') ?? ''),
+    ));
   }
 
   get signal(): AbortSignal {
@@ -299,6 +393,23 @@ export class ScopeRequest {
   }
   formData(): Promise<FormData> { return this.real().formData(); }
   clone(): Request { return this.real().clone(); }
+}
+
+/**
+ * Notes that the response to `request` has gone out once `sent` settles (at once for the settled
+ * {@link SENT}), so its signal does not abort for the `http.disconnect` that ends every exchange.
+ * Costs nothing for a request whose signal nobody asked for. Returns the promise to wait on.
+ */
+export function afterResponse(request: Request, sent: Promise<void>): Promise<void> {
+  const channel = (request as unknown as { [kChannel]?: BodyChannel })[kChannel];
+  if (channel === undefined) return sent;
+  if (sent === SENT) {
+    channel.responded = true;
+    return sent;
+  }
+  return sent.then(() => {
+    channel.responded = true;
+  });
 }
 
 for (const key of ['cache', 'credentials', 'destination', 'duplex', 'integrity', 'keepalive', 'mode', 'redirect', 'referrer', 'referrerPolicy'] as const) {

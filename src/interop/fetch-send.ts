@@ -1,7 +1,7 @@
 // Writes a fetch Response as gateway messages: light responses without touching undici, real ones
 // through their body stream with backpressure (each send() awaited before the next read).
 import { AlbanyError, ErrorCodes } from '../errors.js';
-import type { Headers as GatewayHeaders, Send, SendMessage } from '../gateway/types.js';
+import type { Headers as GatewayHeaders, HttpResponseStartMessage, Send, SendMessage } from '../gateway/types.js';
 import { SENT } from '../server/cycle.js';
 import type { ReadableStreamReadResult } from 'node:stream/web';
 import { hasHeader, lowerHeaderName } from '../gateway/helpers.js';
@@ -28,14 +28,16 @@ function encodeText(text: string): Uint8Array {
 
 /**
  * Calls `add` with each header of a Response's init (a Headers, `[name, value]` pairs or a record,
- * array values repeated), names lower-cased and values as strings, in order.
+ * array values repeated), names lower-cased and values as strings, in order. A Headers from
+ * another realm or library (undici's own copy, a ponyfill) is recognised by being iterable, not
+ * by `instanceof`, which only knows this realm's class.
  */
 export function eachInitHeader(init: HeadersInit | undefined, add: (name: string, value: string) => void): void {
   if (init === undefined || init === null) return;
   if (init instanceof Headers) {
     for (const [name, value] of init) add(name, value);
-  } else if (Array.isArray(init)) {
-    for (const [name, value] of init as Array<[string, string]>) add(lowerHeaderName(name), String(value));
+  } else if (Array.isArray(init) || typeof (init as unknown as Iterable<unknown>)[Symbol.iterator] === 'function') {
+    for (const [name, value] of init as unknown as Iterable<[string, string]>) add(lowerHeaderName(name), String(value));
   } else {
     for (const name in init) {
       const value = (init as Record<string, string | string[]>)[name];
@@ -46,10 +48,53 @@ export function eachInitHeader(init: HeadersInit | undefined, add: (name: string
   }
 }
 
-/** Sends whatever a fetch handler answered, after checking it is a Response at all. */
+/**
+ * What albany needs of a Response: a status, headers it can iterate, and a body as a stream or
+ * behind `arrayBuffer()`. Every fetch Response has these, whichever realm or library made it
+ * (this realm's, undici's own copy, @hono/node-server's light one, a @whatwg-node ponyfill).
+ */
+export interface ResponseLike {
+  readonly status: number;
+  readonly statusText?: string;
+  readonly headers: HeadersLike;
+  readonly body?: { getReader(): ReadableStreamDefaultReader<unknown> } | null;
+  arrayBuffer?(): Promise<ArrayBuffer>;
+}
+
+/** Headers as any fetch implementation has them: iterable pairs, or at least `forEach`. */
+export type HeadersLike =
+  | Iterable<[string, string]>
+  | { forEach(fn: (value: string, name: string) => void): void };
+
+/**
+ * True when `value` behaves as a Response: a numeric status, iterable (or forEach-able) headers and
+ * a body (a stream, null) or `arrayBuffer()`. No `instanceof`: a Response from another realm or
+ * library is as good as this realm's.
+ */
+export function isResponseLike(value: unknown): value is ResponseLike {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as { status?: unknown; headers?: unknown; body?: unknown; arrayBuffer?: unknown };
+  if (typeof v.status !== 'number') return false;
+  const h = v.headers as { forEach?: unknown; [Symbol.iterator]?: unknown } | null | undefined;
+  if (typeof h !== 'object' || h === null || (typeof h[Symbol.iterator] !== 'function' && typeof h.forEach !== 'function')) return false;
+  const body = v.body as { getReader?: unknown } | null | undefined;
+  return body === null || (typeof body === 'object' && typeof body.getReader === 'function') || typeof v.arrayBuffer === 'function';
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value !== 'object') return typeof value;
+  const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+  return typeof name === 'string' && name !== '' ? `an object (${name})` : 'an object';
+}
+
+/** Sends whatever a fetch handler answered, after checking it behaves as a Response at all. */
 export function checkedSend(response: unknown, send: Send): Promise<void> {
-  if (lightState(response) === undefined && !(response instanceof Response)) {
-    return Promise.reject(new AlbanyError(ErrorCodes.ERR_ALBANY_INTERFACE, `the fetch handler returned ${response === null ? 'null' : typeof response}, not a Response`));
+  if (lightState(response) === undefined && !isResponseLike(response)) {
+    return Promise.reject(new AlbanyError(
+      ErrorCodes.ERR_ALBANY_INTERFACE,
+      `the fetch handler returned ${describe(response)}, not a Response (expected a numeric status, iterable headers, and a body stream, null or arrayBuffer())`,
+    ));
   }
   return sendResponse(response as Response, send);
 }
@@ -111,9 +156,9 @@ function thenSend(first: Promise<void>, send: Send, second: SendMessage): Promis
  * light response with a string or bytes body is sent without an async function or an await, so on
  * albany's own hosts a synchronous handler's answer completes in the tick it was made.
  */
-export function sendResponse(res: Response, send: Send): Promise<void> {
+export function sendResponse(res: Response | ResponseLike, send: Send): Promise<void> {
   const light = lightState(res);
-  if (light === undefined) return sendNative(res, send);
+  if (light === undefined) return sendNative(res as ResponseLike, send);
   const headers: GatewayHeaders = [];
   eachInitHeader(light.headers, (name, value) => headers.push([name, value]));
   const body = light.body;
@@ -125,11 +170,29 @@ export function sendResponse(res: Response, send: Send): Promise<void> {
   return started.then(() => sendStream(body, send));
 }
 
-async function sendNative(res: Response, send: Send): Promise<void> {
+/** A Response's headers as a gateway list, whatever implementation holds them. */
+function headerList(source: HeadersLike): GatewayHeaders {
   const headers: GatewayHeaders = [];
-  for (const [name, value] of res.headers) headers.push([name, value]);
-  await send({ type: 'http.response.start', status: res.status, headers });
+  if (typeof (source as Iterable<unknown>)[Symbol.iterator] === 'function') {
+    for (const [name, value] of source as Iterable<[string, string]>) headers.push([lowerHeaderName(name), value]);
+  } else {
+    (source as { forEach(fn: (value: string, name: string) => void): void }).forEach((value, name) => headers.push([lowerHeaderName(name), value]));
+  }
+  return headers;
+}
+
+// Any Response that is not albany's light one: this realm's, or one that only behaves as a
+// Response (another realm, undici's own copy, a ponyfill). Its statusText becomes the reason
+// phrase: a proxied upstream's own phrase reaches the client.
+async function sendNative(res: ResponseLike, send: Send): Promise<void> {
+  // The body first: a lazy Response (@hono/node-server's) builds its real one on that read, and
+  // only that one's headers hold the default content-type of a text body.
   const body = res.body;
+  const start: HttpResponseStartMessage = { type: 'http.response.start', status: res.status, headers: headerList(res.headers) };
+  const reason = res.statusText;
+  if (typeof reason === 'string' && reason !== '') start.reason = reason;
+  await send(start);
   if (body === null) await send({ type: 'http.response.body', body: EMPTY, moreBody: false });
-  else await sendStream(body, send);
+  else if (body !== undefined && typeof body.getReader === 'function') await sendStream(body as ReadableStream<unknown>, send);
+  else await send({ type: 'http.response.body', body: new Uint8Array(await res.arrayBuffer!()), moreBody: false });
 }

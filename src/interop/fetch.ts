@@ -7,7 +7,7 @@ import { buildHttpScope } from '../server/scope.js';
 import { FetchRequestSource, FetchResponseSink } from './fetch-host.js';
 import { withDirectNodeHandler } from '../server/direct.js';
 import { directFetchHandler } from './fetch-direct.js';
-import { requestUrlOf, ScopeRequest } from './fetch-request.js';
+import { afterResponse, requestUrlOf, ScopeRequest } from './fetch-request.js';
 import { checkedSend, sendResponse } from './fetch-send.js';
 import { installLightResponse, lightState } from './light-response.js';
 
@@ -54,8 +54,8 @@ export function fromFetch(handler: FetchHandler | { fetch: FetchHandler }, optio
     } catch (error) {
       return recover(error, request, send);
     }
-    if (lightState(result) !== undefined) return sendResponse(result as Response, send);
-    return Promise.resolve(result).then((response) => checkedSend(response, send), (error: unknown) => recover(error, request, send));
+    if (lightState(result) !== undefined) return afterResponse(request, sendResponse(result as Response, send));
+    return Promise.resolve(result).then((response) => afterResponse(request, checkedSend(response, send)), (error: unknown) => recover(error, request, send));
   };
   // On albany's node:http host the same handler answers without the gateway's messages (same
   // behaviour, less work per request); everywhere else, and with `directApps: false`, fetchApp runs.
@@ -63,7 +63,7 @@ export function fromFetch(handler: FetchHandler | { fetch: FetchHandler }, optio
 
   function recover(error: unknown, request: Request, send: Send): Promise<void> {
     if (onError === undefined) return Promise.reject(error);
-    return Promise.resolve(onError(error, request)).then((response) => checkedSend(response, send));
+    return Promise.resolve(onError(error, request)).then((response) => afterResponse(request, checkedSend(response, send)));
   }
 }
 

@@ -36,8 +36,12 @@ function isLightInit(init: unknown): init is Init {
   if (init === undefined) return true;
   if (init === null || typeof init !== 'object' || init instanceof GlobalResponse) return false;
   const status = (init as ResponseInit).status;
-  // Anything the real constructor would reject must reach it, so its errors stay the standard ones.
-  return status === undefined || (Number.isInteger(status) && status >= 200 && status <= 599);
+  // Anything else the real constructor would reject must reach it, so its errors stay the standard
+  // ones. Statuses are the exception: any code node:http writes (100–999) stays light, as in
+  // @hono/node-server's Response, so `c.text('…', 600)` is served as there; only turning such a
+  // response into a real one throws the standard RangeError. A statusText goes to the real
+  // constructor, which checks it (hosts then send it as the reason phrase).
+  return (init as ResponseInit).statusText === undefined && (status === undefined || (Number.isInteger(status) && status >= 100 && status <= 999));
 }
 
 /**
@@ -142,4 +146,4 @@ export function installLightResponse(): boolean {
 }
 
 /** The Response constructor that was global before any override. */
-export const NativeResponse = GlobalResponse;
+export const NativeResponse: typeof Response = GlobalResponse;

@@ -1,7 +1,7 @@
 // A real http.ServerResponse whose output becomes gateway messages: node keeps all the header and
 // status logic (setHeader, writeHead, HEAD/204 body rules), albany takes over at the point where node
 // would serialize bytes for the socket.
-import { OutgoingMessage, ServerResponse, type IncomingMessage } from 'node:http';
+import { OutgoingMessage, STATUS_CODES, ServerResponse, type IncomingMessage } from 'node:http';
 import type { Headers, Send, SendMessage } from '../gateway/types.js';
 import { kNeedDrain, kOutHeaders } from './node-internals.js';
 
@@ -201,7 +201,11 @@ export class ResponseBridge {
       const start: SendMessage = this.trailers
         ? { type: 'http.response.start', status: this.status, headers: this.headers, trailers: true }
         : { type: 'http.response.start', status: this.status, headers: this.headers };
+      // A custom reason phrase (`res.statusMessage = 'ok'`, `writeHead(200, 'ok')`) rides along as the gateway's `reason`.
+      if (this.res.statusMessage !== (STATUS_CODES[this.status] ?? 'unknown')) (start as { reason?: string }).reason = this.res.statusMessage;
       this.enqueue(start, 0, undefined);
+      // The handler removed content-length (Koa for 205), so node would frame the body without one: an unsized first message keeps the host from adding one.
+      if (!more && (this.res as unknown as { _removedContLen?: boolean })._removedContLen === true) this.enqueue({ type: 'http.response.body', body: EMPTY, moreBody: true }, 0, undefined);
     }
     this.enqueue({ type: 'http.response.body', body: chunk, moreBody: more }, chunk.length, callbacks);
   }

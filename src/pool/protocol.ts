@@ -260,7 +260,9 @@ export function encodeResults(results: ReadonlyArray<TaskResult | null>): BatchR
       data.push(0, 0);
     } else {
       const headers = r.start.headers;
-      data.push(r.start.status, headers.length);
+      // A reason phrase rides in the status slot as "299 Custom Thing" (a string); the usual
+      // response keeps a plain number there and costs nothing more.
+      data.push(r.start.reason === undefined ? r.start.status : `${r.start.status} ${r.start.reason}`, headers.length);
       for (let h = 0; h < headers.length; h++) data.push(headers[h]![0], headers[h]![1]);
     }
     const len = r.body === undefined ? -1 : r.body.byteLength;
@@ -287,13 +289,15 @@ export function decodeResults(result: BatchResult, n: number): Array<TaskResult 
       continue;
     }
     const startedAt = data[p++] as number;
-    const status = data[p++] as number;
+    const status = data[p++] as number | string;
     const count = data[p++] as number;
     let start: TaskResult['start'];
     if (status !== 0) {
       const headers: Headers = new Array(count);
       for (let h = 0; h < count; h++, p += 2) headers[h] = [data[p] as string, data[p + 1] as string];
-      start = { status, headers };
+      start = typeof status === 'number'
+        ? { status, headers }
+        : { status: Number(status.slice(0, 3)), headers, reason: status.slice(4) };
     }
     const len = data[p++] as number;
     let chunk: Uint8Array | undefined;
@@ -327,8 +331,8 @@ export interface SerializedError {
 
 // --- worker → main (on the worker's port; `id` names the request) ---------------------
 
-/** Status and headers; the worker sends it just before the first body byte. */
-export interface StartMessage { type: 'legacy.start'; id: number; status: number; headers: Headers }
+/** Status and headers (and the handler's own reason phrase); the worker sends it just before the first body byte. */
+export interface StartMessage { type: 'legacy.start'; id: number; status: number; headers: Headers; reason?: string }
 /** A response-body chunk. `ack: true` means the worker now waits for a {@link AckMessage}. */
 export interface BodyMessage { type: 'legacy.body'; id: number; chunk: Uint8Array; more: boolean; ack: boolean }
 /** The worker needs the next request-body chunk (answered by {@link RequestBodyMessage} or disconnect). */
@@ -363,8 +367,8 @@ export type MainMessage = RequestBodyMessage | DisconnectMessage | AckMessage;
  * (if not sent yet) and `body` as the final chunk.
  */
 export interface TaskResult {
-  /** Status and headers when they were not posted on the port yet. */
-  start: { status: number; headers: Headers } | undefined;
+  /** Status and headers (and the handler's own reason phrase) when they were not posted on the port yet. */
+  start: { status: number; headers: Headers; reason?: string } | undefined;
   /** The last body chunk (the response ends with it). Absent when the handler failed. */
   body: Uint8Array | undefined;
   /** The handler (or loading it) failed; the main thread logs it and answers 500 or aborts. */

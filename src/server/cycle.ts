@@ -1,13 +1,16 @@
 // One request's receive/send, shared by every host: the message state machine and the protocol's
 // rules live here once, while each host only says how bytes come in and go out.
 import { AlbanyError, ErrorCodes } from '../errors.js';
-import { checkBody, checkHeaders, checkMessage, checkStatus, invalidMessage } from '../gateway/validate.js';
+import { checkBody, checkHeaders, checkMessage, checkReason, checkStatus, invalidMessage } from '../gateway/validate.js';
 import type { App, Headers, HttpReceiveMessage, HttpScope, SendMessage } from '../gateway/types.js';
 
 /** Where a cycle's response goes. Each host (node:http, FastCGI, interop) implements this. */
 export interface ResponseSink {
-  /** Status and headers are final; nothing is written until the first body call so hosts may merge them. */
-  start(status: number, headers: Headers, trailers: boolean): void;
+  /**
+   * Status and headers are final; nothing is written until the first body call so hosts may merge
+   * them. `reason` is the app's reason phrase (validated), undefined for the standard one.
+   */
+  start(status: number, headers: Headers, trailers: boolean, reason: string | undefined): void;
   /**
    * One body chunk; `more` false ends the body (unless trailers follow). Returns a promise only
    * when the transport wants the app to wait (backpressure).
@@ -201,12 +204,16 @@ export class HttpCycle {
     switch (type) {
       case 'http.response.start': {
         if (this.phase !== Phase.Initial) invalidMessage(`http.response.start sent twice (the response has already started)`);
-        const m = message as { status: unknown; headers?: unknown; trailers?: unknown };
+        const m = message as { status: unknown; headers?: unknown; trailers?: unknown; reason?: unknown };
         const status = checkStatus(m.status, type);
         const headers = checkHeaders(m.headers, type);
-        this.wantsTrailers = m.trailers === true;
+        const reason = m.reason === undefined ? undefined : checkReason(m.reason, type);
+        const trailers = m.trailers === true;
+        // First: a sink that cannot carry this head (toFetch and a status past 599) throws, and the
+        // response has then not started, so the app's failure still gets its 500.
+        this.sink.start(status, headers, trailers, reason);
+        this.wantsTrailers = trailers;
         this.phase = Phase.Body;
-        this.sink.start(status, headers, this.wantsTrailers);
         return;
       }
       case 'http.response.body': {

@@ -151,7 +151,7 @@ export class FastCGIConnection implements RecordWriter {
   private startRequest(id: number, req: ActiveRequest, pairs: Array<[string, string]>): void {
     const { options, state } = this.ctx;
     const { scope, contentLength } = buildFastCGIScope(pairs, { ...options, state });
-    const sink = new FastCGIResponseSink(this, id);
+    const sink = new FastCGIResponseSink(this, id, scope.method);
     const limit = options.maxBodySize;
     if (limit > 0 && contentLength !== undefined && contentLength > limit) {
       // Refused before a byte of the body is read; later STDIN for this id is ignored as inactive.

@@ -7,6 +7,7 @@ import { DISCONNECT, END_OF_BODY, type RequestSource, type ResponseSink } from '
 import { RecordType, encodeHeader, streamRecords } from './fastcgi-records.js';
 import { hasHeader } from '../gateway/helpers.js';
 import { regularFileSize } from './send-file.js';
+import { isBodylessStatus, mayAddContentLength } from './framing.js';
 
 
 /**
@@ -120,41 +121,47 @@ export interface RecordWriter {
  */
 export class FastCGIResponseSink implements ResponseSink {
   private status = 200;
+  private reason: string | undefined;
   private headers: Headers = [];
   private wantsTrailers = false;
+  private noContent = false;
   private headSent = false;
 
+  /** @param method the request method (HEAD changes which lengths the sink may add) */
   constructor(
     private readonly out: RecordWriter,
     private readonly id: number,
+    private readonly method?: string,
   ) {}
 
-  start(status: number, headers: Headers, trailers: boolean): void {
+  start(status: number, headers: Headers, trailers: boolean, reason: string | undefined): void {
     this.status = status;
+    this.reason = reason;
     this.headers = headers;
     this.wantsTrailers = trailers;
+    this.noContent = isBodylessStatus(status) || this.method === 'HEAD';
   }
 
+  // The CGI Status header carries the whole status line after the version; nginx and Apache pass
+  // its reason phrase on to the client, so an app's own phrase survives the hop.
   private head(length: number | undefined): Buffer {
-    let text = `Status: ${this.status} ${STATUS_CODES[this.status] ?? 'Unknown'}\r\n`;
+    let text = `Status: ${this.status} ${this.reason ?? STATUS_CODES[this.status] ?? 'unknown'}\r\n`;
     for (const [name, value] of this.headers) text += `${name}: ${value}\r\n`;
     if (length !== undefined) text += `content-length: ${length}\r\n`;
     this.headSent = true;
     return Buffer.from(text + '\r\n', 'latin1');
   }
 
-  private bodyless(): boolean {
-    return this.status < 200 || this.status === 204 || this.status === 304;
-  }
-
   body(chunk: Uint8Array | undefined, more: boolean): void | Promise<void> {
     const last = !more && !this.wantsTrailers;
     let parts: Uint8Array[] = [];
     if (!this.headSent) {
-      const sized = last && !this.bodyless() && !hasHeader(this.headers, 'content-length') && !hasHeader(this.headers, 'transfer-encoding');
+      const sized = last && mayAddContentLength(this.status, chunk?.length ?? 0, this.method)
+        && !hasHeader(this.headers, 'content-length') && !hasHeader(this.headers, 'transfer-encoding');
       parts = streamRecords(RecordType.STDOUT, this.id, this.head(sized ? (chunk?.length ?? 0) : undefined));
     }
-    if (chunk !== undefined && chunk.length > 0) parts.push(...streamRecords(RecordType.STDOUT, this.id, chunk));
+    // A bodyless status or a HEAD carries no content whatever the app wrote (node:http drops it the same way).
+    if (chunk !== undefined && chunk.length > 0 && !this.noContent) parts.push(...streamRecords(RecordType.STDOUT, this.id, chunk));
     if (last) return this.finish(parts);
     if (parts.length > 0 && !this.out.write(this.id, parts)) return this.out.drained();
   }
@@ -170,6 +177,8 @@ export class FastCGIResponseSink implements ResponseSink {
       throw error;
     });
     const head = streamRecords(RecordType.STDOUT, this.id, this.head(hasHeader(this.headers, 'content-length') ? undefined : size));
+    // HEAD (or a bodyless status): the head states the file's length and no byte of it follows.
+    if (this.noContent) return this.finish(head);
     if (!this.out.write(this.id, head)) await this.out.drained();
     try {
       for await (const chunk of createReadStream(path, { highWaterMark: 64 * 1024 - 1 })) {
@@ -188,6 +197,7 @@ export class FastCGIResponseSink implements ResponseSink {
       return;
     }
     this.status = status;
+    this.reason = undefined;
     this.headers = [['content-type', 'text/plain; charset=utf-8']];
     const body = Buffer.from(text);
     this.finish([...streamRecords(RecordType.STDOUT, this.id, this.head(body.length)), ...streamRecords(RecordType.STDOUT, this.id, body)]);

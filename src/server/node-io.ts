@@ -7,6 +7,7 @@ import type { Headers, HttpReceiveMessage } from '../gateway/types.js';
 import { DISCONNECT, END_OF_BODY, type RequestSource, type ResponseSink } from './cycle.js';
 import { hasHeader } from '../gateway/helpers.js';
 import { regularFileSize } from './send-file.js';
+import { mayAddContentLength } from './framing.js';
 
 // Bodies up to this size, sent whole with the head, are written as one latin1 string.
 const SMALL_BODY = 1024;
@@ -112,6 +113,7 @@ export class NodeResponseSink implements ResponseSink {
   // Assigned in the constructor rather than as class fields: one of these is made per request,
   // and plain stores there are cheaper than the per-field defines that class fields compile to.
   declare private status: number;
+  declare private reason: string | undefined;
   declare private headers: Headers;
   declare private wantsTrailers: boolean;
   declare protected flushed: boolean;
@@ -121,6 +123,7 @@ export class NodeResponseSink implements ResponseSink {
   constructor(res: ServerResponse) {
     this.res = res;
     this.status = 200;
+    this.reason = undefined;
     this.headers = NO_HEADERS;
     this.wantsTrailers = false;
     this.flushed = false;
@@ -147,22 +150,24 @@ export class NodeResponseSink implements ResponseSink {
     this.ended();
   }
 
-  start(status: number, headers: Headers, trailers: boolean): void {
+  start(status: number, headers: Headers, trailers: boolean, reason: string | undefined): void {
     this.status = status;
+    this.reason = reason;
     this.headers = headers;
     this.wantsTrailers = trailers;
   }
 
   private flush(extra?: [string, string]): void {
     this.flushed = true;
-    this.res.writeHead(this.status, flatten(this.headers, extra));
+    if (this.reason === undefined) this.res.writeHead(this.status, flatten(this.headers, extra));
+    else this.res.writeHead(this.status, this.reason, flatten(this.headers, extra));
   }
 
   body(chunk: Uint8Array | undefined, more: boolean): void | Promise<void> {
     const res = this.res;
     const first = !this.flushed;
     if (first) {
-      const sized = !more && !this.wantsTrailers && this.status >= 200 && this.status !== 204 && this.status !== 304;
+      const sized = !more && !this.wantsTrailers && mayAddContentLength(this.status, chunk === undefined ? 0 : chunk.length, res.req?.method);
       this.flush(sized && !hasHeader(this.headers, 'content-length') && !hasHeader(this.headers, 'transfer-encoding')
         ? ['content-length', String(chunk === undefined ? 0 : chunk.length)]
         : undefined);
@@ -224,6 +229,8 @@ export class NodeResponseSink implements ResponseSink {
       return;
     }
     this.flushed = true;
+    // A writeHead that node refused may have kept the app's reason phrase: the failure has its own.
+    res.statusMessage = '';
     res.writeHead(status, ['content-type', 'text/plain; charset=utf-8', 'content-length', String(Buffer.byteLength(text))]);
     this.end(text);
   }

@@ -1,16 +1,16 @@
 import test from 'ava';
-import { checkBody, checkHeaders, checkMessage, checkStatus, isToken } from '../../src/gateway/validate.js';
+import { checkBody, checkHeaders, checkMessage, checkReason, checkStatus, isToken } from '../../src/gateway/validate.js';
 
 const invalid = { code: 'ERR_ALBANY_INVALID_MESSAGE' };
 
-test('status codes from 100 to 599 pass', (t) => {
-  for (const status of [100, 200, 204, 304, 418, 599]) t.is(checkStatus(status, 'http.response.start'), status);
+test('status codes from 100 to 999 pass (node:http writes every three-digit code)', (t) => {
+  for (const status of [100, 200, 204, 304, 418, 599, 600, 999]) t.is(checkStatus(status, 'http.response.start'), status);
 });
 
-for (const status of [99, 600, 0, -1, 200.5, Number.NaN, '200', null, undefined]) {
+for (const status of [99, 1000, 0, -1, 200.5, Number.NaN, '200', null, undefined]) {
   test(`status ${String(status)} (${typeof status}) is refused, naming the message type`, (t) => {
     const err = t.throws(() => checkStatus(status, 'http.response.start'), invalid);
-    t.regex(err!.message, /http\.response\.start: status must be an integer from 100 to 599/);
+    t.regex(err!.message, /http\.response\.start: status must be an integer from 100 to 999/);
   });
 }
 
@@ -61,3 +61,25 @@ test('a message must be an object with a string type', (t) => {
   t.is(checkMessage({ type: 'http.response.start' }), 'http.response.start');
   for (const bad of [null, undefined, 'http.response.start', 5, {}, { type: 1 }]) t.throws(() => checkMessage(bad), invalid);
 });
+
+test('reason phrases of tab, space, visible ASCII and latin1 pass, the empty one included', (t) => {
+  for (const reason of ['OK', 'ok', 'Custom Thing', '', 'a\tb', 'caf\u00e9 \u00ff', '!"#~']) t.is(checkReason(reason, 'http.response.start'), reason);
+});
+
+const badReasons: Array<[unknown, RegExp]> = [
+  ['ok\r\nx-injected: 1', /reason "ok\\r\\nx-injected: 1" has character U\+000D at 2; allowed are tab, space, visible ASCII and latin1/],
+  ['ok\n', /U\+000A at 2/],
+  ['o\0k', /U\+0000 at 1/],
+  ['bell\u0007', /U\+0007 at 4/],
+  ['del\u007f', /U\+007F at 3/],
+  ['check \u2713', /U\+2713 at 6/],
+  [42, /reason must be a string, got number/],
+  [null, /reason must be a string, got null/],
+];
+for (const [reason, pattern] of badReasons) {
+  test(`reason ${JSON.stringify(reason)} is refused, naming the character and where it is`, (t) => {
+    const err = t.throws(() => checkReason(reason, 'http.response.start'), invalid);
+    t.regex(err!.message, /^http\.response\.start: /);
+    t.regex(err!.message, pattern);
+  });
+}

@@ -2,6 +2,7 @@
 // default: a light whole Response is written without the gateway's messages) or the gateway path
 // (`directApps: false`). Every case below runs on both and must give the same answer.
 import test from 'ava';
+import { Hono } from 'hono';
 import { fromFetch } from '../../src/interop/fetch.js';
 import { NativeResponse } from '../../src/interop/light-response.js';
 import type { Logger } from '../../src/server/options.js';
@@ -32,6 +33,11 @@ async function handler(request: Request): Promise<Response> {
       return new Response(await request.text(), { headers: { 'content-type': request.headers.get('content-type') ?? 'text/plain' } });
     case '/native':
       return new NativeResponse(new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode('streamed')); c.close(); } }), { headers: { 'x-native': 'yes' } });
+    case '/600':
+      // A light Response keeps any status node:http writes, as @hono/node-server's does.
+      return new Response('six hundred', { status: 600 });
+    case '/status-text':
+      return new Response('fine', { statusText: 'Fine Thanks' });
     case '/bad-header':
       return new Response('x', { headers: { 'x-bad': 'a\r\nb' } });
     case '/reject':
@@ -89,6 +95,33 @@ for (const directApps of [true, false]) {
 
       const later = await fetch(`${url}/later`);
       t.is(await later.text(), 'later');
+    }, { directApps });
+  });
+
+  test(`${path}: statuses past 599 and a statusText reach the status line`, async (t) => {
+    await withAlbany(fromFetch(handler), async (_url, server) => {
+      const six = await rawExchange(server.port, 'GET /600 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      t.true(six.startsWith('HTTP/1.1 600 unknown\r\n'), six);
+      t.regex(six, /\r\ncontent-length: 11\r\n/i);
+      t.true(six.endsWith('\r\n\r\nsix hundred'), six);
+      const text = await rawExchange(server.port, 'GET /status-text HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      t.true(text.startsWith('HTTP/1.1 200 Fine Thanks\r\n'), text);
+      t.true(text.endsWith('\r\n\r\nfine'), text);
+    }, { directApps });
+  });
+
+  test(`${path}: Hono's c.text(…, 600) and c.json(…, 999) are served with that status, as on @hono/node-server`, async (t) => {
+    const app = new Hono();
+    app.get('/text', (c) => c.text('six', 600 as never));
+    app.get('/json', (c) => c.json({ a: 1 }, 999 as never));
+    await withAlbany(fromFetch(app), async (_url, server) => {
+      const text = await rawExchange(server.port, 'GET /text HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      t.true(text.startsWith('HTTP/1.1 600 unknown\r\n'), text);
+      t.true(text.endsWith('\r\n\r\nsix'), text);
+      const json = await rawExchange(server.port, 'GET /json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      t.true(json.startsWith('HTTP/1.1 999 unknown\r\n'), json);
+      t.regex(json, /\r\ncontent-type: application\/json\r\n/i);
+      t.true(json.endsWith('\r\n\r\n{"a":1}'), json);
     }, { directApps });
   });
 

@@ -1,5 +1,6 @@
 import test from 'ava';
 import http from 'node:http';
+import net from 'node:net';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -125,5 +126,36 @@ test.serial('close() on the iterable is called after a complete response too', a
   await withServer(app, async (url) => {
     t.is(await (await fetch(`${url}/?count=2&closed=${encodeURIComponent(marker)}`)).text(), '0\n1\n');
     t.true(existsSync(marker));
+  });
+});
+
+/** The status line (without CRLF) a GET of `path` gets, read from the raw socket. */
+function statusLine(url: string, path: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname, () => socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+    let data = Buffer.alloc(0);
+    socket.on('data', (d: Buffer) => (data = Buffer.concat([data, d])));
+    socket.on('close', () => resolve(data.subarray(0, data.indexOf('\r\n')).toString('latin1')));
+    socket.on('error', reject);
+  });
+}
+
+test.serial('startResponse\'s reason phrase is the one on the wire: custom, streamed, past 599, latin1; the standard one where none is given', async (t) => {
+  const logged: string[] = [];
+  const app = legacy(fixture('status-line.ts'), { pool: { maxThreads: 1 }, log: (m: string, e?: unknown) => void logged.push(`${m}: ${(e as Error | undefined)?.message}`) });
+  await withServer(app, async (url) => {
+    t.is(await statusLine(url, '/custom'), 'HTTP/1.1 299 Custom Thing');
+    t.is(await statusLine(url, '/streamed'), 'HTTP/1.1 200 ok');
+    t.is(await statusLine(url, '/standard'), 'HTTP/1.1 200 OK');
+    t.is(await statusLine(url, '/code-only'), 'HTTP/1.1 404 Not Found');
+    t.is(await statusLine(url, '/beyond'), 'HTTP/1.1 600 Beyond');
+    t.is(await statusLine(url, '/latin1'), 'HTTP/1.1 200 caf\u00e9');
+    const streamed = await fetch(`${url}/streamed`);
+    t.is(streamed.statusText, 'ok');
+    t.is(await streamed.text(), 'ab');
+    // CR/LF in the status: refused at startResponse, a 500, and the log names the problem.
+    t.is(await statusLine(url, '/injected'), 'HTTP/1.1 500 Internal Server Error');
+    t.true(logged.some((m) => m.includes('handler failed') && m.includes('has character U+000D at 2')), logged.join('\n'));
   });
 });

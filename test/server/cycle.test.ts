@@ -8,7 +8,9 @@ const invalid = { code: 'ERR_ALBANY_INVALID_MESSAGE' };
 /** Records every call a cycle makes on its sink. */
 class FakeSink implements ResponseSink {
   calls: Array<[string, ...unknown[]]> = [];
-  start(status: number, headers: Headers, trailers: boolean): void { this.calls.push(['start', status, headers, trailers]); }
+  start(status: number, headers: Headers, trailers: boolean, reason?: string): void {
+    this.calls.push(reason === undefined ? ['start', status, headers, trailers] : ['start', status, headers, trailers, reason]);
+  }
   body(chunk: Uint8Array | undefined, more: boolean): void { this.calls.push(['body', chunk && Buffer.from(chunk).toString(), more]); }
   trailers(headers: Headers, more: boolean): void { this.calls.push(['trailers', headers, more]); }
   async sendFile(path: string): Promise<void> { this.calls.push(['sendFile', path]); }
@@ -61,8 +63,12 @@ const broken: Array<[label: string, before: SendMessage[], bad: unknown, pattern
   ['body after the last body', [start(), body('done')], body('more'), /after the response was complete/],
   ['start after the last body', [start(), body('done')], start(), /sent twice/],
   ['trailers without trailers: true', [start()], { type: 'http.response.trailers', headers: [] }, /did not set trailers: true/],
-  ['status 99', [], start(99), /status must be an integer from 100 to 599, got 99/],
-  ['status 600', [], start(600), /got 600/],
+  ['status 99', [], start(99), /status must be an integer from 100 to 999, got 99/],
+  ['status 1000', [], start(1000), /got 1000/],
+  ['reason with CR/LF', [], { type: 'http.response.start', status: 200, reason: 'ok\r\nx: y' }, /reason "ok\\r\\nx: y" has character U\+000D at 2/],
+  ['reason with NUL', [], { type: 'http.response.start', status: 200, reason: 'o\0k' }, /U\+0000 at 1/],
+  ['reason past latin1', [], { type: 'http.response.start', status: 200, reason: 'ok \u2713' }, /U\+2713 at 3; allowed are tab, space, visible ASCII and latin1/],
+  ['reason not a string', [], { type: 'http.response.start', status: 200, reason: 42 }, /reason must be a string, got number/],
   ['status as a string', [], { type: 'http.response.start', status: '200' }, /got 200/],
   ['header name with a space', [], start(200, [['bad name', 'v']]), /not a valid token/],
   ['header name with a colon', [], start(200, [['x:y', 'v']]), /not a valid token/],
@@ -218,4 +224,29 @@ test('a sink write failing while the client is still there reaches the app uncha
     throw new Error('app gives up');
   });
   t.is(logged.length, 1);
+});
+
+test('statuses 600 to 999 and a reason phrase reach the sink as sent', async (t) => {
+  for (const [status, reason] of [[600, undefined], [999, 'Nine Nine Nine'], [200, 'ok'], [299, ''], [200, 'caf\u00e9\tbar']] as const) {
+    const { sink, logged, run } = cycleFor();
+    await run(async (_s, _r, send) => {
+      await send(reason === undefined ? start(status) : { type: 'http.response.start', status, headers: [], reason });
+      await send(body('x'));
+    });
+    t.deepEqual(sink.calls[0], reason === undefined ? ['start', status, [], false] : ['start', status, [], false, reason]);
+    t.deepEqual(logged, []);
+  }
+});
+
+test('a sink that refuses the head (throws in start) leaves the response unstarted, so the app failing gets a 500', async (t) => {
+  const { sink, logged, run } = cycleFor();
+  sink.start = () => {
+    throw new Error('this host cannot carry that status');
+  };
+  await run(async (_s, _r, send) => {
+    await send(start(600));
+  });
+  t.deepEqual(sink.calls, [['fail', 500, 'Internal Server Error']]);
+  t.is(logged.length, 1);
+  t.regex(String(logged[0]![0]), /cannot carry that status/);
 });

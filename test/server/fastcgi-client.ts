@@ -8,6 +8,8 @@ import {
 /** A parsed CGI response for one request id. */
 export interface FcgiResponse {
   status: number;
+  /** The CGI Status header's value as sent (`200 OK`, `299 Custom Thing`). */
+  statusLine: string;
   headers: Array<[string, string]>;
   body: Buffer;
   appStatus: number;
@@ -96,17 +98,22 @@ export class FcgiClient {
     const split = stdout.indexOf('\r\n\r\n');
     const headers: Array<[string, string]> = [];
     let status = 200;
+    let statusLine = '';
     if (split !== -1) {
       for (const line of stdout.subarray(0, split).toString('latin1').split('\r\n')) {
         const colon = line.indexOf(':');
         const name = line.slice(0, colon).toLowerCase();
         const value = line.slice(colon + 1).trim();
-        if (name === 'status') status = Number(value.split(' ')[0]);
+        if (name === 'status') {
+          status = Number(value.split(' ')[0]);
+          statusLine = line.slice(colon + 2);
+        }
         else headers.push([name, value]);
       }
     }
     return {
       status,
+      statusLine,
       headers,
       body: split === -1 ? stdout : stdout.subarray(split + 4),
       appStatus: end.readUInt32BE(0),

@@ -340,7 +340,8 @@ test('headersTimeout cuts a slowloris client that trickles its head', async (t) 
 const wireRules: Array<[label: string, before: unknown[], bad: unknown]> = [
   ['body before start', [], { type: 'http.response.body', body: Buffer.from('BAD-BODY') }],
   ['status 99', [], { type: 'http.response.start', status: 99, headers: [['x-bad', 'BAD']] }],
-  ['status 600', [], { type: 'http.response.start', status: 600, headers: [['x-bad', 'BAD']] }],
+  ['status 1000', [], { type: 'http.response.start', status: 1000, headers: [['x-bad', 'BAD']] }],
+  ['CR/LF in the reason phrase', [], { type: 'http.response.start', status: 200, reason: 'ok\r\nx-bad: BAD', headers: [] }],
   ['header name not a token', [], { type: 'http.response.start', status: 200, headers: [['x BAD', 'v']] }],
   ['LF in a header value', [], { type: 'http.response.start', status: 200, headers: [['x-a', 'v\nBAD: 1']] }],
   ['NUL in a header value', [], { type: 'http.response.start', status: 200, headers: [['x-a', 'BAD\0']] }],
