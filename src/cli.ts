@@ -11,7 +11,7 @@ export interface CliConfig {
   command: 'serve' | 'config' | 'help' | 'version';
   /** `module[:export]` for serve. */
   target: string | undefined;
-  /** Handler module for `--legacy`. */
+  /** Handler module for `--legacy`, `MODULE[:EXPORT]`. */
   legacy: string | undefined;
   legacyStyle: string | undefined;
   interface: 'auto' | 'gateway' | 'node' | 'fetch';
@@ -109,7 +109,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   };
   if (config.fastcgi !== undefined && server.uds !== undefined) usage('give either --fastcgi or --uds, not both (--fastcgi unix:/PATH serves FastCGI on a Unix socket)');
   if (command === 'serve' && config.target === undefined && config.legacy === undefined) {
-    usage('serve needs a target: albany serve MODULE[:EXPORT], or --legacy MODULE');
+    usage('serve needs a target: albany serve MODULE[:EXPORT], or --legacy MODULE[:EXPORT]');
   }
   if (command === 'serve' && config.target !== undefined && config.legacy !== undefined) {
     usage('give either a target MODULE or --legacy MODULE, not both (mount legacy handlers in your app to mix them)');

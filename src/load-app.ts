@@ -13,14 +13,29 @@ export interface AppTarget {
   exportName: string;
 }
 
-/** Splits `module[:export]`; the module path is resolved against `cwd`. */
-export function parseTarget(spec: string, cwd: string): AppTarget {
+/** An export name as `MODULE:EXPORT` may give it: a JavaScript identifier. */
+const EXPORT_NAME = /^[\p{L}\p{Nl}$_][\p{L}\p{Nl}\p{Mn}\p{Mc}\p{Nd}\p{Pc}$_]*$/u;
+
+/**
+ * Splits `module[:export]` into the module's absolute path and the export it names, if any. Only
+ * an identifier after the last ':' is an export, so `C:\\app.js`, `dir:v2/app.js` and `app.js`
+ * are paths; a file whose whole name matches `name:word` is still found when it exists and the
+ * shorter path does not.
+ */
+export function splitModuleSpec(spec: string, cwd: string): { file: string; exportName: string | undefined } {
+  const whole = isAbsolute(spec) ? spec : resolve(cwd, spec);
   const colon = spec.lastIndexOf(':');
-  // A colon followed by a path separator or at index 1 (C:\) belongs to the path, not an export.
-  const hasExport = colon > 1 && !/[\\/]/.test(spec.slice(colon + 1)) && spec.slice(colon + 1) !== '';
-  const modulePath = hasExport ? spec.slice(0, colon) : spec;
-  const exportName = hasExport ? spec.slice(colon + 1) : 'default';
-  return { file: isAbsolute(modulePath) ? modulePath : resolve(cwd, modulePath), exportName };
+  if (colon <= 0 || !EXPORT_NAME.test(spec.slice(colon + 1))) return { file: whole, exportName: undefined };
+  const modulePath = spec.slice(0, colon);
+  const file = isAbsolute(modulePath) ? modulePath : resolve(cwd, modulePath);
+  if (!existsSync(file) && existsSync(whole)) return { file: whole, exportName: undefined };
+  return { file, exportName: spec.slice(colon + 1) };
+}
+
+/** Splits `module[:export]`; the module path is resolved against `cwd`, the export defaults to `default`. */
+export function parseTarget(spec: string, cwd: string): AppTarget {
+  const { file, exportName } = splitModuleSpec(spec, cwd);
+  return { file, exportName: exportName ?? 'default' };
 }
 
 /**

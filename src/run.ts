@@ -1,4 +1,5 @@
 // Carries out a parsed CLI config: load the app, start the host, print where it listens, stop on signals.
+import cluster from 'node:cluster';
 import type { CliConfig } from './cli.js';
 import type { App } from './gateway/types.js';
 import { toGatewayApp } from './interop/detect.js';
@@ -57,6 +58,12 @@ export async function run(config: CliConfig): Promise<void> {
     return;
   }
   const logger = consoleLogger(config.server.logLevel ?? 'info');
+  // A broken --legacy module stops the CLI here with one line, before anything listens; under
+  // --workers the primary checks once for all its workers.
+  if (config.legacy !== undefined && cluster.isPrimary) {
+    const [{ checkLegacyModule }, { legacySpec }] = await Promise.all([import('./legacy-check.js'), import('./legacy-mount.js')]);
+    await checkLegacyModule(legacySpec(config));
+  }
   if (config.workers > 1) {
     // The primary only supervises (it never loads the app or its pool); each worker runs startHost
     // and the cluster module owns signals in both.
