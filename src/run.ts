@@ -27,17 +27,34 @@ async function buildApp(config: CliConfig): Promise<{ app: App; close: () => Pro
 
 /** Loads the app and starts the host the flags ask for: FastCGI (`--fastcgi`) or HTTP (TCP or `--uds`). */
 async function startHost(config: CliConfig, logger: Logger): Promise<Running> {
-  const { app, close: closeApp } = await buildApp(config);
+  // --provide services are up (their startup() done) before the app loads, and stop after it.
+  const services = await startServices(config, logger);
   let server: Running;
-  if (config.fastcgi !== undefined) {
-    const { parseFastCGIAddress, serveFastCGI } = await import('./server/fastcgi.js');
-    const { uds: _uds, ...options } = config.server;
-    server = await serveFastCGI(app, { ...options, ...parseFastCGIAddress(config.fastcgi), logger });
-  } else {
-    server = await serve(app, { ...config.server, logger });
+  let closeApp: () => Promise<void> = async () => {};
+  try {
+    const built = await buildApp(config);
+    closeApp = built.close;
+    if (config.fastcgi !== undefined) {
+      const { parseFastCGIAddress, serveFastCGI } = await import('./server/fastcgi.js');
+      const { uds: _uds, ...options } = config.server;
+      server = await serveFastCGI(built.app, { ...options, ...parseFastCGIAddress(config.fastcgi), logger });
+    } else {
+      server = await serve(built.app, { ...config.server, logger });
+    }
+  } catch (error) {
+    await closeApp().catch(() => {});
+    await services.stop().catch((stopError: unknown) => logger.error((stopError as Error).message));
+    throw error;
   }
   process.stdout.write(`albany: listening on ${server.url}${config.workers > 1 ? ` (worker ${process.pid})` : ' (Ctrl+C to stop)'}\n`);
-  return { url: server.url, close: () => server.close().then(closeApp) };
+  return { url: server.url, close: () => server.close().then(closeApp).finally(() => services.stop()) };
+}
+
+/** Loads the `--provide` modules (none: nothing to stop). */
+async function startServices(config: CliConfig, logger: Logger): Promise<{ stop(): Promise<void> }> {
+  if (config.provide.length === 0) return { stop: async () => {} };
+  const { parseProvideSpec, startProvided } = await import('./provide-modules.js');
+  return startProvided(config.provide.map((spec) => parseProvideSpec(spec, config.cwd)), logger);
 }
 
 /** Serves every live pool's figures as Prometheus text on `--metrics PORT` (same host as the app). */
