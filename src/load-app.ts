@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { AlbanyError, ErrorCodes } from './errors.js';
+import { describeLoadFailure, errorInfo } from './load-failure.js';
 import { isTypeScriptPath, registerTsx } from './typescript.js';
 
 /** A parsed `module[:export]` target. */
@@ -40,7 +41,7 @@ export function parseTarget(spec: string, cwd: string): AppTarget {
 
 /**
  * Imports a module file, falling back to registering tsx when node cannot load the extension.
- * @throws AlbanyError `ERR_ALBANY_APP_LOAD` when the file is missing or fails to load.
+ * @throws AlbanyError `ERR_ALBANY_APP_LOAD` when the file is missing or fails to load (one line: file, line, problem).
  */
 export async function importModule(file: string): Promise<Record<string, unknown>> {
   if (!existsSync(file)) throw new AlbanyError(ErrorCodes.ERR_ALBANY_APP_LOAD, `module not found: ${file}`);
@@ -55,11 +56,16 @@ export async function importModule(file: string): Promise<Record<string, unknown
       try {
         return (await import(`${url}?albany-tsx`)) as Record<string, unknown>;
       } catch (retryError) {
-        throw new AlbanyError(ErrorCodes.ERR_ALBANY_APP_LOAD, `could not load ${file}: ${(retryError as Error).message}`, { cause: retryError });
+        throw await loadFailure(file, retryError);
       }
     }
-    throw new AlbanyError(ErrorCodes.ERR_ALBANY_APP_LOAD, `could not load ${file}: ${(error as Error).message}`, { cause: error });
+    throw await loadFailure(file, error);
   }
+}
+
+/** One line with the file, the line of a syntax error or a throw at import time, and the problem. */
+async function loadFailure(file: string, error: unknown): Promise<AlbanyError> {
+  return new AlbanyError(ErrorCodes.ERR_ALBANY_APP_LOAD, await describeLoadFailure('module', file, errorInfo(error)), { cause: error });
 }
 
 /**

@@ -8,7 +8,6 @@
 import { basename, extname } from 'node:path';
 import { AlbanyError, ErrorCodes } from './errors.js';
 import { importModule, splitModuleSpec } from './load-app.js';
-import { describeLoadFailure, errorInfo } from './load-failure.js';
 import type { Logger } from './server/options.js';
 import { provide, registry } from './sync/service-registry.js';
 
@@ -118,10 +117,8 @@ async function load(spec: ProvideSpec): Promise<Record<string, unknown>> {
   try {
     return await importModule(spec.file);
   } catch (error) {
-    const info = errorInfo(error);
-    // importModule's own complaint (no such file) is already one line; an import failure is described with its line.
-    if (info.cause === undefined) throw new AlbanyError(ErrorCodes.ERR_ALBANY_APP_LOAD, `--provide ${info.message}`);
-    throw new AlbanyError(ErrorCodes.ERR_ALBANY_APP_LOAD, await describeLoadFailure('--provide module', spec.file, info), { cause: error });
+    // importModule says "module FILE[:LINE] problem" (or "module not found: FILE") on one line already.
+    throw new AlbanyError(ErrorCodes.ERR_ALBANY_APP_LOAD, `--provide ${(error as Error).message}`, { cause: error });
   }
 }
 

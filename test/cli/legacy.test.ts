@@ -44,3 +44,10 @@ for (const [spec, body] of [['legacy-plain.mjs', 'handle /a/b'], ['legacy-plain.
     t.is((await run.exit).code, 0, run.stderr());
   });
 }
+
+test.serial('a serve target with a syntax error names its file and line the same way', async (t) => {
+  const run = albany(['serve', fixture('legacy-syntax.mjs'), '--port', '0']);
+  t.is((await run.exit).code, 2, run.stderr());
+  t.is(lines(run.stderr()).length, 1, run.stderr());
+  t.regex(run.stderr(), /^albany: module \S+legacy-syntax\.mjs:4 has a syntax error: Unexpected identifier 'body'$/m);
+});

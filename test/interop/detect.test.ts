@@ -73,7 +73,7 @@ for (const [name, value, why] of hiddenArity) {
 test('an explicit --interface settles what the arity could not', (t) => {
   const [, gatewayWithDefault] = hiddenArity[0]!;
   t.is(detectInterface(gatewayWithDefault, 'gateway').kind, 'gateway');
-  t.is(toGatewayApp(gatewayWithDefault, 'gateway'), gatewayWithDefault);
+  t.is(toGatewayApp(gatewayWithDefault, 'gateway') as unknown, gatewayWithDefault);
   const [, middleware] = hiddenArity[3]!;
   t.is(detectInterface(middleware, 'node').kind, 'node');
 });
