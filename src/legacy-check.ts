@@ -31,7 +31,9 @@ export async function checkLegacyModule(spec: LegacySpec): Promise<HandlerStyle>
   const moduleUrl = pathToFileURL(spec.file).href;
   const result = await runCheck({ moduleUrl, exportName: spec.exportName, style: spec.style });
   if (result.ok) return result.style;
-  throw loadError(await describeLoadFailure('legacy module', spec.file, result.error));
+  const message = await describeLoadFailure('legacy module', spec.file, result.error);
+  // The loader speaks to legacy() callers; on the command line the style is a flag.
+  throw loadError(message.includes("legacy(url, { style") ? `${message} (here: --legacy-style wsgi|plain|node)` : message);
 }
 
 function loadError(message: string): AlbanyError {

@@ -5,6 +5,7 @@
 //   export async function startup() { db = await connect(); }
 //   export async function get(id) { return db.user(id); }     // runSync('users.get', 1) in a handler
 //   export async function shutdown() { await db.close(); }
+import { existsSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { AlbanyError, ErrorCodes } from './errors.js';
 import { importModule, splitModuleSpec } from './load-app.js';
@@ -45,6 +46,18 @@ export function parseProvideSpec(spec: string, cwd: string): ProvideSpec {
     throw new AlbanyError(ErrorCodes.ERR_ALBANY_USAGE, `--provide takes [NAME=]MODULE, not MODULE:EXPORT (every exported function of the module is provided), got ${JSON.stringify(spec)}`);
   }
   return { file, prefix: named ? spec.slice(0, eq) : basename(file, extname(file)) };
+}
+
+/**
+ * Checks, without running them, that the `--provide` values parse and their files exist: under
+ * `--workers` the primary does this so a typo stops the CLI instead of every worker failing to start.
+ * @throws AlbanyError `ERR_ALBANY_USAGE` or `ERR_ALBANY_APP_LOAD`, one line.
+ */
+export function checkProvideSpecs(specs: readonly string[], cwd: string): void {
+  for (const spec of specs) {
+    const { file } = parseProvideSpec(spec, cwd);
+    if (!existsSync(file)) throw new AlbanyError(ErrorCodes.ERR_ALBANY_APP_LOAD, `--provide module not found: ${file}`);
+  }
 }
 
 interface Started {

@@ -81,6 +81,10 @@ export async function run(config: CliConfig): Promise<void> {
     const [{ checkLegacyModule }, { legacySpec }] = await Promise.all([import('./legacy-check.js'), import('./legacy-mount.js')]);
     await checkLegacyModule(legacySpec(config));
   }
+  if (config.provide.length > 0 && config.workers > 1 && cluster.isPrimary) {
+    const { checkProvideSpecs } = await import('./provide-modules.js');
+    checkProvideSpecs(config.provide, config.cwd);
+  }
   if (config.workers > 1) {
     // The primary only supervises (it never loads the app or its pool); each worker runs startHost
     // and the cluster module owns signals in both.

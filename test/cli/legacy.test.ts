@@ -10,6 +10,7 @@ const broken: Array<[string, string, RegExp]> = [
   ['a missing file', 'no-such-handler.mjs', /^albany: legacy module not found: \S+no-such-handler\.mjs$/],
   ['a missing export (listing the exports there are)', 'legacy-plain.mjs:nothere', /^albany: legacy module \S+legacy-plain\.mjs has no function export "nothere" \(exports: handle, other\)$/],
   ['a syntax error (with its line)', 'legacy-syntax.mjs', /^albany: legacy module \S+legacy-syntax\.mjs:4 has a syntax error: Unexpected identifier 'body'$/],
+  ['a handler whose style cannot be told (naming --legacy-style)', 'legacy-two-params.mjs', /^albany: cannot tell whether export "default" of \S+legacy-two-params\.mjs is WSGI .* \(here: --legacy-style wsgi\|plain\|node\)$/],
   ['a throw at import time (with its line)', 'legacy-throws.mjs', /^albany: legacy module \S+legacy-throws\.mjs:3 threw while loading: Error: cannot open \/var\/lib\/app\.db$/],
 ];
 

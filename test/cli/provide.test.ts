@@ -62,8 +62,9 @@ test.serial('--provide with a gateway app target and --workers 2: each worker pr
   run.child.kill('SIGTERM');
   t.is((await run.exit).code, 0, run.stderr());
   const entries = readLog(log);
-  t.deepEqual(new Set(entries.filter((l) => l.startsWith('startup')).map((l) => Number(l.split(' ')[1]))), servedBy);
-  t.deepEqual(new Set(entries.filter((l) => l.startsWith('shutdown')).map((l) => Number(l.split(' ')[1]))), servedBy);
+  const pids = (kind: string) => entries.filter((l) => l.startsWith(kind)).map((l) => Number(l.split(' ')[1])).sort();
+  t.deepEqual(pids('startup'), [...servedBy].sort());
+  t.deepEqual(pids('shutdown'), [...servedBy].sort());
 });
 
 const failing: Array<[string, string[], number, RegExp]> = [
@@ -83,3 +84,11 @@ for (const [name, flags, exitCode, expected] of failing) {
     t.false(run.stdout().includes('listening'));
   });
 }
+
+test.serial('under --workers a missing --provide module stops the primary with one line (exit 2), no worker is forked', async (t) => {
+  const run = albany(['serve', fixture('pid.js'), '--provide', fixture('no-such-services.mjs'), '--workers', '2', '--port', '0']);
+  t.is((await run.exit).code, 2, run.stderr());
+  t.is(lines(run.stderr()).length, 1, run.stderr());
+  t.regex(lines(run.stderr())[0]!, /^albany: --provide module not found: \S+no-such-services\.mjs$/);
+  t.false(run.stdout().includes('listening'));
+});
