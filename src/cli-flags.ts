@@ -30,7 +30,8 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'proxy-headers', type: 'boolean', help: 'trust X-Forwarded-For/-Proto and Forwarded from --forwarded-allow-ips', group: 'server' },
   { name: 'forwarded-allow-ips', type: 'string', value: 'LIST', help: 'comma-separated peers trusted for proxy headers, * for all (default loopback)', group: 'server' },
   { name: 'interface', type: 'string', value: 'KIND', help: 'what the target is: auto | gateway | node | fetch (default auto)', group: 'app' },
-  { name: 'legacy', type: 'string', value: 'MODULE', help: 'serve a blocking (WSGI, plain or node-style) handler module through the worker pool', group: 'app' },
+  { name: 'legacy', type: 'string', value: 'MODULE[:EXPORT]', help: 'serve a blocking (WSGI, plain or node-style) handler through the worker pool; loaded once at start, exit 2 if it cannot be', group: 'app' },
+  { name: 'provide', type: 'string', value: '[NAME=]MODULE', multiple: true, help: 'main-thread module whose exported functions are runSync services NAME.export (NAME: file name); startup()/shutdown() run with the server; repeatable', group: 'app' },
   { name: 'legacy-style', type: 'string', value: 'STYLE', help: 'handler style for --legacy: wsgi | plain | node (default: detected)', group: 'app' },
   { name: 'lifespan', type: 'string', value: 'MODE', help: 'lifespan protocol: auto | on | off (default auto)', group: 'app' },
   { name: 'max-body-size', type: 'string', value: 'BYTES', help: `largest request body, larger gets 413 (default ${SERVER_DEFAULTS.maxBodySize}; 0 = no limit)`, group: 'limits' },
@@ -63,10 +64,10 @@ export function helpText(): string {
   const lines = [
     'Usage:',
     '  albany serve MODULE[:EXPORT] [flags]    serve a gateway, node (req,res) or fetch app',
-    '  albany serve --legacy MODULE [flags]    serve a blocking handler through the worker pool',
+    '  albany serve --legacy MODULE[:EXPORT] [flags]\n                                          serve a blocking handler through the worker pool',
     '  albany config --print [flags]           show the merged pool config and its sources',
     '',
-    'MODULE is a .js/.mjs/.ts file; EXPORT defaults to "default".',
+    'MODULE is a .js/.mjs/.ts file; EXPORT defaults to "default" (for --legacy: "handle", else "default").',
   ];
   for (const group of Object.keys(GROUP_TITLES) as Array<FlagSpec['group']>) {
     lines.push('', `${GROUP_TITLES[group]}:`);

@@ -11,9 +11,11 @@ export interface CliConfig {
   command: 'serve' | 'config' | 'help' | 'version';
   /** `module[:export]` for serve. */
   target: string | undefined;
-  /** Handler module for `--legacy`. */
+  /** Handler module for `--legacy`, `MODULE[:EXPORT]`. */
   legacy: string | undefined;
   legacyStyle: string | undefined;
+  /** `--provide [NAME=]MODULE` values, in order: main-thread service modules. */
+  provide: string[];
   interface: 'auto' | 'gateway' | 'node' | 'fetch';
   server: ServerOptions;
   /** The raw `--pool-*` values, validated by the pool config loader. */
@@ -66,7 +68,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   const values = parsed.values as Record<string, unknown>;
   const [command, ...rest] = parsed.positionals;
 
-  const base = { target: undefined, legacy: undefined, legacyStyle: undefined, interface: 'auto' as const, server: {}, poolFlags: {}, configPath: undefined, workers: 1, metricsPort: undefined, fastcgi: undefined, print: false, cwd, env };
+  const base = { target: undefined, legacy: undefined, legacyStyle: undefined, provide: [] as string[], interface: 'auto' as const, server: {}, poolFlags: {}, configPath: undefined, workers: 1, metricsPort: undefined, fastcgi: undefined, print: false, cwd, env };
   if (values.help) return { ...base, command: 'help' };
   if (values.version) return { ...base, command: 'version' };
   if (command === undefined) usage('missing command: use "albany serve MODULE[:EXPORT]" (see albany --help)');
@@ -98,6 +100,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     target: rest[0],
     legacy: values.legacy as string | undefined,
     legacyStyle: oneOf(values, 'legacy-style', ['wsgi', 'plain', 'node']),
+    provide: (values.provide as string[] | undefined) ?? [],
     interface: oneOf(values, 'interface', ['auto', 'gateway', 'node', 'fetch']) ?? 'auto',
     server,
     poolFlags,
@@ -109,7 +112,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   };
   if (config.fastcgi !== undefined && server.uds !== undefined) usage('give either --fastcgi or --uds, not both (--fastcgi unix:/PATH serves FastCGI on a Unix socket)');
   if (command === 'serve' && config.target === undefined && config.legacy === undefined) {
-    usage('serve needs a target: albany serve MODULE[:EXPORT], or --legacy MODULE');
+    usage('serve needs a target: albany serve MODULE[:EXPORT], or --legacy MODULE[:EXPORT]');
   }
   if (command === 'serve' && config.target !== undefined && config.legacy !== undefined) {
     usage('give either a target MODULE or --legacy MODULE, not both (mount legacy handlers in your app to mix them)');

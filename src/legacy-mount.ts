@@ -1,14 +1,26 @@
-// `albany serve --legacy MODULE`: one blocking handler module behind its own pool, as the whole app.
+// `albany serve --legacy MODULE[:EXPORT]`: one blocking handler module behind its own pool, as the whole app.
 import { pathToFileURL } from 'node:url';
-import { resolve } from 'node:path';
 import type { CliConfig } from './cli.js';
 import type { App } from './gateway/types.js';
+import type { LegacySpec } from './legacy-check.js';
+import { splitModuleSpec } from './load-app.js';
 import type { PoolConfig } from './pool/config-types.js';
+import type { HandlerStyle } from './pool/protocol.js';
+
+/** The module, export and style `--legacy` and `--legacy-style` name. */
+export function legacySpec(config: CliConfig): LegacySpec {
+  const { file, exportName } = splitModuleSpec(config.legacy!, config.cwd);
+  return { file, exportName, style: config.legacyStyle as HandlerStyle | undefined };
+}
 
 /** Builds the gateway App for `--legacy`, with a pool made from the merged config. */
 export async function legacyFromCli(config: CliConfig, pool: PoolConfig): Promise<{ app: App; close: () => Promise<void> }> {
   const { legacy } = await import('../legacy-adapter/index.js');
-  const url = pathToFileURL(resolve(config.cwd, config.legacy!));
-  const app = legacy(url, { pool, ...(config.legacyStyle ? { style: config.legacyStyle as 'wsgi' | 'plain' | 'node' } : {}) });
+  const spec = legacySpec(config);
+  const app = legacy(pathToFileURL(spec.file), {
+    pool,
+    ...(spec.exportName !== undefined ? { export: spec.exportName } : {}),
+    ...(spec.style !== undefined ? { style: spec.style } : {}),
+  });
   return { app, close: () => app.close() };
 }

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { AlbanyError, ErrorCodes } from './errors.js';
+import { describeLoadFailure, errorInfo } from './load-failure.js';
 import { isTypeScriptPath, registerTsx } from './typescript.js';
 
 /** A parsed `module[:export]` target. */
@@ -13,19 +14,34 @@ export interface AppTarget {
   exportName: string;
 }
 
-/** Splits `module[:export]`; the module path is resolved against `cwd`. */
-export function parseTarget(spec: string, cwd: string): AppTarget {
+/** An export name as `MODULE:EXPORT` may give it: a JavaScript identifier. */
+const EXPORT_NAME = /^[\p{L}\p{Nl}$_][\p{L}\p{Nl}\p{Mn}\p{Mc}\p{Nd}\p{Pc}$_]*$/u;
+
+/**
+ * Splits `module[:export]` into the module's absolute path and the export it names, if any. Only
+ * an identifier after the last ':' is an export, so `C:\\app.js`, `dir:v2/app.js` and `app.js`
+ * are paths; a file whose whole name matches `name:word` is still found when it exists and the
+ * shorter path does not.
+ */
+export function splitModuleSpec(spec: string, cwd: string): { file: string; exportName: string | undefined } {
+  const whole = isAbsolute(spec) ? spec : resolve(cwd, spec);
   const colon = spec.lastIndexOf(':');
-  // A colon followed by a path separator or at index 1 (C:\) belongs to the path, not an export.
-  const hasExport = colon > 1 && !/[\\/]/.test(spec.slice(colon + 1)) && spec.slice(colon + 1) !== '';
-  const modulePath = hasExport ? spec.slice(0, colon) : spec;
-  const exportName = hasExport ? spec.slice(colon + 1) : 'default';
-  return { file: isAbsolute(modulePath) ? modulePath : resolve(cwd, modulePath), exportName };
+  if (colon <= 0 || !EXPORT_NAME.test(spec.slice(colon + 1))) return { file: whole, exportName: undefined };
+  const modulePath = spec.slice(0, colon);
+  const file = isAbsolute(modulePath) ? modulePath : resolve(cwd, modulePath);
+  if (!existsSync(file) && existsSync(whole)) return { file: whole, exportName: undefined };
+  return { file, exportName: spec.slice(colon + 1) };
+}
+
+/** Splits `module[:export]`; the module path is resolved against `cwd`, the export defaults to `default`. */
+export function parseTarget(spec: string, cwd: string): AppTarget {
+  const { file, exportName } = splitModuleSpec(spec, cwd);
+  return { file, exportName: exportName ?? 'default' };
 }
 
 /**
  * Imports a module file, falling back to registering tsx when node cannot load the extension.
- * @throws AlbanyError `ERR_ALBANY_APP_LOAD` when the file is missing or fails to load.
+ * @throws AlbanyError `ERR_ALBANY_APP_LOAD` when the file is missing or fails to load (one line: file, line, problem).
  */
 export async function importModule(file: string): Promise<Record<string, unknown>> {
   if (!existsSync(file)) throw new AlbanyError(ErrorCodes.ERR_ALBANY_APP_LOAD, `module not found: ${file}`);
@@ -40,11 +56,16 @@ export async function importModule(file: string): Promise<Record<string, unknown
       try {
         return (await import(`${url}?albany-tsx`)) as Record<string, unknown>;
       } catch (retryError) {
-        throw new AlbanyError(ErrorCodes.ERR_ALBANY_APP_LOAD, `could not load ${file}: ${(retryError as Error).message}`, { cause: retryError });
+        throw await loadFailure(file, retryError);
       }
     }
-    throw new AlbanyError(ErrorCodes.ERR_ALBANY_APP_LOAD, `could not load ${file}: ${(error as Error).message}`, { cause: error });
+    throw await loadFailure(file, error);
   }
+}
+
+/** One line with the file, the line of a syntax error or a throw at import time, and the problem. */
+async function loadFailure(file: string, error: unknown): Promise<AlbanyError> {
+  return new AlbanyError(ErrorCodes.ERR_ALBANY_APP_LOAD, await describeLoadFailure('module', file, errorInfo(error)), { cause: error });
 }
 
 /**

@@ -1,4 +1,5 @@
 // Carries out a parsed CLI config: load the app, start the host, print where it listens, stop on signals.
+import cluster from 'node:cluster';
 import type { CliConfig } from './cli.js';
 import type { App } from './gateway/types.js';
 import { toGatewayApp } from './interop/detect.js';
@@ -27,19 +28,36 @@ async function buildApp(config: CliConfig): Promise<{ app: App; close: () => Pro
 
 /** Loads the app and starts the host the flags ask for: FastCGI (`--fastcgi`) or HTTP (TCP or `--uds`). */
 async function startHost(config: CliConfig, logger: Logger): Promise<Running> {
-  const { app, close: closeApp } = await buildApp(config);
+  // --provide services are up (their startup() done) before the app loads, and stop after it.
+  const services = await startServices(config, logger);
   let server: Running;
-  if (config.fastcgi !== undefined) {
-    const { parseFastCGIAddress, serveFastCGI } = await import('./server/fastcgi.js');
-    const { uds: _uds, ...options } = config.server;
-    server = await serveFastCGI(app, { ...options, ...parseFastCGIAddress(config.fastcgi), logger });
-  } else {
-    server = await serve(app, { ...config.server, logger });
+  let closeApp: () => Promise<void> = async () => {};
+  try {
+    const built = await buildApp(config);
+    closeApp = built.close;
+    if (config.fastcgi !== undefined) {
+      const { parseFastCGIAddress, serveFastCGI } = await import('./server/fastcgi.js');
+      const { uds: _uds, ...options } = config.server;
+      server = await serveFastCGI(built.app, { ...options, ...parseFastCGIAddress(config.fastcgi), logger });
+    } else {
+      server = await serve(built.app, { ...config.server, logger });
+    }
+  } catch (error) {
+    await closeApp().catch(() => {});
+    await services.stop().catch((stopError: unknown) => logger.error((stopError as Error).message));
+    throw error;
   }
   process.stdout.write(`albany: listening on ${server.url}${config.workers > 1 ? ` (worker ${process.pid})` : ' (Ctrl+C to stop)'}\n`);
   // After the app is loaded and started: the pools it builds (or mounts) have declared their names.
   for (const line of unusedPoolSettings()) logger.warn(`pool config not used: ${line}`);
-  return { url: server.url, close: () => server.close().then(closeApp) };
+  return { url: server.url, close: () => server.close().then(closeApp).finally(() => services.stop()) };
+}
+
+/** Loads the `--provide` modules (none: nothing to stop). */
+async function startServices(config: CliConfig, logger: Logger): Promise<{ stop(): Promise<void> }> {
+  if (config.provide.length === 0) return { stop: async () => {} };
+  const { parseProvideSpec, startProvided } = await import('./provide-modules.js');
+  return startProvided(config.provide.map((spec) => parseProvideSpec(spec, config.cwd)), logger);
 }
 
 /** Serves every live pool's figures as Prometheus text on `--metrics PORT` (same host as the app). */
@@ -63,6 +81,16 @@ export async function run(config: CliConfig): Promise<void> {
     return;
   }
   const logger = consoleLogger(config.server.logLevel ?? 'info');
+  // A broken --legacy module stops the CLI here with one line, before anything listens; under
+  // --workers the primary checks once for all its workers.
+  if (config.legacy !== undefined && cluster.isPrimary) {
+    const [{ checkLegacyModule }, { legacySpec }] = await Promise.all([import('./legacy-check.js'), import('./legacy-mount.js')]);
+    await checkLegacyModule(legacySpec(config));
+  }
+  if (config.provide.length > 0 && config.workers > 1 && cluster.isPrimary) {
+    const { checkProvideSpecs } = await import('./provide-modules.js');
+    checkProvideSpecs(config.provide, config.cwd);
+  }
   if (config.workers > 1) {
     // The primary only supervises (it never loads the app or its pool); each worker runs startHost
     // and the cluster module owns signals in both.

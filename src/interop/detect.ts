@@ -4,6 +4,7 @@ import { AlbanyError, ErrorCodes } from '../errors.js';
 import type { App } from '../gateway/types.js';
 import { fromFetch, type FetchHandler } from './fetch.js';
 import { fromNodeHandler, type NodeHandler } from './node.js';
+import { parameterList } from './parameter-list.js';
 
 /** How `--interface` asks for the export to be read. */
 export type InterfaceKind = 'auto' | 'gateway' | 'node' | 'fetch';
@@ -36,7 +37,10 @@ function hasFetch(value: unknown): value is { fetch: FetchHandler } {
 }
 
 function describe(value: unknown): string {
-  if (typeof value === 'function') return `a function with ${value.length} declared parameter(s)`;
+  if (typeof value === 'function') {
+    const params = parameterList(value as Fn);
+    return params === undefined ? `a function of length ${value.length}` : `a function (${params.join(', ')}) of length ${value.length}`;
+  }
   if (value === null) return 'null';
   if (typeof value === 'object') {
     const keys = Object.keys(value).slice(0, 6);
@@ -56,8 +60,30 @@ function unknownInterface(value: unknown, why: string): AlbanyError {
 }
 
 /**
+ * Why a function's arity cannot be trusted, or undefined when it can: its source declares another
+ * number of parameters than `length` counts (a default value or a rest parameter), or three
+ * parameters named like Connect middleware `(req, res, next)`, which has a gateway app's arity.
+ * Native and bound functions do not show their source: their length is all there is.
+ */
+function arityDoubt(fn: Fn): string | undefined {
+  const params = parameterList(fn);
+  if (params === undefined) return undefined;
+  if (params.length !== fn.length) {
+    return `it declares ${params.length} parameter(s) but its length is ${fn.length} (a default value or rest parameter stops the count), so its arity does not say which interface it speaks`;
+  }
+  const [first = '', second = ''] = params;
+  if (fn.length === 3 && /^_?(req|request)$/i.test(first) && /^_?(res|response)$/i.test(second)) {
+    return 'it has the arity of a gateway app (scope, receive, send) but parameters named like node middleware (req, res, next)';
+  }
+  return undefined;
+}
+
+/**
  * Works out the interface of `value`. In `auto`: Koa instances and Express/Connect apps → node;
- * objects with `.fetch` → fetch; other functions by arity (3 → gateway, 2 → node, 1 → fetch).
+ * objects with `.fetch` → fetch; other functions by arity (3 → gateway, 2 → node, 1 → fetch), but
+ * only when the arity is unambiguous: a function whose source declares more parameters than its
+ * `length` (a default or rest parameter), or `(req, res, next)`, is refused with
+ * `ERR_ALBANY_INTERFACE` naming `--interface` rather than guessed.
  * An explicit kind skips the guessing but still checks the value can be called that way.
  */
 export function detectInterface(value: unknown, kind: InterfaceKind = 'auto'): Detected {
@@ -82,6 +108,8 @@ export function detectInterface(value: unknown, kind: InterfaceKind = 'auto'): D
   if (typeof value === 'function' && isConnectLike(value as Fn)) return { kind: 'node', target: value };
   if (hasFetch(value)) return { kind: 'fetch', target: value.fetch.bind(value) };
   if (typeof value !== 'function') throw unknownInterface(value, 'it is not a function and has no fetch() or callback() method');
+  const doubt = arityDoubt(value as Fn);
+  if (doubt !== undefined) throw unknownInterface(value, doubt);
   switch (value.length) {
     case 3: return { kind: 'gateway', target: value };
     case 2: return { kind: 'node', target: value };

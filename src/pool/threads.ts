@@ -2,6 +2,7 @@
 // one thread is replaced.
 import { Piscina } from 'piscina';
 import { albanyError } from '../errors.js';
+import { workerExecArgv } from '../exec-argv.js';
 import { workerFile } from '../worker-path.js';
 import type { PoolConfig } from './config-types.js';
 import { toPiscinaOptions } from './config.js';
@@ -36,6 +37,8 @@ export function startThreads(config: PoolConfig, options: Pick<PoolOptions, 'fil
     niceIncrement: options.niceIncrement ?? config.niceIncrement,
     closeTimeout: closeTimeoutMs,
     filename: filename instanceof URL ? filename.href : filename,
+    // Not `-e`/`--input-type`/`-i`: under `node --input-type=module -e` a worker refuses its file entry.
+    execArgv: workerExecArgv(),
   });
 }
 

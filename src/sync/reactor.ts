@@ -2,6 +2,7 @@
 // replies, and notices a crash so the next call gets a fresh reactor.
 import { MessageChannel, Worker, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import { AlbanyError, ErrorCodes } from '../errors.js';
+import { workerExecArgv } from '../exec-argv.js';
 import { workerFile } from '../worker-path.js';
 import { bootstrapSource } from './bootstrap.js';
 import { TIMED_OUT, createSignal, postAndWake, receiveBlocking, type Signal } from './channel.js';
@@ -74,7 +75,9 @@ class ReactorLink {
       idleSliceMs: syncDefaults().idleSliceMs,
       spinMicros: syncDefaults().spinMicros,
     };
-    this.worker = new Worker(bootstrapSource(workerFile('reactor-worker')), { eval: true, workerData, transferList: [port2] });
+    // Under `node -e` / `--input-type=module` / the REPL the inherited flags would make the eval'd
+    // CommonJS bootstrap parse as the main script's input type: only what a worker may use is passed.
+    this.worker = new Worker(bootstrapSource(workerFile('reactor-worker')), { eval: true, workerData, transferList: [port2], execArgv: workerExecArgv() });
     // Never keep the process alive for the reactor's sake; a caller blocked in Atomics.wait
     // does not need the event loop anyway.
     this.worker.unref();
