@@ -57,9 +57,15 @@ async function makespan(t: import('ava').ExecutionContext, threads: number, n: n
     const t0 = Date.now();
     const answers = await Promise.all(Array.from({ length: n }, (_, i) => get(base, ms, String(i))));
     const elapsed = Date.now() - t0;
+    // The pool's makespan as its threads saw it: first handler start to last handler end. The
+    // client's wall clock adds the HTTP round trips, which a loaded machine (CI runs two test files
+    // at once on two cores) can stretch by ~100 ms a request; it gets a looser bound that the old
+    // dispatch (7 s for 8 × 1 s) still fails.
+    const span = Math.max(...answers.map((a) => a.end)) - Math.min(...answers.map((a) => a.start));
     const counts = [...perThread(answers).values()].map((a) => a.length).sort();
-    t.log(`${n} × ${ms} ms on ${threads} threads: ${elapsed} ms; per thread ${counts.join('/')}; ends ${answers.map((a) => a.received - t0).sort((a, b) => a - b).join(', ')}`);
-    t.true(elapsed <= limitMs, `makespan ${elapsed} ms > ${limitMs} ms`);
+    t.log(`${n} × ${ms} ms on ${threads} threads: handlers ${span} ms, client ${elapsed} ms; per thread ${counts.join('/')}; ends ${answers.map((a) => a.received - t0).sort((a, b) => a - b).join(', ')}`);
+    t.true(span <= limitMs, `makespan ${span} ms > ${limitMs} ms`);
+    t.true(elapsed <= limitMs + 1500, `client-side makespan ${elapsed} ms > ${limitMs + 1500} ms`);
     t.is(counts.length, threads, 'every thread served requests');
     t.deepEqual(counts, Array.from({ length: threads }, () => Math.ceil(n / threads)), 'the requests were shared evenly');
     for (const a of answers) t.true(a.end - a.start >= ms - 5, 'the handler really blocked');
