@@ -89,6 +89,13 @@ test.serial('percent-encoded paths match on the decoded path and every style see
   await server.close();
 });
 
+test.serial('a WSGI module typed with the exported WsgiApp/WsgiEnviron types gets the environ they describe, mounted', async (t) => {
+  const typed = legacy(fixture('typed-wsgi.ts'), { pool: { maxThreads: 1 } });
+  const server = await startServer(t, mount({ '/wsgi': typed }), { lifespan: 'on' });
+  const res = await fetch(`${server.url}/wsgi/a/b?z=1`, { method: 'POST', headers: { 'x-test': 'yes', 'content-type': 'text/plain' }, body: 'line one\nline two' });
+  t.deepEqual(await res.json(), { script: '/wsgi', pathInfo: '/a/b', query: 'z=1', header: 'yes', contentType: 'text/plain', multithread: true, version: [1, 0], firstLine: 'line one\n' });
+});
+
 test('nested mounts add up rootPath; an existing rootPath (from --root-path) is extended', async (t) => {
   const app = mount({ '/outer': mount({ '/inner': inspector('deep'), '/': inspector('outer-root') }) });
   const server = await startServer(t, app, { rootPath: '/base' });
