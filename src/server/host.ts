@@ -33,6 +33,18 @@ export const BAD_HOST_MESSAGE = 'Bad Request: Host (sent once) and any X-Forward
  * Allocates nothing except for a bracketed IPv6 literal.
  */
 export function isValidHost(value: string): boolean {
+  // Nearly every request to a server names the same host: comparing with the last valid one is a
+  // single string comparison instead of a character loop (node makes a new string per request).
+  if (value === lastValid) return true;
+  if (!checkHost(value)) return false;
+  lastValid = value;
+  return true;
+}
+
+// The last value isValidHost accepted (a one-entry memo; holds only valid hosts).
+let lastValid: string | undefined;
+
+function checkHost(value: string): boolean {
   const n = value.length;
   if (n === 0) return false;
   let i: number;
@@ -48,14 +60,48 @@ export function isValidHost(value: string): boolean {
     i++;
   } else {
     i = 0;
+    // Where the last label and the one before it start, so the numeric-host test below looks at
+    // one character for nearly every name instead of scanning the label again. A dotted-decimal
+    // IPv4 address (the usual Host of a local request) is checked in the same pass.
+    let label = 0;
+    let previous = 0;
+    let ipv4 = true;
+    let parts = 0;
+    let octet = 0;
+    let digits = 0;
+    let lead = 0;
     while (i < n) {
       const c = value.charCodeAt(i);
       if (c === 58 /* : */) break;
-      if (c > 127 || (TABLE[c]! & REG_NAME) === 0) return false;
+      const kind = c > 127 ? 0 : TABLE[c]!;
+      if ((kind & REG_NAME) === 0) return false;
       i++;
+      if (c === 46 /* . */) {
+        previous = label;
+        label = i;
+        if (ipv4) {
+          ipv4 = digits > 0 && digits <= 3 && octet <= 255 && (digits === 1 || lead !== 48);
+          parts++;
+          octet = 0;
+          digits = 0;
+        }
+      } else if (ipv4) {
+        if ((kind & DIGIT) === 0) ipv4 = false;
+        else {
+          if (digits === 0) lead = c;
+          octet = octet * 10 + c - 48;
+          digits++;
+        }
+      }
     }
     if (i === 0) return false;
-    if (endsInNumber(value, i) && !isIPv4(value, i)) return false;
+    if (ipv4 && parts === 3 && digits > 0 && digits <= 3 && octet <= 255 && (digits === 1 || lead !== 48)) {
+      // Exactly four dec-octets: valid, nothing more to check.
+    } else {
+      // A trailing dot leaves an empty last label: the one before it decides (as in WHATWG).
+      const last = label === i ? previous : label;
+      if ((TABLE[value.charCodeAt(last)]! & DIGIT) !== 0 && endsInNumber(value, i)) return false;
+    }
   }
   if (i === n) return true;
   if (value.charCodeAt(i) !== 58 /* : */) return false;
@@ -72,34 +118,13 @@ function endsInNumber(value: string, end: number): boolean {
   let start = last;
   while (start > 0 && value.charCodeAt(start - 1) !== 46) start--;
   if (start === last) return false;
-  let digits = true;
-  for (let j = start; j < last; j++) if ((TABLE[value.charCodeAt(j)]! & DIGIT) === 0) digits = false;
-  if (digits) return true;
+  let j = start;
+  while (j < last && (TABLE[value.charCodeAt(j)]! & DIGIT) !== 0) j++;
+  if (j === last) return true;
   const c1 = value.charCodeAt(start + 1);
   if (value.charCodeAt(start) !== 48 /* 0 */ || (c1 !== 120 && c1 !== 88) /* x X */) return false;
   for (let j = start + 2; j < last; j++) if ((TABLE[value.charCodeAt(j)]! & HEX) === 0) return false;
   return true;
-}
-
-/** Exactly four RFC 3986 dec-octets (0–255, no leading zeros) in `value[0, end)`. */
-function isIPv4(value: string, end: number): boolean {
-  let parts = 0;
-  let i = 0;
-  while (i <= end) {
-    const start = i;
-    let octet = 0;
-    while (i < end && (TABLE[value.charCodeAt(i)]! & DIGIT) !== 0) {
-      octet = octet * 10 + value.charCodeAt(i) - 48;
-      i++;
-    }
-    const length = i - start;
-    if (length === 0 || length > 3 || octet > 255 || (length > 1 && value.charCodeAt(start) === 48)) return false;
-    parts++;
-    if (i === end) return parts === 4;
-    if (value.charCodeAt(i) !== 46 || parts === 4) return false;
-    i++;
-  }
-  return false;
 }
 
 /** 1–5 digits in `value[start, end)`, at most 65535. */

@@ -99,6 +99,15 @@ test('property: for 20,000 random candidates, an accepted host never changes the
   t.true(accepted > 500, `only ${accepted} candidates were accepted: the alphabet no longer exercises the validator`);
 });
 
+test('the one-entry memo of the last valid host never lets an invalid value through', (t) => {
+  t.true(isValidHost('example.com'));
+  t.true(isValidHost('example.com'));
+  t.false(isValidHost('example.com/admin'));
+  t.false(isValidHost('\0'));
+  t.false(isValidHost(''));
+  t.true(isValidHost('example.com'));
+});
+
 test('rawHostOk: one valid Host passes; a second Host, a bad one, or none on HTTP/1.1 fails', (t) => {
   t.true(rawHostOk(['Host', 'a.example', 'Accept', '*/*'], true));
   t.true(rawHostOk(['HOST', 'a.example'], true));
