@@ -172,7 +172,7 @@ export function createRequestHandler(
     if (open === undefined) open = track(socket);
     if (!socket[kServed]) socket[kServed] = true;
     const peer = options.proxyHeaders ? clientAndScheme(req, socket, options) : socket[kClient]!;
-    // A trusted proxy's X-Forwarded-Host that is not an authority: refused like a bad Host below.
+    // Undefined when proxy headers are on and an X-Forwarded-Host is not an authority: a 400 below.
     const { client, scheme } = peer ?? socket[kClient]!;
     const head: RequestHead = {
       method: req.method!,
