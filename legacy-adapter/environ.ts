@@ -2,6 +2,7 @@
 // thread, field by field, no work) and the WSGI environ (built in the worker, where the CPU is spare).
 import type { Headers, HttpScope } from '../src/gateway/types.js';
 import type { LegacyRequest } from '../src/pool/protocol.js';
+import { targetBelowRoot } from '../src/routing/prefix.js';
 
 /** The scope fields the environ is made of (an {@link HttpScope} or a {@link LegacyRequest}). */
 export type EnvironSource = Pick<HttpScope, 'method' | 'rootPath' | 'path' | 'queryString' | 'httpVersion' | 'scheme' | 'headers' | 'client' | 'server'>;
@@ -73,8 +74,8 @@ export function headersObject(headers: Headers): Record<string, string | string[
 
 /** The request as the worker needs it: the scope's fields plus the Node-style url (relative to the mount). */
 export function buildLegacyRequest(scope: HttpScope): LegacyRequest {
-  let path = scope.rawPath;
-  if (scope.rootPath !== '' && path.startsWith(scope.rootPath)) path = path.slice(scope.rootPath.length);
+  // Whole segments only: under rootPath "/app" a request for "/apple" stays "/apple", never "/le".
+  let path = targetBelowRoot(scope);
   if (path.charCodeAt(0) !== 47 /* / */) path = `/${path}`;
   const url = scope.queryString === '' ? path : `${path}?${scope.queryString}`;
   return {

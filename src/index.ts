@@ -16,3 +16,6 @@ export { toGatewayApp, detectInterface, type InterfaceKind } from './interop/det
 export * from './sync/index.js';
 export * from './pool/index.js';
 export { readBody, hasHeader, getHeader } from './gateway/helpers.js';
+export { mount, type MountRoutes, type MountOptions, type MountedApp } from './routing/mount.js';
+export type { HeaderInput, PlainHandler, PlainRequest, PlainResponse, StartResponse, WsgiApp, WsgiEnviron, WsgiErrors, WsgiInput } from '../legacy-adapter/types.js';
+export { isValidHost } from './server/host.js';

@@ -2,13 +2,12 @@
 // runSync bridge from blocking code to a main-thread service, and a WebSocket echo — one server.
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { App } from '../../src/index.js';
+import { mount, type App } from '../../src/index.js';
 import { legacy } from '../../legacy-adapter/index.js';
 import { createPool } from '../../src/pool/pool.js';
 import { provide } from '../../src/sync/index.js';
 import { echoApp } from '../websocket/echo.js';
 import { echo, health, hello, index, json, notFound, stream } from './async-routes.js';
-import { router } from './router.js';
 
 // Every legacy worker opens this sqlite file (workers copy the environment when they start).
 process.env.ALBANY_DEMO_DB ??= join(tmpdir(), 'albany-demo-notes.sqlite');
@@ -23,27 +22,36 @@ provide('visits.increment', async (page: string) => {
 
 // One pool shared by every legacy mount: two threads, requests past 64 queued get 503.
 const pool = createPool({ minThreads: 1, maxThreads: 2, maxQueue: 64, taskTimeoutMs: 10_000 }, { name: 'demo' });
-const mount = (file: string) => legacy(new URL(`../legacy/${file}`, import.meta.url), { pool });
+const pooled = (file: string) => legacy(new URL(`../legacy/${file}`, import.meta.url), { pool });
 
-const routes: Array<[string, App]> = [
-  ['/hello', hello],
-  ['/json', json],
-  ['/stream', stream],
-  ['/echo', echo],
-  ['/health', health],
-  ['/ws', echoApp],
-  ['/legacy/notes', mount('notes.ts')],
-  ['/legacy/report', mount('report.ts')],
-  ['/legacy/wsgi', mount('wsgi-hello.ts')],
-  ['/legacy/visits', mount('visits.ts')],
-];
+/** "/" and everything no other prefix owns: the index page, 404s, and the shared pool's shutdown. */
+const site: App = async (scope, receive, send) => {
+  if (scope.type === 'lifespan') {
+    // mount() sends lifespan to every mounted app; the pool is shared, so this one closes it.
+    for (;;) {
+      const m = await receive();
+      if (m.type === 'lifespan.startup') await send({ type: 'lifespan.startup.complete' });
+      else if (m.type === 'lifespan.shutdown') {
+        await pool.close();
+        return send({ type: 'lifespan.shutdown.complete' });
+      }
+    }
+  }
+  return scope.type === 'http' && scope.path === '/' ? index(scope, receive, send) : notFound(scope, receive, send);
+};
 
-/** The demo app. */
-const app: App = router(
-  routes,
-  async (scope, receive, send) => (scope.type === 'http' && scope.path === '/' ? index(scope, receive, send) : notFound(scope, receive, send)),
-  async () => {
-    await pool.close();
-  },
-);
+/** The demo app: async routes, legacy routes and a WebSocket echo behind one prefix router. */
+const app: App = mount({
+  '/hello': hello,
+  '/json': json,
+  '/stream': stream,
+  '/echo': echo,
+  '/health': health,
+  '/ws': echoApp,
+  '/legacy/notes': pooled('notes.ts'),
+  '/legacy/report': pooled('report.ts'),
+  '/legacy/wsgi': pooled('wsgi-hello.ts'),
+  '/legacy/visits': pooled('visits.ts'),
+  '/': site,
+});
 export default app;

@@ -4,6 +4,7 @@
 import { lowerHeaderName } from '../gateway/helpers.js';
 import type { Address, Headers as HeaderList, HttpReceiveMessage, HttpScope, Receive } from '../gateway/types.js';
 import { END_OF_BODY, SENT } from '../server/cycle.js';
+import { headersHostOk } from '../server/host.js';
 import { pairHeaders, splitTarget, type RequestHead } from '../server/scope.js';
 
 const GlobalRequest = globalThis.Request;
@@ -89,8 +90,14 @@ function serverAuthority(server: Address): string {
   return server === null ? 'localhost' : server[0].includes(':') ? `[${server[0]}]:${server[1]}` : `${server[0]}:${server[1]}`;
 }
 
-/** The absolute URL a fetch handler expects: scheme, Host (or the server address), raw path, query. */
-export function requestUrlOf(scope: HttpScope): string {
+/**
+ * The absolute URL a fetch handler expects: scheme, Host (or the server address), raw path, query.
+ * Undefined when the Host is not a valid authority or comes twice (server/host.ts): albany's own
+ * hosts refuse such a request before any app runs, but a gateway app may be hosted elsewhere, and
+ * `Host: example.com/admin` would otherwise route `GET /public` as `/admin/public`.
+ */
+export function requestUrlOf(scope: HttpScope): string | undefined {
+  if (!headersHostOk(scope.headers, false)) return undefined;
   let host: string | undefined;
   for (const [name, value] of scope.headers) {
     if (name === 'host') {
@@ -101,7 +108,10 @@ export function requestUrlOf(scope: HttpScope): string {
   return `${scope.scheme}://${host ?? serverAuthority(scope.server)}${scope.rawPath}${scope.queryString ? `?${scope.queryString}` : ''}`;
 }
 
-/** {@link requestUrlOf} for a request head, without building its scope: the same URL for the same request. */
+/**
+ * {@link requestUrlOf} for a request head, without building its scope: the same URL for the same
+ * request. Used only on albany's node:http host, which has refused a bad Host before this runs.
+ */
 export function requestUrlOfHead(head: RequestHead): string {
   const raw = head.rawHeaders;
   let host: string | undefined;

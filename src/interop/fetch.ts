@@ -3,13 +3,14 @@
 import { AlbanyError, ErrorCodes } from '../errors.js';
 import { type App, type HttpScope, type Receive, type Scope, type Send } from '../gateway/types.js';
 import { HttpCycle } from '../server/cycle.js';
+import { BAD_HOST_MESSAGE, isValidHost, sendBadHost } from '../server/host.js';
 import { buildHttpScope } from '../server/scope.js';
 import { FetchRequestSource, FetchResponseSink } from './fetch-host.js';
 import { withDirectNodeHandler } from '../server/direct.js';
 import { directFetchHandler } from './fetch-direct.js';
 import { afterResponse, requestUrlOf, ScopeRequest } from './fetch-request.js';
 import { checkedSend, sendResponse } from './fetch-send.js';
-import { installLightResponse, lightState } from './light-response.js';
+import { installLightResponse, lightState, NativeResponse } from './light-response.js';
 
 /** A fetch handler: Hono's `app.fetch`, a Cloudflare/Bun-style `fetch`. */
 export type FetchHandler = (request: Request, ...rest: never[]) => Response | Promise<Response>;
@@ -47,7 +48,10 @@ export function fromFetch(handler: FetchHandler | { fetch: FetchHandler }, optio
       return Promise.reject(new AlbanyError(ErrorCodes.ERR_ALBANY_INTERFACE, `a fetch handler does not support the ${scope.type} scope`));
     }
     const http = scope as HttpScope;
-    const request = new ScopeRequest(http.method, requestUrlOf(http), http.headers, receive) as unknown as Request;
+    const url = requestUrlOf(http);
+    // A Host that is not an authority never reaches the handler (its URL would be wrong or invalid).
+    if (url === undefined) return sendBadHost(send);
+    const request = new ScopeRequest(http.method, url, http.headers, receive) as unknown as Request;
     let result: Response | Promise<Response>;
     try {
       result = fetch(request);
@@ -92,6 +96,9 @@ export function toFetch(app: App, options: ToFetchOptions = {}): (request: Reque
   const logError = options.logError ?? defaultLogError;
   return (request: Request) => {
     const url = new URL(request.url);
+    // The URL is parsed already, but a Host header of its own goes into the scope as sent.
+    const ownHost = request.headers.get('host');
+    if (ownHost !== null && !isValidHost(ownHost)) return Promise.resolve(new NativeResponse(BAD_HOST_MESSAGE, { status: 400, headers: { 'content-type': 'text/plain; charset=utf-8' } }));
     // The scope is built by the hosts' own builder, so the path is decoded and unmounted exactly as
     // albany's servers do it (bad UTF-8 → U+FFFD) and the scope has the same shape.
     const rawHeaders: string[] = request.headers.has('host') ? [] : ['host', url.host];

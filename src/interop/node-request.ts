@@ -4,6 +4,7 @@ import { IncomingMessage } from 'node:http';
 import type { HttpReceiveMessage, HttpScope, Receive } from '../gateway/types.js';
 import { kHeadersCount } from './node-internals.js';
 import type { GatewaySocket } from './node-socket.js';
+import { targetBelowRoot } from '../routing/prefix.js';
 
 const kReceive = Symbol('albany.receive');
 const kPulling = Symbol('albany.pulling');
@@ -93,11 +94,8 @@ function declaresBody(scope: HttpScope): boolean {
 
 /** The path as the handler should see it: the raw path below the mount point, plus the query. */
 export function requestUrl(scope: HttpScope): string {
-  let path = scope.rawPath;
-  const root = scope.rootPath;
-  if (root && path.startsWith(root) && (path.length === root.length || path.charCodeAt(root.length) === 47)) {
-    path = path.slice(root.length) || '/';
-  }
+  // Whole segments, and a root reached through percent-encoding (`/ap%70/x` under mount('/app')) too.
+  const path = scope.rootPath === '' ? scope.rawPath : targetBelowRoot(scope);
   return scope.queryString ? `${path}?${scope.queryString}` : path;
 }
 

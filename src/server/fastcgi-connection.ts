@@ -10,6 +10,7 @@ import {
   parseBeginRequest, parseNameValuePairs, protocolError, type FastCGIRecord,
 } from './fastcgi-records.js';
 import { buildFastCGIScope } from './fastcgi-scope.js';
+import { BAD_HOST_MESSAGE } from './host.js';
 import type { Logger, ResolvedServerOptions } from './options.js';
 
 /** Settings shared by every connection of one FastCGI server. */
@@ -150,8 +151,13 @@ export class FastCGIConnection implements RecordWriter {
 
   private startRequest(id: number, req: ActiveRequest, pairs: Array<[string, string]>): void {
     const { options, state } = this.ctx;
-    const { scope, contentLength } = buildFastCGIScope(pairs, { ...options, state });
+    const { scope, contentLength, hostOk } = buildFastCGIScope(pairs, { ...options, state });
     const sink = new FastCGIResponseSink(this, id, scope.method);
+    if (!hostOk) {
+      // Refused before the app runs, like the HTTP host does; later STDIN for this id is ignored.
+      sink.fail(400, BAD_HOST_MESSAGE);
+      return;
+    }
     const limit = options.maxBodySize;
     if (limit > 0 && contentLength !== undefined && contentLength > limit) {
       // Refused before a byte of the body is read; later STDIN for this id is ignored as inactive.

@@ -1,6 +1,7 @@
 // Pure: the CGI variables a web server sends in PARAMS become the same http scope the HTTP host builds.
 import type { Address, Headers, HttpScope } from '../gateway/types.js';
-import { forwardedClientAndScheme, type ProxyTrust } from './proxy-headers.js';
+import { headersHostOk, isValidHost } from './host.js';
+import { forwardedClientAndScheme, forwardedHostsOk, type ProxyTrust } from './proxy-headers.js';
 import { buildHttpScope } from './scope.js';
 
 /** What the FastCGI host needs from PARAMS besides the scope: how the body is framed. */
@@ -8,6 +9,11 @@ export interface FastCGIRequestHead {
   scope: HttpScope;
   /** CONTENT_LENGTH when sent and valid. */
   contentLength: number | undefined;
+  /**
+   * False when HTTP_HOST (or, with proxy headers on, an X-Forwarded-Host) is not a valid authority
+   * or comes twice: the host answers 400 without running the app (see server/host.ts).
+   */
+  hostOk: boolean;
 }
 
 /** Options that shape a FastCGI scope. */
@@ -69,7 +75,11 @@ export function buildFastCGIScope(params: ReadonlyArray<readonly [string, string
   let scheme = https !== undefined && https !== '' && https.toLowerCase() !== 'off' ? 'https' : env.get('REQUEST_SCHEME') === 'https' ? 'https' : 'http';
   const remote = env.get('REMOTE_ADDR');
   let client = toAddress(remote, env.get('REMOTE_PORT'));
-  const server = toAddress(env.get('SERVER_NAME') || env.get('SERVER_ADDR'), env.get('SERVER_PORT'));
+  // SERVER_NAME is the web server's configuration, not the client's word, so a bad one is not the
+  // request's fault: it is passed over for SERVER_ADDR (nginx sends a regex server_name as written,
+  // and an app building a URL from scope.server must not get a '/' or '^' in its authority).
+  const serverName = env.get('SERVER_NAME');
+  const server = toAddress(serverName && isValidHost(serverName) ? serverName : env.get('SERVER_ADDR'), env.get('SERVER_PORT'));
 
   const scope = buildHttpScope({
     method: (env.get('REQUEST_METHOD') || 'GET').toUpperCase(),
@@ -83,6 +93,7 @@ export function buildFastCGIScope(params: ReadonlyArray<readonly [string, string
     state: options.state,
   });
   if (mounted) scope.path = pathInfo;
+  const hostOk = headersHostOk(scope.headers, false) && (!options.proxyHeaders || forwardedHostsOk(scope.headers));
   if (options.proxyHeaders && remote) {
     ({ client, scheme } = forwardedClientAndScheme(scope.headers as Headers, remote, client, scheme, options));
     scope.client = client;
@@ -90,5 +101,5 @@ export function buildFastCGIScope(params: ReadonlyArray<readonly [string, string
   }
   // REQUEST_URI keeps the query too, but when a server rewrote it QUERY_STRING is the one in force.
   if (env.has('QUERY_STRING')) scope.queryString = query;
-  return { scope, contentLength };
+  return { scope, contentLength, hostOk };
 }

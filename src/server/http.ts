@@ -8,6 +8,7 @@ import { directNodeHandlerOf, type NodeExchange } from './direct.js';
 import { Lifespan } from './lifespan.js';
 import { NO_BODY, NodeRequestSource, NodeResponseSink } from './node-io.js';
 import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.js';
+import { BAD_HOST_MESSAGE, isValidHost } from './host.js';
 import { clientAndScheme } from './proxy-headers.js';
 import { buildHttpScope, type RequestHead } from './scope.js';
 import { attachWebSocket } from './websocket.js';
@@ -84,17 +85,25 @@ class HostedSink extends NodeResponseSink implements NodeExchange {
   }
 }
 
-/** Content-Length and Transfer-Encoding from node's raw header list (names in any case). */
-function bodyFraming(rawHeaders: readonly string[]): { contentLength: number | undefined; chunked: boolean } {
+/**
+ * Content-Length and Transfer-Encoding from node's raw header list (names in any case), and whether
+ * its Host is acceptable: at most one, a valid authority (server/host.ts). node itself refuses an
+ * HTTP/1.1 request without Host (`requireHostHeader`), but lets any text through as its value.
+ */
+function headFacts(rawHeaders: readonly string[]): { contentLength: number | undefined; chunked: boolean; hostOk: boolean } {
   let contentLength: number | undefined;
   let chunked = false;
+  let hosts = 0;
+  let hostOk = true;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
-    // Lengths first: only two names matter, and most headers differ from both in length.
-    if (name.length === 14 && lowerHeaderName(name) === 'content-length') contentLength = Number(rawHeaders[i + 1]);
+    // Lengths first: only three names matter, and most headers differ from all in length.
+    if (name.length === 4) {
+      if (lowerHeaderName(name) === 'host' && (++hosts > 1 || !isValidHost(rawHeaders[i + 1]!))) hostOk = false;
+    } else if (name.length === 14 && lowerHeaderName(name) === 'content-length') contentLength = Number(rawHeaders[i + 1]);
     else if (name.length === 17 && lowerHeaderName(name) === 'transfer-encoding') chunked = true;
   }
-  return { contentLength, chunked };
+  return { contentLength, chunked, hostOk };
 }
 
 /** A running albany HTTP server. */
@@ -162,7 +171,9 @@ export function createRequestHandler(
     let open = socket[kOpen];
     if (open === undefined) open = track(socket);
     if (!socket[kServed]) socket[kServed] = true;
-    const { client, scheme } = options.proxyHeaders ? clientAndScheme(req, socket, options) : socket[kClient]!;
+    const peer = options.proxyHeaders ? clientAndScheme(req, socket, options) : socket[kClient]!;
+    // Undefined when proxy headers are on and an X-Forwarded-Host is not an authority: a 400 below.
+    const { client, scheme } = peer ?? socket[kClient]!;
     const head: RequestHead = {
       method: req.method!,
       target: req.url!,
@@ -174,11 +185,20 @@ export function createRequestHandler(
       rootPath,
       state,
     };
-    const { contentLength, chunked } = bodyFraming(head.rawHeaders);
+    const { contentLength, chunked, hostOk } = headFacts(head.rawHeaders);
     if (draining) res.shouldKeepAlive = false;
     const sink = new HostedSink(res, socket, settle, head, logError);
     open.push(sink);
     inFlight++;
+
+    if (!hostOk || peer === undefined) {
+      // Before any app runs, on both paths: a Host with a '/' or '@' would move the path or user of
+      // every URL the app builds (fromFetch's request.url included). The connection closes, as
+      // after node's own 400s.
+      res.shouldKeepAlive = false;
+      sink.fail(400, BAD_HOST_MESSAGE);
+      return;
+    }
 
     if (maxBodySize > 0 && contentLength !== undefined && contentLength > maxBodySize) {
       // Refuse before reading a byte of the body; the connection closes so the rest is never read.

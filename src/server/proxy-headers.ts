@@ -2,26 +2,46 @@
 import type { IncomingMessage } from 'node:http';
 import { BlockList, isIP, type Socket } from 'node:net';
 import type { Address, Headers } from '../gateway/types.js';
+import { isValidForwardedHost } from './host.js';
 import type { ResolvedServerOptions } from './options.js';
 
 /** The part of the server options that decides whether proxy headers are believed. */
 export type ProxyTrust = Pick<ResolvedServerOptions, 'proxyHeaders' | 'forwardedAllowIps'>;
 
-/** The client address and scheme for a request, honouring proxy headers only from trusted peers. */
-export function clientAndScheme(req: IncomingMessage, socket: Socket, options: ResolvedServerOptions): { client: Address; scheme: string } {
+/**
+ * The client address and scheme for a request, honouring proxy headers only from trusted peers.
+ * Undefined when the request carries an X-Forwarded-Host that is not a valid authority: the host
+ * answers 400 (see {@link forwardedHostsOk}).
+ */
+export function clientAndScheme(req: IncomingMessage, socket: Socket, options: ResolvedServerOptions): { client: Address; scheme: string } | undefined {
   const peer = socket.remoteAddress;
   const encrypted = (socket as Socket & { encrypted?: boolean }).encrypted === true;
   const client: Address = peer === undefined ? null : [peer, socket.remotePort ?? 0];
   const scheme = encrypted ? 'https' : 'http';
-  if (!options.proxyHeaders || peer === undefined) return { client, scheme };
-  // Only the three headers that matter are paired, so a trusted request pays for nothing else.
+  if (!options.proxyHeaders) return { client, scheme };
+  // Only the headers that matter are paired, so a trusted request pays for nothing else.
   const raw = req.rawHeaders;
   const relevant: Headers = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
     if (name === 'x-forwarded-for' || name === 'x-forwarded-proto' || name === 'forwarded') relevant.push([name, raw[i + 1]!]);
+    else if (name === 'x-forwarded-host' && !isValidForwardedHost(raw[i + 1]!)) return undefined;
   }
+  if (peer === undefined) return { client, scheme };
   return forwardedClientAndScheme(relevant, peer, client, scheme, options);
+}
+
+/**
+ * With proxy headers on, every X-Forwarded-Host must be a list of valid authorities, whoever sent
+ * it. albany does not read it, but apps behind a proxy do (Express's `req.hostname` with `trust
+ * proxy`, URL builders), so it gets the same check as Host; a client that is not a trusted proxy
+ * has no business sending a malformed one either. `headers` are lower-cased pairs.
+ */
+export function forwardedHostsOk(headers: Headers): boolean {
+  for (let i = 0; i < headers.length; i++) {
+    if (headers[i]![0] === 'x-forwarded-host' && !isValidForwardedHost(headers[i]![1])) return false;
+  }
+  return true;
 }
 
 /**

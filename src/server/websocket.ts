@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { AlbanyError, ErrorCodes } from '../errors.js';
 import type { App } from '../gateway/types.js';
+import { BAD_HOST_MESSAGE, rawHostOk } from './host.js';
 import { buildWebSocketScope } from './scope.js';
 import { kAccept, WebSocketConnection, type AcceptChoice } from './websocket-connection.js';
 
@@ -102,6 +103,12 @@ export function attachWebSocket(server: http.Server, app: App, options: WebSocke
     socket.on('error', () => {});
     if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
       socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
+    // node runs the upgrade listener even for an HTTP/1.1 request without Host (its
+    // requireHostHeader check covers only the request event), so the whole Host rule is ours here.
+    if (!rawHostOk(req.rawHeaders, req.httpVersion !== '1.0')) {
+      socket.end(`HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${BAD_HOST_MESSAGE.length}\r\n\r\n${BAD_HOST_MESSAGE}`);
       return;
     }
     const s = req.socket;

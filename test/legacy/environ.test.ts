@@ -67,6 +67,20 @@ test('the legacy request url is relative to the mount and keeps the raw query', 
   t.is(request.headers.length, 8);
 });
 
+const mountedUrls: Array<[rawPath: string, rootPath: string, path: string, url: string]> = [
+  ['/apple', '/app', '/apple', '/apple'],
+  ['/app', '/app', '/', '/'],
+  ['/app/', '/app', '/', '/'],
+  ['/app/le', '/app', '/le', '/le'],
+  ['/ap%70/le', '/app', '/le', '/le'],
+  ['/app%2Fle', '/app', '/le', '/le'],
+];
+for (const [rawPath, rootPath, path, url] of mountedUrls) {
+  test(`the legacy request url strips rootPath ${JSON.stringify(rootPath)} by whole segments: ${JSON.stringify(rawPath)} → ${JSON.stringify(url)}`, (t) => {
+    t.is(buildLegacyRequest(httpScope({ rawPath, rootPath, path, queryString: '' })).url, url);
+  });
+}
+
 test('headersObject joins repeated headers like Node and keeps set-cookie apart', (t) => {
   t.deepEqual(headersObject([['a', '1'], ['a', '2'], ['cookie', 'x=1'], ['cookie', 'y=2'], ['set-cookie', 's=1'], ['set-cookie', 's=2']]), {
     a: '1, 2',
