@@ -67,7 +67,8 @@ test('shutdown waits for the in-flight request to finish', async (t) => {
   };
   const server = await startServer(t, app, { lifespan: 'auto' });
   const res = fetch(server.url);
-  await delay(50);
+  // Close only once the request is in the app: on a loaded machine 50 ms may not see it connect.
+  while (!events.includes('slow request begins')) await delay(10);
   await server.close();
   t.is(await (await res).text(), 'slow');
   t.deepEqual(events, ['lifespan.startup', 'slow request begins', 'slow request ends', 'lifespan.shutdown', 'cleanup']);
