@@ -39,7 +39,8 @@ async function startCluster(t: ExecutionContext, workers: number): Promise<Clust
     }
   };
   const readyCount = () => (stderr.match(/worker \d+ ready/g) ?? []).length;
-  await waitFor(() => /primary \d+ running/.test(stderr), 'the cluster to start');
+  // Three tsx processes compile on start: a loaded machine (two test files at once) may take long.
+  await waitFor(() => /primary \d+ running/.test(stderr), 'the cluster to start', 60_000);
   return { primary, port, log: () => stderr, readyCount, waitFor, exited };
 }
 
