@@ -5,7 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { BatchItem } from '../src/pool/protocol.js';
 import type { HttpReceiveMessage, SendMessage } from '../src/gateway/types.js';
-import { hasCode } from '../src/errors.js';
+import { albanyError, hasCode } from '../src/errors.js';
 import { DISCONNECT, SENT } from '../src/server/cycle.js';
 import { NodeHandlerExchange, type NodeHandler } from '../src/interop/node-exchange.js';
 import type { WorkerLink } from './link.js';
@@ -117,11 +117,30 @@ export function runNodeStyle(handler: NodeHandler, item: BatchItem, link: Worker
   const poll = setInterval(() => {
     if (link.disconnected) exchange.clientGone();
   }, DISCONNECT_POLL_MS);
-  return done.then(() => {
+  return done.then(async () => {
     clearInterval(poll);
+    await tornDown(exchange);
     return out.tail!;
-  }, (error: unknown) => {
+  }, async (error: unknown) => {
     clearInterval(poll);
+    await tornDown(exchange);
+    // The main thread cuts the connection for an aborted result while the client is still there.
+    if (exchange.bridge.reset) throw albanyError('ERR_ALBANY_ABORTED', 'the node handler destroyed the connection', { cause: error });
     throw error;
   });
+}
+
+// Event-loop turns after 'close' that cleanup code needs: on-finished defers its callbacks with
+// setImmediate, and Express's sendFile defers once more before it calls back.
+const CLEANUP_TURNS = 3;
+
+/**
+ * Waits until the response has closed and its cleanup has run. piscina parks an idle worker in
+ * Atomics.wait, where no callback runs: without this, a sendFile aborted by the client would call
+ * back (and close its file) only when the next request arrives.
+ */
+async function tornDown(exchange: NodeHandlerExchange): Promise<void> {
+  const res = exchange.res as typeof exchange.res & { _closed?: boolean };
+  if (!res._closed) await new Promise<void>((resolve) => res.once('close', () => resolve()));
+  for (let i = 0; i < CLEANUP_TURNS; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 }

@@ -131,6 +131,8 @@ export class ResponseBridge {
   private started = false;
   private ended = false;
   private failed = false;
+  /** True when the response failed because the handler destroyed it or its socket (see {@link fail}). */
+  reset = false;
   /** True while node's end() runs: what it writes is the last of the body. */
   ending = false;
   private held: Buffer[] | undefined;
@@ -236,6 +238,7 @@ export class ResponseBridge {
     // Cleanup code (on-finished, Koa) destroys responses and sockets that already ended: not a failure.
     if (reset && this.ended) return;
     this.failed = true;
+    this.reset = reset;
     this.held = undefined;
     this.heldCallbacks = undefined;
     if (reset && !this.started && this.tail === undefined) {
