@@ -2,7 +2,7 @@
 // http.ServerResponse pair fromNodeHandler builds in process (src/interop/node-exchange.ts), fed by
 // the worker's link, so real Express, Connect and Koa apps run unchanged in the pool. Each
 // res.write() is posted to the main thread at once; what end() writes travels in the task result.
-import type { IncomingMessage } from 'node:http';
+import { IncomingMessage } from 'node:http';
 import type { BatchItem } from '../src/pool/protocol.js';
 import type { HttpReceiveMessage, SendMessage } from '../src/gateway/types.js';
 import { albanyError, hasCode } from '../src/errors.js';
@@ -90,6 +90,14 @@ function json(this: IncomingMessage & { text(): string }): unknown {
   return JSON.parse(this.text());
 }
 
+const nodeDump = (IncomingMessage.prototype as unknown as { _dump(this: IncomingMessage): void })._dump;
+
+// Node discards an unread body once the response is done; here reading it would block the thread
+// on a client that may never send it, so only a body already received is discarded.
+function dump(this: IncomingMessage): void {
+  if (this.complete) nodeDump.call(this);
+}
+
 /**
  * Runs one node-style request in the worker. Returns the tail at once when the handler finished
  * its response synchronously; otherwise a promise, while the event loop runs (bounded by the
@@ -107,7 +115,7 @@ export function runNodeStyle(handler: NodeHandler, item: BatchItem, link: Worker
     server: request.server,
     secure: request.scheme === 'https',
   });
-  Object.assign(exchange.req, { readAll, text, json });
+  Object.assign(exchange.req, { readAll, text, json, _dump: dump });
   const done = exchange.run(handler);
   if (out.tail !== undefined) {
     // Finished within the call: a late failure (cleanup destroying the socket) cannot change it.

@@ -56,7 +56,7 @@ function onMessage(req: Internals, message: HttpReceiveMessage): void {
   req[kPulling] = false;
   if (message.type !== 'http.request') {
     // The client left mid-body: the socket tears the exchange down (the request aborts with it).
-    req.socket.destroy();
+    (req.socket as unknown as GatewaySocket).hangUp();
     return;
   }
   if (!message.moreBody) {

@@ -109,8 +109,13 @@ function closeResponse(res: Internals): void {
   res.emit('close');
 }
 
-// After a normal end node detaches the socket (a keep-alive connection moves on) and closes `res`.
+type DumpableRequest = IncomingMessage & { _consuming: boolean; _readableState: { resumeScheduled: boolean }; _dump(): void };
+
+// After a normal end node discards a request body nobody read (so the request ends and closes),
+// detaches the socket (a keep-alive connection moves on) and closes `res`.
 function finishResponse(res: Internals): void {
+  const req = res.req as DumpableRequest;
+  if (!req._consuming && !req._readableState.resumeScheduled) req._dump();
   const socket = res.socket as { _httpMessage?: unknown } | null;
   if (socket !== null && socket._httpMessage === res) res.detachSocket(socket as never);
   closeResponse(res);
