@@ -109,13 +109,25 @@ function closeResponse(res: Internals): void {
   res.emit('close');
 }
 
+function listensForEnd(req: IncomingMessage): boolean {
+  return req.listenerCount('end') > 0 || req.listenerCount('close') > 0 || req.listenerCount('data') > 0 || req.listenerCount('readable') > 0;
+}
+
+/** 'finish' (among `callbacks`), then node's end-of-response steps. */
+function finishNow(res: Internals, callbacks: Callback[] | undefined): void {
+  if (callbacks !== undefined) runCallbacks(callbacks);
+  finishResponse(res);
+}
+
 type DumpableRequest = IncomingMessage & { _consuming: boolean; _readableState: { resumeScheduled: boolean }; _dump(): void };
 
 // After a normal end node discards a request body nobody read (so the request ends and closes),
 // detaches the socket (a keep-alive connection moves on) and closes `res`.
 function finishResponse(res: Internals): void {
   const req = res.req as DumpableRequest;
-  if (!req._consuming && !req._readableState.resumeScheduled) req._dump();
+  // Only when someone could tell: the stream machinery of a dump is a large share of a small
+  // request's cost, and a body left unread here is the host's to discard, not ours.
+  if (!req._consuming && !req._readableState.resumeScheduled && listensForEnd(req)) req._dump();
   const socket = res.socket as { _httpMessage?: unknown } | null;
   if (socket !== null && socket._httpMessage === res) res.detachSocket(socket as never);
   closeResponse(res);
@@ -212,24 +224,24 @@ export class ResponseBridge {
     const n = chunks === undefined ? 0 : chunks.length;
     for (let i = 0; i < n - 1; i++) this.enqueue({ type: 'http.response.body', body: chunks![i]!, moreBody: true }, chunks![i]!.length, undefined);
     const last = n === 0 ? EMPTY : chunks![n - 1]!;
-    if (this.trailers) {
-      // 'finish' (among the callbacks) waits for the trailers: they end the response.
-      this.enqueue({ type: 'http.response.body', body: last, moreBody: false }, last.length, undefined);
-      const trailers = trailerPairs(this.res._trailer);
-      this.enqueue({ type: 'http.response.trailers', headers: trailers, moreTrailers: false }, 0, callbacks);
-    } else {
-      this.enqueue({ type: 'http.response.body', body: last, moreBody: false }, last.length, callbacks);
-    }
+    // The last message's callbacks (node's 'finish' among them) run in finished(), just before
+    // `res` closes: one tick for both.
+    this.enqueue({ type: 'http.response.body', body: last, moreBody: false }, last.length, undefined);
+    // 'finish' waits for the trailers: they end the response.
+    if (this.trailers) this.enqueue({ type: 'http.response.trailers', headers: trailerPairs(this.res._trailer), moreTrailers: false }, 0, undefined);
     if (this.failed) return;
-    if (this.tail === undefined) this.finished();
-    else this.tail.then(() => this.finished());
+    if (this.tail === undefined) {
+      this.settle();
+      process.nextTick(finishNow, this.res, callbacks);
+    } else {
+      this.tail.then(() => this.finished(callbacks));
+    }
   }
 
-  private finished(): void {
+  private finished(callbacks: Callback[] | undefined): void {
     if (this.failed) return;
     this.settle();
-    // After the 'finish' callbacks (queued before this), as node closes `res` after 'finish'.
-    process.nextTick(finishResponse, this.res);
+    finishNow(this.res, callbacks);
   }
 
   /**
