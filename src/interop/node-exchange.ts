@@ -7,7 +7,7 @@ import { AlbanyError, ErrorCodes } from '../errors.js';
 import type { Address, Send } from '../gateway/types.js';
 import { abortRequest, createIncomingMessage, type GatewayIncomingMessage, type NodeRequestBody, type NodeRequestHead } from './node-request.js';
 import { createServerResponse, type GatewayServerResponse, type ResponseBridge } from './node-response.js';
-import { GatewaySocket } from './node-socket.js';
+import { GatewaySocket, type SocketOwner } from './node-socket.js';
 
 /** A node:http request listener: what `http.createServer(handler)` accepts. */
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => unknown;
@@ -24,7 +24,7 @@ export interface NodeExchangeInit {
 }
 
 /** One request's socket, req, res and the bridge their output goes through. */
-export class NodeHandlerExchange {
+export class NodeHandlerExchange implements SocketOwner {
   readonly socket: GatewaySocket;
   readonly req: GatewayIncomingMessage;
   readonly res: GatewayServerResponse;
@@ -34,15 +34,22 @@ export class NodeHandlerExchange {
     const socket = new GatewaySocket(init.client, init.server, init.secure);
     const req = createIncomingMessage(init.head, init.body, socket);
     const { res, bridge } = createServerResponse(req, init.send, socket);
-    socket.onDestroy = (error, peerGone) => {
-      if (peerGone) bridge.fail(new AlbanyError(ErrorCodes.ERR_ALBANY_CLIENT_DISCONNECTED, 'the client disconnected before the node handler finished'));
-      else bridge.fail(error ?? new AlbanyError(ErrorCodes.ERR_ALBANY_HANDLER, 'the node handler destroyed the connection'), true);
-    };
-    socket.onClose = () => abortRequest(req);
+    socket.owner = this;
     this.socket = socket;
     this.req = req;
     this.res = res;
     this.bridge = bridge;
+  }
+
+  /** See {@link SocketOwner.socketDestroyed}. */
+  socketDestroyed(error: Error | undefined, peerGone: boolean): void {
+    if (peerGone) this.bridge.fail(new AlbanyError(ErrorCodes.ERR_ALBANY_CLIENT_DISCONNECTED, 'the client disconnected before the node handler finished'));
+    else this.bridge.fail(error ?? new AlbanyError(ErrorCodes.ERR_ALBANY_HANDLER, 'the node handler destroyed the connection'), true);
+  }
+
+  /** See {@link SocketOwner.socketClosing}. */
+  socketClosing(): void {
+    abortRequest(this.req);
   }
 
   /**

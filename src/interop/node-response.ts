@@ -7,6 +7,18 @@ import { SENT } from '../server/cycle.js';
 import { kNeedDrain, kOutHeaders } from './node-internals.js';
 import type { GatewaySocket } from './node-socket.js';
 
+/**
+ * Emits `close` on a response once, as node's emitCloseNT does (it also marks the response
+ * destroyed, which is what node reports after a normal end too).
+ */
+export function closeResponse(res: ServerResponse): void {
+  const r = res as ServerResponse & { _closed: boolean };
+  if (r._closed) return;
+  r.destroyed = true;
+  r._closed = true;
+  r.emit('close');
+}
+
 const kBridge = Symbol('albany.bridge');
 // Bytes handed to send() but not yet taken before write() starts returning false; node's own default.
 const HIGH_WATER_MARK = 16 * 1024;
@@ -98,19 +110,13 @@ function runCallbacks(callbacks: Callback[]): void {
   for (const cb of callbacks) cb();
 }
 
-/**
- * Emits `close` on a response once, as node's emitCloseNT does (it also marks the response
- * destroyed, which is what node reports after a normal end too).
- */
-function closeResponse(res: Internals): void {
-  if (res._closed) return;
-  res.destroyed = true;
-  res._closed = true;
-  res.emit('close');
-}
+// EventEmitter's own listener table, read once: Express swaps the request's prototype, so every
+// method call on it is a slow lookup, and this runs for every response.
+type Listeners = { end?: unknown; close?: unknown; data?: unknown; readable?: unknown };
 
 function listensForEnd(req: IncomingMessage): boolean {
-  return req.listenerCount('end') > 0 || req.listenerCount('close') > 0 || req.listenerCount('data') > 0 || req.listenerCount('readable') > 0;
+  const events = (req as unknown as { _events: Listeners })._events;
+  return events.end !== undefined || events.close !== undefined || events.data !== undefined || events.readable !== undefined;
 }
 
 /** 'finish' (among `callbacks`), then node's end-of-response steps. */
@@ -128,8 +134,12 @@ function finishResponse(res: Internals): void {
   // Only when someone could tell: the stream machinery of a dump is a large share of a small
   // request's cost, and a body left unread here is the host's to discard, not ours.
   if (!req._consuming && !req._readableState.resumeScheduled && listensForEnd(req)) req._dump();
-  const socket = res.socket as { _httpMessage?: unknown } | null;
-  if (socket !== null && socket._httpMessage === res) res.detachSocket(socket as never);
+  const socket = res.socket as unknown as GatewaySocket | null;
+  if (socket !== null && socket.response === res) {
+    // detachSocket(), without the listener it would remove (createServerResponse adds none).
+    socket.response = null;
+    (res as { socket: unknown }).socket = null;
+  }
   closeResponse(res);
 }
 
@@ -152,7 +162,9 @@ export class ResponseBridge {
   reset = false;
   /** True while node's end() runs: what it writes is the last of the body. */
   ending = false;
-  private held: Buffer[] | undefined;
+  // What end() wrote: one chunk in `held` (the usual case, no array), more in `heldMore`.
+  private held: Buffer | undefined;
+  private heldMore: Buffer[] | undefined;
   private heldCallbacks: Callback[] | undefined;
   /** The last send that has not settled yet (only when the host asked to wait). */
   private tail: Promise<void> | undefined;
@@ -190,7 +202,10 @@ export class ResponseBridge {
   write(chunk: Buffer, callback: Callback | null | undefined): boolean {
     if (this.failed) return false;
     if (this.ending) {
-      if (chunk.length > 0) (this.held ??= []).push(chunk);
+      if (chunk.length > 0) {
+        if (this.held === undefined) this.held = chunk;
+        else (this.heldMore ??= []).push(chunk);
+      }
       if (callback) (this.heldCallbacks ??= []).push(callback);
       return true;
     }
@@ -216,14 +231,18 @@ export class ResponseBridge {
     this.ending = false;
     if (this.ended || this.failed) return;
     this.ended = true;
-    const chunks = this.held;
+    let last = this.held ?? EMPTY;
+    const more = this.heldMore;
     const callbacks = this.heldCallbacks;
     this.held = undefined;
+    this.heldMore = undefined;
     this.heldCallbacks = undefined;
     if (!this.started) this.start();
-    const n = chunks === undefined ? 0 : chunks.length;
-    for (let i = 0; i < n - 1; i++) this.enqueue({ type: 'http.response.body', body: chunks![i]!, moreBody: true }, chunks![i]!.length, undefined);
-    const last = n === 0 ? EMPTY : chunks![n - 1]!;
+    if (more !== undefined) {
+      this.enqueue({ type: 'http.response.body', body: last, moreBody: true }, last.length, undefined);
+      for (let i = 0; i < more.length - 1; i++) this.enqueue({ type: 'http.response.body', body: more[i]!, moreBody: true }, more[i]!.length, undefined);
+      last = more[more.length - 1]!;
+    }
     // The last message's callbacks (node's 'finish' among them) run in finished(), just before
     // `res` closes: one tick for both.
     this.enqueue({ type: 'http.response.body', body: last, moreBody: false }, last.length, undefined);
@@ -257,6 +276,7 @@ export class ResponseBridge {
     this.failed = true;
     this.reset = reset;
     this.held = undefined;
+    this.heldMore = undefined;
     this.heldCallbacks = undefined;
     if (reset && !this.started && this.tail === undefined) {
       this.started = true;
@@ -378,7 +398,10 @@ export function createServerResponse(req: IncomingMessage, send: Send, socket: G
   res._send = sendData;
   res._writeRaw = writeRaw;
   res.end = endResponse as never;
-  // node's destroy() destroys the socket, whose onDestroy hook (see node-exchange.ts) fails the bridge.
-  res.assignSocket(socket as never);
+  // What assignSocket() does, minus its 'socket' event (nobody can listen yet) and its 'close'
+  // listener: the socket closes `res` itself (see GatewaySocket). node's destroy() destroys the
+  // socket, whose owner then fails the bridge.
+  socket.response = res;
+  (res as { socket: unknown }).socket = socket;
   return { res, bridge };
 }

@@ -2,7 +2,20 @@
 // TLS state from it, on-finished and Koa listen for its `error`/`close`, and Koa destroys it to cut
 // a connection. Nothing is ever written to it: the bytes go out as gateway messages.
 import { EventEmitter } from 'node:events';
+import type { ServerResponse } from 'node:http';
 import type { Address } from '../gateway/types.js';
+import { closeResponse } from './node-response.js';
+
+/** What the exchange that owns a stand-in socket is told when it ends. */
+export interface SocketOwner {
+  /**
+   * Called once, synchronously, when the socket is destroyed (by the handler, or with `peerGone`
+   * when the host reported the client gone): the exchange stops its output there.
+   */
+  socketDestroyed(error: Error | undefined, peerGone: boolean): void;
+  /** Called once, just before `close`, so the request can be aborted in node's order. */
+  socketClosing(): void;
+}
 
 /**
  * Enough of a `net.Socket` for Express, Koa, on-finished and node's own OutgoingMessage:
@@ -32,15 +45,14 @@ export class GatewaySocket extends EventEmitter {
   readonly writableLength = 0;
   /** Read by OutgoingMessage#end (it resets `corked`) and by stream.finished. */
   readonly _writableState = { corked: 0, closed: false, destroyed: false, errored: null as Error | null };
-  /** Set by `ServerResponse#assignSocket`; node's end() checks it before emitting 'prefinish'. */
-  _httpMessage: unknown = null;
   /**
-   * Called once, synchronously, when the socket is destroyed (by the host reporting the client gone,
-   * or by the handler): the exchange stops its output there. `error` is what destroy() was given.
+   * The response on this socket until it finished. Not node's `_httpMessage`: with that set, every
+   * end() would also run `_finish()` and emit 'prefinish', slow lookups on a response whose
+   * prototype Express swapped, for an event nothing here relies on.
    */
-  onDestroy: ((error: Error | undefined, peerGone: boolean) => void) | undefined;
-  /** Called once, just before `close`, so the request can be aborted in node's order. */
-  onClose: (() => void) | undefined;
+  response: ServerResponse | null = null;
+  /** Who hears the socket end (the exchange): set once, right after construction. */
+  owner: SocketOwner | undefined = undefined;
 
   constructor(client: Address, server: Address, secure: boolean) {
     super();
@@ -73,7 +85,7 @@ export class GatewaySocket extends EventEmitter {
   resume(): this { return this; }
 
   /**
-   * Ends the connection: the exchange stops at once (`onDestroy`), the events follow on the next
+   * Ends the connection: the owning exchange stops at once, the events follow on the next
    * tick in node's order. A second call does nothing.
    */
   destroy(error?: Error): this {
@@ -93,9 +105,7 @@ export class GatewaySocket extends EventEmitter {
     const state = this._writableState;
     state.destroyed = true;
     if (error) state.errored = error;
-    const onDestroy = this.onDestroy;
-    this.onDestroy = undefined;
-    onDestroy?.(error, peerGone);
+    this.owner?.socketDestroyed(error, peerGone);
     process.nextTick(() => this.closeNow(error));
     return this;
   }
@@ -103,11 +113,11 @@ export class GatewaySocket extends EventEmitter {
   private closeNow(error: Error | undefined): void {
     // A real socket with no 'error' listener would crash the process; node's server always listens.
     if (error && this.listenerCount('error') > 0) this.emit('error', error);
-    const onClose = this.onClose;
-    this.onClose = undefined;
-    onClose?.();
+    this.owner?.socketClosing();
     this._writableState.closed = true;
-    // ServerResponse#assignSocket registered its listener first, so `res` closes before the others hear it.
+    // As ServerResponse#assignSocket's listener would, first: `res` closes before the socket's listeners hear it.
+    const res = this.response;
+    if (res !== null) closeResponse(res);
     this.emit('close', error !== undefined);
   }
 }
