@@ -185,6 +185,11 @@ export class ResponseBridge {
     return this.ended || this.failed;
   }
 
+  /** True once the response failed (destroyed, refused by the gateway, or the handler threw). */
+  get broken(): boolean {
+    return this.failed;
+  }
+
   /** True once `http.response.start` was sent. */
   get headSent(): boolean {
     return this.started;
@@ -352,10 +357,13 @@ function noop(): void {}
 
 function storeHeader(this: Internals, firstLine: string, headers: OutgoingHeaders): void {
   // First, so that a response node refuses (Trailer with content-length) throws before it counts as sent.
-  this[kBridge].head(this.statusCode, firstLine, headers);
+  const bridge = this[kBridge];
+  bridge.head(this.statusCode, firstLine, headers);
   // A non-empty _header makes headersSent true; _headerSent stops node prepending it to the body.
   this._header = firstLine;
-  this._headerSent = true;
+  // Once the response is broken nothing is "sent": node's end() then hands its 'finish' callback
+  // to _send, which drops it, as a destroyed socket does on node:http (no 'finish' after destroy).
+  this._headerSent = !bridge.broken;
 }
 
 function sendData(this: Internals, data: string | Uint8Array, encoding: BufferEncoding | Callback | null, callback?: Callback | null): boolean {
@@ -380,6 +388,7 @@ function endResponse(this: Internals, chunk?: unknown, encoding?: unknown, callb
   const bridge = this[kBridge];
   // What node's end() writes is the last of the body: it is kept until end() returns.
   bridge.ending = !this.finished;
+  if (bridge.broken) this._headerSent = false;
   try {
     ServerResponse.prototype.end.call(this, chunk as never, encoding as never, callback as never);
   } finally {

@@ -85,8 +85,8 @@ export class GatewaySocket extends EventEmitter {
   resume(): this { return this; }
 
   /**
-   * Ends the connection: the owning exchange stops at once, the events follow on the next
-   * tick in node's order. A second call does nothing.
+   * Ends the connection: the owning exchange stops at once, the events follow in the next turn
+   * in node's order. A second call does nothing.
    */
   destroy(error?: Error): this {
     return this.end(error, false);
@@ -104,9 +104,12 @@ export class GatewaySocket extends EventEmitter {
     this.writable = false;
     const state = this._writableState;
     state.destroyed = true;
+    // Closed at once for stream.finished() (IncomingMessage#destroy waits on it), as a real socket
+    // is by the time it reports; its 'close' event comes a turn later, also as on a real socket.
+    state.closed = true;
     if (error) state.errored = error;
     this.owner?.socketDestroyed(error, peerGone);
-    process.nextTick(() => this.closeNow(error));
+    setImmediate(() => this.closeNow(error));
     return this;
   }
 
@@ -114,7 +117,6 @@ export class GatewaySocket extends EventEmitter {
     // A real socket with no 'error' listener would crash the process; node's server always listens.
     if (error && this.listenerCount('error') > 0) this.emit('error', error);
     this.owner?.socketClosing();
-    this._writableState.closed = true;
     // As ServerResponse#assignSocket's listener would, first: `res` closes before the socket's listeners hear it.
     const res = this.response;
     if (res !== null) closeResponse(res);

@@ -57,6 +57,9 @@ const cases: Array<[string, Scenario, string, 'after-head' | 'at-once' | 'never'
     res.write('x');
     setTimeout(() => res.destroy(), 20);
   }, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', 'never'],
+  ['the handler destroys the request mid-upload', (req) => {
+    req.once('data', () => req.destroy());
+  }, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab', 'never'],
   ['a normal response (the unread request is discarded and closes too)', (_req, res) => res.end('ok'), 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', 'after-head'],
 ];
 
