@@ -128,6 +128,8 @@ export class NodeResponseSink implements ResponseSink {
   declare private headers: Headers;
   declare private wantsTrailers: boolean;
   declare protected flushed: boolean;
+  /** True once sendFile() took the body over: its head waits for the file's size. */
+  declare private fileBody: boolean;
   declare private pendingTrailers: Record<string, string | string[]> | undefined;
   declare readonly res: ServerResponse;
 
@@ -137,6 +139,7 @@ export class NodeResponseSink implements ResponseSink {
     this.headers = NO_HEADERS;
     this.wantsTrailers = false;
     this.flushed = false;
+    this.fileBody = false;
     this.pendingTrailers = undefined;
   }
 
@@ -178,7 +181,7 @@ export class NodeResponseSink implements ResponseSink {
    */
   flushHead(): void {
     const res = this.res;
-    if (this.flushed || res.headersSent || res.destroyed) return;
+    if (this.flushed || this.fileBody || res.headersSent || res.destroyed) return;
     try {
       res.writeHead(this.status, flatten(this.headers));
     } catch {
@@ -230,6 +233,7 @@ export class NodeResponseSink implements ResponseSink {
   }
 
   async sendFile(path: string): Promise<void> {
+    this.fileBody = true;
     const size = await regularFileSize(path).catch((error: unknown) => {
       this.fail(404, 'Not Found');
       throw error;
