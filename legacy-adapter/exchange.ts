@@ -154,7 +154,13 @@ class LegacyExchange implements TicketListener {
   }
 
   private async applyResult(result: TaskResult): Promise<void> {
-    if (this.gone || result.aborted) return;
+    if (this.gone) return;
+    if (result.aborted) {
+      // The handler cut the connection itself (a node handler's socket.destroy()): the client must
+      // see it cut, and a gateway app cuts it by failing after http.response.start.
+      if (!this.started) await this.forward({ type: 'http.response.start', status: 500, headers: [] });
+      throw albanyError('ERR_ALBANY_HANDLER', 'the legacy handler destroyed the connection');
+    }
     if (result.error !== undefined) {
       const what = result.loadError ? 'could not load the handler' : 'handler failed';
       this.settings.log(`albany legacy ${this.settings.mount.moduleUrl}: ${what}`, rebuildError(result.error));

@@ -1,185 +1,154 @@
-// The `(req, res)` objects for Node-style legacy handlers: enough of IncomingMessage / ServerResponse
-// that an old synchronous Express-style handler runs unchanged, with blocking body reads.
-import type { LegacyRequest } from '../src/pool/protocol.js';
-import { albanyError } from '../src/errors.js';
-import { headersObject } from './environ.js';
-import type { BodyInput } from './input.js';
-import { normalizeHeaders, toBytes, type ResponseHead, type ResponseOutput } from './response.js';
+// Node-style (req, res) legacy handlers, worker side: the same http.IncomingMessage /
+// http.ServerResponse pair fromNodeHandler builds in process (src/interop/node-exchange.ts), fed by
+// the worker's link, so real Express, Connect and Koa apps run unchanged in the pool. Each
+// res.write() is posted to the main thread at once; what end() writes travels in the task result.
+import { IncomingMessage } from 'node:http';
+import type { BatchItem } from '../src/pool/protocol.js';
+import type { HttpReceiveMessage, SendMessage } from '../src/gateway/types.js';
+import { albanyError, hasCode } from '../src/errors.js';
+import { DISCONNECT, SENT } from '../src/server/cycle.js';
+import { NodeHandlerExchange, type NodeHandler } from '../src/interop/node-exchange.js';
+import type { WorkerLink } from './link.js';
+import type { ResponseHead } from './response.js';
 
-/** The request a Node-style handler receives. Body reads block the worker, never the event loop. */
-export class LegacyNodeRequest {
-  readonly method: string;
-  readonly url: string;
-  readonly httpVersion: string;
-  private joined: Record<string, string | string[]> | undefined;
+/** What a finished response leaves for the task result: the head if not posted yet, and the last chunk. */
+export interface NodeTail { start: ResponseHead | undefined; body: Uint8Array }
 
-  constructor(private readonly request: LegacyRequest, private readonly input: BodyInput) {
-    this.method = request.method;
-    this.url = request.url;
-    this.httpVersion = request.httpVersion;
-  }
+// How often a handler waiting on the event loop (a file stream, a timer) checks whether the client
+// left: the main thread flags it in shared memory, which no event tells this thread about.
+const DISCONNECT_POLL_MS = 20;
 
-  /** Headers keyed by lower-case name, repeated ones joined as Node does. */
-  get headers(): Record<string, string | string[]> {
-    return (this.joined ??= headersObject(this.request.headers));
-  }
+/**
+ * The gateway `send` of one request inside the worker. The head is held until the first body
+ * message (an empty one is what flushHeaders() sends) and posted with it; the last body message
+ * becomes the task's tail, so a response written in one piece costs no port message.
+ */
+class WorkerSend {
+  private head: ResponseHead | undefined;
+  private headPosted = false;
+  /** Set by the last body message. */
+  tail: NodeTail | undefined;
 
-  /** Header names and values interleaved, as Node's `rawHeaders`. */
-  get rawHeaders(): string[] {
-    return this.request.headers.flat();
-  }
+  constructor(private readonly link: WorkerLink) {}
 
-  /** Client address, like `req.socket.remoteAddress`. */
-  get socket(): { remoteAddress: string | undefined; remotePort: number | undefined } {
-    const client = this.request.client;
-    return { remoteAddress: client?.[0], remotePort: client?.[1] };
-  }
+  readonly send = (message: SendMessage): Promise<void> => {
+    if (message.type === 'http.response.start') {
+      this.head = { status: message.status, headers: message.headers ?? [] };
+      return SENT;
+    }
+    if (message.type !== 'http.response.body') return SENT; // trailers have no place in the pool protocol
+    const body = message.body ?? new Uint8Array(0);
+    if (!message.moreBody) {
+      this.tail = { start: this.headPosted ? undefined : this.head, body };
+      this.headPosted = true;
+      return SENT;
+    }
+    try {
+      if (!this.headPosted) {
+        this.headPosted = true;
+        const head = this.head!;
+        this.link.post({ type: 'legacy.start', id: this.link.id, status: head.status, headers: head.headers });
+      }
+      if (body.byteLength > 0) this.link.postBody(body, true);
+    } catch (error) {
+      // The client left (the link saw the flag): the exchange fails and tears itself down.
+      return Promise.reject(error);
+    }
+    return SENT;
+  };
+}
 
-  /** Reads up to `size` bytes of the body (all that is left when absent); empty at the end. */
-  read(size?: number): Buffer {
-    return this.input.read(size);
-  }
+/** The request body as the exchange pulls it: the first chunk came with the task, the rest blocks on the link. */
+function bodyReader(item: BatchItem, link: WorkerLink): () => HttpReceiveMessage {
+  let first = true;
+  return () => {
+    if (first) {
+      first = false;
+      return { type: 'http.request', body: item.body, moreBody: item.more };
+    }
+    try {
+      const message = link.pull();
+      return { type: 'http.request', body: message.chunk, moreBody: message.more };
+    } catch (error) {
+      if (hasCode(error, 'ERR_ALBANY_ABORTED')) return DISCONNECT;
+      throw error;
+    }
+  };
+}
 
-  /** Reads the whole remaining body. */
-  readAll(): Buffer {
-    return this.input.read();
-  }
+// Blocking helpers a synchronous handler may call on `req` (own properties: Express's prototype
+// swap keeps them). The stream's own read() works too, and blocks for more body when it must.
+function readAll(this: IncomingMessage): Buffer {
+  const parts: Buffer[] = [];
+  for (let chunk = this.read() as Buffer | null; chunk !== null; chunk = this.read() as Buffer | null) parts.push(chunk);
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+}
+function text(this: IncomingMessage & { readAll(): Buffer }): string {
+  return this.readAll().toString('utf8');
+}
+function json(this: IncomingMessage & { text(): string }): unknown {
+  return JSON.parse(this.text());
+}
 
-  /** The remaining body as UTF-8 text. */
-  text(): string {
-    return this.input.read().toString('utf8');
-  }
+const nodeDump = (IncomingMessage.prototype as unknown as { _dump(this: IncomingMessage): void })._dump;
 
-  /** The remaining body parsed as JSON. */
-  json(): unknown {
-    return JSON.parse(this.text());
-  }
+// Node discards an unread body once the response is done; here reading it would block the thread
+// on a client that may never send it, so only a body already received is discarded.
+function dump(this: IncomingMessage): void {
+  if (this.complete) nodeDump.call(this);
 }
 
 /**
- * The response a Node-style handler writes to. `write()` posts its chunk to the main thread at once;
- * `end(chunk)` keeps the last chunk for the task's return value, so it leaves when the handler returns.
+ * Runs one node-style request in the worker. Returns the tail at once when the handler finished
+ * its response synchronously; otherwise a promise, while the event loop runs (bounded by the
+ * pool's task timeout), that rejects if the handler failed or the client left.
  */
-export class LegacyNodeResponse {
-  statusCode = 200;
-  statusMessage = '';
-  private readonly headerMap = new Map<string, [string, unknown]>();
-  private committed = false;
-  private tail: { start: ResponseHead | undefined; body: Uint8Array } | undefined;
-  private readonly whenEnded: { resolve: () => void; promise: Promise<void> };
-
-  constructor(private readonly output: ResponseOutput) {
-    let resolve!: () => void;
-    const promise = new Promise<void>((r) => (resolve = r));
-    this.whenEnded = { resolve, promise };
+export function runNodeStyle(handler: NodeHandler, item: BatchItem, link: WorkerLink): NodeTail | Promise<NodeTail> {
+  const request = item.request;
+  const out = new WorkerSend(link);
+  const receiveSync = bodyReader(item, link);
+  const exchange = new NodeHandlerExchange({
+    head: request,
+    body: { receive: () => Promise.resolve(receiveSync()), receiveSync },
+    send: out.send,
+    client: request.client,
+    server: request.server,
+    secure: request.scheme === 'https',
+  });
+  Object.assign(exchange.req, { readAll, text, json, _dump: dump });
+  const done = exchange.run(handler);
+  if (out.tail !== undefined) {
+    // Finished within the call: a late failure (cleanup destroying the socket) cannot change it.
+    done.catch(() => {});
+    return out.tail;
   }
+  const poll = setInterval(() => {
+    if (link.disconnected) exchange.clientGone();
+  }, DISCONNECT_POLL_MS);
+  return done.then(async () => {
+    clearInterval(poll);
+    await tornDown(exchange);
+    return out.tail!;
+  }, async (error: unknown) => {
+    clearInterval(poll);
+    await tornDown(exchange);
+    // The main thread cuts the connection for an aborted result while the client is still there.
+    if (exchange.bridge.reset) throw albanyError('ERR_ALBANY_ABORTED', 'the node handler destroyed the connection', { cause: error });
+    throw error;
+  });
+}
 
-  /** True once status and headers left the worker. */
-  get headersSent(): boolean {
-    return this.output.bodyStarted;
-  }
+// Event-loop turns after 'close' that cleanup code needs: on-finished defers its callbacks with
+// setImmediate, and Express's sendFile defers once more before it calls back.
+const CLEANUP_TURNS = 3;
 
-  /** True once `end()` was called. */
-  get writableEnded(): boolean {
-    return this.tail !== undefined;
-  }
-
-  /** Sets one header (an array value becomes repeated headers). */
-  setHeader(name: string, value: string | number | readonly string[]): this {
-    this.assertNotCommitted('setHeader');
-    this.headerMap.set(name.toLowerCase(), [name, value]);
-    return this;
-  }
-
-  /** The value set for `name`, if any. */
-  getHeader(name: string): unknown {
-    return this.headerMap.get(name.toLowerCase())?.[1];
-  }
-
-  /** All headers set so far, keyed by lower-case name. */
-  getHeaders(): Record<string, unknown> {
-    return Object.fromEntries([...this.headerMap].map(([key, [, value]]) => [key, value]));
-  }
-
-  /** True when `name` was set. */
-  hasHeader(name: string): boolean {
-    return this.headerMap.has(name.toLowerCase());
-  }
-
-  /** Removes a header set earlier. */
-  removeHeader(name: string): void {
-    this.assertNotCommitted('removeHeader');
-    this.headerMap.delete(name.toLowerCase());
-  }
-
-  /** Sets the status (Express-style convenience). */
-  status(code: number): this {
-    this.statusCode = code;
-    return this;
-  }
-
-  /** `writeHead(status, [statusMessage], [headers])`: fixes status and headers. */
-  writeHead(status: number, messageOrHeaders?: string | Record<string, unknown> | Array<[string, unknown]>, headers?: Record<string, unknown> | Array<[string, unknown]>): this {
-    this.assertNotCommitted('writeHead');
-    this.statusCode = status;
-    const extra = typeof messageOrHeaders === 'string' ? headers : messageOrHeaders;
-    if (typeof messageOrHeaders === 'string') this.statusMessage = messageOrHeaders;
-    for (const [name, value] of normalizeHeaders(extra)) this.headerMap.set(name, [name, value]);
-    this.commit();
-    return this;
-  }
-
-  /** Sends a body chunk now (status and headers go first). Returns true, as a stream with room would. */
-  write(chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
-    if (this.writableEnded) throw albanyError('ERR_ALBANY_HANDLER', 'res.write() after res.end()');
-    this.commit();
-    this.output.write(toBytes(chunk));
-    const cb = typeof encoding === 'function' ? encoding : callback;
-    if (typeof cb === 'function') queueMicrotask(cb as () => void);
-    return true;
-  }
-
-  /** Ends the response, optionally with a last chunk. Later calls are ignored, as Node does. */
-  end(chunk?: unknown, encoding?: unknown, callback?: unknown): this {
-    if (this.writableEnded) return this;
-    const cb = [chunk, encoding, callback].find((a) => typeof a === 'function');
-    this.commit();
-    this.tail = this.output.end(chunk === undefined || typeof chunk === 'function' ? undefined : toBytes(chunk));
-    this.whenEnded.resolve();
-    if (typeof cb === 'function') queueMicrotask(cb as () => void);
-    return this;
-  }
-
-  /** Ends with a JSON body (content-type set unless already chosen). */
-  json(value: unknown): this {
-    if (!this.hasHeader('content-type')) this.setHeader('content-type', 'application/json; charset=utf-8');
-    return this.end(JSON.stringify(value));
-  }
-
-  /** Ends with a string, bytes or JSON body (Express-style convenience). */
-  send(body: unknown): this {
-    if (typeof body === 'object' && body !== null && !(body instanceof Uint8Array)) return this.json(body);
-    if (typeof body === 'string' && !this.hasHeader('content-type')) this.setHeader('content-type', 'text/html; charset=utf-8');
-    return this.end(body);
-  }
-
-  /** Resolves once `end()` was called (for handlers that end from a callback). */
-  ended(): Promise<void> {
-    return this.whenEnded.promise;
-  }
-
-  /** The tail for the task result; only after `end()`. */
-  finish(): { start: ResponseHead | undefined; body: Uint8Array } | undefined {
-    return this.tail;
-  }
-
-  private commit(): void {
-    if (this.committed) return;
-    this.committed = true;
-    this.output.setHead({ status: this.statusCode, headers: normalizeHeaders([...this.headerMap.values()]) });
-  }
-
-  private assertNotCommitted(what: string): void {
-    if (this.committed) throw albanyError('ERR_ALBANY_HANDLER', `res.${what}() after the headers were sent`);
-  }
+/**
+ * Waits until the response has closed and its cleanup has run. piscina parks an idle worker in
+ * Atomics.wait, where no callback runs: without this, a sendFile aborted by the client would call
+ * back (and close its file) only when the next request arrives.
+ */
+async function tornDown(exchange: NodeHandlerExchange): Promise<void> {
+  const res = exchange.res as typeof exchange.res & { _closed?: boolean };
+  if (!res._closed) await new Promise<void>((resolve) => res.once('close', () => resolve()));
+  for (let i = 0; i < CLEANUP_TURNS; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 }

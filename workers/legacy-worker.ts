@@ -11,7 +11,8 @@ import {
 import { WorkerLink, type WorkerChannelEnd } from '../legacy-adapter/link.js';
 import { BodyInput } from '../legacy-adapter/input.js';
 import { ResponseOutput, runWsgi, type ResponseHead, type WsgiHandler } from '../legacy-adapter/response.js';
-import { LegacyNodeRequest, LegacyNodeResponse } from '../legacy-adapter/node-style.js';
+import { runNodeStyle } from '../legacy-adapter/node-style.js';
+import type { NodeHandler } from '../src/interop/node-exchange.js';
 import { plainRequest, writePlainResponse } from '../legacy-adapter/plain-style.js';
 import { cachedHandler, loadHandler, type LoadedHandler } from '../legacy-adapter/load-handler.js';
 import { installServiceBridge } from '../legacy-adapter/service-bridge.js';
@@ -169,27 +170,17 @@ function failure(err: unknown, loadError: boolean, startedAt: number): TaskResul
 }
 
 function callHandler(loaded: LoadedHandler, item: BatchItem, link: WorkerLink): Tail | Promise<Tail> {
-  const input = new BodyInput(item.body, item.more, link);
-  const output = new ResponseOutput(link);
   switch (loaded.style) {
     case 'wsgi':
-      return runWsgi(loaded.fn as WsgiHandler, wsgiEnviron(item, input, link), output);
+      return runWsgi(loaded.fn as WsgiHandler, wsgiEnviron(item, new BodyInput(item.body, item.more, link), link), new ResponseOutput(link));
     case 'plain': {
-      const value = loaded.fn(plainRequest(item.request, input));
+      const output = new ResponseOutput(link);
+      const value = loaded.fn(plainRequest(item.request, new BodyInput(item.body, item.more, link)));
       if (isThenable(value)) return Promise.resolve(value).then((v) => writePlainResponse(v, output));
       return writePlainResponse(value, output);
     }
-    case 'node': {
-      const res = new LegacyNodeResponse(output);
-      const returned = loaded.fn(new LegacyNodeRequest(item.request, input), res);
-      if (!isThenable(returned) && res.writableEnded) return res.finish()!;
-      // A handler may end from a callback; the event loop runs while we wait (bounded by taskTimeoutMs).
-      return (async () => {
-        if (isThenable(returned)) await returned;
-        if (!res.writableEnded) await res.ended();
-        return res.finish()!;
-      })();
-    }
+    case 'node':
+      return runNodeStyle(loaded.fn as NodeHandler, item, link);
     default:
       throw albanyError('ERR_ALBANY_APP_LOAD', `unknown legacy handler style ${String(loaded.style)}`);
   }

@@ -1,18 +1,20 @@
 // A real http.IncomingMessage whose body comes from a gateway `receive()`, so Express, Koa and
 // body-parser get the request object they were written for.
 import { IncomingMessage } from 'node:http';
-import type { HttpReceiveMessage, HttpScope, Receive } from '../gateway/types.js';
+import type { Headers, HttpReceiveMessage, HttpScope, Receive } from '../gateway/types.js';
 import { kHeadersCount } from './node-internals.js';
 import type { GatewaySocket } from './node-socket.js';
 import { targetBelowRoot } from '../routing/prefix.js';
 
 const kReceive = Symbol('albany.receive');
+const kReceiveSync = Symbol('albany.receiveSync');
 const kPulling = Symbol('albany.pulling');
 const kOnComplete = Symbol('albany.onComplete');
 
 /** The request plus the albany state it carries (own properties, so they survive Express's prototype swap). */
 export interface GatewayIncomingMessage extends IncomingMessage {
   [kReceive]: Receive;
+  [kReceiveSync]: (() => HttpReceiveMessage) | undefined;
   [kPulling]: boolean;
   [kOnComplete]: (() => void) | undefined;
 }
@@ -41,20 +43,21 @@ function complete(req: Internals): void {
 }
 
 /**
- * The client went away before the body ended: same signals as node:http (`aborted`, then destroy
- * with ECONNRESET, which node only emits as 'error' when someone listens).
+ * The connection is gone (client left, or the handler destroyed it): the request ends the way
+ * node's does — `aborted` and an ECONNRESET error (emitted only when someone listens) unless the
+ * handler had read it to the end. Called by the socket just before its `close`.
  */
 export function abortRequest(req: IncomingMessage): void {
-  const socket = req.socket as unknown as GatewaySocket;
-  // Destroy the stand-in socket first so IncomingMessage#_destroy does not wait on it as a stream.
-  if (!socket.destroyed) socket.destroy();
-  if (!req.destroyed) req.destroy(req.complete ? undefined : connectionReset());
+  if (req.destroyed) return;
+  if (!req.readableEnded || !req.complete) req.destroy(connectionReset());
+  else req.destroy();
 }
 
 function onMessage(req: Internals, message: HttpReceiveMessage): void {
   req[kPulling] = false;
   if (message.type !== 'http.request') {
-    abortRequest(req);
+    // The client left mid-body: the socket tears the exchange down (the request aborts with it).
+    (req.socket as unknown as GatewaySocket).hangUp();
     return;
   }
   if (!message.moreBody) {
@@ -74,6 +77,19 @@ function pull(this: Internals): void {
     this._consuming = true;
   }
   if (this[kPulling] || this.complete || this.destroyed) return;
+  const sync = this[kReceiveSync];
+  if (sync !== undefined) {
+    // In a legacy worker the body is read blocking, so a synchronous handler's read() gets it at once.
+    let message: HttpReceiveMessage;
+    try {
+      message = sync();
+    } catch (error) {
+      this.destroy(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    onMessage(this, message);
+    return;
+  }
   this[kPulling] = true;
   this[kReceive]().then(
     (message) => onMessage(this, message as HttpReceiveMessage),
@@ -81,9 +97,25 @@ function pull(this: Internals): void {
   );
 }
 
+/** What a request looks like before it has a body: method, target, version, headers. */
+export interface NodeRequestHead {
+  method: string;
+  /** The request target as `req.url` shows it (path below the mount point, plus `?query`). */
+  url: string;
+  /** `1.0`, `1.1` or `2`. */
+  httpVersion: string;
+  headers: Headers;
+}
+
+/** Where the body comes from: gateway `receive()`, or (legacy workers) a blocking reader. */
+export interface NodeRequestBody {
+  receive: Receive;
+  /** When present, used instead of `receive`: returns the next message at once (it may block). */
+  receiveSync?: () => HttpReceiveMessage;
+}
+
 /** True when the head says a body follows (content-length > 0 or any transfer-encoding). */
-function declaresBody(scope: HttpScope): boolean {
-  const headers = scope.headers;
+function declaresBody(headers: Headers): boolean {
   for (let i = 0; i < headers.length; i++) {
     const name = headers[i]![0];
     if (name === 'content-length') return headers[i]![1] !== '0';
@@ -99,24 +131,30 @@ export function requestUrl(scope: HttpScope): string {
   return scope.queryString ? `${path}?${scope.queryString}` : path;
 }
 
+/** The request head of an http scope. */
+export function scopeRequestHead(scope: HttpScope): NodeRequestHead {
+  return { method: scope.method, url: requestUrl(scope), httpVersion: scope.httpVersion, headers: scope.headers };
+}
+
 /**
  * Builds the IncomingMessage for one request. A request without a declared body is complete at
  * once (like node's parser, which pushes the end before the handler runs); otherwise the body is
- * pulled from `receive()` only as the handler reads.
+ * pulled from `body` only as the handler reads.
  */
-export function createIncomingMessage(scope: HttpScope, receive: Receive, socket: GatewaySocket): GatewayIncomingMessage {
+export function createIncomingMessage(head: NodeRequestHead, body: NodeRequestBody, socket: GatewaySocket): GatewayIncomingMessage {
   const req = new IncomingMessage(socket as never) as Internals;
-  req[kReceive] = receive;
+  req[kReceive] = body.receive;
+  req[kReceiveSync] = body.receiveSync;
   req[kPulling] = false;
   req[kOnComplete] = undefined;
   req._read = pull;
-  req.method = scope.method;
-  req.url = requestUrl(scope);
-  const version = scope.httpVersion;
+  req.method = head.method;
+  req.url = head.url;
+  const version = head.httpVersion;
   req.httpVersion = version === '2' ? '2.0' : version;
   req.httpVersionMajor = version === '1.0' ? 1 : version === '2' ? 2 : 1;
   req.httpVersionMinor = version === '1.0' ? 0 : version === '2' ? 0 : 1;
-  const headers = scope.headers;
+  const headers = head.headers;
   const raw: string[] = new Array(headers.length * 2);
   for (let i = 0, j = 0; i < headers.length; i++) {
     raw[j++] = headers[i]![0];
@@ -124,7 +162,7 @@ export function createIncomingMessage(scope: HttpScope, receive: Receive, socket
   }
   req.rawHeaders = raw;
   req[kHeadersCount] = raw.length;
-  if (!declaresBody(scope)) complete(req);
+  if (!declaresBody(headers)) complete(req);
   return req;
 }
 

@@ -3,7 +3,21 @@
 // would serialize bytes for the socket.
 import { OutgoingMessage, STATUS_CODES, ServerResponse, type IncomingMessage } from 'node:http';
 import type { Headers, Send, SendMessage } from '../gateway/types.js';
+import { SENT } from '../server/cycle.js';
 import { kNeedDrain, kOutHeaders } from './node-internals.js';
+import type { GatewaySocket } from './node-socket.js';
+
+/**
+ * Emits `close` on a response once, as node's emitCloseNT does (it also marks the response
+ * destroyed, which is what node reports after a normal end too).
+ */
+export function closeResponse(res: ServerResponse): void {
+  const r = res as ServerResponse & { _closed: boolean };
+  if (r._closed) return;
+  r.destroyed = true;
+  r._closed = true;
+  r.emit('close');
+}
 
 const kBridge = Symbol('albany.bridge');
 // Bytes handed to send() but not yet taken before write() starts returning false; node's own default.
@@ -24,6 +38,7 @@ type Internals = GatewayServerResponse & {
   _hasBody: boolean;
   /** What addTrailers() stored, serialized as `Name: value\r\n` lines (node validated them). */
   _trailer: string;
+  _closed: boolean;
   finished: boolean;
   [kOutHeaders]: Record<string, [string, unknown]> | null;
   [kNeedDrain]: boolean;
@@ -91,11 +106,50 @@ function nodeSendsTrailers(res: Internals, firstLine: string, headers: OutgoingH
   return chunked;
 }
 
+function runCallbacks(callbacks: Callback[]): void {
+  for (const cb of callbacks) cb();
+}
+
+// EventEmitter's own listener table, read once: Express swaps the request's prototype, so every
+// method call on it is a slow lookup, and this runs for every response.
+type Listeners = { end?: unknown; close?: unknown; data?: unknown; readable?: unknown };
+
+function listensForEnd(req: IncomingMessage): boolean {
+  const events = (req as unknown as { _events: Listeners })._events;
+  return events.end !== undefined || events.close !== undefined || events.data !== undefined || events.readable !== undefined;
+}
+
+/** 'finish' (among `callbacks`), then node's end-of-response steps. */
+function finishNow(res: Internals, callbacks: Callback[] | undefined): void {
+  if (callbacks !== undefined) runCallbacks(callbacks);
+  finishResponse(res);
+}
+
+type DumpableRequest = IncomingMessage & { _consuming: boolean; _readableState: { resumeScheduled: boolean }; _dump(): void };
+
+// After a normal end node discards a request body nobody read (so the request ends and closes),
+// detaches the socket (a keep-alive connection moves on) and closes `res`.
+function finishResponse(res: Internals): void {
+  const req = res.req as DumpableRequest;
+  // Only when someone could tell: the stream machinery of a dump is a large share of a small
+  // request's cost, and a body left unread here is the host's to discard, not ours.
+  if (!req._consuming && !req._readableState.resumeScheduled && listensForEnd(req)) req._dump();
+  const socket = res.socket as unknown as GatewaySocket | null;
+  if (socket !== null && socket.response === res) {
+    // detachSocket(), without the listener it would remove (createServerResponse adds none).
+    socket.response = null;
+    (res as { socket: unknown }).socket = null;
+  }
+  closeResponse(res);
+}
+
 /**
- * Per-response state between node's ServerResponse and the gateway `send`. Holds back the latest
- * chunk so the last one goes out with `moreBody: false` (one write with a content-length for the
- * common single-chunk response), keeps messages in order, and turns pending sends into node's
- * write() → false / 'drain' backpressure.
+ * Per-response state between node's ServerResponse and the gateway `send`. Every `write()` leaves at
+ * once as one `http.response.body`; only the bytes `end(chunk)` hands over are kept until node has
+ * finished its end() call, so the common `res.end(body)` goes out as one message with
+ * `moreBody: false` (one write with a content-length). `flushHeaders()` sends
+ * `http.response.start` (and an empty body chunk, so every host sends the head now). Keeps
+ * messages in order and turns pending sends into node's write() → false / 'drain' backpressure.
  */
 export class ResponseBridge {
   private status = 200;
@@ -104,8 +158,15 @@ export class ResponseBridge {
   private started = false;
   private ended = false;
   private failed = false;
+  /** True when the response failed because the handler destroyed it or its socket (see {@link fail}). */
+  reset = false;
+  /** True while node's end() runs: what it writes is the last of the body. */
+  ending = false;
+  // What end() wrote: one chunk in `held` (the usual case, no array), more in `heldMore`.
   private held: Buffer | undefined;
+  private heldMore: Buffer[] | undefined;
   private heldCallbacks: Callback[] | undefined;
+  /** The last send that has not settled yet (only when the host asked to wait). */
   private tail: Promise<void> | undefined;
   private inflight = 0;
   private needDrain = false;
@@ -124,6 +185,16 @@ export class ResponseBridge {
     return this.ended || this.failed;
   }
 
+  /** True once the response failed (destroyed, refused by the gateway, or the handler threw). */
+  get broken(): boolean {
+    return this.failed;
+  }
+
+  /** True once `http.response.start` was sent. */
+  get headSent(): boolean {
+    return this.started;
+  }
+
   /** The headers are final; `firstLine` is node's status line (only needed to check trailers). */
   head(status: number, firstLine: string, headers: OutgoingHeaders): void {
     const out = toGatewayHeaders(this.res, headers);
@@ -135,115 +206,173 @@ export class ResponseBridge {
 
   write(chunk: Buffer, callback: Callback | null | undefined): boolean {
     if (this.failed) return false;
+    if (this.ending) {
+      if (chunk.length > 0) {
+        if (this.held === undefined) this.held = chunk;
+        else (this.heldMore ??= []).push(chunk);
+      }
+      if (callback) (this.heldCallbacks ??= []).push(callback);
+      return true;
+    }
+    if (!this.started) {
+      this.start();
+      // flushHeaders(): an empty chunk tells every host (and a legacy worker) to send the head now.
+      if (chunk.length === 0) this.enqueue({ type: 'http.response.body', body: EMPTY, moreBody: true }, 0, undefined);
+    }
     if (chunk.length === 0) {
       if (callback) this.later(callback);
       return !this.needDrain;
     }
-    if (this.held !== undefined) this.flush(true);
-    this.held = chunk;
-    if (callback) (this.heldCallbacks ??= []).push(callback);
-    if (this.inflight + chunk.length >= HIGH_WATER_MARK) {
-      // Too much to sit on: hand it over now, so its completion is what raises 'drain'.
-      this.flush(true);
+    this.enqueue({ type: 'http.response.body', body: chunk, moreBody: true }, chunk.length, callback ? [callback] : undefined);
+    if (this.inflight >= HIGH_WATER_MARK) {
       this.needDrain = true;
       return false;
     }
     return true;
   }
 
-  /** end() has run: everything node had is in `held`. */
+  /** end() has run: what it wrote is in `held`. */
   end(): void {
+    this.ending = false;
     if (this.ended || this.failed) return;
     this.ended = true;
-    if (this.trailers) {
-      // 'finish' (among the held callbacks) waits for the trailers: they end the response.
-      const callbacks = this.heldCallbacks;
-      this.heldCallbacks = undefined;
-      this.flush(false);
-      const trailers = trailerPairs(this.res._trailer);
-      this.enqueue({ type: 'http.response.trailers', headers: trailers, moreTrailers: false }, 0, callbacks);
-    } else {
-      this.flush(false);
+    let last = this.held ?? EMPTY;
+    const more = this.heldMore;
+    const callbacks = this.heldCallbacks;
+    this.held = undefined;
+    this.heldMore = undefined;
+    this.heldCallbacks = undefined;
+    if (!this.started) {
+      this.start();
+      // The handler removed content-length (Koa for 205), so node would frame the body without one:
+      // an unsized first message keeps the host from adding one.
+      if (more === undefined && (this.res as unknown as { _removedContLen?: boolean })._removedContLen === true) {
+        this.enqueue({ type: 'http.response.body', body: EMPTY, moreBody: true }, 0, undefined);
+      }
     }
-    const tail = this.tail!;
-    tail.then(() => {
-      if (this.failed) return;
+    if (more !== undefined) {
+      this.enqueue({ type: 'http.response.body', body: last, moreBody: true }, last.length, undefined);
+      for (let i = 0; i < more.length - 1; i++) this.enqueue({ type: 'http.response.body', body: more[i]!, moreBody: true }, more[i]!.length, undefined);
+      last = more[more.length - 1]!;
+    }
+    // The last message's callbacks (node's 'finish' among them) run in finished(), just before
+    // `res` closes: one tick for both.
+    this.enqueue({ type: 'http.response.body', body: last, moreBody: false }, last.length, undefined);
+    // 'finish' waits for the trailers: they end the response.
+    if (this.trailers) this.enqueue({ type: 'http.response.trailers', headers: trailerPairs(this.res._trailer), moreTrailers: false }, 0, undefined);
+    if (this.failed) return;
+    if (this.tail === undefined) {
       this.settle();
-      process.nextTick(emitClose, this.res);
-    });
+      process.nextTick(finishNow, this.res, callbacks);
+    } else {
+      this.tail.then(() => this.finished(callbacks));
+    }
   }
 
-  /** The gateway refused a message (client gone) or the handler destroyed the response. */
-  fail(error: unknown): void {
+  private finished(callbacks: Callback[] | undefined): void {
     if (this.failed) return;
+    this.settle();
+    finishNow(this.res, callbacks);
+  }
+
+  /**
+   * The response cannot complete: the gateway refused a message (client gone), the handler
+   * destroyed the response or its socket, or it threw. With `reset`, a response that has not
+   * started yet starts now, so the host cuts the connection (an app failing after start is
+   * aborted) rather than answering 500: what a destroyed socket does on node:http.
+   */
+  fail(error: unknown, reset = false): void {
+    if (this.failed) return;
+    // Cleanup code (on-finished, Koa) destroys responses and sockets that already ended: not a failure.
+    if (reset && this.ended) return;
     this.failed = true;
+    this.reset = reset;
     this.held = undefined;
+    this.heldMore = undefined;
+    this.heldCallbacks = undefined;
+    if (reset && !this.started && this.tail === undefined) {
+      this.started = true;
+      this.send({ type: 'http.response.start', status: this.status, headers: [] }).then(undefined, noop);
+    }
     const res = this.res;
-    if (!res.destroyed) ServerResponse.prototype.destroy.call(res);
-    process.nextTick(emitClose, res);
+    // Destroys the socket too, whose close then aborts the request and closes `res`.
+    if (!res.destroyed) OutgoingMessage.prototype.destroy.call(res);
+    else if (res.socket === null) process.nextTick(closeResponse, res);
     this.settle(error ?? new Error('response destroyed'));
   }
 
   /** Runs `callback` after everything sent so far has been taken. */
   private later(callback: Callback): void {
-    if (this.held !== undefined) (this.heldCallbacks ??= []).push(callback);
-    else if (this.tail !== undefined) this.tail.then(() => callback());
+    if (this.tail !== undefined) this.tail.then(() => callback());
     else process.nextTick(callback);
   }
 
-  private flush(more: boolean): void {
-    const chunk = this.held ?? EMPTY;
-    const callbacks = this.heldCallbacks;
-    this.held = undefined;
-    this.heldCallbacks = undefined;
-    if (!this.started) {
-      this.started = true;
-      const start: SendMessage = this.trailers
-        ? { type: 'http.response.start', status: this.status, headers: this.headers, trailers: true }
-        : { type: 'http.response.start', status: this.status, headers: this.headers };
-      // A custom reason phrase (`res.statusMessage = 'ok'`, `writeHead(200, 'ok')`) rides along as the gateway's `reason`.
-      if (this.res.statusMessage !== (STATUS_CODES[this.status] ?? 'unknown')) (start as { reason?: string }).reason = this.res.statusMessage;
-      this.enqueue(start, 0, undefined);
-      // The handler removed content-length (Koa for 205), so node would frame the body without one: an unsized first message keeps the host from adding one.
-      if (!more && (this.res as unknown as { _removedContLen?: boolean })._removedContLen === true) this.enqueue({ type: 'http.response.body', body: EMPTY, moreBody: true }, 0, undefined);
-    }
-    this.enqueue({ type: 'http.response.body', body: chunk, moreBody: more }, chunk.length, callbacks);
+  private start(): void {
+    this.started = true;
+    const start: SendMessage = this.trailers
+      ? { type: 'http.response.start', status: this.status, headers: this.headers, trailers: true }
+      : { type: 'http.response.start', status: this.status, headers: this.headers };
+    // A custom reason phrase (`res.statusMessage = 'ok'`, `writeHead(200, 'ok')`) rides along as the gateway's `reason`.
+    if (this.res.statusMessage !== (STATUS_CODES[this.status] ?? 'unknown')) (start as { reason?: string }).reason = this.res.statusMessage;
+    this.enqueue(start, 0, undefined);
   }
 
   private enqueue(message: SendMessage, size: number, callbacks: Callback[] | undefined): void {
-    this.inflight += size;
+    if (this.tail === undefined) {
+      // Nothing in flight: send now, and when the host took it at once (SENT), go on in this tick.
+      let sent: Promise<void>;
+      try {
+        sent = this.send(message);
+      } catch (error) {
+        sent = Promise.reject(error);
+      }
+      if (sent === SENT) {
+        if (callbacks !== undefined) process.nextTick(runCallbacks, callbacks);
+        return;
+      }
+      this.track(sent, size, callbacks);
+      return;
+    }
     const run = () => (this.failed ? undefined : this.send(message));
-    const sent = this.tail === undefined ? run() : this.tail.then(run);
-    const tail: Promise<void> = Promise.resolve(sent).then(
+    this.track(this.tail.then(run), size, callbacks);
+  }
+
+  private track(sent: Promise<void>, size: number, callbacks: Callback[] | undefined): void {
+    this.inflight += size;
+    const tail: Promise<void> = sent.then(
       () => {
         this.inflight -= size;
-        if (this.tail === tail && !this.ended) this.tail = undefined;
-        if (callbacks !== undefined) for (const cb of callbacks) cb();
+        if (this.tail === tail) this.tail = undefined;
+        if (callbacks !== undefined) runCallbacks(callbacks);
         if (this.needDrain && this.inflight < HIGH_WATER_MARK && !this.failed) {
           this.needDrain = false;
           this.res[kNeedDrain] = false;
           this.res.emit('drain');
         }
       },
-      (error: unknown) => this.fail(error),
+      (error: unknown) => {
+        if (this.tail === tail) this.tail = undefined;
+        this.fail(error);
+      },
     );
     this.tail = tail;
   }
 }
 
-function emitClose(res: ServerResponse): void {
-  res.emit('close');
-}
+function noop(): void {}
 
 // The overrides below are installed as own properties of each response: Express swaps the
 // prototype of `res` for its own (which inherits ServerResponse), and own properties survive that.
 
 function storeHeader(this: Internals, firstLine: string, headers: OutgoingHeaders): void {
   // First, so that a response node refuses (Trailer with content-length) throws before it counts as sent.
-  this[kBridge].head(this.statusCode, firstLine, headers);
+  const bridge = this[kBridge];
+  bridge.head(this.statusCode, firstLine, headers);
   // A non-empty _header makes headersSent true; _headerSent stops node prepending it to the body.
   this._header = firstLine;
-  this._headerSent = true;
+  // Once the response is broken nothing is "sent": node's end() then hands its 'finish' callback
+  // to _send, which drops it, as a destroyed socket does on node:http (no 'finish' after destroy).
+  this._headerSent = !bridge.broken;
 }
 
 function sendData(this: Internals, data: string | Uint8Array, encoding: BufferEncoding | Callback | null, callback?: Callback | null): boolean {
@@ -265,21 +394,21 @@ function writeRaw(this: Internals, _data: unknown, encoding: unknown, callback?:
 }
 
 function endResponse(this: Internals, chunk?: unknown, encoding?: unknown, callback?: unknown): Internals {
-  ServerResponse.prototype.end.call(this, chunk as never, encoding as never, callback as never);
-  if (this.finished) this[kBridge].end();
-  return this;
-}
-
-function destroyResponse(this: Internals, error?: Error): Internals {
-  if (this.destroyed) return this;
-  ServerResponse.prototype.destroy.call(this, error);
-  // Cleanup code (on-finished, Koa) destroys responses that already ended; that is not a failure.
-  if (!this[kBridge].closed) this[kBridge].fail(error ?? new Error('the node handler destroyed the response'));
+  const bridge = this[kBridge];
+  // What node's end() writes is the last of the body: it is kept until end() returns.
+  bridge.ending = !this.finished;
+  if (bridge.broken) this._headerSent = false;
+  try {
+    ServerResponse.prototype.end.call(this, chunk as never, encoding as never, callback as never);
+  } finally {
+    if (this.finished) bridge.end();
+    else bridge.ending = false;
+  }
   return this;
 }
 
 /** Builds the ServerResponse for `req` whose output goes to `send`; `bridge.done` settles with it. */
-export function createServerResponse(req: IncomingMessage, send: Send): { res: GatewayServerResponse; bridge: ResponseBridge } {
+export function createServerResponse(req: IncomingMessage, send: Send, socket: GatewaySocket): { res: GatewayServerResponse; bridge: ResponseBridge } {
   const res = new ServerResponse(req) as Internals;
   const bridge = new ResponseBridge(res, send);
   res[kBridge] = bridge;
@@ -287,6 +416,10 @@ export function createServerResponse(req: IncomingMessage, send: Send): { res: G
   res._send = sendData;
   res._writeRaw = writeRaw;
   res.end = endResponse as never;
-  res.destroy = destroyResponse as never;
+  // What assignSocket() does, minus its 'socket' event (nobody can listen yet) and its 'close'
+  // listener: the socket closes `res` itself (see GatewaySocket). node's destroy() destroys the
+  // socket, whose owner then fails the bridge.
+  socket.response = res;
+  (res as { socket: unknown }).socket = socket;
   return { res, bridge };
 }

@@ -1,12 +1,29 @@
-// The stand-in for net.Socket behind interop requests: frameworks read addresses and TLS state from
-// `req.socket`, and on-finished listens for its `close`; nothing is ever written to it.
+// The stand-in for net.Socket behind interop requests and responses: frameworks read addresses and
+// TLS state from it, on-finished and Koa listen for its `error`/`close`, and Koa destroys it to cut
+// a connection. Nothing is ever written to it: the bytes go out as gateway messages.
 import { EventEmitter } from 'node:events';
+import type { ServerResponse } from 'node:http';
 import type { Address } from '../gateway/types.js';
+import { closeResponse } from './node-response.js';
+
+/** What the exchange that owns a stand-in socket is told when it ends. */
+export interface SocketOwner {
+  /**
+   * Called once, synchronously, when the socket is destroyed (by the handler, or with `peerGone`
+   * when the host reported the client gone): the exchange stops its output there.
+   */
+  socketDestroyed(error: Error | undefined, peerGone: boolean): void;
+  /** Called once, just before `close`, so the request can be aborted in node's order. */
+  socketClosing(): void;
+}
 
 /**
- * Enough of a `net.Socket` for what Express, Koa and their middleware read: `remoteAddress`,
- * `remotePort`, `localAddress`, `localPort`, `encrypted`, `readable`/`writable`, `destroyed`, and the
- * timeout/keep-alive setters (accepted and ignored: the real socket belongs to the albany host).
+ * Enough of a `net.Socket` for Express, Koa, on-finished and node's own OutgoingMessage:
+ * `remoteAddress`, `remotePort`, `localAddress`, `localPort`, `encrypted`, `readable`/`writable`,
+ * `destroyed`, cork/uncork bookkeeping, and the timeout/keep-alive setters (accepted and ignored:
+ * the real socket belongs to the albany host). `destroy(error)` tears the exchange down the way a
+ * real connection's end does: `error` (if any, and only when someone listens), then the request's
+ * `aborted`, the response's `close`, the socket's `close`, the request's `error`/`close`.
  */
 export class GatewaySocket extends EventEmitter {
   /** Client address from `scope.client`. */
@@ -24,6 +41,18 @@ export class GatewaySocket extends EventEmitter {
   destroyed = false;
   /** Node sizes IncomingMessage's buffer from this. */
   readonly readableHighWaterMark = 16 * 1024;
+  /** Bytes queued on the socket: always 0 (node's writableLength adds it). */
+  readonly writableLength = 0;
+  /** Read by OutgoingMessage#end (it resets `corked`) and by stream.finished. */
+  readonly _writableState = { corked: 0, closed: false, destroyed: false, errored: null as Error | null };
+  /**
+   * The response on this socket until it finished. Not node's `_httpMessage`: with that set, every
+   * end() would also run `_finish()` and emit 'prefinish', slow lookups on a response whose
+   * prototype Express swapped, for an event nothing here relies on.
+   */
+  response: ServerResponse | null = null;
+  /** Who hears the socket end (the exchange): set once, right after construction. */
+  owner: SocketOwner | undefined = undefined;
 
   constructor(client: Address, server: Address, secure: boolean) {
     super();
@@ -40,26 +69,57 @@ export class GatewaySocket extends EventEmitter {
     return { address: this.localAddress, port: this.localPort!, family: this.localAddress.includes(':') ? 'IPv6' : 'IPv4' };
   }
 
+  /** Like `net.Socket#writableCorked`. */
+  get writableCorked(): number {
+    return this._writableState.corked;
+  }
+
   setTimeout(_ms?: number, _cb?: () => void): this { return this; }
   setNoDelay(_on?: boolean): this { return this; }
   setKeepAlive(_on?: boolean, _delay?: number): this { return this; }
   ref(): this { return this; }
   unref(): this { return this; }
-  cork(): void {}
-  uncork(): void {}
+  cork(): void { this._writableState.corked++; }
+  uncork(): void { if (this._writableState.corked > 0) this._writableState.corked--; }
   pause(): this { return this; }
   resume(): this { return this; }
 
-  /** Marks the connection gone and emits `close` once (what the host reported, or the handler asked). */
+  /**
+   * Ends the connection: the owning exchange stops at once, the events follow in the next turn
+   * in node's order. A second call does nothing.
+   */
   destroy(error?: Error): this {
+    return this.end(error, false);
+  }
+
+  /** The host reported the client gone: like a peer's reset on a real socket. */
+  hangUp(): this {
+    return this.end(undefined, true);
+  }
+
+  private end(error: Error | undefined, peerGone: boolean): this {
     if (this.destroyed) return this;
     this.destroyed = true;
     this.readable = false;
     this.writable = false;
-    process.nextTick(() => {
-      if (error && this.listenerCount('error') > 0) this.emit('error', error);
-      this.emit('close', error !== undefined);
-    });
+    const state = this._writableState;
+    state.destroyed = true;
+    // Closed at once for stream.finished() (IncomingMessage#destroy waits on it), as a real socket
+    // is by the time it reports; its 'close' event comes a turn later, also as on a real socket.
+    state.closed = true;
+    if (error) state.errored = error;
+    this.owner?.socketDestroyed(error, peerGone);
+    setImmediate(() => this.closeNow(error));
     return this;
+  }
+
+  private closeNow(error: Error | undefined): void {
+    // A real socket with no 'error' listener would crash the process; node's server always listens.
+    if (error && this.listenerCount('error') > 0) this.emit('error', error);
+    this.owner?.socketClosing();
+    // As ServerResponse#assignSocket's listener would, first: `res` closes before the socket's listeners hear it.
+    const res = this.response;
+    if (res !== null) closeResponse(res);
+    this.emit('close', error !== undefined);
   }
 }

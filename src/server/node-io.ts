@@ -105,9 +105,22 @@ function flatten(headers: Headers, extra?: [string, string]): string[] {
   return flat;
 }
 
+// Sinks whose head was started this event-loop turn without a body message yet. One setImmediate
+// per turn flushes them all: a body sent in the same turn (the usual start + body) still goes out
+// with its head as one sized write, and a head followed by a slow body leaves at the end of the
+// turn instead of waiting for it (coalesce, never delay).
+let pendingHeads: NodeResponseSink[] | undefined;
+
+function flushPendingHeads(): void {
+  const sinks = pendingHeads!;
+  pendingHeads = undefined;
+  for (let i = 0; i < sinks.length; i++) sinks[i]!.flushHead();
+}
+
 /**
- * Writes a cycle's response to a node ServerResponse. Headers wait for the first body chunk so a
- * one-chunk response goes out as one write with a content-length.
+ * Writes a cycle's response to a node ServerResponse. The head waits for a body message sent in
+ * the same turn, so a one-chunk response goes out as one write with a content-length; otherwise
+ * it leaves at the end of the turn in which the app sent `http.response.start`.
  */
 export class NodeResponseSink implements ResponseSink {
   // Assigned in the constructor rather than as class fields: one of these is made per request,
@@ -117,6 +130,8 @@ export class NodeResponseSink implements ResponseSink {
   declare private headers: Headers;
   declare private wantsTrailers: boolean;
   declare protected flushed: boolean;
+  /** True once sendFile() took the body over: its head waits for the file's size. */
+  declare private fileBody: boolean;
   declare private pendingTrailers: Record<string, string | string[]> | undefined;
   declare readonly res: ServerResponse;
 
@@ -127,6 +142,7 @@ export class NodeResponseSink implements ResponseSink {
     this.headers = NO_HEADERS;
     this.wantsTrailers = false;
     this.flushed = false;
+    this.fileBody = false;
     this.pendingTrailers = undefined;
   }
 
@@ -155,6 +171,28 @@ export class NodeResponseSink implements ResponseSink {
     this.reason = reason;
     this.headers = headers;
     this.wantsTrailers = trailers;
+    if (pendingHeads === undefined) {
+      pendingHeads = [];
+      setImmediate(flushPendingHeads);
+    }
+    pendingHeads.push(this);
+  }
+
+  /**
+   * Sends the head now if no body message has taken it along yet (called at the end of the turn
+   * that started the response). A head node refuses is left for the next body() call, which
+   * reports it through the cycle (a 500) instead of throwing here, outside any request.
+   */
+  flushHead(): void {
+    const res = this.res;
+    if (this.flushed || this.fileBody || res.headersSent || res.destroyed) return;
+    try {
+      res.writeHead(this.status, flatten(this.headers));
+    } catch {
+      return;
+    }
+    this.flushed = true;
+    res.flushHeaders();
   }
 
   private flush(extra?: [string, string]): void {
@@ -178,7 +216,12 @@ export class NodeResponseSink implements ResponseSink {
       else this.end(chunk);
       return;
     }
-    if (chunk !== undefined && chunk.length > 0 && !res.write(chunk)) return this.drained();
+    if (chunk === undefined || chunk.length === 0) {
+      // An empty first chunk (what flushHeaders() sends through fromNodeHandler): the head goes now.
+      if (first) res.flushHeaders();
+      return;
+    }
+    if (!res.write(chunk)) return this.drained();
   }
 
   trailers(headers: Headers, more: boolean): void {
@@ -195,6 +238,7 @@ export class NodeResponseSink implements ResponseSink {
   }
 
   async sendFile(path: string): Promise<void> {
+    this.fileBody = true;
     const size = await regularFileSize(path).catch((error: unknown) => {
       this.fail(404, 'Not Found');
       throw error;

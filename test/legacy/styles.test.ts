@@ -2,7 +2,7 @@ import test from 'ava';
 import { legacy } from '../../legacy-adapter/index.js';
 import { fixture, withServer } from './helpers.js';
 
-test.serial('an Express-style (req, res) handler with readFileSync and a sync template runs unchanged', async (t) => {
+test.serial('a node:http (req, res) handler with readFileSync, a sync template and blocking body reads runs unchanged', async (t) => {
   const app = legacy(fixture('node-page.ts'), { export: 'page', pool: { maxThreads: 1 } });
   await withServer(app, async (url) => {
     const res = await fetch(`${url}/?name=Ada`);
