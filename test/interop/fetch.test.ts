@@ -52,9 +52,11 @@ test('hono: a streaming response reaches the client chunk by chunk, not buffered
       if (done) break;
       rest += Buffer.from(value).toString();
     }
-    // The handler sleeps 200 ms between its writes: had the body been buffered, both would land together.
+    // The handler sleeps 200 ms between its writes: had the body been buffered, both would land
+    // together (and the first read would hold both). The bound is loose because the other tests of
+    // this file share the client's event loop, which can be late to read the first chunk.
     const gap = Date.now() - firstAt;
-    t.true(gap >= 80, `second chunk only ${gap} ms after the first`);
+    t.true(gap >= 20, `second chunk only ${gap} ms after the first`);
     t.is(rest, 'second');
   });
 });
