@@ -40,7 +40,8 @@ async function startHost(config: CliConfig, logger: Logger): Promise<Running> {
       const { uds: _uds, ...options } = config.server;
       server = await serveFastCGI(built.app, { ...options, ...parseFastCGIAddress(config.fastcgi), logger });
     } else {
-      server = await serve(built.app, { ...config.server, logger });
+      const tls = config.tls === undefined ? undefined : (await import('./server/tls.js')).readTlsFiles(config.tls);
+      server = await serve(built.app, { ...config.server, ...(tls === undefined ? {} : { tls }), logger });
     }
   } catch (error) {
     await closeApp().catch(() => {});
