@@ -14,7 +14,7 @@ import { BAD_HOST_MESSAGE, isValidHost } from './host.js';
 import { clientAndScheme } from './proxy-headers.js';
 import { buildHttpScope, type RequestHead } from './scope.js';
 import { attachWebSocket } from './websocket.js';
-import { h2Cancel, h2HasBody, h2IdleTimeout, h2RawHeaders, h2RequestTimeout, h2Session } from './http2.js';
+import { h2Cancel, h2HasBody, h2HeaderListSize, h2IdleTimeout, h2RawHeaders, h2RequestTimeout, h2Session } from './http2.js';
 import { createSecureHost } from './tls.js';
 
 // A connection's books, kept on the socket. All three are set together when the connection opens
@@ -223,6 +223,10 @@ export function createRequestHandler(
       });
     }
 
+    if (h2 && h2HeaderListSize(req.rawHeaders) > options.maxHeaderSize) {
+      sink.fail(431, 'Request Header Fields Too Large');
+      return;
+    }
     if (!hostOk || peer === undefined) {
       // Before any app runs, on both paths: a Host with a '/' or '@' would move the path or user of
       // every URL the app builds (fromFetch's request.url included). The connection closes, as

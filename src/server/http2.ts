@@ -27,6 +27,17 @@ export function h2RawHeaders(raw: readonly string[]): string[] {
   return out;
 }
 
+/**
+ * The size of a header list as HTTP/2's SETTINGS_MAX_HEADER_LIST_SIZE counts it (name, value and
+ * 32 octets per field, RFC 9113 §6.5.2). nghttp2 advertises the limit but does not refuse a larger
+ * list, so the host checks it against maxHeaderSize like node:http does for HTTP/1.1 (431).
+ */
+export function h2HeaderListSize(raw: readonly string[]): number {
+  let size = 0;
+  for (let i = 0; i < raw.length; i++) size += raw[i]!.length;
+  return size + (raw.length >> 1) * 32;
+}
+
 /** Whether more frames (a body) follow the request's HEADERS frame. */
 export function h2HasBody(req: Http2ServerRequest): boolean {
   return !req.stream.endAfterHeaders;

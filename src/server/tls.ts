@@ -84,6 +84,8 @@ export function createSecureHost(resolved: ResolvedServerOptions): Http2SecureSe
   h1.headersTimeout = resolved.headersTimeoutMs;
   h1.requestTimeout = resolved.requestTimeoutMs;
   h1.keepAliveTimeout = resolved.keepAliveTimeoutMs;
+  // Read when the server starts listening, as node:http does (see http.ts's createServer).
+  h1.connectionsCheckingInterval = Math.max(100, Math.min(1000, Math.floor(Math.min(resolved.headersTimeoutMs || 1000, resolved.requestTimeoutMs || 1000) / 2)));
   // node:http's closeAllConnections, which graceful close uses once its time is up: every TCP
   // socket, mid-handshake, HTTP/1.1 or HTTP/2, goes at once.
   const sockets = new Set<Socket>();

@@ -3,6 +3,7 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import https from 'node:https';
+import tlsClient from 'node:tls';
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders as H2Headers, type IncomingHttpStatusHeader } from 'node:http2';
 
 type IncomingHttpHeaders = H2Headers & IncomingHttpStatusHeader;
@@ -275,4 +276,51 @@ test('a tls option without a key or with a bad certificate is refused with ERR_A
   const bad = await t.throwsAsync(serve(app, { port: 0, lifespan: 'off', tls: { key: 'not a key', cert: 'not a cert' } }));
   t.true(AlbanyError.is(bad));
   t.regex(bad!.message, /TLS key or certificate refused/);
+});
+
+test('WebSocket over TLS (wss://, an HTTP/1.1 upgrade) reaches the app with scheme wss', async (t) => {
+  const { WebSocket } = await import('ws');
+  const server = await startServer(t, async (scope, receive, send) => {
+    if (scope.type !== 'websocket') return;
+    await receive();
+    await send({ type: 'websocket.accept' });
+    const m = await receive();
+    if (m.type === 'websocket.receive') await send({ type: 'websocket.send', text: `${scope.scheme}:${m.text ?? ''}` });
+    await send({ type: 'websocket.close', code: 1000 });
+  }, { tls });
+  const ws = new WebSocket(server.url.replace('https', 'wss'), { ca: cert.cert });
+  const reply = await new Promise<string>((resolve, reject) => {
+    ws.on('open', () => ws.send('ping'));
+    ws.on('message', (data: Buffer) => resolve(data.toString()));
+    ws.on('error', reject);
+  });
+  ws.close();
+  t.is(reply, 'wss:ping');
+});
+
+test('header limits and the head timeout hold over TLS: 431 on HTTP/2 and HTTPS/1.1, 408 for a slow HTTPS/1.1 head', async (t) => {
+  const server = await startServer(t, httpApp(async (_s, _r, send) => sendText(send, 'ok')), { tls, maxHeaderSize: 2000, headersTimeoutMs: 500, requestTimeoutMs: 1000 });
+  const session = connect(t, server.url);
+  const big = session.request({ ':path': '/', 'x-big': 'a'.repeat(5000) });
+  big.end();
+  t.is((await response(big)).headers[':status'], 431);
+  const small = session.request({ ':path': '/' });
+  small.end();
+  t.is((await response(small)).body, 'ok');
+  const h1 = await new Promise<number | undefined>((resolve, reject) => {
+    https.get(server.url, { ca: cert.cert, headers: { 'x-big': 'a'.repeat(5000) } }, (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    }).on('error', reject);
+  });
+  t.is(h1, 431);
+  // A head that never ends is cut by node:http's headersTimeout on the TLS side too.
+  const started = Date.now();
+  const socket = tlsClient.connect({ port: server.port, host: '127.0.0.1', ca: cert.cert, ALPNProtocols: ['http/1.1'] }, () => socket.write('GET / HTTP/1.1\r\nHost: x\r\n'));
+  let reply = '';
+  socket.on('data', (d: Buffer) => (reply += d.toString()));
+  socket.on('error', () => {});
+  await new Promise((resolve) => socket.on('close', resolve));
+  t.true(reply.startsWith('HTTP/1.1 408 '), reply);
+  t.true(Date.now() - started < 5000);
 });
