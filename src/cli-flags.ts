@@ -43,6 +43,8 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'request-timeout', type: 'string', value: 'MS', help: `time allowed for the whole request (default ${SERVER_DEFAULTS.requestTimeoutMs})`, group: 'limits' },
   { name: 'keep-alive-timeout', type: 'string', value: 'MS', help: `idle keep-alive connection lifetime (default ${SERVER_DEFAULTS.keepAliveTimeoutMs})`, group: 'limits' },
   { name: 'graceful-timeout', type: 'string', value: 'MS', help: `how long shutdown waits for in-flight requests (default ${SERVER_DEFAULTS.gracefulTimeoutMs})`, group: 'limits' },
+  { name: 'reload', type: 'boolean', help: 'development: restart gracefully when a file under the app\'s folder changes (node_modules and dot-folders ignored); not with --workers', group: 'app' },
+  { name: 'reload-dir', type: 'string', value: 'DIR', multiple: true, help: 'with --reload: watch DIR instead of the app\'s folder; repeatable', group: 'app' },
   { name: 'workers', type: 'string', value: 'N', help: 'run N processes sharing the socket (node:cluster), each with its own pool', group: 'scale' },
   { name: 'metrics', type: 'string', value: 'PORT', help: 'serve pool metrics as Prometheus text at /metrics on this port', group: 'scale' },
   { name: 'config', type: 'string', value: 'FILE', help: 'config file (default: albany.config.json/.mjs/.js in the current directory)', group: 'pool' },

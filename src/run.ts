@@ -71,6 +71,20 @@ async function startMetrics(config: CliConfig, logger: Logger): Promise<{ close(
   return server;
 }
 
+/**
+ * `--reload`: the app runs in a one-worker cluster whose primary watches the folders and, on a
+ * change, replaces the worker the way SIGHUP does (new one ready first, old one drained). A broken
+ * edit leaves the old worker serving; a worker that cannot start is retried within 2 s.
+ */
+async function runReloading(config: CliConfig, logger: Logger): Promise<void> {
+  const { runCluster } = await import('./server/cluster.js');
+  const handle = await runCluster({ workers: 1, start: () => startHost(config, logger), shutdownTimeoutMs: (config.server.gracefulTimeoutMs ?? 10_000) + 5_000, backoff: { maxMs: 2000 } }, logger);
+  if (handle === undefined) return; // the worker: serving until the primary replaces it
+  const { serialReloads, watchForReload } = await import('./reload.js');
+  const watch = watchForReload(config.reloadDirs!, serialReloads(() => handle.reload(), logger), logger);
+  logger.info(`reload: watching ${config.reloadDirs!.join(', ')} (${watch.dirs.length} folders)`);
+}
+
 /** Runs `albany serve` or `albany config` as configured. Resolves when the server has stopped. */
 export async function run(config: CliConfig): Promise<void> {
   // Every pool of this process, also those the app builds in code, reads these flags, env and file.
@@ -91,6 +105,10 @@ export async function run(config: CliConfig): Promise<void> {
   if (config.provide.length > 0 && config.workers > 1 && cluster.isPrimary) {
     const { checkProvideSpecs } = await import('./provide-modules.js');
     checkProvideSpecs(config.provide, config.cwd);
+  }
+  if (config.reloadDirs !== undefined) {
+    await runReloading(config, logger);
+    return;
   }
   if (config.workers > 1) {
     // The primary only supervises (it never loads the app or its pool); each worker runs startHost
