@@ -46,7 +46,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'reload', type: 'boolean', help: 'development: restart gracefully when a file under the app\'s folder changes (node_modules and dot-folders ignored); not with --workers', group: 'app' },
   { name: 'reload-dir', type: 'string', value: 'DIR', multiple: true, help: 'with --reload: watch DIR instead of the app\'s folder; repeatable', group: 'app' },
   { name: 'workers', type: 'string', value: 'N', help: 'run N processes sharing the socket (node:cluster), each with its own pool', group: 'scale' },
-  { name: 'metrics', type: 'string', value: 'PORT', help: 'serve pool metrics as Prometheus text at /metrics on this port', group: 'scale' },
+  { name: 'metrics', type: 'string', value: 'PORT', help: 'serve Prometheus text at /metrics on this port: HTTP requests by method/status, in flight, durations, event-loop lag and utilization, pool figures; with --workers or --reload the primary serves the sum over every worker', group: 'scale' },
   { name: 'config', type: 'string', value: 'FILE', help: 'config file (default: albany.config.json/.mjs/.js in the current directory)', group: 'pool' },
   ...poolFlagSpecs.map((s): FlagSpec => ({ name: s.name, type: 'string', value: s.valueName, help: `${s.description} (env ${s.env})`, group: 'pool' })),
   { name: 'print', type: 'boolean', help: 'with `albany config`: print the merged pool config and where each value came from', group: 'general' },

@@ -16,6 +16,7 @@ import { buildHttpScope, type RequestHead } from './scope.js';
 import { attachWebSocket } from './websocket.js';
 import { h2Cancel, h2HasBody, h2HeaderListSize, h2IdleTimeout, h2RawHeaders, h2RequestTimeout, h2Session } from './http2.js';
 import { createSecureHost } from './tls.js';
+import { CLIENT_CLOSED_STATUS } from '../observe/http-metrics.js';
 
 // A connection's books, kept on the socket. All three are set together when the connection opens
 // (see `connection` below), before node reads from it: every socket then has one hidden class
@@ -59,6 +60,8 @@ class HostedSink extends NodeResponseSink implements NodeExchange {
   declare private readonly settle: (sink: HostedSink, clientGone: boolean) => void;
   declare readonly head: RequestHead;
   declare readonly logError: ErrorLogger;
+  /** When the request began, for the metrics collector (0 without one). */
+  declare startedAt: number;
 
   constructor(res: ServerResponse, socket: TrackedSocket, settle: (sink: HostedSink, clientGone: boolean) => void, head: RequestHead, logError: ErrorLogger) {
     super(res);
@@ -69,6 +72,7 @@ class HostedSink extends NodeResponseSink implements NodeExchange {
     this.settle = settle;
     this.head = head;
     this.logError = logError;
+    this.startedAt = 0;
   }
 
   protected override ended(): void {
@@ -167,7 +171,7 @@ export function createRequestHandler(
   state: Record<string, unknown>,
   serverAddress: () => Address,
 ): GatewayRequestHandler {
-  const { logger, maxBodySize, rootPath } = options;
+  const { logger, maxBodySize, rootPath, metrics } = options;
   // An app that can answer node requests itself (fromFetch) skips the gateway's messages here.
   const direct = options.directApps ? directNodeHandlerOf(app) : undefined;
   // Requests not yet settled, and the connections that carry them (a connection joins when it
@@ -209,6 +213,7 @@ export function createRequestHandler(
     const sink = new HostedSink(res, socket, settle, head, logError);
     open.push(sink);
     inFlight++;
+    if (metrics !== undefined) sink.startedAt = metrics.started();
     if (h2) {
       // A stream the client resets leaves the books here; its session goes on.
       res.once('close', () => settle(sink, true));
@@ -282,6 +287,7 @@ export function createRequestHandler(
       open.splice(i, 1);
     }
     inFlight--;
+    if (metrics !== undefined) metrics.finished(sink.head.method, sink.res.headersSent ? sink.res.statusCode : CLIENT_CLOSED_STATUS, sink.startedAt);
     // No cycle exists when the request was refused up front (413 on content-length), or when a
     // direct handler has not needed one (yet: it learns of a lost client through clientGone).
     const cycle = sink.cycle;

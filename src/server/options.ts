@@ -1,5 +1,6 @@
 // Server limits and timeouts with their defaults, validated in one place.
 import { AlbanyError, ErrorCodes } from '../errors.js';
+import type { HttpMetrics } from '../observe/http-metrics.js';
 import { tlsProblems, type TlsOptions } from './tls.js';
 import type { WebSocketOptions } from './websocket.js';
 
@@ -49,10 +50,12 @@ export interface ServerOptions {
   websocket?: Pick<WebSocketOptions, 'maxMessageSize' | 'pingIntervalMs' | 'sendHighWaterMark'> | false;
   /** Serve HTTPS with this key and certificate: HTTP/2 to clients that offer it (ALPN), HTTP/1.1 to the rest. */
   tls?: TlsOptions;
+  /** Count requests, in-flight, durations and event-loop figures here (see observe/http-metrics); none kept without it. */
+  metrics?: HttpMetrics;
 }
 
 /** Options with every default filled in. */
-export type ResolvedServerOptions = Required<Omit<ServerOptions, 'uds' | 'logger' | 'websocket' | 'tls'>> & { uds: string | undefined; logger: Logger; websocket: ServerOptions['websocket']; tls: TlsOptions | undefined };
+export type ResolvedServerOptions = Required<Omit<ServerOptions, 'uds' | 'logger' | 'websocket' | 'tls' | 'metrics'>> & { uds: string | undefined; logger: Logger; websocket: ServerOptions['websocket']; tls: TlsOptions | undefined; metrics: HttpMetrics | undefined };
 
 /** A minimal leveled logger. */
 export interface Logger {
@@ -122,7 +125,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   const merged = { ...SERVER_DEFAULTS, ...stripUndefined(options) };
   // node:http refuses a headersTimeout above requestTimeout; a short request timeout alone shortens the default head timeout.
   if (merged.requestTimeoutMs > 0 && merged.headersTimeoutMs > merged.requestTimeoutMs) merged.headersTimeoutMs = merged.requestTimeoutMs;
-  return { ...merged, uds: options.uds, tls: options.tls, logger: options.logger ?? consoleLogger(merged.logLevel) } as ResolvedServerOptions;
+  return { ...merged, uds: options.uds, tls: options.tls, metrics: options.metrics, logger: options.logger ?? consoleLogger(merged.logLevel) } as ResolvedServerOptions;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
