@@ -71,6 +71,7 @@ ${load('proxy_module', 'mod_proxy.so')}
 ${load('proxy_http_module', 'mod_proxy_http.so')}
 ${load('proxy_fcgi_module', 'mod_proxy_fcgi.so')}
 ${load('headers_module', 'mod_headers.so')}
+${load('env_module', 'mod_env.so')}
 ${root ? 'User www-data\nGroup www-data' : ''}
 StartServers 1
 ServerLimit 1
