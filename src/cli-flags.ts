@@ -28,7 +28,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'fastcgi', type: 'string', value: 'ADDR', help: 'serve FastCGI for nginx fastcgi_pass on HOST:PORT or unix:/PATH instead of HTTP', group: 'server' },
   { name: 'ssl-keyfile', type: 'string', value: 'FILE', help: 'serve HTTPS with this private key (PEM); HTTP/2 by ALPN beside HTTP/1.1; needs --ssl-certfile', group: 'server' },
   { name: 'ssl-certfile', type: 'string', value: 'FILE', help: 'the certificate chain (PEM) for --ssl-keyfile', group: 'server' },
-  { name: 'ssl-ca', type: 'string', value: 'FILE', help: 'extra CA certificates (PEM) sent with the chain', group: 'server' },
+  { name: 'ssl-ca', type: 'string', value: 'FILE', help: 'CA certificates (PEM), passed to node:tls as ca (used to complete the chain sent to clients)', group: 'server' },
   { name: 'root-path', type: 'string', value: 'PATH', help: 'mount point reported to the app as scope.rootPath', group: 'server' },
   { name: 'proxy-headers', type: 'boolean', help: 'trust X-Forwarded-For/-Proto and Forwarded from --forwarded-allow-ips', group: 'server' },
   { name: 'forwarded-allow-ips', type: 'string', value: 'LIST', help: 'comma-separated peers trusted for proxy headers, * for all (default loopback)', group: 'server' },

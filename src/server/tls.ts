@@ -16,7 +16,7 @@ export interface TlsOptions {
   key: Pem;
   /** The certificate chain (PEM). */
   cert: Pem;
-  /** Extra CA certificates (PEM), sent with the chain and used to check client certificates if asked. */
+  /** CA certificates (PEM), node:tls's `ca`: OpenSSL completes the chain it sends from them. */
   ca?: Pem | Pem[];
 }
 
