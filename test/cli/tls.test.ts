@@ -46,3 +46,24 @@ test('TLS flag mistakes exit 2 with one line naming the flag', async (t) => {
     t.regex(err[0]!, message);
   }
 });
+
+test('--workers 2 with TLS: both workers serve HTTP/2 on the shared port', async (t) => {
+  const run = albany(['serve', fixture('whoami.mjs'), '--port', '0', '--workers', '2', '--ssl-keyfile', cert.keyfile, '--ssl-certfile', cert.certfile], { timeoutMs: 90_000 });
+  t.teardown(() => run.child.kill('SIGKILL'));
+  const url = await listening(run, 2);
+  const workers = new Set([...run.stdout().matchAll(/\(worker (\d+)\)/g)].map((m) => m[1]!));
+  t.is(workers.size, 2);
+  const seen = new Set<string>();
+  for (let i = 0; i < 4; i++) {
+    // Each curl is a new connection; the primary hands them round-robin to the workers.
+    const out = await curl(['-sk', '--http2', '-w', ' %{http_version}', `${url}/`]);
+    const [pid, , scheme, , version] = out.split(' ');
+    t.true(workers.has(pid!), out);
+    seen.add(pid!);
+    t.is(scheme, 'https');
+    t.is(version, '2');
+  }
+  t.is(seen.size, 2, 'round-robin reached both workers');
+  run.child.kill('SIGTERM');
+  t.is((await run.exit).code, 0);
+});
