@@ -1,10 +1,13 @@
 // `albany` command line: turns flags into one config object and hands it to run.ts; nothing else.
-import { readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { AlbanyError, ErrorCodes } from './errors.js';
 import { FLAGS, helpText } from './cli-flags.js';
+import { splitModuleSpec } from './load-app.js';
 import type { ServerOptions, LifespanMode, LogLevel } from './server/options.js';
+import type { TlsFiles } from './server/tls.js';
 
 /** Everything `albany serve` / `albany config` needs, built from argv and env only here. */
 export interface CliConfig {
@@ -24,6 +27,10 @@ export interface CliConfig {
   workers: number;
   metricsPort: number | undefined;
   fastcgi: string | undefined;
+  /** `--ssl-keyfile`, `--ssl-certfile`, `--ssl-ca`: read when the server starts. */
+  tls: TlsFiles | undefined;
+  /** `--reload`: the folders to watch (absolute), or undefined when off. */
+  reloadDirs: string[] | undefined;
   print: boolean;
   cwd: string;
   env: Readonly<Record<string, string | undefined>>;
@@ -68,7 +75,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   const values = parsed.values as Record<string, unknown>;
   const [command, ...rest] = parsed.positionals;
 
-  const base = { target: undefined, legacy: undefined, legacyStyle: undefined, provide: [] as string[], interface: 'auto' as const, server: {}, poolFlags: {}, configPath: undefined, workers: 1, metricsPort: undefined, fastcgi: undefined, print: false, cwd, env };
+  const base = { target: undefined, legacy: undefined, legacyStyle: undefined, provide: [] as string[], interface: 'auto' as const, server: {}, poolFlags: {}, configPath: undefined, workers: 1, metricsPort: undefined, fastcgi: undefined, tls: undefined, reloadDirs: undefined, print: false, cwd, env };
   if (values.help) return { ...base, command: 'help' };
   if (values.version) return { ...base, command: 'version' };
   if (command === undefined) usage('missing command: use "albany serve MODULE[:EXPORT]" (see albany --help)');
@@ -110,6 +117,9 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     fastcgi: values.fastcgi as string | undefined,
     print: values.print === true,
   };
+  config.tls = tlsFlags(values);
+  config.reloadDirs = reloadFlags(values, config, cwd);
+  if (config.tls !== undefined && config.fastcgi !== undefined) usage('--ssl-keyfile does not apply to --fastcgi: the web server in front terminates TLS');
   if (config.fastcgi !== undefined && server.uds !== undefined) usage('give either --fastcgi or --uds, not both (--fastcgi unix:/PATH serves FastCGI on a Unix socket)');
   if (command === 'serve' && config.target === undefined && config.legacy === undefined) {
     usage('serve needs a target: albany serve MODULE[:EXPORT], or --legacy MODULE[:EXPORT]');
@@ -118,6 +128,42 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     usage('give either a target MODULE or --legacy MODULE, not both (mount legacy handlers in your app to mix them)');
   }
   return config;
+}
+
+/** The TLS files from the flags: both of key and certificate, or neither (and then no --ssl-ca). */
+function tlsFlags(values: Record<string, unknown>): TlsFiles | undefined {
+  const keyfile = values['ssl-keyfile'] as string | undefined;
+  const certfile = values['ssl-certfile'] as string | undefined;
+  const cafile = values['ssl-ca'] as string | undefined;
+  if (keyfile === undefined && certfile === undefined) {
+    if (cafile !== undefined) usage('--ssl-ca needs --ssl-keyfile and --ssl-certfile');
+    return undefined;
+  }
+  if (keyfile === undefined || certfile === undefined) usage('give both --ssl-keyfile and --ssl-certfile to serve HTTPS');
+  return cafile === undefined ? { keyfile, certfile } : { keyfile, certfile, cafile };
+}
+
+/**
+ * The folders `--reload` watches: every `--reload-dir` (must exist), else the folder of the app
+ * (or `--legacy`) module. Refused with `--workers`: a reload replaces the one process.
+ */
+function reloadFlags(values: Record<string, unknown>, config: CliConfig, cwd: string): string[] | undefined {
+  const dirs = (values['reload-dir'] as string[] | undefined) ?? [];
+  if (values.reload !== true) {
+    if (dirs.length > 0) usage('--reload-dir needs --reload');
+    return undefined;
+  }
+  if (config.workers > 1) usage('--reload cannot be combined with --workers: it restarts one development process (use SIGHUP for a rolling restart of workers)');
+  if (dirs.length > 0) {
+    return dirs.map((dir) => {
+      const full = resolve(cwd, dir);
+      if (!existsSync(full) || !statSync(full).isDirectory()) usage(`--reload-dir ${dir}: not a folder`);
+      return full;
+    });
+  }
+  const spec = config.target ?? config.legacy;
+  if (spec === undefined) return [cwd];
+  return [dirname(splitModuleSpec(spec, cwd).file)];
 }
 
 function version(): string {

@@ -9,11 +9,14 @@ import { formatConfig } from './pool/config-format.js';
 import { resolveProcessPools, setPoolConfigSource, unusedPoolSettings } from './pool/config-process.js';
 import { serve } from './server/http.js';
 import { consoleLogger, type Logger } from './server/options.js';
+import type { HttpMetrics } from './observe/http-metrics.js';
 
 /** A started host, whatever its kind. */
 interface Running {
   url: string;
   close(): Promise<void>;
+  /** This process's HTTP figures, kept when `--metrics` is given (HTTP hosts only). */
+  metrics?: HttpMetrics;
 }
 
 async function buildApp(config: CliConfig): Promise<{ app: App; close: () => Promise<void> }> {
@@ -31,6 +34,7 @@ async function startHost(config: CliConfig, logger: Logger): Promise<Running> {
   // --provide services are up (their startup() done) before the app loads, and stop after it.
   const services = await startServices(config, logger);
   let server: Running;
+  const metrics = config.metricsPort === undefined ? undefined : new (await import('./observe/http-metrics.js')).HttpMetrics();
   let closeApp: () => Promise<void> = async () => {};
   try {
     const built = await buildApp(config);
@@ -40,7 +44,8 @@ async function startHost(config: CliConfig, logger: Logger): Promise<Running> {
       const { uds: _uds, ...options } = config.server;
       server = await serveFastCGI(built.app, { ...options, ...parseFastCGIAddress(config.fastcgi), logger });
     } else {
-      server = await serve(built.app, { ...config.server, logger });
+      const tls = config.tls === undefined ? undefined : (await import('./server/tls.js')).readTlsFiles(config.tls);
+      server = await serve(built.app, { ...config.server, ...(tls === undefined ? {} : { tls }), ...(metrics === undefined ? {} : { metrics }), logger });
     }
   } catch (error) {
     await closeApp().catch(() => {});
@@ -50,7 +55,12 @@ async function startHost(config: CliConfig, logger: Logger): Promise<Running> {
   process.stdout.write(`albany: listening on ${server.url}${config.workers > 1 ? ` (worker ${process.pid})` : ' (Ctrl+C to stop)'}\n`);
   // After the app is loaded and started: the pools it builds (or mounts) have declared their names.
   for (const line of unusedPoolSettings()) logger.warn(`pool config not used: ${line}`);
-  return { url: server.url, close: () => server.close().then(closeApp).finally(() => services.stop()) };
+  // Under a cluster (--workers, --reload) the primary serves /metrics and asks each worker for its figures.
+  if (metrics !== undefined && cluster.isWorker) {
+    const { answerMetricsRequests } = await import('./observe/cluster-metrics.js');
+    answerMetricsRequests(await processExposition(metrics));
+  }
+  return { url: server.url, metrics, close: () => server.close().then(closeApp).finally(() => { metrics?.close(); return services.stop(); }) };
 }
 
 /** Loads the `--provide` modules (none: nothing to stop). */
@@ -60,14 +70,40 @@ async function startServices(config: CliConfig, logger: Logger): Promise<{ stop(
   return startProvided(config.provide.map((spec) => parseProvideSpec(spec, config.cwd)), logger);
 }
 
-/** Serves every live pool's figures as Prometheus text on `--metrics PORT` (same host as the app). */
-async function startMetrics(config: CliConfig, logger: Logger): Promise<{ close(): Promise<void> }> {
-  const { serveMetrics } = await import('./pool/metrics-server.js');
+/** This process's exposition: every live pool's figures, then the HTTP host's (when it keeps them). */
+async function processExposition(metrics: HttpMetrics | undefined): Promise<() => string> {
   const { toPrometheus } = await import('./pool/metrics-prometheus.js');
   const { livePoolSources } = await import('./pool/registry.js');
-  const server = await serveMetrics({ host: config.server.host ?? '127.0.0.1', port: config.metricsPort! }, () => toPrometheus(livePoolSources()));
-  logger.info(`pool metrics at ${server.url}`);
+  return () => toPrometheus(livePoolSources()) + (metrics?.toPrometheus() ?? '');
+}
+
+/**
+ * Serves Prometheus text on `--metrics PORT` (same host as the app): this process's figures, or in
+ * a cluster's primary the sum over every worker (observe/cluster-metrics.ts).
+ */
+async function startMetrics(config: CliConfig, logger: Logger, metrics: HttpMetrics | undefined): Promise<{ close(): Promise<void> }> {
+  const { serveMetrics } = await import('./pool/metrics-server.js');
+  let render: () => string | Promise<string>;
+  if (cluster.isPrimary && (config.workers > 1 || config.reloadDirs !== undefined)) render = (await import('./observe/cluster-metrics.js')).clusterExposition;
+  else render = await processExposition(metrics);
+  const server = await serveMetrics({ host: config.server.host ?? '127.0.0.1', port: config.metricsPort! }, () => render());
+  logger.info(`metrics at ${server.url}`);
   return server;
+}
+
+/**
+ * `--reload`: the app runs in a one-worker cluster whose primary watches the folders and, on a
+ * change, replaces the worker the way SIGHUP does (new one ready first, old one drained). A broken
+ * edit leaves the old worker serving; a worker that cannot start is retried within 2 s.
+ */
+async function runReloading(config: CliConfig, logger: Logger): Promise<void> {
+  const { runCluster } = await import('./server/cluster.js');
+  const handle = await runCluster({ workers: 1, start: () => startHost(config, logger), shutdownTimeoutMs: (config.server.gracefulTimeoutMs ?? 10_000) + 5_000, backoff: { maxMs: 2000 } }, logger);
+  if (handle === undefined) return; // the worker: serving until the primary replaces it
+  if (config.metricsPort !== undefined) await startMetrics(config, logger, undefined);
+  const { serialReloads, watchForReload } = await import('./reload.js');
+  const watch = watchForReload(config.reloadDirs!, serialReloads(() => handle.reload(), logger), logger);
+  logger.info(`reload: watching ${config.reloadDirs!.join(', ')} (${watch.dirs.length} folders)`);
 }
 
 /** Runs `albany serve` or `albany config` as configured. Resolves when the server has stopped. */
@@ -91,16 +127,21 @@ export async function run(config: CliConfig): Promise<void> {
     const { checkProvideSpecs } = await import('./provide-modules.js');
     checkProvideSpecs(config.provide, config.cwd);
   }
+  if (config.reloadDirs !== undefined) {
+    await runReloading(config, logger);
+    return;
+  }
   if (config.workers > 1) {
     // The primary only supervises (it never loads the app or its pool); each worker runs startHost
     // and the cluster module owns signals in both.
-    if (config.metricsPort !== undefined) logger.warn('--metrics is served by single-process servers only; with --workers, scrape each process on its own port instead');
     const { runCluster } = await import('./server/cluster.js');
-    await runCluster({ workers: config.workers, start: () => startHost(config, logger), shutdownTimeoutMs: (config.server.gracefulTimeoutMs ?? 10_000) + 5_000 }, logger);
+    const handle = await runCluster({ workers: config.workers, start: () => startHost(config, logger), shutdownTimeoutMs: (config.server.gracefulTimeoutMs ?? 10_000) + 5_000 }, logger);
+    // The primary serves one /metrics for the whole service.
+    if (handle !== undefined && config.metricsPort !== undefined) await startMetrics(config, logger, undefined);
     return;
   }
   const running = await startHost(config, logger);
-  const metrics = config.metricsPort === undefined ? undefined : await startMetrics(config, logger);
+  const metrics = config.metricsPort === undefined ? undefined : await startMetrics(config, logger, running.metrics);
 
   await new Promise<void>((resolve) => {
     let stopping = false;

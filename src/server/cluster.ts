@@ -69,6 +69,8 @@ interface WorkerState {
   bornAt: number;
   ready: boolean;
   stopping: boolean;
+  /** Forked by a reload to replace a running worker: if it dies before ready, the old one stays and it is not respawned. */
+  replacement: boolean;
   exited: Promise<void>;
   whenReady: Promise<boolean>;
 }
@@ -181,7 +183,7 @@ async function runPrimary(options: ClusterOptions, logger: Logger): Promise<Clus
   let shuttingDown = false;
   let reloading: Promise<void> | undefined;
 
-  const fork = (): WorkerState => {
+  const fork = (replacement = false): WorkerState => {
     const worker = cluster.fork();
     let markReady!: (ok: boolean) => void;
     const state: WorkerState = {
@@ -189,6 +191,7 @@ async function runPrimary(options: ClusterOptions, logger: Logger): Promise<Clus
       bornAt: Date.now(),
       ready: false,
       stopping: false,
+      replacement,
       exited: new Promise((resolve) => worker.once('exit', () => resolve())),
       whenReady: new Promise((resolve) => (markReady = resolve)),
     };
@@ -207,6 +210,8 @@ async function runPrimary(options: ClusterOptions, logger: Logger): Promise<Clus
       live.delete(state);
       markReady(false);
       if (state.stopping || shuttingDown) return;
+      // Respawning it would add a worker beside the old one it failed to replace.
+      if (state.replacement && !state.ready) return;
       const lived = Date.now() - state.bornAt;
       crashes = lived >= stableAfterMs ? 1 : crashes + 1;
       const delay = Math.min(maxMs, initialMs * 2 ** (crashes - 1));
@@ -238,7 +243,7 @@ async function runPrimary(options: ClusterOptions, logger: Logger): Promise<Clus
       for (const old of [...live]) {
         if (shuttingDown) break;
         if (old.stopping) continue;
-        const fresh = fork();
+        const fresh = fork(true);
         if (!(await fresh.whenReady)) {
           logger.error('reload stopped: a new worker failed to start; the old ones keep serving');
           break;

@@ -1,5 +1,7 @@
 // The embedded HTTP/1.1 host: node:http parses, a per-request HttpCycle runs the app.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Http2ServerRequest, ServerHttp2Session } from 'node:http2';
+import type { TLSSocket } from 'node:tls';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import type { App, Address } from '../gateway/types.js';
 import { lowerHeaderName } from '../gateway/helpers.js';
@@ -12,6 +14,9 @@ import { BAD_HOST_MESSAGE, isValidHost } from './host.js';
 import { clientAndScheme } from './proxy-headers.js';
 import { buildHttpScope, type RequestHead } from './scope.js';
 import { attachWebSocket } from './websocket.js';
+import { h2Cancel, h2HasBody, h2HeaderListSize, h2IdleTimeout, h2RawHeaders, h2RequestTimeout, h2Session } from './http2.js';
+import { createSecureHost } from './tls.js';
+import { CLIENT_CLOSED_STATUS } from '../observe/http-metrics.js';
 
 // A connection's books, kept on the socket. All three are set together when the connection opens
 // (see `connection` below), before node reads from it: every socket then has one hidden class
@@ -55,6 +60,8 @@ class HostedSink extends NodeResponseSink implements NodeExchange {
   declare private readonly settle: (sink: HostedSink, clientGone: boolean) => void;
   declare readonly head: RequestHead;
   declare readonly logError: ErrorLogger;
+  /** When the request began, for the metrics collector (0 without one). */
+  declare startedAt: number;
 
   constructor(res: ServerResponse, socket: TrackedSocket, settle: (sink: HostedSink, clientGone: boolean) => void, head: RequestHead, logError: ErrorLogger) {
     super(res);
@@ -65,6 +72,7 @@ class HostedSink extends NodeResponseSink implements NodeExchange {
     this.settle = settle;
     this.head = head;
     this.logError = logError;
+    this.startedAt = 0;
   }
 
   protected override ended(): void {
@@ -106,11 +114,18 @@ function headFacts(rawHeaders: readonly string[]): { contentLength: number | und
   return { contentLength, chunked, hostOk };
 }
 
+/**
+ * The node server under an albany host: node:http's, or with `tls` node:http2's secure server
+ * (typed as node:http's so existing code keeps compiling: it serves HTTP/1.1 too, emits the same
+ * `request`, `upgrade` and `checkContinue` events, and albany gives it `closeAllConnections`).
+ */
+export type NodeServer = http.Server;
+
 /** A running albany HTTP server. */
 export interface AlbanyServer {
-  /** The underlying node:http server (for `upgrade` listeners and the like). */
-  readonly server: http.Server;
-  /** `http://host:port` (or `http+unix://…` for a Unix socket). */
+  /** The underlying node server (for `upgrade` listeners and the like); see {@link NodeServer}. */
+  readonly server: NodeServer;
+  /** `http://host:port` (`https://` with `tls`, `http+unix://…` for a Unix socket). */
   readonly url: string;
   /** The bound port (0 for Unix sockets). */
   readonly port: number;
@@ -135,6 +150,11 @@ export interface GatewayRequestHandler {
    */
   connection(socket: Socket): void;
   /**
+   * The secure server's `session` listener: an HTTP/2 connection keeps its books on its session
+   * (its streams are its requests), and leaves idle after keepAliveTimeoutMs with GOAWAY.
+   */
+  session(session: ServerHttp2Session): void;
+  /**
    * The `checkContinue` listener: like the request listener, but `100 Continue` is sent only when
    * the app first reads the body, so a request refused up front (413) never invites the upload.
    */
@@ -151,7 +171,7 @@ export function createRequestHandler(
   state: Record<string, unknown>,
   serverAddress: () => Address,
 ): GatewayRequestHandler {
-  const { logger, maxBodySize, rootPath } = options;
+  const { logger, maxBodySize, rootPath, metrics } = options;
   // An app that can answer node requests itself (fromFetch) skips the gateway's messages here.
   const direct = options.directApps ? directNodeHandlerOf(app) : undefined;
   // Requests not yet settled, and the connections that carry them (a connection joins when it
@@ -167,30 +187,51 @@ export function createRequestHandler(
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean) => {
-    const socket = req.socket as TrackedSocket;
+    // An HTTP/2 request (node's compat objects, same methods) keeps its books on its session: its
+    // req.socket is a per-stream proxy of the shared TLS socket.
+    const h2 = req.httpVersionMajor === 2;
+    const socket = (h2 ? h2Session(req as unknown as Http2ServerRequest) : req.socket) as unknown as TrackedSocket;
     let open = socket[kOpen];
-    if (open === undefined) open = track(socket);
+    if (open === undefined) open = h2 ? trackSession(socket as unknown as ServerHttp2Session) : track(socket);
     if (!socket[kServed]) socket[kServed] = true;
-    const peer = options.proxyHeaders ? clientAndScheme(req, socket, options) : socket[kClient]!;
+    const peer = options.proxyHeaders ? clientAndScheme(req, h2 ? req.socket : socket, options) : socket[kClient]!;
     // Undefined when proxy headers are on and an X-Forwarded-Host is not an authority: a 400 below.
     const { client, scheme } = peer ?? socket[kClient]!;
     const head: RequestHead = {
       method: req.method!,
       target: req.url!,
-      httpVersion: req.httpVersion,
-      rawHeaders: req.rawHeaders,
+      httpVersion: h2 ? '2' : req.httpVersion,
+      rawHeaders: h2 ? h2RawHeaders(req.rawHeaders) : req.rawHeaders,
       scheme,
       client,
       server: serverAddress(),
       rootPath,
       state,
     };
-    const { contentLength, chunked, hostOk } = headFacts(head.rawHeaders);
+    let { contentLength, chunked, hostOk } = headFacts(head.rawHeaders);
     if (draining) res.shouldKeepAlive = false;
     const sink = new HostedSink(res, socket, settle, head, logError);
     open.push(sink);
     inFlight++;
+    if (metrics !== undefined) sink.startedAt = metrics.started();
+    if (h2) {
+      // A stream the client resets leaves the books here; its session goes on.
+      res.once('close', () => settle(sink, true));
+      // HTTP/2 bodies need no length: more frames after HEADERS are a body of unknown size.
+      if (contentLength === undefined && h2HasBody(req as unknown as Http2ServerRequest)) chunked = true;
+      h2RequestTimeout(req as unknown as Http2ServerRequest, options.requestTimeoutMs, () => {
+        // node:http's requestTimeout, per stream: 408 if the app has not answered, else a reset.
+        const cycle = sink.cycle;
+        if (!res.headersSent && (cycle === undefined || !cycle.started)) sink.fail(408, 'Request Timeout');
+        h2Cancel(req as unknown as Http2ServerRequest);
+        cycle?.clientGone();
+      });
+    }
 
+    if (h2 && h2HeaderListSize(req.rawHeaders) > options.maxHeaderSize) {
+      sink.fail(431, 'Request Header Fields Too Large');
+      return;
+    }
     if (!hostOk || peer === undefined) {
       // Before any app runs, on both paths: a Host with a '/' or '@' would move the path or user of
       // every URL the app builds (fromFetch's request.url included). The connection closes, as
@@ -246,6 +287,7 @@ export function createRequestHandler(
       open.splice(i, 1);
     }
     inFlight--;
+    if (metrics !== undefined) metrics.finished(sink.head.method, sink.res.headersSent ? sink.res.statusCode : CLIENT_CLOSED_STATUS, sink.startedAt);
     // No cycle exists when the request was refused up front (413 on content-length), or when a
     // direct handler has not needed one (yet: it learns of a lost client through clientGone).
     const cycle = sink.cycle;
@@ -257,14 +299,18 @@ export function createRequestHandler(
     if (draining && inFlight === 0) onIdle?.();
   }
   // One close listener per connection rather than one per response: cheaper on keep-alive.
-  function track(socket: TrackedSocket): HostedSink[] {
+  function track(socket: TrackedSocket, peer: Socket = socket): HostedSink[] {
     const open: HostedSink[] = [];
     socket[kOpen] = open;
-    socket[kClient] = socketClient(socket);
+    socket[kClient] = socketClient(peer);
     socket[kServed] = false;
     connections.add(socket);
     socket.once('close', onSocketClose);
     return open;
+  }
+  // An HTTP/2 session is tracked like a socket (the same three books, `close` when it ends).
+  function trackSession(session: ServerHttp2Session): HostedSink[] {
+    return track(session as unknown as TrackedSocket, session.socket as Socket);
   }
   function onSocketClose(this: TrackedSocket): void {
     connections.delete(this);
@@ -275,7 +321,13 @@ export function createRequestHandler(
   const handler = ((req: IncomingMessage, res: ServerResponse) => handle(req, res, false)) as GatewayRequestHandler;
   handler.checkContinue = (req: IncomingMessage, res: ServerResponse) => handle(req, res, true);
   handler.connection = (socket: Socket) => {
-    if ((socket as TrackedSocket)[kOpen] === undefined) track(socket);
+    // A TLS socket that chose HTTP/2 is tracked through its session instead.
+    if ((socket as TrackedSocket)[kOpen] === undefined && (socket as TLSSocket).alpnProtocol !== 'h2') track(socket);
+  };
+  handler.session = (session: ServerHttp2Session) => {
+    const books = session as unknown as TrackedSocket;
+    if (books[kOpen] === undefined) trackSession(session);
+    h2IdleTimeout(session, options.keepAliveTimeoutMs, () => books[kOpen]!.length > 0);
   };
 
   Object.defineProperty(handler, 'inFlight', { get: () => inFlight });
@@ -294,9 +346,9 @@ export function createRequestHandler(
  * Creates (but does not start) a node:http server running `app`. Use {@link serve} to also run
  * the lifespan protocol and listen.
  */
-export function createServer(app: App, options: ServerOptions = {}, state: Record<string, unknown> = {}): { server: http.Server; handler: GatewayRequestHandler; options: ResolvedServerOptions } {
+export function createServer(app: App, options: ServerOptions = {}, state: Record<string, unknown> = {}): { server: NodeServer; handler: GatewayRequestHandler; options: ResolvedServerOptions } {
   const resolved = resolveServerOptions(options);
-  const server = http.createServer({
+  const server: NodeServer = resolved.tls !== undefined ? (createSecureHost(resolved) as unknown as http.Server) : http.createServer({
     maxHeaderSize: resolved.maxHeaderSize,
     headersTimeout: resolved.headersTimeoutMs,
     requestTimeout: resolved.requestTimeoutMs,
@@ -312,7 +364,11 @@ export function createServer(app: App, options: ServerOptions = {}, state: Recor
     address = a !== null && typeof a === 'object' ? [(a as AddressInfo).address, (a as AddressInfo).port] : null;
   });
   const handler = createRequestHandler(app, resolved, state, () => address);
-  server.on('connection', handler.connection);
+  if (resolved.tls !== undefined) {
+    // The TLS socket, after the handshake: its ALPN choice says whether a session will carry it.
+    server.on('secureConnection', handler.connection);
+    server.on('session', handler.session);
+  } else server.on('connection', handler.connection);
   server.on('request', handler);
   server.on('checkContinue', handler.checkContinue);
   return { server, handler, options: resolved };
@@ -332,11 +388,22 @@ export async function serve(app: App, options: ServerOptions = {}): Promise<Alba
   const websocket = wsOption === false ? undefined : attachWebSocket(server, app, {
     ...wsOption, rootPath: resolved.rootPath, state: lifespan.state, logError: (m) => resolved.logger.error(m),
   });
-  const sockets = new Set<Socket>();
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
+  // With TLS, the connections whose books close() reads are the TLS sockets (after the handshake);
+  // `raw` holds every TCP socket.
+  const tls = resolved.tls !== undefined;
+  const raw = new Set<Socket>();
+  const sockets = tls ? new Set<Socket>() : raw;
+  const keep = (set: Set<Socket>) => (socket: Socket) => {
+    set.add(socket);
+    socket.once('close', () => set.delete(socket));
+  };
+  server.on('connection', keep(raw));
+  if (tls) server.on('secureConnection', keep(sockets));
+  const sessions = new Set<ServerHttp2Session>();
+  if (tls) server.on('session', keep(sessions as unknown as Set<Socket>));
+  // An HTTP/2 connection is drained by its session (GOAWAY), not by closing its socket.
+  const isH2 = (socket: Socket) => (socket as TLSSocket).alpnProtocol === 'h2';
+
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -351,7 +418,7 @@ export async function serve(app: App, options: ServerOptions = {}): Promise<Alba
   const a = server.address();
   const port = a !== null && typeof a === 'object' ? a.port : 0;
   const host = resolved.host.includes(':') ? `[${resolved.host}]` : resolved.host;
-  const url = resolved.uds ? `http+unix://${encodeURIComponent(resolved.uds)}` : `http://${host}:${port}`;
+  const url = resolved.uds ? `http+unix://${encodeURIComponent(resolved.uds)}` : `${tls ? 'https' : 'http'}://${host}:${port}`;
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -361,9 +428,13 @@ export async function serve(app: App, options: ServerOptions = {}): Promise<Alba
       const stopped = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()));
       const idle = () => new Promise<void>((resolve) => handler.drain(resolve));
       websocket?.close(1001);
+      // GOAWAY on every HTTP/2 session: the client starts no new streams there, open ones finish,
+      // and node closes the session's socket after the last.
+      for (const session of sessions) session.close();
       const timer = setTimeout(() => server.closeAllConnections(), resolved.gracefulTimeoutMs);
       const destroyIdle = (includeFresh: boolean) => {
         for (const socket of sockets) {
+          if (isH2(socket)) continue;
           const books = socket as TrackedSocket;
           if ((books[kOpen]?.length ?? 0) === 0 && (includeFresh || books[kServed] === true)) socket.destroySoon();
         }
@@ -373,7 +444,7 @@ export async function serve(app: App, options: ServerOptions = {}): Promise<Alba
       destroyIdle(false);
       const freshWindow = new Promise<void>((resolve) => setTimeout(resolve, Math.min(FRESH_CONNECTION_GRACE_MS, resolved.gracefulTimeoutMs)));
       await idle();
-      if ([...sockets].some((socket) => (socket as TrackedSocket)[kServed] !== true && !socket.destroyed)) {
+      if ([...sockets].some((socket) => !isH2(socket) && (socket as TrackedSocket)[kServed] !== true && !socket.destroyed)) {
         await freshWindow;
         await idle();
       }

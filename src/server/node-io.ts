@@ -19,6 +19,11 @@ const NO_HEADERS: Headers = Object.freeze([]) as unknown as Headers;
 /** The source of every request without a body: one shared object, nothing to allocate per request. */
 export const NO_BODY: RequestSource = Object.freeze({ next: () => END_OF_BODY_PROMISE });
 
+/** Whether `req` is an HTTP/2 request whose stream the client reset (its body ended early). */
+function streamAborted(req: IncomingMessage): boolean {
+  return (req as IncomingMessage & { stream?: { aborted?: boolean } }).stream?.aborted === true;
+}
+
 /**
  * Reads a request body in paused mode: nothing is pulled from the socket until the app asks, and
  * node pauses the socket once its small buffer is full, so a slow app never makes us read ahead.
@@ -82,6 +87,11 @@ export class NodeRequestSource implements RequestSource {
         return { type: 'http.request', body: chunk, moreBody: !last };
       }
       if (this.req.readableEnded || this.req.complete && this.req.readableLength === 0) {
+        // HTTP/2's compat request ends its body when the client resets the stream, too.
+        if (streamAborted(this.req)) {
+          this.gone = true;
+          return DISCONNECT;
+        }
         this.done = true;
         return END_OF_BODY;
       }
@@ -90,6 +100,20 @@ export class NodeRequestSource implements RequestSource {
   }
 }
 
+
+// Connection-specific headers HTTP/2 forbids (RFC 9113 §8.2.2): an app written for HTTP/1.1 may
+// send them, node would drop them with a process warning; they mean nothing on a stream.
+const H2_FORBIDDEN = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
+
+/** `headers` without those HTTP/2 forbids (`te` only as `trailers`). */
+function h2Headers(headers: Headers): Headers {
+  return headers.filter(([name, value]) => !H2_FORBIDDEN.has(name) && (name !== 'te' || value === 'trailers'));
+}
+
+/** Whether `res` answers an HTTP/2 request (node's compat Http2ServerResponse). */
+function isH2(res: ServerResponse): boolean {
+  return res.req?.httpVersionMajor === 2;
+}
 
 function flatten(headers: Headers, extra?: [string, string]): string[] {
   const flat: string[] = new Array(headers.length * 2 + (extra ? 2 : 0));
@@ -197,7 +221,9 @@ export class NodeResponseSink implements ResponseSink {
 
   private flush(extra?: [string, string]): void {
     this.flushed = true;
-    if (this.reason === undefined) this.res.writeHead(this.status, flatten(this.headers, extra));
+    // HTTP/2 has no reason phrase and no connection headers.
+    if (isH2(this.res)) this.res.writeHead(this.status, flatten(h2Headers(this.headers), extra));
+    else if (this.reason === undefined) this.res.writeHead(this.status, flatten(this.headers, extra));
     else this.res.writeHead(this.status, this.reason, flatten(this.headers, extra));
   }
 
@@ -274,7 +300,7 @@ export class NodeResponseSink implements ResponseSink {
     }
     this.flushed = true;
     // A writeHead that node refused may have kept the app's reason phrase: the failure has its own.
-    res.statusMessage = '';
+    if (!isH2(res)) res.statusMessage = '';
     res.writeHead(status, ['content-type', 'text/plain; charset=utf-8', 'content-length', String(Buffer.byteLength(text))]);
     this.end(text);
   }

@@ -1,5 +1,7 @@
 // Server limits and timeouts with their defaults, validated in one place.
 import { AlbanyError, ErrorCodes } from '../errors.js';
+import type { HttpMetrics } from '../observe/http-metrics.js';
+import { tlsProblems, type TlsOptions } from './tls.js';
 import type { WebSocketOptions } from './websocket.js';
 
 /** Lifespan handling: `auto` tolerates apps without lifespan support, `on` requires it, `off` skips it. */
@@ -46,10 +48,14 @@ export interface ServerOptions {
   logger?: Logger;
   /** WebSocket limits for upgrade requests (see `WebSocketOptions`); `false` refuses upgrades. */
   websocket?: Pick<WebSocketOptions, 'maxMessageSize' | 'pingIntervalMs' | 'sendHighWaterMark'> | false;
+  /** Serve HTTPS with this key and certificate: HTTP/2 to clients that offer it (ALPN), HTTP/1.1 to the rest. */
+  tls?: TlsOptions;
+  /** Count requests, in-flight, durations and event-loop figures here (see observe/http-metrics); none kept without it. */
+  metrics?: HttpMetrics;
 }
 
 /** Options with every default filled in. */
-export type ResolvedServerOptions = Required<Omit<ServerOptions, 'uds' | 'logger' | 'websocket'>> & { uds: string | undefined; logger: Logger; websocket: ServerOptions['websocket'] };
+export type ResolvedServerOptions = Required<Omit<ServerOptions, 'uds' | 'logger' | 'websocket' | 'tls' | 'metrics'>> & { uds: string | undefined; logger: Logger; websocket: ServerOptions['websocket']; tls: TlsOptions | undefined; metrics: HttpMetrics | undefined };
 
 /** A minimal leveled logger. */
 export interface Logger {
@@ -112,13 +118,14 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   if (headers !== undefined && request !== undefined && request > 0 && headers > request) {
     problems.push(`options.headersTimeoutMs (${headers}) must not exceed options.requestTimeoutMs (${request}): the head is part of the request`);
   }
+  problems.push(...tlsProblems(options.tls));
   if (problems.length) {
     throw new AlbanyError(ErrorCodes.ERR_ALBANY_INVALID_CONFIG, `invalid server options:\n  ${problems.join('\n  ')}`, { details: { problems } });
   }
   const merged = { ...SERVER_DEFAULTS, ...stripUndefined(options) };
   // node:http refuses a headersTimeout above requestTimeout; a short request timeout alone shortens the default head timeout.
   if (merged.requestTimeoutMs > 0 && merged.headersTimeoutMs > merged.requestTimeoutMs) merged.headersTimeoutMs = merged.requestTimeoutMs;
-  return { ...merged, uds: options.uds, logger: options.logger ?? consoleLogger(merged.logLevel) } as ResolvedServerOptions;
+  return { ...merged, uds: options.uds, tls: options.tls, metrics: options.metrics, logger: options.logger ?? consoleLogger(merged.logLevel) } as ResolvedServerOptions;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
