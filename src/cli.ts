@@ -23,6 +23,10 @@ export interface CliConfig {
   configPath: string | undefined;
   workers: number;
   metricsPort: number | undefined;
+  /** `--max-requests`: a worker is replaced after this many requests (needs --workers). */
+  maxRequests: number | undefined;
+  /** `--max-requests-jitter`: up to this many more, drawn per worker. */
+  maxRequestsJitter: number;
   fastcgi: string | undefined;
   print: boolean;
   cwd: string;
@@ -68,7 +72,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   const values = parsed.values as Record<string, unknown>;
   const [command, ...rest] = parsed.positionals;
 
-  const base = { target: undefined, legacy: undefined, legacyStyle: undefined, provide: [] as string[], interface: 'auto' as const, server: {}, poolFlags: {}, configPath: undefined, workers: 1, metricsPort: undefined, fastcgi: undefined, print: false, cwd, env };
+  const base = { target: undefined, legacy: undefined, legacyStyle: undefined, provide: [] as string[], interface: 'auto' as const, server: {}, poolFlags: {}, configPath: undefined, workers: 1, metricsPort: undefined, maxRequests: undefined, maxRequestsJitter: 0, fastcgi: undefined, print: false, cwd, env };
   if (values.help) return { ...base, command: 'help' };
   if (values.version) return { ...base, command: 'version' };
   if (command === undefined) usage('missing command: use "albany serve MODULE[:EXPORT]" (see albany --help)');
@@ -77,6 +81,10 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
 
   const poolFlags = Object.fromEntries(Object.entries(values).filter(([k]) => k.startsWith('pool-')));
   const envPort = env.PORT !== undefined && env.PORT !== '' ? intFlag({ PORT: env.PORT }, 'PORT') : undefined;
+  if (values['access-log'] === true && values['no-access-log'] === true) usage('give either --access-log or --no-access-log, not both');
+  const logLevel = oneOf<LogLevel>(values, 'log-level', ['debug', 'info', 'warn', 'error', 'silent']);
+  // On by default, like uvicorn's, and quiet at the levels that ask for warnings only.
+  const accessLog = values['access-log'] === true || (values['no-access-log'] !== true && (logLevel === undefined || logLevel === 'debug' || logLevel === 'info'));
   const server: ServerOptions = {
     host: values.host as string | undefined,
     port: intFlag(values, 'port') ?? envPort,
@@ -85,7 +93,10 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     proxyHeaders: values['proxy-headers'] === true ? true : undefined,
     forwardedAllowIps: typeof values['forwarded-allow-ips'] === 'string' ? (values['forwarded-allow-ips'] as string).split(',').map((s) => s.trim()).filter(Boolean) : undefined,
     lifespan: oneOf<LifespanMode>(values, 'lifespan', ['auto', 'on', 'off']),
-    logLevel: oneOf<LogLevel>(values, 'log-level', ['debug', 'info', 'warn', 'error', 'silent']),
+    logLevel,
+    accessLog,
+    logFormat: oneOf(values, 'log-format', ['text', 'json']),
+    limitConcurrency: intFlag(values, 'limit-concurrency', 1),
     maxBodySize: intFlag(values, 'max-body-size'),
     maxHeaderSize: intFlag(values, 'max-header-size', 1),
     headersTimeoutMs: intFlag(values, 'headers-timeout'),
@@ -107,9 +118,16 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     configPath: values.config as string | undefined,
     workers: intFlag(values, 'workers', 1) ?? 1,
     metricsPort: intFlag(values, 'metrics'),
+    maxRequests: intFlag(values, 'max-requests', 1),
+    maxRequestsJitter: intFlag(values, 'max-requests-jitter') ?? 0,
     fastcgi: values.fastcgi as string | undefined,
     print: values.print === true,
   };
+  if (config.maxRequests !== undefined && values.workers === undefined) {
+    // Recycling means a fresh process takes over the socket; one process alone would drop requests.
+    usage('--max-requests needs --workers N (also --workers 1): a worker is replaced by a fresh one while the others, or its successor, keep serving');
+  }
+  if (values['max-requests-jitter'] !== undefined && config.maxRequests === undefined) usage('--max-requests-jitter needs --max-requests N');
   if (config.fastcgi !== undefined && server.uds !== undefined) usage('give either --fastcgi or --uds, not both (--fastcgi unix:/PATH serves FastCGI on a Unix socket)');
   if (command === 'serve' && config.target === undefined && config.legacy === undefined) {
     usage('serve needs a target: albany serve MODULE[:EXPORT], or --legacy MODULE[:EXPORT]');

@@ -27,7 +27,7 @@ async function buildApp(config: CliConfig): Promise<{ app: App; close: () => Pro
 }
 
 /** Loads the app and starts the host the flags ask for: FastCGI (`--fastcgi`) or HTTP (TCP or `--uds`). */
-async function startHost(config: CliConfig, logger: Logger): Promise<Running> {
+async function startHost(config: CliConfig, logger: Logger, recycle?: () => void): Promise<Running> {
   // --provide services are up (their startup() done) before the app loads, and stop after it.
   const services = await startServices(config, logger);
   let server: Running;
@@ -40,7 +40,7 @@ async function startHost(config: CliConfig, logger: Logger): Promise<Running> {
       const { uds: _uds, ...options } = config.server;
       server = await serveFastCGI(built.app, { ...options, ...parseFastCGIAddress(config.fastcgi), logger });
     } else {
-      server = await serve(built.app, { ...config.server, logger });
+      server = await serve(built.app, { ...config.server, logger, ...maxRequestsOptions(config, recycle) });
     }
   } catch (error) {
     await closeApp().catch(() => {});
@@ -51,6 +51,30 @@ async function startHost(config: CliConfig, logger: Logger): Promise<Running> {
   // After the app is loaded and started: the pools it builds (or mounts) have declared their names.
   for (const line of unusedPoolSettings()) logger.warn(`pool config not used: ${line}`);
   return { url: server.url, close: () => server.close().then(closeApp).finally(() => services.stop()) };
+}
+
+/** `--max-requests N --max-requests-jitter J`: this worker's own limit, N plus a random 0..J (gunicorn's rule). */
+function maxRequestsOptions(config: CliConfig, recycle: (() => void) | undefined): { maxRequests?: number; onMaxRequests?: () => void } {
+  if (config.maxRequests === undefined || recycle === undefined) return {};
+  const maxRequests = config.maxRequests + Math.floor(Math.random() * (config.maxRequestsJitter + 1));
+  return { maxRequests, onMaxRequests: recycle };
+}
+
+/**
+ * The process-wide failure policy. An unhandled rejection is a promise nobody awaited (a
+ * fire-and-forget call in an app); the request it came from has been settled by its cycle, so the
+ * process logs it and keeps serving. An uncaught exception may have left any state half-changed,
+ * so it is logged and the process exits 1 (a cluster worker is respawned by the primary).
+ */
+function installFailurePolicy(logger: Logger): void {
+  const text = (e: unknown) => (e instanceof Error ? (e.stack ?? e.message) : String(e));
+  process.on('unhandledRejection', (reason) => logger.error(`unhandled rejection (the process keeps serving): ${text(reason)}`));
+  if (cluster.isWorker) return; // cluster.ts says goodbye to the primary before exiting
+  process.on('uncaughtException', (error) => {
+    if (process.listenerCount('uncaughtException') > 1) return; // the app handles its own
+    logger.error(`uncaught exception, exiting: ${text(error)}`);
+    process.exit(1);
+  });
 }
 
 /** Loads the `--provide` modules (none: nothing to stop). */
@@ -81,6 +105,7 @@ export async function run(config: CliConfig): Promise<void> {
     return;
   }
   const logger = consoleLogger(config.server.logLevel ?? 'info');
+  installFailurePolicy(logger);
   // A broken --legacy module stops the CLI here with one line, before anything listens; under
   // --workers the primary checks once for all its workers.
   if (config.legacy !== undefined && cluster.isPrimary) {
@@ -91,12 +116,12 @@ export async function run(config: CliConfig): Promise<void> {
     const { checkProvideSpecs } = await import('./provide-modules.js');
     checkProvideSpecs(config.provide, config.cwd);
   }
-  if (config.workers > 1) {
+  if (config.workers > 1 || config.maxRequests !== undefined) {
     // The primary only supervises (it never loads the app or its pool); each worker runs startHost
     // and the cluster module owns signals in both.
     if (config.metricsPort !== undefined) logger.warn('--metrics is served by single-process servers only; with --workers, scrape each process on its own port instead');
     const { runCluster } = await import('./server/cluster.js');
-    await runCluster({ workers: config.workers, start: () => startHost(config, logger), shutdownTimeoutMs: (config.server.gracefulTimeoutMs ?? 10_000) + 5_000 }, logger);
+    await runCluster({ workers: config.workers, start: (worker) => startHost(config, logger, () => worker.recycle()), shutdownTimeoutMs: (config.server.gracefulTimeoutMs ?? 10_000) + 5_000 }, logger);
     return;
   }
   const running = await startHost(config, logger);
@@ -122,5 +147,8 @@ export async function run(config: CliConfig): Promise<void> {
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
+    // A single process has no second one to hand the socket to, so a reload would drop requests:
+    // SIGHUP is logged and ignored (with --workers it replaces every worker gracefully).
+    process.on('SIGHUP', () => logger.info('SIGHUP ignored: a single process cannot reload without dropping requests; use --workers N for graceful reloads'));
   });
 }

@@ -12,6 +12,7 @@ import { BAD_HOST_MESSAGE, isValidHost } from './host.js';
 import { clientAndScheme } from './proxy-headers.js';
 import { buildHttpScope, type RequestHead } from './scope.js';
 import { attachWebSocket } from './websocket.js';
+import { AccessLog } from '../observe/access-log.js';
 
 // A connection's books, kept on the socket. All three are set together when the connection opens
 // (see `connection` below), before node reads from it: every socket then has one hidden class
@@ -55,9 +56,18 @@ class HostedSink extends NodeResponseSink implements NodeExchange {
   declare private readonly settle: (sink: HostedSink, clientGone: boolean) => void;
   declare readonly head: RequestHead;
   declare readonly logError: ErrorLogger;
+  /** `performance.now()` when the request head arrived: for the request timeout and the access log. */
+  declare readonly startedAt: number;
+  /** The request's `x-request-id`, if it sent one (the access log makes one up otherwise). */
+  declare requestId: string | undefined;
+  /** Set when the request timeout cut this request, so it is cut once. */
+  declare timedOut: boolean;
 
-  constructor(res: ServerResponse, socket: TrackedSocket, settle: (sink: HostedSink, clientGone: boolean) => void, head: RequestHead, logError: ErrorLogger) {
+  constructor(res: ServerResponse, socket: TrackedSocket, settle: (sink: HostedSink, clientGone: boolean) => void, head: RequestHead, logError: ErrorLogger, startedAt: number) {
     super(res);
+    this.startedAt = startedAt;
+    this.requestId = undefined;
+    this.timedOut = false;
     this.cycle = undefined;
     this.source = NO_BODY;
     this.settled = false;
@@ -90,20 +100,22 @@ class HostedSink extends NodeResponseSink implements NodeExchange {
  * its Host is acceptable: at most one, a valid authority (server/host.ts). node itself refuses an
  * HTTP/1.1 request without Host (`requireHostHeader`), but lets any text through as its value.
  */
-function headFacts(rawHeaders: readonly string[]): { contentLength: number | undefined; chunked: boolean; hostOk: boolean } {
+function headFacts(rawHeaders: readonly string[]): { contentLength: number | undefined; chunked: boolean; hostOk: boolean; requestId: string | undefined } {
   let contentLength: number | undefined;
   let chunked = false;
   let hosts = 0;
   let hostOk = true;
+  let requestId: string | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
-    // Lengths first: only three names matter, and most headers differ from all in length.
+    // Lengths first: only four names matter, and most headers differ from all in length.
     if (name.length === 4) {
       if (lowerHeaderName(name) === 'host' && (++hosts > 1 || !isValidHost(rawHeaders[i + 1]!))) hostOk = false;
     } else if (name.length === 14 && lowerHeaderName(name) === 'content-length') contentLength = Number(rawHeaders[i + 1]);
     else if (name.length === 17 && lowerHeaderName(name) === 'transfer-encoding') chunked = true;
+    else if (name.length === 12 && lowerHeaderName(name) === 'x-request-id') requestId = rawHeaders[i + 1];
   }
-  return { contentLength, chunked, hostOk };
+  return { contentLength, chunked, hostOk, requestId };
 }
 
 /** A running albany HTTP server. */
@@ -139,6 +151,8 @@ export interface GatewayRequestHandler {
    * the app first reads the body, so a request refused up front (413) never invites the upload.
    */
   checkContinue(req: IncomingMessage, res: ServerResponse): void;
+  /** Stops the request-timeout sweep and writes the access log lines still batched. */
+  dispose(): void;
 }
 
 /**
@@ -151,7 +165,9 @@ export function createRequestHandler(
   state: Record<string, unknown>,
   serverAddress: () => Address,
 ): GatewayRequestHandler {
-  const { logger, maxBodySize, rootPath } = options;
+  const { logger, maxBodySize, rootPath, limitConcurrency, requestTimeoutMs, maxRequests } = options;
+  const accessLog = options.accessLog ? new AccessLog(options.logFormat, options.accessLogStream ?? process.stdout) : undefined;
+  let served = 0;
   // An app that can answer node requests itself (fromFetch) skips the gateway's messages here.
   const direct = options.directApps ? directNodeHandlerOf(app) : undefined;
   // Requests not yet settled, and the connections that carry them (a connection joins when it
@@ -185,11 +201,17 @@ export function createRequestHandler(
       rootPath,
       state,
     };
-    const { contentLength, chunked, hostOk } = headFacts(head.rawHeaders);
+    const { contentLength, chunked, hostOk, requestId } = headFacts(head.rawHeaders);
     if (draining) res.shouldKeepAlive = false;
-    const sink = new HostedSink(res, socket, settle, head, logError);
+    const sink = new HostedSink(res, socket, settle, head, logError, performance.now());
+    sink.requestId = requestId;
+    // An app's declared content-length is held to: a shorter body would leave the client waiting
+    // for bytes that never come, a longer one would corrupt the next response on the connection.
+    res.strictContentLength = true;
     open.push(sink);
     inFlight++;
+    if (sweeper === undefined && requestTimeoutMs > 0) startSweeper();
+    if (++served === maxRequests) options.onMaxRequests?.();
 
     if (!hostOk || peer === undefined) {
       // Before any app runs, on both paths: a Host with a '/' or '@' would move the path or user of
@@ -197,6 +219,14 @@ export function createRequestHandler(
       // after node's own 400s.
       res.shouldKeepAlive = false;
       sink.fail(400, BAD_HOST_MESSAGE);
+      return;
+    }
+
+    if (limitConcurrency > 0 && inFlight > limitConcurrency) {
+      // Over the limit: refused before the app runs. A body the app would have read is never read,
+      // so that connection cannot carry another request.
+      if (chunked || (contentLength !== undefined && contentLength > 0)) res.shouldKeepAlive = false;
+      sink.fail(503, 'Service Unavailable');
       return;
     }
 
@@ -246,6 +276,7 @@ export function createRequestHandler(
       open.splice(i, 1);
     }
     inFlight--;
+    if (accessLog !== undefined) logAccess(sink, clientGone);
     // No cycle exists when the request was refused up front (413 on content-length), or when a
     // direct handler has not needed one (yet: it learns of a lost client through clientGone).
     const cycle = sink.cycle;
@@ -256,6 +287,56 @@ export function createRequestHandler(
     }
     if (draining && inFlight === 0) onIdle?.();
   }
+  function logAccess(sink: HostedSink, clientGone: boolean): void {
+    const res = sink.res;
+    const head = sink.head;
+    accessLog!.write({
+      client: head.client,
+      method: head.method,
+      target: head.target,
+      httpVersion: head.httpVersion,
+      status: res.headersSent || !clientGone ? res.statusCode : 499,
+      bytes: sink.bytes,
+      durationMs: performance.now() - sink.startedAt,
+      requestId: sink.requestId ?? accessLog!.nextId(),
+    });
+  }
+
+  // The request timeout for the app's part of the exchange. node's own requestTimeout ends only
+  // the reading of the request; an app that never answers would hold the client forever. One
+  // interval timer checks every open request instead of a timer per request (which would cost
+  // more than the request on a hello world); a request is cut within one interval of its deadline.
+  let sweeper: NodeJS.Timeout | undefined;
+  function startSweeper(): void {
+    sweeper = setInterval(sweep, Math.max(50, Math.min(1000, Math.floor(requestTimeoutMs / 4))));
+    sweeper.unref();
+  }
+  function sweep(): void {
+    const deadline = performance.now() - requestTimeoutMs;
+    for (const socket of connections) {
+      const open = socket[kOpen]!;
+      for (let i = open.length - 1; i >= 0; i--) {
+        const sink = open[i]!;
+        if (sink.startedAt <= deadline && !sink.timedOut) timeOut(sink);
+      }
+    }
+  }
+  function timeOut(sink: HostedSink): void {
+    sink.timedOut = true;
+    const head = sink.head;
+    logger.warn(`request timeout (${requestTimeoutMs} ms) for "${head.method} ${head.target} HTTP/${head.httpVersion}": ${sink.res.headersSent ? 'response cut, connection closed' : 'answered 504'}`);
+    // The app learns at once: receive() yields http.disconnect, send() rejects.
+    const cycle = sink.cycle;
+    if (cycle !== undefined) cycle.clientGone();
+    const res = sink.res;
+    if (res.headersSent) {
+      sink.abort();
+      return;
+    }
+    res.shouldKeepAlive = false;
+    sink.fail(504, 'Gateway Timeout');
+  }
+
   // One close listener per connection rather than one per response: cheaper on keep-alive.
   function track(socket: TrackedSocket): HostedSink[] {
     const open: HostedSink[] = [];
@@ -278,6 +359,11 @@ export function createRequestHandler(
     if ((socket as TrackedSocket)[kOpen] === undefined) track(socket);
   };
 
+  handler.dispose = () => {
+    if (sweeper !== undefined) clearInterval(sweeper);
+    sweeper = undefined;
+    accessLog?.flush();
+  };
   Object.defineProperty(handler, 'inFlight', { get: () => inFlight });
   handler.drain = (idle: () => void) => {
     draining = true;
@@ -330,7 +416,7 @@ export async function serve(app: App, options: ServerOptions = {}): Promise<Alba
   // Upgrade requests run the app in a websocket scope; `options.websocket: false` turns that off.
   const wsOption = options.websocket;
   const websocket = wsOption === false ? undefined : attachWebSocket(server, app, {
-    ...wsOption, rootPath: resolved.rootPath, state: lifespan.state, logError: (m) => resolved.logger.error(m),
+    ...wsOption, rootPath: resolved.rootPath, state: lifespan.state, logError: (m) => resolved.logger.error(m), logWarning: (m) => resolved.logger.warn(m),
   });
   const sockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
@@ -380,6 +466,7 @@ export async function serve(app: App, options: ServerOptions = {}): Promise<Alba
       destroyIdle(true);
       await stopped;
       clearTimeout(timer);
+      handler.dispose();
       await lifespan.shutdown();
     })());
 

@@ -119,6 +119,8 @@ export class NodeResponseSink implements ResponseSink {
   declare protected flushed: boolean;
   declare private pendingTrailers: Record<string, string | string[]> | undefined;
   declare readonly res: ServerResponse;
+  /** Response body bytes handed to node so far (for the access log). */
+  declare bytes: number;
 
   constructor(res: ServerResponse) {
     this.res = res;
@@ -128,6 +130,7 @@ export class NodeResponseSink implements ResponseSink {
     this.wantsTrailers = false;
     this.flushed = false;
     this.pendingTrailers = undefined;
+    this.bytes = 0;
   }
 
   /**
@@ -138,7 +141,10 @@ export class NodeResponseSink implements ResponseSink {
 
   private end(chunk?: Uint8Array | string): void {
     if (chunk === undefined) this.res.end();
-    else this.res.end(chunk);
+    else {
+      this.bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+      this.res.end(chunk);
+    }
     this.ended();
   }
 
@@ -146,6 +152,7 @@ export class NodeResponseSink implements ResponseSink {
   // the head and writes one string, where a buffer body makes it queue the head separately and
   // write a two-part writev.
   private endLatin1(chunk: Uint8Array): void {
+    this.bytes += chunk.length;
     this.res.end(latin1Slice.call(chunk, 0, chunk.length), 'latin1');
     this.ended();
   }
@@ -178,7 +185,10 @@ export class NodeResponseSink implements ResponseSink {
       else this.end(chunk);
       return;
     }
-    if (chunk !== undefined && chunk.length > 0 && !res.write(chunk)) return this.drained();
+    if (chunk !== undefined && chunk.length > 0) {
+      this.bytes += chunk.length;
+      if (!res.write(chunk)) return this.drained();
+    }
   }
 
   trailers(headers: Headers, more: boolean): void {
@@ -201,6 +211,7 @@ export class NodeResponseSink implements ResponseSink {
     });
     if (!this.flushed) this.flush(hasHeader(this.headers, 'content-length') ? undefined : ['content-length', String(size)]);
     try {
+      this.bytes += size;
       await pipeline(createReadStream(path), this.res);
       this.ended();
     } catch (error) {

@@ -1,6 +1,7 @@
 // Server limits and timeouts with their defaults, validated in one place.
 import { AlbanyError, ErrorCodes } from '../errors.js';
 import type { WebSocketOptions } from './websocket.js';
+import type { AccessLogFormat, LineSink } from '../observe/access-log.js';
 
 /** Lifespan handling: `auto` tolerates apps without lifespan support, `on` requires it, `off` skips it. */
 export type LifespanMode = 'auto' | 'on' | 'off';
@@ -44,12 +45,30 @@ export interface ServerOptions {
   forwardedAllowIps?: string[];
   /** Where log lines go (default stderr). */
   logger?: Logger;
+  /** Write one access log line per request (default false here; the CLI turns it on). */
+  accessLog?: boolean;
+  /** Access log layout: `text` or `json` lines (default text). */
+  logFormat?: AccessLogFormat;
+  /** Where access log lines go (default process.stdout). */
+  accessLogStream?: LineSink;
+  /** Requests in flight beyond this get 503 before the app runs (default 0 = no limit). */
+  limitConcurrency?: number;
+  /** After this many requests, `onMaxRequests` is called once (default 0 = never); the cluster recycles the worker. */
+  maxRequests?: number;
+  /** Called once when `maxRequests` requests have arrived. */
+  onMaxRequests?: () => void;
   /** WebSocket limits for upgrade requests (see `WebSocketOptions`); `false` refuses upgrades. */
   websocket?: Pick<WebSocketOptions, 'maxMessageSize' | 'pingIntervalMs' | 'sendHighWaterMark'> | false;
 }
 
 /** Options with every default filled in. */
-export type ResolvedServerOptions = Required<Omit<ServerOptions, 'uds' | 'logger' | 'websocket'>> & { uds: string | undefined; logger: Logger; websocket: ServerOptions['websocket'] };
+export type ResolvedServerOptions = Required<Omit<ServerOptions, 'uds' | 'logger' | 'websocket' | 'accessLogStream' | 'onMaxRequests'>> & {
+  uds: string | undefined;
+  logger: Logger;
+  websocket: ServerOptions['websocket'];
+  accessLogStream: LineSink | undefined;
+  onMaxRequests: (() => void) | undefined;
+};
 
 /** A minimal leveled logger. */
 export interface Logger {
@@ -84,6 +103,10 @@ export const SERVER_DEFAULTS = Object.freeze({
   proxyHeaders: false,
   directApps: true,
   forwardedAllowIps: ['127.0.0.1', '::1', '::ffff:127.0.0.1'],
+  accessLog: false,
+  logFormat: 'text' as AccessLogFormat,
+  limitConcurrency: 0,
+  maxRequests: 0,
 });
 
 function nonNegativeInt(name: keyof ServerOptions, value: unknown, problems: string[]): void {
@@ -95,7 +118,7 @@ function nonNegativeInt(name: keyof ServerOptions, value: unknown, problems: str
 /** Fills defaults and validates; throws one `ERR_ALBANY_INVALID_CONFIG` naming every bad option. */
 export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
   const problems: string[] = [];
-  for (const key of ['port', 'maxBodySize', 'maxHeaderSize', 'headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs', 'gracefulTimeoutMs'] as const) {
+  for (const key of ['port', 'maxBodySize', 'maxHeaderSize', 'headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs', 'gracefulTimeoutMs', 'limitConcurrency', 'maxRequests'] as const) {
     nonNegativeInt(key, options[key], problems);
   }
   if (options.port !== undefined && options.port > 65535) problems.push(`options.port must be at most 65535, got ${options.port}`);
@@ -104,6 +127,9 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   }
   if (options.logLevel !== undefined && !(options.logLevel in LEVELS)) {
     problems.push(`options.logLevel must be one of ${Object.keys(LEVELS).join(', ')}; got ${JSON.stringify(options.logLevel)}`);
+  }
+  if (options.logFormat !== undefined && options.logFormat !== 'text' && options.logFormat !== 'json') {
+    problems.push(`options.logFormat must be one of text, json; got ${JSON.stringify(options.logFormat)}`);
   }
   if (options.rootPath !== undefined && options.rootPath !== '' && (!options.rootPath.startsWith('/') || options.rootPath.endsWith('/'))) {
     problems.push(`options.rootPath must start with "/" and not end with one, got ${JSON.stringify(options.rootPath)}`);
@@ -118,7 +144,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   const merged = { ...SERVER_DEFAULTS, ...stripUndefined(options) };
   // node:http refuses a headersTimeout above requestTimeout; a short request timeout alone shortens the default head timeout.
   if (merged.requestTimeoutMs > 0 && merged.headersTimeoutMs > merged.requestTimeoutMs) merged.headersTimeoutMs = merged.requestTimeoutMs;
-  return { ...merged, uds: options.uds, logger: options.logger ?? consoleLogger(merged.logLevel) } as ResolvedServerOptions;
+  return { ...merged, uds: options.uds, logger: options.logger ?? consoleLogger(merged.logLevel), accessLogStream: options.accessLogStream, onMaxRequests: options.onMaxRequests } as ResolvedServerOptions;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -1,0 +1,98 @@
+// The access log: one line per finished request (client, method, path, status, bytes, duration,
+// request id), as text or JSON lines. Lines are joined and written to the stream once per turn of
+// the event loop, so a busy server makes one write per batch rather than one syscall per request.
+import { randomBytes } from 'node:crypto';
+import type { Address } from '../gateway/types.js';
+
+/** Access log line layout: `text` for people, `json` (one object per line) for log shippers. */
+export type AccessLogFormat = 'text' | 'json';
+
+/** One finished request, as the host hands it to the access log. */
+export interface AccessRecord {
+  client: Address;
+  method: string;
+  /** The request target as sent (path and query). */
+  target: string;
+  httpVersion: string;
+  /** The status sent; 499 when the client left before a response started (nginx's convention). */
+  status: number;
+  /** Response body bytes written. */
+  bytes: number;
+  /** Milliseconds from the request head to the end of the response (or the client leaving). */
+  durationMs: number;
+  /** The request's `x-request-id`, or one generated for it. */
+  requestId: string;
+}
+
+/** Where access lines go; `process.stdout` in the CLI. */
+export interface LineSink {
+  write(chunk: string): unknown;
+}
+
+// Batches past this size are written at once instead of waiting for the end of the turn.
+const FLUSH_AT = 64 * 1024;
+
+/**
+ * Request ids generated for requests that came without `x-request-id`: a random per-process
+ * prefix and a counter, unique across processes of a service and cheap (no randomness per request).
+ */
+export function requestIdGenerator(): () => string {
+  const prefix = randomBytes(6).toString('hex');
+  let n = 0;
+  return () => `${prefix}-${(++n).toString(36)}`;
+}
+
+function clientText(client: Address): string {
+  if (client === null) return '-';
+  return client[0].includes(':') ? `[${client[0]}]:${client[1]}` : `${client[0]}:${client[1]}`;
+}
+
+// JSON.stringify of a string, skipped for the common case of plain printable ASCII without quotes.
+function jsonString(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return /^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/.test(s) ? `"${s}"` : JSON.stringify(s);
+}
+
+// Text lines quote the request line; a quote or control byte in the target would break parsing.
+function textSafe(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return /[\x00-\x1f"\\\x7f]/.test(s) ? JSON.stringify(s).slice(1, -1) : s;
+}
+
+/** Formats one record as a line (with its newline). */
+export function formatAccessLine(record: AccessRecord, format: AccessLogFormat, time: Date = new Date()): string {
+  const duration = Math.round(record.durationMs * 1000) / 1000;
+  if (format === 'json') {
+    return `{"time":"${time.toISOString()}","client":${jsonString(clientText(record.client))},"method":${jsonString(record.method)},"path":${jsonString(record.target)},"httpVersion":"${record.httpVersion}","status":${record.status},"bytes":${record.bytes},"durationMs":${duration},"requestId":${jsonString(record.requestId)}}\n`;
+  }
+  return `${time.toISOString()} ${clientText(record.client)} "${record.method} ${textSafe(record.target)} HTTP/${record.httpVersion}" ${record.status} ${record.bytes} ${duration}ms ${textSafe(record.requestId)}\n`;
+}
+
+/** The access log of one server: format, destination and the batch not yet written. */
+export class AccessLog {
+  private batch = '';
+  private scheduled = false;
+  /** Generates ids for requests without `x-request-id`. */
+  readonly nextId: () => string = requestIdGenerator();
+
+  constructor(private readonly format: AccessLogFormat, private readonly sink: LineSink) {}
+
+  /** Adds one request's line; it is written at the end of this turn of the event loop. */
+  write(record: AccessRecord): void {
+    this.batch += formatAccessLine(record, this.format);
+    if (this.batch.length >= FLUSH_AT) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Writes whatever is batched now (also called before the server stops). */
+  flush(): void {
+    this.scheduled = false;
+    if (this.batch === '') return;
+    const text = this.batch;
+    this.batch = '';
+    this.sink.write(text);
+  }
+}
