@@ -124,6 +124,10 @@ export async function run(config: CliConfig): Promise<void> {
     await runCluster({ workers: config.workers, start: (worker) => startHost(config, logger, () => worker.recycle()), shutdownTimeoutMs: (config.server.gracefulTimeoutMs ?? 10_000) + 5_000 }, logger);
     return;
   }
+  // A single process has no second one to hand the socket to, so a reload would drop requests:
+  // SIGHUP is logged and ignored (with --workers it replaces every worker gracefully). Installed
+  // before the app loads, so a SIGHUP during startup does not end the process either.
+  process.on('SIGHUP', () => logger.info('SIGHUP ignored: a single process cannot reload without dropping requests; use --workers N for graceful reloads'));
   const running = await startHost(config, logger);
   const metrics = config.metricsPort === undefined ? undefined : await startMetrics(config, logger);
 
@@ -147,8 +151,5 @@ export async function run(config: CliConfig): Promise<void> {
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
-    // A single process has no second one to hand the socket to, so a reload would drop requests:
-    // SIGHUP is logged and ignored (with --workers it replaces every worker gracefully).
-    process.on('SIGHUP', () => logger.info('SIGHUP ignored: a single process cannot reload without dropping requests; use --workers N for graceful reloads'));
   });
 }
