@@ -1,5 +1,6 @@
 // `albany` command line: turns flags into one config object and hands it to run.ts; nothing else.
-import { readFileSync, realpathSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { AlbanyError, ErrorCodes } from './errors.js';
@@ -11,6 +12,12 @@ export interface CliConfig {
   command: 'serve' | 'config' | 'help' | 'version';
   /** `module[:export]` for serve. */
   target: string | undefined;
+  /** `--factory`: the export builds the app when called. */
+  factory: boolean;
+  /** Where MODULE and `--legacy MODULE` are resolved (`--app-dir`, default the current directory). */
+  appDir: string;
+  /** `--env-file PATH`, resolved; loaded by main() before anything else reads the environment. */
+  envFile: string | undefined;
   /** Handler module for `--legacy`, `MODULE[:EXPORT]`. */
   legacy: string | undefined;
   legacyStyle: string | undefined;
@@ -72,7 +79,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   const values = parsed.values as Record<string, unknown>;
   const [command, ...rest] = parsed.positionals;
 
-  const base = { target: undefined, legacy: undefined, legacyStyle: undefined, provide: [] as string[], interface: 'auto' as const, server: {}, poolFlags: {}, configPath: undefined, workers: 1, metricsPort: undefined, maxRequests: undefined, maxRequestsJitter: 0, fastcgi: undefined, print: false, cwd, env };
+  const base = { factory: false, appDir: cwd, envFile: undefined, target: undefined, legacy: undefined, legacyStyle: undefined, provide: [] as string[], interface: 'auto' as const, server: {}, poolFlags: {}, configPath: undefined, workers: 1, metricsPort: undefined, maxRequests: undefined, maxRequestsJitter: 0, fastcgi: undefined, print: false, cwd, env };
   if (values.help) return { ...base, command: 'help' };
   if (values.version) return { ...base, command: 'version' };
   if (command === undefined) usage('missing command: use "albany serve MODULE[:EXPORT]" (see albany --help)');
@@ -122,7 +129,12 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     maxRequestsJitter: intFlag(values, 'max-requests-jitter') ?? 0,
     fastcgi: values.fastcgi as string | undefined,
     print: values.print === true,
+    factory: values.factory === true,
+    appDir: typeof values['app-dir'] === 'string' ? resolve(cwd, values['app-dir'] as string) : cwd,
+    envFile: typeof values['env-file'] === 'string' ? resolve(cwd, values['env-file'] as string) : undefined,
   };
+  if (config.appDir !== cwd && !statSync(config.appDir, { throwIfNoEntry: false })?.isDirectory()) usage(`--app-dir ${JSON.stringify(values['app-dir'])} is not a directory`);
+  if (config.factory && config.legacy !== undefined) usage('--factory applies to a serve target, not to --legacy handlers');
   if (config.maxRequests !== undefined && values.workers === undefined) {
     // Recycling means a fresh process takes over the socket; one process alone would drop requests.
     usage('--max-requests needs --workers N (also --workers 1): a worker is replaced by a fresh one while the others, or its successor, keep serving');
@@ -138,6 +150,21 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   return config;
 }
 
+/**
+ * `--env-file`: node's own parser and rule (variables already in the environment win), so the file
+ * means what `node --env-file` would make of it. Cluster workers inherit the result.
+ */
+function loadEnvFile(path: string): void {
+  // node 20 ends the process (exit 9) instead of throwing for a file it cannot read.
+  if (!statSync(path, { throwIfNoEntry: false })?.isFile()) usage(`--env-file ${path}: no such file`);
+  try {
+    process.loadEnvFile(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    usage(`--env-file ${path}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+  }
+}
+
 function version(): string {
   // dist/src/cli.js sits one folder deeper than src/cli.ts.
   const pkgUrl = new URL(import.meta.url.includes('/dist/') ? '../../package.json' : '../package.json', import.meta.url);
@@ -149,6 +176,11 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   let config: CliConfig;
   try {
     config = parseCli(argv, process.env, process.cwd());
+    if (config.envFile !== undefined) {
+      loadEnvFile(config.envFile);
+      // Parsed again: PORT and ALBANY_POOL_* from the file count like any other environment.
+      config = parseCli(argv, process.env, process.cwd());
+    }
   } catch (error) {
     process.stderr.write(`albany: ${(error as Error).message}\n`);
     process.exitCode = 2;

@@ -8,6 +8,7 @@ import { resolvePoolConfig } from './pool/config.js';
 import { formatConfig } from './pool/config-format.js';
 import { resolveProcessPools, setPoolConfigSource, unusedPoolSettings } from './pool/config-process.js';
 import { serve } from './server/http.js';
+import { AlbanyError, ErrorCodes } from './errors.js';
 import { consoleLogger, type Logger } from './server/options.js';
 
 /** A started host, whatever its kind. */
@@ -22,7 +23,15 @@ async function buildApp(config: CliConfig): Promise<{ app: App; close: () => Pro
     const { legacyFromCli } = await import('./legacy-mount.js');
     return legacyFromCli(config, resolved.config);
   }
-  const value = await loadTarget(parseTarget(config.target!, config.cwd));
+  const target = parseTarget(config.target!, config.appDir);
+  let value = await loadTarget(target);
+  if (config.factory) {
+    if (typeof value !== 'function') {
+      throw new AlbanyError(ErrorCodes.ERR_ALBANY_APP_LOAD, `--factory: export "${target.exportName}" of ${target.file} is a ${value === null ? 'null' : typeof value}, not a function that builds the app`);
+    }
+    // Called once per process, before the server starts (and so before lifespan startup).
+    value = await (value as () => unknown)();
+  }
   return { app: toGatewayApp(value, config.interface), close: async () => {} };
 }
 
