@@ -40,7 +40,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'max-body-size', type: 'string', value: 'BYTES', help: `largest request body, larger gets 413 (default ${SERVER_DEFAULTS.maxBodySize}; 0 = no limit)`, group: 'limits' },
   { name: 'max-header-size', type: 'string', value: 'BYTES', help: `largest request head, larger gets 431 (default ${SERVER_DEFAULTS.maxHeaderSize})`, group: 'limits' },
   { name: 'headers-timeout', type: 'string', value: 'MS', help: `time allowed for the request head (default ${SERVER_DEFAULTS.headersTimeoutMs})`, group: 'limits' },
-  { name: 'request-timeout', type: 'string', value: 'MS', help: `time allowed for the whole request (default ${SERVER_DEFAULTS.requestTimeoutMs})`, group: 'limits' },
+  { name: 'request-timeout', type: 'string', value: 'MS', help: `time allowed for the whole exchange, the app's response included: 504, or the connection closed if the response started (default ${SERVER_DEFAULTS.requestTimeoutMs}; 0 = none)`, group: 'limits' },
   { name: 'keep-alive-timeout', type: 'string', value: 'MS', help: `idle keep-alive connection lifetime (default ${SERVER_DEFAULTS.keepAliveTimeoutMs})`, group: 'limits' },
   { name: 'limit-concurrency', type: 'string', value: 'N', help: 'requests in flight per process beyond N get 503 before the app runs (default: no limit)', group: 'limits' },
   { name: 'max-requests', type: 'string', value: 'N', help: 'with --workers: replace a worker gracefully after it has taken N requests (guards against leaks)', group: 'limits' },

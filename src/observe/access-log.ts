@@ -29,8 +29,9 @@ export interface LineSink {
   write(chunk: string): unknown;
 }
 
-// Batches past this size are written at once instead of waiting for the end of the turn.
-const FLUSH_AT = 64 * 1024;
+// A batch is written before it would pass this size: a write to a pipe of at most PIPE_BUF (4 KiB
+// on Linux) bytes is atomic, so the lines of several --workers sharing one stdout never interleave.
+const FLUSH_AT = 4096;
 
 /**
  * Request ids generated for requests that came without `x-request-id`: a random per-process
@@ -79,17 +80,22 @@ export class AccessLog {
 
   /** Adds one request's line; it is written at the end of this turn of the event loop. */
   write(record: AccessRecord): void {
-    this.batch += formatAccessLine(record, this.format);
-    if (this.batch.length >= FLUSH_AT) this.flush();
-    else if (!this.scheduled) {
+    const line = formatAccessLine(record, this.format);
+    if (this.batch.length + line.length > FLUSH_AT && this.batch !== '') this.flush();
+    this.batch += line;
+    if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => this.flush());
+      setImmediate(this.endOfTurn);
     }
   }
 
+  private readonly endOfTurn = (): void => {
+    this.scheduled = false;
+    this.flush();
+  };
+
   /** Writes whatever is batched now (also called before the server stops). */
   flush(): void {
-    this.scheduled = false;
     if (this.batch === '') return;
     const text = this.batch;
     this.batch = '';

@@ -22,7 +22,11 @@ export interface ServerOptions {
   maxHeaderSize?: number;
   /** Time to receive the whole request head (default 30 s; slowloris guard). */
   headersTimeoutMs?: number;
-  /** Time to receive the whole request (default 300 s; slow-body guard; 0 = none). */
+  /**
+   * Time for the whole exchange (default 300 s; 0 = none): node cuts a request still arriving with
+   * 408, and an app that has not finished its response by then gets its client a 504 (or, once the
+   * response started, a closed connection) and `http.disconnect`.
+   */
   requestTimeoutMs?: number;
   /** How long an idle keep-alive connection stays open (default 5 s). */
   keepAliveTimeoutMs?: number;
