@@ -81,6 +81,12 @@ class HostedSink extends NodeResponseSink implements NodeExchange {
     this.settle(this, false);
   }
 
+  override sendWhole(status: number, headers: string[], body: string | Uint8Array | null): void {
+    // A direct handler that answers after the request timeout did: its answer has nowhere to go.
+    if (this.timedOut) return;
+    super.sendWhole(status, headers, body);
+  }
+
   openCycle(): HttpCycle {
     let cycle = this.cycle;
     if (cycle === undefined) {

@@ -175,3 +175,16 @@ test.serial('a WebSocket upgrade to an app that ignores websocket scopes gets 40
   t.false(/\n\s+at /.test(run.stderr()), run.stderr());
   t.is(await stop(run), 0);
 });
+
+test.serial('--request-timeout on the direct fromFetch path: 504, and the handler\'s late answer is dropped without an error', async (t) => {
+  const run = albany(['serve', fixture('fetch-hello.mjs'), '--port', '0', '--lifespan', 'off', '--request-timeout', '500']);
+  t.teardown(() => run.child.kill('SIGKILL'));
+  const url = await listening(run);
+  const res = await fetch(`${url}/late`, { signal: AbortSignal.timeout(8000) });
+  t.is(res.status, 504);
+  await new Promise((r) => setTimeout(r, 2000)); // the handler answers meanwhile
+  t.is(await (await fetch(`${url}/next`)).text(), 'fetched /next');
+  t.regex(run.stderr(), /warn: request timeout \(500 ms\) for "GET \/late HTTP\/1\.1": answered 504/);
+  t.false(run.stderr().includes('exception in app'), run.stderr());
+  t.is(await stop(run), 0);
+});
