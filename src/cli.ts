@@ -139,6 +139,13 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     // Recycling means a fresh process takes over the socket; one process alone would drop requests.
     usage('--max-requests needs --workers N (also --workers 1): a worker is replaced by a fresh one while the others, or its successor, keep serving');
   }
+  if (config.fastcgi !== undefined) {
+    // The FastCGI front has its own request books; these act on the HTTP host only (nginx in front
+    // of FastCGI keeps the access log and its own limits).
+    const httpOnly = ['limit-concurrency', 'max-requests', 'log-format', 'access-log'].filter((name) => values[name] !== undefined);
+    if (httpOnly.length > 0) usage(`${httpOnly.map((n) => `--${n}`).join(', ')} ${httpOnly.length === 1 ? 'acts' : 'act'} on the HTTP server only, not with --fastcgi (nginx in front keeps the access log and limits)`);
+    server.accessLog = false;
+  }
   if (values['max-requests-jitter'] !== undefined && config.maxRequests === undefined) usage('--max-requests-jitter needs --max-requests N');
   if (config.fastcgi !== undefined && server.uds !== undefined) usage('give either --fastcgi or --uds, not both (--fastcgi unix:/PATH serves FastCGI on a Unix socket)');
   if (command === 'serve' && config.target === undefined && config.legacy === undefined) {

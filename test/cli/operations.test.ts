@@ -188,3 +188,9 @@ test.serial('--request-timeout on the direct fromFetch path: 504, and the handle
   t.false(run.stderr().includes('exception in app'), run.stderr());
   t.is(await stop(run), 0);
 });
+
+test.serial('--limit-concurrency, --max-requests and the access log flags are refused with --fastcgi, by name', async (t) => {
+  const run = albany(['serve', app, '--fastcgi', '127.0.0.1:0', '--limit-concurrency', '3', '--log-format', 'json']);
+  t.is((await run.exit).code, 2);
+  t.is(run.stderr(), 'albany: --limit-concurrency, --log-format act on the HTTP server only, not with --fastcgi (nginx in front keeps the access log and limits)\n');
+});
