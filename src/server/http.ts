@@ -368,7 +368,7 @@ export function createRequestHandler(
   handler.dispose = () => {
     if (sweeper !== undefined) clearInterval(sweeper);
     sweeper = undefined;
-    accessLog?.flush();
+    accessLog?.close();
   };
   Object.defineProperty(handler, 'inFlight', { get: () => inFlight });
   handler.drain = (idle: () => void) => {
