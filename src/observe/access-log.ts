@@ -63,17 +63,18 @@ function textSafe(s: string): string {
   return /[\x00-\x1f"\\\x7f]/.test(s) ? JSON.stringify(s).slice(1, -1) : s;
 }
 
-// The time text of the last line: under load many lines share a millisecond, and toISOString
-// costs more than the rest of a line's fields together.
-let lastMs = -1;
-let lastIso = '';
+// The time text: toISOString costs more than the rest of a line's fields together, so the text up
+// to the second is kept and only the milliseconds are written per line.
+let secondStart = -1;
+let secondText = '';
 function isoNow(): string {
   const now = Date.now();
-  if (now !== lastMs) {
-    lastMs = now;
-    lastIso = new Date(now).toISOString();
+  const ms = now % 1000;
+  if (now - ms !== secondStart) {
+    secondStart = now - ms;
+    secondText = new Date(secondStart).toISOString().slice(0, 20); // 'YYYY-MM-DDTHH:MM:SS.'
   }
-  return lastIso;
+  return `${secondText}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z`;
 }
 
 // Milliseconds with three decimals from whole microseconds: integer-to-string only, no dtoa.
