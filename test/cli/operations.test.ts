@@ -30,9 +30,8 @@ test.serial('--limit-concurrency 2: a third request in flight gets 503 at once, 
   t.teardown(() => run.child.kill('SIGKILL'));
   const url = await listening(run);
   const slow = [fetch(`${url}/slow?ms=2000`), fetch(`${url}/slow?ms=2000`)];
-  // Both slow requests are in flight once their access lines... are not yet written: wait for the
-  // server to have them by giving the loopback a moment, then the third one is over the limit.
-  await new Promise((r) => setTimeout(r, 500));
+  // Once the app has both slow requests, a third one is over the limit.
+  t.true(await until(() => (run.stderr().match(/app: \/slow started/g) ?? []).length === 2), run.stderr());
   const started = Date.now();
   const third = await fetch(`${url}/hello`);
   t.is(third.status, 503);
