@@ -14,6 +14,12 @@ export interface CliConfig {
   command: 'serve' | 'config' | 'help' | 'version';
   /** `module[:export]` for serve. */
   target: string | undefined;
+  /** `--factory`: the export builds the app when called. */
+  factory: boolean;
+  /** Where MODULE and `--legacy MODULE` are resolved (`--app-dir`, default the current directory). */
+  appDir: string;
+  /** `--env-file PATH`, resolved; loaded by main() before anything else reads the environment. */
+  envFile: string | undefined;
   /** Handler module for `--legacy`, `MODULE[:EXPORT]`. */
   legacy: string | undefined;
   legacyStyle: string | undefined;
@@ -26,6 +32,10 @@ export interface CliConfig {
   configPath: string | undefined;
   workers: number;
   metricsPort: number | undefined;
+  /** `--max-requests`: a worker is replaced after this many requests (needs --workers). */
+  maxRequests: number | undefined;
+  /** `--max-requests-jitter`: up to this many more, drawn per worker. */
+  maxRequestsJitter: number;
   fastcgi: string | undefined;
   /** `--ssl-keyfile`, `--ssl-certfile`, `--ssl-ca`: read when the server starts. */
   tls: TlsFiles | undefined;
@@ -75,7 +85,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   const values = parsed.values as Record<string, unknown>;
   const [command, ...rest] = parsed.positionals;
 
-  const base = { target: undefined, legacy: undefined, legacyStyle: undefined, provide: [] as string[], interface: 'auto' as const, server: {}, poolFlags: {}, configPath: undefined, workers: 1, metricsPort: undefined, fastcgi: undefined, tls: undefined, reloadDirs: undefined, print: false, cwd, env };
+  const base = { factory: false, appDir: cwd, envFile: undefined, target: undefined, legacy: undefined, legacyStyle: undefined, provide: [] as string[], interface: 'auto' as const, server: {}, poolFlags: {}, configPath: undefined, workers: 1, metricsPort: undefined, maxRequests: undefined, maxRequestsJitter: 0, fastcgi: undefined, tls: undefined, reloadDirs: undefined, print: false, cwd, env };
   if (values.help) return { ...base, command: 'help' };
   if (values.version) return { ...base, command: 'version' };
   if (command === undefined) usage('missing command: use "albany serve MODULE[:EXPORT]" (see albany --help)');
@@ -84,6 +94,10 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
 
   const poolFlags = Object.fromEntries(Object.entries(values).filter(([k]) => k.startsWith('pool-')));
   const envPort = env.PORT !== undefined && env.PORT !== '' ? intFlag({ PORT: env.PORT }, 'PORT') : undefined;
+  if (values['access-log'] === true && values['no-access-log'] === true) usage('give either --access-log or --no-access-log, not both');
+  const logLevel = oneOf<LogLevel>(values, 'log-level', ['debug', 'info', 'warn', 'error', 'silent']);
+  // On by default, like uvicorn's, and quiet at the levels that ask for warnings only.
+  const accessLog = values['access-log'] === true || (values['no-access-log'] !== true && (logLevel === undefined || logLevel === 'debug' || logLevel === 'info'));
   const server: ServerOptions = {
     host: values.host as string | undefined,
     port: intFlag(values, 'port') ?? envPort,
@@ -92,7 +106,10 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     proxyHeaders: values['proxy-headers'] === true ? true : undefined,
     forwardedAllowIps: typeof values['forwarded-allow-ips'] === 'string' ? (values['forwarded-allow-ips'] as string).split(',').map((s) => s.trim()).filter(Boolean) : undefined,
     lifespan: oneOf<LifespanMode>(values, 'lifespan', ['auto', 'on', 'off']),
-    logLevel: oneOf<LogLevel>(values, 'log-level', ['debug', 'info', 'warn', 'error', 'silent']),
+    logLevel,
+    accessLog,
+    logFormat: oneOf(values, 'log-format', ['text', 'json']),
+    limitConcurrency: intFlag(values, 'limit-concurrency', 1),
     maxBodySize: intFlag(values, 'max-body-size'),
     maxHeaderSize: intFlag(values, 'max-header-size', 1),
     headersTimeoutMs: intFlag(values, 'headers-timeout'),
@@ -114,12 +131,31 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     configPath: values.config as string | undefined,
     workers: intFlag(values, 'workers', 1) ?? 1,
     metricsPort: intFlag(values, 'metrics'),
+    maxRequests: intFlag(values, 'max-requests', 1),
+    maxRequestsJitter: intFlag(values, 'max-requests-jitter') ?? 0,
     fastcgi: values.fastcgi as string | undefined,
     print: values.print === true,
+    factory: values.factory === true,
+    appDir: typeof values['app-dir'] === 'string' ? resolve(cwd, values['app-dir'] as string) : cwd,
+    envFile: typeof values['env-file'] === 'string' ? resolve(cwd, values['env-file'] as string) : undefined,
   };
   config.tls = tlsFlags(values);
   config.reloadDirs = reloadFlags(values, config, cwd);
   if (config.tls !== undefined && config.fastcgi !== undefined) usage('--ssl-keyfile does not apply to --fastcgi: the web server in front terminates TLS');
+  if (config.appDir !== cwd && !statSync(config.appDir, { throwIfNoEntry: false })?.isDirectory()) usage(`--app-dir ${JSON.stringify(values['app-dir'])} is not a directory`);
+  if (config.factory && config.legacy !== undefined) usage('--factory applies to a serve target, not to --legacy handlers');
+  if (config.maxRequests !== undefined && values.workers === undefined) {
+    // Recycling means a fresh process takes over the socket; one process alone would drop requests.
+    usage('--max-requests needs --workers N (also --workers 1): a worker is replaced by a fresh one while the others, or its successor, keep serving');
+  }
+  if (config.fastcgi !== undefined) {
+    // The FastCGI front has its own request books; these act on the HTTP host only (nginx in front
+    // of FastCGI keeps the access log and its own limits).
+    const httpOnly = ['limit-concurrency', 'max-requests', 'log-format', 'access-log'].filter((name) => values[name] !== undefined);
+    if (httpOnly.length > 0) usage(`${httpOnly.map((n) => `--${n}`).join(', ')} ${httpOnly.length === 1 ? 'acts' : 'act'} on the HTTP server only, not with --fastcgi (nginx in front keeps the access log and limits)`);
+    server.accessLog = false;
+  }
+  if (values['max-requests-jitter'] !== undefined && config.maxRequests === undefined) usage('--max-requests-jitter needs --max-requests N');
   if (config.fastcgi !== undefined && server.uds !== undefined) usage('give either --fastcgi or --uds, not both (--fastcgi unix:/PATH serves FastCGI on a Unix socket)');
   if (command === 'serve' && config.target === undefined && config.legacy === undefined) {
     usage('serve needs a target: albany serve MODULE[:EXPORT], or --legacy MODULE[:EXPORT]');
@@ -166,6 +202,21 @@ function reloadFlags(values: Record<string, unknown>, config: CliConfig, cwd: st
   return [dirname(splitModuleSpec(spec, cwd).file)];
 }
 
+/**
+ * `--env-file`: node's own parser and rule (variables already in the environment win), so the file
+ * means what `node --env-file` would make of it. Cluster workers inherit the result.
+ */
+function loadEnvFile(path: string): void {
+  // node 20 ends the process (exit 9) instead of throwing for a file it cannot read.
+  if (!statSync(path, { throwIfNoEntry: false })?.isFile()) usage(`--env-file ${path}: no such file`);
+  try {
+    process.loadEnvFile(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    usage(`--env-file ${path}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+  }
+}
+
 function version(): string {
   // dist/src/cli.js sits one folder deeper than src/cli.ts.
   const pkgUrl = new URL(import.meta.url.includes('/dist/') ? '../../package.json' : '../package.json', import.meta.url);
@@ -177,6 +228,11 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   let config: CliConfig;
   try {
     config = parseCli(argv, process.env, process.cwd());
+    if (config.envFile !== undefined) {
+      loadEnvFile(config.envFile);
+      // Parsed again: PORT and ALBANY_POOL_* from the file count like any other environment.
+      config = parseCli(argv, process.env, process.cwd());
+    }
   } catch (error) {
     process.stderr.write(`albany: ${(error as Error).message}\n`);
     process.exitCode = 2;

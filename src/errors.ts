@@ -38,6 +38,8 @@ export const ErrorCodes = {
   ERR_ALBANY_BODY_TOO_LARGE: 'ERR_ALBANY_BODY_TOO_LARGE',
   /** The interop layer could not tell what kind of handler it was given. */
   ERR_ALBANY_INTERFACE: 'ERR_ALBANY_INTERFACE',
+  /** The first workers of a cluster failed to start (a port in use, an app that fails to load): nothing to respawn. */
+  ERR_ALBANY_WORKER_START: 'ERR_ALBANY_WORKER_START',
 } as const;
 
 /** One of the {@link ErrorCodes}. */

@@ -9,7 +9,7 @@ import type { HandlerStyle } from './pool/protocol.js';
 
 /** The module, export and style `--legacy` and `--legacy-style` name. */
 export function legacySpec(config: CliConfig): LegacySpec {
-  const { file, exportName } = splitModuleSpec(config.legacy!, config.cwd);
+  const { file, exportName } = splitModuleSpec(config.legacy!, config.appDir);
   return { file, exportName, style: config.legacyStyle as HandlerStyle | undefined };
 }
 

@@ -8,6 +8,7 @@ import { resolvePoolConfig } from './pool/config.js';
 import { formatConfig } from './pool/config-format.js';
 import { resolveProcessPools, setPoolConfigSource, unusedPoolSettings } from './pool/config-process.js';
 import { serve } from './server/http.js';
+import { AlbanyError, ErrorCodes } from './errors.js';
 import { consoleLogger, type Logger } from './server/options.js';
 import type { HttpMetrics } from './observe/http-metrics.js';
 
@@ -25,12 +26,20 @@ async function buildApp(config: CliConfig): Promise<{ app: App; close: () => Pro
     const { legacyFromCli } = await import('./legacy-mount.js');
     return legacyFromCli(config, resolved.config);
   }
-  const value = await loadTarget(parseTarget(config.target!, config.cwd));
+  const target = parseTarget(config.target!, config.appDir);
+  let value = await loadTarget(target);
+  if (config.factory) {
+    if (typeof value !== 'function') {
+      throw new AlbanyError(ErrorCodes.ERR_ALBANY_APP_LOAD, `--factory: export "${target.exportName}" of ${target.file} is a ${value === null ? 'null' : typeof value}, not a function that builds the app`);
+    }
+    // Called once per process, before the server starts (and so before lifespan startup).
+    value = await (value as () => unknown)();
+  }
   return { app: toGatewayApp(value, config.interface), close: async () => {} };
 }
 
 /** Loads the app and starts the host the flags ask for: FastCGI (`--fastcgi`) or HTTP (TCP or `--uds`). */
-async function startHost(config: CliConfig, logger: Logger): Promise<Running> {
+async function startHost(config: CliConfig, logger: Logger, recycle?: () => void): Promise<Running> {
   // --provide services are up (their startup() done) before the app loads, and stop after it.
   const services = await startServices(config, logger);
   let server: Running;
@@ -45,7 +54,7 @@ async function startHost(config: CliConfig, logger: Logger): Promise<Running> {
       server = await serveFastCGI(built.app, { ...options, ...parseFastCGIAddress(config.fastcgi), logger });
     } else {
       const tls = config.tls === undefined ? undefined : (await import('./server/tls.js')).readTlsFiles(config.tls);
-      server = await serve(built.app, { ...config.server, ...(tls === undefined ? {} : { tls }), ...(metrics === undefined ? {} : { metrics }), logger });
+      server = await serve(built.app, { ...config.server, ...(tls === undefined ? {} : { tls }), ...(metrics === undefined ? {} : { metrics }), logger, ...maxRequestsOptions(config, recycle) });
     }
   } catch (error) {
     await closeApp().catch(() => {});
@@ -61,6 +70,30 @@ async function startHost(config: CliConfig, logger: Logger): Promise<Running> {
     answerMetricsRequests(await processExposition(metrics));
   }
   return { url: server.url, metrics, close: () => server.close().then(closeApp).finally(() => { metrics?.close(); return services.stop(); }) };
+}
+
+/** `--max-requests N --max-requests-jitter J`: this worker's own limit, N plus a random 0..J (gunicorn's rule). */
+function maxRequestsOptions(config: CliConfig, recycle: (() => void) | undefined): { maxRequests?: number; onMaxRequests?: () => void } {
+  if (config.maxRequests === undefined || recycle === undefined) return {};
+  const maxRequests = config.maxRequests + Math.floor(Math.random() * (config.maxRequestsJitter + 1));
+  return { maxRequests, onMaxRequests: recycle };
+}
+
+/**
+ * The process-wide failure policy. An unhandled rejection is a promise nobody awaited (a
+ * fire-and-forget call in an app); the request it came from has been settled by its cycle, so the
+ * process logs it and keeps serving. An uncaught exception may have left any state half-changed,
+ * so it is logged and the process exits 1 (a cluster worker is respawned by the primary).
+ */
+function installFailurePolicy(logger: Logger): void {
+  const text = (e: unknown) => (e instanceof Error ? (e.stack ?? e.message) : String(e));
+  process.on('unhandledRejection', (reason) => logger.error(`unhandled rejection (the process keeps serving): ${text(reason)}`));
+  if (cluster.isWorker) return; // cluster.ts says goodbye to the primary before exiting
+  process.on('uncaughtException', (error) => {
+    if (process.listenerCount('uncaughtException') > 1) return; // the app handles its own
+    logger.error(`uncaught exception, exiting: ${text(error)}`);
+    process.exit(1);
+  });
 }
 
 /** Loads the `--provide` modules (none: nothing to stop). */
@@ -117,6 +150,7 @@ export async function run(config: CliConfig): Promise<void> {
     return;
   }
   const logger = consoleLogger(config.server.logLevel ?? 'info');
+  installFailurePolicy(logger);
   // A broken --legacy module stops the CLI here with one line, before anything listens; under
   // --workers the primary checks once for all its workers.
   if (config.legacy !== undefined && cluster.isPrimary) {
@@ -131,15 +165,19 @@ export async function run(config: CliConfig): Promise<void> {
     await runReloading(config, logger);
     return;
   }
-  if (config.workers > 1) {
+  if (config.workers > 1 || config.maxRequests !== undefined) {
     // The primary only supervises (it never loads the app or its pool); each worker runs startHost
     // and the cluster module owns signals in both.
     const { runCluster } = await import('./server/cluster.js');
-    const handle = await runCluster({ workers: config.workers, start: () => startHost(config, logger), shutdownTimeoutMs: (config.server.gracefulTimeoutMs ?? 10_000) + 5_000 }, logger);
+    const handle = await runCluster({ workers: config.workers, start: (worker) => startHost(config, logger, () => worker.recycle()), shutdownTimeoutMs: (config.server.gracefulTimeoutMs ?? 10_000) + 5_000 }, logger);
     // The primary serves one /metrics for the whole service.
     if (handle !== undefined && config.metricsPort !== undefined) await startMetrics(config, logger, undefined);
     return;
   }
+  // A single process has no second one to hand the socket to, so a reload would drop requests:
+  // SIGHUP is logged and ignored (with --workers it replaces every worker gracefully). Installed
+  // before the app loads, so a SIGHUP during startup does not end the process either.
+  process.on('SIGHUP', () => logger.info('SIGHUP ignored: a single process cannot reload without dropping requests; use --workers N for graceful reloads'));
   const running = await startHost(config, logger);
   const metrics = config.metricsPort === undefined ? undefined : await startMetrics(config, logger, running.metrics);
 

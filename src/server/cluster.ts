@@ -19,7 +19,7 @@ export interface ClusterOptions {
    * anything with `close()`) so SIGTERM and reloads can drain it; `serve()` and `serveFastCGI()`
    * results qualify.
    */
-  start: () => Promise<Closable | void>;
+  start: (worker: WorkerControl) => Promise<Closable | void>;
   /** How long a worker may take to drain before it is killed (default 30 s). */
   shutdownTimeoutMs?: number;
   /** Respawn delay after a worker that crashed young: starts at `initialMs`, doubles per crash, capped at `maxMs` (defaults 100 ms, 30 s). */
@@ -40,6 +40,15 @@ export interface ClusterOptions {
   handleSignals?: boolean;
 }
 
+/** What a worker's `start` may ask of the primary. */
+export interface WorkerControl {
+  /**
+   * Asks the primary to replace this worker gracefully: a fresh worker is started, and once it is
+   * ready this one drains and exits (`--max-requests`). Asking twice does nothing more.
+   */
+  recycle(): void;
+}
+
 /** The primary's view of the running cluster. */
 export interface ClusterHandle {
   /** Pids of the workers currently running. */
@@ -57,7 +66,10 @@ const SHUTDOWN = 'albany:shutdown';
 // FAREWELL; see leaveCluster.
 const DRAINED = 'albany:drained';
 const FAREWELL = 'albany:farewell';
-type ControlMessage = { albany: typeof READY | typeof SHUTDOWN | typeof DRAINED | typeof FAREWELL };
+// A worker asks to be replaced (RECYCLE), or says why it could not start (FAILED, with `message`).
+const RECYCLE = 'albany:recycle';
+const FAILED = 'albany:failed';
+type ControlMessage = { albany: typeof READY | typeof SHUTDOWN | typeof DRAINED | typeof FAREWELL | typeof RECYCLE } | { albany: typeof FAILED; message: string };
 // How long a drained worker waits for FAREWELL before leaving anyway (a wedged primary).
 const FAREWELL_TIMEOUT_MS = 2000;
 function isControl(message: unknown, kind: string): boolean {
@@ -73,6 +85,9 @@ interface WorkerState {
   replacement: boolean;
   exited: Promise<void>;
   whenReady: Promise<boolean>;
+  /** Why it could not start, as the worker reported it. */
+  failure: string | undefined;
+  recycling: boolean;
 }
 
 function describe(error: unknown): string {
@@ -161,11 +176,22 @@ async function runWorker(options: ClusterOptions, logger: Logger): Promise<void>
   process.on('message', (message: unknown) => {
     if (isControl(message, SHUTDOWN)) void stop();
   });
+  let recycleAsked = false;
+  const control: WorkerControl = {
+    recycle: () => {
+      if (recycleAsked || stopping !== undefined) return;
+      recycleAsked = true;
+      process.send?.({ albany: RECYCLE } satisfies ControlMessage);
+    },
+  };
   try {
-    server = await options.start();
+    server = await options.start(control);
   } catch (error) {
-    logger.error(`worker ${process.pid} failed to start: ${describe(error)}`);
-    process.exit(1);
+    // The primary reports it: once for the whole cluster when no worker has started yet (a port in
+    // use fails every worker alike), with its pid when a replacement fails later.
+    if (process.send === undefined) logger.error(`worker ${process.pid} failed to start: ${describe(error)}`);
+    else process.send({ albany: FAILED, message: error instanceof Error ? error.message : String(error) } satisfies ControlMessage, () => process.exit(1));
+    return;
   }
   process.send?.({ albany: READY } satisfies ControlMessage);
 }
@@ -181,6 +207,10 @@ async function runPrimary(options: ClusterOptions, logger: Logger): Promise<Clus
   const timers = new Set<NodeJS.Timeout>();
   let crashes = 0;
   let shuttingDown = false;
+  // Until a worker has been ready once, a worker that fails to start fails the whole cluster: the
+  // cause (a port in use, a broken app) would fail every respawn alike.
+  let everReady = false;
+  let startFailure: string | undefined;
   let reloading: Promise<void> | undefined;
 
   const fork = (replacement = false): WorkerState => {
@@ -194,6 +224,8 @@ async function runPrimary(options: ClusterOptions, logger: Logger): Promise<Clus
       replacement,
       exited: new Promise((resolve) => worker.once('exit', () => resolve())),
       whenReady: new Promise((resolve) => (markReady = resolve)),
+      failure: undefined,
+      recycling: false,
     };
     live.add(state);
     worker.on('message', (message: unknown) => {
@@ -201,7 +233,16 @@ async function runPrimary(options: ClusterOptions, logger: Logger): Promise<Clus
         if (worker.isConnected()) worker.send({ albany: FAREWELL } satisfies ControlMessage);
         return;
       }
+      if (isControl(message, FAILED)) {
+        state.failure = String((message as { message?: unknown }).message);
+        return;
+      }
+      if (isControl(message, RECYCLE)) {
+        void recycle(state);
+        return;
+      }
       if (!isControl(message, READY)) return;
+      everReady = true;
       state.ready = true;
       markReady(true);
       logger.info(`worker ${worker.process.pid} ready`);
@@ -212,6 +253,11 @@ async function runPrimary(options: ClusterOptions, logger: Logger): Promise<Clus
       if (state.stopping || shuttingDown) return;
       // Respawning it would add a worker beside the old one it failed to replace.
       if (state.replacement && !state.ready) return;
+      if (!state.ready && !everReady) {
+        startFailure ??= state.failure ?? `worker ${worker.process.pid} exited (${signal ?? `exit code ${code}`}) before it was ready`;
+        return;
+      }
+      if (!state.ready && state.failure !== undefined) logger.error(`worker ${worker.process.pid} failed to start: ${state.failure}`);
       const lived = Date.now() - state.bornAt;
       crashes = lived >= stableAfterMs ? 1 : crashes + 1;
       const delay = Math.min(maxMs, initialMs * 2 ** (crashes - 1));
@@ -235,6 +281,20 @@ async function runPrimary(options: ClusterOptions, logger: Logger): Promise<Clus
     }, shutdownTimeoutMs);
     await state.exited;
     clearTimeout(timer);
+  };
+
+  // One worker asked to go (--max-requests): its successor first, then its drain.
+  const recycle = async (old: WorkerState): Promise<void> => {
+    if (old.recycling || old.stopping || shuttingDown) return;
+    old.recycling = true;
+    logger.info(`worker ${old.worker.process.pid} reached its request limit; replacing it`);
+    const fresh = fork();
+    if (!(await fresh.whenReady)) {
+      old.recycling = false;
+      logger.error(`worker ${old.worker.process.pid} kept: its replacement failed to start`);
+      return;
+    }
+    if (!shuttingDown) await drain(old);
   };
 
   const reload = () =>
@@ -275,6 +335,10 @@ async function runPrimary(options: ClusterOptions, logger: Logger): Promise<Clus
 
   const first = Array.from({ length: options.workers }, fork);
   const started = await Promise.all(first.map((s) => s.whenReady));
+  if (startFailure !== undefined) {
+    await stop();
+    throw new AlbanyError(ErrorCodes.ERR_ALBANY_WORKER_START, startFailure);
+  }
   if (!started.every(Boolean) && live.size === 0) logger.error('no worker started; respawning with back-off');
   logger.info(`primary ${process.pid} running ${options.workers} worker${options.workers === 1 ? '' : 's'}`);
   return {

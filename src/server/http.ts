@@ -17,6 +17,7 @@ import { attachWebSocket } from './websocket.js';
 import { h2Cancel, h2HasBody, h2HeaderListSize, h2IdleTimeout, h2RawHeaders, h2RequestTimeout, h2Session } from './http2.js';
 import { createSecureHost } from './tls.js';
 import { CLIENT_CLOSED_STATUS } from '../observe/http-metrics.js';
+import { AccessLog } from '../observe/access-log.js';
 
 // A connection's books, kept on the socket. All three are set together when the connection opens
 // (see `connection` below), before node reads from it: every socket then has one hidden class
@@ -60,11 +61,18 @@ class HostedSink extends NodeResponseSink implements NodeExchange {
   declare private readonly settle: (sink: HostedSink, clientGone: boolean) => void;
   declare readonly head: RequestHead;
   declare readonly logError: ErrorLogger;
-  /** When the request began, for the metrics collector (0 without one). */
-  declare startedAt: number;
+  /** `performance.now()` when the request head arrived: for the request timeout and the access log. */
+  declare readonly startedAt: number;
+  /** The request's `x-request-id`, if it sent one (the access log makes one up otherwise). */
+  declare requestId: string | undefined;
+  /** Set when the request timeout cut this request, so it is cut once. */
+  declare timedOut: boolean;
 
-  constructor(res: ServerResponse, socket: TrackedSocket, settle: (sink: HostedSink, clientGone: boolean) => void, head: RequestHead, logError: ErrorLogger) {
+  constructor(res: ServerResponse, socket: TrackedSocket, settle: (sink: HostedSink, clientGone: boolean) => void, head: RequestHead, logError: ErrorLogger, startedAt: number) {
     super(res);
+    this.startedAt = startedAt;
+    this.requestId = undefined;
+    this.timedOut = false;
     this.cycle = undefined;
     this.source = NO_BODY;
     this.settled = false;
@@ -77,6 +85,12 @@ class HostedSink extends NodeResponseSink implements NodeExchange {
 
   protected override ended(): void {
     this.settle(this, false);
+  }
+
+  override sendWhole(status: number, headers: string[], body: string | Uint8Array | null): void {
+    // A direct handler that answers after the request timeout did: its answer has nowhere to go.
+    if (this.timedOut) return;
+    super.sendWhole(status, headers, body);
   }
 
   openCycle(): HttpCycle {
@@ -98,20 +112,22 @@ class HostedSink extends NodeResponseSink implements NodeExchange {
  * its Host is acceptable: at most one, a valid authority (server/host.ts). node itself refuses an
  * HTTP/1.1 request without Host (`requireHostHeader`), but lets any text through as its value.
  */
-function headFacts(rawHeaders: readonly string[]): { contentLength: number | undefined; chunked: boolean; hostOk: boolean } {
+function headFacts(rawHeaders: readonly string[]): { contentLength: number | undefined; chunked: boolean; hostOk: boolean; requestId: string | undefined } {
   let contentLength: number | undefined;
   let chunked = false;
   let hosts = 0;
   let hostOk = true;
+  let requestId: string | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
-    // Lengths first: only three names matter, and most headers differ from all in length.
+    // Lengths first: only four names matter, and most headers differ from all in length.
     if (name.length === 4) {
       if (lowerHeaderName(name) === 'host' && (++hosts > 1 || !isValidHost(rawHeaders[i + 1]!))) hostOk = false;
     } else if (name.length === 14 && lowerHeaderName(name) === 'content-length') contentLength = Number(rawHeaders[i + 1]);
     else if (name.length === 17 && lowerHeaderName(name) === 'transfer-encoding') chunked = true;
+    else if (name.length === 12 && lowerHeaderName(name) === 'x-request-id') requestId = rawHeaders[i + 1];
   }
-  return { contentLength, chunked, hostOk };
+  return { contentLength, chunked, hostOk, requestId };
 }
 
 /**
@@ -159,6 +175,8 @@ export interface GatewayRequestHandler {
    * the app first reads the body, so a request refused up front (413) never invites the upload.
    */
   checkContinue(req: IncomingMessage, res: ServerResponse): void;
+  /** Stops the request-timeout sweep and writes the access log lines still batched. */
+  dispose(): void;
 }
 
 /**
@@ -171,7 +189,9 @@ export function createRequestHandler(
   state: Record<string, unknown>,
   serverAddress: () => Address,
 ): GatewayRequestHandler {
-  const { logger, maxBodySize, rootPath, metrics } = options;
+  const { logger, maxBodySize, rootPath, metrics, limitConcurrency, requestTimeoutMs, maxRequests } = options;
+  const accessLog = options.accessLog ? new AccessLog(options.logFormat, options.accessLogStream ?? process.stdout) : undefined;
+  let served = 0;
   // An app that can answer node requests itself (fromFetch) skips the gateway's messages here.
   const direct = options.directApps ? directNodeHandlerOf(app) : undefined;
   // Requests not yet settled, and the connections that carry them (a connection joins when it
@@ -208,12 +228,17 @@ export function createRequestHandler(
       rootPath,
       state,
     };
-    let { contentLength, chunked, hostOk } = headFacts(head.rawHeaders);
+    let { contentLength, chunked, hostOk, requestId } = headFacts(head.rawHeaders);
     if (draining) res.shouldKeepAlive = false;
-    const sink = new HostedSink(res, socket, settle, head, logError);
+    const sink = new HostedSink(res, socket, settle, head, logError, performance.now());
+    sink.requestId = requestId;
+    // An app's declared content-length is held to: a shorter body would leave the client waiting
+    // for bytes that never come, a longer one would corrupt the next response on the connection.
+    res.strictContentLength = true;
     open.push(sink);
     inFlight++;
-    if (metrics !== undefined) sink.startedAt = metrics.started();
+    // The collector counts it in flight; its duration runs from sink.startedAt.
+    if (metrics !== undefined) metrics.started();
     if (h2) {
       // A stream the client resets leaves the books here; its session goes on.
       res.once('close', () => settle(sink, true));
@@ -227,6 +252,8 @@ export function createRequestHandler(
         cycle?.clientGone();
       });
     }
+    if (sweeper === undefined && requestTimeoutMs > 0) startSweeper();
+    if (++served === maxRequests) options.onMaxRequests?.();
 
     if (h2 && h2HeaderListSize(req.rawHeaders) > options.maxHeaderSize) {
       sink.fail(431, 'Request Header Fields Too Large');
@@ -238,6 +265,14 @@ export function createRequestHandler(
       // after node's own 400s.
       res.shouldKeepAlive = false;
       sink.fail(400, BAD_HOST_MESSAGE);
+      return;
+    }
+
+    if (limitConcurrency > 0 && inFlight > limitConcurrency) {
+      // Over the limit: refused before the app runs. A body the app would have read is never read,
+      // so that connection cannot carry another request.
+      if (chunked || (contentLength !== undefined && contentLength > 0)) res.shouldKeepAlive = false;
+      sink.fail(503, 'Service Unavailable');
       return;
     }
 
@@ -288,6 +323,7 @@ export function createRequestHandler(
     }
     inFlight--;
     if (metrics !== undefined) metrics.finished(sink.head.method, sink.res.headersSent ? sink.res.statusCode : CLIENT_CLOSED_STATUS, sink.startedAt);
+    if (accessLog !== undefined) logAccess(sink, clientGone);
     // No cycle exists when the request was refused up front (413 on content-length), or when a
     // direct handler has not needed one (yet: it learns of a lost client through clientGone).
     const cycle = sink.cycle;
@@ -298,6 +334,56 @@ export function createRequestHandler(
     }
     if (draining && inFlight === 0) onIdle?.();
   }
+  function logAccess(sink: HostedSink, clientGone: boolean): void {
+    const res = sink.res;
+    const head = sink.head;
+    accessLog!.write({
+      client: head.client,
+      method: head.method,
+      target: head.target,
+      httpVersion: head.httpVersion,
+      status: res.headersSent || !clientGone ? res.statusCode : 499,
+      bytes: sink.bytes,
+      durationMs: performance.now() - sink.startedAt,
+      requestId: sink.requestId ?? accessLog!.nextId(),
+    });
+  }
+
+  // The request timeout for the app's part of the exchange. node's own requestTimeout ends only
+  // the reading of the request; an app that never answers would hold the client forever. One
+  // interval timer checks every open request instead of a timer per request (which would cost
+  // more than the request on a hello world); a request is cut within one interval of its deadline.
+  let sweeper: NodeJS.Timeout | undefined;
+  function startSweeper(): void {
+    sweeper = setInterval(sweep, Math.max(50, Math.min(1000, Math.floor(requestTimeoutMs / 4))));
+    sweeper.unref();
+  }
+  function sweep(): void {
+    const deadline = performance.now() - requestTimeoutMs;
+    for (const socket of connections) {
+      const open = socket[kOpen]!;
+      for (let i = open.length - 1; i >= 0; i--) {
+        const sink = open[i]!;
+        if (sink.startedAt <= deadline && !sink.timedOut) timeOut(sink);
+      }
+    }
+  }
+  function timeOut(sink: HostedSink): void {
+    sink.timedOut = true;
+    const head = sink.head;
+    logger.warn(`request timeout (${requestTimeoutMs} ms) for "${head.method} ${head.target} HTTP/${head.httpVersion}": ${sink.res.headersSent ? 'response cut, connection closed' : 'answered 504'}`);
+    // The app learns at once: receive() yields http.disconnect, send() rejects.
+    const cycle = sink.cycle;
+    if (cycle !== undefined) cycle.clientGone();
+    const res = sink.res;
+    if (res.headersSent) {
+      sink.abort();
+      return;
+    }
+    res.shouldKeepAlive = false;
+    sink.fail(504, 'Gateway Timeout');
+  }
+
   // One close listener per connection rather than one per response: cheaper on keep-alive.
   function track(socket: TrackedSocket, peer: Socket = socket): HostedSink[] {
     const open: HostedSink[] = [];
@@ -330,6 +416,11 @@ export function createRequestHandler(
     h2IdleTimeout(session, options.keepAliveTimeoutMs, () => books[kOpen]!.length > 0);
   };
 
+  handler.dispose = () => {
+    if (sweeper !== undefined) clearInterval(sweeper);
+    sweeper = undefined;
+    accessLog?.close();
+  };
   Object.defineProperty(handler, 'inFlight', { get: () => inFlight });
   handler.drain = (idle: () => void) => {
     draining = true;
@@ -386,7 +477,7 @@ export async function serve(app: App, options: ServerOptions = {}): Promise<Alba
   // Upgrade requests run the app in a websocket scope; `options.websocket: false` turns that off.
   const wsOption = options.websocket;
   const websocket = wsOption === false ? undefined : attachWebSocket(server, app, {
-    ...wsOption, rootPath: resolved.rootPath, state: lifespan.state, logError: (m) => resolved.logger.error(m),
+    ...wsOption, rootPath: resolved.rootPath, state: lifespan.state, logError: (m) => resolved.logger.error(m), logWarning: (m) => resolved.logger.warn(m),
   });
   // With TLS, the connections whose books close() reads are the TLS sockets (after the handshake);
   // `raw` holds every TCP socket.
@@ -451,6 +542,7 @@ export async function serve(app: App, options: ServerOptions = {}): Promise<Alba
       destroyIdle(true);
       await stopped;
       clearTimeout(timer);
+      handler.dispose();
       await lifespan.shutdown();
     })());
 

@@ -158,6 +158,8 @@ export class NodeResponseSink implements ResponseSink {
   declare private fileBody: boolean;
   declare private pendingTrailers: Record<string, string | string[]> | undefined;
   declare readonly res: ServerResponse;
+  /** Response body bytes handed to node so far (for the access log). */
+  declare bytes: number;
 
   constructor(res: ServerResponse) {
     this.res = res;
@@ -168,6 +170,7 @@ export class NodeResponseSink implements ResponseSink {
     this.flushed = false;
     this.fileBody = false;
     this.pendingTrailers = undefined;
+    this.bytes = 0;
   }
 
   /**
@@ -178,7 +181,10 @@ export class NodeResponseSink implements ResponseSink {
 
   private end(chunk?: Uint8Array | string): void {
     if (chunk === undefined) this.res.end();
-    else this.res.end(chunk);
+    else {
+      this.bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+      this.res.end(chunk);
+    }
     this.ended();
   }
 
@@ -186,6 +192,7 @@ export class NodeResponseSink implements ResponseSink {
   // the head and writes one string, where a buffer body makes it queue the head separately and
   // write a two-part writev.
   private endLatin1(chunk: Uint8Array): void {
+    this.bytes += chunk.length;
     this.res.end(latin1Slice.call(chunk, 0, chunk.length), 'latin1');
     this.ended();
   }
@@ -247,6 +254,7 @@ export class NodeResponseSink implements ResponseSink {
       if (first) res.flushHeaders();
       return;
     }
+    this.bytes += chunk.length;
     if (!res.write(chunk)) return this.drained();
   }
 
@@ -271,6 +279,7 @@ export class NodeResponseSink implements ResponseSink {
     });
     if (!this.flushed) this.flush(hasHeader(this.headers, 'content-length') ? undefined : ['content-length', String(size)]);
     try {
+      this.bytes += size;
       await pipeline(createReadStream(path), this.res);
       this.ended();
     } catch (error) {

@@ -3,6 +3,7 @@ import { AlbanyError, ErrorCodes } from '../errors.js';
 import type { HttpMetrics } from '../observe/http-metrics.js';
 import { tlsProblems, type TlsOptions } from './tls.js';
 import type { WebSocketOptions } from './websocket.js';
+import type { AccessLogFormat, LineSink } from '../observe/access-log.js';
 
 /** Lifespan handling: `auto` tolerates apps without lifespan support, `on` requires it, `off` skips it. */
 export type LifespanMode = 'auto' | 'on' | 'off';
@@ -23,7 +24,11 @@ export interface ServerOptions {
   maxHeaderSize?: number;
   /** Time to receive the whole request head (default 30 s; slowloris guard). */
   headersTimeoutMs?: number;
-  /** Time to receive the whole request (default 300 s; slow-body guard; 0 = none). */
+  /**
+   * Time for the whole exchange (default 300 s; 0 = none): node cuts a request still arriving with
+   * 408, and an app that has not finished its response by then gets its client a 504 (or, once the
+   * response started, a closed connection) and `http.disconnect`.
+   */
   requestTimeoutMs?: number;
   /** How long an idle keep-alive connection stays open (default 5 s). */
   keepAliveTimeoutMs?: number;
@@ -46,6 +51,18 @@ export interface ServerOptions {
   forwardedAllowIps?: string[];
   /** Where log lines go (default stderr). */
   logger?: Logger;
+  /** Write one access log line per request (default false here; the CLI turns it on). */
+  accessLog?: boolean;
+  /** Access log layout: `text` or `json` lines (default text). */
+  logFormat?: AccessLogFormat;
+  /** Where access log lines go (default process.stdout). */
+  accessLogStream?: LineSink;
+  /** Requests in flight beyond this get 503 before the app runs (default 0 = no limit). */
+  limitConcurrency?: number;
+  /** After this many requests, `onMaxRequests` is called once (default 0 = never); the cluster recycles the worker. */
+  maxRequests?: number;
+  /** Called once when `maxRequests` requests have arrived. */
+  onMaxRequests?: () => void;
   /** WebSocket limits for upgrade requests (see `WebSocketOptions`); `false` refuses upgrades. */
   websocket?: Pick<WebSocketOptions, 'maxMessageSize' | 'pingIntervalMs' | 'sendHighWaterMark'> | false;
   /** Serve HTTPS with this key and certificate: HTTP/2 to clients that offer it (ALPN), HTTP/1.1 to the rest. */
@@ -55,7 +72,15 @@ export interface ServerOptions {
 }
 
 /** Options with every default filled in. */
-export type ResolvedServerOptions = Required<Omit<ServerOptions, 'uds' | 'logger' | 'websocket' | 'tls' | 'metrics'>> & { uds: string | undefined; logger: Logger; websocket: ServerOptions['websocket']; tls: TlsOptions | undefined; metrics: HttpMetrics | undefined };
+export type ResolvedServerOptions = Required<Omit<ServerOptions, 'uds' | 'logger' | 'websocket' | 'tls' | 'metrics' | 'accessLogStream' | 'onMaxRequests'>> & {
+  uds: string | undefined;
+  logger: Logger;
+  websocket: ServerOptions['websocket'];
+  tls: TlsOptions | undefined;
+  metrics: HttpMetrics | undefined;
+  accessLogStream: LineSink | undefined;
+  onMaxRequests: (() => void) | undefined;
+};
 
 /** A minimal leveled logger. */
 export interface Logger {
@@ -90,6 +115,10 @@ export const SERVER_DEFAULTS = Object.freeze({
   proxyHeaders: false,
   directApps: true,
   forwardedAllowIps: ['127.0.0.1', '::1', '::ffff:127.0.0.1'],
+  accessLog: false,
+  logFormat: 'text' as AccessLogFormat,
+  limitConcurrency: 0,
+  maxRequests: 0,
 });
 
 function nonNegativeInt(name: keyof ServerOptions, value: unknown, problems: string[]): void {
@@ -101,7 +130,7 @@ function nonNegativeInt(name: keyof ServerOptions, value: unknown, problems: str
 /** Fills defaults and validates; throws one `ERR_ALBANY_INVALID_CONFIG` naming every bad option. */
 export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
   const problems: string[] = [];
-  for (const key of ['port', 'maxBodySize', 'maxHeaderSize', 'headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs', 'gracefulTimeoutMs'] as const) {
+  for (const key of ['port', 'maxBodySize', 'maxHeaderSize', 'headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs', 'gracefulTimeoutMs', 'limitConcurrency', 'maxRequests'] as const) {
     nonNegativeInt(key, options[key], problems);
   }
   if (options.port !== undefined && options.port > 65535) problems.push(`options.port must be at most 65535, got ${options.port}`);
@@ -110,6 +139,9 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   }
   if (options.logLevel !== undefined && !(options.logLevel in LEVELS)) {
     problems.push(`options.logLevel must be one of ${Object.keys(LEVELS).join(', ')}; got ${JSON.stringify(options.logLevel)}`);
+  }
+  if (options.logFormat !== undefined && options.logFormat !== 'text' && options.logFormat !== 'json') {
+    problems.push(`options.logFormat must be one of text, json; got ${JSON.stringify(options.logFormat)}`);
   }
   if (options.rootPath !== undefined && options.rootPath !== '' && (!options.rootPath.startsWith('/') || options.rootPath.endsWith('/'))) {
     problems.push(`options.rootPath must start with "/" and not end with one, got ${JSON.stringify(options.rootPath)}`);
@@ -125,7 +157,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   const merged = { ...SERVER_DEFAULTS, ...stripUndefined(options) };
   // node:http refuses a headersTimeout above requestTimeout; a short request timeout alone shortens the default head timeout.
   if (merged.requestTimeoutMs > 0 && merged.headersTimeoutMs > merged.requestTimeoutMs) merged.headersTimeoutMs = merged.requestTimeoutMs;
-  return { ...merged, uds: options.uds, tls: options.tls, metrics: options.metrics, logger: options.logger ?? consoleLogger(merged.logLevel) } as ResolvedServerOptions;
+  return { ...merged, uds: options.uds, tls: options.tls, metrics: options.metrics, logger: options.logger ?? consoleLogger(merged.logLevel), accessLogStream: options.accessLogStream, onMaxRequests: options.onMaxRequests } as ResolvedServerOptions;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

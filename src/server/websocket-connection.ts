@@ -23,6 +23,8 @@ export interface ConnectionContext {
   sendHighWaterMark: number;
   /** Reports an app error with the request line. */
   logError(error: unknown, what: string): void;
+  /** Reports a refused handshake the app caused without failing (one line, no stack). */
+  logWarning?(message: string): void;
   /** Called with the open ws so the keep-alive pinger can track it. */
   onOpen(ws: WebSocket): void;
 }
@@ -54,6 +56,8 @@ export class WebSocketConnection {
   private paused = false;
   private disconnectCode = 1006;
   private disconnected = false;
+  // Set when the app answered the handshake with an http.* message: an HTTP-only app.
+  private answeredHttp = false;
 
   constructor(readonly scope: WebSocketScope, private readonly ctx: ConnectionContext) {
     // The client may drop the TCP connection while the app decides whether to accept.
@@ -92,6 +96,7 @@ export class WebSocketConnection {
       case 'websocket.close':
         return this.close(message as { code?: unknown; reason?: unknown });
       default:
+        if (type.startsWith('http.')) this.answeredHttp = true;
         return invalidMessage(`unexpected message type ${JSON.stringify(type)} in a websocket scope`);
     }
   };
@@ -102,6 +107,13 @@ export class WebSocketConnection {
       await app(this.scope, this.receive, this.send);
     } catch (error) {
       if (AlbanyError.is(error) && error.code === ErrorCodes.ERR_ALBANY_CLIENT_DISCONNECTED && this.phase === Phase.Closed) return;
+      if (this.answeredHttp && this.phase === Phase.Connecting) {
+        // An app written for http scopes only (it answers with http.response.start whatever the
+        // scope): it does not take WebSockets, which is a refusal, not a server error.
+        this.ctx.logWarning?.(`websocket ${this.scope.rawPath}: the app answered with an http message (it does not handle websocket scopes); refused with 403`);
+        this.end(403, 'Forbidden', 1000);
+        return;
+      }
       this.ctx.logError(error, `websocket ${this.scope.rawPath}`);
       this.end(500, 'Internal Server Error', 1011);
       return;

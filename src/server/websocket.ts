@@ -24,6 +24,8 @@ export interface WebSocketOptions {
   state?: Record<string, unknown>;
   /** Where app errors go (default console.error). */
   logError?: (message: string) => void;
+  /** Where a refused handshake is reported (an HTTP-only app; default: logError). */
+  logWarning?: (message: string) => void;
 }
 
 /** What {@link attachWebSocket} returns. */
@@ -124,7 +126,7 @@ export function attachWebSocket(server: http.Server, app: App, options: WebSocke
       rootPath: options.rootPath ?? '',
       state: options.state ?? {},
     });
-    const connection = new WebSocketConnection(scope, { wss, req, socket, head, sendHighWaterMark, logError, onOpen });
+    const connection = new WebSocketConnection(scope, { wss, req, socket, head, sendHighWaterMark, logError, logWarning: options.logWarning ?? log, onOpen });
     void connection.run(app);
   };
   server.on('upgrade', onUpgrade);
