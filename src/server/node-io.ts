@@ -104,37 +104,16 @@ function flatten(headers: Headers, extra?: [string, string]): string[] {
   return flat;
 }
 
-// Sinks whose head was started without a body message yet. The usual app sends its body a
-// microtask or two after its start (`await send(start); await send(body)`), so a short microtask
-// chain looks first and only the heads still waiting then get a setImmediate: the end of the turn,
-// at the latest. A body sent in the same turn still goes out with its head as one sized write, and
-// a head followed by a slow body never waits for it (coalesce, never delay). One array for the life
-// of the process; an Immediate only for the rare head that outlives the chain.
+// Sinks whose head was started without a body message yet. One setImmediate per event-loop turn
+// looks at them all: a body sent in the same turn (the usual start + body) has taken its head
+// along as one sized write by then, and a head still waiting leaves at the end of the turn instead
+// of waiting for a slow body (coalesce, never delay). One array for the life of the process.
 const pendingHeads: NodeResponseSink[] = [];
-const lateHeads: NodeResponseSink[] = [];
-// Microtask hops before the check: the app's continuation after `await send(start)` (one hop)
-// runs between the first and the second.
-const CHAIN_DEPTH = 2;
-let chainStep = 0;
 
-function headChain(): void {
-  if (++chainStep < CHAIN_DEPTH) {
-    queueMicrotask(headChain);
-    return;
-  }
-  chainStep = 0;
+function flushPendingHeads(): void {
   const n = pendingHeads.length;
-  for (let i = 0; i < n; i++) {
-    const sink = pendingHeads[i]!;
-    if (sink.waitsForBody() && lateHeads.push(sink) === 1) setImmediate(flushLateHeads);
-  }
-  pendingHeads.length = 0;
-}
-
-function flushLateHeads(): void {
-  const n = lateHeads.length;
-  for (let i = 0; i < n; i++) lateHeads[i]!.flushHead();
-  lateHeads.splice(0, n);
+  for (let i = 0; i < n; i++) pendingHeads[i]!.flushHead();
+  pendingHeads.splice(0, n);
 }
 
 /**
@@ -188,11 +167,11 @@ export class NodeResponseSink implements ResponseSink {
     this.status = status;
     this.headers = headers;
     this.wantsTrailers = trailers;
-    if (pendingHeads.push(this) === 1) queueMicrotask(headChain);
+    if (pendingHeads.push(this) === 1) setImmediate(flushPendingHeads);
   }
 
   /** True while the head is started but neither sent nor taken along by a body (or a file). */
-  waitsForBody(): boolean {
+  private waitsForBody(): boolean {
     const res = this.res;
     return !this.flushed && !this.fileBody && !res.headersSent && !res.destroyed;
   }
