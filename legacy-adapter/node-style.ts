@@ -151,4 +151,17 @@ async function tornDown(exchange: NodeHandlerExchange): Promise<void> {
   const res = exchange.res as typeof exchange.res & { _closed?: boolean };
   if (!res._closed) await new Promise<void>((resolve) => res.once('close', () => resolve()));
   for (let i = 0; i < CLEANUP_TURNS; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+  // A file stream destroyed mid-read closes its descriptor only once that read completes, which
+  // is an event-loop callback too: give in-flight file operations a bounded while to finish.
+  for (let waited = 0; waited < FS_SETTLE_MS && fileOperationsPending(); waited += 5) {
+    await new Promise<void>((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** Longest a finished node-style task waits for its file operations to settle. */
+const FS_SETTLE_MS = 1000;
+
+function fileOperationsPending(): boolean {
+  for (const kind of process.getActiveResourcesInfo()) if (kind.startsWith('FSReq')) return true;
+  return false;
 }

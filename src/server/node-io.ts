@@ -129,16 +129,16 @@ function flatten(headers: Headers, extra?: [string, string]): string[] {
   return flat;
 }
 
-// Sinks whose head was started this event-loop turn without a body message yet. One setImmediate
-// per turn flushes them all: a body sent in the same turn (the usual start + body) still goes out
-// with its head as one sized write, and a head followed by a slow body leaves at the end of the
-// turn instead of waiting for it (coalesce, never delay).
-let pendingHeads: NodeResponseSink[] | undefined;
+// Sinks whose head was started without a body message yet. One setImmediate per event-loop turn
+// looks at them all: a body sent in the same turn (the usual start + body) has taken its head
+// along as one sized write by then, and a head still waiting leaves at the end of the turn instead
+// of waiting for a slow body (coalesce, never delay). One array for the life of the process.
+const pendingHeads: NodeResponseSink[] = [];
 
 function flushPendingHeads(): void {
-  const sinks = pendingHeads!;
-  pendingHeads = undefined;
-  for (let i = 0; i < sinks.length; i++) sinks[i]!.flushHead();
+  const n = pendingHeads.length;
+  for (let i = 0; i < n; i++) pendingHeads[i]!.flushHead();
+  pendingHeads.splice(0, n);
 }
 
 /**
@@ -202,11 +202,13 @@ export class NodeResponseSink implements ResponseSink {
     this.reason = reason;
     this.headers = headers;
     this.wantsTrailers = trailers;
-    if (pendingHeads === undefined) {
-      pendingHeads = [];
-      setImmediate(flushPendingHeads);
-    }
-    pendingHeads.push(this);
+    if (pendingHeads.push(this) === 1) setImmediate(flushPendingHeads);
+  }
+
+  /** True while the head is started but neither sent nor taken along by a body (or a file). */
+  private waitsForBody(): boolean {
+    const res = this.res;
+    return !this.flushed && !this.fileBody && !res.headersSent && !res.destroyed;
   }
 
   /**
@@ -216,7 +218,7 @@ export class NodeResponseSink implements ResponseSink {
    */
   flushHead(): void {
     const res = this.res;
-    if (this.flushed || this.fileBody || res.headersSent || res.destroyed) return;
+    if (!this.waitsForBody()) return;
     try {
       res.writeHead(this.status, flatten(this.headers));
     } catch {
