@@ -80,7 +80,6 @@ class HostedSink extends NodeResponseSink implements NodeExchange {
     this.settle = settle;
     this.head = head;
     this.logError = logError;
-    this.startedAt = 0;
   }
 
   protected override ended(): void {

@@ -119,6 +119,16 @@ test('framing: for 200, 204, 205, 304, 1xx and 600, on GET and HEAD, albany writ
       const theirs = (await exchange(node, method, `/${i}`)).toLowerCase();
       // One deliberate difference: a HEAD answered with the whole GET body (one chunk, no framing
       // header of the app's) states that body's true length; node:http states none. Checked below.
+      // A declared content-length the body does not match is held to (strictContentLength, see
+      // the CLI's operations test): node:http's default writes the lie, albany logs it and cuts
+      // the connection, so the client never takes a short or overlong body for a whole one.
+      const declared = c.headers.find(([n]) => n === 'content-length');
+      const bodyLength = c.body.join('').length;
+      if (method === 'GET' && declared !== undefined && Number(declared[1]) !== bodyLength && ![150, 204, 304].includes(c.status)) {
+        t.is(ours, '', `${method} ${JSON.stringify(c)}: the connection is cut before a byte goes out`);
+        compared++;
+        continue;
+      }
       const wholeBodyOnHead = method === 'HEAD' && c.body.length === 1 && ![150, 204, 304].includes(c.status) && !c.headers.some(([n]) => n === 'content-length' || n === 'transfer-encoding');
       if (wholeBodyOnHead) {
         t.is(ours, theirs.replace('\r\n\r\n', '\r\ncontent-length: 1\r\n\r\n'), `${method} ${JSON.stringify(c)}`);
