@@ -29,3 +29,25 @@ export async function buildServers(entries: readonly string[]): Promise<string[]
   });
   return outputs;
 }
+
+/**
+ * Builds `workers/<name>.ts` to bench/.out/workers/<name>.js: where src/worker-path.ts looks for a
+ * worker entry when the code calling it runs from a bundle in bench/.out/build/ (`../workers/`).
+ */
+export async function buildWorkers(names: readonly string[]): Promise<void> {
+  const { build } = await import('esbuild');
+  const root = join(OUT_DIR, '..', '..');
+  await build({
+    entryPoints: names.map((n) => ({ in: join(root, 'workers', `${n}.ts`), out: n })),
+    outdir: join(OUT_DIR, 'workers'),
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    sourcemap: 'linked',
+    keepNames: false,
+    minify: false,
+    logLevel: 'error',
+  });
+}
