@@ -1,20 +1,22 @@
-// `npm run bench:instructions`: user-space instructions per request of each server peer, counted by
-// valgrind's callgrind. On this shared machine req/s and even CPU-µs per request swing by ±20%
-// between rounds; an instruction count does not depend on how busy the machine is and repeats to
-// within a few per cent, so it can tell a 3% difference that the load benches cannot.
+// `npm run bench:instructions`: instructions per request of each server peer (and per call of each
+// runSync / synckit workload), counted by valgrind's callgrind. On this shared machine req/s and even
+// CPU-µs per request swing by ±20% between rounds; an instruction count does not depend on how busy
+// the machine is and repeats to within a few per cent, so it can tell a 3% difference that the load
+// benches cannot. It heads bench/RESULTS.md, and the throughput targets of TARGETS.md are judged on it.
 //
 // Each peer runs alone under `valgrind --tool=callgrind` with instrumentation off; autocannon (in
-// this process) warms it up, instrumentation is switched on for exactly the measured requests, the
-// counters are dumped and split into V8 optimizing-compiler work, GC and the rest (see
-// lib/callgrind.ts). Too slow (~30–60 s per peer) for the default `npm run bench`.
+// this process) warms it up, it idles --settle seconds, instrumentation is switched on for exactly
+// the measured requests, the counters are dumped and split into V8 optimizing-compiler work, GC and
+// the rest (see lib/callgrind.ts). Every thread of the process is counted (valgrind runs them all,
+// one at a time, and sums them): the legacy pool's worker threads and the runSync reactor included.
+// The total is the judged figure: compiler and GC are CPU the user pays for.
 //
 //   npm run bench:instructions -- [--requests 5000] [--warmup 10000] [--connections 50]
-//                                 [--only albany,raw] [--rounds 1] [--top 0] [--js]
+//                                 [--only albany,raw] [--rounds 1] [--top 0] [--js] [--settle 2]
 //   --js: run node with --perf-basic-prof so the --top listing names JIT-compiled JavaScript
 //         functions (JS:*dispatch …) instead of anonymous addresses; a little slower to start.
 //
-// The answer is not a TARGETS.md req/s ratio: it leaves out kernel time (syscalls, TCP), which is
-// the same for every peer here since every peer does the same reads and writes per request.
+// Kernel time (syscalls, TCP, futex wake-ups) is not in the counts.
 import autocannon from 'autocannon';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -65,8 +67,8 @@ const PEERS: readonly Peer[] = [
     env: { LEGACY_SCENARIO: 'legacy', LEGACY_THREADS: '2' },
     what: 'trivial blocking legacy handler through the worker pool, 2 threads (bench/servers/legacy-server.ts); every thread counted',
   },
-  { key: 'runsync-10b', source: 'servers/sync-caller.ts', args: [], kind: 'calls', calls: { counted: 2000, warmup: 2000 }, env: { SYNC_LIB: 'albany', SYNC_BYTES: '10' }, what: 'syncify(echo) per call, 10 B Uint8Array (bench/servers/sync-caller.ts); both threads counted' },
-  { key: 'synckit-10b', source: 'servers/sync-caller.ts', args: [], kind: 'calls', calls: { counted: 2000, warmup: 2000 }, env: { SYNC_LIB: 'synckit', SYNC_BYTES: '10' }, what: 'synckit createSyncFn(echo) per call, 10 B' },
+  { key: 'runsync-10b', source: 'servers/sync-caller.ts', args: [], kind: 'calls', calls: { counted: 2000, warmup: 5000 }, env: { SYNC_LIB: 'albany', SYNC_BYTES: '10' }, what: 'syncify(echo) per call, 10 B Uint8Array (bench/servers/sync-caller.ts); both threads counted' },
+  { key: 'synckit-10b', source: 'servers/sync-caller.ts', args: [], kind: 'calls', calls: { counted: 2000, warmup: 5000 }, env: { SYNC_LIB: 'synckit', SYNC_BYTES: '10' }, what: 'synckit createSyncFn(echo) per call, 10 B' },
   { key: 'runsync-1mb', source: 'servers/sync-caller.ts', args: [], kind: 'calls', calls: { counted: 100, warmup: 100 }, env: { SYNC_LIB: 'albany', SYNC_BYTES: String(2 ** 20) }, what: 'syncify(echo) per call, 1 MB Uint8Array' },
   { key: 'synckit-1mb', source: 'servers/sync-caller.ts', args: [], kind: 'calls', calls: { counted: 100, warmup: 100 }, env: { SYNC_LIB: 'synckit', SYNC_BYTES: String(2 ** 20) }, what: 'synckit createSyncFn(echo) per call, 1 MB' },
 ];
@@ -89,7 +91,11 @@ const RATIOS: ReadonlyArray<{ ours: string; base: string; measure?: string; fall
 
 const USAGE = `usage: npm run bench:instructions -- [--requests 5000] [--warmup 10000] [--connections 50]
                                   [--only ${PEERS.map((p) => p.key).join(',')}]
-                                  [--rounds 1] [--top 0] [--js]`;
+                                  [--rounds 1] [--top 0] [--js] [--settle 2]
+  --top N     list each peer's N heaviest functions outside compiler and GC
+  --js        name JIT-compiled JavaScript in that list (node --perf-basic-prof)
+  --settle S  idle seconds between the warm-up and the counted window, so optimizing-compiler
+              jobs the warm-up queued finish outside it (every peer alike)`;
 
 // A mistyped flag gets one line and the usage, not parseArgs' stack trace.
 const { values } = (() => {
@@ -102,6 +108,7 @@ const { values } = (() => {
         rounds: { type: 'string', default: '1' },
         top: { type: 'string', default: '0' },
         js: { type: 'boolean', default: false },
+        settle: { type: 'string', default: '2' },
         only: { type: 'string' },
         help: { type: 'boolean', default: false },
       },
@@ -132,6 +139,7 @@ const warmup = positiveInt('warmup', values.warmup);
 const connections = positiveInt('connections', values.connections);
 const rounds = positiveInt('rounds', values.rounds);
 const top = positiveInt('top', values.top, true);
+const settleSeconds = positiveInt('settle', values.settle, true);
 const only = values.only?.split(',').map((s) => s.trim()).filter(Boolean);
 if (only) {
   const unknown = only.filter((k) => !PEERS.some((p) => p.key === k));
@@ -189,10 +197,14 @@ async function measure(peer: Peer, entry: string, round: number): Promise<Measur
   try {
     let r: { ok: number; bad: number };
     let responseBytes = 0;
+    // valgrind runs one thread at a time: TurboFan jobs the warm-up queued on V8's background
+    // threads get the CPU only while the main thread idles, so give them that before counting.
+    const settle = () => new Promise((resolve) => setTimeout(resolve, settleSeconds * 1000));
     if (peer.kind === 'calls') {
       // The workload made its warm-up calls before saying ready; count exactly the asked calls.
       const n = peer.calls!.counted;
-      console.log(`${clock()} ${tag}: ${peer.calls!.warmup} warm-up calls made (not counted); counting ${n} calls`);
+      console.log(`${clock()} ${tag}: ${peer.calls!.warmup} warm-up calls made (not counted); settling ${settleSeconds} s; counting ${n} calls`);
+      await settle();
       await server.instrument(true);
       await server.ask(String(n));
       await server.instrument(false);
@@ -204,7 +216,8 @@ async function measure(peer: Peer, entry: string, round: number): Promise<Measur
       console.log(`${clock()} ${tag}: ${answer.status}, ${answer.bytes} bytes on the wire; warm-up ${warmup} requests (not counted)`);
       const w = await drive(server.port, warmup);
       if (w.bad) console.warn(`${clock()} ${tag}: warning: ${w.bad} failed warm-up requests`);
-      console.log(`${clock()} ${tag}: counting ${requests} requests`);
+      console.log(`${clock()} ${tag}: settling ${settleSeconds} s; counting ${requests} requests`);
+      await settle();
       await server.instrument(true);
       r = await drive(server.port, requests);
       await server.instrument(false);
@@ -249,7 +262,7 @@ async function main(): Promise<void> {
   const command = `npm run bench:instructions${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   console.log(`bench:instructions — ${machineLine(machine)}; ${valgrindVersion()}`);
   console.log(`callgrind instruction counts (Ir = user-space instructions, every thread of the process: worker threads, compiler and GC included), NOT req/s;`);
-  console.log(`per server peer: warm-up ${warmup} requests uninstrumented, then ${requests} counted requests, autocannon -c ${connections} (keep-alive), ${rounds} round(s); servers bundled to JS (esbuild)\n`);
+  console.log(`per server peer: warm-up ${warmup} requests uninstrumented, ${settleSeconds} s idle, then ${requests} counted requests, autocannon -c ${connections} (keep-alive), ${rounds} round(s); servers bundled to JS (esbuild)\n`);
 
   const sources = [...new Set(peers.map((p) => p.source))];
   // The legacy worker and the reactor's entry run from bundles too, so no thread pays for tsx.
@@ -326,7 +339,7 @@ async function main(): Promise<void> {
     title: 'Instructions per request (callgrind): every thread, compiler and GC included',
     command,
     machine,
-    params: { requests, warmup, connections, rounds, valgrind: valgrindVersion() },
+    params: { requests, warmup, connections, rounds, settleSeconds, valgrind: valgrindVersion() },
     scenarios: peers.map((p) => ({ name: p.key, extra: { total: med(p.key, 'total'), compiler: med(p.key, 'compiler'), gc: med(p.key, 'gc'), rest: med(p.key, 'rest') } })),
     ratios,
     table: `${table}\n\n${ratioTable}`,

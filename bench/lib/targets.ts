@@ -36,7 +36,7 @@ function benchFor(measure: string): string {
   if (m.includes('ir/req') || m.includes('(ir)') || m.includes('runsync')) return 'instructions';
   if (m.includes('fromnodehandler') || m.includes('fromfetch')) return 'interop';
   if (m.includes('--workers')) return 'scale';
-  if (m.includes('legacy') || m.includes('rss') || m.includes('pool')) return 'legacy';
+  if (m.includes('legacy') || m.includes('rss') || m.includes('pool') || m.includes('blocking')) return 'legacy';
   return 'http';
 }
 
@@ -51,9 +51,10 @@ function parse(text: string): Target[] {
   return rows;
 }
 
-/** The targets, from `../shared/TARGETS.md` (or $BENCH_TARGETS) when present, else the embedded copy. */
+/** The targets, from `../shared/TARGETS.md` or `../../shared/TARGETS.md` (or $BENCH_TARGETS) when present, else the embedded copy. */
 export function loadTargets(repoRoot: string): { targets: Target[]; source: string } {
-  const candidates = [process.env.BENCH_TARGETS, join(repoRoot, 'TARGETS.md'), join(repoRoot, '..', 'shared', 'TARGETS.md')];
+  // ../shared beside a checkout in /work/main, ../../shared beside a worktree in /work/wt/<name>.
+  const candidates = [process.env.BENCH_TARGETS, join(repoRoot, 'TARGETS.md'), join(repoRoot, '..', 'shared', 'TARGETS.md'), join(repoRoot, '..', '..', 'shared', 'TARGETS.md')];
   for (const path of candidates) {
     if (path && existsSync(path)) {
       const targets = parse(readFileSync(path, 'utf8'));
