@@ -4,8 +4,9 @@
 // the machine is and repeats to within a few per cent, so it can tell a 3% difference that the load
 // benches cannot. It heads bench/RESULTS.md, and the throughput targets of TARGETS.md are judged on it.
 //
-// Each peer runs alone under `valgrind --tool=callgrind` with instrumentation off; autocannon (in
-// this process) warms it up, it idles --settle seconds, instrumentation is switched on for exactly
+// Each peer runs alone under `valgrind --tool=callgrind` with instrumentation off; a keep-alive
+// driver in this process (lib/keepalive-driver.ts: the same N connections throughout, one request in
+// flight on each) warms it up, it idles --settle seconds, instrumentation is switched on for exactly
 // the measured requests, the counters are dumped and split into V8 optimizing-compiler work, GC and
 // the rest (see lib/callgrind.ts). Every thread of the process is counted (valgrind runs them all,
 // one at a time, and sums them): the legacy pool's worker threads and the runSync reactor included.
@@ -17,7 +18,6 @@
 //         functions (JS:*dispatch …) instead of anonymous addresses; a little slower to start.
 //
 // Kernel time (syscalls, TCP, futex wake-ups) is not in the counts.
-import autocannon from 'autocannon';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -26,6 +26,7 @@ import { execFileSync } from 'node:child_process';
 import { buildServers, buildWorkers } from './lib/build-servers.js';
 import { annotate, classify, missingTool, nameJitFunctions, split, startUnderCallgrind, type FunctionCost, type IrSplit } from './lib/callgrind.js';
 import { machineInfo, machineLine } from './lib/machine.js';
+import { KeepAliveDriver } from './lib/keepalive-driver.js';
 import { peek } from './lib/peek.js';
 import { median, meetsTarget, OUT_DIR, textTable, writeResult, type BenchResult, type Ratio } from './lib/result.js';
 import { loadTargets, sameMeasure } from './lib/targets.js';
@@ -34,7 +35,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 /**
  * A peer: which bench entry to bundle and run, with which arguments and environment. An `http`
- * peer is a server driven by autocannon; a `calls` peer is a workload (bench/servers/sync-caller.ts)
+ * peer is a server driven by the keep-alive driver; a `calls` peer is a workload (bench/servers/sync-caller.ts)
  * that makes N calls when asked, and its figures are per call.
  */
 interface Peer {
@@ -95,7 +96,10 @@ const USAGE = `usage: npm run bench:instructions -- [--requests 5000] [--warmup 
   --top N     list each peer's N heaviest functions outside compiler and GC
   --js        name JIT-compiled JavaScript in that list (node --perf-basic-prof)
   --settle S  idle seconds between the warm-up and the counted window, so optimizing-compiler
-              jobs the warm-up queued finish outside it (every peer alike)`;
+              jobs the warm-up queued finish outside it (every peer alike)
+  --fresh-connections  drive each phase with its own autocannon run (new connections for the
+              counted window, as before 2026-12-06: it charges 50 connection set-ups and the
+              compiler work they trigger to the window) instead of one set of keep-alive connections`;
 
 // A mistyped flag gets one line and the usage, not parseArgs' stack trace.
 const { values } = (() => {
@@ -109,6 +113,7 @@ const { values } = (() => {
         top: { type: 'string', default: '0' },
         js: { type: 'boolean', default: false },
         settle: { type: 'string', default: '2' },
+        'fresh-connections': { type: 'boolean', default: false },
         only: { type: 'string' },
         help: { type: 'boolean', default: false },
       },
@@ -161,8 +166,9 @@ const clock = () => `[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)
 const perReq = (ir: number, n: number) => ir / n;
 const fmtIr = (n: number) => Math.round(n).toLocaleString('en-US');
 
-/** Completed responses of one autocannon run of exactly `amount` requests. */
+/** Completed responses of one autocannon run of exactly `amount` requests (--fresh-connections). */
 async function drive(port: number, amount: number): Promise<{ ok: number; bad: number }> {
+  const { default: autocannon } = await import('autocannon');
   const result = await autocannon({
     url: `http://127.0.0.1:${port}/`,
     connections,
@@ -214,13 +220,22 @@ async function measure(peer: Peer, entry: string, round: number): Promise<Measur
       const answer = await peek(`http://127.0.0.1:${server.port}/`);
       responseBytes = answer.bytes;
       console.log(`${clock()} ${tag}: ${answer.status}, ${answer.bytes} bytes on the wire; warm-up ${warmup} requests (not counted)`);
-      const w = await drive(server.port, warmup);
-      if (w.bad) console.warn(`${clock()} ${tag}: warning: ${w.bad} failed warm-up requests`);
-      console.log(`${clock()} ${tag}: settling ${settleSeconds} s; counting ${requests} requests`);
-      await settle();
-      await server.instrument(true);
-      r = await drive(server.port, requests);
-      await server.instrument(false);
+      // The same keep-alive connections for the warm-up and the counted window (lib/keepalive-driver.ts),
+      // or with --fresh-connections one autocannon run per phase.
+      const driver = values['fresh-connections']
+        ? { run: (n: number) => drive(server.port, n), close: () => {} }
+        : await KeepAliveDriver.open(server.port, connections);
+      try {
+        const w = await driver.run(warmup);
+        if (w.bad) console.warn(`${clock()} ${tag}: warning: ${w.bad} failed warm-up requests`);
+        console.log(`${clock()} ${tag}: settling ${settleSeconds} s; counting ${requests} requests`);
+        await settle();
+        await server.instrument(true);
+        r = await driver.run(requests);
+        await server.instrument(false);
+      } finally {
+        driver.close();
+      }
       if (r.bad) console.warn(`${clock()} ${tag}: warning: ${r.bad} failed requests in the counted window`);
       if (r.ok === 0) throw new Error(`${peer.key}: no successful request in the counted window`);
     }
@@ -262,7 +277,7 @@ async function main(): Promise<void> {
   const command = `npm run bench:instructions${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   console.log(`bench:instructions — ${machineLine(machine)}; ${valgrindVersion()}`);
   console.log(`callgrind instruction counts (Ir = user-space instructions, every thread of the process: worker threads, compiler and GC included), NOT req/s;`);
-  console.log(`per server peer: warm-up ${warmup} requests uninstrumented, ${settleSeconds} s idle, then ${requests} counted requests, autocannon -c ${connections} (keep-alive), ${rounds} round(s); servers bundled to JS (esbuild)\n`);
+  console.log(`per server peer: warm-up ${warmup} requests uninstrumented, ${settleSeconds} s idle, then ${requests} counted requests, ${values['fresh-connections'] ? `autocannon -c ${connections}, new connections for each phase` : `${connections} keep-alive connections kept from warm-up through the count`}, ${rounds} round(s); servers bundled to JS (esbuild)\n`);
 
   const sources = [...new Set(peers.map((p) => p.source))];
   // The legacy worker and the reactor's entry run from bundles too, so no thread pays for tsx.
@@ -339,7 +354,7 @@ async function main(): Promise<void> {
     title: 'Instructions per request (callgrind): every thread, compiler and GC included',
     command,
     machine,
-    params: { requests, warmup, connections, rounds, settleSeconds, valgrind: valgrindVersion() },
+    params: { requests, warmup, connections, rounds, settleSeconds, driver: values['fresh-connections'] ? 'autocannon, fresh connections per phase' : 'keep-alive driver, same connections throughout', valgrind: valgrindVersion() },
     scenarios: peers.map((p) => ({ name: p.key, extra: { total: med(p.key, 'total'), compiler: med(p.key, 'compiler'), gc: med(p.key, 'gc'), rest: med(p.key, 'rest') } })),
     ratios,
     table: `${table}\n\n${ratioTable}`,

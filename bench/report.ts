@@ -13,7 +13,8 @@ export interface BenchRun {
   script: string;
   /** The npm command that runs it alone. */
   command: string;
-  status: 'ok' | 'failed' | 'timeout' | 'missing' | 'previous';
+  /** `missing`: no such script; `not-run`: not run now, and no earlier figures in bench/.out. */
+  status: 'ok' | 'failed' | 'timeout' | 'missing' | 'not-run' | 'previous';
   exitCode?: number | null;
   seconds?: number;
   /** JSON the script wrote (this run, or the previous one for status `previous`). */
@@ -68,6 +69,7 @@ function statusLine(run: BenchRun): string {
     case 'failed': return `**failed** in this run (exit ${run.exitCode ?? 'signal'}${took})`;
     case 'timeout': return `**timed out** in this run${took}; killed`;
     case 'missing': return `not run: \`${run.script}\` does not exist yet`;
+    case 'not-run': return 'not run in this report\'s run, and no earlier figures in `bench/.out/`';
     case 'previous': return `figures from an earlier run (${run.result?.machine.date ?? 'date unknown'}); not re-run`;
   }
 }
@@ -151,7 +153,7 @@ export function buildReport(input: ReportInput): string {
     if (m) out.push(`| ${cell(t.measure)} | ${cell(t.target)} | ${fmt(m.ratio.value)} | ${mark(meetsTarget(m.ratio.value, t.target))} | ${judgedOn(t.measure)} | \`${commitOf(m.run, machine)}\` | [${m.run.name}](#${anchor(m.run)}) |`);
     else {
       const run = input.runs.find((r) => r.name === t.bench);
-      const why = !run || run.status === 'missing' ? 'not measured (no script yet)' : run.status === 'ok' || run.status === 'previous' ? 'not measured by any script' : `not measured (${run.status})`;
+      const why = !run || run.status === 'missing' ? 'not measured (no script yet)' : run.status === 'ok' || run.status === 'previous' ? 'not measured by any script' : run.status === 'not-run' ? 'not measured (script not run)' : `not measured (${run.status})`;
       out.push(`| ${cell(t.measure)} | ${cell(t.target)} | — | ${why} | ${judgedOn(t.measure)} | — | ${run ? `[${run.name}](#${anchor(run)})` : t.bench} |`);
     }
   }
@@ -176,7 +178,7 @@ export function buildReport(input: ReportInput): string {
     if (run === instructions) continue;
     out.push(`### ${run.name}`, '');
     if (run.result) out.push(`**${run.result.title}**`, '');
-    out.push(`Command: \`${run.result?.command ?? run.command}\` — ${statusLine(run)}. ${run.status === 'missing' ? '' : provenance(run, machine)}`, '');
+    out.push(`Command: \`${run.result?.command ?? run.command}\` — ${statusLine(run)}. ${run.status === 'missing' || run.status === 'not-run' ? '' : provenance(run, machine)}`, '');
     const r = run.result;
     if (r) {
       const params = Object.entries(r.params)

@@ -7,7 +7,7 @@
 // Flags: --only http,sync   run just these (the report still lists the rest from bench/.out)
 //        --report-only      run nothing; rebuild the report from the last figures in bench/.out
 //        --timeout 600      seconds one script may take before it is killed (instructions: 6×)
-//        --instruction-rounds 2   rounds of bench:instructions (the median is reported)
+//        --instruction-rounds 3   rounds of bench:instructions (the median is reported)
 // Environment such as BENCH_DURATION=2 passes through to every script.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -30,7 +30,7 @@ const onlyArg = argv.find((a, i) => a.startsWith('--only=') || argv[i - 1] === '
 const only = onlyArg ? new Set(onlyArg.replace(/^--only=/, '').split(',')) : undefined;
 const reportOnly = flagOption('report-only');
 const timeoutSec = numberOption('timeout', 600);
-const instructionRounds = numberOption('instruction-rounds', 2);
+const instructionRounds = numberOption('instruction-rounds', 3);
 /** Arguments and time limit per script: under valgrind each of ~13 peers takes about a minute a round. */
 const scriptArgs = (name: string): string[] => (name === 'instructions' ? ['--rounds', String(instructionRounds)] : []);
 const scriptTimeout = (name: string): number => (name === 'instructions' ? timeoutSec * 6 : timeoutSec);
@@ -138,7 +138,7 @@ for (const name of NAMES) {
     const previous = readResult(name);
     const stdoutPath = join(OUT_DIR, `${name}.stdout.txt`);
     const stdout = existsSync(stdoutPath) ? readFileSync(stdoutPath, 'utf8') : undefined;
-    runs.push(previous || stdout ? { ...base, status: 'previous', result: previous, stdout, parsedRatios: previous ? undefined : extractRatios(name, stdout ?? '') } : { ...base, status: 'missing' });
+    runs.push(previous || stdout ? { ...base, status: 'previous', result: previous, stdout, parsedRatios: previous ? undefined : extractRatios(name, stdout ?? '') } : { ...base, status: 'not-run' });
     continue;
   }
   step++;
