@@ -13,7 +13,7 @@
 // The total is the judged figure: compiler and GC are CPU the user pays for.
 //
 //   npm run bench:instructions -- [--requests 5000] [--warmup 10000] [--connections 50]
-//                                 [--only albany,raw] [--rounds 1] [--top 0] [--js] [--settle 2]
+//                                 [--only albany,raw] [--rounds 1] [--top 0] [--js] [--settle 0]
 //   --js: run node with --perf-basic-prof so the --top listing names JIT-compiled JavaScript
 //         functions (JS:*dispatch …) instead of anonymous addresses; a little slower to start.
 //
@@ -92,7 +92,7 @@ const RATIOS: ReadonlyArray<{ ours: string; base: string; measure?: string; fall
 
 const USAGE = `usage: npm run bench:instructions -- [--requests 5000] [--warmup 10000] [--connections 50]
                                   [--only ${PEERS.map((p) => p.key).join(',')}]
-                                  [--rounds 1] [--top 0] [--js] [--settle 2]
+                                  [--rounds 1] [--top 0] [--js] [--settle 0]
   --top N     list each peer's N heaviest functions outside compiler and GC
   --js        name JIT-compiled JavaScript in that list (node --perf-basic-prof)
   --settle S  idle seconds between the warm-up and the counted window, so optimizing-compiler
@@ -112,7 +112,7 @@ const { values } = (() => {
         rounds: { type: 'string', default: '1' },
         top: { type: 'string', default: '0' },
         js: { type: 'boolean', default: false },
-        settle: { type: 'string', default: '2' },
+        settle: { type: 'string', default: '0' },
         'fresh-connections': { type: 'boolean', default: false },
         only: { type: 'string' },
         help: { type: 'boolean', default: false },
@@ -223,16 +223,20 @@ async function measure(peer: Peer, entry: string, round: number): Promise<Measur
       // The same keep-alive connections for the warm-up and the counted window (lib/keepalive-driver.ts),
       // or with --fresh-connections one autocannon run per phase.
       const driver = values['fresh-connections']
-        ? { run: (n: number) => drive(server.port, n), close: () => {} }
+        ? { run: (n: number) => drive(server.port, n), ensureOpen: async () => {}, close: () => {}, reopened: 0 }
         : await KeepAliveDriver.open(server.port, connections);
       try {
         const w = await driver.run(warmup);
         if (w.bad) console.warn(`${clock()} ${tag}: warning: ${w.bad} failed warm-up requests`);
         console.log(`${clock()} ${tag}: settling ${settleSeconds} s; counting ${requests} requests`);
         await settle();
+        await driver.ensureOpen();
+        const before = driver.reopened;
         await server.instrument(true);
         r = await driver.run(requests);
         await server.instrument(false);
+        if (driver.reopened > before) console.log(`${clock()} ${tag}: note: ${driver.reopened - before} connection(s) the server closed while idle were opened again inside the counted window`);
+        else if (driver.reopened > 0) console.log(`${clock()} ${tag}: ${driver.reopened} connection(s) the server closed while idle were opened again before the counted window`);
       } finally {
         driver.close();
       }

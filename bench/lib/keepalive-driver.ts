@@ -15,24 +15,52 @@ export interface DriveCounts {
   bad: number;
 }
 
+function openSocket(port: number): Promise<Socket> {
+  return new Promise<Socket>((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port, noDelay: true }, () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
 /** N persistent connections to 127.0.0.1:port that send exactly the requests asked for. */
 export class KeepAliveDriver {
+  /**
+   * Connections opened again because the server had closed them between runs (its keep-alive
+   * timeout, 5 s in node:http, can pass while valgrind switches instrumentation on a loaded machine).
+   */
+  reopened = 0;
+
   private constructor(
+    private readonly port: number,
     private readonly sockets: Socket[],
     private readonly request: Buffer,
   ) {}
 
   /** Opens `connections` sockets to the server (all must connect). */
   static async open(port: number, connections: number, path = '/'): Promise<KeepAliveDriver> {
-    const sockets = await Promise.all(Array.from({ length: connections }, () => new Promise<Socket>((resolve, reject) => {
-      const socket = connect({ host: '127.0.0.1', port, noDelay: true }, () => resolve(socket));
-      socket.once('error', reject);
-    })));
-    return new KeepAliveDriver(sockets, Buffer.from(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`, 'latin1'));
+    const sockets = await Promise.all(Array.from({ length: connections }, () => openSocket(port)));
+    return new KeepAliveDriver(port, sockets, Buffer.from(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`, 'latin1'));
   }
 
   /** Sends exactly `amount` requests over the connections, one in flight per connection; resolves when all are answered. */
-  run(amount: number): Promise<DriveCounts> {
+  async run(amount: number): Promise<DriveCounts> {
+    await this.ensureOpen();
+    return this.drive(amount);
+  }
+
+  /** Opens again any connection the server has closed (counted in {@link reopened}). */
+  async ensureOpen(): Promise<void> {
+    for (let i = 0; i < this.sockets.length; i++) {
+      const socket = this.sockets[i]!;
+      if (socket.destroyed || socket.readyState !== 'open') {
+        socket.destroy();
+        this.sockets[i] = await openSocket(this.port);
+        this.reopened++;
+      }
+    }
+  }
+
+  private drive(amount: number): Promise<DriveCounts> {
     let sent = 0;
     const counts: DriveCounts = { ok: 0, bad: 0 };
     return new Promise((resolve, reject) => {
