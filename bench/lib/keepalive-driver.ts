@@ -68,10 +68,15 @@ export class KeepAliveDriver {
       const finishOne = () => {
         if (--active === 0) resolve(counts);
       };
-      for (const socket of this.sockets) {
-        if (sent >= amount) break;
-        active++;
+      // One slot per connection: one request in flight; if the server closes the connection under
+      // it (a keep-alive timeout on a starved machine), the unanswered request goes again on a new one.
+      const serve = (slot: number) => {
+        const socket = this.sockets[slot]!;
         let buffered: Buffer = Buffer.alloc(0);
+        const detach = () => {
+          socket.off('data', onData);
+          socket.off('close', onClose);
+        };
         const onData = (data: Buffer) => {
           buffered = buffered.length === 0 ? data : Buffer.concat([buffered, data]);
           for (;;) {
@@ -85,18 +90,28 @@ export class KeepAliveDriver {
               sent++;
               socket.write(this.request);
             } else {
-              socket.off('data', onData);
-              socket.off('close', onClose);
+              detach();
               finishOne();
               return;
             }
           }
         };
-        const onClose = () => reject(new Error(`the server closed a keep-alive connection after ${counts.ok + counts.bad} responses`));
+        const onClose = () => {
+          detach();
+          openSocket(this.port).then((fresh) => {
+            this.sockets[slot] = fresh;
+            this.reopened++;
+            serve(slot);
+          }, reject);
+        };
         socket.on('data', onData);
         socket.once('close', onClose);
-        sent++;
         socket.write(this.request);
+      };
+      for (let slot = 0; slot < this.sockets.length && sent < amount; slot++) {
+        active++;
+        sent++;
+        serve(slot);
       }
       if (active === 0) resolve(counts);
     });
