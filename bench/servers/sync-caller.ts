@@ -6,7 +6,7 @@
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createSyncFn } from 'synckit';
-import { closeReactor, syncify } from '../../src/sync/index.js';
+import { closeReactor, configureSync, syncify } from '../../src/sync/index.js';
 
 const lib = process.env.SYNC_LIB;
 const bytes = Number(process.env.SYNC_BYTES ?? 10);
@@ -16,6 +16,10 @@ if ((lib !== 'albany' && lib !== 'synckit') || !Number.isInteger(bytes) || bytes
   process.stderr.write(`sync-caller: SYNC_LIB must be albany or synckit (got ${String(lib)}), SYNC_BYTES a byte count (got ${String(process.env.SYNC_BYTES)}), SYNC_FIXTURES the fixtures folder URL\n`);
   process.exit(2);
 }
+
+// SYNC_SPIN_MICROS: runSync's spin before it parks (default: the library's). Under valgrind, which
+// runs one thread at a time, a spin can never see the answer arrive, so it is pure cost there.
+if (lib === 'albany' && process.env.SYNC_SPIN_MICROS !== undefined) configureSync({ spinMicros: Number(process.env.SYNC_SPIN_MICROS) });
 
 type Echo = (value: Uint8Array) => unknown;
 const call: Echo = lib === 'albany'
