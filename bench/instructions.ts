@@ -69,7 +69,6 @@ const PEERS: readonly Peer[] = [
     what: 'trivial blocking legacy handler through the worker pool, 2 threads (bench/servers/legacy-server.ts); every thread counted',
   },
   { key: 'runsync-10b', source: 'servers/sync-caller.ts', args: [], kind: 'calls', calls: { counted: 2000, warmup: 5000 }, env: { SYNC_LIB: 'albany', SYNC_BYTES: '10' }, what: 'syncify(echo) per call, 10 B Uint8Array (bench/servers/sync-caller.ts); both threads counted' },
-  { key: 'runsync-10b-park', source: 'servers/sync-caller.ts', args: [], kind: 'calls', calls: { counted: 2000, warmup: 5000 }, env: { SYNC_LIB: 'albany', SYNC_BYTES: '10', SYNC_SPIN_MICROS: '0' }, what: 'the same with spinMicros 0 (park at once): under valgrind, one thread at a time, the default 50 µs spin can never see the answer, so this is the reference without it' },
   { key: 'synckit-10b', source: 'servers/sync-caller.ts', args: [], kind: 'calls', calls: { counted: 2000, warmup: 5000 }, env: { SYNC_LIB: 'synckit', SYNC_BYTES: '10' }, what: 'synckit createSyncFn(echo) per call, 10 B' },
   { key: 'runsync-1mb', source: 'servers/sync-caller.ts', args: [], kind: 'calls', calls: { counted: 100, warmup: 100 }, env: { SYNC_LIB: 'albany', SYNC_BYTES: String(2 ** 20) }, what: 'syncify(echo) per call, 1 MB Uint8Array' },
   { key: 'synckit-1mb', source: 'servers/sync-caller.ts', args: [], kind: 'calls', calls: { counted: 100, warmup: 100 }, env: { SYNC_LIB: 'synckit', SYNC_BYTES: String(2 ** 20) }, what: 'synckit createSyncFn(echo) per call, 1 MB' },
@@ -88,7 +87,6 @@ const RATIOS: ReadonlyArray<{ ours: string; base: string; measure?: string; fall
   { ours: 'express-albany', base: 'express-node', measure: 'Express via fromNodeHandler ÷ Express on node:http (Ir)', fallback: '≤ 0.9' },
   { ours: 'legacy', base: 'albany', measure: 'legacy trivial handler (all threads) ÷ async gateway app (Ir)', fallback: '≤ 1.6' },
   { ours: 'runsync-10b', base: 'synckit-10b', measure: 'runSync per call ÷ synckit createSyncFn per call (trivial async fn, 10 B)', fallback: '≤ 0.25' },
-  { ours: 'runsync-10b-park', base: 'synckit-10b' },
   { ours: 'runsync-1mb', base: 'synckit-1mb', measure: 'runSync per call, 1 MB payload ÷ synckit', fallback: '≤ 0.8' },
 ];
 
