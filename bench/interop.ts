@@ -128,7 +128,7 @@ async function main(): Promise<void> {
   const pairs = ([['express-node', 'express-albany', 0.9], ['hono-node-server', 'hono-albany', 1.0]] as Array<[PeerName, PeerName, number]>)
     .filter(([base]) => values.only === undefined || base.startsWith(values.only));
   console.log(`interop bench: autocannon -c ${opts.connections} -d ${opts.duration} (after a 1 s warm-up), ${rounds} round(s), peers alternate; median of rounds`);
-  console.log(`node ${process.version}, ${(await import('node:os')).cpus().length} cpus, load average ${(await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ')}; servers ${values.tsx ? 'through tsx' : 'bundled to JS (esbuild, no keepNames)'}, one child process each; autocannon in this process\n`);
+  console.log(`commit ${(await import('./lib/machine.js')).commitId()}, node ${process.version}, ${(await import('node:os')).cpus().length} cpus, load average ${(await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ')}; servers ${values.tsx ? 'through tsx' : 'bundled to JS (esbuild, no keepNames)'}, one child process each; autocannon in this process\n`);
   const rows: string[] = [];
   for (const [base, ours, target] of pairs) {
     // Two riders with the Hono pair (not targets): the plain gateway app splits the cost of

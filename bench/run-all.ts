@@ -1,9 +1,13 @@
 // `npm run bench`: runs every bench script that exists, one after another with progress, then
 // regenerates bench/RESULTS.md and bench/results.svg from what they reported.
 //
+// The instruction counts (bench:instructions, callgrind) run first and head the report: throughput
+// targets are judged on them. req/s and latency benches follow as secondary figures.
+//
 // Flags: --only http,sync   run just these (the report still lists the rest from bench/.out)
 //        --report-only      run nothing; rebuild the report from the last figures in bench/.out
-//        --timeout 600      seconds one script may take before it is killed
+//        --timeout 600      seconds one script may take before it is killed (instructions: 6×)
+//        --instruction-rounds 3   rounds of bench:instructions (the median is reported)
 // Environment such as BENCH_DURATION=2 passes through to every script.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -20,12 +24,16 @@ import { renderChart } from './report-svg.js';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH_DIR, '..');
-const NAMES = ['http', 'legacy', 'sync', 'interop', 'scale'] as const;
+const NAMES = ['instructions', 'http', 'legacy', 'sync', 'interop', 'scale'] as const;
 const argv = process.argv.slice(2);
 const onlyArg = argv.find((a, i) => a.startsWith('--only=') || argv[i - 1] === '--only' && !a.startsWith('--'));
 const only = onlyArg ? new Set(onlyArg.replace(/^--only=/, '').split(',')) : undefined;
 const reportOnly = flagOption('report-only');
 const timeoutSec = numberOption('timeout', 600);
+const instructionRounds = numberOption('instruction-rounds', 3);
+/** Arguments and time limit per script: under valgrind each of ~13 peers takes about a minute a round. */
+const scriptArgs = (name: string): string[] => (name === 'instructions' ? ['--rounds', String(instructionRounds)] : []);
+const scriptTimeout = (name: string): number => (name === 'instructions' ? timeoutSec * 6 : timeoutSec);
 
 const t0 = performance.now();
 const clock = () => `${((performance.now() - t0) / 1000).toFixed(1)}s`;
@@ -58,7 +66,7 @@ process.once('exit', () => killCurrent('SIGKILL'));
 function runScript(name: string, script: string): Promise<{ exitCode: number | null; timedOut: boolean; stdout: string; seconds: number }> {
   const started = performance.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...scriptArgs(name)], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
@@ -75,10 +83,10 @@ function runScript(name: string, script: string): Promise<{ exitCode: number | n
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      console.error(`    ${name}: over ${timeoutSec}s, stopping it`);
+      console.error(`    ${name}: over ${scriptTimeout(name)}s, stopping it`);
       killCurrent('SIGTERM');
       setTimeout(() => killCurrent('SIGKILL'), 5000).unref();
-    }, timeoutSec * 1000);
+    }, scriptTimeout(name) * 1000);
     const ticker = setInterval(() => console.log(`    … bench:${name} still running (${((performance.now() - started) / 1000).toFixed(0)}s)`), 30_000);
     child.once('close', (code) => {
       clearTimeout(timer);
@@ -111,7 +119,7 @@ const machine = machineInfo();
 mkdirSync(OUT_DIR, { recursive: true });
 const present = NAMES.filter((n) => existsSync(join(BENCH_DIR, `${n}.ts`)));
 const toRun = reportOnly ? [] : present.filter((n) => !only || only.has(n));
-console.log(`npm run bench — ${machine.cores} cores, ${machine.cpu}, Node ${machine.node}, load ${machine.loadAverage.join(' / ')}`);
+console.log(`npm run bench — commit ${machine.commit}, ${machine.cores} cores, ${machine.cpu}, Node ${machine.node}, load ${machine.loadAverage.join(' / ')}`);
 console.log(reportOnly ? 'report only: rebuilding from bench/.out' : `running ${toRun.length} of ${NAMES.length} bench scripts: ${toRun.join(', ') || 'none'}${present.length < NAMES.length ? ` (not written yet: ${NAMES.filter((n) => !present.includes(n)).join(', ')})` : ''}`);
 
 const areas = areaFiles();
@@ -120,7 +128,8 @@ const runs: BenchRun[] = [];
 let step = 0;
 for (const name of NAMES) {
   const script = `bench/${name}.ts`;
-  const base = { name, script, command: `npm run bench:${name}`, areaFile: areaFor(name) };
+  const args = scriptArgs(name);
+  const base = { name, script, command: `npm run bench:${name}${args.length ? ` -- ${args.join(' ')}` : ''}`, areaFile: areaFor(name) };
   if (!present.includes(name)) {
     runs.push({ ...base, status: 'missing' });
     continue;
@@ -129,7 +138,7 @@ for (const name of NAMES) {
     const previous = readResult(name);
     const stdoutPath = join(OUT_DIR, `${name}.stdout.txt`);
     const stdout = existsSync(stdoutPath) ? readFileSync(stdoutPath, 'utf8') : undefined;
-    runs.push(previous || stdout ? { ...base, status: 'previous', result: previous, stdout, parsedRatios: previous ? undefined : extractRatios(name, stdout ?? '') } : { ...base, status: 'missing' });
+    runs.push(previous || stdout ? { ...base, status: 'previous', result: previous, stdout, parsedRatios: previous ? undefined : extractRatios(name, stdout ?? '') } : { ...base, status: 'not-run' });
     continue;
   }
   step++;
@@ -148,8 +157,8 @@ const { targets, source } = loadTargets(ROOT);
 const used = new Set(runs.map((r) => r.areaFile?.path).filter(Boolean));
 const chartFile = join(BENCH_DIR, 'results.svg');
 writeFileSync(chartFile, renderChart(
-  runs.filter((r) => r.result).map((r) => ({ title: `${r.name}: ${r.result!.title}`, scenarios: r.result!.scenarios })),
-  `${machine.cores} cores, ${machine.cpu}, Node ${machine.node}, ${machine.date.slice(0, 16).replace('T', ' ')} UTC`,
+  runs.filter((r) => r.result && r.name !== 'instructions').map((r) => ({ title: `${r.name}: ${r.result!.title}`, scenarios: r.result!.scenarios })),
+  `commit ${machine.commit}, ${machine.cores} cores, ${machine.cpu}, Node ${machine.node}, ${machine.date.slice(0, 16).replace('T', ' ')} UTC`,
 ));
 const report = buildReport({
   machine,

@@ -5,8 +5,10 @@
 // program, its own process) when installed, else autocannon in this process: on a 2-core machine
 // autocannon needs about a core itself, leaving no room for a second worker. Both parts use it.
 //
-// Flags (or BENCH_<NAME> env): --duration 5  --warmup 1  --rounds 3  --connections 50
-//   --loadgen auto|wrk|autocannon (auto = wrk when installed)
+// Part (1) sends a fixed number of requests (--amount) with autocannon and charges the server's CPU
+// (every process, from /proc) to them: CPU per request with 2 workers ÷ with 1 is the judged figure.
+// Flags (or BENCH_<NAME> env): --amount 40000  --duration 5  --warmup 1  --rounds 3  --connections 50
+//   --loadgen auto|wrk|autocannon (part 2 only; auto = wrk when installed)
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +18,7 @@ import { numberOption, stringOption } from './lib/args.js';
 import { startServer, type ChildServer } from './lib/children.js';
 import { runLoad, type LoadFigures, type LoadOptions } from './lib/load.js';
 import { statFields, tickSeconds } from './lib/proc.js';
+import { machineInfo, machineLine } from './lib/machine.js';
 import { median } from './lib/result.js';
 import { findWrk, runWrk } from './lib/wrk.js';
 
@@ -100,6 +103,7 @@ async function main(): Promise<void> {
   const self = fileURLToPath(import.meta.url);
   const load: LoadOptions = { connections: numberOption('connections', 50), pipelining: 1, duration: numberOption('duration', 5) };
   const warmup = numberOption('warmup', 1);
+  const amount = Math.round(numberOption('amount', 40_000));
   const rounds = Math.round(numberOption('rounds', 3));
   const wanted = stringOption('loadgen', 'auto');
   if (!['auto', 'wrk', 'autocannon'].includes(wanted)) {
@@ -134,7 +138,7 @@ async function main(): Promise<void> {
   };
   const best = (xs: Run[]) => xs.reduce((a, b) => (b.figures.rps > a.figures.rps ? b : a)).figures;
 
-  console.log(`# bench:scale — ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), Node ${process.version}`);
+  console.log(`# bench:scale — ${machineLine(machineInfo())}`);
   const why =
     wanted === 'autocannon'
       ? 'asked for with --loadgen autocannon'
@@ -143,15 +147,22 @@ async function main(): Promise<void> {
         : `fallback: ${wrk && !wrk.ok ? wrk.reason : 'wrk unavailable'}`;
   console.log(
     useWrk
-      ? `load generator: wrk -t1 -c${load.connections} -d${load.duration}s --latency (own process; ${why})`
-      : `load generator: autocannon -c ${load.connections} -d ${load.duration} in the bench process (${why})`,
+      ? `load generator for part (2): wrk -t1 -c${load.connections} -d${load.duration}s --latency (own process; ${why}); part (1): autocannon -c ${load.connections}, a fixed ${amount} requests`
+      : `load generator: autocannon -c ${load.connections} in the bench process (${why}); part (1) a fixed ${amount} requests, part (2) -d ${load.duration}`,
   );
   console.log(`Keep-alive, warm-up ${warmup}s, ${rounds} rounds alternating peer order; the load generator runs on the same cores as the servers.\n`);
 
-  // (1) --workers 1 vs --workers 2
-  interface WorkersRound extends Run {
+  // (1) --workers 1 vs --workers 2: the same fixed number of requests against each, in alternating
+  // rounds; the server's CPU is utime + stime of the primary and every worker from /proc, read
+  // right before and after. CPU per request is the judged figure (no contention tax); req/s is
+  // informational, with the load generator's own CPU beside it (on 2 cores it takes the room a
+  // second worker would use). autocannon runs the fixed count (wrk cannot stop at a count).
+  interface WorkersRound {
     workers: number;
     round: number;
+    figures: LoadFigures;
+    wallSeconds: number;
+    genCpuSeconds: number;
     serverCpuSeconds: number;
   }
   const byWorkers = new Map<number, WorkersRound[]>([[1, []], [2, []]]);
@@ -161,37 +172,46 @@ async function main(): Promise<void> {
       const child: ChildServer = await startServer(`workers-${workers}`, self, { env: { BENCH_ROLE: 'cluster', BENCH_WORKERS: String(workers), BENCH_PORT: String(port) }, timeoutMs: 30_000 });
       try {
         const url = `http://127.0.0.1:${port}/`;
-        if (warmup > 0) await generate(url, warmup);
+        // Warm every worker (the primary hands connections round-robin) before counting.
+        await runLoad(url, { ...load, amount: Math.min(amount, 10_000) });
         const s0 = treeCpuSeconds(child.pid);
-        const run = await generate(url, load.duration);
+        const c0 = process.cpuUsage();
+        const t0 = performance.now();
+        const figures = await runLoad(url, { ...load, amount });
+        const wallSeconds = (performance.now() - t0) / 1000;
+        const c = process.cpuUsage(c0);
         const serverCpuSeconds = treeCpuSeconds(child.pid) - s0;
-        byWorkers.get(workers)!.push({ ...run, workers, round: r + 1, serverCpuSeconds });
+        if (figures.errors + figures.non2xx + figures.timeouts > 0) console.log(`  (--workers ${workers}: ${figures.errors} errors, ${figures.non2xx} non-2xx, ${figures.timeouts} timeouts)`);
+        byWorkers.get(workers)!.push({ workers, round: r + 1, figures, wallSeconds, genCpuSeconds: (c.user + c.system) / 1e6, serverCpuSeconds });
       } finally {
         await child.stop(20_000);
       }
     }
   }
-  const genName = useWrk ? 'wrk' : 'autocannon';
-  const perReq = (cpu: number, f: LoadFigures) => ((cpu * 1e6) / Math.max(1, f.requests)).toFixed(1);
+  const perReqUs = (x: WorkersRound) => (x.serverCpuSeconds * 1e6) / Math.max(1, x.figures.requests);
+  const genUs = (x: WorkersRound) => (x.genCpuSeconds * 1e6) / Math.max(1, x.figures.requests);
   const cores = (cpu: number, wall: number) => (cpu / wall).toFixed(2);
-  console.log('## --workers (node:cluster, round-robin), albany HTTP host\n');
-  console.log(`| round | peer | req/s | p50 ms | p99 ms | errors | server CPU µs/req | ${genName} CPU µs/req | server cores | ${genName} cores |`);
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  console.log(`## --workers (node:cluster, round-robin), albany HTTP host: ${fmt(amount)} requests per run\n`);
+  console.log('| round | peer | requests | req/s | p50 ms | p99 ms | errors | **server CPU µs/req** | autocannon CPU µs/req | server cores | autocannon cores |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   const all = [...byWorkers.get(1)!, ...byWorkers.get(2)!].sort((a, b) => a.round - b.round || a.workers - b.workers);
   for (const x of all) {
     const f = x.figures;
     console.log(
-      `| ${x.round} | --workers ${x.workers} | ${fmt(f.rps)} | ${f.p50.toFixed(2)} | ${f.p99.toFixed(2)} | ${f.errors + f.non2xx + f.timeouts} | ` +
-        `${perReq(x.serverCpuSeconds, f)} | ${perReq(x.genCpuSeconds, f)} | ${cores(x.serverCpuSeconds, x.wallSeconds)} | ${cores(x.genCpuSeconds, x.wallSeconds)} |`,
+      `| ${x.round} | --workers ${x.workers} | ${fmt(f.requests)} | ${fmt(f.rps)} | ${f.p50.toFixed(2)} | ${f.p99.toFixed(2)} | ${f.errors + f.non2xx + f.timeouts} | ` +
+        `${perReqUs(x).toFixed(1)} | ${genUs(x).toFixed(1)} | ${cores(x.serverCpuSeconds, x.wallSeconds)} | ${cores(x.genCpuSeconds, x.wallSeconds)} |`,
     );
   }
   const w1s = byWorkers.get(1)!;
   const w2s = byWorkers.get(2)!;
-  const ratios = w1s.map((w1, i) => w2s[i]!.figures.rps / w1.figures.rps);
-  console.log(`\nserver cores = server process tree (primary + workers) CPU seconds ÷ wall seconds of the run; ${genName} likewise.`);
-  console.log(`rounds req/s: workers 1 = ${w1s.map((x) => fmt(x.figures.rps)).join(', ')}; workers 2 = ${w2s.map((x) => fmt(x.figures.rps)).join(', ')}`);
-  console.log(`per-round ratios: ${ratios.map((r) => r.toFixed(2)).join(', ')}; best round each: ${(best(w2s).rps / best(w1s).rps).toFixed(2)}×`);
-  console.log(`**--workers 2 ÷ --workers 1 = ${median(ratios).toFixed(2)}×** (median of per-round ratios; target ≥ 1.7)\n`);
+  const cpuRatios = w1s.map((w1, i) => perReqUs(w2s[i]!) / perReqUs(w1));
+  const rpsRatios = w1s.map((w1, i) => w2s[i]!.figures.rps / w1.figures.rps);
+  const ticks = Math.min(...all.map((x) => x.serverCpuSeconds)) * 100;
+  console.log(`\nserver CPU = utime + stime of the cluster primary and every worker (/proc/<pid>/stat, all threads), read before and after the counted requests;`);
+  console.log(`cores = CPU seconds ÷ wall seconds of the run. /proc counts in 10 ms ticks: the smallest run used ${fmt(ticks)} ticks (resolution ${(100 / Math.max(1, ticks)).toFixed(1)} %).`);
+  console.log(`per-round CPU/req ratios (2 ÷ 1): ${cpuRatios.map((r) => r.toFixed(3)).join(', ')}`);
+  console.log(`**server CPU per request, --workers 2 ÷ --workers 1 = ${median(cpuRatios).toFixed(3)}** (median of per-round ratios; target ≤ 1.05)`);
+  console.log(`req/s --workers 2 ÷ --workers 1 = ${median(rpsRatios).toFixed(2)} (informational: the load generator shares the 2 cores; autocannon used ${median(w1s.map((x) => x.genCpuSeconds / x.wallSeconds)).toFixed(2)} / ${median(w2s.map((x) => x.genCpuSeconds / x.wallSeconds)).toFixed(2)} cores with 1 / 2 workers)\n`);
 
   // (2) nginx → FastCGI vs nginx → HTTP
   if (!findNginx()) {

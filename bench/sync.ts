@@ -10,6 +10,7 @@ import { createSyncFn } from 'synckit';
 import { postAndWake, createSignal } from '../src/sync/channel.js';
 import { closeReactor, configureSync, handleServiceCall, isServiceMessage, provide, syncify } from '../src/sync/index.js';
 import { tsWorker } from '../test/fixtures/sync/ts-worker.js';
+import { commitId } from './lib/machine.js';
 
 const fixtures = new URL('../test/fixtures/sync/', import.meta.url);
 const target = new URL('bench-target.mjs', fixtures);
@@ -57,7 +58,7 @@ for (let i = 0; i < 200; i++) {
 const us = (ms: number): string => (ms * 1000).toFixed(1);
 const ratios: Record<string, { mean: number[]; p50: number[] }> = {};
 
-console.log(`node ${process.version}, ${cpus().length} CPUs, ${ROUNDS} rounds × ${TIME_MS} ms per task, spinMicros ${SPIN_MICROS}\n`);
+console.log(`commit ${commitId()}, node ${process.version}, ${cpus().length} CPUs, ${ROUNDS} rounds × ${TIME_MS} ms per task, spinMicros ${SPIN_MICROS}\n`);
 for (let round = 1; round <= ROUNDS; round++) {
   const bench = new Bench({ time: TIME_MS, warmup: true });
   for (const [size, payload] of Object.entries(payloads)) {

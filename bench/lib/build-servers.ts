@@ -3,7 +3,8 @@
 // tax only albany: tsx compiles with esbuild's keepNames, which wraps each per-request closure in
 // a __name() call, and keeps a module-hooks thread in the process; the peers are already JS.
 import { mkdirSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { OUT_DIR } from './result.js';
 
 /** Builds each entry to bench/.out/build/<name>.mjs (with a .map); resolves with the output paths. */
@@ -28,4 +29,26 @@ export async function buildServers(entries: readonly string[]): Promise<string[]
     logLevel: 'error',
   });
   return outputs;
+}
+
+/**
+ * Builds `workers/<name>.ts` to bench/.out/workers/<name>.js: where src/worker-path.ts looks for a
+ * worker entry when the code calling it runs from a bundle in bench/.out/build/ (`../workers/`).
+ */
+export async function buildWorkers(names: readonly string[]): Promise<void> {
+  const { build } = await import('esbuild');
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  await build({
+    entryPoints: names.map((n) => ({ in: join(root, 'workers', `${n}.ts`), out: n })),
+    outdir: join(OUT_DIR, 'workers'),
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    sourcemap: 'linked',
+    keepNames: false,
+    minify: false,
+    logLevel: 'error',
+  });
 }

@@ -127,6 +127,11 @@ export interface CallgrindServer {
   readonly port: number;
   /** Switches instrumentation on or off (`callgrind_control -i`). */
   instrument(on: boolean): Promise<void>;
+  /**
+   * Writes `line` to the process's stdin and resolves with the next stdout line that starts with
+   * `{"done"` (the protocol of bench/servers/sync-caller.ts: a workload run on request).
+   */
+  ask(line: string): Promise<string>;
   /** Writes the counters so far to a dump file and resolves with its path. */
   dump(): Promise<string>;
   /** SIGKILLs the process (nothing more is needed from it once dumped) and waits for its exit. */
@@ -161,11 +166,16 @@ export interface CallgrindStartOptions {
   timeoutMs?: number;
   /** Flags for node itself, before the entry (e.g. `--perf-basic-prof` for {@link nameJitFunctions}). */
   nodeArgs?: readonly string[];
+  /** Environment for the process (default: this one's). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
- * Starts `valgrind --tool=callgrind node <entry> <args…>` and waits for the port line, either
- * `{"port":N}` (bench/servers/ready.ts) or `PORT N` (bench/interop.ts `--serve`).
+ * Starts `valgrind --tool=callgrind node <entry> <args…>` and waits for the ready line, either
+ * `{"port":N}` (bench/servers/ready.ts), `PORT N` (bench/interop.ts `--serve`) or `{"ready":true}`
+ * (a workload with no port, driven through {@link CallgrindServer.ask}; port is then 0).
+ * valgrind runs every thread of the process (worker threads included) and, without
+ * `--separate-threads`, sums them into the one dump.
  */
 export function startUnderCallgrind(entry: string, args: readonly string[], options: CallgrindStartOptions): Promise<CallgrindServer> {
   hookExit();
@@ -183,7 +193,7 @@ export function startUnderCallgrind(entry: string, args: readonly string[], opti
     ...(options.nodeArgs ?? []),
     entry,
     ...args,
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  ], { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env });
   live.add(child);
   const exited = new Promise<void>((resolve) => child.once('exit', () => {
     live.delete(child);
@@ -198,6 +208,16 @@ export function startUnderCallgrind(entry: string, args: readonly string[], opti
   const control = async (...flags: string[]) => {
     await execFileAsync('callgrind_control', [...flags, String(pid)]);
   };
+  // Lines after the ready line, for ask(): each waiter takes the first `{"done"` line after it asked.
+  let after = '';
+  const waiters: Array<{ resolve: (line: string) => void; reject: (error: Error) => void }> = [];
+  const ask = (line: string) => new Promise<string>((resolve, reject) => {
+    waiters.push({ resolve, reject });
+    child.stdin!.write(`${line}\n`, (error) => error && reject(error));
+  });
+  child.once('exit', (code, signal) => {
+    for (const w of waiters.splice(0)) w.reject(new Error(`${entry} exited under valgrind (code ${code}, signal ${signal}) before answering\n${stderr}`));
+  });
   return new Promise<CallgrindServer>((resolve, reject) => {
     let out = '';
     let ready = false;
@@ -206,15 +226,24 @@ export function startUnderCallgrind(entry: string, args: readonly string[], opti
       reject(new Error(`${entry} ${args.join(' ')}: no port line within ${options.timeoutMs ?? 180_000} ms under valgrind\n${stderr}`));
     }, options.timeoutMs ?? 180_000);
     child.stdout!.on('data', (d: Buffer) => {
-      if (ready) return; // the server's later output, if any, is not ours to parse
+      if (ready) {
+        after += d.toString();
+        for (let nl = after.indexOf('\n'); nl >= 0; nl = after.indexOf('\n')) {
+          const line = after.slice(0, nl);
+          after = after.slice(nl + 1);
+          if (line.startsWith('{"done"')) waiters.shift()?.resolve(line);
+        }
+        return;
+      }
       out += d.toString();
-      const m = /"port":(\d+)|PORT (\d+)/.exec(out);
+      const m = /"port":(\d+)|PORT (\d+)|"ready":true/.exec(out);
       if (!m) return;
       clearTimeout(timer);
       ready = true;
       resolve({
         pid,
-        port: Number(m[1] ?? m[2]),
+        port: Number(m[1] ?? m[2] ?? 0),
+        ask,
         instrument: (on) => control('-i', on ? 'on' : 'off'),
         dump: async () => {
           await control('-d');

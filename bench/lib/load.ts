@@ -13,6 +13,8 @@ export interface LoadOptions {
   pipelining: number;
   /** Seconds. */
   duration: number;
+  /** Exactly this many requests instead of a duration (a fixed amount of work to charge CPU to). */
+  amount?: number;
 }
 
 /** What one run measured. Latencies in milliseconds. */
@@ -34,7 +36,7 @@ export async function runLoad(url: string, options: LoadOptions): Promise<LoadFi
     url,
     connections: options.connections,
     pipelining: options.pipelining,
-    duration: options.duration,
+    ...(options.amount !== undefined ? { amount: options.amount, timeout: 60 } : { duration: options.duration }),
   }) as unknown as import('node:events').EventEmitter & PromiseLike<autocannonType.Result>;
   instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) => {
     histogram.record(Math.max(1, Math.round(responseTime * 1000)));

@@ -6,8 +6,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MachineInfo } from './machine.js';
 
-/** bench/.out, next to the scripts (gitignored). */
-export const OUT_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '.out');
+/**
+ * bench/.out, next to the scripts (gitignored); $BENCH_OUT_DIR (a folder inside the checkout, so
+ * bundles there still find node_modules) lets two bench runs work side by side.
+ */
+export const OUT_DIR = process.env.BENCH_OUT_DIR || join(dirname(fileURLToPath(import.meta.url)), '..', '.out');
 
 /** One measured scenario. Charted when it has `rps` and/or `p99` (ms). */
 export interface Scenario {

@@ -26,6 +26,32 @@ function valueOk(value: string): boolean {
   return true;
 }
 
+// Strings already found valid, one per length class (direct-mapped on length & 31). Most apps send
+// the same header names, and often the same values, on every response, as literals or constants:
+// a string equal to one already checked is valid too (strings are immutable), and comparing it
+// costs a pointer test where the scan costs a few instructions per character. A different string
+// of the same length class is simply checked and takes the slot. node:http's writeHead still
+// checks every header it writes; this is the check that lets the app's send() fail first.
+const GOOD_NAMES: Array<string | undefined> = new Array(32).fill(undefined);
+const GOOD_VALUES: Array<string | undefined> = new Array(32).fill(undefined);
+
+function nameOk(name: string): boolean {
+  const slot = name.length & 31;
+  if (GOOD_NAMES[slot] === name) return true;
+  if (!tokenOk(name)) return false;
+  if (name.length < 128) GOOD_NAMES[slot] = name;
+  return true;
+}
+
+function fieldValueOk(value: string): boolean {
+  const slot = value.length & 31;
+  if (GOOD_VALUES[slot] === value) return true;
+  if (!valueOk(value)) return false;
+  // Short ones only: a slot must not keep a large string alive.
+  if (value.length < 128) GOOD_VALUES[slot] = value;
+  return true;
+}
+
 /** Throws `ERR_ALBANY_INVALID_MESSAGE` with `what` in the text. */
 export function invalidMessage(what: string, details?: Record<string, unknown>): never {
   throw new AlbanyError(ErrorCodes.ERR_ALBANY_INVALID_MESSAGE, what, details === undefined ? undefined : { details });
@@ -89,10 +115,10 @@ export function checkHeaders(headers: unknown, type: string): Headers {
       invalidMessage(`${type}: headers[${i}] must be a [name, value] pair of strings`);
     }
     const name = pair[0];
-    if (!tokenOk(name)) {
+    if (!nameOk(name)) {
       invalidMessage(`${type}: header name ${JSON.stringify(name)} at headers[${i}] is not a valid token`, { index: i });
     }
-    if (!valueOk(pair[1])) {
+    if (!fieldValueOk(pair[1])) {
       invalidMessage(`${type}: header ${JSON.stringify(name)} at headers[${i}] contains CR, LF or NUL`, { index: i });
     }
   }

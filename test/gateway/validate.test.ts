@@ -83,3 +83,18 @@ for (const [reason, pattern] of badReasons) {
     t.regex(err!.message, pattern);
   });
 }
+
+test('a header that passed once does not let a bad one of the same length through later', (t) => {
+  // checkHeaders remembers strings it found valid (one per length class); a different string of
+  // the same length must still be checked in full, whatever was seen before.
+  const start = 'http.response.start';
+  t.deepEqual(checkHeaders([['content-type', 'text/plain']], start), [['content-type', 'text/plain']]);
+  t.throws(() => checkHeaders([['content-typ\r', 'text/plain']], start), invalid);
+  t.throws(() => checkHeaders([['content-type', 'text/plai\n']], start), invalid);
+  t.throws(() => checkHeaders([['content-type', 'text/pla\0n']], start), invalid);
+  // An equal string built at run time (another object) passes, and a 32-longer one shares the slot.
+  const built = ['content', 'type'].join('-');
+  t.deepEqual(checkHeaders([[built, 'text/plain']], start), [[built, 'text/plain']]);
+  t.throws(() => checkHeaders([['x'.repeat(44) + ' ', 'v']], start), invalid);
+  t.throws(() => checkHeaders([['content-type', 'text/plain' + '\n'.repeat(32)]], start), invalid);
+});
