@@ -12,6 +12,8 @@ import { BAD_HOST_MESSAGE, isValidHost } from './host.js';
 import { clientAndScheme } from './proxy-headers.js';
 import { buildHttpScope, type RequestHead } from './scope.js';
 import { attachWebSocket } from './websocket.js';
+import { currentRequest } from '../observe/current-request.js';
+import { acquireBlockDetector } from '../observe/block-detector.js';
 
 // A connection's books, kept on the socket. All three are set together when the connection opens
 // (see `connection` below), before node reads from it: every socket then has one hidden class
@@ -188,6 +190,8 @@ export function createRequestHandler(
     const { contentLength, chunked, hostOk } = headFacts(head.rawHeaders);
     if (draining) res.shouldKeepAlive = false;
     const sink = new HostedSink(res, socket, settle, head, logError);
+    // For the blocking detector: one store naming the request whose app call starts now.
+    currentRequest.head = head;
     open.push(sink);
     inFlight++;
 
@@ -246,6 +250,7 @@ export function createRequestHandler(
       open.splice(i, 1);
     }
     inFlight--;
+    if (currentRequest.head === sink.head) currentRequest.head = undefined;
     // No cycle exists when the request was refused up front (413 on content-length), or when a
     // direct handler has not needed one (yet: it learns of a lost client through clientGone).
     const cycle = sink.cycle;
@@ -325,7 +330,14 @@ export function createServer(app: App, options: ServerOptions = {}, state: Recor
 export async function serve(app: App, options: ServerOptions = {}): Promise<AlbanyServer> {
   const resolved = resolveServerOptions(options);
   const lifespan = new Lifespan(app, resolved.lifespan, resolved.logger);
-  await lifespan.startup();
+  // From startup on: a blocking startup is worth a line too. Released when the server has closed.
+  const releaseDetector = acquireBlockDetector(resolved.blockThresholdMs, resolved.logger);
+  try {
+    await lifespan.startup();
+  } catch (error) {
+    releaseDetector();
+    throw error;
+  }
   const { server, handler } = createServer(app, { ...options, logger: resolved.logger }, lifespan.state);
   // Upgrade requests run the app in a websocket scope; `options.websocket: false` turns that off.
   const wsOption = options.websocket;
@@ -346,6 +358,7 @@ export async function serve(app: App, options: ServerOptions = {}): Promise<Alba
   } catch (error) {
     // The app has started (pools, timers); give it its shutdown before reporting the bind failure.
     await lifespan.shutdown().catch((e: unknown) => resolved.logger.error(`lifespan: ${(e as Error).message}`));
+    releaseDetector();
     throw error;
   }
   const a = server.address();
@@ -380,7 +393,11 @@ export async function serve(app: App, options: ServerOptions = {}): Promise<Alba
       destroyIdle(true);
       await stopped;
       clearTimeout(timer);
-      await lifespan.shutdown();
+      try {
+        await lifespan.shutdown();
+      } finally {
+        releaseDetector();
+      }
     })());
 
   return { server, url, port, options: resolved, state: lifespan.state, close };

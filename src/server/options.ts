@@ -44,6 +44,11 @@ export interface ServerOptions {
   forwardedAllowIps?: string[];
   /** Where log lines go (default stderr). */
   logger?: Logger;
+  /**
+   * Report when the event loop does not turn for this many milliseconds (default 100; 0 turns the
+   * blocking detector off): a watchdog thread logs the request and the stack that held it.
+   */
+  blockThresholdMs?: number;
   /** WebSocket limits for upgrade requests (see `WebSocketOptions`); `false` refuses upgrades. */
   websocket?: Pick<WebSocketOptions, 'maxMessageSize' | 'pingIntervalMs' | 'sendHighWaterMark'> | false;
 }
@@ -83,6 +88,7 @@ export const SERVER_DEFAULTS = Object.freeze({
   rootPath: '',
   proxyHeaders: false,
   directApps: true,
+  blockThresholdMs: 100,
   forwardedAllowIps: ['127.0.0.1', '::1', '::ffff:127.0.0.1'],
 });
 
@@ -95,7 +101,7 @@ function nonNegativeInt(name: keyof ServerOptions, value: unknown, problems: str
 /** Fills defaults and validates; throws one `ERR_ALBANY_INVALID_CONFIG` naming every bad option. */
 export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
   const problems: string[] = [];
-  for (const key of ['port', 'maxBodySize', 'maxHeaderSize', 'headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs', 'gracefulTimeoutMs'] as const) {
+  for (const key of ['port', 'maxBodySize', 'maxHeaderSize', 'headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs', 'gracefulTimeoutMs', 'blockThresholdMs'] as const) {
     nonNegativeInt(key, options[key], problems);
   }
   if (options.port !== undefined && options.port > 65535) problems.push(`options.port must be at most 65535, got ${options.port}`);
