@@ -45,6 +45,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'config', type: 'string', value: 'FILE', help: 'config file (default: albany.config.json/.mjs/.js in the current directory)', group: 'pool' },
   ...poolFlagSpecs.map((s): FlagSpec => ({ name: s.name, type: 'string', value: s.valueName, help: `${s.description} (env ${s.env})`, group: 'pool' })),
   { name: 'print', type: 'boolean', help: 'with `albany config`: print the merged pool config and where each value came from', group: 'general' },
+  { name: 'block-threshold', type: 'string', value: 'MS', help: `log the request and stack that keep the event loop from turning for MS ms (default ${SERVER_DEFAULTS.blockThresholdMs}; 0 = off)`, group: 'general' },
   { name: 'log-level', type: 'string', value: 'LEVEL', help: 'debug | info | warn | error | silent (default info)', group: 'general' },
   { name: 'help', type: 'boolean', short: 'h', help: 'show this help', group: 'general' },
   { name: 'version', type: 'boolean', short: 'v', help: 'print the version', group: 'general' },

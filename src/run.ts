@@ -37,8 +37,12 @@ async function startHost(config: CliConfig, logger: Logger): Promise<Running> {
     closeApp = built.close;
     if (config.fastcgi !== undefined) {
       const { parseFastCGIAddress, serveFastCGI } = await import('./server/fastcgi.js');
-      const { uds: _uds, ...options } = config.server;
-      server = await serveFastCGI(built.app, { ...options, ...parseFastCGIAddress(config.fastcgi), logger });
+      const { uds: _uds, blockThresholdMs, ...options } = config.server;
+      const fcgi = await serveFastCGI(built.app, { ...options, ...parseFastCGIAddress(config.fastcgi), logger });
+      // serve() runs the blocking detector itself; the FastCGI front gets it here.
+      const { acquireBlockDetector, DEFAULT_BLOCK_THRESHOLD_MS } = await import('./observe/block-detector.js');
+      const releaseDetector = acquireBlockDetector(blockThresholdMs ?? DEFAULT_BLOCK_THRESHOLD_MS, logger);
+      server = { url: fcgi.url, close: () => fcgi.close().finally(releaseDetector) };
     } else {
       server = await serve(built.app, { ...config.server, logger });
     }
@@ -65,7 +69,8 @@ async function startMetrics(config: CliConfig, logger: Logger): Promise<{ close(
   const { serveMetrics } = await import('./pool/metrics-server.js');
   const { toPrometheus } = await import('./pool/metrics-prometheus.js');
   const { livePoolSources } = await import('./pool/registry.js');
-  const server = await serveMetrics({ host: config.server.host ?? '127.0.0.1', port: config.metricsPort! }, () => toPrometheus(livePoolSources()));
+  const { blockMetrics } = await import('./observe/block-metrics.js');
+  const server = await serveMetrics({ host: config.server.host ?? '127.0.0.1', port: config.metricsPort! }, () => toPrometheus(livePoolSources()) + blockMetrics.toPrometheus());
   logger.info(`pool metrics at ${server.url}`);
   return server;
 }

@@ -70,7 +70,9 @@ setInterval(async () => {
     if (!caught && since >= thresholdMs) {
       caught = true;
       const id = ++episode;
-      const captured = await evaluate(slot + '?.capture(' + id + ',' + since + ')', Math.max(thresholdMs, 50));
+      // Generous: a loaded machine can take a while to deliver the interrupt, and the report is only
+      // logged when the loop turns anyway. Only a thread stuck in native code never answers.
+      const captured = await evaluate(slot + '?.capture(' + id + ',' + since + ')', Math.max(thresholdMs, 1000));
       parentPort.postMessage({ id, lastBeatAt, detectedAfterMs: since, captured: captured === true });
     } else if (caught && !fellBack && since >= fallbackMs && Atomics.load(beats, 0) === seen) {
       fellBack = true;
