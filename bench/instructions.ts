@@ -43,6 +43,7 @@ interface Peer {
 const PEERS: readonly Peer[] = [
   { key: 'raw', source: 'servers/raw.ts', args: [], what: 'hello world on plain node:http (bench/servers/raw.ts)' },
   { key: 'albany', source: 'servers/albany.ts', args: [], what: 'gateway app on albany serve() (bench/servers/albany.ts)' },
+  { key: 'albany-detector-off', source: 'servers/albany.ts', args: ['--block-threshold=0'], what: 'the same with the blocking detector off (--block-threshold=0)' },
   { key: 'hono', source: 'servers/hono.ts', args: [], what: 'Hono app on @hono/node-server (bench/servers/hono.ts)' },
   { key: 'express-node', source: 'interop.ts', args: ['--serve', 'express-node'], what: 'Express 5 on node:http (bench/interop.ts)' },
   { key: 'express-albany', source: 'interop.ts', args: ['--serve', 'express-albany'], what: 'the same Express app through fromNodeHandler on albany' },
@@ -54,6 +55,7 @@ const PEERS: readonly Peer[] = [
 /** Ratios worth printing: ours ÷ theirs, in instructions per request (lower is better for ours). */
 const RATIOS: ReadonlyArray<readonly [ours: string, base: string]> = [
   ['albany', 'raw'],
+  ['albany', 'albany-detector-off'],
   ['albany', 'hono'],
   ['hono-albany', 'hono-node-server'],
   ['hono-albany-gateway', 'hono-node-server'],
