@@ -58,30 +58,37 @@ let seen = Atomics.load(beats, 0);
 let episode = 0;
 let caught = false;
 let fellBack = false;
-let busy = false;
-setInterval(async () => {
-  const beat = Atomics.load(beats, 0);
-  if (beat !== seen) { seen = beat; caught = false; fellBack = false; return; }
-  if (busy) return;
-  const lastBeatAt = lastAt[0];
-  const since = Date.now() - lastBeatAt;
-  busy = true;
-  try {
+// Sleeps in Atomics.wait between looks (a futex wait: no timer, no event loop turn per look) and
+// leaves the loop only to talk to the inspector, whose answers need this thread's event loop.
+function watch() {
+  for (;;) {
+    Atomics.wait(beats, 0, seen, intervalMs);
+    const beat = Atomics.load(beats, 0);
+    if (beat !== seen) { seen = beat; caught = false; fellBack = false; continue; }
+    const lastBeatAt = lastAt[0];
+    const since = Date.now() - lastBeatAt;
     if (!caught && since >= thresholdMs) {
       caught = true;
       const id = ++episode;
       // Generous: a loaded machine can take a while to deliver the interrupt, and the report is only
       // logged when the loop turns anyway. Only a thread stuck in native code never answers.
-      const captured = await evaluate(slot + '?.capture(' + id + ',' + since + ')', Math.max(thresholdMs, 1000));
-      parentPort.postMessage({ id, lastBeatAt, detectedAfterMs: since, captured: captured === true });
-    } else if (caught && !fellBack && since >= fallbackMs && Atomics.load(beats, 0) === seen) {
-      fellBack = true;
-      const line = await evaluate(slot + '?.lineNow(' + episode + ',' + since + ')', 1000);
-      writeSync(2, 'warn: ' + (typeof line === 'string' ? line : 'event loop has been blocked for ' + since + ' ms and still is (the main thread does not answer: it sits in native code)') + '\\n');
+      evaluate(slot + '?.capture(' + id + ',' + since + ')', Math.max(thresholdMs, 1000)).then((captured) => {
+        parentPort.postMessage({ id, lastBeatAt, detectedAfterMs: since, captured: captured === true });
+        watch();
+      });
+      return;
     }
-  } finally {
-    busy = false;
+    if (caught && !fellBack && since >= fallbackMs) {
+      fellBack = true;
+      evaluate(slot + '?.lineNow(' + episode + ',' + since + ')', 1000).then((line) => {
+        writeSync(2, 'warn: ' + (typeof line === 'string' ? line : 'event loop has been blocked for ' + since + ' ms and still is (the main thread does not answer: it sits in native code)') + '\\n');
+        watch();
+      });
+      return;
+    }
   }
-}, intervalMs);
+}
+// The first look after the thread's own start-up.
+setImmediate(watch);
 `;
 }
