@@ -48,9 +48,10 @@ class BlockDetector {
     this.#beats = new Int32Array(heartbeat, 0, 1);
     this.#lastAt = new Float64Array(heartbeat, 8, 1);
     this.#lastAt[0] = Date.now();
-    // A quarter of the threshold: the watchdog catches a block at most ~1.25 × threshold after the
-    // loop's last turn, and an idle process wakes only a few times per threshold.
-    const intervalMs = Math.max(5, Math.min(250, Math.floor(thresholdMs / 4)));
+    // Half the threshold, for the heartbeat and for the watchdog's looks: a block is caught between
+    // 1 and 1.5 × threshold after the loop's last turn. Every wake-up of an idle process costs CPU
+    // (on a loaded 2-core VM ~100 µs each, see bench/detector-idle.ts), so no more often than that.
+    const intervalMs = Math.max(5, Math.min(250, Math.floor(thresholdMs / 2)));
     this.#timer = setInterval(() => this.#beat(), intervalMs);
     this.#timer.unref();
     const hooks: BlockingHooks = { capture: (id, since) => this.#capture(id, since), lineNow: (id, since) => this.#lineNow(id, since) };
@@ -86,7 +87,7 @@ class BlockDetector {
     this.#pending = {
       id,
       written: false,
-      sighting: { blockedMs: sinceMs, detectedAfterMs: sinceMs, thresholdMs: this.thresholdMs, stillBlocked: true, request: currentRequest.head, frames },
+      sighting: { blockedMs: sinceMs, detectedAfterMs: sinceMs, caughtAt: Date.now(), thresholdMs: this.thresholdMs, stillBlocked: true, request: currentRequest.head, frames },
     };
     return true;
   }
@@ -110,6 +111,7 @@ class BlockDetector {
           blockedMs, detectedAfterMs: report.detectedAfterMs, thresholdMs: this.thresholdMs, stillBlocked: false, request: currentRequest.head, frames: [],
           stackMissing: 'the main thread did not answer in time: it sat in native code (a synchronous fs, zlib or crypto call, or an addon)',
         };
+    lastSighting = sighting;
     blockMetrics.countRoute(routeLabel(sighting.request));
     if (pending?.written !== true) this.#logger.warn(formatBlockReport(sighting, process.cwd()));
   }
@@ -123,6 +125,12 @@ class BlockDetector {
 
 let running: BlockDetector | undefined;
 let users = 0;
+let lastSighting: BlockSighting | undefined;
+
+/** The last block this process reported (its line already logged), for tests and health endpoints. */
+export function lastBlockSighting(): Readonly<BlockSighting> | undefined {
+  return lastSighting;
+}
 
 /**
  * Starts the process's blocking detector (or joins the running one) and returns its release: the

@@ -10,6 +10,8 @@ export interface BlockSighting {
   blockedMs: number;
   /** How long after the loop's last turn the watchdog caught it (what `--block-threshold` bounds). */
   detectedAfterMs: number;
+  /** `Date.now()` on the main thread when the watchdog interrupted it (undefined: it could not). */
+  caughtAt?: number;
   /** The threshold in force. */
   thresholdMs: number;
   /** True when the line is written while the loop is still blocked (it never turned again soon). */

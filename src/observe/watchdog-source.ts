@@ -43,16 +43,18 @@ const { heartbeat, thresholdMs, intervalMs, fallbackMs } = workerData;
 const beats = new Int32Array(heartbeat, 0, 1);
 const lastAt = new Float64Array(heartbeat, 8, 1);
 const slot = 'globalThis[Symbol.for(${JSON.stringify(BLOCKING_GLOBAL)})]';
-const session = new Session();
-session.connectToMainThread();
+// A session only for the moment of a block: a connected session would make node wait for it to
+// disconnect at exit ("Waiting for the debugger to disconnect...").
 function evaluate(expression, timeoutMs) {
+  const session = new Session();
+  session.connectToMainThread();
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(undefined), timeoutMs);
     session.post('Runtime.evaluate', { expression, returnByValue: true, silent: true }, (err, r) => {
       clearTimeout(timer);
       resolve(err || r.exceptionDetails ? undefined : r.result.value);
     });
-  });
+  }).finally(() => session.disconnect());
 }
 let seen = Atomics.load(beats, 0);
 let episode = 0;

@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { serve } from '../../src/server/http.js';
 import type { Logger } from '../../src/server/options.js';
 import { blockMetrics } from '../../src/observe/block-metrics.js';
-import { app } from '../fixtures/observe/blocking-app.js';
+import { app, spinStartedAt } from '../fixtures/observe/blocking-app.js';
+import { lastBlockSighting } from '../../src/observe/block-detector.js';
 import { albany, lines, listening } from '../cli/helpers.js';
 
 const fixtureFile = fileURLToPath(new URL('../fixtures/observe/blocking-app.ts', import.meta.url));
@@ -26,13 +27,17 @@ test.serial('a route that spins 300 ms is reported within 2 x the threshold, wit
   const before = blockMetrics.routes().get('GET /spin') ?? 0;
   const res = await fetch(`${server.url}/spin?ms=300`);
   t.is(await res.text(), 'done /spin');
-  await new Promise((resolve) => setTimeout(resolve, 50));
   // Only the /spin line counts: the first fetch of a loaded test process can block the loop too.
+  await until(() => logger.warnings.some((w) => w.line.includes('GET /spin')));
   const spins = logger.warnings.filter((w) => w.line.includes('GET /spin'));
   t.is(spins.length, 1, logger.warnings.map((w) => w.line).join('\n'));
   const line = spins[0]!.line;
-  const caught = Number(/caught after (\d+) ms/.exec(line)?.[1]);
-  t.true(caught >= 100 && caught <= 200, line);
+  // Caught within 2 x the threshold of the spin's start, on the main thread's own clock.
+  const sighting = lastBlockSighting();
+  t.truthy(sighting?.caughtAt);
+  const caughtAfterSpinStart = sighting!.caughtAt! - spinStartedAt;
+  t.true(caughtAfterSpinStart >= 100 && caughtAfterSpinStart <= 200, `caught ${caughtAfterSpinStart} ms into the spin; ${line}`);
+  t.true(Number(/caught after (\d+) ms/.exec(line)?.[1]) >= 100, line);
   const blocked = Number(/was blocked for (\d+) ms/.exec(line)?.[1]);
   t.true(blocked >= 300 && blocked < 2000, line);
   t.true(line.includes('while serving GET /spin?ms=300'), line);
@@ -81,7 +86,7 @@ test('the CLI reports a blocked loop on stderr and exposes both families at --me
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   t.is(await (await fetch(`${url}/spin?ms=250`)).text(), 'done /spin');
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await until(() => run.stderr().includes('GET /spin'));
   const warn = lines(run.stderr()).filter((l) => l.startsWith('warn: event loop') && l.includes('GET /spin'));
   t.is(warn.length, 1, run.stderr());
   t.regex(warn[0]!, /threshold 80 ms.*while serving GET \/spin\?ms=250 at spinFor \(test\/fixtures\/observe\/blocking-app\.ts:\d+:\d+\)/);
@@ -117,6 +122,11 @@ test('a loop that stays blocked gets its line from the watchdog itself, once, wh
   run.child.kill('SIGTERM');
   await run.exit;
 });
+
+/** Resolves once `ready()` holds, or after 3 s (the assertions after it then say what is missing). */
+async function until(ready: () => boolean): Promise<void> {
+  for (const end = Date.now() + 3000; !ready() && Date.now() < end; ) await new Promise((resolve) => setTimeout(resolve, 20));
+}
 
 /** A request body that arrives in two halves `ms` apart: the server waits on its socket meanwhile. */
 function slowBody(ms: number): ReadableStream<Uint8Array> {
