@@ -48,11 +48,13 @@ class BlockDetector {
     this.#beats = new Int32Array(heartbeat, 0, 1);
     this.#lastAt = new Float64Array(heartbeat, 8, 1);
     this.#lastAt[0] = Date.now();
-    // Half the threshold, for the heartbeat and for the watchdog's looks: a block is caught between
-    // 1 and 1.5 × threshold after the loop's last turn. Every wake-up of an idle process costs CPU
-    // (on a loaded 2-core VM ~100 µs each, see bench/detector-idle.ts), so no more often than that.
-    const intervalMs = Math.max(5, Math.min(250, Math.floor(thresholdMs / 2)));
-    this.#timer = setInterval(() => this.#beat(), intervalMs);
+    // The heartbeat only has to come well inside the threshold (a gap of one interval is normal):
+    // every wake-up of an idle loop costs CPU (on a loaded 2-core VM ~100 µs, bench/detector-idle.ts).
+    // The watchdog looks twice as often, in a futex wait: a block is caught at most
+    // 1.25 × threshold after it began (the loop's last turn came before it).
+    const beatMs = Math.max(5, Math.min(500, Math.floor(thresholdMs / 2)));
+    const intervalMs = Math.max(5, Math.min(250, Math.floor(thresholdMs / 4)));
+    this.#timer = setInterval(() => this.#beat(), beatMs);
     this.#timer.unref();
     const hooks: BlockingHooks = { capture: (id, since) => this.#capture(id, since), lineNow: (id, since) => this.#lineNow(id, since) };
     (globalThis as Record<symbol, unknown>)[Symbol.for(BLOCKING_GLOBAL)] = hooks;

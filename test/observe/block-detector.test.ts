@@ -32,11 +32,12 @@ test.serial('a route that spins 300 ms is reported within 2 x the threshold, wit
   const spins = logger.warnings.filter((w) => w.line.includes('GET /spin'));
   t.is(spins.length, 1, logger.warnings.map((w) => w.line).join('\n'));
   const line = spins[0]!.line;
-  // Caught within 2 x the threshold of the spin's start, on the main thread's own clock.
+  // Caught within 2 x the threshold of the spin's start, on the main thread's own clock (the block
+  // may have begun a little before the spin: the request's own handling is part of it).
   const sighting = lastBlockSighting();
   t.truthy(sighting?.caughtAt);
   const caughtAfterSpinStart = sighting!.caughtAt! - spinStartedAt;
-  t.true(caughtAfterSpinStart >= 100 && caughtAfterSpinStart <= 200, `caught ${caughtAfterSpinStart} ms into the spin; ${line}`);
+  t.true(caughtAfterSpinStart > 0 && caughtAfterSpinStart <= 200, `caught ${caughtAfterSpinStart} ms into the spin; ${line}`);
   t.true(Number(/caught after (\d+) ms/.exec(line)?.[1]) >= 100, line);
   const blocked = Number(/was blocked for (\d+) ms/.exec(line)?.[1]);
   t.true(blocked >= 300 && blocked < 2000, line);
