@@ -1,7 +1,7 @@
 // `node --import tsx bench/detector-idle.ts [--seconds 10]`: what the blocking detector costs by the
 // clock rather than by the request. Its per-request work is one store and one compare (the host
 // notes the running request); everything else runs on time — the heartbeat timer on the loop every
-// threshold/4 ms and the watchdog's futex wake-ups. Under callgrind (bench:instructions) the process
+// threshold/2 ms and the watchdog's futex wake-ups every threshold/4 ms. Under callgrind (bench:instructions) the process
 // runs ~50x slower, so those time-based costs land on far fewer requests per second than in real
 // life and the per-request ratio overstates them; this bench measures them directly: CPU time
 // (every thread, /proc/PID/stat) of the idle albany hello-world peer with the detector on and off.

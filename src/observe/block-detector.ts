@@ -115,7 +115,11 @@ class BlockDetector {
         };
     lastSighting = sighting;
     blockMetrics.countRoute(routeLabel(sighting.request));
-    if (pending?.written !== true) this.#logger.warn(formatBlockReport(sighting, process.cwd()));
+    if (pending?.written === true) return;
+    // Neither a request nor a frame of the user's code (module loading at start-up, a long GC): nothing
+    // the user can move, so only a debug line; the metrics still count it.
+    const actionable = sighting.request !== undefined || sighting.frames.length > 0 || sighting.stackMissing !== undefined;
+    (actionable ? this.#logger.warn : this.#logger.debug).call(this.#logger, formatBlockReport(sighting, process.cwd()));
   }
 
   stop(): void {
