@@ -55,6 +55,11 @@ interface Peer {
 const PEERS: readonly Peer[] = [
   { key: 'raw', source: 'servers/raw.ts', args: [], what: 'hello world on plain node:http (bench/servers/raw.ts)' },
   { key: 'albany', source: 'servers/albany.ts', args: [], what: 'gateway app on albany serve() (bench/servers/albany.ts)' },
+  { key: 'albany-detector-off', source: 'servers/albany.ts', args: ['--block-threshold=0'], what: 'the same with the blocking detector off (--block-threshold=0)' },
+  // Under callgrind the process runs ~50x slower: at 100 ms the loop really is blocked past the
+  // threshold now and then (JIT, GC) and the heartbeat's ticks fall on far fewer requests. A 5 s
+  // threshold keeps the per-request work and the thread, with ticks at their slowest (500/250 ms).
+  { key: 'albany-detector-5s', source: 'servers/albany.ts', args: ['--block-threshold=5000'], what: 'the same with the detector at a 5 s threshold (per-request work, few ticks)' },
   { key: 'hono', source: 'servers/hono.ts', args: [], what: 'Hono app on @hono/node-server (bench/servers/hono.ts)' },
   { key: 'express-node', source: 'interop.ts', args: ['--serve', 'express-node'], what: 'Express 5 on node:http (bench/interop.ts)' },
   { key: 'express-albany', source: 'interop.ts', args: ['--serve', 'express-albany'], what: 'the same Express app through fromNodeHandler on albany' },
@@ -81,6 +86,8 @@ const PEERS: readonly Peer[] = [
  */
 const RATIOS: ReadonlyArray<{ ours: string; base: string; measure?: string; fallback?: string }> = [
   { ours: 'albany', base: 'raw', measure: 'gateway app total Ir/req ÷ raw node:http', fallback: '≤ 1.02' },
+  { ours: 'albany', base: 'albany-detector-off', measure: 'blocking detector on: hello-world Ir/req ÷ off', fallback: '≤ 1.01' },
+  { ours: 'albany-detector-5s', base: 'albany-detector-off' },
   { ours: 'albany', base: 'hono', measure: 'gateway app total Ir/req ÷ @hono/node-server', fallback: '≤ 0.97' },
   { ours: 'hono-albany', base: 'hono-node-server', measure: 'Hono via fromFetch ÷ @hono/node-server (Ir)', fallback: '≤ 0.97' },
   { ours: 'hono-albany-gateway', base: 'hono-node-server' },

@@ -56,6 +56,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'config', type: 'string', value: 'FILE', help: 'config file (default: albany.config.json/.mjs/.js in the current directory)', group: 'pool' },
   ...poolFlagSpecs.map((s): FlagSpec => ({ name: s.name, type: 'string', value: s.valueName, help: `${s.description} (env ${s.env})`, group: 'pool' })),
   { name: 'print', type: 'boolean', help: 'with `albany config`: print the merged pool config and where each value came from', group: 'general' },
+  { name: 'block-threshold', type: 'string', value: 'MS', help: `log the request and stack that keep the event loop from turning for MS ms (default ${SERVER_DEFAULTS.blockThresholdMs}; 0 = off)`, group: 'general' },
   { name: 'log-level', type: 'string', value: 'LEVEL', help: 'debug | info | warn | error | silent (default info)', group: 'general' },
   { name: 'access-log', type: 'boolean', help: 'one line per request on stdout: client, request line, status, bytes, duration, request id (default on, off at --log-level warn and above)', group: 'general' },
   { name: 'no-access-log', type: 'boolean', help: 'no access log', group: 'general' },

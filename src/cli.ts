@@ -116,6 +116,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     requestTimeoutMs: intFlag(values, 'request-timeout'),
     keepAliveTimeoutMs: intFlag(values, 'keep-alive-timeout'),
     gracefulTimeoutMs: intFlag(values, 'graceful-timeout'),
+    blockThresholdMs: intFlag(values, 'block-threshold'),
   };
   if (server.port !== undefined && server.port > 65535) usage(`--port must be at most 65535, got ${server.port}`);
   const config: CliConfig = {

@@ -36,6 +36,11 @@ export const ErrorCodes = {
   ERR_ALBANY_PROTOCOL: 'ERR_ALBANY_PROTOCOL',
   /** A request body was larger than the configured limit. */
   ERR_ALBANY_BODY_TOO_LARGE: 'ERR_ALBANY_BODY_TOO_LARGE',
+  /**
+   * A pool call would never start: every thread of the pool waits in runSync on main-thread work
+   * that itself waits on that pool. The newest call fails at once instead of timing out.
+   */
+  ERR_ALBANY_STARVATION: 'ERR_ALBANY_STARVATION',
   /** The interop layer could not tell what kind of handler it was given. */
   ERR_ALBANY_INTERFACE: 'ERR_ALBANY_INTERFACE',
   /** The first workers of a cluster failed to start (a port in use, an app that fails to load): nothing to respawn. */

@@ -50,8 +50,12 @@ async function startHost(config: CliConfig, logger: Logger, recycle?: () => void
     closeApp = built.close;
     if (config.fastcgi !== undefined) {
       const { parseFastCGIAddress, serveFastCGI } = await import('./server/fastcgi.js');
-      const { uds: _uds, ...options } = config.server;
-      server = await serveFastCGI(built.app, { ...options, ...parseFastCGIAddress(config.fastcgi), logger });
+      const { uds: _uds, blockThresholdMs, ...options } = config.server;
+      const fcgi = await serveFastCGI(built.app, { ...options, ...parseFastCGIAddress(config.fastcgi), logger });
+      // serve() runs the blocking detector itself; the FastCGI front gets it here.
+      const { acquireBlockDetector, DEFAULT_BLOCK_THRESHOLD_MS } = await import('./observe/block-detector.js');
+      const releaseDetector = acquireBlockDetector(blockThresholdMs ?? DEFAULT_BLOCK_THRESHOLD_MS, logger);
+      server = { url: fcgi.url, close: () => fcgi.close().finally(releaseDetector) };
     } else {
       const tls = config.tls === undefined ? undefined : (await import('./server/tls.js')).readTlsFiles(config.tls);
       server = await serve(built.app, { ...config.server, ...(tls === undefined ? {} : { tls }), ...(metrics === undefined ? {} : { metrics }), logger, ...maxRequestsOptions(config, recycle) });
@@ -107,7 +111,8 @@ async function startServices(config: CliConfig, logger: Logger): Promise<{ stop(
 async function processExposition(metrics: HttpMetrics | undefined): Promise<() => string> {
   const { toPrometheus } = await import('./pool/metrics-prometheus.js');
   const { livePoolSources } = await import('./pool/registry.js');
-  return () => toPrometheus(livePoolSources()) + (metrics?.toPrometheus() ?? '');
+  const { blockMetrics } = await import('./observe/block-metrics.js');
+  return () => toPrometheus(livePoolSources()) + (metrics?.toPrometheus() ?? '') + blockMetrics.toPrometheus();
 }
 
 /**

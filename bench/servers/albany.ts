@@ -18,5 +18,8 @@ const app: App = async (scope, receive, send) => {
   await send({ type: 'http.response.body', body });
 };
 
-const server = await serve(app, { host: '127.0.0.1', port: 0, logLevel: 'warn' });
+// `--block-threshold=MS` sets the blocking detector (0: off), so its cost can be measured against this same peer.
+const thresholdArg = process.argv.find((a) => a.startsWith('--block-threshold='));
+const blockThresholdMs = thresholdArg === undefined ? undefined : Number(thresholdArg.slice('--block-threshold='.length));
+const server = await serve(app, { host: '127.0.0.1', port: 0, logLevel: 'warn', blockThresholdMs });
 announce(server.port, () => server.close());

@@ -8,6 +8,7 @@ import { createPool } from '../../src/pool/pool.js';
 import { provide } from '../../src/sync/index.js';
 import { echoApp } from '../websocket/echo.js';
 import { echo, health, hello, index, json, notFound, stream } from './async-routes.js';
+import { block, unblocked } from './blocking-routes.js';
 
 // Every legacy worker opens this sqlite file (workers copy the environment when they start).
 process.env.ALBANY_DEMO_DB ??= join(tmpdir(), 'albany-demo-notes.sqlite');
@@ -48,6 +49,8 @@ const app: App = mount({
   '/echo': echo,
   '/health': health,
   '/ws': echoApp,
+  '/block': block,
+  '/unblocked': unblocked(pool),
   '/legacy/notes': pooled('notes.ts'),
   '/legacy/report': pooled('report.ts'),
   '/legacy/wsgi': pooled('wsgi-hello.ts'),

@@ -64,6 +64,8 @@ export const index: App = async (_scope, _receive, send) =>
       '  POST /echo           async echo of the request body',
       '  GET  /health         async health check',
       '  WS   /ws             WebSocket echo ("/all text" broadcasts)',
+      '  GET  /block?ms=200   CPU-bound work on the event loop: the blocking detector logs it (see stderr)',
+      '  GET  /unblocked?ms=200  the same work moved to the pool with offload(): not reported',
       '',
       '  GET  /legacy/notes   blocking better-sqlite3 handler in the worker pool (POST {"text": "..."} adds)',
       '  GET  /legacy/report  old synchronous (req, res) handler: readFileSync + CPU-bound work',

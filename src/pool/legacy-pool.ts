@@ -15,6 +15,8 @@ import {
   type BatchResult, type LegacyTask, type RegisterMessage, type TaskResult,
 } from './protocol.js';
 import { registerPool, unregisterPool } from './registry.js';
+import { currentServiceWait } from '../sync/service-waits.js';
+import { checkStarvation } from './starvation.js';
 import { STUCK_MS, owns, takeBack, takeBackStuck } from './take-back.js';
 import { isCloseTimeout, startThreads, terminateThread } from './threads.js';
 import { Ticket, now, type Batch, type TicketListener } from './ticket.js';
@@ -81,7 +83,7 @@ export class LegacyPool {
     this.metrics = options.metrics ?? new PoolMetrics({ capacity: this.capacity });
     this.metrics.setCapacity(this.capacity);
     this.metrics.observe(() => this.gauges());
-    this.channels = new WorkerChannels(this.active, (ticket, result) => this.settleResult(ticket, result));
+    this.channels = new WorkerChannels(this.active, (ticket, result) => this.settleResult(ticket, result), this);
     this.sweep = new TimeoutSweep(config, this.active, (batch) => this.terminate(batch));
     this.piscina = startThreads(config, options);
     this.log = options.log ?? ((message: string, error?: unknown) => console.error(message, error));
@@ -117,7 +119,11 @@ export class LegacyPool {
    */
   dispatch(task: LegacyTask, listener?: TicketListener): Ticket {
     const ticket = new Ticket(this, task, listener);
-    const refused = this.closing !== undefined ? poolClosed() : this.admit();
+    let refused = this.closing !== undefined ? poolClosed() : this.admit();
+    // Made by a main-thread service one of our threads waits on in runSync? Then it must not be
+    // the call that leaves every thread waiting on this pool (one size check when none waits).
+    const wait = refused === undefined ? currentServiceWait() : undefined;
+    if (wait !== undefined && wait.owner === this) refused = checkStarvation(this, wait, ticket);
     if (refused !== undefined) {
       ticket.settled = true;
       ticket.reject(refused);

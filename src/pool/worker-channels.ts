@@ -18,10 +18,12 @@ export class WorkerChannels {
   /**
    * @param active the pool's batches out, searched for the request a message names.
    * @param settle settles a request whose result came on the port ahead of its batch.
+   * @param owner the pool: a runSync service call from its threads is marked as theirs (starvation.ts).
    */
   constructor(
     private readonly active: ReadonlySet<Batch>,
     private readonly settle: (ticket: Ticket, result: TaskResult) => void,
+    private readonly owner?: object,
   ) {}
 
   /** True once the worker's registration arrived (and until its channel went with it). */
@@ -110,7 +112,7 @@ export class WorkerChannels {
 
   private route(channel: WorkerChannel, message: unknown): void {
     if (isServiceMessage(message)) {
-      void handleServiceCall(message, (reply, transfer) => postAndWake(channel.port, channel.signal, reply, transfer));
+      void handleServiceCall(message, (reply, transfer) => postAndWake(channel.port, channel.signal, reply, transfer), this.owner);
       return;
     }
     if (!isLegacyMessage(message)) return;

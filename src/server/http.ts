@@ -18,6 +18,8 @@ import { h2Cancel, h2HasBody, h2HeaderListSize, h2IdleTimeout, h2RawHeaders, h2R
 import { createSecureHost } from './tls.js';
 import { CLIENT_CLOSED_STATUS } from '../observe/http-metrics.js';
 import { AccessLog } from '../observe/access-log.js';
+import { currentRequest } from '../observe/current-request.js';
+import { acquireBlockDetector } from '../observe/block-detector.js';
 
 // A connection's books, kept on the socket. All three are set together when the connection opens
 // (see `connection` below), before node reads from it: every socket then has one hidden class
@@ -234,6 +236,8 @@ export function createRequestHandler(
     // An app's declared content-length is held to: a shorter body would leave the client waiting
     // for bytes that never come, a longer one would corrupt the next response on the connection.
     res.strictContentLength = true;
+    // For the blocking detector: one store naming the request whose app call starts now.
+    currentRequest.head = head;
     open.push(sink);
     inFlight++;
     // The collector counts it in flight; its duration runs from sink.startedAt.
@@ -323,6 +327,7 @@ export function createRequestHandler(
     inFlight--;
     if (metrics !== undefined) metrics.finished(sink.head.method, sink.res.headersSent ? sink.res.statusCode : CLIENT_CLOSED_STATUS, sink.startedAt);
     if (accessLog !== undefined) logAccess(sink, clientGone);
+    if (currentRequest.head === sink.head) currentRequest.head = undefined;
     // No cycle exists when the request was refused up front (413 on content-length), or when a
     // direct handler has not needed one (yet: it learns of a lost client through clientGone).
     const cycle = sink.cycle;
@@ -471,7 +476,14 @@ export function createServer(app: App, options: ServerOptions = {}, state: Recor
 export async function serve(app: App, options: ServerOptions = {}): Promise<AlbanyServer> {
   const resolved = resolveServerOptions(options);
   const lifespan = new Lifespan(app, resolved.lifespan, resolved.logger);
-  await lifespan.startup();
+  // From startup on: a blocking startup is worth a line too. Released when the server has closed.
+  const releaseDetector = acquireBlockDetector(resolved.blockThresholdMs, resolved.logger);
+  try {
+    await lifespan.startup();
+  } catch (error) {
+    releaseDetector();
+    throw error;
+  }
   const { server, handler } = createServer(app, { ...options, logger: resolved.logger }, lifespan.state);
   // Upgrade requests run the app in a websocket scope; `options.websocket: false` turns that off.
   const wsOption = options.websocket;
@@ -503,6 +515,7 @@ export async function serve(app: App, options: ServerOptions = {}): Promise<Alba
   } catch (error) {
     // The app has started (pools, timers); give it its shutdown before reporting the bind failure.
     await lifespan.shutdown().catch((e: unknown) => resolved.logger.error(`lifespan: ${(e as Error).message}`));
+    releaseDetector();
     throw error;
   }
   const a = server.address();
@@ -542,7 +555,11 @@ export async function serve(app: App, options: ServerOptions = {}): Promise<Alba
       await stopped;
       clearTimeout(timer);
       handler.dispose();
-      await lifespan.shutdown();
+      try {
+        await lifespan.shutdown();
+      } finally {
+        releaseDetector();
+      }
     })());
 
   return { server, url, port, options: resolved, state: lifespan.state, close };

@@ -63,6 +63,11 @@ export interface ServerOptions {
   maxRequests?: number;
   /** Called once when `maxRequests` requests have arrived. */
   onMaxRequests?: () => void;
+  /**
+   * Report when the event loop does not turn for this many milliseconds (default 100; 0 turns the
+   * blocking detector off): a watchdog thread logs the request and the stack that held it.
+   */
+  blockThresholdMs?: number;
   /** WebSocket limits for upgrade requests (see `WebSocketOptions`); `false` refuses upgrades. */
   websocket?: Pick<WebSocketOptions, 'maxMessageSize' | 'pingIntervalMs' | 'sendHighWaterMark'> | false;
   /** Serve HTTPS with this key and certificate: HTTP/2 to clients that offer it (ALPN), HTTP/1.1 to the rest. */
@@ -114,6 +119,7 @@ export const SERVER_DEFAULTS = Object.freeze({
   rootPath: '',
   proxyHeaders: false,
   directApps: true,
+  blockThresholdMs: 100,
   forwardedAllowIps: ['127.0.0.1', '::1', '::ffff:127.0.0.1'],
   accessLog: false,
   logFormat: 'text' as AccessLogFormat,
@@ -130,7 +136,7 @@ function nonNegativeInt(name: keyof ServerOptions, value: unknown, problems: str
 /** Fills defaults and validates; throws one `ERR_ALBANY_INVALID_CONFIG` naming every bad option. */
 export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
   const problems: string[] = [];
-  for (const key of ['port', 'maxBodySize', 'maxHeaderSize', 'headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs', 'gracefulTimeoutMs', 'limitConcurrency', 'maxRequests'] as const) {
+  for (const key of ['port', 'maxBodySize', 'maxHeaderSize', 'headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs', 'gracefulTimeoutMs', 'limitConcurrency', 'maxRequests', 'blockThresholdMs'] as const) {
     nonNegativeInt(key, options[key], problems);
   }
   if (options.port !== undefined && options.port > 65535) problems.push(`options.port must be at most 65535, got ${options.port}`);

@@ -5,6 +5,7 @@ import { dataCloneError, isDataCloneError } from './clone-path.js';
 import { serializeError } from './errors-serialize.js';
 import type { ServiceCallMessage, ServiceCancelMessage, ServiceResultMessage } from './service-protocol.js';
 import { registry } from './service-registry.js';
+import { runServiceCall } from './service-waits.js';
 
 /** Main side: true for a message from a worker that {@link handleServiceCall} must handle. */
 export function isServiceMessage(msg: unknown): msg is ServiceCallMessage | ServiceCancelMessage {
@@ -17,11 +18,14 @@ const running = new Map<string, AbortController>();
 
 /**
  * Main side: runs a worker's service call on this loop and sends the outcome through `reply`
- * exactly once (a cancel message only aborts the running call). Never rejects.
+ * exactly once (a cancel message only aborts the running call). Never rejects. `owner` (the
+ * worker's pool) marks the call as one its thread blocks on, so the pool can tell when the call
+ * waits on the pool itself (see sync/service-waits.ts).
  */
 export async function handleServiceCall(
   msg: ServiceCallMessage | ServiceCancelMessage,
   reply: (result: ServiceResultMessage, transfer?: readonly TransferListItem[]) => void,
+  owner?: object,
 ): Promise<void> {
   const key = `${msg.thread}:${msg.id}`;
   if (msg.kind === 'service-cancel') {
@@ -37,7 +41,8 @@ export async function handleServiceCall(
         details: { service: msg.name },
       });
     }
-    const value = await fn.apply({ signal: controller.signal }, msg.args as unknown[]);
+    const call = async () => fn.apply({ signal: controller.signal }, msg.args as unknown[]);
+    const value = owner === undefined ? await call() : await runServiceCall(owner, msg.thread, msg.name, call);
     try {
       reply({ kind: 'service-result', id: msg.id, ok: true, value });
     } catch (err) {
