@@ -15,10 +15,17 @@ async function answer(send: Parameters<App>[2], where: string, result: { checksu
 }
 
 /** GET /block?ms=200 → the work on the event loop: every other request waits, and the detector says so. */
-export const block: App = async (scope, _receive, send) => answer(send, 'event loop', busyChecksum(milliseconds(scope as HttpScope)));
+export const block: App = async (scope, _receive, send) => {
+  // mount() hands lifespan to every app too: only a request does the work.
+  if (scope.type !== 'http') return;
+  await answer(send, 'event loop', busyChecksum(milliseconds(scope)));
+};
 
 /** GET /unblocked?ms=200 → the same work moved to `pool` with offload(), as the detector's line advises. */
 export function unblocked(pool: LegacyPool): App {
   const checksum = offload<typeof busyChecksum>(new URL('./busy-work.ts', import.meta.url), 'busyChecksum', { pool });
-  return async (scope, _receive, send) => answer(send, 'pool', await checksum(milliseconds(scope as HttpScope)));
+  return async (scope, _receive, send) => {
+    if (scope.type !== 'http') return;
+    await answer(send, 'pool', await checksum(milliseconds(scope)));
+  };
 }

@@ -368,7 +368,9 @@ export function createRequestHandler(
       const open = socket[kOpen]!;
       for (let i = open.length - 1; i >= 0; i--) {
         const sink = open[i]!;
-        if (sink.startedAt <= deadline && !sink.timedOut) timeOut(sink);
+        // A request whose body is still arriving is node's own requestTimeout's to end (408, the
+        // client is the slow party); this sweep cuts apps that have the request and do not answer.
+        if (sink.startedAt <= deadline && !sink.timedOut && sink.res.req?.complete !== false) timeOut(sink);
       }
     }
   }
@@ -484,7 +486,20 @@ export async function serve(app: App, options: ServerOptions = {}): Promise<Alba
     releaseDetector();
     throw error;
   }
-  const { server, handler } = createServer(app, { ...options, logger: resolved.logger }, lifespan.state);
+  // The app has started (pools, timers): a server that cannot be built (a TLS key node refuses) or
+  // bound gives it its shutdown, and stops the detector, before the error is reported.
+  const abandon = async (error: unknown): Promise<never> => {
+    await lifespan.shutdown().catch((e: unknown) => resolved.logger.error(`lifespan: ${(e as Error).message}`));
+    releaseDetector();
+    throw error;
+  };
+  let built: ReturnType<typeof createServer>;
+  try {
+    built = createServer(app, { ...options, logger: resolved.logger }, lifespan.state);
+  } catch (error) {
+    return abandon(error);
+  }
+  const { server, handler } = built;
   // Upgrade requests run the app in a websocket scope; `options.websocket: false` turns that off.
   const wsOption = options.websocket;
   const websocket = wsOption === false ? undefined : attachWebSocket(server, app, {
@@ -513,10 +528,8 @@ export async function serve(app: App, options: ServerOptions = {}): Promise<Alba
       else server.listen(resolved.port, resolved.host, resolve);
     });
   } catch (error) {
-    // The app has started (pools, timers); give it its shutdown before reporting the bind failure.
-    await lifespan.shutdown().catch((e: unknown) => resolved.logger.error(`lifespan: ${(e as Error).message}`));
-    releaseDetector();
-    throw error;
+    handler.dispose();
+    return abandon(error);
   }
   const a = server.address();
   const port = a !== null && typeof a === 'object' ? a.port : 0;

@@ -220,7 +220,7 @@ export class NodeResponseSink implements ResponseSink {
     const res = this.res;
     if (!this.waitsForBody()) return;
     try {
-      res.writeHead(this.status, flatten(this.headers));
+      this.writeHead();
     } catch {
       return;
     }
@@ -230,6 +230,11 @@ export class NodeResponseSink implements ResponseSink {
 
   private flush(extra?: [string, string]): void {
     this.flushed = true;
+    this.writeHead(extra);
+  }
+
+  // The one place the head is handed to node, alone (flushHead) or with a body (flush).
+  private writeHead(extra?: [string, string]): void {
     // HTTP/2 has no reason phrase and no connection headers.
     if (isH2(this.res)) this.res.writeHead(this.status, flatten(h2Headers(this.headers), extra));
     else if (this.reason === undefined) this.res.writeHead(this.status, flatten(this.headers, extra));

@@ -163,3 +163,15 @@ test('when node refuses the head after the app chose a reason, the 500 carries t
   t.true(text.startsWith('HTTP/1.1 500 Internal Server Error\r\n'), text);
   t.false(text.includes('All Fine'), text);
 });
+
+test('a head that leaves alone (its body a turn later) keeps the reason phrase', async (t) => {
+  const server = await startServer(t, httpApp(async (_s, _r, send) => {
+    await send({ type: 'http.response.start', status: 200, reason: 'Fine Then', headers: [['content-type', 'text/plain']] });
+    // The body comes later: the host sends the head at the end of this turn, on its own.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await send({ type: 'http.response.body', body: Buffer.from('late') });
+  }));
+  const text = await exchange(server.port, 'GET', '/');
+  t.true(text.startsWith('HTTP/1.1 200 Fine Then\r\n'), text);
+  t.true(text.endsWith('late\r\n0\r\n\r\n'), text);
+});
