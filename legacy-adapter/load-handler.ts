@@ -1,15 +1,24 @@
 // Loads a legacy handler module inside a worker (once per worker) and decides which style it speaks.
 import type { HandlerStyle } from '../src/pool/protocol.js';
 import { albanyError } from '../src/errors.js';
+import { captureListen, isNoExport, type CapturedListen } from '../src/listen-capture.js';
 import { isTypeScriptPath, registerTsx } from '../src/typescript.js';
 
 /** A handler function with the style it will be called in. */
 export interface LoadedHandler {
   fn: (...args: unknown[]) => unknown;
   style: HandlerStyle;
+  /** Set when the module exported nothing and the handler is its own `listen()` call's (e.g. `listen(3000)`). */
+  listen?: string;
 }
 
-const modules = new Map<string, Promise<Record<string, unknown>>>();
+interface ImportedModule {
+  mod: Record<string, unknown>;
+  /** The app's own listen() during the import, caught (see src/listen-capture.ts). */
+  captured: CapturedListen | undefined;
+}
+
+const modules = new Map<string, Promise<ImportedModule>>();
 const handlers = new Map<string, LoadedHandler>();
 
 /**
@@ -25,11 +34,20 @@ export async function loadHandler(moduleUrl: string, exportName: string | undefi
   const key = `${moduleUrl}\0${exportName ?? ''}\0${style ?? ''}`;
   const cached = handlers.get(key);
   if (cached !== undefined) return cached;
-  const mod = await importOnce(moduleUrl);
+  const { mod, captured } = await importOnce(moduleUrl);
   const name = exportName ?? (style === undefined || style === 'plain' ? (typeof mod.handle === 'function' ? 'handle' : 'default') : 'default');
   const fn = mod[name];
+  // Passenger-style: a module that exports nothing but called app.listen() is served through its
+  // listener, as a node handler; any export (or a named one) wins.
+  if (exportName === undefined && isNoExport(fn) && captured !== undefined && (style === undefined || style === 'node')) {
+    const loaded: LoadedHandler = { fn: captured.handler as LoadedHandler['fn'], style: 'node', listen: captured.call };
+    handlers.set(key, loaded);
+    return loaded;
+  }
   if (typeof fn !== 'function') {
-    throw albanyError('ERR_ALBANY_APP_LOAD', `legacy module ${moduleUrl} has no function export "${name}" (exports: ${Object.keys(mod).join(', ') || 'none'})`);
+    const exported = Object.keys(mod).filter((k) => k !== 'module.exports' && !(k === 'default' && isNoExport(mod.default)));
+    const listenHint = exportName === undefined && isNoExport(fn) ? ' and did not call app.listen()/server.listen() while loading: export the handler (export default app) or let it call app.listen(port)' : '';
+    throw albanyError('ERR_ALBANY_APP_LOAD', `legacy module ${moduleUrl} has no function export "${name}" (exports: ${exported.join(', ') || 'none'})${listenHint}`);
   }
   const loaded: LoadedHandler = { fn: fn as LoadedHandler['fn'], style: style ?? detectStyle(fn as LoadedHandler['fn'], name, mod.style, moduleUrl) };
   handlers.set(key, loaded);
@@ -41,12 +59,16 @@ export function cachedHandler(moduleUrl: string, exportName: string | undefined,
   return handlers.get(`${moduleUrl}\0${exportName ?? ''}\0${style ?? ''}`);
 }
 
-function importOnce(moduleUrl: string): Promise<Record<string, unknown>> {
+function importOnce(moduleUrl: string): Promise<ImportedModule> {
   let mod = modules.get(moduleUrl);
   if (mod === undefined) {
     mod = (async () => {
       try {
-        return await importTs(moduleUrl);
+        const { value, captured } = await captureListen(() => importTs(moduleUrl), {
+          warn: (message) => process.emitWarning(message, 'AlbanyListenWarning'),
+          wantsListen: (m) => isNoExport(m.default) && typeof m.handle !== 'function' && Object.keys(m).every((k) => k === 'default' || k === 'module.exports'),
+        });
+        return { mod: value, captured };
       } catch (err) {
         throw albanyError('ERR_ALBANY_APP_LOAD', `could not load legacy module ${moduleUrl}: ${(err as Error).message}`, { cause: err });
       }

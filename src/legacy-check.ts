@@ -22,15 +22,16 @@ export interface LegacySpec {
 }
 
 /**
- * Loads `spec` in a throwaway worker thread and resolves with the style it will run in.
+ * Loads `spec` in a throwaway worker thread and resolves with the style it will run in, and the
+ * module's own `listen(...)` call when the pool will serve that (the module exported nothing).
  * @throws AlbanyError `ERR_ALBANY_APP_LOAD` with a one-line message naming the file, the line
  * where the loader can tell it, and the problem.
  */
-export async function checkLegacyModule(spec: LegacySpec): Promise<HandlerStyle> {
+export async function checkLegacyModule(spec: LegacySpec): Promise<{ style: HandlerStyle; listen: string | undefined }> {
   if (!existsSync(spec.file)) throw loadError(`legacy module not found: ${spec.file}`);
   const moduleUrl = pathToFileURL(spec.file).href;
   const result = await runCheck({ moduleUrl, exportName: spec.exportName, style: spec.style });
-  if (result.ok) return result.style;
+  if (result.ok) return { style: result.style, listen: result.listen };
   const message = await describeLoadFailure('legacy module', spec.file, result.error);
   // The loader speaks to legacy() callers; on the command line the style is a flag.
   throw loadError(message.includes("legacy(url, { style") ? `${message} (here: --legacy-style wsgi|plain|node)` : message);

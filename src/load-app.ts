@@ -4,6 +4,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { AlbanyError, ErrorCodes } from './errors.js';
 import { describeLoadFailure, errorInfo } from './load-failure.js';
+import { captureListen, isNoExport, type CapturedListen } from './listen-capture.js';
 import { isTypeScriptPath, registerTsx } from './typescript.js';
 
 /** A parsed `module[:export]` target. */
@@ -74,6 +75,48 @@ async function loadFailure(file: string, error: unknown): Promise<AlbanyError> {
  */
 export async function loadTarget(target: AppTarget): Promise<unknown> {
   const mod = await importModule(target.file);
+  if (!(target.exportName in mod) || mod[target.exportName] === undefined) {
+    const names = Object.keys(mod).filter((k) => k !== '__esModule');
+    throw new AlbanyError(
+      ErrorCodes.ERR_ALBANY_APP_LOAD,
+      `module ${target.file} has no export "${target.exportName}"${names.length ? ` (it exports: ${names.join(', ')})` : ''}`,
+    );
+  }
+  return mod[target.exportName];
+}
+
+/** What {@link loadApp} found: the export, or the handler of the app's own `listen()` call. */
+export interface LoadedApp {
+  value: unknown;
+  /** Set when the app's own listen was served instead of an export. */
+  listen: CapturedListen | undefined;
+}
+
+/**
+ * Loads a serve target the way Passenger loads node apps: the named export when there is one, else
+ * the 'request' handler of the server the app itself asked to listen (see listen-capture.ts),
+ * which binds nothing. An explicit export wins over a captured listen; a named export must exist.
+ * @throws AlbanyError `ERR_ALBANY_APP_LOAD` when the module fails to load or has neither.
+ */
+export async function loadApp(target: AppTarget, warn: (message: string) => void, exportNamed = target.exportName !== 'default'): Promise<LoadedApp> {
+  const { value: mod, captured } = await captureListen(() => importModule(target.file), {
+    warn,
+    wantsListen: (m) => !exportNamed && isNoExport(m[target.exportName]) && Object.keys(m).every((k) => k === 'default' || k === 'module.exports' || k === '__esModule'),
+  });
+  const value = mod[target.exportName];
+  if (exportNamed || !isNoExport(value)) {
+    if (captured !== undefined) warn(`serving export "${target.exportName}" of ${target.file}; the app's own ${captured.call} was not bound (an export wins)`);
+    return { value: await loadTargetFrom(target, mod), listen: undefined };
+  }
+  if (captured !== undefined) return { value: captured.handler, listen: captured };
+  const names = Object.keys(mod).filter((k) => k !== '__esModule' && k !== 'module.exports' && !(k === 'default' && isNoExport(mod.default)));
+  throw new AlbanyError(
+    ErrorCodes.ERR_ALBANY_APP_LOAD,
+    `module ${target.file} has no export "${target.exportName}"${names.length ? ` (it exports: ${names.join(', ')})` : ''} and did not call app.listen()/server.listen() while loading: export the app (export default app) or let it call app.listen(port)`,
+  );
+}
+
+async function loadTargetFrom(target: AppTarget, mod: Record<string, unknown>): Promise<unknown> {
   if (!(target.exportName in mod) || mod[target.exportName] === undefined) {
     const names = Object.keys(mod).filter((k) => k !== '__esModule');
     throw new AlbanyError(

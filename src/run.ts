@@ -3,7 +3,10 @@ import cluster from 'node:cluster';
 import type { CliConfig } from './cli.js';
 import type { App } from './gateway/types.js';
 import { toGatewayApp } from './interop/detect.js';
-import { loadTarget, parseTarget } from './load-app.js';
+import { loadApp, parseTarget } from './load-app.js';
+import type { CapturedListen } from './listen-capture.js';
+import { fromNodeHandler } from './interop/node.js';
+import type { NodeHandler } from './interop/node-exchange.js';
 import { resolvePoolConfig } from './pool/config.js';
 import { formatConfig } from './pool/config-format.js';
 import { resolveProcessPools, setPoolConfigSource, unusedPoolSettings } from './pool/config-process.js';
@@ -20,14 +23,23 @@ interface Running {
   metrics?: HttpMetrics;
 }
 
-async function buildApp(config: CliConfig): Promise<{ app: App; close: () => Promise<void> }> {
+/** Set by the --legacy start check when the pool will serve the module's own listen() call (its description). */
+let legacyListenCall: string | undefined;
+
+async function buildApp(config: CliConfig, logger: Logger): Promise<{ app: App; close: () => Promise<void>; listen?: CapturedListen }> {
   if (config.legacy !== undefined) {
     const resolved = await resolvePoolConfig({ cwd: config.cwd, configPath: config.configPath, env: config.env, flags: config.poolFlags });
     const { legacyFromCli } = await import('./legacy-mount.js');
     return legacyFromCli(config, resolved.config);
   }
   const target = parseTarget(config.target!, config.appDir);
-  let value = await loadTarget(target);
+  const loaded = await loadApp(target, (message) => logger.warn(message));
+  if (loaded.listen !== undefined) {
+    if (config.factory) throw new AlbanyError(ErrorCodes.ERR_ALBANY_APP_LOAD, `--factory: ${target.file} has no export "${target.exportName}" to call (it called ${loaded.listen.call} itself); drop --factory or export the factory`);
+    // The captured listener is a node (req, res) handler whatever --interface says.
+    return { app: fromNodeHandler(loaded.listen.handler as NodeHandler), close: async () => {}, listen: loaded.listen };
+  }
+  let value = loaded.value;
   if (config.factory) {
     if (typeof value !== 'function') {
       throw new AlbanyError(ErrorCodes.ERR_ALBANY_APP_LOAD, `--factory: export "${target.exportName}" of ${target.file} is a ${value === null ? 'null' : typeof value}, not a function that builds the app`);
@@ -45,8 +57,10 @@ async function startHost(config: CliConfig, logger: Logger, recycle?: () => void
   let server: Running;
   const metrics = config.metricsPort === undefined ? undefined : new (await import('./observe/http-metrics.js')).HttpMetrics();
   let closeApp: () => Promise<void> = async () => {};
+  let captured: CapturedListen | undefined;
   try {
-    const built = await buildApp(config);
+    const built = await buildApp(config, logger);
+    captured = built.listen;
     closeApp = built.close;
     if (config.fastcgi !== undefined) {
       const { parseFastCGIAddress, serveFastCGI } = await import('./server/fastcgi.js');
@@ -66,6 +80,9 @@ async function startHost(config: CliConfig, logger: Logger, recycle?: () => void
     throw error;
   }
   process.stdout.write(`albany: listening on ${server.url}${config.workers > 1 ? ` (worker ${process.pid})` : ' (Ctrl+C to stop)'}\n`);
+  const listenCall = captured?.call ?? legacyListenCall;
+  if (listenCall !== undefined) logger.info(`serving the app's own app.${listenCall} handler through albany on ${server.url} (nothing was bound for it)`);
+  captured?.setAddress(realAddress(server.url));
   // After the app is loaded and started: the pools it builds (or mounts) have declared their names.
   for (const line of unusedPoolSettings()) logger.warn(`pool config not used: ${line}`);
   // Under a cluster (--workers, --reload) the primary serves /metrics and asks each worker for its figures.
@@ -74,6 +91,14 @@ async function startHost(config: CliConfig, logger: Logger, recycle?: () => void
     answerMetricsRequests(await processExposition(metrics));
   }
   return { url: server.url, metrics, close: () => server.close().then(closeApp).finally(() => { metrics?.close(); return services.stop(); }) };
+}
+
+/** What `server.address()` of the app's captured server answers once albany listens: host and port, or the socket path. */
+function realAddress(url: string): { address: string; family: string; port: number } | string {
+  const parsed = new URL(url);
+  if (parsed.protocol.endsWith('+unix:')) return decodeURIComponent(url.slice(parsed.protocol.length + 2));
+  const host = parsed.hostname.replace(/^\[|\]$/g, '');
+  return { address: host, family: host.includes(':') ? 'IPv6' : 'IPv4', port: Number(parsed.port) };
 }
 
 /** `--max-requests N --max-requests-jitter J`: this worker's own limit, N plus a random 0..J (gunicorn's rule). */
@@ -160,7 +185,12 @@ export async function run(config: CliConfig): Promise<void> {
   // --workers the primary checks once for all its workers.
   if (config.legacy !== undefined && cluster.isPrimary) {
     const [{ checkLegacyModule }, { legacySpec }] = await Promise.all([import('./legacy-check.js'), import('./legacy-mount.js')]);
-    await checkLegacyModule(legacySpec(config));
+    const checked = await checkLegacyModule(legacySpec(config));
+    legacyListenCall = checked.listen;
+    // Cluster workers (separate processes) do not share this variable: the primary says it once.
+    if (legacyListenCall !== undefined && (config.workers > 1 || config.maxRequests !== undefined || config.reloadDirs !== undefined)) {
+      logger.info(`serving the app's own app.${legacyListenCall} handler through albany's legacy pool (nothing was bound for it)`);
+    }
   }
   if (config.provide.length > 0 && config.workers > 1 && cluster.isPrimary) {
     const { checkProvideSpecs } = await import('./provide-modules.js');

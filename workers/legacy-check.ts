@@ -9,7 +9,7 @@ const request = workerData as LegacyCheckRequest;
 let result: LegacyCheckResult;
 try {
   const loaded = await loadHandler(request.moduleUrl, request.exportName, request.style);
-  result = { ok: true, style: loaded.style };
+  result = { ok: true, style: loaded.style, ...(loaded.listen === undefined ? {} : { listen: loaded.listen }) };
 } catch (err) {
   result = { ok: false, error: errorInfo(err) };
 }
