@@ -74,15 +74,7 @@ async function loadFailure(file: string, error: unknown): Promise<AlbanyError> {
  * @throws AlbanyError `ERR_ALBANY_APP_LOAD` when the module or the export is missing.
  */
 export async function loadTarget(target: AppTarget): Promise<unknown> {
-  const mod = await importModule(target.file);
-  if (!(target.exportName in mod) || mod[target.exportName] === undefined) {
-    const names = Object.keys(mod).filter((k) => k !== '__esModule');
-    throw new AlbanyError(
-      ErrorCodes.ERR_ALBANY_APP_LOAD,
-      `module ${target.file} has no export "${target.exportName}"${names.length ? ` (it exports: ${names.join(', ')})` : ''}`,
-    );
-  }
-  return mod[target.exportName];
+  return exportOf(target, await importModule(target.file));
 }
 
 /** What {@link loadApp} found: the export, or the handler of the app's own `listen()` call. */
@@ -106,7 +98,7 @@ export async function loadApp(target: AppTarget, warn: (message: string) => void
   const value = mod[target.exportName];
   if (exportNamed || !isNoExport(value)) {
     if (captured !== undefined) warn(`serving export "${target.exportName}" of ${target.file}; the app's own ${captured.call} was not bound (an export wins)`);
-    return { value: await loadTargetFrom(target, mod), listen: undefined };
+    return { value: exportOf(target, mod), listen: undefined };
   }
   if (captured !== undefined) return { value: captured.handler, listen: captured };
   const names = Object.keys(mod).filter((k) => k !== '__esModule' && k !== 'module.exports' && !(k === 'default' && isNoExport(mod.default)));
@@ -116,7 +108,8 @@ export async function loadApp(target: AppTarget, warn: (message: string) => void
   );
 }
 
-async function loadTargetFrom(target: AppTarget, mod: Record<string, unknown>): Promise<unknown> {
+/** The export `target` names from an imported module, or `ERR_ALBANY_APP_LOAD` naming what it does export. */
+function exportOf(target: AppTarget, mod: Record<string, unknown>): unknown {
   if (!(target.exportName in mod) || mod[target.exportName] === undefined) {
     const names = Object.keys(mod).filter((k) => k !== '__esModule');
     throw new AlbanyError(
