@@ -1,12 +1,12 @@
 // Starts a real Apache httpd (Debian's apache2) for a test: temp folder, loopback port, its own
 // minimal config with the example's lines in it, stopped in teardown. Missing apache2 skips loudly
 // on a developer machine and fails in CI, where .ci/run installs it (as for nginx).
-import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
-import { freePort, waitForPort } from './nginx.js';
+import { freePort, runFrontServer } from './nginx.js';
 
 const CANDIDATES = ['/usr/sbin/apache2', '/usr/sbin/httpd', '/usr/local/apache2/bin/httpd'];
 const MODULE_DIRS = ['/usr/lib/apache2/modules', '/usr/lib64/httpd/modules', '/usr/local/apache2/modules'];
@@ -89,32 +89,10 @@ ${site(port)}
       return '';
     }
   };
-  let stderr = '';
-  const child = spawn(bin, ['-f', confPath, '-D', 'FOREGROUND'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, APACHE_RUN_DIR: dir, APACHE_LOCK_DIR: dir, APACHE_PID_FILE: `${dir}/httpd.pid`, APACHE_LOG_DIR: dir } });
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    if (child.exitCode === null && child.signalCode === null) {
-      // SIGWINCH is httpd's graceful stop; SIGTERM stops at once, which a test teardown wants.
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-      await exited;
-      clearTimeout(timer);
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-  t?.teardown(stop);
-  try {
-    await Promise.race([
-      waitForPort(port),
-      exited.then(() => { throw new Error(`apache exited at start:\n${stderr}${readLog()}\n--- config ---\n${conf}`); }),
-    ]);
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-  return { url: `http://127.0.0.1:${port}`, port, dir, log: () => stderr + readLog(), stop };
+  const run = await runFrontServer({
+    name: 'apache', command: bin, args: ['-f', confPath, '-D', 'FOREGROUND'],
+    env: { ...process.env, APACHE_RUN_DIR: dir, APACHE_LOCK_DIR: dir, APACHE_PID_FILE: `${dir}/httpd.pid`, APACHE_LOG_DIR: dir },
+    port, dir, describe: (stderr) => `${stderr}${readLog()}\n--- config ---\n${conf}`,
+  }, t);
+  return { url: `http://127.0.0.1:${port}`, port, dir, log: () => run.stderr() + readLog(), stop: run.stop };
 }

@@ -95,8 +95,31 @@ http {
 `;
   const confPath = join(dir, 'nginx.conf');
   writeFileSync(confPath, conf);
+  const run = await runFrontServer({
+    name: 'nginx', command: bin, args: ['-e', 'stderr', '-p', dir, '-c', confPath, '-g', `daemon off; pid ${dir}/nginx.pid; error_log stderr warn;`],
+    port, dir, describe: (stderr) => `${stderr}\n--- config ---\n${conf}`,
+  }, t);
+  return { url: `http://127.0.0.1:${port}`, port, dir, process: run.child, log: run.stderr, stop: run.stop };
+}
+
+/** A front server process (nginx, apache) started for a test: its stderr so far, and a stop that also removes its folder. */
+export interface FrontServerRun {
+  child: ChildProcess;
+  stderr: () => string;
+  stop: () => Promise<void>;
+}
+
+/**
+ * Spawns a front server in the foreground, waits until it accepts on `port`, and stops it (SIGTERM,
+ * SIGKILL after 3 s) and removes `dir` at the test's teardown. A server that exits at start fails
+ * with `describe(stderr)` (its log and config), so a bad config says why.
+ */
+export async function runFrontServer(
+  spec: { name: string; command: string; args: string[]; env?: NodeJS.ProcessEnv; port: number; dir: string; describe: (stderr: string) => string },
+  t?: ExecutionContext,
+): Promise<FrontServerRun> {
   let stderr = '';
-  const child = spawn(bin, ['-e', 'stderr', '-p', dir, '-c', confPath, '-g', `daemon off; pid ${dir}/nginx.pid; error_log stderr warn;`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(spec.command, spec.args, { stdio: ['ignore', 'ignore', 'pipe'], env: spec.env ?? process.env });
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let stopped = false;
@@ -104,22 +127,23 @@ http {
     if (stopped) return;
     stopped = true;
     if (child.exitCode === null && child.signalCode === null) {
+      // SIGTERM stops at once (httpd's graceful stop is SIGWINCH, nginx's SIGQUIT): a teardown wants now.
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
       await exited;
       clearTimeout(timer);
     }
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(spec.dir, { recursive: true, force: true });
   };
   t?.teardown(stop);
   try {
     await Promise.race([
-      waitForPort(port),
-      exited.then(() => { throw new Error(`nginx exited at start:\n${stderr}\n--- config ---\n${conf}`); }),
+      waitForPort(spec.port),
+      exited.then(() => { throw new Error(`${spec.name} exited at start:\n${spec.describe(stderr)}`); }),
     ]);
   } catch (error) {
     await stop();
     throw error;
   }
-  return { url: `http://127.0.0.1:${port}`, port, dir, process: child, log: () => stderr, stop };
+  return { child, stderr: () => stderr, stop };
 }
