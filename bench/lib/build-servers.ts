@@ -7,6 +7,19 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OUT_DIR } from './result.js';
 
+/** How every bench bundle is built: plain ESM for node 20; dependencies stay in node_modules, loaded exactly as the peers load them. */
+const BUNDLE = {
+  bundle: true,
+  packages: 'external',
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  sourcemap: 'linked',
+  keepNames: false,
+  minify: false,
+  logLevel: 'error',
+} as const;
+
 /** Builds each entry to bench/.out/build/<name>.mjs (with a .map); resolves with the output paths. */
 export async function buildServers(entries: readonly string[]): Promise<string[]> {
   const { build } = await import('esbuild'); // comes with tsx
@@ -17,16 +30,7 @@ export async function buildServers(entries: readonly string[]): Promise<string[]
     entryPoints: entries.map((e, i) => ({ in: e, out: basename(outputs[i]!, '.mjs') })),
     outdir,
     outExtension: { '.js': '.mjs' },
-    bundle: true,
-    // Dependencies stay in node_modules, loaded exactly as the peers load them.
-    packages: 'external',
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    sourcemap: 'linked',
-    keepNames: false,
-    minify: false,
-    logLevel: 'error',
+    ...BUNDLE,
   });
   return outputs;
 }
@@ -41,14 +45,6 @@ export async function buildWorkers(names: readonly string[]): Promise<void> {
   await build({
     entryPoints: names.map((n) => ({ in: join(root, 'workers', `${n}.ts`), out: n })),
     outdir: join(OUT_DIR, 'workers'),
-    bundle: true,
-    packages: 'external',
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    sourcemap: 'linked',
-    keepNames: false,
-    minify: false,
-    logLevel: 'error',
+    ...BUNDLE,
   });
 }
