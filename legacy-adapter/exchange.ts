@@ -6,8 +6,8 @@ import { AlbanyError, albanyError, hasCode } from '../src/errors.js';
 import type { OnDisconnect } from '../src/pool/config-types.js';
 import type { LegacyPool, Ticket, TicketListener } from '../src/pool/pool.js';
 import type { MountSpec, SerializedError, TaskResult, WorkerMessage } from '../src/pool/protocol.js';
-import { DISCONNECT } from '../src/server/cycle.js';
-import { buildLegacyRequest } from './environ.js';
+import { DISCONNECT } from '../src/gateway/messages.js';
+import { buildLegacyRequest } from './request.js';
 
 /** What every request of one legacy mount shares. */
 export interface ExchangeSettings {

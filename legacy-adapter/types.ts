@@ -1,9 +1,9 @@
 // The public types of the legacy handler styles, so a handler module can annotate its export:
 // WSGI `(environ, startResponse)`, plain `handle(request)`, and Node `(req, res)`.
-export type { PlainHandler, PlainRequest, PlainResponse } from './plain-style.js';
-export type { HeaderInput, StartResponse } from './response.js';
+export type { PlainHandler, PlainRequest, PlainResponse } from './worker/plain-style.js';
+export type { HeaderInput, StartResponse } from './worker/response.js';
 export type { NodeHandler } from '../src/interop/node.js';
-import type { StartResponse } from './response.js';
+import type { StartResponse } from './worker/response.js';
 
 /** `environ['wsgi.input']`: a blocking reader over the request body (reads block the worker, never the event loop). */
 export interface WsgiInput extends Iterable<Buffer> {

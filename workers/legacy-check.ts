@@ -1,7 +1,7 @@
 // Worker entry for `albany serve --legacy`'s start-up check: loads the handler module once with the
 // loader the legacy pool's workers use, and reports whether it (and the named export) is usable.
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadHandler } from '../legacy-adapter/load-handler.js';
+import { loadHandler } from '../legacy-adapter/worker/load-handler.js';
 import type { LegacyCheckRequest, LegacyCheckResult } from '../src/legacy-check-protocol.js';
 import { errorInfo } from '../src/load-failure.js';
 

@@ -5,18 +5,18 @@ import { MessageChannel, parentPort, threadId } from 'node:worker_threads';
 import { albanyError, hasCode } from '../src/errors.js';
 import { createSignal } from '../src/sync/channel.js';
 import {
-  THREAD_INDEX, TaskState, decodeBatch, encodeResults, goneIndex, serializeError, startedAtIndex, stateIndex,
+  THREAD_INDEX, TaskState, decodeBatch, encodeResults, goneIndex, now, serializeError, startedAtIndex, stateIndex,
   type BatchItem, type BatchResult, type LegacyBatch, type MountSpec, type RegisterMessage, type TaskResult,
 } from '../src/pool/protocol.js';
-import { WorkerLink, type WorkerChannelEnd } from '../legacy-adapter/link.js';
-import { BodyInput } from '../legacy-adapter/input.js';
-import { ResponseOutput, runWsgi, type ResponseHead, type WsgiHandler } from '../legacy-adapter/response.js';
-import { runNodeStyle } from '../legacy-adapter/node-style.js';
+import { WorkerLink, type WorkerChannelEnd } from '../legacy-adapter/worker/link.js';
+import { BodyInput } from '../legacy-adapter/worker/input.js';
+import { ResponseOutput, runWsgi, type ResponseHead, type WsgiHandler } from '../legacy-adapter/worker/response.js';
+import { runNodeStyle } from '../legacy-adapter/worker/node-style.js';
 import type { NodeHandler } from '../src/interop/node-exchange.js';
-import { plainRequest, writePlainResponse } from '../legacy-adapter/plain-style.js';
-import { cachedHandler, loadHandler, type LoadedHandler } from '../legacy-adapter/load-handler.js';
-import { installServiceBridge } from '../legacy-adapter/service-bridge.js';
-import { buildEnviron } from '../legacy-adapter/environ.js';
+import { plainRequest, writePlainResponse } from '../legacy-adapter/worker/plain-style.js';
+import { cachedHandler, loadHandler, type LoadedHandler } from '../legacy-adapter/worker/load-handler.js';
+import { installServiceBridge } from '../legacy-adapter/worker/service-bridge.js';
+import { wsgiEnviron } from '../legacy-adapter/worker/wsgi-style.js';
 import { postOffloadResult, runOffloadCall } from './offload-call.js';
 
 // This thread's persistent channel, opened once: streaming, body pulls, acks and runSync travel on it.
@@ -186,31 +186,6 @@ function callHandler(loaded: LoadedHandler, item: BatchItem, link: WorkerLink): 
   }
 }
 
-/** `wsgi.errors`: text goes to the main thread's log. */
-class WsgiErrors {
-  constructor(private readonly link: WorkerLink) {}
-  write(text: unknown): void {
-    this.link.post({ type: 'legacy.log', id: this.link.id, text: String(text) });
-  }
-  writelines(lines: Iterable<unknown>): void {
-    this.link.post({ type: 'legacy.log', id: this.link.id, text: [...lines].map(String).join('') });
-  }
-  flush(): void {}
-}
-
-const WSGI_VERSION: readonly number[] = Object.freeze([1, 0]);
-
-function wsgiEnviron(item: BatchItem, input: BodyInput, link: WorkerLink): Record<string, unknown> {
-  const environ: Record<string, unknown> = buildEnviron(item.request);
-  environ['wsgi.input'] = input;
-  environ['wsgi.errors'] = new WsgiErrors(link);
-  environ['wsgi.version'] = WSGI_VERSION;
-  environ['wsgi.multithread'] = true;
-  environ['wsgi.multiprocess'] = false;
-  environ['wsgi.run_once'] = false;
-  return environ;
-}
-
 // piscina parks an idle worker in Atomics.wait, so a timer a handler left behind would fire during
 // the *next* request and take it down with it. When the handler added timers, one timers phase runs
 // now (setImmediate would not do: it can run before the timers phase), so a throw there fails the
@@ -226,10 +201,6 @@ function countTimers(): number {
   let n = 0;
   for (const kind of process.getActiveResourcesInfo()) if (kind === 'Timeout' || kind === 'Immediate') n++;
   return n;
-}
-
-function now(): number {
-  return performance.timeOrigin + performance.now();
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

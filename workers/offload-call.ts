@@ -8,8 +8,8 @@ import { dataCloneError, isDataCloneError } from '../src/sync/clone-path.js';
 import { serializeError } from '../src/sync/errors-serialize.js';
 import type { OffloadCall, TaskResult } from '../src/pool/protocol.js';
 import { kTransfer, type TransferredResult } from '../src/sync/protocol.js';
-import { cachedHandler, loadHandler, type LoadedHandler } from '../legacy-adapter/load-handler.js';
-import type { WorkerChannelEnd } from '../legacy-adapter/link.js';
+import { cachedHandler, loadHandler, type LoadedHandler } from '../legacy-adapter/worker/load-handler.js';
+import type { WorkerChannelEnd } from '../legacy-adapter/worker/link.js';
 
 /**
  * Runs `call`: synchronously when its module is loaded and the function returns a plain value, else

@@ -8,7 +8,7 @@ import type { Send } from '../gateway/types.js';
 import type { DirectNodeHandler, NodeExchange } from '../server/direct.js';
 import type { FetchHandler } from './fetch.js';
 import { afterResponse, requestUrlOfHead, ScopeRequest } from './fetch-request.js';
-import { SENT } from '../server/cycle.js';
+import { SENT } from '../gateway/messages.js';
 import { checkedSend, eachInitHeader } from './fetch-send.js';
 import { lightState, TEXT_PLAIN, type LightState } from './light-response.js';
 import { mayAddContentLength } from '../server/framing.js';

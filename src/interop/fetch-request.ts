@@ -3,7 +3,7 @@
 // clone) creates a real Request on first use.
 import { lowerHeaderName } from '../gateway/helpers.js';
 import type { Address, Headers as HeaderList, HttpReceiveMessage, HttpScope, Receive } from '../gateway/types.js';
-import { END_OF_BODY, SENT } from '../server/cycle.js';
+import { END_OF_BODY, SENT } from '../gateway/messages.js';
 import { headersHostOk } from '../server/host.js';
 import { pairHeaders, splitTarget, type RequestHead } from '../server/scope.js';
 

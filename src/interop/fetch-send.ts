@@ -2,7 +2,7 @@
 // through their body stream with backpressure (each send() awaited before the next read).
 import { AlbanyError, ErrorCodes } from '../errors.js';
 import type { Headers as GatewayHeaders, HttpResponseStartMessage, Send, SendMessage } from '../gateway/types.js';
-import { SENT } from '../server/cycle.js';
+import { SENT } from '../gateway/messages.js';
 import type { ReadableStreamReadResult } from 'node:stream/web';
 import { hasHeader, lowerHeaderName } from '../gateway/helpers.js';
 import { lightState, TEXT_PLAIN, type HeadersInit } from './light-response.js';

@@ -3,7 +3,7 @@
 // would serialize bytes for the socket.
 import { OutgoingMessage, STATUS_CODES, ServerResponse, type IncomingMessage } from 'node:http';
 import type { Headers, Send, SendMessage } from '../gateway/types.js';
-import { SENT } from '../server/cycle.js';
+import { SENT } from '../gateway/messages.js';
 import { kNeedDrain, kOutHeaders } from './node-internals.js';
 import type { GatewaySocket } from './node-socket.js';
 

@@ -5,7 +5,8 @@ import { albanyError, type AlbanyError } from '../errors.js';
 import type { LegacyPool } from './legacy-pool.js';
 import type { PoolMetrics } from './metrics.js';
 import { THREAD_INDEX, TaskState, startedAtIndex, stateIndex } from './protocol.js';
-import { now, type Batch, type Ticket } from './ticket.js';
+import { now } from './protocol.js';
+import type { Batch, Ticket } from './ticket.js';
 
 /** How often one request may be handed to a new thread after the thread it waited on died. */
 export const MAX_REQUEUES = 3;

@@ -19,7 +19,8 @@ import { currentServiceWait } from '../sync/service-waits.js';
 import { checkStarvation } from './starvation.js';
 import { STUCK_MS, owns, takeBack, takeBackStuck } from './take-back.js';
 import { isCloseTimeout, startThreads, terminateThread } from './threads.js';
-import { Ticket, now, type Batch, type TicketListener } from './ticket.js';
+import { now } from './protocol.js';
+import { Ticket, type Batch, type TicketListener } from './ticket.js';
 import { TimeoutSweep } from './timeout-sweep.js';
 import { WorkerChannels } from './worker-channels.js';
 

@@ -397,3 +397,11 @@ export function serializeError(err: unknown): SerializedError {
   }
   return { name: 'Error', message: String(err), stack: undefined, code: undefined };
 }
+
+/**
+ * Wall-clock milliseconds on any thread: `timeOrigin` differs per thread, so the sum is what makes a
+ * start time a worker stamps into shared memory comparable with the main thread's clock.
+ */
+export function now(): number {
+  return performance.timeOrigin + performance.now();
+}

@@ -79,8 +79,3 @@ export class Ticket {
     this.pool.cancel(this, policy);
   }
 }
-
-/** Wall-clock milliseconds, comparable with the start times workers stamp into shared memory. */
-export function now(): number {
-  return performance.timeOrigin + performance.now();
-}

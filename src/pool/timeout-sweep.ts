@@ -2,7 +2,8 @@
 // per request (requests start inside a batch, on the worker's clock, unseen by the main thread).
 import type { PoolConfig } from './config-types.js';
 import { TaskState, startedAtIndex, stateIndex } from './protocol.js';
-import { now, type Batch } from './ticket.js';
+import { now } from './protocol.js';
+import type { Batch } from './ticket.js';
 
 /** Marks requests that ran past `taskTimeoutMs` and has their worker replaced. */
 export class TimeoutSweep {

@@ -1,5 +1,6 @@
 // One request's receive/send, shared by every host: the message state machine and the protocol's
 // rules live here once, while each host only says how bytes come in and go out.
+import { DISCONNECT, SENT } from '../gateway/messages.js';
 import { AlbanyError, ErrorCodes } from '../errors.js';
 import { checkBody, checkHeaders, checkMessage, checkReason, checkStatus, invalidMessage } from '../gateway/validate.js';
 import type { App, Headers, HttpReceiveMessage, HttpScope, SendMessage } from '../gateway/types.js';
@@ -35,16 +36,6 @@ export interface RequestSource {
 /** Called with the app's error and the request line, once per failed request. */
 export type ErrorLogger = (error: unknown, requestLine: string) => void;
 
-/**
- * The already-settled promise albany's `send()` returns when the transport did not ask the app to
- * wait. Adapters that send several messages in a row (fromFetch) compare against it to go on in
- * the same tick instead of spending a microtask per message; any other promise is awaited.
- */
-export const SENT: Promise<void> = Promise.resolve();
-/** The shared `http.disconnect` message every request source hands out (frozen: one object for all). */
-export const DISCONNECT: HttpReceiveMessage = Object.freeze({ type: 'http.disconnect' }) as HttpReceiveMessage;
-/** The shared last, empty `http.request` chunk: the whole body of a request without one. */
-export const END_OF_BODY: HttpReceiveMessage = Object.freeze({ type: 'http.request', body: new Uint8Array(0), moreBody: false }) as HttpReceiveMessage;
 
 // Response progress. Numbers, not strings, because this is checked on every message.
 const enum Phase { Initial, Body, Trailers, Done }

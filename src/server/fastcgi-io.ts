@@ -3,7 +3,8 @@
 import { createReadStream } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
 import type { Headers, HttpReceiveMessage } from '../gateway/types.js';
-import { DISCONNECT, END_OF_BODY, type RequestSource, type ResponseSink } from './cycle.js';
+import { DISCONNECT, END_OF_BODY } from '../gateway/messages.js';
+import type { RequestSource, ResponseSink } from './cycle.js';
 import { RecordType, encodeHeader, streamRecords } from './fastcgi-records.js';
 import { hasHeader } from '../gateway/helpers.js';
 import { regularFileSize } from './send-file.js';

@@ -1,5 +1,6 @@
 import test from 'ava';
-import { buildEnviron, buildLegacyRequest, headersObject } from '../../legacy-adapter/environ.js';
+import { buildEnviron, headersObject } from '../../legacy-adapter/worker/environ.js';
+import { buildLegacyRequest } from '../../legacy-adapter/request.js';
 import { httpScope } from '../../src/testing/communicator.js';
 
 const scope = httpScope({

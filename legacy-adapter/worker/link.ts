@@ -2,9 +2,9 @@
 // response messages (tagged with the request id), blocks for body chunks and acks, and notices a
 // client disconnect through the batch's shared "gone" flag, all without the worker's event loop.
 import type { MessagePort } from 'node:worker_threads';
-import { receiveBlocking, type Signal } from '../src/sync/channel.js';
-import type { MainMessage, RequestBodyMessage, WorkerMessage } from '../src/pool/protocol.js';
-import { albanyError } from '../src/errors.js';
+import { receiveBlocking, type Signal } from '../../src/sync/channel.js';
+import type { MainMessage, RequestBodyMessage, WorkerMessage } from '../../src/pool/protocol.js';
+import { albanyError } from '../../src/errors.js';
 
 /** Thrown inside the worker when the client is gone; the worker catches it and ends the task quietly. */
 export function clientGone(): Error {

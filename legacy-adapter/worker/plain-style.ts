@@ -1,6 +1,6 @@
 // The plain legacy style: `handle(request) → { status, headers, body }`, the simplest shape to write.
-import type { LegacyRequest } from '../src/pool/protocol.js';
-import { albanyError } from '../src/errors.js';
+import type { LegacyRequest } from '../../src/pool/protocol.js';
+import { albanyError } from '../../src/errors.js';
 import { headersObject } from './environ.js';
 import type { BodyInput } from './input.js';
 import { normalizeHeaders, toBytes, type HeaderInput, type ResponseHead, type ResponseOutput } from './response.js';

@@ -1,8 +1,6 @@
-// Pure builders from a gateway scope to what a legacy handler sees: the request (copied on the main
-// thread, field by field, no work) and the WSGI environ (built in the worker, where the CPU is spare).
-import type { Headers, HttpScope } from '../src/gateway/types.js';
-import type { LegacyRequest } from '../src/pool/protocol.js';
-import { targetBelowRoot } from '../src/routing/prefix.js';
+// Worker side: the WSGI environ and the Node-style header object, built from the request the main
+// thread copied (legacy-adapter/request.ts) — here, where the CPU is spare, not on the event loop.
+import type { Headers, HttpScope } from '../../src/gateway/types.js';
 
 /** The scope fields the environ is made of (an {@link HttpScope} or a {@link LegacyRequest}). */
 export type EnvironSource = Pick<HttpScope, 'method' | 'rootPath' | 'path' | 'queryString' | 'httpVersion' | 'scheme' | 'headers' | 'client' | 'server'>;
@@ -70,26 +68,6 @@ export function headersObject(headers: Headers): Record<string, string | string[
     }
   }
   return out;
-}
-
-/** The request as the worker needs it: the scope's fields plus the Node-style url (relative to the mount). */
-export function buildLegacyRequest(scope: HttpScope): LegacyRequest {
-  // Whole segments only: under rootPath "/app" a request for "/apple" stays "/apple", never "/le".
-  let path = targetBelowRoot(scope);
-  if (path.charCodeAt(0) !== 47 /* / */) path = `/${path}`;
-  const url = scope.queryString === '' ? path : `${path}?${scope.queryString}`;
-  return {
-    method: scope.method,
-    url,
-    path: scope.path,
-    rootPath: scope.rootPath,
-    queryString: scope.queryString,
-    scheme: scope.scheme,
-    httpVersion: scope.httpVersion,
-    server: scope.server,
-    client: scope.client,
-    headers: scope.headers,
-  };
 }
 
 // WSGI falls back to the Host header when the server address is unknown (Unix sockets, tests).

@@ -1,9 +1,9 @@
 // Turns what a legacy handler produces (startResponse + iterable, or writes) into response messages,
 // sending each chunk as it is produced and keeping the last one for the task's return value.
 import { STATUS_CODES } from 'node:http';
-import type { Headers } from '../src/gateway/types.js';
-import { albanyError } from '../src/errors.js';
-import { badReasonChar, describeBadReason } from '../src/gateway/validate.js';
+import type { Headers } from '../../src/gateway/types.js';
+import { albanyError } from '../../src/errors.js';
+import { badReasonChar, describeBadReason } from '../../src/gateway/validate.js';
 import type { WorkerLink } from './link.js';
 
 /** Status and headers of a response; `reason` only when the handler chose its own phrase. */

@@ -3,11 +3,11 @@
 // the worker's link, so real Express, Connect and Koa apps run unchanged in the pool. Each
 // res.write() is posted to the main thread at once; what end() writes travels in the task result.
 import { IncomingMessage } from 'node:http';
-import type { BatchItem } from '../src/pool/protocol.js';
-import type { HttpReceiveMessage, SendMessage } from '../src/gateway/types.js';
-import { albanyError, hasCode } from '../src/errors.js';
-import { DISCONNECT, SENT } from '../src/server/cycle.js';
-import { NodeHandlerExchange, type NodeHandler } from '../src/interop/node-exchange.js';
+import type { BatchItem } from '../../src/pool/protocol.js';
+import type { HttpReceiveMessage, SendMessage } from '../../src/gateway/types.js';
+import { albanyError, hasCode } from '../../src/errors.js';
+import { DISCONNECT, SENT } from '../../src/gateway/messages.js';
+import { NodeHandlerExchange, type NodeHandler } from '../../src/interop/node-exchange.js';
 import type { WorkerLink } from './link.js';
 import type { ResponseHead } from './response.js';
 

@@ -1,6 +1,6 @@
 // Lets runSync('service', …) inside a legacy handler reach the main thread's provided services over
 // the worker's persistent port, for the duration of one request (the contract is in src/sync/services.ts).
-import { setServiceBridge, type ServiceBridge } from '../src/sync/services.js';
+import { setServiceBridge, type ServiceBridge } from '../../src/sync/services.js';
 import type { WorkerLink, WorkerChannelEnd } from './link.js';
 
 // One bridge per worker channel, pointed at the request being handled: no allocation per request.

@@ -1,8 +1,8 @@
 // Loads a legacy handler module inside a worker (once per worker) and decides which style it speaks.
-import type { HandlerStyle } from '../src/pool/protocol.js';
-import { albanyError } from '../src/errors.js';
-import { captureListen, isNoExport, type CapturedListen } from '../src/listen-capture.js';
-import { isTypeScriptPath, registerTsx } from '../src/typescript.js';
+import type { HandlerStyle } from '../../src/pool/protocol.js';
+import { albanyError } from '../../src/errors.js';
+import { captureListen, isNoExport, type CapturedListen } from '../../src/listen-capture.js';
+import { isTypeScriptPath, registerTsx } from '../../src/typescript.js';
 
 /** A handler function with the style it will be called in. */
 export interface LoadedHandler {
