@@ -70,7 +70,7 @@ export interface HttpRequestMessage { type: 'http.request'; body: Uint8Array; mo
 export interface HttpDisconnectMessage { type: 'http.disconnect' }
 /**
  * Status line and headers. `trailers: true` promises an `http.response.trailers` message.
- * docs/gateway-spec.md has the full rules (statuses, `reason`, framing, head timing).
+ * docs/spec.md has the full rules (statuses, `reason`, framing, head timing).
  *
  * The head leaves for the client when the app sends this message, unless a body message follows
  * in the same turn of the event loop, in which case both leave together (coalesced, never delayed).
