@@ -84,7 +84,9 @@ for (const page of PAGES) {
     }
     t.deepEqual(broken, []);
     if (page === 'README.md') {
-      for (const doc of ['docs/spec.md', 'docs/legacy.md']) t.true(found.some((l) => l.target === doc), `no link to ${doc}`);
+      for (const doc of ['docs/spec.md', 'docs/legacy.md']) {
+        t.true(found.some((l) => l.target === doc), `no link to ${doc}`);
+      }
     }
   });
 }
