@@ -1,6 +1,7 @@
 // The README and docs/ are what users of the package read, so every relative link in them must
 // lead somewhere they have: a file inside the project (never the workspace around it, such as
-// ../shared/), and, for `#anchor` links, a heading that exists in that file.
+// ../shared/), and, for `#anchor` links, a heading that exists in that file. Source and test files
+// the pages name in code spans (`src/server/cycle.ts`) must exist too, so a move or rename shows.
 import test from 'ava';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -88,5 +89,20 @@ for (const page of PAGES) {
         t.true(found.some((l) => l.target === doc), `no link to ${doc}`);
       }
     }
+  });
+}
+
+/** Project files a page names in code spans (`src/…`, `test/…`, …): with an extension, no wildcard. */
+function namedFiles(markdown: string): string[] {
+  const span = /`((?:src|test|legacy-adapter|workers|docs|bench|examples)\/[^`\s*]+\.(?:ts|md|json|mjs|js))`/g;
+  const names = markdown.matchAll(span);
+  return [...new Set([...names].map(([, name = '']) => name))];
+}
+
+for (const page of PAGES) {
+  test(`every project file ${page} names in a code span exists`, (t) => {
+    const names = namedFiles(readFileSync(join(ROOT, page), 'utf8'));
+    t.deepEqual(names.filter((name) => !existsSync(join(ROOT, name))), []);
+    if (page === 'docs/spec.md') t.true(names.includes('src/server/cycle.ts'), 'the file-name scan found nothing');
   });
 }
