@@ -1,6 +1,6 @@
 // Carries out a parsed CLI config: load the app, start the host, print where it listens, stop on signals.
 import cluster from 'node:cluster';
-import type { CliConfig } from './cli.js';
+import type { CliConfig } from './cli-config.js';
 import type { App } from './gateway/types.js';
 import { toGatewayApp } from './interop/detect.js';
 import { loadApp, parseTarget } from './load-app.js';
