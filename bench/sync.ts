@@ -8,7 +8,8 @@ import { cpus } from 'node:os';
 import { Bench } from 'tinybench';
 import { createSyncFn } from 'synckit';
 import { postAndWake, createSignal } from '../src/sync/channel.js';
-import { closeReactor, configureSync, handleServiceCall, isServiceMessage, provide, syncify } from '../src/sync/index.js';
+import { closeReactor, configureSync, provide, syncify } from '../src/sync/index.js';
+import { handleServiceCall, isServiceMessage } from '../src/sync/services.js';
 import { tsWorker } from '../test/fixtures/sync/ts-worker.js';
 import { commitId } from './lib/machine.js';
 
