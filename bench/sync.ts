@@ -143,7 +143,11 @@ async function serviceRun(workers: number): Promise<number> {
           port1.on('message', (m) => {
             if (isServiceMessage(m)) void handleServiceCall(m, (reply, transfer) => postAndWake(port1, signal, reply, transfer));
           });
-          w.once('message', (r: { ok: boolean; message?: string }) => (port1.close(), r.ok ? resolve() : reject(new Error(r.message))));
+          w.once('message', (r: { ok: boolean; message?: string }) => {
+            port1.close();
+            if (r.ok) resolve();
+            else reject(new Error(r.message));
+          });
           w.once('error', reject);
           w.postMessage(
             { port: port2, signal: signal.buffer, service: 'bench.echo', calls: Array.from({ length: CALLS }, () => ['0123456789']) },

@@ -176,7 +176,7 @@ export async function run(config: CliConfig): Promise<void> {
   // The unnamed pool and every `pools.<name>` section, checked before anything starts.
   const pools = resolveProcessPools();
   if (config.command === 'config') {
-    process.stdout.write(formatConfig(pools) + '\n');
+    process.stdout.write(`${formatConfig(pools)}\n`);
     return;
   }
   const logger = consoleLogger(config.server.logLevel ?? 'info');

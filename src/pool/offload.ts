@@ -8,7 +8,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { TransferListItem } from 'node:worker_threads';
-import { AlbanyError, albanyError, hasCode } from '../errors.js';
+import { type AlbanyError, albanyError, hasCode } from '../errors.js';
 import { dataCloneError, isDataCloneError } from '../sync/clone-path.js';
 import { rebuildForCaller } from '../errors-wire.js';
 import { LegacyPool } from './legacy-pool.js';
