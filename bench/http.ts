@@ -107,7 +107,7 @@ async function compare(): Promise<void> {
     }));
     const notes: string[] = [];
     if (shapes.size !== 1) {
-      notes.push('peers do not send identical responses: ' + PEERS.map((p) => `${p.key}: ${JSON.stringify(answers.get(p.key))}`).join('; '));
+      notes.push(`peers do not send identical responses: ${PEERS.map((p) => `${p.key}: ${JSON.stringify(answers.get(p.key))}`).join('; ')}`);
       console.warn(`warning: ${notes[0]}`);
     }
 

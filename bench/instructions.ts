@@ -298,7 +298,7 @@ async function main(): Promise<void> {
   const entryOf = new Map(sources.map((s, i) => [s, built[i]!]));
   if (peers.some((p) => p.source === 'servers/sync-caller.ts')) {
     await buildWorkers(['reactor-worker']);
-    sharedEnv.SYNC_FIXTURES = pathToFileURL(join(here, '..', 'test', 'fixtures', 'sync') + '/').href;
+    sharedEnv.SYNC_FIXTURES = pathToFileURL(`${join(here, '..', 'test', 'fixtures', 'sync')}/`).href;
   }
   if (wantsLegacy) {
     const dir = join(OUT_DIR, 'legacy-modules');

@@ -190,7 +190,7 @@ export function buildReport(input: ReportInput): string {
       if (r.ratios.length) ratioTable(r.ratios);
       for (const n of r.notes ?? []) out.push(`- ${n}`);
       if (r.notes?.length) out.push('');
-    } else if (run.stdout !== undefined && run.stdout.trim()) {
+    } else if (run.stdout?.trim()) {
       out.push(`This script does not write \`bench/.out/${run.name}.json\`; its output as printed:`, '', fence(tail(run.stdout)), '');
       if (run.parsedRatios?.length) {
         out.push('Ratios read from that output:', '');

@@ -38,7 +38,7 @@ const scriptTimeout = (name: string): number => (name === 'instructions' ? timeo
 const t0 = performance.now();
 const clock = () => `${((performance.now() - t0) / 1000).toFixed(1)}s`;
 // ANSI colour/cursor codes and carriage-return progress redraws, which make no sense in a file.
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI codes start with ESC
 const clean = (s: string) => s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').split('\n').map((l) => l.slice(l.lastIndexOf('\r') + 1)).join('\n');
 
 let current: ReturnType<typeof spawn> | undefined;

@@ -10,7 +10,7 @@
 // Flags (or BENCH_<NAME> env): --amount 40000  --duration 5  --warmup 1  --rounds 3  --connections 50
 //   --loadgen auto|wrk|autocannon (part 2 only; auto = wrk when installed)
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { App } from '../src/gateway/types.js';

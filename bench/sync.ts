@@ -8,7 +8,8 @@ import { cpus } from 'node:os';
 import { Bench } from 'tinybench';
 import { createSyncFn } from 'synckit';
 import { postAndWake, createSignal } from '../src/sync/channel.js';
-import { closeReactor, configureSync, handleServiceCall, isServiceMessage, provide, syncify } from '../src/sync/index.js';
+import { closeReactor, configureSync, provide, syncify } from '../src/sync/index.js';
+import { handleServiceCall, isServiceMessage } from '../src/sync/services.js';
 import { tsWorker } from '../test/fixtures/sync/ts-worker.js';
 import { commitId } from './lib/machine.js';
 
@@ -142,7 +143,11 @@ async function serviceRun(workers: number): Promise<number> {
           port1.on('message', (m) => {
             if (isServiceMessage(m)) void handleServiceCall(m, (reply, transfer) => postAndWake(port1, signal, reply, transfer));
           });
-          w.once('message', (r: { ok: boolean; message?: string }) => (port1.close(), r.ok ? resolve() : reject(new Error(r.message))));
+          w.once('message', (r: { ok: boolean; message?: string }) => {
+            port1.close();
+            if (r.ok) resolve();
+            else reject(new Error(r.message));
+          });
           w.once('error', reject);
           w.postMessage(
             { port: port2, signal: signal.buffer, service: 'bench.echo', calls: Array.from({ length: CALLS }, () => ['0123456789']) },

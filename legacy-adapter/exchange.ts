@@ -2,10 +2,11 @@
 // relays the worker's response to send() in order and with backpressure, and turns pool faults into
 // responses. The common case (body in hand, response in one piece) is one hand-off and no port message.
 import type { Headers, HttpResponseStartMessage, HttpScope, Receive, ReceiveMessage, Send, SendMessage } from '../src/gateway/types.js';
-import { AlbanyError, albanyError, hasCode } from '../src/errors.js';
+import { albanyError, hasCode } from '../src/errors.js';
+import { reviveError } from '../src/errors-wire.js';
 import type { OnDisconnect } from '../src/pool/config-types.js';
 import type { LegacyPool, Ticket, TicketListener } from '../src/pool/pool.js';
-import type { MountSpec, SerializedError, TaskResult, WorkerMessage } from '../src/pool/protocol.js';
+import type { MountSpec, TaskResult, WorkerMessage } from '../src/pool/protocol.js';
 import { DISCONNECT } from '../src/gateway/messages.js';
 import { buildLegacyRequest } from './request.js';
 
@@ -95,7 +96,7 @@ class LegacyExchange implements TicketListener {
         this.settings.log(`albany legacy ${this.settings.mount.moduleUrl} wsgi.errors: ${msg.text.trimEnd()}`);
         return;
       case 'legacy.error':
-        this.settings.log(`albany legacy ${this.settings.mount.moduleUrl}: handler error`, rebuildError(msg.error));
+        this.settings.log(`albany legacy ${this.settings.mount.moduleUrl}: handler error`, reviveError(msg.error));
         return;
       case 'legacy.start':
         this.enqueue(() => this.forward(startMessage(msg)));
@@ -163,8 +164,12 @@ class LegacyExchange implements TicketListener {
     }
     if (result.error !== undefined) {
       const what = result.loadError ? 'could not load the handler' : 'handler failed';
-      this.settings.log(`albany legacy ${this.settings.mount.moduleUrl}: ${what}`, rebuildError(result.error));
-      if (this.started) throw albanyError('ERR_ALBANY_HANDLER', `the legacy handler failed after the response started: ${result.error.message}`);
+      // The handler's error as it was thrown (class name, code, props, cause, worker stack), for the log.
+      const error = reviveError(result.error);
+      this.settings.log(`albany legacy ${this.settings.mount.moduleUrl}: ${what}`, error);
+      if (this.started) {
+        throw albanyError('ERR_ALBANY_HANDLER', `the legacy handler failed after the response started: ${error.message}`, { cause: error });
+      }
       return this.respond(500, 'Internal Server Error');
     }
     if (result.start !== undefined) await this.forward(startMessage(result.start));
@@ -228,13 +233,6 @@ class LegacyExchange implements TicketListener {
       if (!this.gone) this.clientGone();
     });
   }
-}
-
-function rebuildError(error: SerializedError): Error {
-  const rebuilt = new AlbanyError('ERR_ALBANY_HANDLER', error.message, { details: { name: error.name, code: error.code } });
-  rebuilt.name = error.name;
-  if (error.stack !== undefined) rebuilt.stack = error.stack;
-  return rebuilt;
 }
 
 /** The gateway's start message for a worker's head; its reason phrase (a WSGI status line's own) as the `reason` extension. */

@@ -111,6 +111,4 @@ function toModuleUrl(handlerModule: URL | string): string {
 
 export { LegacyPool, createPool } from '../src/pool/pool.js';
 export type { HandlerStyle } from '../src/pool/protocol.js';
-export { buildLegacyRequest } from './request.js';
-export { buildEnviron, headersObject } from './worker/environ.js';
 export type { HeaderInput, NodeHandler, PlainHandler, PlainRequest, PlainResponse, StartResponse, WsgiApp, WsgiEnviron, WsgiErrors, WsgiInput } from './types.js';

@@ -91,5 +91,5 @@ export function helpText(): string {
       lines.push(`${left.padEnd(40)} ${f.help}`);
     }
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

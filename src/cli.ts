@@ -6,45 +6,9 @@ import { parseArgs } from 'node:util';
 import { AlbanyError, ErrorCodes } from './errors.js';
 import { FLAGS, helpText } from './cli-flags.js';
 import { splitModuleSpec } from './load-app.js';
+import type { CliConfig } from './cli-config.js';
 import type { ServerOptions, LifespanMode, LogLevel } from './server/options.js';
 import type { TlsFiles } from './server/tls.js';
-
-/** Everything `albany serve` / `albany config` needs, built from argv and env only here. */
-export interface CliConfig {
-  command: 'serve' | 'config' | 'help' | 'version';
-  /** `module[:export]` for serve. */
-  target: string | undefined;
-  /** `--factory`: the export builds the app when called. */
-  factory: boolean;
-  /** Where MODULE and `--legacy MODULE` are resolved (`--app-dir`, default the current directory). */
-  appDir: string;
-  /** `--env-file PATH`, resolved; loaded by main() before anything else reads the environment. */
-  envFile: string | undefined;
-  /** Handler module for `--legacy`, `MODULE[:EXPORT]`. */
-  legacy: string | undefined;
-  legacyStyle: string | undefined;
-  /** `--provide [NAME=]MODULE` values, in order: main-thread service modules. */
-  provide: string[];
-  interface: 'auto' | 'gateway' | 'node' | 'fetch';
-  server: ServerOptions;
-  /** The raw `--pool-*` values, validated by the pool config loader. */
-  poolFlags: Record<string, unknown>;
-  configPath: string | undefined;
-  workers: number;
-  metricsPort: number | undefined;
-  /** `--max-requests`: a worker is replaced after this many requests (needs --workers). */
-  maxRequests: number | undefined;
-  /** `--max-requests-jitter`: up to this many more, drawn per worker. */
-  maxRequestsJitter: number;
-  fastcgi: string | undefined;
-  /** `--ssl-keyfile`, `--ssl-certfile`, `--ssl-ca`: read when the server starts. */
-  tls: TlsFiles | undefined;
-  /** `--reload`: the folders to watch (absolute), or undefined when off. */
-  reloadDirs: string[] | undefined;
-  print: boolean;
-  cwd: string;
-  env: Readonly<Record<string, string | undefined>>;
-}
 
 function usage(message: string): never {
   throw new AlbanyError(ErrorCodes.ERR_ALBANY_USAGE, message);

@@ -45,6 +45,8 @@ export const ErrorCodes = {
   ERR_ALBANY_INTERFACE: 'ERR_ALBANY_INTERFACE',
   /** The first workers of a cluster failed to start (a port in use, an app that fails to load): nothing to respawn. */
   ERR_ALBANY_WORKER_START: 'ERR_ALBANY_WORKER_START',
+  /** A function was called with an argument outside what it accepts (a programming error, not a config value). */
+  ERR_ALBANY_INVALID_ARGUMENT: 'ERR_ALBANY_INVALID_ARGUMENT',
 } as const;
 
 /** One of the {@link ErrorCodes}. */

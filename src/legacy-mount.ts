@@ -1,6 +1,6 @@
 // `albany serve --legacy MODULE[:EXPORT]`: one blocking handler module behind its own pool, as the whole app.
 import { pathToFileURL } from 'node:url';
-import type { CliConfig } from './cli.js';
+import type { CliConfig } from './cli-config.js';
 import type { App } from './gateway/types.js';
 import type { LegacySpec } from './legacy-check.js';
 import { splitModuleSpec } from './load-app.js';

@@ -61,7 +61,7 @@ function syntaxMessage(message: string): string {
 function frameLine(stack: string | undefined, file: string, moduleUrl: string): number | undefined {
   if (stack === undefined) return undefined;
   for (const where of [moduleUrl, file]) {
-    const match = new RegExp(`${escape(where)}(?:\\?[^:\\s]*)?:(\\d+):\\d+`).exec(stack);
+    const match = new RegExp(`${escapeRegExp(where)}(?:\\?[^:\\s]*)?:(\\d+):\\d+`).exec(stack);
     if (match !== null) return Number(match[1]);
   }
   return undefined;
@@ -74,9 +74,9 @@ function frameLine(stack: string | undefined, file: string, moduleUrl: string): 
  */
 async function syntaxErrorLine(file: string, moduleUrl: string, error: ErrorInfo): Promise<number | undefined> {
   for (const where of [file, moduleUrl]) {
-    const decorated = new RegExp(`^${escape(where)}:(\\d+)\\s*$`, 'm').exec(error.stack ?? '');
+    const decorated = new RegExp(`^${escapeRegExp(where)}:(\\d+)\\s*$`, 'm').exec(error.stack ?? '');
     if (decorated !== null) return Number(decorated[1]);
-    const esbuild = new RegExp(`${escape(where)}:(\\d+):\\d+: ERROR`).exec(error.message);
+    const esbuild = new RegExp(`${escapeRegExp(where)}:(\\d+):\\d+: ERROR`).exec(error.message);
     if (esbuild !== null) return Number(esbuild[1]);
   }
   if (isTypeScriptPath(file)) return undefined;
@@ -87,7 +87,7 @@ async function syntaxErrorLine(file: string, moduleUrl: string, error: ErrorInfo
   return checked === null ? undefined : Number(checked[2]);
 }
 
-function escape(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 

@@ -2,7 +2,7 @@
 // changes. The process is a one-worker cluster (server/cluster.ts), so a reload is the same rolling
 // replacement as SIGHUP: the new process starts and is ready before the old one drains, the port
 // stays the same, and an edit that breaks the app leaves the old process serving.
-import { readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { readdirSync, statSync, watch, type Dirent, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from './server/options.js';
 
@@ -63,7 +63,7 @@ export function watchForReload(roots: readonly string[], onChange: (path: string
   };
   const walk = (dir: string) => {
     add(dir);
-    let entries;
+    let entries: Dirent[];
     try {
       entries = readdirSync(dir, { withFileTypes: true });
     } catch {

@@ -1,6 +1,6 @@
 // Carries out a parsed CLI config: load the app, start the host, print where it listens, stop on signals.
 import cluster from 'node:cluster';
-import type { CliConfig } from './cli.js';
+import type { CliConfig } from './cli-config.js';
 import type { App } from './gateway/types.js';
 import { toGatewayApp } from './interop/detect.js';
 import { loadApp, parseTarget } from './load-app.js';
@@ -176,7 +176,7 @@ export async function run(config: CliConfig): Promise<void> {
   // The unnamed pool and every `pools.<name>` section, checked before anything starts.
   const pools = resolveProcessPools();
   if (config.command === 'config') {
-    process.stdout.write(formatConfig(pools) + '\n');
+    process.stdout.write(`${formatConfig(pools)}\n`);
     return;
   }
   const logger = consoleLogger(config.server.logLevel ?? 'info');

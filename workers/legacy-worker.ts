@@ -4,8 +4,9 @@
 import { MessageChannel, parentPort, threadId } from 'node:worker_threads';
 import { albanyError, hasCode } from '../src/errors.js';
 import { createSignal } from '../src/sync/channel.js';
+import { serializeError } from '../src/errors-wire.js';
 import {
-  THREAD_INDEX, TaskState, decodeBatch, encodeResults, goneIndex, now, serializeError, startedAtIndex, stateIndex,
+  THREAD_INDEX, TaskState, decodeBatch, encodeResults, goneIndex, now, startedAtIndex, stateIndex,
   type BatchItem, type BatchResult, type LegacyBatch, type MountSpec, type RegisterMessage, type TaskResult,
 } from '../src/pool/protocol.js';
 import { WorkerLink, type WorkerChannelEnd } from '../legacy-adapter/worker/link.js';

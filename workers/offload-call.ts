@@ -5,7 +5,7 @@
 import { threadId, type TransferListItem } from 'node:worker_threads';
 import { albanyError } from '../src/errors.js';
 import { dataCloneError, isDataCloneError } from '../src/sync/clone-path.js';
-import { serializeError } from '../src/sync/errors-serialize.js';
+import { serializeError } from '../src/errors-wire.js';
 import type { OffloadCall, TaskResult } from '../src/pool/protocol.js';
 import { kTransfer, type TransferredResult } from '../src/sync/protocol.js';
 import { cachedHandler, loadHandler, type LoadedHandler } from '../legacy-adapter/worker/load-handler.js';

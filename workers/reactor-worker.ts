@@ -6,7 +6,7 @@ import { createSignal, postAndWake, spinWhile, type Signal } from '../src/sync/c
 import { loadModule, loadedModule } from '../src/sync/reactor-modules.js';
 import { dataCloneError, isDataCloneError } from '../src/sync/clone-path.js';
 import { ScratchWriter, moveLargeValue } from '../src/sync/large-bytes.js';
-import { serializeError } from '../src/sync/errors-serialize.js';
+import { serializeError } from '../src/errors-wire.js';
 import {
   REACTOR_DEAD_INDEX,
   REACTOR_READY_FLAG,

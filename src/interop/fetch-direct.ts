@@ -6,7 +6,7 @@
 // alike; test/interop/fetch-paths.test.ts runs the same requests through each.
 import type { Send } from '../gateway/types.js';
 import type { DirectNodeHandler, NodeExchange } from '../server/direct.js';
-import type { FetchHandler } from './fetch.js';
+import type { FetchHandler } from './fetch-types.js';
 import { afterResponse, requestUrlOfHead, ScopeRequest } from './fetch-request.js';
 import { SENT } from '../gateway/messages.js';
 import { checkedSend, eachInitHeader } from './fetch-send.js';

@@ -8,12 +8,12 @@ import { buildHttpScope } from '../server/scope.js';
 import { FetchRequestSource, FetchResponseSink } from './fetch-host.js';
 import { withDirectNodeHandler } from '../server/direct.js';
 import { directFetchHandler } from './fetch-direct.js';
+import type { FetchHandler } from './fetch-types.js';
 import { afterResponse, requestUrlOf, ScopeRequest } from './fetch-request.js';
 import { checkedSend, sendResponse } from './fetch-send.js';
 import { installLightResponse, lightState, NativeResponse } from './light-response.js';
 
-/** A fetch handler: Hono's `app.fetch`, a Cloudflare/Bun-style `fetch`. */
-export type FetchHandler = (request: Request, ...rest: never[]) => Response | Promise<Response>;
+export type { FetchHandler };
 
 /** Options for {@link fromFetch}. */
 export interface FromFetchOptions {

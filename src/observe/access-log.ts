@@ -59,7 +59,7 @@ function jsonString(s: string): string {
 
 // Text lines quote the request line; a quote or control byte in the target would break parsing.
 function textSafe(s: string): string {
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control bytes are exactly what it looks for
   return /[\x00-\x1f"\\\x7f]/.test(s) ? JSON.stringify(s).slice(1, -1) : s;
 }
 

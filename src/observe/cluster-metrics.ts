@@ -42,7 +42,7 @@ let nextId = 0;
  */
 export async function collectWorkerExpositions(timeoutMs = 2000): Promise<ProcessExposition[]> {
   const id = ++nextId;
-  const workers = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined && w.isConnected());
+  const workers = Object.values(cluster.workers ?? {}).filter((w) => w?.isConnected());
   const answers = await Promise.all(
     workers.map(
       (worker) =>

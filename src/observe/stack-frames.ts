@@ -49,6 +49,6 @@ export function userFrames(frames: readonly StackFrame[], ownRoots: readonly str
 
 /** `fn (file:line:col)` with the file relative to `cwd` when it lies inside it. */
 export function formatFrame(frame: StackFrame, cwd: string): string {
-  const file = cwd !== '' && frame.file.startsWith(cwd + '/') ? frame.file.slice(cwd.length + 1) : frame.file;
+  const file = cwd !== '' && frame.file.startsWith(`${cwd}/`) ? frame.file.slice(cwd.length + 1) : frame.file;
   return `${frame.fn} (${file}:${frame.line}:${frame.column})`;
 }

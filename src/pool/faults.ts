@@ -2,7 +2,7 @@
 // or abort that replaced it), the client left, the pool is full or closed. A dead worker fails only
 // the requests it was running; the ones it had not reached may run again.
 import { albanyError, type AlbanyError } from '../errors.js';
-import type { LegacyPool } from './legacy-pool.js';
+import type { PoolConfig } from './config-types.js';
 import type { PoolMetrics } from './metrics.js';
 import { THREAD_INDEX, TaskState, startedAtIndex, stateIndex } from './protocol.js';
 import { now } from './protocol.js';
@@ -89,7 +89,7 @@ export function poolClosed(started = false, cause?: unknown): AlbanyError {
 }
 
 /** A request refused at admission: every thread busy and the queue at its bound. */
-export function queueFull(pool: Pick<LegacyPool, 'name' | 'maxQueue' | 'config'>): AlbanyError {
+export function queueFull(pool: { readonly name: string | undefined; readonly maxQueue: number; readonly config: PoolConfig }): AlbanyError {
   return albanyError('ERR_ALBANY_QUEUE_FULL', `the legacy pool${pool.name ? ` ${pool.name}` : ''} is full (${pool.config.maxThreads} threads busy, ${pool.maxQueue} queued)`, {
     details: { maxQueue: pool.maxQueue, maxThreads: pool.config.maxThreads },
   });

@@ -4,7 +4,7 @@
 // Admission, queue and batching stay in one class because every request touches their shared
 // counters; the slow paths (faults, timeouts, worker ports, thread set-up) live beside it.
 import type { Piscina } from 'piscina';
-import type { AlbanyError } from '../errors.js';
+import { albanyError, type AlbanyError } from '../errors.js';
 import type { OnDisconnect, PoolConfig } from './config-types.js';
 import { effectiveMaxQueue } from './config.js';
 import { MAX_REQUEUES, clientAborted, culpritDeaths, poolClosed, queueFull, workerFault, type FailedBatch } from './faults.js';
@@ -18,7 +18,7 @@ import { registerPool, unregisterPool } from './registry.js';
 import { currentServiceWait } from '../sync/service-waits.js';
 import { checkStarvation } from './starvation.js';
 import { STUCK_MS, owns, takeBack, takeBackStuck } from './take-back.js';
-import { isCloseTimeout, startThreads, terminateThread } from './threads.js';
+import { closeThreads, closeTimeoutOf, startThreads, terminateThread } from './threads.js';
 import { now } from './protocol.js';
 import { Ticket, type Batch, type TicketListener } from './ticket.js';
 import { TimeoutSweep } from './timeout-sweep.js';
@@ -63,6 +63,7 @@ export class LegacyPool {
   /** Batches failed since the last {@link settleFailed}, with their errors. */
   private failed: FailedBatch[] = [];
   private closing: Promise<void> | undefined;
+  private readonly closeTimeoutMs: number;
   /** @internal Pools that close with this one (the key lanes of offload(), see offload-lanes.ts). */
   readonly companions = new Set<{ close(options?: { force?: boolean }): Promise<void> }>();
   private readonly flushBound = (): void => this.flush();
@@ -86,6 +87,7 @@ export class LegacyPool {
     this.metrics.observe(() => this.gauges());
     this.channels = new WorkerChannels(this.active, (ticket, result) => this.settleResult(ticket, result), this);
     this.sweep = new TimeoutSweep(config, this.active, (batch) => this.terminate(batch));
+    this.closeTimeoutMs = closeTimeoutOf(options);
     this.piscina = startThreads(config, options);
     this.log = options.log ?? ((message: string, error?: unknown) => console.error(message, error));
     this.piscina.on('error', (err: unknown) => this.threadError(err));
@@ -213,7 +215,7 @@ export class LegacyPool {
       if (this.recheck !== undefined) clearTimeout(this.recheck);
       if (options.force) this.stopByClose();
       const companions = [...this.companions].map((c) => c.close(options));
-      this.closing = Promise.all([options.force ? this.piscina.destroy() : this.piscina.close(), ...companions]).then(() => undefined);
+      this.closing = Promise.all([options.force ? this.piscina.destroy() : this.closeThreads(), ...companions]).then(() => undefined);
       void this.closing.then(() => this.sweep.stop(), () => this.sweep.stop());
     }
     return this.closing;
@@ -224,15 +226,17 @@ export class LegacyPool {
     for (const batch of this.active) for (const ticket of batch.tickets) ticket.reason ??= 'closed';
   }
 
-  // piscina reports here a worker that died between tasks (a stray timer throwing; it is replaced),
-  // and a plain close that ran out of time (the threads are destroyed right after, synchronously
-  // failing their tasks, so the requests are marked first).
-  private threadError(err: unknown): void {
-    if (this.closing !== undefined && isCloseTimeout(err)) {
+  // A plain close that runs out of time destroys the threads, failing their tasks: the requests are
+  // marked first, so they fail as stopped by the close and not as crashes.
+  private closeThreads(): Promise<void> {
+    return closeThreads(this.piscina, this.closeTimeoutMs, () => {
       this.stopByClose();
       this.log(`albany: legacy pool${this.name ? ` ${this.name}` : ''} did not finish its running requests within closeTimeoutMs; they are stopped with their threads`);
-      return;
-    }
+    });
+  }
+
+  // piscina reports here a worker that died between tasks (a stray timer throwing; it is replaced).
+  private threadError(err: unknown): void {
     this.log(`albany: legacy worker${this.name ? ` of pool ${this.name}` : ''} crashed between requests`, err);
   }
 
@@ -390,7 +394,7 @@ export class LegacyPool {
       const ticket = batch.tickets[i]!;
       const r = results[i];
       if (r != null) this.settleResult(ticket, r);
-      else if (!ticket.settled) this.settleError(ticket, this.fault(new Error('the legacy worker returned no result'), ticket));
+      else if (!ticket.settled) this.settleError(ticket, this.fault(albanyError('ERR_ALBANY_WORKER_CRASHED', 'the legacy worker returned no result'), ticket));
     }
     this.flush();
   }
@@ -399,7 +403,7 @@ export class LegacyPool {
   // posted there is lost, so its results cannot be trusted. Its requests fail as the worker's fault
   // and the thread, unable to stream or pull bodies, is replaced; its slot is free again.
   private batchLost(batch: Batch, deadlineMs: number): void {
-    const err = new Error(`its port registration did not arrive within ${deadlineMs} ms of its batch result`);
+    const err = albanyError('ERR_ALBANY_WORKER_CRASHED', `its port registration did not arrive within ${deadlineMs} ms of its batch result`);
     this.terminate(batch);
     this.release(batch);
     for (let i = 0; i < batch.tickets.length; i++) {

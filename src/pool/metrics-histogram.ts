@@ -1,4 +1,6 @@
 // A fixed-size log-bucket latency histogram: constant memory however many tasks run, percentiles within a few percent.
+import { albanyError } from '../errors.js';
+
 const PER_OCTAVE = 4; // buckets per doubling: each spans ×1.19, so an estimate is off by under 10%
 const MIN_EXP = -6; // lowest bound 2^-6 ms ≈ 16 µs
 const MAX_EXP = 20; // highest bound 2^20 ms ≈ 17 min; slower tasks land in one overflow bucket
@@ -87,7 +89,7 @@ export class LatencyHistogram {
   countAtOrBelow(boundMs: number): number {
     const exp = Math.log2(boundMs);
     if (!Number.isInteger(exp) || exp < MIN_EXP || exp > MAX_EXP) {
-      throw new RangeError(`histogram bounds must be powers of two ms between 2^${MIN_EXP} and 2^${MAX_EXP}, got ${boundMs}`);
+      throw albanyError('ERR_ALBANY_INVALID_ARGUMENT', `histogram bounds must be powers of two ms between 2^${MIN_EXP} and 2^${MAX_EXP}, got ${boundMs}`);
     }
     const last = (exp - MIN_EXP) * PER_OCTAVE;
     let total = 0;

@@ -8,10 +8,9 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { TransferListItem } from 'node:worker_threads';
-import { AlbanyError, albanyError, hasCode } from '../errors.js';
+import { type AlbanyError, albanyError, hasCode } from '../errors.js';
 import { dataCloneError, isDataCloneError } from '../sync/clone-path.js';
-import { rebuildForCaller } from '../sync/errors-serialize.js';
-import type { SerializedError } from '../sync/protocol.js';
+import { rebuildForCaller } from '../errors-wire.js';
 import { LegacyPool } from './legacy-pool.js';
 import { laneFor } from './offload-lanes.js';
 import { createPool } from './pool.js';
@@ -191,7 +190,7 @@ async function runCall(
     if (timer !== undefined) clearTimeout(timer);
     for (const s of signals) s.removeEventListener('abort', onAbort);
   }
-  if (result.error !== undefined) throw rebuildForCaller(result.error as unknown as SerializedError, callerStack, `in offload ${exportName}() on a worker thread`);
+  if (result.error !== undefined) throw rebuildForCaller(result.error, callerStack, `in offload ${exportName}() on a worker thread`);
   return result.value;
 }
 

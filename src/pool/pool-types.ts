@@ -1,5 +1,4 @@
 // The types of a legacy pool's public surface: its options, per-dispatch options and stats snapshot.
-import type { LegacyPool } from './legacy-pool.js';
 import type { PoolMetrics, PoolStats } from './metrics.js';
 
 /** Options of a pool beyond its tuning config. */
@@ -13,7 +12,7 @@ export interface PoolOptions {
    * config file, `ALBANY_POOL*_` env and `--pool-*` flags (default `true`).
    */
   configSources?: boolean;
-  /** The collector to report to (one is made when absent); read it back from {@link LegacyPool.metrics}. */
+  /** The collector to report to (one is made when absent); read it back from the pool's `metrics`. */
   metrics?: PoolMetrics;
   /** Where worker faults are logged; `console.error` by default. */
   log?: (message: string, error?: unknown) => void;

@@ -6,6 +6,7 @@
 // streaming, request-body pulls, acks and runSync service calls travel on it, tagged with the
 // request id, so no request ever creates a channel.
 import type { MessagePort, TransferListItem } from 'node:worker_threads';
+import type { SerializedError } from '../errors-wire.js';
 import type { Address, Headers } from '../gateway/types.js';
 
 /** How a legacy handler is called: WSGI `(environ, startResponse)`, plain `(request)`, or Node `(req, res)`. */
@@ -321,13 +322,8 @@ export interface RegisterMessage {
   signal: SharedArrayBuffer;
 }
 
-/** A plain-data copy of an Error, rebuilt on the main thread for the log. */
-export interface SerializedError {
-  name: string;
-  message: string;
-  stack: string | undefined;
-  code: string | undefined;
-}
+/** A handler's or offload call's error (one format for every thread boundary, see `errors-wire.ts`). */
+export type { SerializedError };
 
 // --- worker → main (on the worker's port; `id` names the request) ---------------------
 
@@ -387,15 +383,6 @@ export interface TaskResult {
 export function isLegacyMessage(msg: unknown): msg is WorkerMessage {
   return typeof msg === 'object' && msg !== null && typeof (msg as { type?: unknown }).type === 'string'
     && (msg as { type: string }).type.startsWith('legacy.');
-}
-
-/** Copies an error into plain data that survives structured clone with its stack and code. */
-export function serializeError(err: unknown): SerializedError {
-  if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
-    return { name: err.name, message: err.message, stack: err.stack, code: typeof code === 'string' ? code : undefined };
-  }
-  return { name: 'Error', message: String(err), stack: undefined, code: undefined };
 }
 
 /**

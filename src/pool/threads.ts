@@ -14,16 +14,18 @@ const DEFAULT_CLOSE_TIMEOUT_MS = 30_000;
 /** The longest delay a Node timer keeps (a longer one fires at once). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** What piscina's close reports (as an 'error' event, right before it terminates the threads) when its timeout expired. */
-const CLOSE_TIMEOUT_MESSAGE = 'Close operation timed out';
-
-/** Starts the piscina pool that runs a legacy pool's batches. */
-export function startThreads(config: PoolConfig, options: Pick<PoolOptions, 'filename' | 'niceIncrement' | 'closeTimeoutMs'>): Piscina {
-  const filename = options.filename ?? workerFile('legacy-worker');
+/** The checked {@link PoolOptions.closeTimeoutMs} (piscina's default when not given). */
+export function closeTimeoutOf(options: Pick<PoolOptions, 'closeTimeoutMs'>): number {
   const closeTimeoutMs = options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
   if (typeof closeTimeoutMs !== 'number' || !(closeTimeoutMs >= 0 && closeTimeoutMs <= MAX_TIMER_MS)) {
     throw albanyError('ERR_ALBANY_INVALID_CONFIG', `options.closeTimeoutMs must be a number of milliseconds from 0 to ${MAX_TIMER_MS}, got ${String(closeTimeoutMs)}`);
   }
+  return closeTimeoutMs;
+}
+
+/** Starts the piscina pool that runs a legacy pool's batches. */
+export function startThreads(config: PoolConfig, options: Pick<PoolOptions, 'filename' | 'niceIncrement'>): Piscina {
+  const filename = options.filename ?? workerFile('legacy-worker');
   return new Piscina({
     ...toPiscinaOptions(config),
     // The queue is ours (batches are formed from it; a cancelled request simply leaves it).
@@ -35,7 +37,8 @@ export function startThreads(config: PoolConfig, options: Pick<PoolOptions, 'fil
     // Handler threads yield the CPU to the event loop: an async route stays fast while blocking
     // handlers saturate every core (measured: /health p99 4–5 ms → 2–3 ms at nice +5, same throughput).
     niceIncrement: options.niceIncrement ?? config.niceIncrement,
-    closeTimeout: closeTimeoutMs,
+    // The close timeout is ours (see closeThreads): piscina's own is told apart only by its message text.
+    closeTimeout: MAX_TIMER_MS,
     filename: filename instanceof URL ? filename.href : filename,
     // Not `-e`/`--input-type`/`-i`: under `node --input-type=module -e` a worker refuses its file entry.
     execArgv: workerExecArgv(),
@@ -43,11 +46,21 @@ export function startThreads(config: PoolConfig, options: Pick<PoolOptions, 'fil
 }
 
 /**
- * True for the 'error' piscina emits when a plain `close()` ran out of time: piscina destroys the
- * threads right after it, failing what they still run.
+ * Closes piscina: the tasks still running may finish within `closeTimeoutMs`; past it, `onTimeout`
+ * runs (to mark what is stopped as stopped by the close) and the threads are destroyed, failing
+ * those tasks. Settles when the threads are gone.
  */
-export function isCloseTimeout(err: unknown): boolean {
-  return err instanceof Error && err.message === CLOSE_TIMEOUT_MESSAGE;
+export function closeThreads(piscina: Piscina, closeTimeoutMs: number, onTimeout: () => void): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<true>((resolve) => {
+    timer = setTimeout(resolve, closeTimeoutMs, true);
+  });
+  return Promise.race([piscina.close().then(() => false), late]).then((timedOut) => {
+    clearTimeout(timer);
+    if (!timedOut) return;
+    onTimeout();
+    return piscina.destroy();
+  });
 }
 
 /**

@@ -4,8 +4,12 @@ import type { MessagePort } from 'node:worker_threads';
 import type { AlbanyError } from '../errors.js';
 import { postAndWake } from '../sync/channel.js';
 import type { OnDisconnect } from './config-types.js';
-import type { LegacyPool } from './legacy-pool.js';
 import { TaskState, stateIndex, type LegacyTask, type MainMessage, type TaskResult, type WorkerMessage } from './protocol.js';
+
+/** What a ticket needs of the pool that issued it (the LegacyPool; named here so this file need not import it). */
+export interface TicketIssuer {
+  cancel(ticket: Ticket, policy: OnDisconnect): void;
+}
 
 /** Receives the worker's port messages for one request (start, body, pull, log, error). */
 export interface TicketListener {
@@ -47,7 +51,7 @@ export class Ticket {
   /** @internal */ requeues = 0;
 
   constructor(
-    private readonly pool: LegacyPool,
+    private readonly pool: TicketIssuer,
     /** @internal */ readonly task: LegacyTask,
     /** @internal */ readonly listener: TicketListener | undefined,
   ) {

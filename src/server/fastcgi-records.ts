@@ -95,7 +95,7 @@ export function encodeHeader(type: number, requestId: number, contentLength: num
 
 /** Encodes a whole record (header + content ≤ 65535 bytes) as one buffer. */
 export function encodeRecord(type: number, requestId: number, content: Uint8Array = EMPTY): Buffer {
-  if (content.length > MAX_CONTENT) throw new RangeError(`FastCGI record content is limited to ${MAX_CONTENT} bytes, got ${content.length}`);
+  if (content.length > MAX_CONTENT) throw new AlbanyError(ErrorCodes.ERR_ALBANY_INVALID_ARGUMENT, `FastCGI record content is limited to ${MAX_CONTENT} bytes, got ${content.length}`);
   const out = Buffer.allocUnsafe(HEADER_SIZE + content.length);
   encodeHeader(type, requestId, content.length).copy(out, 0);
   out.set(content, HEADER_SIZE);

@@ -1,6 +1,6 @@
 // Names the value structured clone refused (`args[1].cb`), so ERR_ALBANY_DATA_CLONE says where to look.
 import { AlbanyError, ErrorCodes } from '../errors.js';
-import { describe } from './errors-serialize.js';
+import { describe } from '../errors-wire.js';
 
 /**
  * Path of the first value structured clone refuses inside `root` (`args[1].cb`), or `root` itself.

@@ -1,6 +1,6 @@
 // crochet's EventualResult: a reactor call that blocking code can wait on and async code can await.
 import { AlbanyError, ErrorCodes } from '../errors.js';
-import { rebuildForCaller } from './errors-serialize.js';
+import { rebuildForCaller } from '../errors-wire.js';
 import { checkMs } from './options.js';
 import type { Outcome, PendingCall, ReactorLink } from './reactor.js';
 

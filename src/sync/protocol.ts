@@ -1,18 +1,9 @@
 // The messages between a runSync caller and the reactor thread, typed once so both sides agree.
 import type { MessagePort, TransferListItem } from 'node:worker_threads';
+import type { SerializedError } from '../errors-wire.js';
 
-/** An error flattened to cloneable data so it can cross a thread and be rebuilt on the other side. */
-export interface SerializedError {
-  readonly name: string;
-  readonly message: string;
-  readonly stack: string | undefined;
-  readonly code: string | undefined;
-  /** Own enumerable properties that survived structured cloning. */
-  readonly props: Record<string, unknown>;
-  readonly cause?: SerializedError | { readonly value: unknown };
-  /** Set when the error was an `AlbanyError`, so the caller rebuilds the real class. */
-  readonly albany?: true;
-}
+/** An error crossing the thread (one format for every thread boundary, see `errors-wire.ts`). */
+export type { SerializedError };
 
 /** Caller → reactor: run `exportName` of `module` with `args`. */
 export interface CallMessage {

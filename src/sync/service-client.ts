@@ -3,7 +3,7 @@ import { isMainThread, threadId, type MessagePort } from 'node:worker_threads';
 import { AlbanyError, ErrorCodes } from '../errors.js';
 import { TIMED_OUT, receiveBlocking, type Signal } from './channel.js';
 import { dataCloneError, isDataCloneError } from './clone-path.js';
-import { rebuildForCaller } from './errors-serialize.js';
+import { rebuildForCaller } from '../errors-wire.js';
 import type { ServiceCallMessage, ServiceCancelMessage, ServiceResultMessage } from './service-protocol.js';
 import { registry } from './service-registry.js';
 

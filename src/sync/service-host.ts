@@ -2,7 +2,7 @@
 import type { TransferListItem } from 'node:worker_threads';
 import { AlbanyError, ErrorCodes } from '../errors.js';
 import { dataCloneError, isDataCloneError } from './clone-path.js';
-import { serializeError } from './errors-serialize.js';
+import { serializeError } from '../errors-wire.js';
 import type { ServiceCallMessage, ServiceCancelMessage, ServiceResultMessage } from './service-protocol.js';
 import { registry } from './service-registry.js';
 import { runServiceCall } from './service-waits.js';

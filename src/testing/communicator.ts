@@ -117,3 +117,30 @@ export async function collectResponse(c: Communicator, timeoutMs = 2000): Promis
   }
   return { status: start.status, headers: start.headers ?? [], body: Buffer.concat(chunks) };
 }
+
+/**
+ * Runs one whole http request through `app` without a socket: the scope is {@link httpScope}(`scope`),
+ * `body` arrives as one chunk (with a `content-length` header added, as any client sends one, unless
+ * `scope.headers` has one or a `transfer-encoding`), and the response is collected. Rejects with the app's own error, or
+ * `ERR_ALBANY_TIMEOUT` when a message takes longer than `timeoutMs`.
+ *
+ * ```ts
+ * const res = await httpRequest(app, { method: 'POST', path: '/items', queryString: 'a=1' }, 'payload');
+ * ```
+ */
+export async function httpRequest(
+  app: App,
+  scope: Partial<HttpScope> & { headers?: Headers } = {},
+  body: Uint8Array | string = new Uint8Array(0),
+  timeoutMs = 2000,
+): Promise<{ status: number; headers: Headers; body: Buffer }> {
+  const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+  const headers = scope.headers ?? [];
+  const framed = headers.some(([name]) => /^(?:content-length|transfer-encoding)$/i.test(name));
+  const length: Headers = bytes.length === 0 || framed ? [] : [['content-length', String(bytes.length)]];
+  const c = new Communicator(app, httpScope({ ...scope, headers: [...headers, ...length] }));
+  c.input({ type: 'http.request', body: bytes, moreBody: false });
+  const response = await collectResponse(c, timeoutMs);
+  await c.done;
+  return response;
+}

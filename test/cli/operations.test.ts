@@ -165,7 +165,7 @@ test.serial('a WebSocket upgrade to an app that ignores websocket scopes gets 40
   const run = albany(['serve', app, '--port', '0', '--lifespan', 'off']);
   t.teardown(() => run.child.kill('SIGKILL'));
   const url = await listening(run);
-  const ws = new WebSocket(url.replace('http:', 'ws:') + '/socket');
+  const ws = new WebSocket(`${url.replace('http:', 'ws:')}/socket`);
   const [, res] = (await once(ws, 'unexpected-response')) as [unknown, http.IncomingMessage];
   t.is(res.statusCode, 403);
   res.resume();

@@ -131,7 +131,7 @@ export function hasCompleteResponse(text: string, count = 1): boolean {
     const end = rest.indexOf('\r\n\r\n');
     if (end === -1) return false;
     const head = rest.slice(0, end).toLowerCase();
-    let body = rest.slice(end + 4);
+    const body = rest.slice(end + 4);
     const cl = /\r\ncontent-length: *(\d+)/.exec(head);
     if (cl) {
       const len = Number(cl[1]);

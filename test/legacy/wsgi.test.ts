@@ -5,6 +5,9 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { legacy } from '../../legacy-adapter/index.js';
+import { hasCode } from '../../src/errors.js';
+import { getHeader } from '../../src/gateway/helpers.js';
+import { Communicator, httpRequest, httpScope } from '../../src/testing/communicator.js';
 import { delay, fixture, withServer } from './helpers.js';
 
 const quietLog = (): void => {};
@@ -49,24 +52,29 @@ test.serial('the WSGI environ carries the request line, query, joined repeated h
 });
 
 test.serial('startResponse follows the WSGI rules', async (t) => {
+  // No socket: these are the adapter's rules, driven with the Communicator.
   const app = legacy(fixture('start-response.ts'), { pool: { maxThreads: 1 }, log: quietLog });
-  await withServer(app, async (url) => {
-    t.is((await fetch(`${url}/twice`)).status, 500, 'a second call without excInfo is an error');
-    const replaced = await fetch(`${url}/exc-before`);
-    t.is(replaced.status, 503, 'with excInfo before the body, the status is replaced');
-    t.is(replaced.headers.get('x-replaced'), 'yes');
-    t.is(await replaced.text(), 'replaced');
-    const written = await fetch(`${url}/write`);
-    t.is(await written.text(), 'abcd', 'write() output comes before the iterable');
-    const empty = await fetch(`${url}/empty-chunks`);
-    t.is(empty.status, 202);
-    t.is(await empty.text(), '');
-    t.is((await fetch(`${url}/no-start`)).status, 500, 'a body without startResponse is an error');
-    const after = await fetch(`${url}/exc-after`).then(async (r) => ({ status: r.status, body: await r.text() })).catch((e: Error) => e);
-    // After the first body byte, excInfo is re-raised: the response is cut short, never completed.
-    t.true(after instanceof Error || after.body === 'partial ', 'the response was aborted after its first bytes');
-    t.is((await fetch(`${url}/write`)).status, 200, 'the worker serves on');
-  });
+  t.teardown(() => app.close());
+  const run = (path: string) => httpRequest(app, { path }, undefined, 20_000);
+  t.is((await run('/twice')).status, 500, 'a second call without excInfo is an error');
+  const replaced = await run('/exc-before');
+  t.is(replaced.status, 503, 'with excInfo before the body, the status is replaced');
+  t.is(getHeader(replaced.headers, 'x-replaced'), 'yes');
+  t.is(replaced.body.toString(), 'replaced');
+  t.is((await run('/write')).body.toString(), 'abcd', 'write() output comes before the iterable');
+  const empty = await run('/empty-chunks');
+  t.is(empty.status, 202);
+  t.is(empty.body.toString(), '');
+  t.is((await run('/no-start')).status, 500, 'a body without startResponse is an error');
+  // After the first body byte, excInfo is re-raised: the app fails after 200 and 'partial ', never completing.
+  const c = new Communicator(app, httpScope({ path: '/exc-after' }));
+  c.input({ type: 'http.request', body: new Uint8Array(0), moreBody: false });
+  t.like(await c.output(20_000), { type: 'http.response.start', status: 200 });
+  const partial = await c.output();
+  t.is(partial.type === 'http.response.body' ? Buffer.from(partial.body ?? []).toString() : partial.type, 'partial ');
+  const failure = await c.done.then(() => undefined, (e: unknown) => e);
+  t.true(hasCode(failure, 'ERR_ALBANY_HANDLER'), String(failure));
+  t.is((await run('/write')).status, 200, 'the worker serves on');
 });
 
 test.serial('a streamed upload is read in three small blocking reads', async (t) => {

@@ -1,6 +1,6 @@
 // mount() over real sockets: a real Express app (fromNodeHandler), a legacy WSGI and plain module in
 // worker pools, a gateway app at "/", websocket pass-through with the `ws` client, and the lifespan
-// fan-out as the real server drives it.
+// fan-out as the real server drives it; the rootPath arithmetic of nested mounts with the Communicator.
 import test from 'ava';
 import express from 'express';
 import { WebSocket } from 'ws';
@@ -10,7 +10,7 @@ import type { App, HttpScope, LifespanScope, WebSocketReceiveEvent } from '../..
 import { fromNodeHandler } from '../../src/interop/node.js';
 import { mount } from '../../src/routing/mount.js';
 import { serve } from '../../src/server/http.js';
-import { collectResponse, Communicator, httpScope } from '../../src/testing/communicator.js';
+import { collectResponse, Communicator, httpRequest, httpScope } from '../../src/testing/communicator.js';
 import { delay, rawRequest, parseRaw, sendText, startServer } from '../helpers/server.js';
 
 const fixture = (name: string) => new URL(`../fixtures/legacy/${name}`, import.meta.url);
@@ -98,11 +98,15 @@ test.serial('a WSGI module typed with the exported WsgiApp/WsgiEnviron types get
 
 test('nested mounts add up rootPath; an existing rootPath (from --root-path) is extended', async (t) => {
   const app = mount({ '/outer': mount({ '/inner': inspector('deep'), '/': inspector('outer-root') }) });
-  const server = await startServer(t, app, { rootPath: '/base' });
-  t.deepEqual(await (await fetch(`${server.url}/base/outer/inner/x?y=1`)).json(), { app: 'deep', rootPath: '/base/outer/inner', path: '/x', rawPath: '/base/outer/inner/x', query: 'y=1' });
-  t.deepEqual(await (await fetch(`${server.url}/base/outer/innerx`)).json(), { app: 'outer-root', rootPath: '/base/outer', path: '/innerx', rawPath: '/base/outer/innerx', query: '' });
-  t.deepEqual(await (await fetch(`${server.url}/base/outer`)).json(), { app: 'outer-root', rootPath: '/base/outer', path: '/', rawPath: '/base/outer', query: '' });
-  t.is((await fetch(`${server.url}/base/elsewhere`)).status, 404);
+  // What the server makes of `/base/outer/…` with rootPath "/base": the scope mount() receives.
+  const get = async (path: string, queryString = '') => {
+    const res = await httpRequest(app, { rootPath: '/base', path, rawPath: `/base${path}`, queryString });
+    return res.status === 200 ? JSON.parse(res.body.toString()) : res.status;
+  };
+  t.deepEqual(await get('/outer/inner/x', 'y=1'), { app: 'deep', rootPath: '/base/outer/inner', path: '/x', rawPath: '/base/outer/inner/x', query: 'y=1' });
+  t.deepEqual(await get('/outer/innerx'), { app: 'outer-root', rootPath: '/base/outer', path: '/innerx', rawPath: '/base/outer/innerx', query: '' });
+  t.deepEqual(await get('/outer'), { app: 'outer-root', rootPath: '/base/outer', path: '/', rawPath: '/base/outer', query: '' });
+  t.is(await get('/elsewhere'), 404);
 });
 
 test('websocket scopes pass through to the mounted app with rootPath set; an unmatched upgrade is refused', async (t) => {

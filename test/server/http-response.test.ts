@@ -133,6 +133,20 @@ test('pathsend of a missing file rejects in the app and the client gets an error
   t.is((await appError.promise as { code?: string }).code, 'ENOENT');
 });
 
+test('pathsend of a directory rejects in the app with ERR_ALBANY_INVALID_MESSAGE naming the path', async (t) => {
+  const appError = deferred<unknown>();
+  const dir = tmpdir();
+  const server = await startServer(t, httpApp(async (_s, _r, send) => {
+    await send({ type: 'http.response.start', status: 200 });
+    await send({ type: 'http.response.pathsend', path: dir }).catch((e: unknown) => { appError.resolve(e); throw e; });
+  }));
+  const res = await fetch(server.url, { signal: AbortSignal.timeout(5000) });
+  t.is(res.status, 404);
+  const err = await appError.promise as Error & { code?: string };
+  t.is(err.code, 'ERR_ALBANY_INVALID_MESSAGE');
+  t.true(err.message.includes(`${dir} is not a regular file`), err.message);
+});
+
 test('a slow reader makes the app\'s send() wait instead of buffering the whole body', async (t) => {
   const chunk = Buffer.alloc(64 * 1024, 'z');
   const chunks = 800; // 50 MiB: more than loopback socket buffers can hold

@@ -1,7 +1,8 @@
 import test from 'ava';
 import { MessageChannel, type Worker } from 'node:worker_threads';
 import { createSignal, postAndWake } from '../../src/sync/channel.js';
-import { handleServiceCall, isServiceMessage, provide } from '../../src/sync/index.js';
+import { provide } from '../../src/sync/index.js';
+import { handleServiceCall, isServiceMessage } from '../../src/sync/services.js';
 import { tsWorker } from '../fixtures/sync/ts-worker.js';
 
 const caller = new URL('../fixtures/sync/service-caller.ts', import.meta.url);

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { Communicator, collectResponse, httpScope } from '../../src/testing/communicator.js';
+import { Communicator, collectResponse, httpRequest, httpScope } from '../../src/testing/communicator.js';
 import type { App } from '../../src/gateway/types.js';
 import { readBody } from '../../src/gateway/helpers.js';
 
@@ -58,4 +58,34 @@ test('a disconnect can be scripted like any message', async (t) => {
 test('httpScope defaults are a valid http scope and overrides win', (t) => {
   const s = httpScope({ path: '/x', method: 'PUT' });
   t.like(s, { type: 'http', path: '/x', rawPath: '/x', method: 'PUT', httpVersion: '1.1', queryString: '' });
+});
+
+test('httpRequest runs one request with a scope and a body and returns the whole response', async (t) => {
+  const res = await httpRequest(echo, { method: 'POST', path: '/one' }, 'body text');
+  t.is(res.status, 200);
+  t.deepEqual(res.headers, [['x-path', '/one']]);
+  t.is(res.body.toString(), 'body text');
+});
+
+test('httpRequest rejects with the error of an app that fails before answering', async (t) => {
+  const failing: App = async () => {
+    throw new Error('app broke');
+  };
+  await t.throwsAsync(httpRequest(failing), { message: 'app broke' });
+});
+
+test('httpRequest adds a content-length for a body unless the scope frames it already', async (t) => {
+  const lengthOf: App = async (scope, receive, send) => {
+    if (scope.type !== 'http') throw new Error('http only');
+    await readBody(receive);
+    const framing = scope.headers.filter(([name]) => name === 'content-length' || name === 'transfer-encoding');
+    await send({ type: 'http.response.start', status: 200, headers: [] });
+    await send({ type: 'http.response.body', body: Buffer.from(JSON.stringify(framing)) });
+  };
+  const framing = async (...args: Parameters<typeof httpRequest>) =>
+    JSON.parse((await httpRequest(...args)).body.toString());
+  t.deepEqual(await framing(lengthOf, {}, 'four'), [['content-length', '4']]);
+  t.deepEqual(await framing(lengthOf, {}), []);
+  const chunked: [string, string] = ['transfer-encoding', 'chunked'];
+  t.deepEqual(await framing(lengthOf, { headers: [chunked] }, 'four'), [chunked]);
 });

@@ -1,6 +1,20 @@
-// Errors and uncloneable values crossing a thread: flatten on one side, rebuild faithfully on the other.
-import { AlbanyError, type ErrorCode } from '../errors.js';
-import type { SerializedError } from './protocol.js';
+// Errors crossing a thread (legacy handlers, offload calls, runSync, services): one wire format,
+// flattened on one side and rebuilt faithfully (class name, code, props, cause, stack) on the other.
+import { AlbanyError, type ErrorCode } from './errors.js';
+
+/** An error flattened to cloneable data so it can cross a thread and be rebuilt on the other side. */
+export interface SerializedError {
+  readonly name: string;
+  readonly message: string;
+  readonly stack: string | undefined;
+  readonly code: string | undefined;
+  /** Own enumerable properties that survived structured cloning (others are kept as their string form). */
+  readonly props: Record<string, unknown>;
+  /** The `cause` chain, up to 8 deep; a cause that is not an error travels as `{ value }`. */
+  readonly cause?: SerializedError | { readonly value: unknown };
+  /** Set when the error was an `AlbanyError`, so the receiving side rebuilds the real class. */
+  readonly albany?: true;
+}
 
 const MAX_CAUSE_DEPTH = 8;
 
