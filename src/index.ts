@@ -19,3 +19,4 @@ export { readBody, hasHeader, getHeader } from './gateway/helpers.js';
 export { mount, type MountRoutes, type MountOptions, type MountedApp } from './routing/mount.js';
 export type { HeaderInput, PlainHandler, PlainRequest, PlainResponse, StartResponse, WsgiApp, WsgiEnviron, WsgiErrors, WsgiInput } from '../legacy-adapter/types.js';
 export { isValidHost } from './server/host.js';
+export * from './context/index.js';
