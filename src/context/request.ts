@@ -23,6 +23,9 @@ export interface EnterSettings {
 export function makeEnter(storage: AsyncLocalStorage<RequestContext>, settings: EnterSettings): EnterRequest {
   const nextId = requestIdGenerator();
   return (app: App, scope: HttpScope, receive: Receive, send: Send, sink: object): unknown => {
+    // A cycle inside a request (an albany app mounted in Express through toNodeHandler, served by
+    // albany): still the same request, so it keeps the outer context.
+    if (storage.getStore() !== undefined) return app(scope, receive, send);
     let sentId: string | undefined;
     let sentParent: string | undefined;
     const headers = scope.headers;

@@ -182,3 +182,16 @@ test.serial('the request\'s deadline cuts an offload() call short with ERR_ALBAN
   t.is(late.code, 'ERR_ALBANY_TIMEOUT');
   t.regex(late.message, /offload sleep\(\) was not started: the request's deadline passed \d+ ms ago/);
 });
+
+test.serial('an Express app served through fromNodeHandler sees the context in its routes', async (t) => {
+  const { default: express } = await import('express');
+  const { fromNodeHandler } = await import('../../src/interop/node.js');
+  const ex = express();
+  ex.get('/', async (_req, res) => {
+    await new Promise((r) => setTimeout(r, 5));
+    res.json({ requestId: context()?.requestId ?? null });
+  });
+  const server = await startServer(t, fromNodeHandler(ex));
+  const body = (await (await fetch(server.url, { headers: { 'x-request-id': 'exp-1' } })).json()) as { requestId: string };
+  t.is(body.requestId, 'exp-1');
+});
