@@ -195,3 +195,17 @@ test.serial('an Express app served through fromNodeHandler sees the context in i
   const body = (await (await fetch(server.url, { headers: { 'x-request-id': 'exp-1' } })).json()) as { requestId: string };
   t.is(body.requestId, 'exp-1');
 });
+
+test.serial('the access log names a request by its context\'s id (a generated one too)', async (t) => {
+  let written = '';
+  const app: App = async (_scope, _receive, send) => answer(send, { requestId: context()!.requestId });
+  const server = await startServer(t, app, { accessLog: true, logFormat: 'json', accessLogStream: { write: (chunk: string) => (written += chunk) } });
+  const ids: string[] = [];
+  for (const headers of [{}, { 'x-request-id': 'given-7' }, { 'x-request-id': 'bad id' }]) {
+    ids.push(((await (await fetch(server.url, { headers })).json()) as { requestId: string }).requestId);
+  }
+  await server.close();
+  const logged = written.trim().split('\n').map((line) => (JSON.parse(line) as { requestId: string }).requestId);
+  t.deepEqual(logged, ids);
+  t.is(ids[1], 'given-7');
+});
