@@ -35,10 +35,17 @@ export interface ContextOptions {
 export function enableContext(options: ContextOptions = {}): Promise<void> {
   const timeoutMs = options.timeoutMs ?? configured.timeoutMs ?? SERVER_DEFAULTS.requestTimeoutMs;
   if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0) {
-    throw new AlbanyError(ErrorCodes.ERR_ALBANY_INVALID_CONFIG, `enableContext(): options.timeoutMs must be a number of milliseconds >= 0 (0: no deadline), got ${String(timeoutMs)}`);
+    throw new AlbanyError(
+      ErrorCodes.ERR_ALBANY_INVALID_CONFIG,
+      'enableContext(): options.timeoutMs must be a number of milliseconds >= 0 (0: no deadline), ' +
+        `got ${String(timeoutMs)}`,
+    );
   }
   if (options.tracing !== undefined && typeof options.tracing !== 'boolean') {
-    throw new AlbanyError(ErrorCodes.ERR_ALBANY_INVALID_CONFIG, `enableContext(): options.tracing must be true or false, got ${String(options.tracing)}`);
+    throw new AlbanyError(
+      ErrorCodes.ERR_ALBANY_INVALID_CONFIG,
+      `enableContext(): options.tracing must be true or false, got ${String(options.tracing)}`,
+    );
   }
   autoEnable = true;
   const storage = (contextState.storage ??= new AsyncLocalStorage<RequestContext>());

@@ -32,14 +32,25 @@ export function withinDeadline<T>(what: string, left: number, fallbackMs: number
 
 /** `ERR_ALBANY_TIMEOUT` for a call made after the request's deadline had passed. */
 export function deadlinePassed(what: string, left: number): AlbanyError {
-  return new AlbanyError(ErrorCodes.ERR_ALBANY_TIMEOUT, `${what} was not started: the request's deadline passed ${Math.round(-left)} ms ago (give the call its own timeoutMs to wait anyway)`, {
-    details: { deadline: true, remainingMs: Math.round(left) },
-  });
+  return new AlbanyError(
+    ErrorCodes.ERR_ALBANY_TIMEOUT,
+    `${what} was not started: the request's deadline passed ${Math.round(-left)} ms ago ` +
+      '(give the call its own timeoutMs to wait anyway)',
+    {
+      details: { deadline: true, remainingMs: Math.round(left) },
+    },
+  );
 }
 
 /** `ERR_ALBANY_TIMEOUT` for a call cut at the request's deadline. */
 export function deadlineHit(what: string, left: number, cause?: unknown): AlbanyError {
-  return new AlbanyError(ErrorCodes.ERR_ALBANY_TIMEOUT, `${what} did not finish within the request's remaining time (${Math.round(left)} ms before its deadline; give the call its own timeoutMs to wait longer)`, {
-    cause, details: { deadline: true, remainingMs: Math.round(left) },
-  });
+  return new AlbanyError(
+    ErrorCodes.ERR_ALBANY_TIMEOUT,
+    `${what} did not finish within the request's remaining time (${Math.round(left)} ms before its deadline; ` +
+      'give the call its own timeoutMs to wait longer)',
+    {
+      cause,
+      details: { deadline: true, remainingMs: Math.round(left) },
+    },
+  );
 }

@@ -27,7 +27,9 @@ export function loadOtel(): Promise<Otel | undefined> {
   loading ??= import('@opentelemetry/api').then(
     (mod) => {
       // The CommonJS build seen through ESM interop: its names are on the namespace or on default.
-      const api = ((mod as { trace?: unknown }).trace === undefined ? (mod as unknown as { default: typeof OtelApi }).default : mod) as typeof OtelApi;
+      const api = (
+        (mod as { trace?: unknown }).trace === undefined ? (mod as unknown as { default: typeof OtelApi }).default : mod
+      ) as typeof OtelApi;
       loaded = { api, tracer: api.trace.getTracer('albany') };
       return loaded;
     },
@@ -54,7 +56,12 @@ export function spanIsReal(o: Otel, span: OtelSpan, parentSpanId: string | undef
 /** Ends `span`, marking it failed when `error` is given. */
 export function endSpan(o: Otel, span: OtelSpan, error?: unknown, endTime?: number): void {
   if (error !== undefined) {
-    const message = error instanceof Error ? error.message : typeof (error as { message?: unknown })?.message === 'string' ? (error as { message: string }).message : String(error);
+    const message =
+      error instanceof Error
+        ? error.message
+        : typeof (error as { message?: unknown })?.message === 'string'
+          ? (error as { message: string }).message
+          : String(error);
     span.setStatus({ code: o.api.SpanStatusCode.ERROR, message });
     if (error instanceof Error) span.recordException(error);
   }

@@ -40,11 +40,18 @@ export function taskDispatched(ticket: DispatchedTask, pool: { name?: string }):
   if (o !== undefined) {
     const call = view.task.call;
     const parent = otelContexts.get(ctx) ?? o.api.context.active();
-    const queue = o.tracer.startSpan('albany.pool.queue', {
-      kind: o.api.SpanKind.INTERNAL,
-      startTime: view.queuedAt,
-      attributes: { 'albany.pool': pool.name ?? '', ...(call === undefined ? {} : { 'albany.offload': call.exportName }) },
-    }, parent);
+    const queue = o.tracer.startSpan(
+      'albany.pool.queue',
+      {
+        kind: o.api.SpanKind.INTERNAL,
+        startTime: view.queuedAt,
+        attributes: {
+          'albany.pool': pool.name ?? '',
+          ...(call === undefined ? {} : { 'albany.offload': call.exportName }),
+        },
+      },
+      parent,
+    );
     entry.queue = queue;
     // The worker names the queue span as its parent: what it traces itself hangs under the hop.
     if (spanIsReal(o, queue, undefined)) {
@@ -69,17 +76,23 @@ export function serviceInTask<T>(key: number, name: string, call: () => Promise<
   if (o === undefined) return storage.run(entry.ctx, call);
   const run = runSpan(entry, o, workerStart(entry.ticket) ?? now());
   const parent = o.api.trace.setSpan(otelContexts.get(entry.ctx) ?? o.api.ROOT_CONTEXT, run);
-  const span = o.tracer.startSpan(`albany.runSync ${name}`, { kind: o.api.SpanKind.INTERNAL, attributes: { 'albany.service': name } }, parent);
-  return o.api.context.with(o.api.trace.setSpan(parent, span), () => storage.run(entry.ctx, call)).then(
-    (value) => {
-      endSpan(o, span);
-      return value;
-    },
-    (error: unknown) => {
-      endSpan(o, span, error);
-      throw error;
-    },
+  const span = o.tracer.startSpan(
+    `albany.runSync ${name}`,
+    { kind: o.api.SpanKind.INTERNAL, attributes: { 'albany.service': name } },
+    parent,
   );
+  return o.api.context
+    .with(o.api.trace.setSpan(parent, span), () => storage.run(entry.ctx, call))
+    .then(
+      (value) => {
+        endSpan(o, span);
+        return value;
+      },
+      (error: unknown) => {
+        endSpan(o, span, error);
+        throw error;
+      },
+    );
 }
 
 // The worker's start stamp (shared memory), once it has started the task.

@@ -1,5 +1,6 @@
 // One request's context: its id, its place in a trace, its deadline and the values the app set. The
 // same class serves the main thread (in AsyncLocalStorage) and a pool thread (rebuilt from the task).
+import { albanyError } from '../errors.js';
 import { now } from '../pool/protocol.js';
 
 /** What travels with a pool task so the worker can rebuild the request's context (structured-cloned). */
@@ -34,7 +35,13 @@ export class RequestContext {
   #values: Record<string, unknown> | undefined;
 
   /** @internal Built by albany per request, or from a task's {@link WireContext}. */
-  constructor(requestId: string, traceparent: string, deadline: number | undefined, values?: Record<string, unknown>, taskKey = 0) {
+  constructor(
+    requestId: string,
+    traceparent: string,
+    deadline: number | undefined,
+    values?: Record<string, unknown>,
+    taskKey = 0,
+  ) {
     this.requestId = requestId;
     this.traceparent = traceparent;
     this.deadline = deadline;
@@ -62,7 +69,8 @@ export class RequestContext {
    * they can be structured-cloned); a value set on a pool thread stays on that thread.
    */
   set(key: string, value: unknown): this {
-    if (typeof key !== 'string') throw new TypeError(`context().set(key, value): key must be a string, got ${typeof key}`);
+    if (typeof key !== 'string')
+      throw albanyError('ERR_ALBANY_USAGE', `context().set(key, value): key must be a string, got ${typeof key}`);
     (this.#values ??= Object.create(null) as Record<string, unknown>)[key] = value;
     return this;
   }
@@ -74,7 +82,13 @@ export class RequestContext {
 
   /** @internal The copy of this context a pool task carries. */
   toWire(key: number): WireContext {
-    return { requestId: this.requestId, traceparent: this.traceparent, deadline: this.deadline, values: cloneableValues(this.#values), key };
+    return {
+      requestId: this.requestId,
+      traceparent: this.traceparent,
+      deadline: this.deadline,
+      values: cloneableValues(this.#values),
+      key,
+    };
   }
 
   /** @internal Rebuilds a task's context on a pool thread. */

@@ -44,18 +44,37 @@ export function makeEnter(storage: AsyncLocalStorage<RequestContext>, settings: 
     const parent = parseTraceParent(sentParent);
     const o = otel();
     if (o === undefined) {
-      const ctx = new RequestContext(requestId, formatTraceParent(parent?.traceId ?? newTraceId(), newSpanId(), parent?.flags ?? 0), deadline);
+      const ctx = new RequestContext(
+        requestId,
+        formatTraceParent(parent?.traceId ?? newTraceId(), newSpanId(), parent?.flags ?? 0),
+        deadline,
+      );
       return storage.run(ctx, app, scope, receive, send);
     }
     const { api, tracer } = o;
-    const parentContext = parent === undefined
-      ? api.ROOT_CONTEXT
-      : api.trace.setSpanContext(api.ROOT_CONTEXT, { traceId: parent.traceId, spanId: parent.spanId, traceFlags: parent.flags, isRemote: true });
-    const span = tracer.startSpan(scope.method, {
-      kind: api.SpanKind.SERVER,
-      startTime: startedAt,
-      attributes: { 'http.request.method': scope.method, 'url.path': scope.path, 'url.scheme': scope.scheme, 'albany.request_id': requestId },
-    }, parentContext);
+    const parentContext =
+      parent === undefined
+        ? api.ROOT_CONTEXT
+        : api.trace.setSpanContext(api.ROOT_CONTEXT, {
+            traceId: parent.traceId,
+            spanId: parent.spanId,
+            traceFlags: parent.flags,
+            isRemote: true,
+          });
+    const span = tracer.startSpan(
+      scope.method,
+      {
+        kind: api.SpanKind.SERVER,
+        startTime: startedAt,
+        attributes: {
+          'http.request.method': scope.method,
+          'url.path': scope.path,
+          'url.scheme': scope.scheme,
+          'albany.request_id': requestId,
+        },
+      },
+      parentContext,
+    );
     const real = spanIsReal(o, span, parent?.spanId);
     const sc = span.spanContext();
     const traceparent = real

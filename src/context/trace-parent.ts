@@ -23,7 +23,14 @@ export function parseTraceParent(value: string | undefined): TraceParent | undef
   if (value === undefined) return undefined;
   const m = TRACEPARENT.exec(value.trim());
   if (m === null) return undefined;
-  const [, version, traceId, spanId, flags, rest] = m as unknown as [string, string, string, string, string, string | undefined];
+  const [, version, traceId, spanId, flags, rest] = m as unknown as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string | undefined,
+  ];
   if (version === 'ff' || (version === '00' && rest !== undefined)) return undefined;
   if (/^0+$/.test(traceId) || /^0+$/.test(spanId)) return undefined;
   return { traceId, spanId, flags: parseInt(flags, 16) };

@@ -11,7 +11,9 @@ export const MAX_REQUEST_ID_LENGTH = 200;
  */
 export function isValidRequestId(value: string | undefined): value is string {
   // eslint-disable-next-line no-control-regex
-  return value !== undefined && value.length > 0 && value.length <= MAX_REQUEST_ID_LENGTH && /^[\x21-\x7e]+$/.test(value);
+  return (
+    value !== undefined && value.length > 0 && value.length <= MAX_REQUEST_ID_LENGTH && /^[\x21-\x7e]+$/.test(value)
+  );
 }
 
 /**

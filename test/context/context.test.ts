@@ -49,7 +49,14 @@ test.serial('an async route sees its request id, traceparent, deadline and its o
     await new Promise((r) => setTimeout(r, 20));
     await Promise.resolve();
     const ctx = context()!;
-    await answer(send, { requestId: ctx.requestId, traceparent: ctx.traceparent, traceId: ctx.traceId, deadline: ctx.deadline, left: ctx.remainingMs(), user: ctx.get('user') });
+    await answer(send, {
+      requestId: ctx.requestId,
+      traceparent: ctx.traceparent,
+      traceId: ctx.traceId,
+      deadline: ctx.deadline,
+      left: ctx.remainingMs(),
+      user: ctx.get('user'),
+    });
   };
   const server = await startServer(t, app);
   const sentAt = performance.timeOrigin + performance.now();
@@ -61,7 +68,7 @@ test.serial('an async route sees its request id, traceparent, deadline and its o
   const [version, traceId, spanId, flags] = (body.traceparent as string).split('-');
   t.deepEqual([version, traceId, flags], ['00', CLIENT_TRACE, '01']);
   t.regex(spanId!, /^[0-9a-f]{16}$/);
-  t.not(spanId, CLIENT_SPAN, 'the request is a new span in the client\'s trace');
+  t.not(spanId, CLIENT_SPAN, "the request is a new span in the client's trace");
   const deadline = body.deadline as number;
   t.true(Math.abs(deadline - (sentAt + TIMEOUT_MS)) < 1_000, `deadline ${deadline - sentAt} ms after the request`);
   t.true((body.left as number) > 0 && (body.left as number) <= TIMEOUT_MS);
@@ -75,10 +82,14 @@ test.serial('without a valid x-request-id each request gets a generated one and 
     await answer(send, { requestId: context()!.requestId, traceparent: context()!.traceparent });
   };
   const server = await startServer(t, app);
-  const get = async (headers: Record<string, string>) => (await (await fetch(server.url, { headers })).json()) as { requestId: string; traceparent: string };
+  const get = async (headers: Record<string, string>) =>
+    (await (await fetch(server.url, { headers })).json()) as { requestId: string; traceparent: string };
   const a = await get({});
   const b = await get({ 'x-request-id': 'has a space' });
-  const c = await get({ 'x-request-id': 'x'.repeat(201), traceparent: '00-00000000000000000000000000000000-00f067aa0ba902b7-01' });
+  const c = await get({
+    'x-request-id': 'x'.repeat(201),
+    traceparent: '00-00000000000000000000000000000000-00f067aa0ba902b7-01',
+  });
   for (const r of [a, b, c]) {
     t.regex(r.requestId, /^[0-9a-f]{12}-[0-9a-z]+$/);
     t.regex(r.traceparent, /^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
@@ -87,36 +98,55 @@ test.serial('without a valid x-request-id each request gets a generated one and 
   t.is(new Set([a.traceparent.slice(3, 35), b.traceparent.slice(3, 35), c.traceparent.slice(3, 35)]).size, 3);
 });
 
-test.serial('a legacy handler on a pool thread, and the runSync service it calls on the main loop, see the request\'s context', async (t) => {
-  const withdraw = provide('ctx.probe', async () => {
-    await new Promise((r) => setTimeout(r, 5));
-    const ctx = context();
-    return ctx === undefined ? null : { requestId: ctx.requestId, traceparent: ctx.traceparent, deadline: ctx.deadline, user: ctx.get('user') ?? null, mainThread: isMainThread };
-  });
-  t.teardown(withdraw);
-  const handler = legacy(handlers, { export: 'probe', pool: pool('ctx-legacy') });
-  t.teardown(() => handler.close());
-  const app: App = async (scope, receive, send) => {
-    context()!.set('user', 'bob');
-    await new Promise((r) => setTimeout(r, 1));
-    return handler(scope, receive, send);
-  };
-  const server = await startServer(t, app);
-  for (const id of ['first-1', 'second-2']) {
-    const res = await fetch(server.url, { headers: { 'x-request-id': id, traceparent: TRACEPARENT } });
-    t.is(res.status, 200, server.log.lines.map((l) => l.msg).join('\n'));
-    const body = (await res.json()) as { worker: Record<string, unknown>; service: Record<string, unknown>; after: Record<string, unknown> };
-    t.like(body.worker, { requestId: id, user: 'bob', mainThread: false });
-    t.like(body.service, { requestId: id, user: 'bob', mainThread: true });
-    t.deepEqual(body.after, body.worker, 'the worker keeps its context after the service call');
-    t.is(body.service.traceparent, body.worker.traceparent, 'without tracing the hop keeps the request\'s traceparent');
-    t.is((body.worker.traceparent as string).slice(3, 35), CLIENT_TRACE);
-    t.is(typeof body.worker.deadline, 'number');
-    t.is(body.worker.deadline, body.service.deadline);
-  }
-});
+test.serial(
+  "a legacy handler on a pool thread, and the runSync service it calls on the main loop, see the request's context",
+  async (t) => {
+    const withdraw = provide('ctx.probe', async () => {
+      await new Promise((r) => setTimeout(r, 5));
+      const ctx = context();
+      return ctx === undefined
+        ? null
+        : {
+            requestId: ctx.requestId,
+            traceparent: ctx.traceparent,
+            deadline: ctx.deadline,
+            user: ctx.get('user') ?? null,
+            mainThread: isMainThread,
+          };
+    });
+    t.teardown(withdraw);
+    const handler = legacy(handlers, { export: 'probe', pool: pool('ctx-legacy') });
+    t.teardown(() => handler.close());
+    const app: App = async (scope, receive, send) => {
+      context()!.set('user', 'bob');
+      await new Promise((r) => setTimeout(r, 1));
+      return handler(scope, receive, send);
+    };
+    const server = await startServer(t, app);
+    for (const id of ['first-1', 'second-2']) {
+      const res = await fetch(server.url, { headers: { 'x-request-id': id, traceparent: TRACEPARENT } });
+      t.is(res.status, 200, server.log.lines.map((l) => l.msg).join('\n'));
+      const body = (await res.json()) as {
+        worker: Record<string, unknown>;
+        service: Record<string, unknown>;
+        after: Record<string, unknown>;
+      };
+      t.like(body.worker, { requestId: id, user: 'bob', mainThread: false });
+      t.like(body.service, { requestId: id, user: 'bob', mainThread: true });
+      t.deepEqual(body.after, body.worker, 'the worker keeps its context after the service call');
+      t.is(
+        body.service.traceparent,
+        body.worker.traceparent,
+        "without tracing the hop keeps the request's traceparent",
+      );
+      t.is((body.worker.traceparent as string).slice(3, 35), CLIENT_TRACE);
+      t.is(typeof body.worker.deadline, 'number');
+      t.is(body.worker.deadline, body.service.deadline);
+    }
+  },
+);
 
-test.serial('an offload() export called from a route runs in the route\'s context', async (t) => {
+test.serial("an offload() export called from a route runs in the route's context", async (t) => {
   const p = pool('ctx-offload');
   t.teardown(() => p.close());
   const seen = offload<typeof Handlers.offloadSeen>(handlers, 'offloadSeen', { pool: p });
@@ -125,63 +155,89 @@ test.serial('an offload() export called from a route runs in the route\'s contex
     await answer(send, await seen());
   };
   const server = await startServer(t, app);
-  const body = (await (await fetch(server.url, { headers: { 'x-request-id': 'off-1' } })).json()) as Record<string, unknown>;
+  const body = (await (await fetch(server.url, { headers: { 'x-request-id': 'off-1' } })).json()) as Record<
+    string,
+    unknown
+  >;
   t.like(body, { requestId: 'off-1', user: 'cy', mainThread: false });
   // Outside a request: no context travels.
   t.is(await seen(), null);
 });
 
-test.serial('the request\'s deadline cuts a runSync service call short with ERR_ALBANY_TIMEOUT; a timeout of its own outlasts it', async (t) => {
-  const withdraw = provide('ctx.slow', async () => {
-    await new Promise((r) => setTimeout(r, 2_500));
-    return 'late';
-  });
-  t.teardown(withdraw);
-  const p = pool('ctx-deadline');
-  const cut = legacy(handlers, { export: 'slow', pool: p });
-  const own = legacy(handlers, { export: 'slowOwnTimeout', pool: p });
-  t.teardown(() => p.close());
-  const server = await startServer(t, (scope, receive, send) => (scope.type === 'http' && scope.path === '/own' ? own : cut)(scope, receive, send));
-  t.is((await fetch(`${server.url}/own`)).status, 200); // warm: the thread has loaded the module
-  await shortDeadline(t);
-  const started = Date.now();
-  const body = (await (await fetch(server.url)).json()) as { ok: boolean; code: string; message: string; ms: number };
-  t.false(body.ok);
-  t.is(body.code, 'ERR_ALBANY_TIMEOUT');
-  t.regex(body.message, /runSync\('ctx\.slow'\) did not finish within the request's remaining time/);
-  t.true(body.ms < 2_300, `cut after ${body.ms} ms, not at the deadline (${SHORT_MS} ms)`);
-  t.true(Date.now() - started < 2_400);
-  // The service takes 2.5 s, past the request's 1.5 s: its own 5 s timeout is what counts.
-  const res = await fetch(`${server.url}/own`);
-  t.like(await res.json(), { ok: true });
-});
-
-test.serial('the request\'s deadline cuts an offload() call short with ERR_ALBANY_TIMEOUT; past the deadline a call is not started', async (t) => {
-  const p = pool('ctx-deadline-offload');
-  t.teardown(() => p.close());
-  const sleep = offload<typeof Handlers.sleep>(handlers, 'sleep', { pool: p });
-  await sleep(1); // the thread is up and has the module
-  await shortDeadline(t);
-  const app: App = async (scope, _receive, send) => {
+test.serial(
+  "the request's deadline cuts a runSync service call short with ERR_ALBANY_TIMEOUT; a timeout of its own outlasts it",
+  async (t) => {
+    const withdraw = provide('ctx.slow', async () => {
+      await new Promise((r) => setTimeout(r, 2_500));
+      return 'late';
+    });
+    t.teardown(withdraw);
+    const p = pool('ctx-deadline');
+    const cut = legacy(handlers, { export: 'slow', pool: p });
+    const own = legacy(handlers, { export: 'slowOwnTimeout', pool: p });
+    t.teardown(() => p.close());
+    const server = await startServer(t, (scope, receive, send) =>
+      (scope.type === 'http' && scope.path === '/own' ? own : cut)(scope, receive, send),
+    );
+    t.is((await fetch(`${server.url}/own`)).status, 200); // warm: the thread has loaded the module
+    await shortDeadline(t);
     const started = Date.now();
-    if (scope.type === 'http' && scope.path === '/late') await new Promise((r) => setTimeout(r, SHORT_MS + 100));
-    try {
-      await sleep(3_000);
-      await answer(send, { ok: true });
-    } catch (error) {
-      const e = error as AlbanyError;
-      await answer(send, { ok: false, code: e.code, message: e.message, ms: Date.now() - started, deadline: e.details?.deadline });
-    }
-  };
-  const server = await startServer(t, app);
-  const body = (await (await fetch(server.url)).json()) as { ok: boolean; code: string; message: string; ms: number; deadline: boolean };
-  t.like(body, { ok: false, code: 'ERR_ALBANY_TIMEOUT', deadline: true });
-  t.regex(body.message, /offload sleep\(\) \(its worker was replaced\) did not finish within the request's remaining time/);
-  t.true(body.ms < 2_500, `cut after ${body.ms} ms`);
-  const late = (await (await fetch(`${server.url}/late`)).json()) as { code: string; message: string };
-  t.is(late.code, 'ERR_ALBANY_TIMEOUT');
-  t.regex(late.message, /offload sleep\(\) was not started: the request's deadline passed \d+ ms ago/);
-});
+    const body = (await (await fetch(server.url)).json()) as { ok: boolean; code: string; message: string; ms: number };
+    t.false(body.ok);
+    t.is(body.code, 'ERR_ALBANY_TIMEOUT');
+    t.regex(body.message, /runSync\('ctx\.slow'\) did not finish within the request's remaining time/);
+    t.true(body.ms < 2_300, `cut after ${body.ms} ms, not at the deadline (${SHORT_MS} ms)`);
+    t.true(Date.now() - started < 2_400);
+    // The service takes 2.5 s, past the request's 1.5 s: its own 5 s timeout is what counts.
+    const res = await fetch(`${server.url}/own`);
+    t.like(await res.json(), { ok: true });
+  },
+);
+
+test.serial(
+  "the request's deadline cuts an offload() call short with ERR_ALBANY_TIMEOUT; past the deadline a call is not started",
+  async (t) => {
+    const p = pool('ctx-deadline-offload');
+    t.teardown(() => p.close());
+    const sleep = offload<typeof Handlers.sleep>(handlers, 'sleep', { pool: p });
+    await sleep(1); // the thread is up and has the module
+    await shortDeadline(t);
+    const app: App = async (scope, _receive, send) => {
+      const started = Date.now();
+      if (scope.type === 'http' && scope.path === '/late') await new Promise((r) => setTimeout(r, SHORT_MS + 100));
+      try {
+        await sleep(3_000);
+        await answer(send, { ok: true });
+      } catch (error) {
+        const e = error as AlbanyError;
+        await answer(send, {
+          ok: false,
+          code: e.code,
+          message: e.message,
+          ms: Date.now() - started,
+          deadline: e.details?.deadline,
+        });
+      }
+    };
+    const server = await startServer(t, app);
+    const body = (await (await fetch(server.url)).json()) as {
+      ok: boolean;
+      code: string;
+      message: string;
+      ms: number;
+      deadline: boolean;
+    };
+    t.like(body, { ok: false, code: 'ERR_ALBANY_TIMEOUT', deadline: true });
+    t.regex(
+      body.message,
+      /offload sleep\(\) \(its worker was replaced\) did not finish within the request's remaining time/,
+    );
+    t.true(body.ms < 2_500, `cut after ${body.ms} ms`);
+    const late = (await (await fetch(`${server.url}/late`)).json()) as { code: string; message: string };
+    t.is(late.code, 'ERR_ALBANY_TIMEOUT');
+    t.regex(late.message, /offload sleep\(\) was not started: the request's deadline passed \d+ ms ago/);
+  },
+);
 
 test.serial('an Express app served through fromNodeHandler sees the context in its routes', async (t) => {
   const { default: express } = await import('express');
@@ -192,20 +248,30 @@ test.serial('an Express app served through fromNodeHandler sees the context in i
     res.json({ requestId: context()?.requestId ?? null });
   });
   const server = await startServer(t, fromNodeHandler(ex));
-  const body = (await (await fetch(server.url, { headers: { 'x-request-id': 'exp-1' } })).json()) as { requestId: string };
+  const body = (await (await fetch(server.url, { headers: { 'x-request-id': 'exp-1' } })).json()) as {
+    requestId: string;
+  };
   t.is(body.requestId, 'exp-1');
 });
 
-test.serial('the access log names a request by its context\'s id (a generated one too)', async (t) => {
+test.serial("the access log names a request by its context's id (a generated one too)", async (t) => {
   let written = '';
   const app: App = async (_scope, _receive, send) => answer(send, { requestId: context()!.requestId });
-  const server = await startServer(t, app, { accessLog: true, logFormat: 'json', accessLogStream: { write: (chunk: string) => (written += chunk) } });
+  const server = await startServer(t, app, {
+    accessLog: true,
+    logFormat: 'json',
+    accessLogStream: { write: (chunk: string) => (written += chunk) },
+  });
   const ids: string[] = [];
-  for (const headers of [{}, { 'x-request-id': 'given-7' }, { 'x-request-id': 'bad id' }]) {
+  const sent: Array<Record<string, string>> = [{}, { 'x-request-id': 'given-7' }, { 'x-request-id': 'bad id' }];
+  for (const headers of sent) {
     ids.push(((await (await fetch(server.url, { headers })).json()) as { requestId: string }).requestId);
   }
   await server.close();
-  const logged = written.trim().split('\n').map((line) => (JSON.parse(line) as { requestId: string }).requestId);
+  const logged = written
+    .trim()
+    .split('\n')
+    .map((line) => (JSON.parse(line) as { requestId: string }).requestId);
   t.deepEqual(logged, ids);
   t.is(ids[1], 'given-7');
 });
