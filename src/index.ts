@@ -36,3 +36,7 @@ export {
   type PoolMetricsSource, type PiscinaStatsLike, type MetricsServer, type MetricsServerOptions, type HandlerStyle,
 } from './pool/index.js';
 export type { HeaderInput, PlainHandler, PlainRequest, PlainResponse, StartResponse, WsgiApp, WsgiEnviron, WsgiErrors, WsgiInput } from '../legacy-adapter/types.js';
+export {
+  context, enableContext, disableContext, RequestContext, parseTraceParent, formatTraceParent, type ContextOptions,
+  type TraceParent,
+} from './context/index.js';

@@ -14,6 +14,7 @@ import { serve } from './server/http.js';
 import { AlbanyError, ErrorCodes } from './errors.js';
 import { consoleLogger, type Logger } from './server/options.js';
 import type { HttpMetrics } from './observe/http-metrics.js';
+import { setContextTimeout } from './context/context.js';
 
 /** A started host, whatever its kind. */
 interface Running {
@@ -181,6 +182,8 @@ export async function run(config: CliConfig): Promise<void> {
   }
   const logger = consoleLogger(config.server.logLevel ?? 'info');
   installFailurePolicy(logger);
+  // The request context's deadline (when the app turns context on) is the request timeout given here.
+  setContextTimeout(config.server.requestTimeoutMs);
   // A broken --legacy module stops the CLI here with one line, before anything listens; under
   // --workers the primary checks once for all its workers.
   if (config.legacy !== undefined && cluster.isPrimary) {

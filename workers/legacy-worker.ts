@@ -19,6 +19,8 @@ import { cachedHandler, loadHandler, type LoadedHandler } from '../legacy-adapte
 import { installServiceBridge } from '../legacy-adapter/worker/service-bridge.js';
 import { wsgiEnviron } from '../legacy-adapter/worker/wsgi-style.js';
 import { postOffloadResult, runOffloadCall } from './offload-call.js';
+import { enterTask, leaveTask } from '../src/context/worker-task.js';
+import type { WireContext } from '../src/context/request-context.js';
 
 // This thread's persistent channel, opened once: streaming, body pulls, acks and runSync travel on it.
 const channel: WorkerChannelEnd = (() => {
@@ -39,6 +41,8 @@ interface BatchRun {
   times: Float64Array;
   results: Array<TaskResult | null>;
   begun: number;
+  /** Per request, its request context (undefined: context is off for the whole batch). */
+  contexts: Array<WireContext | undefined> | undefined;
 }
 
 type Tail = { start: ResponseHead | undefined; body: Uint8Array };
@@ -49,7 +53,7 @@ export default function runLegacyBatch(batch: LegacyBatch): BatchResult | Promis
   const state = new Int32Array(batch.shared);
   Atomics.store(state, THREAD_INDEX, threadId);
   knownTimers = undefined;
-  const run: BatchRun = { items: decodeBatch(batch), n, state, times: new Float64Array(batch.shared), results: new Array<TaskResult | null>(n).fill(null), begun: now() };
+  const run: BatchRun = { items: decodeBatch(batch), n, state, times: new Float64Array(batch.shared), results: new Array<TaskResult | null>(n).fill(null), begun: now(), contexts: batch.contexts };
   return runFrom(run, 0);
 }
 
@@ -58,17 +62,22 @@ function runFrom(run: BatchRun, from: number): BatchResult | Promise<BatchResult
     if (i > 0 && now() - run.begun > FLUSH_AFTER_MS) flushResults(run, i);
     // The main thread may have cancelled it (client gone while it waited): then it never runs.
     if (Atomics.compareExchange(run.state, stateIndex(i), TaskState.queued, TaskState.running) !== TaskState.queued) continue;
+    // The request's context for context() and runSync (src/context), when the task brought one.
+    const contexts = run.contexts;
+    if (contexts !== undefined) enterTask(contexts[i]);
     const out = runItem(run, i);
     if (isPromise(out)) {
       // This one needs the event loop (or a first import): what is done so far leaves now.
       flushResults(run, i);
       const index = i;
       return out.then((result) => {
+        if (contexts !== undefined) leaveTask();
         knownTimers = undefined;
         finish(run, index, result);
         return runFrom(run, index + 1);
       });
     }
+    if (contexts !== undefined) leaveTask();
     finish(run, i, out);
   }
   return encodeResults(run.results);

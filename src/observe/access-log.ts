@@ -1,7 +1,7 @@
 // The access log: one line per finished request (client, method, path, status, bytes, duration,
 // request id), as text or JSON lines. Lines are joined and written at most every FLUSH_MS or 4 KiB,
 // so a busy server makes one write per batch rather than one syscall per request.
-import { randomBytes } from 'node:crypto';
+import { requestIdGenerator } from './request-id.js';
 import type { Address } from '../gateway/types.js';
 
 /** Access log line layout: `text` for people, `json` (one object per line) for log shippers. */
@@ -36,15 +36,8 @@ const FLUSH_AT = 4096;
 // the hello world about a quarter more instructions; this bounds the delay a tail -f sees instead.
 const FLUSH_MS = 50;
 
-/**
- * Request ids generated for requests that came without `x-request-id`: a random per-process
- * prefix and a counter, unique across processes of a service and cheap (no randomness per request).
- */
-export function requestIdGenerator(): () => string {
-  const prefix = randomBytes(6).toString('hex');
-  let n = 0;
-  return () => `${prefix}-${(++n).toString(36)}`;
-}
+// The generator is shared with the request context (observe/request-id.ts); re-exported for old importers.
+export { requestIdGenerator } from './request-id.js';
 
 function clientText(client: Address): string {
   if (client === null) return '-';

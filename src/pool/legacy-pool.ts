@@ -16,6 +16,7 @@ import {
 } from './protocol.js';
 import { registerPool, unregisterPool } from './registry.js';
 import { currentServiceWait } from '../sync/service-waits.js';
+import { contextState } from '../context/state.js';
 import { checkStarvation } from './starvation.js';
 import { STUCK_MS, owns, takeBack, takeBackStuck } from './take-back.js';
 import { closeThreads, closeTimeoutOf, startThreads, terminateThread } from './threads.js';
@@ -134,6 +135,8 @@ export class LegacyPool {
     }
     ticket.id = this.nextId++;
     ticket.queuedAt = now();
+    // The request context (src/context) rides with the task once turned on; one load until then.
+    if (contextState.dispatched !== undefined) contextState.dispatched(ticket, this);
     this.admitted++;
     this.metrics.taskQueued();
     // Its place, so that a cancel frees the slot at once.

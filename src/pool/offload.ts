@@ -17,6 +17,7 @@ import { createPool } from './pool.js';
 import { offloadTask, type TaskResult } from './protocol.js';
 import { findLivePool } from './registry.js';
 import { declarePoolName } from './config-process.js';
+import { deadlineHit, deadlineLeft, deadlinePassed } from '../context/deadline.js';
 
 /** The pool `offload()` uses when none is given: shared by the whole process, tuned by `pools.offload`. */
 export const DEFAULT_OFFLOAD_POOL = 'offload';
@@ -159,6 +160,13 @@ async function runCall(
   options: CallSettings,
   callerStack: string | undefined,
 ): Promise<unknown> {
+  // Without a timeout of its own, a call made while serving a request waits no longer than the request may.
+  let timeoutMs = options.timeoutMs;
+  const left = timeoutMs === undefined ? deadlineLeft() : undefined;
+  if (left !== undefined) {
+    if (left <= 0) throw deadlinePassed(`offload ${exportName}()`, left);
+    timeoutMs = Math.min(MAX_TIMER_MS, Math.ceil(left));
+  }
   const refused = pool.admit();
   if (refused !== undefined) throw refused;
   const moved = cloneArgs(args, options.transferList);
@@ -170,7 +178,6 @@ async function runCall(
     if (s.aborted) onAbort();
     else s.addEventListener('abort', onAbort, { once: true });
   }
-  const timeoutMs = options.timeoutMs;
   const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
     timedOut = true;
     // Counted as a timeout in the pool's metrics when it was running (a queued one is just removed).
@@ -183,6 +190,7 @@ async function runCall(
   } catch (err) {
     if (timedOut && (hasCode(err, 'ERR_ALBANY_ABORTED') || hasCode(err, 'ERR_ALBANY_TIMEOUT'))) {
       const running = hasCode(err, 'ERR_ALBANY_TIMEOUT');
+      if (left !== undefined) throw deadlineHit(`offload ${exportName}()${running ? ' (its worker was replaced)' : ' (it was still queued)'}`, left, err);
       throw albanyError('ERR_ALBANY_TIMEOUT', `offload ${exportName}() did not finish within timeoutMs (${timeoutMs} ms)${running ? '; its worker was replaced' : ' (it was still queued)'}`, { cause: err });
     }
     throw err;

@@ -8,6 +8,7 @@
 import type { MessagePort, TransferListItem } from 'node:worker_threads';
 import type { SerializedError } from '../errors-wire.js';
 import type { Address, Headers } from '../gateway/types.js';
+import type { WireContext } from '../context/request-context.js';
 
 /** How a legacy handler is called: WSGI `(environ, startResponse)`, plain `(request)`, or Node `(req, res)`. */
 export type HandlerStyle = 'wsgi' | 'plain' | 'node';
@@ -85,6 +86,8 @@ export interface LegacyTask {
    * keeps admission, queue, batching, timeouts and faults one code path for both kinds.
    */
   call?: OffloadCall;
+  /** The request context it was dispatched in, when context is on (see src/context/pool-tasks.ts). */
+  context?: WireContext;
 }
 
 /** A module export to run with structured-cloned arguments (see src/pool/offload.ts). */
@@ -152,6 +155,8 @@ export interface LegacyBatch {
   shared: SharedArrayBuffer;
   /** The offload calls of the batch, in order (each marked in `data` by mount index -1). */
   calls?: Array<Omit<OffloadCall, 'transfer'>>;
+  /** Per request, its request context (present only when some request of the batch has one). */
+  contexts?: Array<WireContext | undefined>;
 }
 
 /** What the batch task returns, flat like {@link LegacyBatch} (see {@link encodeResults}). */
@@ -170,12 +175,14 @@ export function encodeBatch(items: ReadonlyArray<{ id: number; task: LegacyTask 
   const mounts: MountSpec[] = [];
   const data: Array<string | number | null> = [];
   let calls: LegacyBatch['calls'];
+  let contexts: LegacyBatch['contexts'];
   let bodyBytes = 0;
   for (let i = 0; i < n; i++) bodyBytes += items[i]!.task.body.byteLength;
   const body = bodyBytes > 0 ? new Uint8Array(bodyBytes) : undefined;
   let offset = 0;
   for (let i = 0; i < n; i++) {
     const { id, task } = items[i]!;
+    if (task.context !== undefined) (contexts ??= new Array<WireContext | undefined>(n))[i] = task.context;
     if (task.call !== undefined) {
       const { moduleUrl, exportName, args } = task.call;
       (calls ??= []).push({ moduleUrl, exportName, args });
@@ -195,7 +202,9 @@ export function encodeBatch(items: ReadonlyArray<{ id: number; task: LegacyTask 
     const headers = r.headers;
     for (let h = 0; h < headers.length; h++) data.push(headers[h]![0], headers[h]![1]);
   }
-  return calls === undefined ? { n, mounts, data, body, shared } : { n, mounts, data, body, shared, calls };
+  const batch: LegacyBatch = calls === undefined ? { n, mounts, data, body, shared } : { n, mounts, data, body, shared, calls };
+  if (contexts !== undefined) batch.contexts = contexts;
+  return batch;
 }
 
 /** Unpacks a batch in the worker. */

@@ -4,6 +4,7 @@ import { DISCONNECT, SENT } from '../gateway/messages.js';
 import { AlbanyError, ErrorCodes } from '../errors.js';
 import { checkBody, checkHeaders, checkMessage, checkReason, checkStatus, invalidMessage } from '../gateway/validate.js';
 import type { App, Headers, HttpReceiveMessage, HttpScope, SendMessage } from '../gateway/types.js';
+import { contextState } from '../context/state.js';
 
 /** Where a cycle's response goes. Each host (node:http, FastCGI, interop) implements this. */
 export interface ResponseSink {
@@ -130,8 +131,10 @@ export class HttpCycle {
     // Not an async function: the app's own promise carries the outcome, which saves the extra
     // promise and await an async wrapper costs on every request.
     let result: unknown;
+    // The request context (src/context), once turned on: one load and compare per request until then.
+    const enter = contextState.enter;
     try {
-      result = app(this.scope, this.receive, this.send);
+      result = enter === undefined ? app(this.scope, this.receive, this.send) : enter(app, this.scope, this.receive, this.send, this.sink);
     } catch (error) {
       this.appFailed(error, logError);
       return SENT;

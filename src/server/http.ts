@@ -20,6 +20,7 @@ import { CLIENT_CLOSED_STATUS } from '../observe/http-metrics.js';
 import { AccessLog } from '../observe/access-log.js';
 import { currentRequest } from '../observe/current-request.js';
 import { acquireBlockDetector } from '../observe/block-detector.js';
+import { contextState } from '../context/state.js';
 
 // A connection's books, kept on the socket. All three are set together when the connection opens
 // (see `connection` below), before node reads from it: every socket then has one hidden class
@@ -194,7 +195,8 @@ export function createRequestHandler(
   const accessLog = options.accessLog ? new AccessLog(options.logFormat, options.accessLogStream ?? process.stdout) : undefined;
   let served = 0;
   // An app that can answer node requests itself (fromFetch) skips the gateway's messages here.
-  const direct = options.directApps ? directNodeHandlerOf(app) : undefined;
+  // A direct handler skips the cycle, and with it the request context (src/context) once that is on.
+  const direct = options.directApps && contextState.enter === undefined ? directNodeHandlerOf(app) : undefined;
   // Requests not yet settled, and the connections that carry them (a connection joins when it
   // opens, or at its first request without the connection listener, and leaves when it closes), so
   // the per-request books are a counter and a short array.

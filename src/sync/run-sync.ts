@@ -7,6 +7,7 @@ import { REACTOR_THREAD_FLAG } from './protocol.js';
 import { reactor } from './reactor.js';
 import { callService } from './services.js';
 import { moduleSpecifier } from './target.js';
+import { deadlineLeft, withinDeadline } from '../context/deadline.js';
 
 /** Per-call options of {@link syncify}. */
 export interface SyncifyOptions<A extends unknown[]> {
@@ -79,6 +80,12 @@ export function syncify<F extends AsyncFn>(
   const fn = (...args: Parameters<F>): Awaited<ReturnType<F>> => {
     refuseInReactor(`the syncified ${name}`);
     const link = reactor();
+    // Without a timeout of its own, a call made while serving a request waits no longer than the request may.
+    const left = fixedTimeout === undefined ? deadlineLeft() : undefined;
+    if (left !== undefined) {
+      return withinDeadline(`the syncified ${name}`, left, syncDefaults().timeoutMs, (ms) =>
+        unwrap(link.wait(link.post(spec, name, args, pickTransfer?.(...args)), ms), () => callerStack(fn))) as Awaited<ReturnType<F>>;
+    }
     const call = link.post(spec, name, args, pickTransfer?.(...args));
     const outcome = link.wait(call, fixedTimeout ?? syncDefaults().timeoutMs);
     return unwrap(outcome, () => callerStack(fn)) as Awaited<ReturnType<F>>;
@@ -95,8 +102,17 @@ export function syncify<F extends AsyncFn>(
  * that provides it, a module call inside the reactor).
  */
 export function runSync<T = unknown>(target: ModuleTarget | ServiceTarget | string, ...args: unknown[]): T {
-  if (typeof target === 'string') return callService(target, args, syncDefaults().timeoutMs, runSync) as T;
+  if (typeof target === 'string') {
+    // Without a timeout of its own, a call made while serving a request waits no longer than the request may.
+    const left = deadlineLeft();
+    if (left === undefined) return callService(target, args, syncDefaults().timeoutMs, runSync) as T;
+    return withinDeadline(`runSync('${target}')`, left, syncDefaults().timeoutMs, (ms) => callService(target, args, ms, runSync)) as T;
+  }
   if (typeof target === 'object' && target !== null && 'service' in target) {
+    const left = target.timeoutMs === undefined ? deadlineLeft() : undefined;
+    if (left !== undefined) {
+      return withinDeadline(`runSync('${target.service}')`, left, syncDefaults().timeoutMs, (ms) => callService(target.service, args, ms, runSync)) as T;
+    }
     return callService(target.service, args, timeoutOf(target.timeoutMs), runSync) as T;
   }
   if (typeof target !== 'object' || target === null || !('module' in target)) {
@@ -106,6 +122,11 @@ export function runSync<T = unknown>(target: ModuleTarget | ServiceTarget | stri
   const spec = moduleSpecifier(target.module);
   const name = exportNameOf(target.export);
   const link = reactor();
+  const left = target.timeoutMs === undefined ? deadlineLeft() : undefined;
+  if (left !== undefined) {
+    return withinDeadline(`runSync(${name})`, left, syncDefaults().timeoutMs, (ms) =>
+      unwrap(link.wait(link.post(spec, name, args, target.transferList), ms), () => callerStack(runSync))) as T;
+  }
   const call = link.post(spec, name, args, target.transferList);
   return unwrap(link.wait(call, timeoutOf(target.timeoutMs)), () => callerStack(runSync)) as T;
 }

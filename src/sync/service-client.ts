@@ -6,6 +6,7 @@ import { dataCloneError, isDataCloneError } from './clone-path.js';
 import { rebuildForCaller } from '../errors-wire.js';
 import type { ServiceCallMessage, ServiceCancelMessage, ServiceResultMessage } from './service-protocol.js';
 import { registry } from './service-registry.js';
+import { contextState } from '../context/state.js';
 
 /**
  * What a legacy worker installs for the duration of one request so runSync can reach the main
@@ -37,7 +38,11 @@ export function callService(name: string, args: readonly unknown[], timeoutMs: n
   if (bridge === null) throw noBridge(name);
   const { port, signal, onOtherMessage } = bridge;
   const id = state.nextId++;
-  const call: ServiceCallMessage = { kind: 'service-call', thread: threadId, id, name, args };
+  // A task with a request context names it, so the service runs in that request's context.
+  const task = contextState.current;
+  const call: ServiceCallMessage = task === undefined || task.taskKey === 0
+    ? { kind: 'service-call', thread: threadId, id, name, args }
+    : { kind: 'service-call', thread: threadId, id, name, args, ctx: task.taskKey };
   try {
     port.postMessage(call);
   } catch (err) {

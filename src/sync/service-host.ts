@@ -6,6 +6,7 @@ import { serializeError } from '../errors-wire.js';
 import type { ServiceCallMessage, ServiceCancelMessage, ServiceResultMessage } from './service-protocol.js';
 import { registry } from './service-registry.js';
 import { runServiceCall } from './service-waits.js';
+import { contextState } from '../context/state.js';
 
 /** Main side: true for a message from a worker that {@link handleServiceCall} must handle. */
 export function isServiceMessage(msg: unknown): msg is ServiceCallMessage | ServiceCancelMessage {
@@ -41,7 +42,10 @@ export async function handleServiceCall(
         details: { service: msg.name },
       });
     }
-    const call = async () => fn.apply({ signal: controller.signal }, msg.args as unknown[]);
+    const bare = async () => fn.apply({ signal: controller.signal }, msg.args as unknown[]);
+    // Back in the calling request's context (src/context), when the call names one.
+    const enter = msg.ctx === undefined ? undefined : contextState.service;
+    const call = enter === undefined ? bare : () => enter(msg.ctx!, msg.name, bare);
     const value = owner === undefined ? await call() : await runServiceCall(owner, msg.thread, msg.name, call);
     try {
       reply({ kind: 'service-result', id: msg.id, ok: true, value });

@@ -8,6 +8,8 @@ export interface ServiceCallMessage {
   readonly id: number;
   readonly name: string;
   readonly args: readonly unknown[];
+  /** The calling task's request context key, when it has one: the service runs in that request's context. */
+  readonly ctx?: number;
 }
 
 /** Worker → main: the worker stopped waiting for call `id`; abort its signal. */

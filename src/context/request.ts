@@ -1,0 +1,105 @@
+// Where a request gets its context: server/cycle.ts hands every request's app call to the function
+// built here (only once context is on), which runs the app inside AsyncLocalStorage and, with
+// OpenTelemetry, inside the request's server span.
+import type { AsyncLocalStorage } from 'node:async_hooks';
+import type { App, HttpScope, Receive, Send, SendMessage } from '../gateway/types.js';
+import { isValidRequestId, requestIdGenerator } from '../observe/request-id.js';
+import { now } from '../pool/protocol.js';
+import { endSpan, otel, spanIsReal, type OtelContext } from './otel.js';
+import { RequestContext } from './request-context.js';
+import type { EnterRequest } from './state.js';
+import { formatTraceParent, newSpanId, newTraceId, parseTraceParent } from './trace-parent.js';
+
+/** The OpenTelemetry context (with the request's server span) of each request context that has one. */
+export const otelContexts = new WeakMap<RequestContext, OtelContext>();
+
+/** Settings of {@link makeEnter}. */
+export interface EnterSettings {
+  /** The request's time budget (0: no deadline). */
+  timeoutMs: number;
+}
+
+/** Builds the cycle hook: each request's app call runs in a fresh {@link RequestContext}. */
+export function makeEnter(storage: AsyncLocalStorage<RequestContext>, settings: EnterSettings): EnterRequest {
+  const nextId = requestIdGenerator();
+  return (app: App, scope: HttpScope, receive: Receive, send: Send, sink: object): unknown => {
+    // A cycle inside a request (an albany app mounted in Express through toNodeHandler, served by
+    // albany): still the same request, so it keeps the outer context.
+    if (storage.getStore() !== undefined) return app(scope, receive, send);
+    let sentId: string | undefined;
+    let sentParent: string | undefined;
+    const headers = scope.headers;
+    for (let i = 0; i < headers.length; i++) {
+      const [name, value] = headers[i]!;
+      if (name === 'x-request-id') sentId ??= value;
+      else if (name === 'traceparent') sentParent ??= value;
+    }
+    const requestId = isValidRequestId(sentId) ? sentId : nextId();
+    // The host's books (server/http.ts keeps the id for the access log, and when the head came):
+    // the access log then names the request by the same id as the context.
+    const books = sink as { requestId?: string; startedAt?: unknown };
+    if ('requestId' in books && books.requestId !== requestId) books.requestId = requestId;
+    const startedAt = typeof books.startedAt === 'number' ? performance.timeOrigin + books.startedAt : now();
+    const deadline = settings.timeoutMs > 0 ? startedAt + settings.timeoutMs : undefined;
+    const parent = parseTraceParent(sentParent);
+    const o = otel();
+    if (o === undefined) {
+      const ctx = new RequestContext(
+        requestId,
+        formatTraceParent(parent?.traceId ?? newTraceId(), newSpanId(), parent?.flags ?? 0),
+        deadline,
+      );
+      return storage.run(ctx, app, scope, receive, send);
+    }
+    const { api, tracer } = o;
+    const parentContext =
+      parent === undefined
+        ? api.ROOT_CONTEXT
+        : api.trace.setSpanContext(api.ROOT_CONTEXT, {
+            traceId: parent.traceId,
+            spanId: parent.spanId,
+            traceFlags: parent.flags,
+            isRemote: true,
+          });
+    const span = tracer.startSpan(
+      scope.method,
+      {
+        kind: api.SpanKind.SERVER,
+        startTime: startedAt,
+        attributes: {
+          'http.request.method': scope.method,
+          'url.path': scope.path,
+          'url.scheme': scope.scheme,
+          'albany.request_id': requestId,
+        },
+      },
+      parentContext,
+    );
+    const real = spanIsReal(o, span, parent?.spanId);
+    const sc = span.spanContext();
+    const traceparent = real
+      ? formatTraceParent(sc.traceId, sc.spanId, sc.traceFlags)
+      : formatTraceParent(parent?.traceId ?? newTraceId(), newSpanId(), parent?.flags ?? 0);
+    const ctx = new RequestContext(requestId, traceparent, deadline);
+    const spanContext = api.trace.setSpan(parentContext, span);
+    otelContexts.set(ctx, spanContext);
+    const tracedSend = (message: SendMessage): Promise<void> => {
+      if (message.type === 'http.response.start') span.setAttribute('http.response.status_code', message.status);
+      return send(message);
+    };
+    let result: unknown;
+    try {
+      result = api.context.with(spanContext, () => storage.run(ctx, app, scope, receive, tracedSend));
+    } catch (error) {
+      endSpan(o, span, error);
+      throw error;
+    }
+    return Promise.resolve(result).then(
+      () => endSpan(o, span),
+      (error: unknown) => {
+        endSpan(o, span, error);
+        throw error;
+      },
+    );
+  };
+}

@@ -1,0 +1,67 @@
+// W3C Trace Context `traceparent`: parsed from a request, or started anew, and formatted again for
+// the request's own span (https://www.w3.org/TR/trace-context/#traceparent-header).
+import { randomFillSync } from 'node:crypto';
+
+/** The fields of a `traceparent` header. */
+export interface TraceParent {
+  /** 32 lower-case hex digits, never all zeros. */
+  readonly traceId: string;
+  /** 16 lower-case hex digits, never all zeros: the span this one's work is a child of. */
+  readonly spanId: string;
+  /** Trace flags (bit 0: sampled). */
+  readonly flags: number;
+}
+
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
+
+/**
+ * Parses a `traceparent` value; undefined when it is not a valid one (the request then starts a
+ * new trace). Version `ff` is refused; a future version is read for its first four fields, as the
+ * specification asks.
+ */
+export function parseTraceParent(value: string | undefined): TraceParent | undefined {
+  if (value === undefined) return undefined;
+  const m = TRACEPARENT.exec(value.trim());
+  if (m === null) return undefined;
+  const [, version, traceId, spanId, flags, rest] = m as unknown as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string | undefined,
+  ];
+  if (version === 'ff' || (version === '00' && rest !== undefined)) return undefined;
+  if (/^0+$/.test(traceId) || /^0+$/.test(spanId)) return undefined;
+  return { traceId, spanId, flags: parseInt(flags, 16) };
+}
+
+/** `00-<traceId>-<spanId>-<flags>`. */
+export function formatTraceParent(traceId: string, spanId: string, flags: number): string {
+  return `00-${traceId}-${spanId}-${flags < 16 ? '0' : ''}${flags.toString(16)}`;
+}
+
+// Random ids come from one buffer refilled every 256 ids: a randomBytes call per id costs more.
+const pool = Buffer.alloc(4096);
+let offset = pool.length;
+
+function randomHex(bytes: number): string {
+  if (offset + bytes > pool.length) {
+    randomFillSync(pool);
+    offset = 0;
+  }
+  const text = pool.toString('hex', offset, offset + bytes);
+  offset += bytes;
+  // All zeros is invalid in both fields; 2^-64 at worst, but cheap to rule out.
+  return /^0+$/.test(text) ? randomHex(bytes) : text;
+}
+
+/** A new random trace id (32 hex digits). */
+export function newTraceId(): string {
+  return randomHex(16);
+}
+
+/** A new random span id (16 hex digits). */
+export function newSpanId(): string {
+  return randomHex(8);
+}
