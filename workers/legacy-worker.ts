@@ -18,12 +18,16 @@ import { cachedHandler, loadHandler, type LoadedHandler } from '../legacy-adapte
 import { installServiceBridge } from '../legacy-adapter/worker/service-bridge.js';
 import { wsgiEnviron } from '../legacy-adapter/worker/wsgi-style.js';
 import { postOffloadResult, runOffloadCall } from './offload-call.js';
+import { ThreadCpuSampler } from '../src/pool/thread-cpu.js';
+
+// This thread's CPU time for the pool's figures, sampled at the end of a batch at most every 20 ms.
+const cpu = new ThreadCpuSampler();
 
 // This thread's persistent channel, opened once: streaming, body pulls, acks and runSync travel on it.
 const channel: WorkerChannelEnd = (() => {
   const { port1, port2 } = new MessageChannel();
   const signal = new SharedArrayBuffer(4);
-  const register: RegisterMessage = { albanyLegacyRegister: true, threadId, port: port2, signal };
+  const register: RegisterMessage = { albanyLegacyRegister: true, threadId, port: port2, signal, cpu: cpu.buffer };
   parentPort?.postMessage(register, [port2]);
   return { port: port1, signal: createSignal(signal) };
 })();
@@ -70,6 +74,7 @@ function runFrom(run: BatchRun, from: number): BatchResult | Promise<BatchResult
     }
     finish(run, i, out);
   }
+  cpu.maybeSample(now());
   return encodeResults(run.results);
 }
 

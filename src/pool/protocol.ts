@@ -319,6 +319,8 @@ export interface RegisterMessage {
   port: MessagePort;
   /** 4 bytes: the worker's wake-up counter (bumped by the main side after each post). */
   signal: SharedArrayBuffer;
+  /** The thread's CPU figures, written by the worker now and then (see pool/thread-cpu.ts). */
+  cpu?: SharedArrayBuffer;
 }
 
 /** A plain-data copy of an Error, rebuilt on the main thread for the log. */
