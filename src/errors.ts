@@ -45,6 +45,8 @@ export const ErrorCodes = {
   ERR_ALBANY_INTERFACE: 'ERR_ALBANY_INTERFACE',
   /** The first workers of a cluster failed to start (a port in use, an app that fails to load): nothing to respawn. */
   ERR_ALBANY_WORKER_START: 'ERR_ALBANY_WORKER_START',
+  /** `albany config --suggest`: the metrics endpoint did not answer, or holds no albany pool figures. */
+  ERR_ALBANY_METRICS_UNAVAILABLE: 'ERR_ALBANY_METRICS_UNAVAILABLE',
 } as const;
 
 /** One of the {@link ErrorCodes}. */

@@ -85,12 +85,22 @@ async function startHost(config: CliConfig, logger: Logger, recycle?: () => void
   captured?.setAddress(realAddress(server.url));
   // After the app is loaded and started: the pools it builds (or mounts) have declared their names.
   for (const line of unusedPoolSettings()) logger.warn(`pool config not used: ${line}`);
+  const stopAdvice = await startPoolAdvice(config, logger);
   // Under a cluster (--workers, --reload) the primary serves /metrics and asks each worker for its figures.
   if (metrics !== undefined && cluster.isWorker) {
     const { answerMetricsRequests } = await import('./observe/cluster-metrics.js');
     answerMetricsRequests(await processExposition(metrics));
   }
-  return { url: server.url, metrics, close: () => server.close().then(closeApp).finally(() => { metrics?.close(); return services.stop(); }) };
+  return { url: server.url, metrics, close: () => server.close().then(closeApp).finally(() => { stopAdvice(); metrics?.close(); return services.stop(); }) };
+}
+
+/** The periodic pool sizing line (`--advice-interval`, pool/advice-log.ts) of this process. */
+async function startPoolAdvice(config: CliConfig, logger: Logger): Promise<() => void> {
+  if (config.adviceIntervalS <= 0) return () => {};
+  const [{ startAdviceLog }, { toPrometheus }, { livePoolSources }] = await Promise.all([
+    import('./pool/advice-log.js'), import('./pool/metrics-prometheus.js'), import('./pool/registry.js'),
+  ]);
+  return startAdviceLog(config.adviceIntervalS * 1000, () => toPrometheus(livePoolSources()), (line) => logger.info(line));
 }
 
 /** What `server.address()` of the app's captured server answers once albany listens: host and port, or the socket path. */
