@@ -17,20 +17,20 @@ export function metricsUrl(target: string): URL {
   };
   const text = target.trim();
   if (text === '') return bad('empty');
-  let url: URL;
-  if (/^\d+$/.test(text)) url = new URL(`http://127.0.0.1:${text}/metrics`);
-  else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) {
-    try {
-      url = new URL(text);
-    } catch {
-      return bad('not a URL');
-    }
-  } else if (/^(\[[0-9a-f:.]+\]|[^\s/:]+):\d+$/i.test(text)) url = new URL(`http://${text}/metrics`);
+  const portText = /^\d+$/.test(text) ? text : /^(?:\[[0-9a-f:.]+\]|[^\s/:]+):(\d+)$/i.exec(text)?.[1];
+  if (portText !== undefined && !(Number(portText) >= 1 && Number(portText) <= 65535)) bad('the port must be 1 to 65535');
+  let spec: string;
+  if (/^\d+$/.test(text)) spec = `http://127.0.0.1:${text}/metrics`;
+  else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) spec = text;
+  else if (portText !== undefined) spec = `http://${text}/metrics`;
   else return bad('not a port, HOST:PORT or URL');
+  let url: URL;
+  try {
+    url = new URL(spec);
+  } catch {
+    return bad('not a valid URL');
+  }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') bad(`${url.protocol} is not http: or https:`);
-  const port = url.port === '' ? undefined : Number(url.port);
-  if (port !== undefined && (port < 1 || port > 65535)) bad('the port must be 1 to 65535');
-  if (/^\d+$/.test(text) && (Number(text) < 1 || Number(text) > 65535)) bad('the port must be 1 to 65535');
   if (url.pathname === '/' || url.pathname === '') url.pathname = '/metrics';
   return url;
 }

@@ -97,7 +97,7 @@ export function advise(f: PoolFigures): PoolAdvice {
   const threads = saturated ? Math.max(now, Math.min(carry, Math.max(4 * now, 2 * cores))) : now;
   const maxQueue = queueFor(threads);
   const why = saturated ? 'saturated' : 'not saturated (busy < 80 %, little queue wait)';
-  const rule = `${shareText} < ${pct(CPU_BOUND_SHARE)}; ${why}; the cores left carry ${coresLeft} ÷ ${pct(share)} = ${carry} threads, `
+  const rule = `${shareText} < ${pct(CPU_BOUND_SHARE)}; ${why}; the cores left carry ${coresLeft} ÷ ${pct(share)} = ${carry}${carry === MAX_ADVISED_THREADS ? ' (the cap)' : ''} threads, `
     + `grow by ×4 or to 2 × ${cores} cores per step`;
   const advice = threads === now ? `keep maxThreads ${now}` : `try maxThreads ${threads}`;
   const line = `${figures} → I/O-bound: ${advice}, maxQueue ${maxQueue} (rule: ${rule}; maxQueue ≈ ${QUEUE_WORK_MS} ms of work)`;
