@@ -79,13 +79,14 @@ async function startHost(config: CliConfig, logger: Logger, recycle?: () => void
     await services.stop().catch((stopError: unknown) => logger.error((stopError as Error).message));
     throw error;
   }
+  // Started before the "listening" line: SIGTERM handlers follow that line at once (no await between).
+  const stopAdvice = await startPoolAdvice(config, logger);
   process.stdout.write(`albany: listening on ${server.url}${config.workers > 1 ? ` (worker ${process.pid})` : ' (Ctrl+C to stop)'}\n`);
   const listenCall = captured?.call ?? legacyListenCall;
   if (listenCall !== undefined) logger.info(`serving the app's own app.${listenCall} handler through albany on ${server.url} (nothing was bound for it)`);
   captured?.setAddress(realAddress(server.url));
   // After the app is loaded and started: the pools it builds (or mounts) have declared their names.
   for (const line of unusedPoolSettings()) logger.warn(`pool config not used: ${line}`);
-  const stopAdvice = await startPoolAdvice(config, logger);
   // Under a cluster (--workers, --reload) the primary serves /metrics and asks each worker for its figures.
   if (metrics !== undefined && cluster.isWorker) {
     const { answerMetricsRequests } = await import('./observe/cluster-metrics.js');
