@@ -101,7 +101,9 @@ async function startPoolAdvice(config: CliConfig, logger: Logger): Promise<() =>
   const [{ startAdviceLog }, { toPrometheus }, { livePoolSources }] = await Promise.all([
     import('./pool/advice-log.js'), import('./pool/metrics-prometheus.js'), import('./pool/registry.js'),
   ]);
-  return startAdviceLog(config.adviceIntervalS * 1000, () => toPrometheus(livePoolSources()), (line) => logger.info(line));
+  // Cluster workers share the cores: each advises for its share.
+  const options = { processesOnHost: config.workers };
+  return startAdviceLog(config.adviceIntervalS * 1000, () => toPrometheus(livePoolSources()), (line) => logger.info(line), options);
 }
 
 /** What `server.address()` of the app's captured server answers once albany listens: host and port, or the socket path. */

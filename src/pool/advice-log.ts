@@ -1,7 +1,7 @@
 // The periodic sizing line: every interval, each pool that was busy (or whose advice differs from its
 // setting) gets one info line with the figures of that window, the advice and the rule.
 import { figuresBetween, readPoolFigures, type PoolFigures } from './advice-figures.js';
-import { advise } from './advice.js';
+import { advise, type AdviseOptions } from './advice.js';
 
 /** Default interval of the line, in seconds (`--advice-interval`, `ALBANY_ADVICE_INTERVAL`). */
 export const DEFAULT_ADVICE_INTERVAL_S = 60;
@@ -14,10 +14,13 @@ const seconds = (s: number): string => (s >= 10 ? String(Math.round(s)) : s.toFi
 /**
  * Every `intervalMs`, reads `exposition()` (this process's /metrics text), takes the difference
  * with the previous reading per pool and passes `log` one line for each pool that ran tasks in the
- * window and was at least half busy or would be better sized otherwise. The timer is unref'd.
+ * window and was at least half busy or would be better sized otherwise (`options`: see `advise`).
+ * The timer is unref'd.
  * Returns the function that stops it.
  */
-export function startAdviceLog(intervalMs: number, exposition: () => string, log: (line: string) => void): () => void {
+export function startAdviceLog(
+  intervalMs: number, exposition: () => string, log: (line: string) => void, options: AdviseOptions = {},
+): () => void {
   let previous = new Map<string, PoolFigures>();
   const tick = (): void => {
     let current: PoolFigures[];
@@ -31,7 +34,7 @@ export function startAdviceLog(intervalMs: number, exposition: () => string, log
       if (before === undefined) continue;
       const window = figuresBetween(f, before);
       if (window.tasks === 0) continue;
-      const advice = advise(window);
+      const advice = advise(window, options);
       const busy = window.seconds !== undefined && window.seconds > 0 && window.maxThreads
         ? window.runSeconds / (window.seconds * window.maxThreads)
         : 0;

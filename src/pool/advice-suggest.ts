@@ -59,5 +59,5 @@ export async function suggestFromMetrics(target: string, timeoutMs = SUGGEST_TIM
   if (pools.length === 0) {
     throw albanyError('ERR_ALBANY_METRICS_UNAVAILABLE', `--suggest: ${url.href} shows no albany pool figures (no albany_pool_* metrics: is a legacy pool or offload() in use there?)`);
   }
-  return pools.map(advise);
+  return pools.map((f) => advise(f));
 }

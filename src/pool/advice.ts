@@ -24,6 +24,16 @@ export interface PoolAdvice {
   line: string;
 }
 
+/** Options of {@link advise}. */
+export interface AdviseOptions {
+  /**
+   * Processes of the service sharing the machine's cores, each with its own pool; by default
+   * `figures.processes` (the figures are a cluster's sum). A cluster worker advising from its own
+   * figures gives the worker count here.
+   */
+  processesOnHost?: number;
+}
+
 /** A handler that wants a core for at least this share of its run time is CPU-bound. */
 export const CPU_BOUND_SHARE = 0.5;
 /** The most threads advice ever proposes per process. */
@@ -49,9 +59,10 @@ const ms = (seconds: number): string => {
  * ×4 or 2 × cores in one step and {@link MAX_ADVISED_THREADS}; otherwise it stays. maxQueue holds
  * what the advised threads finish in about {@link QUEUE_WORK_MS}.
  */
-export function advise(f: PoolFigures): PoolAdvice {
-  const processes = Math.max(1, f.processes);
-  const current = f.maxThreads === undefined ? undefined : Math.max(1, Math.round(f.maxThreads / processes));
+export function advise(f: PoolFigures, options: AdviseOptions = {}): PoolAdvice {
+  const summedOver = Math.max(1, f.processes);
+  const processes = Math.max(1, Math.floor(options.processesOnHost ?? summedOver));
+  const current = f.maxThreads === undefined ? undefined : Math.max(1, Math.round(f.maxThreads / summedOver));
   const perProcess = processes > 1 ? ` per process (${processes} processes)` : '';
   const head = `pool ${f.name}: ${current ?? '?'} thread${current === 1 ? '' : 's'}${perProcess}`;
   const base = { pool: f.name, currentMaxThreads: current };

@@ -14,6 +14,6 @@ export { offload, DEFAULT_OFFLOAD_POOL, type OffloadOptions, type OffloadCallOpt
 export { LegacyPool } from './legacy-pool.js';
 export type { PoolOptions, DispatchOptions, LegacyPoolStats } from './pool-types.js';
 export { type HandlerStyle, type LegacyTask, type TaskResult, type WorkerMessage, type MainMessage } from './protocol.js';
-export { advise, type PoolAdvice, type LoadKind } from './advice.js';
+export { advise, type AdviseOptions, type PoolAdvice, type LoadKind } from './advice.js';
 export { readPoolFigures, figuresBetween, type PoolFigures } from './advice-figures.js';
 export type { PoolCpuStats, CpuSourceName } from './thread-cpu.js';

@@ -37,6 +37,10 @@ test('CPU-bound: the cores left beside the event loop, at least 1; per process u
   const cluster = advise(figures({ cpuSeconds: 15, cores: 8, processes: 2, maxThreads: 8 }));
   t.like(cluster, { kind: 'cpu-bound', currentMaxThreads: 4, maxThreads: 3 });
   t.regex(cluster.line, /^pool p: 4 threads per process \(2 processes\), .*max\(1, ⌊\(8 cores − 2\) \/ 2⌋\)/);
+  // A cluster worker advising from its own figures: its threads, the cores shared with the others.
+  const worker = advise(figures({ cpuSeconds: 15, cores: 8, maxThreads: 4 }), { processesOnHost: 2 });
+  t.like(worker, { kind: 'cpu-bound', currentMaxThreads: 4, maxThreads: 3 });
+  t.regex(worker.line, /^pool p: 4 threads per process \(2 processes\), /);
 });
 
 test('no tasks, or no CPU figure: no change, and the line says why', (t) => {
