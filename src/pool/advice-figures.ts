@@ -38,16 +38,46 @@ function parseValue(text: string): number {
   return Number(text);
 }
 
-function unescape(value: string): string {
+function unescapeLabel(value: string): string {
   return value.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
 }
 
 function empty(name: string, processes: number): PoolFigures {
   return {
-    name, maxThreads: undefined, maxQueue: undefined, seconds: undefined, cores: undefined, processes,
-    tasks: 0, runSeconds: 0, cpuSeconds: undefined, cpuWaitSeconds: undefined, waitBuckets: [], queueFull: 0,
+    name,
+    maxThreads: undefined,
+    maxQueue: undefined,
+    seconds: undefined,
+    cores: undefined,
+    processes,
+    tasks: 0,
+    runSeconds: 0,
+    cpuSeconds: undefined,
+    cpuWaitSeconds: undefined,
+    waitBuckets: [],
+    queueFull: 0,
   };
 }
+
+type Setter = (f: PoolFigures, value: number, labels: Record<string, string>) => void;
+
+// The series advice reads, by sample name (histogram series with their suffix).
+const SETTERS: Readonly<Record<string, Setter>> = {
+  albany_pool_max_threads: (f, v) => (f.maxThreads = v),
+  albany_pool_max_queue: (f, v) => (f.maxQueue = v),
+  albany_pool_age_seconds: (f, v) => (f.seconds = v),
+  albany_pool_cores: (f, v) => (f.cores = v),
+  albany_pool_run_seconds_count: (f, v) => (f.tasks = v),
+  albany_pool_run_seconds_sum: (f, v) => (f.runSeconds = v),
+  albany_pool_cpu_seconds_total: (f, v) => (f.cpuSeconds = v),
+  albany_pool_cpu_wait_seconds_total: (f, v) => (f.cpuWaitSeconds = v),
+  albany_pool_tasks_rejected_total: (f, v, labels) => {
+    if (labels.reason === 'queue-full') f.queueFull = v;
+  },
+  albany_pool_wait_seconds_bucket: (f, v, labels) => {
+    f.waitBuckets.push([parseValue(labels.le ?? 'NaN'), v]);
+  },
+};
 
 /**
  * Every pool of a Prometheus text exposition written by albany (`albany_pool_*` families), in
@@ -69,24 +99,15 @@ export function readPoolFigures(text: string): PoolFigures[] {
     }
     if (!name!.startsWith('albany_pool_')) continue;
     const labels: Record<string, string> = {};
-    for (const l of (labelText ?? '').matchAll(LABEL)) labels[l[1]!] = unescape(l[2]!);
+    for (const l of (labelText ?? '').matchAll(LABEL)) labels[l[1]!] = unescapeLabel(l[2]!);
     const pool = labels.pool;
     if (pool === undefined) continue;
     let f = pools.get(pool);
-    if (f === undefined) pools.set(pool, (f = empty(pool, 1)));
-    switch (name) {
-      case 'albany_pool_max_threads': f.maxThreads = value; break;
-      case 'albany_pool_max_queue': f.maxQueue = value; break;
-      case 'albany_pool_age_seconds': f.seconds = value; break;
-      case 'albany_pool_cores': f.cores = value; break;
-      case 'albany_pool_run_seconds_count': f.tasks = value; break;
-      case 'albany_pool_run_seconds_sum': f.runSeconds = value; break;
-      case 'albany_pool_cpu_seconds_total': f.cpuSeconds = value; break;
-      case 'albany_pool_cpu_wait_seconds_total': f.cpuWaitSeconds = value; break;
-      case 'albany_pool_tasks_rejected_total': if (labels.reason === 'queue-full') f.queueFull = value; break;
-      case 'albany_pool_wait_seconds_bucket': f.waitBuckets.push([parseValue(labels.le ?? 'NaN'), value]); break;
-      default: break;
+    if (f === undefined) {
+      f = empty(pool, 1);
+      pools.set(pool, f);
     }
+    SETTERS[name!]?.(f, value, labels);
   }
   const all = [...pools.values()];
   for (const f of all) {

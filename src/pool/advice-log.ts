@@ -19,7 +19,10 @@ const seconds = (s: number): string => (s >= 10 ? String(Math.round(s)) : s.toFi
  * Returns the function that stops it.
  */
 export function startAdviceLog(
-  intervalMs: number, exposition: () => string, log: (line: string) => void, options: AdviseOptions = {},
+  intervalMs: number,
+  exposition: () => string,
+  log: (line: string) => void,
+  options: AdviseOptions = {},
 ): () => void {
   let previous = new Map<string, PoolFigures>();
   const tick = (): void => {
@@ -35,9 +38,10 @@ export function startAdviceLog(
       const window = figuresBetween(f, before);
       if (window.tasks === 0) continue;
       const advice = advise(window, options);
-      const busy = window.seconds !== undefined && window.seconds > 0 && window.maxThreads
-        ? window.runSeconds / (window.seconds * window.maxThreads)
-        : 0;
+      const busy =
+        window.seconds !== undefined && window.seconds > 0 && window.maxThreads
+          ? window.runSeconds / (window.seconds * window.maxThreads)
+          : 0;
       if (advice.change || busy >= BUSY_FOR_A_LINE) log(`${advice.line} [last ${seconds(window.seconds ?? 0)} s]`);
     }
     previous = new Map(current.map((f) => [f.name, f]));

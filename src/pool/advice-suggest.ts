@@ -13,12 +13,17 @@ export const SUGGEST_TIMEOUT_MS = 5000;
  */
 export function metricsUrl(target: string): URL {
   const bad = (why: string): never => {
-    throw albanyError('ERR_ALBANY_USAGE', `--suggest ${JSON.stringify(target)}: ${why}; give the --metrics port of a running albany, as PORT, HOST:PORT or http://HOST:PORT/metrics`);
+    throw albanyError(
+      'ERR_ALBANY_USAGE',
+      `--suggest ${JSON.stringify(target)}: ${why}; ` +
+        'give the --metrics port of a running albany, as PORT, HOST:PORT or http://HOST:PORT/metrics',
+    );
   };
   const text = target.trim();
   if (text === '') return bad('empty');
   const portText = /^\d+$/.test(text) ? text : /^(?:\[[0-9a-f:.]+\]|[^\s/:]+):(\d+)$/i.exec(text)?.[1];
-  if (portText !== undefined && !(Number(portText) >= 1 && Number(portText) <= 65535)) bad('the port must be 1 to 65535');
+  if (portText !== undefined && !(Number(portText) >= 1 && Number(portText) <= 65535))
+    bad('the port must be 1 to 65535');
   let spec: string;
   if (/^\d+$/.test(text)) spec = `http://127.0.0.1:${text}/metrics`;
   else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) spec = text;
@@ -47,17 +52,30 @@ export async function suggestFromMetrics(target: string, timeoutMs = SUGGEST_TIM
     const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
     text = await res.text();
     if (res.status !== 200) {
-      throw albanyError('ERR_ALBANY_METRICS_UNAVAILABLE', `--suggest: ${url.href} answered ${res.status}, not 200 (is it the --metrics port of albany serve?)`);
+      throw albanyError(
+        'ERR_ALBANY_METRICS_UNAVAILABLE',
+        `--suggest: ${url.href} answered ${res.status}, not 200 (is it the --metrics port of albany serve?)`,
+      );
     }
   } catch (error) {
     if (error instanceof Error && (error as { code?: unknown }).code === 'ERR_ALBANY_METRICS_UNAVAILABLE') throw error;
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    const why = (error as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (cause?.code ?? cause?.message ?? (error as Error).message);
-    throw albanyError('ERR_ALBANY_METRICS_UNAVAILABLE', `--suggest: cannot read ${url.href} (${why}); start the server with --metrics PORT and give that port`);
+    const why =
+      (error as Error).name === 'TimeoutError'
+        ? `no answer within ${timeoutMs} ms`
+        : (cause?.code ?? cause?.message ?? (error as Error).message);
+    throw albanyError(
+      'ERR_ALBANY_METRICS_UNAVAILABLE',
+      `--suggest: cannot read ${url.href} (${why}); start the server with --metrics PORT and give that port`,
+    );
   }
   const pools = readPoolFigures(text);
   if (pools.length === 0) {
-    throw albanyError('ERR_ALBANY_METRICS_UNAVAILABLE', `--suggest: ${url.href} shows no albany pool figures (no albany_pool_* metrics: is a legacy pool or offload() in use there?)`);
+    throw albanyError(
+      'ERR_ALBANY_METRICS_UNAVAILABLE',
+      `--suggest: ${url.href} shows no albany pool figures ` +
+        '(no albany_pool_* metrics: is a legacy pool or offload() in use there?)',
+    );
   }
   return pools.map((f) => advise(f));
 }

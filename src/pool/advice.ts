@@ -67,14 +67,16 @@ export function advise(f: PoolFigures, options: AdviseOptions = {}): PoolAdvice 
   const head = `pool ${f.name}: ${current ?? '?'} thread${current === 1 ? '' : 's'}${perProcess}`;
   const base = { pool: f.name, currentMaxThreads: current };
   if (f.tasks === 0 || f.runSeconds <= 0) {
-    const line = `${head}, no tasks ran${f.seconds === undefined ? '' : ` in ${Math.round(f.seconds)} s`} → nothing to go on: keep maxThreads ${current ?? 'as is'}`;
+    const when = f.seconds === undefined ? '' : ` in ${Math.round(f.seconds)} s`;
+    const line = `${head}, no tasks ran${when} → nothing to go on: keep maxThreads ${current ?? 'as is'}`;
     return { ...base, kind: 'idle', maxThreads: current, maxQueue: undefined, change: false, line };
   }
   const meanRun = f.runSeconds / f.tasks;
   const waitP50 = bucketQuantile(f.waitBuckets, 0.5);
-  const busy = f.seconds !== undefined && f.seconds > 0 && f.maxThreads !== undefined && f.maxThreads > 0
-    ? f.runSeconds / (f.seconds * f.maxThreads)
-    : undefined;
+  const busy =
+    f.seconds !== undefined && f.seconds > 0 && f.maxThreads !== undefined && f.maxThreads > 0
+      ? f.runSeconds / (f.seconds * f.maxThreads)
+      : undefined;
   const figures = [
     head,
     busy === undefined ? undefined : `busy ${pct(Math.min(1, busy))}`,
@@ -83,12 +85,18 @@ export function advise(f: PoolFigures, options: AdviseOptions = {}): PoolAdvice 
     `${f.tasks} tasks, mean run ${ms(meanRun)}`,
     `queue wait p50 ${ms(waitP50)}`,
     f.queueFull > 0 ? `${f.queueFull} refused (queue full)` : undefined,
-  ].filter((s) => s !== undefined).join(', ');
+  ]
+    .filter((s) => s !== undefined)
+    .join(', ');
   const cores = f.cores ?? 1;
   const coresLeft = Math.max(1, Math.floor((cores - processes) / processes));
-  const queueFor = (threads: number): number => Math.min(10_000, Math.max(threads, Math.round((threads * QUEUE_WORK_MS) / 1000 / meanRun)));
+  const queueRule = `maxQueue ≈ ${QUEUE_WORK_MS} ms of work`;
+  const queueFor = (threads: number): number =>
+    Math.min(10_000, Math.max(threads, Math.round((threads * QUEUE_WORK_MS) / 1000 / meanRun)));
   if (f.cpuSeconds === undefined) {
-    const line = `${figures} → cannot tell I/O-bound from CPU-bound without CPU time (needs Linux /proc or Node ≥ 23.9): keep maxThreads ${current ?? 'as is'}`;
+    const line =
+      `${figures} → cannot tell I/O-bound from CPU-bound without CPU time (needs Linux /proc or Node ≥ 23.9): ` +
+      `keep maxThreads ${current ?? 'as is'}`;
     return { ...base, kind: 'unmeasured', maxThreads: current, maxQueue: undefined, change: false, line };
   }
   const share = Math.min(1, (f.cpuSeconds + (f.cpuWaitSeconds ?? 0)) / f.runSeconds);
@@ -96,10 +104,12 @@ export function advise(f: PoolFigures, options: AdviseOptions = {}): PoolAdvice 
   if (share >= CPU_BOUND_SHARE) {
     const threads = coresLeft;
     const maxQueue = queueFor(threads);
-    const rule = processes > 1
-      ? `${shareText} ≥ ${pct(CPU_BOUND_SHARE)}: at most the cores left beside the event loops, max(1, ⌊(${cores} cores − ${processes}) / ${processes}⌋)`
-      : `${shareText} ≥ ${pct(CPU_BOUND_SHARE)}: at most the cores left beside the event loop, max(1, ${cores} cores − 1)`;
-    const line = `${figures} → CPU-bound: try maxThreads ${threads}, maxQueue ${maxQueue} (rule: ${rule}; maxQueue ≈ ${QUEUE_WORK_MS} ms of work)`;
+    const formula =
+      processes > 1
+        ? `the cores left beside the event loops, max(1, ⌊(${cores} cores − ${processes}) / ${processes}⌋)`
+        : `the cores left beside the event loop, max(1, ${cores} cores − 1)`;
+    const rule = `${shareText} ≥ ${pct(CPU_BOUND_SHARE)}: at most ${formula}; ${queueRule}`;
+    const line = `${figures} → CPU-bound: try maxThreads ${threads}, maxQueue ${maxQueue} (rule: ${rule})`;
     return { ...base, kind: 'cpu-bound', maxThreads: threads, maxQueue, change: threads !== current, line };
   }
   const now = current ?? 1;
@@ -108,9 +118,12 @@ export function advise(f: PoolFigures, options: AdviseOptions = {}): PoolAdvice 
   const threads = saturated ? Math.max(now, Math.min(carry, Math.max(4 * now, 2 * cores))) : now;
   const maxQueue = queueFor(threads);
   const why = saturated ? 'saturated' : 'not saturated (busy < 80 %, little queue wait)';
-  const rule = `${shareText} < ${pct(CPU_BOUND_SHARE)}; ${why}; the cores left carry ${coresLeft} ÷ ${pct(share)} = ${carry}${carry === MAX_ADVISED_THREADS ? ' (the cap)' : ''} threads, `
-    + `grow by ×4 or to 2 × ${cores} cores per step`;
+  const cap = carry === MAX_ADVISED_THREADS ? ' (the cap)' : '';
+  const rule =
+    `${shareText} < ${pct(CPU_BOUND_SHARE)}; ${why}; ` +
+    `the cores left carry ${coresLeft} ÷ ${pct(share)} = ${carry}${cap} threads, ` +
+    `grow by ×4 or to 2 × ${cores} cores per step; ${queueRule}`;
   const advice = threads === now ? `keep maxThreads ${now}` : `try maxThreads ${threads}`;
-  const line = `${figures} → I/O-bound: ${advice}, maxQueue ${maxQueue} (rule: ${rule}; maxQueue ≈ ${QUEUE_WORK_MS} ms of work)`;
+  const line = `${figures} → I/O-bound: ${advice}, maxQueue ${maxQueue} (rule: ${rule})`;
   return { ...base, kind: 'io-bound', maxThreads: threads, maxQueue, change: threads !== current, line };
 }

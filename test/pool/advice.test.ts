@@ -8,15 +8,32 @@ import { toPrometheus } from '../../src/pool/metrics-prometheus.js';
 
 function figures(over: Partial<PoolFigures>): PoolFigures {
   return {
-    name: 'p', maxThreads: 2, maxQueue: 256, seconds: 10, cores: 4, processes: 1, tasks: 100, runSeconds: 19,
-    cpuSeconds: 0.2, cpuWaitSeconds: 0, waitBuckets: [[0.1, 10], [0.5, 80], [Infinity, 100]], queueFull: 0, ...over,
+    name: 'p',
+    maxThreads: 2,
+    maxQueue: 256,
+    seconds: 10,
+    cores: 4,
+    processes: 1,
+    tasks: 100,
+    runSeconds: 19,
+    cpuSeconds: 0.2,
+    cpuWaitSeconds: 0,
+    waitBuckets: [
+      [0.1, 10],
+      [0.5, 80],
+      [Infinity, 100],
+    ],
+    queueFull: 0,
+    ...over,
   };
 }
 
 test('I/O-bound and saturated: grows ×4 (or to 2 × cores) within what the cores can carry', (t) => {
   const a = advise(figures({}));
   t.like(a, { kind: 'io-bound', currentMaxThreads: 2, maxThreads: 8, change: true });
-  t.regex(a.line, /^pool p: 2 threads, busy 95 %, CPU 1.1 % of run time, waiting for a core 0 %, 100 tasks, mean run 190 ms, queue wait p50 \d+ ms → I\/O-bound: try maxThreads 8, maxQueue 42 \(rule: .*saturated; the cores left carry 3 ÷ 1.1 % = 256 \(the cap\) threads/);
+  t.regex(a.line, /^pool p: 2 threads, busy 95 %, CPU 1.1 % of run time, waiting for a core 0 %, 100 tasks, /);
+  t.regex(a.line, /, mean run 190 ms, queue wait p50 \d+ ms → I\/O-bound: try maxThreads 8, maxQueue 42 \(rule: /);
+  t.regex(a.line, /; saturated; the cores left carry 3 ÷ 1.1 % = 256 \(the cap\) threads/);
   // Many cores: 2 × cores beats ×4.
   t.is(advise(figures({ cores: 16 })).maxThreads, 32);
   // Half the run time on a CPU leaves no room: the cores left carry 3 ÷ 0.45 = 6.
@@ -24,7 +41,15 @@ test('I/O-bound and saturated: grows ×4 (or to 2 × cores) within what the core
 });
 
 test('I/O-bound but not saturated: keeps its threads', (t) => {
-  const a = advise(figures({ runSeconds: 5, waitBuckets: [[0.001, 100], [Infinity, 100]] }));
+  const a = advise(
+    figures({
+      runSeconds: 5,
+      waitBuckets: [
+        [0.001, 100],
+        [Infinity, 100],
+      ],
+    }),
+  );
   t.like(a, { kind: 'io-bound', maxThreads: 2, change: false });
   t.regex(a.line, /I\/O-bound: keep maxThreads 2, .*not saturated/);
 });
@@ -47,7 +72,10 @@ test('no tasks, or no CPU figure: no change, and the line says why', (t) => {
   t.like(advise(figures({ tasks: 0, runSeconds: 0 })), { kind: 'idle', maxThreads: 2, change: false });
   const unmeasured = advise(figures({ cpuSeconds: undefined, cpuWaitSeconds: undefined }));
   t.like(unmeasured, { kind: 'unmeasured', maxThreads: 2, change: false });
-  t.regex(unmeasured.line, /CPU not measured, .*cannot tell I\/O-bound from CPU-bound without CPU time \(needs Linux \/proc or Node ≥ 23.9\)/);
+  t.regex(
+    unmeasured.line,
+    /CPU not measured, .*cannot tell I\/O-bound from CPU-bound without CPU time \(needs Linux \/proc or Node ≥ 23/,
+  );
 });
 
 test('readPoolFigures reads what toPrometheus writes; figuresBetween gives a window', (t) => {
@@ -60,7 +88,16 @@ test('readPoolFigures reads what toPrometheus writes; figuresBetween gives a win
   metrics.taskFinished(40, true);
   const first = readPoolFigures(toPrometheus([source]));
   t.is(first.length, 1);
-  t.like(first[0], { name: 'a"b', maxThreads: 2, maxQueue: 300, seconds: 1, tasks: 1, runSeconds: 0.04, cpuSeconds: undefined, processes: 1 });
+  t.like(first[0], {
+    name: 'a"b',
+    maxThreads: 2,
+    maxQueue: 300,
+    seconds: 1,
+    tasks: 1,
+    runSeconds: 0.04,
+    cpuSeconds: undefined,
+    processes: 1,
+  });
   now.t = 3000;
   metrics.taskQueued();
   metrics.taskStarted(300);
@@ -81,6 +118,13 @@ test('metricsUrl: PORT, HOST:PORT and URLs; anything else is a usage error namin
   t.is(metricsUrl('http://h:1/').href, 'http://h:1/metrics');
   t.is(metricsUrl('http://h:1/stats').href, 'http://h:1/stats');
   for (const bad of ['', 'nonsense', '99999', 'h:0', 'ftp://h/metrics', 'http://', 'http://h:99999/']) {
-    t.throws(() => metricsUrl(bad), { code: 'ERR_ALBANY_USAGE', message: /give the --metrics port of a running albany, as PORT, HOST:PORT or http:\/\/HOST:PORT\/metrics$/ }, bad);
+    t.throws(
+      () => metricsUrl(bad),
+      {
+        code: 'ERR_ALBANY_USAGE',
+        message: /give the --metrics port of a running albany, as PORT, HOST:PORT or http:\/\/HOST:PORT\/metrics$/,
+      },
+      bad,
+    );
   }
 });

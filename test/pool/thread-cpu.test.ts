@@ -8,7 +8,7 @@ const spin = (ms: number): void => {
   while (Date.now() < end);
 };
 
-test('a sampler counts this thread\'s CPU from when it was made, at most every SAMPLE_EVERY_MS', (t) => {
+test("a sampler counts this thread's CPU from when it was made, at most every SAMPLE_EVERY_MS", (t) => {
   const sampler = new ThreadCpuSampler();
   const pool = new PoolCpu();
   t.is(pool.stats(), undefined, 'no thread registered yet');
@@ -27,7 +27,7 @@ test('a sampler counts this thread\'s CPU from when it was made, at most every S
   t.true(pool.stats()!.cpuMs + pool.stats()!.cpuWaitMs! > first.cpuMs + first.cpuWaitMs! + 20);
 });
 
-test('a replaced thread\'s figures stay in the total; figures add over threads', (t) => {
+test("a replaced thread's figures stay in the total; figures add over threads", (t) => {
   const pool = new PoolCpu();
   const slots = (cpuMs: number, waitMs: number) => {
     const buffer = new SharedArrayBuffer(24);
