@@ -20,7 +20,7 @@ import { wsgiEnviron } from '../legacy-adapter/worker/wsgi-style.js';
 import { postOffloadResult, runOffloadCall } from './offload-call.js';
 import { ThreadCpuSampler } from '../src/pool/thread-cpu.js';
 
-// This thread's CPU time for the pool's figures, sampled at the end of a batch at most every 20 ms.
+// This thread's CPU time for the pool's figures, sampled at the end of a batch now and then (pool/thread-cpu.ts).
 const cpu = new ThreadCpuSampler();
 
 // This thread's persistent channel, opened once: streaming, body pulls, acks and runSync travel on it.

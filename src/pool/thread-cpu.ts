@@ -22,11 +22,16 @@ const SOURCE_SLOT = 2;
 /** Bytes of one thread's buffer (see the slots above). */
 export const THREAD_CPU_BYTES = 24;
 
+/** A thread samples at most this often. */
+export const MIN_SAMPLE_GAP_MS = 10;
+
 /**
- * A thread samples at most this often. A sample is one open/read/close of a /proc file, 12–14 µs of
- * CPU measured on the 2-core dev box (readFileSync: 30–45 µs), so ≤ 0.07 % of a busy thread's time.
+ * …and at most once per this many times what its last sample took, so sampling costs at most
+ * 1/500 of the thread's time however slow the machine, or an instrumenting profiler, makes it. A
+ * sample is one open/read/close of a /proc file: 12–16 µs of CPU on the 2-core dev box
+ * (readFileSync: 30–45 µs), so the gap is the 10 ms floor there.
  */
-export const SAMPLE_EVERY_MS = 20;
+export const SAMPLE_COST_FACTOR = 500;
 
 /** Clock ticks per second of /proc/…/stat times: USER_HZ, fixed at 100 on Linux user space. */
 const USER_HZ = 100;
@@ -102,6 +107,7 @@ export class ThreadCpuSampler {
   readonly #slots = new Float64Array(this.buffer);
   readonly #base: Reading;
   #last = 0;
+  #gap = MIN_SAMPLE_GAP_MS;
 
   constructor() {
     this.#base = read();
@@ -109,11 +115,18 @@ export class ThreadCpuSampler {
     this.#slots[CPU_WAIT_SLOT] = Number.isNaN(this.#base.cpuWaitMs) ? NaN : 0;
   }
 
-  /** Samples when the last sample is at least {@link SAMPLE_EVERY_MS} old; `nowMs` is any ms clock. */
+  /** How long after the last sample the next one may be taken, in ms (see {@link SAMPLE_COST_FACTOR}). */
+  get gapMs(): number {
+    return this.#gap;
+  }
+
+  /** Samples when the last sample is at least {@link gapMs} old; `nowMs` is any ms clock. */
   maybeSample(nowMs: number): void {
-    if (nowMs - this.#last < SAMPLE_EVERY_MS || this.#base.source === CpuSource.unavailable) return;
+    if (nowMs - this.#last < this.#gap || this.#base.source === CpuSource.unavailable) return;
     this.#last = nowMs;
+    const started = performance.now();
     const r = read();
+    this.#gap = Math.max(MIN_SAMPLE_GAP_MS, SAMPLE_COST_FACTOR * (performance.now() - started));
     this.#slots[CPU_SLOT] = Math.max(0, r.cpuMs - this.#base.cpuMs);
     this.#slots[CPU_WAIT_SLOT] = Number.isNaN(r.cpuWaitMs) ? NaN : Math.max(0, r.cpuWaitMs - this.#base.cpuWaitMs);
   }

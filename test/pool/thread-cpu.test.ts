@@ -1,14 +1,14 @@
 // The CPU figures of a pool's threads: a sampler on a real thread (this one) and the main side's
 // sum over live and replaced threads.
 import test from 'ava';
-import { PoolCpu, SAMPLE_EVERY_MS, ThreadCpuSampler } from '../../src/pool/thread-cpu.js';
+import { MIN_SAMPLE_GAP_MS, PoolCpu, SAMPLE_COST_FACTOR, ThreadCpuSampler } from '../../src/pool/thread-cpu.js';
 
 const spin = (ms: number): void => {
   const end = Date.now() + ms;
   while (Date.now() < end);
 };
 
-test("a sampler counts this thread's CPU from when it was made, at most every SAMPLE_EVERY_MS", (t) => {
+test("a sampler counts this thread's CPU from when it was made, at most every gapMs", (t) => {
   const sampler = new ThreadCpuSampler();
   const pool = new PoolCpu();
   t.is(pool.stats(), undefined, 'no thread registered yet');
@@ -20,10 +20,13 @@ test("a sampler counts this thread's CPU from when it was made, at most every SA
   // Spinning 60 ms of wall time is CPU time or time waiting for a core (a loaded machine).
   t.true(first.cpuMs + first.cpuWaitMs! > 40, JSON.stringify(first));
   t.true(first.cpuMs + first.cpuWaitMs! < 1000, JSON.stringify(first));
+  // The gap: 500 times what a sample took, at least 10 ms (a sample takes well under a millisecond).
+  const gap = sampler.gapMs;
+  t.true(gap >= MIN_SAMPLE_GAP_MS && gap < SAMPLE_COST_FACTOR * 5, String(gap));
   spin(30);
-  sampler.maybeSample(1000 + SAMPLE_EVERY_MS - 1); // too soon: no read
+  sampler.maybeSample(1000 + gap - 1); // too soon: no read
   t.deepEqual(pool.stats(), first);
-  sampler.maybeSample(1000 + SAMPLE_EVERY_MS);
+  sampler.maybeSample(1000 + gap);
   t.true(pool.stats()!.cpuMs + pool.stats()!.cpuWaitMs! > first.cpuMs + first.cpuWaitMs! + 20);
 });
 
