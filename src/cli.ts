@@ -123,8 +123,13 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     blockThresholdMs: intFlag(values, 'block-threshold'),
   };
   if (server.port !== undefined && server.port > 65535) usage(`--port must be at most 65535, got ${server.port}`);
-  if (values.suggest !== undefined && command !== 'config') usage('--suggest belongs to albany config: albany config --suggest PORT|URL');
-  const envAdvice = env.ALBANY_ADVICE_INTERVAL !== undefined && env.ALBANY_ADVICE_INTERVAL !== '' ? intFlag({ ALBANY_ADVICE_INTERVAL: env.ALBANY_ADVICE_INTERVAL }, 'ALBANY_ADVICE_INTERVAL') : undefined;
+  if (values.suggest !== undefined && command !== 'config') {
+    usage('--suggest belongs to albany config: albany config --suggest PORT|URL');
+  }
+  const adviceEnv = env.ALBANY_ADVICE_INTERVAL;
+  const envAdvice = adviceEnv !== undefined && adviceEnv !== ''
+    ? intFlag({ ALBANY_ADVICE_INTERVAL: adviceEnv }, 'ALBANY_ADVICE_INTERVAL')
+    : undefined;
   const config: CliConfig = {
     ...base,
     command,
@@ -270,7 +275,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   }
 }
 
-/** `albany config --suggest URL`: one advice line per pool on stdout; any failure is one line on stderr and exit 2. */
+/** `albany config --suggest URL`: one advice line per pool on stdout; a failure is one line on stderr, exit 2. */
 async function suggest(target: string): Promise<void> {
   try {
     const { suggestFromMetrics } = await import('./pool/advice-suggest.js');

@@ -103,7 +103,8 @@ async function startPoolAdvice(config: CliConfig, logger: Logger): Promise<() =>
   ]);
   // Cluster workers share the cores: each advises for its share.
   const options = { processesOnHost: config.workers };
-  return startAdviceLog(config.adviceIntervalS * 1000, () => toPrometheus(livePoolSources()), (line) => logger.info(line), options);
+  const exposition = (): string => toPrometheus(livePoolSources());
+  return startAdviceLog(config.adviceIntervalS * 1000, exposition, (line) => logger.info(line), options);
 }
 
 /** What `server.address()` of the app's captured server answers once albany listens: host and port, or the socket path. */

@@ -34,7 +34,8 @@ export function livePoolSources(): PoolMetricsSource[] {
     const n = (seen.get(name) ?? 0) + 1;
     seen.set(name, n);
     if (n > 1) name = `${name}-${n}`;
-    return { name, metrics: pool.metrics, piscina: { threads: pool.threads, maxThreads: pool.config?.maxThreads }, maxQueue: pool.maxQueue };
+    const piscina = { threads: pool.threads, maxThreads: pool.config?.maxThreads };
+    return { name, metrics: pool.metrics, piscina, maxQueue: pool.maxQueue };
   });
 }
 

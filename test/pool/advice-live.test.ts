@@ -76,7 +76,7 @@ test.serial(
     await withServer(app, async (base) => {
       const pool: LegacyPool = app.pool;
       await load(base, '/?ms=1', 4);
-      // A sample is taken at a batch end at most every 10 ms or so: one more round after that closes the warm-up's books.
+      // A sample is taken at a batch end every 10 ms or so: one more round then closes the warm-up's books.
       await new Promise((r) => setTimeout(r, 30));
       await load(base, '/?ms=1', 4);
       const before = await scrape(metrics.url, 'spinny');
