@@ -36,6 +36,10 @@ export interface CliConfig {
   /** `--reload`: the folders to watch (absolute), or undefined when off. */
   reloadDirs: string[] | undefined;
   print: boolean;
+  /** `albany config --suggest URL`: the metrics endpoint to read for sizing advice. */
+  suggest: string | undefined;
+  /** `--advice-interval S` (env `ALBANY_ADVICE_INTERVAL`): seconds between sizing lines, 0 = off. */
+  adviceIntervalS: number;
   cwd: string;
   env: Readonly<Record<string, string | undefined>>;
 }

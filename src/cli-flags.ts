@@ -56,6 +56,8 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'config', type: 'string', value: 'FILE', help: 'config file (default: albany.config.json/.mjs/.js in the current directory)', group: 'pool' },
   ...poolFlagSpecs.map((s): FlagSpec => ({ name: s.name, type: 'string', value: s.valueName, help: `${s.description} (env ${s.env})`, group: 'pool' })),
   { name: 'print', type: 'boolean', help: 'with `albany config`: print the merged pool config and where each value came from', group: 'general' },
+  { name: 'suggest', type: 'string', value: 'URL', help: 'with `albany config`: read a running server\'s --metrics (PORT, HOST:PORT or URL) and print maxThreads/maxQueue advice per pool, with the figures and the rule', group: 'general' },
+  { name: 'advice-interval', type: 'string', value: 'S', help: `log that advice every S seconds for each pool that was busy (default 60; 0 = off; env ALBANY_ADVICE_INTERVAL)`, group: 'general' },
   { name: 'block-threshold', type: 'string', value: 'MS', help: `log the request and stack that keep the event loop from turning for MS ms (default ${SERVER_DEFAULTS.blockThresholdMs}; 0 = off)`, group: 'general' },
   { name: 'log-level', type: 'string', value: 'LEVEL', help: 'debug | info | warn | error | silent (default info)', group: 'general' },
   { name: 'access-log', type: 'boolean', help: 'one line per request on stdout: client, request line, status, bytes, duration, request id (default on, off at --log-level warn and above)', group: 'general' },
@@ -81,6 +83,7 @@ export function helpText(): string {
     '  albany serve MODULE[:EXPORT] [flags]    serve a gateway, node (req,res) or fetch app',
     '  albany serve --legacy MODULE[:EXPORT] [flags]\n                                          serve a blocking handler through the worker pool',
     '  albany config --print [flags]           show the merged pool config and its sources',
+    '  albany config --suggest PORT|URL        advise maxThreads/maxQueue from a running server\'s --metrics',
     '',
     'MODULE is a .js/.mjs/.ts file; EXPORT defaults to "default" (for --legacy: "handle", else "default").',
   ];

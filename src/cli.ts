@@ -49,7 +49,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   const values = parsed.values as Record<string, unknown>;
   const [command, ...rest] = parsed.positionals;
 
-  const base = { factory: false, appDir: cwd, envFile: undefined, target: undefined, legacy: undefined, legacyStyle: undefined, provide: [] as string[], interface: 'auto' as const, server: {}, poolFlags: {}, configPath: undefined, workers: 1, metricsPort: undefined, maxRequests: undefined, maxRequestsJitter: 0, fastcgi: undefined, tls: undefined, reloadDirs: undefined, print: false, cwd, env };
+  const base = { factory: false, appDir: cwd, envFile: undefined, target: undefined, legacy: undefined, legacyStyle: undefined, provide: [] as string[], interface: 'auto' as const, server: {}, poolFlags: {}, configPath: undefined, workers: 1, metricsPort: undefined, maxRequests: undefined, maxRequestsJitter: 0, fastcgi: undefined, tls: undefined, reloadDirs: undefined, print: false, suggest: undefined, adviceIntervalS: 60, cwd, env };
   if (values.help) return { ...base, command: 'help' };
   if (values.version) return { ...base, command: 'version' };
   if (command === undefined) usage('missing command: use "albany serve MODULE[:EXPORT]" (see albany --help)');
@@ -83,6 +83,13 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     blockThresholdMs: intFlag(values, 'block-threshold'),
   };
   if (server.port !== undefined && server.port > 65535) usage(`--port must be at most 65535, got ${server.port}`);
+  if (values.suggest !== undefined && command !== 'config') {
+    usage('--suggest belongs to albany config: albany config --suggest PORT|URL');
+  }
+  const adviceEnv = env.ALBANY_ADVICE_INTERVAL;
+  const envAdvice = adviceEnv !== undefined && adviceEnv !== ''
+    ? intFlag({ ALBANY_ADVICE_INTERVAL: adviceEnv }, 'ALBANY_ADVICE_INTERVAL')
+    : undefined;
   const config: CliConfig = {
     ...base,
     command,
@@ -100,6 +107,8 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     maxRequestsJitter: intFlag(values, 'max-requests-jitter') ?? 0,
     fastcgi: values.fastcgi as string | undefined,
     print: values.print === true,
+    suggest: values.suggest as string | undefined,
+    adviceIntervalS: intFlag(values, 'advice-interval') ?? envAdvice ?? 60,
     factory: values.factory === true,
     appDir: typeof values['app-dir'] === 'string' ? resolve(cwd, values['app-dir'] as string) : cwd,
     envFile: typeof values['env-file'] === 'string' ? resolve(cwd, values['env-file'] as string) : undefined,
@@ -211,6 +220,10 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     process.stdout.write(`albany ${version()}\n`);
     return;
   }
+  if (config.command === 'config' && config.suggest !== undefined) {
+    await suggest(config.suggest);
+    return;
+  }
   try {
     const { run } = await import('./run.js');
     await run(config);
@@ -219,6 +232,17 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     const usageLike = code === ErrorCodes.ERR_ALBANY_APP_LOAD || code === ErrorCodes.ERR_ALBANY_USAGE || code === ErrorCodes.ERR_ALBANY_INVALID_CONFIG || code === ErrorCodes.ERR_ALBANY_INTERFACE;
     process.stderr.write(`albany: ${(error as Error).message}\n`);
     process.exitCode = usageLike ? 2 : 1;
+  }
+}
+
+/** `albany config --suggest URL`: one advice line per pool on stdout; a failure is one line on stderr, exit 2. */
+async function suggest(target: string): Promise<void> {
+  try {
+    const { suggestFromMetrics } = await import('./pool/advice-suggest.js');
+    for (const advice of await suggestFromMetrics(target)) process.stdout.write(`${advice.line}\n`);
+  } catch (error) {
+    process.stderr.write(`albany: ${(error as Error).message}\n`);
+    process.exitCode = 2;
   }
 }
 

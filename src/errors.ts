@@ -47,6 +47,8 @@ export const ErrorCodes = {
   ERR_ALBANY_WORKER_START: 'ERR_ALBANY_WORKER_START',
   /** A function was called with an argument outside what it accepts (a programming error, not a config value). */
   ERR_ALBANY_INVALID_ARGUMENT: 'ERR_ALBANY_INVALID_ARGUMENT',
+  /** `albany config --suggest`: the metrics endpoint did not answer, or holds no albany pool figures. */
+  ERR_ALBANY_METRICS_UNAVAILABLE: 'ERR_ALBANY_METRICS_UNAVAILABLE',
 } as const;
 
 /** One of the {@link ErrorCodes}. */

@@ -80,6 +80,8 @@ async function startHost(config: CliConfig, logger: Logger, recycle?: () => void
     await services.stop().catch((stopError: unknown) => logger.error((stopError as Error).message));
     throw error;
   }
+  // Started before the "listening" line: SIGTERM handlers follow that line at once (no await between).
+  const stopAdvice = await startPoolAdvice(config, logger);
   process.stdout.write(`albany: listening on ${server.url}${config.workers > 1 ? ` (worker ${process.pid})` : ' (Ctrl+C to stop)'}\n`);
   const listenCall = captured?.call ?? legacyListenCall;
   if (listenCall !== undefined) logger.info(`serving the app's own app.${listenCall} handler through albany on ${server.url} (nothing was bound for it)`);
@@ -91,7 +93,19 @@ async function startHost(config: CliConfig, logger: Logger, recycle?: () => void
     const { answerMetricsRequests } = await import('./observe/cluster-metrics.js');
     answerMetricsRequests(await processExposition(metrics));
   }
-  return { url: server.url, metrics, close: () => server.close().then(closeApp).finally(() => { metrics?.close(); return services.stop(); }) };
+  return { url: server.url, metrics, close: () => server.close().then(closeApp).finally(() => { stopAdvice(); metrics?.close(); return services.stop(); }) };
+}
+
+/** The periodic pool sizing line (`--advice-interval`, pool/advice-log.ts) of this process. */
+async function startPoolAdvice(config: CliConfig, logger: Logger): Promise<() => void> {
+  if (config.adviceIntervalS <= 0) return () => {};
+  const [{ startAdviceLog }, { toPrometheus }, { livePoolSources }] = await Promise.all([
+    import('./pool/advice-log.js'), import('./pool/metrics-prometheus.js'), import('./pool/registry.js'),
+  ]);
+  // Cluster workers share the cores: each advises for its share.
+  const options = { processesOnHost: config.workers };
+  const exposition = (): string => toPrometheus(livePoolSources());
+  return startAdviceLog(config.adviceIntervalS * 1000, exposition, (line) => logger.info(line), options);
 }
 
 /** What `server.address()` of the app's captured server answers once albany listens: host and port, or the socket path. */

@@ -21,12 +21,16 @@ import { wsgiEnviron } from '../legacy-adapter/worker/wsgi-style.js';
 import { postOffloadResult, runOffloadCall } from './offload-call.js';
 import { enterTask, leaveTask } from '../src/context/worker-task.js';
 import type { WireContext } from '../src/context/request-context.js';
+import { ThreadCpuSampler } from '../src/pool/thread-cpu.js';
+
+// This thread's CPU time for the pool's figures, sampled at the end of a batch now and then (pool/thread-cpu.ts).
+const cpu = new ThreadCpuSampler();
 
 // This thread's persistent channel, opened once: streaming, body pulls, acks and runSync travel on it.
 const channel: WorkerChannelEnd = (() => {
   const { port1, port2 } = new MessageChannel();
   const signal = new SharedArrayBuffer(4);
-  const register: RegisterMessage = { albanyLegacyRegister: true, threadId, port: port2, signal };
+  const register: RegisterMessage = { albanyLegacyRegister: true, threadId, port: port2, signal, cpu: cpu.buffer };
   parentPort?.postMessage(register, [port2]);
   return { port: port1, signal: createSignal(signal) };
 })();
@@ -80,6 +84,7 @@ function runFrom(run: BatchRun, from: number): BatchResult | Promise<BatchResult
     if (contexts !== undefined) leaveTask();
     finish(run, i, out);
   }
+  cpu.maybeSample(now());
   return encodeResults(run.results);
 }
 

@@ -8,6 +8,9 @@ export type MergeRule = 'sum' | 'mean' | 'per-process';
 /** The rule for every family not listed is `sum`. */
 export const MERGE_RULES: Readonly<Record<string, MergeRule>> = Object.freeze({
   albany_pool_utilization: 'mean',
+  // Every process of a service shares the machine and started together: one figure, not a sum.
+  albany_pool_age_seconds: 'mean',
+  albany_pool_cores: 'mean',
   albany_event_loop_lag_seconds: 'per-process',
   albany_event_loop_utilization: 'per-process',
 });

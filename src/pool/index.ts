@@ -12,3 +12,6 @@ export { offload, DEFAULT_OFFLOAD_POOL, type OffloadOptions, type OffloadCallOpt
 export { LegacyPool } from './legacy-pool.js';
 export type { PoolOptions, DispatchOptions, LegacyPoolStats } from './pool-types.js';
 export type { HandlerStyle } from './protocol.js';
+export { advise, type AdviseOptions, type PoolAdvice, type LoadKind } from './advice.js';
+export { readPoolFigures, figuresBetween, type PoolFigures } from './advice-figures.js';
+export type { PoolCpuStats, CpuSourceName } from './thread-cpu.js';

@@ -93,12 +93,17 @@ export class LegacyPool {
     this.log = options.log ?? ((message: string, error?: unknown) => console.error(message, error));
     this.piscina.on('error', (err: unknown) => this.threadError(err));
     this.piscina.on('message', (message: unknown) => {
-      if ((message as RegisterMessage | null)?.albanyLegacyRegister === true) this.channels.register(message as RegisterMessage);
+      if ((message as RegisterMessage | null)?.albanyLegacyRegister === true) {
+        this.channels.register(message as RegisterMessage);
+        const cpu = (message as RegisterMessage).cpu;
+        if (cpu !== undefined) this.metrics.cpu.add((message as RegisterMessage).threadId, cpu);
+      }
     });
     // `--metrics` exposes every live pool, also those an app creates itself.
     registerPool(this);
     this.piscina.on('workerDestroy', (worker: { id?: number }) => {
       if (worker.id !== undefined) this.channels.forget(worker.id);
+      if (worker.id !== undefined) this.metrics.cpu.remove(worker.id);
     });
   }
 

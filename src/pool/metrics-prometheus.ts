@@ -1,4 +1,5 @@
 // Writes every pool's figures as Prometheus text exposition (format 0.0.4) for the /metrics endpoint.
+import { availableParallelism } from 'node:os';
 import { albanyError } from '../errors.js';
 import { rejectReasons, type PoolMetrics, type PoolStats } from './metrics.js';
 
@@ -18,6 +19,8 @@ export interface PoolMetricsSource {
   metrics: PoolMetrics;
   /** Its piscina instance, for thread counts. */
   piscina?: PiscinaStatsLike;
+  /** Its queue bound, for `albany_pool_max_queue`. */
+  maxQueue?: number;
 }
 
 /** The `Content-Type` of text exposition format 0.0.4. */
@@ -65,6 +68,26 @@ const families: readonly Family[] = [
     type: 'gauge',
     help: 'Most worker threads the pool may start.',
     samples: (p) => (p.piscina?.maxThreads === undefined ? undefined : [['', {}, p.piscina.maxThreads]]),
+  },
+  { name: 'albany_pool_max_queue', type: 'gauge', help: 'Most tasks the pool queues before refusing.', samples: (p) => (p.maxQueue === undefined ? undefined : [['', {}, p.maxQueue]]) },
+  {
+    name: 'albany_pool_cpu_seconds_total',
+    type: 'counter',
+    help: 'CPU time of the pool\'s threads (absent where it cannot be measured).',
+    samples: (_, s) => (s.cpu === undefined || s.cpu.source === 'unavailable' ? undefined : [['', {}, s.cpu.cpuMs / 1000]]),
+  },
+  {
+    name: 'albany_pool_cpu_wait_seconds_total',
+    type: 'counter',
+    help: 'Time the pool\'s threads were ready to run but waited for a core (Linux).',
+    samples: (_, s) => (s.cpu?.cpuWaitMs === undefined ? undefined : [['', {}, s.cpu.cpuWaitMs / 1000]]),
+  },
+  { name: 'albany_pool_age_seconds', type: 'gauge', help: 'Time since the pool started.', samples: (_, s) => [['', {}, s.ageMs / 1000]] },
+  {
+    name: 'albany_pool_cores',
+    type: 'gauge',
+    help: 'Cores this process may use (os.availableParallelism()), for sizing advice.',
+    samples: () => [['', {}, availableParallelism()]],
   },
 ];
 

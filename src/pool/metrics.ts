@@ -1,5 +1,6 @@
 // Counts what a legacy pool does (queued, running, done, rejected, wait and run times) for stats() and /metrics.
 import { LatencyHistogram, type LatencySummary } from './metrics-histogram.js';
+import { PoolCpu, type PoolCpuStats } from './thread-cpu.js';
 
 /** Why a task did not end with the handler's own result. */
 export type RejectReason = 'queue-full' | 'timeout' | 'crash' | 'aborted';
@@ -32,6 +33,13 @@ export interface PoolStats {
   wait: LatencySummary;
   /** Time from started to finished (including tasks that timed out or crashed, when given). */
   run: LatencySummary;
+  /**
+   * CPU time of the pool's threads (see pool/thread-cpu.ts); undefined until a thread reported,
+   * `source: 'unavailable'` where neither /proc nor process.threadCpuUsage exists.
+   */
+  cpu: PoolCpuStats | undefined;
+  /** Time since the collector was made (the pool started), for rates such as how busy it was. */
+  ageMs: number;
 }
 
 /** The two gauges as a pool reads them from its requests' live state. */
@@ -68,10 +76,14 @@ export class PoolMetrics {
   readonly #wait = new LatencyHistogram();
   readonly #run = new LatencyHistogram();
   readonly #now: () => number;
+  readonly #born: number;
+  /** The CPU figures of the pool's threads; the pool adds each thread's buffer as it registers. */
+  readonly cpu = new PoolCpu();
 
   constructor(options: PoolMetricsOptions = {}) {
     this.#capacity = options.capacity ?? 0;
     this.#now = options.now ?? (() => performance.now());
+    this.#born = this.#now();
   }
 
   /** Updates the capacity (e.g. after the pool's config changed). */
@@ -162,6 +174,8 @@ export class PoolMetrics {
       utilization: this.#capacity > 0 ? running / this.#capacity : 0,
       wait: this.#wait.summary(),
       run: this.#run.summary(),
+      cpu: this.cpu.stats(),
+      ageMs: this.#now() - this.#born,
     };
   }
 }

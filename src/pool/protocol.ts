@@ -329,6 +329,8 @@ export interface RegisterMessage {
   port: MessagePort;
   /** 4 bytes: the worker's wake-up counter (bumped by the main side after each post). */
   signal: SharedArrayBuffer;
+  /** The thread's CPU figures, written by the worker now and then (see pool/thread-cpu.ts). */
+  cpu?: SharedArrayBuffer;
 }
 
 /** A handler's or offload call's error (one format for every thread boundary, see `errors-wire.ts`). */

@@ -8,6 +8,8 @@ export interface RegisteredPool {
   readonly threads: { readonly length: number };
   /** Its tuning, for `albany_pool_max_threads`. */
   readonly config?: { readonly maxThreads: number };
+  /** Its queue bound, for `albany_pool_max_queue`. */
+  readonly maxQueue?: number;
 }
 
 const live = new Set<RegisteredPool>();
@@ -32,7 +34,8 @@ export function livePoolSources(): PoolMetricsSource[] {
     const n = (seen.get(name) ?? 0) + 1;
     seen.set(name, n);
     if (n > 1) name = `${name}-${n}`;
-    return { name, metrics: pool.metrics, piscina: { threads: pool.threads, maxThreads: pool.config?.maxThreads } };
+    const piscina = { threads: pool.threads, maxThreads: pool.config?.maxThreads };
+    return { name, metrics: pool.metrics, piscina, maxQueue: pool.maxQueue };
   });
 }
 
