@@ -34,6 +34,8 @@ export {
   type PoolConfigInput, type OnDisconnect, type ResourceLimits, type ConfigSource, type PoolConfigSource,
   type PoolStats, type PoolMetricsOptions, type RejectReason, type TaskStage, type LatencySummary,
   type PoolMetricsSource, type PiscinaStatsLike, type MetricsServer, type MetricsServerOptions, type HandlerStyle,
+  advise, readPoolFigures, figuresBetween, type AdviseOptions, type PoolAdvice, type LoadKind, type PoolFigures,
+  type PoolCpuStats, type CpuSourceName,
 } from './pool/index.js';
 export type { HeaderInput, PlainHandler, PlainRequest, PlainResponse, StartResponse, WsgiApp, WsgiEnviron, WsgiErrors, WsgiInput } from '../legacy-adapter/types.js';
 export {

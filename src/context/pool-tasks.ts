@@ -2,7 +2,8 @@
 // request carries a copy of the context, and its runSync service calls come back here and run in
 // the original. With OpenTelemetry, the hop shows as two spans, the queue wait and the worker's run
 // (timed by the worker's own start stamp), and each service call as a child of the run.
-import { now, startedAtIndex, type LegacyTask } from '../pool/protocol.js';
+import { now } from '../clock.js';
+import { startedAtIndex, type LegacyTask } from '../pool/protocol.js';
 import { endSpan, otel, spanIsReal, type Otel, type OtelSpan } from './otel.js';
 import type { RequestContext } from './request-context.js';
 import { otelContexts } from './request.js';

@@ -1,7 +1,7 @@
 // One request's context: its id, its place in a trace, its deadline and the values the app set. The
 // same class serves the main thread (in AsyncLocalStorage) and a pool thread (rebuilt from the task).
 import { albanyError } from '../errors.js';
-import { now } from '../pool/protocol.js';
+import { now } from '../clock.js';
 
 /** What travels with a pool task so the worker can rebuild the request's context (structured-cloned). */
 export interface WireContext {

@@ -4,7 +4,7 @@
 import type { AsyncLocalStorage } from 'node:async_hooks';
 import type { App, HttpScope, Receive, Send, SendMessage } from '../gateway/types.js';
 import { isValidRequestId, requestIdGenerator } from '../observe/request-id.js';
-import { now } from '../pool/protocol.js';
+import { now } from '../clock.js';
 import { endSpan, otel, spanIsReal, type OtelContext } from './otel.js';
 import { RequestContext } from './request-context.js';
 import type { EnterRequest } from './state.js';

@@ -396,10 +396,4 @@ export function isLegacyMessage(msg: unknown): msg is WorkerMessage {
     && (msg as { type: string }).type.startsWith('legacy.');
 }
 
-/**
- * Wall-clock milliseconds on any thread: `timeOrigin` differs per thread, so the sum is what makes a
- * start time a worker stamps into shared memory comparable with the main thread's clock.
- */
-export function now(): number {
-  return performance.timeOrigin + performance.now();
-}
+export { now } from '../clock.js';
