@@ -90,10 +90,12 @@ test.serial(
       t.log(`spin-bound: CPU ${cpuPct} %, CPU + wait ${wantedPct} % of ${runMs} ms run time`);
       // A loaded machine (and the threads' nice +5) keeps the core away much of the time: that time
       // counts as waiting for a core, so CPU + wait is what stays close to the run time.
-      // (Measured at load average 30 on 2 cores: CPU 13 %, CPU + wait 110 %; the sleep-bound pool's CPU is < 1 %.)
-      t.true(cpu > 0.05, `CPU share ${cpu}`);
-      t.true(wanted > 0.6 && wanted < 1.6, `CPU + wait share ${wanted}`);
-      t.true(pool.stats().cpu!.cpuMs > 0.05 * 12 * 60);
+      // Measured at load average 30 on 2 cores: CPU 13 %, CPU + wait 97–110 %; with ten test files at once,
+      // CPU 4.7 %, CPU + wait 74 % (the main thread, late to take results, stretches the run time too).
+      // The sleep-bound pool's CPU stays under 1 %, its CPU + wait under 20 %.
+      t.true(cpu > 0.02, `CPU share ${cpu}`);
+      t.true(wanted > 0.5 && wanted < 1.6, `CPU + wait share ${wanted}`);
+      t.true(pool.stats().cpu!.cpuMs > 0.02 * 12 * 60);
       const advice = advise(window);
       t.log(advice.line);
       t.is(advice.kind, 'cpu-bound');
