@@ -38,6 +38,8 @@ export interface CliConfig {
   print: boolean;
   /** `albany config --suggest URL`: the metrics endpoint to read for sizing advice. */
   suggest: string | undefined;
+  /** `--suggest-window S`: advise from S seconds of figures (two scrapes); 0 = the pools' whole life. */
+  suggestWindowS: number;
   /** `--advice-interval S` (env `ALBANY_ADVICE_INTERVAL`): seconds between sizing lines, 0 = off. */
   adviceIntervalS: number;
   cwd: string;

@@ -57,6 +57,7 @@ export const FLAGS: readonly FlagSpec[] = [
   ...poolFlagSpecs.map((s): FlagSpec => ({ name: s.name, type: 'string', value: s.valueName, help: `${s.description} (env ${s.env})`, group: 'pool' })),
   { name: 'print', type: 'boolean', help: 'with `albany config`: print the merged pool config and where each value came from', group: 'general' },
   { name: 'suggest', type: 'string', value: 'URL', help: 'with `albany config`: read a running server\'s --metrics (PORT, HOST:PORT or URL) and print maxThreads/maxQueue advice per pool, with the figures and the rule', group: 'general' },
+  { name: 'suggest-window', type: 'string', value: 'S', help: 'with --suggest: advise from the figures of the next S seconds (two scrapes) instead of the pools\' whole life (default 0)', group: 'general' },
   { name: 'advice-interval', type: 'string', value: 'S', help: `log that advice every S seconds for each pool that was busy (default 60; 0 = off; env ALBANY_ADVICE_INTERVAL)`, group: 'general' },
   { name: 'block-threshold', type: 'string', value: 'MS', help: `log the request and stack that keep the event loop from turning for MS ms (default ${SERVER_DEFAULTS.blockThresholdMs}; 0 = off)`, group: 'general' },
   { name: 'log-level', type: 'string', value: 'LEVEL', help: 'debug | info | warn | error | silent (default info)', group: 'general' },

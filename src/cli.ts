@@ -49,7 +49,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   const values = parsed.values as Record<string, unknown>;
   const [command, ...rest] = parsed.positionals;
 
-  const base = { factory: false, appDir: cwd, envFile: undefined, target: undefined, legacy: undefined, legacyStyle: undefined, provide: [] as string[], interface: 'auto' as const, server: {}, poolFlags: {}, configPath: undefined, workers: 1, metricsPort: undefined, maxRequests: undefined, maxRequestsJitter: 0, fastcgi: undefined, tls: undefined, reloadDirs: undefined, print: false, suggest: undefined, adviceIntervalS: 60, cwd, env };
+  const base = { factory: false, appDir: cwd, envFile: undefined, target: undefined, legacy: undefined, legacyStyle: undefined, provide: [] as string[], interface: 'auto' as const, server: {}, poolFlags: {}, configPath: undefined, workers: 1, metricsPort: undefined, maxRequests: undefined, maxRequestsJitter: 0, fastcgi: undefined, tls: undefined, reloadDirs: undefined, print: false, suggest: undefined, suggestWindowS: 0, adviceIntervalS: 60, cwd, env };
   if (values.help) return { ...base, command: 'help' };
   if (values.version) return { ...base, command: 'version' };
   if (command === undefined) usage('missing command: use "albany serve MODULE[:EXPORT]" (see albany --help)');
@@ -86,6 +86,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   if (values.suggest !== undefined && command !== 'config') {
     usage('--suggest belongs to albany config: albany config --suggest PORT|URL');
   }
+  if (values['suggest-window'] !== undefined && values.suggest === undefined) usage('--suggest-window needs --suggest');
   const adviceEnv = env.ALBANY_ADVICE_INTERVAL;
   const envAdvice = adviceEnv !== undefined && adviceEnv !== ''
     ? intFlag({ ALBANY_ADVICE_INTERVAL: adviceEnv }, 'ALBANY_ADVICE_INTERVAL')
@@ -108,6 +109,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     fastcgi: values.fastcgi as string | undefined,
     print: values.print === true,
     suggest: values.suggest as string | undefined,
+    suggestWindowS: intFlag(values, 'suggest-window') ?? 0,
     adviceIntervalS: intFlag(values, 'advice-interval') ?? envAdvice ?? 60,
     factory: values.factory === true,
     appDir: typeof values['app-dir'] === 'string' ? resolve(cwd, values['app-dir'] as string) : cwd,
@@ -221,7 +223,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     return;
   }
   if (config.command === 'config' && config.suggest !== undefined) {
-    await suggest(config.suggest);
+    await suggest(config.suggest, config.suggestWindowS);
     return;
   }
   try {
@@ -236,10 +238,11 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
 }
 
 /** `albany config --suggest URL`: one advice line per pool on stdout; a failure is one line on stderr, exit 2. */
-async function suggest(target: string): Promise<void> {
+async function suggest(target: string, windowS: number): Promise<void> {
   try {
     const { suggestFromMetrics } = await import('./pool/advice-suggest.js');
-    for (const advice of await suggestFromMetrics(target)) process.stdout.write(`${advice.line}\n`);
+    const window = windowS > 0 ? ` [last ${windowS} s]` : '';
+    for (const advice of await suggestFromMetrics(target, { windowS })) process.stdout.write(`${advice.line}${window}\n`);
   } catch (error) {
     process.stderr.write(`albany: ${(error as Error).message}\n`);
     process.exitCode = 2;

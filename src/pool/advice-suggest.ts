@@ -1,6 +1,6 @@
 // `albany config --suggest URL`: reads a running server's /metrics and prints sizing advice per pool.
 import { albanyError } from '../errors.js';
-import { readPoolFigures } from './advice-figures.js';
+import { figuresBetween, readPoolFigures, type PoolFigures } from './advice-figures.js';
 import { advise, type PoolAdvice } from './advice.js';
 
 /** How long `--suggest` waits for the metrics endpoint. */
@@ -40,13 +40,38 @@ export function metricsUrl(target: string): URL {
   return url;
 }
 
+/** Options of {@link suggestFromMetrics}. */
+export interface SuggestOptions {
+  /** Advise from the figures of this many seconds (two scrapes) instead of the pools' whole life; 0 by default. */
+  windowS?: number;
+  /** How long each scrape may take, in ms. */
+  timeoutMs?: number;
+}
+
 /**
- * Fetches the exposition at `target` (see {@link metricsUrl}) and advises every pool in it.
+ * Fetches the exposition at `target` (see {@link metricsUrl}) and advises every pool in it: from
+ * the pools' whole life, or with `windowS` from what changed between two scrapes that far apart
+ * (a pool that appears only in the second is advised from its whole life).
  * @throws AlbanyError `ERR_ALBANY_USAGE` for a bad target, `ERR_ALBANY_METRICS_UNAVAILABLE` when
  * nothing answers, the answer is not 200, or it holds no albany pool figures.
  */
-export async function suggestFromMetrics(target: string, timeoutMs = SUGGEST_TIMEOUT_MS): Promise<PoolAdvice[]> {
+export async function suggestFromMetrics(target: string, options: SuggestOptions = {}): Promise<PoolAdvice[]> {
   const url = metricsUrl(target);
+  const timeoutMs = options.timeoutMs ?? SUGGEST_TIMEOUT_MS;
+  const windowS = options.windowS ?? 0;
+  let pools = await scrape(url, timeoutMs);
+  if (windowS > 0) {
+    const before = new Map(pools.map((f) => [f.name, f]));
+    await new Promise((resolve) => setTimeout(resolve, windowS * 1000));
+    pools = (await scrape(url, timeoutMs)).map((f) => {
+      const earlier = before.get(f.name);
+      return earlier === undefined ? f : figuresBetween(f, earlier);
+    });
+  }
+  return pools.map((f) => advise(f));
+}
+
+async function scrape(url: URL, timeoutMs: number): Promise<PoolFigures[]> {
   let text: string;
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
@@ -77,5 +102,5 @@ export async function suggestFromMetrics(target: string, timeoutMs = SUGGEST_TIM
         '(no albany_pool_* metrics: is a legacy pool or offload() in use there?)',
     );
   }
-  return pools.map((f) => advise(f));
+  return pools;
 }

@@ -94,6 +94,9 @@ test('--suggest parses PORT, HOST:PORT and URLs, and belongs to albany config on
     parseCli(['serve', 'app.ts', '--advice-interval', '5'], { ALBANY_ADVICE_INTERVAL: '0' }, root).adviceIntervalS,
     5,
   );
+  t.is(parseCli(['config', '--suggest', '9100', '--suggest-window', '10'], {}, root).suggestWindowS, 10);
+  const noSuggest = { message: '--suggest-window needs --suggest' };
+  t.throws(() => parseCli(['config', '--suggest-window', '10'], {}, root), noSuggest);
   t.throws(() => parseCli(['serve', 'app.ts', '--suggest', '9100'], {}, root), {
     message: /--suggest belongs to albany config/,
   });
