@@ -13,6 +13,9 @@ import { formatTraceParent, parseTraceParent } from './trace-parent.js';
 /** The OpenTelemetry context (with the request's server span) of each request context that has one. */
 export const otelContexts = new WeakMap<RequestContext, OtelContext>();
 
+// performance.timeOrigin is a getter into the runtime; it never changes on a thread.
+const TIME_ORIGIN = performance.timeOrigin;
+
 /** Settings of {@link makeEnter}. */
 export interface EnterSettings {
   /** The request's time budget (0: no deadline). */
@@ -39,7 +42,7 @@ export function makeEnter(storage: AsyncLocalStorage<RequestContext>, settings: 
     // the access log then names the request by the same id as the context.
     const books = sink as { requestId?: string; startedAt?: unknown };
     if ('requestId' in books && books.requestId !== requestId) books.requestId = requestId;
-    const startedAt = typeof books.startedAt === 'number' ? performance.timeOrigin + books.startedAt : now();
+    const startedAt = typeof books.startedAt === 'number' ? TIME_ORIGIN + books.startedAt : now();
     const deadline = settings.timeoutMs > 0 ? startedAt + settings.timeoutMs : undefined;
     const parent = parseTraceParent(sentParent);
     const o = otel();
