@@ -57,7 +57,8 @@ export default function runLegacyBatch(batch: LegacyBatch): BatchResult | Promis
   const state = new Int32Array(batch.shared);
   Atomics.store(state, THREAD_INDEX, threadId);
   knownTimers = undefined;
-  const run: BatchRun = { items: decodeBatch(batch), n, state, times: new Float64Array(batch.shared), results: new Array<TaskResult | null>(n).fill(null), begun: now(), contexts: batch.contexts };
+  const run: BatchRun = { items: decodeBatch(batch), n, state, times: new Float64Array(batch.shared), results: new Array<TaskResult | null>(n).fill(null), begun: now(),
+    contexts: batch.contexts };
   return runFrom(run, 0);
 }
 

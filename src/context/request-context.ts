@@ -2,6 +2,7 @@
 // same class serves the main thread (in AsyncLocalStorage) and a pool thread (rebuilt from the task).
 import { albanyError } from '../errors.js';
 import { now } from '../clock.js';
+import { formatTraceParent, newSpanId, newTraceId, type TraceParent } from './trace-parent.js';
 
 /** What travels with a pool task so the worker can rebuild the request's context (structured-cloned). */
 export interface WireContext {
@@ -23,30 +24,45 @@ export interface WireContext {
 export class RequestContext {
   /** The client's `x-request-id` when it sent a valid one, else a generated id. */
   readonly requestId: string;
-  /**
-   * W3C `traceparent` naming this request's span: the client's trace (or a new one) with a span id
-   * of albany's (the OpenTelemetry server span's when tracing is on). Send it on outgoing calls.
-   */
-  readonly traceparent: string;
   /** When the request's time is up (epoch ms, `performance.timeOrigin + performance.now()`), or undefined. */
   readonly deadline: number | undefined;
   /** @internal Names a pool task on the main thread (0: not a pool task's copy). */
   readonly taskKey: number;
   #values: Record<string, unknown> | undefined;
+  // Made on first read when albany names the span itself (no OpenTelemetry span): most requests
+  // never ask, and random ids cost more than the rest of the context.
+  #traceparent: string | undefined;
+  #parent: TraceParent | undefined;
 
-  /** @internal Built by albany per request, or from a task's {@link WireContext}. */
+  /**
+   * @internal Built by albany per request, or from a task's {@link WireContext}. A `traceparent`
+   * of undefined is made on first read: a new span id in `parent`'s trace (or in a new trace).
+   */
   constructor(
     requestId: string,
-    traceparent: string,
+    traceparent: string | undefined,
     deadline: number | undefined,
     values?: Record<string, unknown>,
     taskKey = 0,
+    parent?: TraceParent,
   ) {
     this.requestId = requestId;
-    this.traceparent = traceparent;
     this.deadline = deadline;
     this.taskKey = taskKey;
     this.#values = values;
+    this.#traceparent = traceparent;
+    this.#parent = parent;
+  }
+
+  /**
+   * W3C `traceparent` naming this request's span: the client's trace (or a new one) with a span id
+   * of albany's (the OpenTelemetry server span's when tracing is on). Send it on outgoing calls.
+   */
+  get traceparent(): string {
+    if (this.#traceparent !== undefined) return this.#traceparent;
+    const parent = this.#parent;
+    this.#traceparent = formatTraceParent(parent?.traceId ?? newTraceId(), newSpanId(), parent?.flags ?? 0);
+    return this.#traceparent;
   }
 
   /** The trace id (32 hex digits) out of {@link traceparent}. */

@@ -8,10 +8,13 @@ import { now } from '../clock.js';
 import { endSpan, otel, spanIsReal, type OtelContext } from './otel.js';
 import { RequestContext } from './request-context.js';
 import type { EnterRequest } from './state.js';
-import { formatTraceParent, newSpanId, newTraceId, parseTraceParent } from './trace-parent.js';
+import { formatTraceParent, parseTraceParent } from './trace-parent.js';
 
 /** The OpenTelemetry context (with the request's server span) of each request context that has one. */
 export const otelContexts = new WeakMap<RequestContext, OtelContext>();
+
+// performance.timeOrigin is a getter into the runtime; it never changes on a thread.
+const TIME_ORIGIN = performance.timeOrigin;
 
 /** Settings of {@link makeEnter}. */
 export interface EnterSettings {
@@ -39,16 +42,12 @@ export function makeEnter(storage: AsyncLocalStorage<RequestContext>, settings: 
     // the access log then names the request by the same id as the context.
     const books = sink as { requestId?: string; startedAt?: unknown };
     if ('requestId' in books && books.requestId !== requestId) books.requestId = requestId;
-    const startedAt = typeof books.startedAt === 'number' ? performance.timeOrigin + books.startedAt : now();
+    const startedAt = typeof books.startedAt === 'number' ? TIME_ORIGIN + books.startedAt : now();
     const deadline = settings.timeoutMs > 0 ? startedAt + settings.timeoutMs : undefined;
     const parent = parseTraceParent(sentParent);
     const o = otel();
     if (o === undefined) {
-      const ctx = new RequestContext(
-        requestId,
-        formatTraceParent(parent?.traceId ?? newTraceId(), newSpanId(), parent?.flags ?? 0),
-        deadline,
-      );
+      const ctx = new RequestContext(requestId, undefined, deadline, undefined, 0, parent);
       return storage.run(ctx, app, scope, receive, send);
     }
     const { api, tracer } = o;
@@ -77,10 +76,9 @@ export function makeEnter(storage: AsyncLocalStorage<RequestContext>, settings: 
     );
     const real = spanIsReal(o, span, parent?.spanId);
     const sc = span.spanContext();
-    const traceparent = real
-      ? formatTraceParent(sc.traceId, sc.spanId, sc.traceFlags)
-      : formatTraceParent(parent?.traceId ?? newTraceId(), newSpanId(), parent?.flags ?? 0);
-    const ctx = new RequestContext(requestId, traceparent, deadline);
+    // A no-op tracer (no SDK) gives no ids of its own: albany's are made if anyone asks.
+    const traceparent = real ? formatTraceParent(sc.traceId, sc.spanId, sc.traceFlags) : undefined;
+    const ctx = new RequestContext(requestId, traceparent, deadline, undefined, 0, parent);
     const spanContext = api.trace.setSpan(parentContext, span);
     otelContexts.set(ctx, spanContext);
     const tracedSend = (message: SendMessage): Promise<void> => {

@@ -45,6 +45,8 @@ export function formatTraceParent(traceId: string, spanId: string, flags: number
 const pool = Buffer.alloc(4096);
 let offset = pool.length;
 
+const ZEROS: Record<number, string> = { 8: '0'.repeat(16), 16: '0'.repeat(32) };
+
 function randomHex(bytes: number): string {
   if (offset + bytes > pool.length) {
     randomFillSync(pool);
@@ -53,7 +55,7 @@ function randomHex(bytes: number): string {
   const text = pool.toString('hex', offset, offset + bytes);
   offset += bytes;
   // All zeros is invalid in both fields; 2^-64 at worst, but cheap to rule out.
-  return /^0+$/.test(text) ? randomHex(bytes) : text;
+  return text === ZEROS[bytes] ? randomHex(bytes) : text;
 }
 
 /** A new random trace id (32 hex digits). */

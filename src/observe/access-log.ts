@@ -36,7 +36,7 @@ const FLUSH_AT = 4096;
 // the hello world about a quarter more instructions; this bounds the delay a tail -f sees instead.
 const FLUSH_MS = 50;
 
-// The generator is shared with the request context (observe/request-id.ts); re-exported for old importers.
+// The generator is shared with the request context (observe/request-id.ts); re-exported here.
 export { requestIdGenerator } from './request-id.js';
 
 function clientText(client: Address): string {

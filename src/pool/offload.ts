@@ -160,7 +160,7 @@ async function runCall(
   options: CallSettings,
   callerStack: string | undefined,
 ): Promise<unknown> {
-  // Without a timeout of its own, a call made while serving a request waits no longer than the request may.
+  // Without a timeout of its own, a call made while serving a request waits no longer than it may.
   let timeoutMs = options.timeoutMs;
   const left = timeoutMs === undefined ? deadlineLeft() : undefined;
   if (left !== undefined) {
@@ -190,7 +190,8 @@ async function runCall(
   } catch (err) {
     if (timedOut && (hasCode(err, 'ERR_ALBANY_ABORTED') || hasCode(err, 'ERR_ALBANY_TIMEOUT'))) {
       const running = hasCode(err, 'ERR_ALBANY_TIMEOUT');
-      if (left !== undefined) throw deadlineHit(`offload ${exportName}()${running ? ' (its worker was replaced)' : ' (it was still queued)'}`, left, err);
+      const where = running ? ' (its worker was replaced)' : ' (it was still queued)';
+      if (left !== undefined) throw deadlineHit(`offload ${exportName}()${where}`, left, err);
       throw albanyError('ERR_ALBANY_TIMEOUT', `offload ${exportName}() did not finish within timeoutMs (${timeoutMs} ms)${running ? '; its worker was replaced' : ' (it was still queued)'}`, { cause: err });
     }
     throw err;

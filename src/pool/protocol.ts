@@ -202,7 +202,9 @@ export function encodeBatch(items: ReadonlyArray<{ id: number; task: LegacyTask 
     const headers = r.headers;
     for (let h = 0; h < headers.length; h++) data.push(headers[h]![0], headers[h]![1]);
   }
-  const batch: LegacyBatch = calls === undefined ? { n, mounts, data, body, shared } : { n, mounts, data, body, shared, calls };
+  const batch: LegacyBatch = calls === undefined
+    ? { n, mounts, data, body, shared }
+    : { n, mounts, data, body, shared, calls };
   if (contexts !== undefined) batch.contexts = contexts;
   return batch;
 }

@@ -134,7 +134,9 @@ export class HttpCycle {
     // The request context (src/context), once turned on: one load and compare per request until then.
     const enter = contextState.enter;
     try {
-      result = enter === undefined ? app(this.scope, this.receive, this.send) : enter(app, this.scope, this.receive, this.send, this.sink);
+      result = enter === undefined
+        ? app(this.scope, this.receive, this.send)
+        : enter(app, this.scope, this.receive, this.send, this.sink);
     } catch (error) {
       this.appFailed(error, logError);
       return SENT;

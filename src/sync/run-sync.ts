@@ -83,8 +83,9 @@ export function syncify<F extends AsyncFn>(
     // Without a timeout of its own, a call made while serving a request waits no longer than the request may.
     const left = fixedTimeout === undefined ? deadlineLeft() : undefined;
     if (left !== undefined) {
-      return withinDeadline(`the syncified ${name}`, left, syncDefaults().timeoutMs, (ms) =>
-        unwrap(link.wait(link.post(spec, name, args, pickTransfer?.(...args)), ms), () => callerStack(fn))) as Awaited<ReturnType<F>>;
+      const wait = (ms: number) =>
+        unwrap(link.wait(link.post(spec, name, args, pickTransfer?.(...args)), ms), () => callerStack(fn));
+      return withinDeadline(`the syncified ${name}`, left, syncDefaults().timeoutMs, wait) as Awaited<ReturnType<F>>;
     }
     const call = link.post(spec, name, args, pickTransfer?.(...args));
     const outcome = link.wait(call, fixedTimeout ?? syncDefaults().timeoutMs);
@@ -106,12 +107,14 @@ export function runSync<T = unknown>(target: ModuleTarget | ServiceTarget | stri
     // Without a timeout of its own, a call made while serving a request waits no longer than the request may.
     const left = deadlineLeft();
     if (left === undefined) return callService(target, args, syncDefaults().timeoutMs, runSync) as T;
-    return withinDeadline(`runSync('${target}')`, left, syncDefaults().timeoutMs, (ms) => callService(target, args, ms, runSync)) as T;
+    const wait = (ms: number) => callService(target, args, ms, runSync);
+    return withinDeadline(`runSync('${target}')`, left, syncDefaults().timeoutMs, wait) as T;
   }
   if (typeof target === 'object' && target !== null && 'service' in target) {
     const left = target.timeoutMs === undefined ? deadlineLeft() : undefined;
     if (left !== undefined) {
-      return withinDeadline(`runSync('${target.service}')`, left, syncDefaults().timeoutMs, (ms) => callService(target.service, args, ms, runSync)) as T;
+      const wait = (ms: number) => callService(target.service, args, ms, runSync);
+      return withinDeadline(`runSync('${target.service}')`, left, syncDefaults().timeoutMs, wait) as T;
     }
     return callService(target.service, args, timeoutOf(target.timeoutMs), runSync) as T;
   }
@@ -124,8 +127,9 @@ export function runSync<T = unknown>(target: ModuleTarget | ServiceTarget | stri
   const link = reactor();
   const left = target.timeoutMs === undefined ? deadlineLeft() : undefined;
   if (left !== undefined) {
-    return withinDeadline(`runSync(${name})`, left, syncDefaults().timeoutMs, (ms) =>
-      unwrap(link.wait(link.post(spec, name, args, target.transferList), ms), () => callerStack(runSync))) as T;
+    const wait = (ms: number) =>
+      unwrap(link.wait(link.post(spec, name, args, target.transferList), ms), () => callerStack(runSync));
+    return withinDeadline(`runSync(${name})`, left, syncDefaults().timeoutMs, wait) as T;
   }
   const call = link.post(spec, name, args, target.transferList);
   return unwrap(link.wait(call, timeoutOf(target.timeoutMs)), () => callerStack(runSync)) as T;

@@ -8,7 +8,7 @@ export interface ServiceCallMessage {
   readonly id: number;
   readonly name: string;
   readonly args: readonly unknown[];
-  /** The calling task's request context key, when it has one: the service runs in that request's context. */
+  /** The calling task's request context key, if any: the service runs in that request's context. */
   readonly ctx?: number;
 }
 
