@@ -5,6 +5,7 @@ import { OutgoingMessage, STATUS_CODES, ServerResponse, type IncomingMessage } f
 import type { Headers, Send, SendMessage } from '../gateway/types.js';
 import { SENT } from '../gateway/messages.js';
 import { kNeedDrain, kOutHeaders } from './node-internals.js';
+import { AlbanyError, ErrorCodes } from '../errors.js';
 import type { GatewaySocket } from './node-socket.js';
 
 /**
@@ -298,7 +299,7 @@ export class ResponseBridge {
     // Destroys the socket too, whose close then aborts the request and closes `res`.
     if (!res.destroyed) OutgoingMessage.prototype.destroy.call(res);
     else if (res.socket === null) process.nextTick(closeResponse, res);
-    this.settle(error ?? new Error('response destroyed'));
+    this.settle(error ?? new AlbanyError(ErrorCodes.ERR_ALBANY_HANDLER, 'the node handler destroyed the response before it ended'));
   }
 
   /** Runs `callback` after everything sent so far has been taken. */
