@@ -19,6 +19,10 @@ type PeerName = 'express-node' | 'express-albany' | 'hono-node-server' | 'hono-a
 /** Starts one server in this process and prints `PORT <n>` on stdout. */
 async function serveOne(peer: PeerName): Promise<void> {
   const report = (port: number) => process.stdout.write(`PORT ${port}\n`);
+  // BENCH_BLOCK_THRESHOLD=MS sets albany's blocking detector for the albany peers (0: off; unset: the default),
+  // so the instruction bench can count them with the detector's ticks out of the way (see bench/instructions.ts).
+  const threshold = process.env.BENCH_BLOCK_THRESHOLD;
+  const blockThresholdMs = threshold === undefined || threshold === '' ? undefined : Number(threshold);
   if (peer === 'gateway-albany') {
     // No framework at all: the floor the interop layers sit on, shown beside the Hono pair.
     const { serve } = await import('../src/server/http.js');
@@ -27,7 +31,7 @@ async function serveOne(peer: PeerName): Promise<void> {
       if (scope.type !== 'http') return;
       await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'text/plain; charset=UTF-8']] });
       await send({ type: 'http.response.body', body });
-    }, { host: '127.0.0.1', port: 0, logLevel: 'error', lifespan: 'off' });
+    }, { host: '127.0.0.1', port: 0, logLevel: 'error', lifespan: 'off', blockThresholdMs });
     report(s.port);
     return;
   }
@@ -43,7 +47,7 @@ async function serveOne(peer: PeerName): Promise<void> {
     } else {
       const { serve } = await import('../src/server/http.js');
       const { fromNodeHandler } = await import('../src/interop/node.js');
-      const s = await serve(fromNodeHandler(app), { host: '127.0.0.1', port: 0, logLevel: 'error', lifespan: 'off' });
+      const s = await serve(fromNodeHandler(app), { host: '127.0.0.1', port: 0, logLevel: 'error', lifespan: 'off', blockThresholdMs });
       report(s.port);
     }
     return;
@@ -60,7 +64,7 @@ async function serveOne(peer: PeerName): Promise<void> {
     const { fromFetch } = await import('../src/interop/fetch.js');
     // hono-albany takes fromFetch's direct path (the default on albany's node:http host);
     // hono-albany-gateway sends every request through the gateway's messages instead.
-    const s = await serve(fromFetch(app), { host: '127.0.0.1', port: 0, logLevel: 'error', lifespan: 'off', directApps: peer === 'hono-albany' });
+    const s = await serve(fromFetch(app), { host: '127.0.0.1', port: 0, logLevel: 'error', lifespan: 'off', blockThresholdMs, directApps: peer === 'hono-albany' });
     report(s.port);
   }
 }

@@ -43,6 +43,8 @@ export const ErrorCodes = {
   ERR_ALBANY_STARVATION: 'ERR_ALBANY_STARVATION',
   /** The interop layer could not tell what kind of handler it was given. */
   ERR_ALBANY_INTERFACE: 'ERR_ALBANY_INTERFACE',
+  /** This Node.js lacks an internal albany depends on (e.g. a node:http symbol the interop objects need). */
+  ERR_ALBANY_UNSUPPORTED_RUNTIME: 'ERR_ALBANY_UNSUPPORTED_RUNTIME',
   /** The first workers of a cluster failed to start (a port in use, an app that fails to load): nothing to respawn. */
   ERR_ALBANY_WORKER_START: 'ERR_ALBANY_WORKER_START',
   /** A function was called with an argument outside what it accepts (a programming error, not a config value). */

@@ -43,6 +43,11 @@ function toHeadersInit(headers: GatewayHeaders): Headers {
   return out;
 }
 
+/** Why the Response (or its body stream) fails: the app broke off after its response had begun. */
+function appFailed(): AlbanyError {
+  return new AlbanyError(ErrorCodes.ERR_ALBANY_ABORTED, 'the gateway app failed after starting its response; the response is cut short');
+}
+
 /**
  * Turns the cycle's output into one Response: a single-chunk body becomes a plain Response; a
  * streamed body becomes a ReadableStream whose consumer paces the app's send().
@@ -123,8 +128,18 @@ export class FetchResponseSink implements ResponseSink {
   }
 
   async sendFile(path: string): Promise<void> {
-    const stat = await fsp.stat(path);
-    if (!stat.isFile()) throw new Error(`${path} is not a regular file`);
+    let stat: Awaited<ReturnType<typeof fsp.stat>>;
+    try {
+      stat = await fsp.stat(path);
+      if (!stat.isFile()) {
+        throw new AlbanyError(ErrorCodes.ERR_ALBANY_INVALID_MESSAGE, `http.response.pathsend: ${path} is not a regular file (only a regular file can be sent as the body)`, { details: { path } });
+      }
+    } catch (error) {
+      // The cycle counts the response as done once pathsend is taken, so nothing else would answer
+      // the Response: a 404, as albany's node:http host answers a missing file.
+      this.fail(404, 'Not Found');
+      throw error;
+    }
     if (!this.headers.some(([n]) => n === 'content-length')) this.headers = [...this.headers, ['content-length', String(stat.size)]];
     const file = createReadStream(path);
     const ended = new Promise<void>((resolve, reject) => {
@@ -149,11 +164,11 @@ export class FetchResponseSink implements ResponseSink {
   abort(): void {
     if (!this.answered) {
       this.answered = true;
-      this.reject(new Error('the gateway app failed after starting its response'));
+      this.reject(appFailed());
       return;
     }
     try {
-      this.controller?.error(new Error('the gateway app failed after starting its response'));
+      this.controller?.error(appFailed());
     } catch {
       // already closed or errored
     }

@@ -104,7 +104,10 @@ function toBytes(chunk: unknown): Uint8Array {
   if (typeof chunk === 'string') return encoder.encode(chunk);
   if (chunk instanceof ArrayBuffer) return new Uint8Array(chunk);
   if (ArrayBuffer.isView(chunk)) return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  throw new TypeError(`response body stream yielded ${typeof chunk}; expected Uint8Array chunks`);
+  throw new AlbanyError(
+    ErrorCodes.ERR_ALBANY_INTERFACE,
+    `the fetch handler's response body stream yielded ${describe(chunk)}; expected Uint8Array chunks (a string or ArrayBuffer is accepted too)`,
+  );
 }
 
 // A read that has already settled (queued data, or end of stream) wins this race; a read still

@@ -1,11 +1,18 @@
 // Node keeps some http object state behind module-private symbols; the interop objects need three of
 // them, found once here by description so the lookup never runs per request.
 import { IncomingMessage, ServerResponse } from 'node:http';
+import { AlbanyError, ErrorCodes } from '../errors.js';
 
 function findSymbol(target: object, description: string): symbol {
   const found = Object.getOwnPropertySymbols(target).find((s) => s.description === description);
   // A future Node that renames these would silently break header access; fail loudly at import instead.
-  if (found === undefined) throw new Error(`albany interop: node:http internal ${description} not found (unsupported Node version?)`);
+  if (found === undefined) {
+    throw new AlbanyError(
+      ErrorCodes.ERR_ALBANY_UNSUPPORTED_RUNTIME,
+      `albany interop: node:http has no internal symbol "${description}" in Node ${process.version}; albany supports Node >= 20.19`,
+      { details: { symbol: description, node: process.version } },
+    );
+  }
   return found;
 }
 

@@ -3,6 +3,7 @@
 import { IncomingMessage } from 'node:http';
 import type { Headers, HttpReceiveMessage, HttpScope, Receive } from '../gateway/types.js';
 import { kHeadersCount } from './node-internals.js';
+import { AlbanyError, ErrorCodes } from '../errors.js';
 import type { GatewaySocket } from './node-socket.js';
 import { targetBelowRoot } from '../routing/prefix.js';
 
@@ -31,6 +32,12 @@ function toBuffer(body: Uint8Array): Buffer {
 
 function connectionReset(): Error {
   return Object.assign(new Error('aborted'), { code: 'ECONNRESET' });
+}
+
+/** A body read's failure as the request's error: an Error as is, anything else wrapped with it as the cause. */
+function asError(error: unknown): Error {
+  if (error instanceof Error) return error;
+  return new AlbanyError(ErrorCodes.ERR_ALBANY_ABORTED, `reading the request body failed with a non-Error value: ${String(error)}`, { cause: error });
 }
 
 /** Marks the request as fully received and tells whoever waits for that (the disconnect watcher). */
@@ -84,7 +91,7 @@ function pull(this: Internals): void {
     try {
       message = sync();
     } catch (error) {
-      this.destroy(error instanceof Error ? error : new Error(String(error)));
+      this.destroy(asError(error));
       return;
     }
     onMessage(this, message);
@@ -93,7 +100,7 @@ function pull(this: Internals): void {
   this[kPulling] = true;
   this[kReceive]().then(
     (message) => onMessage(this, message as HttpReceiveMessage),
-    (error: unknown) => this.destroy(error instanceof Error ? error : new Error(String(error))),
+    (error: unknown) => this.destroy(asError(error)),
   );
 }
 

@@ -5,6 +5,7 @@ import { OutgoingMessage, STATUS_CODES, ServerResponse, type IncomingMessage } f
 import type { Headers, Send, SendMessage } from '../gateway/types.js';
 import { SENT } from '../gateway/messages.js';
 import { kNeedDrain, kOutHeaders } from './node-internals.js';
+import { AlbanyError, ErrorCodes } from '../errors.js';
 import type { GatewaySocket } from './node-socket.js';
 
 /**
@@ -170,14 +171,45 @@ export class ResponseBridge {
   private tail: Promise<void> | undefined;
   private inflight = 0;
   private needDrain = false;
-  private settle!: (error?: unknown) => void;
-  /** Settles when the response is fully handed to the gateway (or rejects with why it could not be). */
-  readonly done: Promise<void>;
+  /** How the response ended, once it has: `null` when fully handed over, else why it could not be. */
+  private outcome: { error: unknown } | null | undefined = undefined;
+  /** {@link done}, made on first use: most responses end before anyone asks, and then it is {@link SENT}. */
+  private donePromise: Promise<void> | undefined = undefined;
+  private resolveDone: (() => void) | undefined = undefined;
+  private rejectDone: ((error: unknown) => void) | undefined = undefined;
 
-  constructor(private readonly res: Internals, private readonly send: Send) {
-    this.done = new Promise<void>((resolve, reject) => {
-      this.settle = (error?: unknown) => (error === undefined ? resolve() : reject(error));
-    });
+  constructor(private readonly res: Internals, private readonly send: Send) {}
+
+  /**
+   * Settles when the response is fully handed to the gateway (or rejects with why it could not be).
+   * A response that ended within the handler's own call (the usual `res.send()`) gives the settled
+   * {@link SENT}, so the host goes on in the same tick instead of waiting a promise turn.
+   */
+  get done(): Promise<void> {
+    let promise = this.donePromise;
+    if (promise === undefined) {
+      const outcome = this.outcome;
+      if (outcome === null) promise = SENT;
+      else if (outcome !== undefined) promise = Promise.reject(outcome.error);
+      else {
+        promise = new Promise<void>((resolve, reject) => {
+          this.resolveDone = resolve;
+          this.rejectDone = reject;
+        });
+      }
+      this.donePromise = promise;
+    }
+    return promise;
+  }
+
+  /** Records how the response ended (the first call counts, as a promise settles once) and tells {@link done}. */
+  private settle(error?: unknown): void {
+    if (this.outcome !== undefined) return;
+    this.outcome = error === undefined ? null : { error };
+    if (error === undefined) this.resolveDone?.();
+    else this.rejectDone?.(error);
+    this.resolveDone = undefined;
+    this.rejectDone = undefined;
   }
 
   /** True once end() was called or the response failed. */
@@ -298,7 +330,7 @@ export class ResponseBridge {
     // Destroys the socket too, whose close then aborts the request and closes `res`.
     if (!res.destroyed) OutgoingMessage.prototype.destroy.call(res);
     else if (res.socket === null) process.nextTick(closeResponse, res);
-    this.settle(error ?? new Error('response destroyed'));
+    this.settle(error ?? new AlbanyError(ErrorCodes.ERR_ALBANY_HANDLER, 'the node handler destroyed the response before it ended'));
   }
 
   /** Runs `callback` after everything sent so far has been taken. */
