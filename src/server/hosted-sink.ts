@@ -42,6 +42,7 @@ export class HostedSink extends NodeResponseSink implements NodeExchange {
     startedAt: number,
   ) {
     super(res);
+    this.holdsLength = true;
     this.startedAt = startedAt;
     this.requestId = undefined;
     this.timedOut = false;

@@ -106,9 +106,6 @@ export class HttpConnection {
     if (host.draining) res.shouldKeepAlive = false;
     const sink = new HostedSink(res, this, head, host.logError, performance.now());
     sink.requestId = requestId;
-    // An app's declared content-length is held to: a shorter body would leave the client waiting
-    // for bytes that never come, a longer one would corrupt the next response on the connection.
-    res.strictContentLength = true;
     // For the blocking detector: one store naming the request whose app call starts now.
     currentRequest.head = head;
     this.open.push(sink);
