@@ -27,8 +27,12 @@ export class HostedSink extends NodeResponseSink implements NodeExchange {
   declare readonly connection: HttpConnection;
   declare readonly head: RequestHead;
   declare readonly logError: ErrorLogger;
-  /** `performance.now()` when the request head arrived: for the request timeout and the access log. */
-  declare readonly startedAt: number;
+  /**
+   * `performance.now()` when the request head arrived, taken only when the access log or metrics
+   * time requests; otherwise 0 until the request-timeout sweep first sees the request and stamps
+   * it with its own clock (see HttpHost).
+   */
+  declare startedAt: number;
   /** The request's `x-request-id`, if it sent one (the access log makes one up otherwise). */
   declare requestId: string | undefined;
   /** Set when the request timeout cut this request, so it is cut once. */
@@ -39,11 +43,10 @@ export class HostedSink extends NodeResponseSink implements NodeExchange {
     connection: HttpConnection,
     head: RequestHead,
     logError: ErrorLogger,
-    startedAt: number,
   ) {
     super(res);
     this.holdsLength = true;
-    this.startedAt = startedAt;
+    this.startedAt = 0;
     this.requestId = undefined;
     this.timedOut = false;
     this.cycle = undefined;

@@ -104,12 +104,12 @@ export class HttpConnection {
     let { contentLength, chunked, hostOk, requestId } = headFacts(head.rawHeaders);
     if (options.proxyHeaders && !rawForwardedHostsOk(head.rawHeaders)) hostOk = false;
     if (host.draining) res.shouldKeepAlive = false;
-    const sink = new HostedSink(res, this, head, host.logError, performance.now());
+    const sink = new HostedSink(res, this, head, host.logError);
     sink.requestId = requestId;
     // For the blocking detector: one store naming the request whose app call starts now.
     currentRequest.head = head;
     this.open.push(sink);
-    host.admitted();
+    host.admitted(sink);
     if (h2) {
       // A stream the client resets leaves the books here; its session goes on.
       res.once('close', () => this.settle(sink, true));

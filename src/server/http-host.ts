@@ -1,6 +1,7 @@
 // The node:http request listener and the books one server keeps across its connections: requests
 // in flight, draining for a graceful close, the request-timeout sweep, the access log and metrics.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { Http2ServerRequest, ServerHttp2Session } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -60,6 +61,13 @@ export class HttpHost {
   /** An app that can answer node requests itself (fromFetch) skips the gateway's messages. */
   readonly direct: DirectNodeHandler | undefined;
   readonly logError: ErrorLogger;
+  /** Whether requests are timed (metrics or the access log want durations). */
+  private readonly timed: boolean;
+  /**
+   * The end of a request for metrics and the access log, folded into one hook: undefined when
+   * neither is on, so a plain server checks one field per request.
+   */
+  private readonly ended: ((sink: HostedSink, clientGone: boolean) => void) | undefined;
   private readonly accessLog: AccessLog | undefined;
   private served = 0;
   private onIdle: (() => void) | undefined;
@@ -78,6 +86,16 @@ export class HttpHost {
     this.accessLog = options.accessLog
       ? new AccessLog(options.logFormat, options.accessLogStream ?? process.stdout)
       : undefined;
+    const { metrics } = options;
+    const accessLog = this.accessLog;
+    this.timed = metrics !== undefined || accessLog !== undefined;
+    this.ended = !this.timed ? undefined : (sink, clientGone) => {
+      if (metrics !== undefined) {
+        const status = sink.res.headersSent ? sink.res.statusCode : CLIENT_CLOSED_STATUS;
+        metrics.finished(sink.head.method, status, sink.startedAt);
+      }
+      if (accessLog !== undefined) logAccess(accessLog, sink, clientGone);
+    };
     this.logError = (error: unknown, requestLine: string) => {
       const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
       logger.error(`exception in app for "${requestLine}": ${text}`);
@@ -104,11 +122,14 @@ export class HttpHost {
   }
 
   /** A connection admitted a request: it is in flight, and counts toward maxRequests. */
-  admitted(): void {
+  admitted(sink: HostedSink): void {
     this.inFlight++;
-    const { metrics, requestTimeoutMs, maxRequests } = this.options;
-    // The collector counts it in flight; its duration runs from sink.startedAt.
-    if (metrics !== undefined) metrics.started();
+    const { requestTimeoutMs, maxRequests } = this.options;
+    if (this.timed) {
+      // The collector counts it in flight; its duration, and the access log's, run from here.
+      sink.startedAt = performance.now();
+      this.options.metrics?.started();
+    }
     if (this.sweeper === undefined && requestTimeoutMs > 0) this.startSweeper();
     if (++this.served === maxRequests) this.options.onMaxRequests?.();
   }
@@ -116,12 +137,8 @@ export class HttpHost {
   /** A request left its connection's books (see {@link HttpConnection.settle}). */
   settled(sink: HostedSink, clientGone: boolean): void {
     this.inFlight--;
-    const metrics = this.options.metrics;
-    if (metrics !== undefined) {
-      const status = sink.res.headersSent ? sink.res.statusCode : CLIENT_CLOSED_STATUS;
-      metrics.finished(sink.head.method, status, sink.startedAt);
-    }
-    if (this.accessLog !== undefined) this.logAccess(sink, clientGone);
+    const ended = this.ended;
+    if (ended !== undefined) ended(sink, clientGone);
     if (currentRequest.head === sink.head) currentRequest.head = undefined;
     // No cycle exists when the request was refused up front (413 on content-length), or when a
     // direct handler has not needed one (yet: it learns of a lost client through clientGone).
@@ -134,26 +151,13 @@ export class HttpHost {
     if (this.draining && this.inFlight === 0) this.onIdle?.();
   }
 
-  private logAccess(sink: HostedSink, clientGone: boolean): void {
-    const res = sink.res;
-    const head = sink.head;
-    const accessLog = this.accessLog!;
-    accessLog.write({
-      client: head.client,
-      method: head.method,
-      target: head.target,
-      httpVersion: head.httpVersion,
-      status: res.headersSent || !clientGone ? res.statusCode : 499,
-      bytes: sink.bytes,
-      durationMs: performance.now() - sink.startedAt,
-      requestId: sink.requestId ?? accessLog.nextId(),
-    });
-  }
-
   // The request timeout for the app's part of the exchange. node's own requestTimeout ends only
   // the reading of the request; an app that never answers would hold the client forever. One
   // interval timer checks every open request instead of a timer per request (which would cost
-  // more than the request on a hello world); a request is cut within one interval of its deadline.
+  // more than the request on a hello world). Untimed requests carry no clock reading of their own
+  // (a clock read per request costs more than the sweep): the first tick that sees one stamps it
+  // with the tick's time, which is no earlier than its start, so a request is never cut early and
+  // is cut within two intervals of its deadline (one when the request is timed).
   private startSweeper(): void {
     const ms = this.options.requestTimeoutMs;
     this.sweeper = setInterval(() => this.sweep(), Math.max(50, Math.min(1000, Math.floor(ms / 4))));
@@ -161,11 +165,16 @@ export class HttpHost {
   }
 
   private sweep(): void {
-    const deadline = performance.now() - this.options.requestTimeoutMs;
+    const now = performance.now();
+    const deadline = now - this.options.requestTimeoutMs;
     for (const connection of this.connections) {
       const open = connection.open;
       for (let i = open.length - 1; i >= 0; i--) {
         const sink = open[i]!;
+        if (sink.startedAt === 0) {
+          sink.startedAt = now;
+          continue;
+        }
         // A request whose body is still arriving is node's own requestTimeout's to end (408, the
         // client is the slow party); this sweep cuts apps that have the request and do not answer.
         if (sink.startedAt <= deadline && !sink.timedOut && sink.res.req?.complete !== false) this.timeOut(sink);
@@ -207,6 +216,22 @@ export class HttpHost {
     this.sweeper = undefined;
     this.accessLog?.close();
   }
+}
+
+/** Writes the access log line of a request that left the books. */
+function logAccess(accessLog: AccessLog, sink: HostedSink, clientGone: boolean): void {
+  const res = sink.res;
+  const head = sink.head;
+  accessLog.write({
+    client: head.client,
+    method: head.method,
+    target: head.target,
+    httpVersion: head.httpVersion,
+    status: res.headersSent || !clientGone ? res.statusCode : 499,
+    bytes: sink.bytes,
+    durationMs: performance.now() - sink.startedAt,
+    requestId: sink.requestId ?? accessLog.nextId(),
+  });
 }
 
 /**

@@ -308,7 +308,7 @@ export class NodeResponseSink implements ResponseSink {
       const sized = !more && !this.wantsTrailers && mayAddContentLength(this.status, chunk === undefined ? 0 : chunk.length, res.req?.method);
       const own = sized && !hasHeader(this.headers, 'content-length') && !hasHeader(this.headers, 'transfer-encoding');
       // Our own length is exact only when this chunk is the whole body, written at once below.
-      if (own) this.flush(['content-length', String(chunk === undefined ? 0 : chunk.length)], true);
+      if (own) this.flush(['content-length', `${chunk === undefined ? 0 : chunk.length}`], true);
       else this.flush();
     }
     if (!more && !this.wantsTrailers) {
