@@ -98,11 +98,9 @@ export class HttpConnection {
   handle(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
     const host = this.host;
     const options = host.options;
-    const h2 = req.httpVersionMajor === 2;
     if (!this.served) this.served = true;
     const head = requestHead(req, this.peer, host.serverAddress(), host.mount);
-    let { contentLength, chunked, hostOk, requestId } = headFacts(head.rawHeaders);
-    if (options.proxyHeaders && !rawForwardedHostsOk(head.rawHeaders)) hostOk = false;
+    const { contentLength, chunked, hostOk, requestId } = headFacts(head.rawHeaders);
     if (host.draining) res.shouldKeepAlive = false;
     const sink = new HostedSink(res, this, head, host.logError);
     sink.requestId = requestId;
@@ -110,6 +108,33 @@ export class HttpConnection {
     currentRequest.head = head;
     this.open.push(sink);
     host.admitted(sink);
+    // The usual request (HTTP/1.1, no body, a good Host, no limit or proxy headers to apply) goes
+    // straight to the app; the rest of the rules sit out of line, so this stays small enough for
+    // TurboFan to inline what every request runs (the sink's constructors, the cycle, the app call).
+    const usual = req.httpVersionMajor !== 2 && hostOk && !chunked && contentLength === undefined;
+    if (!usual || options.limitConcurrency > 0 || options.proxyHeaders) {
+      this.admit(req, res, sink, contentLength, chunked, hostOk, expectsContinue);
+      return;
+    }
+    const direct = host.direct;
+    if (direct !== undefined) direct(sink);
+    else sink.run(host.app);
+  }
+
+  /** Every rule for a request that is not the usual one (see {@link HttpConnection.handle}), in order. */
+  private admit(
+    req: IncomingMessage,
+    res: ServerResponse,
+    sink: HostedSink,
+    contentLength: number | undefined,
+    chunked: boolean,
+    hostOk: boolean,
+    expectsContinue: boolean,
+  ): void {
+    const host = this.host;
+    const options = host.options;
+    const h2 = req.httpVersionMajor === 2;
+    if (options.proxyHeaders && !rawForwardedHostsOk(sink.head.rawHeaders)) hostOk = false;
     if (h2) {
       // A stream the client resets leaves the books here; its session goes on.
       res.once('close', () => this.settle(sink, true));
