@@ -66,7 +66,11 @@ export class HttpCycle {
   declare private wantsTrailers: boolean;
   declare private disconnected: boolean;
   declare private requestDone: boolean;
-  declare private disconnectWaiters: Array<(m: HttpReceiveMessage) => void> | undefined;
+  /**
+   * receive() calls waiting for the end of the exchange (the request was read whole). Read by hosts
+   * only to skip {@link HttpCycle.responseSent} when nobody waits (the usual case).
+   */
+  declare disconnectWaiters: Array<(m: HttpReceiveMessage) => void> | undefined;
   declare readonly scope: HttpScope;
   declare private readonly source: RequestSource;
   declare private readonly sink: ResponseSink;
