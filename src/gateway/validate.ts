@@ -17,21 +17,25 @@ function tokenOk(name: string): boolean {
   return true;
 }
 
-// Field values may hold visible ASCII, obs-text, space and tab; CR, LF and NUL would split or end the message.
-function valueOk(value: string): boolean {
+// Field values may hold tab, space, visible ASCII and obs-text (0x80-0xFF), as RFC 9110 and node:http
+// allow; CR, LF and NUL would split or end the message, other controls and characters past 0xFF are
+// refused as node's writeHead refuses them. The index of the first character that is not allowed,
+// or -1.
+function badValueChar(value: string): number {
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
-    if (c === 13 || c === 10 || c === 0) return false;
+    if (c < 32 ? c !== 9 : c === 127 || c > 255) return i;
   }
-  return true;
+  return -1;
 }
 
 // Strings already found valid, one per length class (direct-mapped on length & 31). Most apps send
 // the same header names, and often the same values, on every response, as literals or constants:
 // a string equal to one already checked is valid too (strings are immutable), and comparing it
 // costs a pointer test where the scan costs a few instructions per character. A different string
-// of the same length class is simply checked and takes the slot. node:http's writeHead still
-// checks every header it writes; this is the check that lets the app's send() fail first.
+// of the same length class is simply checked and takes the slot. This is the one check of a
+// header's bytes on the node:http host: it refuses what node's writeHead would (which then writes
+// the head without checking it again, see server/node-io.ts), and lets the app's send() fail first.
 const GOOD_NAMES: Array<string | undefined> = new Array(32).fill(undefined);
 const GOOD_VALUES: Array<string | undefined> = new Array(32).fill(undefined);
 
@@ -46,7 +50,7 @@ function nameOk(name: string): boolean {
 function fieldValueOk(value: string): boolean {
   const slot = value.length & 31;
   if (GOOD_VALUES[slot] === value) return true;
-  if (!valueOk(value)) return false;
+  if (badValueChar(value) !== -1) return false;
   // Short ones only: a slot must not keep a large string alive.
   if (value.length < 128) GOOD_VALUES[slot] = value;
   return true;
@@ -104,7 +108,8 @@ export function describeBadReason(reason: string, index: number): string {
 
 /**
  * Validates a header list from an app: an array of `[name, value]` string pairs, names are tokens,
- * no CR/LF/NUL anywhere. Returns the list unchanged so callers can chain.
+ * values hold tab, space, visible ASCII and latin1 only (never CR, LF, NUL or another control).
+ * Returns the list unchanged so callers can chain.
  */
 export function checkHeaders(headers: unknown, type: string): Headers {
   if (headers === undefined) return [];
@@ -118,11 +123,21 @@ export function checkHeaders(headers: unknown, type: string): Headers {
     if (!nameOk(name)) {
       invalidMessage(`${type}: header name ${JSON.stringify(name)} at headers[${i}] is not a valid token`, { index: i });
     }
-    if (!fieldValueOk(pair[1])) {
-      invalidMessage(`${type}: header ${JSON.stringify(name)} at headers[${i}] contains CR, LF or NUL`, { index: i });
-    }
+    if (!fieldValueOk(pair[1])) badValue(type, name, pair[1], i);
   }
   return headers as Headers;
+}
+
+function badValue(type: string, name: string, value: string, index: number): never {
+  const at = badValueChar(value);
+  const c = value.charCodeAt(at);
+  const what = `${type}: header ${JSON.stringify(name)} at headers[${index}]`;
+  if (c === 13 || c === 10 || c === 0) invalidMessage(`${what} contains CR, LF or NUL`, { index });
+  const code = `U+${c.toString(16).toUpperCase().padStart(4, '0')}`;
+  return invalidMessage(
+    `${what} contains ${code} at ${at}; allowed are tab, space, visible ASCII and latin1 (U+0080–U+00FF)`,
+    { index },
+  );
 }
 
 /** Validates an optional body field: absent, or a Uint8Array (Buffer included). */

@@ -32,13 +32,15 @@ export class HttpMetrics {
     this.#lastElu = performance.eventLoopUtilization();
   }
 
-  /** A request began; returns its start time for {@link HttpMetrics.finished}. */
-  started(): number {
+  /** A request began (the host keeps its start time for {@link HttpMetrics.finished}). */
+  started(): void {
     this.#inFlight++;
-    return performance.now();
   }
 
-  /** A request ended (response sent, or the client left: then pass {@link CLIENT_CLOSED_STATUS}). */
+  /**
+   * A request ended (response sent, or the client left: then pass {@link CLIENT_CLOSED_STATUS});
+   * `startedAt` is `performance.now()` when it began.
+   */
   finished(method: string, status: number, startedAt: number): void {
     this.#inFlight--;
     const key = `${METHODS.has(method) ? method : 'OTHER'} ${status}`;

@@ -38,6 +38,20 @@ export interface RequestSource {
 export type ErrorLogger = (error: unknown, requestLine: string) => void;
 
 
+/** `http.response.start` as the app sent it, before its fields are checked. */
+interface StartMessage {
+  status: unknown;
+  headers?: unknown;
+  trailers?: unknown;
+  reason?: unknown;
+}
+
+/** `http.response.body` as the app sent it, before its fields are checked. */
+interface BodyMessage {
+  body?: unknown;
+  moreBody?: unknown;
+}
+
 // Response progress. Numbers, not strings, because this is checked on every message.
 const enum Phase { Initial, Body, Trailers, Done }
 
@@ -53,7 +67,11 @@ export class HttpCycle {
   declare private wantsTrailers: boolean;
   declare private disconnected: boolean;
   declare private requestDone: boolean;
-  declare private disconnectWaiters: Array<(m: HttpReceiveMessage) => void> | undefined;
+  /**
+   * receive() calls waiting for the end of the exchange (the request was read whole). Read by hosts
+   * only to skip {@link HttpCycle.responseSent} when nobody waits (the usual case).
+   */
+  declare disconnectWaiters: Array<(m: HttpReceiveMessage) => void> | undefined;
   declare readonly scope: HttpScope;
   declare private readonly source: RequestSource;
   declare private readonly sink: ResponseSink;
@@ -192,38 +210,48 @@ export class HttpCycle {
     if (waiters) for (const wake of waiters) wake(DISCONNECT);
   }
 
+  // The two messages of nearly every response first, each in its own small method, and the rest
+  // out of line: small enough for TurboFan to inline into send() and on into the app.
   private dispatch(message: SendMessage): void | Promise<void> {
     const type = checkMessage(message);
-    if (this.disconnected) {
-      throw new AlbanyError(ErrorCodes.ERR_ALBANY_CLIENT_DISCONNECTED, `${type}: the client has disconnected`);
+    if (this.disconnected) return this.disconnectedSend(type);
+    if (type === 'http.response.body') return this.body(message as BodyMessage);
+    if (type === 'http.response.start') return this.start(message as StartMessage);
+    return this.dispatchOther(type, message);
+  }
+
+  private disconnectedSend(type: string): never {
+    throw new AlbanyError(ErrorCodes.ERR_ALBANY_CLIENT_DISCONNECTED, `${type}: the client has disconnected`);
+  }
+
+  private start(m: StartMessage): void {
+    const type = 'http.response.start';
+    if (this.phase !== Phase.Initial) invalidMessage(`http.response.start sent twice (the response has already started)`);
+    const status = checkStatus(m.status, type);
+    const headers = checkHeaders(m.headers, type);
+    const reason = m.reason === undefined ? undefined : checkReason(m.reason, type);
+    const trailers = m.trailers === true;
+    // First: a sink that cannot carry this head (toFetch and a status past 599) throws, and the
+    // response has then not started, so the app's failure still gets its 500.
+    this.sink.start(status, headers, trailers, reason);
+    this.wantsTrailers = trailers;
+    this.phase = Phase.Body;
+  }
+
+  private body(m: BodyMessage): void | Promise<void> {
+    if (this.phase !== Phase.Body) this.orderError('http.response.body');
+    const body = checkBody(m.body, 'http.response.body');
+    const more = m.moreBody === true;
+    if (!more) this.phase = this.wantsTrailers ? Phase.Trailers : Phase.Done;
+    try {
+      return this.sink.body(body, more);
+    } catch (error) {
+      return this.sinkThrew(error);
     }
+  }
+
+  private dispatchOther(type: string, message: SendMessage): void | Promise<void> {
     switch (type) {
-      case 'http.response.start': {
-        if (this.phase !== Phase.Initial) invalidMessage(`http.response.start sent twice (the response has already started)`);
-        const m = message as { status: unknown; headers?: unknown; trailers?: unknown; reason?: unknown };
-        const status = checkStatus(m.status, type);
-        const headers = checkHeaders(m.headers, type);
-        const reason = m.reason === undefined ? undefined : checkReason(m.reason, type);
-        const trailers = m.trailers === true;
-        // First: a sink that cannot carry this head (toFetch and a status past 599) throws, and the
-        // response has then not started, so the app's failure still gets its 500.
-        this.sink.start(status, headers, trailers, reason);
-        this.wantsTrailers = trailers;
-        this.phase = Phase.Body;
-        return;
-      }
-      case 'http.response.body': {
-        if (this.phase !== Phase.Body) this.orderError(type);
-        const m = message as { body?: unknown; moreBody?: unknown };
-        const body = checkBody(m.body, type);
-        const more = m.moreBody === true;
-        if (!more) this.phase = this.wantsTrailers ? Phase.Trailers : Phase.Done;
-        try {
-          return this.sink.body(body, more);
-        } catch (error) {
-          return this.sinkThrew(error);
-        }
-      }
       case 'http.response.trailers': {
         if (this.phase !== Phase.Trailers) {
           if (this.phase === Phase.Body && !this.wantsTrailers) invalidMessage('http.response.trailers sent but http.response.start did not set trailers: true');

@@ -6,7 +6,8 @@ import { pipeline } from 'node:stream/promises';
 import type { Headers, HttpReceiveMessage } from '../gateway/types.js';
 import { DISCONNECT, END_OF_BODY } from '../gateway/messages.js';
 import type { RequestSource, ResponseSink } from './cycle.js';
-import { hasHeader } from '../gateway/helpers.js';
+import { hasHeader, lowerHeaderName } from '../gateway/helpers.js';
+import { kOutHeaders } from '../interop/node-internals.js';
 import { regularFileSize } from './send-file.js';
 import { mayAddContentLength } from './framing.js';
 
@@ -130,6 +131,33 @@ function flatten(headers: Headers, extra?: [string, string]): string[] {
   return flat;
 }
 
+// node:http's own map of the headers set on a response (`{ lowerName: [name, value] }`, what
+// setHeader fills). _storeHeader writes the map that is `res[kOutHeaders]` without checking its
+// bytes again, because setHeader checked them on the way in. The cycle has checked every header an
+// app sends as node would (gateway/validate.ts), so handing the headers over as that map leaves
+// one check per header instead of two, with the same guarantee: nothing node would refuse is
+// written.
+type OutgoingMap = Record<string, [string, string]>;
+type OwnedResponse = ServerResponse & { [kOutHeaders]: OutgoingMap | null };
+
+/**
+ * `headers` (and `extra`) as node's outgoing-header map, or undefined when a name repeats: a map
+ * holds one entry per name, and regrouping `a, b, a` as `a, a, b` would change what is written.
+ */
+function outgoingMap(headers: Headers, extra: [string, string] | undefined): OutgoingMap | undefined {
+  const map: OutgoingMap = {};
+  for (let i = 0; i < headers.length; i++) {
+    const pair = headers[i]!;
+    const key = lowerHeaderName(pair[0]);
+    // An inherited name (`constructor`) reads as a repeat, and `__proto__` cannot be a key: both
+    // take node's array path, as repeats do.
+    if (map[key] !== undefined || key === '__proto__') return undefined;
+    map[key] = pair;
+  }
+  if (extra !== undefined) map['content-length'] = extra;
+  return map;
+}
+
 // Sinks whose head was started without a body message yet. One setImmediate per event-loop turn
 // looks at them all: a body sent in the same turn (the usual start + body) has taken its head
 // along as one sized write by then, and a head still waiting leaves at the end of the turn instead
@@ -155,6 +183,13 @@ export class NodeResponseSink implements ResponseSink {
   declare private headers: Headers;
   declare private wantsTrailers: boolean;
   declare protected flushed: boolean;
+  /**
+   * Whether node holds the response to a content-length the app declared (a shorter body would
+   * leave the client waiting for bytes that never come, a longer one would corrupt the next
+   * response on the connection). Set by hosts that own the connection; off for a response someone
+   * else started (a node app that mounts this one keeps its own setting).
+   */
+  declare protected holdsLength: boolean;
   /** True once sendFile() took the body over: its head waits for the file's size. */
   declare private fileBody: boolean;
   declare private pendingTrailers: Record<string, string | string[]> | undefined;
@@ -169,6 +204,7 @@ export class NodeResponseSink implements ResponseSink {
     this.headers = NO_HEADERS;
     this.wantsTrailers = false;
     this.flushed = false;
+    this.holdsLength = false;
     this.fileBody = false;
     this.pendingTrailers = undefined;
     this.bytes = 0;
@@ -229,17 +265,40 @@ export class NodeResponseSink implements ResponseSink {
     res.flushHeaders();
   }
 
-  private flush(extra?: [string, string]): void {
+  private flush(extra?: [string, string], exact = false): void {
     this.flushed = true;
-    this.writeHead(extra);
+    this.writeHead(extra, exact);
   }
 
   // The one place the head is handed to node, alone (flushHead) or with a body (flush).
-  private writeHead(extra?: [string, string]): void {
+  // `exact`: the content-length is albany's own, for the whole body it writes at once, so holding the
+  // response to it (node's strictContentLength, a byte count and a header lookup per write) is moot.
+  private writeHead(extra?: [string, string], exact = false): void {
+    const res = this.res as OwnedResponse;
+    if (this.holdsLength && !exact) res.strictContentLength = true;
     // HTTP/2 has no reason phrase and no connection headers.
-    if (isH2(this.res)) this.res.writeHead(this.status, flatten(h2Headers(this.headers), extra));
-    else if (this.reason === undefined) this.res.writeHead(this.status, flatten(this.headers, extra));
-    else this.res.writeHead(this.status, this.reason, flatten(this.headers, extra));
+    if (isH2(res)) {
+      res.writeHead(this.status, flatten(h2Headers(this.headers), extra));
+      return;
+    }
+    // Headers someone set on the response before us (a node app mounting this one) keep node's
+    // merging path; so does a list that repeats a name (node's map would regroup its values).
+    const map = res[kOutHeaders] === null ? outgoingMap(this.headers, extra) : undefined;
+    if (map === undefined) {
+      if (this.reason === undefined) res.writeHead(this.status, flatten(this.headers, extra));
+      else res.writeHead(this.status, this.reason, flatten(this.headers, extra));
+      return;
+    }
+    res[kOutHeaders] = map;
+    try {
+      if (this.reason === undefined) res.writeHead(this.status);
+      else res.writeHead(this.status, this.reason);
+    } catch (error) {
+      // Nothing was written (a head node refuses as a whole, such as a trailer header on a response
+      // that is not chunked): the 500 that follows must not carry the app's headers.
+      res[kOutHeaders] = null;
+      throw error;
+    }
   }
 
   body(chunk: Uint8Array | undefined, more: boolean): void | Promise<void> {
@@ -247,9 +306,10 @@ export class NodeResponseSink implements ResponseSink {
     const first = !this.flushed;
     if (first) {
       const sized = !more && !this.wantsTrailers && mayAddContentLength(this.status, chunk === undefined ? 0 : chunk.length, res.req?.method);
-      this.flush(sized && !hasHeader(this.headers, 'content-length') && !hasHeader(this.headers, 'transfer-encoding')
-        ? ['content-length', String(chunk === undefined ? 0 : chunk.length)]
-        : undefined);
+      const own = sized && !hasHeader(this.headers, 'content-length') && !hasHeader(this.headers, 'transfer-encoding');
+      // Our own length is exact only when this chunk is the whole body, written at once below.
+      if (own) this.flush(['content-length', `${chunk === undefined ? 0 : chunk.length}`], true);
+      else this.flush();
     }
     if (!more && !this.wantsTrailers) {
       if (chunk === undefined || chunk.length === 0) this.end();
@@ -302,6 +362,7 @@ export class NodeResponseSink implements ResponseSink {
    * validates it and throws before anything is written.
    */
   sendWhole(status: number, headers: string[], body: string | Uint8Array | null): void {
+    if (this.holdsLength) this.res.strictContentLength = true;
     this.res.writeHead(status, headers);
     this.flushed = true;
     if (body === null || body.length === 0) this.end();

@@ -1,34 +1,92 @@
-// Who the client is and which scheme it used: the socket's word, or a trusted proxy's headers.
+// Who the client is and which scheme it used (the socket's word, or a trusted proxy's headers), and the
+// request head built from them: one builder for HTTP/1.1, HTTP/2 and WebSocket scopes.
 import type { IncomingMessage } from 'node:http';
 import { BlockList, isIP, type Socket } from 'node:net';
 import type { Address, Headers } from '../gateway/types.js';
 import { isValidForwardedHost } from './host.js';
+import { h2RawHeaders } from './http2.js';
 import type { ResolvedServerOptions } from './options.js';
+import type { RequestHead } from './scope.js';
 
 /** The part of the server options that decides whether proxy headers are believed. */
 export type ProxyTrust = Pick<ResolvedServerOptions, 'proxyHeaders' | 'forwardedAllowIps'>;
 
+/** Who the client is and which scheme it used, as a scope reports them. */
+export interface Peer {
+  readonly client: Address;
+  readonly scheme: string;
+}
+
 /**
- * The client address and scheme for a request, honouring proxy headers only from trusted peers.
- * Undefined when the request carries an X-Forwarded-Host that is not a valid authority: the host
- * answers 400 (see {@link forwardedHostsOk}).
+ * The peer as the socket reports it: its remote address and whether it is TLS. A keep-alive
+ * connection computes this once and reuses it for every request it carries.
  */
-export function clientAndScheme(req: IncomingMessage, socket: Socket, options: ResolvedServerOptions): { client: Address; scheme: string } | undefined {
-  const peer = socket.remoteAddress;
+export function socketPeer(socket: Socket): Peer {
+  const address = socket.remoteAddress;
   const encrypted = (socket as Socket & { encrypted?: boolean }).encrypted === true;
-  const client: Address = peer === undefined ? null : [peer, socket.remotePort ?? 0];
-  const scheme = encrypted ? 'https' : 'http';
-  if (!options.proxyHeaders) return { client, scheme };
+  return {
+    client: address === undefined ? null : (Object.freeze([address, socket.remotePort ?? 0]) as unknown as Address),
+    scheme: encrypted ? 'https' : 'http',
+  };
+}
+
+/** Where a request head is mounted: proxy trust, `scope.rootPath` and the lifespan state. */
+export interface HeadMount extends ProxyTrust {
+  rootPath: string;
+  state: Record<string, unknown>;
+}
+
+/**
+ * The request head of a node request, the one builder behind every node:http-based scope (HTTP/1.1,
+ * HTTP/2, WebSocket upgrades): request line, raw headers (HTTP/2's pseudo-headers turned into what
+ * an HTTP/1.1 app expects), and the client and scheme, taken from `peer` (the socket's word, see
+ * {@link socketPeer}) or, with proxy headers on and `peer` a trusted proxy, from its headers.
+ * `server` is the address the scope reports as the server's.
+ *
+ * With proxy headers on, the host must also refuse a request whose X-Forwarded-Host is malformed
+ * (see {@link rawForwardedHostsOk}).
+ */
+export function requestHead(req: IncomingMessage, peer: Peer, server: Address, mount: HeadMount): RequestHead {
+  const h2 = req.httpVersionMajor === 2;
+  const rawHeaders = h2 ? h2RawHeaders(req.rawHeaders) : req.rawHeaders;
+  if (mount.proxyHeaders) peer = forwardedPeer(rawHeaders, peer, mount);
+  return {
+    method: req.method!,
+    target: req.url!,
+    httpVersion: h2 ? '2' : req.httpVersion,
+    rawHeaders,
+    scheme: peer.scheme,
+    client: peer.client,
+    server,
+    rootPath: mount.rootPath,
+    state: mount.state,
+  };
+}
+
+/** `peer`, or who its proxy headers name when `peer` is a trusted proxy. */
+function forwardedPeer(raw: readonly string[], peer: Peer, trust: ProxyTrust): Peer {
+  const address = peer.client?.[0];
+  if (address === undefined) return peer;
   // Only the headers that matter are paired, so a trusted request pays for nothing else.
-  const raw = req.rawHeaders;
   const relevant: Headers = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
-    if (name === 'x-forwarded-for' || name === 'x-forwarded-proto' || name === 'forwarded') relevant.push([name, raw[i + 1]!]);
-    else if (name === 'x-forwarded-host' && !isValidForwardedHost(raw[i + 1]!)) return undefined;
+    if (name === 'x-forwarded-for' || name === 'x-forwarded-proto' || name === 'forwarded') {
+      relevant.push([name, raw[i + 1]!]);
+    }
   }
-  if (peer === undefined) return { client, scheme };
-  return forwardedClientAndScheme(relevant, peer, client, scheme, options);
+  if (relevant.length === 0) return peer;
+  return forwardedClientAndScheme(relevant, address, peer.client, peer.scheme, trust);
+}
+
+/** {@link forwardedHostsOk} over node's flat raw header list (names in any case). */
+export function rawForwardedHostsOk(raw: readonly string[]): boolean {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length !== 16 || name.toLowerCase() !== 'x-forwarded-host') continue;
+    if (!isValidForwardedHost(raw[i + 1]!)) return false;
+  }
+  return true;
 }
 
 /**
@@ -45,7 +103,7 @@ export function forwardedHostsOk(headers: Headers): boolean {
 }
 
 /**
- * The pure core of {@link clientAndScheme}, shared with hosts that do not have a socket per request
+ * The pure core of {@link requestHead}'s proxy handling, shared with hosts that do not have a socket per request
  * (FastCGI, where nginx names the peer in REMOTE_ADDR). `headers` are lower-cased pairs.
  *
  * X-Forwarded-For is walked from the right, skipping hops that are themselves trusted, so a chain

@@ -7,6 +7,8 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { AlbanyError, ErrorCodes } from '../errors.js';
 import type { App } from '../gateway/types.js';
 import { BAD_HOST_MESSAGE, rawHostOk } from './host.js';
+import { SERVER_DEFAULTS } from './options.js';
+import { rawForwardedHostsOk, requestHead, socketPeer, type HeadMount } from './proxy-headers.js';
 import { buildWebSocketScope } from './scope.js';
 import { kAccept, WebSocketConnection, type AcceptChoice } from './websocket-connection.js';
 
@@ -22,6 +24,10 @@ export interface WebSocketOptions {
   rootPath?: string;
   /** Lifespan state, shallow-copied into every scope. */
   state?: Record<string, unknown>;
+  /** Believe X-Forwarded-For / X-Forwarded-Proto / Forwarded from trusted peers (default false; see ServerOptions). */
+  proxyHeaders?: boolean;
+  /** The peers trusted with proxy headers (default: loopback). */
+  forwardedAllowIps?: string[];
   /** Where app errors go (default console.error). */
   logError?: (message: string) => void;
   /** Where a refused handshake is reported (an HTTP-only app; default: logError). */
@@ -44,8 +50,21 @@ function checkOptions(options: WebSocketOptions): void {
     const v = options[key];
     if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 0)) problems.push(`options.${key} must be a non-negative integer, got ${JSON.stringify(v)}`);
   }
+  const { proxyHeaders, forwardedAllowIps } = options;
+  if (proxyHeaders !== undefined && typeof proxyHeaders !== 'boolean') {
+    problems.push(`options.proxyHeaders must be a boolean, got ${JSON.stringify(proxyHeaders)}`);
+  }
+  const ips = forwardedAllowIps as unknown;
+  if (ips !== undefined && (!Array.isArray(ips) || ips.some((ip) => typeof ip !== 'string'))) {
+    const got = JSON.stringify(ips);
+    problems.push(`options.forwardedAllowIps must be an array of addresses or CIDR ranges (strings), got ${got}`);
+  }
   if (problems.length) throw new AlbanyError(ErrorCodes.ERR_ALBANY_INVALID_CONFIG, `invalid websocket options:\n  ${problems.join('\n  ')}`, { details: { problems } });
 }
+
+// A handshake refused for its Host or X-Forwarded-Host: the same 400 an HTTP request gets.
+const BAD_HOST_RESPONSE = 'HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\n'
+  + `content-length: ${BAD_HOST_MESSAGE.length}\r\n\r\n${BAD_HOST_MESSAGE}`;
 
 function address(host: string | undefined, port: number | undefined): [string, number] | null {
   return host === undefined || port === undefined ? null : [host, port];
@@ -64,6 +83,13 @@ export function attachWebSocket(server: http.Server, app: App, options: WebSocke
   const log = options.logError ?? ((m: string) => console.error(m));
   const logError = (error: unknown, what: string) => {
     log(`exception in app for "${what}": ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  };
+
+  const mount: HeadMount = {
+    rootPath: options.rootPath ?? '',
+    state: options.state ?? {},
+    proxyHeaders: options.proxyHeaders === true,
+    forwardedAllowIps: options.forwardedAllowIps ?? SERVER_DEFAULTS.forwardedAllowIps,
   };
 
   const wss = new WebSocketServer({
@@ -109,23 +135,16 @@ export function attachWebSocket(server: http.Server, app: App, options: WebSocke
     }
     // node runs the upgrade listener even for an HTTP/1.1 request without Host (its
     // requireHostHeader check covers only the request event), so the whole Host rule is ours here.
-    if (!rawHostOk(req.rawHeaders, req.httpVersion !== '1.0')) {
-      socket.end(`HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${BAD_HOST_MESSAGE.length}\r\n\r\n${BAD_HOST_MESSAGE}`);
+    // With proxy headers on, X-Forwarded-Host gets the same check as on HTTP requests.
+    const hostOk = rawHostOk(req.rawHeaders, req.httpVersion !== '1.0');
+    if (!hostOk || (mount.proxyHeaders && !rawForwardedHostsOk(req.rawHeaders))) {
+      socket.end(BAD_HOST_RESPONSE);
       return;
     }
     const s = req.socket;
     const local = s.address() as { address?: string; port?: number };
-    const scope = buildWebSocketScope({
-      method: req.method!,
-      target: req.url!,
-      httpVersion: req.httpVersion,
-      rawHeaders: req.rawHeaders,
-      scheme: (s as { encrypted?: boolean }).encrypted ? 'https' : 'http',
-      client: address(s.remoteAddress, s.remotePort),
-      server: address(local.address, local.port),
-      rootPath: options.rootPath ?? '',
-      state: options.state ?? {},
-    });
+    // The same head builder as HTTP requests, so proxy headers set the client and scheme here too.
+    const scope = buildWebSocketScope(requestHead(req, socketPeer(s), address(local.address, local.port), mount));
     const connection = new WebSocketConnection(scope, { wss, req, socket, head, sendHighWaterMark, logError, logWarning: options.logWarning ?? log, onOpen });
     void connection.run(app);
   };

@@ -98,3 +98,10 @@ test('a header that passed once does not let a bad one of the same length throug
   t.throws(() => checkHeaders([[`${'x'.repeat(44)} `, 'v']], start), invalid);
   t.throws(() => checkHeaders([['content-type', `text/plain${'\n'.repeat(32)}`]], start), invalid);
 });
+
+for (const [label, value] of [['a control byte', 'a\u0001b'], ['DEL', 'a\u007fb'], ['a character past U+00FF', 'a\u20acb']] as const) {
+  test(`header value with ${label} is refused, as node's writeHead refuses it`, (t) => {
+    const err = t.throws(() => checkHeaders([['x-ok', 'v'], ['x-v', value]], 'http.response.start'), invalid);
+    t.regex(err!.message, /http\.response\.start: header "x-v" at headers\[1\] contains U\+[0-9A-F]{4} at 1; allowed are tab/);
+  });
+}

@@ -113,3 +113,23 @@ test('a port already in use makes serve() reject, after running lifespan shutdow
   t.is((err as { code?: string }).code, 'EADDRINUSE');
   t.deepEqual(events, ['lifespan.startup', 'lifespan.shutdown']);
 });
+
+test('requestTimeoutMs without access log or metrics: a hung app gets 504 no earlier than the timeout, and http.disconnect', async (t) => {
+  // The untimed path: requests carry no clock reading, the sweep stamps them on its first look.
+  const seen = deferred<string>();
+  const server = await startServer(t, httpApp(async (_s, receive) => {
+    await receive();
+    seen.resolve((await receive()).type);
+  }), { requestTimeoutMs: 600, headersTimeoutMs: 600 });
+  const started = Date.now();
+  const res = await fetch(server.url, { signal: AbortSignal.timeout(8000) });
+  const took = Date.now() - started;
+  t.is(res.status, 504);
+  t.is(await res.text(), 'Gateway Timeout');
+  t.true(took >= 590 && took < 4000, `took ${took} ms`);
+  t.is(await seen.promise, 'http.disconnect');
+  // A fresh request on the same server is timed from its own start, not from the server's first tick.
+  const again = Date.now();
+  t.is((await fetch(server.url, { signal: AbortSignal.timeout(8000) })).status, 504);
+  t.true(Date.now() - again >= 590, `took ${Date.now() - again} ms`);
+});

@@ -216,6 +216,59 @@ test('a header with CR/LF from the app: the app gets the error and the client a 
   t.false(r.text.toLowerCase().includes('x-evil'));
 });
 
+for (const [label, value] of [['a control byte', 'a\u0001b'], ['a character past U+00FF', 'a\u20acb']] as const) {
+  test(`a header value with ${label}: the app gets ERR_ALBANY_INVALID_MESSAGE and the client a clean 500`, async (t) => {
+    // albany's check is the only one on the way out (node's writeHead is not asked to check again),
+    // so it must refuse what node would.
+    const appError = deferred<unknown>();
+    const server = await startServer(t, httpApp(async (_s, _r, send) => {
+      try {
+        await send({ type: 'http.response.start', status: 200, headers: [['x-ok', '1'], ['x-bad', value]] });
+      } catch (error) {
+        appError.resolve(error);
+        throw error;
+      }
+    }));
+    const r = await rawRequest(server.port, get(), { until: (x) => hasCompleteResponse(x) });
+    t.is((await appError.promise as { code?: string }).code, 'ERR_ALBANY_INVALID_MESSAGE');
+    t.is(parseRaw(r.text).status, 500);
+    t.false(r.text.toLowerCase().includes('x-bad'));
+    t.false(r.text.toLowerCase().includes('x-ok'));
+  });
+}
+
+test('response headers go out in the app\'s order and case, repeated names included', async (t) => {
+  const server = await startServer(t, httpApp(async (scope, _r, send) => {
+    const headers: Array<[string, string]> = scope.path === '/repeat'
+      ? [['X-B', '1'], ['a-name', '2'], ['x-b', '3']]
+      : [['X-Upper', 'v'], ['content-type', 'text/plain'], ['x-last', 'é']];
+    await send({ type: 'http.response.start', status: 200, headers });
+    await send({ type: 'http.response.body', body: Buffer.from('ok') });
+  }));
+  const lines = async (path: string) => {
+    const r = await rawRequest(server.port, get(path), { until: (x) => hasCompleteResponse(x) });
+    const head = r.text.slice(0, r.text.indexOf('\r\n\r\n')).split('\r\n').slice(1);
+    return head.filter((l) => !/^(date|connection|keep-alive):/i.test(l));
+  };
+  t.deepEqual(await lines('/'), ['X-Upper: v', 'content-type: text/plain', 'x-last: é', 'content-length: 2']);
+  t.deepEqual(await lines('/repeat'), ['X-B: 1', 'a-name: 2', 'x-b: 3', 'content-length: 2']);
+});
+
+test('a head node refuses as a whole (trailer on a sized response) is a clean 500 without the app\'s headers', async (t) => {
+  const appError = deferred<unknown>();
+  const server = await startServer(t, httpApp(async (_s, _r, send) => {
+    await send({ type: 'http.response.start', status: 200, headers: [['trailer', 'x-t'], ['x-app', '1']] });
+    await send({ type: 'http.response.body', body: Buffer.from('ok') }).catch((e: unknown) => {
+      appError.resolve(e);
+      throw e;
+    });
+  }));
+  const r = await rawRequest(server.port, get(), { until: (x) => hasCompleteResponse(x) });
+  t.is((await appError.promise as { code?: string }).code, 'ERR_HTTP_TRAILER_INVALID');
+  t.is(parseRaw(r.text).status, 500);
+  t.false(r.text.toLowerCase().includes('x-app'));
+});
+
 test('an invalid message mid-body: the app gets the error and nothing of it is written', async (t) => {
   const appError = deferred<unknown>();
   const server = await startServer(t, httpApp(async (_s, _r, send) => {

@@ -238,3 +238,56 @@ test('a non-websocket upgrade is refused with 400', async (t) => {
     t.regex(reply, /^HTTP\/1\.1 400/);
   });
 });
+
+/** An app that accepts and sends back `client-host scheme` from its websocket scope. */
+const whoAmI: App = async (scope, receive, send) => {
+  if (scope.type !== 'websocket') return;
+  await receive();
+  await send({ type: 'websocket.accept' });
+  await send({ type: 'websocket.send', text: `${scope.client?.[0]} ${scope.scheme}` });
+  await receive();
+};
+
+/** What `whoAmI` reports for a handshake sent with `headers`. */
+async function reported(url: string, headers: Record<string, string>): Promise<string> {
+  const ws = new WebSocket(url, { headers });
+  const text = await new Promise<string>((resolve, reject) => {
+    ws.once('message', (data: Buffer) => resolve(data.toString()));
+    ws.once('error', reject);
+  });
+  ws.close();
+  await closed(ws);
+  return text;
+}
+
+const forwarded = { 'x-forwarded-for': '9.9.9.9', 'x-forwarded-proto': 'https' };
+
+test('--proxy-headers: a trusted peer\'s X-Forwarded-For and -Proto set the websocket scope\'s client and wss', async (t) => {
+  await withServer(whoAmI, async (url) => {
+    t.is(await reported(url, forwarded), '9.9.9.9 wss');
+    // X-Forwarded-Proto may name the websocket scheme itself.
+    t.is(await reported(url, { 'x-forwarded-for': '8.8.8.8', 'x-forwarded-proto': 'wss' }), '8.8.8.8 wss');
+  }, { proxyHeaders: true });
+});
+
+test('proxy headers are ignored on websocket scopes when off or from an untrusted peer', async (t) => {
+  await withServer(whoAmI, async (url) => {
+    t.is(await reported(url, forwarded), '127.0.0.1 ws');
+  });
+  await withServer(whoAmI, async (url) => {
+    t.is(await reported(url, forwarded), '127.0.0.1 ws');
+  }, { proxyHeaders: true, forwardedAllowIps: ['10.0.0.1'] });
+});
+
+test('--proxy-headers: a websocket handshake with a malformed X-Forwarded-Host is refused with 400, as HTTP is', async (t) => {
+  await withServer(whoAmI, async (url) => {
+    const ws = new WebSocket(url, { headers: { 'x-forwarded-host': 'evil.example/admin' } });
+    ws.on('error', () => {});
+    const status = await new Promise<number>((resolve) => {
+      ws.once('unexpected-response', (_req, res) => resolve(res.statusCode!));
+      ws.once('open', () => resolve(101));
+    });
+    ws.terminate();
+    t.is(status, 400);
+  }, { proxyHeaders: true });
+});
