@@ -38,11 +38,12 @@ export function makeEnter(storage: AsyncLocalStorage<RequestContext>, settings: 
       else if (name === 'traceparent') sentParent ??= value;
     }
     const requestId = isValidRequestId(sentId) ? sentId : nextId();
-    // The host's books (server/http.ts keeps the id for the access log, and when the head came):
+    // The host's books (server/hosted-sink.ts keeps the id for the access log, and when the head came):
     // the access log then names the request by the same id as the context.
     const books = sink as { requestId?: string; startedAt?: unknown };
     if ('requestId' in books && books.requestId !== requestId) books.requestId = requestId;
-    const startedAt = typeof books.startedAt === 'number' ? TIME_ORIGIN + books.startedAt : now();
+    // 0: the host does not time requests (no access log or metrics): the app starting is the moment.
+    const startedAt = typeof books.startedAt === 'number' && books.startedAt > 0 ? TIME_ORIGIN + books.startedAt : now();
     const deadline = settings.timeoutMs > 0 ? startedAt + settings.timeoutMs : undefined;
     const parent = parseTraceParent(sentParent);
     const o = otel();
