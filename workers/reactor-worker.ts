@@ -278,36 +278,48 @@ function nextEvent(seen: number): Promise<void> | undefined {
   }));
 }
 
+// The last time the event loop had a turn (see idle).
+let lastTurn = performance.now();
+
 function loopTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
+  return new Promise((resolve) =>
+    setImmediate(() => {
+      lastTurn = performance.now();
+      resolve();
+    }),
+  );
 }
 
 // Idle waits without spinning after a spin missed: calls are not coming back to back.
 const SPIN_BACKOFF = 32;
 let spinSkip = 0;
 
-async function run(): Promise<void> {
+/**
+ * With nothing async pending, waits synchronously (spin, then park) for the next post: the
+ * cheapest way to be woken. True when the event loop is due a turn instead, for timers and
+ * sockets of loaded modules: after `idleSliceMs` parked, and every slice even while calls keep
+ * coming back to back. One function, so the loop below has a single await site for that turn:
+ * an optimized loop then never meets a branch it has not seen (a deopt and a recompile).
+ */
+function idle(seen: number): boolean {
   const slice = data.idleSliceMs;
-  let lastTurn = performance.now();
+  if (performance.now() - lastTurn >= slice) return true;
+  if (spinSkip > 0) spinSkip--;
+  else if (spinWhile(wake, seen, data.spinMicros)) return false;
+  else spinSkip = SPIN_BACKOFF;
+  return Atomics.wait(wake, 0, seen, slice) === 'timed-out';
+}
+
+async function run(): Promise<void> {
+  let drained = -1; // the counter at the last drain: every post bumps it, so an unmoved one means nothing new
   for (;;) {
     const seen = Atomics.load(wake, 0);
-    drain();
+    if (seen !== drained) {
+      drained = seen;
+      drain();
+    }
     if (inFlight === 0) {
-      // Nothing async pending: wait synchronously (spin, then park), the cheapest way to be woken
-      // by the next call. Still give the event loop a turn every slice, for timers and sockets of
-      // loaded modules, even while calls keep coming back to back.
-      if (performance.now() - lastTurn >= slice) {
-        await loopTurn();
-        lastTurn = performance.now();
-        continue;
-      }
-      if (spinSkip > 0) spinSkip--;
-      else if (spinWhile(wake, seen, data.spinMicros)) continue;
-      else spinSkip = SPIN_BACKOFF;
-      if (Atomics.wait(wake, 0, seen, slice) === 'timed-out') {
-        await loopTurn();
-        lastTurn = performance.now();
-      }
+      if (idle(seen)) await loopTurn();
       continue;
     }
     const next = nextEvent(seen);

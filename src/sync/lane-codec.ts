@@ -35,9 +35,10 @@ const REFUSED = -1;
 // UTF-16 copy, whose call overhead only pays off past a few dozen characters.
 const SHORT_STRING = 32;
 
-// Byte values up to this size are copied with TypedArray#set and, read back, stay on V8's heap (no
-// separate allocation). Past it, Buffer#fill copies: a plain memcpy, where V8's set into or out of
-// shared memory copies in relaxed-atomic words, about 5 times slower at 10 KiB.
+// Byte values up to this size are copied byte by byte in JS (cheaper than making the views a bulk
+// copy needs) and, read back, stay on V8's heap (no separate allocation). Past it, Buffer#fill
+// copies: a plain memcpy, where V8's TypedArray#set into or out of shared memory copies in
+// relaxed-atomic words, about 5 times slower at 10 KiB.
 const SMALL_BYTES = 64;
 const fill = Buffer.prototype.fill as (this: Uint8Array, value: Uint8Array, offset: number, end: number) => Uint8Array;
 
@@ -64,17 +65,41 @@ const kinds: readonly ViewCtor[] = [
 const kindIndex = new Map<string | undefined, number>(kinds.map((ctor, i) => [ctor.name, i]));
 
 /**
+ * The last few small Uint8Arrays this thread decoded from the lane or found whole when encoding:
+ * known to be whole without reading `.buffer` again, which for a small array means moving it off
+ * V8's heap (an allocation) and is the costliest step of passing one on. Whole stays whole: a
+ * view's buffer and offset never change and these buffers are not resizable; detaching one (a
+ * transfer) shows as byteLength 0. A short ring of strong references (at most 8 × 64 bytes kept
+ * alive) is cheaper to search than a WeakSet is to add to.
+ */
+const recent: Array<Uint8Array | undefined> = [undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined];
+let recentNext = 0;
+
+function isRecent(view: Uint8Array): boolean {
+  for (let i = 0; i < 8; i++) if (recent[i] === view) return true;
+  return false;
+}
+
+function remember(view: Uint8Array): void {
+  recent[recentNext] = view;
+  recentNext = (recentNext + 1) & 7;
+}
+
+/**
  * The buffer of a byte value the lane may copy in place of a clone: a non-empty plain ArrayBuffer
  * of this realm (not shared, not resizable), or a typed array spanning all of one. An empty one may
  * be detached, which a clone refuses: those go the clone's way, as do partial views (a clone keeps
  * the whole buffer) and DataViews.
  */
-function wholeBuffer(value: object, kind: string | undefined): ArrayBuffer | undefined {
+function wholeBuffer(value: object, kind: string | undefined): ArrayBuffer | true | undefined {
   if (kind !== undefined) {
     const view = value as ArrayBufferView;
+    if (kind === 'Uint8Array' && isRecent(view as Uint8Array)) return view.byteLength === 0 ? undefined : true;
     const buffer = view.buffer;
     if (view.byteOffset !== 0 || view.byteLength === 0 || view.byteLength !== buffer.byteLength) return undefined;
-    return buffer instanceof ArrayBuffer && (buffer as { resizable?: boolean }).resizable !== true ? buffer : undefined;
+    if (!(buffer instanceof ArrayBuffer) || (buffer as { resizable?: boolean }).resizable === true) return undefined;
+    if (kind === 'Uint8Array' && view.byteLength <= SMALL_BYTES) remember(view as Uint8Array);
+    return buffer;
   }
   if (value instanceof ArrayBuffer && value.byteLength !== 0 && (value as { resizable?: boolean }).resizable !== true) return value;
   return undefined;
@@ -120,14 +145,15 @@ function encodeOne(r: Region, value: unknown, at: number): number {
       const kind = kindOf.call(value);
       const buffer = wholeBuffer(value, kind);
       if (buffer === undefined) return REFUSED;
-      const n = buffer.byteLength;
+      const bytes = kind === 'Uint8Array' ? (value as Uint8Array) : new Uint8Array(buffer as ArrayBuffer);
+      const n = bytes.byteLength;
       const end = at + 5 + n;
       if (n >= LARGE_BYTES || end > r.capacity) return REFUSED;
-      u8[at] = kind === undefined ? T_ARRAY_BUFFER : T_VIEW + kindIndex.get(kind)!;
+      u8[at] = kind === undefined ? T_ARRAY_BUFFER : kind === 'Uint8Array' ? T_VIEW : T_VIEW + kindIndex.get(kind)!;
       r.dv.setUint32(at + 1, n, true);
-      const bytes = kind === 'Uint8Array' ? (value as Uint8Array) : new Uint8Array(buffer);
-      if (n <= SMALL_BYTES) u8.set(bytes, at + 5);
-      else fill.call(u8, bytes, at + 5, end);
+      const start = at + 5;
+      if (n <= SMALL_BYTES) for (let i = 0; i < n; i++) u8[start + i] = bytes[i]!;
+      else fill.call(u8, bytes, start, end);
       return end;
     }
     default:
@@ -207,15 +233,17 @@ function decodeOne(r: Region): unknown {
       const n = r.dv.getUint32(at + 1, true);
       const start = at + 5;
       cursor.at = start + n;
-      const bytes = r.u8.subarray(start, start + n);
       if (tag === T_VIEW && n <= SMALL_BYTES) {
         const out = new Uint8Array(n);
-        out.set(bytes);
+        const u8 = r.u8;
+        for (let i = 0; i < n; i++) out[i] = u8[start + i]!;
+        remember(out);
         return out;
       }
       // Uninitialised memory (no zero-fill pass) is safe: every byte is overwritten at once.
-      const buffer = fill.call(Buffer.allocUnsafeSlow(n), bytes, 0, n).buffer as ArrayBuffer;
-      return tag === T_ARRAY_BUFFER ? buffer : new kinds[tag - T_VIEW]!(buffer);
+      const buffer = fill.call(Buffer.allocUnsafeSlow(n), r.u8.subarray(start, start + n), 0, n).buffer as ArrayBuffer;
+      if (tag === T_ARRAY_BUFFER) return buffer;
+      return new kinds[tag - T_VIEW]!(buffer);
     }
   }
 }

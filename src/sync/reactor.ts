@@ -23,6 +23,8 @@ export interface PendingCall {
   outcome: Outcome | undefined;
   /** Set while async code awaits this call: runs once the outcome is known. */
   onSettle: ((outcome: Outcome) => void) | undefined;
+  /** This thread's wake-up counter just before the call was posted (see ReactorLink.wait). */
+  readonly seen: number;
 }
 
 /**
@@ -54,6 +56,10 @@ class ReactorLink {
   /** Exports registered with the reactor for the lane: module → export name → index. */
   readonly #fns = new Map<string, Map<string, number>>();
   #fnCount = 0;
+  // The export called last, so back-to-back calls of one export skip the two lookups.
+  #lastModule: string | undefined;
+  #lastExport: string | undefined;
+  #lastFn = 0;
   #nextId = 1;
   #listeners = 0;
   // Waits left before spinning is tried again, after a spin that missed (see SyncOptions.spinMicros).
@@ -112,16 +118,29 @@ class ReactorLink {
    */
   post(module: string, exportName: string, args: readonly unknown[], transfer?: readonly TransferListItem[]): PendingCall {
     const id = this.#nextId++;
-    const fn = transfer === undefined ? this.#fns.get(module)?.get(exportName) : undefined;
+    const seen = Atomics.load(this.signal, 0);
+    const fn = transfer === undefined ? this.#registered(module, exportName) : undefined;
     if (fn !== undefined && this.#lane.tryCall(id, fn, args)) {
       Atomics.add(this.wake, 0, 1);
       Atomics.notify(this.wake, 0);
     } else {
       this.#postCall(id, module, exportName, args, transfer);
     }
-    const call: PendingCall = { id, module, exportName, outcome: undefined, onSettle: undefined };
+    const call: PendingCall = { id, module, exportName, outcome: undefined, onSettle: undefined, seen };
     this.pending.set(id, call);
     return call;
+  }
+
+  // The lane index of an export already registered with the reactor, or undefined.
+  #registered(module: string, exportName: string): number | undefined {
+    if (module === this.#lastModule && exportName === this.#lastExport) return this.#lastFn;
+    const fn = this.#fns.get(module)?.get(exportName);
+    if (fn !== undefined) {
+      this.#lastModule = module;
+      this.#lastExport = exportName;
+      this.#lastFn = fn;
+    }
+    return fn;
   }
 
   #postCall(id: number, module: string, exportName: string, args: readonly unknown[], transfer: readonly TransferListItem[] | undefined): void {
@@ -162,15 +181,13 @@ class ReactorLink {
    * the reactor unless `cancelOnTimeout` is false (an EventualResult can be waited on again).
    */
   wait(call: PendingCall, timeoutMs: number, cancelOnTimeout = true): Outcome {
-    let deadline = Number.NaN; // taken at the first miss: a call answered at once never reads the clock
+    const deadline = timeoutMs === Infinity ? Infinity : performance.now() + timeoutMs;
+    // Sleep first, look after: no reply to the call came before it was posted, and any reply
+    // since has moved the counter past `call.seen`, so the first sleep returns at once for it.
+    let seen = call.seen;
+    let remaining = timeoutMs;
     for (;;) {
       if (call.outcome !== undefined) return call.outcome;
-      // Read the counter before looking: a reply that lands after the look bumps it, so the
-      // wait below returns at once instead of sleeping through it.
-      const seen = Atomics.load(this.signal, 0);
-      if (this.#receiveOne()) continue;
-      if (Number.isNaN(deadline)) deadline = timeoutMs === Infinity ? Infinity : performance.now() + timeoutMs;
-      const remaining = deadline - performance.now();
       if (remaining <= 0) {
         if (cancelOnTimeout) this.cancel(call);
         return {
@@ -182,7 +199,15 @@ class ReactorLink {
           ),
         };
       }
-      this.#park(seen, remaining);
+      // A reactor that died just before the call was posted may have left its notice on the port
+      // with the counter already past: its dead flag (set first) caps the sleep.
+      this.#park(seen, this.deadFlag[0] === 1 ? Math.min(remaining, 1) : remaining);
+      // Read the counter before each look: a reply that lands after the look bumps it, so the
+      // next sleep returns at once instead of sleeping through it.
+      for (seen = Atomics.load(this.signal, 0); this.#receiveOne(); seen = Atomics.load(this.signal, 0)) {
+        if (call.outcome !== undefined) return call.outcome;
+      }
+      remaining = deadline - performance.now();
     }
   }
 
@@ -315,7 +340,8 @@ const SPIN_BACKOFF = 32;
 /** This thread's reactor, started on first use (and again after a crash or closeReactor()). */
 export function reactor(): ReactorLink {
   const current = slot[kLink];
-  if (current !== undefined && Atomics.load(current.deadFlag, 0) === 1) current.retire();
+  // A plain read: the flag is only an early notice, a dying reactor also posts 'crashed'.
+  if (current !== undefined && current.deadFlag[0] === 1) current.retire();
   return (slot[kLink] ??= new ReactorLink());
 }
 

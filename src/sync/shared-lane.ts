@@ -56,7 +56,10 @@ export class CallerLane extends Lane {
    */
   tryCall(id: number, fn: number, args: readonly unknown[]): boolean {
     const h = this.header;
-    if (Atomics.load(h, CALL_STATE) !== 0 || encodeArgs(this.call, args) < 0) return false;
+    // A plain read: a stale 1 only sends this call through the port. A 0 is never stale, as the
+    // reactor frees the slot before it answers, and its answer reached this thread through an
+    // atomic on the wake-up counter (what makes the plain reads in this file safe).
+    if (h[CALL_STATE] !== 0 || encodeArgs(this.call, args) < 0) return false;
     h[CALL_ID] = id;
     h[CALL_FN] = fn;
     Atomics.store(h, CALL_STATE, 1); // publishes the plain writes above
@@ -65,12 +68,16 @@ export class CallerLane extends Lane {
 
   /** Records a message posted on the port (after posting it, before waking the reactor). */
   notePortPost(): void {
-    Atomics.add(this.header, PORT_POSTS, 1);
+    this.header[PORT_POSTS]!++; // published by the atomic bump of the reactor's counter that follows
   }
 
-  /** Id of the call whose reply waits in the reply slot, or 0 (ids start at 1). */
+  /**
+   * Id of the call whose reply waits in the reply slot, or 0 (ids start at 1). Call it after an
+   * atomic read of this thread's wake-up counter: the reactor bumps that after filling the slot.
+   */
   replyId(): number {
-    return Atomics.load(this.header, REPLY_STATE) === REPLY_FULL ? this.header[REPLY_ID]! : 0;
+    const h = this.header;
+    return h[REPLY_STATE] === REPLY_FULL ? h[REPLY_ID]! : 0;
   }
 
   /** Copies the waiting reply's value out and frees the slot; `keep` false frees it unread. */
@@ -128,13 +135,17 @@ export class ReactorLane extends Lane {
   takeCall(): LaneCall {
     const h = this.header;
     const call: LaneCall = { id: h[CALL_ID]!, fn: h[CALL_FN]!, args: decodeArgs(this.call) };
-    Atomics.store(h, CALL_STATE, 0);
+    h[CALL_STATE] = 0; // published by the atomic bump of the caller's counter with the answer
     return call;
   }
 
-  /** True when the caller posted on the port since the last time this returned true. */
+  /**
+   * True when the caller posted on the port since the last time this returned true. Call it after
+   * an atomic read of the reactor's wake-up counter (or of {@link callId}), which the caller
+   * bumps (or stores) after posting.
+   */
   portPosted(): boolean {
-    const posts = Atomics.load(this.header, PORT_POSTS);
+    const posts = this.header[PORT_POSTS]!;
     if (posts === this.#portSeen) return false;
     this.#portSeen = posts;
     return true;
