@@ -119,7 +119,8 @@ class ReactorLink {
   post(module: string, exportName: string, args: readonly unknown[], transfer?: readonly TransferListItem[]): PendingCall {
     const id = this.#nextId++;
     const seen = Atomics.load(this.signal, 0);
-    const fn = transfer === undefined ? this.#registered(module, exportName) : undefined;
+    const fn =
+      transfer !== undefined ? undefined : module === this.#lastModule && exportName === this.#lastExport ? this.#lastFn : this.#registered(module, exportName);
     if (fn !== undefined && this.#lane.tryCall(id, fn, args)) {
       Atomics.add(this.wake, 0, 1);
       Atomics.notify(this.wake, 0);
@@ -133,7 +134,6 @@ class ReactorLink {
 
   // The lane index of an export already registered with the reactor, or undefined.
   #registered(module: string, exportName: string): number | undefined {
-    if (module === this.#lastModule && exportName === this.#lastExport) return this.#lastFn;
     const fn = this.#fns.get(module)?.get(exportName);
     if (fn !== undefined) {
       this.#lastModule = module;

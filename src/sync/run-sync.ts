@@ -32,9 +32,13 @@ export interface ServiceTarget {
 
 type AsyncFn = (...args: any[]) => unknown;
 
+// Whether this is the reactor thread, read once: the reactor sets its flag before loading any
+// module that could call in, and a thread never changes role.
+let reactorThread: boolean | undefined;
+
 /** True inside the reactor thread, where waiting on the reactor can never finish. */
 function inReactor(): boolean {
-  return (globalThis as Record<symbol, unknown>)[REACTOR_THREAD_FLAG] === true;
+  return (reactorThread ??= (globalThis as Record<symbol, unknown>)[REACTOR_THREAD_FLAG] === true);
 }
 
 function refuseInReactor(what: string): void {
@@ -81,6 +85,7 @@ export function syncify<F extends AsyncFn>(
     const link = reactor();
     const call = link.post(spec, name, args, pickTransfer?.(...args));
     const outcome = link.wait(call, fixedTimeout ?? syncDefaults().timeoutMs);
+    if (outcome.type === 'result' && outcome.ok) return outcome.value as Awaited<ReturnType<F>>;
     return unwrap(outcome, () => callerStack(fn)) as Awaited<ReturnType<F>>;
   };
   return fn;
@@ -107,7 +112,9 @@ export function runSync<T = unknown>(target: ModuleTarget | ServiceTarget | stri
   const name = exportNameOf(target.export);
   const link = reactor();
   const call = link.post(spec, name, args, target.transferList);
-  return unwrap(link.wait(call, timeoutOf(target.timeoutMs)), () => callerStack(runSync)) as T;
+  const outcome = link.wait(call, timeoutOf(target.timeoutMs));
+  if (outcome.type === 'result' && outcome.ok) return outcome.value as T;
+  return unwrap(outcome, () => callerStack(runSync)) as T;
 }
 
 /**
