@@ -1,6 +1,7 @@
 // The shared lane's value encoding: the few kinds of value a small call mostly carries (primitives,
 // strings, whole byte buffers), written straight into shared memory. Anything else is refused, and
 // the call goes through structured clone instead, so what arrives is always what a clone would give.
+import { isArrayBuffer } from 'node:util/types';
 import { LARGE_BYTES } from './large-bytes.js';
 
 /** A byte range of a SharedArrayBuffer, with the views the codec reads and writes through. */
@@ -48,6 +49,16 @@ const kindOf = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.
   this: unknown,
 ) => string | undefined;
 
+// The intrinsic getters, called directly: a subclass (or a Proxy) may override the properties, and
+// structured clone reads the internal slots, not the properties. None of them runs user code.
+const typedArrayProto = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const intrinsic = <T>(proto: object, name: string) => Object.getOwnPropertyDescriptor(proto, name)!.get as (this: unknown) => T;
+const viewBuffer = intrinsic<ArrayBufferLike>(typedArrayProto, 'buffer');
+const viewOffset = intrinsic<number>(typedArrayProto, 'byteOffset');
+const viewLength = intrinsic<number>(typedArrayProto, 'byteLength');
+const bufferLength = intrinsic<number>(ArrayBuffer.prototype, 'byteLength');
+const bufferResizable = intrinsic<boolean>(ArrayBuffer.prototype, 'resizable');
+
 type ViewCtor = new (buffer: ArrayBuffer) => ArrayBufferView;
 const kinds: readonly ViewCtor[] = [
   Uint8Array,
@@ -93,15 +104,15 @@ function remember(view: Uint8Array): void {
  */
 function wholeBuffer(value: object, kind: string | undefined): ArrayBuffer | true | undefined {
   if (kind !== undefined) {
-    const view = value as ArrayBufferView;
-    if (kind === 'Uint8Array' && isRecent(view as Uint8Array)) return view.byteLength === 0 ? undefined : true;
-    const buffer = view.buffer;
-    if (view.byteOffset !== 0 || view.byteLength === 0 || view.byteLength !== buffer.byteLength) return undefined;
-    if (!(buffer instanceof ArrayBuffer) || (buffer as { resizable?: boolean }).resizable === true) return undefined;
-    if (kind === 'Uint8Array' && view.byteLength <= SMALL_BYTES) remember(view as Uint8Array);
+    if (kind === 'Uint8Array' && isRecent(value as Uint8Array)) return viewLength.call(value) === 0 ? undefined : true;
+    const buffer = viewBuffer.call(value);
+    const n = viewLength.call(value);
+    if (viewOffset.call(value) !== 0 || n === 0 || !isArrayBuffer(buffer) || n !== bufferLength.call(buffer)) return undefined;
+    if (bufferResizable.call(buffer)) return undefined;
+    if (kind === 'Uint8Array' && n <= SMALL_BYTES) remember(value as Uint8Array);
     return buffer;
   }
-  if (value instanceof ArrayBuffer && value.byteLength !== 0 && (value as { resizable?: boolean }).resizable !== true) return value;
+  if (isArrayBuffer(value) && bufferLength.call(value) !== 0 && !bufferResizable.call(value)) return value;
   return undefined;
 }
 
@@ -146,7 +157,7 @@ function encodeOne(r: Region, value: unknown, at: number): number {
       const buffer = wholeBuffer(value, kind);
       if (buffer === undefined) return REFUSED;
       const bytes = kind === 'Uint8Array' ? (value as Uint8Array) : new Uint8Array(buffer as ArrayBuffer);
-      const n = bytes.byteLength;
+      const n = viewLength.call(bytes);
       const end = at + 5 + n;
       if (n >= LARGE_BYTES || end > r.capacity) return REFUSED;
       u8[at] = kind === undefined ? T_ARRAY_BUFFER : kind === 'Uint8Array' ? T_VIEW : T_VIEW + kindIndex.get(kind)!;
@@ -195,7 +206,7 @@ function sharesBuffer(args: readonly unknown[], i: number): boolean {
 }
 
 function bufferOf(value: object): ArrayBufferLike {
-  return kindOf.call(value) === undefined ? (value as ArrayBuffer) : (value as ArrayBufferView).buffer;
+  return kindOf.call(value) === undefined ? (value as ArrayBuffer) : viewBuffer.call(value);
 }
 
 /** The cursor {@link decodeOne} advances; one per thread is enough (decoding never nests). */

@@ -267,10 +267,13 @@ class ReactorLink {
       this.port.ref();
       // The lane cannot wake an event loop: replies take the port while anyone listens. One
       // already in the slot is delivered like a port message would be, after this call returns.
-      this.#lane.repliesOff((id, value) => {
-        const msg: FromReactor = { type: 'result', id, ok: true, value };
-        queueMicrotask(() => this.dispatch(msg));
-      });
+      this.#lane.repliesOff(
+        (id, value) => {
+          const msg: FromReactor = { type: 'result', id, ok: true, value };
+          queueMicrotask(() => this.dispatch(msg));
+        },
+        () => this.dead || this.deadFlag[0] === 1,
+      );
     }
   }
 

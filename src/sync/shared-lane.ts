@@ -89,11 +89,12 @@ export class CallerLane extends Lane {
 
   /**
    * Turns the reply slot off, so replies come through the port, which wakes the event loop.
-   * A reply already in the slot (or being written) is handed to `caught` first.
+   * A reply already in the slot (or being written) is handed to `caught` first. `gone` says the
+   * reactor died, so a write it left unfinished will never end.
    */
-  repliesOff(caught: (id: number, value: unknown) => void): void {
+  repliesOff(caught: (id: number, value: unknown) => void, gone: () => boolean): void {
     const h = this.header;
-    for (;;) {
+    while (!gone()) {
       const was = Atomics.compareExchange(h, REPLY_STATE, REPLY_FREE, REPLY_OFF);
       if (was === REPLY_FREE || was === REPLY_OFF) return;
       if (was === REPLY_FULL) {
@@ -155,10 +156,14 @@ export class ReactorLane extends Lane {
   tryReply(id: number, value: unknown): boolean {
     const h = this.header;
     if (Atomics.compareExchange(h, REPLY_STATE, REPLY_FREE, REPLY_WRITING) !== REPLY_FREE) return false;
-    if (encodeValue(this.reply, value) < 0) {
-      Atomics.store(h, REPLY_STATE, REPLY_FREE);
-      return false;
+    let written = -1;
+    try {
+      written = encodeValue(this.reply, value);
+    } finally {
+      // Never leave the slot marked as being written: the caller would wait on it for good.
+      if (written < 0) Atomics.store(h, REPLY_STATE, REPLY_FREE);
     }
+    if (written < 0) return false;
     h[REPLY_ID] = id;
     Atomics.store(h, REPLY_STATE, REPLY_FULL); // the reactor then wakes the caller's signal
     return true;

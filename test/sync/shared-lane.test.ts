@@ -51,6 +51,12 @@ test('the lane codec gives what structured clone gives, for every kind it carrie
     new Int16Array(100).fill(-3),
     new Uint8Array([9, 8]).buffer,
     new ArrayBuffer(300),
+    // A subclass that lies about its size: a clone (and the lane) read the real one.
+    new (class Odd extends Uint8Array {
+      override get byteLength(): number {
+        return 1;
+      }
+    })(4).fill(2),
   ];
   for (const v of values) {
     t.true(encodeValue(r, v) > 0, `carried: ${tag(v)} ${String(v).slice(0, 20)}`);
@@ -88,6 +94,7 @@ test('the lane refuses what a copy could not stand in for, leaving it to structu
     ['an array and its own buffer', [bytes, bytes.buffer]],
     ['bytes at the large-payload size', [new Uint8Array(LARGE_BYTES)]],
     ['a string that does not fit', ['x'.repeat(LARGE_BYTES)]],
+    ['a Proxy, without running its traps', [new Proxy(new ArrayBuffer(8), { getPrototypeOf: () => { throw new Error('trap ran'); } })]],
   ];
   for (const [name, args] of refused) t.is(encodeArgs(r, args), -1, name);
   const moved = new Uint8Array(8);
