@@ -85,7 +85,7 @@ for (let round = 1; round <= ROUNDS; round++) {
   }
   console.log();
 }
-console.log('median over rounds, albany ÷ synckit (target ≤ 0.5 at 10 B, ≤ 1.0 at 1 MB):');
+console.log('median over rounds, albany ÷ synckit (TARGETS.md: ≤ 0.25 at 10 B, ≤ 0.8 at 1 MB):');
 for (const [size, r] of Object.entries(ratios)) console.log(`  ${size}: mean ${median(r.mean).toFixed(2)}, p50 ${median(r.p50).toFixed(2)}`);
 
 // ---- interleaved A/B: batches of albany and synckit alternate, so drift in machine load (other

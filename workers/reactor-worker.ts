@@ -7,6 +7,7 @@ import { loadModule, loadedModule } from '../src/sync/reactor-modules.js';
 import { dataCloneError, isDataCloneError } from '../src/sync/clone-path.js';
 import { ScratchWriter, moveLargeValue } from '../src/sync/large-bytes.js';
 import { serializeError } from '../src/errors-wire.js';
+import { ReactorLane } from '../src/sync/shared-lane.js';
 import {
   REACTOR_DEAD_INDEX,
   REACTOR_READY_FLAG,
@@ -26,6 +27,10 @@ interface Connection {
   readonly calls: Map<number, Call>;
   /** Where large byte results wait for this caller (see large-bytes.ts). */
   readonly scratch: ScratchWriter;
+  /** Small calls and results skip the port here (see shared-lane.ts). */
+  readonly lane: ReactorLane;
+  /** The exports this caller registered for the lane, by index (CallMessage.fn). */
+  readonly fns: Array<{ readonly module: string; readonly exportName: string }>;
 }
 
 /** One call in flight. It is also `this` of the export, typed there as ReactorCallContext: only `signal` is promised. */
@@ -141,6 +146,11 @@ function reply(call: Call, ok: boolean, outcome: unknown): void {
     transfer = outcome.transferList;
   }
   if (transfer === undefined) {
+    if (call.conn.lane.tryReply(call.id, value)) {
+      Atomics.add(signal, 0, 1);
+      Atomics.notify(signal, 0);
+      return;
+    }
     const bytes = scratch.write(value);
     if (bytes !== undefined) {
       postAndWake(port, signal, { type: 'result', id: call.id, ok: true, value: undefined, bytes } satisfies FromReactor);
@@ -161,6 +171,7 @@ function reply(call: Call, ok: boolean, outcome: unknown): void {
 function handle(conn: Connection, msg: ToReactor): void {
   switch (msg.type) {
     case 'call':
+      if (msg.fn !== undefined) conn.fns[msg.fn] = { module: msg.module, exportName: msg.exportName };
       start(conn, msg);
       return;
     case 'cancel': {
@@ -169,13 +180,33 @@ function handle(conn: Connection, msg: ToReactor): void {
       return;
     }
     case 'connect':
-      connect(msg.port, msg.signal);
+      connect(msg.port, msg.signal, msg.lane);
       return;
   }
 }
 
-function connect(port: MessagePort, signal: SharedArrayBuffer): void {
-  const conn: Connection = { port, signal: createSignal(signal), calls: new Map(), scratch: new ScratchWriter() };
+/** Starts the call waiting on `conn`'s lane. */
+function startLaneCall(conn: Connection): void {
+  const { id, fn, args } = conn.lane.takeCall();
+  const target = conn.fns[fn];
+  if (target === undefined) {
+    // Only a caller and reactor out of step (two albany copies) could get here; say so, do not hang.
+    const error = new AlbanyError(ErrorCodes.ERR_ALBANY_UNKNOWN_SERVICE, `the reactor has no export registered as #${fn} for this caller`);
+    postAndWake(conn.port, conn.signal, { type: 'result', id, ok: false, error: serializeError(error) } satisfies FromReactor);
+    return;
+  }
+  start(conn, { type: 'call', id, module: target.module, exportName: target.exportName, args });
+}
+
+function connect(port: MessagePort, signal: SharedArrayBuffer, lane: SharedArrayBuffer): void {
+  const conn: Connection = {
+    port,
+    signal: createSignal(signal),
+    calls: new Map(),
+    scratch: new ScratchWriter(),
+    lane: new ReactorLane(lane),
+    fns: [],
+  };
   connections.push(conn);
   // A caller thread that goes away closes its port; forget it so the drain loop stays short.
   port.once('close', () => {
@@ -186,17 +217,27 @@ function connect(port: MessagePort, signal: SharedArrayBuffer): void {
   port.unref();
 }
 
-/** Starts every queued message on every connection; returns how many it took. */
-function drain(): number {
-  let taken = 0;
+/**
+ * Starts every queued call and handles every message, on every connection, in the order each
+ * caller sent them: a lane call goes before the port messages the caller sent after it.
+ */
+function drain(): void {
   for (let i = 0; i < connections.length; i++) {
     const conn = connections[i]!;
-    for (let entry = receiveMessageOnPort(conn.port); entry !== undefined; entry = receiveMessageOnPort(conn.port)) {
-      taken++;
-      handle(conn, entry.message as ToReactor);
+    // The lane first: whatever the caller posted before filling it is on the port by now.
+    let laneId = conn.lane.callId();
+    if (conn.lane.portPosted()) {
+      for (let entry = receiveMessageOnPort(conn.port); entry !== undefined; entry = receiveMessageOnPort(conn.port)) {
+        const msg = entry.message as ToReactor;
+        if (laneId !== 0 && msg.type !== 'connect' && msg.id >= laneId) {
+          startLaneCall(conn);
+          laneId = 0;
+        }
+        handle(conn, msg);
+      }
     }
+    if (laneId !== 0) startLaneCall(conn);
   }
-  return taken;
 }
 
 // ---- the loop ------------------------------------------------------------------------------
@@ -237,36 +278,48 @@ function nextEvent(seen: number): Promise<void> | undefined {
   }));
 }
 
+// The last time the event loop had a turn (see idle).
+let lastTurn = performance.now();
+
 function loopTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
+  return new Promise((resolve) =>
+    setImmediate(() => {
+      lastTurn = performance.now();
+      resolve();
+    }),
+  );
 }
 
 // Idle waits without spinning after a spin missed: calls are not coming back to back.
 const SPIN_BACKOFF = 32;
 let spinSkip = 0;
 
-async function run(): Promise<void> {
+/**
+ * With nothing async pending, waits synchronously (spin, then park) for the next post: the
+ * cheapest way to be woken. True when the event loop is due a turn instead, for timers and
+ * sockets of loaded modules: after `idleSliceMs` parked, and every slice even while calls keep
+ * coming back to back. One function, so the loop below has a single await site for that turn:
+ * an optimized loop then never meets a branch it has not seen (a deopt and a recompile).
+ */
+function idle(seen: number): boolean {
   const slice = data.idleSliceMs;
-  let lastTurn = performance.now();
+  if (performance.now() - lastTurn >= slice) return true;
+  if (spinSkip > 0) spinSkip--;
+  else if (spinWhile(wake, seen, data.spinMicros)) return false;
+  else spinSkip = SPIN_BACKOFF;
+  return Atomics.wait(wake, 0, seen, slice) === 'timed-out';
+}
+
+async function run(): Promise<void> {
+  let drained = -1; // the counter at the last drain: every post bumps it, so an unmoved one means nothing new
   for (;;) {
     const seen = Atomics.load(wake, 0);
-    drain();
+    if (seen !== drained) {
+      drained = seen;
+      drain();
+    }
     if (inFlight === 0) {
-      // Nothing async pending: wait synchronously (spin, then park), the cheapest way to be woken
-      // by the next call. Still give the event loop a turn every slice, for timers and sockets of
-      // loaded modules, even while calls keep coming back to back.
-      if (performance.now() - lastTurn >= slice) {
-        await loopTurn();
-        lastTurn = performance.now();
-        continue;
-      }
-      if (spinSkip > 0) spinSkip--;
-      else if (spinWhile(wake, seen, data.spinMicros)) continue;
-      else spinSkip = SPIN_BACKOFF;
-      if (Atomics.wait(wake, 0, seen, slice) === 'timed-out') {
-        await loopTurn();
-        lastTurn = performance.now();
-      }
+      if (idle(seen)) await loopTurn();
       continue;
     }
     const next = nextEvent(seen);
@@ -274,5 +327,5 @@ async function run(): Promise<void> {
   }
 }
 
-connect(data.first.port, data.first.signal);
+connect(data.first.port, data.first.signal, data.first.lane);
 void run();

@@ -12,6 +12,11 @@ export interface CallMessage {
   readonly module: string;
   readonly exportName: string;
   readonly args: readonly unknown[];
+  /**
+   * Set on a connection's first call of an export: the index later calls of it name on the shared
+   * lane (see shared-lane.ts) instead of sending module and export again.
+   */
+  readonly fn?: number;
 }
 
 /** Caller → reactor: abort the AbortSignal of call `id`; its reply, if any, is ignored. */
@@ -22,12 +27,14 @@ export interface CancelMessage {
 
 /**
  * Owner → reactor (on the control connection): serve one more caller thread. Its replies go to
- * `port`, and the reactor wakes it through `signal` (a SharedArrayBuffer backing an Int32Array).
+ * `port`, and the reactor wakes it through `signal` (a SharedArrayBuffer backing an Int32Array);
+ * `lane` is the connection's shared lane (see shared-lane.ts).
  */
 export interface ConnectMessage {
   readonly type: 'connect';
   readonly port: MessagePort;
   readonly signal: SharedArrayBuffer;
+  readonly lane: SharedArrayBuffer;
 }
 
 /** Everything a caller may send to the reactor. */
@@ -65,7 +72,7 @@ export const REACTOR_DEAD_INDEX = 1;
 export interface ReactorWorkerData {
   /** The reactor's wake-up counter (Int32 0; every caller bumps it after posting) and dead flag (Int32 1). */
   readonly wake: SharedArrayBuffer;
-  readonly first: { readonly port: MessagePort; readonly signal: SharedArrayBuffer };
+  readonly first: { readonly port: MessagePort; readonly signal: SharedArrayBuffer; readonly lane: SharedArrayBuffer };
   /**
    * Slice of the idle sync wait, in ms: after each slice the reactor gives its event loop one turn,
    * so timers and sockets owned by loaded modules still progress while no call is in flight.

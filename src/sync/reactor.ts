@@ -1,15 +1,16 @@
 // This thread's handle on its reactor thread: starts it lazily (unref'd), posts calls, blocks for
 // replies, and notices a crash so the next call gets a fresh reactor.
-import { MessageChannel, Worker, type MessagePort, type TransferListItem } from 'node:worker_threads';
+import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import { AlbanyError, ErrorCodes } from '../errors.js';
 import { workerExecArgv } from '../exec-argv.js';
 import { workerFile } from '../worker-path.js';
 import { bootstrapSource } from './bootstrap.js';
-import { TIMED_OUT, createSignal, postAndWake, receiveBlocking, type Signal } from './channel.js';
+import { createSignal, spinWhile, type Signal } from './channel.js';
 import { dataCloneError, isDataCloneError } from './clone-path.js';
 import { ScratchReader, moveLargeArgs } from './large-bytes.js';
 import { syncDefaults } from './options.js';
 import { REACTOR_DEAD_INDEX, type CallMessage, type FromReactor, type ReactorWorkerData, type ResultMessage, type ToReactor } from './protocol.js';
+import { CallerLane, createLane } from './shared-lane.js';
 
 /** How a call ended, as the reactor reported it (or as this side decided: crash, timeout). */
 export type Outcome = ResultMessage | { readonly type: 'failed'; readonly error: AlbanyError };
@@ -22,6 +23,8 @@ export interface PendingCall {
   outcome: Outcome | undefined;
   /** Set while async code awaits this call: runs once the outcome is known. */
   onSettle: ((outcome: Outcome) => void) | undefined;
+  /** This thread's wake-up counter just before the call was posted (see ReactorLink.wait). */
+  readonly seen: number;
 }
 
 /**
@@ -34,6 +37,8 @@ export interface ReactorHandle {
   readonly signal: SharedArrayBuffer;
   /** The reactor's wake-up counter, followed by its "dead" flag (see {@link REACTOR_DEAD_INDEX}). */
   readonly wake: SharedArrayBuffer;
+  /** The connection's shared lane for small calls (made here, shared with the reactor). */
+  readonly lane: SharedArrayBuffer;
 }
 
 /** A live reactor thread and this thread's connection to it (its own thread, or a shared one). */
@@ -47,6 +52,14 @@ class ReactorLink {
   readonly deadFlag: Int32Array;
   readonly pending = new Map<number, PendingCall>();
   readonly #scratch = new ScratchReader();
+  readonly #lane: CallerLane;
+  /** Exports registered with the reactor for the lane: module → export name → index. */
+  readonly #fns = new Map<string, Map<string, number>>();
+  #fnCount = 0;
+  // The export called last, so back-to-back calls of one export skip the two lookups.
+  #lastModule: string | undefined;
+  #lastExport: string | undefined;
+  #lastFn = 0;
   #nextId = 1;
   #listeners = 0;
   // Waits left before spinning is tried again, after a spin that missed (see SyncOptions.spinMicros).
@@ -59,6 +72,7 @@ class ReactorLink {
       this.signal = createSignal(handle.signal);
       this.wake = createSignal(handle.wake);
       this.deadFlag = new Int32Array(handle.wake, REACTOR_DEAD_INDEX * 4, 1);
+      this.#lane = new CallerLane(handle.lane);
       this.worker = undefined;
       this.port.unref();
       return;
@@ -69,9 +83,11 @@ class ReactorLink {
     const wake = new SharedArrayBuffer(8);
     this.wake = createSignal(wake);
     this.deadFlag = new Int32Array(wake, REACTOR_DEAD_INDEX * 4, 1);
+    const lane = createLane();
+    this.#lane = new CallerLane(lane);
     const workerData: ReactorWorkerData = {
       wake: this.wake.buffer as SharedArrayBuffer,
-      first: { port: port2, signal: this.signal.buffer as SharedArrayBuffer },
+      first: { port: port2, signal: this.signal.buffer as SharedArrayBuffer, lane },
       idleSliceMs: syncDefaults().idleSliceMs,
       spinMicros: syncDefaults().spinMicros,
     };
@@ -90,30 +106,73 @@ class ReactorLink {
   handle(): ReactorHandle {
     const { port1, port2 } = new MessageChannel();
     const signal = createSignal();
-    postAndWake(this.port, this.wake, { type: 'connect', port: port2, signal: signal.buffer as SharedArrayBuffer } satisfies ToReactor, [port2]);
-    return { port: port1, signal: signal.buffer as SharedArrayBuffer, wake: this.wake.buffer as SharedArrayBuffer };
+    const lane = createLane();
+    this.#postPort({ type: 'connect', port: port2, signal: signal.buffer as SharedArrayBuffer, lane }, [port2]);
+    return { port: port1, signal: signal.buffer as SharedArrayBuffer, wake: this.wake.buffer as SharedArrayBuffer, lane };
   }
 
-  /** Posts a call; throws `ERR_ALBANY_DATA_CLONE` (naming the argument) if an argument cannot be copied. */
+  /**
+   * Posts a call: on the shared lane when its export is registered and its arguments are ones the
+   * lane carries, else on the port (registering the export). Throws `ERR_ALBANY_DATA_CLONE`
+   * (naming the argument) if an argument cannot be copied.
+   */
   post(module: string, exportName: string, args: readonly unknown[], transfer?: readonly TransferListItem[]): PendingCall {
     const id = this.#nextId++;
+    const seen = Atomics.load(this.signal, 0);
+    const fn =
+      transfer !== undefined ? undefined : module === this.#lastModule && exportName === this.#lastExport ? this.#lastFn : this.#registered(module, exportName);
+    if (fn !== undefined && this.#lane.tryCall(id, fn, args)) {
+      Atomics.add(this.wake, 0, 1);
+      Atomics.notify(this.wake, 0);
+    } else {
+      this.#postCall(id, module, exportName, args, transfer);
+    }
+    const call: PendingCall = { id, module, exportName, outcome: undefined, onSettle: undefined, seen };
+    this.pending.set(id, call);
+    return call;
+  }
+
+  // The lane index of an export already registered with the reactor, or undefined.
+  #registered(module: string, exportName: string): number | undefined {
+    const fn = this.#fns.get(module)?.get(exportName);
+    if (fn !== undefined) {
+      this.#lastModule = module;
+      this.#lastExport = exportName;
+      this.#lastFn = fn;
+    }
+    return fn;
+  }
+
+  #postCall(id: number, module: string, exportName: string, args: readonly unknown[], transfer: readonly TransferListItem[] | undefined): void {
     const moved = moveLargeArgs(args, transfer);
-    const msg: CallMessage = { type: 'call', id, module, exportName, args: moved?.value ?? args };
+    let exports = this.#fns.get(module);
+    const fn = exports?.has(exportName) === true ? undefined : this.#fnCount;
+    const base = { type: 'call', id, module, exportName, args: moved?.value ?? args } as const;
+    const msg: CallMessage = fn === undefined ? base : { ...base, fn };
     try {
-      postAndWake(this.port, this.wake, msg, moved?.transfer ?? transfer);
+      this.#postPort(msg, moved?.transfer ?? transfer);
     } catch (err) {
       if (isDataCloneError(err)) throw dataCloneError(args, 'args', err);
       throw err;
     }
-    const call: PendingCall = { id, module, exportName, outcome: undefined, onSettle: undefined };
-    this.pending.set(id, call);
-    return call;
+    if (fn === undefined) return;
+    if (exports === undefined) this.#fns.set(module, (exports = new Map()));
+    exports.set(exportName, fn);
+    this.#fnCount++;
+  }
+
+  // Posts on the port, notes it on the lane (so the reactor knows to poll the port), wakes the reactor.
+  #postPort(msg: ToReactor, transfer?: readonly TransferListItem[]): void {
+    this.port.postMessage(msg, transfer as TransferListItem[] | undefined);
+    this.#lane.notePortPost();
+    Atomics.add(this.wake, 0, 1);
+    Atomics.notify(this.wake, 0);
   }
 
   /** Asks the reactor to abort `call` (its AbortSignal fires) and forgets it. */
   cancel(call: PendingCall): void {
     this.pending.delete(call.id);
-    if (!this.dead) postAndWake(this.port, this.wake, { type: 'cancel', id: call.id } satisfies ToReactor);
+    if (!this.dead) this.#postPort({ type: 'cancel', id: call.id });
   }
 
   /**
@@ -123,10 +182,13 @@ class ReactorLink {
    */
   wait(call: PendingCall, timeoutMs: number, cancelOnTimeout = true): Outcome {
     const deadline = timeoutMs === Infinity ? Infinity : performance.now() + timeoutMs;
-    while (call.outcome === undefined) {
-      const remaining = deadline - performance.now();
-      const msg = remaining > 0 ? this.#receive(remaining) : TIMED_OUT;
-      if (msg === TIMED_OUT) {
+    // Sleep first, look after: no reply to the call came before it was posted, and any reply
+    // since has moved the counter past `call.seen`, so the first sleep returns at once for it.
+    let seen = call.seen;
+    let remaining = timeoutMs;
+    for (;;) {
+      if (call.outcome !== undefined) return call.outcome;
+      if (remaining <= 0) {
         if (cancelOnTimeout) this.cancel(call);
         return {
           type: 'failed',
@@ -137,18 +199,49 @@ class ReactorLink {
           ),
         };
       }
-      this.dispatch(msg as FromReactor);
+      // A reactor that died just before the call was posted may have left its notice on the port
+      // with the counter already past: its dead flag (set first) caps the sleep.
+      this.#park(seen, this.deadFlag[0] === 1 ? Math.min(remaining, 1) : remaining);
+      // Read the counter before each look: a reply that lands after the look bumps it, so the
+      // next sleep returns at once instead of sleeping through it.
+      for (seen = Atomics.load(this.signal, 0); this.#receiveOne(); seen = Atomics.load(this.signal, 0)) {
+        if (call.outcome !== undefined) return call.outcome;
+      }
+      remaining = deadline - performance.now();
     }
-    return call.outcome;
   }
 
-  #receive(timeoutMs: number): unknown {
-    const spin = this.#spinSkip > 0 ? (this.#spinSkip--, 0) : syncDefaults().spinMicros;
-    if (spin === 0) return receiveBlocking(this.port, this.signal, timeoutMs);
-    const started = performance.now();
-    const msg = receiveBlocking(this.port, this.signal, timeoutMs, spin);
-    if ((performance.now() - started) * 1000 > spin) this.#spinSkip = SPIN_BACKOFF;
-    return msg;
+  // Takes one reply (lane first, then port) and records it; false if none is waiting.
+  #receiveOne(): boolean {
+    const id = this.#lane.replyId();
+    if (id !== 0) {
+      const call = this.pending.get(id);
+      const value = this.#lane.takeReply(call !== undefined);
+      if (call !== undefined) {
+        this.pending.delete(id);
+        this.#settle(call, { type: 'result', id, ok: true, value });
+      }
+      return true;
+    }
+    const entry = receiveMessageOnPort(this.port);
+    if (entry === undefined) return false;
+    this.dispatch(entry.message as FromReactor);
+    return true;
+  }
+
+  // Sleeps until the signal moves past `seen` (or `remainingMs` passes), spinning first unless
+  // a recent spin missed (see SyncOptions.spinMicros).
+  #park(seen: number, remainingMs: number): void {
+    if (this.#spinSkip > 0) {
+      this.#spinSkip--;
+    } else {
+      const spin = syncDefaults().spinMicros;
+      if (spin > 0) {
+        if (spinWhile(this.signal, seen, Math.min(spin, remainingMs * 1000))) return;
+        this.#spinSkip = SPIN_BACKOFF;
+      }
+    }
+    Atomics.wait(this.signal, 0, seen, remainingMs === Infinity ? undefined : remainingMs);
   }
 
   /** Records a reply on its call (or every call, for a crash notice). */
@@ -172,6 +265,15 @@ class ReactorLink {
     if (this.#listeners++ === 0) {
       this.port.on('message', (msg: FromReactor) => this.dispatch(msg));
       this.port.ref();
+      // The lane cannot wake an event loop: replies take the port while anyone listens. One
+      // already in the slot is delivered like a port message would be, after this call returns.
+      this.#lane.repliesOff(
+        (id, value) => {
+          const msg: FromReactor = { type: 'result', id, ok: true, value };
+          queueMicrotask(() => this.dispatch(msg));
+        },
+        () => this.dead || this.deadFlag[0] === 1,
+      );
     }
   }
 
@@ -179,6 +281,7 @@ class ReactorLink {
     if (--this.#listeners === 0) {
       this.port.removeAllListeners('message');
       this.port.unref();
+      this.#lane.repliesOn();
     }
   }
 
@@ -240,7 +343,8 @@ const SPIN_BACKOFF = 32;
 /** This thread's reactor, started on first use (and again after a crash or closeReactor()). */
 export function reactor(): ReactorLink {
   const current = slot[kLink];
-  if (current !== undefined && Atomics.load(current.deadFlag, 0) === 1) current.retire();
+  // A plain read: the flag is only an early notice, a dying reactor also posts 'crashed'.
+  if (current !== undefined && current.deadFlag[0] === 1) current.retire();
   return (slot[kLink] ??= new ReactorLink());
 }
 

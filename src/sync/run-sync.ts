@@ -33,9 +33,13 @@ export interface ServiceTarget {
 
 type AsyncFn = (...args: any[]) => unknown;
 
+// Whether this is the reactor thread, read once: the reactor sets its flag before loading any
+// module that could call in, and a thread never changes role.
+let reactorThread: boolean | undefined;
+
 /** True inside the reactor thread, where waiting on the reactor can never finish. */
 function inReactor(): boolean {
-  return (globalThis as Record<symbol, unknown>)[REACTOR_THREAD_FLAG] === true;
+  return (reactorThread ??= (globalThis as Record<symbol, unknown>)[REACTOR_THREAD_FLAG] === true);
 }
 
 function refuseInReactor(what: string): void {
@@ -89,6 +93,7 @@ export function syncify<F extends AsyncFn>(
     }
     const call = link.post(spec, name, args, pickTransfer?.(...args));
     const outcome = link.wait(call, fixedTimeout ?? syncDefaults().timeoutMs);
+    if (outcome.type === 'result' && outcome.ok) return outcome.value as Awaited<ReturnType<F>>;
     return unwrap(outcome, () => callerStack(fn)) as Awaited<ReturnType<F>>;
   };
   return fn;
@@ -132,7 +137,9 @@ export function runSync<T = unknown>(target: ModuleTarget | ServiceTarget | stri
     return withinDeadline(`runSync(${name})`, left, syncDefaults().timeoutMs, wait) as T;
   }
   const call = link.post(spec, name, args, target.transferList);
-  return unwrap(link.wait(call, timeoutOf(target.timeoutMs)), () => callerStack(runSync)) as T;
+  const outcome = link.wait(call, timeoutOf(target.timeoutMs));
+  if (outcome.type === 'result' && outcome.ok) return outcome.value as T;
+  return unwrap(outcome, () => callerStack(runSync)) as T;
 }
 
 /**

@@ -1,0 +1,275 @@
+// The shared lane's value encoding: the few kinds of value a small call mostly carries (primitives,
+// strings, whole byte buffers), written straight into shared memory. Anything else is refused, and
+// the call goes through structured clone instead, so what arrives is always what a clone would give.
+import { isArrayBuffer } from 'node:util/types';
+import { LARGE_BYTES } from './large-bytes.js';
+
+/** A byte range of a SharedArrayBuffer, with the views the codec reads and writes through. */
+export class Region {
+  readonly u8: Uint8Array;
+  readonly dv: DataView;
+  readonly buf: Buffer;
+  readonly capacity: number;
+
+  constructor(shared: SharedArrayBuffer, offset: number, capacity: number) {
+    this.u8 = new Uint8Array(shared, offset, capacity);
+    this.dv = new DataView(shared, offset, capacity);
+    this.buf = Buffer.from(shared, offset, capacity);
+    this.capacity = capacity;
+  }
+}
+
+const T_UNDEFINED = 0;
+const T_NULL = 1;
+const T_FALSE = 2;
+const T_TRUE = 3;
+const T_NUMBER = 4;
+const T_STRING = 5;
+const T_ARRAY_BUFFER = 6;
+/** Typed arrays: T_VIEW + the index of their kind in {@link kinds}. */
+const T_VIEW = 16;
+
+/** What {@link encodeOne} returns for a value the lane does not carry. */
+const REFUSED = -1;
+
+// Strings below this many code units are written and read in JS; longer ones through Buffer's
+// UTF-16 copy, whose call overhead only pays off past a few dozen characters.
+const SHORT_STRING = 32;
+
+// Byte values up to this size are copied byte by byte in JS (cheaper than making the views a bulk
+// copy needs) and, read back, stay on V8's heap (no separate allocation). Past it, Buffer#fill
+// copies: a plain memcpy, where V8's TypedArray#set into or out of shared memory copies in
+// relaxed-atomic words, about 5 times slower at 10 KiB.
+const SMALL_BYTES = 64;
+const fill = Buffer.prototype.fill as (this: Uint8Array, value: Uint8Array, offset: number, end: number) => Uint8Array;
+
+// The intrinsic %TypedArray%.prototype[@@toStringTag] getter: the kind of any typed array (undefined
+// for anything else), a Buffer or subclass included, which structured clone also turns into its kind.
+const kindOf = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), Symbol.toStringTag)!.get as (
+  this: unknown,
+) => string | undefined;
+
+// The intrinsic getters, called directly: a subclass (or a Proxy) may override the properties, and
+// structured clone reads the internal slots, not the properties. None of them runs user code.
+const typedArrayProto = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const intrinsic = <T>(proto: object, name: string) => Object.getOwnPropertyDescriptor(proto, name)!.get as (this: unknown) => T;
+const viewBuffer = intrinsic<ArrayBufferLike>(typedArrayProto, 'buffer');
+const viewOffset = intrinsic<number>(typedArrayProto, 'byteOffset');
+const viewLength = intrinsic<number>(typedArrayProto, 'byteLength');
+const bufferLength = intrinsic<number>(ArrayBuffer.prototype, 'byteLength');
+const bufferResizable = intrinsic<boolean>(ArrayBuffer.prototype, 'resizable');
+
+type ViewCtor = new (buffer: ArrayBuffer) => ArrayBufferView;
+const kinds: readonly ViewCtor[] = [
+  Uint8Array,
+  Int8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
+];
+const kindIndex = new Map<string | undefined, number>(kinds.map((ctor, i) => [ctor.name, i]));
+
+/**
+ * The last few small Uint8Arrays this thread decoded from the lane or found whole when encoding:
+ * known to be whole without reading `.buffer` again, which for a small array means moving it off
+ * V8's heap (an allocation) and is the costliest step of passing one on. Whole stays whole: a
+ * view's buffer and offset never change and these buffers are not resizable; detaching one (a
+ * transfer) shows as byteLength 0. A short ring of strong references (at most 8 × 64 bytes kept
+ * alive) is cheaper to search than a WeakSet is to add to.
+ */
+const recent: Array<Uint8Array | undefined> = [undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined];
+let recentNext = 0;
+
+function isRecent(view: Uint8Array): boolean {
+  for (let i = 0; i < 8; i++) if (recent[i] === view) return true;
+  return false;
+}
+
+function remember(view: Uint8Array): void {
+  recent[recentNext] = view;
+  recentNext = (recentNext + 1) & 7;
+}
+
+/**
+ * The buffer of a byte value the lane may copy in place of a clone: a non-empty plain ArrayBuffer
+ * of this realm (not shared, not resizable), or a typed array spanning all of one. An empty one may
+ * be detached, which a clone refuses: those go the clone's way, as do partial views (a clone keeps
+ * the whole buffer) and DataViews.
+ */
+function wholeBuffer(value: object, kind: string | undefined): ArrayBuffer | true | undefined {
+  if (kind !== undefined) {
+    if (kind === 'Uint8Array' && isRecent(value as Uint8Array)) return viewLength.call(value) === 0 ? undefined : true;
+    const buffer = viewBuffer.call(value);
+    const n = viewLength.call(value);
+    if (viewOffset.call(value) !== 0 || n === 0 || !isArrayBuffer(buffer) || n !== bufferLength.call(buffer)) return undefined;
+    if (bufferResizable.call(buffer)) return undefined;
+    if (kind === 'Uint8Array' && n <= SMALL_BYTES) remember(value as Uint8Array);
+    return buffer;
+  }
+  if (isArrayBuffer(value) && bufferLength.call(value) !== 0 && !bufferResizable.call(value)) return value;
+  return undefined;
+}
+
+/**
+ * Writes `value` at `at` in `r` and returns where the next value goes, or -1 when the lane does
+ * not carry this value or it does not fit.
+ */
+function encodeOne(r: Region, value: unknown, at: number): number {
+  const u8 = r.u8;
+  if (at >= r.capacity) return REFUSED;
+  switch (typeof value) {
+    case 'undefined':
+      u8[at] = T_UNDEFINED;
+      return at + 1;
+    case 'boolean':
+      u8[at] = value ? T_TRUE : T_FALSE;
+      return at + 1;
+    case 'number':
+      if (at + 9 > r.capacity) return REFUSED;
+      u8[at] = T_NUMBER;
+      r.dv.setFloat64(at + 1, value, true);
+      return at + 9;
+    case 'string': {
+      const n = value.length;
+      const end = at + 5 + 2 * n;
+      if (end > r.capacity) return REFUSED;
+      u8[at] = T_STRING;
+      r.dv.setUint32(at + 1, n, true);
+      if (n < SHORT_STRING) {
+        for (let i = 0; i < n; i++) r.dv.setUint16(at + 5 + 2 * i, value.charCodeAt(i), true);
+      } else {
+        r.buf.write(value, at + 5, 2 * n, 'utf16le');
+      }
+      return end;
+    }
+    case 'object': {
+      if (value === null) {
+        u8[at] = T_NULL;
+        return at + 1;
+      }
+      const kind = kindOf.call(value);
+      const buffer = wholeBuffer(value, kind);
+      if (buffer === undefined) return REFUSED;
+      const bytes = kind === 'Uint8Array' ? (value as Uint8Array) : new Uint8Array(buffer as ArrayBuffer);
+      const n = viewLength.call(bytes);
+      const end = at + 5 + n;
+      if (n >= LARGE_BYTES || end > r.capacity) return REFUSED;
+      u8[at] = kind === undefined ? T_ARRAY_BUFFER : kind === 'Uint8Array' ? T_VIEW : T_VIEW + kindIndex.get(kind)!;
+      r.dv.setUint32(at + 1, n, true);
+      const start = at + 5;
+      if (n <= SMALL_BYTES) for (let i = 0; i < n; i++) u8[start + i] = bytes[i]!;
+      else fill.call(u8, bytes, start, end);
+      return end;
+    }
+    default:
+      return REFUSED; // bigint, symbol, function: bigint is rare, the others a clone refuses too
+  }
+}
+
+/** Writes one value at the start of `r`; its byte length, or -1 when the lane does not carry it. */
+export function encodeValue(r: Region, value: unknown): number {
+  return encodeOne(r, value, 0);
+}
+
+/**
+ * Writes a call's arguments at the start of `r`; their byte length, or -1 when one of them is not
+ * carried. Two arguments holding one buffer are refused: a clone keeps them one buffer.
+ */
+export function encodeArgs(r: Region, args: readonly unknown[]): number {
+  const count = args.length;
+  if (count > 255) return REFUSED;
+  r.u8[0] = count;
+  let at = 1;
+  for (let i = 0; i < count; i++) {
+    const arg = args[i];
+    at = encodeOne(r, arg, at);
+    if (at < 0) return REFUSED;
+    if (typeof arg === 'object' && arg !== null && i > 0 && sharesBuffer(args, i)) return REFUSED;
+  }
+  return at;
+}
+
+// True if args[i] (a byte value) holds the same buffer as an earlier argument.
+function sharesBuffer(args: readonly unknown[], i: number): boolean {
+  const mine = bufferOf(args[i] as object);
+  for (let j = 0; j < i; j++) {
+    const other = args[j];
+    if (typeof other === 'object' && other !== null && bufferOf(other) === mine) return true;
+  }
+  return false;
+}
+
+function bufferOf(value: object): ArrayBufferLike {
+  return kindOf.call(value) === undefined ? (value as ArrayBuffer) : viewBuffer.call(value);
+}
+
+/** The cursor {@link decodeOne} advances; one per thread is enough (decoding never nests). */
+const cursor = { at: 0 };
+
+function decodeOne(r: Region): unknown {
+  const at = cursor.at;
+  const tag = r.u8[at]!;
+  switch (tag) {
+    case T_UNDEFINED:
+      cursor.at = at + 1;
+      return undefined;
+    case T_NULL:
+      cursor.at = at + 1;
+      return null;
+    case T_FALSE:
+      cursor.at = at + 1;
+      return false;
+    case T_TRUE:
+      cursor.at = at + 1;
+      return true;
+    case T_NUMBER:
+      cursor.at = at + 9;
+      return r.dv.getFloat64(at + 1, true);
+    case T_STRING: {
+      const n = r.dv.getUint32(at + 1, true);
+      const start = at + 5;
+      cursor.at = start + 2 * n;
+      if (n >= SHORT_STRING) return r.buf.toString('utf16le', start, start + 2 * n);
+      let s = '';
+      for (let i = 0; i < n; i++) s += String.fromCharCode(r.dv.getUint16(start + 2 * i, true));
+      return s;
+    }
+    default: {
+      const n = r.dv.getUint32(at + 1, true);
+      const start = at + 5;
+      cursor.at = start + n;
+      if (tag === T_VIEW && n <= SMALL_BYTES) {
+        const out = new Uint8Array(n);
+        const u8 = r.u8;
+        for (let i = 0; i < n; i++) out[i] = u8[start + i]!;
+        remember(out);
+        return out;
+      }
+      // Uninitialised memory (no zero-fill pass) is safe: every byte is overwritten at once.
+      const buffer = fill.call(Buffer.allocUnsafeSlow(n), r.u8.subarray(start, start + n), 0, n).buffer as ArrayBuffer;
+      if (tag === T_ARRAY_BUFFER) return buffer;
+      return new kinds[tag - T_VIEW]!(buffer);
+    }
+  }
+}
+
+/** Reads the value {@link encodeValue} wrote at the start of `r`. */
+export function decodeValue(r: Region): unknown {
+  cursor.at = 0;
+  return decodeOne(r);
+}
+
+/** Reads the arguments {@link encodeArgs} wrote at the start of `r`. */
+export function decodeArgs(r: Region): unknown[] {
+  const count = r.u8[0]!;
+  cursor.at = 1;
+  const args = new Array<unknown>(count);
+  for (let i = 0; i < count; i++) args[i] = decodeOne(r);
+  return args;
+}
