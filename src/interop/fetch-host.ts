@@ -4,7 +4,7 @@ import { createReadStream, promises as fsp } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { Headers as GatewayHeaders, HttpReceiveMessage } from '../gateway/types.js';
 import { DISCONNECT, END_OF_BODY } from '../gateway/messages.js';
-import { type RequestSource, type ResponseSink } from '../server/cycle.js';
+import type { RequestSource, ResponseSink } from '../server/cycle.js';
 import { NativeResponse } from './light-response.js';
 import { AlbanyError, ErrorCodes } from '../errors.js';
 

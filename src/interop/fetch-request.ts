@@ -79,7 +79,9 @@ class ScopeHeaders {
   values() { return this.native().values(); }
   entries() { return this.native().entries(); }
   forEach(fn: (value: string, key: string, parent: Headers) => void, thisArg?: unknown): void {
-    this.native().forEach((v, k) => fn.call(thisArg, v, k, this as unknown as Headers));
+    this.native().forEach((v, k) => {
+      fn.call(thisArg, v, k, this as unknown as Headers);
+    });
   }
   [Symbol.iterator]() { return this.native().entries(); }
 }

@@ -179,7 +179,9 @@ function headerList(source: HeadersLike): GatewayHeaders {
   if (typeof (source as Iterable<unknown>)[Symbol.iterator] === 'function') {
     for (const [name, value] of source as Iterable<[string, string]>) headers.push([lowerHeaderName(name), value]);
   } else {
-    (source as { forEach(fn: (value: string, name: string) => void): void }).forEach((value, name) => headers.push([lowerHeaderName(name), value]));
+    (source as { forEach(fn: (value: string, name: string) => void): void }).forEach((value, name) => {
+      headers.push([lowerHeaderName(name), value]);
+    });
   }
   return headers;
 }

@@ -1,7 +1,7 @@
 // Fetch-style handlers ((Request) => Response, e.g. Hono's app.fetch) run as gateway apps, and
 // gateway apps answer fetch Requests (mount in Hono, Bun-style servers, tests with no socket).
 import { AlbanyError, ErrorCodes } from '../errors.js';
-import { type App, type HttpScope, type Receive, type Scope, type Send } from '../gateway/types.js';
+import type { App, HttpScope, Receive, Scope, Send } from '../gateway/types.js';
 import { HttpCycle } from '../server/cycle.js';
 import { BAD_HOST_MESSAGE, isValidHost, sendBadHost } from '../server/host.js';
 import { buildHttpScope } from '../server/scope.js';

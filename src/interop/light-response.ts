@@ -57,7 +57,10 @@ export class LightResponse {
   declare private [kReal]: Response | undefined;
 
   static [Symbol.hasInstance](value: unknown): boolean {
+    // `this` is the class instanceof asks about: LightResponse itself or a subclass of it.
+    // biome-ignore lint/complexity/noThisInStatic: see above.
     if (this === LightResponse) return value instanceof GlobalResponse;
+    // biome-ignore lint/complexity/noThisInStatic: see above.
     return Function.prototype[Symbol.hasInstance].call(this, value);
   }
 

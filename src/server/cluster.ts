@@ -19,7 +19,7 @@ export interface ClusterOptions {
    * anything with `close()`) so SIGTERM and reloads can drain it; `serve()` and `serveFastCGI()`
    * results qualify.
    */
-  start: (worker: WorkerControl) => Promise<Closable | void>;
+  start: (worker: WorkerControl) => Promise<Closable | undefined>;
   /** How long a worker may take to drain before it is killed (default 30 s). */
   shutdownTimeoutMs?: number;
   /** Respawn delay after a worker that crashed young: starts at `initialMs`, doubles per crash, capped at `maxMs` (defaults 100 ms, 30 s). */
@@ -141,7 +141,7 @@ function leaveCluster(): Promise<void> {
 }
 
 async function runWorker(options: ClusterOptions, logger: Logger): Promise<void> {
-  let server: Closable | void;
+  let server: Closable | undefined;
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {

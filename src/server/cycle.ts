@@ -53,7 +53,7 @@ interface BodyMessage {
 }
 
 // Response progress. Numbers, not strings, because this is checked on every message.
-const enum Phase { Initial, Body, Trailers, Done }
+enum Phase { Initial, Body, Trailers, Done }
 
 /**
  * The state of one HTTP request between a host and an app. Owns `receive` and `send`, enforces

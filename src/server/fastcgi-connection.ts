@@ -87,19 +87,24 @@ export class FastCGIConnection implements RecordWriter {
   }
 
   private onRecord(r: FastCGIRecord): void {
-    if (r.requestId === 0) return this.onManagement(r);
+    if (r.requestId === 0) {
+      this.onManagement(r);
+      return;
+    }
     switch (r.type) {
       case RecordType.BEGIN_REQUEST:
-        return this.onBegin(r.requestId, r.content);
+        this.onBegin(r.requestId, r.content);
+        return;
       case RecordType.PARAMS:
       case RecordType.STDIN:
       case RecordType.ABORT_REQUEST: {
         // Records for ids that are not active are ignored, as the spec asks: they race with END_REQUEST.
         const req = this.requests.get(r.requestId);
         if (req === undefined) return;
-        if (r.type === RecordType.PARAMS) return this.onParams(r.requestId, req, r.content);
-        if (r.type === RecordType.STDIN) return this.onStdin(r.requestId, req, r.content);
-        return this.onAbort(r.requestId, req);
+        if (r.type === RecordType.PARAMS) this.onParams(r.requestId, req, r.content);
+        else if (r.type === RecordType.STDIN) this.onStdin(r.requestId, req, r.content);
+        else this.onAbort(r.requestId, req);
+        return;
       }
       case RecordType.DATA:
         return; // only the FILTER role reads DATA, and that role is refused at BEGIN_REQUEST

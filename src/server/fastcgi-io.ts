@@ -150,7 +150,7 @@ export class FastCGIResponseSink implements ResponseSink {
     for (const [name, value] of this.headers) text += `${name}: ${value}\r\n`;
     if (length !== undefined) text += `content-length: ${length}\r\n`;
     this.headSent = true;
-    return Buffer.from(text + '\r\n', 'latin1');
+    return Buffer.from(`${text}\r\n`, 'latin1');
   }
 
   body(chunk: Uint8Array | undefined, more: boolean): void | Promise<void> {

@@ -81,7 +81,7 @@ export function decodePath(rawPath: string): string {
 
 /** Strips `rootPath` from the front of `path` when the path lies under it ("/" when it is the mount itself). */
 function underRoot(path: string, rootPath: string): string {
-  if (rootPath && (path === rootPath || path.startsWith(rootPath + '/'))) return path.slice(rootPath.length) || '/';
+  if (rootPath && (path === rootPath || path.startsWith(`${rootPath}/`))) return path.slice(rootPath.length) || '/';
   return path;
 }
 

@@ -8,7 +8,7 @@ import type { App, Headers, SendMessage, WebSocketReceiveEvent, WebSocketScope }
 import { checkHeaders, checkMessage, invalidMessage } from '../gateway/validate.js';
 
 // Connection progress; numbers because send() checks it on every message.
-const enum Phase { Connecting, Open, Closing, Closed }
+enum Phase { Connecting, Open, Closing, Closed }
 
 /** Incoming messages queued before the socket is paused, so a slow app bounds our memory. */
 const INBOX_PAUSE = 64;

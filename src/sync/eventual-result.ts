@@ -70,6 +70,7 @@ export class EventualResult<T = unknown> implements PromiseLike<T> {
   }
 
   /** Lets async code `await` the call; fails with `ERR_ALBANY_TIMEOUT` after the call's timeout. */
+  // biome-ignore lint/suspicious/noThenProperty: an EventualResult is awaitable on purpose.
   then<R1 = T, R2 = never>(
     onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,

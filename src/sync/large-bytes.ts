@@ -49,7 +49,7 @@ function largeBuffer(value: unknown, transfer: readonly TransferListItem[] | und
     return undefined;
   }
   if (buffer.byteLength < LARGE_BYTES || (buffer as { resizable?: boolean }).resizable === true) return undefined;
-  if (transfer !== undefined && transfer.includes(buffer)) return undefined;
+  if (transfer?.includes(buffer)) return undefined;
   return buffer;
 }
 

@@ -31,6 +31,7 @@ export interface ServiceTarget {
   timeoutMs?: number;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: any[] parameters accept every signature; unknown[] refuses typed ones.
 type AsyncFn = (...args: any[]) => unknown;
 
 // Whether this is the reactor thread, read once: the reactor sets its flag before loading any
@@ -163,6 +164,7 @@ export function runInReactor<T = unknown>(
 }
 
 // Frames above `boundary`: where the user called in, without albany's own frames.
+// biome-ignore lint/complexity/noBannedTypes: the parameter type of Error.captureStackTrace.
 function callerStack(boundary: Function): string | undefined {
   const holder: { stack?: string } = {};
   Error.captureStackTrace(holder, boundary);

@@ -33,6 +33,7 @@ export function setServiceBridge(next: ServiceBridge | null): void {
 }
 
 /** Blocks until the main thread's service `name` settles; see the contract at the top of this file. */
+// biome-ignore lint/complexity/noBannedTypes: the parameter type of Error.captureStackTrace.
 export function callService(name: string, args: readonly unknown[], timeoutMs: number, boundary: Function): unknown {
   const bridge = state.bridge;
   if (bridge === null) throw noBridge(name);

@@ -3,6 +3,7 @@ import { AlbanyError, ErrorCodes } from '../errors.js';
 import type { ReactorCallContext } from './protocol.js';
 
 /** An async function the main thread offers to legacy workers; `this.signal` aborts on cancel. */
+// biome-ignore lint/suspicious/noExplicitAny: any[] parameters accept every signature; unknown[] refuses typed ones.
 export type ServiceFn = (this: ReactorCallContext, ...args: any[]) => unknown;
 
 /**

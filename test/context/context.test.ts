@@ -9,7 +9,7 @@ import { legacy } from '../../legacy-adapter/index.js';
 import { offload } from '../../src/pool/offload.js';
 import { createPool } from '../../src/pool/pool.js';
 import { provide } from '../../src/sync/services.js';
-import { AlbanyError } from '../../src/errors.js';
+import type { AlbanyError } from '../../src/errors.js';
 import { startServer } from '../helpers/server.js';
 import type * as Handlers from '../fixtures/context/handlers.js';
 

@@ -206,7 +206,10 @@ test('the watcher behind request.signal reads at most about 64 KiB ahead of a ha
   }, { lightResponse: false });
   let receives = 0;
   // The real protocol, counted: each receive() the app makes.
-  const counted: App = (scope, receive, send) => fetchApp(scope, () => (receives++, receive()), send);
+  const counted: App = (scope, receive, send) => fetchApp(scope, () => {
+    receives++;
+    return receive();
+  }, send);
   const c = new Communicator(counted, httpScope({ method: 'POST', headers: [['host', 'x']] }));
   const chunk = 16 * 1024;
   for (let i = 0; i < 20; i++) {

@@ -3,7 +3,7 @@
 // http.response.start — never held until a slow first chunk. Gateway apps, fromFetch streams and
 // fromNodeHandler's flushHeaders(), each checked with a client that records arrival times.
 import test from 'ava';
-import http from 'node:http';
+import type http from 'node:http';
 import type { App } from '../../src/gateway/types.js';
 import { fromFetch } from '../../src/interop/fetch.js';
 import { fromNodeHandler } from '../../src/interop/node.js';

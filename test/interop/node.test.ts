@@ -3,7 +3,7 @@ import test from 'ava';
 import connect from 'connect';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
+import type http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromNodeHandler } from '../../src/interop/node.js';

@@ -3,6 +3,7 @@
 import test from 'ava';
 import { parameterList } from '../../src/interop/parameter-list.js';
 
+// biome-ignore lint/security/noGlobalEval lint/complexity/noCommaOperator: indirect eval builds functions from the texts under test.
 const source = (text: string) => (0, eval)(`(${text})`) as (...args: never[]) => unknown;
 
 const cases: Array<[string, string[] | undefined]> = [
@@ -15,6 +16,7 @@ const cases: Array<[string, string[] | undefined]> = [
   ['(a, b,) => {}', ['a', 'b']],
   ['function (scope /* (a, b) */, receive = \',\', send = ")") {}', ['scope', 'receive = \',\'', 'send = ")"']],
   ['(a = f(1, 2), { b, c } = {}, [d, e]) => {}', ['a = f(1, 2)', '{ b, c } = {}', '[d, e]']],
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the input is source text holding a template literal.
   ['(a = `x${[1, 2].join(",")}`, b) => {}', ['a = `x${[1, 2].join(",")}`', 'b']],
   ['(scope, // the scope, with a comma\n receive,\n send) => {}', ['scope', 'receive', 'send']],
   ['({ handle(s, r, x) {} }).handle', ['s', 'r', 'x']],

@@ -85,7 +85,7 @@ export class FcgiClient {
   request(id: number, params: Array<[string, string]>, body?: Uint8Array, keepConn = true): void {
     this.begin(id, keepConn);
     this.params(id, params);
-    if (body && body.length) for (let off = 0; off < body.length; off += 0xffff) this.stdin(id, body.subarray(off, off + 0xffff));
+    if (body?.length) for (let off = 0; off < body.length; off += 0xffff) this.stdin(id, body.subarray(off, off + 0xffff));
     this.stdin(id);
   }
 

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { AlbanyError } from '../../src/errors.js';
+import type { AlbanyError } from '../../src/errors.js';
 import { provide, runSync } from '../../src/sync/index.js';
 
 const typed = new URL('../fixtures/sync/typed-fns.ts', import.meta.url);

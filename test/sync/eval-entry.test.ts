@@ -21,7 +21,10 @@ function node(args: string[], stdin: 'pipe' | 'ignore' = 'ignore'): Child {
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => (clearTimeout(killer), resolve(code))));
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => {
+    clearTimeout(killer);
+    resolve(code);
+  }));
   return { child, output: () => out, exit };
 }
 

@@ -87,7 +87,7 @@ test('moveLargeArgs copies only large whole buffers, and only beside primitives'
     ['a partial view', [large.subarray(1)], false],
     ['a DataView', [new DataView(large.buffer)], false],
     ['shared memory', [new Uint8Array(new SharedArrayBuffer(big))], false],
-    ['a resizable buffer', [new (ArrayBuffer as any)(big, { maxByteLength: 2 * big })], false],
+    ['a resizable buffer', [new (ArrayBuffer as unknown as ResizableArrayBuffer)(big, { maxByteLength: 2 * big })], false],
   ];
   for (const [name, args, expected] of cases) {
     const moved = moveLargeArgs(args, undefined);
@@ -110,7 +110,7 @@ const filledWith = (bytes: Uint8Array, n: number, value: number): boolean => byt
 test('large results of growing sizes, and one past the scratch limit, come back intact', (t) => {
   const bytes = syncify<(n: number, value: number) => Promise<Uint8Array>>(probe, 'bytes');
   const sizes = [big, 3 * big, big + 1, 1 << 20, 5 << 20, big, SCRATCH_MAX_BYTES + 1, 2 * big];
-  sizes.forEach((n, i) => t.true(filledWith(bytes(n, i + 1), n, i + 1), `${n} bytes`));
+  for (const [i, n] of sizes.entries()) t.true(filledWith(bytes(n, i + 1), n, i + 1), `${n} bytes`);
 });
 
 test('several large results in flight at once, and one whose caller gave up, all settle correctly', async (t) => {
@@ -119,7 +119,7 @@ test('several large results in flight at once, and one whose caller gave up, all
   const calls = [1, 2, 3].map((i) => runInReactor<Uint8Array>(probe, 'bytes', [big * i, i, 5 * i]));
   await new Promise((r) => setTimeout(r, 80)); // every reply is queued before the first is read
   dropped.cancel(); // its reply, queued first, is dropped unread
-  calls.forEach((call, i) => t.true(filledWith(call.wait(), big * (i + 1), i + 1)));
+  for (const [i, call] of calls.entries()) t.true(filledWith(call.wait(), big * (i + 1), i + 1));
   t.true(filledWith(await runInReactor<Uint8Array>(probe, 'bytes', [big, 4]), big, 4), 'read through the event loop');
   t.true(filledWith(runSync<Uint8Array>({ module: probe, export: 'bytes' }, 2 * big, 6), 2 * big, 6), 'the region was freed');
 });
@@ -140,3 +140,6 @@ test('a scratch region is held until its result is read or released, and grows t
   t.is(writer.write(new Uint8Array(big - 1)), undefined, 'small results are cloned');
   t.is(writer.write(new Uint8Array(SCRATCH_MAX_BYTES + 1)), undefined, 'past the limit results are moved');
 });
+
+/** Node 20's ArrayBuffer takes maxByteLength; lib ES2024 types do, older ones do not. */
+type ResizableArrayBuffer = new (length: number, options: { maxByteLength: number }) => ArrayBuffer;

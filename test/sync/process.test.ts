@@ -40,12 +40,15 @@ async function hammer(t: import('ava').ExecutionContext, shared: boolean): Promi
         (w) =>
           new Promise<{ answers: number[]; reactorThread: number }>((resolve, reject) => {
             const timer = setTimeout(() => reject(new Error('a worker made no progress in 40 s')), 40_000);
-            w.once('message', (m: { answers: number[]; reactorThread: number }) => (clearTimeout(timer), resolve(m)));
+            w.once('message', (m: { answers: number[]; reactorThread: number }) => {
+              clearTimeout(timer);
+              resolve(m);
+            });
             w.once('error', reject);
           }),
       ),
     );
-    reports.forEach((r, index) => t.deepEqual(r.answers, Array.from({ length: calls }, (_, i) => index * 1000 + i)));
+    for (const [index, r] of reports.entries()) t.deepEqual(r.answers, Array.from({ length: calls }, (_, i) => index * 1000 + i));
     return reports.map((r) => r.reactorThread);
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { AlbanyError } from '../../src/errors.js';
+import type { AlbanyError } from '../../src/errors.js';
 import { Region, decodeArgs, decodeValue, encodeArgs, encodeValue } from '../../src/sync/lane-codec.js';
 import { LARGE_BYTES } from '../../src/sync/large-bytes.js';
 import { runInReactor, runSync, syncify } from '../../src/sync/index.js';
@@ -87,7 +87,7 @@ test('the lane refuses what a copy could not stand in for, leaving it to structu
     ['a view at an offset', [new Uint8Array(bytes.buffer, 4, 12)]],
     ['a pooled Buffer (part of a larger buffer)', [Buffer.from('abc')]],
     ['shared memory', [new Uint8Array(new SharedArrayBuffer(8))]],
-    ['a resizable buffer', [new (ArrayBuffer as any)(8, { maxByteLength: 16 })]],
+    ['a resizable buffer', [new (ArrayBuffer as unknown as ResizableArrayBuffer)(8, { maxByteLength: 16 })]],
     ['an empty (maybe detached) view', [new Uint8Array(0)]],
     ['a DataView', [new DataView(new ArrayBuffer(8))]],
     ['one array twice', [bytes, bytes]],
@@ -156,3 +156,6 @@ test('a lane call can be cancelled, and one that times out is aborted, like a po
   for (let round = 0; round < 2; round++) t.is((t.throws(() => slow('late', 2000)) as AlbanyError).code, 'ERR_ALBANY_TIMEOUT');
   t.is(syncify(probe, 'echo')('next'), 'next', 'a late reply left in the lane does not answer a later call');
 });
+
+/** Node 20's ArrayBuffer takes maxByteLength; lib ES2024 types do, older ones do not. */
+type ResizableArrayBuffer = new (length: number, options: { maxByteLength: number }) => ArrayBuffer;

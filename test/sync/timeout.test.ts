@@ -1,5 +1,5 @@
 import test from 'ava';
-import { AlbanyError } from '../../src/errors.js';
+import type { AlbanyError } from '../../src/errors.js';
 import { closeReactor, configureSync, runInReactor, runSync, syncify } from '../../src/sync/index.js';
 
 const fns = new URL('../fixtures/sync/async-fns.js', import.meta.url);
