@@ -5,7 +5,8 @@ import { MessageChannel, parentPort, threadId } from 'node:worker_threads';
 import { albanyError, hasCode } from '../src/errors.js';
 import { createSignal } from '../src/sync/channel.js';
 import {
-  THREAD_INDEX, TaskState, decodeBatch, encodeResults, goneIndex, now, serializeError, startedAtIndex, stateIndex,
+  RESULTS_END_INDEX, THREAD_INDEX, TaskState, decodeBatch, encodeResults, goneIndex, now, resultsOffset, serializeError, startedAtIndex,
+  stateIndex, writeResultRecord,
   type BatchItem, type BatchResult, type LegacyBatch, type MountSpec, type RegisterMessage, type TaskResult,
 } from '../src/pool/protocol.js';
 import { WorkerLink, type WorkerChannelEnd } from '../legacy-adapter/worker/link.js';
@@ -38,6 +39,10 @@ interface BatchRun {
   times: Float64Array;
   results: Array<TaskResult | null>;
   begun: number;
+  /** The batch's buffer as bytes, where finished responses are written as records (see writeResultRecord). */
+  bytes: Buffer;
+  /** Where the next record goes. */
+  end: number;
 }
 
 type Tail = { start: ResponseHead | undefined; body: Uint8Array };
@@ -48,7 +53,10 @@ export default function runLegacyBatch(batch: LegacyBatch): BatchResult | Promis
   const state = new Int32Array(batch.shared);
   Atomics.store(state, THREAD_INDEX, threadId);
   knownTimers = undefined;
-  const run: BatchRun = { items: decodeBatch(batch), n, state, times: new Float64Array(batch.shared), results: new Array<TaskResult | null>(n).fill(null), begun: now() };
+  const run: BatchRun = {
+    items: decodeBatch(batch), n, state, times: new Float64Array(batch.shared), results: new Array<TaskResult | null>(n).fill(null), begun: now(),
+    bytes: Buffer.from(batch.shared), end: resultsOffset(n),
+  };
   return runFrom(run, 0);
 }
 
@@ -81,7 +89,14 @@ function finish(run: BatchRun, i: number, result: TaskResult): void {
     postOffloadResult(channel, item.id, result);
     return;
   }
-  run.results[i] = result;
+  // A response that fits goes into the batch's buffer, where the main thread takes it without a
+  // message; a failure, or a large one, travels in the batch result (or on the port, see flushResults).
+  const next = result.error === undefined && !result.aborted ? writeResultRecord(run.bytes, run.end, run.bytes.byteLength, i, result) : -1;
+  if (next === -1) run.results[i] = result;
+  else {
+    run.end = next;
+    Atomics.store(run.state, RESULTS_END_INDEX, next);
+  }
   Atomics.store(run.state, stateIndex(i), TaskState.finished);
 }
 

@@ -11,7 +11,8 @@ import { MAX_REQUEUES, clientAborted, culpritDeaths, poolClosed, queueFull, work
 import { PoolMetrics, type PoolGauges } from './metrics.js';
 import type { DispatchOptions, LegacyPoolStats, PoolOptions } from './pool-types.js';
 import {
-  THREAD_INDEX, TaskState, batchBytes, batchTransfer, canResend, goneIndex, stateIndex, decodeResults, encodeBatch,
+  RESULTS_END_INDEX, THREAD_INDEX, TaskState, batchBytes, batchTransfer, canResend, goneIndex, readResultRecords, resultsOffset, startedAtIndex,
+  stateIndex, decodeResults, encodeBatch,
   type BatchResult, type LegacyTask, type RegisterMessage, type TaskResult,
 } from './protocol.js';
 import { registerPool, unregisterPool } from './registry.js';
@@ -74,6 +75,10 @@ export class LegacyPool {
     // Whatever waits in our queue has gone out already (flush runs whenever a slot frees).
     if (this.closing === undefined && this.queue.length === 0) this.rebalance();
   };
+
+  /** A pending look at the result records of the batches out (see {@link harvestAll}). */
+  private harvestTimer: NodeJS.Timeout | undefined;
+  private readonly harvestBound = (): void => this.harvestAll();
 
   constructor(config: PoolConfig, options: PoolOptions = {}) {
     this.config = config;
@@ -353,7 +358,7 @@ export class LegacyPool {
   private send(tickets: Ticket[]): void {
     const n = tickets.length;
     const shared = new SharedArrayBuffer(batchBytes(n));
-    const batch: Batch = { tickets, state: new Int32Array(shared), times: new Float64Array(shared), sentAt: now() };
+    const batch: Batch = { tickets, state: new Int32Array(shared), times: new Float64Array(shared), sentAt: now(), read: resultsOffset(n) };
     for (let i = 0; i < n; i++) {
       const ticket = tickets[i]!;
       ticket.batch = batch;
@@ -362,6 +367,7 @@ export class LegacyPool {
     this.busy++;
     this.active.add(batch);
     this.sweep.arm();
+    this.harvestTimer ??= setTimeout(this.harvestBound, STUCK_MS).unref();
     // Offload calls may move buffers to the thread instead of copying them.
     const transferList = batchTransfer(tickets);
     this.piscina.run(encodeBatch(tickets, shared), transferList === undefined ? undefined : { transferList }).then(
@@ -383,6 +389,7 @@ export class LegacyPool {
       return;
     }
     this.release(batch);
+    this.harvest(batch);
     const results = decodeResults(result, batch.tickets.length);
     for (let i = 0; i < batch.tickets.length; i++) {
       // Taken back for another thread: this worker never ran it.
@@ -414,6 +421,8 @@ export class LegacyPool {
   // are settled together once all are in.
   private batchFailed(batch: Batch, err: unknown): void {
     this.release(batch);
+    // What the thread finished before it died is in the batch's buffer: those responses are not lost.
+    this.harvest(batch);
     if (this.failed.push({ batch, err }) === 1) setImmediate(this.settleFailedBound);
   }
 
@@ -450,6 +459,35 @@ export class LegacyPool {
     this.channels.drain(Atomics.load(batch.state, THREAD_INDEX));
     this.busy--;
     this.active.delete(batch);
+  }
+
+  // Finished responses of batches still running (a later request of the batch may run for long):
+  // the worker writes them into the batch's buffer and posts nothing, so the pool looks every STUCK_MS
+  // while batches are out. A batch whose worker has not registered its port yet waits for its result.
+  private harvestAll(): void {
+    this.harvestTimer = undefined;
+    for (const batch of this.active) {
+      if (Atomics.load(batch.state, RESULTS_END_INDEX) <= batch.read) continue;
+      const threadId = Atomics.load(batch.state, THREAD_INDEX);
+      if (threadId === 0 || !this.channels.has(threadId)) continue;
+      this.harvest(batch, threadId);
+    }
+    if (this.active.size > 0) this.harvestTimer = setTimeout(this.harvestBound, STUCK_MS).unref();
+  }
+
+  // Settles the requests whose records the worker wrote since the last look. With `drainThread`,
+  // what that worker posted on its port is routed first: a streamed response's messages precede its
+  // record (the worker posts them before writing it, so reading the end first and then draining sees them).
+  private harvest(batch: Batch, drainThread = 0): void {
+    const end = Atomics.load(batch.state, RESULTS_END_INDEX);
+    if (end <= batch.read) return;
+    if (drainThread !== 0) this.channels.drain(drainThread);
+    const from = batch.read;
+    batch.read = end;
+    const n = batch.tickets.length;
+    readResultRecords(Buffer.from(batch.state.buffer), from, end, (i) => batch.times[startedAtIndex(n, i)]!, (i, result) => {
+      if (owns(batch, i)) this.settleResult(batch.tickets[i]!, result);
+    });
   }
 
   private terminate(batch: Batch): void {
