@@ -25,6 +25,12 @@ import { Ticket, type Batch, type TicketListener } from './ticket.js';
 import { TimeoutSweep } from './timeout-sweep.js';
 import { WorkerChannels } from './worker-channels.js';
 
+/**
+ * The longest pause between two looks at the result records of running batches: how long, at most,
+ * a finished response may wait behind a later request of its batch that runs for long.
+ */
+const HARVEST_MAX_MS = 16;
+
 /** How long a batch result waits for its worker's port registration when no taskTimeoutMs is set. */
 const REGISTRATION_WAIT_MS = 10_000;
 
@@ -76,8 +82,12 @@ export class LegacyPool {
     if (this.closing === undefined && this.queue.length === 0) this.rebalance();
   };
 
-  /** A pending look at the result records of the batches out (see {@link harvestAll}). */
+  /** The look at the result records of the batches out (see {@link harvestAll}); one Timeout, re-armed with refresh(). */
   private harvestTimer: NodeJS.Timeout | undefined;
+  private harvestArmed = false;
+  private harvestTimerDelay = 0;
+  /** The next look's delay: STUCK_MS after a look that found records, doubled (to HARVEST_MAX_MS) after one that did not. */
+  private harvestDelay = STUCK_MS;
   private readonly harvestBound = (): void => this.harvestAll();
 
   constructor(config: PoolConfig, options: PoolOptions = {}) {
@@ -367,7 +377,7 @@ export class LegacyPool {
     this.busy++;
     this.active.add(batch);
     this.sweep.arm();
-    this.harvestTimer ??= setTimeout(this.harvestBound, STUCK_MS).unref();
+    this.armHarvest();
     // Offload calls may move buffers to the thread instead of copying them.
     const transferList = batchTransfer(tickets);
     this.piscina.run(encodeBatch(tickets, shared), transferList === undefined ? undefined : { transferList }).then(
@@ -465,14 +475,32 @@ export class LegacyPool {
   // the worker writes them into the batch's buffer and posts nothing, so the pool looks every STUCK_MS
   // while batches are out. A batch whose worker has not registered its port yet waits for its result.
   private harvestAll(): void {
-    this.harvestTimer = undefined;
+    this.harvestArmed = false;
+    let found = false;
     for (const batch of this.active) {
       if (Atomics.load(batch.state, RESULTS_END_INDEX) <= batch.read) continue;
       const threadId = Atomics.load(batch.state, THREAD_INDEX);
       if (threadId === 0 || !this.channels.has(threadId)) continue;
       this.harvest(batch, threadId);
+      found = true;
     }
-    if (this.active.size > 0) this.harvestTimer = setTimeout(this.harvestBound, STUCK_MS).unref();
+    // Quiet looks back off: a long-running request (or a batch that ends before each look, its
+    // results taken at its end) then costs a few looks a second, not a thousand.
+    this.harvestDelay = found ? STUCK_MS : Math.min(HARVEST_MAX_MS, this.harvestDelay * 2);
+    if (this.active.size > 0) this.armHarvest();
+  }
+
+  private armHarvest(): void {
+    if (this.harvestArmed) return;
+    this.harvestArmed = true;
+    // Unref'd: a pending look must not keep the process alive.
+    const timer = this.harvestTimer;
+    if (timer !== undefined && this.harvestDelay === this.harvestTimerDelay) timer.refresh();
+    else {
+      if (timer !== undefined) clearTimeout(timer);
+      this.harvestTimer = setTimeout(this.harvestBound, this.harvestDelay).unref();
+      this.harvestTimerDelay = this.harvestDelay;
+    }
   }
 
   // Settles the requests whose records the worker wrote since the last look. With `drainThread`,
