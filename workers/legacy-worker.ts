@@ -5,8 +5,8 @@ import { MessageChannel, parentPort, threadId } from 'node:worker_threads';
 import { albanyError, hasCode } from '../src/errors.js';
 import { createSignal } from '../src/sync/channel.js';
 import {
-  RESULTS_END_INDEX, THREAD_INDEX, TaskState, decodeBatch, encodeResults, goneIndex, now, resultsOffset, serializeError, startedAtIndex,
-  stateIndex, writeResultRecord,
+  RESULTS_END_INDEX, THREAD_INDEX, TaskState, decodeBatch, encodeResults, goneIndex, now, resultsOffset, serializeError,
+  startedAtIndex, stateIndex, writeResultRecord,
   type BatchItem, type BatchResult, type LegacyBatch, type MountSpec, type RegisterMessage, type TaskResult,
 } from '../src/pool/protocol.js';
 import { WorkerLink, type WorkerChannelEnd } from '../legacy-adapter/worker/link.js';
@@ -54,7 +54,8 @@ export default function runLegacyBatch(batch: LegacyBatch): BatchResult | Promis
   Atomics.store(state, THREAD_INDEX, threadId);
   knownTimers = undefined;
   const run: BatchRun = {
-    items: decodeBatch(batch), n, state, times: new Float64Array(batch.shared), results: new Array<TaskResult | null>(n).fill(null), begun: now(),
+    items: decodeBatch(batch), n, state, times: new Float64Array(batch.shared),
+    results: new Array<TaskResult | null>(n).fill(null), begun: now(),
     bytes: Buffer.from(batch.shared), end: resultsOffset(n),
   };
   return runFrom(run, 0);
@@ -91,7 +92,8 @@ function finish(run: BatchRun, i: number, result: TaskResult): void {
   }
   // A response that fits goes into the batch's buffer, where the main thread takes it without a
   // message; a failure, or a large one, travels in the batch result (or on the port, see flushResults).
-  const next = result.error === undefined && !result.aborted ? writeResultRecord(run.bytes, run.end, run.bytes.byteLength, i, result) : -1;
+  const fits = result.error === undefined && !result.aborted;
+  const next = fits ? writeResultRecord(run.bytes, run.end, run.bytes.byteLength, i, result) : -1;
   if (next === -1) run.results[i] = result;
   else {
     run.end = next;

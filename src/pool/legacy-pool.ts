@@ -11,8 +11,8 @@ import { MAX_REQUEUES, clientAborted, culpritDeaths, poolClosed, queueFull, work
 import { PoolMetrics, type PoolGauges } from './metrics.js';
 import type { DispatchOptions, LegacyPoolStats, PoolOptions } from './pool-types.js';
 import {
-  RESULTS_END_INDEX, THREAD_INDEX, TaskState, batchBytes, batchTransfer, canResend, goneIndex, readResultRecords, resultsOffset, startedAtIndex,
-  stateIndex, decodeResults, encodeBatch,
+  RESULTS_END_INDEX, THREAD_INDEX, TaskState, batchBytes, batchTransfer, canResend, goneIndex, readResultRecords,
+  resultsOffset, startedAtIndex, stateIndex, decodeResults, encodeBatch,
   type BatchResult, type LegacyTask, type RegisterMessage, type TaskResult,
 } from './protocol.js';
 import { registerPool, unregisterPool } from './registry.js';
@@ -82,11 +82,11 @@ export class LegacyPool {
     if (this.closing === undefined && this.queue.length === 0) this.rebalance();
   };
 
-  /** The look at the result records of the batches out (see {@link harvestAll}); one Timeout, re-armed with refresh(). */
+  /** The look at the result records of the batches out (see {@link harvestAll}); one Timeout, re-armed. */
   private harvestTimer: NodeJS.Timeout | undefined;
   private harvestArmed = false;
   private harvestTimerDelay = 0;
-  /** The next look's delay: STUCK_MS after a look that found records, doubled (to HARVEST_MAX_MS) after one that did not. */
+  /** The next look's delay: STUCK_MS after a look that found records, else doubled up to HARVEST_MAX_MS. */
   private harvestDelay = STUCK_MS;
   private readonly harvestBound = (): void => this.harvestAll();
 
@@ -368,7 +368,9 @@ export class LegacyPool {
   private send(tickets: Ticket[]): void {
     const n = tickets.length;
     const shared = new SharedArrayBuffer(batchBytes(n));
-    const batch: Batch = { tickets, state: new Int32Array(shared), times: new Float64Array(shared), sentAt: now(), read: resultsOffset(n) };
+    const batch: Batch = {
+      tickets, state: new Int32Array(shared), times: new Float64Array(shared), sentAt: now(), read: resultsOffset(n),
+    };
     for (let i = 0; i < n; i++) {
       const ticket = tickets[i]!;
       ticket.batch = batch;
@@ -513,7 +515,8 @@ export class LegacyPool {
     const from = batch.read;
     batch.read = end;
     const n = batch.tickets.length;
-    readResultRecords(Buffer.from(batch.state.buffer), from, end, (i) => batch.times[startedAtIndex(n, i)]!, (i, result) => {
+    const startedAt = (i: number): number => batch.times[startedAtIndex(n, i)]!;
+    readResultRecords(Buffer.from(batch.state.buffer), from, end, startedAt, (i, result) => {
       if (owns(batch, i)) this.settleResult(batch.tickets[i]!, result);
     });
   }

@@ -392,7 +392,8 @@ function writeText(bytes: Buffer, p: number, limit: number, text: string, bias: 
  * `startedAt(i)` gives the request's start time from the batch's shared slots.
  */
 export function readResultRecords(
-  bytes: Buffer, from: number, to: number, startedAt: (i: number) => number, take: (i: number, result: TaskResult) => void,
+  bytes: Buffer, from: number, to: number,
+  startedAt: (i: number) => number, take: (i: number, result: TaskResult) => void,
 ): void {
   let p = from;
   while (p < to) {

@@ -38,7 +38,7 @@ test.serial("cancelling with 'abort' a request its thread already finished is a 
   }
 });
 
-test.serial('a response finished in a batch reaches its caller while a later request of the batch still runs', async (t) => {
+test.serial('a response finished in a batch reaches its caller while a later request of its batch runs', async (t) => {
   const pool = createPool({ maxThreads: 1, minThreads: 1 }, { log: quietLog });
   try {
     await run(pool, '/ok');
