@@ -94,12 +94,14 @@ function finish(run: BatchRun, i: number, result: TaskResult): void {
   // message; a failure, or a large one, travels in the batch result (or on the port, see flushResults).
   const fits = result.error === undefined && !result.aborted;
   const next = fits ? writeResultRecord(run.bytes, run.end, run.bytes.byteLength, i, result) : -1;
+  // Finished before the record counts: the pool's look never takes the last record of a batch
+  // whose thread is done with it (that one settles with the batch result, its thread free again).
+  Atomics.store(run.state, stateIndex(i), TaskState.finished);
   if (next === -1) run.results[i] = result;
   else {
     run.end = next;
     Atomics.store(run.state, RESULTS_END_INDEX, next);
   }
-  Atomics.store(run.state, stateIndex(i), TaskState.finished);
 }
 
 function flushResults(run: BatchRun, upTo: number): void {

@@ -31,6 +31,15 @@ import { WorkerChannels } from './worker-channels.js';
  */
 const HARVEST_MAX_MS = 16;
 
+/** True while some request of `batch` waits for its thread or runs on it. */
+function stillRunning(batch: Batch): boolean {
+  for (let i = 0; i < batch.tickets.length; i++) {
+    const s = Atomics.load(batch.state, stateIndex(i));
+    if (s === TaskState.queued || s === TaskState.running) return true;
+  }
+  return false;
+}
+
 /** How long a batch result waits for its worker's port registration when no taskTimeoutMs is set. */
 const REGISTRATION_WAIT_MS = 10_000;
 
@@ -480,7 +489,9 @@ export class LegacyPool {
     this.harvestArmed = false;
     let found = false;
     for (const batch of this.active) {
-      if (Atomics.load(batch.state, RESULTS_END_INDEX) <= batch.read) continue;
+      // A batch with nothing left to run has its result on the way: it settles with it, and a
+      // caller never hears of its request before the thread is counted free again.
+      if (Atomics.load(batch.state, RESULTS_END_INDEX) <= batch.read || !stillRunning(batch)) continue;
       const threadId = Atomics.load(batch.state, THREAD_INDEX);
       if (threadId === 0 || !this.channels.has(threadId)) continue;
       this.harvest(batch, threadId);
