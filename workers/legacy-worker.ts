@@ -6,7 +6,8 @@ import { albanyError, hasCode } from '../src/errors.js';
 import { createSignal } from '../src/sync/channel.js';
 import { serializeError } from '../src/errors-wire.js';
 import {
-  THREAD_INDEX, TaskState, decodeBatch, encodeResults, goneIndex, now, startedAtIndex, stateIndex,
+  RESULTS_END_INDEX, THREAD_INDEX, TaskState, decodeBatch, encodeResults, goneIndex, now, resultsOffset, startedAtIndex,
+  stateIndex, writeResultRecord,
   type BatchItem, type BatchResult, type LegacyBatch, type MountSpec, type RegisterMessage, type TaskResult,
 } from '../src/pool/protocol.js';
 import { WorkerLink, type WorkerChannelEnd } from '../legacy-adapter/worker/link.js';
@@ -47,6 +48,10 @@ interface BatchRun {
   begun: number;
   /** Per request, its request context (undefined: context is off for the whole batch). */
   contexts: Array<WireContext | undefined> | undefined;
+  /** The batch's buffer as bytes, where finished responses are written as records (see writeResultRecord). */
+  bytes: Buffer;
+  /** Where the next record goes. */
+  end: number;
 }
 
 type Tail = { start: ResponseHead | undefined; body: Uint8Array };
@@ -57,8 +62,11 @@ export default function runLegacyBatch(batch: LegacyBatch): BatchResult | Promis
   const state = new Int32Array(batch.shared);
   Atomics.store(state, THREAD_INDEX, threadId);
   knownTimers = undefined;
-  const run: BatchRun = { items: decodeBatch(batch), n, state, times: new Float64Array(batch.shared), results: new Array<TaskResult | null>(n).fill(null), begun: now(),
-    contexts: batch.contexts };
+  const run: BatchRun = {
+    items: decodeBatch(batch), n, state, times: new Float64Array(batch.shared),
+    results: new Array<TaskResult | null>(n).fill(null), begun: now(),
+    contexts: batch.contexts, bytes: Buffer.from(batch.shared), end: resultsOffset(n),
+  };
   return runFrom(run, 0);
 }
 
@@ -97,8 +105,18 @@ function finish(run: BatchRun, i: number, result: TaskResult): void {
     postOffloadResult(channel, item.id, result);
     return;
   }
-  run.results[i] = result;
+  // A response that fits goes into the batch's buffer, where the main thread takes it without a
+  // message; a failure, or a large one, travels in the batch result (or on the port, see flushResults).
+  const fits = result.error === undefined && !result.aborted;
+  const next = fits ? writeResultRecord(run.bytes, run.end, run.bytes.byteLength, i, result) : -1;
+  // Finished before the record counts: the pool's look never takes the last record of a batch
+  // whose thread is done with it (that one settles with the batch result, its thread free again).
   Atomics.store(run.state, stateIndex(i), TaskState.finished);
+  if (next === -1) run.results[i] = result;
+  else {
+    run.end = next;
+    Atomics.store(run.state, RESULTS_END_INDEX, next);
+  }
 }
 
 function flushResults(run: BatchRun, upTo: number): void {

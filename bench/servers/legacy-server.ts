@@ -76,7 +76,14 @@ function buildApp(): App & { close?: () => Promise<void> } {
 }
 
 const app = buildApp();
-const server = await serve(app, { host: '127.0.0.1', port: 0, logLevel: 'warn' });
+// `--block-threshold=MS` sets the blocking detector (0: off), as in bench/servers/albany.ts. Under valgrind only one
+// thread runs at a time, so while a pool thread runs the loop looks blocked and the detector fires and captures stacks
+// (inspector work on every request) that it never would with real cores: bench:instructions runs this peer with it off.
+const thresholdArg = process.argv.find((a) => a.startsWith('--block-threshold='));
+const blockThresholdMs = thresholdArg === undefined
+  ? undefined
+  : Number(thresholdArg.slice('--block-threshold='.length));
+const server = await serve(app, { host: '127.0.0.1', port: 0, logLevel: 'warn', blockThresholdMs });
 process.on('message', (msg: { type: string }) => {
   if (msg.type === 'rss') {
     (globalThis as { gc?: () => void }).gc?.();

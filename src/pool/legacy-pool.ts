@@ -11,7 +11,8 @@ import { MAX_REQUEUES, clientAborted, culpritDeaths, poolClosed, queueFull, work
 import { PoolMetrics, type PoolGauges } from './metrics.js';
 import type { DispatchOptions, LegacyPoolStats, PoolOptions } from './pool-types.js';
 import {
-  THREAD_INDEX, TaskState, batchBytes, batchTransfer, canResend, goneIndex, stateIndex, decodeResults, encodeBatch,
+  RESULTS_END_INDEX, THREAD_INDEX, TaskState, batchBytes, batchTransfer, canResend, goneIndex, readResultRecords,
+  resultsOffset, startedAtIndex, stateIndex, decodeResults, encodeBatch,
   type BatchResult, type LegacyTask, type RegisterMessage, type TaskResult,
 } from './protocol.js';
 import { registerPool, unregisterPool } from './registry.js';
@@ -24,6 +25,21 @@ import { now } from './protocol.js';
 import { Ticket, type Batch, type TicketListener } from './ticket.js';
 import { TimeoutSweep } from './timeout-sweep.js';
 import { WorkerChannels } from './worker-channels.js';
+
+/**
+ * The longest pause between two looks at the result records of running batches: how long, at most,
+ * a finished response may wait behind a later request of its batch that runs for long.
+ */
+const HARVEST_MAX_MS = 16;
+
+/** True while some request of `batch` waits for its thread or runs on it. */
+function stillRunning(batch: Batch): boolean {
+  for (let i = 0; i < batch.tickets.length; i++) {
+    const s = Atomics.load(batch.state, stateIndex(i));
+    if (s === TaskState.queued || s === TaskState.running) return true;
+  }
+  return false;
+}
 
 /** How long a batch result waits for its worker's port registration when no taskTimeoutMs is set. */
 const REGISTRATION_WAIT_MS = 10_000;
@@ -76,6 +92,14 @@ export class LegacyPool {
     // Whatever waits in our queue has gone out already (flush runs whenever a slot frees).
     if (this.closing === undefined && this.queue.length === 0) this.rebalance();
   };
+
+  /** The look at the result records of the batches out (see {@link harvestAll}); one Timeout, re-armed. */
+  private harvestTimer: NodeJS.Timeout | undefined;
+  private harvestArmed = false;
+  private harvestTimerDelay = 0;
+  /** The next look's delay: STUCK_MS after a look that found records, else doubled up to HARVEST_MAX_MS. */
+  private harvestDelay = STUCK_MS;
+  private readonly harvestBound = (): void => this.harvestAll();
 
   constructor(config: PoolConfig, options: PoolOptions = {}) {
     this.config = config;
@@ -365,7 +389,9 @@ export class LegacyPool {
   private send(tickets: Ticket[]): void {
     const n = tickets.length;
     const shared = new SharedArrayBuffer(batchBytes(n));
-    const batch: Batch = { tickets, state: new Int32Array(shared), times: new Float64Array(shared), sentAt: now() };
+    const batch: Batch = {
+      tickets, state: new Int32Array(shared), times: new Float64Array(shared), sentAt: now(), read: resultsOffset(n),
+    };
     for (let i = 0; i < n; i++) {
       const ticket = tickets[i]!;
       ticket.batch = batch;
@@ -374,6 +400,7 @@ export class LegacyPool {
     this.busy++;
     this.active.add(batch);
     this.sweep.arm();
+    this.armHarvest();
     // Offload calls may move buffers to the thread instead of copying them.
     const transferList = batchTransfer(tickets);
     this.piscina.run(encodeBatch(tickets, shared), transferList === undefined ? undefined : { transferList }).then(
@@ -395,6 +422,7 @@ export class LegacyPool {
       return;
     }
     this.release(batch);
+    this.harvest(batch);
     const results = decodeResults(result, batch.tickets.length);
     for (let i = 0; i < batch.tickets.length; i++) {
       // Taken back for another thread: this worker never ran it.
@@ -426,6 +454,8 @@ export class LegacyPool {
   // are settled together once all are in.
   private batchFailed(batch: Batch, err: unknown): void {
     this.release(batch);
+    // What the thread finished before it died is in the batch's buffer: those responses are not lost.
+    this.harvest(batch);
     if (this.failed.push({ batch, err }) === 1) setImmediate(this.settleFailedBound);
   }
 
@@ -462,6 +492,56 @@ export class LegacyPool {
     this.channels.drain(Atomics.load(batch.state, THREAD_INDEX));
     this.busy--;
     this.active.delete(batch);
+  }
+
+  // Finished responses of batches still running (a later request of the batch may run for long):
+  // the worker writes them into the batch's buffer and posts nothing, so the pool looks every STUCK_MS
+  // while batches are out. A batch whose worker has not registered its port yet waits for its result.
+  private harvestAll(): void {
+    this.harvestArmed = false;
+    let found = false;
+    for (const batch of this.active) {
+      // A batch with nothing left to run has its result on the way: it settles with it, and a
+      // caller never hears of its request before the thread is counted free again.
+      if (Atomics.load(batch.state, RESULTS_END_INDEX) <= batch.read || !stillRunning(batch)) continue;
+      const threadId = Atomics.load(batch.state, THREAD_INDEX);
+      if (threadId === 0 || !this.channels.has(threadId)) continue;
+      this.harvest(batch, threadId);
+      found = true;
+    }
+    // Quiet looks back off: a long-running request (or a batch that ends before each look, its
+    // results taken at its end) then costs a few looks a second, not a thousand.
+    this.harvestDelay = found ? STUCK_MS : Math.min(HARVEST_MAX_MS, this.harvestDelay * 2);
+    if (this.active.size > 0) this.armHarvest();
+  }
+
+  private armHarvest(): void {
+    if (this.harvestArmed) return;
+    this.harvestArmed = true;
+    // Unref'd: a pending look must not keep the process alive.
+    const timer = this.harvestTimer;
+    if (timer !== undefined && this.harvestDelay === this.harvestTimerDelay) timer.refresh();
+    else {
+      if (timer !== undefined) clearTimeout(timer);
+      this.harvestTimer = setTimeout(this.harvestBound, this.harvestDelay).unref();
+      this.harvestTimerDelay = this.harvestDelay;
+    }
+  }
+
+  // Settles the requests whose records the worker wrote since the last look. With `drainThread`,
+  // what that worker posted on its port is routed first: a streamed response's messages precede its
+  // record (the worker posts them before writing it, so reading the end first and then draining sees them).
+  private harvest(batch: Batch, drainThread = 0): void {
+    const end = Atomics.load(batch.state, RESULTS_END_INDEX);
+    if (end <= batch.read) return;
+    if (drainThread !== 0) this.channels.drain(drainThread);
+    const from = batch.read;
+    batch.read = end;
+    const n = batch.tickets.length;
+    const startedAt = (i: number): number => batch.times[startedAtIndex(n, i)]!;
+    readResultRecords(Buffer.from(batch.state.buffer), from, end, startedAt, (i, result) => {
+      if (owns(batch, i)) this.settleResult(batch.tickets[i]!, result);
+    });
   }
 
   private terminate(batch: Batch): void {

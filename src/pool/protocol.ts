@@ -31,9 +31,24 @@ export const TaskState = { queued: 0, running: 1, finished: 2, cancelled: 3, sto
  * at {@link startedAtIndex}.
  */
 export function batchBytes(n: number): number {
-  return 8 + 16 * n;
+  return 8 + 16 * n + RESULT_BYTES_PER_REQUEST * n;
 }
 export const THREAD_INDEX = 0;
+/**
+ * Int32 1 of a batch's buffer: bytes of result records written so far (see {@link writeResultRecord}).
+ * The worker bumps it after a whole record is in place; the main thread reads records up to it.
+ */
+export const RESULTS_END_INDEX = 1;
+/**
+ * Room for result records per request in a batch's buffer. A finished response that fits (a small
+ * one: status, headers and body) is written there instead of travelling in a message, so the main
+ * thread can take it whenever it looks (the batch's end, or a periodic look while a later request
+ * of the batch still runs) and the worker never posts a message per request. What does not fit
+ * travels as before (in the batch result, or on the port if the batch runs long).
+ */
+export const RESULT_BYTES_PER_REQUEST = 1024;
+/** Byte offset of a batch's result records for `n` requests. */
+export const resultsOffset = (n: number): number => 8 + 16 * n;
 export const stateIndex = (i: number): number => 2 + 2 * i;
 export const goneIndex = (i: number): number => 3 + 2 * i;
 export const startedAtIndex = (n: number, i: number): number => 1 + n + i;
@@ -322,6 +337,117 @@ export function decodeResults(result: BatchResult, n: number): Array<TaskResult 
     out[i] = { start, body: chunk, error, loadError: kind === 3, aborted: kind === 4, startedAt };
   }
   return out;
+}
+
+// Result records in a batch's buffer: u32 request index, i32 status (0: the head was already posted),
+// u32 reason length + 1 (0: none), the reason, u32 header count, per header u32 length + UTF-8 bytes for
+// name and value, i32 body length (-1: none) and the body. UTF-8 keeps any string intact (an invalid
+// header value still reaches the main thread's checks as the handler wrote it).
+
+/**
+ * Writes a successful result as a record at `at` (a byte offset in `bytes`, a view of the whole
+ * batch buffer) and returns the offset after it, or -1 when it does not fit before `limit`.
+ */
+export function writeResultRecord(bytes: Buffer, at: number, limit: number, i: number, result: TaskResult): number {
+  const start = result.start;
+  const body = result.body;
+  let p = at;
+  if (p + 16 > limit) return -1;
+  bytes.writeUInt32LE(i, p);
+  if (start === undefined) {
+    bytes.writeInt32LE(0, p + 4);
+    bytes.writeUInt32LE(0, p + 8);
+    bytes.writeUInt32LE(0, p + 12);
+    p += 16;
+  } else {
+    bytes.writeInt32LE(start.status, p + 4);
+    p += 8;
+    if (start.reason === undefined) {
+      bytes.writeUInt32LE(0, p);
+      p += 4;
+    } else {
+      p = writeText(bytes, p, limit, start.reason, 1);
+      if (p === -1) return -1;
+    }
+    const headers = start.headers;
+    if (p + 4 > limit) return -1;
+    bytes.writeUInt32LE(headers.length, p);
+    p += 4;
+    for (let h = 0; h < headers.length; h++) {
+      p = writeText(bytes, p, limit, headers[h]![0], 0);
+      if (p === -1) return -1;
+      p = writeText(bytes, p, limit, headers[h]![1], 0);
+      if (p === -1) return -1;
+    }
+  }
+  const len = body === undefined ? -1 : body.byteLength;
+  if (p + 4 + Math.max(0, len) > limit) return -1;
+  bytes.writeInt32LE(len, p);
+  p += 4;
+  if (len > 0) {
+    bytes.set(body!, p);
+    p += len;
+  }
+  return p;
+}
+
+// u32 (UTF-8 length + bias) then the bytes; -1 when it may not fit (3 bytes a UTF-16 unit at most).
+function writeText(bytes: Buffer, p: number, limit: number, text: string, bias: number): number {
+  if (p + 4 + text.length * 3 > limit) return -1;
+  const n = bytes.write(text, p + 4, 'utf8');
+  bytes.writeUInt32LE(n + bias, p);
+  return p + 4 + n;
+}
+
+/**
+ * Reads the result records in `bytes` from `from` to `to`, calling `take(i, result)` for each;
+ * `startedAt(i)` gives the request's start time from the batch's shared slots.
+ */
+export function readResultRecords(
+  bytes: Buffer, from: number, to: number,
+  startedAt: (i: number) => number, take: (i: number, result: TaskResult) => void,
+): void {
+  let p = from;
+  while (p < to) {
+    const i = bytes.readUInt32LE(p);
+    const status = bytes.readInt32LE(p + 4);
+    p += 8;
+    let start: TaskResult['start'];
+    if (status === 0) {
+      p += 8;
+    } else {
+      const reasonLen = bytes.readUInt32LE(p);
+      p += 4;
+      let reason: string | undefined;
+      if (reasonLen > 0) {
+        reason = bytes.toString('utf8', p, p + reasonLen - 1);
+        p += reasonLen - 1;
+      }
+      const count = bytes.readUInt32LE(p);
+      p += 4;
+      const headers: Headers = new Array(count);
+      for (let h = 0; h < count; h++) {
+        const nameLen = bytes.readUInt32LE(p);
+        const name = bytes.toString('utf8', p + 4, p + 4 + nameLen);
+        p += 4 + nameLen;
+        const valueLen = bytes.readUInt32LE(p);
+        headers[h] = [name, bytes.toString('utf8', p + 4, p + 4 + valueLen)];
+        p += 4 + valueLen;
+      }
+      start = reason === undefined ? { status, headers } : { status, headers, reason };
+    }
+    const len = bytes.readInt32LE(p);
+    p += 4;
+    let body: Uint8Array | undefined;
+    if (len === 0) body = NO_BODY;
+    else if (len > 0) {
+      // A copy: the batch's buffer is shared with the worker's thread.
+      body = Buffer.allocUnsafe(len);
+      bytes.copy(body, 0, p, p + len);
+      p += len;
+    }
+    take(i, { start, body, error: undefined, loadError: false, aborted: false, startedAt: startedAt(i) });
+  }
 }
 
 /** Sent once by each worker on piscina's parentPort when it starts: its persistent channel. */

@@ -30,6 +30,8 @@ export interface Batch {
   times: Float64Array;
   /** When it was handed to piscina ({@link now}): a batch no thread picked up for long is taken from. */
   sentAt: number;
+  /** Byte offset of the first result record in its buffer not read yet (see writeResultRecord in protocol.ts). */
+  read: number;
 }
 
 /**

@@ -38,6 +38,23 @@ test.serial("cancelling with 'abort' a request its thread already finished is a 
   }
 });
 
+test.serial('a response finished in a batch reaches its caller while a later request of its batch runs', async (t) => {
+  const pool = createPool({ maxThreads: 1, minThreads: 1 }, { log: quietLog });
+  try {
+    await run(pool, '/ok');
+    const done = pool.dispatch(task('/ok'));
+    const slow = pool.dispatch(task('/spin?ms=3000'));
+    // One batch: `done` runs first, then the thread spins in `slow`; the worker posts nothing between
+    // them, and the pool takes `done` from the batch's shared records while `slow` runs.
+    const result = await done.result;
+    t.is(text(result.body), 'ok /ok');
+    t.is(slow.stage, 'running', 'answered before the rest of its batch finished');
+    t.is(text((await slow.result).body), 'ok /spin');
+  } finally {
+    await pool.close();
+  }
+});
+
 // Queues a request with a 64 KiB body and cancels it at once; returns a weak handle on the body.
 async function cancelWhileQueued(pool: LegacyPool): Promise<WeakRef<Uint8Array>> {
   const body = new Uint8Array(64 * 1024);

@@ -1,0 +1,49 @@
+import test from 'ava';
+import { readResultRecords, writeResultRecord, type TaskResult } from '../../src/pool/protocol.js';
+
+const ok = (start: TaskResult['start'], body: Uint8Array | undefined): TaskResult => ({
+  start, body, error: undefined, loadError: false, aborted: false, startedAt: 0,
+});
+
+function readAll(bytes: Buffer, to: number): Array<[number, TaskResult]> {
+  const out: Array<[number, TaskResult]> = [];
+  readResultRecords(bytes, 0, to, (i) => 1000 + i, (i, r) => out.push([i, r]));
+  return out;
+}
+
+test('result records carry status, reason, headers in order and the body, back to back', (t) => {
+  const bytes = Buffer.alloc(4096);
+  const headers: Array<[string, string]> = [['x-a', '1'], ['x-a', '2'], ['content-type', 'text/plain']];
+  const head = { status: 299, reason: 'Custom Thing', headers };
+  let at = writeResultRecord(bytes, 0, bytes.length, 3, ok(head, Buffer.from('hello')));
+  t.true(at > 0);
+  at = writeResultRecord(bytes, at, bytes.length, 5, ok(undefined, new Uint8Array(0)));
+  at = writeResultRecord(bytes, at, bytes.length, 7, ok({ status: 200, headers: [] }, undefined));
+  const [first, second, third] = readAll(bytes, at);
+  t.is(first![0], 3);
+  t.deepEqual(first![1].start, { status: 299, reason: 'Custom Thing', headers });
+  t.is(Buffer.from(first![1].body!).toString(), 'hello');
+  t.is(first![1].startedAt, 1003);
+  t.is(second![0], 5);
+  t.is(second![1].start, undefined, 'a head already posted on the port is not sent twice');
+  t.is(second![1].body!.byteLength, 0);
+  t.deepEqual(third![1].start, { status: 200, headers: [] });
+  t.is(third![1].body, undefined);
+});
+
+test('a header value the gateway will refuse reaches the main thread unchanged, to be refused there', (t) => {
+  const bytes = Buffer.alloc(1024);
+  const value = 'caf\u00e9 \u2603 \ud83d\ude00';
+  const start = { status: 200, headers: [['x-odd', value]] as Array<[string, string]>, reason: '' };
+  const at = writeResultRecord(bytes, 0, bytes.length, 0, ok(start, Buffer.from('x')));
+  const [[, result]] = readAll(bytes, at) as [[number, TaskResult]];
+  t.deepEqual(result.start, { status: 200, headers: [['x-odd', value]], reason: '' });
+});
+
+test('a record that does not fit is refused whole, so the response travels the other way', (t) => {
+  const bytes = Buffer.alloc(256);
+  t.is(writeResultRecord(bytes, 0, 64, 0, ok({ status: 200, headers: [] }, new Uint8Array(100))), -1);
+  const long: Array<[string, string]> = [['x-long', 'v'.repeat(40)]];
+  t.is(writeResultRecord(bytes, 0, 64, 0, ok({ status: 200, headers: long }, new Uint8Array(0))), -1);
+  t.true(writeResultRecord(bytes, 0, 256, 0, ok({ status: 200, headers: [] }, new Uint8Array(100))) > 0);
+});
