@@ -33,6 +33,13 @@ export const MIN_SAMPLE_GAP_MS = 10;
  */
 export const SAMPLE_COST_FACTOR = 500;
 
+/**
+ * …but never further apart than this: a read slowed by a loaded machine (1 ms) would otherwise
+ * leave half a second of a thread's CPU unsampled after its last batch, and the figures would call a
+ * spinning pool I/O-bound.
+ */
+export const MAX_SAMPLE_GAP_MS = 50;
+
 /** Clock ticks per second of /proc/…/stat times: USER_HZ, fixed at 100 on Linux user space. */
 const USER_HZ = 100;
 
@@ -126,7 +133,7 @@ export class ThreadCpuSampler {
     this.#last = nowMs;
     const started = performance.now();
     const r = read();
-    this.#gap = Math.max(MIN_SAMPLE_GAP_MS, SAMPLE_COST_FACTOR * (performance.now() - started));
+    this.#gap = Math.min(MAX_SAMPLE_GAP_MS, Math.max(MIN_SAMPLE_GAP_MS, SAMPLE_COST_FACTOR * (performance.now() - started)));
     this.#slots[CPU_SLOT] = Math.max(0, r.cpuMs - this.#base.cpuMs);
     this.#slots[CPU_WAIT_SLOT] = Number.isNaN(r.cpuWaitMs) ? NaN : Math.max(0, r.cpuWaitMs - this.#base.cpuWaitMs);
   }
