@@ -27,7 +27,11 @@ export interface PlainRequest {
 export interface PlainResponse {
   status?: number;
   headers?: HeaderInput;
-  /** Text, bytes, an iterable of chunks (streamed), or any other value (sent as JSON). */
+  /**
+   * Text or bytes; chunks to stream (a generator or other iterable, or a non-empty array of only
+   * strings and bytes); or any other value — an object, any other array, a number, a boolean — sent
+   * as JSON.
+   */
   body?: unknown;
 }
 
@@ -84,7 +88,7 @@ export function writePlainResponse(value: unknown, output: ResponseOutput): { st
   const headers = normalizeHeaders(response.headers);
   const body = response.body;
   const hasType = headers.some(([name]) => name === 'content-type');
-  if (body !== undefined && body !== null && typeof body === 'object' && !(body instanceof Uint8Array) && !(Symbol.iterator in body)) {
+  if (isJsonBody(body)) {
     if (!hasType) headers.push(['content-type', 'application/json; charset=utf-8']);
     output.setHead({ status: response.status ?? 200, headers });
     return output.end(toBytes(JSON.stringify(body)));
@@ -95,4 +99,14 @@ export function writePlainResponse(value: unknown, output: ResponseOutput): { st
   if (typeof body === 'string' || body instanceof Uint8Array) return output.end(toBytes(body));
   for (const chunk of body as Iterable<unknown>) output.write(toBytes(chunk));
   return output.end();
+}
+
+// JSON unless the body is text, bytes, nothing, or chunks: an array is chunks only when it holds
+// nothing but strings and bytes (`[{ id: 1 }]`, `[]` and `[1, 2]` are JSON, as a handler means them).
+function isJsonBody(body: unknown): boolean {
+  if (body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array) return false;
+  if (typeof body === 'number' || typeof body === 'boolean') return true;
+  if (typeof body !== 'object') return false;
+  if (Array.isArray(body)) return body.length === 0 || !body.every((c) => typeof c === 'string' || c instanceof Uint8Array);
+  return !(Symbol.iterator in body);
 }

@@ -35,6 +35,20 @@ test.serial('a plain handle(request) returns { status, headers, body }', async (
   t.deepEqual(JSON.parse(json.body.toString()), { method: 'GET', query: 'k=v' });
 });
 
+test.serial('a plain body that is a list of values, an empty list or a number is JSON; a list of strings streams', async (t) => {
+  const app = legacy(fixture('plain.ts'), { pool: { maxThreads: 1 } });
+  t.teardown(() => app.close());
+  for (const [path, text] of [['/list', '[{"id":1},{"id":2}]'], ['/empty-list', '[]'], ['/number', '42']] as const) {
+    const res = await run(app, { path });
+    t.is(res.status, 200, path);
+    t.is(getHeader(res.headers, 'content-type'), 'application/json; charset=utf-8', path);
+    t.is(res.body.toString(), text, path);
+  }
+  const chunks = await run(app, { path: '/chunks' });
+  t.is(chunks.status, 200);
+  t.is(chunks.body.toString(), 'abc');
+});
+
 test.serial('a module whose style cannot be told answers 500 and says to pass style', async (t) => {
   const logged: string[] = [];
   const log = (m: string, e?: unknown) => logged.push(`${m} ${String(e)}`);
