@@ -33,7 +33,11 @@ class WorkerSend {
 
   readonly send = (message: SendMessage): Promise<void> => {
     if (message.type === 'http.response.start') {
-      this.head = { status: message.status, headers: message.headers ?? [] };
+      // The reason extension (res.statusMessage) travels like a WSGI status line's own phrase.
+      const reason = message.reason;
+      this.head = reason === undefined
+        ? { status: message.status, headers: message.headers ?? [] }
+        : { status: message.status, headers: message.headers ?? [], reason };
       return SENT;
     }
     if (message.type !== 'http.response.body') return SENT; // trailers have no place in the pool protocol
@@ -47,7 +51,9 @@ class WorkerSend {
       if (!this.headPosted) {
         this.headPosted = true;
         const head = this.head!;
-        this.link.post({ type: 'legacy.start', id: this.link.id, status: head.status, headers: head.headers });
+        this.link.post(head.reason === undefined
+          ? { type: 'legacy.start', id: this.link.id, status: head.status, headers: head.headers }
+          : { type: 'legacy.start', id: this.link.id, status: head.status, headers: head.headers, reason: head.reason });
       }
       if (body.byteLength > 0) this.link.postBody(body, true);
     } catch (error) {

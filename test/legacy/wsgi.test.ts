@@ -149,6 +149,17 @@ function statusLine(url: string, path: string): Promise<string> {
   });
 }
 
+test.serial('a node-style handler\'s own reason phrase (statusMessage, writeHead) reaches the wire from the pool', async (t) => {
+  const app = legacy(fixture('node-reason.ts'), { style: 'node', pool: { maxThreads: 1 } });
+  await withServer(app, async (url) => {
+    t.is(await statusLine(url, '/'), 'HTTP/1.1 299 Fine');
+    t.is(await statusLine(url, '/streamed'), 'HTTP/1.1 202 Streaming Along');
+    const streamed = await fetch(`${url}/streamed`);
+    t.is(streamed.statusText, 'Streaming Along');
+    t.is(await streamed.text(), 'ab');
+  });
+});
+
 test.serial('startResponse\'s reason phrase is the one on the wire: custom, streamed, past 599, latin1; the standard one where none is given', async (t) => {
   const logged: string[] = [];
   const app = legacy(fixture('status-line.ts'), { pool: { maxThreads: 1 }, log: (m: string, e?: unknown) => void logged.push(`${m}: ${(e as Error | undefined)?.message}`) });
