@@ -291,6 +291,7 @@ export class HttpCycle {
   private orderError(type: string): never {
     if (this.phase === Phase.Initial) invalidMessage(`${type} sent before http.response.start`);
     if (this.phase === Phase.Trailers) invalidMessage(`${type} sent while trailers are expected`);
+    if (this.phase === Phase.Body) invalidMessage(`${type} sent while the body is still streaming (the last http.response.body has moreBody: false)`);
     return invalidMessage(`${type} sent after the response was complete`);
   }
 }

@@ -63,6 +63,7 @@ const broken: Array<[label: string, before: SendMessage[], bad: unknown, pattern
   ['body after the last body', [start(), body('done')], body('more'), /after the response was complete/],
   ['start after the last body', [start(), body('done')], start(), /sent twice/],
   ['trailers without trailers: true', [start()], { type: 'http.response.trailers', headers: [] }, /did not set trailers: true/],
+  ['trailers while the body streams', [{ type: 'http.response.start', status: 200, trailers: true }, { type: 'http.response.body', body: new Uint8Array(1), moreBody: true }], { type: 'http.response.trailers', headers: [] }, /while the body is still streaming/],
   ['status 99', [], start(99), /status must be an integer from 100 to 999, got 99/],
   ['status 1000', [], start(1000), /got 1000/],
   ['reason with CR/LF', [], { type: 'http.response.start', status: 200, reason: 'ok\r\nx: y' }, /reason "ok\\r\\nx: y" has character U\+000D at 2/],
