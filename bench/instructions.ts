@@ -50,8 +50,8 @@ interface Peer {
   calls?: { counted: number; warmup: number };
   /**
    * Runs with `--block-threshold` = `ms` × the slowdown callgrind imposes on this server, measured in
-   * the same round: req/s of the `base` peer run natively ÷ req/s of its counted window under
-   * callgrind (same bundle, same driver, same connections). See {@link scaledThreshold}.
+   * the same round on the `base` peer (same bundle, same driver, same connections). See
+   * {@link scaledThreshold}.
    */
   scaleThreshold?: { ms: number; base: string };
 }
@@ -68,10 +68,11 @@ const PEERS: readonly Peer[] = [
   // and callgrind runs the process ~50-100x slower than natively: at an unscaled 100 ms its per-time
   // work falls on ~50x fewer requests, and one turn of 50 keep-alive requests passes 100 ms, so the
   // detector fires and captures stacks that a native run never sees (the `albany` peer shows it).
-  // So the default threshold is multiplied by the slowdown measured in the same round (native req/s
-  // of albany-detector-off ÷ its req/s under callgrind): the detector sees the same turn lengths,
-  // relative to its threshold, as it does natively. Its tick periods are capped (500/250 ms), so
-  // under emulation it still ticks more often per request than natively: the figure errs high.
+  // So the default threshold is multiplied by the slowdown measured in the same round on
+  // albany-detector-off (wall ms per request of its counted window under callgrind ÷ CPU ms per
+  // request of the same server run natively): the detector sees the same turn lengths, relative to
+  // its threshold, as it does natively. Its tick periods are capped (500/250 ms), so under emulation
+  // it still ticks more often per request than natively: the figure errs high.
   {
     key: 'albany-detector-on',
     source: 'servers/albany.ts',
@@ -219,30 +220,39 @@ interface Measured {
   responseBytes: number;
   dumpFile: string;
   topRest: FunctionCost[];
-  /** Wall-clock req/s of the counted window under callgrind (instrumented), for scaled thresholds. */
-  countedRps: number;
+  /** Wall-clock seconds per request of the counted window under callgrind (instrumented). */
+  countedSecondsPerRequest: number;
   /** For a {@link Peer.scaleThreshold} peer: how its threshold was found. */
   scaled?: ScaledThreshold;
 }
 
 /** A threshold scaled by callgrind's slowdown, with the figures it came from. */
 interface ScaledThreshold {
-  nativeRps: number;
-  callgrindRps: number;
+  /** CPU µs per request of the base peer run natively. */
+  nativeCpuMicros: number;
+  /** Wall µs per request of the base peer's counted window under callgrind. */
+  callgrindWallMicros: number;
   slowdown: number;
   thresholdMs: number;
 }
 
-/** req/s of `entry args` run natively with the same keep-alive driver: `warmup` requests, then `requests` timed. */
-async function nativeRate(entry: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+/**
+ * CPU seconds per request of `entry args` run natively with the same keep-alive driver: `warmup`
+ * requests, then `requests` measured (user + system time of the server process, from /proc).
+ */
+async function nativeCpuPerRequest(entry: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const server = await startServer('native', entry, { args, env, tsx: false });
   try {
     const driver = await KeepAliveDriver.open(server.port, connections);
     try {
       await driver.run(warmup);
-      const t = performance.now();
+      const before = server.cpuSeconds();
       const r = await driver.run(requests);
-      return r.ok / ((performance.now() - t) / 1000);
+      const after = server.cpuSeconds();
+      if (before === undefined || after === undefined || r.ok === 0) {
+        throw new Error('a scaled threshold needs /proc/<pid>/stat and answered requests');
+      }
+      return (after - before) / r.ok;
     } finally {
       driver.close();
     }
@@ -252,17 +262,24 @@ async function nativeRate(entry: string, args: string[], env: NodeJS.ProcessEnv)
 }
 
 /**
- * The `--block-threshold` for `peer`: its nominal milliseconds × the slowdown of its base under
- * callgrind in this round (native req/s ÷ the base's counted-window req/s), so that one loop turn
- * under emulation is as long, relative to the threshold, as natively. Measured each round: the
- * machine's load moves both rates.
+ * The `--block-threshold` for `peer`: its nominal milliseconds × the slowdown of its base in this
+ * round, so that a loop turn under emulation is as long, relative to the threshold, as natively.
+ * The slowdown is wall time per request under callgrind ÷ CPU time per request natively: the
+ * detector sees wall time, and under callgrind that includes this machine's load; a native turn on
+ * an unloaded machine lasts its CPU work (a short native run's wall rate on this shared machine
+ * swung 774–13,013 req/s between rounds, its CPU per request holds within ~20 %).
  */
 async function scaledThreshold(peer: Peer, entry: string, base: Measured): Promise<ScaledThreshold> {
   const { ms, base: baseKey } = peer.scaleThreshold!;
   const basePeer = PEERS.find((p) => p.key === baseKey)!;
-  const nativeRps = await nativeRate(entry, basePeer.args, { ...process.env, ...sharedEnv, ...basePeer.env });
-  const slowdown = nativeRps / base.countedRps;
-  return { nativeRps, callgrindRps: base.countedRps, slowdown, thresholdMs: Math.max(ms, Math.round(ms * slowdown)) };
+  const native = await nativeCpuPerRequest(entry, basePeer.args, { ...process.env, ...sharedEnv, ...basePeer.env });
+  const slowdown = base.countedSecondsPerRequest / native;
+  return {
+    nativeCpuMicros: native * 1e6,
+    callgrindWallMicros: base.countedSecondsPerRequest * 1e6,
+    slowdown,
+    thresholdMs: Math.max(ms, Math.round(ms * slowdown)),
+  };
 }
 
 /** Environment every peer gets on top of its own (module paths built at start, see main). */
@@ -275,13 +292,15 @@ async function measure(peer: Peer, entry: string, round: number, scaled?: Scaled
   const env = { ...process.env, ...sharedEnv, ...peer.env, SYNC_WARMUP: String(peer.calls?.warmup ?? 0) };
   const args = scaled ? [...peer.args, `--block-threshold=${scaled.thresholdMs}`] : peer.args;
   if (scaled) {
-    console.log(`${clock()} ${tag}: --block-threshold=${scaled.thresholdMs} (${peer.scaleThreshold!.ms} ms × slowdown ${scaled.slowdown.toFixed(1)}: ${peer.scaleThreshold!.base} ${Math.round(scaled.nativeRps)} req/s natively, ${scaled.callgrindRps.toFixed(1)} under callgrind)`);
+    const { ms, base } = peer.scaleThreshold!;
+    console.log(`${clock()} ${tag}: --block-threshold=${scaled.thresholdMs} (${ms} ms × slowdown ${scaled.slowdown.toFixed(0)}: ` +
+      `${base} ${Math.round(scaled.callgrindWallMicros)} wall µs/req under callgrind ÷ ${scaled.nativeCpuMicros.toFixed(1)} CPU µs/req natively)`);
   }
   const server = await startUnderCallgrind(entry, args, { outDir, env, nodeArgs: values.js ? ['--perf-basic-prof'] : [] });
   try {
     let r: { ok: number; bad: number };
     let responseBytes = 0;
-    let countedRps = Number.NaN;
+    let countedSecondsPerRequest = Number.NaN;
     // valgrind runs one thread at a time: TurboFan jobs the warm-up queued on V8's background
     // threads get the CPU only while the main thread idles, so give them that before counting.
     const settle = () => new Promise((resolve) => setTimeout(resolve, settleSeconds * 1000));
@@ -296,7 +315,8 @@ async function measure(peer: Peer, entry: string, round: number, scaled?: Scaled
       r = { ok: n, bad: 0 };
     } else {
       // One plain request first: the response's size explains part of any difference in cost.
-      const answer = await peek(`http://127.0.0.1:${server.port}/`);
+      // Under valgrind on a loaded machine the first (cold) response can take far longer than 5 s.
+      const answer = await peek(`http://127.0.0.1:${server.port}/`, 120_000);
       responseBytes = answer.bytes;
       console.log(`${clock()} ${tag}: ${answer.status}, ${answer.bytes} bytes on the wire; warm-up ${warmup} requests (not counted)`);
       // The same keep-alive connections for the warm-up and the counted window (lib/keepalive-driver.ts),
@@ -314,7 +334,7 @@ async function measure(peer: Peer, entry: string, round: number, scaled?: Scaled
         await server.instrument(true);
         const started = performance.now();
         r = await driver.run(requests);
-        countedRps = r.ok / ((performance.now() - started) / 1000);
+        countedSecondsPerRequest = (performance.now() - started) / 1000 / r.ok;
         await server.instrument(false);
         if (driver.reopened > before) console.log(`${clock()} ${tag}: note: ${driver.reopened - before} connection(s) the server closed while idle were opened again inside the counted window`);
         else if (driver.reopened > 0) console.log(`${clock()} ${tag}: ${driver.reopened} connection(s) the server closed while idle were opened again before the counted window`);
@@ -336,7 +356,8 @@ async function measure(peer: Peer, entry: string, round: number, scaled?: Scaled
     const unit = peer.kind === 'calls' ? 'call' : 'req';
     console.log(`${clock()} ${tag}: total ${fmtIr(perRequest.total)}  compiler ${fmtIr(perRequest.compiler)}  GC ${fmtIr(perRequest.gc)}  rest ${fmtIr(perRequest.rest)} Ir/${unit}`);
     for (const f of topRest) console.log(`    ${fmtIr(f.ir / r.ok).padStart(7)} Ir/${unit}  ${f.name}${f.object ? ` [${f.object}]` : ''}`);
-    return { key: peer.key, perRequest, ok: r.ok, bad: r.bad, responseBytes, dumpFile: file, topRest, countedRps, ...(scaled ? { scaled } : {}) };
+    const m: Measured = { key: peer.key, perRequest, ok: r.ok, bad: r.bad, responseBytes, dumpFile: file, topRest, countedSecondsPerRequest };
+    return scaled ? { ...m, scaled } : m;
   } finally {
     await server.kill();
   }
@@ -434,11 +455,11 @@ async function main(): Promise<void> {
     const { ms, base } = p.scaleThreshold!;
     const used = runs.get(p.key)!.map((m) => m.scaled!);
     const line = `${p.key}: the detector's threshold and tick periods are wall-clock, and callgrind slows the server by ` +
-      `${used.map((u) => u.slowdown.toFixed(1)).join(' / ')}× (${base}: ${used.map((u) => Math.round(u.nativeRps)).join(' / ')} req/s natively, ` +
-      `${used.map((u) => u.callgrindRps.toFixed(0)).join(' / ')} in its counted window), so it ran with --block-threshold=` +
-      `${used.map((u) => u.thresholdMs).join(' / ')} (${ms} ms × slowdown): a loop turn is as long against the threshold as natively. ` +
-      'Its ticks (≤ 500/250 ms) still fall on more requests than natively, so the ratio errs high. ' +
-      'The unscaled 100 ms detector (albany) fires on emulation slowness alone.';
+      `${used.map((u) => u.slowdown.toFixed(0)).join(' / ')}× (${base}: ${used.map((u) => Math.round(u.callgrindWallMicros)).join(' / ')} ` +
+      `wall µs/req in its counted window ÷ ${used.map((u) => u.nativeCpuMicros.toFixed(1)).join(' / ')} CPU µs/req natively), ` +
+      `so it ran with --block-threshold=${used.map((u) => u.thresholdMs).join(' / ')} (${ms} ms × slowdown): a loop turn is as long ` +
+      'against the threshold as natively. Its ticks (≤ 500/250 ms) still fall on more requests than natively, so the ratio errs ' +
+      'high. The unscaled 100 ms detector (albany) fires on emulation slowness alone.';
     notes.push(line);
     console.log(`note: ${line}`);
   }

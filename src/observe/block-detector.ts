@@ -59,8 +59,12 @@ class BlockDetector {
     const hooks: BlockingHooks = { capture: (id, since) => this.#capture(id, since), lineNow: (id, since) => this.#lineNow(id, since) };
     (globalThis as Record<symbol, unknown>)[Symbol.for(BLOCKING_GLOBAL)] = hooks;
     const workerData: WatchdogData = { heartbeat, thresholdMs, intervalMs, fallbackMs: Math.max(1000, 10 * thresholdMs) };
-    // No execArgv: the watchdog needs neither tsx nor the app's loaders.
-    this.#worker = new Worker(watchdogSource(), { eval: true, workerData, execArgv: [], name: 'albany-watchdog' });
+    // No execArgv: the watchdog needs neither tsx nor the app's loaders. stdout/stderr: true keeps node
+    // from piping the thread's (unused: it writes with writeSync(2)) stdio into the main thread's
+    // process.stdout/stderr, which would create those streams and their pipe listeners there.
+    this.#worker = new Worker(watchdogSource(), {
+      eval: true, workerData, execArgv: [], name: 'albany-watchdog', stdout: true, stderr: true,
+    });
     this.#worker.unref();
     this.#worker.on('message', (report: WatchdogReport) => this.#report(report));
     this.#worker.on('error', (error) => logger.warn(`blocking detector stopped: ${error.message}`));
