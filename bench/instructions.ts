@@ -227,7 +227,7 @@ interface Measured {
   scaled?: ScaledThreshold;
 }
 
-/** A threshold scaled by callgrind's slowdown, with the figures it came from. */
+/** The detector's clock scale (callgrind's slowdown), the figures it came from, the threshold it made. */
 interface ScaledThreshold {
   /** CPU µs per request of the base peer run natively. */
   nativeCpuMicros: number;
@@ -263,9 +263,9 @@ async function nativeCpuPerRequest(entry: string, args: string[], env: NodeJS.Pr
 }
 
 /**
- * The `--block-threshold` for `peer`: its nominal milliseconds × the slowdown of its base in this
- * round, so that a loop turn under emulation is as long, relative to the threshold, as natively.
- * The slowdown is wall time per request under callgrind ÷ CPU time per request natively: the
+ * The `--block-clock-scale` for `peer`: the slowdown of its base in this round, which stretches the
+ * detector's threshold and tick periods alike, so that a loop turn under emulation is as long,
+ * relative to the threshold, and ticks fall as often per request, as natively. The slowdown is wall time per request under callgrind ÷ CPU time per request natively: the
  * detector sees wall time, and under callgrind that includes this machine's load; a native turn on
  * an unloaded machine lasts its CPU work (a short native run's wall rate on this shared machine
  * swung 774–13,013 req/s between rounds, its CPU per request holds within ~20 %).
