@@ -66,6 +66,8 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   /** How long the child may take to print its port. */
   timeoutMs?: number;
+  /** Arguments for the entry itself, after it. */
+  args?: string[];
 }
 
 /**
@@ -75,7 +77,7 @@ export interface StartOptions {
 export function startServer(name: string, entry: string, options: StartOptions = {}): Promise<ChildServer> {
   hookExit();
   const tsx = options.tsx ?? entry.endsWith('.ts');
-  const child = spawn(process.execPath, [...(options.execArgv ?? []), ...(tsx ? ['--import', 'tsx'] : []), entry], {
+  const child = spawn(process.execPath, [...(options.execArgv ?? []), ...(tsx ? ['--import', 'tsx'] : []), entry, ...(options.args ?? [])], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, ...options.env },
   });

@@ -12,10 +12,10 @@ export interface Peek {
 }
 
 /** GETs `url` over a keep-alive connection (as the load generator does), then closes it. */
-export function peek(url: string): Promise<Peek> {
+export function peek(url: string, timeoutMs = 5000): Promise<Peek> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   return new Promise<Peek>((resolve, reject) => {
-    const req = http.get(url, { agent, timeout: 5000 }, (res) => {
+    const req = http.get(url, { agent, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {

@@ -41,8 +41,8 @@ class BlockDetector {
   readonly #worker: Worker;
   #pending: Pending | undefined;
 
-  constructor(thresholdMs: number, logger: Logger) {
-    this.thresholdMs = thresholdMs;
+  constructor(thresholdMs: number, logger: Logger, clockScale: number) {
+    this.thresholdMs = Math.round(thresholdMs * clockScale);
     this.#logger = logger;
     const heartbeat = new SharedArrayBuffer(16);
     this.#beats = new Int32Array(heartbeat, 0, 1);
@@ -52,15 +52,21 @@ class BlockDetector {
     // every wake-up of an idle loop costs CPU (on a loaded 2-core VM ~100 µs, bench/detector-idle.ts).
     // The watchdog looks twice as often, in a futex wait: a block is caught at most
     // 1.25 × threshold after it began (the loop's last turn came before it).
-    const beatMs = Math.max(5, Math.min(500, Math.floor(thresholdMs / 2)));
-    const intervalMs = Math.max(5, Math.min(250, Math.floor(thresholdMs / 4)));
+    // Every period is stretched alike by clockScale (1 but under an emulator: acquireBlockDetector).
+    const beatMs = Math.round(clockScale * Math.max(5, Math.min(500, Math.floor(thresholdMs / 2))));
+    const intervalMs = Math.round(clockScale * Math.max(5, Math.min(250, Math.floor(thresholdMs / 4))));
     this.#timer = setInterval(() => this.#beat(), beatMs);
     this.#timer.unref();
     const hooks: BlockingHooks = { capture: (id, since) => this.#capture(id, since), lineNow: (id, since) => this.#lineNow(id, since) };
     (globalThis as Record<symbol, unknown>)[Symbol.for(BLOCKING_GLOBAL)] = hooks;
-    const workerData: WatchdogData = { heartbeat, thresholdMs, intervalMs, fallbackMs: Math.max(1000, 10 * thresholdMs) };
-    // No execArgv: the watchdog needs neither tsx nor the app's loaders.
-    this.#worker = new Worker(watchdogSource(), { eval: true, workerData, execArgv: [], name: 'albany-watchdog' });
+    const fallbackMs = Math.round(clockScale * Math.max(1000, 10 * thresholdMs));
+    const workerData: WatchdogData = { heartbeat, thresholdMs: this.thresholdMs, intervalMs, fallbackMs };
+    // No execArgv: the watchdog needs neither tsx nor the app's loaders. stdout/stderr: true keeps node
+    // from piping the thread's (unused: it writes with writeSync(2)) stdio into the main thread's
+    // process.stdout/stderr, which would create those streams and their pipe listeners there.
+    this.#worker = new Worker(watchdogSource(), {
+      eval: true, workerData, execArgv: [], name: 'albany-watchdog', stdout: true, stderr: true,
+    });
     this.#worker.unref();
     this.#worker.on('message', (report: WatchdogReport) => this.#report(report));
     this.#worker.on('error', (error) => logger.warn(`blocking detector stopped: ${error.message}`));
@@ -138,19 +144,31 @@ export function lastBlockSighting(): Readonly<BlockSighting> | undefined {
   return lastSighting;
 }
 
+/** The largest {@link acquireBlockDetector} `clockScale`: valgrind runs code ~50-500x slower. */
+const MAX_CLOCK_SCALE = 10_000;
+
 /**
  * Starts the process's blocking detector (or joins the running one) and returns its release: the
  * detector stops when its last user releases it. `thresholdMs` 0 turns it off (the release does
  * nothing). A second user with another threshold shares the first one's detector; its logger too.
  *
- * @throws AlbanyError `ERR_ALBANY_INVALID_CONFIG` for a threshold that is not a non-negative integer.
+ * `clockScale` (1 in production) stretches every period of the detector alike (threshold, heartbeat,
+ * watchdog looks, fallback) for a process run under an emulator such as valgrind, whose code runs
+ * that many times slower against the wall clock: the detector then sees loop turns as long, against
+ * its periods, and ticks as often per request, as natively (bench/instructions.ts measures its cost so).
+ *
+ * @throws AlbanyError `ERR_ALBANY_INVALID_CONFIG` for a threshold that is not a non-negative integer
+ * or a clockScale outside 1 to 10000.
  */
-export function acquireBlockDetector(thresholdMs: number, logger: Logger): () => void {
+export function acquireBlockDetector(thresholdMs: number, logger: Logger, clockScale = 1): () => void {
   if (!Number.isInteger(thresholdMs) || thresholdMs < 0) {
     throw albanyError('ERR_ALBANY_INVALID_CONFIG', `blockThresholdMs must be a non-negative integer of milliseconds (0 turns the detector off), got ${String(thresholdMs)}`);
   }
+  if (!Number.isFinite(clockScale) || clockScale < 1 || clockScale > MAX_CLOCK_SCALE) {
+    throw albanyError('ERR_ALBANY_INVALID_CONFIG', `the blocking detector's clockScale must be a number from 1 to ${MAX_CLOCK_SCALE} (1 outside an emulator), got ${String(clockScale)}`);
+  }
   if (thresholdMs === 0) return () => {};
-  running ??= new BlockDetector(thresholdMs, logger);
+  running ??= new BlockDetector(thresholdMs, logger, clockScale);
   users++;
   let released = false;
   return () => {

@@ -7,7 +7,7 @@ import { serve } from '../../src/server/http.js';
 import type { Logger } from '../../src/server/options.js';
 import { blockMetrics } from '../../src/observe/block-metrics.js';
 import { app, spinStartedAt } from '../fixtures/observe/blocking-app.js';
-import { lastBlockSighting } from '../../src/observe/block-detector.js';
+import { acquireBlockDetector, lastBlockSighting } from '../../src/observe/block-detector.js';
 import { albany, lines, listening } from '../cli/helpers.js';
 
 const fixtureFile = fileURLToPath(new URL('../fixtures/observe/blocking-app.ts', import.meta.url));
@@ -73,6 +73,22 @@ test.serial('blockThresholdMs: 0 runs no detector; a bad value is refused with i
   await new Promise((resolve) => setTimeout(resolve, 100));
   t.deepEqual(logger.warnings, []);
   await t.throwsAsync(serve(app, { port: 0, logger, lifespan: 'off', blockThresholdMs: -1 }), { code: 'ERR_ALBANY_INVALID_CONFIG', message: /blockThresholdMs must be a non-negative integer/ });
+});
+
+test.serial('clockScale stretches the threshold: at 100 ms x 5 a 200 ms spin passes, a 1200 ms one is reported at 500 ms', async (t) => {
+  t.throws(() => acquireBlockDetector(100, recordingLogger(), 0.5), { code: 'ERR_ALBANY_INVALID_CONFIG', message: /clockScale must be a number from 1 to 10000.*got 0\.5/ });
+  const logger = recordingLogger();
+  // Started first, the scaled detector is the one serve() joins (one per process).
+  const release = acquireBlockDetector(100, logger, 5);
+  t.teardown(release);
+  const server = await serve(app, { port: 0, logger, lifespan: 'off', blockThresholdMs: 100 });
+  t.teardown(() => server.close());
+  t.is(await (await fetch(`${server.url}/spin?ms=200`)).text(), 'done /spin');
+  t.is(await (await fetch(`${server.url}/spin?ms=1200`)).text(), 'done /spin');
+  await until(() => logger.warnings.some((w) => w.line.includes('ms=1200')));
+  const spins = logger.warnings.filter((w) => w.line.includes('GET /spin'));
+  t.is(spins.length, 1, logger.warnings.map((w) => w.line).join('\n'));
+  t.regex(spins[0]!.line, /threshold 500 ms.*while serving GET \/spin\?ms=1200/);
 });
 
 test('the CLI reports a blocked loop on stderr and exposes both families at --metrics', async (t) => {
