@@ -86,10 +86,10 @@ const PEERS: readonly Peer[] = [
   { key: 'express-albany', source: 'interop.ts', args: ['--serve', 'express-albany'], what: 'the same Express app through fromNodeHandler on albany' },
   { key: 'hono-node-server', source: 'interop.ts', args: ['--serve', 'hono-node-server'], what: 'Hono on @hono/node-server (bench/interop.ts)' },
   { key: 'hono-albany', source: 'interop.ts', args: ['--serve', 'hono-albany'], what: 'the same Hono app through fromFetch on albany (direct path, the default)' },
-  // The detector's ticks under valgrind (see albany-detector-5s) capture stacks at times that vary from run to run;
-  // with them at 5 s the interop peers' own per-request work is counted alone, for comparing changes to it.
-  { key: 'express-albany-detector-5s', source: 'interop.ts', args: ['--serve', 'express-albany'], env: { BENCH_BLOCK_THRESHOLD: '5000' }, what: 'express-albany with the blocking detector at a 5 s threshold' },
-  { key: 'hono-albany-detector-5s', source: 'interop.ts', args: ['--serve', 'hono-albany'], env: { BENCH_BLOCK_THRESHOLD: '5000' }, what: 'hono-albany with the blocking detector at a 5 s threshold' },
+  // The adapters alone, as the gateway rows count the gateway alone (albany-detector-off): the detector is
+  // judged on its own row, and under valgrind its default 100 ms fires at times that vary from run to run.
+  { key: 'express-albany-detector-off', source: 'interop.ts', args: ['--serve', 'express-albany'], env: { BENCH_BLOCK_THRESHOLD: '0' }, what: 'express-albany with the blocking detector off' },
+  { key: 'hono-albany-detector-off', source: 'interop.ts', args: ['--serve', 'hono-albany'], env: { BENCH_BLOCK_THRESHOLD: '0' }, what: 'hono-albany with the blocking detector off' },
   { key: 'hono-albany-gateway', source: 'interop.ts', args: ['--serve', 'hono-albany-gateway'], what: 'the same, directApps: false (every request through the gateway)' },
   {
     key: 'legacy',
@@ -111,16 +111,18 @@ const PEERS: readonly Peer[] = [
  * read from there); without one the ratio is a reference figure.
  */
 const RATIOS: ReadonlyArray<{ ours: string; base: string; measure?: string; fallback?: string }> = [
-  { ours: 'albany', base: 'raw', measure: 'gateway app total Ir/req ÷ raw node:http', fallback: '≤ 1.02' },
+  // The layers are judged alone (detector off); the detector has its own judged row, on a clock scaled to
+  // valgrind's slowdown. `albany`, `hono-albany` and `express-albany` (default 100 ms detector, unscaled)
+  // are reference rows: under valgrind that detector fires on emulation slowness alone.
+  { ours: 'albany-detector-off', base: 'raw', measure: 'gateway app total Ir/req ÷ raw node:http', fallback: '≤ 1.02' },
   { ours: 'albany-detector-on', base: 'albany-detector-off', measure: 'blocking detector on: hello-world Ir/req ÷ off', fallback: '≤ 1.01' },
-  // Unscaled 100 ms under emulation: the detector fires on slowness natively unseen (see the peer).
-  { ours: 'albany', base: 'albany-detector-off' },
-  { ours: 'albany', base: 'hono', measure: 'gateway app total Ir/req ÷ @hono/node-server', fallback: '≤ 0.97' },
-  { ours: 'hono-albany', base: 'hono-node-server', measure: 'Hono via fromFetch ÷ @hono/node-server (Ir)', fallback: '≤ 0.97' },
-  { ours: 'hono-albany-detector-5s', base: 'hono-node-server' },
+  { ours: 'albany', base: 'raw' },
+  { ours: 'albany-detector-off', base: 'hono', measure: 'gateway app total Ir/req ÷ @hono/node-server', fallback: '≤ 0.97' },
+  { ours: 'hono-albany-detector-off', base: 'hono-node-server', measure: 'Hono via fromFetch ÷ @hono/node-server (Ir)', fallback: '≤ 0.97' },
+  { ours: 'hono-albany', base: 'hono-node-server' },
   { ours: 'hono-albany-gateway', base: 'hono-node-server' },
-  { ours: 'express-albany', base: 'express-node', measure: 'Express via fromNodeHandler ÷ Express on node:http (Ir)', fallback: '≤ 0.9' },
-  { ours: 'express-albany-detector-5s', base: 'express-node' },
+  { ours: 'express-albany-detector-off', base: 'express-node', measure: 'Express via fromNodeHandler ÷ Express on node:http (Ir)', fallback: '≤ 0.9' },
+  { ours: 'express-albany', base: 'express-node' },
   { ours: 'legacy', base: 'albany-detector-off', measure: 'legacy trivial handler (all threads) ÷ async gateway app (Ir)', fallback: '≤ 1.6' },
   { ours: 'runsync-10b', base: 'synckit-10b', measure: 'runSync per call ÷ synckit createSyncFn per call (trivial async fn, 10 B)', fallback: '≤ 0.25' },
   { ours: 'runsync-1mb', base: 'synckit-1mb', measure: 'runSync per call, 1 MB payload ÷ synckit', fallback: '≤ 0.8' },
