@@ -73,7 +73,9 @@ async function profile(): Promise<void> {
   const server = await startServer(peer.key, entry, { execArgv: ['--cpu-prof', '--cpu-prof-dir', dir] });
   let requests = 0;
   try {
-    console.log(`profiling ${peer.name} (pid ${server.pid}) for ${warmup + load.duration}s under -c ${load.connections}`);
+    console.log(
+      `profiling ${peer.name} (pid ${server.pid}) for ${warmup + load.duration}s under -c ${load.connections}`,
+    );
     if (warmup > 0) requests += (await runLoad(server.url, { ...load, duration: warmup })).requests;
     const figures = await runLoad(server.url, load);
     requests += figures.requests;
@@ -90,7 +92,9 @@ async function profile(): Promise<void> {
 async function compare(): Promise<void> {
   const machine = machineInfo();
   console.log(`bench:http — ${machineLine(machine)}`);
-  console.log(`autocannon -c ${load.connections} -p ${load.pipelining} -d ${load.duration} (keep-alive), warm-up ${warmup}s, ${rounds} rounds; servers ${viaTsx ? 'run through tsx' : 'bundled to JS (esbuild)'}, one child process each\n`);
+  console.log(
+    `autocannon -c ${load.connections} -p ${load.pipelining} -d ${load.duration} (keep-alive), warm-up ${warmup}s, ${rounds} rounds; servers ${viaTsx ? 'run through tsx' : 'bundled to JS (esbuild)'}, one child process each\n`,
+  );
 
   const servers = new Map<PeerKey, ChildServer>();
   try {
@@ -101,17 +105,23 @@ async function compare(): Promise<void> {
     // Same status, headers and body from every peer, or the comparison means nothing.
     const answers = new Map<PeerKey, Awaited<ReturnType<typeof peek>>>();
     for (const p of PEERS) answers.set(p.key, await peek(servers.get(p.key)!.url));
-    const shapes = new Set(PEERS.map((p) => {
-      const a = answers.get(p.key)!;
-      return `${a.status} ${a.body} ${a.contentType} ${[...a.headerNames].sort().join(',')}`;
-    }));
+    const shapes = new Set(
+      PEERS.map((p) => {
+        const a = answers.get(p.key)!;
+        return `${a.status} ${a.body} ${a.contentType} ${[...a.headerNames].sort().join(',')}`;
+      }),
+    );
     const notes: string[] = [];
     if (shapes.size !== 1) {
-      notes.push(`peers do not send identical responses: ${PEERS.map((p) => `${p.key}: ${JSON.stringify(answers.get(p.key))}`).join('; ')}`);
+      notes.push(
+        `peers do not send identical responses: ${PEERS.map((p) => `${p.key}: ${JSON.stringify(answers.get(p.key))}`).join('; ')}`,
+      );
       console.warn(`warning: ${notes[0]}`);
     }
 
-    const figures = new Map<PeerKey, Array<LoadFigures & { cpuUs?: number; busy?: number }>>(PEERS.map((p) => [p.key, []]));
+    const figures = new Map<PeerKey, Array<LoadFigures & { cpuUs?: number; busy?: number }>>(
+      PEERS.map((p) => [p.key, []]),
+    );
     for (let r = 0; r < rounds; r++) {
       // Rotate the order each round so no peer always runs first (or right after the busiest).
       const order = PEERS.map((_, i) => PEERS[(i + r) % PEERS.length]!);
@@ -119,12 +129,16 @@ async function compare(): Promise<void> {
         const f = await measure(servers.get(p.key)!);
         figures.get(p.key)!.push(f);
         const bad = f.errors + f.timeouts + f.non2xx;
-        console.log(`[${elapsed().padStart(6)}] round ${r + 1}/${rounds} ${p.name.padEnd(18)} ${fmtInt(f.rps).padStart(8)} req/s  p50 ${fmtMs(f.p50)} ms  p99 ${fmtMs(f.p99)} ms${f.cpuUs !== undefined ? `  server CPU ${f.cpuUs.toFixed(1)} µs/req, ${Math.round(f.busy! * 100)}% busy` : ''}${bad ? `  (${f.errors} errors, ${f.timeouts} timeouts, ${f.non2xx} non-2xx)` : ''}`);
-        if (bad) notes.push(`${p.name} round ${r + 1}: ${f.errors} errors, ${f.timeouts} timeouts, ${f.non2xx} non-2xx`);
+        console.log(
+          `[${elapsed().padStart(6)}] round ${r + 1}/${rounds} ${p.name.padEnd(18)} ${fmtInt(f.rps).padStart(8)} req/s  p50 ${fmtMs(f.p50)} ms  p99 ${fmtMs(f.p99)} ms${f.cpuUs !== undefined ? `  server CPU ${f.cpuUs.toFixed(1)} µs/req, ${Math.round(f.busy! * 100)}% busy` : ''}${bad ? `  (${f.errors} errors, ${f.timeouts} timeouts, ${f.non2xx} non-2xx)` : ''}`,
+        );
+        if (bad)
+          notes.push(`${p.name} round ${r + 1}: ${f.errors} errors, ${f.timeouts} timeouts, ${f.non2xx} non-2xx`);
       }
     }
 
-    const med = (k: PeerKey, field: 'rps' | 'p50' | 'p99' | 'cpuUs') => median(figures.get(k)!.map((f) => f[field] ?? NaN));
+    const med = (k: PeerKey, field: 'rps' | 'p50' | 'p99' | 'cpuUs') =>
+      median(figures.get(k)!.map((f) => f[field] ?? NaN));
     const hasCpu = figures.get('raw')!.every((f) => f.cpuUs !== undefined);
     const scenarios: Scenario[] = PEERS.map((p) => ({
       name: p.name,
@@ -132,10 +146,18 @@ async function compare(): Promise<void> {
       p50: med(p.key, 'p50'),
       p99: med(p.key, 'p99'),
       ...(hasCpu ? { extra: { 'server CPU µs/req': med(p.key, 'cpuUs') } } : {}),
-      rounds: figures.get(p.key)!.map((f) => ({ rps: f.rps, p50: f.p50, p99: f.p99, ...(f.cpuUs !== undefined ? { cpuUs: f.cpuUs } : {}) })),
+      rounds: figures
+        .get(p.key)!
+        .map((f) => ({ rps: f.rps, p50: f.p50, p99: f.p99, ...(f.cpuUs !== undefined ? { cpuUs: f.cpuUs } : {}) })),
     }));
     const paired = (a: PeerKey, b: PeerKey) => figures.get(a)!.map((f, i) => f.rps / figures.get(b)![i]!.rps);
-    const ratio = (name: string, a: PeerKey, b: PeerKey, measure: string, target: string): Ratio & { rounds: number[] } => {
+    const ratio = (
+      name: string,
+      a: PeerKey,
+      b: PeerKey,
+      measure: string,
+      target: string,
+    ): Ratio & { rounds: number[] } => {
       const value = med(a, 'rps') / med(b, 'rps');
       return { name, value, measure, target, pass: meetsTarget(value, target), rounds: paired(a, b) };
     };
@@ -143,33 +165,54 @@ async function compare(): Promise<void> {
     // It does not depend on whether the load generator or the server was the bottleneck.
     const cpuRatio = (name: string, a: PeerKey, b: PeerKey): Ratio & { rounds: number[] } => {
       const value = med(b, 'cpuUs') / med(a, 'cpuUs');
-      return { name, value, measure: '', target: 'reference', pass: true, rounds: figures.get(a)!.map((f, i) => figures.get(b)![i]!.cpuUs! / f.cpuUs!) };
+      return {
+        name,
+        value,
+        measure: '',
+        target: 'reference',
+        pass: true,
+        rounds: figures.get(a)!.map((f, i) => figures.get(b)![i]!.cpuUs! / f.cpuUs!),
+      };
     };
     const ratios = [
       ratio('albany / raw node:http', 'albany', 'raw', 'gateway hello-world req/s ÷ raw node:http', '≥ 0.97'),
       ratio('albany / @hono/node-server', 'albany', 'hono', 'gateway hello-world req/s ÷ @hono/node-server', '≥ 1.02'),
       ratio('@hono/node-server / raw node:http', 'hono', 'raw', '', '(reference 0.93–0.96)'),
-      ...(hasCpu ? [
-        cpuRatio('CPU/req: raw ÷ albany', 'albany', 'raw'),
-        cpuRatio('CPU/req: hono ÷ albany', 'albany', 'hono'),
-      ] : []),
+      ...(hasCpu
+        ? [cpuRatio('CPU/req: raw ÷ albany', 'albany', 'raw'), cpuRatio('CPU/req: hono ÷ albany', 'albany', 'hono')]
+        : []),
     ];
 
     const table = [
       textTable(
         ['peer', 'req/s (median)', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'req/s per round'],
-        scenarios.map((s) => [s.name, fmtInt(s.rps!), fmtMs(s.p50!), fmtMs(s.p99!), hasCpu ? s.extra!['server CPU µs/req']!.toFixed(1) : 'n/a', s.rounds!.map((x) => fmtInt(x.rps!)).join(' / ')]),
+        scenarios.map((s) => [
+          s.name,
+          fmtInt(s.rps!),
+          fmtMs(s.p50!),
+          fmtMs(s.p99!),
+          hasCpu ? s.extra!['server CPU µs/req']!.toFixed(1) : 'n/a',
+          s.rounds!.map((x) => fmtInt(x.rps!)).join(' / '),
+        ]),
       ),
       '',
       textTable(
         ['ratio (req/s)', 'median', 'target', '', 'per round'],
-        ratios.map((r) => [r.name, fmtRatio(r.value), r.target, r.measure ? (r.pass ? 'PASS' : 'FAIL') : '', r.rounds.map(fmtRatio).join(' / ')]),
+        ratios.map((r) => [
+          r.name,
+          fmtRatio(r.value),
+          r.target,
+          r.measure ? (r.pass ? 'PASS' : 'FAIL') : '',
+          r.rounds.map(fmtRatio).join(' / '),
+        ]),
       ),
     ].join('\n');
     console.log(`\n${table}`);
     const busiest = Math.max(...[...figures.values()].flat().map((f) => f.busy ?? 1));
     if (busiest < 0.85) {
-      notes.push(`no server was saturated (at most ${Math.round(busiest * 100)}% of a core): the load generator, or other work on the machine, set the pace, so req/s ratios are squeezed toward 1; the server CPU per request ratios show the real difference in cost`);
+      notes.push(
+        `no server was saturated (at most ${Math.round(busiest * 100)}% of a core): the load generator, or other work on the machine, set the pace, so req/s ratios are squeezed toward 1; the server CPU per request ratios show the real difference in cost`,
+      );
     }
     for (const n of notes) console.log(`note: ${n}`);
 
@@ -179,7 +222,15 @@ async function compare(): Promise<void> {
       title: 'Gateway hello world vs raw node:http and @hono/node-server',
       command: `npm run bench:http${argv ? ` -- ${argv}` : ''}`,
       machine,
-      params: { ...load, warmup, rounds, keepAlive: true, servers: viaTsx ? 'TypeScript through tsx' : 'bundled to JS with esbuild (no keepNames)', processes: 'one child process per server; autocannon in the bench process', response: answers.get('raw') },
+      params: {
+        ...load,
+        warmup,
+        rounds,
+        keepAlive: true,
+        servers: viaTsx ? 'TypeScript through tsx' : 'bundled to JS with esbuild (no keepNames)',
+        processes: 'one child process per server; autocannon in the bench process',
+        response: answers.get('raw'),
+      },
       scenarios,
       ratios,
       table,

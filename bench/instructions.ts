@@ -25,7 +25,16 @@ import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
 import { buildServers, buildWorkers } from './lib/build-servers.js';
 import { startServer } from './lib/children.js';
-import { annotate, classify, missingTool, nameJitFunctions, split, startUnderCallgrind, type FunctionCost, type IrSplit } from './lib/callgrind.js';
+import {
+  annotate,
+  classify,
+  missingTool,
+  nameJitFunctions,
+  split,
+  startUnderCallgrind,
+  type FunctionCost,
+  type IrSplit,
+} from './lib/callgrind.js';
 import { machineInfo, machineLine } from './lib/machine.js';
 import { KeepAliveDriver } from './lib/keepalive-driver.js';
 import { peek } from './lib/peek.js';
@@ -61,8 +70,18 @@ interface Peer {
 // only in the body text ("Hello World!" vs "Hello Hono!"), so their pair also shows the noise floor.
 const PEERS: readonly Peer[] = [
   { key: 'raw', source: 'servers/raw.ts', args: [], what: 'hello world on plain node:http (bench/servers/raw.ts)' },
-  { key: 'albany', source: 'servers/albany.ts', args: [], what: 'gateway app on albany serve() (bench/servers/albany.ts)' },
-  { key: 'albany-detector-off', source: 'servers/albany.ts', args: ['--block-threshold=0'], what: 'the same with the blocking detector off (--block-threshold=0)' },
+  {
+    key: 'albany',
+    source: 'servers/albany.ts',
+    args: [],
+    what: 'gateway app on albany serve() (bench/servers/albany.ts)',
+  },
+  {
+    key: 'albany-detector-off',
+    source: 'servers/albany.ts',
+    args: ['--block-threshold=0'],
+    what: 'the same with the blocking detector off (--block-threshold=0)',
+  },
   // The judged "detector on" peer. The detector works by the wall clock (a heartbeat tick every
   // threshold/2, a watchdog look every threshold/4, a report when a loop turn lasts a threshold),
   // and callgrind runs the process ~50-500x slower than natively: at an unscaled 100 ms its per-time
@@ -82,27 +101,97 @@ const PEERS: readonly Peer[] = [
     what: 'the same with the detector at its default 100 ms scaled by the measured callgrind slowdown',
   },
   { key: 'hono', source: 'servers/hono.ts', args: [], what: 'Hono app on @hono/node-server (bench/servers/hono.ts)' },
-  { key: 'express-node', source: 'interop.ts', args: ['--serve', 'express-node'], what: 'Express 5 on node:http (bench/interop.ts)' },
-  { key: 'express-albany', source: 'interop.ts', args: ['--serve', 'express-albany'], what: 'the same Express app through fromNodeHandler on albany' },
-  { key: 'hono-node-server', source: 'interop.ts', args: ['--serve', 'hono-node-server'], what: 'Hono on @hono/node-server (bench/interop.ts)' },
-  { key: 'hono-albany', source: 'interop.ts', args: ['--serve', 'hono-albany'], what: 'the same Hono app through fromFetch on albany (direct path, the default)' },
+  {
+    key: 'express-node',
+    source: 'interop.ts',
+    args: ['--serve', 'express-node'],
+    what: 'Express 5 on node:http (bench/interop.ts)',
+  },
+  {
+    key: 'express-albany',
+    source: 'interop.ts',
+    args: ['--serve', 'express-albany'],
+    what: 'the same Express app through fromNodeHandler on albany',
+  },
+  {
+    key: 'hono-node-server',
+    source: 'interop.ts',
+    args: ['--serve', 'hono-node-server'],
+    what: 'Hono on @hono/node-server (bench/interop.ts)',
+  },
+  {
+    key: 'hono-albany',
+    source: 'interop.ts',
+    args: ['--serve', 'hono-albany'],
+    what: 'the same Hono app through fromFetch on albany (direct path, the default)',
+  },
   // The adapters alone, as the gateway rows count the gateway alone (albany-detector-off): the detector is
   // judged on its own row, and under valgrind its default 100 ms fires at times that vary from run to run.
-  { key: 'express-albany-detector-off', source: 'interop.ts', args: ['--serve', 'express-albany'], env: { BENCH_BLOCK_THRESHOLD: '0' }, what: 'express-albany with the blocking detector off' },
-  { key: 'hono-albany-detector-off', source: 'interop.ts', args: ['--serve', 'hono-albany'], env: { BENCH_BLOCK_THRESHOLD: '0' }, what: 'hono-albany with the blocking detector off' },
-  { key: 'hono-albany-gateway', source: 'interop.ts', args: ['--serve', 'hono-albany-gateway'], what: 'the same, directApps: false (every request through the gateway)' },
+  {
+    key: 'express-albany-detector-off',
+    source: 'interop.ts',
+    args: ['--serve', 'express-albany'],
+    env: { BENCH_BLOCK_THRESHOLD: '0' },
+    what: 'express-albany with the blocking detector off',
+  },
+  {
+    key: 'hono-albany-detector-off',
+    source: 'interop.ts',
+    args: ['--serve', 'hono-albany'],
+    env: { BENCH_BLOCK_THRESHOLD: '0' },
+    what: 'hono-albany with the blocking detector off',
+  },
+  {
+    key: 'hono-albany-gateway',
+    source: 'interop.ts',
+    args: ['--serve', 'hono-albany-gateway'],
+    what: 'the same, directApps: false (every request through the gateway)',
+  },
   {
     key: 'legacy',
     source: 'servers/legacy-server.ts',
-    // Detector off, like its base albany-detector-off: under valgrind (one thread at a time) it would fire whenever a pool thread runs.
+    // Detector off, like its base albany-detector-off: under valgrind (one thread at a time) it would fire whenever a
+    // pool thread runs.
     args: ['--block-threshold=0'],
     env: { LEGACY_SCENARIO: 'legacy', LEGACY_THREADS: '2' },
     what: 'trivial blocking legacy handler through the worker pool, 2 threads, blocking detector off (bench/servers/legacy-server.ts); every thread counted',
   },
-  { key: 'runsync-10b', source: 'servers/sync-caller.ts', args: [], kind: 'calls', calls: { counted: 2000, warmup: 5000 }, env: { SYNC_LIB: 'albany', SYNC_BYTES: '10' }, what: 'syncify(echo) per call, 10 B Uint8Array (bench/servers/sync-caller.ts); both threads counted' },
-  { key: 'synckit-10b', source: 'servers/sync-caller.ts', args: [], kind: 'calls', calls: { counted: 2000, warmup: 5000 }, env: { SYNC_LIB: 'synckit', SYNC_BYTES: '10' }, what: 'synckit createSyncFn(echo) per call, 10 B' },
-  { key: 'runsync-1mb', source: 'servers/sync-caller.ts', args: [], kind: 'calls', calls: { counted: 100, warmup: 100 }, env: { SYNC_LIB: 'albany', SYNC_BYTES: String(2 ** 20) }, what: 'syncify(echo) per call, 1 MB Uint8Array' },
-  { key: 'synckit-1mb', source: 'servers/sync-caller.ts', args: [], kind: 'calls', calls: { counted: 100, warmup: 100 }, env: { SYNC_LIB: 'synckit', SYNC_BYTES: String(2 ** 20) }, what: 'synckit createSyncFn(echo) per call, 1 MB' },
+  {
+    key: 'runsync-10b',
+    source: 'servers/sync-caller.ts',
+    args: [],
+    kind: 'calls',
+    calls: { counted: 2000, warmup: 5000 },
+    env: { SYNC_LIB: 'albany', SYNC_BYTES: '10' },
+    what: 'syncify(echo) per call, 10 B Uint8Array (bench/servers/sync-caller.ts); both threads counted',
+  },
+  {
+    key: 'synckit-10b',
+    source: 'servers/sync-caller.ts',
+    args: [],
+    kind: 'calls',
+    calls: { counted: 2000, warmup: 5000 },
+    env: { SYNC_LIB: 'synckit', SYNC_BYTES: '10' },
+    what: 'synckit createSyncFn(echo) per call, 10 B',
+  },
+  {
+    key: 'runsync-1mb',
+    source: 'servers/sync-caller.ts',
+    args: [],
+    kind: 'calls',
+    calls: { counted: 100, warmup: 100 },
+    env: { SYNC_LIB: 'albany', SYNC_BYTES: String(2 ** 20) },
+    what: 'syncify(echo) per call, 1 MB Uint8Array',
+  },
+  {
+    key: 'synckit-1mb',
+    source: 'servers/sync-caller.ts',
+    args: [],
+    kind: 'calls',
+    calls: { counted: 100, warmup: 100 },
+    env: { SYNC_LIB: 'synckit', SYNC_BYTES: String(2 ** 20) },
+    what: 'synckit createSyncFn(echo) per call, 1 MB',
+  },
 ];
 
 /**
@@ -115,16 +204,46 @@ const RATIOS: ReadonlyArray<{ ours: string; base: string; measure?: string; fall
   // valgrind's slowdown. `albany`, `hono-albany` and `express-albany` (default 100 ms detector, unscaled)
   // are reference rows: under valgrind that detector fires on emulation slowness alone.
   { ours: 'albany-detector-off', base: 'raw', measure: 'gateway app total Ir/req ÷ raw node:http', fallback: '≤ 1.02' },
-  { ours: 'albany-detector-on', base: 'albany-detector-off', measure: 'blocking detector on: hello-world Ir/req ÷ off', fallback: '≤ 1.01' },
+  {
+    ours: 'albany-detector-on',
+    base: 'albany-detector-off',
+    measure: 'blocking detector on: hello-world Ir/req ÷ off',
+    fallback: '≤ 1.01',
+  },
   { ours: 'albany', base: 'raw' },
-  { ours: 'albany-detector-off', base: 'hono', measure: 'gateway app total Ir/req ÷ @hono/node-server', fallback: '≤ 0.97' },
-  { ours: 'hono-albany-detector-off', base: 'hono-node-server', measure: 'Hono via fromFetch ÷ @hono/node-server (Ir)', fallback: '≤ 0.97' },
+  {
+    ours: 'albany-detector-off',
+    base: 'hono',
+    measure: 'gateway app total Ir/req ÷ @hono/node-server',
+    fallback: '≤ 0.97',
+  },
+  {
+    ours: 'hono-albany-detector-off',
+    base: 'hono-node-server',
+    measure: 'Hono via fromFetch ÷ @hono/node-server (Ir)',
+    fallback: '≤ 0.97',
+  },
   { ours: 'hono-albany', base: 'hono-node-server' },
   { ours: 'hono-albany-gateway', base: 'hono-node-server' },
-  { ours: 'express-albany-detector-off', base: 'express-node', measure: 'Express via fromNodeHandler ÷ Express on node:http (Ir)', fallback: '≤ 0.9' },
+  {
+    ours: 'express-albany-detector-off',
+    base: 'express-node',
+    measure: 'Express via fromNodeHandler ÷ Express on node:http (Ir)',
+    fallback: '≤ 0.9',
+  },
   { ours: 'express-albany', base: 'express-node' },
-  { ours: 'legacy', base: 'albany-detector-off', measure: 'legacy trivial handler (all threads) ÷ async gateway app (Ir)', fallback: '≤ 1.6' },
-  { ours: 'runsync-10b', base: 'synckit-10b', measure: 'runSync per call ÷ synckit createSyncFn per call (trivial async fn, 10 B)', fallback: '≤ 0.25' },
+  {
+    ours: 'legacy',
+    base: 'albany-detector-off',
+    measure: 'legacy trivial handler (all threads) ÷ async gateway app (Ir)',
+    fallback: '≤ 1.6',
+  },
+  {
+    ours: 'runsync-10b',
+    base: 'synckit-10b',
+    measure: 'runSync per call ÷ synckit createSyncFn per call (trivial async fn, 10 B)',
+    fallback: '≤ 0.25',
+  },
   { ours: 'runsync-1mb', base: 'synckit-1mb', measure: 'runSync per call, 1 MB payload ÷ synckit', fallback: '≤ 0.8' },
 ];
 
@@ -183,7 +302,10 @@ const connections = positiveInt('connections', values.connections);
 const rounds = positiveInt('rounds', values.rounds);
 const top = positiveInt('top', values.top, true);
 const settleSeconds = positiveInt('settle', values.settle, true);
-const only = values.only?.split(',').map((s) => s.trim()).filter(Boolean);
+const only = values.only
+  ?.split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 if (only) {
   const unknown = only.filter((k) => !PEERS.some((p) => p.key === k));
   if (unknown.length) {
@@ -274,7 +396,8 @@ async function nativeCpuPerRequest(entry: string, args: string[], env: NodeJS.Pr
 /**
  * The `--block-clock-scale` for `peer`: the slowdown of its base in this round, which stretches the
  * detector's threshold and tick periods alike, so that a loop turn under emulation is as long,
- * relative to the threshold, and ticks fall as often per request, as natively. The slowdown is wall time per request under callgrind ÷ CPU time per request natively: the
+ * relative to the threshold, and ticks fall as often per request, as natively. The slowdown is wall time per request
+ * under callgrind ÷ CPU time per request natively: the
  * detector sees wall time, and under callgrind that includes this machine's load; a native turn on
  * an unloaded machine lasts its CPU work (a short native run's wall rate on this shared machine
  * swung 774–13,013 req/s between rounds, its CPU per request holds within ~20 %).
@@ -301,13 +424,25 @@ async function measure(peer: Peer, entry: string, round: number, scaled?: Scaled
   const tag = `${peer.key}${rounds > 1 ? ` (round ${round + 1})` : ''}`;
   console.log(`${clock()} ${tag}: starting under valgrind`);
   const env = { ...process.env, ...sharedEnv, ...peer.env, SYNC_WARMUP: String(peer.calls?.warmup ?? 0) };
-  const args = scaled ? [...peer.args, `--block-threshold=${peer.scaleThreshold!.ms}`, `--block-clock-scale=${scaled.slowdown.toFixed(2)}`] : peer.args;
+  const args = scaled
+    ? [
+        ...peer.args,
+        `--block-threshold=${peer.scaleThreshold!.ms}`,
+        `--block-clock-scale=${scaled.slowdown.toFixed(2)}`,
+      ]
+    : peer.args;
   if (scaled) {
     const { ms, base } = peer.scaleThreshold!;
-    console.log(`${clock()} ${tag}: --block-clock-scale=${scaled.slowdown.toFixed(2)}, threshold ${scaled.thresholdMs} ms (${ms} ms × slowdown: ` +
-      `${base} ${Math.round(scaled.callgrindWallMicros)} wall µs/req under callgrind ÷ ${scaled.nativeCpuMicros.toFixed(1)} CPU µs/req natively)`);
+    console.log(
+      `${clock()} ${tag}: --block-clock-scale=${scaled.slowdown.toFixed(2)}, threshold ${scaled.thresholdMs} ms (${ms} ms × slowdown: ` +
+        `${base} ${Math.round(scaled.callgrindWallMicros)} wall µs/req under callgrind ÷ ${scaled.nativeCpuMicros.toFixed(1)} CPU µs/req natively)`,
+    );
   }
-  const server = await startUnderCallgrind(entry, args, { outDir, env, nodeArgs: values.js ? ['--perf-basic-prof'] : [] });
+  const server = await startUnderCallgrind(entry, args, {
+    outDir,
+    env,
+    nodeArgs: values.js ? ['--perf-basic-prof'] : [],
+  });
   try {
     let r: { ok: number; bad: number };
     let responseBytes = 0;
@@ -318,7 +453,9 @@ async function measure(peer: Peer, entry: string, round: number, scaled?: Scaled
     if (peer.kind === 'calls') {
       // The workload made its warm-up calls before saying ready; count exactly the asked calls.
       const n = peer.calls!.counted;
-      console.log(`${clock()} ${tag}: ${peer.calls!.warmup} warm-up calls made (not counted); settling ${settleSeconds} s; counting ${n} calls`);
+      console.log(
+        `${clock()} ${tag}: ${peer.calls!.warmup} warm-up calls made (not counted); settling ${settleSeconds} s; counting ${n} calls`,
+      );
       await settle();
       await server.instrument(true);
       await server.ask(String(n));
@@ -329,7 +466,9 @@ async function measure(peer: Peer, entry: string, round: number, scaled?: Scaled
       // Under valgrind on a loaded machine the first (cold) response can take far longer than 5 s.
       const answer = await peek(`http://127.0.0.1:${server.port}/`, 120_000);
       responseBytes = answer.bytes;
-      console.log(`${clock()} ${tag}: ${answer.status}, ${answer.bytes} bytes on the wire; warm-up ${warmup} requests (not counted)`);
+      console.log(
+        `${clock()} ${tag}: ${answer.status}, ${answer.bytes} bytes on the wire; warm-up ${warmup} requests (not counted)`,
+      );
       // The same keep-alive connections for the warm-up and the counted window (lib/keepalive-driver.ts),
       // or with --fresh-connections one autocannon run per phase.
       const driver = values['fresh-connections']
@@ -347,8 +486,14 @@ async function measure(peer: Peer, entry: string, round: number, scaled?: Scaled
         r = await driver.run(requests);
         countedSecondsPerRequest = (performance.now() - started) / 1000 / r.ok;
         await server.instrument(false);
-        if (driver.reopened > before) console.log(`${clock()} ${tag}: note: ${driver.reopened - before} connection(s) the server closed while idle were opened again inside the counted window`);
-        else if (driver.reopened > 0) console.log(`${clock()} ${tag}: ${driver.reopened} connection(s) the server closed while idle were opened again before the counted window`);
+        if (driver.reopened > before)
+          console.log(
+            `${clock()} ${tag}: note: ${driver.reopened - before} connection(s) the server closed while idle were opened again inside the counted window`,
+          );
+        else if (driver.reopened > 0)
+          console.log(
+            `${clock()} ${tag}: ${driver.reopened} connection(s) the server closed while idle were opened again before the counted window`,
+          );
       } finally {
         driver.close();
       }
@@ -359,15 +504,32 @@ async function measure(peer: Peer, entry: string, round: number, scaled?: Scaled
     const { total, functions } = await annotate(file);
     const s = split(total, functions);
     // Divided by the responses actually received, so a failed request is not "free".
-    const perRequest: IrSplit = { total: perReq(s.total, r.ok), compiler: perReq(s.compiler, r.ok), gc: perReq(s.gc, r.ok), rest: perReq(s.rest, r.ok) };
+    const perRequest: IrSplit = {
+      total: perReq(s.total, r.ok),
+      compiler: perReq(s.compiler, r.ok),
+      gc: perReq(s.gc, r.ok),
+      rest: perReq(s.rest, r.ok),
+    };
     const listed = values.js ? nameJitFunctions(functions, server.pid) : functions;
     // V8 writes the map for the process's whole life; it is only needed for this listing.
     if (values.js) rmSync(`/tmp/perf-${server.pid}.map`, { force: true });
     const topRest = listed.filter((f) => f.object === 'JIT' || classify(f.name) === 'rest').slice(0, top);
     const unit = peer.kind === 'calls' ? 'call' : 'req';
-    console.log(`${clock()} ${tag}: total ${fmtIr(perRequest.total)}  compiler ${fmtIr(perRequest.compiler)}  GC ${fmtIr(perRequest.gc)}  rest ${fmtIr(perRequest.rest)} Ir/${unit}`);
-    for (const f of topRest) console.log(`    ${fmtIr(f.ir / r.ok).padStart(7)} Ir/${unit}  ${f.name}${f.object ? ` [${f.object}]` : ''}`);
-    const m: Measured = { key: peer.key, perRequest, ok: r.ok, bad: r.bad, responseBytes, dumpFile: file, topRest, countedSecondsPerRequest };
+    console.log(
+      `${clock()} ${tag}: total ${fmtIr(perRequest.total)}  compiler ${fmtIr(perRequest.compiler)}  GC ${fmtIr(perRequest.gc)}  rest ${fmtIr(perRequest.rest)} Ir/${unit}`,
+    );
+    for (const f of topRest)
+      console.log(`    ${fmtIr(f.ir / r.ok).padStart(7)} Ir/${unit}  ${f.name}${f.object ? ` [${f.object}]` : ''}`);
+    const m: Measured = {
+      key: peer.key,
+      perRequest,
+      ok: r.ok,
+      bad: r.bad,
+      responseBytes,
+      dumpFile: file,
+      topRest,
+      countedSecondsPerRequest,
+    };
     return scaled ? { ...m, scaled } : m;
   } finally {
     await server.kill();
@@ -393,8 +555,12 @@ async function main(): Promise<void> {
   const machine = machineInfo();
   const command = `npm run bench:instructions${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   console.log(`bench:instructions — ${machineLine(machine)}; ${valgrindVersion()}`);
-  console.log(`callgrind instruction counts (Ir = user-space instructions, every thread of the process: worker threads, compiler and GC included), NOT req/s;`);
-  console.log(`per server peer: warm-up ${warmup} requests uninstrumented, ${settleSeconds} s idle, then ${requests} counted requests, ${values['fresh-connections'] ? `autocannon -c ${connections}, new connections for each phase` : `${connections} keep-alive connections kept from warm-up through the count`}, ${rounds} round(s); servers bundled to JS (esbuild)\n`);
+  console.log(
+    `callgrind instruction counts (Ir = user-space instructions, every thread of the process: worker threads, compiler and GC included), NOT req/s;`,
+  );
+  console.log(
+    `per server peer: warm-up ${warmup} requests uninstrumented, ${settleSeconds} s idle, then ${requests} counted requests, ${values['fresh-connections'] ? `autocannon -c ${connections}, new connections for each phase` : `${connections} keep-alive connections kept from warm-up through the count`}, ${rounds} round(s); servers bundled to JS (esbuild)\n`,
+  );
 
   const sources = [...new Set(peers.map((p) => p.source))];
   // The legacy worker and the reactor's entry run from bundles too, so no thread pays for tsx.
@@ -428,10 +594,23 @@ async function main(): Promise<void> {
   const rows = peers.map((p) => {
     const ms = runs.get(p.key)!;
     const totals = ms.map((m) => m.perRequest.total);
-    const spread = totals.length > 1 ? `${(((Math.max(...totals) - Math.min(...totals)) / median(totals)) * 100).toFixed(1)}%` : '';
-    return [p.key, p.kind === 'calls' ? 'call' : 'req', p.kind === 'calls' ? '' : String(ms[0]!.responseBytes), fmtIr(med(p.key, 'total')), fmtIr(med(p.key, 'compiler')), fmtIr(med(p.key, 'gc')), fmtIr(med(p.key, 'rest')), ...(rounds > 1 ? [spread] : [])];
+    const spread =
+      totals.length > 1 ? `${(((Math.max(...totals) - Math.min(...totals)) / median(totals)) * 100).toFixed(1)}%` : '';
+    return [
+      p.key,
+      p.kind === 'calls' ? 'call' : 'req',
+      p.kind === 'calls' ? '' : String(ms[0]!.responseBytes),
+      fmtIr(med(p.key, 'total')),
+      fmtIr(med(p.key, 'compiler')),
+      fmtIr(med(p.key, 'gc')),
+      fmtIr(med(p.key, 'rest')),
+      ...(rounds > 1 ? [spread] : []),
+    ];
   });
-  const table = textTable(['peer', 'per', 'resp. bytes', 'total Ir', 'compiler', 'GC', 'rest', ...(rounds > 1 ? ['total spread'] : [])], rows);
+  const table = textTable(
+    ['peer', 'per', 'resp. bytes', 'total Ir', 'compiler', 'GC', 'rest', ...(rounds > 1 ? ['total spread'] : [])],
+    rows,
+  );
 
   const { targets } = loadTargets(join(here, '..'));
   const ratios: Ratio[] = [];
@@ -444,8 +623,21 @@ async function main(): Promise<void> {
     const target = row?.target ?? fallback ?? 'reference';
     const judged = wanted !== undefined && /^\s*(≥|>=|≤|<=|>|<)/.test(target);
     const pass = judged && meetsTarget(total, target);
-    ratios.push({ name: `${ours} ÷ ${base} (total Ir)`, value: total, measure: judged ? (row?.measure ?? wanted!) : '', target: judged ? target : 'reference', pass });
-    ratioRows.push([`${ours} ÷ ${base}`, total.toFixed(3), rest.toFixed(3), judged ? target : 'reference', judged ? (pass ? 'PASS' : 'FAIL') : '', wanted ?? '']);
+    ratios.push({
+      name: `${ours} ÷ ${base} (total Ir)`,
+      value: total,
+      measure: judged ? (row?.measure ?? wanted!) : '',
+      target: judged ? target : 'reference',
+      pass,
+    });
+    ratioRows.push([
+      `${ours} ÷ ${base}`,
+      total.toFixed(3),
+      rest.toFixed(3),
+      judged ? target : 'reference',
+      judged ? (pass ? 'PASS' : 'FAIL') : '',
+      wanted ?? '',
+    ]);
   }
   const ratioTable = textTable(['ratio (Ir, ours ÷ base)', 'total', 'rest', 'target', '', 'TARGETS.md row'], ratioRows);
 
@@ -456,16 +648,20 @@ async function main(): Promise<void> {
   for (const p of peers) {
     const totals = runs.get(p.key)!.map((m) => m.perRequest.total);
     if (totals.length > 1 && (Math.max(...totals) - Math.min(...totals)) / median(totals) > 0.05) {
-      notes.push(`${p.key}'s rounds differ by more than 5% (total ${totals.map(fmtIr).join(' / ')}); the median is shown`);
+      notes.push(
+        `${p.key}'s rounds differ by more than 5% (total ${totals.map(fmtIr).join(' / ')}); the median is shown`,
+      );
     }
   }
-  if (rounds === 1) notes.push('one round; an odd JIT state can make one peer\'s figure far off — use --rounds 3 to take a median');
+  if (rounds === 1)
+    notes.push("one round; an odd JIT state can make one peer's figure far off — use --rounds 3 to take a median");
   for (const n of notes) console.log(`note: ${n}`);
   console.log(`\n${ratioTable}`);
   for (const p of peers.filter((q) => q.scaleThreshold)) {
     const { ms, base } = p.scaleThreshold!;
     const used = runs.get(p.key)!.map((m) => m.scaled!);
-    const line = `${p.key}: the detector's threshold and tick periods are wall-clock, and callgrind slows the server by ` +
+    const line =
+      `${p.key}: the detector's threshold and tick periods are wall-clock, and callgrind slows the server by ` +
       `${used.map((u) => u.slowdown.toFixed(0)).join(' / ')}× (${base}: ${used.map((u) => Math.round(u.callgrindWallMicros)).join(' / ')} ` +
       `wall µs/req in its counted window ÷ ${used.map((u) => u.nativeCpuMicros.toFixed(1)).join(' / ')} CPU µs/req natively), ` +
       `so it ran at --block-threshold=${ms} with every period of the detector stretched that much (threshold ` +
@@ -474,21 +670,41 @@ async function main(): Promise<void> {
     notes.push(line);
     console.log(`note: ${line}`);
   }
-  console.log([
-    '',
-    `measured at commit ${machine.commit}. A target is judged on the total (every thread, compiler and GC included: the user pays`,
-    'for them). "rest" = total − V8 optimizing compiler − GC, the steady-state cost, printed beside it. These are instruction',
-    'counts: kernel time (syscalls, TCP, futex wake-ups), cache misses and branch mispredictions are not counted.',
-    `dumps: ${join(OUT_DIR, 'callgrind')}/<peer>/ (open with callgrind_annotate or kcachegrind)`,
-  ].join('\n'));
+  console.log(
+    [
+      '',
+      `measured at commit ${machine.commit}. A target is judged on the total (every thread, compiler and GC included: the user pays`,
+      'for them). "rest" = total − V8 optimizing compiler − GC, the steady-state cost, printed beside it. These are instruction',
+      'counts: kernel time (syscalls, TCP, futex wake-ups), cache misses and branch mispredictions are not counted.',
+      `dumps: ${join(OUT_DIR, 'callgrind')}/<peer>/ (open with callgrind_annotate or kcachegrind)`,
+    ].join('\n'),
+  );
 
   const result: BenchResult & { valgrind: string; peers: unknown } = {
     name: 'instructions',
     title: 'Instructions per request (callgrind): every thread, compiler and GC included',
     command,
     machine,
-    params: { requests, warmup, connections, rounds, settleSeconds, driver: values['fresh-connections'] ? 'autocannon, fresh connections per phase' : 'keep-alive driver, same connections throughout', valgrind: valgrindVersion() },
-    scenarios: peers.map((p) => ({ name: p.key, extra: { total: med(p.key, 'total'), compiler: med(p.key, 'compiler'), gc: med(p.key, 'gc'), rest: med(p.key, 'rest') } })),
+    params: {
+      requests,
+      warmup,
+      connections,
+      rounds,
+      settleSeconds,
+      driver: values['fresh-connections']
+        ? 'autocannon, fresh connections per phase'
+        : 'keep-alive driver, same connections throughout',
+      valgrind: valgrindVersion(),
+    },
+    scenarios: peers.map((p) => ({
+      name: p.key,
+      extra: {
+        total: med(p.key, 'total'),
+        compiler: med(p.key, 'compiler'),
+        gc: med(p.key, 'gc'),
+        rest: med(p.key, 'rest'),
+      },
+    })),
     ratios,
     table: `${table}\n\n${ratioTable}`,
     notes,

@@ -22,7 +22,14 @@ import { runLoad, type LoadFigures } from './lib/load.js';
 import { numberOption, stringOption } from './lib/args.js';
 import { machineInfo, machineLine } from './lib/machine.js';
 import { statCpuSeconds } from './lib/proc.js';
-import { meetsTarget, median, textTable, writeResult, type Ratio, type Scenario as ResultScenario } from './lib/result.js';
+import {
+  meetsTarget,
+  median,
+  textTable,
+  writeResult,
+  type Ratio,
+  type Scenario as ResultScenario,
+} from './lib/result.js';
 import type { LegacyScenario } from './servers/legacy-server.js';
 
 const DURATION = numberOption('duration', 4);
@@ -31,7 +38,10 @@ const CONNECTIONS = 50;
 const THREADS = 2;
 const SECTIONS = ['trivial', 'cpu', 'health', 'flood', 'blocking', 'mixed'] as const;
 type Section = (typeof SECTIONS)[number];
-const ONLY = stringOption('only', SECTIONS.join(',')).split(',').map((x) => x.trim()).filter(Boolean);
+const ONLY = stringOption('only', SECTIONS.join(','))
+  .split(',')
+  .map((x) => x.trim())
+  .filter(Boolean);
 for (const name of ONLY) {
   if (!(SECTIONS as readonly string[]).includes(name)) {
     console.error(`--only takes a comma-separated list of ${SECTIONS.join(', ')}; got ${JSON.stringify(name)}`);
@@ -88,7 +98,13 @@ export default function app(environ, startResponse) {
 
 // --- children -----------------------------------------------------------------------------------------
 
-interface Child { url: string; pid: number; cpu(): { all: number; main: number }; rss(): Promise<number>; stop(): Promise<void> }
+interface Child {
+  url: string;
+  pid: number;
+  cpu(): { all: number; main: number };
+  rss(): Promise<number>;
+  stop(): Promise<void>;
+}
 
 /** CPU seconds (user + system) of a process, and of its main thread alone, from /proc. */
 function procCpu(pid: number): { all: number; main: number } {
@@ -96,7 +112,9 @@ function procCpu(pid: number): { all: number; main: number } {
 }
 
 const live = new Set<ReturnType<typeof fork>>();
-process.once('exit', () => { for (const c of live) c.kill('SIGKILL'); });
+process.once('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 
 async function start(bundle: string, env: Record<string, string>): Promise<Child> {
@@ -106,7 +124,12 @@ async function start(bundle: string, env: Record<string, string>): Promise<Child
     env: { ...process.env, ...env },
   });
   live.add(child);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => { live.delete(child); resolve(); }));
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      live.delete(child);
+      resolve();
+    }),
+  );
   const port = await new Promise<number>((resolve, reject) => {
     let buffered = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => {
@@ -114,17 +137,20 @@ async function start(bundle: string, env: Record<string, string>): Promise<Child
       const m = /\{"port":(\d+)\}/.exec(buffered);
       if (m) resolve(Number(m[1]));
     });
-    child.once('exit', (code) => reject(new Error(`legacy bench server ${env.LEGACY_SCENARIO} exited (${code}) before listening`)));
+    child.once('exit', (code) =>
+      reject(new Error(`legacy bench server ${env.LEGACY_SCENARIO} exited (${code}) before listening`)),
+    );
   });
-  const rss = () => new Promise<number>((resolve) => {
-    const onMessage = (m: { type: string; rss?: number }) => {
-      if (m.type !== 'rss') return;
-      child.off('message', onMessage);
-      resolve(m.rss!);
-    };
-    child.on('message', onMessage);
-    child.send({ type: 'rss' });
-  });
+  const rss = () =>
+    new Promise<number>((resolve) => {
+      const onMessage = (m: { type: string; rss?: number }) => {
+        if (m.type !== 'rss') return;
+        child.off('message', onMessage);
+        resolve(m.rss!);
+      };
+      child.on('message', onMessage);
+      child.send({ type: 'rss' });
+    });
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');
@@ -135,9 +161,18 @@ async function start(bundle: string, env: Record<string, string>): Promise<Child
   return { url: `http://127.0.0.1:${port}`, pid: child.pid!, cpu: () => procCpu(child.pid!), rss, stop };
 }
 
-interface Measured extends LoadFigures { cpuUs: number; mainUs: number; workerUs: number }
+interface Measured extends LoadFigures {
+  cpuUs: number;
+  mainUs: number;
+  workerUs: number;
+}
 
-async function throughput(bundle: string, env: Record<string, string>, scenario: LegacyScenario, path = '/'): Promise<Measured> {
+async function throughput(
+  bundle: string,
+  env: Record<string, string>,
+  scenario: LegacyScenario,
+  path = '/',
+): Promise<Measured> {
   const child = await start(bundle, { ...env, LEGACY_SCENARIO: scenario });
   try {
     await runLoad(child.url + path, { connections: CONNECTIONS, pipelining: 1, duration: 1 }); // warm-up: threads, modules, JIT
@@ -157,11 +192,17 @@ async function throughput(bundle: string, env: Record<string, string>, scenario:
 function load(url: string, options: Partial<autocannon.Options>): Promise<autocannon.Result> {
   const base = options.amount === undefined ? { duration: DURATION } : {};
   return new Promise((resolve, reject) => {
-    autocannon({ url, connections: CONNECTIONS, ...base, ...options }, (err, result) => (err ? reject(err) : resolve(result)));
+    autocannon({ url, connections: CONNECTIONS, ...base, ...options }, (err, result) =>
+      err ? reject(err) : resolve(result),
+    );
   });
 }
 
-async function healthUnderLoad(bundle: string, env: Record<string, string>, scenario: LegacyScenario): Promise<{ p99: number; p50: number; work: number }> {
+async function healthUnderLoad(
+  bundle: string,
+  env: Record<string, string>,
+  scenario: LegacyScenario,
+): Promise<{ p99: number; p50: number; work: number }> {
   const child = await start(bundle, { ...env, LEGACY_SCENARIO: scenario });
   try {
     await load(`${child.url}/work`, { duration: 1, connections: 10 });
@@ -175,7 +216,10 @@ async function healthUnderLoad(bundle: string, env: Record<string, string>, scen
   }
 }
 
-async function rejectedFlood(bundle: string, env: Record<string, string>): Promise<{ before: number; after: number; rejected: number }> {
+async function rejectedFlood(
+  bundle: string,
+  env: Record<string, string>,
+): Promise<{ before: number; after: number; rejected: number }> {
   const child = await start(bundle, { ...env, LEGACY_SCENARIO: 'reject' });
   try {
     // Two long requests: one runs, one fills the queue of 1; everything after is refused with 503.
@@ -214,7 +258,11 @@ function settle(): Promise<void> {
 }
 
 /** One request of the mixed workload as the client saw it; times in ms from the start of the run. */
-interface MixedRequest { at: number; serviceMs: number; latency: number }
+interface MixedRequest {
+  at: number;
+  serviceMs: number;
+  latency: number;
+}
 
 /** A small seeded PRNG (mulberry32): every run draws the same slow/fast sequence. */
 function seeded(seed: number): () => number {
@@ -233,7 +281,11 @@ function seeded(seed: number): () => number {
  * recording when each request left and how long its answer took: autocannon cannot give the
  * per-request arrival sequence the ideal queue is simulated over.
  */
-async function mixedLoad(base: string, durationS: number, seed: number): Promise<{ requests: MixedRequest[]; errors: number }> {
+async function mixedLoad(
+  base: string,
+  durationS: number,
+  seed: number,
+): Promise<{ requests: MixedRequest[]; errors: number }> {
   const { Pool } = await import('undici');
   const client = new Pool(base, { connections: MIXED_CONNECTIONS, pipelining: 1 });
   const draw = seeded(seed);
@@ -263,13 +315,15 @@ async function mixedLoad(base: string, durationS: number, seed: number): Promise
  */
 function idealFifo(requests: readonly MixedRequest[], servers: number): number[] {
   const freeAt = new Array<number>(servers).fill(0);
-  return [...requests].sort((a, b) => a.at - b.at).map((r) => {
-    let k = 0;
-    for (let j = 1; j < servers; j++) if (freeAt[j]! < freeAt[k]!) k = j;
-    const startAt = Math.max(r.at, freeAt[k]!);
-    freeAt[k] = startAt + r.serviceMs;
-    return freeAt[k]! - r.at;
-  });
+  return [...requests]
+    .sort((a, b) => a.at - b.at)
+    .map((r) => {
+      let k = 0;
+      for (let j = 1; j < servers; j++) if (freeAt[j]! < freeAt[k]!) k = j;
+      const startAt = Math.max(r.at, freeAt[k]!);
+      freeAt[k] = startAt + r.serviceMs;
+      return freeAt[k]! - r.at;
+    });
 }
 
 function percentile(values: readonly number[], p: number): number {
@@ -278,7 +332,15 @@ function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
-interface MixedFigures { rps: number; p99: number; fastP99: number; idealP99: number; idealFastP99: number; requests: number; errors: number }
+interface MixedFigures {
+  rps: number;
+  p99: number;
+  fastP99: number;
+  idealP99: number;
+  idealFastP99: number;
+  requests: number;
+  errors: number;
+}
 
 /** The mixed workload against the pool (`maxBatch` from the environment when given), with its ideal queue. */
 async function mixedWorkload(bundle: string, env: Record<string, string>, seed: number): Promise<MixedFigures> {
@@ -292,8 +354,14 @@ async function mixedWorkload(bundle: string, env: Record<string, string>, seed: 
     const idealFast = ideal.filter((_, i) => sorted[i]!.serviceMs === MIXED_FAST_MS);
     return {
       rps: requests.length / DURATION,
-      p99: percentile(requests.map((r) => r.latency), 99),
-      fastP99: percentile(requests.filter((r) => r.serviceMs === MIXED_FAST_MS).map((r) => r.latency), 99),
+      p99: percentile(
+        requests.map((r) => r.latency),
+        99,
+      ),
+      fastP99: percentile(
+        requests.filter((r) => r.serviceMs === MIXED_FAST_MS).map((r) => r.latency),
+        99,
+      ),
       idealP99: percentile(ideal, 99),
       idealFastP99: percentile(idealFast, 99),
       requests: requests.length,
@@ -306,17 +374,31 @@ async function mixedWorkload(bundle: string, env: Record<string, string>, seed: 
 
 async function main(): Promise<void> {
   const root = fileURLToPath(new URL('..', import.meta.url));
-  const [bundle, worker] = await buildServers([join(root, 'bench/servers/legacy-server.ts'), join(root, 'workers/legacy-worker.ts')]);
+  const [bundle, worker] = await buildServers([
+    join(root, 'bench/servers/legacy-server.ts'),
+    join(root, 'workers/legacy-worker.ts'),
+  ]);
   const modules = writeModules(mkdtempSync(join(tmpdir(), 'albany-bench-legacy-')));
   const env = { LEGACY_MODULES: JSON.stringify(modules), LEGACY_WORKER: worker!, LEGACY_THREADS: String(THREADS) };
   const machine = machineInfo();
   const f = (n: number, d = 0) => n.toFixed(d);
   const lines: string[] = [];
-  const say = (line = '') => { lines.push(line); console.log(line); };
-  const ratio = (name: string, value: number, measure: string, target: string): Ratio => ({ name, value, measure, target, pass: meetsTarget(value, target) });
+  const say = (line = '') => {
+    lines.push(line);
+    console.log(line);
+  };
+  const ratio = (name: string, value: number, measure: string, target: string): Ratio => ({
+    name,
+    value,
+    measure,
+    target,
+    pass: meetsTarget(value, target),
+  });
   const scenarios: ResultScenario[] = [];
   const ratios: Ratio[] = [];
-  say(`albany bench:legacy — autocannon -c ${CONNECTIONS} -d ${DURATION}, keep-alive, ${ROUNDS} interleaved rounds, servers bundled to JS in child processes${ONLY.length < SECTIONS.length ? `; only ${ONLY.join(', ')}` : ''}`);
+  say(
+    `albany bench:legacy — autocannon -c ${CONNECTIONS} -d ${DURATION}, keep-alive, ${ROUNDS} interleaved rounds, servers bundled to JS in child processes${ONLY.length < SECTIONS.length ? `; only ${ONLY.join(', ')}` : ''}`,
+  );
   say(machineLine(machine));
   say();
 
@@ -330,33 +412,60 @@ async function main(): Promise<void> {
       rounds.push(round);
       console.log(`  round ${r + 1}: ${peers.map((p) => `${p} ${f(round[p].rps)} req/s`).join(', ')}`);
     }
-    const med = (peer: (typeof peers)[number], key: keyof Measured) => median(rounds.map((r) => r[peer][key] as number));
+    const med = (peer: (typeof peers)[number], key: keyof Measured) =>
+      median(rounds.map((r) => r[peer][key] as number));
     const legacyVsAsync = median(rounds.map((r) => r.legacy.rps / r.async.rps));
     const legacyVsNaive = median(rounds.map((r) => r.legacy.rps / r.naive.rps));
     const rowsTrivial = peers.map((p) => [
-      p === 'async' ? 'async gateway app' : p === 'legacy' ? `legacy pool (${THREADS} threads)` : `naive piscina.run (${THREADS})`,
-      f(med(p, 'rps')), f(med(p, 'p99'), 2), f(med(p, 'cpuUs'), 1), f(med(p, 'mainUs'), 1), f(med(p, 'workerUs'), 1),
+      p === 'async'
+        ? 'async gateway app'
+        : p === 'legacy'
+          ? `legacy pool (${THREADS} threads)`
+          : `naive piscina.run (${THREADS})`,
+      f(med(p, 'rps')),
+      f(med(p, 'p99'), 2),
+      f(med(p, 'cpuUs'), 1),
+      f(med(p, 'mainUs'), 1),
+      f(med(p, 'workerUs'), 1),
     ]);
     say('trivial handler (medians over rounds)');
     say(textTable(['peer', 'req/s', 'p99 ms', 'CPU µs/req', 'main µs/req', 'workers µs/req'], rowsTrivial));
     say(`  ratio legacy ÷ async  ${f(legacyVsAsync, 2)}   (target ≥ 0.4)`);
     say(`  ratio legacy ÷ naive  ${f(legacyVsNaive, 2)}   (target ≥ 1.5)`);
     say();
-    scenarios.push(...peers.map((p) => ({
-      name: `trivial ${p}`, rps: med(p, 'rps'), p50: med(p, 'p50'), p99: med(p, 'p99'),
-      extra: { cpuUsPerReq: med(p, 'cpuUs'), mainUsPerReq: med(p, 'mainUs'), workerUsPerReq: med(p, 'workerUs') },
-      rounds: rounds.map((r) => ({ rps: r[p].rps, cpuUs: r[p].cpuUs, mainUs: r[p].mainUs })),
-    })));
+    scenarios.push(
+      ...peers.map((p) => ({
+        name: `trivial ${p}`,
+        rps: med(p, 'rps'),
+        p50: med(p, 'p50'),
+        p99: med(p, 'p99'),
+        extra: { cpuUsPerReq: med(p, 'cpuUs'), mainUsPerReq: med(p, 'mainUs'), workerUsPerReq: med(p, 'workerUs') },
+        rounds: rounds.map((r) => ({ rps: r[p].rps, cpuUs: r[p].cpuUs, mainUs: r[p].mainUs })),
+      })),
+    );
     ratios.push(
-      ratio('legacy ÷ async gateway', legacyVsAsync, 'legacy trivial handler via pool ÷ async gateway handler', '≥ 0.4'),
-      ratio('legacy ÷ naive piscina.run', legacyVsNaive, 'legacy trivial handler ÷ naive `await piscina.run()` per request, same threads (req/s)', '≥ 1.5'),
+      ratio(
+        'legacy ÷ async gateway',
+        legacyVsAsync,
+        'legacy trivial handler via pool ÷ async gateway handler',
+        '≥ 0.4',
+      ),
+      ratio(
+        'legacy ÷ naive piscina.run',
+        legacyVsNaive,
+        'legacy trivial handler ÷ naive `await piscina.run()` per request, same threads (req/s)',
+        '≥ 1.5',
+      ),
     );
   }
 
   if (runs('cpu')) {
     const cpuRounds: Array<{ pool: Measured; inline: Measured }> = [];
     for (let r = 0; r < Math.min(ROUNDS, 2); r++) {
-      cpuRounds.push({ pool: await throughput(bundle!, env, 'cpu-legacy'), inline: await throughput(bundle!, env, 'cpu-inline') });
+      cpuRounds.push({
+        pool: await throughput(bundle!, env, 'cpu-legacy'),
+        inline: await throughput(bundle!, env, 'cpu-inline'),
+      });
     }
     const cpuPool = median(cpuRounds.map((r) => r.pool.rps));
     const cpuInline = median(cpuRounds.map((r) => r.inline.rps));
@@ -366,31 +475,63 @@ async function main(): Promise<void> {
     say(`  ratio pool ÷ inline   ${f(cpuRatio, 2)}   (target ≥ 1.8)`);
     say();
     scenarios.push({ name: '5 ms CPU legacy pool', rps: cpuPool }, { name: '5 ms CPU inline', rps: cpuInline });
-    ratios.push(ratio('5 ms CPU pool of 2 ÷ inline', cpuRatio, 'CPU-bound 5 ms legacy handler, pool of 2 ÷ inline on the loop', '≥ 1.8'));
+    ratios.push(
+      ratio(
+        '5 ms CPU pool of 2 ÷ inline',
+        cpuRatio,
+        'CPU-bound 5 ms legacy handler, pool of 2 ÷ inline on the loop',
+        '≥ 1.8',
+      ),
+    );
   }
 
   if (runs('health')) {
     const mixedPool = await healthUnderLoad(bundle!, env, 'mixed-legacy');
     const mixedInline = await healthUnderLoad(bundle!, env, 'mixed-inline');
     say(`async /health while 5 ms routes saturate (20 connections on /work, 1 on /health)`);
-    say(`  legacy pool: /health p50 ${f(mixedPool.p50, 2)} ms, p99 ${f(mixedPool.p99, 2)} ms   (target p99 ≤ 5 ms; /work ${f(mixedPool.work)} req/s)`);
-    say(`  inline:      /health p50 ${f(mixedInline.p50, 2)} ms, p99 ${f(mixedInline.p99, 2)} ms   (/work ${f(mixedInline.work)} req/s)`);
+    say(
+      `  legacy pool: /health p50 ${f(mixedPool.p50, 2)} ms, p99 ${f(mixedPool.p99, 2)} ms   (target p99 ≤ 5 ms; /work ${f(mixedPool.work)} req/s)`,
+    );
+    say(
+      `  inline:      /health p50 ${f(mixedInline.p50, 2)} ms, p99 ${f(mixedInline.p99, 2)} ms   (/work ${f(mixedInline.work)} req/s)`,
+    );
     say();
     scenarios.push(
       { name: '/health under legacy load', p50: mixedPool.p50, p99: mixedPool.p99, extra: { workRps: mixedPool.work } },
-      { name: '/health under inline load', p50: mixedInline.p50, p99: mixedInline.p99, extra: { workRps: mixedInline.work } },
+      {
+        name: '/health under inline load',
+        p50: mixedInline.p50,
+        p99: mixedInline.p99,
+        extra: { workRps: mixedInline.work },
+      },
     );
-    ratios.push(ratio('/health p99 under legacy load (ms)', mixedPool.p99, 'p99 of an async route while legacy routes saturate the pool', '≤ 5 ms'));
+    ratios.push(
+      ratio(
+        '/health p99 under legacy load (ms)',
+        mixedPool.p99,
+        'p99 of an async route while legacy routes saturate the pool',
+        '≤ 5 ms',
+      ),
+    );
   }
 
   if (runs('flood')) {
     const flood = await rejectedFlood(bundle!, env);
     const growth = (flood.after - flood.before) / 2 ** 20;
     say(`10k requests refused by a full queue (maxThreads 1, maxQueue 1): ${flood.rejected} × 503`);
-    say(`  RSS ${f(flood.before / 2 ** 20, 1)} MB → ${f(flood.after / 2 ** 20, 1)} MB, growth ${f(growth, 1)} MB   (target ≤ 20 MB)`);
+    say(
+      `  RSS ${f(flood.before / 2 ** 20, 1)} MB → ${f(flood.after / 2 ** 20, 1)} MB, growth ${f(growth, 1)} MB   (target ≤ 20 MB)`,
+    );
     say();
     scenarios.push({ name: 'full-queue flood', extra: { rejected: flood.rejected, rssGrowthMb: growth } });
-    ratios.push(ratio('RSS growth after 10k refused (MB)', growth, 'RSS growth after 10k requests rejected by a full queue', '≤ 20 MB'));
+    ratios.push(
+      ratio(
+        'RSS growth after 10k refused (MB)',
+        growth,
+        'RSS growth after 10k requests rejected by a full queue',
+        '≤ 20 MB',
+      ),
+    );
   }
 
   if (runs('blocking')) {
@@ -400,33 +541,68 @@ async function main(): Promise<void> {
     const rps = median(blockingRounds.map((r) => r.rps));
     const p99 = median(blockingRounds.map((r) => r.p99));
     say(`blocking ${BLOCKING_MS} ms handlers (Atomics.wait), ${THREADS} threads, ${BLOCKING_CONNECTIONS} connections`);
-    say(`  ${f(rps, 1)} req/s, p99 ${f(p99)} ms; ideal ${f(ideal)} req/s; ratio ${f(rps / ideal, 3)}   (target ≥ 0.95)`);
+    say(
+      `  ${f(rps, 1)} req/s, p99 ${f(p99)} ms; ideal ${f(ideal)} req/s; ratio ${f(rps / ideal, 3)}   (target ≥ 0.95)`,
+    );
     say();
-    scenarios.push({ name: `blocking ${BLOCKING_MS} ms, ${THREADS} threads, -c ${BLOCKING_CONNECTIONS}`, rps, p99, rounds: blockingRounds.map((r) => ({ rps: r.rps })) });
-    ratios.push(ratio(`blocking ${BLOCKING_MS} ms ÷ ideal ${ideal}/s`, rps / ideal, `blocking ${BLOCKING_MS} ms handlers, ${THREADS} threads, ${BLOCKING_CONNECTIONS} connections (req/s)`, '≥ 0.95'));
+    scenarios.push({
+      name: `blocking ${BLOCKING_MS} ms, ${THREADS} threads, -c ${BLOCKING_CONNECTIONS}`,
+      rps,
+      p99,
+      rounds: blockingRounds.map((r) => ({ rps: r.rps })),
+    });
+    ratios.push(
+      ratio(
+        `blocking ${BLOCKING_MS} ms ÷ ideal ${ideal}/s`,
+        rps / ideal,
+        `blocking ${BLOCKING_MS} ms handlers, ${THREADS} threads, ${BLOCKING_CONNECTIONS} connections (req/s)`,
+        '≥ 0.95',
+      ),
+    );
   }
 
   if (runs('mixed')) {
     // The same slow/fast sequence for the pool as it is (batched hand-offs that a free thread takes
     // back) and with maxBatch 1 (one request per hand-off: what capping every batch would give).
-    const peers = [['batched', {}], ['maxBatch 1', { LEGACY_MAX_BATCH: '1' }]] as const;
+    const peers = [
+      ['batched', {}],
+      ['maxBatch 1', { LEGACY_MAX_BATCH: '1' }],
+    ] as const;
     const rows: string[][] = [];
     for (const [label, extra] of peers) {
       const figures: MixedFigures[] = [];
       for (let r = 0; r < ROUNDS; r++) figures.push(await mixedWorkload(bundle!, { ...env, ...extra }, 12_345 + r));
       const m = (key: keyof MixedFigures) => median(figures.map((x) => x[key]));
-      rows.push([label, f(m('rps')), f(m('p99'), 1), f(m('idealP99'), 1), f(m('p99') / m('idealP99'), 2), f(m('fastP99'), 1), f(m('idealFastP99'), 1)]);
+      rows.push([
+        label,
+        f(m('rps')),
+        f(m('p99'), 1),
+        f(m('idealP99'), 1),
+        f(m('p99') / m('idealP99'), 2),
+        f(m('fastP99'), 1),
+        f(m('idealFastP99'), 1),
+      ]);
       const errors = figures.reduce((a, x) => a + x.errors, 0);
       if (errors > 0) console.log(`  (mixed ${label}: ${errors} non-200)`);
       scenarios.push({
         name: `mixed ${100 - MIXED_SLOW_SHARE * 100} % ${MIXED_FAST_MS} ms / ${MIXED_SLOW_SHARE * 100} % ${MIXED_SLOW_MS} ms, ${label}`,
-        rps: m('rps'), p99: m('p99'),
-        extra: { idealP99: m('idealP99'), p99OverIdeal: m('p99') / m('idealP99'), fastP99: m('fastP99'), idealFastP99: m('idealFastP99') },
+        rps: m('rps'),
+        p99: m('p99'),
+        extra: {
+          idealP99: m('idealP99'),
+          p99OverIdeal: m('p99') / m('idealP99'),
+          fastP99: m('fastP99'),
+          idealFastP99: m('idealFastP99'),
+        },
       });
       // No target for this one (the issue sets p99 beside the ideal, as information): no ratio entry.
     }
-    say(`mixed blocking workload: ${100 - MIXED_SLOW_SHARE * 100} % ${MIXED_FAST_MS} ms, ${MIXED_SLOW_SHARE * 100} % ${MIXED_SLOW_MS} ms, ${THREADS} threads, ${MIXED_CONNECTIONS} connections (closed loop)`);
-    say(`  ideal: a work-conserving FIFO queue of ${THREADS} servers simulated over the same arrivals and service times (no hand-off cost)`);
+    say(
+      `mixed blocking workload: ${100 - MIXED_SLOW_SHARE * 100} % ${MIXED_FAST_MS} ms, ${MIXED_SLOW_SHARE * 100} % ${MIXED_SLOW_MS} ms, ${THREADS} threads, ${MIXED_CONNECTIONS} connections (closed loop)`,
+    );
+    say(
+      `  ideal: a work-conserving FIFO queue of ${THREADS} servers simulated over the same arrivals and service times (no hand-off cost)`,
+    );
     say(textTable(['pool', 'req/s', 'p99 ms', 'ideal p99', 'p99 ÷ ideal', 'p99 of 1 ms', 'ideal p99 of 1 ms'], rows));
     say();
   }

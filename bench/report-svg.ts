@@ -47,12 +47,16 @@ export function renderChart(groups: ChartGroup[], subtitle: string): string {
       out.push(`<text x="${labelW}" y="${top + 14}" class="label" text-anchor="end">${esc(s.name)}</text>`);
       if (s.rps !== undefined) {
         const w = Math.max(1, (s.rps / maxRps) * barW);
-        out.push(`<rect x="${xRps}" y="${top}" width="${w.toFixed(1)}" height="${rowH - 6}" fill="${color}"><title>${esc(s.name)}: ${num(s.rps)} req/s</title></rect>`);
+        out.push(
+          `<rect x="${xRps}" y="${top}" width="${w.toFixed(1)}" height="${rowH - 6}" fill="${color}"><title>${esc(s.name)}: ${num(s.rps)} req/s</title></rect>`,
+        );
         out.push(`<text x="${(xRps + w + 4).toFixed(1)}" y="${top + 12}" class="value">${num(s.rps)}</text>`);
       }
       if (s.p99 !== undefined) {
         const w = Math.max(1, (s.p99 / maxP99) * barW);
-        out.push(`<rect x="${xP99}" y="${top}" width="${w.toFixed(1)}" height="${rowH - 6}" fill="${color}" fill-opacity="0.7"><title>${esc(s.name)}: p99 ${num(s.p99)} ms</title></rect>`);
+        out.push(
+          `<rect x="${xP99}" y="${top}" width="${w.toFixed(1)}" height="${rowH - 6}" fill="${color}" fill-opacity="0.7"><title>${esc(s.name)}: p99 ${num(s.p99)} ms</title></rect>`,
+        );
         out.push(`<text x="${(xP99 + w + 4).toFixed(1)}" y="${top + 12}" class="value">${num(s.p99)}</text>`);
       }
       y += rowH;

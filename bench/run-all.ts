@@ -26,7 +26,7 @@ const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH_DIR, '..');
 const NAMES = ['instructions', 'http', 'legacy', 'sync', 'interop', 'scale'] as const;
 const argv = process.argv.slice(2);
-const onlyArg = argv.find((a, i) => a.startsWith('--only=') || argv[i - 1] === '--only' && !a.startsWith('--'));
+const onlyArg = argv.find((a, i) => a.startsWith('--only=') || (argv[i - 1] === '--only' && !a.startsWith('--')));
 const only = onlyArg ? new Set(onlyArg.replace(/^--only=/, '').split(',')) : undefined;
 const reportOnly = flagOption('report-only');
 const timeoutSec = numberOption('timeout', 600);
@@ -38,8 +38,13 @@ const scriptTimeout = (name: string): number => (name === 'instructions' ? timeo
 const t0 = performance.now();
 const clock = () => `${((performance.now() - t0) / 1000).toFixed(1)}s`;
 // ANSI colour/cursor codes and carriage-return progress redraws, which make no sense in a file.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI codes start with ESC
-const clean = (s: string) => s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').split('\n').map((l) => l.slice(l.lastIndexOf('\r') + 1)).join('\n');
+const clean = (s: string) =>
+  s
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI codes start with ESC
+    .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
+    .split('\n')
+    .map((l) => l.slice(l.lastIndexOf('\r') + 1))
+    .join('\n');
 
 let current: ReturnType<typeof spawn> | undefined;
 const killCurrent = (signal: NodeJS.Signals) => {
@@ -63,7 +68,10 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 process.once('exit', () => killCurrent('SIGKILL'));
 
-function runScript(name: string, script: string): Promise<{ exitCode: number | null; timedOut: boolean; stdout: string; seconds: number }> {
+function runScript(
+  name: string,
+  script: string,
+): Promise<{ exitCode: number | null; timedOut: boolean; stdout: string; seconds: number }> {
   const started = performance.now();
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', script, ...scriptArgs(name)], {
@@ -87,12 +95,20 @@ function runScript(name: string, script: string): Promise<{ exitCode: number | n
       killCurrent('SIGTERM');
       setTimeout(() => killCurrent('SIGKILL'), 5000).unref();
     }, scriptTimeout(name) * 1000);
-    const ticker = setInterval(() => console.log(`    … bench:${name} still running (${((performance.now() - started) / 1000).toFixed(0)}s)`), 30_000);
+    const ticker = setInterval(
+      () => console.log(`    … bench:${name} still running (${((performance.now() - started) / 1000).toFixed(0)}s)`),
+      30_000,
+    );
     child.once('close', (code) => {
       clearTimeout(timer);
       clearInterval(ticker);
       current = undefined;
-      resolve({ exitCode: code, timedOut, stdout: clean(chunks.join('')), seconds: (performance.now() - started) / 1000 });
+      resolve({
+        exitCode: code,
+        timedOut,
+        stdout: clean(chunks.join('')),
+        seconds: (performance.now() - started) / 1000,
+      });
     });
   });
 }
@@ -119,8 +135,14 @@ const machine = machineInfo();
 mkdirSync(OUT_DIR, { recursive: true });
 const present = NAMES.filter((n) => existsSync(join(BENCH_DIR, `${n}.ts`)));
 const toRun = reportOnly ? [] : present.filter((n) => !only || only.has(n));
-console.log(`npm run bench — commit ${machine.commit}, ${machine.cores} cores, ${machine.cpu}, Node ${machine.node}, load ${machine.loadAverage.join(' / ')}`);
-console.log(reportOnly ? 'report only: rebuilding from bench/.out' : `running ${toRun.length} of ${NAMES.length} bench scripts: ${toRun.join(', ') || 'none'}${present.length < NAMES.length ? ` (not written yet: ${NAMES.filter((n) => !present.includes(n)).join(', ')})` : ''}`);
+console.log(
+  `npm run bench — commit ${machine.commit}, ${machine.cores} cores, ${machine.cpu}, Node ${machine.node}, load ${machine.loadAverage.join(' / ')}`,
+);
+console.log(
+  reportOnly
+    ? 'report only: rebuilding from bench/.out'
+    : `running ${toRun.length} of ${NAMES.length} bench scripts: ${toRun.join(', ') || 'none'}${present.length < NAMES.length ? ` (not written yet: ${NAMES.filter((n) => !present.includes(n)).join(', ')})` : ''}`,
+);
 
 const areas = areaFiles();
 const areaFor = (name: string) => areas.find((a) => a.path.toLowerCase().startsWith(`bench/${name}-`));
@@ -129,7 +151,12 @@ let step = 0;
 for (const name of NAMES) {
   const script = `bench/${name}.ts`;
   const args = scriptArgs(name);
-  const base = { name, script, command: `npm run bench:${name}${args.length ? ` -- ${args.join(' ')}` : ''}`, areaFile: areaFor(name) };
+  const base = {
+    name,
+    script,
+    command: `npm run bench:${name}${args.length ? ` -- ${args.join(' ')}` : ''}`,
+    areaFile: areaFor(name),
+  };
   if (!present.includes(name)) {
     runs.push({ ...base, status: 'missing' });
     continue;
@@ -138,7 +165,17 @@ for (const name of NAMES) {
     const previous = readResult(name);
     const stdoutPath = join(OUT_DIR, `${name}.stdout.txt`);
     const stdout = existsSync(stdoutPath) ? readFileSync(stdoutPath, 'utf8') : undefined;
-    runs.push(previous || stdout ? { ...base, status: 'previous', result: previous, stdout, parsedRatios: previous ? undefined : extractRatios(name, stdout ?? '') } : { ...base, status: 'not-run' });
+    runs.push(
+      previous || stdout
+        ? {
+            ...base,
+            status: 'previous',
+            result: previous,
+            stdout,
+            parsedRatios: previous ? undefined : extractRatios(name, stdout ?? ''),
+          }
+        : { ...base, status: 'not-run' },
+    );
     continue;
   }
   step++;
@@ -147,7 +184,9 @@ for (const name of NAMES) {
   const r = await runScript(name, script);
   writeFileSync(join(OUT_DIR, `${name}.stdout.txt`), r.stdout);
   const status = r.timedOut ? 'timeout' : r.exitCode === 0 ? 'ok' : 'failed';
-  console.log(`[${step}/${toRun.length}] bench:${name} ${status === 'ok' ? 'done' : status.toUpperCase()} in ${r.seconds.toFixed(1)}s (total ${clock()})`);
+  console.log(
+    `[${step}/${toRun.length}] bench:${name} ${status === 'ok' ? 'done' : status.toUpperCase()} in ${r.seconds.toFixed(1)}s (total ${clock()})`,
+  );
   const result = status === 'ok' ? readResult(name, startedAt) : undefined;
   const parsedRatios = status === 'ok' && !result ? extractRatios(name, r.stdout) : undefined;
   runs.push({ ...base, status, exitCode: r.exitCode, seconds: r.seconds, stdout: r.stdout, result, parsedRatios });
@@ -156,10 +195,15 @@ for (const name of NAMES) {
 const { targets, source } = loadTargets(ROOT);
 const used = new Set(runs.map((r) => r.areaFile?.path).filter(Boolean));
 const chartFile = join(BENCH_DIR, 'results.svg');
-writeFileSync(chartFile, renderChart(
-  runs.filter((r) => r.result && r.name !== 'instructions').map((r) => ({ title: `${r.name}: ${r.result!.title}`, scenarios: r.result!.scenarios })),
-  `commit ${machine.commit}, ${machine.cores} cores, ${machine.cpu}, Node ${machine.node}, ${machine.date.slice(0, 16).replace('T', ' ')} UTC`,
-));
+writeFileSync(
+  chartFile,
+  renderChart(
+    runs
+      .filter((r) => r.result && r.name !== 'instructions')
+      .map((r) => ({ title: `${r.name}: ${r.result!.title}`, scenarios: r.result!.scenarios })),
+    `commit ${machine.commit}, ${machine.cores} cores, ${machine.cpu}, Node ${machine.node}, ${machine.date.slice(0, 16).replace('T', ' ')} UTC`,
+  ),
+);
 const report = buildReport({
   machine,
   loadAtEnd: os.loadavg().map((n) => Math.round(n * 100) / 100),

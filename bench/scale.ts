@@ -40,7 +40,13 @@ async function role(name: string): Promise<void> {
     const { runCluster } = await import('../src/server/cluster.js');
     const { serve } = await import('../src/server/http.js');
     const port = Number(stringOption('port', '0'));
-    const handle = await runCluster({ workers: Number(stringOption('workers', '1')), start: () => serve(hello, { port, lifespan: 'off', logger: quiet }) }, quiet);
+    const handle = await runCluster(
+      {
+        workers: Number(stringOption('workers', '1')),
+        start: () => serve(hello, { port, lifespan: 'off', logger: quiet }),
+      },
+      quiet,
+    );
     if (handle) process.stdout.write(`${JSON.stringify({ port })}\n`);
     return;
   }
@@ -91,7 +97,6 @@ function treeCpuSeconds(root: number): number {
   return total;
 }
 
-
 /** One measured run: the figures, wall seconds, and the load generator's own CPU seconds. */
 interface Run {
   figures: LoadFigures;
@@ -101,7 +106,11 @@ interface Run {
 
 async function main(): Promise<void> {
   const self = fileURLToPath(import.meta.url);
-  const load: LoadOptions = { connections: numberOption('connections', 50), pipelining: 1, duration: numberOption('duration', 5) };
+  const load: LoadOptions = {
+    connections: numberOption('connections', 50),
+    pipelining: 1,
+    duration: numberOption('duration', 5),
+  };
   const warmup = numberOption('warmup', 1);
   const amount = Math.round(numberOption('amount', 40_000));
   const rounds = Math.round(numberOption('rounds', 3));
@@ -118,7 +127,8 @@ async function main(): Promise<void> {
   const useWrk = wrk?.ok === true;
   const { freePort, findNginx, startNginx } = await import('../test/helpers/nginx.js');
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-  const line = (label: string, f: LoadFigures) => `| ${label} | ${fmt(f.rps)} | ${f.p50.toFixed(2)} | ${f.p99.toFixed(2)} | ${f.errors + f.non2xx} |`;
+  const line = (label: string, f: LoadFigures) =>
+    `| ${label} | ${fmt(f.rps)} | ${f.p50.toFixed(2)} | ${f.p99.toFixed(2)} | ${f.errors + f.non2xx} |`;
 
   const generate = async (url: string, duration: number): Promise<Run> => {
     const t0 = performance.now();
@@ -150,7 +160,9 @@ async function main(): Promise<void> {
       ? `load generator for part (2): wrk -t1 -c${load.connections} -d${load.duration}s --latency (own process; ${why}); part (1): autocannon -c ${load.connections}, a fixed ${amount} requests`
       : `load generator: autocannon -c ${load.connections} in the bench process (${why}); part (1) a fixed ${amount} requests, part (2) -d ${load.duration}`,
   );
-  console.log(`Keep-alive, warm-up ${warmup}s, ${rounds} rounds alternating peer order; the load generator runs on the same cores as the servers.\n`);
+  console.log(
+    `Keep-alive, warm-up ${warmup}s, ${rounds} rounds alternating peer order; the load generator runs on the same cores as the servers.\n`,
+  );
 
   // (1) --workers 1 vs --workers 2: the same fixed number of requests against each, in alternating
   // rounds; the server's CPU is utime + stime of the primary and every worker from /proc, read
@@ -165,11 +177,17 @@ async function main(): Promise<void> {
     genCpuSeconds: number;
     serverCpuSeconds: number;
   }
-  const byWorkers = new Map<number, WorkersRound[]>([[1, []], [2, []]]);
+  const byWorkers = new Map<number, WorkersRound[]>([
+    [1, []],
+    [2, []],
+  ]);
   for (let r = 0; r < rounds; r++) {
     for (const workers of r % 2 === 0 ? [1, 2] : [2, 1]) {
       const port = await freePort();
-      const child: ChildServer = await startServer(`workers-${workers}`, self, { env: { BENCH_ROLE: 'cluster', BENCH_WORKERS: String(workers), BENCH_PORT: String(port) }, timeoutMs: 30_000 });
+      const child: ChildServer = await startServer(`workers-${workers}`, self, {
+        env: { BENCH_ROLE: 'cluster', BENCH_WORKERS: String(workers), BENCH_PORT: String(port) },
+        timeoutMs: 30_000,
+      });
       try {
         const url = `http://127.0.0.1:${port}/`;
         // Warm every worker (the primary hands connections round-robin) before counting.
@@ -181,8 +199,18 @@ async function main(): Promise<void> {
         const wallSeconds = (performance.now() - t0) / 1000;
         const c = process.cpuUsage(c0);
         const serverCpuSeconds = treeCpuSeconds(child.pid) - s0;
-        if (figures.errors + figures.non2xx + figures.timeouts > 0) console.log(`  (--workers ${workers}: ${figures.errors} errors, ${figures.non2xx} non-2xx, ${figures.timeouts} timeouts)`);
-        byWorkers.get(workers)!.push({ workers, round: r + 1, figures, wallSeconds, genCpuSeconds: (c.user + c.system) / 1e6, serverCpuSeconds });
+        if (figures.errors + figures.non2xx + figures.timeouts > 0)
+          console.log(
+            `  (--workers ${workers}: ${figures.errors} errors, ${figures.non2xx} non-2xx, ${figures.timeouts} timeouts)`,
+          );
+        byWorkers.get(workers)!.push({
+          workers,
+          round: r + 1,
+          figures,
+          wallSeconds,
+          genCpuSeconds: (c.user + c.system) / 1e6,
+          serverCpuSeconds,
+        });
       } finally {
         await child.stop(20_000);
       }
@@ -192,7 +220,9 @@ async function main(): Promise<void> {
   const genUs = (x: WorkersRound) => (x.genCpuSeconds * 1e6) / Math.max(1, x.figures.requests);
   const cores = (cpu: number, wall: number) => (cpu / wall).toFixed(2);
   console.log(`## --workers (node:cluster, round-robin), albany HTTP host: ${fmt(amount)} requests per run\n`);
-  console.log('| round | peer | requests | req/s | p50 ms | p99 ms | errors | **server CPU µs/req** | autocannon CPU µs/req | server cores | autocannon cores |');
+  console.log(
+    '| round | peer | requests | req/s | p50 ms | p99 ms | errors | **server CPU µs/req** | autocannon CPU µs/req | server cores | autocannon cores |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   const all = [...byWorkers.get(1)!, ...byWorkers.get(2)!].sort((a, b) => a.round - b.round || a.workers - b.workers);
   for (const x of all) {
@@ -207,11 +237,19 @@ async function main(): Promise<void> {
   const cpuRatios = w1s.map((w1, i) => perReqUs(w2s[i]!) / perReqUs(w1));
   const rpsRatios = w1s.map((w1, i) => w2s[i]!.figures.rps / w1.figures.rps);
   const ticks = Math.min(...all.map((x) => x.serverCpuSeconds)) * 100;
-  console.log(`\nserver CPU = utime + stime of the cluster primary and every worker (/proc/<pid>/stat, all threads), read before and after the counted requests;`);
-  console.log(`cores = CPU seconds ÷ wall seconds of the run. /proc counts in 10 ms ticks: the smallest run used ${fmt(ticks)} ticks (resolution ${(100 / Math.max(1, ticks)).toFixed(1)} %).`);
+  console.log(
+    `\nserver CPU = utime + stime of the cluster primary and every worker (/proc/<pid>/stat, all threads), read before and after the counted requests;`,
+  );
+  console.log(
+    `cores = CPU seconds ÷ wall seconds of the run. /proc counts in 10 ms ticks: the smallest run used ${fmt(ticks)} ticks (resolution ${(100 / Math.max(1, ticks)).toFixed(1)} %).`,
+  );
   console.log(`per-round CPU/req ratios (2 ÷ 1): ${cpuRatios.map((r) => r.toFixed(3)).join(', ')}`);
-  console.log(`**server CPU per request, --workers 2 ÷ --workers 1 = ${median(cpuRatios).toFixed(3)}** (median of per-round ratios; target ≤ 1.05)`);
-  console.log(`req/s --workers 2 ÷ --workers 1 = ${median(rpsRatios).toFixed(2)} (informational: the load generator shares the 2 cores; autocannon used ${median(w1s.map((x) => x.genCpuSeconds / x.wallSeconds)).toFixed(2)} / ${median(w2s.map((x) => x.genCpuSeconds / x.wallSeconds)).toFixed(2)} cores with 1 / 2 workers)\n`);
+  console.log(
+    `**server CPU per request, --workers 2 ÷ --workers 1 = ${median(cpuRatios).toFixed(3)}** (median of per-round ratios; target ≤ 1.05)`,
+  );
+  console.log(
+    `req/s --workers 2 ÷ --workers 1 = ${median(rpsRatios).toFixed(2)} (informational: the load generator shares the 2 cores; autocannon used ${median(w1s.map((x) => x.genCpuSeconds / x.wallSeconds)).toFixed(2)} / ${median(w2s.map((x) => x.genCpuSeconds / x.wallSeconds)).toFixed(2)} cores with 1 / 2 workers)\n`,
+  );
 
   // (2) nginx → FastCGI vs nginx → HTTP
   if (!findNginx()) {
@@ -221,20 +259,32 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'albany-scale-'));
   const fcgiSock = join(dir, 'fcgi.sock');
   const httpSock = join(dir, 'http.sock');
-  const fcgi = await startServer('fastcgi', self, { env: { BENCH_ROLE: 'fastcgi', BENCH_PATH: fcgiSock }, timeoutMs: 30_000 });
-  const http = await startServer('http-uds', self, { env: { BENCH_ROLE: 'http', BENCH_PATH: httpSock }, timeoutMs: 30_000 });
-  const nginx = await startNginx((port) => `
+  const fcgi = await startServer('fastcgi', self, {
+    env: { BENCH_ROLE: 'fastcgi', BENCH_PATH: fcgiSock },
+    timeoutMs: 30_000,
+  });
+  const http = await startServer('http-uds', self, {
+    env: { BENCH_ROLE: 'http', BENCH_PATH: httpSock },
+    timeoutMs: 30_000,
+  });
+  const nginx = await startNginx(
+    (port) => `
     upstream fcgi { server unix:${fcgiSock}; keepalive 64; }
     upstream web { server unix:${httpSock}; keepalive 64; }
     server {
       listen 127.0.0.1:${port};
       location /fcgi/ { include /etc/nginx/fastcgi_params; fastcgi_pass fcgi; fastcgi_keep_conn on; }
       location /http/ { proxy_pass http://web; proxy_http_version 1.1; proxy_set_header Connection ""; }
-    }`);
-  const results = new Map<string, Run[]>([['fcgi', []], ['http', []]]);
+    }`,
+  );
+  const results = new Map<string, Run[]>([
+    ['fcgi', []],
+    ['http', []],
+  ]);
   try {
     for (let r = 0; r < rounds; r++) {
-      for (const key of r % 2 === 0 ? ['fcgi', 'http'] : ['http', 'fcgi']) results.get(key)!.push(await measure(`${nginx.url}/${key}/`));
+      for (const key of r % 2 === 0 ? ['fcgi', 'http'] : ['http', 'fcgi'])
+        results.get(key)!.push(await measure(`${nginx.url}/${key}/`));
     }
   } finally {
     await nginx.stop();

@@ -1,7 +1,15 @@
 // One legacy request on the main thread: hands the request to the pool, feeds the body on demand,
 // relays the worker's response to send() in order and with backpressure, and turns pool faults into
 // responses. The common case (body in hand, response in one piece) is one hand-off and no port message.
-import type { Headers, HttpResponseStartMessage, HttpScope, Receive, ReceiveMessage, Send, SendMessage } from '../src/gateway/types.js';
+import type {
+  Headers,
+  HttpResponseStartMessage,
+  HttpScope,
+  Receive,
+  ReceiveMessage,
+  Send,
+  SendMessage,
+} from '../src/gateway/types.js';
 import { albanyError, hasCode } from '../src/errors.js';
 import { reviveError } from '../src/errors-wire.js';
 import type { OnDisconnect } from '../src/pool/config-types.js';
@@ -54,12 +62,15 @@ class LegacyExchange implements TicketListener {
     const { pool } = this.settings;
     // Refuse before building anything: a flood against a full queue must cost next to nothing.
     if (pool.admit() !== undefined) return this.respond(503, 'Service Unavailable', [['retry-after', '1']]);
-    const ticket = pool.dispatch({
-      mount: this.settings.mount,
-      request: buildLegacyRequest(this.scope),
-      body: first.body,
-      more: first.moreBody,
-    }, this);
+    const ticket = pool.dispatch(
+      {
+        mount: this.settings.mount,
+        request: buildLegacyRequest(this.scope),
+        body: first.body,
+        more: first.moreBody,
+      },
+      this,
+    );
     this.ticket = ticket;
     this.watchDisconnect();
     let result: TaskResult;
@@ -104,7 +115,10 @@ class LegacyExchange implements TicketListener {
       case 'legacy.body':
         this.enqueue(async () => {
           await this.forward({ type: 'http.response.body', body: msg.chunk, moreBody: true });
-          if (msg.ack) this.ticket?.post(this.gone ? { type: 'legacy.disconnect', id: msg.id } : { type: 'legacy.ack', id: msg.id });
+          if (msg.ack)
+            this.ticket?.post(
+              this.gone ? { type: 'legacy.disconnect', id: msg.id } : { type: 'legacy.ack', id: msg.id },
+            );
         });
         return;
       default:
@@ -168,7 +182,11 @@ class LegacyExchange implements TicketListener {
       const error = reviveError(result.error);
       this.settings.log(`albany legacy ${this.settings.mount.moduleUrl}: ${what}`, error);
       if (this.started) {
-        throw albanyError('ERR_ALBANY_HANDLER', `the legacy handler failed after the response started: ${error.message}`, { cause: error });
+        throw albanyError(
+          'ERR_ALBANY_HANDLER',
+          `the legacy handler failed after the response started: ${error.message}`,
+          { cause: error },
+        );
       }
       return this.respond(500, 'Internal Server Error');
     }
@@ -186,10 +204,16 @@ class LegacyExchange implements TicketListener {
       first = send(startMessage(result.start));
     }
     const last = send({ type: 'http.response.body', body: result.body, moreBody: false });
-    const both = first === undefined || first === last ? last : first.then(() => last, (err: unknown) => {
-      last.catch(ignore);
-      throw err;
-    });
+    const both =
+      first === undefined || first === last
+        ? last
+        : first.then(
+            () => last,
+            (err: unknown) => {
+              last.catch(ignore);
+              throw err;
+            },
+          );
     return both.then(undefined, (err: unknown) => this.sendFailed(err));
   }
 
@@ -203,7 +227,10 @@ class LegacyExchange implements TicketListener {
     // Aborted with the client still here: the pool was closed under the request (shutdown).
     if (hasCode(err, 'ERR_ALBANY_ABORTED')) return this.started ? undefined : this.respond(503, 'Service Unavailable');
     if (hasCode(err, 'ERR_ALBANY_QUEUE_FULL')) return this.respond(503, 'Service Unavailable', [['retry-after', '1']]);
-    this.settings.log(`albany legacy ${this.settings.mount.moduleUrl}: ${(err as Error).message}`, (err as Error).cause);
+    this.settings.log(
+      `albany legacy ${this.settings.mount.moduleUrl}: ${(err as Error).message}`,
+      (err as Error).cause,
+    );
     const timeout = hasCode(err, 'ERR_ALBANY_TIMEOUT');
     if (this.started) throw err;
     return timeout ? this.respond(504, 'Gateway Timeout') : this.respond(500, 'Internal Server Error');

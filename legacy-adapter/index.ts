@@ -48,7 +48,10 @@ export interface LegacyApp extends App {
  */
 export function legacy(handlerModule: URL | string, options: LegacyOptions = {}): LegacyApp {
   const moduleUrl = toModuleUrl(handlerModule);
-  const log = options.log ?? ((message: string, error?: unknown) => (error === undefined ? console.error(message) : console.error(message, error)));
+  const log =
+    options.log ??
+    ((message: string, error?: unknown) =>
+      error === undefined ? console.error(message) : console.error(message, error));
   const owned = !(options.pool instanceof LegacyPool);
   let pool: LegacyPool | undefined = options.pool instanceof LegacyPool ? options.pool : undefined;
   const poolName = (options.pool as NamedPoolConfigInput | undefined)?.name;
@@ -56,18 +59,19 @@ export function legacy(handlerModule: URL | string, options: LegacyOptions = {})
   if (owned && typeof poolName === 'string') declarePoolName(poolName);
   const getPool = (): LegacyPool => (pool ??= createPool((options.pool ?? {}) as NamedPoolConfigInput, { log }));
   let settings: ExchangeSettings | undefined;
-  const getSettings = (): ExchangeSettings => (settings ??= {
-    pool: getPool(),
-    mount: {
-      moduleUrl,
-      exportName: options.export,
-      style: options.style,
-      ackBytes: options.ackBytes ?? 256 * 1024,
-      ackMessages: options.ackMessages ?? 64,
-    },
-    onDisconnect: options.onDisconnect ?? getPool().config.onDisconnect,
-    log,
-  });
+  const getSettings = (): ExchangeSettings =>
+    (settings ??= {
+      pool: getPool(),
+      mount: {
+        moduleUrl,
+        exportName: options.export,
+        style: options.style,
+        ackBytes: options.ackBytes ?? 256 * 1024,
+        ackMessages: options.ackMessages ?? 64,
+      },
+      onDisconnect: options.onDisconnect ?? getPool().config.onDisconnect,
+      log,
+    });
   const close = async (): Promise<void> => {
     if (owned && pool !== undefined) await pool.close();
   };
@@ -111,4 +115,15 @@ function toModuleUrl(handlerModule: URL | string): string {
 
 export { LegacyPool, createPool } from '../src/pool/pool.js';
 export type { HandlerStyle } from '../src/pool/protocol.js';
-export type { HeaderInput, NodeHandler, PlainHandler, PlainRequest, PlainResponse, StartResponse, WsgiApp, WsgiEnviron, WsgiErrors, WsgiInput } from './types.js';
+export type {
+  HeaderInput,
+  NodeHandler,
+  PlainHandler,
+  PlainRequest,
+  PlainResponse,
+  StartResponse,
+  WsgiApp,
+  WsgiEnviron,
+  WsgiErrors,
+  WsgiInput,
+} from './types.js';

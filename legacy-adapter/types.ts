@@ -61,4 +61,7 @@ export interface WsgiEnviron {
 }
 
 /** A WSGI-style handler: returns an iterable of chunks (strings are sent as UTF-8), or one string or byte array. */
-export type WsgiApp = (environ: WsgiEnviron, startResponse: StartResponse) => Iterable<string | Uint8Array> | string | Uint8Array;
+export type WsgiApp = (
+  environ: WsgiEnviron,
+  startResponse: StartResponse,
+) => Iterable<string | Uint8Array> | string | Uint8Array;

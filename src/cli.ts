@@ -35,9 +35,16 @@ function oneOf<T extends string>(values: Record<string, unknown>, name: string, 
  * Parses argv (without node and script) into a {@link CliConfig}.
  * @throws AlbanyError `ERR_ALBANY_USAGE` with a one-line message for any bad flag.
  */
-export function parseCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, cwd: string): CliConfig {
+export function parseCli(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  cwd: string,
+): CliConfig {
   const options = Object.fromEntries(
-    FLAGS.map((f) => [f.name, { type: f.type, ...(f.short ? { short: f.short } : {}), ...(f.multiple ? { multiple: true } : {}) }]),
+    FLAGS.map((f) => [
+      f.name,
+      { type: f.type, ...(f.short ? { short: f.short } : {}), ...(f.multiple ? { multiple: true } : {}) },
+    ]),
   );
   let parsed: ReturnType<typeof parseArgs>;
   try {
@@ -49,26 +56,61 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   const values = parsed.values as Record<string, unknown>;
   const [command, ...rest] = parsed.positionals;
 
-  const base = { factory: false, appDir: cwd, envFile: undefined, target: undefined, legacy: undefined, legacyStyle: undefined, provide: [] as string[], interface: 'auto' as const, server: {}, poolFlags: {}, configPath: undefined, workers: 1, metricsPort: undefined, maxRequests: undefined, maxRequestsJitter: 0, fastcgi: undefined, tls: undefined, reloadDirs: undefined, print: false, suggest: undefined, suggestWindowS: 0, adviceIntervalS: 60, cwd, env };
+  const base = {
+    factory: false,
+    appDir: cwd,
+    envFile: undefined,
+    target: undefined,
+    legacy: undefined,
+    legacyStyle: undefined,
+    provide: [] as string[],
+    interface: 'auto' as const,
+    server: {},
+    poolFlags: {},
+    configPath: undefined,
+    workers: 1,
+    metricsPort: undefined,
+    maxRequests: undefined,
+    maxRequestsJitter: 0,
+    fastcgi: undefined,
+    tls: undefined,
+    reloadDirs: undefined,
+    print: false,
+    suggest: undefined,
+    suggestWindowS: 0,
+    adviceIntervalS: 60,
+    cwd,
+    env,
+  };
   if (values.help) return { ...base, command: 'help' };
   if (values.version) return { ...base, command: 'version' };
   if (command === undefined) usage('missing command: use "albany serve MODULE[:EXPORT]" (see albany --help)');
-  if (command !== 'serve' && command !== 'config') usage(`unknown command ${JSON.stringify(command)}: expected serve or config (see albany --help)`);
+  if (command !== 'serve' && command !== 'config')
+    usage(`unknown command ${JSON.stringify(command)}: expected serve or config (see albany --help)`);
   if (rest.length > 1) usage(`too many arguments: ${rest.join(' ')}`);
 
   const poolFlags = Object.fromEntries(Object.entries(values).filter(([k]) => k.startsWith('pool-')));
   const envPort = env.PORT !== undefined && env.PORT !== '' ? intFlag({ PORT: env.PORT }, 'PORT') : undefined;
-  if (values['access-log'] === true && values['no-access-log'] === true) usage('give either --access-log or --no-access-log, not both');
+  if (values['access-log'] === true && values['no-access-log'] === true)
+    usage('give either --access-log or --no-access-log, not both');
   const logLevel = oneOf<LogLevel>(values, 'log-level', ['debug', 'info', 'warn', 'error', 'silent']);
   // On by default, like uvicorn's, and quiet at the levels that ask for warnings only.
-  const accessLog = values['access-log'] === true || (values['no-access-log'] !== true && (logLevel === undefined || logLevel === 'debug' || logLevel === 'info'));
+  const accessLog =
+    values['access-log'] === true ||
+    (values['no-access-log'] !== true && (logLevel === undefined || logLevel === 'debug' || logLevel === 'info'));
   const server: ServerOptions = {
     host: values.host as string | undefined,
     port: intFlag(values, 'port') ?? envPort,
     uds: values.uds as string | undefined,
     rootPath: values['root-path'] as string | undefined,
     proxyHeaders: values['proxy-headers'] === true ? true : undefined,
-    forwardedAllowIps: typeof values['forwarded-allow-ips'] === 'string' ? (values['forwarded-allow-ips'] as string).split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+    forwardedAllowIps:
+      typeof values['forwarded-allow-ips'] === 'string'
+        ? (values['forwarded-allow-ips'] as string)
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : undefined,
     lifespan: oneOf<LifespanMode>(values, 'lifespan', ['auto', 'on', 'off']),
     logLevel,
     accessLog,
@@ -88,9 +130,10 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   }
   if (values['suggest-window'] !== undefined && values.suggest === undefined) usage('--suggest-window needs --suggest');
   const adviceEnv = env.ALBANY_ADVICE_INTERVAL;
-  const envAdvice = adviceEnv !== undefined && adviceEnv !== ''
-    ? intFlag({ ALBANY_ADVICE_INTERVAL: adviceEnv }, 'ALBANY_ADVICE_INTERVAL')
-    : undefined;
+  const envAdvice =
+    adviceEnv !== undefined && adviceEnv !== ''
+      ? intFlag({ ALBANY_ADVICE_INTERVAL: adviceEnv }, 'ALBANY_ADVICE_INTERVAL')
+      : undefined;
   const config: CliConfig = {
     ...base,
     command,
@@ -117,22 +160,34 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   };
   config.tls = tlsFlags(values);
   config.reloadDirs = reloadFlags(values, config, cwd);
-  if (config.tls !== undefined && config.fastcgi !== undefined) usage('--ssl-keyfile does not apply to --fastcgi: the web server in front terminates TLS');
-  if (config.appDir !== cwd && !statSync(config.appDir, { throwIfNoEntry: false })?.isDirectory()) usage(`--app-dir ${JSON.stringify(values['app-dir'])} is not a directory`);
-  if (config.factory && config.legacy !== undefined) usage('--factory applies to a serve target, not to --legacy handlers');
+  if (config.tls !== undefined && config.fastcgi !== undefined)
+    usage('--ssl-keyfile does not apply to --fastcgi: the web server in front terminates TLS');
+  if (config.appDir !== cwd && !statSync(config.appDir, { throwIfNoEntry: false })?.isDirectory())
+    usage(`--app-dir ${JSON.stringify(values['app-dir'])} is not a directory`);
+  if (config.factory && config.legacy !== undefined)
+    usage('--factory applies to a serve target, not to --legacy handlers');
   if (config.maxRequests !== undefined && values.workers === undefined) {
     // Recycling means a fresh process takes over the socket; one process alone would drop requests.
-    usage('--max-requests needs --workers N (also --workers 1): a worker is replaced by a fresh one while the others, or its successor, keep serving');
+    usage(
+      '--max-requests needs --workers N (also --workers 1): a worker is replaced by a fresh one while the others, or its successor, keep serving',
+    );
   }
   if (config.fastcgi !== undefined) {
     // The FastCGI front has its own request books; these act on the HTTP host only (nginx in front
     // of FastCGI keeps the access log and its own limits).
-    const httpOnly = ['limit-concurrency', 'max-requests', 'log-format', 'access-log'].filter((name) => values[name] !== undefined);
-    if (httpOnly.length > 0) usage(`${httpOnly.map((n) => `--${n}`).join(', ')} ${httpOnly.length === 1 ? 'acts' : 'act'} on the HTTP server only, not with --fastcgi (nginx in front keeps the access log and limits)`);
+    const httpOnly = ['limit-concurrency', 'max-requests', 'log-format', 'access-log'].filter(
+      (name) => values[name] !== undefined,
+    );
+    if (httpOnly.length > 0)
+      usage(
+        `${httpOnly.map((n) => `--${n}`).join(', ')} ${httpOnly.length === 1 ? 'acts' : 'act'} on the HTTP server only, not with --fastcgi (nginx in front keeps the access log and limits)`,
+      );
     server.accessLog = false;
   }
-  if (values['max-requests-jitter'] !== undefined && config.maxRequests === undefined) usage('--max-requests-jitter needs --max-requests N');
-  if (config.fastcgi !== undefined && server.uds !== undefined) usage('give either --fastcgi or --uds, not both (--fastcgi unix:/PATH serves FastCGI on a Unix socket)');
+  if (values['max-requests-jitter'] !== undefined && config.maxRequests === undefined)
+    usage('--max-requests-jitter needs --max-requests N');
+  if (config.fastcgi !== undefined && server.uds !== undefined)
+    usage('give either --fastcgi or --uds, not both (--fastcgi unix:/PATH serves FastCGI on a Unix socket)');
   if (command === 'serve' && config.target === undefined && config.legacy === undefined) {
     usage('serve needs a target: albany serve MODULE[:EXPORT], or --legacy MODULE[:EXPORT]');
   }
@@ -151,7 +206,8 @@ function tlsFlags(values: Record<string, unknown>): TlsFiles | undefined {
     if (cafile !== undefined) usage('--ssl-ca needs --ssl-keyfile and --ssl-certfile');
     return undefined;
   }
-  if (keyfile === undefined || certfile === undefined) usage('give both --ssl-keyfile and --ssl-certfile to serve HTTPS');
+  if (keyfile === undefined || certfile === undefined)
+    usage('give both --ssl-keyfile and --ssl-certfile to serve HTTPS');
   return cafile === undefined ? { keyfile, certfile } : { keyfile, certfile, cafile };
 }
 
@@ -165,7 +221,10 @@ function reloadFlags(values: Record<string, unknown>, config: CliConfig, cwd: st
     if (dirs.length > 0) usage('--reload-dir needs --reload');
     return undefined;
   }
-  if (config.workers > 1) usage('--reload cannot be combined with --workers: it restarts one development process (use SIGHUP for a rolling restart of workers)');
+  if (config.workers > 1)
+    usage(
+      '--reload cannot be combined with --workers: it restarts one development process (use SIGHUP for a rolling restart of workers)',
+    );
   if (dirs.length > 0) {
     return dirs.map((dir) => {
       const full = resolve(cwd, dir);
@@ -195,7 +254,10 @@ function loadEnvFile(path: string): void {
 
 function version(): string {
   // dist/src/cli.js sits one folder deeper than src/cli.ts.
-  const pkgUrl = new URL(import.meta.url.includes('/dist/') ? '../../package.json' : '../package.json', import.meta.url);
+  const pkgUrl = new URL(
+    import.meta.url.includes('/dist/') ? '../../package.json' : '../package.json',
+    import.meta.url,
+  );
   return (JSON.parse(readFileSync(pkgUrl, 'utf8')) as { version: string }).version;
 }
 
@@ -231,7 +293,11 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     await run(config);
   } catch (error) {
     const code = AlbanyError.is(error) ? error.code : undefined;
-    const usageLike = code === ErrorCodes.ERR_ALBANY_APP_LOAD || code === ErrorCodes.ERR_ALBANY_USAGE || code === ErrorCodes.ERR_ALBANY_INVALID_CONFIG || code === ErrorCodes.ERR_ALBANY_INTERFACE;
+    const usageLike =
+      code === ErrorCodes.ERR_ALBANY_APP_LOAD ||
+      code === ErrorCodes.ERR_ALBANY_USAGE ||
+      code === ErrorCodes.ERR_ALBANY_INVALID_CONFIG ||
+      code === ErrorCodes.ERR_ALBANY_INTERFACE;
     process.stderr.write(`albany: ${(error as Error).message}\n`);
     process.exitCode = usageLike ? 2 : 1;
   }
@@ -242,7 +308,8 @@ async function suggest(target: string, windowS: number): Promise<void> {
   try {
     const { suggestFromMetrics } = await import('./pool/advice-suggest.js');
     const window = windowS > 0 ? ` [last ${windowS} s]` : '';
-    for (const advice of await suggestFromMetrics(target, { windowS })) process.stdout.write(`${advice.line}${window}\n`);
+    for (const advice of await suggestFromMetrics(target, { windowS }))
+      process.stdout.write(`${advice.line}${window}\n`);
   } catch (error) {
     process.stderr.write(`albany: ${(error as Error).message}\n`);
     process.exitCode = 2;

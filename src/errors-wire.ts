@@ -21,7 +21,13 @@ const MAX_CAUSE_DEPTH = 8;
 /** Flattens `err` (anything thrown) into cloneable data: name, message, stack, code, own props, cause. */
 export function serializeError(err: unknown, depth = 0): SerializedError {
   if (!(err instanceof Error) && !(typeof err === 'object' && err !== null && 'message' in err)) {
-    return { name: 'Error', message: `non-error thrown: ${describe(err)}`, stack: undefined, code: undefined, props: { thrown: cloneOrString(err) } };
+    return {
+      name: 'Error',
+      message: `non-error thrown: ${describe(err)}`,
+      stack: undefined,
+      code: undefined,
+      props: { thrown: cloneOrString(err) },
+    };
   }
   const e = err as Error & { code?: unknown; cause?: unknown };
   const props: Record<string, unknown> = {};
@@ -47,7 +53,13 @@ export function serializeError(err: unknown, depth = 0): SerializedError {
 // Classes made for remote error names, so every rebuilt `ValidationError` shares one constructor.
 const namedClasses = new Map<string, new (message: string) => Error>();
 const builtins: Record<string, new (message: string) => Error> = {
-  Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError,
+  Error,
+  TypeError,
+  RangeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
 };
 
 function classFor(name: string): new (message: string) => Error {
@@ -71,17 +83,26 @@ export function reviveError(data: SerializedError): Error {
 }
 
 function makeError(data: SerializedError): Error {
-  const cause = data.cause === undefined ? undefined : 'value' in data.cause ? data.cause.value : reviveError(data.cause as SerializedError);
+  const cause =
+    data.cause === undefined
+      ? undefined
+      : 'value' in data.cause
+        ? data.cause.value
+        : reviveError(data.cause as SerializedError);
   let err: Error;
   if (data.albany === true && data.code !== undefined) {
     const details = data.props['details'] as Record<string, unknown> | undefined;
-    err = new AlbanyError(data.code as ErrorCode, data.message, { cause, ...(details === undefined ? {} : { details }) });
+    err = new AlbanyError(data.code as ErrorCode, data.message, {
+      cause,
+      ...(details === undefined ? {} : { details }),
+    });
   } else {
     err = new (classFor(data.name))(data.message);
     if (cause !== undefined) Object.defineProperty(err, 'cause', { value: cause, writable: true, configurable: true });
     if (data.code !== undefined) (err as Error & { code: string }).code = data.code;
   }
-  if (err.name !== data.name) Object.defineProperty(err, 'name', { value: data.name, writable: true, configurable: true });
+  if (err.name !== data.name)
+    Object.defineProperty(err, 'name', { value: data.name, writable: true, configurable: true });
   for (const [key, value] of Object.entries(data.props)) {
     if (key === 'details' && data.albany === true) continue;
     (err as unknown as Record<string, unknown>)[key] = value;

@@ -5,8 +5,15 @@
 
 /** Flags about the main script's string input: never meaningful to a worker. Each takes a value when marked. */
 const ENTRY_FLAGS: ReadonlyMap<string, boolean> = new Map([
-  ['-e', true], ['--eval', true], ['-p', true], ['--print', true], ['-pe', true], ['-ep', true],
-  ['--input-type', true], ['-i', false], ['--interactive', false],
+  ['-e', true],
+  ['--eval', true],
+  ['-p', true],
+  ['--print', true],
+  ['-pe', true],
+  ['-ep', true],
+  ['--input-type', true],
+  ['-i', false],
+  ['--interactive', false],
 ]);
 
 /**
@@ -14,7 +21,8 @@ const ENTRY_FLAGS: ReadonlyMap<string, boolean> = new Map([
  * rejects per-process and V8 flags in an explicit `execArgv` (ERR_WORKER_INVALID_EXEC_ARGV); those
  * apply to the whole process anyway, so dropping them loses nothing.
  */
-const WORKER_FLAGS = /^(?:--import|--require|-r|--loader|--experimental-loader|--conditions|-C|--experimental-[\w-]+|--no-experimental-[\w-]+|--enable-source-maps|--no-warnings|--disable-warning|--trace-warnings|--trace-uncaught|--unhandled-rejections|--no-deprecation|--trace-deprecation|--throw-deprecation|--pending-deprecation|--preserve-symlinks|--frozen-intrinsics|--no-addons|--no-global-search-paths)$/;
+const WORKER_FLAGS =
+  /^(?:--import|--require|-r|--loader|--experimental-loader|--conditions|-C|--experimental-[\w-]+|--no-experimental-[\w-]+|--enable-source-maps|--no-warnings|--disable-warning|--trace-warnings|--trace-uncaught|--unhandled-rejections|--no-deprecation|--trace-deprecation|--throw-deprecation|--pending-deprecation|--preserve-symlinks|--frozen-intrinsics|--no-addons|--no-global-search-paths)$/;
 
 /** One flag with the values that follow it as separate tokens (execArgv holds no script path, so a token without a dash is always a value). */
 interface FlagGroup {

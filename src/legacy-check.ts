@@ -27,14 +27,18 @@ export interface LegacySpec {
  * @throws AlbanyError `ERR_ALBANY_APP_LOAD` with a one-line message naming the file, the line
  * where the loader can tell it, and the problem.
  */
-export async function checkLegacyModule(spec: LegacySpec): Promise<{ style: HandlerStyle; listen: string | undefined }> {
+export async function checkLegacyModule(
+  spec: LegacySpec,
+): Promise<{ style: HandlerStyle; listen: string | undefined }> {
   if (!existsSync(spec.file)) throw loadError(`legacy module not found: ${spec.file}`);
   const moduleUrl = pathToFileURL(spec.file).href;
   const result = await runCheck({ moduleUrl, exportName: spec.exportName, style: spec.style });
   if (result.ok) return { style: result.style, listen: result.listen };
   const message = await describeLoadFailure('legacy module', spec.file, result.error);
   // The loader speaks to legacy() callers; on the command line the style is a flag.
-  throw loadError(message.includes("legacy(url, { style") ? `${message} (here: --legacy-style wsgi|plain|node)` : message);
+  throw loadError(
+    message.includes('legacy(url, { style') ? `${message} (here: --legacy-style wsgi|plain|node)` : message,
+  );
 }
 
 function loadError(message: string): AlbanyError {
@@ -61,7 +65,12 @@ function runCheck(request: LegacyCheckRequest): Promise<LegacyCheckResult> {
       if (!settled) settle({ ok: false, error: errorInfo(err) });
     });
     worker.once('exit', (code) => {
-      if (!settled) reject(loadError(`legacy module ${fileURLToPath(request.moduleUrl)} did not finish loading (the check thread exited with code ${code}; a top-level await that never settles?)`));
+      if (!settled)
+        reject(
+          loadError(
+            `legacy module ${fileURLToPath(request.moduleUrl)} did not finish loading (the check thread exited with code ${code}; a top-level await that never settles?)`,
+          ),
+        );
     });
   });
 }

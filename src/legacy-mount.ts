@@ -14,7 +14,10 @@ export function legacySpec(config: CliConfig): LegacySpec {
 }
 
 /** Builds the gateway App for `--legacy`, with a pool made from the merged config. */
-export async function legacyFromCli(config: CliConfig, pool: PoolConfig): Promise<{ app: App; close: () => Promise<void> }> {
+export async function legacyFromCli(
+  config: CliConfig,
+  pool: PoolConfig,
+): Promise<{ app: App; close: () => Promise<void> }> {
   const { legacy } = await import('../legacy-adapter/index.js');
   const spec = legacySpec(config);
   const app = legacy(pathToFileURL(spec.file), {

@@ -80,7 +80,10 @@ function install(): void {
     const call = describeCall(args);
     const isHttp = this instanceof http.Server || this instanceof https.Server;
     if (session.captured !== undefined || !isHttp || this.listeners('request').length === 0) {
-      const why = session.captured !== undefined ? `the app already listened (${session.captured.call}, served by albany)` : 'it is not an http server with a request handler';
+      const why =
+        session.captured !== undefined
+          ? `the app already listened (${session.captured.call}, served by albany)`
+          : 'it is not an http server with a request handler';
       session.warn(`the app's ${call} binds for real: ${why}`);
       return original.apply(this, args as Parameters<typeof original>);
     }
@@ -118,14 +121,19 @@ function fakeListening(server: net.Server, args: unknown[], call: string): Captu
 /** The port (or pipe path) the app asked for, as node's address() would give it. */
 function requestedAddress(args: unknown[]): net.AddressInfo | string | null {
   let first = args[0];
-  if (first !== null && typeof first === 'object') first = (first as { port?: unknown; path?: unknown }).port ?? (first as { path?: unknown }).path;
+  if (first !== null && typeof first === 'object')
+    first = (first as { port?: unknown; path?: unknown }).port ?? (first as { path?: unknown }).path;
   if (typeof first === 'string' && !/^\d+$/.test(first)) return first;
   const port = Number(first ?? 0);
   return { address: '::', family: 'IPv6', port: Number.isInteger(port) ? port : 0 };
 }
 
 function describeCall(args: unknown[]): string {
-  const shown = args.filter((a) => typeof a !== 'function').map((a) => (typeof a === 'object' && a !== null ? JSON.stringify(a) : typeof a === 'string' ? JSON.stringify(a) : String(a)));
+  const shown = args
+    .filter((a) => typeof a !== 'function')
+    .map((a) =>
+      typeof a === 'object' && a !== null ? JSON.stringify(a) : typeof a === 'string' ? JSON.stringify(a) : String(a),
+    );
   return `listen(${shown.join(', ')})`;
 }
 
@@ -135,5 +143,7 @@ function describeCall(args: unknown[]): string {
  */
 export function isNoExport(value: unknown): boolean {
   if (value === undefined || value === null) return true;
-  return typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype && Object.keys(value).length === 0;
+  return (
+    typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype && Object.keys(value).length === 0
+  );
 }

@@ -66,7 +66,9 @@ export async function importModule(file: string): Promise<Record<string, unknown
 
 /** One line with the file, the line of a syntax error or a throw at import time, and the problem. */
 async function loadFailure(file: string, error: unknown): Promise<AlbanyError> {
-  return new AlbanyError(ErrorCodes.ERR_ALBANY_APP_LOAD, await describeLoadFailure('module', file, errorInfo(error)), { cause: error });
+  return new AlbanyError(ErrorCodes.ERR_ALBANY_APP_LOAD, await describeLoadFailure('module', file, errorInfo(error)), {
+    cause: error,
+  });
 }
 
 /**
@@ -90,18 +92,30 @@ export interface LoadedApp {
  * which binds nothing. An explicit export wins over a captured listen; a named export must exist.
  * @throws AlbanyError `ERR_ALBANY_APP_LOAD` when the module fails to load or has neither.
  */
-export async function loadApp(target: AppTarget, warn: (message: string) => void, exportNamed = target.exportName !== 'default'): Promise<LoadedApp> {
+export async function loadApp(
+  target: AppTarget,
+  warn: (message: string) => void,
+  exportNamed = target.exportName !== 'default',
+): Promise<LoadedApp> {
   const { value: mod, captured } = await captureListen(() => importModule(target.file), {
     warn,
-    wantsListen: (m) => !exportNamed && isNoExport(m[target.exportName]) && Object.keys(m).every((k) => k === 'default' || k === 'module.exports' || k === '__esModule'),
+    wantsListen: (m) =>
+      !exportNamed &&
+      isNoExport(m[target.exportName]) &&
+      Object.keys(m).every((k) => k === 'default' || k === 'module.exports' || k === '__esModule'),
   });
   const value = mod[target.exportName];
   if (exportNamed || !isNoExport(value)) {
-    if (captured !== undefined) warn(`serving export "${target.exportName}" of ${target.file}; the app's own ${captured.call} was not bound (an export wins)`);
+    if (captured !== undefined)
+      warn(
+        `serving export "${target.exportName}" of ${target.file}; the app's own ${captured.call} was not bound (an export wins)`,
+      );
     return { value: exportOf(target, mod), listen: undefined };
   }
   if (captured !== undefined) return { value: captured.handler, listen: captured };
-  const names = Object.keys(mod).filter((k) => k !== '__esModule' && k !== 'module.exports' && !(k === 'default' && isNoExport(mod.default)));
+  const names = Object.keys(mod).filter(
+    (k) => k !== '__esModule' && k !== 'module.exports' && !(k === 'default' && isNoExport(mod.default)),
+  );
   throw new AlbanyError(
     ErrorCodes.ERR_ALBANY_APP_LOAD,
     `module ${target.file} has no export "${target.exportName}"${names.length ? ` (it exports: ${names.join(', ')})` : ''} and did not call app.listen()/server.listen() while loading: export the app (export default app) or let it call app.listen(port)`,

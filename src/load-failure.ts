@@ -16,7 +16,8 @@ export interface ErrorInfo {
 
 /** {@link ErrorInfo} of any thrown value, following `cause` a few levels. */
 export function errorInfo(err: unknown, depth = 0): ErrorInfo {
-  if (!(err instanceof Error)) return { name: 'Error', message: String(err), stack: undefined, code: undefined, cause: undefined };
+  if (!(err instanceof Error))
+    return { name: 'Error', message: String(err), stack: undefined, code: undefined, cause: undefined };
   const code = (err as { code?: unknown }).code;
   return {
     name: err.name,
@@ -38,7 +39,8 @@ export async function describeLoadFailure(label: string, file: string, error: Er
 
 async function describe(label: string, file: string, moduleUrl: string, error: ErrorInfo): Promise<string> {
   const cause = error.cause;
-  if (error.code === ErrorCodes.ERR_ALBANY_APP_LOAD && cause === undefined) return error.message.replaceAll(moduleUrl, file);
+  if (error.code === ErrorCodes.ERR_ALBANY_APP_LOAD && cause === undefined)
+    return error.message.replaceAll(moduleUrl, file);
   const problem = cause ?? error;
   if (problem.name === 'SyntaxError' || /\bTransform failed\b/.test(problem.message)) {
     const line = await syntaxErrorLine(file, moduleUrl, problem);

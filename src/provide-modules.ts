@@ -43,7 +43,10 @@ export function parseProvideSpec(spec: string, cwd: string): ProvideSpec {
   const named = eq > 0 && PREFIX.test(spec.slice(0, eq));
   const { file, exportName } = splitModuleSpec(named ? spec.slice(eq + 1) : spec, cwd);
   if (exportName !== undefined) {
-    throw new AlbanyError(ErrorCodes.ERR_ALBANY_USAGE, `--provide takes [NAME=]MODULE, not MODULE:EXPORT (every exported function of the module is provided), got ${JSON.stringify(spec)}`);
+    throw new AlbanyError(
+      ErrorCodes.ERR_ALBANY_USAGE,
+      `--provide takes [NAME=]MODULE, not MODULE:EXPORT (every exported function of the module is provided), got ${JSON.stringify(spec)}`,
+    );
   }
   return { file, prefix: named ? spec.slice(0, eq) : basename(file, extname(file)) };
 }
@@ -100,21 +103,31 @@ export async function startProvided(specs: readonly ProvideSpec[], logger: Logge
         const name = `${spec.prefix}.${exportName}`;
         const previous = owner.get(name) ?? (registry.has(name) ? 'code that called provide()' : undefined);
         if (previous !== undefined) {
-          throw new AlbanyError(ErrorCodes.ERR_ALBANY_APP_LOAD, `--provide ${spec.file}: the service "${name}" is already provided by ${previous}; give this module another name with --provide NAME=MODULE`);
+          throw new AlbanyError(
+            ErrorCodes.ERR_ALBANY_APP_LOAD,
+            `--provide ${spec.file}: the service "${name}" is already provided by ${previous}; give this module another name with --provide NAME=MODULE`,
+          );
         }
         owner.set(name, spec.file);
         entry.withdraw.push(provide(name, value as (...args: unknown[]) => unknown));
         names.push(name);
       }
       if (entry.withdraw.length === 0 && startup === undefined && entry.shutdown === undefined) {
-        throw new AlbanyError(ErrorCodes.ERR_ALBANY_APP_LOAD, `--provide ${spec.file} exports no functions to provide (exports: ${Object.keys(mod).join(', ') || 'none'}); a default export is not a service`);
+        throw new AlbanyError(
+          ErrorCodes.ERR_ALBANY_APP_LOAD,
+          `--provide ${spec.file} exports no functions to provide (exports: ${Object.keys(mod).join(', ') || 'none'}); a default export is not a service`,
+        );
       }
       started.push(entry);
       if (startup !== undefined) {
         try {
           await startup();
         } catch (error) {
-          throw new AlbanyError(ErrorCodes.ERR_ALBANY_LIFESPAN, `--provide ${spec.file}: startup() failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+          throw new AlbanyError(
+            ErrorCodes.ERR_ALBANY_LIFESPAN,
+            `--provide ${spec.file}: startup() failed: ${(error as Error)?.message ?? String(error)}`,
+            { cause: error },
+          );
         }
       }
       logger.debug(`provided ${entry.withdraw.length} service(s) from ${spec.file}`);
@@ -135,9 +148,17 @@ async function load(spec: ProvideSpec): Promise<Record<string, unknown>> {
   }
 }
 
-function hook(mod: Record<string, unknown>, name: 'startup' | 'shutdown', spec: ProvideSpec): (() => unknown) | undefined {
+function hook(
+  mod: Record<string, unknown>,
+  name: 'startup' | 'shutdown',
+  spec: ProvideSpec,
+): (() => unknown) | undefined {
   const value = mod[name];
   if (value === undefined) return undefined;
-  if (typeof value !== 'function') throw new AlbanyError(ErrorCodes.ERR_ALBANY_APP_LOAD, `--provide ${spec.file}: export "${name}" must be a function, got ${typeof value}`);
+  if (typeof value !== 'function')
+    throw new AlbanyError(
+      ErrorCodes.ERR_ALBANY_APP_LOAD,
+      `--provide ${spec.file}: export "${name}" must be a function, got ${typeof value}`,
+    );
   return value as () => unknown;
 }

@@ -26,7 +26,12 @@ export interface ReloadWatch {
  * quiet). One fs.watch per folder rather than `{ recursive: true }`: on Linux node emulates
  * recursion by watching every entry, node_modules included, with no way to leave it out.
  */
-export function watchForReload(roots: readonly string[], onChange: (path: string) => void, logger: Logger, debounceMs = 150): ReloadWatch {
+export function watchForReload(
+  roots: readonly string[],
+  onChange: (path: string) => void,
+  logger: Logger,
+  debounceMs = 150,
+): ReloadWatch {
   const watchers = new Map<string, FSWatcher>();
   let timer: NodeJS.Timeout | undefined;
   let first: string | undefined;
@@ -70,7 +75,8 @@ export function watchForReload(roots: readonly string[], onChange: (path: string
       return;
     }
     for (const entry of entries) {
-      if (entry.isDirectory() && !SKIPPED_DIRS.has(entry.name) && !entry.name.startsWith('.')) walk(join(dir, entry.name));
+      if (entry.isDirectory() && !SKIPPED_DIRS.has(entry.name) && !entry.name.startsWith('.'))
+        walk(join(dir, entry.name));
     }
   };
   for (const root of roots) walk(root);

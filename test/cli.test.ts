@@ -18,7 +18,11 @@ interface Run {
 }
 
 function albany(args: string[], timeoutMs = 15_000): Run {
-  const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [bin, ...args], {
+    cwd: root,
+    env: { ...process.env, NODE_OPTIONS: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -39,7 +43,10 @@ async function listening(run: Run): Promise<string> {
   for (;;) {
     const match = /albany: listening on (http:\/\/\S+)/.exec(run.stdout());
     if (match) return match[1]!;
-    const exited = await Promise.race([run.exit.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 25))]);
+    const exited = await Promise.race([
+      run.exit.then(() => true),
+      new Promise<false>((r) => setTimeout(() => r(false), 25)),
+    ]);
     if (exited) throw new Error(`albany exited before listening:\n${run.stderr()}`);
   }
 }
@@ -85,44 +92,59 @@ test.serial('a missing export exits 2 with one line naming it and what the modul
   t.regex(run.stderr(), /no export "nothere" \(it exports: default, named\)/);
 });
 
-test.serial('serve a TypeScript module on --port 0: prints its URL, answers a fetch, and exits 0 on SIGTERM', async (t) => {
-  const run = albany(['serve', fixture('hello.ts'), '--host', '127.0.0.1', '--port', '0', '--lifespan', 'on']);
-  t.teardown(() => run.child.kill('SIGKILL'));
-  const url = await listening(run);
-  t.regex(url, /^http:\/\/127\.0\.0\.1:\d+$/);
-  const res = await fetch(`${url}/there`);
-  t.is(await res.text(), 'hello from /there');
-  run.child.kill('SIGTERM');
-  const { code } = await run.exit;
-  t.is(code, 0, run.stderr());
-});
+test.serial(
+  'serve a TypeScript module on --port 0: prints its URL, answers a fetch, and exits 0 on SIGTERM',
+  async (t) => {
+    const run = albany(['serve', fixture('hello.ts'), '--host', '127.0.0.1', '--port', '0', '--lifespan', 'on']);
+    t.teardown(() => run.child.kill('SIGKILL'));
+    const url = await listening(run);
+    t.regex(url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    const res = await fetch(`${url}/there`);
+    t.is(await res.text(), 'hello from /there');
+    run.child.kill('SIGTERM');
+    const { code } = await run.exit;
+    t.is(code, 0, run.stderr());
+  },
+);
 
-test.serial('--workers 2 serves from two processes on one port, and SIGTERM to the primary stops them all with exit 0', async (t) => {
-  const run = albany(['serve', fixture('pid.js'), '--host', '127.0.0.1', '--port', '0', '--workers', '2', '--lifespan', 'off'], 30_000);
-  t.teardown(() => run.child.kill('SIGKILL'));
-  const url = await listening(run);
-  // Each worker prints its own line; both listen on the one port the primary holds.
-  for (;;) {
-    if ((run.stdout().match(/albany: listening on /g) ?? []).length >= 2) break;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  t.deepEqual(new Set([...run.stdout().matchAll(/listening on (\S+)/g)].map((m) => m[1])), new Set([url]));
-  const pids = new Set<string>();
-  // A fresh connection per request (no keep-alive), so the primary hands each to the next worker.
-  const getPid = () => new Promise<string>((resolve, reject) => {
-    http.get(url, { agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve(body));
-    }).on('error', reject);
-  });
-  for (let i = 0; i < 12; i++) pids.add(await getPid());
-  t.is(pids.size, 2, run.stderr());
-  t.false(pids.has(String(run.child.pid)));
-  run.child.kill('SIGTERM');
-  const { code } = await run.exit;
-  t.is(code, 0, run.stderr());
-  for (const pid of pids) t.throws(() => process.kill(Number(pid), 0), undefined, `worker ${pid} still running`);
-});
+test.serial(
+  '--workers 2 serves from two processes on one port, and SIGTERM to the primary stops them all with exit 0',
+  async (t) => {
+    const run = albany(
+      ['serve', fixture('pid.js'), '--host', '127.0.0.1', '--port', '0', '--workers', '2', '--lifespan', 'off'],
+      30_000,
+    );
+    t.teardown(() => run.child.kill('SIGKILL'));
+    const url = await listening(run);
+    // Each worker prints its own line; both listen on the one port the primary holds.
+    for (;;) {
+      if ((run.stdout().match(/albany: listening on /g) ?? []).length >= 2) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    t.deepEqual(new Set([...run.stdout().matchAll(/listening on (\S+)/g)].map((m) => m[1])), new Set([url]));
+    const pids = new Set<string>();
+    // A fresh connection per request (no keep-alive), so the primary hands each to the next worker.
+    const getPid = () =>
+      new Promise<string>((resolve, reject) => {
+        http
+          .get(url, { agent: false }, (res) => {
+            let body = '';
+            res
+              .setEncoding('utf8')
+              .on('data', (c: string) => (body += c))
+              .on('end', () => resolve(body));
+          })
+          .on('error', reject);
+      });
+    for (let i = 0; i < 12; i++) pids.add(await getPid());
+    t.is(pids.size, 2, run.stderr());
+    t.false(pids.has(String(run.child.pid)));
+    run.child.kill('SIGTERM');
+    const { code } = await run.exit;
+    t.is(code, 0, run.stderr());
+    for (const pid of pids) t.throws(() => process.kill(Number(pid), 0), undefined, `worker ${pid} still running`);
+  },
+);
 
 test.serial('serve a JavaScript module without lifespan support under --lifespan auto', async (t) => {
   const run = albany(['serve', fixture('http-only.js'), '--port', '0', '--lifespan', 'auto', '--log-level', 'error']);
@@ -134,7 +156,7 @@ test.serial('serve a JavaScript module without lifespan support under --lifespan
   t.is(run.stderr(), '', '--log-level error should keep info lines quiet');
 });
 
-test.serial('lifespan startup failure exits non-zero with the app\'s message', async (t) => {
+test.serial("lifespan startup failure exits non-zero with the app's message", async (t) => {
   const run = albany(['serve', fixture('lifespan-fail.js'), '--port', '0']);
   const { code } = await run.exit;
   t.not(code, 0);

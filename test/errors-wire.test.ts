@@ -60,26 +60,35 @@ test.serial('a legacy handler error reaches the 500 log with its code, props and
   assertRich(t, logged[0]!.error);
 });
 
-test.serial('a legacy handler failing after the response started rejects the app with ERR_ALBANY_HANDLER caused by its error', async (t) => {
-  const logged: unknown[] = [];
-  const app = legacy(fixture, { pool: { maxThreads: 1 }, log: (_message, error) => logged.push(error) });
-  t.teardown(() => app.close());
-  const c = new Communicator(app, httpScope({ path: '/midway' }));
-  c.input({ type: 'http.request', body: new Uint8Array(), moreBody: false });
-  const start = await c.output(10_000);
-  t.is(start.type, 'http.response.start');
-  const err = await c.done.then(() => undefined, (e: unknown) => e);
-  t.true(hasCode(err, 'ERR_ALBANY_HANDLER'), String(err));
-  t.regex((err as Error).message, /after the response started: charge failed/);
-  assertRich(t, (err as Error).cause);
-  assertRich(t, logged[0]);
-});
+test.serial(
+  'a legacy handler failing after the response started rejects the app with ERR_ALBANY_HANDLER caused by its error',
+  async (t) => {
+    const logged: unknown[] = [];
+    const app = legacy(fixture, { pool: { maxThreads: 1 }, log: (_message, error) => logged.push(error) });
+    t.teardown(() => app.close());
+    const c = new Communicator(app, httpScope({ path: '/midway' }));
+    c.input({ type: 'http.request', body: new Uint8Array(), moreBody: false });
+    const start = await c.output(10_000);
+    t.is(start.type, 'http.response.start');
+    const err = await c.done.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    t.true(hasCode(err, 'ERR_ALBANY_HANDLER'), String(err));
+    t.regex((err as Error).message, /after the response started: charge failed/);
+    assertRich(t, (err as Error).cause);
+    assertRich(t, logged[0]);
+  },
+);
 
 test.serial('an offload call error rejects with its code, props and cause', async (t) => {
   const pool = createPool({ maxThreads: 1 }, { configSources: false });
   t.teardown(() => pool.close());
   const charge = offload(fixture, 'charge', { pool });
-  const err = await charge().then(() => undefined, (e: unknown) => e);
+  const err = await charge().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   // As for runSync: the caller's error carries the code and props, its cause is the worker's error as thrown.
   assertRich(t, err, false);
   t.regex((err as Error).stack ?? '', /--- in offload charge\(\) on a worker thread ---/);

@@ -11,10 +11,22 @@ const cases: Array<[string, string[], string[] | undefined]> = [
   ['node --eval=CODE', ['--eval=console.log(1)'], []],
   ['node -pe CODE', ['-pe', 'process.execArgv'], []],
   ['node -p CODE keeps --import tsx', ['--import', 'tsx', '-p', '1'], ['--import', 'tsx']],
-  ['node --input-type=module -e keeps loaders and conditions', ['--import=tsx', '--conditions', 'dev', '--input-type=module', '-e', 'x'], ['--import=tsx', '--conditions', 'dev']],
+  [
+    'node --input-type=module -e keeps loaders and conditions',
+    ['--import=tsx', '--conditions', 'dev', '--input-type=module', '-e', 'x'],
+    ['--import=tsx', '--conditions', 'dev'],
+  ],
   ['node --input-type module -e (value as its own token)', ['--input-type', 'module', '-e', 'x'], []],
-  ['the REPL (-i) keeps -r and experimental flags', ['-i', '-r', 'tsx/cjs', '--experimental-vm-modules'], ['-r', 'tsx/cjs', '--experimental-vm-modules']],
-  ['per-process and V8 flags go once a rebuild is needed', ['--interactive', '--max-old-space-size=100', '--title', 'x', '--enable-source-maps'], ['--enable-source-maps']],
+  [
+    'the REPL (-i) keeps -r and experimental flags',
+    ['-i', '-r', 'tsx/cjs', '--experimental-vm-modules'],
+    ['-r', 'tsx/cjs', '--experimental-vm-modules'],
+  ],
+  [
+    'per-process and V8 flags go once a rebuild is needed',
+    ['--interactive', '--max-old-space-size=100', '--title', 'x', '--enable-source-maps'],
+    ['--enable-source-maps'],
+  ],
 ];
 
 for (const [name, argv, expected] of cases) {
@@ -26,8 +38,15 @@ for (const [name, argv, expected] of cases) {
 test('every rebuilt list is accepted by node as a worker execArgv', async (t) => {
   for (const [, argv, expected] of cases) {
     if (expected === undefined) continue;
-    const worker = new Worker('require("node:worker_threads").parentPort.postMessage("up")', { eval: true, execArgv: expected });
-    t.is(await new Promise((resolve, reject) => worker.once('message', resolve).once('error', reject)), 'up', argv.join(' '));
+    const worker = new Worker('require("node:worker_threads").parentPort.postMessage("up")', {
+      eval: true,
+      execArgv: expected,
+    });
+    t.is(
+      await new Promise((resolve, reject) => worker.once('message', resolve).once('error', reject)),
+      'up',
+      argv.join(' '),
+    );
     await worker.terminate();
   }
 });

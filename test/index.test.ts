@@ -6,21 +6,59 @@ import * as poolEntry from '../src/pool/index.js';
 import * as syncEntry from '../src/sync/index.js';
 
 const PLUMBING = [
-  'setServiceBridge', 'handleServiceCall', 'isServiceMessage', 'callService', 'toPiscinaOptions', 'TaskTracker',
-  'resolvePoolConfig', 'parsePoolFlags', 'poolFlagSpecs', 'completeConfig', 'effectiveMaxQueue', 'formatConfig',
-  'HttpCycle', 'buildHttpScope', 'buildWebSocketScope', 'resolveServerOptions', 'checkHeaders', 'isValidHost',
-  'albanyError', 'buildEnviron', 'buildLegacyRequest', 'headersObject', 'parseFastCGIAddress',
+  'setServiceBridge',
+  'handleServiceCall',
+  'isServiceMessage',
+  'callService',
+  'toPiscinaOptions',
+  'TaskTracker',
+  'resolvePoolConfig',
+  'parsePoolFlags',
+  'poolFlagSpecs',
+  'completeConfig',
+  'effectiveMaxQueue',
+  'formatConfig',
+  'HttpCycle',
+  'buildHttpScope',
+  'buildWebSocketScope',
+  'resolveServerOptions',
+  'checkHeaders',
+  'isValidHost',
+  'albanyError',
+  'buildEnviron',
+  'buildLegacyRequest',
+  'headersObject',
+  'parseFastCGIAddress',
 ];
 
 test('albany exports what the README uses', (t) => {
-  for (const name of ['serve', 'mount', 'fromNodeHandler', 'fromFetch', 'createPool', 'offload', 'provide', 'runSync', 'syncify', 'runInReactor', 'AlbanyError', 'ErrorCodes', 'hasCode']) {
+  for (const name of [
+    'serve',
+    'mount',
+    'fromNodeHandler',
+    'fromFetch',
+    'createPool',
+    'offload',
+    'provide',
+    'runSync',
+    'syncify',
+    'runInReactor',
+    'AlbanyError',
+    'ErrorCodes',
+    'hasCode',
+  ]) {
     t.not((albany as Record<string, unknown>)[name], undefined, name);
   }
   t.is(typeof legacyEntry.legacy, 'function');
 });
 
 test('no entry point publishes plumbing', (t) => {
-  for (const [entry, names] of [['albany', albany], ['albany/legacy', legacyEntry], ['albany/pool', poolEntry], ['albany/sync', syncEntry]] as const) {
+  for (const [entry, names] of [
+    ['albany', albany],
+    ['albany/legacy', legacyEntry],
+    ['albany/pool', poolEntry],
+    ['albany/sync', syncEntry],
+  ] as const) {
     for (const name of PLUMBING) t.false(name in names, `${entry} exports ${name}`);
   }
 });

@@ -17,7 +17,10 @@ function portAnswers(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
     socket.on('error', () => resolve(false));
-    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
   });
 }
 
@@ -39,7 +42,9 @@ test.serial('an explicit default export wins over a captured app.listen(3000), w
   t.is((await body(toGatewayApp(loaded.value))).text, 'from export');
   t.is(warnings.length, 1);
   t.regex(warnings[0]!, /serving export "default" .* listen\(3000\) was not bound/);
-  const mod = (await import(new URL('./fixtures/interop/express-listen-and-export.mjs', import.meta.url).href)) as { server: net.Server };
+  const mod = (await import(new URL('./fixtures/interop/express-listen-and-export.mjs', import.meta.url).href)) as {
+    server: net.Server;
+  };
   t.true(mod.server.listening);
   t.is((mod.server.address() as AddressInfo).port, 3000);
   if (!before) t.false(await portAnswers(3000), 'nothing may listen on 3000');
@@ -58,10 +63,15 @@ test.serial('a CommonJS app that listens after an await is captured once it does
 test.serial('a raw net.Server listens for real, with a warning, and is not an app', async (t) => {
   const warnings: string[] = [];
   const error = await t.throwsAsync(loadApp(parseTarget('net-listen.mjs', fixtures), (m) => warnings.push(m)));
-  t.regex(error!.message, /has no export "default" \(it exports: server\) and did not call app\.listen\(\)\/server\.listen\(\).*export default app.*app\.listen\(port\)/);
+  t.regex(
+    error!.message,
+    /has no export "default" \(it exports: server\) and did not call app\.listen\(\)\/server\.listen\(\).*export default app.*app\.listen\(port\)/,
+  );
   t.is(warnings.length, 1);
   t.regex(warnings[0]!, /listen\(0, "127\.0\.0\.1"\) binds for real: it is not an http server/);
-  const mod = (await import(new URL('./fixtures/interop/net-listen.mjs', import.meta.url).href)) as { server: net.Server };
+  const mod = (await import(new URL('./fixtures/interop/net-listen.mjs', import.meta.url).href)) as {
+    server: net.Server;
+  };
   await new Promise((resolve) => (mod.server.listening ? resolve(null) : mod.server.once('listening', resolve)));
   t.true(await portAnswers((mod.server.address() as AddressInfo).port));
   await new Promise((resolve) => mod.server.close(resolve));

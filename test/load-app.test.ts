@@ -35,5 +35,9 @@ test('a file whose whole name looks like MODULE:EXPORT is used when only it exis
   writeFileSync(join(dir, 'server:main'), 'export default 1;\n');
   t.deepEqual(splitModuleSpec('server:main', dir), { file: join(dir, 'server:main'), exportName: undefined });
   writeFileSync(join(dir, 'server'), 'export default 1;\n');
-  t.deepEqual(splitModuleSpec('server:main', dir), { file: join(dir, 'server'), exportName: 'main' }, 'both exist: the export reading wins');
+  t.deepEqual(
+    splitModuleSpec('server:main', dir),
+    { file: join(dir, 'server'), exportName: 'main' },
+    'both exist: the export reading wins',
+  );
 });

@@ -10,7 +10,10 @@ const cwd = '/srv/app';
 test('the prefix is the file name without its extension, or NAME= when given', (t) => {
   t.deepEqual(parseProvideSpec('services/users.mjs', cwd), { file: '/srv/app/services/users.mjs', prefix: 'users' });
   t.deepEqual(parseProvideSpec('db.service.ts', cwd), { file: '/srv/app/db.service.ts', prefix: 'db.service' });
-  t.deepEqual(parseProvideSpec('people=services/users.mjs', cwd), { file: '/srv/app/services/users.mjs', prefix: 'people' });
+  t.deepEqual(parseProvideSpec('people=services/users.mjs', cwd), {
+    file: '/srv/app/services/users.mjs',
+    prefix: 'people',
+  });
   t.deepEqual(parseProvideSpec('api.v2=users.mjs', cwd), { file: '/srv/app/users.mjs', prefix: 'api.v2' });
   // An '=' that does not follow a name belongs to the path.
   t.deepEqual(parseProvideSpec('a b=users.mjs', cwd), { file: '/srv/app/a b=users.mjs', prefix: 'a b=users' });
@@ -28,7 +31,11 @@ test('startProvided registers NAME.export for each exported function (not the ho
   t.deepEqual(provided.names, ['members.get']);
   t.false(registry.has('members.startup'));
   const get = registry.get('members.get')!;
-  t.deepEqual(await get.call({ signal: new AbortController().signal } as never, 2), { id: 2, name: 'grace', by: process.pid }, 'startup() ran first');
+  t.deepEqual(
+    await get.call({ signal: new AbortController().signal } as never, 2),
+    { id: 2, name: 'grace', by: process.pid },
+    'startup() ran first',
+  );
   await provided.stop();
   t.false(registry.has('members.get'));
 });

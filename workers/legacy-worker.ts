@@ -6,9 +6,23 @@ import { albanyError, hasCode } from '../src/errors.js';
 import { createSignal } from '../src/sync/channel.js';
 import { serializeError } from '../src/errors-wire.js';
 import {
-  RESULTS_END_INDEX, THREAD_INDEX, TaskState, decodeBatch, encodeResults, goneIndex, now, resultsOffset, startedAtIndex,
-  stateIndex, writeResultRecord,
-  type BatchItem, type BatchResult, type LegacyBatch, type MountSpec, type RegisterMessage, type TaskResult,
+  RESULTS_END_INDEX,
+  THREAD_INDEX,
+  TaskState,
+  decodeBatch,
+  encodeResults,
+  goneIndex,
+  now,
+  resultsOffset,
+  startedAtIndex,
+  stateIndex,
+  writeResultRecord,
+  type BatchItem,
+  type BatchResult,
+  type LegacyBatch,
+  type MountSpec,
+  type RegisterMessage,
+  type TaskResult,
 } from '../src/pool/protocol.js';
 import { WorkerLink, type WorkerChannelEnd } from '../legacy-adapter/worker/link.js';
 import { BodyInput } from '../legacy-adapter/worker/input.js';
@@ -63,9 +77,15 @@ export default function runLegacyBatch(batch: LegacyBatch): BatchResult | Promis
   Atomics.store(state, THREAD_INDEX, threadId);
   knownTimers = undefined;
   const run: BatchRun = {
-    items: decodeBatch(batch), n, state, times: new Float64Array(batch.shared),
-    results: new Array<TaskResult | null>(n).fill(null), begun: now(),
-    contexts: batch.contexts, bytes: Buffer.from(batch.shared), end: resultsOffset(n),
+    items: decodeBatch(batch),
+    n,
+    state,
+    times: new Float64Array(batch.shared),
+    results: new Array<TaskResult | null>(n).fill(null),
+    begun: now(),
+    contexts: batch.contexts,
+    bytes: Buffer.from(batch.shared),
+    end: resultsOffset(n),
   };
   return runFrom(run, 0);
 }
@@ -74,7 +94,8 @@ function runFrom(run: BatchRun, from: number): BatchResult | Promise<BatchResult
   for (let i = from; i < run.n; i++) {
     if (i > 0 && now() - run.begun > FLUSH_AFTER_MS) flushResults(run, i);
     // The main thread may have cancelled it (client gone while it waited): then it never runs.
-    if (Atomics.compareExchange(run.state, stateIndex(i), TaskState.queued, TaskState.running) !== TaskState.queued) continue;
+    if (Atomics.compareExchange(run.state, stateIndex(i), TaskState.queued, TaskState.running) !== TaskState.queued)
+      continue;
     // The request's context for context() and runSync (src/context), when the task brought one.
     const contexts = run.contexts;
     if (contexts !== undefined) enterTask(contexts[i]);
@@ -137,19 +158,26 @@ function runItem(run: BatchRun, i: number): TaskResult | Promise<TaskResult> {
     // An offload() call: a module export with cloned arguments; runSync inside it reaches the main thread too.
     knownTimers = undefined;
     const link = new WorkerLink(channel, item.id, run.state, goneIndex(i), 0, 0);
-    return runOffloadCall(item.call, () => (run.times[startedAtIndex(run.n, i)] = now()), () => installServiceBridge(link));
+    return runOffloadCall(
+      item.call,
+      () => (run.times[startedAtIndex(run.n, i)] = now()),
+      () => installServiceBridge(link),
+    );
   }
   const mount = item.mount;
   let loaded = mount === lastMount ? lastLoaded : undefined;
   if (loaded === undefined) {
     loaded = cachedHandler(mount.moduleUrl, mount.exportName, mount.style);
     if (loaded === undefined) {
-      return loadHandler(mount.moduleUrl, mount.exportName, mount.style).then((l) => {
-        // The timeout clock starts here: a slow first import (tsx compiling the module) is not the handler's fault.
-        run.times[startedAtIndex(run.n, i)] = now();
-        knownTimers = undefined;
-        return runLoaded(run, i, l);
-      }, (err: unknown) => failure(err, true, now()));
+      return loadHandler(mount.moduleUrl, mount.exportName, mount.style).then(
+        (l) => {
+          // The timeout clock starts here: a slow first import (tsx compiling the module) is not the handler's fault.
+          run.times[startedAtIndex(run.n, i)] = now();
+          knownTimers = undefined;
+          return runLoaded(run, i, l);
+        },
+        (err: unknown) => failure(err, true, now()),
+      );
     }
     lastMount = mount;
     lastLoaded = loaded;
@@ -173,7 +201,14 @@ function runLoaded(run: BatchRun, i: number, loaded: LoadedHandler): TaskResult 
     return failed(link, err, startedAt);
   }
   const done = (t: Tail): TaskResult | Promise<TaskResult> => {
-    const result: TaskResult = { start: t.start, body: t.body, error: undefined, loadError: false, aborted: false, startedAt };
+    const result: TaskResult = {
+      start: t.start,
+      body: t.body,
+      error: undefined,
+      loadError: false,
+      aborted: false,
+      startedAt,
+    };
     const timersAfter = countTimers();
     if (timersAfter <= timersBefore) {
       uninstall();
@@ -195,7 +230,8 @@ function runLoaded(run: BatchRun, i: number, loaded: LoadedHandler): TaskResult 
 }
 
 function failed(link: WorkerLink, err: unknown, startedAt: number): TaskResult {
-  if (link.disconnected || hasCode(err, 'ERR_ALBANY_ABORTED')) return { start: undefined, body: undefined, error: undefined, loadError: false, aborted: true, startedAt };
+  if (link.disconnected || hasCode(err, 'ERR_ALBANY_ABORTED'))
+    return { start: undefined, body: undefined, error: undefined, loadError: false, aborted: true, startedAt };
   return failure(err, false, startedAt);
 }
 
@@ -206,7 +242,11 @@ function failure(err: unknown, loadError: boolean, startedAt: number): TaskResul
 function callHandler(loaded: LoadedHandler, item: BatchItem, link: WorkerLink): Tail | Promise<Tail> {
   switch (loaded.style) {
     case 'wsgi':
-      return runWsgi(loaded.fn as WsgiHandler, wsgiEnviron(item, new BodyInput(item.body, item.more, link), link), new ResponseOutput(link));
+      return runWsgi(
+        loaded.fn as WsgiHandler,
+        wsgiEnviron(item, new BodyInput(item.body, item.more, link), link),
+        new ResponseOutput(link),
+      );
     case 'plain': {
       const output = new ResponseOutput(link);
       const value = loaded.fn(plainRequest(item.request, new BodyInput(item.body, item.more, link)));

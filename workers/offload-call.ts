@@ -17,7 +17,11 @@ import type { WorkerChannelEnd } from '../legacy-adapter/worker/link.js';
  * tsx compiling the module) and returns it; `bridge` installs runSync's service bridge for the call
  * and returns its uninstaller. Never throws: failures become the result's `error`.
  */
-export function runOffloadCall(call: OffloadCall, stamp: () => number, bridge: () => () => void): TaskResult | Promise<TaskResult> {
+export function runOffloadCall(
+  call: OffloadCall,
+  stamp: () => number,
+  bridge: () => () => void,
+): TaskResult | Promise<TaskResult> {
   const loaded = cachedHandler(call.moduleUrl, call.exportName, 'plain');
   if (loaded === undefined) {
     return loadHandler(call.moduleUrl, call.exportName, 'plain').then(
@@ -28,7 +32,12 @@ export function runOffloadCall(call: OffloadCall, stamp: () => number, bridge: (
   return invoke(loaded, call, stamp(), bridge);
 }
 
-function invoke(loaded: LoadedHandler, call: OffloadCall, startedAt: number, bridge: () => () => void): TaskResult | Promise<TaskResult> {
+function invoke(
+  loaded: LoadedHandler,
+  call: OffloadCall,
+  startedAt: number,
+  bridge: () => () => void,
+): TaskResult | Promise<TaskResult> {
   const uninstall = bridge();
   let value: unknown;
   try {
@@ -39,8 +48,14 @@ function invoke(loaded: LoadedHandler, call: OffloadCall, startedAt: number, bri
   }
   if (typeof (value as { then?: unknown } | null)?.then === 'function') {
     return Promise.resolve(value).then(
-      (v) => { uninstall(); return success(v, startedAt); },
-      (err: unknown) => { uninstall(); return failure(err, false, startedAt); },
+      (v) => {
+        uninstall();
+        return success(v, startedAt);
+      },
+      (err: unknown) => {
+        uninstall();
+        return failure(err, false, startedAt);
+      },
     );
   }
   uninstall();
@@ -71,8 +86,16 @@ export function postOffloadResult(channel: WorkerChannelEnd, id: number, result:
   } catch (err) {
     const error = isDataCloneError(err)
       ? dataCloneError(result.value, 'result', err)
-      : albanyError('ERR_ALBANY_PROTOCOL', `offload result of thread ${threadId} could not be posted: ${(err as Error).message}`, { cause: err });
-    channel.port.postMessage({ type: 'legacy.result', id, result: { ...result, value: undefined, error: serializeError(error) } });
+      : albanyError(
+          'ERR_ALBANY_PROTOCOL',
+          `offload result of thread ${threadId} could not be posted: ${(err as Error).message}`,
+          { cause: err },
+        );
+    channel.port.postMessage({
+      type: 'legacy.result',
+      id,
+      result: { ...result, value: undefined, error: serializeError(error) },
+    });
   }
 }
 

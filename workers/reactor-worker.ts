@@ -76,7 +76,8 @@ process.on('uncaughtExceptionMonitor', (err) => {
 });
 process.on('exit', (code) => {
   Atomics.store(new Int32Array(data.wake, REACTOR_DEAD_INDEX * 4, 1), 0, 1);
-  const reason = lastCrash instanceof Error ? `${lastCrash.name}: ${lastCrash.message}` : `process.exit(${code}) in the reactor`;
+  const reason =
+    lastCrash instanceof Error ? `${lastCrash.name}: ${lastCrash.message}` : `process.exit(${code}) in the reactor`;
   for (const conn of connections) {
     try {
       postAndWake(conn.port, conn.signal, { type: 'crashed', reason } satisfies FromReactor);
@@ -98,9 +99,13 @@ function invoke(mod: Record<string, unknown>, msg: CallMessage, call: Call): Pro
   const fn = mod[msg.exportName];
   if (typeof fn !== 'function') {
     return Promise.reject(
-      new AlbanyError(ErrorCodes.ERR_ALBANY_UNKNOWN_SERVICE, `${msg.module} has no function export named "${msg.exportName}" (found ${typeof fn})`, {
-        details: { module: msg.module, export: msg.exportName },
-      }),
+      new AlbanyError(
+        ErrorCodes.ERR_ALBANY_UNKNOWN_SERVICE,
+        `${msg.module} has no function export named "${msg.exportName}" (found ${typeof fn})`,
+        {
+          details: { module: msg.module, export: msg.exportName },
+        },
+      ),
     );
   }
   try {
@@ -136,7 +141,12 @@ function settle(call: Call, ok: boolean, outcome: unknown): void {
 function reply(call: Call, ok: boolean, outcome: unknown): void {
   const { port, signal, scratch } = call.conn;
   if (!ok) {
-    postAndWake(port, signal, { type: 'result', id: call.id, ok: false, error: serializeError(outcome) } satisfies FromReactor);
+    postAndWake(port, signal, {
+      type: 'result',
+      id: call.id,
+      ok: false,
+      error: serializeError(outcome),
+    } satisfies FromReactor);
     return;
   }
   let value = outcome;
@@ -153,14 +163,25 @@ function reply(call: Call, ok: boolean, outcome: unknown): void {
     }
     const bytes = scratch.write(value);
     if (bytes !== undefined) {
-      postAndWake(port, signal, { type: 'result', id: call.id, ok: true, value: undefined, bytes } satisfies FromReactor);
+      postAndWake(port, signal, {
+        type: 'result',
+        id: call.id,
+        ok: true,
+        value: undefined,
+        bytes,
+      } satisfies FromReactor);
       return;
     }
   }
   // The caller still holds the region (several results at once) or the value is too large for it.
   const moved = transfer === undefined ? moveLargeValue(value) : undefined;
   try {
-    postAndWake(port, signal, { type: 'result', id: call.id, ok: true, value: moved?.value ?? value } satisfies FromReactor, moved?.transfer ?? transfer);
+    postAndWake(
+      port,
+      signal,
+      { type: 'result', id: call.id, ok: true, value: moved?.value ?? value } satisfies FromReactor,
+      moved?.transfer ?? transfer,
+    );
   } catch (err) {
     if (!isDataCloneError(err)) throw err;
     const error = serializeError(dataCloneError(value, 'result', err));
@@ -191,8 +212,16 @@ function startLaneCall(conn: Connection): void {
   const target = conn.fns[fn];
   if (target === undefined) {
     // Only a caller and reactor out of step (two albany copies) could get here; say so, do not hang.
-    const error = new AlbanyError(ErrorCodes.ERR_ALBANY_UNKNOWN_SERVICE, `the reactor has no export registered as #${fn} for this caller`);
-    postAndWake(conn.port, conn.signal, { type: 'result', id, ok: false, error: serializeError(error) } satisfies FromReactor);
+    const error = new AlbanyError(
+      ErrorCodes.ERR_ALBANY_UNKNOWN_SERVICE,
+      `the reactor has no export registered as #${fn} for this caller`,
+    );
+    postAndWake(conn.port, conn.signal, {
+      type: 'result',
+      id,
+      ok: false,
+      error: serializeError(error),
+    } satisfies FromReactor);
     return;
   }
   start(conn, { type: 'call', id, module: target.module, exportName: target.exportName, args });
@@ -243,9 +272,15 @@ function drain(): void {
 // ---- the loop ------------------------------------------------------------------------------
 
 // Node 20 has Atomics.waitAsync; the ES2022 lib typings do not.
-const waitAsync = (Atomics as unknown as {
-  waitAsync(ta: Int32Array, index: number, value: number): { async: false; value: string } | { async: true; value: Promise<string> };
-}).waitAsync;
+const waitAsync = (
+  Atomics as unknown as {
+    waitAsync(
+      ta: Int32Array,
+      index: number,
+      value: number,
+    ): { async: false; value: string } | { async: true; value: Promise<string> };
+  }
+).waitAsync;
 
 // The loop awaits one promise at a time, fired by whichever comes first: a call settling (in
 // microtasks) or a caller posting (through waitAsync, which needs an event-loop turn).

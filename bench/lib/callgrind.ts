@@ -53,9 +53,11 @@ export interface FunctionCost {
 // Anything in the compiler's namespace is compiler work, even when it mentions GC.
 const COMPILER_NAMESPACE = /compiler::|maglev::/;
 // GC before the remaining compiler patterns: `ScheduleMinorGCTask…` is GC, not the scheduler.
-const GC = /Scaveng|IterateObjectCache|\bHeap::|GC|MarkCompact|Evacuat|Sweeper|BodyDescriptor|Marking|IterateTurbofanOptimizedFrame/;
+const GC =
+  /Scaveng|IterateObjectCache|\bHeap::|GC|MarkCompact|Evacuat|Sweeper|BodyDescriptor|Marking|IterateTurbofanOptimizedFrame/;
 // Turbofan's phases and its zone allocator outside the `compiler::` namespace.
-const COMPILER = /Zone|RegisterAllocat|LiveRange|Turbofan|OptimizedCompilation|Pipeline|Schedul|InstructionSelect|CodeGenerator/;
+const COMPILER =
+  /Zone|RegisterAllocat|LiveRange|Turbofan|OptimizedCompilation|Pipeline|Schedul|InstructionSelect|CodeGenerator/;
 
 /** Which of {@link IrSplit}'s parts a function's instructions belong to. */
 export function classify(name: string): 'compiler' | 'gc' | 'rest' {
@@ -117,7 +119,9 @@ export function split(total: number, functions: readonly FunctionCost[]): IrSpli
 /** Runs `callgrind_annotate` on a dump with every function listed and no source annotation. */
 export async function annotate(file: string): Promise<{ total: number; functions: FunctionCost[] }> {
   // --threshold=100 lists every function (the default stops at 99% of the total).
-  const { stdout } = await execFileAsync('callgrind_annotate', ['--threshold=100', '--auto=no', file], { maxBuffer: 256 * 2 ** 20 });
+  const { stdout } = await execFileAsync('callgrind_annotate', ['--threshold=100', '--auto=no', file], {
+    maxBuffer: 256 * 2 ** 20,
+  });
   return parseAnnotate(stdout);
 }
 
@@ -177,28 +181,38 @@ export interface CallgrindStartOptions {
  * valgrind runs every thread of the process (worker threads included) and, without
  * `--separate-threads`, sums them into the one dump.
  */
-export function startUnderCallgrind(entry: string, args: readonly string[], options: CallgrindStartOptions): Promise<CallgrindServer> {
+export function startUnderCallgrind(
+  entry: string,
+  args: readonly string[],
+  options: CallgrindStartOptions,
+): Promise<CallgrindServer> {
   hookExit();
   rmSync(options.outDir, { recursive: true, force: true });
   mkdirSync(options.outDir, { recursive: true });
-  const child = spawn('valgrind', [
-    '--tool=callgrind',
-    // Count nothing until asked: start-up and warm-up are not what we compare.
-    '--instr-atstart=no',
-    // V8 writes machine code into anonymous memory and patches it; without this valgrind would
-    // keep running stale translations of rewritten code.
-    '--smc-check=all-non-file',
-    `--callgrind-out-file=${join(options.outDir, 'cg.%p')}`,
-    process.execPath,
-    ...(options.nodeArgs ?? []),
-    entry,
-    ...args,
-  ], { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env });
+  const child = spawn(
+    'valgrind',
+    [
+      '--tool=callgrind',
+      // Count nothing until asked: start-up and warm-up are not what we compare.
+      '--instr-atstart=no',
+      // V8 writes machine code into anonymous memory and patches it; without this valgrind would
+      // keep running stale translations of rewritten code.
+      '--smc-check=all-non-file',
+      `--callgrind-out-file=${join(options.outDir, 'cg.%p')}`,
+      process.execPath,
+      ...(options.nodeArgs ?? []),
+      entry,
+      ...args,
+    ],
+    { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env },
+  );
   live.add(child);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => {
-    live.delete(child);
-    resolve();
-  }));
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      live.delete(child);
+      resolve();
+    }),
+  );
   // valgrind's banner and the server's own errors; kept (bounded) to explain an early exit.
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => {
@@ -211,19 +225,27 @@ export function startUnderCallgrind(entry: string, args: readonly string[], opti
   // Lines after the ready line, for ask(): each waiter takes the first `{"done"` line after it asked.
   let after = '';
   const waiters: Array<{ resolve: (line: string) => void; reject: (error: Error) => void }> = [];
-  const ask = (line: string) => new Promise<string>((resolve, reject) => {
-    waiters.push({ resolve, reject });
-    child.stdin!.write(`${line}\n`, (error) => error && reject(error));
-  });
+  const ask = (line: string) =>
+    new Promise<string>((resolve, reject) => {
+      waiters.push({ resolve, reject });
+      child.stdin!.write(`${line}\n`, (error) => error && reject(error));
+    });
   child.once('exit', (code, signal) => {
-    for (const w of waiters.splice(0)) w.reject(new Error(`${entry} exited under valgrind (code ${code}, signal ${signal}) before answering\n${stderr}`));
+    for (const w of waiters.splice(0))
+      w.reject(
+        new Error(`${entry} exited under valgrind (code ${code}, signal ${signal}) before answering\n${stderr}`),
+      );
   });
   return new Promise<CallgrindServer>((resolve, reject) => {
     let out = '';
     let ready = false;
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${entry} ${args.join(' ')}: no port line within ${options.timeoutMs ?? 180_000} ms under valgrind\n${stderr}`));
+      reject(
+        new Error(
+          `${entry} ${args.join(' ')}: no port line within ${options.timeoutMs ?? 180_000} ms under valgrind\n${stderr}`,
+        ),
+      );
     }, options.timeoutMs ?? 180_000);
     child.stdout!.on('data', (d: Buffer) => {
       if (ready) {
@@ -257,7 +279,11 @@ export function startUnderCallgrind(entry: string, args: readonly string[], opti
     });
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`${entry} ${args.join(' ')} exited under valgrind (code ${code}, signal ${signal}) before printing its port\n${stderr}`));
+      reject(
+        new Error(
+          `${entry} ${args.join(' ')} exited under valgrind (code ${code}, signal ${signal}) before printing its port\n${stderr}`,
+        ),
+      );
     });
   });
 }
@@ -267,7 +293,10 @@ export function startUnderCallgrind(entry: string, args: readonly string[], opti
 async function findDump(dir: string, pid: number): Promise<string> {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const name = readdirSync(dir).filter((f) => f.startsWith(`cg.${pid}.`)).sort().at(-1);
+    const name = readdirSync(dir)
+      .filter((f) => f.startsWith(`cg.${pid}.`))
+      .sort()
+      .at(-1);
     if (name) {
       const path = join(dir, name);
       if (statSync(path).size > 0 && /^totals: \d+/m.test(readFileSync(path, 'utf8'))) return path;
@@ -306,7 +335,8 @@ export function nameJitFunctions(functions: readonly FunctionCost[], pid: number
       else hi = mid - 1;
     }
     // A later entry at the same start (recompiled code) wins; look back a little for the cover.
-    for (let i = hi; i >= 0 && i > hi - 32; i--) if (address < ranges[i]!.end && address >= ranges[i]!.start) return ranges[i]!.name;
+    for (let i = hi; i >= 0 && i > hi - 32; i--)
+      if (address < ranges[i]!.end && address >= ranges[i]!.start) return ranges[i]!.name;
     return undefined;
   };
   const merged = new Map<string, FunctionCost>();

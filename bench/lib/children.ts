@@ -77,15 +77,21 @@ export interface StartOptions {
 export function startServer(name: string, entry: string, options: StartOptions = {}): Promise<ChildServer> {
   hookExit();
   const tsx = options.tsx ?? entry.endsWith('.ts');
-  const child = spawn(process.execPath, [...(options.execArgv ?? []), ...(tsx ? ['--import', 'tsx'] : []), entry, ...(options.args ?? [])], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, ...options.env },
-  });
+  const child = spawn(
+    process.execPath,
+    [...(options.execArgv ?? []), ...(tsx ? ['--import', 'tsx'] : []), entry, ...(options.args ?? [])],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, ...options.env },
+    },
+  );
   live.add(child);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => {
-    live.delete(child);
-    resolve();
-  }));
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      live.delete(child);
+      resolve();
+    }),
+  );
   const stop = async (graceMs = 3000): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');
@@ -108,7 +114,14 @@ export function startServer(name: string, entry: string, options: StartOptions =
       }
       if (typeof port !== 'number') return;
       clearTimeout(timer);
-      resolve({ name, port, url: `http://127.0.0.1:${port}`, pid: child.pid!, stop, cpuSeconds: () => procCpuSeconds(child.pid!) });
+      resolve({
+        name,
+        port,
+        url: `http://127.0.0.1:${port}`,
+        pid: child.pid!,
+        stop,
+        cpuSeconds: () => procCpuSeconds(child.pid!),
+      });
     });
     child.once('exit', (code, signal) => {
       clearTimeout(timer);

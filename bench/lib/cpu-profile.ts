@@ -6,12 +6,33 @@ import { SourceMap } from 'node:module';
 import { relative, resolve as resolvePath, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-interface CallFrame { functionName: string; url: string; lineNumber: number; columnNumber: number }
-interface ProfileNode { id: number; callFrame: CallFrame; children?: number[] }
-interface CpuProfile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number }
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+  columnNumber: number;
+}
+interface ProfileNode {
+  id: number;
+  callFrame: CallFrame;
+  children?: number[];
+}
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+  endTime: number;
+}
 
 /** Time attributed to one function (µs). */
-export interface FunctionTime { key: string; name: string; where: string; self: number; total: number }
+export interface FunctionTime {
+  key: string;
+  name: string;
+  where: string;
+  self: number;
+  total: number;
+}
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -44,7 +65,9 @@ function where(frame: CallFrame): string {
     | { originalSource?: string; originalLine?: number }
     | undefined;
   if (entry?.originalSource) {
-    const src = entry.originalSource.startsWith('file://') ? fileURLToPath(entry.originalSource) : resolvePath(dirname(file), entry.originalSource);
+    const src = entry.originalSource.startsWith('file://')
+      ? fileURLToPath(entry.originalSource)
+      : resolvePath(dirname(file), entry.originalSource);
     return `${relative(root, src)}:${(entry.originalLine ?? 0) + 1}`;
   }
   return `${relative(root, file)}:${frame.lineNumber + 1}`;
@@ -54,7 +77,10 @@ function where(frame: CallFrame): string {
  * Aggregates a profile by function + location. With `from`, samples before the first one whose
  * stack holds a function of that name are skipped (e.g. `parserOnIncoming`: start-up excluded).
  */
-export function analyse(profile: CpuProfile, from?: string): { byFunction: FunctionTime[]; totalUs: number; byCategory: Map<string, number> } {
+export function analyse(
+  profile: CpuProfile,
+  from?: string,
+): { byFunction: FunctionTime[]; totalUs: number; byCategory: Map<string, number> } {
   const nodes = new Map<number, ProfileNode>(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -74,7 +100,10 @@ export function analyse(profile: CpuProfile, from?: string): { byFunction: Funct
       }
       return v;
     };
-    first = Math.max(0, samples.findIndex((id) => check(id)));
+    first = Math.max(
+      0,
+      samples.findIndex((id) => check(id)),
+    );
   }
   for (let i = first; i < samples.length; i++) {
     const dt = i + 1 < timeDeltas.length ? timeDeltas[i + 1]! : (profile.endTime - profile.startTime) / samples.length;
@@ -87,7 +116,11 @@ export function analyse(profile: CpuProfile, from?: string): { byFunction: Funct
   const entry = (n: ProfileNode) => {
     const key = keyOf(n);
     let e = byKey.get(key);
-    if (!e) byKey.set(key, (e = { key, name: n.callFrame.functionName || '(anonymous)', where: where(n.callFrame), self: 0, total: 0 }));
+    if (!e)
+      byKey.set(
+        key,
+        (e = { key, name: n.callFrame.functionName || '(anonymous)', where: where(n.callFrame), self: 0, total: 0 }),
+      );
     return e;
   };
   const byCategory = new Map<string, number>();
@@ -125,27 +158,40 @@ function category(frame: CallFrame, at: string): string {
 }
 
 /** A readable summary: categories, top self time overall, and the project's own functions. */
-export function summariseProfile(path: string, options: { top?: number; filter?: string; from?: string; requests?: number } = {}): string {
+export function summariseProfile(
+  path: string,
+  options: { top?: number; filter?: string; from?: string; requests?: number } = {},
+): string {
   const top = options.top ?? 25;
   const filter = options.filter ?? '/src/';
   const profile = JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
   const { byFunction, totalUs, byCategory } = analyse(profile, options.from);
   const busyUs = totalUs - (byCategory.get('idle') ?? 0);
-  const pct = (us: number) => `${(us / busyUs * 100).toFixed(1)}%`;
+  const pct = (us: number) => `${((us / busyUs) * 100).toFixed(1)}%`;
   const ms = (us: number) => (us / 1000).toFixed(0);
   const lines: string[] = [];
-  lines.push(`profile: ${ms(totalUs)} ms sampled${options.from ? ` from the first ${options.from}` : ''}, ${ms(busyUs)} ms busy (percentages are of busy time)`);
-  if (options.requests) lines.push(`CPU per request: ${(busyUs / options.requests).toFixed(1)} µs busy over ${options.requests.toLocaleString('en-US')} requests`);
+  lines.push(
+    `profile: ${ms(totalUs)} ms sampled${options.from ? ` from the first ${options.from}` : ''}, ${ms(busyUs)} ms busy (percentages are of busy time)`,
+  );
+  if (options.requests)
+    lines.push(
+      `CPU per request: ${(busyUs / options.requests).toFixed(1)} µs busy over ${options.requests.toLocaleString('en-US')} requests`,
+    );
   lines.push('', 'by category (self time):');
-  for (const [cat, us] of [...byCategory].sort((a, b) => b[1] - a[1])) if (cat !== 'idle') lines.push(`  ${pct(us).padStart(6)}  ${ms(us).padStart(6)} ms  ${cat}`);
+  for (const [cat, us] of [...byCategory].sort((a, b) => b[1] - a[1]))
+    if (cat !== 'idle') lines.push(`  ${pct(us).padStart(6)}  ${ms(us).padStart(6)} ms  ${cat}`);
   lines.push('', `top ${top} functions by self time:`);
   for (const f of [...byFunction].sort((a, b) => b.self - a.self).slice(0, top)) {
     lines.push(`  ${pct(f.self).padStart(6)}  ${f.name.slice(0, 40).padEnd(40)} ${f.where}`);
   }
-  const own = byFunction.filter((f) => f.where.startsWith(filter.replace(/^\//, '')) && !f.where.includes('node_modules'));
+  const own = byFunction.filter(
+    (f) => f.where.startsWith(filter.replace(/^\//, '')) && !f.where.includes('node_modules'),
+  );
   lines.push('', `functions under ${filter}: self / total (inclusive)`);
   for (const f of own.sort((a, b) => b.self - a.self).slice(0, top)) {
-    lines.push(`  ${pct(f.self).padStart(6)} / ${pct(f.total).padStart(6)}  ${f.name.slice(0, 36).padEnd(36)} ${f.where}`);
+    lines.push(
+      `  ${pct(f.self).padStart(6)} / ${pct(f.total).padStart(6)}  ${f.name.slice(0, 36).padEnd(36)} ${f.where}`,
+    );
   }
   const ownSelf = own.reduce((s, f) => s + f.self, 0);
   lines.push(`  ${pct(ownSelf).padStart(6)}  self time in ${filter} altogether`);
@@ -163,5 +209,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     const i = args.indexOf(`--${name}`);
     return i >= 0 ? args[i + 1] : undefined;
   };
-  console.log(summariseProfile(file, { top: Number(opt('top') ?? 25), filter: opt('filter') ?? '/src/', from: opt('from') }));
+  console.log(
+    summariseProfile(file, { top: Number(opt('top') ?? 25), filter: opt('filter') ?? '/src/', from: opt('from') }),
+  );
 }

@@ -65,7 +65,14 @@ export function extractRatios(bench: string, stdout: string): Ratio[] {
     const m = p.regex.exec(stdout);
     if (!m) continue;
     const value = Number(m[1]);
-    if (Number.isFinite(value)) found.push({ name: p.name, value, measure: p.measure, target: p.target, pass: p.measure !== '' && meetsTarget(value, p.target) });
+    if (Number.isFinite(value))
+      found.push({
+        name: p.name,
+        value,
+        measure: p.measure,
+        target: p.target,
+        pass: p.measure !== '' && meetsTarget(value, p.target),
+      });
   }
   return found;
 }

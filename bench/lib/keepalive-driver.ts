@@ -39,7 +39,11 @@ export class KeepAliveDriver {
   /** Opens `connections` sockets to the server (all must connect). */
   static async open(port: number, connections: number, path = '/'): Promise<KeepAliveDriver> {
     const sockets = await Promise.all(Array.from({ length: connections }, () => openSocket(port)));
-    return new KeepAliveDriver(port, sockets, Buffer.from(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`, 'latin1'));
+    return new KeepAliveDriver(
+      port,
+      sockets,
+      Buffer.from(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`, 'latin1'),
+    );
   }
 
   /** Sends exactly `amount` requests over the connections, one in flight per connection; resolves when all are answered. */

@@ -13,8 +13,14 @@ const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
  */
 export function commitId(): string {
   try {
-    const head = execFileSync('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const status = execFileSync('git', ['-C', REPO, 'status', '--porcelain'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const head = execFileSync('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+    const status = execFileSync('git', ['-C', REPO, 'status', '--porcelain'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     return status.trim() ? `${head}+dirty` : head;
   } catch {
     return 'unknown';
@@ -41,7 +47,7 @@ export function machineInfo(): MachineInfo {
     cpu: cpus[0]?.model.trim() ?? 'unknown',
     node: process.version,
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-    memoryGb: Math.round(os.totalmem() / 2 ** 30 * 10) / 10,
+    memoryGb: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
     loadAverage: os.loadavg().map((n) => Math.round(n * 100) / 100),
     date: new Date().toISOString(),
     commit: commitId(),

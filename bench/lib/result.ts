@@ -67,10 +67,16 @@ export function meetsTarget(value: number, target: string): boolean {
   if (!m) return false;
   const bound = Number(m[2]);
   switch (m[1]) {
-    case '≥': case '>=': return value >= bound;
-    case '≤': case '<=': return value <= bound;
-    case '>': return value > bound;
-    default: return value < bound;
+    case '≥':
+    case '>=':
+      return value >= bound;
+    case '≤':
+    case '<=':
+      return value <= bound;
+    case '>':
+      return value > bound;
+    default:
+      return value < bound;
   }
 }
 
@@ -85,6 +91,9 @@ export function median(values: readonly number[]): number {
 export function textTable(head: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }

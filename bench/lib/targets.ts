@@ -44,7 +44,10 @@ function parse(text: string): Target[] {
   const rows: Target[] = [];
   for (const line of text.split('\n')) {
     if (!line.startsWith('|')) continue;
-    const cells = line.split(/(?<!\\)\|/).slice(1, -1).map((c) => c.trim());
+    const cells = line
+      .split(/(?<!\\)\|/)
+      .slice(1, -1)
+      .map((c) => c.trim());
     if (cells.length < 2 || cells[0] === 'measure' || /^-+$/.test(cells[0]!)) continue;
     rows.push({ measure: cells[0]!, target: cells[1]!, why: cells[2] ?? '', bench: benchFor(cells[0]!) });
   }
@@ -54,7 +57,12 @@ function parse(text: string): Target[] {
 /** The targets, from `../shared/TARGETS.md` or `../../shared/TARGETS.md` (or $BENCH_TARGETS) when present, else the embedded copy. */
 export function loadTargets(repoRoot: string): { targets: Target[]; source: string } {
   // ../shared beside a checkout in /work/main, ../../shared beside a worktree in /work/wt/<name>.
-  const candidates = [process.env.BENCH_TARGETS, join(repoRoot, 'TARGETS.md'), join(repoRoot, '..', 'shared', 'TARGETS.md'), join(repoRoot, '..', '..', 'shared', 'TARGETS.md')];
+  const candidates = [
+    process.env.BENCH_TARGETS,
+    join(repoRoot, 'TARGETS.md'),
+    join(repoRoot, '..', 'shared', 'TARGETS.md'),
+    join(repoRoot, '..', '..', 'shared', 'TARGETS.md'),
+  ];
   for (const path of candidates) {
     if (path && existsSync(path)) {
       const targets = parse(readFileSync(path, 'utf8'));

@@ -22,7 +22,11 @@ export interface WrkFigures extends LoadFigures {
 /** Why wrk can or cannot be used: `version` when found, `reason` when not. */
 export function findWrk(): { ok: true; version: string } | { ok: false; reason: string } {
   const r = spawnSync('wrk', ['--version'], { encoding: 'utf8' });
-  if (r.error) return { ok: false, reason: (r.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'wrk not found on PATH' : String(r.error.message) };
+  if (r.error)
+    return {
+      ok: false,
+      reason: (r.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'wrk not found on PATH' : String(r.error.message),
+    };
   // `wrk --version` prints its banner and exits 1; the banner is what tells us it is wrk.
   const banner = `${r.stdout}${r.stderr}`;
   const m = /^wrk (\S+)/m.exec(banner);
@@ -65,7 +69,13 @@ const WRAPPER = 'wrk "$@"; s=$?; echo; echo "@@STAT $(cat /proc/$$/stat)"; exit 
 
 /** Runs `wrk -t<threads> -c<connections> -d<duration>s --latency <url>` and resolves with its figures. */
 export function runWrk(url: string, options: WrkOptions): Promise<WrkFigures> {
-  const args = [`-t${options.threads ?? 1}`, `-c${options.connections}`, `-d${Math.max(1, Math.round(options.duration))}s`, '--latency', url];
+  const args = [
+    `-t${options.threads ?? 1}`,
+    `-c${options.connections}`,
+    `-d${Math.max(1, Math.round(options.duration))}s`,
+    '--latency',
+    url,
+  ];
   const child = spawn('sh', ['-c', WRAPPER, 'sh', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';

@@ -21,13 +21,23 @@ const app: App = async (scope, receive, send) => {
 
 // `--block-threshold=MS` sets the blocking detector (0: off), so its cost can be measured against this same peer.
 const thresholdArg = process.argv.find((a) => a.startsWith('--block-threshold='));
-const blockThresholdMs = thresholdArg === undefined ? undefined : Number(thresholdArg.slice('--block-threshold='.length));
+const blockThresholdMs =
+  thresholdArg === undefined ? undefined : Number(thresholdArg.slice('--block-threshold='.length));
 // `--block-clock-scale=S` (bench:instructions under callgrind): the detector's periods stretched S times,
 // started before serve(), which then shares it (one detector per process).
 const scaleArg = process.argv.find((a) => a.startsWith('--block-clock-scale='));
 if (scaleArg !== undefined) {
-  const logger = { debug() {}, info() {}, warn: (l: string) => console.error(`warn: ${l}`), error: (l: string) => console.error(`error: ${l}`) };
-  acquireBlockDetector(blockThresholdMs ?? DEFAULT_BLOCK_THRESHOLD_MS, logger, Number(scaleArg.slice('--block-clock-scale='.length)));
+  const logger = {
+    debug() {},
+    info() {},
+    warn: (l: string) => console.error(`warn: ${l}`),
+    error: (l: string) => console.error(`error: ${l}`),
+  };
+  acquireBlockDetector(
+    blockThresholdMs ?? DEFAULT_BLOCK_THRESHOLD_MS,
+    logger,
+    Number(scaleArg.slice('--block-clock-scale='.length)),
+  );
 }
 const server = await serve(app, { host: '127.0.0.1', port: 0, logLevel: 'warn', blockThresholdMs });
 announce(server.port, () => server.close());

@@ -10,8 +10,12 @@ const server = http.createServer((_req, res) => {
   res.end(body);
 });
 server.listen(0, '127.0.0.1', () => {
-  announce((server.address() as AddressInfo).port, () => new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  }));
+  announce(
+    (server.address() as AddressInfo).port,
+    () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  );
 });

@@ -13,18 +13,22 @@ const bytes = Number(process.env.SYNC_BYTES ?? 10);
 const warmup = Number(process.env.SYNC_WARMUP ?? 200);
 const fixtures = process.env.SYNC_FIXTURES;
 if ((lib !== 'albany' && lib !== 'synckit') || !Number.isInteger(bytes) || bytes < 0 || !fixtures) {
-  process.stderr.write(`sync-caller: SYNC_LIB must be albany or synckit (got ${String(lib)}), SYNC_BYTES a byte count (got ${String(process.env.SYNC_BYTES)}), SYNC_FIXTURES the fixtures folder URL\n`);
+  process.stderr.write(
+    `sync-caller: SYNC_LIB must be albany or synckit (got ${String(lib)}), SYNC_BYTES a byte count (got ${String(process.env.SYNC_BYTES)}), SYNC_FIXTURES the fixtures folder URL\n`,
+  );
   process.exit(2);
 }
 
 // SYNC_SPIN_MICROS: runSync's spin before it parks (default: the library's). Under valgrind, which
 // runs one thread at a time, a spin can never see the answer arrive, so it is pure cost there.
-if (lib === 'albany' && process.env.SYNC_SPIN_MICROS !== undefined) configureSync({ spinMicros: Number(process.env.SYNC_SPIN_MICROS) });
+if (lib === 'albany' && process.env.SYNC_SPIN_MICROS !== undefined)
+  configureSync({ spinMicros: Number(process.env.SYNC_SPIN_MICROS) });
 
 type Echo = (value: Uint8Array) => unknown;
-const call: Echo = lib === 'albany'
-  ? syncify<Echo>(new URL('bench-target.mjs', fixtures), 'echo')
-  : (createSyncFn(fileURLToPath(new URL('bench-synckit-worker.mjs', fixtures))) as Echo);
+const call: Echo =
+  lib === 'albany'
+    ? syncify<Echo>(new URL('bench-target.mjs', fixtures), 'echo')
+    : (createSyncFn(fileURLToPath(new URL('bench-synckit-worker.mjs', fixtures))) as Echo);
 const payload = new Uint8Array(bytes);
 
 function calls(n: number): void {

@@ -9,12 +9,19 @@ async function reply(send: Send, status: number, contentType: string, body: stri
 }
 
 /** GET /hello → text. */
-export const hello: App = async (_scope, _receive, send) => reply(send, 200, 'text/plain; charset=utf-8', 'Hello from an async route!\n');
+export const hello: App = async (_scope, _receive, send) =>
+  reply(send, 200, 'text/plain; charset=utf-8', 'Hello from an async route!\n');
 
 /** GET /json → the request as JSON. */
 export const json: App = async (scope, _receive, send) => {
   const s = scope as HttpScope;
-  const body = JSON.stringify({ method: s.method, path: s.path, rootPath: s.rootPath, query: Object.fromEntries(new URLSearchParams(s.queryString)), client: s.client });
+  const body = JSON.stringify({
+    method: s.method,
+    path: s.path,
+    rootPath: s.rootPath,
+    query: Object.fromEntries(new URLSearchParams(s.queryString)),
+    client: s.client,
+  });
   await reply(send, 200, 'application/json', body);
 };
 

@@ -9,9 +9,16 @@ function milliseconds(scope: HttpScope): number {
   return Number(new URLSearchParams(scope.queryString).get('ms') ?? 200) || 200;
 }
 
-async function answer(send: Parameters<App>[2], where: string, result: { checksum: number; rounds: number }): Promise<void> {
+async function answer(
+  send: Parameters<App>[2],
+  where: string,
+  result: { checksum: number; rounds: number },
+): Promise<void> {
   await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'application/json']] });
-  await send({ type: 'http.response.body', body: new TextEncoder().encode(`${JSON.stringify({ where, ...result })}\n`) });
+  await send({
+    type: 'http.response.body',
+    body: new TextEncoder().encode(`${JSON.stringify({ where, ...result })}\n`),
+  });
 }
 
 /** GET /block?ms=200 → the work on the event loop: every other request waits, and the detector says so. */

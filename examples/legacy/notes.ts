@@ -8,7 +8,9 @@ const db = new Database(process.env.ALBANY_DEMO_DB ?? ':memory:');
 // WAL and a busy timeout let several worker threads share one file without "database is locked".
 db.pragma('journal_mode = WAL');
 db.pragma('busy_timeout = 2000');
-db.exec('create table if not exists notes (id integer primary key, text text not null, created_at text not null default (datetime(\'now\')))');
+db.exec(
+  "create table if not exists notes (id integer primary key, text text not null, created_at text not null default (datetime('now')))",
+);
 const insert = db.prepare('insert into notes (text) values (?)');
 const list = db.prepare('select id, text, created_at as createdAt from notes order by id');
 
@@ -19,7 +21,8 @@ const list = db.prepare('select id, text, created_at as createdAt from notes ord
 export function handle(req: { method: string; json(): unknown }) {
   if (req.method === 'POST') {
     const { text } = (req.json() ?? {}) as { text?: unknown };
-    if (typeof text !== 'string' || text === '') return { status: 400, body: { error: 'body must be JSON { "text": "…" }' } };
+    if (typeof text !== 'string' || text === '')
+      return { status: 400, body: { error: 'body must be JSON { "text": "…" }' } };
     const { lastInsertRowid } = insert.run(text);
     return { status: 201, body: { id: Number(lastInsertRowid), text, worker: threadId } };
   }

@@ -16,12 +16,17 @@ function checksum(rounds: number): number {
 }
 
 /** Node-style handler: `GET /report?rounds=N` renders an HTML page after N rounds of hashing (default 200k). */
-export default function report(req: { url: string }, res: { setHeader(n: string, v: string): void; end(body: string): void }) {
+export default function report(
+  req: { url: string },
+  res: { setHeader(n: string, v: string): void; end(body: string): void },
+) {
   const rounds = Math.min(50_000_000, Number(new URL(req.url, 'http://x').searchParams.get('rounds') ?? 200_000));
   const started = performance.now();
   const sum = checksum(rounds);
   const html = render(readFileSync(templatePath, 'utf8'), {
-    rounds: String(rounds), checksum: sum.toString(16), ms: (performance.now() - started).toFixed(1),
+    rounds: String(rounds),
+    checksum: sum.toString(16),
+    ms: (performance.now() - started).toFixed(1),
   });
   res.setHeader('content-type', 'text/html; charset=utf-8');
   res.end(html);

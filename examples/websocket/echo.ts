@@ -18,7 +18,14 @@ export const echoApp: App = async (scope, receive, send) => {
     }
   }
   if (scope.type === 'http') {
-    await send({ type: 'http.response.start', status: 426, headers: [['upgrade', 'websocket'], ['content-type', 'text/plain']] });
+    await send({
+      type: 'http.response.start',
+      status: 426,
+      headers: [
+        ['upgrade', 'websocket'],
+        ['content-type', 'text/plain'],
+      ],
+    });
     return send({ type: 'http.response.body', body: Buffer.from('connect with a WebSocket client\n') });
   }
   const first = await receive();
@@ -37,7 +44,9 @@ export const echoApp: App = async (scope, receive, send) => {
         await Promise.allSettled([...peers].map((peer) => peer({ type: 'websocket.send', text })));
         continue;
       }
-      await send(m.bytes != null ? { type: 'websocket.send', bytes: m.bytes } : { type: 'websocket.send', text: m.text ?? '' });
+      await send(
+        m.bytes != null ? { type: 'websocket.send', bytes: m.bytes } : { type: 'websocket.send', text: m.text ?? '' },
+      );
     }
   } finally {
     peers.delete(send);

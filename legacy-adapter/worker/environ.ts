@@ -3,7 +3,10 @@
 import type { Headers, HttpScope } from '../../src/gateway/types.js';
 
 /** The scope fields the environ is made of (an {@link HttpScope} or a {@link LegacyRequest}). */
-export type EnvironSource = Pick<HttpScope, 'method' | 'rootPath' | 'path' | 'queryString' | 'httpVersion' | 'scheme' | 'headers' | 'client' | 'server'>;
+export type EnvironSource = Pick<
+  HttpScope,
+  'method' | 'rootPath' | 'path' | 'queryString' | 'httpVersion' | 'scheme' | 'headers' | 'client' | 'server'
+>;
 
 /**
  * Builds the string part of a WSGI environ (the worker adds `wsgi.input`, `wsgi.errors` and the

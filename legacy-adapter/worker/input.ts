@@ -11,7 +11,11 @@ export class BodyInput implements Iterable<Buffer> {
   private buffered = 0;
   private more: boolean;
 
-  constructor(first: Uint8Array, more: boolean, private readonly link: WorkerLink | undefined) {
+  constructor(
+    first: Uint8Array,
+    more: boolean,
+    private readonly link: WorkerLink | undefined,
+  ) {
     this.more = more;
     this.push(first);
   }

@@ -30,32 +30,58 @@ const handlers = new Map<string, LoadedHandler>();
  * parameters the names decide (`environ`/`env`, `startResponse` → WSGI; `req`/`request`,
  * `res`/`response` → Node); anything else is ambiguous and needs the `style` option.
  */
-export async function loadHandler(moduleUrl: string, exportName: string | undefined, style: HandlerStyle | undefined): Promise<LoadedHandler> {
+export async function loadHandler(
+  moduleUrl: string,
+  exportName: string | undefined,
+  style: HandlerStyle | undefined,
+): Promise<LoadedHandler> {
   const key = `${moduleUrl}\0${exportName ?? ''}\0${style ?? ''}`;
   const cached = handlers.get(key);
   if (cached !== undefined) return cached;
   const { mod, captured } = await importOnce(moduleUrl);
-  const name = exportName ?? (style === undefined || style === 'plain' ? (typeof mod.handle === 'function' ? 'handle' : 'default') : 'default');
+  const name =
+    exportName ??
+    (style === undefined || style === 'plain' ? (typeof mod.handle === 'function' ? 'handle' : 'default') : 'default');
   const fn = mod[name];
   // Passenger-style: a module that exports nothing but called app.listen() is served through its
   // listener, as a node handler; any export (or a named one) wins.
-  if (exportName === undefined && isNoExport(fn) && captured !== undefined && (style === undefined || style === 'node')) {
+  if (
+    exportName === undefined &&
+    isNoExport(fn) &&
+    captured !== undefined &&
+    (style === undefined || style === 'node')
+  ) {
     const loaded: LoadedHandler = { fn: captured.handler as LoadedHandler['fn'], style: 'node', listen: captured.call };
     handlers.set(key, loaded);
     return loaded;
   }
   if (typeof fn !== 'function') {
-    const exported = Object.keys(mod).filter((k) => k !== 'module.exports' && !(k === 'default' && isNoExport(mod.default)));
-    const listenHint = exportName === undefined && isNoExport(fn) ? ' and did not call app.listen()/server.listen() while loading: export the handler (export default app) or let it call app.listen(port)' : '';
-    throw albanyError('ERR_ALBANY_APP_LOAD', `legacy module ${moduleUrl} has no function export "${name}" (exports: ${exported.join(', ') || 'none'})${listenHint}`);
+    const exported = Object.keys(mod).filter(
+      (k) => k !== 'module.exports' && !(k === 'default' && isNoExport(mod.default)),
+    );
+    const listenHint =
+      exportName === undefined && isNoExport(fn)
+        ? ' and did not call app.listen()/server.listen() while loading: export the handler (export default app) or let it call app.listen(port)'
+        : '';
+    throw albanyError(
+      'ERR_ALBANY_APP_LOAD',
+      `legacy module ${moduleUrl} has no function export "${name}" (exports: ${exported.join(', ') || 'none'})${listenHint}`,
+    );
   }
-  const loaded: LoadedHandler = { fn: fn as LoadedHandler['fn'], style: style ?? detectStyle(fn as LoadedHandler['fn'], name, mod.style, moduleUrl) };
+  const loaded: LoadedHandler = {
+    fn: fn as LoadedHandler['fn'],
+    style: style ?? detectStyle(fn as LoadedHandler['fn'], name, mod.style, moduleUrl),
+  };
   handlers.set(key, loaded);
   return loaded;
 }
 
 /** Like {@link loadHandler}, without the import: the handler if this worker loaded it already (no await on the hot path). */
-export function cachedHandler(moduleUrl: string, exportName: string | undefined, style: HandlerStyle | undefined): LoadedHandler | undefined {
+export function cachedHandler(
+  moduleUrl: string,
+  exportName: string | undefined,
+  style: HandlerStyle | undefined,
+): LoadedHandler | undefined {
   return handlers.get(`${moduleUrl}\0${exportName ?? ''}\0${style ?? ''}`);
 }
 
@@ -66,11 +92,18 @@ function importOnce(moduleUrl: string): Promise<ImportedModule> {
       try {
         const { value, captured } = await captureListen(() => importTs(moduleUrl), {
           warn: (message) => process.emitWarning(message, 'AlbanyListenWarning'),
-          wantsListen: (m) => isNoExport(m.default) && typeof m.handle !== 'function' && Object.keys(m).every((k) => k === 'default' || k === 'module.exports'),
+          wantsListen: (m) =>
+            isNoExport(m.default) &&
+            typeof m.handle !== 'function' &&
+            Object.keys(m).every((k) => k === 'default' || k === 'module.exports'),
         });
         return { mod: value, captured };
       } catch (err) {
-        throw albanyError('ERR_ALBANY_APP_LOAD', `could not load legacy module ${moduleUrl}: ${(err as Error).message}`, { cause: err });
+        throw albanyError(
+          'ERR_ALBANY_APP_LOAD',
+          `could not load legacy module ${moduleUrl}: ${(err as Error).message}`,
+          { cause: err },
+        );
       }
     })();
     modules.set(moduleUrl, mod);
@@ -94,7 +127,10 @@ function detectStyle(fn: LoadedHandler['fn'], name: string, declared: unknown, m
   const [first = '', second = ''] = parameterNames(fn);
   if (/^(environ|env)$/i.test(first) || /^start_?response$/i.test(second)) return 'wsgi';
   if (/^(req|request)$/i.test(first) || /^(res|response|reply)$/i.test(second)) return 'node';
-  throw albanyError('ERR_ALBANY_APP_LOAD', `cannot tell whether export "${name}" of ${moduleUrl} is WSGI (environ, startResponse) or Node (req, res): pass legacy(url, { style: 'wsgi' | 'node' }) or export const style`);
+  throw albanyError(
+    'ERR_ALBANY_APP_LOAD',
+    `cannot tell whether export "${name}" of ${moduleUrl} is WSGI (environ, startResponse) or Node (req, res): pass legacy(url, { style: 'wsgi' | 'node' }) or export const style`,
+  );
 }
 
 function parameterNames(fn: LoadedHandler['fn']): string[] {

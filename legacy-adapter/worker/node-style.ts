@@ -12,7 +12,10 @@ import type { WorkerLink } from './link.js';
 import type { ResponseHead } from './response.js';
 
 /** What a finished response leaves for the task result: the head if not posted yet, and the last chunk. */
-export interface NodeTail { start: ResponseHead | undefined; body: Uint8Array }
+export interface NodeTail {
+  start: ResponseHead | undefined;
+  body: Uint8Array;
+}
 
 // How often a handler waiting on the event loop (a file stream, a timer) checks whether the client
 // left: the main thread flags it in shared memory, which no event tells this thread about.
@@ -35,9 +38,10 @@ class WorkerSend {
     if (message.type === 'http.response.start') {
       // The reason extension (res.statusMessage) travels like a WSGI status line's own phrase.
       const reason = message.reason;
-      this.head = reason === undefined
-        ? { status: message.status, headers: message.headers ?? [] }
-        : { status: message.status, headers: message.headers ?? [], reason };
+      this.head =
+        reason === undefined
+          ? { status: message.status, headers: message.headers ?? [] }
+          : { status: message.status, headers: message.headers ?? [], reason };
       return SENT;
     }
     if (message.type !== 'http.response.body') return SENT; // trailers have no place in the pool protocol
@@ -51,9 +55,17 @@ class WorkerSend {
       if (!this.headPosted) {
         this.headPosted = true;
         const head = this.head!;
-        this.link.post(head.reason === undefined
-          ? { type: 'legacy.start', id: this.link.id, status: head.status, headers: head.headers }
-          : { type: 'legacy.start', id: this.link.id, status: head.status, headers: head.headers, reason: head.reason });
+        this.link.post(
+          head.reason === undefined
+            ? { type: 'legacy.start', id: this.link.id, status: head.status, headers: head.headers }
+            : {
+                type: 'legacy.start',
+                id: this.link.id,
+                status: head.status,
+                headers: head.headers,
+                reason: head.reason,
+              },
+        );
       }
       if (body.byteLength > 0) this.link.postBody(body, true);
     } catch (error) {
@@ -86,7 +98,8 @@ function bodyReader(item: BatchItem, link: WorkerLink): () => HttpReceiveMessage
 // swap keeps them). The stream's own read() works too, and blocks for more body when it must.
 function readAll(this: IncomingMessage): Buffer {
   const parts: Buffer[] = [];
-  for (let chunk = this.read() as Buffer | null; chunk !== null; chunk = this.read() as Buffer | null) parts.push(chunk);
+  for (let chunk = this.read() as Buffer | null; chunk !== null; chunk = this.read() as Buffer | null)
+    parts.push(chunk);
   return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 }
 function text(this: IncomingMessage & { readAll(): Buffer }): string {
@@ -131,17 +144,21 @@ export function runNodeStyle(handler: NodeHandler, item: BatchItem, link: Worker
   const poll = setInterval(() => {
     if (link.disconnected) exchange.clientGone();
   }, DISCONNECT_POLL_MS);
-  return done.then(async () => {
-    clearInterval(poll);
-    await tornDown(exchange);
-    return out.tail!;
-  }, async (error: unknown) => {
-    clearInterval(poll);
-    await tornDown(exchange);
-    // The main thread cuts the connection for an aborted result while the client is still there.
-    if (exchange.bridge.reset) throw albanyError('ERR_ALBANY_ABORTED', 'the node handler destroyed the connection', { cause: error });
-    throw error;
-  });
+  return done.then(
+    async () => {
+      clearInterval(poll);
+      await tornDown(exchange);
+      return out.tail!;
+    },
+    async (error: unknown) => {
+      clearInterval(poll);
+      await tornDown(exchange);
+      // The main thread cuts the connection for an aborted result while the client is still there.
+      if (exchange.bridge.reset)
+        throw albanyError('ERR_ALBANY_ABORTED', 'the node handler destroyed the connection', { cause: error });
+      throw error;
+    },
+  );
 }
 
 // Event-loop turns after 'close' that cleanup code needs: on-finished defers its callbacks with

@@ -51,7 +51,10 @@ class PlainRequestImpl implements PlainRequest {
   readonly query: string;
   private joined: Record<string, string | string[]> | undefined;
 
-  constructor(private readonly request: LegacyRequest, private readonly input: BodyInput) {
+  constructor(
+    private readonly request: LegacyRequest,
+    private readonly input: BodyInput,
+  ) {
     this.method = request.method;
     this.url = request.url;
     this.path = request.path;
@@ -76,13 +79,22 @@ class PlainRequestImpl implements PlainRequest {
 }
 
 /** Writes a plain handler's return value to `output` and returns the tail for the task result. */
-export function writePlainResponse(value: unknown, output: ResponseOutput): { start: ResponseHead | undefined; body: Uint8Array } {
+export function writePlainResponse(
+  value: unknown,
+  output: ResponseOutput,
+): { start: ResponseHead | undefined; body: Uint8Array } {
   if (typeof value === 'string' || value instanceof Uint8Array) {
-    output.setHead({ status: 200, headers: [['content-type', typeof value === 'string' ? 'text/plain; charset=utf-8' : 'application/octet-stream']] });
+    output.setHead({
+      status: 200,
+      headers: [['content-type', typeof value === 'string' ? 'text/plain; charset=utf-8' : 'application/octet-stream']],
+    });
     return output.end(toBytes(value));
   }
   if (typeof value !== 'object' || value === null) {
-    throw albanyError('ERR_ALBANY_HANDLER', `a plain handler must return { status, headers, body }, got ${value === null ? 'null' : typeof value}`);
+    throw albanyError(
+      'ERR_ALBANY_HANDLER',
+      `a plain handler must return { status, headers, body }, got ${value === null ? 'null' : typeof value}`,
+    );
   }
   const response = value as PlainResponse;
   const headers = normalizeHeaders(response.headers);
@@ -107,6 +119,7 @@ function isJsonBody(body: unknown): boolean {
   if (body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array) return false;
   if (typeof body === 'number' || typeof body === 'boolean') return true;
   if (typeof body !== 'object') return false;
-  if (Array.isArray(body)) return body.length === 0 || !body.every((c) => typeof c === 'string' || c instanceof Uint8Array);
+  if (Array.isArray(body))
+    return body.length === 0 || !body.every((c) => typeof c === 'string' || c instanceof Uint8Array);
   return !(Symbol.iterator in body);
 }

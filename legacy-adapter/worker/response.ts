@@ -7,7 +7,11 @@ import { badReasonChar, describeBadReason } from '../../src/gateway/validate.js'
 import type { WorkerLink } from './link.js';
 
 /** Status and headers of a response; `reason` only when the handler chose its own phrase. */
-export interface ResponseHead { status: number; headers: Headers; reason?: string }
+export interface ResponseHead {
+  status: number;
+  headers: Headers;
+  reason?: string;
+}
 
 /** What a header collection may look like when a handler hands it over. */
 export type HeaderInput = Iterable<readonly [string, unknown]> | Record<string, unknown> | undefined | null;
@@ -27,9 +31,10 @@ export function toBytes(chunk: unknown): Uint8Array {
 /** Headers as a gateway list: lower-case names, string values, arrays expanded to repeated headers. */
 export function normalizeHeaders(input: HeaderInput): Headers {
   if (input === undefined || input === null) return [];
-  const entries = Symbol.iterator in input
-    ? (input as Iterable<readonly [string, unknown]>)
-    : Object.entries(input as Record<string, unknown>);
+  const entries =
+    Symbol.iterator in input
+      ? (input as Iterable<readonly [string, unknown]>)
+      : Object.entries(input as Record<string, unknown>);
   const out: Headers = [];
   for (const [name, value] of entries) {
     if (value === undefined) continue;
@@ -42,7 +47,10 @@ export function normalizeHeaders(input: HeaderInput): Headers {
 export function parseStatus(status: unknown): number {
   const code = typeof status === 'number' ? status : Number.parseInt(String(status), 10);
   if (!Number.isInteger(code) || code < 100 || code > 999) {
-    throw albanyError('ERR_ALBANY_HANDLER', `startResponse / status must start with a 3-digit code, got ${JSON.stringify(status)}`);
+    throw albanyError(
+      'ERR_ALBANY_HANDLER',
+      `startResponse / status must start with a 3-digit code, got ${JSON.stringify(status)}`,
+    );
   }
   return code;
 }
@@ -61,7 +69,8 @@ export function parseStatusLine(status: unknown): { status: number; reason: stri
   const reason = status.slice(space + 1);
   if (reason === STATUS_CODES[code]) return { status: code, reason: undefined };
   const bad = badReasonChar(reason);
-  if (bad !== -1) throw albanyError('ERR_ALBANY_HANDLER', `startResponse: the status ${describeBadReason(reason, bad)}`);
+  if (bad !== -1)
+    throw albanyError('ERR_ALBANY_HANDLER', `startResponse: the status ${describeBadReason(reason, bad)}`);
   return { status: code, reason };
 }
 
@@ -97,7 +106,11 @@ export class ResponseOutput {
 
   /** Ends the response: returns the head (if not posted yet) and the last chunk for the task result. */
   end(last: Uint8Array = EMPTY): { start: ResponseHead | undefined; body: Uint8Array } {
-    if (this.head === undefined) throw albanyError('ERR_ALBANY_HANDLER', 'the handler finished without a status (startResponse / writeHead was never called)');
+    if (this.head === undefined)
+      throw albanyError(
+        'ERR_ALBANY_HANDLER',
+        'the handler finished without a status (startResponse / writeHead was never called)',
+      );
     this.bodyStarted = true;
     const start = this.headPosted ? undefined : this.head;
     this.headPosted = true;
@@ -106,17 +119,24 @@ export class ResponseOutput {
 
   private postHead(): void {
     if (this.headPosted) return;
-    if (this.head === undefined) throw albanyError('ERR_ALBANY_HANDLER', 'body written before startResponse / writeHead');
+    if (this.head === undefined)
+      throw albanyError('ERR_ALBANY_HANDLER', 'body written before startResponse / writeHead');
     this.headPosted = true;
     const head = this.head;
-    this.link.post(head.reason === undefined
-      ? { type: 'legacy.start', id: this.link.id, status: head.status, headers: head.headers }
-      : { type: 'legacy.start', id: this.link.id, status: head.status, headers: head.headers, reason: head.reason });
+    this.link.post(
+      head.reason === undefined
+        ? { type: 'legacy.start', id: this.link.id, status: head.status, headers: head.headers }
+        : { type: 'legacy.start', id: this.link.id, status: head.status, headers: head.headers, reason: head.reason },
+    );
   }
 }
 
 /** WSGI's `start_response(status, headers, exc_info?)`, returning the `write()` callable. */
-export type StartResponse = (status: string | number, headers: HeaderInput, excInfo?: unknown) => (data: unknown) => void;
+export type StartResponse = (
+  status: string | number,
+  headers: HeaderInput,
+  excInfo?: unknown,
+) => (data: unknown) => void;
 
 /**
  * Builds `startResponse` with WSGI's rules: a second call is allowed only with `excInfo`, and only
@@ -131,9 +151,11 @@ export function createStartResponse(output: ResponseOutput): StartResponse {
       throw albanyError('ERR_ALBANY_HANDLER', 'startResponse called a second time without excInfo');
     }
     const line = parseStatusLine(status);
-    output.setHead(line.reason === undefined
-      ? { status: line.status, headers: normalizeHeaders(headers) }
-      : { status: line.status, headers: normalizeHeaders(headers), reason: line.reason });
+    output.setHead(
+      line.reason === undefined
+        ? { status: line.status, headers: normalizeHeaders(headers) }
+        : { status: line.status, headers: normalizeHeaders(headers), reason: line.reason },
+    );
     return write;
   };
 }
@@ -146,7 +168,11 @@ export type WsgiHandler = (environ: Record<string, unknown>, startResponse: Star
  * common `return [body]`); other iterables are posted chunk by chunk. `close()` on the result is
  * always called, also when the client went away or the handler threw.
  */
-export function runWsgi(handler: WsgiHandler, environ: Record<string, unknown>, output: ResponseOutput): { start: ResponseHead | undefined; body: Uint8Array } {
+export function runWsgi(
+  handler: WsgiHandler,
+  environ: Record<string, unknown>,
+  output: ResponseOutput,
+): { start: ResponseHead | undefined; body: Uint8Array } {
   const result = handler(environ, createStartResponse(output));
   try {
     if (typeof result === 'string' || result instanceof Uint8Array) return output.end(toBytes(result));
@@ -155,7 +181,10 @@ export function runWsgi(handler: WsgiHandler, environ: Record<string, unknown>, 
       return output.end(result.length === 0 ? EMPTY : toBytes(result[result.length - 1]));
     }
     if (result === null || typeof result !== 'object' || !(Symbol.iterator in result)) {
-      throw albanyError('ERR_ALBANY_HANDLER', `a WSGI handler must return an iterable of chunks, got ${result === null ? 'null' : typeof result}`);
+      throw albanyError(
+        'ERR_ALBANY_HANDLER',
+        `a WSGI handler must return an iterable of chunks, got ${result === null ? 'null' : typeof result}`,
+      );
     }
     for (const chunk of result as Iterable<unknown>) output.write(toBytes(chunk));
     return output.end();

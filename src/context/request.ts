@@ -43,7 +43,8 @@ export function makeEnter(storage: AsyncLocalStorage<RequestContext>, settings: 
     const books = sink as { requestId?: string; startedAt?: unknown };
     if ('requestId' in books && books.requestId !== requestId) books.requestId = requestId;
     // 0: the host does not time requests (no access log or metrics): the app starting is the moment.
-    const startedAt = typeof books.startedAt === 'number' && books.startedAt > 0 ? TIME_ORIGIN + books.startedAt : now();
+    const startedAt =
+      typeof books.startedAt === 'number' && books.startedAt > 0 ? TIME_ORIGIN + books.startedAt : now();
     const deadline = settings.timeoutMs > 0 ? startedAt + settings.timeoutMs : undefined;
     const parent = parseTraceParent(sentParent);
     const o = otel();

@@ -12,7 +12,10 @@ export async function readBody(receive: Receive): Promise<Buffer | null> {
     const m = await receive();
     if (m.type !== 'http.request') return null;
     if (m.body.length > 0) chunks.push(m.body);
-    if (!m.moreBody) return chunks.length === 1 ? Buffer.from(chunks[0]!.buffer, chunks[0]!.byteOffset, chunks[0]!.length) : Buffer.concat(chunks);
+    if (!m.moreBody)
+      return chunks.length === 1
+        ? Buffer.from(chunks[0]!.buffer, chunks[0]!.byteOffset, chunks[0]!.length)
+        : Buffer.concat(chunks);
   }
 }
 

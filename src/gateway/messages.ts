@@ -11,4 +11,8 @@ export const SENT: Promise<void> = Promise.resolve();
 /** The shared `http.disconnect` message every request source hands out (frozen: one object for all). */
 export const DISCONNECT: HttpReceiveMessage = Object.freeze({ type: 'http.disconnect' }) as HttpReceiveMessage;
 /** The shared last, empty `http.request` chunk: the whole body of a request without one. */
-export const END_OF_BODY: HttpReceiveMessage = Object.freeze({ type: 'http.request', body: new Uint8Array(0), moreBody: false }) as HttpReceiveMessage;
+export const END_OF_BODY: HttpReceiveMessage = Object.freeze({
+  type: 'http.request',
+  body: new Uint8Array(0),
+  moreBody: false,
+}) as HttpReceiveMessage;

@@ -65,9 +65,15 @@ export type Scope = HttpScope | WebSocketScope | LifespanScope;
 // --- http ------------------------------------------------------------------
 
 /** A chunk of the request body. `moreBody: false` marks the last one. */
-export interface HttpRequestMessage { type: 'http.request'; body: Uint8Array; moreBody: boolean }
+export interface HttpRequestMessage {
+  type: 'http.request';
+  body: Uint8Array;
+  moreBody: boolean;
+}
 /** The client went away, or the response is finished and nothing more will come. */
-export interface HttpDisconnectMessage { type: 'http.disconnect' }
+export interface HttpDisconnectMessage {
+  type: 'http.disconnect';
+}
 /**
  * Status line and headers. `trailers: true` promises an `http.response.trailers` message.
  * docs/spec.md has the full rules (statuses, `reason`, framing, head timing).
@@ -90,11 +96,22 @@ export interface HttpResponseStartMessage {
   reason?: string;
 }
 /** A chunk of the response body. `moreBody` defaults to false. */
-export interface HttpResponseBodyMessage { type: 'http.response.body'; body?: Uint8Array; moreBody?: boolean }
+export interface HttpResponseBodyMessage {
+  type: 'http.response.body';
+  body?: Uint8Array;
+  moreBody?: boolean;
+}
 /** Trailing headers (only when `trailers: true` was sent in start). */
-export interface HttpResponseTrailersMessage { type: 'http.response.trailers'; headers?: Headers; moreTrailers?: boolean }
+export interface HttpResponseTrailersMessage {
+  type: 'http.response.trailers';
+  headers?: Headers;
+  moreTrailers?: boolean;
+}
 /** Ask the server to stream a file as the whole body. */
-export interface HttpResponsePathsendMessage { type: 'http.response.pathsend'; path: string }
+export interface HttpResponsePathsendMessage {
+  type: 'http.response.pathsend';
+  path: string;
+}
 
 /** What `receive()` yields in an http scope. */
 export type HttpReceiveMessage = HttpRequestMessage | HttpDisconnectMessage;
@@ -108,17 +125,39 @@ export type HttpSendMessage =
 // --- websocket -------------------------------------------------------------
 
 /** The client asks to connect. */
-export interface WebSocketConnectMessage { type: 'websocket.connect' }
+export interface WebSocketConnectMessage {
+  type: 'websocket.connect';
+}
 /** Accept the connection, optionally choosing a subprotocol and adding response headers. */
-export interface WebSocketAcceptMessage { type: 'websocket.accept'; subprotocol?: string | null; headers?: Headers }
+export interface WebSocketAcceptMessage {
+  type: 'websocket.accept';
+  subprotocol?: string | null;
+  headers?: Headers;
+}
 /** A message from the client: exactly one of bytes / text. */
-export interface WebSocketReceiveMessage { type: 'websocket.receive'; bytes?: Uint8Array | null; text?: string | null }
+export interface WebSocketReceiveMessage {
+  type: 'websocket.receive';
+  bytes?: Uint8Array | null;
+  text?: string | null;
+}
 /** A message to the client: exactly one of bytes / text. */
-export interface WebSocketSendMessage { type: 'websocket.send'; bytes?: Uint8Array | null; text?: string | null }
+export interface WebSocketSendMessage {
+  type: 'websocket.send';
+  bytes?: Uint8Array | null;
+  text?: string | null;
+}
 /** Close (or, before accept, reject with 403). */
-export interface WebSocketCloseMessage { type: 'websocket.close'; code?: number; reason?: string }
+export interface WebSocketCloseMessage {
+  type: 'websocket.close';
+  code?: number;
+  reason?: string;
+}
 /** The connection is gone. */
-export interface WebSocketDisconnectMessage { type: 'websocket.disconnect'; code: number; reason?: string }
+export interface WebSocketDisconnectMessage {
+  type: 'websocket.disconnect';
+  code: number;
+  reason?: string;
+}
 
 /** What `receive()` yields in a websocket scope. */
 export type WebSocketReceiveEvent = WebSocketConnectMessage | WebSocketReceiveMessage | WebSocketDisconnectMessage;

@@ -6,7 +6,8 @@ import type { Headers } from './types.js';
 // regular expression: these run for every response header, and a regex call costs more than the
 // scan of a short name.
 const TOKEN_CHARS = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TOKEN_CHARS[c.charCodeAt(0)] = 1;
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+  TOKEN_CHARS[c.charCodeAt(0)] = 1;
 
 function tokenOk(name: string): boolean {
   if (name.length === 0) return false;
@@ -85,7 +86,8 @@ export function checkStatus(status: unknown, type: string): number {
  * the same characters in `writeHead`.
  */
 export function checkReason(reason: unknown, type: string): string {
-  if (typeof reason !== 'string') invalidMessage(`${type}: reason must be a string, got ${reason === null ? 'null' : typeof reason}`);
+  if (typeof reason !== 'string')
+    invalidMessage(`${type}: reason must be a string, got ${reason === null ? 'null' : typeof reason}`);
   const i = badReasonChar(reason);
   if (i !== -1) invalidMessage(`${type}: ${describeBadReason(reason, i)}`, { index: i });
   return reason;
@@ -121,7 +123,9 @@ export function checkHeaders(headers: unknown, type: string): Headers {
     }
     const name = pair[0];
     if (!nameOk(name)) {
-      invalidMessage(`${type}: header name ${JSON.stringify(name)} at headers[${i}] is not a valid token`, { index: i });
+      invalidMessage(`${type}: header name ${JSON.stringify(name)} at headers[${i}] is not a valid token`, {
+        index: i,
+      });
     }
     if (!fieldValueOk(pair[1])) badValue(type, name, pair[1], i);
   }

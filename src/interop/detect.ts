@@ -20,26 +20,36 @@ type Fn = (...args: never[]) => unknown;
 
 function isKoa(value: unknown): value is { callback(): NodeHandler } {
   // Koa apps are objects with use()/callback() and a middleware array.
-  return value !== null && typeof value === 'object'
-    && typeof (value as { callback?: unknown }).callback === 'function'
-    && typeof (value as { use?: unknown }).use === 'function';
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as { callback?: unknown }).callback === 'function' &&
+    typeof (value as { use?: unknown }).use === 'function'
+  );
 }
 
 function isConnectLike(value: Fn): boolean {
   // Express and Connect apps are functions (req, res, next) that also carry handle() and use().
-  return typeof (value as unknown as { handle?: unknown }).handle === 'function'
-    && typeof (value as unknown as { use?: unknown }).use === 'function';
+  return (
+    typeof (value as unknown as { handle?: unknown }).handle === 'function' &&
+    typeof (value as unknown as { use?: unknown }).use === 'function'
+  );
 }
 
 function hasFetch(value: unknown): value is { fetch: FetchHandler } {
-  return value !== null && (typeof value === 'object' || typeof value === 'function')
-    && typeof (value as { fetch?: unknown }).fetch === 'function';
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { fetch?: unknown }).fetch === 'function'
+  );
 }
 
 function describe(value: unknown): string {
   if (typeof value === 'function') {
     const params = parameterList(value as Fn);
-    return params === undefined ? `a function of length ${value.length}` : `a function (${params.join(', ')}) of length ${value.length}`;
+    return params === undefined
+      ? `a function of length ${value.length}`
+      : `a function (${params.join(', ')}) of length ${value.length}`;
   }
   if (value === null) return 'null';
   if (typeof value === 'object') {
@@ -52,9 +62,9 @@ function describe(value: unknown): string {
 function unknownInterface(value: unknown, why: string): AlbanyError {
   return new AlbanyError(
     ErrorCodes.ERR_ALBANY_INTERFACE,
-    `cannot tell what kind of app the export is (${describe(value)}): ${why}. `
-      + 'Pass --interface gateway for (scope, receive, send), --interface node for (req, res) handlers '
-      + '(Express, Connect, Koa), or --interface fetch for (request) => Response handlers (Hono).',
+    `cannot tell what kind of app the export is (${describe(value)}): ${why}. ` +
+      'Pass --interface gateway for (scope, receive, send), --interface node for (req, res) handlers ' +
+      '(Express, Connect, Koa), or --interface fetch for (request) => Response handlers (Hono).',
     { details: { shape: describe(value) } },
   );
 }
@@ -98,24 +108,37 @@ export function detectInterface(value: unknown, kind: InterfaceKind = 'auto'): D
     case 'fetch':
       if (hasFetch(value)) return { kind, target: value.fetch.bind(value) };
       if (typeof value === 'function') return { kind, target: value };
-      throw unknownInterface(value, '--interface fetch needs a (request) => Response function or an object with .fetch');
+      throw unknownInterface(
+        value,
+        '--interface fetch needs a (request) => Response function or an object with .fetch',
+      );
     case 'auto':
       break;
     default:
-      throw new AlbanyError(ErrorCodes.ERR_ALBANY_USAGE, `interface must be one of auto, gateway, node, fetch; got ${JSON.stringify(kind)}`);
+      throw new AlbanyError(
+        ErrorCodes.ERR_ALBANY_USAGE,
+        `interface must be one of auto, gateway, node, fetch; got ${JSON.stringify(kind)}`,
+      );
   }
   if (isKoa(value)) return { kind: 'node', target: value.callback() };
   if (typeof value === 'function' && isConnectLike(value as Fn)) return { kind: 'node', target: value };
   if (hasFetch(value)) return { kind: 'fetch', target: value.fetch.bind(value) };
-  if (typeof value !== 'function') throw unknownInterface(value, 'it is not a function and has no fetch() or callback() method');
+  if (typeof value !== 'function')
+    throw unknownInterface(value, 'it is not a function and has no fetch() or callback() method');
   const doubt = arityDoubt(value as Fn);
   if (doubt !== undefined) throw unknownInterface(value, doubt);
   switch (value.length) {
-    case 3: return { kind: 'gateway', target: value };
-    case 2: return { kind: 'node', target: value };
-    case 1: return { kind: 'fetch', target: value };
+    case 3:
+      return { kind: 'gateway', target: value };
+    case 2:
+      return { kind: 'node', target: value };
+    case 1:
+      return { kind: 'fetch', target: value };
     default:
-      throw unknownInterface(value, `its arity (${value.length}) matches none of gateway (3), node (2), fetch (1); default or rest parameters hide arity`);
+      throw unknownInterface(
+        value,
+        `its arity (${value.length}) matches none of gateway (3), node (2), fetch (1); default or rest parameters hide arity`,
+      );
   }
 }
 

@@ -21,7 +21,9 @@ export function directFetchHandler(fetch: FetchHandler, recover: FetchRecover): 
   return (exchange) => {
     const head = exchange.head;
     // receive() exists only once something reads the body or the signal: it opens the cycle.
-    const request = new ScopeRequest(head.method, requestUrlOfHead(head), head, () => exchange.openCycle().receive()) as unknown as Request;
+    const request = new ScopeRequest(head.method, requestUrlOfHead(head), head, () =>
+      exchange.openCycle().receive(),
+    ) as unknown as Request;
     let result: Response | Promise<Response>;
     try {
       result = fetch(request);

@@ -45,7 +45,10 @@ function toHeadersInit(headers: GatewayHeaders): Headers {
 
 /** Why the Response (or its body stream) fails: the app broke off after its response had begun. */
 function appFailed(): AlbanyError {
-  return new AlbanyError(ErrorCodes.ERR_ALBANY_ABORTED, 'the gateway app failed after starting its response; the response is cut short');
+  return new AlbanyError(
+    ErrorCodes.ERR_ALBANY_ABORTED,
+    'the gateway app failed after starting its response; the response is cut short',
+  );
 }
 
 /**
@@ -64,7 +67,10 @@ export class FetchResponseSink implements ResponseSink {
   /** Settles with the Response as soon as its head and first body chunk are known. */
   readonly response: Promise<Response>;
 
-  constructor(private readonly onConsumerGone: () => void, private readonly onDelivered: () => void) {
+  constructor(
+    private readonly onConsumerGone: () => void,
+    private readonly onDelivered: () => void,
+  ) {
     this.response = new Promise((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
@@ -75,7 +81,10 @@ export class FetchResponseSink implements ResponseSink {
     // A fetch Response holds 200–599 only (its constructor throws a RangeError for anything else):
     // refused here, at the app's send(), with a message that says why, instead of at the first body.
     if (status < 200 || status > 599) {
-      throw new AlbanyError(ErrorCodes.ERR_ALBANY_INVALID_MESSAGE, `http.response.start: status ${status} cannot be answered as a fetch Response (toFetch), which allows 200 to 599`);
+      throw new AlbanyError(
+        ErrorCodes.ERR_ALBANY_INVALID_MESSAGE,
+        `http.response.start: status ${status} cannot be answered as a fetch Response (toFetch), which allows 200 to 599`,
+      );
     }
     this.status = status;
     this.reason = reason;
@@ -86,7 +95,10 @@ export class FetchResponseSink implements ResponseSink {
     this.answered = true;
     const nullBody = this.status === 204 || this.status === 205 || this.status === 304;
     const headers = toHeadersInit(this.headers);
-    const init: ResponseInit = this.reason === undefined ? { status: this.status, headers } : { status: this.status, statusText: this.reason, headers };
+    const init: ResponseInit =
+      this.reason === undefined
+        ? { status: this.status, headers }
+        : { status: this.status, statusText: this.reason, headers };
     this.resolve(new NativeResponse(nullBody ? null : body, init));
   }
 
@@ -97,11 +109,27 @@ export class FetchResponseSink implements ResponseSink {
         this.onDelivered();
         return;
       }
-      this.answer(new ReadableStream<Uint8Array>({
-        start: (c) => { this.controller = c; },
-        pull: () => { const w = this.wake; this.wake = undefined; w?.(); },
-        cancel: () => { const w = this.wake; this.wake = undefined; this.onConsumerGone(); w?.(); },
-      }, { highWaterMark: HIGH_WATER_MARK, size: (c) => c.byteLength }));
+      this.answer(
+        new ReadableStream<Uint8Array>(
+          {
+            start: (c) => {
+              this.controller = c;
+            },
+            pull: () => {
+              const w = this.wake;
+              this.wake = undefined;
+              w?.();
+            },
+            cancel: () => {
+              const w = this.wake;
+              this.wake = undefined;
+              this.onConsumerGone();
+              w?.();
+            },
+          },
+          { highWaterMark: HIGH_WATER_MARK, size: (c) => c.byteLength },
+        ),
+      );
     }
     const c = this.controller!;
     try {
@@ -132,7 +160,11 @@ export class FetchResponseSink implements ResponseSink {
     try {
       stat = await fsp.stat(path);
       if (!stat.isFile()) {
-        throw new AlbanyError(ErrorCodes.ERR_ALBANY_INVALID_MESSAGE, `http.response.pathsend: ${path} is not a regular file (only a regular file can be sent as the body)`, { details: { path } });
+        throw new AlbanyError(
+          ErrorCodes.ERR_ALBANY_INVALID_MESSAGE,
+          `http.response.pathsend: ${path} is not a regular file (only a regular file can be sent as the body)`,
+          { details: { path } },
+        );
       }
     } catch (error) {
       // The cycle counts the response as done once pathsend is taken, so nothing else would answer
@@ -140,7 +172,8 @@ export class FetchResponseSink implements ResponseSink {
       this.fail(404, 'Not Found');
       throw error;
     }
-    if (!this.headers.some(([n]) => n === 'content-length')) this.headers = [...this.headers, ['content-length', String(stat.size)]];
+    if (!this.headers.some(([n]) => n === 'content-length'))
+      this.headers = [...this.headers, ['content-length', String(stat.size)]];
     const file = createReadStream(path);
     const ended = new Promise<void>((resolve, reject) => {
       file.once('end', resolve);

@@ -71,25 +71,45 @@ class ScopeHeaders {
     return false;
   }
 
-  set(name: string, value: string): void { this.native().set(name, value); }
-  append(name: string, value: string): void { this.native().append(name, value); }
-  delete(name: string): void { this.native().delete(name); }
-  getSetCookie(): string[] { return this.native().getSetCookie(); }
-  keys() { return this.native().keys(); }
-  values() { return this.native().values(); }
-  entries() { return this.native().entries(); }
+  set(name: string, value: string): void {
+    this.native().set(name, value);
+  }
+  append(name: string, value: string): void {
+    this.native().append(name, value);
+  }
+  delete(name: string): void {
+    this.native().delete(name);
+  }
+  getSetCookie(): string[] {
+    return this.native().getSetCookie();
+  }
+  keys() {
+    return this.native().keys();
+  }
+  values() {
+    return this.native().values();
+  }
+  entries() {
+    return this.native().entries();
+  }
   forEach(fn: (value: string, key: string, parent: Headers) => void, thisArg?: unknown): void {
     this.native().forEach((v, k) => {
       fn.call(thisArg, v, k, this as unknown as Headers);
     });
   }
-  [Symbol.iterator]() { return this.native().entries(); }
+  [Symbol.iterator]() {
+    return this.native().entries();
+  }
 }
 Object.setPrototypeOf(ScopeHeaders.prototype, GlobalHeaders.prototype);
 
 /** The URL authority when the request has no Host header: the server's address. */
 function serverAuthority(server: Address): string {
-  return server === null ? 'localhost' : server[0].includes(':') ? `[${server[0]}]:${server[1]}` : `${server[0]}:${server[1]}`;
+  return server === null
+    ? 'localhost'
+    : server[0].includes(':')
+      ? `[${server[0]}]:${server[1]}`
+      : `${server[0]}:${server[1]}`;
 }
 
 /**
@@ -176,7 +196,11 @@ class BodyChannel {
   /** A body read met `http.disconnect` (the signal is then aborted, or quiet if the response went out). */
   private clientLeft: boolean;
 
-  constructor(private readonly receive: Receive, hasBody: boolean, expectsContinue: () => boolean) {
+  constructor(
+    private readonly receive: Receive,
+    hasBody: boolean,
+    expectsContinue: () => boolean,
+  ) {
     this.bodyDone = !hasBody;
     this.waitForReader = hasBody && expectsContinue();
     this.responded = false;
@@ -223,7 +247,7 @@ class BodyChannel {
       }
     }
     if (this.bodyDone) return END_OF_BODY;
-    const read = this.reading = this.receive() as Promise<HttpReceiveMessage>;
+    const read = (this.reading = this.receive() as Promise<HttpReceiveMessage>);
     const message = await read;
     this.reading = undefined;
     this.landed(message);
@@ -278,17 +302,20 @@ class BodyChannel {
 
 /** The request body as a ReadableStream that calls `receive()` only when read (backpressure). */
 function bodyStream(channel: BodyChannel): ReadableStream<Uint8Array> {
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const message = await channel.next();
-      if (message.type === 'http.disconnect') {
-        controller.error(disconnected());
-        return;
-      }
-      if (message.body.length > 0) controller.enqueue(message.body);
-      if (!message.moreBody) controller.close();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const message = await channel.next();
+        if (message.type === 'http.disconnect') {
+          controller.error(disconnected());
+          return;
+        }
+        if (message.body.length > 0) controller.enqueue(message.body);
+        if (!message.moreBody) controller.close();
+      },
     },
-  }, { highWaterMark: 0 });
+    { highWaterMark: 0 },
+  );
 }
 
 /** Reads the whole body straight from `receive()`, without a stream in between. */
@@ -351,10 +378,8 @@ export class ScopeRequest {
   }
 
   private channel(): BodyChannel {
-    return (this[kChannel] ??= new BodyChannel(
-      this[kReceive],
-      this.method !== 'GET' && this.method !== 'HEAD',
-      () => /^\s*100-continue\s*$/i.test(this.headers.get('expect') ?? ''),
+    return (this[kChannel] ??= new BodyChannel(this[kReceive], this.method !== 'GET' && this.method !== 'HEAD', () =>
+      /^\s*100-continue\s*$/i.test(this.headers.get('expect') ?? ''),
     ));
   }
 
@@ -375,7 +400,11 @@ export class ScopeRequest {
     let real = this[kReal];
     if (real === undefined) {
       const hasBody = this.method !== 'GET' && this.method !== 'HEAD';
-      const init: RequestInit & { duplex?: 'half' } = { method: this.method, headers: this.headers, signal: this.signal };
+      const init: RequestInit & { duplex?: 'half' } = {
+        method: this.method,
+        headers: this.headers,
+        signal: this.signal,
+      };
       if (hasBody) {
         init.body = this[kUsed] ? new ReadableStream({ start: (c) => c.close() }) : bodyStream(this.channel());
         init.duplex = 'half';
@@ -394,17 +423,29 @@ export class ScopeRequest {
     return readAll(this.channel());
   }
 
-  text(): Promise<string> { return this.readBody().then((b) => decoder.decode(b)); }
-  json(): Promise<unknown> { return this.text().then((t) => JSON.parse(t) as unknown); }
-  bytes(): Promise<Uint8Array> { return this.readBody(); }
+  text(): Promise<string> {
+    return this.readBody().then((b) => decoder.decode(b));
+  }
+  json(): Promise<unknown> {
+    return this.text().then((t) => JSON.parse(t) as unknown);
+  }
+  bytes(): Promise<Uint8Array> {
+    return this.readBody();
+  }
   arrayBuffer(): Promise<ArrayBuffer> {
-    return this.readBody().then((b) => (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b.buffer : b.slice().buffer) as ArrayBuffer);
+    return this.readBody().then(
+      (b) => (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b.buffer : b.slice().buffer) as ArrayBuffer,
+    );
   }
   blob(): Promise<Blob> {
     return this.readBody().then((b) => new Blob([b], { type: this.headers.get('content-type') ?? '' }));
   }
-  formData(): Promise<FormData> { return this.real().formData(); }
-  clone(): Request { return this.real().clone(); }
+  formData(): Promise<FormData> {
+    return this.real().formData();
+  }
+  clone(): Request {
+    return this.real().clone();
+  }
 }
 
 /**
@@ -424,9 +465,22 @@ export function afterResponse(request: Request, sent: Promise<void>): Promise<vo
   });
 }
 
-for (const key of ['cache', 'credentials', 'destination', 'duplex', 'integrity', 'keepalive', 'mode', 'redirect', 'referrer', 'referrerPolicy'] as const) {
+for (const key of [
+  'cache',
+  'credentials',
+  'destination',
+  'duplex',
+  'integrity',
+  'keepalive',
+  'mode',
+  'redirect',
+  'referrer',
+  'referrerPolicy',
+] as const) {
   Object.defineProperty(ScopeRequest.prototype, key, {
-    get(this: ScopeRequest) { return (this.real() as unknown as Record<string, unknown>)[key]; },
+    get(this: ScopeRequest) {
+      return (this.real() as unknown as Record<string, unknown>)[key];
+    },
     configurable: true,
   });
 }

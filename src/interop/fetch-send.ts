@@ -37,7 +37,8 @@ export function eachInitHeader(init: HeadersInit | undefined, add: (name: string
   if (init instanceof Headers) {
     for (const [name, value] of init) add(name, value);
   } else if (Array.isArray(init) || typeof (init as unknown as Iterable<unknown>)[Symbol.iterator] === 'function') {
-    for (const [name, value] of init as unknown as Iterable<[string, string]>) add(lowerHeaderName(name), String(value));
+    for (const [name, value] of init as unknown as Iterable<[string, string]>)
+      add(lowerHeaderName(name), String(value));
   } else {
     for (const name in init) {
       const value = (init as Record<string, string | string[]>)[name];
@@ -62,9 +63,7 @@ export interface ResponseLike {
 }
 
 /** Headers as any fetch implementation has them: iterable pairs, or at least `forEach`. */
-export type HeadersLike =
-  | Iterable<[string, string]>
-  | { forEach(fn: (value: string, name: string) => void): void };
+export type HeadersLike = Iterable<[string, string]> | { forEach(fn: (value: string, name: string) => void): void };
 
 /**
  * True when `value` behaves as a Response: a numeric status, iterable (or forEach-able) headers and
@@ -76,9 +75,18 @@ export function isResponseLike(value: unknown): value is ResponseLike {
   const v = value as { status?: unknown; headers?: unknown; body?: unknown; arrayBuffer?: unknown };
   if (typeof v.status !== 'number') return false;
   const h = v.headers as { forEach?: unknown; [Symbol.iterator]?: unknown } | null | undefined;
-  if (typeof h !== 'object' || h === null || (typeof h[Symbol.iterator] !== 'function' && typeof h.forEach !== 'function')) return false;
+  if (
+    typeof h !== 'object' ||
+    h === null ||
+    (typeof h[Symbol.iterator] !== 'function' && typeof h.forEach !== 'function')
+  )
+    return false;
   const body = v.body as { getReader?: unknown } | null | undefined;
-  return body === null || (typeof body === 'object' && typeof body.getReader === 'function') || typeof v.arrayBuffer === 'function';
+  return (
+    body === null ||
+    (typeof body === 'object' && typeof body.getReader === 'function') ||
+    typeof v.arrayBuffer === 'function'
+  );
 }
 
 function describe(value: unknown): string {
@@ -91,10 +99,12 @@ function describe(value: unknown): string {
 /** Sends whatever a fetch handler answered, after checking it behaves as a Response at all. */
 export function checkedSend(response: unknown, send: Send): Promise<void> {
   if (lightState(response) === undefined && !isResponseLike(response)) {
-    return Promise.reject(new AlbanyError(
-      ErrorCodes.ERR_ALBANY_INTERFACE,
-      `the fetch handler returned ${describe(response)}, not a Response (expected a numeric status, iterable headers, and a body stream, null or arrayBuffer())`,
-    ));
+    return Promise.reject(
+      new AlbanyError(
+        ErrorCodes.ERR_ALBANY_INTERFACE,
+        `the fetch handler returned ${describe(response)}, not a Response (expected a numeric status, iterable headers, and a body stream, null or arrayBuffer())`,
+      ),
+    );
   }
   return sendResponse(response as Response, send);
 }
@@ -129,7 +139,8 @@ export async function sendStream(stream: ReadableStream<unknown>, send: Send): P
     for (;;) {
       const read = pending ?? reader.read();
       pending = undefined;
-      let result: ReadableStreamReadResult<unknown> | typeof notYet = held === undefined ? await read : await settledNow(read);
+      let result: ReadableStreamReadResult<unknown> | typeof notYet =
+        held === undefined ? await read : await settledNow(read);
       if (result === notYet) {
         await send({ type: 'http.response.body', body: held!, moreBody: true });
         held = undefined;
@@ -168,7 +179,8 @@ export function sendResponse(res: Response | ResponseLike, send: Send): Promise<
   if (typeof body === 'string' && !hasHeader(headers, 'content-type')) headers.push(['content-type', TEXT_PLAIN]);
   const started = send({ type: 'http.response.start', status: light.status, headers });
   if (body === null) return thenSend(started, send, { type: 'http.response.body', body: EMPTY, moreBody: false });
-  if (typeof body === 'string') return thenSend(started, send, { type: 'http.response.body', body: encodeText(body), moreBody: false });
+  if (typeof body === 'string')
+    return thenSend(started, send, { type: 'http.response.body', body: encodeText(body), moreBody: false });
   if (body instanceof Uint8Array) return thenSend(started, send, { type: 'http.response.body', body, moreBody: false });
   return started.then(() => sendStream(body, send));
 }
@@ -193,11 +205,16 @@ async function sendNative(res: ResponseLike, send: Send): Promise<void> {
   // The body first: a lazy Response (@hono/node-server's) builds its real one on that read, and
   // only that one's headers hold the default content-type of a text body.
   const body = res.body;
-  const start: HttpResponseStartMessage = { type: 'http.response.start', status: res.status, headers: headerList(res.headers) };
+  const start: HttpResponseStartMessage = {
+    type: 'http.response.start',
+    status: res.status,
+    headers: headerList(res.headers),
+  };
   const reason = res.statusText;
   if (typeof reason === 'string' && reason !== '') start.reason = reason;
   await send(start);
   if (body === null) await send({ type: 'http.response.body', body: EMPTY, moreBody: false });
-  else if (body !== undefined && typeof body.getReader === 'function') await sendStream(body as ReadableStream<unknown>, send);
+  else if (body !== undefined && typeof body.getReader === 'function')
+    await sendStream(body as ReadableStream<unknown>, send);
   else await send({ type: 'http.response.body', body: new Uint8Array(await res.arrayBuffer!()), moreBody: false });
 }

@@ -33,9 +33,17 @@ export interface FromFetchOptions {
  * a stream, signal-bound fetch, clone…); the Response is written with streaming and backpressure.
  */
 export function fromFetch(handler: FetchHandler | { fetch: FetchHandler }, options: FromFetchOptions = {}): App {
-  const fetch = typeof handler === 'function' ? handler : typeof handler?.fetch === 'function' ? handler.fetch.bind(handler) : undefined;
+  const fetch =
+    typeof handler === 'function'
+      ? handler
+      : typeof handler?.fetch === 'function'
+        ? handler.fetch.bind(handler)
+        : undefined;
   if (fetch === undefined) {
-    throw new AlbanyError(ErrorCodes.ERR_ALBANY_INTERFACE, `fromFetch: expected a (request) => Response function or an object with .fetch, got ${typeof handler}`);
+    throw new AlbanyError(
+      ErrorCodes.ERR_ALBANY_INTERFACE,
+      `fromFetch: expected a (request) => Response function or an object with .fetch, got ${typeof handler}`,
+    );
   }
   if (options.lightResponse !== false) installLightResponse();
   const onError = options.onError;
@@ -45,7 +53,9 @@ export function fromFetch(handler: FetchHandler | { fetch: FetchHandler }, optio
   const fetchApp = function fetchApp(scope: Scope, receive: Receive, send: Send): Promise<void> {
     if (scope.type !== 'http') {
       if (scope.type === 'websocket') return send({ type: 'websocket.close', code: 1000 });
-      return Promise.reject(new AlbanyError(ErrorCodes.ERR_ALBANY_INTERFACE, `a fetch handler does not support the ${scope.type} scope`));
+      return Promise.reject(
+        new AlbanyError(ErrorCodes.ERR_ALBANY_INTERFACE, `a fetch handler does not support the ${scope.type} scope`),
+      );
     }
     const http = scope as HttpScope;
     const url = requestUrlOf(http);
@@ -59,7 +69,10 @@ export function fromFetch(handler: FetchHandler | { fetch: FetchHandler }, optio
       return recover(error, request, send);
     }
     if (lightState(result) !== undefined) return afterResponse(request, sendResponse(result as Response, send));
-    return Promise.resolve(result).then((response) => afterResponse(request, checkedSend(response, send)), (error: unknown) => recover(error, request, send));
+    return Promise.resolve(result).then(
+      (response) => afterResponse(request, checkedSend(response, send)),
+      (error: unknown) => recover(error, request, send),
+    );
   };
   // On albany's node:http host the same handler answers without the gateway's messages (same
   // behaviour, less work per request); everywhere else, and with `directApps: false`, fetchApp runs.
@@ -67,7 +80,9 @@ export function fromFetch(handler: FetchHandler | { fetch: FetchHandler }, optio
 
   function recover(error: unknown, request: Request, send: Send): Promise<void> {
     if (onError === undefined) return Promise.reject(error);
-    return Promise.resolve(onError(error, request)).then((response) => afterResponse(request, checkedSend(response, send)));
+    return Promise.resolve(onError(error, request)).then((response) =>
+      afterResponse(request, checkedSend(response, send)),
+    );
   }
 }
 
@@ -98,7 +113,10 @@ export function toFetch(app: App, options: ToFetchOptions = {}): (request: Reque
     const url = new URL(request.url);
     // The URL is parsed already, but a Host header of its own goes into the scope as sent.
     const ownHost = request.headers.get('host');
-    if (ownHost !== null && !isValidHost(ownHost)) return Promise.resolve(new NativeResponse(BAD_HOST_MESSAGE, { status: 400, headers: { 'content-type': 'text/plain; charset=utf-8' } }));
+    if (ownHost !== null && !isValidHost(ownHost))
+      return Promise.resolve(
+        new NativeResponse(BAD_HOST_MESSAGE, { status: 400, headers: { 'content-type': 'text/plain; charset=utf-8' } }),
+      );
     // The scope is built by the hosts' own builder, so the path is decoded and unmounted exactly as
     // albany's servers do it (bad UTF-8 → U+FFFD) and the scope has the same shape.
     const rawHeaders: string[] = request.headers.has('host') ? [] : ['host', url.host];
@@ -114,7 +132,10 @@ export function toFetch(app: App, options: ToFetchOptions = {}): (request: Reque
       rootPath,
       state,
     });
-    const sink = new FetchResponseSink(() => cycle.clientGone(), () => cycle.responseSent());
+    const sink = new FetchResponseSink(
+      () => cycle.clientGone(),
+      () => cycle.responseSent(),
+    );
     const cycle = new HttpCycle(scope, new FetchRequestSource(request), sink);
     request.signal.addEventListener('abort', () => cycle.clientGone(), { once: true });
     void cycle.run(app, logError);

@@ -41,7 +41,10 @@ function isLightInit(init: unknown): init is Init {
   // @hono/node-server's Response, so `c.text('…', 600)` is served as there; only turning such a
   // response into a real one throws the standard RangeError. A statusText goes to the real
   // constructor, which checks it (hosts then send it as the reason phrase).
-  return (init as ResponseInit).statusText === undefined && (status === undefined || (Number.isInteger(status) && status >= 100 && status <= 999));
+  return (
+    (init as ResponseInit).statusText === undefined &&
+    (status === undefined || (Number.isInteger(status) && status >= 100 && status <= 999))
+  );
 }
 
 /**
@@ -67,7 +70,13 @@ export class LightResponse {
   constructor(body?: BodyInit | null, init?: ResponseInit) {
     // Both slots are always written, in the same order, so every instance shares one shape.
     if (isLightBody(body) && isLightInit(init)) {
-      this[kLight] = { status: init?.status ?? 200, statusText: init?.statusText, body: body ?? null, headers: init?.headers, materialized: false };
+      this[kLight] = {
+        status: init?.status ?? 200,
+        statusText: init?.statusText,
+        body: body ?? null,
+        headers: init?.headers,
+        materialized: false,
+      };
       this[kReal] = undefined;
     } else {
       this[kLight] = undefined;
@@ -102,7 +111,11 @@ export function realResponse(res: LightResponse): Response {
   let real = res[kReal];
   if (real === undefined) {
     const light = res[kLight]!;
-    real = new GlobalResponse(light.body, { status: light.status, statusText: light.statusText, headers: light.headers });
+    real = new GlobalResponse(light.body, {
+      status: light.status,
+      statusText: light.statusText,
+      headers: light.headers,
+    });
     res[kReal] = real;
     res[kLight] = undefined;
   }

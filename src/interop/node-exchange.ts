@@ -5,7 +5,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AlbanyError, ErrorCodes } from '../errors.js';
 import type { Address, Send } from '../gateway/types.js';
-import { abortRequest, createIncomingMessage, type GatewayIncomingMessage, type NodeRequestBody, type NodeRequestHead } from './node-request.js';
+import {
+  abortRequest,
+  createIncomingMessage,
+  type GatewayIncomingMessage,
+  type NodeRequestBody,
+  type NodeRequestHead,
+} from './node-request.js';
 import { createServerResponse, type GatewayServerResponse, type ResponseBridge } from './node-response.js';
 import { GatewaySocket, type SocketOwner } from './node-socket.js';
 
@@ -43,8 +49,18 @@ export class NodeHandlerExchange implements SocketOwner {
 
   /** See {@link SocketOwner.socketDestroyed}. */
   socketDestroyed(error: Error | undefined, peerGone: boolean): void {
-    if (peerGone) this.bridge.fail(new AlbanyError(ErrorCodes.ERR_ALBANY_CLIENT_DISCONNECTED, 'the client disconnected before the node handler finished'));
-    else this.bridge.fail(error ?? new AlbanyError(ErrorCodes.ERR_ALBANY_HANDLER, 'the node handler destroyed the connection'), true);
+    if (peerGone)
+      this.bridge.fail(
+        new AlbanyError(
+          ErrorCodes.ERR_ALBANY_CLIENT_DISCONNECTED,
+          'the client disconnected before the node handler finished',
+        ),
+      );
+    else
+      this.bridge.fail(
+        error ?? new AlbanyError(ErrorCodes.ERR_ALBANY_HANDLER, 'the node handler destroyed the connection'),
+        true,
+      );
   }
 
   /** See {@link SocketOwner.socketClosing}. */

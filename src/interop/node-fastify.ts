@@ -10,7 +10,10 @@ export type FastifyPluginOptions = Omit<ToNodeHandlerOptions, 'rootPath'> & { pr
 interface FastifyLike {
   prefix: string;
   removeAllContentTypeParsers(): void;
-  addContentTypeParser(type: string, fn: (req: unknown, payload: unknown, done: (err: null, body?: unknown) => void) => void): void;
+  addContentTypeParser(
+    type: string,
+    fn: (req: unknown, payload: unknown, done: (err: null, body?: unknown) => void) => void,
+  ): void;
   all(path: string, handler: (request: { raw: never }, reply: { raw: never; hijack(): void }) => void): void;
 }
 

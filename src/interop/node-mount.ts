@@ -37,7 +37,10 @@ function defaultLogError(error: unknown, requestLine: string): void {
 
 /** Lets Express error middleware see a failure that happened before the response started. */
 class MiddlewareSink extends NodeResponseSink {
-  constructor(res: ServerResponse, private readonly onFail: (() => boolean) | undefined) {
+  constructor(
+    res: ServerResponse,
+    private readonly onFail: (() => boolean) | undefined,
+  ) {
     super(res);
   }
 
@@ -86,11 +89,16 @@ export function toNodeHandler(app: App, options: ToNodeHandlerOptions = {}): Nod
     const hasBody = !req.readableEnded && (chunked || (contentLength !== undefined && contentLength > 0));
 
     let lastError: unknown;
-    const sink = new MiddlewareSink(res, next === undefined ? undefined : () => {
-      if (lastError === undefined) return false;
-      next(lastError);
-      return true;
-    });
+    const sink = new MiddlewareSink(
+      res,
+      next === undefined
+        ? undefined
+        : () => {
+            if (lastError === undefined) return false;
+            next(lastError);
+            return true;
+          },
+    );
     res.on('close', () => {
       if (res.writableFinished) cycle.responseSent();
       else cycle.clientGone();

@@ -37,7 +37,11 @@ function connectionReset(): Error {
 /** A body read's failure as the request's error: an Error as is, anything else wrapped with it as the cause. */
 function asError(error: unknown): Error {
   if (error instanceof Error) return error;
-  return new AlbanyError(ErrorCodes.ERR_ALBANY_ABORTED, `reading the request body failed with a non-Error value: ${String(error)}`, { cause: error });
+  return new AlbanyError(
+    ErrorCodes.ERR_ALBANY_ABORTED,
+    `reading the request body failed with a non-Error value: ${String(error)}`,
+    { cause: error },
+  );
 }
 
 /** Marks the request as fully received and tells whoever waits for that (the disconnect watcher). */
@@ -148,7 +152,11 @@ export function scopeRequestHead(scope: HttpScope): NodeRequestHead {
  * once (like node's parser, which pushes the end before the handler runs); otherwise the body is
  * pulled from `body` only as the handler reads.
  */
-export function createIncomingMessage(head: NodeRequestHead, body: NodeRequestBody, socket: GatewaySocket): GatewayIncomingMessage {
+export function createIncomingMessage(
+  head: NodeRequestHead,
+  body: NodeRequestBody,
+  socket: GatewaySocket,
+): GatewayIncomingMessage {
   const req = new IncomingMessage(socket as never) as Internals;
   req[kReceive] = body.receive;
   req[kReceiveSync] = body.receiveSync;

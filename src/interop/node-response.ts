@@ -117,7 +117,9 @@ type Listeners = { end?: unknown; close?: unknown; data?: unknown; readable?: un
 
 function listensForEnd(req: IncomingMessage): boolean {
   const events = (req as unknown as { _events: Listeners })._events;
-  return events.end !== undefined || events.close !== undefined || events.data !== undefined || events.readable !== undefined;
+  return (
+    events.end !== undefined || events.close !== undefined || events.data !== undefined || events.readable !== undefined
+  );
 }
 
 /** 'finish' (among `callbacks`), then node's end-of-response steps. */
@@ -126,7 +128,11 @@ function finishNow(res: Internals, callbacks: Callback[] | undefined): void {
   finishResponse(res);
 }
 
-type DumpableRequest = IncomingMessage & { _consuming: boolean; _readableState: { resumeScheduled: boolean }; _dump(): void };
+type DumpableRequest = IncomingMessage & {
+  _consuming: boolean;
+  _readableState: { resumeScheduled: boolean };
+  _dump(): void;
+};
 
 // After a normal end node discards a request body nobody read (so the request ends and closes),
 // detaches the socket (a keep-alive connection moves on) and closes `res`.
@@ -178,7 +184,10 @@ export class ResponseBridge {
   private resolveDone: (() => void) | undefined = undefined;
   private rejectDone: ((error: unknown) => void) | undefined = undefined;
 
-  constructor(private readonly res: Internals, private readonly send: Send) {}
+  constructor(
+    private readonly res: Internals,
+    private readonly send: Send,
+  ) {}
 
   /**
    * Settles when the response is fully handed to the gateway (or rejects with why it could not be).
@@ -255,7 +264,11 @@ export class ResponseBridge {
       if (callback) this.later(callback);
       return !this.needDrain;
     }
-    this.enqueue({ type: 'http.response.body', body: chunk, moreBody: true }, chunk.length, callback ? [callback] : undefined);
+    this.enqueue(
+      { type: 'http.response.body', body: chunk, moreBody: true },
+      chunk.length,
+      callback ? [callback] : undefined,
+    );
     if (this.inflight >= HIGH_WATER_MARK) {
       this.needDrain = true;
       return false;
@@ -284,14 +297,20 @@ export class ResponseBridge {
     }
     if (more !== undefined) {
       this.enqueue({ type: 'http.response.body', body: last, moreBody: true }, last.length, undefined);
-      for (let i = 0; i < more.length - 1; i++) this.enqueue({ type: 'http.response.body', body: more[i]!, moreBody: true }, more[i]!.length, undefined);
+      for (let i = 0; i < more.length - 1; i++)
+        this.enqueue({ type: 'http.response.body', body: more[i]!, moreBody: true }, more[i]!.length, undefined);
       last = more[more.length - 1]!;
     }
     // The last message's callbacks (node's 'finish' among them) run in finished(), just before
     // `res` closes: one tick for both.
     this.enqueue({ type: 'http.response.body', body: last, moreBody: false }, last.length, undefined);
     // 'finish' waits for the trailers: they end the response.
-    if (this.trailers) this.enqueue({ type: 'http.response.trailers', headers: trailerPairs(this.res._trailer), moreTrailers: false }, 0, undefined);
+    if (this.trailers)
+      this.enqueue(
+        { type: 'http.response.trailers', headers: trailerPairs(this.res._trailer), moreTrailers: false },
+        0,
+        undefined,
+      );
     if (this.failed) return;
     if (this.tail === undefined) {
       this.settle();
@@ -330,7 +349,10 @@ export class ResponseBridge {
     // Destroys the socket too, whose close then aborts the request and closes `res`.
     if (!res.destroyed) OutgoingMessage.prototype.destroy.call(res);
     else if (res.socket === null) process.nextTick(closeResponse, res);
-    this.settle(error ?? new AlbanyError(ErrorCodes.ERR_ALBANY_HANDLER, 'the node handler destroyed the response before it ended'));
+    this.settle(
+      error ??
+        new AlbanyError(ErrorCodes.ERR_ALBANY_HANDLER, 'the node handler destroyed the response before it ended'),
+    );
   }
 
   /** Runs `callback` after everything sent so far has been taken. */
@@ -344,8 +366,10 @@ export class ResponseBridge {
     const start: SendMessage = this.trailers
       ? { type: 'http.response.start', status: this.status, headers: this.headers, trailers: true }
       : { type: 'http.response.start', status: this.status, headers: this.headers };
-    // A custom reason phrase (`res.statusMessage = 'ok'`, `writeHead(200, 'ok')`) rides along as the gateway's `reason`.
-    if (this.res.statusMessage !== (STATUS_CODES[this.status] ?? 'unknown')) (start as { reason?: string }).reason = this.res.statusMessage;
+    // A custom reason phrase (`res.statusMessage = 'ok'`, `writeHead(200, 'ok')`) rides along as the gateway's
+    // `reason`.
+    if (this.res.statusMessage !== (STATUS_CODES[this.status] ?? 'unknown'))
+      (start as { reason?: string }).reason = this.res.statusMessage;
     this.enqueue(start, 0, undefined);
   }
 
@@ -407,14 +431,24 @@ function storeHeader(this: Internals, firstLine: string, headers: OutgoingHeader
   this._headerSent = !bridge.broken;
 }
 
-function sendData(this: Internals, data: string | Uint8Array, encoding: BufferEncoding | Callback | null, callback?: Callback | null): boolean {
+function sendData(
+  this: Internals,
+  data: string | Uint8Array,
+  encoding: BufferEncoding | Callback | null,
+  callback?: Callback | null,
+): boolean {
   if (typeof encoding === 'function') {
     callback = encoding;
     encoding = null;
   }
-  const chunk = typeof data === 'string'
-    ? (data.length === 0 ? EMPTY : Buffer.from(data, encoding ?? 'utf8'))
-    : Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const chunk =
+    typeof data === 'string'
+      ? data.length === 0
+        ? EMPTY
+        : Buffer.from(data, encoding ?? 'utf8')
+      : Buffer.isBuffer(data)
+        ? data
+        : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   return this[kBridge].write(chunk, callback);
 }
 
@@ -440,7 +474,11 @@ function endResponse(this: Internals, chunk?: unknown, encoding?: unknown, callb
 }
 
 /** Builds the ServerResponse for `req` whose output goes to `send`; `bridge.done` settles with it. */
-export function createServerResponse(req: IncomingMessage, send: Send, socket: GatewaySocket): { res: GatewayServerResponse; bridge: ResponseBridge } {
+export function createServerResponse(
+  req: IncomingMessage,
+  send: Send,
+  socket: GatewaySocket,
+): { res: GatewayServerResponse; bridge: ResponseBridge } {
   const res = new ServerResponse(req) as Internals;
   const bridge = new ResponseBridge(res, send);
   res[kBridge] = bridge;

@@ -66,7 +66,11 @@ export class GatewaySocket extends EventEmitter {
   /** Address of the server side, like `net.Socket#address()`. */
   address(): { address: string; port: number; family: string } | Record<string, never> {
     if (this.localAddress === undefined) return {};
-    return { address: this.localAddress, port: this.localPort!, family: this.localAddress.includes(':') ? 'IPv6' : 'IPv4' };
+    return {
+      address: this.localAddress,
+      port: this.localPort!,
+      family: this.localAddress.includes(':') ? 'IPv6' : 'IPv4',
+    };
   }
 
   /** Like `net.Socket#writableCorked`. */
@@ -74,15 +78,33 @@ export class GatewaySocket extends EventEmitter {
     return this._writableState.corked;
   }
 
-  setTimeout(_ms?: number, _cb?: () => void): this { return this; }
-  setNoDelay(_on?: boolean): this { return this; }
-  setKeepAlive(_on?: boolean, _delay?: number): this { return this; }
-  ref(): this { return this; }
-  unref(): this { return this; }
-  cork(): void { this._writableState.corked++; }
-  uncork(): void { if (this._writableState.corked > 0) this._writableState.corked--; }
-  pause(): this { return this; }
-  resume(): this { return this; }
+  setTimeout(_ms?: number, _cb?: () => void): this {
+    return this;
+  }
+  setNoDelay(_on?: boolean): this {
+    return this;
+  }
+  setKeepAlive(_on?: boolean, _delay?: number): this {
+    return this;
+  }
+  ref(): this {
+    return this;
+  }
+  unref(): this {
+    return this;
+  }
+  cork(): void {
+    this._writableState.corked++;
+  }
+  uncork(): void {
+    if (this._writableState.corked > 0) this._writableState.corked--;
+  }
+  pause(): this {
+    return this;
+  }
+  resume(): this {
+    return this;
+  }
 
   /**
    * Ends the connection: the owning exchange stops at once, the events follow in the next turn

@@ -29,7 +29,10 @@ async function watchDisconnect(receive: Receive): Promise<void> {
  */
 export function fromNodeHandler(handler: NodeHandler): App {
   if (typeof handler !== 'function') {
-    throw new AlbanyError(ErrorCodes.ERR_ALBANY_INTERFACE, `fromNodeHandler: expected a (req, res) function, got ${typeof handler}`);
+    throw new AlbanyError(
+      ErrorCodes.ERR_ALBANY_INTERFACE,
+      `fromNodeHandler: expected a (req, res) function, got ${typeof handler}`,
+    );
   }
   return function nodeHandlerApp(scope: Scope, receive, send): Promise<void> {
     if (scope.type !== 'http') return otherScope(scope, send);
@@ -47,7 +50,10 @@ export function fromNodeHandler(handler: NodeHandler): App {
       // A slow handler must learn that the client left (req 'aborted', res 'close'), as on node:http.
       whenComplete(exchange.req, () => {
         if (exchange.bridge.closed) return;
-        watchDisconnect(receive).then(() => exchange.clientGone(), () => {});
+        watchDisconnect(receive).then(
+          () => exchange.clientGone(),
+          () => {},
+        );
       });
     }
     return done;
@@ -59,5 +65,8 @@ async function otherScope(scope: Scope, send: Parameters<App>[2]): Promise<void>
     await send({ type: 'websocket.close', code: 1000 });
     return;
   }
-  throw new AlbanyError(ErrorCodes.ERR_ALBANY_INTERFACE, `a node (req, res) handler does not support the ${scope.type} scope`);
+  throw new AlbanyError(
+    ErrorCodes.ERR_ALBANY_INTERFACE,
+    `a node (req, res) handler does not support the ${scope.type} scope`,
+  );
 }

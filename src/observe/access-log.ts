@@ -97,7 +97,10 @@ export class AccessLog {
   // written by an exit listener: stdout to a file or pipe is written synchronously there.
   private readonly onExit = (): void => this.flush();
 
-  constructor(private readonly format: AccessLogFormat, private readonly sink: LineSink) {
+  constructor(
+    private readonly format: AccessLogFormat,
+    private readonly sink: LineSink,
+  ) {
     process.on('exit', this.onExit);
   }
 

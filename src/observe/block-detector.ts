@@ -15,7 +15,9 @@ import { BLOCKING_GLOBAL, watchdogSource, type WatchdogData, type WatchdogReport
 export const DEFAULT_BLOCK_THRESHOLD_MS = 100;
 
 /** Folders whose frames are albany's, not the user's: the host and adapters call the app from there. */
-const OWN_ROOTS = ['../', '../../legacy-adapter/', '../../workers/'].map((rel) => fileURLToPath(new URL(rel, import.meta.url)));
+const OWN_ROOTS = ['../', '../../legacy-adapter/', '../../workers/'].map((rel) =>
+  fileURLToPath(new URL(rel, import.meta.url)),
+);
 
 /** What the main thread noted when the watchdog interrupted it. */
 interface Pending {
@@ -57,7 +59,10 @@ class BlockDetector {
     const intervalMs = Math.round(clockScale * Math.max(5, Math.min(250, Math.floor(thresholdMs / 4))));
     this.#timer = setInterval(() => this.#beat(), beatMs);
     this.#timer.unref();
-    const hooks: BlockingHooks = { capture: (id, since) => this.#capture(id, since), lineNow: (id, since) => this.#lineNow(id, since) };
+    const hooks: BlockingHooks = {
+      capture: (id, since) => this.#capture(id, since),
+      lineNow: (id, since) => this.#lineNow(id, since),
+    };
     (globalThis as Record<symbol, unknown>)[Symbol.for(BLOCKING_GLOBAL)] = hooks;
     const fallbackMs = Math.round(clockScale * Math.max(1000, 10 * thresholdMs));
     const workerData: WatchdogData = { heartbeat, thresholdMs: this.thresholdMs, intervalMs, fallbackMs };
@@ -65,7 +70,12 @@ class BlockDetector {
     // from piping the thread's (unused: it writes with writeSync(2)) stdio into the main thread's
     // process.stdout/stderr, which would create those streams and their pipe listeners there.
     this.#worker = new Worker(watchdogSource(), {
-      eval: true, workerData, execArgv: [], name: 'albany-watchdog', stdout: true, stderr: true,
+      eval: true,
+      workerData,
+      execArgv: [],
+      name: 'albany-watchdog',
+      stdout: true,
+      stderr: true,
     });
     this.#worker.unref();
     this.#worker.on('message', (report: WatchdogReport) => this.#report(report));
@@ -95,7 +105,15 @@ class BlockDetector {
     this.#pending = {
       id,
       written: false,
-      sighting: { blockedMs: sinceMs, detectedAfterMs: sinceMs, caughtAt: Date.now(), thresholdMs: this.thresholdMs, stillBlocked: true, request: currentRequest.head, frames },
+      sighting: {
+        blockedMs: sinceMs,
+        detectedAfterMs: sinceMs,
+        caughtAt: Date.now(),
+        thresholdMs: this.thresholdMs,
+        stillBlocked: true,
+        request: currentRequest.head,
+        frames,
+      },
     };
     return true;
   }
@@ -113,19 +131,30 @@ class BlockDetector {
     const pending = this.#pending;
     this.#pending = undefined;
     const blockedMs = Date.now() - report.lastBeatAt;
-    const sighting: BlockSighting = pending !== undefined && pending.id === report.id && report.captured
-      ? { ...pending.sighting, blockedMs, stillBlocked: false }
-      : {
-          blockedMs, detectedAfterMs: report.detectedAfterMs, thresholdMs: this.thresholdMs, stillBlocked: false, request: currentRequest.head, frames: [],
-          stackMissing: 'the main thread did not answer in time: it sat in native code (a synchronous fs, zlib or crypto call, or an addon)',
-        };
+    const sighting: BlockSighting =
+      pending !== undefined && pending.id === report.id && report.captured
+        ? { ...pending.sighting, blockedMs, stillBlocked: false }
+        : {
+            blockedMs,
+            detectedAfterMs: report.detectedAfterMs,
+            thresholdMs: this.thresholdMs,
+            stillBlocked: false,
+            request: currentRequest.head,
+            frames: [],
+            stackMissing:
+              'the main thread did not answer in time: it sat in native code (a synchronous fs, zlib or crypto call, or an addon)',
+          };
     lastSighting = sighting;
     blockMetrics.countRoute(routeLabel(sighting.request));
     if (pending?.written === true) return;
     // Neither a request nor a frame of the user's code (module loading at start-up, a long GC): nothing
     // the user can move, so only a debug line; the metrics still count it.
-    const actionable = sighting.request !== undefined || sighting.frames.length > 0 || sighting.stackMissing !== undefined;
-    (actionable ? this.#logger.warn : this.#logger.debug).call(this.#logger, formatBlockReport(sighting, process.cwd()));
+    const actionable =
+      sighting.request !== undefined || sighting.frames.length > 0 || sighting.stackMissing !== undefined;
+    (actionable ? this.#logger.warn : this.#logger.debug).call(
+      this.#logger,
+      formatBlockReport(sighting, process.cwd()),
+    );
   }
 
   stop(): void {
@@ -162,10 +191,16 @@ const MAX_CLOCK_SCALE = 10_000;
  */
 export function acquireBlockDetector(thresholdMs: number, logger: Logger, clockScale = 1): () => void {
   if (!Number.isInteger(thresholdMs) || thresholdMs < 0) {
-    throw albanyError('ERR_ALBANY_INVALID_CONFIG', `blockThresholdMs must be a non-negative integer of milliseconds (0 turns the detector off), got ${String(thresholdMs)}`);
+    throw albanyError(
+      'ERR_ALBANY_INVALID_CONFIG',
+      `blockThresholdMs must be a non-negative integer of milliseconds (0 turns the detector off), got ${String(thresholdMs)}`,
+    );
   }
   if (!Number.isFinite(clockScale) || clockScale < 1 || clockScale > MAX_CLOCK_SCALE) {
-    throw albanyError('ERR_ALBANY_INVALID_CONFIG', `the blocking detector's clockScale must be a number from 1 to ${MAX_CLOCK_SCALE} (1 outside an emulator), got ${String(clockScale)}`);
+    throw albanyError(
+      'ERR_ALBANY_INVALID_CONFIG',
+      `the blocking detector's clockScale must be a number from 1 to ${MAX_CLOCK_SCALE} (1 outside an emulator), got ${String(clockScale)}`,
+    );
   }
   if (thresholdMs === 0) return () => {};
   running ??= new BlockDetector(thresholdMs, logger, clockScale);

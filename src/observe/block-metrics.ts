@@ -49,7 +49,10 @@ export class BlockMetrics {
       '# HELP albany_blocking_total Blocks of the event loop reported, by the request running (METHOD /path).',
       '# TYPE albany_blocking_total counter',
     ];
-    for (const [route, n] of this.#byRoute) lines.push(`albany_blocking_total{route="${route.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"} ${n}`);
+    for (const [route, n] of this.#byRoute)
+      lines.push(
+        `albany_blocking_total{route="${route.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"} ${n}`,
+      );
     return `${lines.join('\n')}\n`;
   }
 }

@@ -46,13 +46,17 @@ export function functionName(frame: StackFrame): string | undefined {
 export function advice(sighting: BlockSighting): string {
   const culprit = sighting.frames[0];
   const path = sighting.request === undefined ? undefined : routeLabel(sighting.request).split(' ')[1];
-  const legacyRoute = path === undefined ? '' : `, or serve ${path} from a legacy route in the pool: mount({ '${path}': legacy(new URL('./handler.ts', import.meta.url)), '/': app })`;
+  const legacyRoute =
+    path === undefined
+      ? ''
+      : `, or serve ${path} from a legacy route in the pool: mount({ '${path}': legacy(new URL('./handler.ts', import.meta.url)), '/': app })`;
   if (culprit === undefined) return `move the blocking work to the pool with offload() (albany/pool)${legacyRoute}`;
   const file = `./${basename(culprit.file)}`;
   const name = functionName(culprit);
-  const call = name === undefined
-    ? `offload(new URL('${file}', import.meta.url), 'EXPORT')(...args) after making the code at line ${culprit.line} an exported function`
-    : `offload(new URL('${file}', import.meta.url), '${name}')(...args) (${name} must be exported from ${basename(culprit.file)})`;
+  const call =
+    name === undefined
+      ? `offload(new URL('${file}', import.meta.url), 'EXPORT')(...args) after making the code at line ${culprit.line} an exported function`
+      : `offload(new URL('${file}', import.meta.url), '${name}')(...args) (${name} must be exported from ${basename(culprit.file)})`;
   return `move it to the pool: await ${call}${legacyRoute}`;
 }
 
@@ -60,9 +64,16 @@ export function advice(sighting: BlockSighting): string {
 export function formatBlockReport(sighting: BlockSighting, cwd: string): string {
   const ms = Math.round(sighting.blockedMs);
   const how = sighting.stillBlocked ? `has been blocked for ${ms} ms and still is` : `was blocked for ${ms} ms`;
-  const who = sighting.request === undefined ? 'outside any request' : `while serving ${sighting.request.method} ${sighting.request.target}`;
-  const where = sighting.frames.length > 0
-    ? ` at ${sighting.frames.slice(0, SHOWN_FRAMES).map((f) => formatFrame(f, cwd)).join(' <- ')}`
-    : ` (no stack: ${sighting.stackMissing ?? 'no user code on the stack'})`;
+  const who =
+    sighting.request === undefined
+      ? 'outside any request'
+      : `while serving ${sighting.request.method} ${sighting.request.target}`;
+  const where =
+    sighting.frames.length > 0
+      ? ` at ${sighting.frames
+          .slice(0, SHOWN_FRAMES)
+          .map((f) => formatFrame(f, cwd))
+          .join(' <- ')}`
+      : ` (no stack: ${sighting.stackMissing ?? 'no user code on the stack'})`;
   return `event loop ${how} (threshold ${sighting.thresholdMs} ms, caught after ${Math.round(sighting.detectedAfterMs)} ms) ${who}${where}; ${advice(sighting)}`;
 }

@@ -55,7 +55,8 @@ export async function collectWorkerExpositions(timeoutMs = 2000): Promise<Proces
           };
           const onMessage = (message: unknown) => {
             const reply = message as Partial<Reply> | null;
-            if (typeof reply === 'object' && reply !== null && reply.albany === REPLY && reply.id === id) done({ pid: reply.pid!, text: reply.text ?? '' });
+            if (typeof reply === 'object' && reply !== null && reply.albany === REPLY && reply.id === id)
+              done({ pid: reply.pid!, text: reply.text ?? '' });
           };
           const onExit = () => done(undefined);
           const timer = setTimeout(() => done(undefined), timeoutMs);

@@ -69,8 +69,13 @@ export class HttpMetrics {
    */
   toPrometheus(): string {
     const lines: string[] = [];
-    const family = (name: string, type: string, help: string) => lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    family('albany_http_requests_total', 'counter', 'HTTP requests finished, by method and status (499: the client left before a response).');
+    const family = (name: string, type: string, help: string) =>
+      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    family(
+      'albany_http_requests_total',
+      'counter',
+      'HTTP requests finished, by method and status (499: the client left before a response).',
+    );
     for (const [key, n] of [...this.#requests].sort(([a], [b]) => (a < b ? -1 : 1))) {
       const [method, status] = key.split(' ');
       lines.push(`albany_http_requests_total{method="${method}",status="${status}"} ${n}`);
@@ -84,15 +89,26 @@ export class HttpMetrics {
       lines.push(`albany_http_request_duration_seconds_bucket{le="${le}"} ${cumulative}`);
     });
     lines.push(`albany_http_request_duration_seconds_bucket{le="+Inf"} ${this.#count}`);
-    lines.push(`albany_http_request_duration_seconds_sum ${this.#sum}`, `albany_http_request_duration_seconds_count ${this.#count}`);
+    lines.push(
+      `albany_http_request_duration_seconds_sum ${this.#sum}`,
+      `albany_http_request_duration_seconds_count ${this.#count}`,
+    );
     const d = this.#loopDelay;
     // Nanoseconds; NaN before the first sample.
     const mean = Number.isFinite(d.mean) ? d.mean / 1e9 : 0;
     const p99 = d.count > 0 ? d.percentile(99) / 1e9 : 0;
     const max = d.count > 0 ? d.max / 1e9 : 0;
     d.reset();
-    family('albany_event_loop_lag_seconds', 'gauge', 'Event-loop delay since the last scrape, by statistic (mean, p99, max).');
-    lines.push(`albany_event_loop_lag_seconds{stat="mean"} ${mean}`, `albany_event_loop_lag_seconds{stat="p99"} ${p99}`, `albany_event_loop_lag_seconds{stat="max"} ${max}`);
+    family(
+      'albany_event_loop_lag_seconds',
+      'gauge',
+      'Event-loop delay since the last scrape, by statistic (mean, p99, max).',
+    );
+    lines.push(
+      `albany_event_loop_lag_seconds{stat="mean"} ${mean}`,
+      `albany_event_loop_lag_seconds{stat="p99"} ${p99}`,
+      `albany_event_loop_lag_seconds{stat="max"} ${max}`,
+    );
     const now = performance.eventLoopUtilization();
     const elu = performance.eventLoopUtilization(now, this.#lastElu);
     this.#lastElu = now;

@@ -53,7 +53,10 @@ function withPid(labels: string | undefined, pid: number): string {
  * samples) into one, by {@link MERGE_RULES}. A sample before any TYPE line belongs to a family of
  * its own name.
  */
-export function mergeExpositions(parts: readonly ProcessExposition[], rules: Readonly<Record<string, MergeRule>> = MERGE_RULES): string {
+export function mergeExpositions(
+  parts: readonly ProcessExposition[],
+  rules: Readonly<Record<string, MergeRule>> = MERGE_RULES,
+): string {
   const families = new Map<string, Family>();
   const familyOf = (name: string) => {
     let f = families.get(name);

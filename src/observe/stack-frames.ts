@@ -42,8 +42,12 @@ export function parseStack(stack: string): StackFrame[] {
  * (albany's own folders, where the host and adapters call the app from).
  */
 export function userFrames(frames: readonly StackFrame[], ownRoots: readonly string[]): StackFrame[] {
-  return frames.filter((f) =>
-    !f.file.startsWith('node:') && f.file !== '<anonymous>' && !/[/\\]node_modules[/\\]/.test(f.file) && !ownRoots.some((root) => f.file.startsWith(root)),
+  return frames.filter(
+    (f) =>
+      !f.file.startsWith('node:') &&
+      f.file !== '<anonymous>' &&
+      !/[/\\]node_modules[/\\]/.test(f.file) &&
+      !ownRoots.some((root) => f.file.startsWith(root)),
   );
 }
 

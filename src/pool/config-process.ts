@@ -5,7 +5,14 @@
 // .mjs/.js) in `process.cwd()` and `process.env`, no flags. This module is the one place below the
 // CLI that reads `process`, because a pool built in code has no other way to find its operator's
 // settings.
-import { loadConfigFile, loadConfigFileSync, namedEnvVariables, poolEnvName, poolSectionNames, type LoadedConfigFile } from './config-sources.js';
+import {
+  loadConfigFile,
+  loadConfigFileSync,
+  namedEnvVariables,
+  poolEnvName,
+  poolSectionNames,
+  type LoadedConfigFile,
+} from './config-sources.js';
 import { resolveConfiguredPools, resolveWithFile, type ResolvedPoolConfig } from './config.js';
 import type { PoolConfigInput } from './config-types.js';
 
@@ -69,7 +76,10 @@ function fileOf(): LoadedConfigFile | undefined {
  *
  * @throws AlbanyError `ERR_ALBANY_INVALID_CONFIG` naming every wrong key with its source.
  */
-export function resolveProcessPoolConfig(name: string | undefined, code: PoolConfigInput | undefined): ResolvedPoolConfig {
+export function resolveProcessPoolConfig(
+  name: string | undefined,
+  code: PoolConfigInput | undefined,
+): ResolvedPoolConfig {
   const source = poolConfigSource();
   return resolveWithFile(fileOf(), { env: source.env, flags: source.flags, code, name });
 }
@@ -96,12 +106,16 @@ export function unusedPoolSettings(): string[] {
   const names = [...declared];
   if (file !== undefined) {
     for (const name of poolSectionNames(file)) {
-      if (!declared.has(name)) lines.push(`file ${file.display} pools.${name}: no pool named ${JSON.stringify(name)} was created${hint(names)}`);
+      if (!declared.has(name))
+        lines.push(
+          `file ${file.display} pools.${name}: no pool named ${JSON.stringify(name)} was created${hint(names)}`,
+        );
     }
   }
   const prefixes = names.map((n) => `ALBANY_POOLS_${poolEnvName(n)}_`);
   for (const variable of namedEnvVariables(poolConfigSource().env ?? {})) {
-    if (!prefixes.some((p) => variable.startsWith(p))) lines.push(`env ${variable}: no pool created by this program has a name that variable is for${hint(names)}`);
+    if (!prefixes.some((p) => variable.startsWith(p)))
+      lines.push(`env ${variable}: no pool created by this program has a name that variable is for${hint(names)}`);
   }
   return lines;
 }

@@ -1,4 +1,5 @@
-// The one list of pool config keys: each key's env name, flag, default, parser and rule live together so no source can drift.
+// The one list of pool config keys: each key's env name, flag, default, parser and rule live together so no source can
+// drift.
 import { availableParallelism } from 'node:os';
 import type { ConfigSource, PoolConfig, ResourceLimits } from './config-types.js';
 
@@ -56,7 +57,8 @@ function integerOrAuto(min: number): Pick<PoolKeySpec, 'check' | 'parse'> {
 }
 
 function oneOf(values: readonly string[]): Pick<PoolKeySpec, 'check' | 'parse'> {
-  const check = (v: unknown): CheckResult => (typeof v === 'string' && values.includes(v) ? { ok: true, value: v } : bad);
+  const check = (v: unknown): CheckResult =>
+    typeof v === 'string' && values.includes(v) ? { ok: true, value: v } : bad;
   return { check, parse: (t) => check(t.trim()) };
 }
 
@@ -86,16 +88,70 @@ function spec(
 export const poolKeySpecs: readonly PoolKeySpec[] = [
   spec('minThreads', 'Worker threads kept alive even when idle', 'an integer ≥ 0', 'n', integer(0)),
   spec('maxThreads', 'Most worker threads the pool starts', 'an integer ≥ 1', 'n', integer(1)),
-  spec('maxQueue', 'Tasks that may wait for a thread before requests get 503', 'an integer ≥ 0 or "auto" (128 per thread, at least 256)', 'n|auto', integerOrAuto(0)),
-  spec('idleTimeoutMs', 'An idle thread above minThreads exits after this many ms', `an integer from 0 to ${MAX_TIMER_MS}`, 'ms', integer(0, MAX_TIMER_MS)),
-  spec('taskTimeoutMs', 'A task running longer gets 504 and its worker is replaced (0 = no limit)', `an integer from 0 to ${MAX_TIMER_MS}`, 'ms', integer(0, MAX_TIMER_MS)),
+  spec(
+    'maxQueue',
+    'Tasks that may wait for a thread before requests get 503',
+    'an integer ≥ 0 or "auto" (128 per thread, at least 256)',
+    'n|auto',
+    integerOrAuto(0),
+  ),
+  spec(
+    'idleTimeoutMs',
+    'An idle thread above minThreads exits after this many ms',
+    `an integer from 0 to ${MAX_TIMER_MS}`,
+    'ms',
+    integer(0, MAX_TIMER_MS),
+  ),
+  spec(
+    'taskTimeoutMs',
+    'A task running longer gets 504 and its worker is replaced (0 = no limit)',
+    `an integer from 0 to ${MAX_TIMER_MS}`,
+    'ms',
+    integer(0, MAX_TIMER_MS),
+  ),
   spec('concurrentTasksPerWorker', 'Tasks one worker runs at once', 'an integer ≥ 1', 'n', integer(1)),
-  spec('onDisconnect', 'What happens to a running task whose client went away', '"finish" or "abort"', 'finish|abort', oneOf(['finish', 'abort'])),
-  spec('maxBatch', 'Most queued tasks one hand-off to a thread carries (1 turns batching off)', 'an integer from 1 to 1024', 'n', integer(1, 1024)),
-  spec('niceIncrement', 'How much lower than the event loop worker threads run (Linux nice)', 'an integer from 0 to 19', 'n', integer(0, 19)),
-  spec('resourceLimits.maxOldGenerationSizeMb', "Each worker's main heap limit in MB", 'a number > 0', 'mb', positiveNumber()),
-  spec('resourceLimits.maxYoungGenerationSizeMb', "Each worker's young-generation heap limit in MB", 'a number > 0', 'mb', positiveNumber()),
-  spec('resourceLimits.codeRangeSizeMb', "Each worker's pre-allocated code range in MB", 'a number > 0', 'mb', positiveNumber()),
+  spec(
+    'onDisconnect',
+    'What happens to a running task whose client went away',
+    '"finish" or "abort"',
+    'finish|abort',
+    oneOf(['finish', 'abort']),
+  ),
+  spec(
+    'maxBatch',
+    'Most queued tasks one hand-off to a thread carries (1 turns batching off)',
+    'an integer from 1 to 1024',
+    'n',
+    integer(1, 1024),
+  ),
+  spec(
+    'niceIncrement',
+    'How much lower than the event loop worker threads run (Linux nice)',
+    'an integer from 0 to 19',
+    'n',
+    integer(0, 19),
+  ),
+  spec(
+    'resourceLimits.maxOldGenerationSizeMb',
+    "Each worker's main heap limit in MB",
+    'a number > 0',
+    'mb',
+    positiveNumber(),
+  ),
+  spec(
+    'resourceLimits.maxYoungGenerationSizeMb',
+    "Each worker's young-generation heap limit in MB",
+    'a number > 0',
+    'mb',
+    positiveNumber(),
+  ),
+  spec(
+    'resourceLimits.codeRangeSizeMb',
+    "Each worker's pre-allocated code range in MB",
+    'a number > 0',
+    'mb',
+    positiveNumber(),
+  ),
   spec('resourceLimits.stackSizeMb', "Each worker's stack size in MB", 'a number > 0', 'mb', positiveNumber()),
 ];
 

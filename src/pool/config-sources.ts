@@ -67,7 +67,10 @@ function findConfigFile(options: { cwd?: string; configPath?: string }): { path:
 }
 
 /** Finds ({@link findConfigFile}) and reads the config file; `.mjs`/`.js` files are imported. */
-export async function loadConfigFile(options: { cwd?: string; configPath?: string }): Promise<LoadedConfigFile | undefined> {
+export async function loadConfigFile(options: {
+  cwd?: string;
+  configPath?: string;
+}): Promise<LoadedConfigFile | undefined> {
   const found = findConfigFile(options);
   if (found === undefined) return undefined;
   return { ...found, data: await readConfigData(found.path, found.display) };
@@ -87,9 +90,13 @@ export function loadConfigFileSync(options: { cwd?: string; configPath?: string 
   try {
     mod = createRequire(import.meta.url)(path) as { default?: unknown };
   } catch (err) {
-    throw invalid(`Config file ${display} could not be loaded synchronously (a pool built in code reads it with require(); use albany.config.json, or drop top-level await): ${(err as Error).message}`, err);
+    throw invalid(
+      `Config file ${display} could not be loaded synchronously (a pool built in code reads it with require(); use albany.config.json, or drop top-level await): ${(err as Error).message}`,
+      err,
+    );
   }
-  if (mod.default === undefined) throw invalid(`Config file ${display} has no default export; export the config object as default`);
+  if (mod.default === undefined)
+    throw invalid(`Config file ${display} has no default export; export the config object as default`);
   return { ...found, data: mod.default };
 }
 
@@ -109,7 +116,8 @@ async function readConfigData(path: string, display: string): Promise<unknown> {
   } catch (err) {
     throw invalid(`Config file ${display} could not be imported: ${(err as Error).message}`, err);
   }
-  if (mod.default === undefined) throw invalid(`Config file ${display} has no default export; export the config object as default`);
+  if (mod.default === undefined)
+    throw invalid(`Config file ${display} has no default export; export the config object as default`);
   return mod.default;
 }
 
@@ -124,7 +132,11 @@ function distance(a: string, b: string): number {
     let prev = row[0]!;
     row[0] = i;
     for (let j = 1; j <= b.length; j++) {
-      const next = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
+      const next = Math.min(
+        row[j]! + 1,
+        row[j - 1]! + 1,
+        prev + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1),
+      );
       prev = row[j]!;
       row[j] = next;
     }
@@ -132,7 +144,13 @@ function distance(a: string, b: string): number {
   return row[b.length]!;
 }
 
-function unknownProblem(name: string, known: readonly string[], source: ConfigSource, origin: string, value: unknown): ConfigProblem {
+function unknownProblem(
+  name: string,
+  known: readonly string[],
+  source: ConfigSource,
+  origin: string,
+  value: unknown,
+): ConfigProblem {
   const best = known.map((k) => ({ k, d: distance(name, k) })).sort((x, y) => x.d - y.d)[0];
   const hint = best !== undefined && best.d <= 3 ? ` (did you mean ${best.k}?)` : '';
   const allowed = `one of ${known.join(', ')}`;
@@ -158,7 +176,14 @@ export function objectLayer(input: unknown, source: 'file' | 'code', where: (pat
   const layer: Layer = { entries: [], problems: [] };
   if (input === undefined) return layer;
   if (!isPlainObject(input)) {
-    layer.problems.push({ key: '', source, origin: where(''), value: input, allowed: 'an object', message: `${where('')} = ${showValue(input)}: must be an object` });
+    layer.problems.push({
+      key: '',
+      source,
+      origin: where(''),
+      value: input,
+      allowed: 'an object',
+      message: `${where('')} = ${showValue(input)}: must be an object`,
+    });
     return layer;
   }
   const topKeys = [...new Set(poolKeySpecs.map((s) => s.key.split('.')[0]!))];
@@ -179,20 +204,45 @@ export function objectLayer(input: unknown, source: 'file' | 'code', where: (pat
 function readNested(value: unknown, source: 'file' | 'code', where: (path: string) => string, layer: Layer): void {
   const origin = where('resourceLimits');
   if (!isPlainObject(value)) {
-    layer.problems.push({ key: 'resourceLimits', source, origin, value, allowed: 'an object', message: `${origin} = ${showValue(value)}: resourceLimits must be an object` });
+    layer.problems.push({
+      key: 'resourceLimits',
+      source,
+      origin,
+      value,
+      allowed: 'an object',
+      message: `${origin} = ${showValue(value)}: resourceLimits must be an object`,
+    });
     return;
   }
-  const subKeys = poolKeySpecs.filter((s) => s.key.startsWith('resourceLimits.')).map((s) => s.key.slice('resourceLimits.'.length));
+  const subKeys = poolKeySpecs
+    .filter((s) => s.key.startsWith('resourceLimits.'))
+    .map((s) => s.key.slice('resourceLimits.'.length));
   for (const [sub, subValue] of Object.entries(value)) {
     if (subValue === undefined) continue;
     const path = `resourceLimits.${sub}`;
     const spec = poolKeySpecs.find((s) => s.key === path);
-    if (spec === undefined) layer.problems.push(unknownProblem(path, subKeys.map((k) => `resourceLimits.${k}`), source, where(path), subValue));
+    if (spec === undefined)
+      layer.problems.push(
+        unknownProblem(
+          path,
+          subKeys.map((k) => `resourceLimits.${k}`),
+          source,
+          where(path),
+          subValue,
+        ),
+      );
     else addChecked(layer, spec, source, where(path), spec.check(subValue), subValue);
   }
 }
 
-function addChecked(layer: Layer, spec: PoolKeySpec, source: ConfigSource, origin: string, result: ReturnType<PoolKeySpec['check']>, raw: unknown): void {
+function addChecked(
+  layer: Layer,
+  spec: PoolKeySpec,
+  source: ConfigSource,
+  origin: string,
+  result: ReturnType<PoolKeySpec['check']>,
+  raw: unknown,
+): void {
   if (result.ok) layer.entries.push({ key: spec.key, value: result.value, source, origin });
   else layer.problems.push(valueProblem(spec, source, origin, raw));
 }
@@ -205,13 +255,39 @@ export function fileLayers(file: LoadedConfigFile, name: string | undefined): La
   const at = (prefix: string) => (path: string) => `file ${file.display} ${path ? `${prefix}.${path}` : prefix}`;
   if (!isPlainObject(file.data)) {
     const origin = `file ${file.display}`;
-    return [{ entries: [], problems: [{ key: '', source: 'file', origin, value: file.data, allowed: 'an object', message: `${origin}: the config must be an object` }] }];
+    return [
+      {
+        entries: [],
+        problems: [
+          {
+            key: '',
+            source: 'file',
+            origin,
+            value: file.data,
+            allowed: 'an object',
+            message: `${origin}: the config must be an object`,
+          },
+        ],
+      },
+    ];
   }
   const layers = [objectLayer(file.data['pool'], 'file', at('pool'))];
   const pools = file.data['pools'];
   if (pools !== undefined && !isPlainObject(pools)) {
     const origin = `file ${file.display} pools`;
-    layers.push({ entries: [], problems: [{ key: 'pools', source: 'file', origin, value: pools, allowed: 'an object of named pool configs', message: `${origin} = ${showValue(pools)}: must be an object of named pool configs` }] });
+    layers.push({
+      entries: [],
+      problems: [
+        {
+          key: 'pools',
+          source: 'file',
+          origin,
+          value: pools,
+          allowed: 'an object of named pool configs',
+          message: `${origin} = ${showValue(pools)}: must be an object of named pool configs`,
+        },
+      ],
+    });
   } else if (pools !== undefined && name !== undefined && Object.hasOwn(pools, name)) {
     layers.push(objectLayer(pools[name], 'file', at(`pools.${name}`)));
   }
@@ -266,7 +342,15 @@ export function namedEnvLayer(env: Readonly<Record<string, string | undefined>>,
     if (!variable.startsWith(prefix) || text === undefined || text === '') continue;
     const rest = variable.slice(prefix.length);
     if (envSuffixes.includes(rest) || envSuffixes.some((k) => rest.endsWith(`_${k}`))) continue;
-    layer.problems.push(unknownProblem(variable, envSuffixes.map((k) => prefix + k), 'env', `env ${variable}`, text));
+    layer.problems.push(
+      unknownProblem(
+        variable,
+        envSuffixes.map((k) => prefix + k),
+        'env',
+        `env ${variable}`,
+        text,
+      ),
+    );
   }
   return layer;
 }
@@ -307,7 +391,12 @@ export function flagLayer(flags: Readonly<Record<string, unknown>>): Layer {
       continue;
     }
     const value = Array.isArray(given) ? given.at(-1) : given;
-    const result = typeof value === 'string' ? spec.parse(value) : typeof value === 'number' ? spec.check(value) : ({ ok: false } as const);
+    const result =
+      typeof value === 'string'
+        ? spec.parse(value)
+        : typeof value === 'number'
+          ? spec.check(value)
+          : ({ ok: false } as const);
     addChecked(layer, spec, 'flag', origin, result, value);
   }
   return layer;

@@ -12,8 +12,16 @@ import {
   type ValueOrigin,
 } from './config-schema.js';
 import {
-  envLayer, fileLayers, flagLayer, loadConfigFile, loadConfigFileSync, namedEnvLayer, objectLayer, poolSectionNames,
-  type Layer, type LoadedConfigFile,
+  envLayer,
+  fileLayers,
+  flagLayer,
+  loadConfigFile,
+  loadConfigFileSync,
+  namedEnvLayer,
+  objectLayer,
+  poolSectionNames,
+  type Layer,
+  type LoadedConfigFile,
 } from './config-sources.js';
 
 /** What {@link resolvePoolConfig} reads. Every source is passed in; nothing is read from `process`. */
@@ -136,7 +144,10 @@ export function resolvePoolConfigSync(options: ResolvePoolConfigOptions = {}): R
  * The merge itself, with the config file already read (or absent). Layers, later winning:
  * file `pool`, file `pools[name]`, env `ALBANY_POOL_*`, env `ALBANY_POOLS_<NAME>_*`, flags, code.
  */
-export function resolveWithFile(file: LoadedConfigFile | undefined, options: Omit<ResolvePoolConfigOptions, 'cwd' | 'configPath'>): ResolvedPoolConfig {
+export function resolveWithFile(
+  file: LoadedConfigFile | undefined,
+  options: Omit<ResolvePoolConfigOptions, 'cwd' | 'configPath'>,
+): ResolvedPoolConfig {
   const env = options.env ?? {};
   const layers: Layer[] = [
     ...(file === undefined ? [] : fileLayers(file, options.name)),
@@ -155,7 +166,10 @@ export function resolveWithFile(file: LoadedConfigFile | undefined, options: Omi
  * no pool uses yet is checked too (`albany config --print`, and `albany serve` before it loads the
  * app). Problems of every pool are reported in one `ERR_ALBANY_INVALID_CONFIG`, each once.
  */
-export function resolveConfiguredPools(file: LoadedConfigFile | undefined, options: Omit<ResolvePoolConfigOptions, 'cwd' | 'configPath' | 'name'>): ResolvedPoolConfig[] {
+export function resolveConfiguredPools(
+  file: LoadedConfigFile | undefined,
+  options: Omit<ResolvePoolConfigOptions, 'cwd' | 'configPath' | 'name'>,
+): ResolvedPoolConfig[] {
   const names = [undefined, ...(file === undefined ? [] : poolSectionNames(file))];
   const resolved: ResolvedPoolConfig[] = [];
   const problems: ConfigProblem[] = [];
@@ -191,10 +205,16 @@ function codeLayer(code: PoolConfigInput | undefined): Layer {
 }
 
 // Later layers win; every layer's problems are kept, so one error can name them all.
-function mergeLayers(layers: Layer[], cores: number | undefined): { config: PoolConfig; sources: Record<PoolConfigKey, ValueOrigin>; problems: ConfigProblem[] } {
+function mergeLayers(
+  layers: Layer[],
+  cores: number | undefined,
+): { config: PoolConfig; sources: Record<PoolConfigKey, ValueOrigin>; problems: ConfigProblem[] } {
   const config = defaultPoolConfig(cores);
   const sources = Object.fromEntries(
-    poolKeySpecs.map((s) => [s.key, { source: 'default', origin: s.key === 'maxThreads' ? 'default (available cores)' : 'default' }]),
+    poolKeySpecs.map((s) => [
+      s.key,
+      { source: 'default', origin: s.key === 'maxThreads' ? 'default (available cores)' : 'default' },
+    ]),
   ) as Record<PoolConfigKey, ValueOrigin>;
   const problems: ConfigProblem[] = [];
   for (const layer of layers) {
@@ -264,5 +284,7 @@ export const AUTO_QUEUE_MIN = 256;
  * threads keeps that wait alike on small and large machines.
  */
 export function effectiveMaxQueue(config: PoolConfig): number {
-  return config.maxQueue === 'auto' ? Math.max(AUTO_QUEUE_MIN, AUTO_QUEUE_PER_THREAD * config.maxThreads) : config.maxQueue;
+  return config.maxQueue === 'auto'
+    ? Math.max(AUTO_QUEUE_MIN, AUTO_QUEUE_PER_THREAD * config.maxThreads)
+    : config.maxQueue;
 }

@@ -23,8 +23,13 @@ export interface FailedBatch {
  */
 function hasCulprit(batch: Batch): boolean {
   // A request taken back for another thread (see take-back.ts) is judged with its new batch.
-  return Atomics.load(batch.state, THREAD_INDEX) !== 0
-    && batch.tickets.some((t, i) => t.batch === batch && (t.reason !== undefined || Atomics.load(batch.state, stateIndex(i)) !== TaskState.queued));
+  return (
+    Atomics.load(batch.state, THREAD_INDEX) !== 0 &&
+    batch.tickets.some(
+      (t, i) =>
+        t.batch === batch && (t.reason !== undefined || Atomics.load(batch.state, stateIndex(i)) !== TaskState.queued),
+    )
+  );
 }
 
 /**
@@ -48,13 +53,18 @@ export function workerFault(err: unknown, ticket: Ticket, taskTimeoutMs: number,
   const batch = ticket.batch;
   const s = batch === undefined ? TaskState.queued : Atomics.load(batch.state, stateIndex(ticket.index));
   const started = s === TaskState.running || s === TaskState.finished;
-  const startedAt = started && batch !== undefined ? batch.times[startedAtIndex(batch.tickets.length, ticket.index)]! : 0;
+  const startedAt =
+    started && batch !== undefined ? batch.times[startedAtIndex(batch.tickets.length, ticket.index)]! : 0;
   const stage = started ? 'running' : 'queued';
   if (started) metrics.taskStarted(Math.max(0, (startedAt || now()) - ticket.queuedAt));
   const runMs = started && startedAt > 0 ? Math.max(0, now() - startedAt) : 0;
   if (ticket.reason === 'timeout') {
     metrics.taskRejected('timeout', { stage, runMs });
-    return albanyError('ERR_ALBANY_TIMEOUT', `legacy task ran past taskTimeoutMs (${taskTimeoutMs} ms); its worker was replaced`, { cause: err });
+    return albanyError(
+      'ERR_ALBANY_TIMEOUT',
+      `legacy task ran past taskTimeoutMs (${taskTimeoutMs} ms); its worker was replaced`,
+      { cause: err },
+    );
   }
   if (ticket.reason === 'client') {
     metrics.taskRejected('aborted', { stage, runMs });
@@ -68,16 +78,28 @@ export function workerFault(err: unknown, ticket: Ticket, taskTimeoutMs: number,
   const message = (err as Error | undefined)?.message ?? '';
   const code = (err as { code?: unknown } | undefined)?.code;
   const lost = s === TaskState.finished ? ' (it had finished; its response was lost with the worker)' : '';
-  return albanyError('ERR_ALBANY_WORKER_CRASHED', `a legacy worker died while running the request${lost}: ${message || String(err)}`, {
-    cause: err, details: typeof code === 'string' ? { workerError: code } : undefined,
-  });
+  return albanyError(
+    'ERR_ALBANY_WORKER_CRASHED',
+    `a legacy worker died while running the request${lost}: ${message || String(err)}`,
+    {
+      cause: err,
+      details: typeof code === 'string' ? { workerError: code } : undefined,
+    },
+  );
 }
 
 /** The client went away (or the caller's signal fired) before the request finished. */
 export function clientAborted(ticket: Ticket, started: boolean, cause?: unknown): AlbanyError {
-  return albanyError('ERR_ALBANY_ABORTED', started ? 'the client went away; the running task was aborted and its worker replaced' : 'the client went away; the queued task was removed', {
-    cause, details: { started, waitedMs: now() - ticket.queuedAt },
-  });
+  return albanyError(
+    'ERR_ALBANY_ABORTED',
+    started
+      ? 'the client went away; the running task was aborted and its worker replaced'
+      : 'the client went away; the queued task was removed',
+    {
+      cause,
+      details: { started, waitedMs: now() - ticket.queuedAt },
+    },
+  );
 }
 
 /**
@@ -85,12 +107,26 @@ export function clientAborted(ticket: Ticket, started: boolean, cause?: unknown)
  * (`close({ force: true })`, or a plain `close()` past its `closeTimeoutMs`).
  */
 export function poolClosed(started = false, cause?: unknown): AlbanyError {
-  return albanyError('ERR_ALBANY_ABORTED', started ? 'the legacy pool is closed; the close (forced, or past closeTimeoutMs) stopped the running task with its worker' : 'the legacy pool is closed', { cause });
+  return albanyError(
+    'ERR_ALBANY_ABORTED',
+    started
+      ? 'the legacy pool is closed; the close (forced, or past closeTimeoutMs) stopped the running task with its worker'
+      : 'the legacy pool is closed',
+    { cause },
+  );
 }
 
 /** A request refused at admission: every thread busy and the queue at its bound. */
-export function queueFull(pool: { readonly name: string | undefined; readonly maxQueue: number; readonly config: PoolConfig }): AlbanyError {
-  return albanyError('ERR_ALBANY_QUEUE_FULL', `the legacy pool${pool.name ? ` ${pool.name}` : ''} is full (${pool.config.maxThreads} threads busy, ${pool.maxQueue} queued)`, {
-    details: { maxQueue: pool.maxQueue, maxThreads: pool.config.maxThreads },
-  });
+export function queueFull(pool: {
+  readonly name: string | undefined;
+  readonly maxQueue: number;
+  readonly config: PoolConfig;
+}): AlbanyError {
+  return albanyError(
+    'ERR_ALBANY_QUEUE_FULL',
+    `the legacy pool${pool.name ? ` ${pool.name}` : ''} is full (${pool.config.maxThreads} threads busy, ${pool.maxQueue} queued)`,
+    {
+      details: { maxQueue: pool.maxQueue, maxThreads: pool.config.maxThreads },
+    },
+  );
 }

@@ -5,10 +5,21 @@ export type { OnDisconnect, ResourceLimits, PoolConfig, PoolConfigInput, ConfigS
 export { setPoolConfigSource, type PoolConfigSource } from './config-process.js';
 export { PoolMetrics, type RejectReason, type TaskStage, type PoolStats, type PoolMetricsOptions } from './metrics.js';
 export type { LatencySummary } from './metrics-histogram.js';
-export { toPrometheus, prometheusContentType, type PoolMetricsSource, type PiscinaStatsLike } from './metrics-prometheus.js';
+export {
+  toPrometheus,
+  prometheusContentType,
+  type PoolMetricsSource,
+  type PiscinaStatsLike,
+} from './metrics-prometheus.js';
 export { serveMetrics, type MetricsServer, type MetricsServerOptions } from './metrics-server.js';
 export { createPool, type NamedPoolConfigInput } from './pool.js';
-export { offload, DEFAULT_OFFLOAD_POOL, type OffloadOptions, type OffloadCallOptions, type OffloadedFunction } from './offload.js';
+export {
+  offload,
+  DEFAULT_OFFLOAD_POOL,
+  type OffloadOptions,
+  type OffloadCallOptions,
+  type OffloadedFunction,
+} from './offload.js';
 export { LegacyPool } from './legacy-pool.js';
 export type { PoolOptions, DispatchOptions, LegacyPoolStats } from './pool-types.js';
 export type { HandlerStyle } from './protocol.js';

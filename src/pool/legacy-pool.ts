@@ -7,13 +7,35 @@ import type { Piscina } from 'piscina';
 import { albanyError, type AlbanyError } from '../errors.js';
 import type { OnDisconnect, PoolConfig } from './config-types.js';
 import { effectiveMaxQueue } from './config.js';
-import { MAX_REQUEUES, clientAborted, culpritDeaths, poolClosed, queueFull, workerFault, type FailedBatch } from './faults.js';
+import {
+  MAX_REQUEUES,
+  clientAborted,
+  culpritDeaths,
+  poolClosed,
+  queueFull,
+  workerFault,
+  type FailedBatch,
+} from './faults.js';
 import { PoolMetrics, type PoolGauges } from './metrics.js';
 import type { DispatchOptions, LegacyPoolStats, PoolOptions } from './pool-types.js';
 import {
-  RESULTS_END_INDEX, THREAD_INDEX, TaskState, batchBytes, batchTransfer, canResend, goneIndex, readResultRecords,
-  resultsOffset, startedAtIndex, stateIndex, decodeResults, encodeBatch,
-  type BatchResult, type LegacyTask, type RegisterMessage, type TaskResult,
+  RESULTS_END_INDEX,
+  THREAD_INDEX,
+  TaskState,
+  batchBytes,
+  batchTransfer,
+  canResend,
+  goneIndex,
+  readResultRecords,
+  resultsOffset,
+  startedAtIndex,
+  stateIndex,
+  decodeResults,
+  encodeBatch,
+  type BatchResult,
+  type LegacyTask,
+  type RegisterMessage,
+  type TaskResult,
 } from './protocol.js';
 import { registerPool, unregisterPool } from './registry.js';
 import { currentServiceWait } from '../sync/service-waits.js';
@@ -49,7 +71,8 @@ const REGISTRATION_WAIT_MS = 10_000;
 /**
  * A piscina pool running legacy requests. Several may exist at once, each with its own config.
  * {@link run} rejects only with {@link AlbanyError}s: `ERR_ALBANY_QUEUE_FULL`, `ERR_ALBANY_TIMEOUT`
- * (the worker was replaced), `ERR_ALBANY_ABORTED` (the caller's signal, or the pool closed), `ERR_ALBANY_WORKER_CRASHED`.
+ * (the worker was replaced), `ERR_ALBANY_ABORTED` (the caller's signal, or the pool closed),
+ * `ERR_ALBANY_WORKER_CRASHED`.
  */
 export class LegacyPool {
   /** The tuning in force. */
@@ -249,8 +272,13 @@ export class LegacyPool {
       if (this.recheck !== undefined) clearTimeout(this.recheck);
       if (options.force) this.stopByClose();
       const companions = [...this.companions].map((c) => c.close(options));
-      this.closing = Promise.all([options.force ? this.piscina.destroy() : this.closeThreads(), ...companions]).then(() => undefined);
-      void this.closing.then(() => this.sweep.stop(), () => this.sweep.stop());
+      this.closing = Promise.all([options.force ? this.piscina.destroy() : this.closeThreads(), ...companions]).then(
+        () => undefined,
+      );
+      void this.closing.then(
+        () => this.sweep.stop(),
+        () => this.sweep.stop(),
+      );
     }
     return this.closing;
   }
@@ -265,7 +293,9 @@ export class LegacyPool {
   private closeThreads(): Promise<void> {
     return closeThreads(this.piscina, this.closeTimeoutMs, () => {
       this.stopByClose();
-      this.log(`albany: legacy pool${this.name ? ` ${this.name}` : ''} did not finish its running requests within closeTimeoutMs; they are stopped with their threads`);
+      this.log(
+        `albany: legacy pool${this.name ? ` ${this.name}` : ''} did not finish its running requests within closeTimeoutMs; they are stopped with their threads`,
+      );
     });
   }
 
@@ -392,7 +422,11 @@ export class LegacyPool {
     const n = tickets.length;
     const shared = new SharedArrayBuffer(batchBytes(n));
     const batch: Batch = {
-      tickets, state: new Int32Array(shared), times: new Float64Array(shared), sentAt: now(), read: resultsOffset(n),
+      tickets,
+      state: new Int32Array(shared),
+      times: new Float64Array(shared),
+      sentAt: now(),
+      read: resultsOffset(n),
     };
     for (let i = 0; i < n; i++) {
       const ticket = tickets[i]!;
@@ -432,7 +466,11 @@ export class LegacyPool {
       const ticket = batch.tickets[i]!;
       const r = results[i];
       if (r != null) this.settleResult(ticket, r);
-      else if (!ticket.settled) this.settleError(ticket, this.fault(albanyError('ERR_ALBANY_WORKER_CRASHED', 'the legacy worker returned no result'), ticket));
+      else if (!ticket.settled)
+        this.settleError(
+          ticket,
+          this.fault(albanyError('ERR_ALBANY_WORKER_CRASHED', 'the legacy worker returned no result'), ticket),
+        );
     }
     this.flush();
   }
@@ -441,7 +479,10 @@ export class LegacyPool {
   // posted there is lost, so its results cannot be trusted. Its requests fail as the worker's fault
   // and the thread, unable to stream or pull bodies, is replaced; its slot is free again.
   private batchLost(batch: Batch, deadlineMs: number): void {
-    const err = albanyError('ERR_ALBANY_WORKER_CRASHED', `its port registration did not arrive within ${deadlineMs} ms of its batch result`);
+    const err = albanyError(
+      'ERR_ALBANY_WORKER_CRASHED',
+      `its port registration did not arrive within ${deadlineMs} ms of its batch result`,
+    );
     this.terminate(batch);
     this.release(batch);
     for (let i = 0; i < batch.tickets.length; i++) {
@@ -475,7 +516,13 @@ export class LegacyPool {
         // Taken back before the thread died: it lives on in its new batch.
         if (ticket.settled || !owns(batch, i)) continue;
         const s = Atomics.load(batch.state, stateIndex(i));
-        if (rerun && s === TaskState.queued && ticket.reason === undefined && ticket.requeues < MAX_REQUEUES && canResend(ticket.task)) {
+        if (
+          rerun &&
+          s === TaskState.queued &&
+          ticket.reason === undefined &&
+          ticket.requeues < MAX_REQUEUES &&
+          canResend(ticket.task)
+        ) {
           ticket.requeues++;
           ticket.batch = undefined;
           ticket.channel = undefined;

@@ -89,7 +89,10 @@ export class LatencyHistogram {
   countAtOrBelow(boundMs: number): number {
     const exp = Math.log2(boundMs);
     if (!Number.isInteger(exp) || exp < MIN_EXP || exp > MAX_EXP) {
-      throw albanyError('ERR_ALBANY_INVALID_ARGUMENT', `histogram bounds must be powers of two ms between 2^${MIN_EXP} and 2^${MAX_EXP}, got ${boundMs}`);
+      throw albanyError(
+        'ERR_ALBANY_INVALID_ARGUMENT',
+        `histogram bounds must be powers of two ms between 2^${MIN_EXP} and 2^${MAX_EXP}, got ${boundMs}`,
+      );
     }
     const last = (exp - MIN_EXP) * PER_OCTAVE;
     let total = 0;

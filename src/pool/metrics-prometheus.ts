@@ -38,16 +38,45 @@ interface Family {
 }
 
 function histogramSamples(h: PoolMetrics['waitHistogram']): Sample[] {
-  const buckets: Sample[] = EXPOSED_BOUNDS_MS.map((ms) => ['_bucket', { le: formatNumber(ms / 1000) }, h.countAtOrBelow(ms)]);
+  const buckets: Sample[] = EXPOSED_BOUNDS_MS.map((ms) => [
+    '_bucket',
+    { le: formatNumber(ms / 1000) },
+    h.countAtOrBelow(ms),
+  ]);
   return [...buckets, ['_bucket', { le: '+Inf' }, h.count], ['_sum', {}, h.sum / 1000], ['_count', {}, h.count]];
 }
 
 const families: readonly Family[] = [
-  { name: 'albany_pool_queued', type: 'gauge', help: 'Tasks waiting for a worker thread.', samples: (_, s) => [['', {}, s.queued]] },
-  { name: 'albany_pool_running', type: 'gauge', help: 'Tasks running on a worker thread.', samples: (_, s) => [['', {}, s.running]] },
-  { name: 'albany_pool_utilization', type: 'gauge', help: 'Running tasks as a fraction of what the pool can run at once.', samples: (_, s) => [['', {}, s.utilization]] },
-  { name: 'albany_pool_tasks_completed_total', type: 'counter', help: 'Tasks whose handler finished normally.', samples: (_, s) => [['', {}, s.completed]] },
-  { name: 'albany_pool_tasks_failed_total', type: 'counter', help: 'Tasks whose handler threw.', samples: (_, s) => [['', {}, s.failed]] },
+  {
+    name: 'albany_pool_queued',
+    type: 'gauge',
+    help: 'Tasks waiting for a worker thread.',
+    samples: (_, s) => [['', {}, s.queued]],
+  },
+  {
+    name: 'albany_pool_running',
+    type: 'gauge',
+    help: 'Tasks running on a worker thread.',
+    samples: (_, s) => [['', {}, s.running]],
+  },
+  {
+    name: 'albany_pool_utilization',
+    type: 'gauge',
+    help: 'Running tasks as a fraction of what the pool can run at once.',
+    samples: (_, s) => [['', {}, s.utilization]],
+  },
+  {
+    name: 'albany_pool_tasks_completed_total',
+    type: 'counter',
+    help: 'Tasks whose handler finished normally.',
+    samples: (_, s) => [['', {}, s.completed]],
+  },
+  {
+    name: 'albany_pool_tasks_failed_total',
+    type: 'counter',
+    help: 'Tasks whose handler threw.',
+    samples: (_, s) => [['', {}, s.failed]],
+  },
   {
     name: 'albany_pool_tasks_rejected_total',
     type: 'counter',
@@ -60,29 +89,55 @@ const families: readonly Family[] = [
     help: 'Tasks handed to a busy thread but not started there, handed to a free thread instead.',
     samples: (_, s) => [['', {}, s.takenBack]],
   },
-  { name: 'albany_pool_wait_seconds', type: 'histogram', help: 'Time tasks waited in the queue for a worker.', samples: (p) => histogramSamples(p.metrics.waitHistogram) },
-  { name: 'albany_pool_run_seconds', type: 'histogram', help: 'Time tasks ran on a worker.', samples: (p) => histogramSamples(p.metrics.runHistogram) },
-  { name: 'albany_pool_threads', type: 'gauge', help: 'Live worker threads.', samples: (p) => (p.piscina === undefined ? undefined : [['', {}, p.piscina.threads.length]]) },
+  {
+    name: 'albany_pool_wait_seconds',
+    type: 'histogram',
+    help: 'Time tasks waited in the queue for a worker.',
+    samples: (p) => histogramSamples(p.metrics.waitHistogram),
+  },
+  {
+    name: 'albany_pool_run_seconds',
+    type: 'histogram',
+    help: 'Time tasks ran on a worker.',
+    samples: (p) => histogramSamples(p.metrics.runHistogram),
+  },
+  {
+    name: 'albany_pool_threads',
+    type: 'gauge',
+    help: 'Live worker threads.',
+    samples: (p) => (p.piscina === undefined ? undefined : [['', {}, p.piscina.threads.length]]),
+  },
   {
     name: 'albany_pool_max_threads',
     type: 'gauge',
     help: 'Most worker threads the pool may start.',
     samples: (p) => (p.piscina?.maxThreads === undefined ? undefined : [['', {}, p.piscina.maxThreads]]),
   },
-  { name: 'albany_pool_max_queue', type: 'gauge', help: 'Most tasks the pool queues before refusing.', samples: (p) => (p.maxQueue === undefined ? undefined : [['', {}, p.maxQueue]]) },
+  {
+    name: 'albany_pool_max_queue',
+    type: 'gauge',
+    help: 'Most tasks the pool queues before refusing.',
+    samples: (p) => (p.maxQueue === undefined ? undefined : [['', {}, p.maxQueue]]),
+  },
   {
     name: 'albany_pool_cpu_seconds_total',
     type: 'counter',
-    help: 'CPU time of the pool\'s threads (absent where it cannot be measured).',
-    samples: (_, s) => (s.cpu === undefined || s.cpu.source === 'unavailable' ? undefined : [['', {}, s.cpu.cpuMs / 1000]]),
+    help: "CPU time of the pool's threads (absent where it cannot be measured).",
+    samples: (_, s) =>
+      s.cpu === undefined || s.cpu.source === 'unavailable' ? undefined : [['', {}, s.cpu.cpuMs / 1000]],
   },
   {
     name: 'albany_pool_cpu_wait_seconds_total',
     type: 'counter',
-    help: 'Time the pool\'s threads were ready to run but waited for a core (Linux).',
+    help: "Time the pool's threads were ready to run but waited for a core (Linux).",
     samples: (_, s) => (s.cpu?.cpuWaitMs === undefined ? undefined : [['', {}, s.cpu.cpuWaitMs / 1000]]),
   },
-  { name: 'albany_pool_age_seconds', type: 'gauge', help: 'Time since the pool started.', samples: (_, s) => [['', {}, s.ageMs / 1000]] },
+  {
+    name: 'albany_pool_age_seconds',
+    type: 'gauge',
+    help: 'Time since the pool started.',
+    samples: (_, s) => [['', {}, s.ageMs / 1000]],
+  },
   {
     name: 'albany_pool_cores',
     type: 'gauge',
@@ -112,7 +167,11 @@ function escapeLabel(value: string): string {
 export function toPrometheus(pools: readonly PoolMetricsSource[]): string {
   const seen = new Set<string>();
   for (const p of pools) {
-    if (seen.has(p.name)) throw albanyError('ERR_ALBANY_INVALID_CONFIG', `Two pools are named "${p.name}"; pool names must be unique for metrics`);
+    if (seen.has(p.name))
+      throw albanyError(
+        'ERR_ALBANY_INVALID_CONFIG',
+        `Two pools are named "${p.name}"; pool names must be unique for metrics`,
+      );
     seen.add(p.name);
   }
   // One snapshot per pool, so every family of a scrape describes the same moment.
@@ -125,7 +184,9 @@ export function toPrometheus(pools: readonly PoolMetricsSource[]): string {
     for (const [pool, samples] of perPool) {
       for (const [suffix, labels, value] of samples!) {
         const all = { pool: pool.name, ...labels };
-        const text = Object.entries(all).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',');
+        const text = Object.entries(all)
+          .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
+          .join(',');
         lines.push(`${family.name}${suffix}{${text}} ${formatNumber(value)}`);
       }
     }

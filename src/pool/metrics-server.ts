@@ -29,7 +29,10 @@ export interface MetricsServer {
  * Serves `getText()` at `GET /metrics` (also HEAD) as `text/plain; version=0.0.4`; other paths get
  * 404, other methods 405. A `getText` that throws answers 500 instead of taking the server down.
  */
-export async function serveMetrics(options: MetricsServerOptions, getText: () => string | Promise<string>): Promise<MetricsServer> {
+export async function serveMetrics(
+  options: MetricsServerOptions,
+  getText: () => string | Promise<string>,
+): Promise<MetricsServer> {
   const host = options.host ?? '127.0.0.1';
   const path = options.path ?? '/metrics';
   const server = createServer((req, res) => {
@@ -39,7 +42,9 @@ export async function serveMetrics(options: MetricsServerOptions, getText: () =>
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
+      res
+        .writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' })
+        .end('method not allowed\n');
       return;
     }
     Promise.resolve()
@@ -50,7 +55,9 @@ export async function serveMetrics(options: MetricsServerOptions, getText: () =>
           res.end(req.method === 'HEAD' ? undefined : text);
         },
         (err: unknown) => {
-          res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end(`metrics failed: ${(err as Error)?.message ?? String(err)}\n`);
+          res
+            .writeHead(500, { 'content-type': 'text/plain; charset=utf-8' })
+            .end(`metrics failed: ${(err as Error)?.message ?? String(err)}\n`);
         },
       );
   });

@@ -48,7 +48,14 @@ export function laneFor(pool: LegacyPool, key: string): LegacyPool {
   if (lane === undefined) {
     lane = new LegacyPool(
       // The whole parent queue bound per lane: 'auto' would resolve to 1² for one thread.
-      { ...config, minThreads: 1, maxThreads: 1, concurrentTasksPerWorker: 1, idleTimeoutMs: KEEP_ALIVE_MS, maxQueue: pool.maxQueue },
+      {
+        ...config,
+        minThreads: 1,
+        maxThreads: 1,
+        concurrentTasksPerWorker: 1,
+        idleTimeoutMs: KEEP_ALIVE_MS,
+        maxQueue: pool.maxQueue,
+      },
       { name: `${pool.name ?? 'pool'}#${i}` },
     );
     lanes[i] = lane;

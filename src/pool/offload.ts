@@ -78,7 +78,8 @@ export interface OffloadedFunction<A extends unknown[], R> {
  * Wraps a module export as an async function that runs in a legacy pool's worker threads, so
  * blocking code (a synchronous driver, zlib, a CPU-heavy render) never stalls the event loop.
  * Arguments and results are structured-cloned (buffers may be moved: `transferList` for arguments,
- * and a result wrapped in `withTransfer(value, list)` — the one from `albany/sync`). Errors thrown in the worker arrive with their class name, `code`,
+ * and a result wrapped in `withTransfer(value, list)` — the one from `albany/sync`). Errors thrown in the worker arrive
+ * with their class name, `code`,
  * own props and both stacks (the caller's, then the worker's; the worker's error is `cause`). A
  * call can fail like a legacy request: `ERR_ALBANY_QUEUE_FULL`, `ERR_ALBANY_TIMEOUT` (its worker
  * replaced), `ERR_ALBANY_WORKER_CRASHED`, `ERR_ALBANY_ABORTED`, plus `ERR_ALBANY_DATA_CLONE` for
@@ -95,10 +96,12 @@ export function offload<F extends (...args: never[]) => unknown = (...args: unkn
   options: OffloadOptions = {},
 ): OffloadedFunction<Parameters<F>, ReturnType<F>> {
   const moduleUrl = toModuleUrl(module);
-  if (typeof exportName !== 'string' || exportName === '') throw invalid(`offload(): exportName must be a non-empty string, got ${String(exportName)}`);
+  if (typeof exportName !== 'string' || exportName === '')
+    throw invalid(`offload(): exportName must be a non-empty string, got ${String(exportName)}`);
   checkTimeout(options.timeoutMs, 'options.timeoutMs');
   const key = options.key;
-  if (key !== undefined && typeof key !== 'string' && typeof key !== 'function') throw invalid(`offload(): options.key must be a string or a function of the arguments, got ${typeof key}`);
+  if (key !== undefined && typeof key !== 'string' && typeof key !== 'function')
+    throw invalid(`offload(): options.key must be a string or a function of the arguments, got ${typeof key}`);
   const given = options.pool;
   if (given !== undefined && !(given instanceof LegacyPool) && (typeof given !== 'string' || given === '')) {
     throw invalid('offload(): options.pool must be a LegacyPool or a pool name (non-empty string)');
@@ -113,23 +116,37 @@ export function offload<F extends (...args: never[]) => unknown = (...args: unkn
   };
 
   // `entry` is the function the caller called: its frame and ours are left out of the caller's stack.
-  const call = (callOptions: OffloadCallOptions, args: unknown[], entry: (...args: unknown[]) => unknown): Promise<unknown> => {
+  const call = (
+    callOptions: OffloadCallOptions,
+    args: unknown[],
+    entry: (...args: unknown[]) => unknown,
+  ): Promise<unknown> => {
     const holder: { stack?: string } = {};
     Error.captureStackTrace(holder, entry);
     let target = getPool();
-    const callKey = callOptions.key ?? (typeof key === 'function' ? (key as (...a: unknown[]) => string | undefined)(...args) : key);
+    const callKey =
+      callOptions.key ?? (typeof key === 'function' ? (key as (...a: unknown[]) => string | undefined)(...args) : key);
     if (callKey !== undefined) target = laneFor(target, String(callKey));
     const signals = [options.signal, callOptions.signal].filter((x): x is AbortSignal => x !== undefined);
-    const settings: CallSettings = { signals, timeoutMs: callOptions.timeoutMs ?? options.timeoutMs, transferList: callOptions.transferList ?? (options.transferList as ((...a: unknown[]) => readonly TransferListItem[] | undefined) | undefined)?.(...args) };
+    const settings: CallSettings = {
+      signals,
+      timeoutMs: callOptions.timeoutMs ?? options.timeoutMs,
+      transferList:
+        callOptions.transferList ??
+        (options.transferList as ((...a: unknown[]) => readonly TransferListItem[] | undefined) | undefined)?.(...args),
+    };
     return runCall(target, moduleUrl, exportName, args, settings, holder.stack);
   };
   const fn = (...args: unknown[]): Promise<unknown> => call({}, args, fn);
   const withOptions = (callOptions: OffloadCallOptions) => {
     checkTimeout(callOptions.timeoutMs, 'timeoutMs');
     if (callOptions.transferList !== undefined && !Array.isArray(callOptions.transferList)) {
-      throw invalid(`offload(): transferList must be an array of ArrayBuffers or ports, got ${typeof callOptions.transferList}`);
+      throw invalid(
+        `offload(): transferList must be an array of ArrayBuffers or ports, got ${typeof callOptions.transferList}`,
+      );
     }
-    if (callOptions.key !== undefined && typeof callOptions.key !== 'string') throw invalid(`offload(): key must be a string, got ${typeof callOptions.key}`);
+    if (callOptions.key !== undefined && typeof callOptions.key !== 'string')
+      throw invalid(`offload(): key must be a string, got ${typeof callOptions.key}`);
     const bound = (...args: unknown[]): Promise<unknown> => call(callOptions, args, bound);
     return bound;
   };
@@ -178,12 +195,15 @@ async function runCall(
     if (s.aborted) onAbort();
     else s.addEventListener('abort', onAbort, { once: true });
   }
-  const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
-    timedOut = true;
-    // Counted as a timeout in the pool's metrics when it was running (a queued one is just removed).
-    if (ticket.stage === 'running') ticket.reason ??= 'timeout';
-    ticket.cancel('abort');
-  }, timeoutMs);
+  const timer =
+    timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true;
+          // Counted as a timeout in the pool's metrics when it was running (a queued one is just removed).
+          if (ticket.stage === 'running') ticket.reason ??= 'timeout';
+          ticket.cancel('abort');
+        }, timeoutMs);
   let result: TaskResult;
   try {
     result = await ticket.result;
@@ -192,14 +212,19 @@ async function runCall(
       const running = hasCode(err, 'ERR_ALBANY_TIMEOUT');
       const where = running ? ' (its worker was replaced)' : ' (it was still queued)';
       if (left !== undefined) throw deadlineHit(`offload ${exportName}()${where}`, left, err);
-      throw albanyError('ERR_ALBANY_TIMEOUT', `offload ${exportName}() did not finish within timeoutMs (${timeoutMs} ms)${running ? '; its worker was replaced' : ' (it was still queued)'}`, { cause: err });
+      throw albanyError(
+        'ERR_ALBANY_TIMEOUT',
+        `offload ${exportName}() did not finish within timeoutMs (${timeoutMs} ms)${running ? '; its worker was replaced' : ' (it was still queued)'}`,
+        { cause: err },
+      );
     }
     throw err;
   } finally {
     if (timer !== undefined) clearTimeout(timer);
     for (const s of signals) s.removeEventListener('abort', onAbort);
   }
-  if (result.error !== undefined) throw rebuildForCaller(result.error, callerStack, `in offload ${exportName}() on a worker thread`);
+  if (result.error !== undefined)
+    throw rebuildForCaller(result.error, callerStack, `in offload ${exportName}() on a worker thread`);
   return result.value;
 }
 
@@ -207,7 +232,10 @@ async function runCall(
  * Copies the arguments now (moving `transferList`): an argument that cannot cross threads fails
  * this call with a message naming it, instead of failing the whole batch it would travel in.
  */
-function cloneArgs(args: unknown[], transferList: readonly TransferListItem[] | undefined): { args: unknown[]; transfer: TransferListItem[] | undefined } {
+function cloneArgs(
+  args: unknown[],
+  transferList: readonly TransferListItem[] | undefined,
+): { args: unknown[]; transfer: TransferListItem[] | undefined } {
   const transfer = transferList === undefined || transferList.length === 0 ? undefined : [...transferList];
   try {
     if (transfer === undefined) return { args: structuredClone(args), transfer: undefined };
@@ -223,7 +251,9 @@ function cloneArgs(args: unknown[], transferList: readonly TransferListItem[] | 
 function checkTimeout(value: unknown, name: string): void {
   if (value === undefined) return;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_TIMER_MS) {
-    throw invalid(`offload(): ${name} must be an integer number of milliseconds from 1 to ${MAX_TIMER_MS}, got ${String(value)}`);
+    throw invalid(
+      `offload(): ${name} must be an integer number of milliseconds from 1 to ${MAX_TIMER_MS}, got ${String(value)}`,
+    );
   }
 }
 

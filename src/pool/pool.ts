@@ -32,10 +32,14 @@ export type NamedPoolConfigInput = PoolConfigInput & { name?: string };
 export function createPool(config: PoolConfig | NamedPoolConfigInput = {}, options: PoolOptions = {}): LegacyPool {
   const { name: configName, ...input } = config as NamedPoolConfigInput;
   if (configName !== undefined && (typeof configName !== 'string' || configName === '')) {
-    throw albanyError('ERR_ALBANY_INVALID_CONFIG', `pool name must be a non-empty string, got ${JSON.stringify(configName)}`);
+    throw albanyError(
+      'ERR_ALBANY_INVALID_CONFIG',
+      `pool name must be a non-empty string, got ${JSON.stringify(configName)}`,
+    );
   }
   const name = options.name ?? configName;
   if (name !== undefined) declarePoolName(name);
-  const resolved = options.configSources === false ? completeConfig(input) : resolveProcessPoolConfig(name, input).config;
+  const resolved =
+    options.configSources === false ? completeConfig(input) : resolveProcessPoolConfig(name, input).config;
   return new LegacyPool(resolved, { ...options, name });
 }

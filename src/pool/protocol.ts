@@ -117,9 +117,24 @@ export interface OffloadCall {
   transfer: TransferListItem[] | undefined;
 }
 
-const OFFLOAD_MOUNT: MountSpec = { moduleUrl: '', exportName: undefined, style: undefined, ackBytes: 0, ackMessages: 0 };
+const OFFLOAD_MOUNT: MountSpec = {
+  moduleUrl: '',
+  exportName: undefined,
+  style: undefined,
+  ackBytes: 0,
+  ackMessages: 0,
+};
 const OFFLOAD_REQUEST: LegacyRequest = {
-  method: '', url: '', path: '', rootPath: '', queryString: '', scheme: '', httpVersion: '', server: null, client: null, headers: [],
+  method: '',
+  url: '',
+  path: '',
+  rootPath: '',
+  queryString: '',
+  scheme: '',
+  httpVersion: '',
+  server: null,
+  client: null,
+  headers: [],
 };
 
 /** Wraps an offload call as a pool task. */
@@ -185,7 +200,10 @@ export interface BatchResult {
 }
 
 /** Packs requests for one hand-off. */
-export function encodeBatch(items: ReadonlyArray<{ id: number; task: LegacyTask }>, shared: SharedArrayBuffer): LegacyBatch {
+export function encodeBatch(
+  items: ReadonlyArray<{ id: number; task: LegacyTask }>,
+  shared: SharedArrayBuffer,
+): LegacyBatch {
   const n = items.length;
   const mounts: MountSpec[] = [];
   const data: Array<string | number | null> = [];
@@ -212,14 +230,29 @@ export function encodeBatch(items: ReadonlyArray<{ id: number; task: LegacyTask 
       body!.set(task.body, offset);
       offset += len;
     }
-    data.push(id, m, task.more ? 1 : 0, len, r.method, r.url, r.path, r.rootPath, r.queryString, r.scheme, r.httpVersion,
-      r.server?.[0] ?? null, r.server?.[1] ?? null, r.client?.[0] ?? null, r.client?.[1] ?? null, r.headers.length);
+    data.push(
+      id,
+      m,
+      task.more ? 1 : 0,
+      len,
+      r.method,
+      r.url,
+      r.path,
+      r.rootPath,
+      r.queryString,
+      r.scheme,
+      r.httpVersion,
+      r.server?.[0] ?? null,
+      r.server?.[1] ?? null,
+      r.client?.[0] ?? null,
+      r.client?.[1] ?? null,
+      r.headers.length,
+    );
     const headers = r.headers;
     for (let h = 0; h < headers.length; h++) data.push(headers[h]![0], headers[h]![1]);
   }
-  const batch: LegacyBatch = calls === undefined
-    ? { n, mounts, data, body, shared }
-    : { n, mounts, data, body, shared, calls };
+  const batch: LegacyBatch =
+    calls === undefined ? { n, mounts, data, body, shared } : { n, mounts, data, body, shared, calls };
   if (contexts !== undefined) batch.contexts = contexts;
   return batch;
 }
@@ -260,7 +293,10 @@ export function decodeBatch(batch: LegacyBatch): BatchItem[] {
     const chunk = len > 0 ? body!.subarray(offset, offset + len) : NO_BODY;
     offset += len;
     items[i] = {
-      id, mount, more, body: chunk,
+      id,
+      mount,
+      more,
+      body: chunk,
       request: { method, url, path, rootPath, queryString, scheme, httpVersion, server, client, headers },
     };
   }
@@ -322,9 +358,10 @@ export function decodeResults(result: BatchResult, n: number): Array<TaskResult 
     if (status !== 0) {
       const headers: Headers = new Array(count);
       for (let h = 0; h < count; h++, p += 2) headers[h] = [data[p] as string, data[p + 1] as string];
-      start = typeof status === 'number'
-        ? { status, headers }
-        : { status: Number(status.slice(0, 3)), headers, reason: status.slice(4) };
+      start =
+        typeof status === 'number'
+          ? { status, headers }
+          : { status: Number(status.slice(0, 3)), headers, reason: status.slice(4) };
     }
     const len = data[p++] as number;
     let chunk: Uint8Array | undefined;
@@ -404,8 +441,11 @@ function writeText(bytes: Buffer, p: number, limit: number, text: string, bias: 
  * `startedAt(i)` gives the request's start time from the batch's shared slots.
  */
 export function readResultRecords(
-  bytes: Buffer, from: number, to: number,
-  startedAt: (i: number) => number, take: (i: number, result: TaskResult) => void,
+  bytes: Buffer,
+  from: number,
+  to: number,
+  startedAt: (i: number) => number,
+  take: (i: number, result: TaskResult) => void,
 ): void {
   let p = from;
   while (p < to) {
@@ -467,17 +507,44 @@ export type { SerializedError };
 // --- worker → main (on the worker's port; `id` names the request) ---------------------
 
 /** Status and headers (and the handler's own reason phrase); the worker sends it just before the first body byte. */
-export interface StartMessage { type: 'legacy.start'; id: number; status: number; headers: Headers; reason?: string }
+export interface StartMessage {
+  type: 'legacy.start';
+  id: number;
+  status: number;
+  headers: Headers;
+  reason?: string;
+}
 /** A response-body chunk. `ack: true` means the worker now waits for a {@link AckMessage}. */
-export interface BodyMessage { type: 'legacy.body'; id: number; chunk: Uint8Array; more: boolean; ack: boolean }
+export interface BodyMessage {
+  type: 'legacy.body';
+  id: number;
+  chunk: Uint8Array;
+  more: boolean;
+  ack: boolean;
+}
 /** The worker needs the next request-body chunk (answered by {@link RequestBodyMessage} or disconnect). */
-export interface PullMessage { type: 'legacy.pull'; id: number }
+export interface PullMessage {
+  type: 'legacy.pull';
+  id: number;
+}
 /** Text the handler wrote to `wsgi.errors`; written to the main log. */
-export interface LogMessage { type: 'legacy.log'; id: number; text: string }
+export interface LogMessage {
+  type: 'legacy.log';
+  id: number;
+  text: string;
+}
 /** A handler failure, with its stack, to be logged on the main thread. */
-export interface ErrorMessage { type: 'legacy.error'; id: number; error: SerializedError }
+export interface ErrorMessage {
+  type: 'legacy.error';
+  id: number;
+  error: SerializedError;
+}
 /** A finished request's result sent ahead of its batch (the batch is slow, or about to wait). */
-export interface ResultMessage { type: 'legacy.result'; id: number; result: TaskResult }
+export interface ResultMessage {
+  type: 'legacy.result';
+  id: number;
+  result: TaskResult;
+}
 
 /** Anything the legacy worker posts on its port (service calls from runSync come on top). */
 export type WorkerMessage = StartMessage | BodyMessage | PullMessage | LogMessage | ErrorMessage | ResultMessage;
@@ -485,11 +552,22 @@ export type WorkerMessage = StartMessage | BodyMessage | PullMessage | LogMessag
 // --- main → worker (on the worker's port, always with a wake) -----------------------------
 
 /** The next request-body chunk, in answer to a {@link PullMessage}. */
-export interface RequestBodyMessage { type: 'legacy.body'; id: number; chunk: Uint8Array; more: boolean }
+export interface RequestBodyMessage {
+  type: 'legacy.body';
+  id: number;
+  chunk: Uint8Array;
+  more: boolean;
+}
 /** The client went away: stop producing output (the shared gone flag is set too). */
-export interface DisconnectMessage { type: 'legacy.disconnect'; id: number }
+export interface DisconnectMessage {
+  type: 'legacy.disconnect';
+  id: number;
+}
 /** The main thread has handed the acked chunk to the server; the worker may go on. */
-export interface AckMessage { type: 'legacy.ack'; id: number }
+export interface AckMessage {
+  type: 'legacy.ack';
+  id: number;
+}
 
 /** Anything the main thread posts on a worker's port (service results from runSync come on top). */
 export type MainMessage = RequestBodyMessage | DisconnectMessage | AckMessage;
@@ -520,8 +598,12 @@ export interface TaskResult {
 
 /** True when `msg` is one of the legacy protocol messages (as opposed to a runSync service call). */
 export function isLegacyMessage(msg: unknown): msg is WorkerMessage {
-  return typeof msg === 'object' && msg !== null && typeof (msg as { type?: unknown }).type === 'string'
-    && (msg as { type: string }).type.startsWith('legacy.');
+  return (
+    typeof msg === 'object' &&
+    msg !== null &&
+    typeof (msg as { type?: unknown }).type === 'string' &&
+    (msg as { type: string }).type.startsWith('legacy.')
+  );
 }
 
 export { now } from '../clock.js';

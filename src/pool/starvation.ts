@@ -18,7 +18,11 @@ export interface StarvablePool {
  * pool (queued ones cannot start with no thread free; running ones run on a blocked thread).
  * Otherwise records the call as one `wait` waits on, and returns undefined.
  */
-export function checkStarvation(pool: StarvablePool, wait: ServiceWait, call: { readonly settled: boolean }): AlbanyError | undefined {
+export function checkStarvation(
+  pool: StarvablePool,
+  wait: ServiceWait,
+  call: { readonly settled: boolean },
+): AlbanyError | undefined {
   const blocked = new Map<number, ServiceWait>();
   for (const w of serviceWaits()) {
     if (w.owner !== pool) continue;
@@ -35,6 +39,13 @@ export function checkStarvation(pool: StarvablePool, wait: ServiceWait, call: { 
     'ERR_ALBANY_STARVATION',
     `${name} is starved: all ${pool.config.maxThreads} of its thread(s) wait in runSync on service ${services}, which waits on this same pool; ` +
       `this call from service '${wait.service}' could never start. Give that work its own pool (offload(..., { pool: 'other' }) or legacy(url, { pool })) or raise maxThreads above the callers that can wait at once`,
-    { details: { pool: pool.name, service: wait.service, services: [...new Set([...blocked.values()].map((w) => w.service))], maxThreads: pool.config.maxThreads } },
+    {
+      details: {
+        pool: pool.name,
+        service: wait.service,
+        services: [...new Set([...blocked.values()].map((w) => w.service))],
+        maxThreads: pool.config.maxThreads,
+      },
+    },
   );
 }

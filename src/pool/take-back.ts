@@ -108,7 +108,8 @@ function take(batch: Batch, count: number, fromFront: boolean, into: Ticket[]): 
     const ticket = batch.tickets[i]!;
     // An offload call whose buffers moved with the hand-off can only run where they went.
     if (ticket.settled || !owns(batch, i) || !canResend(ticket.task)) continue;
-    if (Atomics.compareExchange(batch.state, stateIndex(i), TaskState.queued, TaskState.stolen) !== TaskState.queued) continue;
+    if (Atomics.compareExchange(batch.state, stateIndex(i), TaskState.queued, TaskState.stolen) !== TaskState.queued)
+      continue;
     // Not started, so nothing was posted for it on the worker's port and its body is still ours.
     ticket.batch = undefined;
     ticket.channel = undefined;

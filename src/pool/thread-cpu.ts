@@ -133,7 +133,10 @@ export class ThreadCpuSampler {
     this.#last = nowMs;
     const started = performance.now();
     const r = read();
-    this.#gap = Math.min(MAX_SAMPLE_GAP_MS, Math.max(MIN_SAMPLE_GAP_MS, SAMPLE_COST_FACTOR * (performance.now() - started)));
+    this.#gap = Math.min(
+      MAX_SAMPLE_GAP_MS,
+      Math.max(MIN_SAMPLE_GAP_MS, SAMPLE_COST_FACTOR * (performance.now() - started)),
+    );
     this.#slots[CPU_SLOT] = Math.max(0, r.cpuMs - this.#base.cpuMs);
     this.#slots[CPU_WAIT_SLOT] = Number.isNaN(r.cpuWaitMs) ? NaN : Math.max(0, r.cpuWaitMs - this.#base.cpuWaitMs);
   }

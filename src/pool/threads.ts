@@ -18,7 +18,10 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export function closeTimeoutOf(options: Pick<PoolOptions, 'closeTimeoutMs'>): number {
   const closeTimeoutMs = options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
   if (typeof closeTimeoutMs !== 'number' || !(closeTimeoutMs >= 0 && closeTimeoutMs <= MAX_TIMER_MS)) {
-    throw albanyError('ERR_ALBANY_INVALID_CONFIG', `options.closeTimeoutMs must be a number of milliseconds from 0 to ${MAX_TIMER_MS}, got ${String(closeTimeoutMs)}`);
+    throw albanyError(
+      'ERR_ALBANY_INVALID_CONFIG',
+      `options.closeTimeoutMs must be a number of milliseconds from 0 to ${MAX_TIMER_MS}, got ${String(closeTimeoutMs)}`,
+    );
   }
   return closeTimeoutMs;
 }

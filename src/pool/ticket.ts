@@ -4,7 +4,14 @@ import type { MessagePort } from 'node:worker_threads';
 import type { AlbanyError } from '../errors.js';
 import { postAndWake } from '../sync/channel.js';
 import type { OnDisconnect } from './config-types.js';
-import { TaskState, stateIndex, type LegacyTask, type MainMessage, type TaskResult, type WorkerMessage } from './protocol.js';
+import {
+  TaskState,
+  stateIndex,
+  type LegacyTask,
+  type MainMessage,
+  type TaskResult,
+  type WorkerMessage,
+} from './protocol.js';
 
 /** What a ticket needs of the pool that issued it (the LegacyPool; named here so this file need not import it). */
 export interface TicketIssuer {
@@ -48,7 +55,11 @@ export class Ticket {
   /** @internal Its place in its batch; while it waits, in the pool's queue. */ index = 0;
   /** @internal */ channel: WorkerChannel | undefined;
   /** @internal */ queuedAt = 0;
-  /** @internal Why the pool stopped it on its thread, if it did. */ reason: 'timeout' | 'client' | 'closed' | undefined;
+  /** @internal Why the pool stopped it on its thread, if it did. */ reason:
+    | 'timeout'
+    | 'client'
+    | 'closed'
+    | undefined;
   /** @internal */ settled = false;
   /** @internal */ requeues = 0;
 

@@ -13,7 +13,10 @@ const EMPTY = new Uint8Array(0);
 export class WorkerChannels {
   private readonly channels = new Map<number, WorkerChannel>();
   /** Batch results from workers whose registration has not arrived yet, with the deadline's timer. */
-  private readonly unregistered = new Map<number, { waiting: Array<(registered: boolean) => void>; timer: NodeJS.Timeout }>();
+  private readonly unregistered = new Map<
+    number,
+    { waiting: Array<(registered: boolean) => void>; timer: NodeJS.Timeout }
+  >();
 
   /**
    * @param active the pool's batches out, searched for the request a message names.
@@ -50,7 +53,11 @@ export class WorkerChannels {
 
   /** Takes a worker's channel into use (its register message on piscina's parentPort). */
   register(message: RegisterMessage): void {
-    const channel: WorkerChannel = { threadId: message.threadId, port: message.port, signal: new Int32Array(message.signal, 0, 1) };
+    const channel: WorkerChannel = {
+      threadId: message.threadId,
+      port: message.port,
+      signal: new Int32Array(message.signal, 0, 1),
+    };
     this.channels.set(channel.threadId, channel);
     channel.port.on('message', (m: unknown) => this.route(channel, m));
     channel.port.on('close', () => {
@@ -94,7 +101,8 @@ export class WorkerChannels {
   }
 
   private drainChannel(channel: WorkerChannel): void {
-    for (let e = receiveMessageOnPort(channel.port); e !== undefined; e = receiveMessageOnPort(channel.port)) this.route(channel, e.message);
+    for (let e = receiveMessageOnPort(channel.port); e !== undefined; e = receiveMessageOnPort(channel.port))
+      this.route(channel, e.message);
   }
 
   // Port messages are the slow path (streaming, uploads, logs): a scan of the batches out (at most
@@ -112,7 +120,11 @@ export class WorkerChannels {
 
   private route(channel: WorkerChannel, message: unknown): void {
     if (isServiceMessage(message)) {
-      void handleServiceCall(message, (reply, transfer) => postAndWake(channel.port, channel.signal, reply, transfer), this.owner);
+      void handleServiceCall(
+        message,
+        (reply, transfer) => postAndWake(channel.port, channel.signal, reply, transfer),
+        this.owner,
+      );
       return;
     }
     if (!isLegacyMessage(message)) return;
@@ -120,7 +132,8 @@ export class WorkerChannels {
     const ticket = this.findDispatched(msg.id);
     if (ticket === undefined) {
       // A request nobody waits for any more: unblock the worker if it waits for us.
-      if (msg.type === 'legacy.pull' || (msg.type === 'legacy.body' && msg.ack)) postAndWake(channel.port, channel.signal, { type: 'legacy.disconnect', id: msg.id });
+      if (msg.type === 'legacy.pull' || (msg.type === 'legacy.body' && msg.ack))
+        postAndWake(channel.port, channel.signal, { type: 'legacy.disconnect', id: msg.id });
       return;
     }
     ticket.channel = channel;

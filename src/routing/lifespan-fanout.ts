@@ -25,14 +25,22 @@ function reason(error: unknown): string {
  * What members store in their state during startup is copied into the mount's state, so every
  * request scope (and so every mounted app) sees it.
  */
-export async function fanOutLifespan(members: readonly LifespanMember[], scope: LifespanScope, receive: Receive, send: Send, logger: Logger): Promise<void> {
+export async function fanOutLifespan(
+  members: readonly LifespanMember[],
+  scope: LifespanScope,
+  receive: Receive,
+  send: Send,
+  logger: Logger,
+): Promise<void> {
   const drivers = members.map((m) => ({ member: m, driver: new Lifespan(m.app, 'auto', logger), started: false }));
   let message = await receive();
   if (message.type !== 'lifespan.startup') return;
-  const outcomes = await Promise.allSettled(drivers.map(async (d) => {
-    await d.driver.startup();
-    d.started = true;
-  }));
+  const outcomes = await Promise.allSettled(
+    drivers.map(async (d) => {
+      await d.driver.startup();
+      d.started = true;
+    }),
+  );
   const failures: string[] = [];
   outcomes.forEach((o, i) => {
     if (o.status === 'rejected') failures.push(`mount ${label(drivers[i]!.member)}: ${reason(o.reason)}`);

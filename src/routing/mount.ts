@@ -7,7 +7,10 @@ import { fanOutLifespan, type LifespanMember } from './lifespan-fanout.js';
 import { pathBelow } from './prefix.js';
 
 /** The routes of a {@link mount}: prefix → app, as an object, a Map or a list of pairs. */
-export type MountRoutes = Readonly<Record<string, App>> | ReadonlyMap<string, App> | ReadonlyArray<readonly [prefix: string, app: App]>;
+export type MountRoutes =
+  | Readonly<Record<string, App>>
+  | ReadonlyMap<string, App>
+  | ReadonlyArray<readonly [prefix: string, app: App]>;
 
 /** Options for {@link mount}. */
 export interface MountOptions {
@@ -31,7 +34,14 @@ async function notFound(scope: Scope, receive: Receive, send: Send): Promise<voi
     await send({ type: 'websocket.close', code: 1000 });
     return;
   }
-  await send({ type: 'http.response.start', status: 404, headers: [['content-type', 'text/plain; charset=utf-8'], ['content-length', String(NOT_FOUND.length)]] });
+  await send({
+    type: 'http.response.start',
+    status: 404,
+    headers: [
+      ['content-type', 'text/plain; charset=utf-8'],
+      ['content-length', String(NOT_FOUND.length)],
+    ],
+  });
   await send({ type: 'http.response.body', body: NOT_FOUND });
 }
 
@@ -41,18 +51,33 @@ function invalid(problem: string): AlbanyError {
 
 /** Checks and normalizes the routes ("/" becomes "", which owns everything), in the order given. */
 function routeTable(routes: MountRoutes): Array<[prefix: string, app: App]> {
-  if (routes === null || typeof routes !== 'object') throw invalid(`expected an object, Map or array of [prefix, app] pairs, got ${routes === null ? 'null' : typeof routes}`);
-  const pairs: Array<readonly [string, App]> = Array.isArray(routes) ? routes : routes instanceof Map ? [...routes] : Object.entries(routes);
+  if (routes === null || typeof routes !== 'object')
+    throw invalid(
+      `expected an object, Map or array of [prefix, app] pairs, got ${routes === null ? 'null' : typeof routes}`,
+    );
+  const pairs: Array<readonly [string, App]> = Array.isArray(routes)
+    ? routes
+    : routes instanceof Map
+      ? [...routes]
+      : Object.entries(routes);
   const table: Array<[string, App]> = [];
   const seen = new Set<string>();
   for (const pair of pairs) {
     const [prefix, app] = pair as readonly [unknown, unknown];
     if (typeof prefix !== 'string') throw invalid(`a prefix must be a string, got ${typeof prefix}`);
-    if (prefix !== '' && prefix !== '/' && (!prefix.startsWith('/') || prefix.endsWith('/') || prefix.includes('//') || /[?#]/.test(prefix))) {
-      throw invalid(`prefix ${JSON.stringify(prefix)} must be "/" or a path that starts with "/", does not end with "/" and has no empty segment, "?" or "#" (e.g. "/api")`);
+    if (
+      prefix !== '' &&
+      prefix !== '/' &&
+      (!prefix.startsWith('/') || prefix.endsWith('/') || prefix.includes('//') || /[?#]/.test(prefix))
+    ) {
+      throw invalid(
+        `prefix ${JSON.stringify(prefix)} must be "/" or a path that starts with "/", does not end with "/" and has no empty segment, "?" or "#" (e.g. "/api")`,
+      );
     }
     if (typeof app !== 'function') {
-      throw invalid(`the app for ${JSON.stringify(prefix)} must be a gateway App function (wrap a (req, res) handler with fromNodeHandler, a fetch handler with fromFetch, a blocking module with legacy()), got ${app === null ? 'null' : typeof app}`);
+      throw invalid(
+        `the app for ${JSON.stringify(prefix)} must be a gateway App function (wrap a (req, res) handler with fromNodeHandler, a fetch handler with fromFetch, a blocking module with legacy()), got ${app === null ? 'null' : typeof app}`,
+      );
     }
     const key = prefix === '/' ? '' : prefix;
     if (seen.has(key)) throw invalid(`prefix ${JSON.stringify(prefix)} is given twice`);
@@ -91,7 +116,8 @@ export function mount(routes: MountRoutes, options: MountOptions = {}): MountedA
     if (known) known.prefixes.push(prefix);
     else members.push({ app, prefixes: [prefix] });
   }
-  if (options.notFound !== undefined && !members.some((m) => m.app === options.notFound)) members.push({ app: options.notFound, prefixes: ['(notFound)'] });
+  if (options.notFound !== undefined && !members.some((m) => m.app === options.notFound))
+    members.push({ app: options.notFound, prefixes: ['(notFound)'] });
   // Longest prefix first: the first match is the most specific one.
   const table = declared.slice().sort((a, b) => b[0].length - a[0].length);
   const count = table.length;

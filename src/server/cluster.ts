@@ -69,7 +69,9 @@ const FAREWELL = 'albany:farewell';
 // A worker asks to be replaced (RECYCLE), or says why it could not start (FAILED, with `message`).
 const RECYCLE = 'albany:recycle';
 const FAILED = 'albany:failed';
-type ControlMessage = { albany: typeof READY | typeof SHUTDOWN | typeof DRAINED | typeof FAREWELL | typeof RECYCLE } | { albany: typeof FAILED; message: string };
+type ControlMessage =
+  | { albany: typeof READY | typeof SHUTDOWN | typeof DRAINED | typeof FAREWELL | typeof RECYCLE }
+  | { albany: typeof FAILED; message: string };
 // How long a drained worker waits for FAREWELL before leaving anyway (a wedged primary).
 const FAREWELL_TIMEOUT_MS = 2000;
 function isControl(message: unknown, kind: string): boolean {
@@ -101,7 +103,10 @@ function describe(error: unknown): string {
  */
 export async function runCluster(options: ClusterOptions, logger: Logger): Promise<ClusterHandle | undefined> {
   if (!Number.isInteger(options.workers) || options.workers < 1) {
-    throw new AlbanyError(ErrorCodes.ERR_ALBANY_INVALID_CONFIG, `options.workers must be a positive integer, got ${JSON.stringify(options.workers)}`);
+    throw new AlbanyError(
+      ErrorCodes.ERR_ALBANY_INVALID_CONFIG,
+      `options.workers must be a positive integer, got ${JSON.stringify(options.workers)}`,
+    );
   }
   if (cluster.isWorker) {
     await runWorker(options, logger);
@@ -161,7 +166,9 @@ async function runWorker(options: ClusterOptions, logger: Logger): Promise<void>
   process.on('uncaughtException', (error, origin) => {
     if (crashing || process.listenerCount('uncaughtException') > 1) return; // the app handles its own
     crashing = true;
-    logger.error(`worker ${process.pid}: ${origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception'}, exiting: ${describe(error)}`);
+    logger.error(
+      `worker ${process.pid}: ${origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception'}, exiting: ${describe(error)}`,
+    );
     try {
       server?.close().catch(() => {}); // stops accepting at once; the drain it starts is not waited for
     } catch {
@@ -190,7 +197,11 @@ async function runWorker(options: ClusterOptions, logger: Logger): Promise<void>
     // The primary reports it: once for the whole cluster when no worker has started yet (a port in
     // use fails every worker alike), with its pid when a replacement fails later.
     if (process.send === undefined) logger.error(`worker ${process.pid} failed to start: ${describe(error)}`);
-    else process.send({ albany: FAILED, message: error instanceof Error ? error.message : String(error) } satisfies ControlMessage, () => process.exit(1));
+    else
+      process.send(
+        { albany: FAILED, message: error instanceof Error ? error.message : String(error) } satisfies ControlMessage,
+        () => process.exit(1),
+      );
     return;
   }
   process.send?.({ albany: READY } satisfies ControlMessage);
@@ -254,14 +265,18 @@ async function runPrimary(options: ClusterOptions, logger: Logger): Promise<Clus
       // Respawning it would add a worker beside the old one it failed to replace.
       if (state.replacement && !state.ready) return;
       if (!state.ready && !everReady) {
-        startFailure ??= state.failure ?? `worker ${worker.process.pid} exited (${signal ?? `exit code ${code}`}) before it was ready`;
+        startFailure ??=
+          state.failure ?? `worker ${worker.process.pid} exited (${signal ?? `exit code ${code}`}) before it was ready`;
         return;
       }
-      if (!state.ready && state.failure !== undefined) logger.error(`worker ${worker.process.pid} failed to start: ${state.failure}`);
+      if (!state.ready && state.failure !== undefined)
+        logger.error(`worker ${worker.process.pid} failed to start: ${state.failure}`);
       const lived = Date.now() - state.bornAt;
       crashes = lived >= stableAfterMs ? 1 : crashes + 1;
       const delay = Math.min(maxMs, initialMs * 2 ** (crashes - 1));
-      logger.warn(`worker ${worker.process.pid} died (${signal ?? `exit code ${code}`}) after ${lived} ms; respawning in ${delay} ms`);
+      logger.warn(
+        `worker ${worker.process.pid} died (${signal ?? `exit code ${code}`}) after ${lived} ms; respawning in ${delay} ms`,
+      );
       const timer = setTimeout(() => {
         timers.delete(timer);
         if (!shuttingDown) fork();

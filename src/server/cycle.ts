@@ -2,7 +2,14 @@
 // rules live here once, while each host only says how bytes come in and go out.
 import { DISCONNECT, SENT } from '../gateway/messages.js';
 import { AlbanyError, ErrorCodes } from '../errors.js';
-import { checkBody, checkHeaders, checkMessage, checkReason, checkStatus, invalidMessage } from '../gateway/validate.js';
+import {
+  checkBody,
+  checkHeaders,
+  checkMessage,
+  checkReason,
+  checkStatus,
+  invalidMessage,
+} from '../gateway/validate.js';
 import type { App, Headers, HttpReceiveMessage, HttpScope, SendMessage } from '../gateway/types.js';
 import { contextState } from '../context/state.js';
 
@@ -37,7 +44,6 @@ export interface RequestSource {
 /** Called with the app's error and the request line, once per failed request. */
 export type ErrorLogger = (error: unknown, requestLine: string) => void;
 
-
 /** `http.response.start` as the app sent it, before its fields are checked. */
 interface StartMessage {
   status: unknown;
@@ -53,7 +59,12 @@ interface BodyMessage {
 }
 
 // Response progress. Numbers, not strings, because this is checked on every message.
-enum Phase { Initial, Body, Trailers, Done }
+enum Phase {
+  Initial,
+  Body,
+  Trailers,
+  Done,
+}
 
 /**
  * The state of one HTTP request between a host and an app. Owns `receive` and `send`, enforces
@@ -90,7 +101,7 @@ export class HttpCycle {
     this.source = source;
     this.sink = sink;
     this.receive = () => {
-      if (this.disconnected || this.phase === Phase.Done && this.requestDone) return Promise.resolve(DISCONNECT);
+      if (this.disconnected || (this.phase === Phase.Done && this.requestDone)) return Promise.resolve(DISCONNECT);
       if (this.requestDone) return this.waitForDisconnect();
       return this.source.next().then((message) => {
         if (message.type === 'http.disconnect') this.disconnected = true;
@@ -112,7 +123,9 @@ export class HttpCycle {
   // documented disconnect, not a transport error the app should see or the log should report.
   private transportFailed(error: unknown): never {
     if (this.disconnected && !AlbanyError.is(error)) {
-      throw new AlbanyError(ErrorCodes.ERR_ALBANY_CLIENT_DISCONNECTED, 'the client disconnected during the response', { cause: error });
+      throw new AlbanyError(ErrorCodes.ERR_ALBANY_CLIENT_DISCONNECTED, 'the client disconnected during the response', {
+        cause: error,
+      });
     }
     throw error;
   }
@@ -152,9 +165,10 @@ export class HttpCycle {
     // The request context (src/context), once turned on: one load and compare per request until then.
     const enter = contextState.enter;
     try {
-      result = enter === undefined
-        ? app(this.scope, this.receive, this.send)
-        : enter(app, this.scope, this.receive, this.send, this.sink);
+      result =
+        enter === undefined
+          ? app(this.scope, this.receive, this.send)
+          : enter(app, this.scope, this.receive, this.send, this.sink);
     } catch (error) {
       this.appFailed(error, logError);
       return SENT;
@@ -164,7 +178,10 @@ export class HttpCycle {
       this.appReturned(logError);
       return SENT;
     }
-    return Promise.resolve(result).then(() => this.appReturned(logError), (error: unknown) => this.appFailed(error, logError));
+    return Promise.resolve(result).then(
+      () => this.appReturned(logError),
+      (error: unknown) => this.appFailed(error, logError),
+    );
   }
 
   private appFailed(error: unknown, logError: ErrorLogger): void {
@@ -226,7 +243,8 @@ export class HttpCycle {
 
   private start(m: StartMessage): void {
     const type = 'http.response.start';
-    if (this.phase !== Phase.Initial) invalidMessage(`http.response.start sent twice (the response has already started)`);
+    if (this.phase !== Phase.Initial)
+      invalidMessage(`http.response.start sent twice (the response has already started)`);
     const status = checkStatus(m.status, type);
     const headers = checkHeaders(m.headers, type);
     const reason = m.reason === undefined ? undefined : checkReason(m.reason, type);
@@ -254,7 +272,8 @@ export class HttpCycle {
     switch (type) {
       case 'http.response.trailers': {
         if (this.phase !== Phase.Trailers) {
-          if (this.phase === Phase.Body && !this.wantsTrailers) invalidMessage('http.response.trailers sent but http.response.start did not set trailers: true');
+          if (this.phase === Phase.Body && !this.wantsTrailers)
+            invalidMessage('http.response.trailers sent but http.response.start did not set trailers: true');
           this.orderError(type);
         }
         const m = message as { headers?: unknown; moreTrailers?: unknown };
@@ -270,7 +289,8 @@ export class HttpCycle {
       case 'http.response.pathsend': {
         if (this.phase !== Phase.Body) this.orderError(type);
         const path = (message as { path?: unknown }).path;
-        if (typeof path !== 'string' || path === '') invalidMessage('http.response.pathsend: path must be a non-empty string');
+        if (typeof path !== 'string' || path === '')
+          invalidMessage('http.response.pathsend: path must be a non-empty string');
         this.phase = Phase.Done;
         return this.sink.sendFile(path);
       }
@@ -291,7 +311,10 @@ export class HttpCycle {
   private orderError(type: string): never {
     if (this.phase === Phase.Initial) invalidMessage(`${type} sent before http.response.start`);
     if (this.phase === Phase.Trailers) invalidMessage(`${type} sent while trailers are expected`);
-    if (this.phase === Phase.Body) invalidMessage(`${type} sent while the body is still streaming (the last http.response.body has moreBody: false)`);
+    if (this.phase === Phase.Body)
+      invalidMessage(
+        `${type} sent while the body is still streaming (the last http.response.body has moreBody: false)`,
+      );
     return invalidMessage(`${type} sent after the response was complete`);
   }
 }

@@ -6,8 +6,18 @@ import type { App } from '../gateway/types.js';
 import { HttpCycle, type ErrorLogger } from './cycle.js';
 import { FastCGIRequestSource, FastCGIResponseSink, type RecordWriter } from './fastcgi-io.js';
 import {
-  ProtocolStatus, RecordParser, RecordType, Role, encodeEndRequest, encodeNameValuePairs, encodeRecord, encodeUnknownType,
-  parseBeginRequest, parseNameValuePairs, protocolError, type FastCGIRecord,
+  ProtocolStatus,
+  RecordParser,
+  RecordType,
+  Role,
+  encodeEndRequest,
+  encodeNameValuePairs,
+  encodeRecord,
+  encodeUnknownType,
+  parseBeginRequest,
+  parseNameValuePairs,
+  protocolError,
+  type FastCGIRecord,
 } from './fastcgi-records.js';
 import { buildFastCGIScope } from './fastcgi-scope.js';
 import { BAD_HOST_MESSAGE } from './host.js';
@@ -53,7 +63,8 @@ export class FastCGIConnection implements RecordWriter {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => {
-      if (this.parser.pendingBytes > 0) this.fatal(protocolError(`connection ended inside a record (${this.parser.pendingBytes} bytes of it arrived)`));
+      if (this.parser.pendingBytes > 0)
+        this.fatal(protocolError(`connection ended inside a record (${this.parser.pendingBytes} bytes of it arrived)`));
     });
     socket.on('error', (error) => this.ctx.logger.debug(`fastcgi: connection error: ${error.message}`));
     socket.on('close', () => this.onClose());
@@ -109,7 +120,9 @@ export class FastCGIConnection implements RecordWriter {
       case RecordType.DATA:
         return; // only the FILTER role reads DATA, and that role is refused at BEGIN_REQUEST
       default:
-        throw protocolError(`record type ${r.type} is not one a web server sends (request ${r.requestId})`, { type: r.type });
+        throw protocolError(`record type ${r.type} is not one a web server sends (request ${r.requestId})`, {
+          type: r.type,
+        });
     }
   }
 
@@ -123,7 +136,9 @@ export class FastCGIConnection implements RecordWriter {
       FCGI_MAX_REQS: String(this.ctx.maxRequestsPerConnection * 1000),
       FCGI_MPXS_CONNS: '1',
     };
-    const answer = parseNameValuePairs(r.content).filter(([name]) => name in known).map(([name]) => [name, known[name]!] as [string, string]);
+    const answer = parseNameValuePairs(r.content)
+      .filter(([name]) => name in known)
+      .map(([name]) => [name, known[name]!] as [string, string]);
     this.socket.write(encodeRecord(RecordType.GET_VALUES_RESULT, 0, encodeNameValuePairs(answer)));
   }
 
@@ -145,7 +160,8 @@ export class FastCGIConnection implements RecordWriter {
     if (req.params === undefined) throw protocolError(`PARAMS for request ${id} after its PARAMS stream ended`);
     if (content.length > 0) {
       req.paramsSize += content.length;
-      if (req.paramsSize > this.ctx.maxParamsSize) throw protocolError(`PARAMS for request ${id} exceed ${this.ctx.maxParamsSize} bytes`);
+      if (req.paramsSize > this.ctx.maxParamsSize)
+        throw protocolError(`PARAMS for request ${id} exceed ${this.ctx.maxParamsSize} bytes`);
       req.params.push(content);
       return;
     }
@@ -169,11 +185,17 @@ export class FastCGIConnection implements RecordWriter {
       sink.fail(413, 'Payload Too Large');
       return;
     }
-    const source = new FastCGIRequestSource(contentLength, limit, this.ctx.bodyHighWater, (on) => this.pressure(on), () => {
-      if (!cycle.started) sink.fail(413, 'Payload Too Large');
-      else sink.abort();
-      cycle.clientGone();
-    });
+    const source = new FastCGIRequestSource(
+      contentLength,
+      limit,
+      this.ctx.bodyHighWater,
+      (on) => this.pressure(on),
+      () => {
+        if (!cycle.started) sink.fail(413, 'Payload Too Large');
+        else sink.abort();
+        cycle.clientGone();
+      },
+    );
     const cycle = new HttpCycle(scope, source, sink);
     req.source = source;
     req.cycle = cycle;
@@ -272,8 +294,13 @@ export class FastCGIConnection implements RecordWriter {
 
   private fatal(error: unknown): void {
     if (this.closed) return;
-    const reason = AlbanyError.is(error) && error.code === ErrorCodes.ERR_ALBANY_PROTOCOL ? error.message : `internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
-    const peer = this.socket.remoteAddress ? `${this.socket.remoteAddress}:${this.socket.remotePort}` : 'unix socket peer';
+    const reason =
+      AlbanyError.is(error) && error.code === ErrorCodes.ERR_ALBANY_PROTOCOL
+        ? error.message
+        : `internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
+    const peer = this.socket.remoteAddress
+      ? `${this.socket.remoteAddress}:${this.socket.remotePort}`
+      : 'unix socket peer';
     this.ctx.logger.warn(`fastcgi: closing connection from ${peer}: ${reason}`);
     this.socket.destroy();
     this.onClose();

@@ -10,7 +10,6 @@ import { hasHeader } from '../gateway/helpers.js';
 import { regularFileSize } from './send-file.js';
 import { isBodylessStatus, mayAddContentLength } from './framing.js';
 
-
 /**
  * Request body from STDIN records. Records arrive whenever the socket delivers them, so they queue
  * here; once more than `highWater` bytes wait for an app that is not reading, `onPressure(true)`
@@ -114,7 +113,6 @@ export interface RecordWriter {
   abort(requestId: number): void;
 }
 
-
 /**
  * Writes a cycle's response as a CGI response in STDOUT records. The head waits for the first body
  * chunk, as in the node:http sink, so a one-chunk response leaves as one write with a length.
@@ -157,12 +155,16 @@ export class FastCGIResponseSink implements ResponseSink {
     const last = !more && !this.wantsTrailers;
     let parts: Uint8Array[] = [];
     if (!this.headSent) {
-      const sized = last && mayAddContentLength(this.status, chunk?.length ?? 0, this.method)
-        && !hasHeader(this.headers, 'content-length') && !hasHeader(this.headers, 'transfer-encoding');
+      const sized =
+        last &&
+        mayAddContentLength(this.status, chunk?.length ?? 0, this.method) &&
+        !hasHeader(this.headers, 'content-length') &&
+        !hasHeader(this.headers, 'transfer-encoding');
       parts = streamRecords(RecordType.STDOUT, this.id, this.head(sized ? (chunk?.length ?? 0) : undefined));
     }
     // A bodyless status or a HEAD carries no content whatever the app wrote (node:http drops it the same way).
-    if (chunk !== undefined && chunk.length > 0 && !this.noContent) parts.push(...streamRecords(RecordType.STDOUT, this.id, chunk));
+    if (chunk !== undefined && chunk.length > 0 && !this.noContent)
+      parts.push(...streamRecords(RecordType.STDOUT, this.id, chunk));
     if (last) return this.finish(parts);
     if (parts.length > 0 && !this.out.write(this.id, parts)) return this.out.drained();
   }
@@ -177,13 +179,18 @@ export class FastCGIResponseSink implements ResponseSink {
       this.fail(404, 'Not Found');
       throw error;
     });
-    const head = streamRecords(RecordType.STDOUT, this.id, this.head(hasHeader(this.headers, 'content-length') ? undefined : size));
+    const head = streamRecords(
+      RecordType.STDOUT,
+      this.id,
+      this.head(hasHeader(this.headers, 'content-length') ? undefined : size),
+    );
     // HEAD (or a bodyless status): the head states the file's length and no byte of it follows.
     if (this.noContent) return this.finish(head);
     if (!this.out.write(this.id, head)) await this.out.drained();
     try {
       for await (const chunk of createReadStream(path, { highWaterMark: 64 * 1024 - 1 })) {
-        if (!this.out.write(this.id, streamRecords(RecordType.STDOUT, this.id, chunk as Buffer))) await this.out.drained();
+        if (!this.out.write(this.id, streamRecords(RecordType.STDOUT, this.id, chunk as Buffer)))
+          await this.out.drained();
       }
     } catch (error) {
       this.out.abort(this.id);
@@ -201,7 +208,10 @@ export class FastCGIResponseSink implements ResponseSink {
     this.reason = undefined;
     this.headers = [['content-type', 'text/plain; charset=utf-8']];
     const body = Buffer.from(text);
-    this.finish([...streamRecords(RecordType.STDOUT, this.id, this.head(body.length)), ...streamRecords(RecordType.STDOUT, this.id, body)]);
+    this.finish([
+      ...streamRecords(RecordType.STDOUT, this.id, this.head(body.length)),
+      ...streamRecords(RecordType.STDOUT, this.id, body),
+    ]);
   }
 
   abort(): void {

@@ -41,7 +41,11 @@ export interface FastCGIRecord {
 
 /** A protocol violation; the connection that sent it cannot be trusted any further. */
 export function protocolError(reason: string, details?: Record<string, unknown>): AlbanyError {
-  return new AlbanyError(ErrorCodes.ERR_ALBANY_PROTOCOL, `FastCGI: ${reason}`, details === undefined ? undefined : { details });
+  return new AlbanyError(
+    ErrorCodes.ERR_ALBANY_PROTOCOL,
+    `FastCGI: ${reason}`,
+    details === undefined ? undefined : { details },
+  );
 }
 
 /**
@@ -65,7 +69,8 @@ export class RecordParser {
     let off = 0;
     while (buf.length - off >= HEADER_SIZE) {
       const version = buf[off]!;
-      if (version !== FCGI_VERSION) throw protocolError(`unsupported record version ${version} (only 1 exists); not a FastCGI peer?`, { version });
+      if (version !== FCGI_VERSION)
+        throw protocolError(`unsupported record version ${version} (only 1 exists); not a FastCGI peer?`, { version });
       const contentLength = buf.readUInt16BE(off + 4);
       const total = HEADER_SIZE + contentLength + buf[off + 6]!;
       if (buf.length - off < total) break;
@@ -95,7 +100,11 @@ export function encodeHeader(type: number, requestId: number, contentLength: num
 
 /** Encodes a whole record (header + content ≤ 65535 bytes) as one buffer. */
 export function encodeRecord(type: number, requestId: number, content: Uint8Array = EMPTY): Buffer {
-  if (content.length > MAX_CONTENT) throw new AlbanyError(ErrorCodes.ERR_ALBANY_INVALID_ARGUMENT, `FastCGI record content is limited to ${MAX_CONTENT} bytes, got ${content.length}`);
+  if (content.length > MAX_CONTENT)
+    throw new AlbanyError(
+      ErrorCodes.ERR_ALBANY_INVALID_ARGUMENT,
+      `FastCGI record content is limited to ${MAX_CONTENT} bytes, got ${content.length}`,
+    );
   const out = Buffer.allocUnsafe(HEADER_SIZE + content.length);
   encodeHeader(type, requestId, content.length).copy(out, 0);
   out.set(content, HEADER_SIZE);
@@ -163,8 +172,14 @@ export function parseNameValuePairs(buf: Buffer): Array<[string, string]> {
     const [nameLength, afterName] = readLength(buf, off);
     const [valueLength, afterValue] = readLength(buf, afterName);
     const end = afterValue + nameLength + valueLength;
-    if (end > buf.length) throw protocolError(`name-value pair claims ${nameLength}+${valueLength} bytes but only ${buf.length - afterValue} remain`);
-    out.push([buf.toString('latin1', afterValue, afterValue + nameLength), buf.toString('latin1', afterValue + nameLength, end)]);
+    if (end > buf.length)
+      throw protocolError(
+        `name-value pair claims ${nameLength}+${valueLength} bytes but only ${buf.length - afterValue} remain`,
+      );
+    out.push([
+      buf.toString('latin1', afterValue, afterValue + nameLength),
+      buf.toString('latin1', afterValue + nameLength, end),
+    ]);
     off = end;
   }
   return out;

@@ -42,7 +42,10 @@ function toAddress(host: string | undefined, port: string | undefined): Address 
  * no PATH_INFO, and taking that as a mount point would leave the app an empty path. A mount is
  * declared with `fastcgi_split_path_info`, which fills both.
  */
-export function buildFastCGIScope(params: ReadonlyArray<readonly [string, string]>, options: FastCGIScopeOptions): FastCGIRequestHead {
+export function buildFastCGIScope(
+  params: ReadonlyArray<readonly [string, string]>,
+  options: FastCGIScopeOptions,
+): FastCGIRequestHead {
   const env = new Map<string, string>();
   const rawHeaders: string[] = [];
   let contentLength: number | undefined;
@@ -67,19 +70,28 @@ export function buildFastCGIScope(params: ReadonlyArray<readonly [string, string
   const mounted = pathInfo !== '' && scriptName !== '' && scriptName !== '/';
   const query = env.get('QUERY_STRING') ?? '';
   let target = env.get('REQUEST_URI');
-  if (!target) target = encodePath(mounted ? scriptName + pathInfo : pathInfo || scriptName || '/') + (query ? `?${query}` : '');
+  if (!target)
+    target = encodePath(mounted ? scriptName + pathInfo : pathInfo || scriptName || '/') + (query ? `?${query}` : '');
 
   const protocol = env.get('SERVER_PROTOCOL') ?? '';
   const httpVersion = protocol.startsWith('HTTP/') ? protocol.slice(5) : '1.1';
   const https = env.get('HTTPS');
-  let scheme = https !== undefined && https !== '' && https.toLowerCase() !== 'off' ? 'https' : env.get('REQUEST_SCHEME') === 'https' ? 'https' : 'http';
+  let scheme =
+    https !== undefined && https !== '' && https.toLowerCase() !== 'off'
+      ? 'https'
+      : env.get('REQUEST_SCHEME') === 'https'
+        ? 'https'
+        : 'http';
   const remote = env.get('REMOTE_ADDR');
   let client = toAddress(remote, env.get('REMOTE_PORT'));
   // SERVER_NAME is the web server's configuration, not the client's word, so a bad one is not the
   // request's fault: it is passed over for SERVER_ADDR (nginx sends a regex server_name as written,
   // and an app building a URL from scope.server must not get a '/' or '^' in its authority).
   const serverName = env.get('SERVER_NAME');
-  const server = toAddress(serverName && isValidHost(serverName) ? serverName : env.get('SERVER_ADDR'), env.get('SERVER_PORT'));
+  const server = toAddress(
+    serverName && isValidHost(serverName) ? serverName : env.get('SERVER_ADDR'),
+    env.get('SERVER_PORT'),
+  );
 
   const scope = buildHttpScope({
     method: (env.get('REQUEST_METHOD') || 'GET').toUpperCase(),

@@ -41,7 +41,10 @@ export function parseFastCGIAddress(value: string): { host: string; port: number
   const host = colon === -1 ? '127.0.0.1' : value.slice(0, colon).replace(/^\[|\]$/g, '') || '127.0.0.1';
   const port = Number(colon === -1 ? value : value.slice(colon + 1));
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new AlbanyError(ErrorCodes.ERR_ALBANY_INVALID_CONFIG, `--fastcgi must be host:port or unix:/path, got ${JSON.stringify(value)}`);
+    throw new AlbanyError(
+      ErrorCodes.ERR_ALBANY_INVALID_CONFIG,
+      `--fastcgi must be host:port or unix:/path, got ${JSON.stringify(value)}`,
+    );
   }
   return { host, port };
 }
@@ -50,12 +53,22 @@ export function parseFastCGIAddress(value: string): { host: string; port: number
  * Creates (but does not start) a FastCGI server running `app`. {@link serveFastCGI} adds lifespan
  * and listening. `drain()` starts a graceful close; `connections` lets the caller cut the rest.
  */
-export function createFastCGIServer(app: App, options: FastCGIOptions = {}, state: Record<string, unknown> = {}): { server: net.Server; connections: Set<FastCGIConnection>; drain(): void; options: ResolvedServerOptions } {
+export function createFastCGIServer(
+  app: App,
+  options: FastCGIOptions = {},
+  state: Record<string, unknown> = {},
+): { server: net.Server; connections: Set<FastCGIConnection>; drain(): void; options: ResolvedServerOptions } {
   const { path: _path, socketMode: _mode, maxParamsSize, maxRequestsPerConnection, ...serverOptions } = options;
   const resolved = resolveServerOptions(serverOptions);
-  for (const [name, value] of [['maxParamsSize', maxParamsSize], ['maxRequestsPerConnection', maxRequestsPerConnection]] as const) {
+  for (const [name, value] of [
+    ['maxParamsSize', maxParamsSize],
+    ['maxRequestsPerConnection', maxRequestsPerConnection],
+  ] as const) {
     if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
-      throw new AlbanyError(ErrorCodes.ERR_ALBANY_INVALID_CONFIG, `options.${name} must be a positive integer, got ${JSON.stringify(value)}`);
+      throw new AlbanyError(
+        ErrorCodes.ERR_ALBANY_INVALID_CONFIG,
+        `options.${name} must be a positive integer, got ${JSON.stringify(value)}`,
+      );
     }
   }
   const logger = resolved.logger;
@@ -64,7 +77,10 @@ export function createFastCGIServer(app: App, options: FastCGIOptions = {}, stat
     options: resolved,
     state,
     logger,
-    logError: (error, requestLine) => logger.error(`exception in app for "${requestLine}": ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
+    logError: (error, requestLine) =>
+      logger.error(
+        `exception in app for "${requestLine}": ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      ),
     maxParamsSize: maxParamsSize ?? 64 * 1024,
     maxRequestsPerConnection: maxRequestsPerConnection ?? 100,
     bodyHighWater: 64 * 1024,
@@ -89,19 +105,26 @@ export function createFastCGIServer(app: App, options: FastCGIOptions = {}, stat
 async function removeStaleSocket(path: string): Promise<void> {
   const alive = await new Promise<boolean>((resolve) => {
     const probe = net.connect(path);
-    probe.once('connect', () => { probe.destroy(); resolve(true); });
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
     probe.once('error', () => resolve(false));
   });
   if (!alive) await fsp.rm(path, { force: true });
 }
 
 async function listen(server: net.Server, options: FastCGIOptions, resolved: ResolvedServerOptions): Promise<void> {
-  const attempt = () => new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    const done = () => { server.off('error', reject); resolve(); };
-    if (options.path !== undefined) server.listen(options.path, done);
-    else server.listen(resolved.port, resolved.host, done);
-  });
+  const attempt = () =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      const done = () => {
+        server.off('error', reject);
+        resolve();
+      };
+      if (options.path !== undefined) server.listen(options.path, done);
+      else server.listen(resolved.port, resolved.host, done);
+    });
   try {
     await attempt();
   } catch (error) {
@@ -121,12 +144,17 @@ export async function serveFastCGI(app: App, options: FastCGIOptions = {}): Prom
   const resolved = resolveServerOptions(serverOptions);
   const lifespan = new Lifespan(app, resolved.lifespan, resolved.logger);
   await lifespan.startup();
-  const { server, connections, drain } = createFastCGIServer(app, { ...options, logger: resolved.logger }, lifespan.state);
+  const { server, connections, drain } = createFastCGIServer(
+    app,
+    { ...options, logger: resolved.logger },
+    lifespan.state,
+  );
   await listen(server, options, resolved);
   const a = server.address();
   const port = a !== null && typeof a === 'object' ? a.port : 0;
   const host = resolved.host.includes(':') ? `[${resolved.host}]` : resolved.host;
-  const url = options.path !== undefined ? `fastcgi+unix://${encodeURIComponent(options.path)}` : `fastcgi://${host}:${port}`;
+  const url =
+    options.path !== undefined ? `fastcgi+unix://${encodeURIComponent(options.path)}` : `fastcgi://${host}:${port}`;
 
   let closing: Promise<void> | undefined;
   const close = () =>

@@ -12,14 +12,16 @@ const DIGIT = 2;
 const HEX = 4;
 const IPV6 = 8; // inside [ ]: hex digits, ':' and '.' (an IPv4 tail)
 const TABLE = new Uint8Array(128);
-for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=") TABLE[c.charCodeAt(0)]! |= REG_NAME;
+for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=")
+  TABLE[c.charCodeAt(0)]! |= REG_NAME;
 for (const c of '0123456789') TABLE[c.charCodeAt(0)]! |= DIGIT | HEX | IPV6;
 for (const c of 'abcdefABCDEF') TABLE[c.charCodeAt(0)]! |= HEX | IPV6;
 TABLE[58]! |= IPV6; // ':'
 TABLE[46]! |= IPV6; // '.'
 
 /** What a 400 for a bad Host says: what was wrong and what is allowed (never the hostile value itself). */
-export const BAD_HOST_MESSAGE = 'Bad Request: Host (sent once) and any X-Forwarded-Host must be host[:port]: a name, an IPv4 address or an [IPv6] address, port 0-65535';
+export const BAD_HOST_MESSAGE =
+  'Bad Request: Host (sent once) and any X-Forwarded-Host must be host[:port]: a name, an IPv4 address or an [IPv6] address, port 0-65535';
 
 /**
  * True when `value` is a valid authority for an http(s) URL: RFC 3986 `host [":" port]` without
@@ -190,7 +192,10 @@ export async function sendBadHost(send: Send): Promise<void> {
   await send({
     type: 'http.response.start',
     status: 400,
-    headers: [['content-type', 'text/plain; charset=utf-8'], ['content-length', String(BAD_HOST_BODY.length)]],
+    headers: [
+      ['content-type', 'text/plain; charset=utf-8'],
+      ['content-length', String(BAD_HOST_BODY.length)],
+    ],
   });
   await send({ type: 'http.response.body', body: BAD_HOST_BODY });
 }

@@ -38,12 +38,7 @@ export class HostedSink extends NodeResponseSink implements NodeExchange {
   /** Set when the request timeout cut this request, so it is cut once. */
   declare timedOut: boolean;
 
-  constructor(
-    res: ServerResponse,
-    connection: HttpConnection,
-    head: RequestHead,
-    logError: ErrorLogger,
-  ) {
+  constructor(res: ServerResponse, connection: HttpConnection, head: RequestHead, logError: ErrorLogger) {
     super(res);
     this.holdsLength = true;
     this.startedAt = 0;

@@ -208,14 +208,21 @@ export class HttpConnection {
         res.shouldKeepAlive = keepAlive && !host.draining;
       };
     }
-    return new NodeRequestSource(req, true, length, host.options.maxBodySize, () => {
-      res.shouldKeepAlive = false;
-      // The body is read through a cycle's receive(), so there is one by now on either path.
-      const cycle = sink.cycle;
-      if (cycle === undefined || !cycle.started) sink.fail(413, 'Payload Too Large');
-      else sink.abort();
-      cycle?.clientGone();
-    }, beforeFirstRead);
+    return new NodeRequestSource(
+      req,
+      true,
+      length,
+      host.options.maxBodySize,
+      () => {
+        res.shouldKeepAlive = false;
+        // The body is read through a cycle's receive(), so there is one by now on either path.
+        const cycle = sink.cycle;
+        if (cycle === undefined || !cycle.started) sink.fail(413, 'Payload Too Large');
+        else sink.abort();
+        cycle?.clientGone();
+      },
+      beforeFirstRead,
+    );
   }
 
   /** A response leaves the books once: when its sink ends it, or when its connection closes first. */

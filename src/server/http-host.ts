@@ -91,13 +91,15 @@ export class HttpHost {
     const { metrics } = options;
     const accessLog = this.accessLog;
     this.timed = metrics !== undefined || accessLog !== undefined;
-    this.ended = !this.timed ? undefined : (sink, clientGone) => {
-      if (metrics !== undefined) {
-        const status = sink.res.headersSent ? sink.res.statusCode : CLIENT_CLOSED_STATUS;
-        metrics.finished(sink.head.method, status, sink.startedAt);
-      }
-      if (accessLog !== undefined) logAccess(accessLog, sink, clientGone);
-    };
+    this.ended = !this.timed
+      ? undefined
+      : (sink, clientGone) => {
+          if (metrics !== undefined) {
+            const status = sink.res.headersSent ? sink.res.statusCode : CLIENT_CLOSED_STATUS;
+            metrics.finished(sink.head.method, status, sink.startedAt);
+          }
+          if (accessLog !== undefined) logAccess(accessLog, sink, clientGone);
+        };
     this.logError = (error: unknown, requestLine: string) => {
       const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
       logger.error(`exception in app for "${requestLine}": ${text}`);

@@ -45,18 +45,31 @@ export interface AlbanyServer {
  * Creates (but does not start) a node:http server running `app`. Use {@link serve} to also run
  * the lifespan protocol and listen.
  */
-export function createServer(app: App, options: ServerOptions = {}, state: Record<string, unknown> = {}): { server: NodeServer; handler: GatewayRequestHandler; options: ResolvedServerOptions } {
+export function createServer(
+  app: App,
+  options: ServerOptions = {},
+  state: Record<string, unknown> = {},
+): { server: NodeServer; handler: GatewayRequestHandler; options: ResolvedServerOptions } {
   const resolved = resolveServerOptions(options);
-  const server: NodeServer = resolved.tls !== undefined ? (createSecureHost(resolved) as unknown as http.Server) : http.createServer({
-    maxHeaderSize: resolved.maxHeaderSize,
-    headersTimeout: resolved.headersTimeoutMs,
-    requestTimeout: resolved.requestTimeoutMs,
-    keepAliveTimeout: resolved.keepAliveTimeoutMs,
-    // Node checks the two timeouts above only this often; the default (30 s) would let a
-    // slowloris client hold a socket far past headersTimeout.
-    connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(Math.min(resolved.headersTimeoutMs || 1000, resolved.requestTimeoutMs || 1000) / 2))),
-    noDelay: true,
-  });
+  const server: NodeServer =
+    resolved.tls !== undefined
+      ? (createSecureHost(resolved) as unknown as http.Server)
+      : http.createServer({
+          maxHeaderSize: resolved.maxHeaderSize,
+          headersTimeout: resolved.headersTimeoutMs,
+          requestTimeout: resolved.requestTimeoutMs,
+          keepAliveTimeout: resolved.keepAliveTimeoutMs,
+          // Node checks the two timeouts above only this often; the default (30 s) would let a
+          // slowloris client hold a socket far past headersTimeout.
+          connectionsCheckingInterval: Math.max(
+            100,
+            Math.min(
+              1000,
+              Math.floor(Math.min(resolved.headersTimeoutMs || 1000, resolved.requestTimeoutMs || 1000) / 2),
+            ),
+          ),
+          noDelay: true,
+        });
   let address: Address = null;
   server.on('listening', () => {
     const a = server.address();
@@ -104,15 +117,18 @@ export async function serve(app: App, options: ServerOptions = {}): Promise<Alba
   const { server, handler } = built;
   // Upgrade requests run the app in a websocket scope; `options.websocket: false` turns that off.
   const wsOption = options.websocket;
-  const websocket = wsOption === false ? undefined : attachWebSocket(server, app, {
-    ...wsOption,
-    rootPath: resolved.rootPath,
-    state: lifespan.state,
-    proxyHeaders: resolved.proxyHeaders,
-    forwardedAllowIps: resolved.forwardedAllowIps,
-    logError: (m) => resolved.logger.error(m),
-    logWarning: (m) => resolved.logger.warn(m),
-  });
+  const websocket =
+    wsOption === false
+      ? undefined
+      : attachWebSocket(server, app, {
+          ...wsOption,
+          rootPath: resolved.rootPath,
+          state: lifespan.state,
+          proxyHeaders: resolved.proxyHeaders,
+          forwardedAllowIps: resolved.forwardedAllowIps,
+          logError: (m) => resolved.logger.error(m),
+          logWarning: (m) => resolved.logger.warn(m),
+        });
   // With TLS, the connections whose books close() reads are the TLS sockets (after the handshake);
   // `raw` holds every TCP socket.
   const tls = resolved.tls !== undefined;
@@ -142,7 +158,9 @@ export async function serve(app: App, options: ServerOptions = {}): Promise<Alba
   const a = server.address();
   const port = a !== null && typeof a === 'object' ? a.port : 0;
   const host = resolved.host.includes(':') ? `[${resolved.host}]` : resolved.host;
-  const url = resolved.uds ? `http+unix://${encodeURIComponent(resolved.uds)}` : `${tls ? 'https' : 'http'}://${host}:${port}`;
+  const url = resolved.uds
+    ? `http+unix://${encodeURIComponent(resolved.uds)}`
+    : `${tls ? 'https' : 'http'}://${host}:${port}`;
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -160,13 +178,16 @@ export async function serve(app: App, options: ServerOptions = {}): Promise<Alba
         for (const socket of sockets) {
           if (isH2(socket)) continue;
           const connection = connectionOf(socket);
-          if ((connection?.open.length ?? 0) === 0 && (includeFresh || connection?.served === true)) socket.destroySoon();
+          if ((connection?.open.length ?? 0) === 0 && (includeFresh || connection?.served === true))
+            socket.destroySoon();
         }
       };
       // Connections between requests go now; new ones get a short window to send their request,
       // which is then answered with connection: close.
       destroyIdle(false);
-      const freshWindow = new Promise<void>((resolve) => setTimeout(resolve, Math.min(FRESH_CONNECTION_GRACE_MS, resolved.gracefulTimeoutMs)));
+      const freshWindow = new Promise<void>((resolve) =>
+        setTimeout(resolve, Math.min(FRESH_CONNECTION_GRACE_MS, resolved.gracefulTimeoutMs)),
+      );
       await idle();
       if ([...sockets].some((socket) => !isH2(socket) && connectionOf(socket)?.served !== true && !socket.destroyed)) {
         await freshWindow;

@@ -1,7 +1,14 @@
 // The lifespan protocol: tell the app the server is starting and stopping, and collect the state
 // it sets up (DB pools, clients) so every request scope gets a copy.
 import { AlbanyError, ErrorCodes } from '../errors.js';
-import { GATEWAY_VERSION, SPEC_VERSION, type App, type LifespanReceiveMessage, type LifespanScope, type SendMessage } from '../gateway/types.js';
+import {
+  GATEWAY_VERSION,
+  SPEC_VERSION,
+  type App,
+  type LifespanReceiveMessage,
+  type LifespanScope,
+  type SendMessage,
+} from '../gateway/types.js';
 import type { LifespanMode, Logger } from './options.js';
 
 type Outcome = { ok: true } | { ok: false; message: string };
@@ -32,19 +39,31 @@ export class Lifespan {
   /** Sends `lifespan.startup` and waits for the app's answer; throws `ERR_ALBANY_LIFESPAN` on failure. */
   async startup(): Promise<void> {
     if (this.mode === 'off') return;
-    const scope: LifespanScope = { type: 'lifespan', albany: { version: GATEWAY_VERSION, specVersion: SPEC_VERSION }, state: this.state };
+    const scope: LifespanScope = {
+      type: 'lifespan',
+      albany: { version: GATEWAY_VERSION, specVersion: SPEC_VERSION },
+      state: this.state,
+    };
     const answer = this.expect();
     this.running = Promise.resolve()
-      .then(() => this.app(scope, () => this.receive(), (m) => this.send(m)))
+      .then(() =>
+        this.app(
+          scope,
+          () => this.receive(),
+          (m) => this.send(m),
+        ),
+      )
       .then(
         () => this.settle({ ok: false, message: 'the app returned from the lifespan scope without answering' }, true),
-        (error: unknown) => this.settle({ ok: false, message: error instanceof Error ? error.message : String(error) }, true, error),
+        (error: unknown) =>
+          this.settle({ ok: false, message: error instanceof Error ? error.message : String(error) }, true, error),
       )
       .finally(() => (this.appEnded = true));
     this.push({ type: 'lifespan.startup' });
     const outcome = await answer;
     if (this.unsupported) return;
-    if (!outcome.ok) throw new AlbanyError(ErrorCodes.ERR_ALBANY_LIFESPAN, `lifespan startup failed: ${outcome.message}`);
+    if (!outcome.ok)
+      throw new AlbanyError(ErrorCodes.ERR_ALBANY_LIFESPAN, `lifespan startup failed: ${outcome.message}`);
     this.startupDone = true;
   }
 
@@ -59,7 +78,8 @@ export class Lifespan {
     this.push({ type: 'lifespan.shutdown' });
     const outcome = await answer;
     await this.running;
-    if (!outcome.ok) throw new AlbanyError(ErrorCodes.ERR_ALBANY_LIFESPAN, `lifespan shutdown failed: ${outcome.message}`);
+    if (!outcome.ok)
+      throw new AlbanyError(ErrorCodes.ERR_ALBANY_LIFESPAN, `lifespan shutdown failed: ${outcome.message}`);
   }
 
   private expect(): Promise<Outcome> {
@@ -70,7 +90,9 @@ export class Lifespan {
     if (appEnded && !this.startupDone && this.mode === 'auto' && this.pending) {
       // An app that does not know the lifespan scope: keep serving without it.
       this.unsupported = true;
-      this.logger.info(`lifespan unsupported by the app (${outcome.ok ? 'returned' : outcome.message}); continuing without it`);
+      this.logger.info(
+        `lifespan unsupported by the app (${outcome.ok ? 'returned' : outcome.message}); continuing without it`,
+      );
     } else if (appEnded && error !== undefined) {
       this.logger.error(`lifespan: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     }
@@ -100,7 +122,10 @@ export class Lifespan {
       case 'lifespan.shutdown.failed':
         return this.settle({ ok: false, message: message.message || '(no message)' }, false);
       default:
-        throw new AlbanyError(ErrorCodes.ERR_ALBANY_INVALID_MESSAGE, `unexpected message type ${JSON.stringify((message as { type: string }).type)} in a lifespan scope`);
+        throw new AlbanyError(
+          ErrorCodes.ERR_ALBANY_INVALID_MESSAGE,
+          `unexpected message type ${JSON.stringify((message as { type: string }).type)} in a lifespan scope`,
+        );
     }
   }
 }

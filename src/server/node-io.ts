@@ -13,7 +13,9 @@ import { mayAddContentLength } from './framing.js';
 
 // Bodies up to this size, sent whole with the head, are written as one latin1 string.
 const SMALL_BODY = 1024;
-const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(this: Uint8Array, start: number, end: number): string }).latin1Slice;
+const latin1Slice = (
+  Buffer.prototype as unknown as { latin1Slice(this: Uint8Array, start: number, end: number): string }
+).latin1Slice;
 const END_OF_BODY_PROMISE = Promise.resolve(END_OF_BODY);
 // The header list of a response not started yet (start() replaces it; nothing appends to it).
 const NO_HEADERS: Headers = Object.freeze([]) as unknown as Headers;
@@ -88,7 +90,7 @@ export class NodeRequestSource implements RequestSource {
         if (last) this.done = true;
         return { type: 'http.request', body: chunk, moreBody: !last };
       }
-      if (this.req.readableEnded || this.req.complete && this.req.readableLength === 0) {
+      if (this.req.readableEnded || (this.req.complete && this.req.readableLength === 0)) {
         // HTTP/2's compat request ends its body when the client resets the stream, too.
         if (streamAborted(this.req)) {
           this.gone = true;
@@ -101,7 +103,6 @@ export class NodeRequestSource implements RequestSource {
     }
   }
 }
-
 
 // Connection-specific headers HTTP/2 forbids (RFC 9113 §8.2.2): an app written for HTTP/1.1 may
 // send them, node would drop them with a process warning; they mean nothing on a stream.
@@ -305,7 +306,10 @@ export class NodeResponseSink implements ResponseSink {
     const res = this.res;
     const first = !this.flushed;
     if (first) {
-      const sized = !more && !this.wantsTrailers && mayAddContentLength(this.status, chunk === undefined ? 0 : chunk.length, res.req?.method);
+      const sized =
+        !more &&
+        !this.wantsTrailers &&
+        mayAddContentLength(this.status, chunk === undefined ? 0 : chunk.length, res.req?.method);
       const own = sized && !hasHeader(this.headers, 'content-length') && !hasHeader(this.headers, 'transfer-encoding');
       // Our own length is exact only when this chunk is the whole body, written at once below.
       if (own) this.flush(['content-length', `${chunk === undefined ? 0 : chunk.length}`], true);
@@ -345,7 +349,8 @@ export class NodeResponseSink implements ResponseSink {
       this.fail(404, 'Not Found');
       throw error;
     });
-    if (!this.flushed) this.flush(hasHeader(this.headers, 'content-length') ? undefined : ['content-length', String(size)]);
+    if (!this.flushed)
+      this.flush(hasHeader(this.headers, 'content-length') ? undefined : ['content-length', String(size)]);
     try {
       this.bytes += size;
       await pipeline(createReadStream(path), this.res);
@@ -379,7 +384,12 @@ export class NodeResponseSink implements ResponseSink {
     this.flushed = true;
     // A writeHead that node refused may have kept the app's reason phrase: the failure has its own.
     if (!isH2(res)) res.statusMessage = '';
-    res.writeHead(status, ['content-type', 'text/plain; charset=utf-8', 'content-length', String(Buffer.byteLength(text))]);
+    res.writeHead(status, [
+      'content-type',
+      'text/plain; charset=utf-8',
+      'content-length',
+      String(Buffer.byteLength(text)),
+    ]);
     this.end(text);
   }
 

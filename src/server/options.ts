@@ -77,7 +77,9 @@ export interface ServerOptions {
 }
 
 /** Options with every default filled in. */
-export type ResolvedServerOptions = Required<Omit<ServerOptions, 'uds' | 'logger' | 'websocket' | 'tls' | 'metrics' | 'accessLogStream' | 'onMaxRequests'>> & {
+export type ResolvedServerOptions = Required<
+  Omit<ServerOptions, 'uds' | 'logger' | 'websocket' | 'tls' | 'metrics' | 'accessLogStream' | 'onMaxRequests'>
+> & {
   uds: string | undefined;
   logger: Logger;
   websocket: ServerOptions['websocket'];
@@ -136,34 +138,66 @@ function nonNegativeInt(name: keyof ServerOptions, value: unknown, problems: str
 /** Fills defaults and validates; throws one `ERR_ALBANY_INVALID_CONFIG` naming every bad option. */
 export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
   const problems: string[] = [];
-  for (const key of ['port', 'maxBodySize', 'maxHeaderSize', 'headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs', 'gracefulTimeoutMs', 'limitConcurrency', 'maxRequests', 'blockThresholdMs'] as const) {
+  for (const key of [
+    'port',
+    'maxBodySize',
+    'maxHeaderSize',
+    'headersTimeoutMs',
+    'requestTimeoutMs',
+    'keepAliveTimeoutMs',
+    'gracefulTimeoutMs',
+    'limitConcurrency',
+    'maxRequests',
+    'blockThresholdMs',
+  ] as const) {
     nonNegativeInt(key, options[key], problems);
   }
-  if (options.port !== undefined && options.port > 65535) problems.push(`options.port must be at most 65535, got ${options.port}`);
+  if (options.port !== undefined && options.port > 65535)
+    problems.push(`options.port must be at most 65535, got ${options.port}`);
   if (options.lifespan !== undefined && !['auto', 'on', 'off'].includes(options.lifespan)) {
     problems.push(`options.lifespan must be one of auto, on, off; got ${JSON.stringify(options.lifespan)}`);
   }
   if (options.logLevel !== undefined && !(options.logLevel in LEVELS)) {
-    problems.push(`options.logLevel must be one of ${Object.keys(LEVELS).join(', ')}; got ${JSON.stringify(options.logLevel)}`);
+    problems.push(
+      `options.logLevel must be one of ${Object.keys(LEVELS).join(', ')}; got ${JSON.stringify(options.logLevel)}`,
+    );
   }
   if (options.logFormat !== undefined && options.logFormat !== 'text' && options.logFormat !== 'json') {
     problems.push(`options.logFormat must be one of text, json; got ${JSON.stringify(options.logFormat)}`);
   }
-  if (options.rootPath !== undefined && options.rootPath !== '' && (!options.rootPath.startsWith('/') || options.rootPath.endsWith('/'))) {
+  if (
+    options.rootPath !== undefined &&
+    options.rootPath !== '' &&
+    (!options.rootPath.startsWith('/') || options.rootPath.endsWith('/'))
+  ) {
     problems.push(`options.rootPath must start with "/" and not end with one, got ${JSON.stringify(options.rootPath)}`);
   }
   const { headersTimeoutMs: headers, requestTimeoutMs: request } = options;
   if (headers !== undefined && request !== undefined && request > 0 && headers > request) {
-    problems.push(`options.headersTimeoutMs (${headers}) must not exceed options.requestTimeoutMs (${request}): the head is part of the request`);
+    problems.push(
+      `options.headersTimeoutMs (${headers}) must not exceed options.requestTimeoutMs (${request}): the head is part of the request`,
+    );
   }
   problems.push(...tlsProblems(options.tls));
   if (problems.length) {
-    throw new AlbanyError(ErrorCodes.ERR_ALBANY_INVALID_CONFIG, `invalid server options:\n  ${problems.join('\n  ')}`, { details: { problems } });
+    throw new AlbanyError(ErrorCodes.ERR_ALBANY_INVALID_CONFIG, `invalid server options:\n  ${problems.join('\n  ')}`, {
+      details: { problems },
+    });
   }
   const merged = { ...SERVER_DEFAULTS, ...stripUndefined(options) };
-  // node:http refuses a headersTimeout above requestTimeout; a short request timeout alone shortens the default head timeout.
-  if (merged.requestTimeoutMs > 0 && merged.headersTimeoutMs > merged.requestTimeoutMs) merged.headersTimeoutMs = merged.requestTimeoutMs;
-  return { ...merged, uds: options.uds, tls: options.tls, metrics: options.metrics, logger: options.logger ?? consoleLogger(merged.logLevel), accessLogStream: options.accessLogStream, onMaxRequests: options.onMaxRequests } as ResolvedServerOptions;
+  // node:http refuses a headersTimeout above requestTimeout; a short request timeout alone shortens the default head
+  // timeout.
+  if (merged.requestTimeoutMs > 0 && merged.headersTimeoutMs > merged.requestTimeoutMs)
+    merged.headersTimeoutMs = merged.requestTimeoutMs;
+  return {
+    ...merged,
+    uds: options.uds,
+    tls: options.tls,
+    metrics: options.metrics,
+    logger: options.logger ?? consoleLogger(merged.logLevel),
+    accessLogStream: options.accessLogStream,
+    onMaxRequests: options.onMaxRequests,
+  } as ResolvedServerOptions;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -112,7 +112,13 @@ export function forwardedHostsOk(headers: Headers): boolean {
  * nginx add one and pass the other through untouched: preferring the one the proxy wrote keeps a
  * client from choosing its own address.
  */
-export function forwardedClientAndScheme(headers: Headers, peer: string, client: Address, scheme: string, trust: ProxyTrust): { client: Address; scheme: string } {
+export function forwardedClientAndScheme(
+  headers: Headers,
+  peer: string,
+  client: Address,
+  scheme: string,
+  trust: ProxyTrust,
+): { client: Address; scheme: string } {
   if (!trust.proxyHeaders) return { client, scheme };
   const trusted = trustedSet(trust.forwardedAllowIps);
   if (!trusted.has(peer)) return { client, scheme };
@@ -125,18 +131,25 @@ export function forwardedClientAndScheme(headers: Headers, peer: string, client:
     else if (name === 'forwarded') forwarded.push(...splitList(value));
   }
   if (xff.length) {
-    const hop = pickHop(xff.map((h) => [stripPort(h), 0] as [string, number]), trusted);
+    const hop = pickHop(
+      xff.map((h) => [stripPort(h), 0] as [string, number]),
+      trusted,
+    );
     if (hop) client = hop;
   } else if (forwarded.length) {
     const elements = forwarded.map(parseForwardedElement);
-    const hop = pickHop(elements.filter((e) => e.for !== undefined).map((e) => e.for!), trusted);
+    const hop = pickHop(
+      elements.filter((e) => e.for !== undefined).map((e) => e.for!),
+      trusted,
+    );
     if (hop) client = hop;
     const proto = elements.length ? elements[elements.length - 1]!.proto : undefined;
     if (proto !== undefined && xfProto === undefined) xfProto = proto;
   }
   if (xfProto !== undefined) {
     const p = xfProto.toLowerCase();
-    if (p === 'http' || p === 'https' || p === 'ws' || p === 'wss') scheme = p === 'wss' ? 'https' : p === 'ws' ? 'http' : p;
+    if (p === 'http' || p === 'https' || p === 'ws' || p === 'wss')
+      scheme = p === 'wss' ? 'https' : p === 'ws' ? 'http' : p;
   }
   return { client, scheme };
 }
@@ -154,7 +167,10 @@ function pickHop(hops: Array<[string, number]>, trusted: TrustedSet): Address {
 }
 
 function splitList(value: string): string[] {
-  return value.split(',').map((s) => s.trim()).filter(Boolean);
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function lastOf(value: string): string | undefined {
@@ -178,7 +194,10 @@ function parseForwardedElement(element: string): { for?: [string, number]; proto
     const eq = pair.indexOf('=');
     if (eq === -1) continue;
     const key = pair.slice(0, eq).trim().toLowerCase();
-    const value = pair.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
+    const value = pair
+      .slice(eq + 1)
+      .trim()
+      .replace(/^"(.*)"$/, '$1');
     if (key === 'proto') out.proto = value;
     else if (key === 'for') {
       let host = value;

@@ -1,7 +1,14 @@
 // Pure builders: a request line and raw headers become a gateway scope. No sockets here, so every
 // case can be tested from a table.
 import { lowerHeaderName } from '../gateway/helpers.js';
-import { GATEWAY_VERSION, SPEC_VERSION, type Address, type Headers, type HttpScope, type WebSocketScope } from '../gateway/types.js';
+import {
+  GATEWAY_VERSION,
+  SPEC_VERSION,
+  type Address,
+  type Headers,
+  type HttpScope,
+  type WebSocketScope,
+} from '../gateway/types.js';
 
 /** What a host knows about one request before the app sees it. */
 export interface RequestHead {
@@ -138,7 +145,10 @@ export function buildHttpScope(head: RequestHead): HttpScope {
   };
 }
 
-const EXTENSIONS = Object.freeze({ 'http.response.pathsend': {}, 'http.response.trailers': {} }) as Record<string, Record<string, unknown>>;
+const EXTENSIONS = Object.freeze({ 'http.response.pathsend': {}, 'http.response.trailers': {} }) as Record<
+  string,
+  Record<string, unknown>
+>;
 
 /** Builds the websocket scope for one upgrade request; subprotocols come from `sec-websocket-protocol`. */
 export function buildWebSocketScope(head: RequestHead): WebSocketScope {
@@ -150,5 +160,10 @@ export function buildWebSocketScope(head: RequestHead): WebSocketScope {
     }
   }
   const { method: _method, type: _type, extensions: _ext, ...rest } = http;
-  return { ...rest, type: 'websocket', scheme: head.scheme === 'https' ? 'wss' : head.scheme === 'http' ? 'ws' : head.scheme, subprotocols };
+  return {
+    ...rest,
+    type: 'websocket',
+    scheme: head.scheme === 'https' ? 'wss' : head.scheme === 'http' ? 'ws' : head.scheme,
+    subprotocols,
+  };
 }

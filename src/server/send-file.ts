@@ -9,7 +9,11 @@ import { albanyError } from '../errors.js';
 export async function regularFileSize(path: string): Promise<number> {
   const stat = await fsp.stat(path);
   if (!stat.isFile()) {
-    throw albanyError('ERR_ALBANY_INVALID_MESSAGE', `http.response.pathsend: ${path} is not a regular file; only a regular file can be sent`, { details: { path } });
+    throw albanyError(
+      'ERR_ALBANY_INVALID_MESSAGE',
+      `http.response.pathsend: ${path} is not a regular file; only a regular file can be sent`,
+      { details: { path } },
+    );
   }
   return stat.size;
 }

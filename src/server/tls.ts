@@ -25,12 +25,14 @@ const isPem = (v: unknown): v is Pem => typeof v === 'string' || Buffer.isBuffer
 /** The problems with a `tls` option, as lines for ERR_ALBANY_INVALID_CONFIG (empty: fine). */
 export function tlsProblems(tls: unknown): string[] {
   if (tls === undefined) return [];
-  if (tls === null || typeof tls !== 'object') return [`options.tls must be an object { key, cert, ca? }, got ${JSON.stringify(tls)}`];
+  if (tls === null || typeof tls !== 'object')
+    return [`options.tls must be an object { key, cert, ca? }, got ${JSON.stringify(tls)}`];
   const { key, cert, ca } = tls as Record<string, unknown>;
   const problems: string[] = [];
   if (!isPem(key)) problems.push('options.tls.key must be the private key as a PEM string or Buffer');
   if (!isPem(cert)) problems.push('options.tls.cert must be the certificate as a PEM string or Buffer');
-  if (ca !== undefined && !isPem(ca) && !(Array.isArray(ca) && ca.every(isPem))) problems.push('options.tls.ca must be a PEM string or Buffer, or an array of them');
+  if (ca !== undefined && !isPem(ca) && !(Array.isArray(ca) && ca.every(isPem)))
+    problems.push('options.tls.ca must be a PEM string or Buffer, or an array of them');
   return problems;
 }
 
@@ -50,7 +52,10 @@ export function readTlsFiles(files: TlsFiles): TlsOptions {
     try {
       return readFileSync(path);
     } catch (error) {
-      throw new AlbanyError(ErrorCodes.ERR_ALBANY_USAGE, `--${flag} ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      throw new AlbanyError(
+        ErrorCodes.ERR_ALBANY_USAGE,
+        `--${flag} ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      );
     }
   };
   const tls: TlsOptions = { key: read('ssl-keyfile', files.keyfile), cert: read('ssl-certfile', files.certfile) };
@@ -76,7 +81,11 @@ export function createSecureHost(resolved: ResolvedServerOptions): Http2SecureSe
       settings: { maxHeaderListSize: resolved.maxHeaderSize },
     });
   } catch (error) {
-    throw new AlbanyError(ErrorCodes.ERR_ALBANY_INVALID_CONFIG, `TLS key or certificate refused: ${(error as Error).message}`, { cause: error });
+    throw new AlbanyError(
+      ErrorCodes.ERR_ALBANY_INVALID_CONFIG,
+      `TLS key or certificate refused: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
   // node:http's connection listener, which serves the HTTP/1.1 side, reads these from the server.
   const h1 = server as unknown as Record<string, unknown>;
@@ -85,7 +94,10 @@ export function createSecureHost(resolved: ResolvedServerOptions): Http2SecureSe
   h1.requestTimeout = resolved.requestTimeoutMs;
   h1.keepAliveTimeout = resolved.keepAliveTimeoutMs;
   // Read when the server starts listening, as node:http does (see http.ts's createServer).
-  h1.connectionsCheckingInterval = Math.max(100, Math.min(1000, Math.floor(Math.min(resolved.headersTimeoutMs || 1000, resolved.requestTimeoutMs || 1000) / 2)));
+  h1.connectionsCheckingInterval = Math.max(
+    100,
+    Math.min(1000, Math.floor(Math.min(resolved.headersTimeoutMs || 1000, resolved.requestTimeoutMs || 1000) / 2)),
+  );
   // node:http's closeAllConnections, which graceful close uses once its time is up: every TCP
   // socket, mid-handshake, HTTP/1.1 or HTTP/2, goes at once.
   const sockets = new Set<Socket>();

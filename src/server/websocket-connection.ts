@@ -8,7 +8,12 @@ import type { App, Headers, SendMessage, WebSocketReceiveEvent, WebSocketScope }
 import { checkHeaders, checkMessage, invalidMessage } from '../gateway/validate.js';
 
 // Connection progress; numbers because send() checks it on every message.
-enum Phase { Connecting, Open, Closing, Closed }
+enum Phase {
+  Connecting,
+  Open,
+  Closing,
+  Closed,
+}
 
 /** Incoming messages queued before the socket is paused, so a slow app bounds our memory. */
 const INBOX_PAUSE = 64;
@@ -40,7 +45,9 @@ export const kAccept = Symbol('albany.websocketAccept');
 
 function statusResponse(socket: Duplex, status: number, text: string): void {
   if (socket.destroyed) return;
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
+  );
 }
 
 /**
@@ -59,7 +66,10 @@ export class WebSocketConnection {
   // Set when the app answered the handshake with an http.* message: an HTTP-only app.
   private answeredHttp = false;
 
-  constructor(readonly scope: WebSocketScope, private readonly ctx: ConnectionContext) {
+  constructor(
+    readonly scope: WebSocketScope,
+    private readonly ctx: ConnectionContext,
+  ) {
     // The client may drop the TCP connection while the app decides whether to accept.
     ctx.socket.once('close', () => {
       if (this.phase === Phase.Connecting) this.gone(1006, '');
@@ -76,19 +86,21 @@ export class WebSocketConnection {
       }
       return Promise.resolve(next);
     }
-    if (this.phase === Phase.Closed) return Promise.resolve({ type: 'websocket.disconnect', code: this.disconnectCode });
+    if (this.phase === Phase.Closed)
+      return Promise.resolve({ type: 'websocket.disconnect', code: this.disconnectCode });
     return new Promise((resolve) => (this.waiter = resolve));
   };
 
   /** The app's `send`. */
   readonly send = async (message: SendMessage): Promise<void> => {
     const type = checkMessage(message);
-    if (this.phase === Phase.Closed || this.phase === Phase.Closing && type !== 'websocket.close') {
+    if (this.phase === Phase.Closed || (this.phase === Phase.Closing && type !== 'websocket.close')) {
       throw new AlbanyError(ErrorCodes.ERR_ALBANY_CLIENT_DISCONNECTED, `${type}: the websocket is closed`);
     }
     switch (type) {
       case 'websocket.accept':
-        if (this.phase !== Phase.Connecting) invalidMessage('websocket.accept sent twice (the connection is already accepted)');
+        if (this.phase !== Phase.Connecting)
+          invalidMessage('websocket.accept sent twice (the connection is already accepted)');
         return this.accept(message as { subprotocol?: unknown; headers?: unknown });
       case 'websocket.send':
         if (this.phase === Phase.Connecting) invalidMessage('websocket.send sent before websocket.accept');
@@ -106,11 +118,18 @@ export class WebSocketConnection {
     try {
       await app(this.scope, this.receive, this.send);
     } catch (error) {
-      if (AlbanyError.is(error) && error.code === ErrorCodes.ERR_ALBANY_CLIENT_DISCONNECTED && this.phase === Phase.Closed) return;
+      if (
+        AlbanyError.is(error) &&
+        error.code === ErrorCodes.ERR_ALBANY_CLIENT_DISCONNECTED &&
+        this.phase === Phase.Closed
+      )
+        return;
       if (this.answeredHttp && this.phase === Phase.Connecting) {
         // An app written for http scopes only (it answers with http.response.start whatever the
         // scope): it does not take WebSockets, which is a refusal, not a server error.
-        this.ctx.logWarning?.(`websocket ${this.scope.rawPath}: the app answered with an http message (it does not handle websocket scopes); refused with 403`);
+        this.ctx.logWarning?.(
+          `websocket ${this.scope.rawPath}: the app answered with an http message (it does not handle websocket scopes); refused with 403`,
+        );
         this.end(403, 'Forbidden', 1000);
         return;
       }
@@ -137,11 +156,16 @@ export class WebSocketConnection {
     const headers = checkHeaders(m.headers, 'websocket.accept');
     const subprotocol = m.subprotocol ?? null;
     if (subprotocol !== null && (typeof subprotocol !== 'string' || !this.scope.subprotocols.includes(subprotocol))) {
-      invalidMessage(`websocket.accept: subprotocol ${JSON.stringify(subprotocol)} was not offered by the client (offered: ${this.scope.subprotocols.join(', ') || 'none'})`);
+      invalidMessage(
+        `websocket.accept: subprotocol ${JSON.stringify(subprotocol)} was not offered by the client (offered: ${this.scope.subprotocols.join(', ') || 'none'})`,
+      );
     }
     if (this.ctx.socket.destroyed) {
       this.gone(1006, '');
-      throw new AlbanyError(ErrorCodes.ERR_ALBANY_CLIENT_DISCONNECTED, 'websocket.accept: the client disconnected during the handshake');
+      throw new AlbanyError(
+        ErrorCodes.ERR_ALBANY_CLIENT_DISCONNECTED,
+        'websocket.accept: the client disconnected during the handshake',
+      );
     }
     const { wss, req, socket, head } = this.ctx;
     (req as unknown as Record<symbol, AcceptChoice>)[kAccept] = { subprotocol: subprotocol as string | null, headers };
@@ -158,7 +182,11 @@ export class WebSocketConnection {
     this.phase = Phase.Open;
     this.ctx.onOpen(ws);
     ws.on('message', (data: Buffer, isBinary: boolean) => {
-      this.push(isBinary ? { type: 'websocket.receive', bytes: data } : { type: 'websocket.receive', text: data.toString('utf8') });
+      this.push(
+        isBinary
+          ? { type: 'websocket.receive', bytes: data }
+          : { type: 'websocket.receive', text: data.toString('utf8') },
+      );
       if (!this.paused && this.inbox.length >= INBOX_PAUSE) {
         this.paused = true;
         ws.pause();
@@ -188,10 +216,19 @@ export class WebSocketConnection {
   private async close(m: { code?: unknown; reason?: unknown }): Promise<void> {
     const code = m.code ?? 1000;
     const reason = m.reason ?? '';
-    if (typeof code !== 'number' || !Number.isInteger(code) || !(code === 1000 || (code >= 3000 && code <= 4999) || (code >= 1001 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006))) {
+    if (
+      typeof code !== 'number' ||
+      !Number.isInteger(code) ||
+      !(
+        code === 1000 ||
+        (code >= 3000 && code <= 4999) ||
+        (code >= 1001 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006)
+      )
+    ) {
       invalidMessage(`websocket.close: code must be 1000, 1001-1014 (not 1004-1006) or 3000-4999, got ${String(code)}`);
     }
-    if (typeof reason !== 'string' || Buffer.byteLength(reason) > 123) invalidMessage('websocket.close: reason must be a string of at most 123 bytes');
+    if (typeof reason !== 'string' || Buffer.byteLength(reason) > 123)
+      invalidMessage('websocket.close: reason must be a string of at most 123 bytes');
     if (this.phase === Phase.Connecting) {
       this.phase = Phase.Closed;
       this.disconnectCode = code;

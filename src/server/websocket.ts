@@ -48,7 +48,8 @@ function checkOptions(options: WebSocketOptions): void {
   const problems: string[] = [];
   for (const key of ['maxMessageSize', 'pingIntervalMs', 'sendHighWaterMark'] as const) {
     const v = options[key];
-    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 0)) problems.push(`options.${key} must be a non-negative integer, got ${JSON.stringify(v)}`);
+    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 0))
+      problems.push(`options.${key} must be a non-negative integer, got ${JSON.stringify(v)}`);
   }
   const { proxyHeaders, forwardedAllowIps } = options;
   if (proxyHeaders !== undefined && typeof proxyHeaders !== 'boolean') {
@@ -59,12 +60,18 @@ function checkOptions(options: WebSocketOptions): void {
     const got = JSON.stringify(ips);
     problems.push(`options.forwardedAllowIps must be an array of addresses or CIDR ranges (strings), got ${got}`);
   }
-  if (problems.length) throw new AlbanyError(ErrorCodes.ERR_ALBANY_INVALID_CONFIG, `invalid websocket options:\n  ${problems.join('\n  ')}`, { details: { problems } });
+  if (problems.length)
+    throw new AlbanyError(
+      ErrorCodes.ERR_ALBANY_INVALID_CONFIG,
+      `invalid websocket options:\n  ${problems.join('\n  ')}`,
+      { details: { problems } },
+    );
 }
 
 // A handshake refused for its Host or X-Forwarded-Host: the same 400 an HTTP request gets.
-const BAD_HOST_RESPONSE = 'HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\n'
-  + `content-length: ${BAD_HOST_MESSAGE.length}\r\n\r\n${BAD_HOST_MESSAGE}`;
+const BAD_HOST_RESPONSE =
+  'HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\n' +
+  `content-length: ${BAD_HOST_MESSAGE.length}\r\n\r\n${BAD_HOST_MESSAGE}`;
 
 function address(host: string | undefined, port: number | undefined): [string, number] | null {
   return host === undefined || port === undefined ? null : [host, port];
@@ -145,7 +152,16 @@ export function attachWebSocket(server: http.Server, app: App, options: WebSocke
     const local = s.address() as { address?: string; port?: number };
     // The same head builder as HTTP requests, so proxy headers set the client and scheme here too.
     const scope = buildWebSocketScope(requestHead(req, socketPeer(s), address(local.address, local.port), mount));
-    const connection = new WebSocketConnection(scope, { wss, req, socket, head, sendHighWaterMark, logError, logWarning: options.logWarning ?? log, onOpen });
+    const connection = new WebSocketConnection(scope, {
+      wss,
+      req,
+      socket,
+      head,
+      sendHighWaterMark,
+      logError,
+      logWarning: options.logWarning ?? log,
+      onOpen,
+    });
     void connection.run(app);
   };
   server.on('upgrade', onUpgrade);

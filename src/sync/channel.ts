@@ -15,7 +15,12 @@ export function createSignal(buffer: SharedArrayBuffer = new SharedArrayBuffer(4
  * Posts `message` on `port` and wakes whoever sleeps on `signal`. The post comes first so that a
  * woken receiver always finds the message queued.
  */
-export function postAndWake(port: MessagePort, signal: Signal, message: unknown, transfer?: readonly TransferListItem[]): void {
+export function postAndWake(
+  port: MessagePort,
+  signal: Signal,
+  message: unknown,
+  transfer?: readonly TransferListItem[],
+): void {
   port.postMessage(message, transfer as TransferListItem[] | undefined);
   Atomics.add(signal, 0, 1);
   Atomics.notify(signal, 0);

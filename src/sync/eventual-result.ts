@@ -51,7 +51,10 @@ export class EventualResult<T = unknown> implements PromiseLike<T> {
   cancel(): void {
     if (this.#call.outcome !== undefined) return;
     this.#link.cancel(this.#call);
-    const error = new AlbanyError(ErrorCodes.ERR_ALBANY_ABORTED, `${this.#call.exportName} of ${this.#call.module} was cancelled`);
+    const error = new AlbanyError(
+      ErrorCodes.ERR_ALBANY_ABORTED,
+      `${this.#call.exportName} of ${this.#call.module} was cancelled`,
+    );
     this.#call.outcome = { type: 'failed', error };
     const cb = this.#call.onSettle;
     this.#call.onSettle = undefined;

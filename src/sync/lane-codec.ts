@@ -45,14 +45,14 @@ const fill = Buffer.prototype.fill as (this: Uint8Array, value: Uint8Array, offs
 
 // The intrinsic %TypedArray%.prototype[@@toStringTag] getter: the kind of any typed array (undefined
 // for anything else), a Buffer or subclass included, which structured clone also turns into its kind.
-const kindOf = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), Symbol.toStringTag)!.get as (
-  this: unknown,
-) => string | undefined;
+const kindOf = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), Symbol.toStringTag)!
+  .get as (this: unknown) => string | undefined;
 
 // The intrinsic getters, called directly: a subclass (or a Proxy) may override the properties, and
 // structured clone reads the internal slots, not the properties. None of them runs user code.
 const typedArrayProto = Object.getPrototypeOf(Uint8Array.prototype) as object;
-const intrinsic = <T>(proto: object, name: string) => Object.getOwnPropertyDescriptor(proto, name)!.get as (this: unknown) => T;
+const intrinsic = <T>(proto: object, name: string) =>
+  Object.getOwnPropertyDescriptor(proto, name)!.get as (this: unknown) => T;
 const viewBuffer = intrinsic<ArrayBufferLike>(typedArrayProto, 'buffer');
 const viewOffset = intrinsic<number>(typedArrayProto, 'byteOffset');
 const viewLength = intrinsic<number>(typedArrayProto, 'byteLength');
@@ -83,7 +83,16 @@ const kindIndex = new Map<string | undefined, number>(kinds.map((ctor, i) => [ct
  * transfer) shows as byteLength 0. A short ring of strong references (at most 8 × 64 bytes kept
  * alive) is cheaper to search than a WeakSet is to add to.
  */
-const recent: Array<Uint8Array | undefined> = [undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined];
+const recent: Array<Uint8Array | undefined> = [
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+];
 let recentNext = 0;
 
 function isRecent(view: Uint8Array): boolean {
@@ -107,7 +116,8 @@ function wholeBuffer(value: object, kind: string | undefined): ArrayBuffer | tru
     if (kind === 'Uint8Array' && isRecent(value as Uint8Array)) return viewLength.call(value) === 0 ? undefined : true;
     const buffer = viewBuffer.call(value);
     const n = viewLength.call(value);
-    if (viewOffset.call(value) !== 0 || n === 0 || !isArrayBuffer(buffer) || n !== bufferLength.call(buffer)) return undefined;
+    if (viewOffset.call(value) !== 0 || n === 0 || !isArrayBuffer(buffer) || n !== bufferLength.call(buffer))
+      return undefined;
     if (bufferResizable.call(buffer)) return undefined;
     if (kind === 'Uint8Array' && n <= SMALL_BYTES) remember(value as Uint8Array);
     return buffer;

@@ -14,9 +14,8 @@ type TypedArrayCtor = new (buffer: ArrayBuffer) => ArrayBufferView;
 
 // The intrinsic %TypedArray%.prototype[@@toStringTag] getter: names the kind even for a Buffer or a
 // subclass, which structured clone also turns into the plain kind.
-const kindOf = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), Symbol.toStringTag)!.get as (
-  this: ArrayBufferView,
-) => string;
+const kindOf = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), Symbol.toStringTag)!
+  .get as (this: ArrayBufferView) => string;
 
 const ctors: Record<string, TypedArrayCtor> = {
   Int8Array,
@@ -41,7 +40,8 @@ function largeBuffer(value: unknown, transfer: readonly TransferListItem[] | und
   let buffer: ArrayBuffer;
   if (isTypedArray(value)) {
     // A view on part of its buffer clones the whole buffer, offset kept: leave that to the clone.
-    if (value.byteOffset !== 0 || !isArrayBuffer(value.buffer) || value.byteLength !== value.buffer.byteLength) return undefined;
+    if (value.byteOffset !== 0 || !isArrayBuffer(value.buffer) || value.byteLength !== value.buffer.byteLength)
+      return undefined;
     buffer = value.buffer;
   } else if (isArrayBuffer(value)) {
     buffer = value;
@@ -82,7 +82,10 @@ export interface Moved<T> {
  * to one buffer pointing at one copy, which a per-argument copy could not promise for a buffer also
  * reachable from inside an object.
  */
-export function moveLargeArgs(args: readonly unknown[], transfer: readonly TransferListItem[] | undefined): Moved<unknown[]> | undefined {
+export function moveLargeArgs(
+  args: readonly unknown[],
+  transfer: readonly TransferListItem[] | undefined,
+): Moved<unknown[]> | undefined {
   const buffers: Array<ArrayBuffer | undefined> = [];
   for (const arg of args) {
     if ((typeof arg !== 'object' || arg === null) && typeof arg !== 'function') {

@@ -39,9 +39,13 @@ export function configureSync(options: Partial<SyncOptions>): SyncOptions {
   if (options.spinMicros !== undefined) {
     const v = options.spinMicros;
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 10_000) {
-      throw new AlbanyError(ErrorCodes.ERR_ALBANY_INVALID_CONFIG, `options.spinMicros must be a number of microseconds from 0 to 10000, got ${String(v)}`, {
-        details: { key: 'spinMicros', value: String(v) },
-      });
+      throw new AlbanyError(
+        ErrorCodes.ERR_ALBANY_INVALID_CONFIG,
+        `options.spinMicros must be a number of microseconds from 0 to 10000, got ${String(v)}`,
+        {
+          details: { key: 'spinMicros', value: String(v) },
+        },
+      );
     }
     current.spinMicros = v;
   }

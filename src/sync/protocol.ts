@@ -53,7 +53,13 @@ export interface ScratchBytes {
 
 /** Reactor → caller: call `id` settled. With `bytes`, the value waits in the scratch region. */
 export type ResultMessage =
-  | { readonly type: 'result'; readonly id: number; readonly ok: true; readonly value: unknown; readonly bytes?: ScratchBytes }
+  | {
+      readonly type: 'result';
+      readonly id: number;
+      readonly ok: true;
+      readonly value: unknown;
+      readonly bytes?: ScratchBytes;
+    }
   | { readonly type: 'result'; readonly id: number; readonly ok: false; readonly error: SerializedError };
 
 /** Reactor → caller: the reactor is dying; every call this caller has in flight fails. */
@@ -106,4 +112,3 @@ export interface ReactorCallContext {
 
 /** Set by the reactor entry once its own exit handler reports crashes; the bootstrap's stands down. */
 export const REACTOR_READY_FLAG = Symbol.for('albany.sync.reactorReady');
-

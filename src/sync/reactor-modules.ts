@@ -25,10 +25,14 @@ export function loadModule(spec: string): Promise<Record<string, unknown>> {
         },
         (err: unknown) => {
           loading.delete(spec); // let a later call retry (the file may be fixed or created)
-          throw new AlbanyError(ErrorCodes.ERR_ALBANY_APP_LOAD, `the reactor could not load ${spec}: ${(err as Error)?.message ?? String(err)}`, {
-            cause: err,
-            details: { module: spec },
-          });
+          throw new AlbanyError(
+            ErrorCodes.ERR_ALBANY_APP_LOAD,
+            `the reactor could not load ${spec}: ${(err as Error)?.message ?? String(err)}`,
+            {
+              cause: err,
+              details: { module: spec },
+            },
+          );
         },
       );
     loading.set(spec, p);

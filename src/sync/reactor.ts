@@ -1,6 +1,12 @@
 // This thread's handle on its reactor thread: starts it lazily (unref'd), posts calls, blocks for
 // replies, and notices a crash so the next call gets a fresh reactor.
-import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort, type TransferListItem } from 'node:worker_threads';
+import {
+  MessageChannel,
+  Worker,
+  receiveMessageOnPort,
+  type MessagePort,
+  type TransferListItem,
+} from 'node:worker_threads';
 import { AlbanyError, ErrorCodes } from '../errors.js';
 import { workerExecArgv } from '../exec-argv.js';
 import { workerFile } from '../worker-path.js';
@@ -9,7 +15,14 @@ import { createSignal, spinWhile, type Signal } from './channel.js';
 import { dataCloneError, isDataCloneError } from './clone-path.js';
 import { ScratchReader, moveLargeArgs } from './large-bytes.js';
 import { syncDefaults } from './options.js';
-import { REACTOR_DEAD_INDEX, type CallMessage, type FromReactor, type ReactorWorkerData, type ResultMessage, type ToReactor } from './protocol.js';
+import {
+  REACTOR_DEAD_INDEX,
+  type CallMessage,
+  type FromReactor,
+  type ReactorWorkerData,
+  type ResultMessage,
+  type ToReactor,
+} from './protocol.js';
 import { CallerLane, createLane } from './shared-lane.js';
 
 /** How a call ended, as the reactor reported it (or as this side decided: crash, timeout). */
@@ -93,7 +106,12 @@ class ReactorLink {
     };
     // Under `node -e` / `--input-type=module` / the REPL the inherited flags would make the eval'd
     // CommonJS bootstrap parse as the main script's input type: only what a worker may use is passed.
-    this.worker = new Worker(bootstrapSource(workerFile('reactor-worker')), { eval: true, workerData, transferList: [port2], execArgv: workerExecArgv() });
+    this.worker = new Worker(bootstrapSource(workerFile('reactor-worker')), {
+      eval: true,
+      workerData,
+      transferList: [port2],
+      execArgv: workerExecArgv(),
+    });
     // Never keep the process alive for the reactor's sake; a caller blocked in Atomics.wait
     // does not need the event loop anyway.
     this.worker.unref();
@@ -108,7 +126,12 @@ class ReactorLink {
     const signal = createSignal();
     const lane = createLane();
     this.#postPort({ type: 'connect', port: port2, signal: signal.buffer as SharedArrayBuffer, lane }, [port2]);
-    return { port: port1, signal: signal.buffer as SharedArrayBuffer, wake: this.wake.buffer as SharedArrayBuffer, lane };
+    return {
+      port: port1,
+      signal: signal.buffer as SharedArrayBuffer,
+      wake: this.wake.buffer as SharedArrayBuffer,
+      lane,
+    };
   }
 
   /**
@@ -116,11 +139,20 @@ class ReactorLink {
    * lane carries, else on the port (registering the export). Throws `ERR_ALBANY_DATA_CLONE`
    * (naming the argument) if an argument cannot be copied.
    */
-  post(module: string, exportName: string, args: readonly unknown[], transfer?: readonly TransferListItem[]): PendingCall {
+  post(
+    module: string,
+    exportName: string,
+    args: readonly unknown[],
+    transfer?: readonly TransferListItem[],
+  ): PendingCall {
     const id = this.#nextId++;
     const seen = Atomics.load(this.signal, 0);
     const fn =
-      transfer !== undefined ? undefined : module === this.#lastModule && exportName === this.#lastExport ? this.#lastFn : this.#registered(module, exportName);
+      transfer !== undefined
+        ? undefined
+        : module === this.#lastModule && exportName === this.#lastExport
+          ? this.#lastFn
+          : this.#registered(module, exportName);
     if (fn !== undefined && this.#lane.tryCall(id, fn, args)) {
       Atomics.add(this.wake, 0, 1);
       Atomics.notify(this.wake, 0);
@@ -143,7 +175,13 @@ class ReactorLink {
     return fn;
   }
 
-  #postCall(id: number, module: string, exportName: string, args: readonly unknown[], transfer: readonly TransferListItem[] | undefined): void {
+  #postCall(
+    id: number,
+    module: string,
+    exportName: string,
+    args: readonly unknown[],
+    transfer: readonly TransferListItem[] | undefined,
+  ): void {
     const moved = moveLargeArgs(args, transfer);
     let exports = this.#fns.get(module);
     const fn = exports?.has(exportName) === true ? undefined : this.#fnCount;
@@ -257,7 +295,12 @@ class ReactorLink {
       return;
     }
     this.pending.delete(msg.id);
-    this.#settle(call, msg.ok && msg.bytes !== undefined ? { type: 'result', id: msg.id, ok: true, value: this.#scratch.read(msg.bytes) } : msg);
+    this.#settle(
+      call,
+      msg.ok && msg.bytes !== undefined
+        ? { type: 'result', id: msg.id, ok: true, value: this.#scratch.read(msg.bytes) }
+        : msg,
+    );
   }
 
   /** Delivers replies through the event loop while async code awaits a call. */
@@ -324,7 +367,10 @@ class ReactorLink {
     for (const call of calls) {
       this.#settle(call, {
         type: 'failed',
-        error: new AlbanyError(ErrorCodes.ERR_ALBANY_ABORTED, `${call.exportName} of ${call.module} was in flight when closeReactor() was called`),
+        error: new AlbanyError(
+          ErrorCodes.ERR_ALBANY_ABORTED,
+          `${call.exportName} of ${call.module} was in flight when closeReactor() was called`,
+        ),
       });
     }
     this.port.close();

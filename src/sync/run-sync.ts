@@ -58,7 +58,10 @@ function timeoutOf(value: number | undefined): number {
 
 function exportNameOf(exportName: unknown): string {
   if (typeof exportName !== 'string' || exportName === '') {
-    throw new AlbanyError(ErrorCodes.ERR_ALBANY_UNKNOWN_SERVICE, `the export name must be a non-empty string, got ${String(exportName)}`);
+    throw new AlbanyError(
+      ErrorCodes.ERR_ALBANY_UNKNOWN_SERVICE,
+      `the export name must be a non-empty string, got ${String(exportName)}`,
+    );
   }
   return exportName;
 }
@@ -71,7 +74,8 @@ function exportNameOf(exportName: unknown): string {
  *
  * Calling it on the main thread is allowed and blocks the main thread's event loop for the call,
  * like synckit's createSyncFn: fine in scripts and at startup, not in a request path.
- * @example const loadConfig = syncify<typeof import('./config.js').loadConfig>(new URL('./config.js', import.meta.url), 'loadConfig');
+ * @example const loadConfig = syncify<typeof import('./config.js').loadConfig>(new URL('./config.js', import.meta.url),
+ * 'loadConfig');
  */
 export function syncify<F extends AsyncFn>(
   module: URL | string,
@@ -125,7 +129,10 @@ export function runSync<T = unknown>(target: ModuleTarget | ServiceTarget | stri
     return callService(target.service, args, timeoutOf(target.timeoutMs), runSync) as T;
   }
   if (typeof target !== 'object' || target === null || !('module' in target)) {
-    throw new AlbanyError(ErrorCodes.ERR_ALBANY_UNKNOWN_SERVICE, 'runSync(target): target must be a service name, { service } or { module, export }');
+    throw new AlbanyError(
+      ErrorCodes.ERR_ALBANY_UNKNOWN_SERVICE,
+      'runSync(target): target must be a service name, { service } or { module, export }',
+    );
   }
   refuseInReactor('runSync');
   const spec = moduleSpecifier(target.module);

@@ -25,7 +25,10 @@ export interface ServiceBridge {
 // can load two copies of this file (piscina require()s the entry, the handler is import()ed), and the
 // handler's runSync must see the bridge the entry installed.
 const STATE = Symbol.for('albany.sync.serviceBridge');
-const state = ((globalThis as Record<symbol, unknown>)[STATE] ??= { bridge: null, nextId: 1 }) as { bridge: ServiceBridge | null; nextId: number };
+const state = ((globalThis as Record<symbol, unknown>)[STATE] ??= { bridge: null, nextId: 1 }) as {
+  bridge: ServiceBridge | null;
+  nextId: number;
+};
 
 /** Worker side: installs (or, with null, removes) the bridge for the request being handled. */
 export function setServiceBridge(next: ServiceBridge | null): void {
@@ -41,9 +44,10 @@ export function callService(name: string, args: readonly unknown[], timeoutMs: n
   const id = state.nextId++;
   // A task with a request context names it, so the service runs in that request's context.
   const task = contextState.current;
-  const call: ServiceCallMessage = task === undefined || task.taskKey === 0
-    ? { kind: 'service-call', thread: threadId, id, name, args }
-    : { kind: 'service-call', thread: threadId, id, name, args, ctx: task.taskKey };
+  const call: ServiceCallMessage =
+    task === undefined || task.taskKey === 0
+      ? { kind: 'service-call', thread: threadId, id, name, args }
+      : { kind: 'service-call', thread: threadId, id, name, args, ctx: task.taskKey };
   try {
     port.postMessage(call);
   } catch (err) {
@@ -56,9 +60,13 @@ export function callService(name: string, args: readonly unknown[], timeoutMs: n
     const msg = remaining > 0 ? receiveBlocking(port, signal, remaining) : TIMED_OUT;
     if (msg === TIMED_OUT) {
       port.postMessage({ kind: 'service-cancel', thread: threadId, id } satisfies ServiceCancelMessage);
-      throw new AlbanyError(ErrorCodes.ERR_ALBANY_TIMEOUT, `service '${name}' did not answer within ${timeoutMs} ms on the main thread`, {
-        details: { service: name, timeoutMs },
-      });
+      throw new AlbanyError(
+        ErrorCodes.ERR_ALBANY_TIMEOUT,
+        `service '${name}' did not answer within ${timeoutMs} ms on the main thread`,
+        {
+          details: { service: name, timeoutMs },
+        },
+      );
     }
     if (!isServiceResult(msg)) {
       onOtherMessage(msg);
@@ -80,8 +88,14 @@ function noBridge(name: string): AlbanyError {
       { details: { service: name } },
     );
   }
-  const where = isMainThread ? 'on the main thread, which has not provided it' : 'outside a legacy handler (no service bridge on this thread)';
-  return new AlbanyError(ErrorCodes.ERR_ALBANY_UNKNOWN_SERVICE, `runSync('${name}') found no service of that name ${where}`, { details: { service: name } });
+  const where = isMainThread
+    ? 'on the main thread, which has not provided it'
+    : 'outside a legacy handler (no service bridge on this thread)';
+  return new AlbanyError(
+    ErrorCodes.ERR_ALBANY_UNKNOWN_SERVICE,
+    `runSync('${name}') found no service of that name ${where}`,
+    { details: { service: name } },
+  );
 }
 
 function isServiceResult(msg: unknown): msg is ServiceResultMessage {

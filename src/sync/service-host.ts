@@ -38,9 +38,13 @@ export async function handleServiceCall(
   try {
     const fn = registry.get(msg.name);
     if (fn === undefined) {
-      throw new AlbanyError(ErrorCodes.ERR_ALBANY_UNKNOWN_SERVICE, `no service named '${msg.name}' was provided on the main thread (known: ${[...registry.keys()].join(', ') || 'none'})`, {
-        details: { service: msg.name },
-      });
+      throw new AlbanyError(
+        ErrorCodes.ERR_ALBANY_UNKNOWN_SERVICE,
+        `no service named '${msg.name}' was provided on the main thread (known: ${[...registry.keys()].join(', ') || 'none'})`,
+        {
+          details: { service: msg.name },
+        },
+      );
     }
     const bare = async () => fn.apply({ signal: controller.signal }, msg.args as unknown[]);
     // Back in the calling request's context (src/context), when the call names one.

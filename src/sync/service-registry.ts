@@ -10,10 +10,10 @@ export type ServiceFn = (this: ReactorCallContext, ...args: any[]) => unknown;
  * name → function, for this thread. Kept on globalThis so that every copy of this file in a thread
  * (the adapter's and the app's, CJS and ESM, src and dist) shares one registry.
  */
-export const registry = ((globalThis as Record<symbol, unknown>)[Symbol.for('albany.sync.services')] ??= new Map<string, ServiceFn>()) as Map<
+export const registry = ((globalThis as Record<symbol, unknown>)[Symbol.for('albany.sync.services')] ??= new Map<
   string,
   ServiceFn
->;
+>()) as Map<string, ServiceFn>;
 
 /**
  * Registers `fn` under `name` on this (the main) thread. Blocking code in legacy workers reaches it
@@ -21,8 +21,13 @@ export const registry = ((globalThis as Record<symbol, unknown>)[Symbol.for('alb
  * live here (a DB pool, an HTTP agent). Returns a function that withdraws it.
  */
 export function provide(name: string, fn: ServiceFn): () => void {
-  if (typeof name !== 'string' || name === '') throw new AlbanyError(ErrorCodes.ERR_ALBANY_INVALID_CONFIG, 'provide(name, fn): name must be a non-empty string');
-  if (typeof fn !== 'function') throw new AlbanyError(ErrorCodes.ERR_ALBANY_INVALID_CONFIG, `provide('${name}', fn): fn must be a function, got ${typeof fn}`);
+  if (typeof name !== 'string' || name === '')
+    throw new AlbanyError(ErrorCodes.ERR_ALBANY_INVALID_CONFIG, 'provide(name, fn): name must be a non-empty string');
+  if (typeof fn !== 'function')
+    throw new AlbanyError(
+      ErrorCodes.ERR_ALBANY_INVALID_CONFIG,
+      `provide('${name}', fn): fn must be a function, got ${typeof fn}`,
+    );
   registry.set(name, fn);
   return () => {
     if (registry.get(name) === fn) registry.delete(name);

@@ -24,7 +24,12 @@ const waits = new Set<ServiceWait>();
  * returns settles, {@link currentServiceWait} in its async code names it and {@link serviceWaits}
  * lists it.
  */
-export async function runServiceCall<T>(owner: object, threadId: number, service: string, fn: () => Promise<T>): Promise<T> {
+export async function runServiceCall<T>(
+  owner: object,
+  threadId: number,
+  service: string,
+  fn: () => Promise<T>,
+): Promise<T> {
   const wait: ServiceWait = { owner, threadId, service, waitsOn: new Set() };
   waits.add(wait);
   try {

@@ -12,7 +12,8 @@
 //   On timeout the worker posts { kind: 'service-cancel', thread, id } and throws ERR_ALBANY_TIMEOUT.
 //
 // Main side (legacy adapter), in the 'message' listener of that request's port:
-//   if (isServiceMessage(msg)) { void handleServiceCall(msg, (reply, transfer) => postAndWake(port, signal, reply, transfer)); return; }
+// if (isServiceMessage(msg)) { void handleServiceCall(msg, (reply, transfer) => postAndWake(port, signal, reply,
+// transfer)); return; }
 // handleServiceCall runs the provided function on the main loop and replies exactly once (even for
 // an unknown name, a throw, or an uncloneable result). It never rejects.
 //

@@ -10,7 +10,10 @@ import { AlbanyError, ErrorCodes } from '../errors.js';
 export function moduleSpecifier(module: URL | string): string {
   if (module instanceof URL) return module.href;
   if (typeof module !== 'string' || module === '') {
-    throw new AlbanyError(ErrorCodes.ERR_ALBANY_UNKNOWN_SERVICE, `a runSync module must be a URL or a non-empty string, got ${typeof module}`);
+    throw new AlbanyError(
+      ErrorCodes.ERR_ALBANY_UNKNOWN_SERVICE,
+      `a runSync module must be a URL or a non-empty string, got ${typeof module}`,
+    );
   }
   if (isAbsolute(module)) return pathToFileURL(module).href;
   if (/^[a-z][a-z0-9+.-]+:/i.test(module)) return module;

@@ -22,12 +22,29 @@ export class Communicator {
   private finished = false;
   private failure: unknown;
 
-  constructor(app: App, readonly scope: Scope) {
+  constructor(
+    app: App,
+    readonly scope: Scope,
+  ) {
     this.done = Promise.resolve()
-      .then(() => app(scope, () => this.receive(), (m) => this.send(m)))
+      .then(() =>
+        app(
+          scope,
+          () => this.receive(),
+          (m) => this.send(m),
+        ),
+      )
       .then(
-        () => { this.finished = true; this.outboxWaiter?.(); },
-        (error: unknown) => { this.finished = true; this.failure = error; this.outboxWaiter?.(); throw error; },
+        () => {
+          this.finished = true;
+          this.outboxWaiter?.();
+        },
+        (error: unknown) => {
+          this.finished = true;
+          this.failure = error;
+          this.outboxWaiter?.();
+          throw error;
+        },
       );
     // The test may never await `done`; keep a rejection from being reported as unhandled.
     this.done.catch(() => {});
@@ -53,10 +70,14 @@ export class Communicator {
         throw new AlbanyError(ErrorCodes.ERR_ALBANY_TIMEOUT, 'the app returned without sending another message');
       }
       const left = deadline - Date.now();
-      if (left <= 0) throw new AlbanyError(ErrorCodes.ERR_ALBANY_TIMEOUT, `no message from the app within ${timeoutMs} ms`);
+      if (left <= 0)
+        throw new AlbanyError(ErrorCodes.ERR_ALBANY_TIMEOUT, `no message from the app within ${timeoutMs} ms`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
-        this.outboxWaiter = () => { clearTimeout(timer); resolve(); };
+        this.outboxWaiter = () => {
+          clearTimeout(timer);
+          resolve();
+        };
       });
       this.outboxWaiter = undefined;
     }
@@ -105,13 +126,18 @@ export function httpScope(overrides: Partial<HttpScope> & { headers?: Headers } 
 }
 
 /** Reads a complete http response from a communicator: status, headers and the joined body. */
-export async function collectResponse(c: Communicator, timeoutMs = 2000): Promise<{ status: number; headers: Headers; body: Buffer }> {
+export async function collectResponse(
+  c: Communicator,
+  timeoutMs = 2000,
+): Promise<{ status: number; headers: Headers; body: Buffer }> {
   const start = await c.output(timeoutMs);
-  if (start.type !== 'http.response.start') throw new AlbanyError(ErrorCodes.ERR_ALBANY_INVALID_MESSAGE, `expected http.response.start, got ${start.type}`);
+  if (start.type !== 'http.response.start')
+    throw new AlbanyError(ErrorCodes.ERR_ALBANY_INVALID_MESSAGE, `expected http.response.start, got ${start.type}`);
   const chunks: Uint8Array[] = [];
   for (;;) {
     const m = await c.output(timeoutMs);
-    if (m.type !== 'http.response.body') throw new AlbanyError(ErrorCodes.ERR_ALBANY_INVALID_MESSAGE, `expected http.response.body, got ${m.type}`);
+    if (m.type !== 'http.response.body')
+      throw new AlbanyError(ErrorCodes.ERR_ALBANY_INVALID_MESSAGE, `expected http.response.body, got ${m.type}`);
     if (m.body) chunks.push(m.body);
     if (!m.moreBody) break;
   }
@@ -121,7 +147,8 @@ export async function collectResponse(c: Communicator, timeoutMs = 2000): Promis
 /**
  * Runs one whole http request through `app` without a socket: the scope is {@link httpScope}(`scope`),
  * `body` arrives as one chunk (with a `content-length` header added, as any client sends one, unless
- * `scope.headers` has one or a `transfer-encoding`), and the response is collected. Rejects with the app's own error, or
+ * `scope.headers` has one or a `transfer-encoding`), and the response is collected. Rejects with the app's own error,
+ * or
  * `ERR_ALBANY_TIMEOUT` when a message takes longer than `timeoutMs`.
  *
  * ```ts

@@ -12,14 +12,24 @@ const example = readFileSync(new URL('../../examples/apache/fastcgi.conf', impor
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
 async function setup(t: ExecutionContext, app: App): Promise<{ apache: Apache; connections: () => number }> {
-  const fcgi = await serveFastCGI(app, { host: '127.0.0.1', port: 0, lifespan: 'off', logger: quiet, gracefulTimeoutMs: 1000 });
+  const fcgi = await serveFastCGI(app, {
+    host: '127.0.0.1',
+    port: 0,
+    lifespan: 'off',
+    logger: quiet,
+    gracefulTimeoutMs: 1000,
+  });
   let connections = 0;
   fcgi.server.on('connection', () => connections++);
   t.teardown(() => fcgi.close());
-  const apache = await startApache((port) => example
-    .replace('Listen 80', `Listen 127.0.0.1:${port}`)
-    .replace('<VirtualHost *:80>', `<VirtualHost 127.0.0.1:${port}>`)
-    .replace('fcgi://127.0.0.1:9000/', `fcgi://127.0.0.1:${fcgi.port}/`), t);
+  const apache = await startApache(
+    (port) =>
+      example
+        .replace('Listen 80', `Listen 127.0.0.1:${port}`)
+        .replace('<VirtualHost *:80>', `<VirtualHost 127.0.0.1:${port}>`)
+        .replace('fcgi://127.0.0.1:9000/', `fcgi://127.0.0.1:${fcgi.port}/`),
+    t,
+  );
   return { apache, connections: () => connections };
 }
 
@@ -27,8 +37,24 @@ const echo: App = async (scope, receive, send) => {
   const s = scope as HttpScope;
   const body = await readBody(receive);
   if (body === null) return;
-  const info = { method: s.method, path: s.path, rootPath: s.rootPath, query: s.queryString, client: s.client?.[0], scheme: s.scheme, test: s.headers.find(([n]) => n === 'x-test')?.[1], length: body.length };
-  await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'application/json'], ['x-served-by', 'albany']] });
+  const info = {
+    method: s.method,
+    path: s.path,
+    rootPath: s.rootPath,
+    query: s.queryString,
+    client: s.client?.[0],
+    scheme: s.scheme,
+    test: s.headers.find(([n]) => n === 'x-test')?.[1],
+    length: body.length,
+  };
+  await send({
+    type: 'http.response.start',
+    status: 200,
+    headers: [
+      ['content-type', 'application/json'],
+      ['x-served-by', 'albany'],
+    ],
+  });
   await send({ type: 'http.response.body', body: Buffer.from(JSON.stringify(info)) });
 };
 
@@ -39,7 +65,16 @@ test('GET through mod_proxy_fcgi: path, query, headers, client; the FastCGI conn
     const res = await fetch(`${apache.url}/a%20b/c?x=1&y=%2F`, { headers: { 'x-test': `v${i}` } });
     t.is(res.status, 200, apache.log());
     t.is(res.headers.get('x-served-by'), 'albany');
-    t.deepEqual(await res.json(), { method: 'GET', path: '/a b/c', rootPath: '', query: 'x=1&y=%2F', client: '127.0.0.1', scheme: 'http', test: `v${i}`, length: 0 });
+    t.deepEqual(await res.json(), {
+      method: 'GET',
+      path: '/a b/c',
+      rootPath: '',
+      query: 'x=1&y=%2F',
+      client: '127.0.0.1',
+      scheme: 'http',
+      test: `v${i}`,
+      length: 0,
+    });
   }
   t.true(connections() < 5, `enablereuse should keep FastCGI connections open (${connections()} for 5 requests)`);
 });
@@ -66,7 +101,12 @@ test('an upload is streamed: the app sees the first part before the client sends
     async pull(controller) {
       if (step === 0) controller.enqueue(part);
       else if (step === 1) {
-        await Promise.race([sawFirst, new Promise((_, reject) => setTimeout(() => reject(new Error('app saw no data while the upload was still open')), 5000))]);
+        await Promise.race([
+          sawFirst,
+          new Promise((_, reject) =>
+            setTimeout(() => reject(new Error('app saw no data while the upload was still open')), 5000),
+          ),
+        ]);
         controller.enqueue(part);
       } else controller.close();
       step++;
@@ -90,7 +130,12 @@ test('a streamed response reaches the client part by part (flushpackets)', async
   });
   const res = await fetch(`${apache.url}/stream`);
   const reader = res.body!.getReader();
-  const first = await Promise.race([reader.read(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error('first part not passed on while the response was open')), 5000))]);
+  const first = await Promise.race([
+    reader.read(),
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error('first part not passed on while the response was open')), 5000),
+    ),
+  ]);
   t.is(Buffer.from(first.value!).toString(), 'first;');
   release();
   let rest = '';
@@ -121,6 +166,11 @@ test('a client that goes away mid-upload is seen by the app as http.disconnect',
   socket.write(`POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n${'a'.repeat(20_000)}`);
   await appStarted;
   socket.destroy();
-  await Promise.race([appSawDisconnect, new Promise((_, reject) => setTimeout(() => reject(new Error(`no disconnect within 10 s\n${apache.log()}`)), 10_000))]);
+  await Promise.race([
+    appSawDisconnect,
+    new Promise((_, reject) =>
+      setTimeout(() => reject(new Error(`no disconnect within 10 s\n${apache.log()}`)), 10_000),
+    ),
+  ]);
   t.pass();
 });

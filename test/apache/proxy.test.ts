@@ -13,16 +13,22 @@ import { startServer } from '../helpers/server.js';
 const example = readFileSync(new URL('../../examples/apache/proxy.conf', import.meta.url), 'utf8');
 
 function apacheFor(t: ExecutionContext, backend: number): Promise<Apache> {
-  return startApache((port) => example
-    .replace('Listen 80', `Listen 127.0.0.1:${port}`)
-    .replace('<VirtualHost *:80>', `<VirtualHost 127.0.0.1:${port}>`)
-    .replaceAll('http://127.0.0.1:8001/', `http://127.0.0.1:${backend}/`), t);
+  return startApache(
+    (port) =>
+      example
+        .replace('Listen 80', `Listen 127.0.0.1:${port}`)
+        .replace('<VirtualHost *:80>', `<VirtualHost 127.0.0.1:${port}>`)
+        .replaceAll('http://127.0.0.1:8001/', `http://127.0.0.1:${backend}/`),
+    t,
+  );
 }
 
 test('--workers 2 behind mod_proxy_http: answers from the workers, the real client and Host via --proxy-headers', async (t) => {
   if (!requireApache(t)) return;
   const backend = await freePort();
-  const run = albany(['serve', fixture('whoami.mjs'), '--port', String(backend), '--workers', '2', '--proxy-headers'], { timeoutMs: 90_000 });
+  const run = albany(['serve', fixture('whoami.mjs'), '--port', String(backend), '--workers', '2', '--proxy-headers'], {
+    timeoutMs: 90_000,
+  });
   t.teardown(() => run.child.kill('SIGKILL'));
   await listening(run, 2);
   const workers = new Set([...run.stdout().matchAll(/\(worker (\d+)\)/g)].map((m) => m[1]!));
@@ -36,7 +42,7 @@ test('--workers 2 behind mod_proxy_http: answers from the workers, the real clie
     // Apache appends the peer it saw (127.0.0.1, trusted) to the client's list; the walk goes past it.
     t.is(client, '6.6.6.6');
     t.is(scheme, 'http');
-    t.is(host, `127.0.0.1:${apache.port}`, 'ProxyPreserveHost passes the client\'s Host');
+    t.is(host, `127.0.0.1:${apache.port}`, "ProxyPreserveHost passes the client's Host");
   }
   run.child.kill('SIGTERM');
   t.is((await run.exit).code, 0);
@@ -100,7 +106,12 @@ test('an upload streams through, a streamed response comes back part by part, a 
     async pull(controller) {
       if (step === 0) controller.enqueue(part);
       else if (step === 1) {
-        await Promise.race([sawFirst, new Promise((_, reject) => setTimeout(() => reject(new Error('app saw no data while the upload was still open')), 5000))]);
+        await Promise.race([
+          sawFirst,
+          new Promise((_, reject) =>
+            setTimeout(() => reject(new Error('app saw no data while the upload was still open')), 5000),
+          ),
+        ]);
         controller.enqueue(part);
       } else controller.close();
       step++;
@@ -112,7 +123,12 @@ test('an upload streams through, a streamed response comes back part by part, a 
 
   const res = await fetch(`${apache.url}/stream`);
   const reader = res.body!.getReader();
-  const first = await Promise.race([reader.read(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error('first part not passed on while the response was open')), 5000))]);
+  const first = await Promise.race([
+    reader.read(),
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error('first part not passed on while the response was open')), 5000),
+    ),
+  ]);
   t.is(Buffer.from(first.value!).toString(), 'first;');
   release();
   let rest = '';
@@ -128,6 +144,11 @@ test('an upload streams through, a streamed response comes back part by part, a 
   socket.write(`POST /abort HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n${'a'.repeat(20_000)}`);
   await new Promise((r) => setTimeout(r, 300));
   socket.destroy();
-  await Promise.race([appSawDisconnect, new Promise((_, reject) => setTimeout(() => reject(new Error(`no disconnect within 10 s\n${apache.log()}`)), 10_000))]);
+  await Promise.race([
+    appSawDisconnect,
+    new Promise((_, reject) =>
+      setTimeout(() => reject(new Error(`no disconnect within 10 s\n${apache.log()}`)), 10_000),
+    ),
+  ]);
   t.pass();
 });

@@ -23,7 +23,10 @@ test.serial('text lines: time, client, request line, status, bytes, duration and
   const second = await fetch(`${url}/other`);
   t.is(await second.text(), 'ok /other');
   const [first, next] = await accessLines(run, 2, isAccess);
-  t.regex(first!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z 127\.0\.0\.1:\d+ "GET \/hello\?x=1 HTTP\/1\.1" 200 9 \d+(\.\d+)?ms req-abc-123$/);
+  t.regex(
+    first!,
+    /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z 127\.0\.0\.1:\d+ "GET \/hello\?x=1 HTTP\/1\.1" 200 9 \d+(\.\d+)?ms req-abc-123$/,
+  );
   // Without x-request-id, one is made up: a per-process prefix and a counter.
   t.regex(next!, /"GET \/other HTTP\/1\.1" 200 9 [\d.]+ms [0-9a-f]{12}-[0-9a-z]+$/);
   run.child.kill('SIGTERM');
@@ -38,7 +41,14 @@ test.serial('--log-format json: one JSON object per line, for the direct fromFet
   t.is(await res.text(), 'fetched /f%22q');
   const [line] = await accessLines(run, 1, (l) => l.startsWith('{'));
   const record = JSON.parse(line!) as Record<string, unknown>;
-  t.like(record, { method: 'GET', path: '/f%22q', httpVersion: '1.1', status: 200, bytes: 14, requestId: 'id "quoted"' });
+  t.like(record, {
+    method: 'GET',
+    path: '/f%22q',
+    httpVersion: '1.1',
+    status: 200,
+    bytes: 14,
+    requestId: 'id "quoted"',
+  });
   t.regex(String(record.client), /^127\.0\.0\.1:\d+$/);
   t.true(typeof record.durationMs === 'number' && record.durationMs >= 0);
   t.false(Number.isNaN(Date.parse(String(record.time))));
@@ -47,7 +57,17 @@ test.serial('--log-format json: one JSON object per line, for the direct fromFet
 });
 
 test.serial('legacy handlers are logged, and refusals (413) too', async (t) => {
-  const run = albany(['serve', '--legacy', fixture('legacy-plain.mjs'), '--port', '0', '--max-body-size', '4', '--pool-max-threads', '1']);
+  const run = albany([
+    'serve',
+    '--legacy',
+    fixture('legacy-plain.mjs'),
+    '--port',
+    '0',
+    '--max-body-size',
+    '4',
+    '--pool-max-threads',
+    '1',
+  ]);
   t.teardown(() => run.child.kill('SIGKILL'));
   const url = await listening(run);
   t.is(await (await fetch(`${url}/legacy`)).text(), 'handle /legacy');
@@ -76,7 +96,10 @@ test.serial('a client that leaves before the response is logged as 499', async (
   const run = albany(['serve', fixture('ops-app.mjs'), '--port', '0', '--lifespan', 'off']);
   t.teardown(() => run.child.kill('SIGKILL'));
   const url = await listening(run);
-  const error = await fetch(`${url}/hang`, { signal: AbortSignal.timeout(300) }).then(() => undefined, (e: unknown) => e);
+  const error = await fetch(`${url}/hang`, { signal: AbortSignal.timeout(300) }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   t.is((error as DOMException).name, 'TimeoutError');
   const [line] = await accessLines(run, 1, isAccess);
   t.regex(line!, /"GET \/hang HTTP\/1\.1" 499 0 /);
@@ -84,11 +107,14 @@ test.serial('a client that leaves before the response is logged as 499', async (
   await run.exit;
 });
 
-test.serial('--access-log and --no-access-log together are refused; a bad --log-format names the choices', async (t) => {
-  const both = albany(['serve', fixture('ops-app.mjs'), '--access-log', '--no-access-log']);
-  t.is((await both.exit).code, 2);
-  t.is(both.stderr(), 'albany: give either --access-log or --no-access-log, not both\n');
-  const bad = albany(['serve', fixture('ops-app.mjs'), '--log-format', 'xml']);
-  t.is((await bad.exit).code, 2);
-  t.is(bad.stderr(), 'albany: --log-format must be one of text, json, got "xml"\n');
-});
+test.serial(
+  '--access-log and --no-access-log together are refused; a bad --log-format names the choices',
+  async (t) => {
+    const both = albany(['serve', fixture('ops-app.mjs'), '--access-log', '--no-access-log']);
+    t.is((await both.exit).code, 2);
+    t.is(both.stderr(), 'albany: give either --access-log or --no-access-log, not both\n');
+    const bad = albany(['serve', fixture('ops-app.mjs'), '--log-format', 'xml']);
+    t.is((await bad.exit).code, 2);
+    t.is(bad.stderr(), 'albany: --log-format must be one of text, json, got "xml"\n');
+  },
+);

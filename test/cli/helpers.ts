@@ -43,7 +43,10 @@ export async function listening(run: CliRun, count = 1): Promise<string> {
   for (;;) {
     const urls = [...run.stdout().matchAll(/albany: listening on (https?:\/\/\S+)/g)].map((m) => m[1]!);
     if (urls.length >= count) return urls[0]!;
-    const exited = await Promise.race([run.exit.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 25))]);
+    const exited = await Promise.race([
+      run.exit.then(() => true),
+      new Promise<false>((r) => setTimeout(() => r(false), 25)),
+    ]);
     if (exited) throw new Error(`albany exited before listening:\n${run.stderr()}`);
   }
 }

@@ -8,10 +8,26 @@ const abs = (name: string) => resolve(root, fixture(name));
 
 const broken: Array<[string, string, RegExp]> = [
   ['a missing file', 'no-such-handler.mjs', /^albany: legacy module not found: \S+no-such-handler\.mjs$/],
-  ['a missing export (listing the exports there are)', 'legacy-plain.mjs:nothere', /^albany: legacy module \S+legacy-plain\.mjs has no function export "nothere" \(exports: handle, other\)$/],
-  ['a syntax error (with its line)', 'legacy-syntax.mjs', /^albany: legacy module \S+legacy-syntax\.mjs:4 has a syntax error: Unexpected identifier 'body'$/],
-  ['a handler whose style cannot be told (naming --legacy-style)', 'legacy-two-params.mjs', /^albany: cannot tell whether export "default" of \S+legacy-two-params\.mjs is WSGI .* \(here: --legacy-style wsgi\|plain\|node\)$/],
-  ['a throw at import time (with its line)', 'legacy-throws.mjs', /^albany: legacy module \S+legacy-throws\.mjs:3 threw while loading: Error: cannot open \/var\/lib\/app\.db$/],
+  [
+    'a missing export (listing the exports there are)',
+    'legacy-plain.mjs:nothere',
+    /^albany: legacy module \S+legacy-plain\.mjs has no function export "nothere" \(exports: handle, other\)$/,
+  ],
+  [
+    'a syntax error (with its line)',
+    'legacy-syntax.mjs',
+    /^albany: legacy module \S+legacy-syntax\.mjs:4 has a syntax error: Unexpected identifier 'body'$/,
+  ],
+  [
+    'a handler whose style cannot be told (naming --legacy-style)',
+    'legacy-two-params.mjs',
+    /^albany: cannot tell whether export "default" of \S+legacy-two-params\.mjs is WSGI .* \(here: --legacy-style wsgi\|plain\|node\)$/,
+  ],
+  [
+    'a throw at import time (with its line)',
+    'legacy-throws.mjs',
+    /^albany: legacy module \S+legacy-throws\.mjs:3 threw while loading: Error: cannot open \/var\/lib\/app\.db$/,
+  ],
 ];
 
 for (const [name, target, expected] of broken) {
@@ -26,14 +42,21 @@ for (const [name, target, expected] of broken) {
   });
 }
 
-test.serial('--legacy with a broken module and --workers 2 still exits 2 with one line (the primary checks it)', async (t) => {
-  const run = albany(['serve', '--legacy', fixture('legacy-throws.mjs'), '--port', '0', '--workers', '2']);
-  t.is((await run.exit).code, 2, run.stderr());
-  t.is(lines(run.stderr()).length, 1, run.stderr());
-  t.regex(run.stderr(), /legacy-throws\.mjs:3 threw while loading/);
-});
+test.serial(
+  '--legacy with a broken module and --workers 2 still exits 2 with one line (the primary checks it)',
+  async (t) => {
+    const run = albany(['serve', '--legacy', fixture('legacy-throws.mjs'), '--port', '0', '--workers', '2']);
+    t.is((await run.exit).code, 2, run.stderr());
+    t.is(lines(run.stderr()).length, 1, run.stderr());
+    t.regex(run.stderr(), /legacy-throws\.mjs:3 threw while loading/);
+  },
+);
 
-for (const [spec, body] of [['legacy-plain.mjs', 'handle /a/b'], ['legacy-plain.mjs:other', 'other /a/b'], ['legacy-plain.mjs:handle', 'handle /a/b']] as const) {
+for (const [spec, body] of [
+  ['legacy-plain.mjs', 'handle /a/b'],
+  ['legacy-plain.mjs:other', 'other /a/b'],
+  ['legacy-plain.mjs:handle', 'handle /a/b'],
+] as const) {
   test.serial(`--legacy ${spec} serves that export`, async (t) => {
     const run = albany(['serve', '--legacy', fixture(spec), '--host', '127.0.0.1', '--port', '0']);
     t.teardown(() => run.child.kill('SIGKILL'));

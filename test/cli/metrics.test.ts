@@ -7,11 +7,13 @@ import { freePort } from '../helpers/nginx.js';
 
 function get(url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    http.get(url, { agent: false }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode!, body }));
-    }).on('error', reject);
+    http
+      .get(url, { agent: false }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+      })
+      .on('error', reject);
   });
 }
 
@@ -25,9 +27,12 @@ function sample(text: string, series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
-test('--workers 2 --metrics: the primary serves one /metrics with every worker\'s requests summed', async (t) => {
+test("--workers 2 --metrics: the primary serves one /metrics with every worker's requests summed", async (t) => {
   const [port, metricsPort] = [await freePort(), await freePort()];
-  const run = albany(['serve', fixture('hello.ts'), '--port', String(port), '--workers', '2', '--metrics', String(metricsPort)], { timeoutMs: 90_000 });
+  const run = albany(
+    ['serve', fixture('hello.ts'), '--port', String(port), '--workers', '2', '--metrics', String(metricsPort)],
+    { timeoutMs: 90_000 },
+  );
   t.teardown(() => run.child.kill('SIGKILL'));
   const url = await listening(run, 2);
   await metricsUp(run);

@@ -38,50 +38,71 @@ test.serial('--limit-concurrency 2: a third request in flight gets 503 at once, 
   t.is(await third.text(), 'Service Unavailable');
   t.true(Date.now() - started < 1500, 'refused without waiting for the slow ones');
   const done = await Promise.all(slow);
-  t.deepEqual(done.map((r) => r.status), [200, 200]);
+  t.deepEqual(
+    done.map((r) => r.status),
+    [200, 200],
+  );
   // Below the limit again.
   t.is((await fetch(`${url}/hello`)).status, 200);
   t.is(await stop(run), 0);
 });
 
-test.serial('--request-timeout cuts a hung gateway app: 504 when nothing was sent, and the app gets http.disconnect', async (t) => {
-  const run = albany(['serve', app, '--port', '0', '--lifespan', 'off', '--request-timeout', '1000']);
-  t.teardown(() => run.child.kill('SIGKILL'));
-  const url = await listening(run);
-  const started = Date.now();
-  const res = await fetch(`${url}/hang`, { signal: AbortSignal.timeout(8000) });
-  const took = Date.now() - started;
-  t.is(res.status, 504);
-  t.is(await res.text(), 'Gateway Timeout');
-  t.true(took >= 950 && took < 5000, `took ${took} ms`);
-  t.true(await until(() => run.stderr().includes('app: /hang got http.disconnect')), run.stderr());
-  t.regex(run.stderr(), /warn: request timeout \(1000 ms\) for "GET \/hang HTTP\/1\.1": answered 504/);
-  t.is(await stop(run), 0);
-});
+test.serial(
+  '--request-timeout cuts a hung gateway app: 504 when nothing was sent, and the app gets http.disconnect',
+  async (t) => {
+    const run = albany(['serve', app, '--port', '0', '--lifespan', 'off', '--request-timeout', '1000']);
+    t.teardown(() => run.child.kill('SIGKILL'));
+    const url = await listening(run);
+    const started = Date.now();
+    const res = await fetch(`${url}/hang`, { signal: AbortSignal.timeout(8000) });
+    const took = Date.now() - started;
+    t.is(res.status, 504);
+    t.is(await res.text(), 'Gateway Timeout');
+    t.true(took >= 950 && took < 5000, `took ${took} ms`);
+    t.true(await until(() => run.stderr().includes('app: /hang got http.disconnect')), run.stderr());
+    t.regex(run.stderr(), /warn: request timeout \(1000 ms\) for "GET \/hang HTTP\/1\.1": answered 504/);
+    t.is(await stop(run), 0);
+  },
+);
 
-test.serial('--request-timeout after the response started: the connection is closed, the app gets http.disconnect', async (t) => {
-  const run = albany(['serve', app, '--port', '0', '--lifespan', 'off', '--request-timeout', '1000']);
-  t.teardown(() => run.child.kill('SIGKILL'));
-  const url = await listening(run);
-  const started = Date.now();
-  const outcome = await new Promise<{ body: string; error: string | undefined }>((resolve) => {
-    http.get(`${url}/hang-after-start`, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('error', (e) => resolve({ body, error: (e as NodeJS.ErrnoException).code ?? e.message }));
-      res.on('end', () => resolve({ body, error: undefined }));
+test.serial(
+  '--request-timeout after the response started: the connection is closed, the app gets http.disconnect',
+  async (t) => {
+    const run = albany(['serve', app, '--port', '0', '--lifespan', 'off', '--request-timeout', '1000']);
+    t.teardown(() => run.child.kill('SIGKILL'));
+    const url = await listening(run);
+    const started = Date.now();
+    const outcome = await new Promise<{ body: string; error: string | undefined }>((resolve) => {
+      http.get(`${url}/hang-after-start`, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('error', (e) => resolve({ body, error: (e as NodeJS.ErrnoException).code ?? e.message }));
+        res.on('end', () => resolve({ body, error: undefined }));
+      });
     });
-  });
-  t.is(outcome.body, 'partial');
-  t.is(outcome.error, 'ECONNRESET');
-  t.true(Date.now() - started < 5000);
-  t.true(await until(() => run.stderr().includes('app: /hang-after-start got http.disconnect')), run.stderr());
-  t.regex(run.stderr(), /response cut, connection closed/);
-  t.is(await stop(run), 0);
-});
+    t.is(outcome.body, 'partial');
+    t.is(outcome.error, 'ECONNRESET');
+    t.true(Date.now() - started < 5000);
+    t.true(await until(() => run.stderr().includes('app: /hang-after-start got http.disconnect')), run.stderr());
+    t.regex(run.stderr(), /response cut, connection closed/);
+    t.is(await stop(run), 0);
+  },
+);
 
 test.serial('--max-requests 3 --workers 1: the worker is replaced after 3 requests and no request fails', async (t) => {
-  const run = albany(['serve', app, '--port', '0', '--lifespan', 'off', '--workers', '1', '--max-requests', '3', '--no-access-log']);
+  const run = albany([
+    'serve',
+    app,
+    '--port',
+    '0',
+    '--lifespan',
+    'off',
+    '--workers',
+    '1',
+    '--max-requests',
+    '3',
+    '--no-access-log',
+  ]);
   t.teardown(() => run.child.kill('SIGKILL'));
   const url = await listening(run);
   const pids: string[] = [];
@@ -100,26 +121,32 @@ test.serial('--max-requests 3 --workers 1: the worker is replaced after 3 reques
   t.is(await stop(run), 0);
 });
 
-test.serial('--max-requests without --workers, and --max-requests-jitter alone, are refused with one line', async (t) => {
-  const alone = albany(['serve', app, '--max-requests', '100']);
-  t.is((await alone.exit).code, 2);
-  t.regex(alone.stderr(), /^albany: --max-requests needs --workers N \(also --workers 1\)/);
-  t.is(lines(alone.stderr()).length, 1);
-  const jitter = albany(['serve', app, '--workers', '2', '--max-requests-jitter', '5']);
-  t.is((await jitter.exit).code, 2);
-  t.is(jitter.stderr(), 'albany: --max-requests-jitter needs --max-requests N\n');
-});
+test.serial(
+  '--max-requests without --workers, and --max-requests-jitter alone, are refused with one line',
+  async (t) => {
+    const alone = albany(['serve', app, '--max-requests', '100']);
+    t.is((await alone.exit).code, 2);
+    t.regex(alone.stderr(), /^albany: --max-requests needs --workers N \(also --workers 1\)/);
+    t.is(lines(alone.stderr()).length, 1);
+    const jitter = albany(['serve', app, '--workers', '2', '--max-requests-jitter', '5']);
+    t.is((await jitter.exit).code, 2);
+    t.is(jitter.stderr(), 'albany: --max-requests-jitter needs --max-requests N\n');
+  },
+);
 
-test.serial('SIGHUP on a single process is logged and ignored: it keeps serving, and SIGTERM still runs lifespan shutdown', async (t) => {
-  const run = albany(['serve', app, '--port', '0']);
-  t.teardown(() => run.child.kill('SIGKILL'));
-  const url = await listening(run);
-  run.child.kill('SIGHUP');
-  t.true(await until(() => run.stderr().includes('SIGHUP ignored')), run.stderr());
-  t.is(await (await fetch(`${url}/after-hup`)).text(), 'ok /after-hup');
-  t.is(await stop(run), 0);
-  t.regex(run.stderr(), /app: lifespan\.shutdown/);
-});
+test.serial(
+  'SIGHUP on a single process is logged and ignored: it keeps serving, and SIGTERM still runs lifespan shutdown',
+  async (t) => {
+    const run = albany(['serve', app, '--port', '0']);
+    t.teardown(() => run.child.kill('SIGKILL'));
+    const url = await listening(run);
+    run.child.kill('SIGHUP');
+    t.true(await until(() => run.stderr().includes('SIGHUP ignored')), run.stderr());
+    t.is(await (await fetch(`${url}/after-hup`)).text(), 'ok /after-hup');
+    t.is(await stop(run), 0);
+    t.regex(run.stderr(), /app: lifespan\.shutdown/);
+  },
+);
 
 test.serial('a port in use with --workers 2 exits 1 once, with one line', async (t) => {
   const blocker = net.createServer();
@@ -127,7 +154,9 @@ test.serial('a port in use with --workers 2 exits 1 once, with one line', async 
   await once(blocker, 'listening');
   t.teardown(() => blocker.close());
   const port = (blocker.address() as AddressInfo).port;
-  const run = albany(['serve', app, '--port', String(port), '--workers', '2', '--lifespan', 'off'], { timeoutMs: 20_000 });
+  const run = albany(['serve', app, '--port', String(port), '--workers', '2', '--lifespan', 'off'], {
+    timeoutMs: 20_000,
+  });
   const { code } = await run.exit;
   t.is(code, 1, run.stderr());
   const errors = lines(run.stderr()).filter((l) => !l.startsWith('info:'));
@@ -135,7 +164,7 @@ test.serial('a port in use with --workers 2 exits 1 once, with one line', async 
   t.regex(errors[0]!, new RegExp(`^albany: (listen|bind) EADDRINUSE.*127\\.0\\.0\\.1:${port}$`));
 });
 
-test.serial('an unhandled rejection is logged with albany\'s prefix and the process keeps serving', async (t) => {
+test.serial("an unhandled rejection is logged with albany's prefix and the process keeps serving", async (t) => {
   const run = albany(['serve', app, '--port', '0', '--lifespan', 'off']);
   t.teardown(() => run.child.kill('SIGKILL'));
   const url = await listening(run);
@@ -146,20 +175,31 @@ test.serial('an unhandled rejection is logged with albany\'s prefix and the proc
   t.is(await stop(run), 0);
 });
 
-test.serial('an app that declares content-length: 10 and sends 3 bytes: logged, and the client is cut at once', async (t) => {
-  const run = albany(['serve', app, '--port', '0', '--lifespan', 'off']);
-  t.teardown(() => run.child.kill('SIGKILL'));
-  const url = await listening(run);
-  const started = Date.now();
-  const error = await fetch(`${url}/short`, { signal: AbortSignal.timeout(8000) }).then((r) => r.text()).then(() => undefined, (e: unknown) => e as Error);
-  t.truthy(error);
-  t.not((error as Error).name, 'TimeoutError');
-  t.true(Date.now() - started < 3000);
-  t.true(await until(() => run.stderr().includes('ERR_HTTP_CONTENT_LENGTH_MISMATCH')), run.stderr());
-  t.regex(run.stderr(), /error: exception in app for "GET \/short HTTP\/1\.1": Error \[ERR_HTTP_CONTENT_LENGTH_MISMATCH\]/);
-  t.is(await (await fetch(`${url}/next`)).text(), 'ok /next');
-  t.is(await stop(run), 0);
-});
+test.serial(
+  'an app that declares content-length: 10 and sends 3 bytes: logged, and the client is cut at once',
+  async (t) => {
+    const run = albany(['serve', app, '--port', '0', '--lifespan', 'off']);
+    t.teardown(() => run.child.kill('SIGKILL'));
+    const url = await listening(run);
+    const started = Date.now();
+    const error = await fetch(`${url}/short`, { signal: AbortSignal.timeout(8000) })
+      .then((r) => r.text())
+      .then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+    t.truthy(error);
+    t.not((error as Error).name, 'TimeoutError');
+    t.true(Date.now() - started < 3000);
+    t.true(await until(() => run.stderr().includes('ERR_HTTP_CONTENT_LENGTH_MISMATCH')), run.stderr());
+    t.regex(
+      run.stderr(),
+      /error: exception in app for "GET \/short HTTP\/1\.1": Error \[ERR_HTTP_CONTENT_LENGTH_MISMATCH\]/,
+    );
+    t.is(await (await fetch(`${url}/next`)).text(), 'ok /next');
+    t.is(await stop(run), 0);
+  },
+);
 
 test.serial('a WebSocket upgrade to an app that ignores websocket scopes gets 403 and no stack', async (t) => {
   const run = albany(['serve', app, '--port', '0', '--lifespan', 'off']);
@@ -170,26 +210,47 @@ test.serial('a WebSocket upgrade to an app that ignores websocket scopes gets 40
   t.is(res.statusCode, 403);
   res.resume();
   t.true(await until(() => run.stderr().includes('websocket /socket')), run.stderr());
-  t.regex(run.stderr(), /warn: websocket \/socket: the app answered with an http message \(it does not handle websocket scopes\); refused with 403/);
+  t.regex(
+    run.stderr(),
+    /warn: websocket \/socket: the app answered with an http message \(it does not handle websocket scopes\); refused with 403/,
+  );
   t.false(/\n\s+at /.test(run.stderr()), run.stderr());
   t.is(await stop(run), 0);
 });
 
-test.serial('--request-timeout on the direct fromFetch path: 504, and the handler\'s late answer is dropped without an error', async (t) => {
-  const run = albany(['serve', fixture('fetch-hello.mjs'), '--port', '0', '--lifespan', 'off', '--request-timeout', '500']);
-  t.teardown(() => run.child.kill('SIGKILL'));
-  const url = await listening(run);
-  const res = await fetch(`${url}/late`, { signal: AbortSignal.timeout(8000) });
-  t.is(res.status, 504);
-  await new Promise((r) => setTimeout(r, 2000)); // the handler answers meanwhile
-  t.is(await (await fetch(`${url}/next`)).text(), 'fetched /next');
-  t.regex(run.stderr(), /warn: request timeout \(500 ms\) for "GET \/late HTTP\/1\.1": answered 504/);
-  t.false(run.stderr().includes('exception in app'), run.stderr());
-  t.is(await stop(run), 0);
-});
+test.serial(
+  "--request-timeout on the direct fromFetch path: 504, and the handler's late answer is dropped without an error",
+  async (t) => {
+    const run = albany([
+      'serve',
+      fixture('fetch-hello.mjs'),
+      '--port',
+      '0',
+      '--lifespan',
+      'off',
+      '--request-timeout',
+      '500',
+    ]);
+    t.teardown(() => run.child.kill('SIGKILL'));
+    const url = await listening(run);
+    const res = await fetch(`${url}/late`, { signal: AbortSignal.timeout(8000) });
+    t.is(res.status, 504);
+    await new Promise((r) => setTimeout(r, 2000)); // the handler answers meanwhile
+    t.is(await (await fetch(`${url}/next`)).text(), 'fetched /next');
+    t.regex(run.stderr(), /warn: request timeout \(500 ms\) for "GET \/late HTTP\/1\.1": answered 504/);
+    t.false(run.stderr().includes('exception in app'), run.stderr());
+    t.is(await stop(run), 0);
+  },
+);
 
-test.serial('--limit-concurrency, --max-requests and the access log flags are refused with --fastcgi, by name', async (t) => {
-  const run = albany(['serve', app, '--fastcgi', '127.0.0.1:0', '--limit-concurrency', '3', '--log-format', 'json']);
-  t.is((await run.exit).code, 2);
-  t.is(run.stderr(), 'albany: --limit-concurrency, --log-format act on the HTTP server only, not with --fastcgi (nginx in front keeps the access log and limits)\n');
-});
+test.serial(
+  '--limit-concurrency, --max-requests and the access log flags are refused with --fastcgi, by name',
+  async (t) => {
+    const run = albany(['serve', app, '--fastcgi', '127.0.0.1:0', '--limit-concurrency', '3', '--log-format', 'json']);
+    t.is((await run.exit).code, 2);
+    t.is(
+      run.stderr(),
+      'albany: --limit-concurrency, --log-format act on the HTTP server only, not with --fastcgi (nginx in front keeps the access log and limits)\n',
+    );
+  },
+);

@@ -18,11 +18,13 @@ const appSource = (body: string) => `export default async (scope, receive, send)
 /** One request on a new connection (so round-robin would show every worker). */
 function fresh(url: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    http.get(url, { agent: false }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve(body));
-    }).on('error', reject);
+    http
+      .get(url, { agent: false }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve(body));
+      })
+      .on('error', reject);
   });
 }
 
@@ -31,7 +33,10 @@ async function until(url: string, prefix: string, timeoutMs = 20_000): Promise<s
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
-    last = await fetch(url).then((r) => r.text(), (e: Error) => `error ${e.message}`);
+    last = await fetch(url).then(
+      (r) => r.text(),
+      (e: Error) => `error ${e.message}`,
+    );
     if (last.startsWith(prefix)) return last;
     await delay(100);
   }

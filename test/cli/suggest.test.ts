@@ -37,10 +37,12 @@ test('config --suggest PORT against albany serve --legacy: advice for a sleep-bo
   t.true(await stderrShows(serve, /metrics at http/), serve.stderr());
   // Two threads, 24 requests of 250 ms at once: a queue the whole time, next to no CPU.
   const statuses = await Promise.all(
-    Array.from({ length: 24 }, () => fetch(`${url}/?ms=250`).then(async (r) => {
-      await r.text();
-      return r.status;
-    })),
+    Array.from({ length: 24 }, () =>
+      fetch(`${url}/?ms=250`).then(async (r) => {
+        await r.text();
+        return r.status;
+      }),
+    ),
   );
   t.deepEqual(new Set(statuses), new Set([200]));
 

@@ -9,20 +9,35 @@ import { testCert } from '../helpers/tls.js';
 const cert = testCert();
 
 const curl = (args: string[]) =>
-  new Promise<string>((resolve, reject) => execFile('curl', args, (error, stdout) => (error ? reject(error) : resolve(stdout))));
+  new Promise<string>((resolve, reject) =>
+    execFile('curl', args, (error, stdout) => (error ? reject(error) : resolve(stdout))),
+  );
 
 test('--ssl-keyfile/--ssl-certfile serve HTTPS: HTTP/2 to curl --http2, HTTP/1.1 to https.get, graceful stop', async (t) => {
-  const run = albany(['serve', fixture('hello.ts'), '--port', '0', '--ssl-keyfile', cert.keyfile, '--ssl-certfile', cert.certfile, '--ssl-ca', cert.certfile]);
+  const run = albany([
+    'serve',
+    fixture('hello.ts'),
+    '--port',
+    '0',
+    '--ssl-keyfile',
+    cert.keyfile,
+    '--ssl-certfile',
+    cert.certfile,
+    '--ssl-ca',
+    cert.certfile,
+  ]);
   t.teardown(() => run.child.kill('SIGKILL'));
   const url = await listening(run);
   t.regex(url, /^https:\/\/127\.0\.0\.1:\d+$/);
   t.is(await curl(['-sk', '--http2', '-w', ' %{http_version}', `${url}/h2`]), 'hello from /h2 2');
   const h1 = await new Promise<string>((resolve, reject) => {
-    https.get(`${url}/h1`, { ca: cert.cert }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve(`${res.httpVersion} ${body}`));
-    }).on('error', reject);
+    https
+      .get(`${url}/h1`, { ca: cert.cert }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve(`${res.httpVersion} ${body}`));
+      })
+      .on('error', reject);
   });
   t.is(h1, '1.1 hello from /h1');
   run.child.kill('SIGTERM');
@@ -33,9 +48,15 @@ test('TLS flag mistakes exit 2 with one line naming the flag', async (t) => {
   const cases: Array<[string[], RegExp]> = [
     [['--ssl-keyfile', cert.keyfile], /give both --ssl-keyfile and --ssl-certfile/],
     [['--ssl-ca', cert.certfile], /--ssl-ca needs --ssl-keyfile and --ssl-certfile/],
-    [['--ssl-keyfile', '/nonexistent/key.pem', '--ssl-certfile', cert.certfile], /--ssl-keyfile \/nonexistent\/key\.pem: cannot read it \(ENOENT\)/],
+    [
+      ['--ssl-keyfile', '/nonexistent/key.pem', '--ssl-certfile', cert.certfile],
+      /--ssl-keyfile \/nonexistent\/key\.pem: cannot read it \(ENOENT\)/,
+    ],
     [['--ssl-keyfile', cert.certfile, '--ssl-certfile', cert.certfile], /TLS key or certificate refused/],
-    [['--ssl-keyfile', cert.keyfile, '--ssl-certfile', cert.certfile, '--fastcgi', '127.0.0.1:0'], /--ssl-keyfile does not apply to --fastcgi/],
+    [
+      ['--ssl-keyfile', cert.keyfile, '--ssl-certfile', cert.certfile, '--fastcgi', '127.0.0.1:0'],
+      /--ssl-keyfile does not apply to --fastcgi/,
+    ],
   ];
   for (const [flags, message] of cases) {
     const run = albany(['serve', fixture('hello.ts'), '--port', '0', ...flags]);
@@ -48,7 +69,21 @@ test('TLS flag mistakes exit 2 with one line naming the flag', async (t) => {
 });
 
 test('--workers 2 with TLS: both workers serve HTTP/2 on the shared port', async (t) => {
-  const run = albany(['serve', fixture('whoami.mjs'), '--port', '0', '--workers', '2', '--ssl-keyfile', cert.keyfile, '--ssl-certfile', cert.certfile], { timeoutMs: 90_000 });
+  const run = albany(
+    [
+      'serve',
+      fixture('whoami.mjs'),
+      '--port',
+      '0',
+      '--workers',
+      '2',
+      '--ssl-keyfile',
+      cert.keyfile,
+      '--ssl-certfile',
+      cert.certfile,
+    ],
+    { timeoutMs: 90_000 },
+  );
   t.teardown(() => run.child.kill('SIGKILL'));
   const url = await listening(run, 2);
   const workers = new Set([...run.stdout().matchAll(/\(worker (\d+)\)/g)].map((m) => m[1]!));

@@ -36,7 +36,10 @@ function anchors(markdown: string): Set<string> {
     const heading = fenced ? null : /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
     if (heading === null) continue;
     const text = (heading[1] ?? '').replace(/\[([^\]]*)\]\([^)]*\)/g, '$1').replace(/[`*]/g, '');
-    const base = text.toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+    const base = text
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/\s/g, '-');
     const n = seen.get(base) ?? 0;
     seen.set(base, n + 1);
     out.add(n === 0 ? base : `${base}-${n}`);
@@ -56,10 +59,14 @@ function links(markdown: string): Array<{ target: string; line: number }> {
 }
 
 test('the anchor rule matches GitHub for the headings the pages use', (t) => {
-  const slugs = anchors('## Statuses 100–999\n## Compared with ASGI 3.0\n### The node style `(req, res)`\n'
-    + '## Errors\n## Errors\n```\n# not a heading\n```\n### Extension: reason\n');
-  t.deepEqual([...slugs], ['statuses-100999', 'compared-with-asgi-30', 'the-node-style-req-res', 'errors', 'errors-1',
-    'extension-reason']);
+  const slugs = anchors(
+    '## Statuses 100–999\n## Compared with ASGI 3.0\n### The node style `(req, res)`\n' +
+      '## Errors\n## Errors\n```\n# not a heading\n```\n### Extension: reason\n',
+  );
+  t.deepEqual(
+    [...slugs],
+    ['statuses-100999', 'compared-with-asgi-30', 'the-node-style-req-res', 'errors', 'errors-1', 'extension-reason'],
+  );
 });
 
 for (const page of PAGES) {
@@ -86,7 +93,10 @@ for (const page of PAGES) {
     t.deepEqual(broken, []);
     if (page === 'README.md') {
       for (const doc of ['docs/spec.md', 'docs/legacy.md']) {
-        t.true(found.some((l) => l.target === doc), `no link to ${doc}`);
+        t.true(
+          found.some((l) => l.target === doc),
+          `no link to ${doc}`,
+        );
       }
     }
   });
@@ -102,7 +112,10 @@ function namedFiles(markdown: string): string[] {
 for (const page of PAGES) {
   test(`every project file ${page} names in a code span exists`, (t) => {
     const names = namedFiles(readFileSync(join(ROOT, page), 'utf8'));
-    t.deepEqual(names.filter((name) => !existsSync(join(ROOT, name))), []);
+    t.deepEqual(
+      names.filter((name) => !existsSync(join(ROOT, name))),
+      [],
+    );
     if (page === 'docs/spec.md') t.true(names.includes('src/server/cycle.ts'), 'the file-name scan found nothing');
   });
 }

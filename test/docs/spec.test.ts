@@ -33,7 +33,9 @@ function messageIndex(): Array<{ scope: Scope; direction: Direction; type: strin
 
 const INDEX = messageIndex();
 const listed = (scope: Scope, direction: Direction): string[] =>
-  INDEX.filter((r) => r.scope === scope && r.direction === direction).map((r) => r.type).sort();
+  INDEX.filter((r) => r.scope === scope && r.direction === direction)
+    .map((r) => r.type)
+    .sort();
 const LISTED = new Set(INDEX.map((r) => r.type));
 
 /** Message names the page mentions (in backticks) that are not in its index: refused types. */

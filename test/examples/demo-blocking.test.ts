@@ -19,12 +19,18 @@ test('the demo reports GET /block with busy-work.ts:line and the offload() call,
   await new Promise((resolve) => setTimeout(resolve, 50));
   const line = warnings.find((w) => w.includes('GET /block?ms=300'));
   t.truthy(line, warnings.join('\n'));
-  t.regex(line!, /at busyChecksum \(examples\/demo\/busy-work\.ts:\d+:\d+\) <- (?:\w+\.)?block \(examples\/demo\/blocking-routes\.ts:\d+:\d+\)/);
+  t.regex(
+    line!,
+    /at busyChecksum \(examples\/demo\/busy-work\.ts:\d+:\d+\) <- (?:\w+\.)?block \(examples\/demo\/blocking-routes\.ts:\d+:\d+\)/,
+  );
   t.true(line!.includes(`await offload(new URL('./busy-work.ts', import.meta.url), 'busyChecksum')(...args)`), line);
 
   const offloaded = (await (await fetch(`${server.url}/unblocked?ms=300`)).json()) as { where: string; rounds: number };
   t.is(offloaded.where, 'pool');
   t.true(offloaded.rounds > 0);
   await new Promise((resolve) => setTimeout(resolve, 50));
-  t.deepEqual(warnings.filter((w) => w.includes('GET /unblocked?ms=300')), []);
+  t.deepEqual(
+    warnings.filter((w) => w.includes('GET /unblocked?ms=300')),
+    [],
+  );
 });

@@ -28,9 +28,17 @@ function fcgiRequest(id: number, method: string, uri: string, body: string, keep
   begin[2] = keep ? FCGI_KEEP_CONN : 0;
   const q = uri.indexOf('?');
   const params = encodeNameValuePairs([
-    ['REQUEST_METHOD', method], ['REQUEST_URI', uri], ['SCRIPT_NAME', q === -1 ? uri : uri.slice(0, q)],
-    ['QUERY_STRING', q === -1 ? '' : uri.slice(q + 1)], ['SERVER_PROTOCOL', 'HTTP/1.1'], ['REMOTE_ADDR', '127.0.0.1'],
-    ['REMOTE_PORT', '1'], ['SERVER_NAME', 'fuzz'], ['SERVER_PORT', '80'], ['HTTP_HOST', 'fuzz'], ['CONTENT_LENGTH', String(body.length)],
+    ['REQUEST_METHOD', method],
+    ['REQUEST_URI', uri],
+    ['SCRIPT_NAME', q === -1 ? uri : uri.slice(0, q)],
+    ['QUERY_STRING', q === -1 ? '' : uri.slice(q + 1)],
+    ['SERVER_PROTOCOL', 'HTTP/1.1'],
+    ['REMOTE_ADDR', '127.0.0.1'],
+    ['REMOTE_PORT', '1'],
+    ['SERVER_NAME', 'fuzz'],
+    ['SERVER_PORT', '80'],
+    ['HTTP_HOST', 'fuzz'],
+    ['CONTENT_LENGTH', String(body.length)],
   ]);
   return Buffer.concat([
     encodeRecord(RecordType.BEGIN_REQUEST, id, begin),
@@ -47,12 +55,36 @@ export const FCGI_SEEDS: readonly Buffer[] = [
   fcgiRequest(1, 'POST', '/echo', 'hello world', true),
   Buffer.concat([fcgiRequest(1, 'GET', '/a', '', true), fcgiRequest(2, 'POST', '/b', 'bb', true)]),
   Buffer.concat([fcgiRequest(3, 'GET', '/a', '', true), encodeRecord(RecordType.ABORT_REQUEST, 3)]),
-  encodeRecord(RecordType.GET_VALUES, 0, encodeNameValuePairs([['FCGI_MAX_CONNS', ''], ['FCGI_MPXS_CONNS', '']])),
+  encodeRecord(
+    RecordType.GET_VALUES,
+    0,
+    encodeNameValuePairs([
+      ['FCGI_MAX_CONNS', ''],
+      ['FCGI_MPXS_CONNS', ''],
+    ]),
+  ),
 ];
 
 const TOKENS = [
-  '\r\n', '\n', '\r', '\0', ' ', ':', '\r\n\r\n', '0\r\n\r\n', 'Content-Length: 5\r\n', 'Content-Length: 99999999999\r\n',
-  'Transfer-Encoding: chunked\r\n', 'ffffffffffffffff\r\n', '%00', '%ff', '%c3%28', '../', '\xff\xfe', 'HTTP/1.1', '\x80',
+  '\r\n',
+  '\n',
+  '\r',
+  '\0',
+  ' ',
+  ':',
+  '\r\n\r\n',
+  '0\r\n\r\n',
+  'Content-Length: 5\r\n',
+  'Content-Length: 99999999999\r\n',
+  'Transfer-Encoding: chunked\r\n',
+  'ffffffffffffffff\r\n',
+  '%00',
+  '%ff',
+  '%c3%28',
+  '../',
+  '\xff\xfe',
+  'HTTP/1.1',
+  '\x80',
   'GET / HTTP/1.1\r\nHost: a\r\n\r\n',
 ].map((s) => Buffer.from(s, 'latin1'));
 
@@ -65,17 +97,47 @@ export function mutate(rnd: Rand, input: Buffer): Buffer {
   for (let r = 0; r < rounds; r++) {
     const at = buf.length === 0 ? 0 : int(rnd, buf.length);
     switch (int(rnd, 9)) {
-      case 0: if (buf.length) buf[at] = buf[at]! ^ (1 << int(rnd, 8)); break;
-      case 1: if (buf.length) buf[at] = pick(rnd, EDGE_BYTES); break;
-      case 2: buf = Buffer.concat([buf.subarray(0, at), buf.subarray(Math.min(buf.length, at + 1 + int(rnd, 16)))]); break;
-      case 3: buf = Buffer.concat([buf.subarray(0, at), pick(rnd, TOKENS), buf.subarray(at)]); break;
-      case 4: { const len = 1 + int(rnd, 32); buf = Buffer.concat([buf.subarray(0, at), buf.subarray(at, at + len), buf.subarray(at)]); break; }
-      case 5: buf = buf.subarray(0, at); break;
-      case 6: { const junk = Buffer.alloc(1 + int(rnd, 64)); for (let i = 0; i < junk.length; i++) junk[i] = int(rnd, 256); buf = Buffer.concat([buf.subarray(0, at), junk, buf.subarray(at)]); break; }
+      case 0:
+        if (buf.length) buf[at] = buf[at]! ^ (1 << int(rnd, 8));
+        break;
+      case 1:
+        if (buf.length) buf[at] = pick(rnd, EDGE_BYTES);
+        break;
+      case 2:
+        buf = Buffer.concat([buf.subarray(0, at), buf.subarray(Math.min(buf.length, at + 1 + int(rnd, 16)))]);
+        break;
+      case 3:
+        buf = Buffer.concat([buf.subarray(0, at), pick(rnd, TOKENS), buf.subarray(at)]);
+        break;
+      case 4: {
+        const len = 1 + int(rnd, 32);
+        buf = Buffer.concat([buf.subarray(0, at), buf.subarray(at, at + len), buf.subarray(at)]);
+        break;
+      }
+      case 5:
+        buf = buf.subarray(0, at);
+        break;
+      case 6: {
+        const junk = Buffer.alloc(1 + int(rnd, 64));
+        for (let i = 0; i < junk.length; i++) junk[i] = int(rnd, 256);
+        buf = Buffer.concat([buf.subarray(0, at), junk, buf.subarray(at)]);
+        break;
+      }
       // Numbers in the text (lengths, chunk sizes) pushed to edges.
-      case 7: { const s = buf.toString('latin1').replace(/\d+/, () => pick(rnd, ['0', '-1', '4294967296', '18446744073709551616', '00000000005', '1e3'])); buf = Buffer.from(s, 'latin1'); break; }
+      case 7: {
+        const s = buf
+          .toString('latin1')
+          .replace(/\d+/, () => pick(rnd, ['0', '-1', '4294967296', '18446744073709551616', '00000000005', '1e3']));
+        buf = Buffer.from(s, 'latin1');
+        break;
+      }
       // FastCGI header fields: content length, padding, request id, type.
-      default: if (buf.length >= 8) { const h = int(rnd, Math.floor(buf.length / 8)) * 8; buf[h + int(rnd, 8)] = int(rnd, 256); } break;
+      default:
+        if (buf.length >= 8) {
+          const h = int(rnd, Math.floor(buf.length / 8)) * 8;
+          buf[h + int(rnd, 8)] = int(rnd, 256);
+        }
+        break;
     }
   }
   return buf;

@@ -15,7 +15,12 @@ import { prng } from '../reliability/helpers.js';
 import { FCGI_SEEDS, nextCase, splitWrites } from './corpus.js';
 
 type Target = 'http' | 'fastcgi';
-interface Case { n: number; target: Target; bytes: Buffer; parts: number[] }
+interface Case {
+  n: number;
+  target: Target;
+  bytes: Buffer;
+  parts: number[];
+}
 
 const { values } = parseArgs({
   options: {
@@ -32,7 +37,9 @@ if (!(seconds > 0) || !(concurrency >= 1)) {
   process.exit(2);
 }
 const crashDir = new URL('./crashes/', import.meta.url);
-process.stdout.write(`fuzz: seed ${seed}, ${seconds} s, ${concurrency} connections at a time (replay with --seed ${seed})\n`);
+process.stdout.write(
+  `fuzz: seed ${seed}, ${seconds} s, ${concurrency} connections at a time (replay with --seed ${seed})\n`,
+);
 
 // What the servers log at error level: not crashes by themselves, but worth a look.
 const logged: string[] = [];
@@ -57,7 +64,17 @@ const app: App = async (scope, receive, send) => {
   await send({ type: 'http.response.body', body: Buffer.from(`${scope.method} ${scope.path} ${size}`) });
 };
 
-const limits = { host: '127.0.0.1', port: 0, lifespan: 'off' as const, logger, maxBodySize: 64 * 1024, headersTimeoutMs: 2000, requestTimeoutMs: 4000, keepAliveTimeoutMs: 1000, gracefulTimeoutMs: 1000 };
+const limits = {
+  host: '127.0.0.1',
+  port: 0,
+  lifespan: 'off' as const,
+  logger,
+  maxBodySize: 64 * 1024,
+  headersTimeoutMs: 2000,
+  requestTimeoutMs: 4000,
+  keepAliveTimeoutMs: 1000,
+  gracefulTimeoutMs: 1000,
+};
 const http = await serve(app, limits);
 const fcgi = await serveFastCGI(app, limits);
 const ports: Record<Target, number> = { http: http.port, fastcgi: fcgi.port };
@@ -66,8 +83,12 @@ const ports: Record<Target, number> = { http: http.port, fastcgi: fcgi.port };
 const crashes: Array<{ kind: string; detail: string }> = [];
 const recent: Case[] = [];
 const RECENT = 64;
-process.on('uncaughtException', (error) => crashes.push({ kind: 'uncaught-exception', detail: String(error.stack ?? error) }));
-process.on('unhandledRejection', (error) => crashes.push({ kind: 'unhandled-rejection', detail: String((error as Error)?.stack ?? error) }));
+process.on('uncaughtException', (error) =>
+  crashes.push({ kind: 'uncaught-exception', detail: String(error.stack ?? error) }),
+);
+process.on('unhandledRejection', (error) =>
+  crashes.push({ kind: 'unhandled-rejection', detail: String((error as Error)?.stack ?? error) }),
+);
 
 /** Sends one case on a fresh connection and reports how it ended. */
 function runCase(c: Case, rnd: () => number): Promise<string> {
@@ -81,7 +102,8 @@ function runCase(c: Case, rnd: () => number): Promise<string> {
       clearTimeout(timer);
       socket.destroy();
       const head = Buffer.concat(got).subarray(0, 16).toString('latin1');
-      const status = c.target === 'http' ? /^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] : got.length ? 'records' : undefined;
+      const status =
+        c.target === 'http' ? /^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] : got.length ? 'records' : undefined;
       resolve(status ?? how);
     };
     const timer = setTimeout(() => finish('open'), 300);
@@ -112,8 +134,14 @@ async function canary(): Promise<string | undefined> {
   const ok = await new Promise<boolean>((resolve) => {
     const socket = net.connect(ports.fastcgi, '127.0.0.1');
     const parser = new RecordParser();
-    const timer = setTimeout(() => { socket.destroy(); resolve(false); }, 3000);
-    socket.on('error', () => { clearTimeout(timer); resolve(false); });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve(false);
+    }, 3000);
+    socket.on('error', () => {
+      clearTimeout(timer);
+      resolve(false);
+    });
     socket.on('data', (d: Buffer) => {
       for (const r of parser.push(d)) {
         if (r.type === RecordType.END_REQUEST) {
@@ -131,7 +159,10 @@ async function canary(): Promise<string | undefined> {
 function saveReproducers(kind: string, detail: string): string {
   const dir = new URL(`./${new Date().toISOString().replace(/[:.]/g, '-')}-${kind}-seed${seed}/`, crashDir);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(new URL('README.txt', dir), `${kind}\nseed ${seed}\n\n${detail}\n\nThe ${recent.length} most recent cases (any may be the culprit) are case-<n>-<target>.bin;\nsend one with: node -e "require('net').connect(PORT,'127.0.0.1').end(require('fs').readFileSync(FILE))"\n`);
+  writeFileSync(
+    new URL('README.txt', dir),
+    `${kind}\nseed ${seed}\n\n${detail}\n\nThe ${recent.length} most recent cases (any may be the culprit) are case-<n>-<target>.bin;\nsend one with: node -e "require('net').connect(PORT,'127.0.0.1').end(require('fs').readFileSync(FILE))"\n`,
+  );
   for (const c of recent) writeFileSync(new URL(`case-${c.n}-${c.target}.bin`, dir), c.bytes);
   return dir.pathname;
 }
@@ -170,7 +201,9 @@ async function periodic(): Promise<void> {
   }
   if (now - lastReport >= 5000) {
     const rate = ((cases - lastReportCases) * 1000) / (now - lastReport);
-    process.stdout.write(`fuzz: ${Math.round((now - started) / 1000)} s, ${cases} cases (${rate.toFixed(0)}/s), http ${JSON.stringify(outcomes.http)}, fastcgi ${JSON.stringify(outcomes.fastcgi)}, server error lines ${logged.length}\n`);
+    process.stdout.write(
+      `fuzz: ${Math.round((now - started) / 1000)} s, ${cases} cases (${rate.toFixed(0)}/s), http ${JSON.stringify(outcomes.http)}, fastcgi ${JSON.stringify(outcomes.fastcgi)}, server error lines ${logged.length}\n`,
+    );
     lastReport = now;
     lastReportCases = cases;
   }
@@ -184,12 +217,22 @@ if (stopReason === undefined && crashes.length === 0) {
 if (stopReason !== undefined) crashes.push({ kind: 'hang', detail: stopReason });
 
 const elapsed = (Date.now() - started) / 1000;
-process.stdout.write(`fuzz: done, ${cases} cases in ${elapsed.toFixed(1)} s (${(cases / elapsed).toFixed(0)}/s), seed ${seed}\n`);
-process.stdout.write(`fuzz: http outcomes ${JSON.stringify(outcomes.http)}\nfuzz: fastcgi outcomes ${JSON.stringify(outcomes.fastcgi)}\n`);
+process.stdout.write(
+  `fuzz: done, ${cases} cases in ${elapsed.toFixed(1)} s (${(cases / elapsed).toFixed(0)}/s), seed ${seed}\n`,
+);
+process.stdout.write(
+  `fuzz: http outcomes ${JSON.stringify(outcomes.http)}\nfuzz: fastcgi outcomes ${JSON.stringify(outcomes.fastcgi)}\n`,
+);
 if (logged.length) {
   const kinds = new Map<string, number>();
-  for (const l of logged) kinds.set(l.split('\n')[0]!.slice(0, 120), (kinds.get(l.split('\n')[0]!.slice(0, 120)) ?? 0) + 1);
-  process.stdout.write(`fuzz: ${logged.length} server error lines (not crashes):\n${[...kinds].slice(0, 10).map(([k, v]) => `  ${v}× ${k}`).join('\n')}\n`);
+  for (const l of logged)
+    kinds.set(l.split('\n')[0]!.slice(0, 120), (kinds.get(l.split('\n')[0]!.slice(0, 120)) ?? 0) + 1);
+  process.stdout.write(
+    `fuzz: ${logged.length} server error lines (not crashes):\n${[...kinds]
+      .slice(0, 10)
+      .map(([k, v]) => `  ${v}× ${k}`)
+      .join('\n')}\n`,
+  );
 }
 if (crashes.length) {
   const dir = saveReproducers(crashes[0]!.kind, crashes.map((c) => `${c.kind}: ${c.detail}`).join('\n\n'));

@@ -1,10 +1,18 @@
 import test from 'ava';
-import { checkBody, checkHeaders, checkMessage, checkReason, checkStatus, isToken } from '../../src/gateway/validate.js';
+import {
+  checkBody,
+  checkHeaders,
+  checkMessage,
+  checkReason,
+  checkStatus,
+  isToken,
+} from '../../src/gateway/validate.js';
 
 const invalid = { code: 'ERR_ALBANY_INVALID_MESSAGE' };
 
 test('status codes from 100 to 999 pass (node:http writes every three-digit code)', (t) => {
-  for (const status of [100, 200, 204, 304, 418, 599, 600, 999]) t.is(checkStatus(status, 'http.response.start'), status);
+  for (const status of [100, 200, 204, 304, 418, 599, 600, 999])
+    t.is(checkStatus(status, 'http.response.start'), status);
 });
 
 for (const status of [99, 1000, 0, -1, 200.5, Number.NaN, '200', null, undefined]) {
@@ -16,7 +24,19 @@ for (const status of [99, 1000, 0, -1, 200.5, Number.NaN, '200', null, undefined
 
 test('header names made of token characters pass, in any case', (t) => {
   for (const name of ['content-type', 'X-Custom', "a!#$%&'*+-.^_`|~z", '0']) t.true(isToken(name), name);
-  t.deepEqual(checkHeaders([['x-a', 'v'], ['x-a', 'w']], 'http.response.start'), [['x-a', 'v'], ['x-a', 'w']]);
+  t.deepEqual(
+    checkHeaders(
+      [
+        ['x-a', 'v'],
+        ['x-a', 'w'],
+      ],
+      'http.response.start',
+    ),
+    [
+      ['x-a', 'v'],
+      ['x-a', 'w'],
+    ],
+  );
 });
 
 test('absent headers become an empty list', (t) => {
@@ -26,12 +46,27 @@ test('absent headers become an empty list', (t) => {
 const badNames = ['', 'bad name', 'a:b', 'a\r\nb', 'x\0', 'naïve', '(x)', 'a/b', 'a\tb', 'a"b'];
 for (const name of badNames) {
   test(`header name ${JSON.stringify(name)} is not a token and is refused`, (t) => {
-    const err = t.throws(() => checkHeaders([['ok', 'v'], [name, 'v']], 'http.response.start'), invalid);
+    const err = t.throws(
+      () =>
+        checkHeaders(
+          [
+            ['ok', 'v'],
+            [name, 'v'],
+          ],
+          'http.response.start',
+        ),
+      invalid,
+    );
     t.regex(err!.message, /headers\[1\] is not a valid token/);
   });
 }
 
-for (const [label, value] of [['CR', 'a\rb'], ['LF', 'a\nb'], ['CRLF', 'a\r\nSet-Cookie: x=1'], ['NUL', 'a\0b']] as const) {
+for (const [label, value] of [
+  ['CR', 'a\rb'],
+  ['LF', 'a\nb'],
+  ['CRLF', 'a\r\nSet-Cookie: x=1'],
+  ['NUL', 'a\0b'],
+] as const) {
   test(`header value with ${label} is refused`, (t) => {
     const err = t.throws(() => checkHeaders([['x-v', value]], 'http.response.trailers'), invalid);
     t.regex(err!.message, /http\.response\.trailers: header "x-v" at headers\[0\] contains CR, LF or NUL/);
@@ -54,20 +89,26 @@ test('bodies must be Uint8Array (Buffer included) or absent', (t) => {
   t.is(checkBody(u, 'http.response.body'), u);
   const b = Buffer.from('x');
   t.is(checkBody(b, 'http.response.body'), b);
-  for (const bad of ['text', 1, {}, [1, 2], new ArrayBuffer(1)]) t.throws(() => checkBody(bad, 'http.response.body'), invalid);
+  for (const bad of ['text', 1, {}, [1, 2], new ArrayBuffer(1)])
+    t.throws(() => checkBody(bad, 'http.response.body'), invalid);
 });
 
 test('a message must be an object with a string type', (t) => {
   t.is(checkMessage({ type: 'http.response.start' }), 'http.response.start');
-  for (const bad of [null, undefined, 'http.response.start', 5, {}, { type: 1 }]) t.throws(() => checkMessage(bad), invalid);
+  for (const bad of [null, undefined, 'http.response.start', 5, {}, { type: 1 }])
+    t.throws(() => checkMessage(bad), invalid);
 });
 
 test('reason phrases of tab, space, visible ASCII and latin1 pass, the empty one included', (t) => {
-  for (const reason of ['OK', 'ok', 'Custom Thing', '', 'a\tb', 'caf\u00e9 \u00ff', '!"#~']) t.is(checkReason(reason, 'http.response.start'), reason);
+  for (const reason of ['OK', 'ok', 'Custom Thing', '', 'a\tb', 'caf\u00e9 \u00ff', '!"#~'])
+    t.is(checkReason(reason, 'http.response.start'), reason);
 });
 
 const badReasons: Array<[unknown, RegExp]> = [
-  ['ok\r\nx-injected: 1', /reason "ok\\r\\nx-injected: 1" has character U\+000D at 2; allowed are tab, space, visible ASCII and latin1/],
+  [
+    'ok\r\nx-injected: 1',
+    /reason "ok\\r\\nx-injected: 1" has character U\+000D at 2; allowed are tab, space, visible ASCII and latin1/,
+  ],
   ['ok\n', /U\+000A at 2/],
   ['o\0k', /U\+0000 at 1/],
   ['bell\u0007', /U\+0007 at 4/],
@@ -99,9 +140,26 @@ test('a header that passed once does not let a bad one of the same length throug
   t.throws(() => checkHeaders([['content-type', `text/plain${'\n'.repeat(32)}`]], start), invalid);
 });
 
-for (const [label, value] of [['a control byte', 'a\u0001b'], ['DEL', 'a\u007fb'], ['a character past U+00FF', 'a\u20acb']] as const) {
+for (const [label, value] of [
+  ['a control byte', 'a\u0001b'],
+  ['DEL', 'a\u007fb'],
+  ['a character past U+00FF', 'a\u20acb'],
+] as const) {
   test(`header value with ${label} is refused, as node's writeHead refuses it`, (t) => {
-    const err = t.throws(() => checkHeaders([['x-ok', 'v'], ['x-v', value]], 'http.response.start'), invalid);
-    t.regex(err!.message, /http\.response\.start: header "x-v" at headers\[1\] contains U\+[0-9A-F]{4} at 1; allowed are tab/);
+    const err = t.throws(
+      () =>
+        checkHeaders(
+          [
+            ['x-ok', 'v'],
+            ['x-v', value],
+          ],
+          'http.response.start',
+        ),
+      invalid,
+    );
+    t.regex(
+      err!.message,
+      /http\.response\.start: header "x-v" at headers\[1\] contains U\+[0-9A-F]{4} at 1; allowed are tab/,
+    );
   });
 }

@@ -25,7 +25,9 @@ export function requireApache(t: ExecutionContext): boolean {
     t.fail('apache2 is not installed but CI is set: .ci/run must `apt-get install -y apache2`');
     return false;
   }
-  t.log('!!!!!!!! SKIPPED: apache2 binary not found; install it (apt-get install -y apache2) to run this test !!!!!!!!');
+  t.log(
+    '!!!!!!!! SKIPPED: apache2 binary not found; install it (apt-get install -y apache2) to run this test !!!!!!!!',
+  );
   t.pass();
   return false;
 }
@@ -56,7 +58,8 @@ export async function startApache(site: (port: number) => string, t?: ExecutionC
   chmodSync(dir, 0o777);
   const port = await freePort();
   const root = typeof process.getuid === 'function' && process.getuid() === 0;
-  const load = (name: string, file: string) => (existsSync(join(modules, file)) ? `LoadModule ${name} ${join(modules, file)}` : '');
+  const load = (name: string, file: string) =>
+    existsSync(join(modules, file)) ? `LoadModule ${name} ${join(modules, file)}` : '';
   const conf = `
 ServerRoot ${dir}
 ServerName 127.0.0.1
@@ -89,10 +92,23 @@ ${site(port)}
       return '';
     }
   };
-  const run = await runFrontServer({
-    name: 'apache', command: bin, args: ['-f', confPath, '-D', 'FOREGROUND'],
-    env: { ...process.env, APACHE_RUN_DIR: dir, APACHE_LOCK_DIR: dir, APACHE_PID_FILE: `${dir}/httpd.pid`, APACHE_LOG_DIR: dir },
-    port, dir, describe: (stderr) => `${stderr}${readLog()}\n--- config ---\n${conf}`,
-  }, t);
+  const run = await runFrontServer(
+    {
+      name: 'apache',
+      command: bin,
+      args: ['-f', confPath, '-D', 'FOREGROUND'],
+      env: {
+        ...process.env,
+        APACHE_RUN_DIR: dir,
+        APACHE_LOCK_DIR: dir,
+        APACHE_PID_FILE: `${dir}/httpd.pid`,
+        APACHE_LOG_DIR: dir,
+      },
+      port,
+      dir,
+      describe: (stderr) => `${stderr}${readLog()}\n--- config ---\n${conf}`,
+    },
+    t,
+  );
   return { url: `http://127.0.0.1:${port}`, port, dir, log: () => run.stderr() + readLog(), stop: run.stop };
 }

@@ -46,7 +46,10 @@ export async function waitForPort(port: number, timeoutMs = 10_000): Promise<voi
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
       const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => { s.destroy(); resolve(true); });
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
       s.once('error', () => resolve(false));
     });
     if (ok) return;
@@ -72,7 +75,10 @@ export interface Nginx {
  * Starts nginx with `http` block contents built by `httpBlock(port, dir)`; the server block must
  * `listen 127.0.0.1:<port>`. Stopped in `t.teardown` when a context is given.
  */
-export async function startNginx(httpBlock: (port: number, dir: string) => string, t?: ExecutionContext): Promise<Nginx> {
+export async function startNginx(
+  httpBlock: (port: number, dir: string) => string,
+  t?: ExecutionContext,
+): Promise<Nginx> {
   const bin = findNginx();
   if (!bin) throw new Error('nginx not installed');
   const dir = mkdtempSync(join(tmpdir(), 'albany-nginx-'));
@@ -95,10 +101,26 @@ http {
 `;
   const confPath = join(dir, 'nginx.conf');
   writeFileSync(confPath, conf);
-  const run = await runFrontServer({
-    name: 'nginx', command: bin, args: ['-e', 'stderr', '-p', dir, '-c', confPath, '-g', `daemon off; pid ${dir}/nginx.pid; error_log stderr warn;`],
-    port, dir, describe: (stderr) => `${stderr}\n--- config ---\n${conf}`,
-  }, t);
+  const run = await runFrontServer(
+    {
+      name: 'nginx',
+      command: bin,
+      args: [
+        '-e',
+        'stderr',
+        '-p',
+        dir,
+        '-c',
+        confPath,
+        '-g',
+        `daemon off; pid ${dir}/nginx.pid; error_log stderr warn;`,
+      ],
+      port,
+      dir,
+      describe: (stderr) => `${stderr}\n--- config ---\n${conf}`,
+    },
+    t,
+  );
   return { url: `http://127.0.0.1:${port}`, port, dir, process: run.child, log: run.stderr, stop: run.stop };
 }
 
@@ -115,7 +137,15 @@ export interface FrontServerRun {
  * with `describe(stderr)` (its log and config), so a bad config says why.
  */
 export async function runFrontServer(
-  spec: { name: string; command: string; args: string[]; env?: NodeJS.ProcessEnv; port: number; dir: string; describe: (stderr: string) => string },
+  spec: {
+    name: string;
+    command: string;
+    args: string[];
+    env?: NodeJS.ProcessEnv;
+    port: number;
+    dir: string;
+    describe: (stderr: string) => string;
+  },
   t?: ExecutionContext,
 ): Promise<FrontServerRun> {
   let stderr = '';
@@ -139,7 +169,9 @@ export async function runFrontServer(
   try {
     await Promise.race([
       waitForPort(spec.port),
-      exited.then(() => { throw new Error(`${spec.name} exited at start:\n${spec.describe(stderr)}`); }),
+      exited.then(() => {
+        throw new Error(`${spec.name} exited at start:\n${spec.describe(stderr)}`);
+      }),
     ]);
   } catch (error) {
     await stop();

@@ -37,7 +37,14 @@ export interface TestServer extends AlbanyServer {
  */
 export async function startServer(t: ExecutionContext, app: App, options: ServerOptions = {}): Promise<TestServer> {
   const log = captureLogger();
-  const running = await serve(app, { host: '127.0.0.1', port: 0, lifespan: 'off', gracefulTimeoutMs: 1000, logger: log, ...options });
+  const running = await serve(app, {
+    host: '127.0.0.1',
+    port: 0,
+    lifespan: 'off',
+    gracefulTimeoutMs: 1000,
+    logger: log,
+    ...options,
+  });
   t.teardown(async () => {
     const timer = setTimeout(() => running.server.closeAllConnections(), 2000);
     try {
@@ -52,7 +59,9 @@ export async function startServer(t: ExecutionContext, app: App, options: Server
 }
 
 /** Narrows the scope (and what receive yields) for http-only test apps. */
-export function httpApp(fn: (scope: HttpScope, receive: () => Promise<HttpReceiveMessage>, send: Send) => Promise<void>): App {
+export function httpApp(
+  fn: (scope: HttpScope, receive: () => Promise<HttpReceiveMessage>, send: Send) => Promise<void>,
+): App {
   return async (scope, receive, send) => {
     if (scope.type !== 'http') throw new Error(`test app got a ${scope.type} scope`);
     await fn(scope, receive as () => Promise<HttpReceiveMessage>, send);
@@ -88,7 +97,10 @@ export interface RawResult {
  * Collects what the server sends on `socket` until it closes the connection, or until `until`
  * matches what arrived so far, or `timeoutMs` passes (then the socket is destroyed).
  */
-export function collect(socket: net.Socket, opts: { timeoutMs?: number; until?: (text: string) => boolean } = {}): Promise<RawResult> {
+export function collect(
+  socket: net.Socket,
+  opts: { timeoutMs?: number; until?: (text: string) => boolean } = {},
+): Promise<RawResult> {
   const { timeoutMs = 5000, until } = opts;
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
@@ -115,7 +127,11 @@ export function collect(socket: net.Socket, opts: { timeoutMs?: number; until?: 
 }
 
 /** Writes `data` on a fresh connection and collects the reply (see {@link collect}). */
-export async function rawRequest(port: number, data: string | Buffer, opts: { timeoutMs?: number; until?: (text: string) => boolean } = {}): Promise<RawResult> {
+export async function rawRequest(
+  port: number,
+  data: string | Buffer,
+  opts: { timeoutMs?: number; until?: (text: string) => boolean } = {},
+): Promise<RawResult> {
   const socket = await connect(port);
   const result = collect(socket, opts);
   socket.write(data);

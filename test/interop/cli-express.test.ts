@@ -10,10 +10,19 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const app = 'test/fixtures/interop/express-hello.mjs';
 
-async function serveWith(args: string[], fn: (url: string) => Promise<void>): Promise<{ code: number | null; stderr: string; stdout: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', ...args, '--host', '127.0.0.1', '--port', '0'], {
-    cwd: root, env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
+async function serveWith(
+  args: string[],
+  fn: (url: string) => Promise<void>,
+): Promise<{ code: number | null; stderr: string; stdout: string }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli.ts', 'serve', ...args, '--host', '127.0.0.1', '--port', '0'],
+    {
+      cwd: root,
+      env: { ...process.env, NODE_OPTIONS: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
   let out = '';
   let err = '';
@@ -64,7 +73,9 @@ test.serial('albany serve --legacy app.mjs runs the Express docs hello world in 
 function portAnswers(port: number): Promise<boolean> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
-    socket.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNREFUSED' ? resolve(false) : reject(error)));
+    socket.on('error', (error: NodeJS.ErrnoException) =>
+      error.code === 'ECONNREFUSED' ? resolve(false) : reject(error),
+    );
     socket.once('connect', () => {
       socket.destroy();
       resolve(true);
@@ -72,7 +83,10 @@ function portAnswers(port: number): Promise<boolean> {
   });
 }
 
-for (const fixture of ['test/fixtures/interop/express-docs-hello.mjs', 'test/fixtures/interop/express-docs-hello.cjs']) {
+for (const fixture of [
+  'test/fixtures/interop/express-docs-hello.mjs',
+  'test/fixtures/interop/express-docs-hello.cjs',
+]) {
   for (const legacy of [false, true]) {
     const title = `albany serve ${legacy ? '--legacy ' : ''}${fixture.slice(fixture.lastIndexOf('/') + 1)} serves the unchanged docs app's own app.listen(3000), binding nothing on 3000`;
     test.serial(title, async (t) => {
@@ -85,7 +99,10 @@ for (const fixture of ['test/fixtures/interop/express-docs-hello.mjs', 'test/fix
       });
       t.is(code, 0, stderr);
       t.notRegex(stderr, /error|failed|warning/i);
-      t.regex(stderr, /info: serving the app's own app\.listen\(3000\) handler through albany on http:\/\/127\.0\.0\.1:\d+/);
+      t.regex(
+        stderr,
+        /info: serving the app's own app\.listen\(3000\) handler through albany on http:\/\/127\.0\.0\.1:\d+/,
+      );
       // The app's listen callback ran (once in process; in each loading thread in the pool).
       t.regex(stdout, /Example app listening on port 3000/);
     });

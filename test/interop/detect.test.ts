@@ -10,7 +10,7 @@ const gateway = async (_scope: unknown, _receive: unknown, _send: unknown) => {}
 const nodeHandler = (_req: unknown, _res: unknown) => {};
 const fetchHandler = (_request: Request) => new Response('x');
 
-const cases: Array<[string, unknown, InterfaceKind, ReturnType<typeof detectInterface>["kind"]]> = [
+const cases: Array<[string, unknown, InterfaceKind, ReturnType<typeof detectInterface>['kind']]> = [
   ['a 3-parameter function', gateway, 'auto', 'gateway'],
   ['a 2-parameter function', nodeHandler, 'auto', 'node'],
   ['a 1-parameter function', fetchHandler, 'auto', 'fetch'],
@@ -53,11 +53,33 @@ test('a forced interface the value cannot satisfy is refused', (t) => {
 
 // fn.length stops at the first default or rest parameter: these read as another interface by arity.
 const hiddenArity: Array<[string, unknown, RegExp]> = [
-  ['a gateway app with a default send (length 2, reads as node)', async (_scope: unknown, _receive: unknown, _send: unknown = null) => {}, /declares 3 parameter\(s\) but its length is 2/],
-  ['a node handler with a default res (length 1, reads as fetch)', function handler(_req: unknown, _res: unknown = {}) {}, /declares 2 parameter\(s\) but its length is 1/],
-  ['a gateway app with rest parameters after scope', (_scope: unknown, ..._rest: unknown[]) => {}, /declares 2 parameter\(s\) but its length is 1/],
-  ['node middleware (req, res, next): a gateway app\'s arity', (_req: unknown, _res: unknown, _next: unknown) => {}, /named like node middleware/],
-  ['middleware written as (request, response, next)', function mw(request: unknown, response: unknown, next: unknown) { return [request, response, next]; }, /named like node middleware/],
+  [
+    'a gateway app with a default send (length 2, reads as node)',
+    async (_scope: unknown, _receive: unknown, _send: unknown = null) => {},
+    /declares 3 parameter\(s\) but its length is 2/,
+  ],
+  [
+    'a node handler with a default res (length 1, reads as fetch)',
+    function handler(_req: unknown, _res: unknown = {}) {},
+    /declares 2 parameter\(s\) but its length is 1/,
+  ],
+  [
+    'a gateway app with rest parameters after scope',
+    (_scope: unknown, ..._rest: unknown[]) => {},
+    /declares 2 parameter\(s\) but its length is 1/,
+  ],
+  [
+    "node middleware (req, res, next): a gateway app's arity",
+    (_req: unknown, _res: unknown, _next: unknown) => {},
+    /named like node middleware/,
+  ],
+  [
+    'middleware written as (request, response, next)',
+    function mw(request: unknown, response: unknown, next: unknown) {
+      return [request, response, next];
+    },
+    /named like node middleware/,
+  ],
 ];
 
 for (const [name, value, why] of hiddenArity) {
@@ -79,9 +101,21 @@ test('an explicit --interface settles what the arity could not', (t) => {
 });
 
 const trusted: Array<[string, unknown, ReturnType<typeof detectInterface>['kind']]> = [
-  ['destructured parameters without defaults', ({ method }: { method: string }, { end }: { end: () => void }) => [method, end], 'node'],
-  ['a one-parameter arrow without parentheses', (async (request: Request) => new Response(request.url)) as unknown, 'fetch'],
-  ['a bound function (no source: its length is all there is)', ((_a: unknown, _b: unknown, _c: unknown) => {}).bind(null), 'gateway'],
+  [
+    'destructured parameters without defaults',
+    ({ method }: { method: string }, { end }: { end: () => void }) => [method, end],
+    'node',
+  ],
+  [
+    'a one-parameter arrow without parentheses',
+    (async (request: Request) => new Response(request.url)) as unknown,
+    'fetch',
+  ],
+  [
+    'a bound function (no source: its length is all there is)',
+    ((_a: unknown, _b: unknown, _c: unknown) => {}).bind(null),
+    'gateway',
+  ],
   ['a method shorthand', { handle(_scope: unknown, _receive: unknown, _send: unknown) {} }.handle, 'gateway'],
 ];
 

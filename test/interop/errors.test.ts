@@ -12,12 +12,17 @@ import { NativeResponse } from '../../src/interop/light-response.js';
 import { Communicator, httpScope } from '../../src/testing/communicator.js';
 
 test('fromFetch: a response body stream that yields a number fails the app with ERR_ALBANY_INTERFACE', async (t) => {
-  const app = fromFetch(() => new NativeResponse(new ReadableStream<unknown>({
-    start(c) {
-      c.enqueue(42);
-      c.close();
-    },
-  }) as ReadableStream<Uint8Array>));
+  const app = fromFetch(
+    () =>
+      new NativeResponse(
+        new ReadableStream<unknown>({
+          start(c) {
+            c.enqueue(42);
+            c.close();
+          },
+        }) as ReadableStream<Uint8Array>,
+      ),
+  );
   const c = new Communicator(app, httpScope({ headers: [['host', 'x']] }));
   const error = await t.throwsAsync(c.done);
   t.true(AlbanyError.is(error));
@@ -26,11 +31,14 @@ test('fromFetch: a response body stream that yields a number fails the app with 
 });
 
 test('toFetch: an app that fails after starting its response cuts the body with ERR_ALBANY_ABORTED', async (t) => {
-  const handler = toFetch(async (_scope, _receive, send) => {
-    await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'text/plain']] });
-    await send({ type: 'http.response.body', body: new TextEncoder().encode('part'), moreBody: true });
-    throw new Error('app broke');
-  }, { logError: () => {} });
+  const handler = toFetch(
+    async (_scope, _receive, send) => {
+      await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'text/plain']] });
+      await send({ type: 'http.response.body', body: new TextEncoder().encode('part'), moreBody: true });
+      throw new Error('app broke');
+    },
+    { logError: () => {} },
+  );
   const res = await handler(new Request('http://x/'));
   t.is(res.status, 200);
   const error = await t.throwsAsync(res.text());
@@ -44,15 +52,18 @@ test('toFetch: http.response.pathsend of a directory answers 404 and is refused 
   const dir = mkdtempSync(join(tmpdir(), 'albany-errors-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   let refused: unknown;
-  const handler = toFetch(async (_scope, _receive, send) => {
-    await send({ type: 'http.response.start', status: 200, headers: [] });
-    try {
-      await send({ type: 'http.response.pathsend', path: dir });
-    } catch (error) {
-      refused = error;
-      throw error;
-    }
-  }, { logError: () => {} });
+  const handler = toFetch(
+    async (_scope, _receive, send) => {
+      await send({ type: 'http.response.start', status: 200, headers: [] });
+      try {
+        await send({ type: 'http.response.pathsend', path: dir });
+      } catch (error) {
+        refused = error;
+        throw error;
+      }
+    },
+    { logError: () => {} },
+  );
   const res = await handler(new Request('http://x/'));
   t.is(res.status, 404);
   t.is(await res.text(), 'Not Found');

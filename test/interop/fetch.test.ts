@@ -26,7 +26,11 @@ test('hono: text, params, query and request headers', async (t) => {
 
 test('hono: c.req.json() reads the body through receive()', async (t) => {
   await withAlbany(hono, async (url) => {
-    const res = await fetch(`${url}/json`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n":[1,2,3]}' });
+    const res = await fetch(`${url}/json`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"n":[1,2,3]}',
+    });
     t.is(res.status, 201);
     t.deepEqual(await res.json(), { got: { n: [1, 2, 3] } });
   });
@@ -87,7 +91,15 @@ const echoApp: App = async (scope, receive, send) => {
   const s = scope as HttpScope;
   const body = await readBody(receive);
   if (body === null) return;
-  await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'text/plain'], ['x-path', s.path], ['x-root', s.rootPath]] });
+  await send({
+    type: 'http.response.start',
+    status: 200,
+    headers: [
+      ['content-type', 'text/plain'],
+      ['x-path', s.path],
+      ['x-root', s.rootPath],
+    ],
+  });
   if (s.path === '/stream') {
     for (const word of ['a', 'b', 'c']) {
       await send({ type: 'http.response.body', body: Buffer.from(word), moreBody: true });
@@ -107,13 +119,14 @@ test('toFetch: a Request drives the app; the body goes in through receive() and 
   t.is(await res.text(), 'ping');
 });
 
-test('toFetch: paths decode and unmount as on albany\'s own server (bad UTF-8 becomes U+FFFD)', async (t) => {
+test("toFetch: paths decode and unmount as on albany's own server (bad UTF-8 becomes U+FFFD)", async (t) => {
   const pathApp: App = async (scope, _receive, send) => {
     if (scope.type !== 'http') return;
     await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'text/plain; charset=utf-8']] });
     await send({ type: 'http.response.body', body: Buffer.from(JSON.stringify([scope.path, scope.rawPath])) });
   };
-  const viaFetch = async (target: string, rootPath = '') => (await toFetch(pathApp, { rootPath })(new Request(`http://example.test${target}`))).json();
+  const viaFetch = async (target: string, rootPath = '') =>
+    (await toFetch(pathApp, { rootPath })(new Request(`http://example.test${target}`))).json();
   const viaServer = (target: string) => withAlbany(pathApp, async (url) => (await fetch(`${url}${target}`)).json());
   for (const target of ['/a%20b', '/a%FFb', '/caf%C3%A9', '/a%zzb']) {
     t.deepEqual(await viaFetch(target), await viaServer(target), target);
@@ -137,9 +150,12 @@ test('toFetch: a streamed response is a ReadableStream the consumer paces', asyn
 });
 
 test('toFetch: an app that throws before starting becomes a 500 Response', async (t) => {
-  const res = await toFetch(async () => {
-    throw new Error('nope');
-  }, { logError: () => {} })(new Request('http://example.test/'));
+  const res = await toFetch(
+    async () => {
+      throw new Error('nope');
+    },
+    { logError: () => {} },
+  )(new Request('http://example.test/'));
   t.is(res.status, 500);
 });
 

@@ -32,14 +32,24 @@ export interface Timed {
 export function timedGet(url: string): Promise<Timed> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    http.get(url, (res) => {
-      const headAt = performance.now() - t0;
-      const chunks: Timed['chunks'] = [];
-      res.setEncoding('utf8');
-      res.on('data', (text: string) => chunks.push({ at: performance.now() - t0, text }));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, headAt, chunks, body: chunks.map((c) => c.text).join('') }));
-      res.on('error', reject);
-    }).on('error', reject);
+    http
+      .get(url, (res) => {
+        const headAt = performance.now() - t0;
+        const chunks: Timed['chunks'] = [];
+        res.setEncoding('utf8');
+        res.on('data', (text: string) => chunks.push({ at: performance.now() - t0, text }));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode!,
+            headers: res.headers,
+            headAt,
+            chunks,
+            body: chunks.map((c) => c.text).join(''),
+          }),
+        );
+        res.on('error', reject);
+      })
+      .on('error', reject);
   });
 }
 
@@ -62,7 +72,10 @@ function arrivalOf(t: ExecutionContext, timed: Timed, needle: string): number {
 function assertSpaced(t: ExecutionContext, timed: Timed, needles: string[]): number[] {
   const at = needles.map((needle) => arrivalOf(t, timed, needle));
   for (let i = 1; i < at.length; i++) {
-    t.true(at[i]! - at[i - 1]! > STREAM_INTERVAL_MS / 3, `"${needles[i]}" arrived ${(at[i]! - at[i - 1]!).toFixed(0)} ms after "${needles[i - 1]}" (arrivals: ${at.map((a) => a.toFixed(0)).join(', ')} ms)`);
+    t.true(
+      at[i]! - at[i - 1]! > STREAM_INTERVAL_MS / 3,
+      `"${needles[i]}" arrived ${(at[i]! - at[i - 1]!).toFixed(0)} ms after "${needles[i - 1]}" (arrivals: ${at.map((a) => a.toFixed(0)).join(', ')} ms)`,
+    );
   }
   return at;
 }
@@ -77,13 +90,21 @@ export async function checkBasics(t: ExecutionContext, url: string, framework: F
     t.regex(hello.headers.get('etag') ?? '', /^W\/"/);
   }
 
-  const json = await fetch(`${url}/json`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ a: [1, 2], b: 'ü' }) });
+  const json = await fetch(`${url}/json`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ a: [1, 2], b: 'ü' }),
+  });
   t.is(json.status, 201);
   t.regex(json.headers.get('content-type')!, /^application\/json/);
   t.deepEqual(await json.json(), { got: { a: [1, 2], b: 'ü' }, type: 'application/json' });
 
   if (framework !== 'connect') {
-    const form = await fetch(`${url}/form`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'x=1&y=two+words' });
+    const form = await fetch(`${url}/form`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'x=1&y=two+words',
+    });
     t.is(form.status, 200);
     t.deepEqual(await form.json(), { got: { x: '1', y: 'two words' } });
   }
@@ -133,10 +154,12 @@ export async function checkFiles(t: ExecutionContext, url: string): Promise<void
   t.is(await file.text(), expected);
   // node:http rather than fetch: undici's fetch asks for a fresh copy, which send() honours.
   const conditional = await new Promise<number>((resolve, reject) => {
-    http.get(`${url}/static/hello.txt`, { headers: { 'if-none-match': stat.headers.get('etag')! } }, (res) => {
-      res.resume();
-      resolve(res.statusCode!);
-    }).on('error', reject);
+    http
+      .get(`${url}/static/hello.txt`, { headers: { 'if-none-match': stat.headers.get('etag')! } }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      })
+      .on('error', reject);
   });
   t.is(conditional, 304);
 }
@@ -158,9 +181,16 @@ export async function checkServerSentEvents(t: ExecutionContext, url: string): P
   t.is(timed.status, 200);
   t.is(timed.headers['content-type'], 'text/event-stream');
   t.is(timed.body, Array.from({ length: STREAM_EVENTS }, (_, i) => `data: ${i}\n\n`).join(''));
-  const [first] = assertSpaced(t, timed, Array.from({ length: STREAM_EVENTS }, (_, i) => `data: ${i}`));
+  const [first] = assertSpaced(
+    t,
+    timed,
+    Array.from({ length: STREAM_EVENTS }, (_, i) => `data: ${i}`),
+  );
   // The head left with flushHeaders(), an interval before the first event was even written.
-  t.true(timed.headAt < first! - STREAM_INTERVAL_MS / 3, `head at ${timed.headAt.toFixed(0)} ms, first event at ${first!.toFixed(0)} ms`);
+  t.true(
+    timed.headAt < first! - STREAM_INTERVAL_MS / 3,
+    `head at ${timed.headAt.toFixed(0)} ms, first event at ${first!.toFixed(0)} ms`,
+  );
 }
 
 /** stream.pipe(res) (or a Koa stream body): each line arrives as the stream yields it. */
@@ -169,7 +199,11 @@ export async function checkPipe(t: ExecutionContext, url: string): Promise<void>
   t.is(timed.status, 200);
   t.regex(String(timed.headers['content-type']), /^text\/plain/);
   t.is(timed.body, Array.from({ length: STREAM_EVENTS }, (_, i) => `line ${i}\n`).join(''));
-  assertSpaced(t, timed, Array.from({ length: STREAM_EVENTS }, (_, i) => `line ${i}`));
+  assertSpaced(
+    t,
+    timed,
+    Array.from({ length: STREAM_EVENTS }, (_, i) => `line ${i}`),
+  );
 }
 
 /** File descriptors of this process (every thread's) open on `path`. */
@@ -212,7 +246,9 @@ export async function checkAbortedDownload(t: ExecutionContext, port: number): P
   const marker = markerPath();
   try {
     await new Promise<void>((resolve, reject) => {
-      const socket = net.connect(port, '127.0.0.1', () => socket.write(`GET /download?marker=${encodeURIComponent(marker)} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`));
+      const socket = net.connect(port, '127.0.0.1', () =>
+        socket.write(`GET /download?marker=${encodeURIComponent(marker)} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`),
+      );
       socket.once('data', (data) => {
         t.regex(data.toString('latin1'), /^HTTP\/1\.1 200/);
         socket.destroy();
@@ -235,7 +271,9 @@ export async function checkKoaDestroy(t: ExecutionContext, port: number): Promis
   const marker = markerPath();
   try {
     const got = await new Promise<{ data: string; error: string | undefined }>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1', () => socket.write(`GET /destroy HTTP/1.1\r\nHost: 127.0.0.1\r\nx-marker: ${marker}\r\n\r\n`));
+      const socket = net.connect(port, '127.0.0.1', () =>
+        socket.write(`GET /destroy HTTP/1.1\r\nHost: 127.0.0.1\r\nx-marker: ${marker}\r\n\r\n`),
+      );
       let data = '';
       let error: string | undefined;
       socket.on('data', (d) => (data += d.toString('latin1')));

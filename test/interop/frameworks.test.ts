@@ -9,8 +9,15 @@ import express4 from 'express4';
 import { fromNodeHandler, type NodeHandler } from '../../src/interop/node.js';
 import { createConnect, createExpress, createKoa } from '../fixtures/interop/apps.js';
 import {
-  checkAbortedDownload, checkBasics, checkDownload, checkFiles, checkKoaDestroy, checkPipe, checkRedirectsAndErrors,
-  checkServerSentEvents, type Framework,
+  checkAbortedDownload,
+  checkBasics,
+  checkDownload,
+  checkFiles,
+  checkKoaDestroy,
+  checkPipe,
+  checkRedirectsAndErrors,
+  checkServerSentEvents,
+  type Framework,
 } from './framework-checks.js';
 import { withAlbany } from './helpers.js';
 
@@ -49,12 +56,15 @@ for (const framework of ['express5', 'express4'] as const) {
   });
 
   // Serial: the fd check counts every descriptor open on the download file in this process.
-  test.serial(`${framework}: a 32 MB res.sendFile download arrives whole, and an aborted one calls back with an error and closes its file`, async (t) => {
-    await withAlbany(app, async (url, server) => {
-      await checkDownload(t, url);
-      await checkAbortedDownload(t, server.port);
-    });
-  });
+  test.serial(
+    `${framework}: a 32 MB res.sendFile download arrives whole, and an aborted one calls back with an error and closes its file`,
+    async (t) => {
+      await withAlbany(app, async (url, server) => {
+        await checkDownload(t, url);
+        await checkAbortedDownload(t, server.port);
+      });
+    },
+  );
 }
 
 test('koa: ctx.socket.destroy(err) cuts the connection and app.on("error") hears err', async (t) => {

@@ -45,13 +45,19 @@ test('a gateway app: start and body in the same turn (each send awaited) still g
 });
 
 test('fromFetch: a stream whose first chunk is slow gets its head out at once', async (t) => {
-  const app = fromFetch(() => new Response(new ReadableStream({
-    async start(controller) {
-      await sleep(SLOW_MS);
-      controller.enqueue(new TextEncoder().encode('late'));
-      controller.close();
-    },
-  }), { headers: { 'content-type': 'text/plain' } }));
+  const app = fromFetch(
+    () =>
+      new Response(
+        new ReadableStream({
+          async start(controller) {
+            await sleep(SLOW_MS);
+            controller.enqueue(new TextEncoder().encode('late'));
+            controller.close();
+          },
+        }),
+        { headers: { 'content-type': 'text/plain' } },
+      ),
+  );
   await withAlbany(app, async (url) => {
     const timed = await timedGet(url);
     t.is(timed.body, 'late');

@@ -5,8 +5,19 @@ import { serve, type AlbanyServer } from '../../src/server/http.js';
 import type { ServerOptions } from '../../src/server/options.js';
 
 /** Serves `app` on 127.0.0.1:0 for the duration of `fn` (quiet, no lifespan; `options` on top). */
-export async function withAlbany<T>(app: App, fn: (url: string, server: AlbanyServer) => Promise<T>, options: ServerOptions = {}): Promise<T> {
-  const server = await serve(app, { host: '127.0.0.1', port: 0, logLevel: 'silent', lifespan: 'off', gracefulTimeoutMs: 1000, ...options });
+export async function withAlbany<T>(
+  app: App,
+  fn: (url: string, server: AlbanyServer) => Promise<T>,
+  options: ServerOptions = {},
+): Promise<T> {
+  const server = await serve(app, {
+    host: '127.0.0.1',
+    port: 0,
+    logLevel: 'silent',
+    lifespan: 'off',
+    gracefulTimeoutMs: 1000,
+    ...options,
+  });
   try {
     return await fn(server.url, server);
   } finally {

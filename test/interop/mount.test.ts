@@ -23,8 +23,17 @@ const inspectApp: App = async (scope, receive, send) => {
     if (!m.moreBody) break;
   }
   if (s.path === '/fail') throw new Error('gateway app failed');
-  const body = Buffer.from(JSON.stringify({ rootPath: s.rootPath, path: s.path, query: s.queryString, method: s.method, bytes, chunks }));
-  await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'application/json'], ['x-gateway', '1']] });
+  const body = Buffer.from(
+    JSON.stringify({ rootPath: s.rootPath, path: s.path, query: s.queryString, method: s.method, bytes, chunks }),
+  );
+  await send({
+    type: 'http.response.start',
+    status: 200,
+    headers: [
+      ['content-type', 'application/json'],
+      ['x-gateway', '1'],
+    ],
+  });
   await send({ type: 'http.response.body', body });
 };
 
@@ -47,7 +56,14 @@ test('express: app.use("/legacy", toNodeHandler(app)) maps the mount to rootPath
   try {
     const get = await fetch(`${url}/legacy/items/7?x=1`);
     t.is(get.headers.get('x-gateway'), '1');
-    t.deepEqual(await get.json(), { rootPath: '/legacy', path: '/items/7', query: 'x=1', method: 'GET', bytes: 0, chunks: 0 });
+    t.deepEqual(await get.json(), {
+      rootPath: '/legacy',
+      path: '/items/7',
+      query: 'x=1',
+      method: 'GET',
+      bytes: 0,
+      chunks: 0,
+    });
     const post = await fetch(`${url}/legacy/up`, { method: 'POST', body: Buffer.alloc(300_000, 7) });
     t.like(await post.json(), { path: '/up', method: 'POST', bytes: 300_000 });
     t.is(await (await fetch(`${url}/`)).text(), 'express root');
@@ -67,8 +83,19 @@ test('fastify: register(fastifyPlugin(app), { prefix: "/legacy" }) serves every 
   const url = await fastify.listen({ port: 0, host: '127.0.0.1' });
   try {
     const get = await fetch(`${url}/legacy/a/b?y=2`);
-    t.deepEqual(await get.json(), { rootPath: '/legacy', path: '/a/b', query: 'y=2', method: 'GET', bytes: 0, chunks: 0 });
-    const post = await fetch(`${url}/legacy/json`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ big: 'x'.repeat(100_000) }) });
+    t.deepEqual(await get.json(), {
+      rootPath: '/legacy',
+      path: '/a/b',
+      query: 'y=2',
+      method: 'GET',
+      bytes: 0,
+      chunks: 0,
+    });
+    const post = await fetch(`${url}/legacy/json`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ big: 'x'.repeat(100_000) }),
+    });
     t.like(await post.json(), { method: 'POST', path: '/json', bytes: 100_010 });
     const put = await fetch(`${url}/legacy`, { method: 'PUT', body: 'abc' });
     t.like(await put.json(), { method: 'PUT', path: '/', bytes: 3 });

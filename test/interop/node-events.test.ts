@@ -11,11 +11,18 @@ import { sleep, withAlbany } from './helpers.js';
 type Scenario = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
 /** Runs `scenario` behind `serveOn`, sends `request` and hangs up after the first response byte (or at once). */
-async function eventsOf(scenario: Scenario, request: string, hangUp: 'after-head' | 'at-once' | 'never', serveOn: 'node' | 'albany'): Promise<string[]> {
+async function eventsOf(
+  scenario: Scenario,
+  request: string,
+  hangUp: 'after-head' | 'at-once' | 'never',
+  serveOn: 'node' | 'albany',
+): Promise<string[]> {
   const log: string[] = [];
   const tap = (name: string, ee: EventEmitter, events: string[]) => {
     for (const e of events) {
-      ee.on(e, (x: unknown) => log.push(`${name}.${e}${x instanceof Error ? `(${(x as NodeJS.ErrnoException).code ?? x.message})` : ''}`));
+      ee.on(e, (x: unknown) =>
+        log.push(`${name}.${e}${x instanceof Error ? `(${(x as NodeJS.ErrnoException).code ?? x.message})` : ''}`),
+      );
     }
   };
   const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -49,18 +56,53 @@ async function eventsOf(scenario: Scenario, request: string, hangUp: 'after-head
 }
 
 const cases: Array<[string, Scenario, string, 'after-head' | 'at-once' | 'never']> = [
-  ['the client leaves while the response streams (body never read)', (_req, res) => res.write('x'), 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', 'after-head'],
-  ['the client leaves mid-upload while the handler reads', (req) => req.resume(), 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab', 'at-once'],
-  ['the client leaves after the body was read, before any response', (req) => req.resume(), 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nab', 'at-once'],
-  ['the handler destroys the socket with an error (Koa\'s ctx.socket.destroy(err))', (req) => setTimeout(() => req.socket.destroy(new Error('cut')), 20), 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', 'never'],
-  ['the handler destroys the response mid-stream', (_req, res) => {
-    res.write('x');
-    setTimeout(() => res.destroy(), 20);
-  }, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', 'never'],
-  ['the handler destroys the request mid-upload', (req) => {
-    req.once('data', () => req.destroy());
-  }, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab', 'never'],
-  ['a normal response (the unread request is discarded and closes too)', (_req, res) => res.end('ok'), 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', 'after-head'],
+  [
+    'the client leaves while the response streams (body never read)',
+    (_req, res) => res.write('x'),
+    'GET / HTTP/1.1\r\nHost: x\r\n\r\n',
+    'after-head',
+  ],
+  [
+    'the client leaves mid-upload while the handler reads',
+    (req) => req.resume(),
+    'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab',
+    'at-once',
+  ],
+  [
+    'the client leaves after the body was read, before any response',
+    (req) => req.resume(),
+    'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nab',
+    'at-once',
+  ],
+  [
+    "the handler destroys the socket with an error (Koa's ctx.socket.destroy(err))",
+    (req) => setTimeout(() => req.socket.destroy(new Error('cut')), 20),
+    'GET / HTTP/1.1\r\nHost: x\r\n\r\n',
+    'never',
+  ],
+  [
+    'the handler destroys the response mid-stream',
+    (_req, res) => {
+      res.write('x');
+      setTimeout(() => res.destroy(), 20);
+    },
+    'GET / HTTP/1.1\r\nHost: x\r\n\r\n',
+    'never',
+  ],
+  [
+    'the handler destroys the request mid-upload',
+    (req) => {
+      req.once('data', () => req.destroy());
+    },
+    'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab',
+    'never',
+  ],
+  [
+    'a normal response (the unread request is discarded and closes too)',
+    (_req, res) => res.end('ok'),
+    'GET / HTTP/1.1\r\nHost: x\r\n\r\n',
+    'after-head',
+  ],
 ];
 
 for (const [name, scenario, request, hangUp] of cases) {
@@ -69,7 +111,9 @@ for (const [name, scenario, request, hangUp] of cases) {
     // After a complete response the connection belongs to the host (keep-alive): the per-request
     // stand-in socket does not hear of the client leaving later.
     const finished = (events: string[]) => events.includes('res.finish');
-    let nodeEvents = (await eventsOf(scenario, request, hangUp, 'node')).filter((e) => !e.startsWith('socket.error(HPE_'));
+    let nodeEvents = (await eventsOf(scenario, request, hangUp, 'node')).filter(
+      (e) => !e.startsWith('socket.error(HPE_'),
+    );
     if (finished(nodeEvents)) nodeEvents = nodeEvents.filter((e) => e !== 'socket.close');
     const albanyEvents = await eventsOf(scenario, request, hangUp, 'albany');
     t.true(nodeEvents.length > 0);

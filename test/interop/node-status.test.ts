@@ -20,10 +20,15 @@ function normalized(raw: string): string {
   const lineEnd = raw.indexOf('\r\n');
   const headEnd = raw.indexOf('\r\n\r\n');
   if (lineEnd === -1 || headEnd === -1) return raw;
-  const fields = raw.slice(lineEnd, headEnd).split('\r\n').filter((l) => l !== '').map((l) => {
-    const colon = l.indexOf(':');
-    return `${l.slice(0, colon).toLowerCase()}${l.slice(colon)}`;
-  }).filter((l) => !/^(date|connection|keep-alive):/.test(l));
+  const fields = raw
+    .slice(lineEnd, headEnd)
+    .split('\r\n')
+    .filter((l) => l !== '')
+    .map((l) => {
+      const colon = l.indexOf(':');
+      return `${l.slice(0, colon).toLowerCase()}${l.slice(colon)}`;
+    })
+    .filter((l) => !/^(date|connection|keep-alive):/.test(l));
   return [raw.slice(0, lineEnd), ...fields].join('\r\n') + raw.slice(headEnd);
 }
 
@@ -40,7 +45,9 @@ async function onNode(handler: NodeHandler, request: string): Promise<string> {
 
 /** What albany answers `request` with when running `handler` through fromNodeHandler. */
 function onAlbany(handler: NodeHandler, request: string): Promise<string> {
-  return withAlbany(fromNodeHandler(handler), async (_url, server) => normalized(await rawExchange(server.port, request)));
+  return withAlbany(fromNodeHandler(handler), async (_url, server) =>
+    normalized(await rawExchange(server.port, request)),
+  );
 }
 
 const ask = (method: string, path: string) => `${method} ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`;
@@ -108,11 +115,20 @@ function koaApp(): NodeHandler {
 }
 
 const expressCases: Array<[string, string]> = [
-  ['GET', '/status-message'], ['GET', '/600'], ['GET', '/205'], ['HEAD', '/status-message'],
+  ['GET', '/status-message'],
+  ['GET', '/600'],
+  ['GET', '/205'],
+  ['HEAD', '/status-message'],
 ];
 const koaCases: Array<[string, string]> = [
-  ['GET', '/message'], ['GET', '/600'], ['GET', '/stream'], ['HEAD', '/stream'],
-  ['HEAD', '/stream-with-length'], ['GET', '/stream-with-length'], ['HEAD', '/text'], ['HEAD', '/message'],
+  ['GET', '/message'],
+  ['GET', '/600'],
+  ['GET', '/stream'],
+  ['HEAD', '/stream'],
+  ['HEAD', '/stream-with-length'],
+  ['GET', '/stream-with-length'],
+  ['HEAD', '/text'],
+  ['HEAD', '/message'],
   ['GET', '/string-then-stream'],
 ];
 
@@ -143,6 +159,8 @@ test('Koa 3 through fromNodeHandler: ctx.message, 600, 205 and HEAD with stream 
     t.true(raw.startsWith('HTTP/1.1 205 Reset Content\r\n'), raw);
     t.false(/\r\n(content-type|content-length|content-encoding):/i.test(raw), raw);
   }
-  const res = await withAlbany(fromNodeHandler(app), async (url) => fetch(`${url}/205`).then(async (r) => [r.status, await r.text()]));
+  const res = await withAlbany(fromNodeHandler(app), async (url) =>
+    fetch(`${url}/205`).then(async (r) => [r.status, await r.text()]),
+  );
   t.deepEqual(res, [205, '']);
 });

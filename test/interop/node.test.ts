@@ -7,7 +7,7 @@ import type http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromNodeHandler } from '../../src/interop/node.js';
-import { Communicator, } from '../../src/testing/communicator.js';
+import { Communicator } from '../../src/testing/communicator.js';
 import { createExpressApp } from '../fixtures/interop/express-app.js';
 import { createKoaApp } from '../fixtures/interop/koa-app.js';
 import { rawExchange, sleep, withAlbany } from './helpers.js';
@@ -31,7 +31,11 @@ test('express: router params, query, req.ip and req.protocol come from the scope
 
 test('express: express.json() parses a posted body', async (t) => {
   await withAlbany(app, async (url) => {
-    const res = await fetch(`${url}/api/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ a: [1, 2], b: 'ü' }) });
+    const res = await fetch(`${url}/api/echo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ a: [1, 2], b: 'ü' }),
+    });
     t.is(res.status, 201);
     t.deepEqual(await res.json(), { body: { a: [1, 2], b: 'ü' }, type: 'application/json' });
   });
@@ -121,7 +125,11 @@ test('express: a client that leaves makes res emit close before finishing', asyn
 test('koa with @koa/bodyparser: JSON body, ctx.ip, streamed body and ctx.throw', async (t) => {
   const koa = fromNodeHandler(createKoaApp().callback());
   await withAlbany(koa, async (url) => {
-    const res = await fetch(`${url}/json`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"k":"v"}' });
+    const res = await fetch(`${url}/json`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"k":"v"}',
+    });
     t.deepEqual(await res.json(), { got: { k: 'v' }, secure: false, ip: '127.0.0.1' });
     const hello = await fetch(`${url}/x`);
     t.is(hello.headers.get('x-koa'), '3');
@@ -153,8 +161,19 @@ test('writes turn into body messages with backpressure; the last chunk carries m
     res.end('c');
   };
   const c = new Communicator(fromNodeHandler(handler), {
-    type: 'http', albany: { version: '1.0', specVersion: '1.0' }, httpVersion: '1.1', method: 'GET', scheme: 'http',
-    path: '/', rawPath: '/', queryString: '', rootPath: '', headers: [['host', 'x']], client: null, server: null, state: {},
+    type: 'http',
+    albany: { version: '1.0', specVersion: '1.0' },
+    httpVersion: '1.1',
+    method: 'GET',
+    scheme: 'http',
+    path: '/',
+    rawPath: '/',
+    queryString: '',
+    rootPath: '',
+    headers: [['host', 'x']],
+    client: null,
+    server: null,
+    state: {},
   });
   const start = await c.output();
   t.like(start, { type: 'http.response.start', status: 200, headers: [['content-type', 'text/plain']] });
@@ -163,7 +182,11 @@ test('writes turn into body messages with backpressure; the last chunk carries m
     const m = (await c.output()) as { body: Uint8Array; moreBody: boolean };
     bodies.push([Buffer.from(m.body).toString(), m.moreBody]);
   }
-  t.deepEqual(bodies, [['a', true], ['b', true], ['c', false]]);
+  t.deepEqual(bodies, [
+    ['a', true],
+    ['b', true],
+    ['c', false],
+  ]);
   await c.done;
 });
 

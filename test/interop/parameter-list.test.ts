@@ -3,7 +3,8 @@
 import test from 'ava';
 import { parameterList } from '../../src/interop/parameter-list.js';
 
-// biome-ignore lint/security/noGlobalEval lint/complexity/noCommaOperator: indirect eval builds functions from the texts under test.
+// Indirect eval builds functions from the texts under test.
+// biome-ignore lint/security/noGlobalEval lint/complexity/noCommaOperator: see above.
 const source = (text: string) => (0, eval)(`(${text})`) as (...args: never[]) => unknown;
 
 const cases: Array<[string, string[] | undefined]> = [
@@ -14,7 +15,7 @@ const cases: Array<[string, string[] | undefined]> = [
   ['async request => request', ['request']],
   ['() => {}', []],
   ['(a, b,) => {}', ['a', 'b']],
-  ['function (scope /* (a, b) */, receive = \',\', send = ")") {}', ['scope', 'receive = \',\'', 'send = ")"']],
+  ['function (scope /* (a, b) */, receive = \',\', send = ")") {}', ['scope', "receive = ','", 'send = ")"']],
   ['(a = f(1, 2), { b, c } = {}, [d, e]) => {}', ['a = f(1, 2)', '{ b, c } = {}', '[d, e]']],
   // biome-ignore lint/suspicious/noTemplateCurlyInString: the input is source text holding a template literal.
   ['(a = `x${[1, 2].join(",")}`, b) => {}', ['a = `x${[1, 2].join(",")}`', 'b']],

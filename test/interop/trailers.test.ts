@@ -10,7 +10,13 @@ import { fromNodeHandler, toNodeHandler, type NodeHandler } from '../../src/inte
 import { Communicator, httpScope } from '../../src/testing/communicator.js';
 import { withAlbany } from './helpers.js';
 
-interface Received { status: number; headers: http.IncomingHttpHeaders; body: Buffer; trailers: NodeJS.Dict<string>; rawTrailers: string[] }
+interface Received {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+  trailers: NodeJS.Dict<string>;
+  rawTrailers: string[];
+}
 
 /** GETs `url` with node's client, which exposes trailers once the body has ended. */
 function get(url: string, method = 'GET'): Promise<Received> {
@@ -18,7 +24,15 @@ function get(url: string, method = 'GET'): Promise<Received> {
     const req = http.request(url, { method, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks), trailers: res.trailers, rawTrailers: res.rawTrailers }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode!,
+          headers: res.headers,
+          body: Buffer.concat(chunks),
+          trailers: res.trailers,
+          rawTrailers: res.rawTrailers,
+        }),
+      );
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -105,13 +119,24 @@ test('fromNodeHandler: a declared Trailer sends start with trailers: true, the b
     res.addTrailers({ 'X-Checksum': 'abc', 'X-Part': ['1', '2'] });
     res.end('c');
   });
-  t.deepEqual(sent.map((m) => ({ ...m, ...('body' in m ? { body: Buffer.from(m.body!).toString() } : {}) })), [
-    { type: 'http.response.start', status: 200, headers: [['trailer', 'X-Checksum']], trailers: true },
-    { type: 'http.response.body', body: 'a', moreBody: true },
-    { type: 'http.response.body', body: 'b', moreBody: true },
-    { type: 'http.response.body', body: 'c', moreBody: false },
-    { type: 'http.response.trailers', headers: [['x-checksum', 'abc'], ['x-part', '1'], ['x-part', '2']], moreTrailers: false },
-  ]);
+  t.deepEqual(
+    sent.map((m) => ({ ...m, ...('body' in m ? { body: Buffer.from(m.body!).toString() } : {}) })),
+    [
+      { type: 'http.response.start', status: 200, headers: [['trailer', 'X-Checksum']], trailers: true },
+      { type: 'http.response.body', body: 'a', moreBody: true },
+      { type: 'http.response.body', body: 'b', moreBody: true },
+      { type: 'http.response.body', body: 'c', moreBody: false },
+      {
+        type: 'http.response.trailers',
+        headers: [
+          ['x-checksum', 'abc'],
+          ['x-part', '1'],
+          ['x-part', '2'],
+        ],
+        moreTrailers: false,
+      },
+    ],
+  );
 });
 
 test('fromNodeHandler: a declared Trailer without addTrailers still ends with an empty trailers message', async (t) => {
@@ -119,19 +144,25 @@ test('fromNodeHandler: a declared Trailer without addTrailers still ends with an
     res.writeHead(200, { Trailer: 'X-Checksum' });
     res.end('body');
   });
-  t.deepEqual(sent.map((m) => m.type), ['http.response.start', 'http.response.body', 'http.response.trailers']);
+  t.deepEqual(
+    sent.map((m) => m.type),
+    ['http.response.start', 'http.response.body', 'http.response.trailers'],
+  );
   t.is((sent[0] as { trailers?: boolean }).trailers, true);
   t.deepEqual(sent[2], { type: 'http.response.trailers', headers: [], moreTrailers: false });
 });
 
 test('fromNodeHandler: res "finish" waits until the trailers are handed over', async (t) => {
   const order: string[] = [];
-  const c = new Communicator(fromNodeHandler((_req, res) => {
-    res.setHeader('Trailer', 'X-Checksum');
-    res.on('finish', () => order.push('finish'));
-    res.addTrailers({ 'X-Checksum': 'abc' });
-    res.end('body');
-  }), httpScope());
+  const c = new Communicator(
+    fromNodeHandler((_req, res) => {
+      res.setHeader('Trailer', 'X-Checksum');
+      res.on('finish', () => order.push('finish'));
+      res.addTrailers({ 'X-Checksum': 'abc' });
+      res.end('body');
+    }),
+    httpScope(),
+  );
   c.input({ type: 'http.request', body: new Uint8Array(0), moreBody: false });
   for (let i = 0; i < 3; i++) order.push((await c.output()).type);
   await c.done;
@@ -157,13 +188,28 @@ test('fromNodeHandler: a Trailer header with a content-length throws ERR_HTTP_TR
   t.is((sent[0] as { status: number }).status, 500);
 });
 
-test('toNodeHandler: a gateway app\'s http.response.trailers come out of Express as HTTP trailers', async (t) => {
+test("toNodeHandler: a gateway app's http.response.trailers come out of Express as HTTP trailers", async (t) => {
   const gateway: App = async (scope, _receive, send) => {
     if (scope.type !== 'http') return;
-    await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'text/plain'], ['trailer', 'x-checksum']], trailers: true });
+    await send({
+      type: 'http.response.start',
+      status: 200,
+      headers: [
+        ['content-type', 'text/plain'],
+        ['trailer', 'x-checksum'],
+      ],
+      trailers: true,
+    });
     await send({ type: 'http.response.body', body: Buffer.from('gateway '), moreBody: true });
     await send({ type: 'http.response.body', body: Buffer.from('body'), moreBody: false });
-    await send({ type: 'http.response.trailers', headers: [['x-checksum', md5('gateway body')], ['x-part', 'a']], moreTrailers: true });
+    await send({
+      type: 'http.response.trailers',
+      headers: [
+        ['x-checksum', md5('gateway body')],
+        ['x-part', 'a'],
+      ],
+      moreTrailers: true,
+    });
     await send({ type: 'http.response.trailers', headers: [['x-part', 'b']] });
   };
   const app = express();

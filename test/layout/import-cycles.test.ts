@@ -75,11 +75,22 @@ function cycles(graph: Map<string, string[]>): string[][] {
 
 test('src, legacy-adapter and workers have no import cycles beyond the known ones', (t) => {
   const groups = cycles(importGraph(['src', 'legacy-adapter', 'workers'])).map((g) => g.join(' '));
-  t.deepEqual(groups.filter((g) => !KNOWN.has(g)), []);
+  t.deepEqual(
+    groups.filter((g) => !KNOWN.has(g)),
+    [],
+  );
 });
 
 test('the cycle finder reports two files that import each other', (t) => {
   const a = join(root, 'a.ts');
   const b = join(root, 'b.ts');
-  t.deepEqual(cycles(new Map([[a, [b]], [b, [a]]])), [['a.ts', 'b.ts']]);
+  t.deepEqual(
+    cycles(
+      new Map([
+        [a, [b]],
+        [b, [a]],
+      ]),
+    ),
+    [['a.ts', 'b.ts']],
+  );
 });

@@ -83,9 +83,19 @@ for (const [rawPath, rootPath, path, url] of mountedUrls) {
 }
 
 test('headersObject joins repeated headers like Node and keeps set-cookie apart', (t) => {
-  t.deepEqual(headersObject([['a', '1'], ['a', '2'], ['cookie', 'x=1'], ['cookie', 'y=2'], ['set-cookie', 's=1'], ['set-cookie', 's=2']]), {
-    a: '1, 2',
-    cookie: 'x=1; y=2',
-    'set-cookie': ['s=1', 's=2'],
-  });
+  t.deepEqual(
+    headersObject([
+      ['a', '1'],
+      ['a', '2'],
+      ['cookie', 'x=1'],
+      ['cookie', 'y=2'],
+      ['set-cookie', 's=1'],
+      ['set-cookie', 's=2'],
+    ]),
+    {
+      a: '1, 2',
+      cookie: 'x=1; y=2',
+      'set-cookie': ['s=1', 's=2'],
+    },
+  );
 });

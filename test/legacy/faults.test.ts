@@ -7,20 +7,26 @@ import { delay, fixture, withServer } from './helpers.js';
 
 const quietLog = (): void => {};
 
-test.serial('a task past taskTimeoutMs answers 504, its worker is replaced, and the next request gets 200', async (t) => {
-  const app = legacy(fixture('faults.ts'), { pool: { maxThreads: 1, minThreads: 1, taskTimeoutMs: 800 }, log: quietLog });
-  await withServer(app, async (url) => {
-    const before = await (await fetch(`${url}/tid`)).text();
-    const started = Date.now();
-    const res = await fetch(`${url}/spin?ms=30000`);
-    t.is(res.status, 504);
-    t.true(Date.now() - started < 10_000);
-    const next = await fetch(`${url}/tid`);
-    t.is(next.status, 200);
-    t.not(await next.text(), before, 'a fresh worker thread answered');
-    t.is(app.pool.stats().rejected.timeout, 1);
-  });
-});
+test.serial(
+  'a task past taskTimeoutMs answers 504, its worker is replaced, and the next request gets 200',
+  async (t) => {
+    const app = legacy(fixture('faults.ts'), {
+      pool: { maxThreads: 1, minThreads: 1, taskTimeoutMs: 800 },
+      log: quietLog,
+    });
+    await withServer(app, async (url) => {
+      const before = await (await fetch(`${url}/tid`)).text();
+      const started = Date.now();
+      const res = await fetch(`${url}/spin?ms=30000`);
+      t.is(res.status, 504);
+      t.true(Date.now() - started < 10_000);
+      const next = await fetch(`${url}/tid`);
+      t.is(next.status, 200);
+      t.not(await next.text(), before, 'a fresh worker thread answered');
+      t.is(app.pool.stats().rejected.timeout, 1);
+    });
+  },
+);
 
 test.serial('a handler calling process.exit answers 500 and the next request gets 200', async (t) => {
   const app = legacy(fixture('faults.ts'), { pool: { maxThreads: 1 }, log: quietLog });
@@ -35,7 +41,10 @@ test.serial('a handler calling process.exit answers 500 and the next request get
 
 test.serial('a handler that throws answers 500 with the error and stack in the main log', async (t) => {
   const logged: unknown[] = [];
-  const app = legacy(fixture('faults.ts'), { pool: { maxThreads: 1 }, log: (message, error) => logged.push({ message, error }) });
+  const app = legacy(fixture('faults.ts'), {
+    pool: { maxThreads: 1 },
+    log: (message, error) => logged.push({ message, error }),
+  });
   await withServer(app, async (url) => {
     const res = await fetch(`${url}/throw`);
     t.is(res.status, 500);
@@ -47,13 +56,19 @@ test.serial('a handler that throws answers 500 with the error and stack in the m
   });
 });
 
-test.serial('a handler running out of memory under resourceLimits answers 500 and the next request gets 200', async (t) => {
-  const app = legacy(fixture('faults.ts'), { pool: { maxThreads: 1, resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 8 } }, log: quietLog });
-  await withServer(app, async (url) => {
-    t.is((await fetch(`${url}/oom`)).status, 500);
-    t.is((await fetch(`${url}/ok`)).status, 200);
-  });
-});
+test.serial(
+  'a handler running out of memory under resourceLimits answers 500 and the next request gets 200',
+  async (t) => {
+    const app = legacy(fixture('faults.ts'), {
+      pool: { maxThreads: 1, resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 8 } },
+      log: quietLog,
+    });
+    await withServer(app, async (url) => {
+      t.is((await fetch(`${url}/oom`)).status, 500);
+      t.is((await fetch(`${url}/ok`)).status, 200);
+    });
+  },
+);
 
 test.serial('a timer that throws after the handler returned fails that request only', async (t) => {
   const app = legacy(fixture('faults.ts'), { pool: { maxThreads: 1 }, log: quietLog });
@@ -90,7 +105,7 @@ test.serial('a client that disconnects while its request is queued never gets it
     const queued = fetch(`${url}/mark?file=${encodeURIComponent(marker)}`, { signal: controller.signal });
     await delay(100);
     controller.abort();
-    t.is((await queued.catch((e: Error) => e) as Error).name, 'AbortError');
+    t.is(((await queued.catch((e: Error) => e)) as Error).name, 'AbortError');
     t.is((await busy).status, 200);
     t.is((await fetch(`${url}/ok`)).status, 200, 'the worker is free again');
     await delay(50);
@@ -106,7 +121,7 @@ test.serial("onDisconnect 'abort' replaces the worker running a request whose cl
     const running = fetch(`${url}/spin?ms=30000`, { signal: controller.signal });
     await delay(200);
     controller.abort();
-    t.is((await running.catch((e: Error) => e) as Error).name, 'AbortError');
+    t.is(((await running.catch((e: Error) => e)) as Error).name, 'AbortError');
     const started = Date.now();
     const next = await fetch(`${url}/tid`);
     // A fresh worker thread has to start (seconds on a loaded machine); waiting for the spin would
@@ -128,7 +143,10 @@ test.serial('requests handed over in one batch with a crashing one are run again
     const others = Array.from({ length: 4 }, (_, i) => fetch(`${url}/ok?${i}`));
     t.is((await busy).status, 200);
     t.is((await exit).status, 500);
-    t.deepEqual((await Promise.all(others)).map((r) => r.status), [200, 200, 200, 200]);
+    t.deepEqual(
+      (await Promise.all(others)).map((r) => r.status),
+      [200, 200, 200, 200],
+    );
     t.is(app.pool.stats().rejected.crash, 1);
   });
 });

@@ -5,8 +5,15 @@ import test from 'ava';
 import { legacy } from '../../legacy-adapter/index.js';
 import { createPool, type LegacyPool } from '../../src/pool/pool.js';
 import {
-  checkAbortedDownload, checkBasics, checkDownload, checkFiles, checkKoaDestroy, checkPipe, checkRedirectsAndErrors,
-  checkServerSentEvents, type Framework,
+  checkAbortedDownload,
+  checkBasics,
+  checkDownload,
+  checkFiles,
+  checkKoaDestroy,
+  checkPipe,
+  checkRedirectsAndErrors,
+  checkServerSentEvents,
+  type Framework,
 } from '../interop/framework-checks.js';
 import { withAlbany } from '../interop/helpers.js';
 
@@ -27,7 +34,8 @@ test.after.always(async () => {
   await pool.close();
 });
 
-const mount = (framework: Framework) => legacy(modules[framework], { pool, log: (m, e) => logged.push(`${m} ${String(e)}`) });
+const mount = (framework: Framework) =>
+  legacy(modules[framework], { pool, log: (m, e) => logged.push(`${m} ${String(e)}`) });
 
 for (const framework of Object.keys(modules) as Framework[]) {
   test.serial(`${framework} in the pool: body parsers, cookies, redirects, errors and the 404`, async (t) => {
@@ -37,21 +45,27 @@ for (const framework of Object.keys(modules) as Framework[]) {
     });
   });
 
-  test.serial(`${framework} in the pool: SSE after flushHeaders() and a piped stream arrive chunk by chunk`, async (t) => {
-    await withAlbany(mount(framework), async (url) => {
-      await Promise.all([checkServerSentEvents(t, url), checkPipe(t, url)]);
-    });
-  });
+  test.serial(
+    `${framework} in the pool: SSE after flushHeaders() and a piped stream arrive chunk by chunk`,
+    async (t) => {
+      await withAlbany(mount(framework), async (url) => {
+        await Promise.all([checkServerSentEvents(t, url), checkPipe(t, url)]);
+      });
+    },
+  );
 }
 
 for (const framework of ['express5', 'express4'] as const) {
-  test.serial(`${framework} in the pool: express.static, res.sendFile, a 32 MB download, and an aborted one calls back with an error and closes its file`, async (t) => {
-    await withAlbany(mount(framework), async (url, server) => {
-      await checkFiles(t, url);
-      await checkDownload(t, url);
-      await checkAbortedDownload(t, server.port);
-    });
-  });
+  test.serial(
+    `${framework} in the pool: express.static, res.sendFile, a 32 MB download, and an aborted one calls back with an error and closes its file`,
+    async (t) => {
+      await withAlbany(mount(framework), async (url, server) => {
+        await checkFiles(t, url);
+        await checkDownload(t, url);
+        await checkAbortedDownload(t, server.port);
+      });
+    },
+  );
 }
 
 test.serial('koa in the pool: ctx.socket.destroy(err) cuts the connection and app.on("error") hears err', async (t) => {

@@ -8,7 +8,10 @@ export function fixture(name: string): URL {
 }
 
 /** Serves `app` on 127.0.0.1:0, runs `fn` with its base URL, then closes the server (and the app's pool). */
-export async function withServer<T>(app: App & { close?: () => Promise<void> }, fn: (url: string) => Promise<T>): Promise<T> {
+export async function withServer<T>(
+  app: App & { close?: () => Promise<void> },
+  fn: (url: string) => Promise<T>,
+): Promise<T> {
   const server = await serve(app, { host: '127.0.0.1', port: 0 });
   try {
     return await fn(server.url);

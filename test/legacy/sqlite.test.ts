@@ -17,7 +17,10 @@ test.serial('a legacy handler uses better-sqlite3 (a synchronous driver) from th
   t.is(created.status, 201);
   await run(app, { method: 'POST' }, JSON.stringify({ text: 'call mom' }));
   const listed = JSON.parse((await run(app, {})).body.toString()) as { notes: Array<{ id: number; text: string }> };
-  t.deepEqual(listed.notes.map((n) => n.text), ['buy milk', 'call mom']);
+  t.deepEqual(
+    listed.notes.map((n) => n.text),
+    ['buy milk', 'call mom'],
+  );
   t.is((await run(app, { method: 'POST' }, '{}')).status, 400);
 });
 

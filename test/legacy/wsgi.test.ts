@@ -17,18 +17,31 @@ test.serial('the WSGI environ carries the request line, query, joined repeated h
   await withServer(app, async (url) => {
     const port = new URL(url).port;
     const body = await new Promise<string>((resolve, reject) => {
-      const req = http.request(`${url}/items/42?q=a%20b&x=1`, {
-        method: 'PUT',
-        headers: { 'Content-Type': 'text/plain', Accept: ['text/html', 'application/json'], Cookie: ['a=1', 'b=2'], 'X-Custom-Header': 'v' },
-      }, (res) => {
-        let text = '';
-        res.on('data', (c) => (text += c));
-        res.on('end', () => resolve(text));
-      });
+      const req = http.request(
+        `${url}/items/42?q=a%20b&x=1`,
+        {
+          method: 'PUT',
+          headers: {
+            'Content-Type': 'text/plain',
+            Accept: ['text/html', 'application/json'],
+            Cookie: ['a=1', 'b=2'],
+            'X-Custom-Header': 'v',
+          },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => resolve(text));
+        },
+      );
       req.on('error', reject);
       req.end('hello body');
     });
-    const { environ, body: read, version } = JSON.parse(body) as { environ: Record<string, string>; body: string; version: number[] };
+    const {
+      environ,
+      body: read,
+      version,
+    } = JSON.parse(body) as { environ: Record<string, string>; body: string; version: number[] };
     t.is(read, 'hello body');
     t.deepEqual(version, [1, 0]);
     t.like(environ, {
@@ -72,7 +85,10 @@ test.serial('startResponse follows the WSGI rules', async (t) => {
   t.like(await c.output(20_000), { type: 'http.response.start', status: 200 });
   const partial = await c.output();
   t.is(partial.type === 'http.response.body' ? Buffer.from(partial.body ?? []).toString() : partial.type, 'partial ');
-  const failure = await c.done.then(() => undefined, (e: unknown) => e);
+  const failure = await c.done.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   t.true(hasCode(failure, 'ERR_ALBANY_HANDLER'), String(failure));
   t.is((await run('/write')).status, 200, 'the worker serves on');
 });
@@ -96,7 +112,12 @@ test.serial('a streamed upload is read in three small blocking reads', async (t)
       };
       next();
     });
-    t.deepEqual(JSON.parse(text), { reads: ['aaaa', 'bbbb', 'cccc'], line: 'line\n', restLength: 100_004, contentLength: null });
+    t.deepEqual(JSON.parse(text), {
+      reads: ['aaaa', 'bbbb', 'cccc'],
+      line: 'line\n',
+      restLength: 100_004,
+      contentLength: null,
+    });
   });
 });
 
@@ -116,7 +137,9 @@ test.serial('close() on the iterable is called when the client disconnects mid-s
   const app = legacy(fixture('stream.ts'), { pool: { maxThreads: 1 }, ackMessages: 4 });
   await withServer(app, async (url) => {
     const controller = new AbortController();
-    const res = await fetch(`${url}/?count=100000&delay=5&closed=${encodeURIComponent(marker)}`, { signal: controller.signal });
+    const res = await fetch(`${url}/?count=100000&delay=5&closed=${encodeURIComponent(marker)}`, {
+      signal: controller.signal,
+    });
     const reader = res.body!.getReader();
     await reader.read();
     controller.abort();
@@ -141,7 +164,9 @@ test.serial('close() on the iterable is called after a complete response too', a
 function statusLine(url: string, path: string): Promise<string> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
-    const socket = net.connect(Number(port), hostname, () => socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+    const socket = net.connect(Number(port), hostname, () =>
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`),
+    );
     let data = Buffer.alloc(0);
     socket.on('data', (d: Buffer) => (data = Buffer.concat([data, d])));
     socket.on('close', () => resolve(data.subarray(0, data.indexOf('\r\n')).toString('latin1')));
@@ -149,32 +174,44 @@ function statusLine(url: string, path: string): Promise<string> {
   });
 }
 
-test.serial('a node-style handler\'s own reason phrase (statusMessage, writeHead) reaches the wire from the pool', async (t) => {
-  const app = legacy(fixture('node-reason.ts'), { style: 'node', pool: { maxThreads: 1 } });
-  await withServer(app, async (url) => {
-    t.is(await statusLine(url, '/'), 'HTTP/1.1 299 Fine');
-    t.is(await statusLine(url, '/streamed'), 'HTTP/1.1 202 Streaming Along');
-    const streamed = await fetch(`${url}/streamed`);
-    t.is(streamed.statusText, 'Streaming Along');
-    t.is(await streamed.text(), 'ab');
-  });
-});
+test.serial(
+  "a node-style handler's own reason phrase (statusMessage, writeHead) reaches the wire from the pool",
+  async (t) => {
+    const app = legacy(fixture('node-reason.ts'), { style: 'node', pool: { maxThreads: 1 } });
+    await withServer(app, async (url) => {
+      t.is(await statusLine(url, '/'), 'HTTP/1.1 299 Fine');
+      t.is(await statusLine(url, '/streamed'), 'HTTP/1.1 202 Streaming Along');
+      const streamed = await fetch(`${url}/streamed`);
+      t.is(streamed.statusText, 'Streaming Along');
+      t.is(await streamed.text(), 'ab');
+    });
+  },
+);
 
-test.serial('startResponse\'s reason phrase is the one on the wire: custom, streamed, past 599, latin1; the standard one where none is given', async (t) => {
-  const logged: string[] = [];
-  const app = legacy(fixture('status-line.ts'), { pool: { maxThreads: 1 }, log: (m: string, e?: unknown) => void logged.push(`${m}: ${(e as Error | undefined)?.message}`) });
-  await withServer(app, async (url) => {
-    t.is(await statusLine(url, '/custom'), 'HTTP/1.1 299 Custom Thing');
-    t.is(await statusLine(url, '/streamed'), 'HTTP/1.1 200 ok');
-    t.is(await statusLine(url, '/standard'), 'HTTP/1.1 200 OK');
-    t.is(await statusLine(url, '/code-only'), 'HTTP/1.1 404 Not Found');
-    t.is(await statusLine(url, '/beyond'), 'HTTP/1.1 600 Beyond');
-    t.is(await statusLine(url, '/latin1'), 'HTTP/1.1 200 caf\u00e9');
-    const streamed = await fetch(`${url}/streamed`);
-    t.is(streamed.statusText, 'ok');
-    t.is(await streamed.text(), 'ab');
-    // CR/LF in the status: refused at startResponse, a 500, and the log names the problem.
-    t.is(await statusLine(url, '/injected'), 'HTTP/1.1 500 Internal Server Error');
-    t.true(logged.some((m) => m.includes('handler failed') && m.includes('has character U+000D at 2')), logged.join('\n'));
-  });
-});
+test.serial(
+  "startResponse's reason phrase is the one on the wire: custom, streamed, past 599, latin1; the standard one where none is given",
+  async (t) => {
+    const logged: string[] = [];
+    const app = legacy(fixture('status-line.ts'), {
+      pool: { maxThreads: 1 },
+      log: (m: string, e?: unknown) => void logged.push(`${m}: ${(e as Error | undefined)?.message}`),
+    });
+    await withServer(app, async (url) => {
+      t.is(await statusLine(url, '/custom'), 'HTTP/1.1 299 Custom Thing');
+      t.is(await statusLine(url, '/streamed'), 'HTTP/1.1 200 ok');
+      t.is(await statusLine(url, '/standard'), 'HTTP/1.1 200 OK');
+      t.is(await statusLine(url, '/code-only'), 'HTTP/1.1 404 Not Found');
+      t.is(await statusLine(url, '/beyond'), 'HTTP/1.1 600 Beyond');
+      t.is(await statusLine(url, '/latin1'), 'HTTP/1.1 200 caf\u00e9');
+      const streamed = await fetch(`${url}/streamed`);
+      t.is(streamed.statusText, 'ok');
+      t.is(await streamed.text(), 'ab');
+      // CR/LF in the status: refused at startResponse, a 500, and the log names the problem.
+      t.is(await statusLine(url, '/injected'), 'HTTP/1.1 500 Internal Server Error');
+      t.true(
+        logged.some((m) => m.includes('handler failed') && m.includes('has character U+000D at 2')),
+        logged.join('\n'),
+      );
+    });
+  },
+);

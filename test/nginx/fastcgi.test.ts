@@ -11,9 +11,20 @@ import { readBody } from '../../src/gateway/helpers.js';
 const example = readFileSync(new URL('../../examples/nginx/fastcgi.conf', import.meta.url), 'utf8');
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
-async function setup(t: ExecutionContext, app: App): Promise<{ nginx: Nginx; fcgi: FastCGIServer; connections: () => number }> {
-  const nginx = await startNginx((port, dir) => example.replace('listen 80;', `listen 127.0.0.1:${port};`).replaceAll('/run/albany/', `${dir}/`), t);
-  const fcgi = await serveFastCGI(app, { path: join(nginx.dir, 'app.sock'), lifespan: 'off', logger: quiet, gracefulTimeoutMs: 1000 });
+async function setup(
+  t: ExecutionContext,
+  app: App,
+): Promise<{ nginx: Nginx; fcgi: FastCGIServer; connections: () => number }> {
+  const nginx = await startNginx(
+    (port, dir) => example.replace('listen 80;', `listen 127.0.0.1:${port};`).replaceAll('/run/albany/', `${dir}/`),
+    t,
+  );
+  const fcgi = await serveFastCGI(app, {
+    path: join(nginx.dir, 'app.sock'),
+    lifespan: 'off',
+    logger: quiet,
+    gracefulTimeoutMs: 1000,
+  });
   let connections = 0;
   fcgi.server.on('connection', () => connections++);
   t.teardown(() => fcgi.close());
@@ -24,8 +35,24 @@ const echo: App = async (scope, receive, send) => {
   const s = scope as HttpScope;
   const body = await readBody(receive);
   if (body === null) return;
-  const info = { method: s.method, path: s.path, rootPath: s.rootPath, query: s.queryString, client: s.client?.[0], scheme: s.scheme, test: s.headers.find(([n]) => n === 'x-test')?.[1], length: body.length };
-  await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'application/json'], ['x-served-by', 'albany']] });
+  const info = {
+    method: s.method,
+    path: s.path,
+    rootPath: s.rootPath,
+    query: s.queryString,
+    client: s.client?.[0],
+    scheme: s.scheme,
+    test: s.headers.find(([n]) => n === 'x-test')?.[1],
+    length: body.length,
+  };
+  await send({
+    type: 'http.response.start',
+    status: 200,
+    headers: [
+      ['content-type', 'application/json'],
+      ['x-served-by', 'albany'],
+    ],
+  });
   await send({ type: 'http.response.body', body: Buffer.from(JSON.stringify(info)) });
 };
 
@@ -36,7 +63,16 @@ test('GET through fastcgi_pass: path, query, headers, client; upstream connectio
     const res = await fetch(`${nginx.url}/a%20b/c?x=1&y=%2F`, { headers: { 'x-test': `v${i}` } });
     t.is(res.status, 200, nginx.log());
     t.is(res.headers.get('x-served-by'), 'albany');
-    t.deepEqual(await res.json(), { method: 'GET', path: '/a b/c', rootPath: '', query: 'x=1&y=%2F', client: '127.0.0.1', scheme: 'http', test: `v${i}`, length: 0 });
+    t.deepEqual(await res.json(), {
+      method: 'GET',
+      path: '/a b/c',
+      rootPath: '',
+      query: 'x=1&y=%2F',
+      client: '127.0.0.1',
+      scheme: 'http',
+      test: `v${i}`,
+      length: 0,
+    });
   }
   t.is(connections(), 1, 'fastcgi_keep_conn + keepalive should reuse one connection');
 });
@@ -44,7 +80,11 @@ test('GET through fastcgi_pass: path, query, headers, client; upstream connectio
 test('a mount via fastcgi_split_path_info gives rootPath and path', async (t) => {
   if (!requireNginx(t)) return;
   const { nginx } = await setup(t, echo);
-  const body = await (await fetch(`${nginx.url}/mounted/users/7?q`)).json() as { path: string; rootPath: string; query: string };
+  const body = (await (await fetch(`${nginx.url}/mounted/users/7?q`)).json()) as {
+    path: string;
+    rootPath: string;
+    query: string;
+  };
   t.deepEqual([body.rootPath, body.path, body.query], ['/mounted', '/users/7', 'q']);
 });
 
@@ -72,7 +112,12 @@ test('POST body is streamed: the app sees the first part before the client sends
       if (step === 0) controller.enqueue(part);
       else if (step === 1) {
         // Only continue once the app has data: proves nginx did not spool the whole body first.
-        await Promise.race([sawFirst, new Promise((_, reject) => setTimeout(() => reject(new Error('app saw no data while the upload was still open')), 5000))]);
+        await Promise.race([
+          sawFirst,
+          new Promise((_, reject) =>
+            setTimeout(() => reject(new Error('app saw no data while the upload was still open')), 5000),
+          ),
+        ]);
         controller.enqueue(part);
       } else controller.close();
       step++;
@@ -91,7 +136,11 @@ test('a large response (3 MB) arrives intact', async (t) => {
     await receive();
     await send({ type: 'http.response.start', status: 200 });
     for (let off = 0; off < big.length; off += 200_000) {
-      await send({ type: 'http.response.body', body: big.subarray(off, off + 200_000), moreBody: off + 200_000 < big.length });
+      await send({
+        type: 'http.response.body',
+        body: big.subarray(off, off + 200_000),
+        moreBody: off + 200_000 < big.length,
+      });
     }
   });
   const res = await fetch(`${nginx.url}/big`);
@@ -115,13 +164,18 @@ test('a client that goes away is seen by the app as http.disconnect', async (t) 
   socket.write('GET /hang HTTP/1.1\r\nHost: x\r\n\r\n');
   await appStarted;
   socket.destroy();
-  await Promise.race([appSawDisconnect, new Promise((_, reject) => setTimeout(() => reject(new Error('no disconnect within 5 s')), 5000))]);
+  await Promise.race([
+    appSawDisconnect,
+    new Promise((_, reject) => setTimeout(() => reject(new Error('no disconnect within 5 s')), 5000)),
+  ]);
   t.pass();
 });
 
 test('an app error becomes a 500 through nginx', async (t) => {
   if (!requireNginx(t)) return;
-  const { nginx } = await setup(t, async () => { throw new Error('expected in test'); });
+  const { nginx } = await setup(t, async () => {
+    throw new Error('expected in test');
+  });
   const res = await fetch(`${nginx.url}/`);
   t.is(res.status, 500);
   t.is(await res.text(), 'Internal Server Error');

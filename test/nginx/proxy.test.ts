@@ -10,7 +10,10 @@ const entry = fileURLToPath(new URL('../fixtures/server/named-app.ts', import.me
 
 async function albanyProcess(t: ExecutionContext, name: string): Promise<number> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], { env: { ...process.env, PORT: String(port), NAME: name }, stdio: ['pipe', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+    env: { ...process.env, PORT: String(port), NAME: name },
+    stdio: ['pipe', 'ignore', 'inherit'],
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   t.teardown(async () => {
     child.kill('SIGKILL');
@@ -23,10 +26,14 @@ async function albanyProcess(t: ExecutionContext, name: string): Promise<number>
 test('proxy_pass balances over two albany processes; both answer, proxy headers give the real client', async (t) => {
   if (!requireNginx(t)) return;
   const [a, b] = await Promise.all([albanyProcess(t, 'one'), albanyProcess(t, 'two')]);
-  const nginx = await startNginx((port) => example
-    .replace('listen 80;', `listen 127.0.0.1:${port};`)
-    .replace('127.0.0.1:8001', `127.0.0.1:${a}`)
-    .replace('127.0.0.1:8002', `127.0.0.1:${b}`), t);
+  const nginx = await startNginx(
+    (port) =>
+      example
+        .replace('listen 80;', `listen 127.0.0.1:${port};`)
+        .replace('127.0.0.1:8001', `127.0.0.1:${a}`)
+        .replace('127.0.0.1:8002', `127.0.0.1:${b}`),
+    t,
+  );
   const names = new Set<string>();
   for (let i = 0; i < 8; i++) {
     const res = await fetch(`${nginx.url}/`, { headers: { 'x-forwarded-for': '6.6.6.6' } });
@@ -46,10 +53,14 @@ test('one albany process gone: nginx keeps serving from the other', async (t) =>
   if (!requireNginx(t)) return;
   const a = await albanyProcess(t, 'one');
   const dead = await freePort();
-  const nginx = await startNginx((port) => example
-    .replace('listen 80;', `listen 127.0.0.1:${port};`)
-    .replace('127.0.0.1:8001', `127.0.0.1:${a}`)
-    .replace('127.0.0.1:8002', `127.0.0.1:${dead}`), t);
+  const nginx = await startNginx(
+    (port) =>
+      example
+        .replace('listen 80;', `listen 127.0.0.1:${port};`)
+        .replace('127.0.0.1:8001', `127.0.0.1:${a}`)
+        .replace('127.0.0.1:8002', `127.0.0.1:${dead}`),
+    t,
+  );
   for (let i = 0; i < 6; i++) {
     const res = await fetch(`${nginx.url}/`);
     t.is(res.status, 200);

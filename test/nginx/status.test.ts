@@ -14,7 +14,9 @@ const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 /** The status line the client gets for GET `path`. */
 function statusLine(port: number, path: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+    const socket = net.connect(port, '127.0.0.1', () =>
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`),
+    );
     let data = Buffer.alloc(0);
     socket.on('data', (d: Buffer) => (data = Buffer.concat([data, d])));
     socket.on('close', () => resolve(data.subarray(0, data.indexOf('\r\n')).toString('latin1')));
@@ -26,11 +28,24 @@ test('through nginx: a custom reason phrase and a status past 599 reach the clie
   if (!requireNginx(t)) return;
   const app: App = async (scope, _receive, send) => {
     const [, status, reason] = decodeURIComponent((scope as HttpScope).path).split('/');
-    await send({ type: 'http.response.start', status: Number(status), headers: [], ...(reason === undefined ? {} : { reason }) });
+    await send({
+      type: 'http.response.start',
+      status: Number(status),
+      headers: [],
+      ...(reason === undefined ? {} : { reason }),
+    });
     await send({ type: 'http.response.body', body: Buffer.from('x') });
   };
-  const nginx = await startNginx((port, dir) => example.replace('listen 80;', `listen 127.0.0.1:${port};`).replaceAll('/run/albany/', `${dir}/`), t);
-  const fcgi = await serveFastCGI(app, { path: join(nginx.dir, 'app.sock'), lifespan: 'off', logger: quiet, gracefulTimeoutMs: 1000 });
+  const nginx = await startNginx(
+    (port, dir) => example.replace('listen 80;', `listen 127.0.0.1:${port};`).replaceAll('/run/albany/', `${dir}/`),
+    t,
+  );
+  const fcgi = await serveFastCGI(app, {
+    path: join(nginx.dir, 'app.sock'),
+    lifespan: 'off',
+    logger: quiet,
+    gracefulTimeoutMs: 1000,
+  });
   t.teardown(() => fcgi.close());
   t.is(await statusLine(nginx.port, '/299/Custom%20Thing'), 'HTTP/1.1 299 Custom Thing', nginx.log());
   t.is(await statusLine(nginx.port, '/200/ok'), 'HTTP/1.1 200 ok');

@@ -27,14 +27,21 @@ test('a WebSocket upgrade passes through nginx proxy_pass, and plain requests st
   if (!requireNginx(t)) return;
   const server = await serve(app, { port: 0, lifespan: 'off', logLevel: 'silent' });
   t.teardown(() => server.close());
-  const nginx = await startNginx((port) => example
-    .replace('listen 80;', `listen 127.0.0.1:${port};`)
-    .replace('127.0.0.1:8001', `127.0.0.1:${server.port}`)
-    .replace(/\n\s*server 127\.0\.0\.1:8002[^\n]*/, ''), t);
+  const nginx = await startNginx(
+    (port) =>
+      example
+        .replace('listen 80;', `listen 127.0.0.1:${port};`)
+        .replace('127.0.0.1:8001', `127.0.0.1:${server.port}`)
+        .replace(/\n\s*server 127\.0\.0\.1:8002[^\n]*/, ''),
+    t,
+  );
   t.is(await (await fetch(`${nginx.url}/`)).text(), 'plain');
   const ws = new WebSocket(`ws://127.0.0.1:${nginx.port}/chat`);
   t.teardown(() => ws.terminate());
-  await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
   const reply = new Promise<string>((resolve) => ws.once('message', (data) => resolve(String(data))));
   ws.send('hi');
   t.is(await reply, 'echo hi via ws');

@@ -16,7 +16,10 @@ const record: AccessRecord = {
 const time = new Date('2026-12-06T10:00:00.000Z');
 
 test('text: time, client, quoted request line, status, bytes, duration rounded to µs, id', (t) => {
-  t.is(formatAccessLine(record, 'text', time), '2026-12-06T10:00:00.000Z 127.0.0.1:5000 "GET /a?b=1 HTTP/1.1" 200 12 1.235ms rid-1\n');
+  t.is(
+    formatAccessLine(record, 'text', time),
+    '2026-12-06T10:00:00.000Z 127.0.0.1:5000 "GET /a?b=1 HTTP/1.1" 200 12 1.235ms rid-1\n',
+  );
 });
 
 test('text: a quote, backslash or control byte in the target or id is escaped, so a line stays one parseable line', (t) => {
@@ -26,8 +29,24 @@ test('text: a quote, backslash or control byte in the target or id is escaped, s
 });
 
 test('json: one object per line that JSON.parse reads back; IPv6 clients bracketed, no client as "-"', (t) => {
-  const v6 = JSON.parse(formatAccessLine({ ...record, client: ['::1', 9] as unknown as AccessRecord['client'], target: '/é"\u0001' }, 'json', time)) as Record<string, unknown>;
-  t.deepEqual(v6, { time: '2026-12-06T10:00:00.000Z', client: '[::1]:9', method: 'GET', path: '/é"\u0001', httpVersion: '1.1', status: 200, bytes: 12, durationMs: 1.235, requestId: 'rid-1' });
+  const v6 = JSON.parse(
+    formatAccessLine(
+      { ...record, client: ['::1', 9] as unknown as AccessRecord['client'], target: '/é"\u0001' },
+      'json',
+      time,
+    ),
+  ) as Record<string, unknown>;
+  t.deepEqual(v6, {
+    time: '2026-12-06T10:00:00.000Z',
+    client: '[::1]:9',
+    method: 'GET',
+    path: '/é"\u0001',
+    httpVersion: '1.1',
+    status: 200,
+    bytes: 12,
+    durationMs: 1.235,
+    requestId: 'rid-1',
+  });
   const none = JSON.parse(formatAccessLine({ ...record, client: null }, 'json', time)) as Record<string, unknown>;
   t.is(none.client, '-');
 });

@@ -19,18 +19,22 @@ test('requests by method and status, in flight, and the duration histogram', asy
   t.teardown(() => metrics.close());
   const entered = deferred();
   const release = deferred();
-  const server = await startServer(t, httpApp(async (scope, receive, send) => {
-    if (scope.path === '/hold') {
-      entered.resolve();
-      await release.promise;
-    }
-    if (scope.path === '/slow') await delay(120);
-    if (scope.path === '/gone') {
-      entered.resolve();
-      for (;;) if ((await receive()).type === 'http.disconnect') return;
-    }
-    await sendText(send, 'x', scope.path === '/missing' ? 404 : 200);
-  }), { metrics });
+  const server = await startServer(
+    t,
+    httpApp(async (scope, receive, send) => {
+      if (scope.path === '/hold') {
+        entered.resolve();
+        await release.promise;
+      }
+      if (scope.path === '/slow') await delay(120);
+      if (scope.path === '/gone') {
+        entered.resolve();
+        for (;;) if ((await receive()).type === 'http.disconnect') return;
+      }
+      await sendText(send, 'x', scope.path === '/missing' ? 404 : 200);
+    }),
+    { metrics },
+  );
   for (let i = 0; i < 3; i++) await fetch(server.url);
   await fetch(`${server.url}/missing`, { method: 'POST', body: 'b' });
   await fetch(`${server.url}/slow`);
@@ -66,7 +70,11 @@ test('HTTP/2 requests are counted the same way', async (t) => {
   const metrics = new HttpMetrics();
   t.teardown(() => metrics.close());
   const cert = testCert();
-  const server = await startServer(t, httpApp(async (_s, _r, send) => sendText(send, 'ok')), { metrics, tls: { key: cert.key, cert: cert.cert } });
+  const server = await startServer(
+    t,
+    httpApp(async (_s, _r, send) => sendText(send, 'ok')),
+    { metrics, tls: { key: cert.key, cert: cert.cert } },
+  );
   const session = http2.connect(server.url, { ca: cert.cert });
   t.teardown(() => session.destroy());
   for (let i = 0; i < 2; i++) {
@@ -111,22 +119,28 @@ test('merging processes: counters and histograms add up, pool utilization is ave
     'albany_event_loop_utilization 0.75',
     '',
   ].join('\n');
-  t.is(mergeExpositions([{ pid: 11, text: one }, { pid: 22, text: two }]), [
-    '# HELP albany_http_requests_total Requests.',
-    '# TYPE albany_http_requests_total counter',
-    'albany_http_requests_total{method="GET",status="200"} 7',
-    'albany_http_requests_total{method="POST",status="500"} 1',
-    '# TYPE albany_http_request_duration_seconds histogram',
-    'albany_http_request_duration_seconds_bucket{le="0.1"} 7',
-    'albany_http_request_duration_seconds_bucket{le="+Inf"} 8',
-    'albany_http_request_duration_seconds_sum 0.75',
-    'albany_http_request_duration_seconds_count 8',
-    '# TYPE albany_pool_utilization gauge',
-    'albany_pool_utilization{pool="pool-1"} 0.75',
-    '# TYPE albany_event_loop_utilization gauge',
-    'albany_event_loop_utilization{pid="11"} 0.25',
-    'albany_event_loop_utilization{pid="22"} 0.75',
-    '',
-  ].join('\n'));
+  t.is(
+    mergeExpositions([
+      { pid: 11, text: one },
+      { pid: 22, text: two },
+    ]),
+    [
+      '# HELP albany_http_requests_total Requests.',
+      '# TYPE albany_http_requests_total counter',
+      'albany_http_requests_total{method="GET",status="200"} 7',
+      'albany_http_requests_total{method="POST",status="500"} 1',
+      '# TYPE albany_http_request_duration_seconds histogram',
+      'albany_http_request_duration_seconds_bucket{le="0.1"} 7',
+      'albany_http_request_duration_seconds_bucket{le="+Inf"} 8',
+      'albany_http_request_duration_seconds_sum 0.75',
+      'albany_http_request_duration_seconds_count 8',
+      '# TYPE albany_pool_utilization gauge',
+      'albany_pool_utilization{pool="pool-1"} 0.75',
+      '# TYPE albany_event_loop_utilization gauge',
+      'albany_event_loop_utilization{pid="11"} 0.25',
+      'albany_event_loop_utilization{pid="22"} 0.75',
+      '',
+    ].join('\n'),
+  );
   t.is(mergeExpositions([]), '');
 });

@@ -29,10 +29,12 @@ async function scrape(url: string, pool: string): Promise<PoolFigures> {
 /** `n` concurrent requests of `path`, all answered 200. */
 async function load(base: string, path: string, n: number): Promise<void> {
   const statuses = await Promise.all(
-    Array.from({ length: n }, () => fetch(`${base}${path}`).then(async (r) => {
-      await r.text();
-      return r.status;
-    })),
+    Array.from({ length: n }, () =>
+      fetch(`${base}${path}`).then(async (r) => {
+        await r.text();
+        return r.status;
+      }),
+    ),
   );
   if (statuses.some((s) => s !== 200)) throw new Error(`statuses ${statuses.join(',')}`);
 }

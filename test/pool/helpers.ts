@@ -16,8 +16,16 @@ export function task(path: string, body: Uint8Array = new Uint8Array(0)): Legacy
   return {
     mount,
     request: {
-      method: 'GET', url: path, path: pathname, rootPath: '', queryString: query, scheme: 'http', httpVersion: '1.1',
-      server: ['127.0.0.1', 80], client: null, headers: [],
+      method: 'GET',
+      url: path,
+      path: pathname,
+      rootPath: '',
+      queryString: query,
+      scheme: 'http',
+      httpVersion: '1.1',
+      server: ['127.0.0.1', 80],
+      client: null,
+      headers: [],
     },
     body,
     more: false,

@@ -81,7 +81,11 @@ test('percentiles of 1..10000 ms land within 10% of the true values', (t) => {
   const s = h.summary();
   t.is(s.count, 10_000);
   t.is(s.meanMs, 5000.5);
-  for (const [got, want] of [[s.p50, 5000], [s.p90, 9000], [s.p99, 9900]] as const) {
+  for (const [got, want] of [
+    [s.p50, 5000],
+    [s.p90, 9000],
+    [s.p99, 9900],
+  ] as const) {
     t.true(Math.abs(got - want) / want < 0.1, `${got} vs ${want}`);
   }
 });
@@ -149,8 +153,10 @@ function parseExposition(text: string): Parsed {
       const [, kind, name, rest] = comment as unknown as [string, string, string, string];
       const map = kind === 'HELP' ? parsed.help : parsed.type;
       if (map.has(name)) throw new Error(`second ${kind} for ${name}`);
-      if (kind === 'TYPE' && !/^(counter|gauge|histogram|summary|untyped)$/.test(rest)) throw new Error(`bad type: ${line}`);
-      if (parsed.samples.some((s) => familyOf(s.name, parsed.type) === name)) throw new Error(`${kind} after samples: ${line}`);
+      if (kind === 'TYPE' && !/^(counter|gauge|histogram|summary|untyped)$/.test(rest))
+        throw new Error(`bad type: ${line}`);
+      if (parsed.samples.some((s) => familyOf(s.name, parsed.type) === name))
+        throw new Error(`${kind} after samples: ${line}`);
       map.set(name, rest);
       continue;
     }
@@ -188,9 +194,11 @@ function checkHistograms(parsed: Parsed): void {
       const buckets = samples.filter((s) => s.name === `${family}_bucket`);
       const les = buckets.map((b) => (b.labels['le'] === '+Inf' ? Infinity : Number(b.labels['le'])));
       if (les.some((le, i) => i > 0 && le <= les[i - 1]!)) throw new Error(`${family}{${pool}} le not increasing`);
-      if (buckets.some((b, i) => i > 0 && b.value < buckets[i - 1]!.value)) throw new Error(`${family}{${pool}} buckets not cumulative`);
+      if (buckets.some((b, i) => i > 0 && b.value < buckets[i - 1]!.value))
+        throw new Error(`${family}{${pool}} buckets not cumulative`);
       const count = samples.find((s) => s.name === `${family}_count`)!.value;
-      if (les.at(-1) !== Infinity || buckets.at(-1)!.value !== count) throw new Error(`${family}{${pool}} +Inf bucket must equal _count`);
+      if (les.at(-1) !== Infinity || buckets.at(-1)!.value !== count)
+        throw new Error(`${family}{${pool}} +Inf bucket must equal _count`);
       if (!samples.some((s) => s.name === `${family}_sum`)) throw new Error(`${family}{${pool}} lacks _sum`);
     }
   }
@@ -215,7 +223,11 @@ test('the exposition parser used here rejects what Prometheus would', (t) => {
 
 function busyPool(): PoolMetrics {
   const m = new PoolMetrics({ capacity: 2 });
-  for (const [wait, run] of [[0.2, 3], [1.5, 40], [700, 2500]] as const) {
+  for (const [wait, run] of [
+    [0.2, 3],
+    [1.5, 40],
+    [700, 2500],
+  ] as const) {
     m.taskQueued();
     m.taskStarted(wait);
     m.taskFinished(run, run < 1000);
@@ -261,7 +273,12 @@ test('toPrometheus writes valid exposition with HELP/TYPE per family and a pool 
 
 test('toPrometheus with no pools is empty, and refuses two pools with one name', (t) => {
   t.is(toPrometheus([]), '');
-  const err = t.throws(() => toPrometheus([{ name: 'a', metrics: new PoolMetrics() }, { name: 'a', metrics: new PoolMetrics() }]));
+  const err = t.throws(() =>
+    toPrometheus([
+      { name: 'a', metrics: new PoolMetrics() },
+      { name: 'a', metrics: new PoolMetrics() },
+    ]),
+  );
   t.is((err as { code?: string }).code, 'ERR_ALBANY_INVALID_CONFIG');
 });
 

@@ -16,7 +16,10 @@ function pool(config: Parameters<typeof createPool>[0] = {}) {
 }
 
 async function rejection(promise: Promise<unknown>): Promise<AlbanyError> {
-  const err = await promise.then(() => undefined, (e: unknown) => e);
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   if (!AlbanyError.is(err)) throw new Error(`expected an AlbanyError, got ${String(err)}`);
   return err;
 }
@@ -58,7 +61,10 @@ test('an error thrown in the worker keeps its class name, code, props and both s
   const p = pool();
   t.teardown(() => p.close());
   const fail = offload<typeof Fns.fail>(fns, 'fail', { pool: p });
-  const err = await fail('x').then(() => undefined, (e: unknown) => e as Error & { code?: string; field?: string });
+  const err = await fail('x').then(
+    () => undefined,
+    (e: unknown) => e as Error & { code?: string; field?: string },
+  );
   t.truthy(err);
   t.is(err!.name, 'ValidationError');
   t.is(err!.constructor.name, 'ValidationError');
@@ -172,7 +178,10 @@ test('calls with one key run on one thread in call order; different keys run in 
   t.true(x.startedAt < y.endedAt && y.startedAt < x.endedAt, 'their runs overlapped');
 
   // A key function picks each call's key from its arguments.
-  const byParity = offload<typeof Fns.record>(fns, 'record', { pool: p, key: (seq: number) => (seq % 2 === 0 ? a : b) });
+  const byParity = offload<typeof Fns.record>(fns, 'record', {
+    pool: p,
+    key: (seq: number) => (seq % 2 === 0 ? a : b),
+  });
   const mixed = await Promise.all([0, 1, 2, 3].map((seq) => byParity(seq, 20)));
   t.is(mixed[0]!.threadId, mixed[2]!.threadId);
   t.is(mixed[1]!.threadId, mixed[3]!.threadId);
@@ -185,7 +194,10 @@ test('a one-thread named pool is thread-sensitive by itself', async (t) => {
   t.teardown(() => p.close());
   const record = offload<typeof Fns.record>(fns, 'record', { pool: p, key: 'db' });
   const results = await Promise.all([0, 1, 2, 3].map((seq) => record(seq, 20)));
-  t.deepEqual(results.map((r) => r.seq), [0, 1, 2, 3]);
+  t.deepEqual(
+    results.map((r) => r.seq),
+    [0, 1, 2, 3],
+  );
   t.is(new Set(results.map((r) => r.threadId)).size, 1);
   t.is(record.pool, p);
 });
@@ -263,11 +275,26 @@ test('after a crash, calls the thread had not reached run again, except those wh
 
 test('bad options are refused at once, naming the option and what is allowed', (t) => {
   const usage = (fn: () => unknown) => t.throws(fn, { code: 'ERR_ALBANY_USAGE' } as never)!.message;
-  t.regex(usage(() => offload(fns, '')), /exportName must be a non-empty string/);
-  t.regex(usage(() => offload(fns, 'echo', { timeoutMs: 0 })), /options\.timeoutMs must be an integer number of milliseconds from 1/);
-  t.regex(usage(() => offload(fns, 'echo', { pool: 3 as never })), /options\.pool must be a LegacyPool or a pool name/);
-  t.regex(usage(() => offload(fns, 'echo', { key: 5 as never })), /options\.key must be a string or a function/);
-  t.regex(usage(() => offload(fns, 'echo', { pool: 'offload-test-unused' }).with({ transferList: 'x' as never })), /transferList must be an array/);
+  t.regex(
+    usage(() => offload(fns, '')),
+    /exportName must be a non-empty string/,
+  );
+  t.regex(
+    usage(() => offload(fns, 'echo', { timeoutMs: 0 })),
+    /options\.timeoutMs must be an integer number of milliseconds from 1/,
+  );
+  t.regex(
+    usage(() => offload(fns, 'echo', { pool: 3 as never })),
+    /options\.pool must be a LegacyPool or a pool name/,
+  );
+  t.regex(
+    usage(() => offload(fns, 'echo', { key: 5 as never })),
+    /options\.key must be a string or a function/,
+  );
+  t.regex(
+    usage(() => offload(fns, 'echo', { pool: 'offload-test-unused' }).with({ transferList: 'x' as never })),
+    /transferList must be an array/,
+  );
 });
 
 test('an offloaded function can runSync a service provided on the main thread', async (t) => {

@@ -29,22 +29,25 @@ test.serial('several pools live side by side with their own config', async (t) =
   }
 });
 
-test.serial('dispatch past the queue bound rejects with ERR_ALBANY_QUEUE_FULL; an aborted queued task never runs', async (t) => {
-  const pool = createPool({ maxThreads: 1, maxQueue: 1 });
-  try {
-    const busy = run(pool, '/spin?ms=400');
-    const controller = new AbortController();
-    const queued = run(pool, '/ok', controller.signal);
-    const refused = await run(pool, '/ok').catch((e: unknown) => e);
-    t.true(hasCode(refused, 'ERR_ALBANY_QUEUE_FULL'));
-    controller.abort();
-    t.true(hasCode(await queued.catch((e: unknown) => e), 'ERR_ALBANY_ABORTED'));
-    await busy;
-    t.like(pool.stats(), { completed: 1, rejected: { 'queue-full': 1, aborted: 1, timeout: 0, crash: 0 } });
-  } finally {
-    await pool.close();
-  }
-});
+test.serial(
+  'dispatch past the queue bound rejects with ERR_ALBANY_QUEUE_FULL; an aborted queued task never runs',
+  async (t) => {
+    const pool = createPool({ maxThreads: 1, maxQueue: 1 });
+    try {
+      const busy = run(pool, '/spin?ms=400');
+      const controller = new AbortController();
+      const queued = run(pool, '/ok', controller.signal);
+      const refused = await run(pool, '/ok').catch((e: unknown) => e);
+      t.true(hasCode(refused, 'ERR_ALBANY_QUEUE_FULL'));
+      controller.abort();
+      t.true(hasCode(await queued.catch((e: unknown) => e), 'ERR_ALBANY_ABORTED'));
+      await busy;
+      t.like(pool.stats(), { completed: 1, rejected: { 'queue-full': 1, aborted: 1, timeout: 0, crash: 0 } });
+    } finally {
+      await pool.close();
+    }
+  },
+);
 
 test('a partial config is completed from the defaults and checked', (t) => {
   const config = completeConfig({ maxThreads: 3, onDisconnect: 'abort' });
@@ -67,7 +70,12 @@ test.serial('fifty concurrent requests on two threads all complete and the count
   try {
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => run(pool, `/ok?${i}`)));
     t.true(results.every((r) => r.start?.status === 200 && Buffer.from(r.body!).toString() === 'ok /ok'));
-    t.like(pool.stats(), { completed: 50, queued: 0, running: 0, rejected: { 'queue-full': 0, aborted: 0, timeout: 0, crash: 0 } });
+    t.like(pool.stats(), {
+      completed: 50,
+      queued: 0,
+      running: 0,
+      rejected: { 'queue-full': 0, aborted: 0, timeout: 0, crash: 0 },
+    });
   } finally {
     await pool.close();
   }

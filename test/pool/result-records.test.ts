@@ -2,18 +2,33 @@ import test from 'ava';
 import { readResultRecords, writeResultRecord, type TaskResult } from '../../src/pool/protocol.js';
 
 const ok = (start: TaskResult['start'], body: Uint8Array | undefined): TaskResult => ({
-  start, body, error: undefined, loadError: false, aborted: false, startedAt: 0,
+  start,
+  body,
+  error: undefined,
+  loadError: false,
+  aborted: false,
+  startedAt: 0,
 });
 
 function readAll(bytes: Buffer, to: number): Array<[number, TaskResult]> {
   const out: Array<[number, TaskResult]> = [];
-  readResultRecords(bytes, 0, to, (i) => 1000 + i, (i, r) => out.push([i, r]));
+  readResultRecords(
+    bytes,
+    0,
+    to,
+    (i) => 1000 + i,
+    (i, r) => out.push([i, r]),
+  );
   return out;
 }
 
 test('result records carry status, reason, headers in order and the body, back to back', (t) => {
   const bytes = Buffer.alloc(4096);
-  const headers: Array<[string, string]> = [['x-a', '1'], ['x-a', '2'], ['content-type', 'text/plain']];
+  const headers: Array<[string, string]> = [
+    ['x-a', '1'],
+    ['x-a', '2'],
+    ['content-type', 'text/plain'],
+  ];
   const head = { status: 299, reason: 'Custom Thing', headers };
   let at = writeResultRecord(bytes, 0, bytes.length, 3, ok(head, Buffer.from('hello')));
   t.true(at > 0);

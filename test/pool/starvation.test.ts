@@ -16,11 +16,17 @@ const fns = new URL('../fixtures/offload/starving.ts', import.meta.url);
 const TASK_TIMEOUT_MS = 30_000;
 
 function pool(name: string, maxThreads: number) {
-  return createPool({ maxThreads, minThreads: maxThreads, taskTimeoutMs: TASK_TIMEOUT_MS }, { name, configSources: false });
+  return createPool(
+    { maxThreads, minThreads: maxThreads, taskTimeoutMs: TASK_TIMEOUT_MS },
+    { name, configSources: false },
+  );
 }
 
 async function rejection(promise: Promise<unknown>): Promise<AlbanyError> {
-  const err = await promise.then(() => undefined, (e: unknown) => e);
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   if (!AlbanyError.is(err)) throw new Error(`expected an AlbanyError, got ${String(err)}`);
   return err;
 }
@@ -36,7 +42,10 @@ test('pool of 1: its thread waits in runSync on a service that offloads into the
   const started = Date.now();
   const err = await rejection(viaService('starve.one', 21));
   t.is(err.code, 'ERR_ALBANY_STARVATION');
-  t.regex(err.message, /pool 'starve-one' is starved: all 1 of its thread\(s\) wait in runSync on service 'starve\.one'/);
+  t.regex(
+    err.message,
+    /pool 'starve-one' is starved: all 1 of its thread\(s\) wait in runSync on service 'starve\.one'/,
+  );
   t.true(Date.now() - started < 5_000, `failed after ${Date.now() - started} ms, not at once`);
   // The pool is not stuck afterwards: the same thread serves the next call.
   t.is(await leaf(4), 8);
@@ -69,11 +78,16 @@ test('pool of 2: one thread waiting on the pool is fine; the call that leaves bo
   const outcomes = await Promise.allSettled([viaService('starve.two', 1), viaService('starve.two', 2)]);
   const elapsed = Date.now() - started;
   const failed = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
-  const done = outcomes.filter((o): o is PromiseFulfilledResult<{ answer: unknown; threadId: number }> => o.status === 'fulfilled');
+  const done = outcomes.filter(
+    (o): o is PromiseFulfilledResult<{ answer: unknown; threadId: number }> => o.status === 'fulfilled',
+  );
   t.is(failed.length, 1, JSON.stringify(outcomes.map((o) => o.status)));
   t.is(done.length, 1);
   t.is((failed[0]!.reason as AlbanyError).code, 'ERR_ALBANY_STARVATION');
-  t.regex((failed[0]!.reason as AlbanyError).message, /pool 'starve-two' is starved: all 2 of its thread\(s\) wait in runSync on service 'starve\.two'/);
+  t.regex(
+    (failed[0]!.reason as AlbanyError).message,
+    /pool 'starve-two' is starved: all 2 of its thread\(s\) wait in runSync on service 'starve\.two'/,
+  );
   // The survivor's leaf ran on the thread the failed call gave back.
   t.true([2, 4].includes(done[0]!.value.answer as number));
   t.true(elapsed < 5_000, `took ${elapsed} ms`);
@@ -96,7 +110,10 @@ test('a legacy route blocked in runSync on a service that offloads into its own 
   const p = pool('starve-route', 1);
   t.teardown(() => p.close());
   const logged: string[] = [];
-  const route = legacy(new URL('../fixtures/legacy/starving.ts', import.meta.url), { pool: p, log: (message: string, error?: unknown) => void logged.push(`${message} ${inspect(error)}`) });
+  const route = legacy(new URL('../fixtures/legacy/starving.ts', import.meta.url), {
+    pool: p,
+    log: (message: string, error?: unknown) => void logged.push(`${message} ${inspect(error)}`),
+  });
   const leaf = offload<typeof Fns.leaf>(fns, 'leaf', { pool: p });
   // The first request (the warm-up: thread, handler module and leaf loaded) is answered here.
   let calls = 0;
@@ -111,5 +128,8 @@ test('a legacy route blocked in runSync on a service that offloads into its own 
   const elapsed = Date.now() - started;
   t.is(res.status, 500);
   t.true(elapsed < 5_000, `answered after ${elapsed} ms`);
-  t.true(logged.some((m) => m.includes("pool 'starve-route' is starved") && m.includes("'starve.route'")), logged.join('\n'));
+  t.true(
+    logged.some((m) => m.includes("pool 'starve-route' is starved") && m.includes("'starve.route'")),
+    logged.join('\n'),
+  );
 });

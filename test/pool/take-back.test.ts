@@ -20,8 +20,16 @@ function sleep(query: string): LegacyTask {
   return {
     mount,
     request: {
-      method: 'GET', url: `/?${query}`, path: '/', rootPath: '', queryString: query, scheme: 'http', httpVersion: '1.1',
-      server: null, client: null, headers: [],
+      method: 'GET',
+      url: `/?${query}`,
+      path: '/',
+      rootPath: '',
+      queryString: query,
+      scheme: 'http',
+      httpVersion: '1.1',
+      server: null,
+      client: null,
+      headers: [],
     },
     body: new Uint8Array(0),
     more: false,
@@ -29,7 +37,8 @@ function sleep(query: string): LegacyTask {
 }
 
 const quietLog = (): void => {};
-const answer = (r: TaskResult): { tag: string; threadId: number } => JSON.parse(Buffer.from(r.body!).toString()) as { tag: string; threadId: number };
+const answer = (r: TaskResult): { tag: string; threadId: number } =>
+  JSON.parse(Buffer.from(r.body!).toString()) as { tag: string; threadId: number };
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Two threads, both started with the module loaded; returns their thread ids. */
@@ -54,27 +63,37 @@ async function busyThenBatch(pool: LegacyPool, firstMs: number, rest: string[]) 
   return { first, results, controllers };
 }
 
-test.serial('requests taken back from a thread that then crashes ran once on the other thread; only the crashing one fails', async (t) => {
-  const pool = createPool({ maxThreads: 2, minThreads: 2, taskTimeoutMs: 0 }, { log: quietLog });
-  try {
-    await warmPair(pool);
-    const warm = pool.stats().completed;
-    const { first, results } = await busyThenBatch(pool, 100, ['ms=400&exit=1&tag=crash', 'ms=5&tag=a', 'ms=5&tag=b', 'ms=5&tag=c']);
-    const [crash, ...rest] = await Promise.allSettled(results);
-    const firstThread = answer(await first).threadId;
-    t.is(crash!.status, 'rejected');
-    if (crash?.status === 'rejected') t.true(hasCode(crash.reason, 'ERR_ALBANY_WORKER_CRASHED'), String(crash.reason));
-    for (const r of rest) {
-      t.is(r.status, 'fulfilled');
-      if (r.status === 'fulfilled') t.is(answer(r.value).threadId, firstThread, `${answer(r.value).tag} ran on the thread that came free`);
+test.serial(
+  'requests taken back from a thread that then crashes ran once on the other thread; only the crashing one fails',
+  async (t) => {
+    const pool = createPool({ maxThreads: 2, minThreads: 2, taskTimeoutMs: 0 }, { log: quietLog });
+    try {
+      await warmPair(pool);
+      const warm = pool.stats().completed;
+      const { first, results } = await busyThenBatch(pool, 100, [
+        'ms=400&exit=1&tag=crash',
+        'ms=5&tag=a',
+        'ms=5&tag=b',
+        'ms=5&tag=c',
+      ]);
+      const [crash, ...rest] = await Promise.allSettled(results);
+      const firstThread = answer(await first).threadId;
+      t.is(crash!.status, 'rejected');
+      if (crash?.status === 'rejected')
+        t.true(hasCode(crash.reason, 'ERR_ALBANY_WORKER_CRASHED'), String(crash.reason));
+      for (const r of rest) {
+        t.is(r.status, 'fulfilled');
+        if (r.status === 'fulfilled')
+          t.is(answer(r.value).threadId, firstThread, `${answer(r.value).tag} ran on the thread that came free`);
+      }
+      const stats = pool.stats();
+      t.like(stats, { completed: warm + 4, rejected: { crash: 1, timeout: 0, aborted: 0 }, queued: 0, running: 0 });
+      t.true(stats.takenBack >= 3, `takenBack ${stats.takenBack}`);
+    } finally {
+      await pool.close();
     }
-    const stats = pool.stats();
-    t.like(stats, { completed: warm + 4, rejected: { crash: 1, timeout: 0, aborted: 0 }, queued: 0, running: 0 });
-    t.true(stats.takenBack >= 3, `takenBack ${stats.takenBack}`);
-  } finally {
-    await pool.close();
-  }
-});
+  },
+);
 
 test.serial('a taken-back request keeps its timeout on its new thread: only that thread is replaced', async (t) => {
   const pool = createPool({ maxThreads: 2, minThreads: 2, taskTimeoutMs: 800 }, { log: quietLog });
@@ -98,7 +117,12 @@ test.serial('a taken-back request whose caller aborts before its new thread reac
   try {
     await warmPair(pool);
     // The free thread takes back [a, b] from behind `held`, runs a for 400 ms; b waits in its batch.
-    const { first, results, controllers } = await busyThenBatch(pool, 100, ['ms=800&tag=held', 'ms=400&tag=a', 'ms=5&tag=b', 'ms=5&tag=c']);
+    const { first, results, controllers } = await busyThenBatch(pool, 100, [
+      'ms=800&tag=held',
+      'ms=400&tag=a',
+      'ms=5&tag=b',
+      'ms=5&tag=c',
+    ]);
     await first;
     await until(() => pool.stats().takenBack >= 2 && pool.stats().running === 2);
     const before = pool.stats();
@@ -110,7 +134,12 @@ test.serial('a taken-back request whose caller aborts before its new thread reac
       t.like((b.reason as { details?: unknown }).details, { started: false });
     }
     for (const r of [held, a, c]) t.is(r!.status, 'fulfilled');
-    t.like(pool.stats(), { completed: before.completed + 3, rejected: { aborted: 1, crash: 0 }, queued: 0, running: 0 });
+    t.like(pool.stats(), {
+      completed: before.completed + 3,
+      rejected: { aborted: 1, crash: 0 },
+      queued: 0,
+      running: 0,
+    });
   } finally {
     await pool.close();
   }

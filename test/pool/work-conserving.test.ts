@@ -50,7 +50,13 @@ async function warm(base: string, threads: number): Promise<void> {
 }
 
 // N requests of T ms on k threads: the makespan is at most ⌈N/k⌉·T plus 0.5 s of slack (TARGETS.md).
-async function makespan(t: import('ava').ExecutionContext, threads: number, n: number, ms: number, limitMs: number): Promise<void> {
+async function makespan(
+  t: import('ava').ExecutionContext,
+  threads: number,
+  n: number,
+  ms: number,
+  limitMs: number,
+): Promise<void> {
   const app = sleepApp({ maxThreads: threads, minThreads: threads });
   await withServer(app, async (base) => {
     await warm(base, threads);
@@ -63,11 +69,20 @@ async function makespan(t: import('ava').ExecutionContext, threads: number, n: n
     // dispatch (7 s for 8 × 1 s) still fails.
     const span = Math.max(...answers.map((a) => a.end)) - Math.min(...answers.map((a) => a.start));
     const counts = [...perThread(answers).values()].map((a) => a.length).sort();
-    t.log(`${n} × ${ms} ms on ${threads} threads: handlers ${span} ms, client ${elapsed} ms; per thread ${counts.join('/')}; ends ${answers.map((a) => a.received - t0).sort((a, b) => a - b).join(', ')}`);
+    t.log(
+      `${n} × ${ms} ms on ${threads} threads: handlers ${span} ms, client ${elapsed} ms; per thread ${counts.join('/')}; ends ${answers
+        .map((a) => a.received - t0)
+        .sort((a, b) => a - b)
+        .join(', ')}`,
+    );
     t.true(span <= limitMs, `makespan ${span} ms > ${limitMs} ms`);
     t.true(elapsed <= limitMs + 1500, `client-side makespan ${elapsed} ms > ${limitMs + 1500} ms`);
     t.is(counts.length, threads, 'every thread served requests');
-    t.deepEqual(counts, Array.from({ length: threads }, () => Math.ceil(n / threads)), 'the requests were shared evenly');
+    t.deepEqual(
+      counts,
+      Array.from({ length: threads }, () => Math.ceil(n / threads)),
+      'the requests were shared evenly',
+    );
     for (const a of answers) t.true(a.end - a.start >= ms - 5, 'the handler really blocked');
   });
 }
@@ -80,21 +95,24 @@ test.serial('9 × 500 ms blocking requests on 3 threads finish within 2 s', asyn
   await makespan(t, 3, 9, 500, 2000);
 });
 
-test.serial('with threads started on demand (minThreads 1), 8 × 1 s on 2 threads lose only the second thread\'s start-up time', async (t) => {
-  const app = sleepApp({ maxThreads: 2, minThreads: 1 });
-  await withServer(app, async (base) => {
-    const first = await get(base, 1); // the first thread loads the module; the second is not started yet
-    const t0 = Date.now();
-    const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => get(base, 1000, String(i))));
-    const elapsed = Date.now() - t0;
-    const second = answers.filter((a) => a.threadId !== first.threadId);
-    t.true(second.length > 0, 'the second thread was started and served requests');
-    // From the moment the second thread ran its first request, both threads were busy to the end.
-    const bootMs = Math.min(...second.map((a) => a.start)) - t0;
-    t.log(`second thread's first request started after ${bootMs} ms; makespan ${elapsed} ms`);
-    t.true(elapsed <= 4000 + bootMs + 500, `makespan ${elapsed} ms > 4 s + ${bootMs} ms start-up + 0.5 s`);
-  });
-});
+test.serial(
+  "with threads started on demand (minThreads 1), 8 × 1 s on 2 threads lose only the second thread's start-up time",
+  async (t) => {
+    const app = sleepApp({ maxThreads: 2, minThreads: 1 });
+    await withServer(app, async (base) => {
+      const first = await get(base, 1); // the first thread loads the module; the second is not started yet
+      const t0 = Date.now();
+      const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => get(base, 1000, String(i))));
+      const elapsed = Date.now() - t0;
+      const second = answers.filter((a) => a.threadId !== first.threadId);
+      t.true(second.length > 0, 'the second thread was started and served requests');
+      // From the moment the second thread ran its first request, both threads were busy to the end.
+      const bootMs = Math.min(...second.map((a) => a.start)) - t0;
+      t.log(`second thread's first request started after ${bootMs} ms; makespan ${elapsed} ms`);
+      t.true(elapsed <= 4000 + bootMs + 500, `makespan ${elapsed} ms > 4 s + ${bootMs} ms start-up + 0.5 s`);
+    });
+  },
+);
 
 test.serial('a 1 ms request never waits behind more than one 300 ms request per thread', async (t) => {
   const app = sleepApp({ maxThreads: 2, minThreads: 2 });
@@ -108,7 +126,14 @@ test.serial('a 1 ms request never waits behind more than one 300 ms request per 
     const slow = answers.filter((a) => a.ms === 300);
     const fast = answers.filter((a) => a.ms === 1);
     const t0 = Math.min(...answers.map((a) => a.sent));
-    t.log(answers.map((a) => `${a.tag} sent +${a.sent - t0} thread ${a.threadId} ran +${a.start - t0}..+${a.end - t0} answered +${a.received - t0}`).join('\n'));
+    t.log(
+      answers
+        .map(
+          (a) =>
+            `${a.tag} sent +${a.sent - t0} thread ${a.threadId} ran +${a.start - t0}..+${a.end - t0} answered +${a.received - t0}`,
+        )
+        .join('\n'),
+    );
     for (const f of fast) {
       // The slow requests that held a thread for a good part of this one's wait, per thread (the
       // sockets are concurrent: a slow request sent a moment later may reach the server first).
@@ -118,7 +143,10 @@ test.serial('a 1 ms request never waits behind more than one 300 ms request per 
       t.true(worst <= 1, `${f.tag} waited behind ${worst} slow requests on one thread`);
       // Measured to its handler's start (same clock: Date.now in every thread), so the answer's
       // trip back on a loaded machine does not count: behind two slow requests it would be ≥ 600 ms.
-      t.true(f.start - f.sent < 600, `${f.tag} started ${f.start - f.sent} ms after it was sent: it waited behind two 300 ms requests`);
+      t.true(
+        f.start - f.sent < 600,
+        `${f.tag} started ${f.start - f.sent} ms after it was sent: it waited behind two 300 ms requests`,
+      );
     }
   });
 });

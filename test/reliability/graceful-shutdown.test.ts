@@ -16,7 +16,10 @@ const GRACE_MS = 5000;
 function refused(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => { s.destroy(); resolve(false); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
     s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ECONNREFUSED'));
   });
 }
@@ -24,24 +27,52 @@ function refused(port: number): Promise<boolean> {
 test(`SIGTERM to the CLI with ${IN_FLIGHT} requests in flight (each ~300 ms): all get 200, new connections are refused, exit 0 within the ${GRACE_MS} ms grace period`, async (t) => {
   t.timeout(60_000);
   // The sources through tsx (not a possibly stale dist/), exactly as bin/albany.js runs them in a checkout.
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve', 'test/fixtures/reliability/slow-app.ts', '--port', '0', '--lifespan', 'off', '--graceful-timeout', String(GRACE_MS), '--log-level', 'warn'], {
-    cwd: root, env: { ...process.env, NODE_OPTIONS: '', ALBANY_TEST_BARRIER: String(IN_FLIGHT) }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      cli,
+      'serve',
+      'test/fixtures/reliability/slow-app.ts',
+      '--port',
+      '0',
+      '--lifespan',
+      'off',
+      '--graceful-timeout',
+      String(GRACE_MS),
+      '--log-level',
+      'warn',
+    ],
+    {
+      cwd: root,
+      env: { ...process.env, NODE_OPTIONS: '', ALBANY_TEST_BARRIER: String(IN_FLIGHT) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
 
-  const url = await bounded((async () => {
-    for (;;) {
-      const m = /albany: listening on (http:\/\/\S+)/.exec(out);
-      if (m) return m[1]!;
-      if (child.exitCode !== null) throw new Error(`the CLI exited at start:\n${err}`);
-      await delay(25);
-    }
-  })(), 30_000, 'the CLI start');
+  const url = await bounded(
+    (async () => {
+      for (;;) {
+        const m = /albany: listening on (http:\/\/\S+)/.exec(out);
+        if (m) return m[1]!;
+        if (child.exitCode !== null) throw new Error(`the CLI exited at start:\n${err}`);
+        await delay(25);
+      }
+    })(),
+    30_000,
+    'the CLI start',
+  );
   const port = Number(new URL(url).port);
 
   const agent = new Agent({ connections: IN_FLIGHT, headersTimeout: 30_000, bodyTimeout: 30_000 });
@@ -52,26 +83,45 @@ test(`SIGTERM to the CLI with ${IN_FLIGHT} requests in flight (each ~300 ms): al
   });
   const settled = Promise.allSettled(requests);
 
-  await bounded((async () => { while (!out.includes(`inflight ${IN_FLIGHT}`)) await delay(5); })(), 20_000, 'all requests in flight');
+  await bounded(
+    (async () => {
+      while (!out.includes(`inflight ${IN_FLIGHT}`)) await delay(5);
+    })(),
+    20_000,
+    'all requests in flight',
+  );
   const termAt = Date.now();
   child.kill('SIGTERM');
 
   // New connections are refused once the server has stopped listening, while the old ones finish.
   let refusedAt = 0;
-  const refusedWhileDraining = bounded((async () => {
-    while (!(await refused(port))) await delay(10);
-    refusedAt = Date.now();
-  })(), GRACE_MS, 'refusing new connections');
+  const refusedWhileDraining = bounded(
+    (async () => {
+      while (!(await refused(port))) await delay(10);
+      refusedAt = Date.now();
+    })(),
+    GRACE_MS,
+    'refusing new connections',
+  );
 
   const results = await bounded(settled, GRACE_MS + 5000, 'the in-flight requests');
   await refusedWhileDraining;
   const exit = await bounded(exited, GRACE_MS + 5000, 'the CLI exit');
   const exitMs = Date.now() - termAt;
 
-  const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [`r${i}: ${String(r.reason)}`] : r.value.status !== 200 || r.value.body !== `done /r${i}` ? [`r${i}: ${r.value.status} ${r.value.body}`] : []));
+  const failures = results.flatMap((r, i) =>
+    r.status === 'rejected'
+      ? [`r${i}: ${String(r.reason)}`]
+      : r.value.status !== 200 || r.value.body !== `done /r${i}`
+        ? [`r${i}: ${r.value.status} ${r.value.body}`]
+        : [],
+  );
   t.deepEqual(failures, [], 'every in-flight request got its 200');
   const lastAnswer = Math.max(...results.map((r) => (r.status === 'fulfilled' ? r.value.at : 0)));
-  t.true(refusedAt > 0 && refusedAt <= lastAnswer, `refused new connections (at +${refusedAt - termAt} ms) before the last in-flight answer (+${lastAnswer - termAt} ms)`);
+  t.true(
+    refusedAt > 0 && refusedAt <= lastAnswer,
+    `refused new connections (at +${refusedAt - termAt} ms) before the last in-flight answer (+${lastAnswer - termAt} ms)`,
+  );
   t.deepEqual(exit, { code: 0, signal: null }, err);
   t.true(exitMs < GRACE_MS, `exited ${exitMs} ms after SIGTERM`);
   t.log(`refused after +${refusedAt - termAt} ms, last answer +${lastAnswer - termAt} ms, exit 0 after +${exitMs} ms`);

@@ -38,7 +38,8 @@ const HOSTILE: Array<[name: string, value: string]> = [
 ];
 
 /** The raw GET for `path` with `hostLines` (each a full "Host: …" line, or none). */
-const get = (path: string, hostLines: string[], version = '1.1') => latin1(`GET ${path} HTTP/${version}\r\n${hostLines.map((l) => `${l}\r\n`).join('')}Connection: close\r\n\r\n`);
+const get = (path: string, hostLines: string[], version = '1.1') =>
+  latin1(`GET ${path} HTTP/${version}\r\n${hostLines.map((l) => `${l}\r\n`).join('')}Connection: close\r\n\r\n`);
 
 const ROWS: Array<[name: string, bytes: Buffer]> = [
   ...HOSTILE.map(([name, value]): [string, Buffer] => [name, get('/public', [`Host: ${value}`])]),
@@ -109,7 +110,13 @@ test('Hono via fromFetch hosted by a plain node:http server (toNodeHandler): the
   const ran: string[] = [];
   const server = http.createServer(toNodeHandler(fromFetch(honoApp(ran))));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+  t.teardown(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
   const port = (server.address() as AddressInfo).port;
   // node's server itself refuses control bytes, a missing Host and nothing else: the rest is ours.
   for (const [name, bytes] of ROWS) {
@@ -157,7 +164,8 @@ test('FastCGI: a hostile HTTP_HOST gets a 400 (and END_REQUEST) without running 
     client.close();
     await server.close();
   });
-  const hostParams = (value: string) => cgiParams('GET', '/public').map(([k, v]): [string, string] => [k, k === 'HTTP_HOST' ? value : v]);
+  const hostParams = (value: string) =>
+    cgiParams('GET', '/public').map(([k, v]): [string, string] => [k, k === 'HTTP_HOST' ? value : v]);
   const cases: Array<[string, Array<[string, string]>]> = [
     ...HOSTILE.map(([name, value]): [string, Array<[string, string]>] => [name, hostParams(value)]),
     ['two HTTP_HOST params', [...cgiParams('GET', '/public'), ['HTTP_HOST', 'evil.example']]],
@@ -190,7 +198,10 @@ test('FastCGI: a regex SERVER_NAME is not taken as the server address (SERVER_AD
     client.close();
     await fcgi.close();
   });
-  const params = cgiParams('GET', '/').map(([k, v]): [string, string] => [k, k === 'SERVER_NAME' ? '~^(www\\.)?(?<d>.+)$' : v]);
+  const params = cgiParams('GET', '/').map(([k, v]): [string, string] => [
+    k,
+    k === 'SERVER_NAME' ? '~^(www\\.)?(?<d>.+)$' : v,
+  ]);
   client.request(1, [...params, ['SERVER_ADDR', '10.1.2.3']]);
   const r = await client.response(1);
   t.is(r.status, 200);
@@ -198,7 +209,10 @@ test('FastCGI: a regex SERVER_NAME is not taken as the server address (SERVER_AD
 });
 
 /** A raw WebSocket upgrade with the given Host lines. */
-const upgrade = (hostLines: string[]) => latin1(`GET /chat HTTP/1.1\r\n${hostLines.map((l) => `${l}\r\n`).join('')}Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+const upgrade = (hostLines: string[]) =>
+  latin1(
+    `GET /chat HTTP/1.1\r\n${hostLines.map((l) => `${l}\r\n`).join('')}Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+  );
 
 test('WebSocket: an upgrade with a hostile Host, two Hosts or none gets a 400 and the app never sees the websocket scope', async (t) => {
   const scopes: string[] = [];
@@ -232,7 +246,8 @@ test('--proxy-headers: a malformed X-Forwarded-Host gets a 400 on HTTP and FastC
     seen.push(scope.headers.find(([n]) => n === 'x-forwarded-host')?.[1]);
     await sendText(send, 'ran');
   };
-  const withXfh = (value: string) => latin1(`GET / HTTP/1.1\r\nHost: example.com\r\nX-Forwarded-Host: ${value}\r\nConnection: close\r\n\r\n`);
+  const withXfh = (value: string) =>
+    latin1(`GET / HTTP/1.1\r\nHost: example.com\r\nX-Forwarded-Host: ${value}\r\nConnection: close\r\n\r\n`);
   const trusting = await startServer(t, app, { proxyHeaders: true, forwardedAllowIps: ['127.0.0.1'] });
   t.is(parseRaw((await rawRequest(trusting.port, withXfh('evil.example/admin'))).text).status, 400);
   t.is(parseRaw((await rawRequest(trusting.port, withXfh('a.example, b b'))).text).status, 400);
@@ -241,7 +256,13 @@ test('--proxy-headers: a malformed X-Forwarded-Host gets a 400 on HTTP and FastC
   t.is(parseRaw((await rawRequest(plain.port, withXfh('evil.example/admin'))).text).status, 200);
   t.deepEqual(seen, ['a.example, b.example:8443', 'evil.example/admin']);
 
-  const fcgi = await serveFastCGI(app, { port: 0, lifespan: 'off', logLevel: 'silent', proxyHeaders: true, forwardedAllowIps: ['203.0.113.9'] });
+  const fcgi = await serveFastCGI(app, {
+    port: 0,
+    lifespan: 'off',
+    logLevel: 'silent',
+    proxyHeaders: true,
+    forwardedAllowIps: ['203.0.113.9'],
+  });
   const client = await FcgiClient.connect({ port: fcgi.port });
   t.teardown(async () => {
     client.close();

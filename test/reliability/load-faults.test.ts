@@ -19,7 +19,11 @@ const TASK_TIMEOUT_MS = 1000;
 const SEED = seedFromEnv(20240607);
 
 type Fault = 'none' | 'exit' | 'hang' | 'oom';
-interface Planned { path: string; kind: 'async' | 'legacy'; fault: Fault }
+interface Planned {
+  path: string;
+  kind: 'async' | 'legacy';
+  fault: Fault;
+}
 
 function plan(seed: number): Planned[] {
   const rnd = prng(seed);
@@ -44,7 +48,10 @@ test('2,000 requests over 50 connections with seeded legacy crashes, hangs and O
 
   const legacyApp = legacy(new URL('../fixtures/reliability/flaky-legacy.ts', import.meta.url), {
     pool: {
-      minThreads: THREADS, maxThreads: THREADS, maxQueue: 256, taskTimeoutMs: TASK_TIMEOUT_MS,
+      minThreads: THREADS,
+      maxThreads: THREADS,
+      maxQueue: 256,
+      taskTimeoutMs: TASK_TIMEOUT_MS,
       resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 8 },
     },
     log: () => {},
@@ -59,7 +66,13 @@ test('2,000 requests over 50 connections with seeded legacy crashes, hangs and O
     await send({ type: 'http.response.body', body: Buffer.from(`async ${scope.path}`) });
   };
   const log = captureLogger();
-  const server = await serve(app, { host: '127.0.0.1', port: 0, lifespan: 'off', logger: log, gracefulTimeoutMs: 2000 });
+  const server = await serve(app, {
+    host: '127.0.0.1',
+    port: 0,
+    lifespan: 'off',
+    logger: log,
+    gracefulTimeoutMs: 2000,
+  });
   let closed = false;
   const closeAll = async () => {
     if (closed) return;
@@ -69,27 +82,38 @@ test('2,000 requests over 50 connections with seeded legacy crashes, hangs and O
   };
   t.teardown(closeAll);
 
-  const client = new Pool(server.url, { connections: CONNECTIONS, pipelining: 1, headersTimeout: 20_000, bodyTimeout: 20_000 });
+  const client = new Pool(server.url, {
+    connections: CONNECTIONS,
+    pipelining: 1,
+    headersTimeout: 20_000,
+    bodyTimeout: 20_000,
+  });
   t.teardown(() => client.destroy());
   const planned = plan(SEED);
   const answers = new Map<number, number[]>();
   const wrong: string[] = [];
   const started = Date.now();
-  await bounded(Promise.all(planned.map(async (p, i) => {
-    try {
-      const res = await client.request({ path: p.path, method: 'GET' });
-      const body = await res.body.text();
-      const list = answers.get(i) ?? [];
-      list.push(res.statusCode);
-      answers.set(i, list);
-      if (res.statusCode === 200) {
-        const expected = p.kind === 'async' ? `async ${p.path.split('?')[0]}` : `legacy ${p.path.split('?')[0]}`;
-        if (body !== expected) wrong.push(`${p.path}: 200 with body ${JSON.stringify(body.slice(0, 80))}`);
-      }
-    } catch (error) {
-      wrong.push(`${p.path}: ${(error as Error).message}`);
-    }
-  })), 75_000, 'the load run');
+  await bounded(
+    Promise.all(
+      planned.map(async (p, i) => {
+        try {
+          const res = await client.request({ path: p.path, method: 'GET' });
+          const body = await res.body.text();
+          const list = answers.get(i) ?? [];
+          list.push(res.statusCode);
+          answers.set(i, list);
+          if (res.statusCode === 200) {
+            const expected = p.kind === 'async' ? `async ${p.path.split('?')[0]}` : `legacy ${p.path.split('?')[0]}`;
+            if (body !== expected) wrong.push(`${p.path}: 200 with body ${JSON.stringify(body.slice(0, 80))}`);
+          }
+        } catch (error) {
+          wrong.push(`${p.path}: ${(error as Error).message}`);
+        }
+      }),
+    ),
+    75_000,
+    'the load run',
+  );
   const elapsed = Date.now() - started;
 
   t.deepEqual(wrong, [], 'every request got a well-formed answer with the right body');
@@ -114,10 +138,18 @@ test('2,000 requests over 50 connections with seeded legacy crashes, hangs and O
 
   // The pool heals: every thread back, nothing queued or running, and it still answers.
   const pool = legacyApp.pool;
-  t.true(await settle(() => { const s = pool.stats(); return s.threads === THREADS && s.running === 0 && s.queued === 0; }, 10_000),
-    `pool back to ${THREADS} idle threads: ${JSON.stringify(pool.stats())}`);
+  t.true(
+    await settle(() => {
+      const s = pool.stats();
+      return s.threads === THREADS && s.running === 0 && s.queued === 0;
+    }, 10_000),
+    `pool back to ${THREADS} idle threads: ${JSON.stringify(pool.stats())}`,
+  );
   const stats = pool.stats();
-  t.true(stats.rejected.crash >= 1 && stats.rejected.timeout >= 1, `faults were really exercised: ${JSON.stringify(stats.rejected)}`);
+  t.true(
+    stats.rejected.crash >= 1 && stats.rejected.timeout >= 1,
+    `faults were really exercised: ${JSON.stringify(stats.rejected)}`,
+  );
   const after = await client.request({ path: '/legacy/after?fault=none', method: 'GET' });
   t.is(after.statusCode, 200);
   await after.body.text();
@@ -129,7 +161,9 @@ test('2,000 requests over 50 connections with seeded legacy crashes, hangs and O
   // made (libuv's threadpool wakeup fd, io_uring/epoll fds of the first fs calls, undici's timers).
   // Threads: the 4 workers (and the dozens that replaced faulted ones) are gone; the same tolerance
   // covers libuv's threadpool, which starts its 4 threads on first use and keeps them.
-  t.true(await settle(() => openFds() <= fdsBefore + 4 && osThreads() <= threadsBefore + 4, 5000),
-    `fds ${fdsBefore} → ${openFds()}, threads ${threadsBefore} → ${osThreads()}`);
+  t.true(
+    await settle(() => openFds() <= fdsBefore + 4 && osThreads() <= threadsBefore + 4, 5000),
+    `fds ${fdsBefore} → ${openFds()}, threads ${threadsBefore} → ${osThreads()}`,
+  );
   t.log(`fds ${fdsBefore} → ${openFds()}, OS threads ${threadsBefore} → ${osThreads()}`);
 });

@@ -30,52 +30,108 @@ const ROWS: Row[] = [
   { name: 'NUL in the target', bytes: latin1(`GET /a\0b HTTP/1.1\r\n${H}\r\n`) },
   { name: 'HTTP/2 preface', bytes: 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n' },
   { name: 'TLS client hello', bytes: Buffer.from('160301020001000200030301', 'hex') },
-  { name: 'head over maxHeaderSize (32 KiB header)', bytes: `GET / HTTP/1.1\r\n${H}X-Big: ${'a'.repeat(32 * 1024)}\r\n\r\n` },
+  {
+    name: 'head over maxHeaderSize (32 KiB header)',
+    bytes: `GET / HTTP/1.1\r\n${H}X-Big: ${'a'.repeat(32 * 1024)}\r\n\r\n`,
+  },
   { name: '10 MB query string', bytes: `GET /?q=${'a'.repeat(10 * 1024 * 1024)} HTTP/1.1\r\n${H}\r\n` },
   { name: '5,000 headers', bytes: `GET / HTTP/1.1\r\n${H}${'X-A: b\r\n'.repeat(5000)}\r\n` },
-  { name: 'duplicated content-length, different values', bytes: `POST /ok HTTP/1.1\r\n${H}Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello!${SMUGGLED}` },
+  {
+    name: 'duplicated content-length, different values',
+    bytes: `POST /ok HTTP/1.1\r\n${H}Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello!${SMUGGLED}`,
+  },
   { name: 'content-length list', bytes: `POST /ok HTTP/1.1\r\n${H}Content-Length: 5, 6\r\n\r\nhello!${SMUGGLED}` },
   { name: 'negative content-length', bytes: `POST /ok HTTP/1.1\r\n${H}Content-Length: -1\r\n\r\n${SMUGGLED}` },
   { name: 'non-numeric content-length', bytes: `POST /ok HTTP/1.1\r\n${H}Content-Length: 5x\r\n\r\nhello${SMUGGLED}` },
-  { name: 'content-length overflowing 2^64', bytes: `POST /ok HTTP/1.1\r\n${H}Content-Length: 99999999999999999999999\r\n\r\n${SMUGGLED}` },
-  { name: 'content-length + transfer-encoding (CL.TE smuggling)', bytes: `POST /ok HTTP/1.1\r\n${H}Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${SMUGGLED}` },
-  { name: 'transfer-encoding + content-length (TE.CL smuggling)', bytes: `POST /ok HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\nContent-Length: 40\r\n\r\n5\r\nhello\r\n0\r\n\r\n${SMUGGLED}` },
-  { name: 'transfer-encoding not ending in chunked', bytes: `POST /ok HTTP/1.1\r\n${H}Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n${SMUGGLED}` },
-  { name: 'obfuscated transfer-encoding (xchunked)', bytes: `POST /ok HTTP/1.1\r\n${H}Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n${SMUGGLED}` },
-  { name: 'transfer-encoding with space before colon', bytes: `POST /ok HTTP/1.1\r\n${H}Transfer-Encoding : chunked\r\n\r\n0\r\n\r\n${SMUGGLED}` },
-  { name: 'invalid chunk size (hex garbage)', bytes: `POST /ok HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n${SMUGGLED}` },
-  { name: 'chunk size overflowing 64 bits', bytes: `POST /ok HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\nffffffffffffffffff1\r\nhello\r\n0\r\n\r\n${SMUGGLED}` },
-  { name: 'chunk data longer than its size', bytes: `POST /ok HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n2\r\nhello\r\n0\r\n\r\n${SMUGGLED}` },
+  {
+    name: 'content-length overflowing 2^64',
+    bytes: `POST /ok HTTP/1.1\r\n${H}Content-Length: 99999999999999999999999\r\n\r\n${SMUGGLED}`,
+  },
+  {
+    name: 'content-length + transfer-encoding (CL.TE smuggling)',
+    bytes: `POST /ok HTTP/1.1\r\n${H}Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${SMUGGLED}`,
+  },
+  {
+    name: 'transfer-encoding + content-length (TE.CL smuggling)',
+    bytes: `POST /ok HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\nContent-Length: 40\r\n\r\n5\r\nhello\r\n0\r\n\r\n${SMUGGLED}`,
+  },
+  {
+    name: 'transfer-encoding not ending in chunked',
+    bytes: `POST /ok HTTP/1.1\r\n${H}Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n${SMUGGLED}`,
+  },
+  {
+    name: 'obfuscated transfer-encoding (xchunked)',
+    bytes: `POST /ok HTTP/1.1\r\n${H}Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n${SMUGGLED}`,
+  },
+  {
+    name: 'transfer-encoding with space before colon',
+    bytes: `POST /ok HTTP/1.1\r\n${H}Transfer-Encoding : chunked\r\n\r\n0\r\n\r\n${SMUGGLED}`,
+  },
+  {
+    name: 'invalid chunk size (hex garbage)',
+    bytes: `POST /ok HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n${SMUGGLED}`,
+  },
+  {
+    name: 'chunk size overflowing 64 bits',
+    bytes: `POST /ok HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\nffffffffffffffffff1\r\nhello\r\n0\r\n\r\n${SMUGGLED}`,
+  },
+  {
+    name: 'chunk data longer than its size',
+    bytes: `POST /ok HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n2\r\nhello\r\n0\r\n\r\n${SMUGGLED}`,
+  },
   { name: 'NUL in a header value', bytes: latin1(`GET / HTTP/1.1\r\n${H}X-A: a\0b\r\n\r\n`) },
   { name: 'bare CR in a header value', bytes: `GET / HTTP/1.1\r\n${H}X-A: a\rb\r\n\r\n` },
   { name: 'header line without a colon', bytes: `GET / HTTP/1.1\r\n${H}NoColonHere\r\n\r\n` },
   { name: 'space in a header name', bytes: `GET / HTTP/1.1\r\n${H}Bad Name: v\r\n\r\n` },
   { name: 'obsolete line folding', bytes: `GET / HTTP/1.1\r\n${H}X-A: a\r\n b\r\n\r\n` },
-  { name: 'bare LF line endings with a smuggled request in a header', bytes: `GET /nope HTTP/1.1\n${H.replace('\r\n', '\n')}X-A: a\r\n\r\n${SMUGGLED}`, allow: is4xx },
+  {
+    name: 'bare LF line endings with a smuggled request in a header',
+    bytes: `GET /nope HTTP/1.1\n${H.replace('\r\n', '\n')}X-A: a\r\n\r\n${SMUGGLED}`,
+    allow: is4xx,
+  },
   { name: 'CRLF injection in the target', bytes: `GET /a%0d%0aSet-Cookie:x HTTP/1.1\r\n${H}\r\n`, allow: is4xx },
   { name: 'path traversal', bytes: `GET /../../../../etc/passwd HTTP/1.1\r\n${H}\r\n`, allow: is4xx },
   { name: 'encoded path traversal', bytes: `GET /%2e%2e/%2e%2e/etc/passwd HTTP/1.1\r\n${H}\r\n`, allow: is4xx },
-  { name: 'absolute-form target to another host', bytes: `GET http://evil.example/ HTTP/1.1\r\n${H}\r\n`, allow: is4xx },
+  {
+    name: 'absolute-form target to another host',
+    bytes: `GET http://evil.example/ HTTP/1.1\r\n${H}\r\n`,
+    allow: is4xx,
+  },
   { name: 'invalid UTF-8 in the path', bytes: latin1(`GET /caf\xe9/\xff\xfe HTTP/1.1\r\n${H}\r\n`), allow: is4xx },
-  { name: 'invalid percent-encoded UTF-8 in path and query', bytes: `GET /%c3%28/%ff?q=%e2%82%28&r=%zz HTTP/1.1\r\n${H}\r\n`, allow: is4xx },
+  {
+    name: 'invalid percent-encoded UTF-8 in path and query',
+    bytes: `GET /%c3%28/%ff?q=%e2%82%28&r=%zz HTTP/1.1\r\n${H}\r\n`,
+    allow: is4xx,
+  },
   { name: 'raw invalid UTF-8 in the query', bytes: latin1(`GET /x?q=\xc3\x28\xa0 HTTP/1.1\r\n${H}\r\n`), allow: is4xx },
-  { name: 'body over maxBodySize by content-length', bytes: `POST /ok HTTP/1.1\r\n${H}Content-Length: 2000000\r\n\r\n${'a'.repeat(1000)}` },
-  { name: 'pipelined valid request then garbage', bytes: `GET /nope HTTP/1.1\r\n${H}\r\n\x01\x02\x03 garbage\r\n\r\n`, allow: is4xx },
+  {
+    name: 'body over maxBodySize by content-length',
+    bytes: `POST /ok HTTP/1.1\r\n${H}Content-Length: 2000000\r\n\r\n${'a'.repeat(1000)}`,
+  },
+  {
+    name: 'pipelined valid request then garbage',
+    bytes: `GET /nope HTTP/1.1\r\n${H}\r\n\x01\x02\x03 garbage\r\n\r\n`,
+    allow: is4xx,
+  },
 ];
 
 test(`${ROWS.length} hostile raw requests: each gets a 4xx or a closed connection, nothing smuggled reaches the app, and the server serves a normal request after each`, async (t) => {
   t.true(ROWS.length >= 30);
   const paths: string[] = [];
-  const server = await startServer(t, httpApp(async (scope, receive, send) => {
-    paths.push(scope.path);
-    for (;;) {
-      const m = await receive();
-      if (m.type === 'http.disconnect' || !m.moreBody) break;
-    }
-    const ok = scope.path === '/ok';
-    await send({ type: 'http.response.start', status: ok ? 200 : 404, headers: [['content-type', 'text/plain']] });
-    await send({ type: 'http.response.body', body: Buffer.from(ok ? 'ok' : 'not found') });
-  }), { maxHeaderSize: 16 * 1024, maxBodySize: 1024 * 1024, headersTimeoutMs: 2000, requestTimeoutMs: 4000 });
+  const server = await startServer(
+    t,
+    httpApp(async (scope, receive, send) => {
+      paths.push(scope.path);
+      for (;;) {
+        const m = await receive();
+        if (m.type === 'http.disconnect' || !m.moreBody) break;
+      }
+      const ok = scope.path === '/ok';
+      await send({ type: 'http.response.start', status: ok ? 200 : 404, headers: [['content-type', 'text/plain']] });
+      await send({ type: 'http.response.body', body: Buffer.from(ok ? 'ok' : 'not found') });
+    }),
+    { maxHeaderSize: 16 * 1024, maxBodySize: 1024 * 1024, headersTimeoutMs: 2000, requestTimeoutMs: 4000 },
+  );
 
   const outcomes: string[] = [];
   for (const row of ROWS) {
@@ -89,7 +145,10 @@ test(`${ROWS.length} hostile raw requests: each gets a 4xx or a closed connectio
     const r = await result;
     socket.destroy();
     const statuses = [...r.text.matchAll(/HTTP\/1\.[01] (\d{3}) /g)].map((m) => Number(m[1]));
-    t.true(r.text === '' || statuses.length > 0, `${row.name}: bytes that are no HTTP response: ${JSON.stringify(r.text.slice(0, 80))}`);
+    t.true(
+      r.text === '' || statuses.length > 0,
+      `${row.name}: bytes that are no HTTP response: ${JSON.stringify(r.text.slice(0, 80))}`,
+    );
     for (const status of statuses) {
       t.true((row.allow ?? is4xx)(status), `${row.name}: answered ${status}\n${r.text.slice(0, 300)}`);
     }

@@ -23,7 +23,13 @@ test('1,500 requests flooding a pool of 2 threads + maxQueue 4: refused ones get
     pool: { minThreads: THREADS, maxThreads: THREADS, maxQueue: MAX_QUEUE, taskTimeoutMs: 10_000 },
     log: () => {},
   });
-  const server = await serve(app, { host: '127.0.0.1', port: 0, lifespan: 'off', logger: captureLogger(), gracefulTimeoutMs: 2000 });
+  const server = await serve(app, {
+    host: '127.0.0.1',
+    port: 0,
+    lifespan: 'off',
+    logger: captureLogger(),
+    gracefulTimeoutMs: 2000,
+  });
   t.teardown(async () => {
     await bounded(server.close(), 5000, 'server.close').catch(() => server.server.closeAllConnections());
     await app.pool.close({ force: true });
@@ -32,7 +38,11 @@ test('1,500 requests flooding a pool of 2 threads + maxQueue 4: refused ones get
   t.teardown(() => client.destroy());
 
   // Warm: the workers have loaded the handler and the client's connections exist.
-  await Promise.all(Array.from({ length: CONNECTIONS }, async () => (await client.request({ path: '/?ms=0', method: 'GET' })).body.text()));
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () =>
+      (await client.request({ path: '/?ms=0', method: 'GET' })).body.text(),
+    ),
+  );
   global.gc?.();
   const rssBefore = process.memoryUsage.rss();
   let rssPeak = rssBefore;
@@ -40,23 +50,39 @@ test('1,500 requests flooding a pool of 2 threads + maxQueue 4: refused ones get
   t.teardown(() => clearInterval(sampler));
   const rejectedBefore = app.pool.stats().rejected['queue-full'];
 
-  const results = await bounded(Promise.all(Array.from({ length: REQUESTS }, async (_, i) => {
-    const res = await client.request({ path: `/?ms=100&i=${i}`, method: 'GET' });
-    return { status: res.statusCode, retryAfter: res.headers['retry-after'], body: await res.body.text(), i };
-  })), 50_000, 'the flood');
+  const results = await bounded(
+    Promise.all(
+      Array.from({ length: REQUESTS }, async (_, i) => {
+        const res = await client.request({ path: `/?ms=100&i=${i}`, method: 'GET' });
+        return { status: res.statusCode, retryAfter: res.headers['retry-after'], body: await res.body.text(), i };
+      }),
+    ),
+    50_000,
+    'the flood',
+  );
   clearInterval(sampler);
 
   const ok = results.filter((r) => r.status === 200);
   const refused = results.filter((r) => r.status === 503);
   const other = results.filter((r) => r.status !== 200 && r.status !== 503);
-  t.deepEqual(other.map((r) => `${r.i}: ${r.status}`), [], 'only 200 and 503');
+  t.deepEqual(
+    other.map((r) => `${r.i}: ${r.status}`),
+    [],
+    'only 200 and 503',
+  );
   t.true(refused.length > REQUESTS / 2, `most of the flood was refused (${refused.length})`);
   t.true(ok.length >= THREADS + MAX_QUEUE, `at least a full pool's worth was admitted (${ok.length})`);
   for (const r of refused) t.is(r.retryAfter, '1');
   for (const r of ok) t.is(r.body, 'slept 100');
-  t.is(app.pool.stats().rejected['queue-full'] - rejectedBefore, refused.length, 'every 503 is a counted rejection, not a fault');
+  t.is(
+    app.pool.stats().rejected['queue-full'] - rejectedBefore,
+    refused.length,
+    'every 503 is a counted rejection, not a fault',
+  );
   const grew = rssPeak - rssBefore;
-  t.log(`${ok.length} admitted (200), ${refused.length} refused (503); RSS ${(rssBefore / 2 ** 20).toFixed(1)} MiB, peak +${(grew / 2 ** 20).toFixed(1)} MiB`);
+  t.log(
+    `${ok.length} admitted (200), ${refused.length} refused (503); RSS ${(rssBefore / 2 ** 20).toFixed(1)} MiB, peak +${(grew / 2 ** 20).toFixed(1)} MiB`,
+  );
   t.true(grew < RSS_BOUND, `RSS grew ${(grew / 2 ** 20).toFixed(1)} MiB during the flood`);
   const s = app.pool.stats();
   t.is(s.queued + s.running, 0, 'nothing left behind in the pool');

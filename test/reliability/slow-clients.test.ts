@@ -25,25 +25,38 @@ async function dribble(socket: net.Socket, text: string, everyMs: number): Promi
 
 test('slowloris: a head dribbled at 1 byte / 50 ms is cut after headersTimeout (600 ms) and the app never runs', async (t) => {
   let calls = 0;
-  const server = await startServer(t, httpApp(async (_scope, _receive, send) => {
-    calls++;
-    await send({ type: 'http.response.start', status: 200 });
-    await send({ type: 'http.response.body', body: Buffer.from('ok') });
-  }), { headersTimeoutMs: HEADERS_TIMEOUT_MS, requestTimeoutMs: REQUEST_TIMEOUT_MS });
+  const server = await startServer(
+    t,
+    httpApp(async (_scope, _receive, send) => {
+      calls++;
+      await send({ type: 'http.response.start', status: 200 });
+      await send({ type: 'http.response.body', body: Buffer.from('ok') });
+    }),
+    { headersTimeoutMs: HEADERS_TIMEOUT_MS, requestTimeoutMs: REQUEST_TIMEOUT_MS },
+  );
   // Five slowloris clients at once, each would need 300 × 50 ms = 15 s to finish its head.
   const head = `GET / HTTP/1.1\r\nHost: x\r\n${'X-Pad: aaaaaaaaaaaaaaaaaaaaaaaa\r\n'.repeat(10)}\r\n`;
   const started = Date.now();
-  const outcomes = await bounded(Promise.all(Array.from({ length: 5 }, async () => {
-    const socket = await connect(server.port);
-    const result = collect(socket, { timeoutMs: 6000 });
-    const sent = await dribble(socket, head, 50);
-    const r = await result;
-    return { ...r, sent, ms: Date.now() - started };
-  })), 10_000, 'slowloris clients');
+  const outcomes = await bounded(
+    Promise.all(
+      Array.from({ length: 5 }, async () => {
+        const socket = await connect(server.port);
+        const result = collect(socket, { timeoutMs: 6000 });
+        const sent = await dribble(socket, head, 50);
+        const r = await result;
+        return { ...r, sent, ms: Date.now() - started };
+      }),
+    ),
+    10_000,
+    'slowloris clients',
+  );
   for (const o of outcomes) {
     t.not(o.ended, 'timeout', 'the server closed the connection itself');
     t.true(o.sent < head.length, `cut before the head was complete (${o.sent}/${head.length} bytes)`);
-    t.true(o.text === '' || /^HTTP\/1\.1 408 /.test(o.text), `nothing or a 408: ${JSON.stringify(o.text.slice(0, 40))}`);
+    t.true(
+      o.text === '' || /^HTTP\/1\.1 408 /.test(o.text),
+      `nothing or a 408: ${JSON.stringify(o.text.slice(0, 40))}`,
+    );
     t.true(o.ms < HEADERS_TIMEOUT_MS * 1.5 + 1500, `cut in ${o.ms} ms`);
   }
   t.is(calls, 0);
@@ -53,16 +66,23 @@ test('slowloris: a head dribbled at 1 byte / 50 ms is cut after headersTimeout (
 
 test('slow body: a 2,000-byte body dribbled at 1 byte / 50 ms is cut after requestTimeout (1,200 ms); the app sees http.disconnect', async (t) => {
   const seen: string[] = [];
-  const server = await startServer(t, httpApp(async (_scope, receive, send) => {
-    for (;;) {
-      const m = await receive();
-      if (m.type === 'http.disconnect') { seen.push('disconnect'); return; }
-      if (!m.moreBody) break;
-    }
-    seen.push('complete');
-    await send({ type: 'http.response.start', status: 200 });
-    await send({ type: 'http.response.body', body: Buffer.from('ok') });
-  }), { headersTimeoutMs: HEADERS_TIMEOUT_MS, requestTimeoutMs: REQUEST_TIMEOUT_MS });
+  const server = await startServer(
+    t,
+    httpApp(async (_scope, receive, send) => {
+      for (;;) {
+        const m = await receive();
+        if (m.type === 'http.disconnect') {
+          seen.push('disconnect');
+          return;
+        }
+        if (!m.moreBody) break;
+      }
+      seen.push('complete');
+      await send({ type: 'http.response.start', status: 200 });
+      await send({ type: 'http.response.body', body: Buffer.from('ok') });
+    }),
+    { headersTimeoutMs: HEADERS_TIMEOUT_MS, requestTimeoutMs: REQUEST_TIMEOUT_MS },
+  );
   const socket = await connect(server.port);
   const started = Date.now();
   const result = collect(socket, { timeoutMs: 6000 });
@@ -74,7 +94,16 @@ test('slow body: a 2,000-byte body dribbled at 1 byte / 50 ms is cut after reque
   t.true(sent < 2000, `cut after ${sent} body bytes`);
   t.true(r.text === '' || /^HTTP\/1\.1 408 /.test(r.text), `nothing or a 408: ${JSON.stringify(r.text.slice(0, 40))}`);
   t.true(ms < REQUEST_TIMEOUT_MS * 1.5 + 1500, `cut in ${ms} ms`);
-  t.true(await bounded((async () => { while (seen.length === 0) await delay(10); return true; })(), 3000, 'app end'));
+  t.true(
+    await bounded(
+      (async () => {
+        while (seen.length === 0) await delay(10);
+        return true;
+      })(),
+      3000,
+      'app end',
+    ),
+  );
   t.deepEqual(seen, ['disconnect']);
   t.is((await fetch(server.url, { method: 'POST', body: 'x' })).status, 200, 'the server still serves');
 });
@@ -85,18 +114,28 @@ const CHUNK = 64 * 1024;
 const CHUNKS = 512;
 const STALL_BOUND = 12 * 1024 * 1024;
 
-test('a client that stops reading a 32 MiB response stalls the app\'s send() (chunks-sent plateaus under 12 MiB, RSS flat); reading again gets every byte', async (t) => {
+test("a client that stops reading a 32 MiB response stalls the app's send() (chunks-sent plateaus under 12 MiB, RSS flat); reading again gets every byte", async (t) => {
   let sentChunks = 0;
   let done = false;
   const chunk = Buffer.alloc(CHUNK, 0x61);
-  const server = await startServer(t, httpApp(async (_scope, _receive, send) => {
-    await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'application/octet-stream'], ['content-length', String(CHUNK * CHUNKS)]] });
-    for (let i = 0; i < CHUNKS; i++) {
-      await send({ type: 'http.response.body', body: chunk, moreBody: i < CHUNKS - 1 });
-      sentChunks++;
-    }
-    done = true;
-  }));
+  const server = await startServer(
+    t,
+    httpApp(async (_scope, _receive, send) => {
+      await send({
+        type: 'http.response.start',
+        status: 200,
+        headers: [
+          ['content-type', 'application/octet-stream'],
+          ['content-length', String(CHUNK * CHUNKS)],
+        ],
+      });
+      for (let i = 0; i < CHUNKS; i++) {
+        await send({ type: 'http.response.body', body: chunk, moreBody: i < CHUNKS - 1 });
+        sentChunks++;
+      }
+      done = true;
+    }),
+  );
   const socket = await connect(server.port);
   let received = 0;
   let headEnd = -1;
@@ -125,18 +164,31 @@ test('a client that stops reading a 32 MiB response stalls the app\'s send() (ch
   }
   const stalledAt = sentChunks;
   const rssGrew = process.memoryUsage.rss() - rssBefore;
-  t.log(`app stalled after ${stalledAt} of ${CHUNKS} chunks (${((stalledAt * CHUNK) / 2 ** 20).toFixed(1)} MiB); RSS +${(rssGrew / 2 ** 20).toFixed(1)} MiB`);
+  t.log(
+    `app stalled after ${stalledAt} of ${CHUNKS} chunks (${((stalledAt * CHUNK) / 2 ** 20).toFixed(1)} MiB); RSS +${(rssGrew / 2 ** 20).toFixed(1)} MiB`,
+  );
   t.false(done);
   t.true(stalledAt * CHUNK < STALL_BOUND, `send() kept going to ${stalledAt} chunks`);
   t.true(rssGrew < 24 * 1024 * 1024, `RSS grew ${(rssGrew / 2 ** 20).toFixed(1)} MiB`);
 
   // Reading again lets the app finish, and every byte arrives.
-  const ended = new Promise<void>((resolve) => socket.on('data', () => {
-    if (received - (headEnd + 4) >= CHUNK * CHUNKS) resolve();
-  }));
+  const ended = new Promise<void>((resolve) =>
+    socket.on('data', () => {
+      if (received - (headEnd + 4) >= CHUNK * CHUNKS) resolve();
+    }),
+  );
   socket.resume();
   await bounded(ended, 15_000, 'the rest of the body');
   socket.destroy();
   t.is(received - (headEnd + 4), CHUNK * CHUNKS);
-  t.true(await bounded((async () => { while (!done) await delay(10); return true; })(), 3000, 'the app'));
+  t.true(
+    await bounded(
+      (async () => {
+        while (!done) await delay(10);
+        return true;
+      })(),
+      3000,
+      'the app',
+    ),
+  );
 });

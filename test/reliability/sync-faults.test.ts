@@ -16,11 +16,15 @@ const scenarios = new URL('../fixtures/reliability/sync-scenarios.ts', import.me
 async function scenario<T>(name: string, limitMs: number): Promise<T> {
   const worker: Worker = tsWorker(scenarios, { workerData: { scenario: name } });
   try {
-    const report = await bounded(new Promise<{ ok: boolean; result?: T; error?: string }>((resolve, reject) => {
-      worker.once('message', resolve);
-      worker.once('error', reject);
-      worker.once('exit', (code) => reject(new Error(`scenario thread exited with ${code} before reporting`)));
-    }), limitMs, `scenario ${name}`);
+    const report = await bounded(
+      new Promise<{ ok: boolean; result?: T; error?: string }>((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+        worker.once('exit', (code) => reject(new Error(`scenario thread exited with ${code} before reporting`)));
+      }),
+      limitMs,
+      `scenario ${name}`,
+    );
     if (!report.ok) throw new Error(report.error);
     return report.result as T;
   } finally {
@@ -28,7 +32,10 @@ async function scenario<T>(name: string, limitMs: number): Promise<T> {
   }
 }
 
-interface Outcome { code: string; ms: number }
+interface Outcome {
+  code: string;
+  ms: number;
+}
 
 test('the reactor killed by process.exit mid-call, 5 times in a row: each blocked call raises ERR_ALBANY_REACTOR_CRASHED at once and the next call runs on a new reactor', async (t) => {
   const out = await scenario<Array<Outcome & { after: string }>>('exit-mid-call', 30_000);
@@ -76,13 +83,18 @@ test('blocking legacy handlers calling misbehaving services on the gateway loop:
   const threadsBefore = osThreads();
   const withdraw = [
     provide('rel.hang', () => new Promise(() => {})),
-    provide('rel.throw', async () => { throw Object.assign(new Error('service failed'), { code: 'E_SERVICE' }); }),
+    provide('rel.throw', async () => {
+      throw Object.assign(new Error('service failed'), { code: 'E_SERVICE' });
+    }),
     provide('rel.ok', async () => 42),
     provide('rel.slow', () => new Promise((resolve) => setTimeout(() => resolve('late'), 3000).unref())),
   ];
-  t.teardown(() => { for (const w of withdraw) w(); });
+  t.teardown(() => {
+    for (const w of withdraw) w();
+  });
   const app = legacy(new URL('../fixtures/reliability/sync-legacy.ts', import.meta.url), {
-    pool: { minThreads: 1, maxThreads: 2, maxQueue: 16, taskTimeoutMs: 800 }, log: () => {},
+    pool: { minThreads: 1, maxThreads: 2, maxQueue: 16, taskTimeoutMs: 800 },
+    log: () => {},
   });
   const server = await serve(app, { host: '127.0.0.1', port: 0, lifespan: 'off', logger: captureLogger() });
   t.teardown(async () => {

@@ -20,7 +20,18 @@ function inspector(name: string): App {
   return async (scope, _receive, send) => {
     if (scope.type !== 'http') throw new Error(`${name} got ${scope.type}`);
     await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'application/json']] });
-    await send({ type: 'http.response.body', body: Buffer.from(JSON.stringify({ app: name, rootPath: scope.rootPath, path: scope.path, rawPath: scope.rawPath, query: scope.queryString })) });
+    await send({
+      type: 'http.response.body',
+      body: Buffer.from(
+        JSON.stringify({
+          app: name,
+          rootPath: scope.rootPath,
+          path: scope.path,
+          rawPath: scope.rawPath,
+          query: scope.queryString,
+        }),
+      ),
+    });
   };
 }
 
@@ -29,72 +40,142 @@ function expressApp() {
   const app = express();
   app.use(express.json());
   app.get('/', (req, res) => res.json({ express: 'root', url: req.url }));
-  app.get('/users/:id', (req, res) => res.json({ id: req.params.id, url: req.url, path: req.path, q: req.query.q ?? null }));
+  app.get('/users/:id', (req, res) =>
+    res.json({ id: req.params.id, url: req.url, path: req.path, q: req.query.q ?? null }),
+  );
   app.post('/echo', (req, res) => res.status(201).json({ got: req.body }));
   return app;
 }
 
-test.serial('Express at /api, a legacy WSGI module at /legacy, a plain module at /legacy/plain and a gateway app at / share one server', async (t) => {
-  const wsgi = legacy(fixture('wsgi-echo.ts'), { pool: { maxThreads: 1 } });
-  const plain = legacy(fixture('plain.ts'), { pool: { maxThreads: 1 } });
-  const app = mount({ '/legacy': wsgi, '/api': fromNodeHandler(expressApp()), '/legacy/plain': plain, '/': inspector('gateway') });
-  const server = await startServer(t, app, { lifespan: 'on' });
-  const url = server.url;
+test.serial(
+  'Express at /api, a legacy WSGI module at /legacy, a plain module at /legacy/plain and a gateway app at / share one server',
+  async (t) => {
+    const wsgi = legacy(fixture('wsgi-echo.ts'), { pool: { maxThreads: 1 } });
+    const plain = legacy(fixture('plain.ts'), { pool: { maxThreads: 1 } });
+    const app = mount({
+      '/legacy': wsgi,
+      '/api': fromNodeHandler(expressApp()),
+      '/legacy/plain': plain,
+      '/': inspector('gateway'),
+    });
+    const server = await startServer(t, app, { lifespan: 'on' });
+    const url = server.url;
 
-  const user = await fetch(`${url}/api/users/7?q=x`);
-  t.is(user.status, 200);
-  t.deepEqual(await user.json(), { id: '7', url: '/users/7?q=x', path: '/users/7', q: 'x' });
-  const posted = await fetch(`${url}/api/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ a: 1 }) });
-  t.is(posted.status, 201);
-  t.deepEqual(await posted.json(), { got: { a: 1 } });
-  t.deepEqual(await (await fetch(`${url}/api`)).json(), { express: 'root', url: '/' }, 'the mount point itself is "/" to Express');
-  t.deepEqual(await (await fetch(`${url}/api/`)).json(), { express: 'root', url: '/' }, 'and so is the mount point with a trailing slash');
+    const user = await fetch(`${url}/api/users/7?q=x`);
+    t.is(user.status, 200);
+    t.deepEqual(await user.json(), { id: '7', url: '/users/7?q=x', path: '/users/7', q: 'x' });
+    const posted = await fetch(`${url}/api/echo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ a: 1 }),
+    });
+    t.is(posted.status, 201);
+    t.deepEqual(await posted.json(), { got: { a: 1 } });
+    t.deepEqual(
+      await (await fetch(`${url}/api`)).json(),
+      { express: 'root', url: '/' },
+      'the mount point itself is "/" to Express',
+    );
+    t.deepEqual(
+      await (await fetch(`${url}/api/`)).json(),
+      { express: 'root', url: '/' },
+      'and so is the mount point with a trailing slash',
+    );
 
-  const w = (await (await fetch(`${url}/legacy/items/a%20b?x=1`)).json()) as { environ: Record<string, string> };
-  t.is(w.environ.SCRIPT_NAME, '/legacy');
-  t.is(w.environ.PATH_INFO, '/items/a b');
-  t.is(w.environ.QUERY_STRING, 'x=1');
+    const w = (await (await fetch(`${url}/legacy/items/a%20b?x=1`)).json()) as { environ: Record<string, string> };
+    t.is(w.environ.SCRIPT_NAME, '/legacy');
+    t.is(w.environ.PATH_INFO, '/items/a b');
+    t.is(w.environ.QUERY_STRING, 'x=1');
 
-  // The longest prefix wins: /legacy/plain is not the WSGI app's /plain.
-  const p = await fetch(`${url}/legacy/plain/thing?a=1`, { method: 'POST', body: 'payload' });
-  t.is(p.status, 201);
-  t.is(await p.text(), 'POST /thing?a=1 payload');
+    // The longest prefix wins: /legacy/plain is not the WSGI app's /plain.
+    const p = await fetch(`${url}/legacy/plain/thing?a=1`, { method: 'POST', body: 'payload' });
+    t.is(p.status, 201);
+    t.is(await p.text(), 'POST /thing?a=1 payload');
 
-  // Whole segments only: /apiary and /legacyx are the gateway app's, unchanged.
-  t.deepEqual(await (await fetch(`${url}/apiary`)).json(), { app: 'gateway', rootPath: '', path: '/apiary', rawPath: '/apiary', query: '' });
-  t.deepEqual(await (await fetch(`${url}/legacyx/y`)).json(), { app: 'gateway', rootPath: '', path: '/legacyx/y', rawPath: '/legacyx/y', query: '' });
-  t.deepEqual(await (await fetch(`${url}/`)).json(), { app: 'gateway', rootPath: '', path: '/', rawPath: '/', query: '' });
-  await server.close();
-  // Lifespan shutdown reached the legacy mounts, which closed the pools they own: a request run
-  // on one directly now is refused.
-  const c = new Communicator(wsgi, httpScope({ path: '/late' }));
-  c.input({ type: 'http.request', body: new Uint8Array(0), moreBody: false });
-  t.is((await collectResponse(c)).status, 503);
-});
+    // Whole segments only: /apiary and /legacyx are the gateway app's, unchanged.
+    t.deepEqual(await (await fetch(`${url}/apiary`)).json(), {
+      app: 'gateway',
+      rootPath: '',
+      path: '/apiary',
+      rawPath: '/apiary',
+      query: '',
+    });
+    t.deepEqual(await (await fetch(`${url}/legacyx/y`)).json(), {
+      app: 'gateway',
+      rootPath: '',
+      path: '/legacyx/y',
+      rawPath: '/legacyx/y',
+      query: '',
+    });
+    t.deepEqual(await (await fetch(`${url}/`)).json(), {
+      app: 'gateway',
+      rootPath: '',
+      path: '/',
+      rawPath: '/',
+      query: '',
+    });
+    await server.close();
+    // Lifespan shutdown reached the legacy mounts, which closed the pools they own: a request run
+    // on one directly now is refused.
+    const c = new Communicator(wsgi, httpScope({ path: '/late' }));
+    c.input({ type: 'http.request', body: new Uint8Array(0), moreBody: false });
+    t.is((await collectResponse(c)).status, 503);
+  },
+);
 
-test.serial('percent-encoded paths match on the decoded path and every style sees the path below the mount', async (t) => {
-  const plain = legacy(fixture('plain.ts'), { pool: { maxThreads: 1 } });
-  const app = mount({ '/api': fromNodeHandler(expressApp()), '/legacy': plain, '/caf\u00e9': inspector('cafe') });
-  const server = await startServer(t, app, { lifespan: 'on' });
-  const url = server.url;
-  // "/ap%69" is "/api": Express gets the raw path below it.
-  t.deepEqual(await (await fetch(`${url}/ap%69/users/%37`)).json(), { id: '7', url: '/users/%37', path: '/users/%37', q: null });
-  const legacyText = await (await fetch(`${url}/leg%61cy/a%20b`, { method: 'POST', body: 'x' })).text();
-  t.is(legacyText, 'POST /a%20b x');
-  t.deepEqual(await (await fetch(`${url}/caf%C3%A9/menu`)).json(), { app: 'cafe', rootPath: '/caf\u00e9', path: '/menu', rawPath: '/caf%C3%A9/menu', query: '' });
-  // No "/" route: a path nothing owns is a 404, and /apiary is not /api.
-  const miss = await fetch(`${url}/apiary`);
-  t.is(miss.status, 404);
-  t.is(await miss.text(), 'Not Found');
-  await server.close();
-});
+test.serial(
+  'percent-encoded paths match on the decoded path and every style sees the path below the mount',
+  async (t) => {
+    const plain = legacy(fixture('plain.ts'), { pool: { maxThreads: 1 } });
+    const app = mount({ '/api': fromNodeHandler(expressApp()), '/legacy': plain, '/caf\u00e9': inspector('cafe') });
+    const server = await startServer(t, app, { lifespan: 'on' });
+    const url = server.url;
+    // "/ap%69" is "/api": Express gets the raw path below it.
+    t.deepEqual(await (await fetch(`${url}/ap%69/users/%37`)).json(), {
+      id: '7',
+      url: '/users/%37',
+      path: '/users/%37',
+      q: null,
+    });
+    const legacyText = await (await fetch(`${url}/leg%61cy/a%20b`, { method: 'POST', body: 'x' })).text();
+    t.is(legacyText, 'POST /a%20b x');
+    t.deepEqual(await (await fetch(`${url}/caf%C3%A9/menu`)).json(), {
+      app: 'cafe',
+      rootPath: '/caf\u00e9',
+      path: '/menu',
+      rawPath: '/caf%C3%A9/menu',
+      query: '',
+    });
+    // No "/" route: a path nothing owns is a 404, and /apiary is not /api.
+    const miss = await fetch(`${url}/apiary`);
+    t.is(miss.status, 404);
+    t.is(await miss.text(), 'Not Found');
+    await server.close();
+  },
+);
 
-test.serial('a WSGI module typed with the exported WsgiApp/WsgiEnviron types gets the environ they describe, mounted', async (t) => {
-  const typed = legacy(fixture('typed-wsgi.ts'), { pool: { maxThreads: 1 } });
-  const server = await startServer(t, mount({ '/wsgi': typed }), { lifespan: 'on' });
-  const res = await fetch(`${server.url}/wsgi/a/b?z=1`, { method: 'POST', headers: { 'x-test': 'yes', 'content-type': 'text/plain' }, body: 'line one\nline two' });
-  t.deepEqual(await res.json(), { script: '/wsgi', pathInfo: '/a/b', query: 'z=1', header: 'yes', contentType: 'text/plain', multithread: true, version: [1, 0], firstLine: 'line one\n' });
-});
+test.serial(
+  'a WSGI module typed with the exported WsgiApp/WsgiEnviron types gets the environ they describe, mounted',
+  async (t) => {
+    const typed = legacy(fixture('typed-wsgi.ts'), { pool: { maxThreads: 1 } });
+    const server = await startServer(t, mount({ '/wsgi': typed }), { lifespan: 'on' });
+    const res = await fetch(`${server.url}/wsgi/a/b?z=1`, {
+      method: 'POST',
+      headers: { 'x-test': 'yes', 'content-type': 'text/plain' },
+      body: 'line one\nline two',
+    });
+    t.deepEqual(await res.json(), {
+      script: '/wsgi',
+      pathInfo: '/a/b',
+      query: 'z=1',
+      header: 'yes',
+      contentType: 'text/plain',
+      multithread: true,
+      version: [1, 0],
+      firstLine: 'line one\n',
+    });
+  },
+);
 
 test('nested mounts add up rootPath; an existing rootPath (from --root-path) is extended', async (t) => {
   const app = mount({ '/outer': mount({ '/inner': inspector('deep'), '/': inspector('outer-root') }) });
@@ -103,9 +184,27 @@ test('nested mounts add up rootPath; an existing rootPath (from --root-path) is 
     const res = await httpRequest(app, { rootPath: '/base', path, rawPath: `/base${path}`, queryString });
     return res.status === 200 ? JSON.parse(res.body.toString()) : res.status;
   };
-  t.deepEqual(await get('/outer/inner/x', 'y=1'), { app: 'deep', rootPath: '/base/outer/inner', path: '/x', rawPath: '/base/outer/inner/x', query: 'y=1' });
-  t.deepEqual(await get('/outer/innerx'), { app: 'outer-root', rootPath: '/base/outer', path: '/innerx', rawPath: '/base/outer/innerx', query: '' });
-  t.deepEqual(await get('/outer'), { app: 'outer-root', rootPath: '/base/outer', path: '/', rawPath: '/base/outer', query: '' });
+  t.deepEqual(await get('/outer/inner/x', 'y=1'), {
+    app: 'deep',
+    rootPath: '/base/outer/inner',
+    path: '/x',
+    rawPath: '/base/outer/inner/x',
+    query: 'y=1',
+  });
+  t.deepEqual(await get('/outer/innerx'), {
+    app: 'outer-root',
+    rootPath: '/base/outer',
+    path: '/innerx',
+    rawPath: '/base/outer/innerx',
+    query: '',
+  });
+  t.deepEqual(await get('/outer'), {
+    app: 'outer-root',
+    rootPath: '/base/outer',
+    path: '/',
+    rawPath: '/base/outer',
+    query: '',
+  });
   t.is(await get('/elsewhere'), 404);
 });
 
@@ -125,13 +224,14 @@ test('websocket scopes pass through to the mounted app with rootPath set; an unm
   const wsUrl = server.url.replace('http:', 'ws:');
   const ws = new WebSocket(`${wsUrl}/ws/room/1`, ['chat']);
   const messages: string[] = [];
-  const got = (n: number) => new Promise<void>((resolve) => {
-    const check = () => (messages.length >= n ? resolve() : undefined);
-    ws.on('message', (data: Buffer) => {
-      messages.push(data.toString());
-      check();
+  const got = (n: number) =>
+    new Promise<void>((resolve) => {
+      const check = () => (messages.length >= n ? resolve() : undefined);
+      ws.on('message', (data: Buffer) => {
+        messages.push(data.toString());
+        check();
+      });
     });
-  });
   const first = got(1);
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
@@ -148,13 +248,19 @@ test('websocket scopes pass through to the mounted app with rootPath set; an unm
 
   const refused = new WebSocket(`${wsUrl}/nowhere`);
   refused.on('error', () => {});
-  const status = await new Promise<number>((resolve) => refused.once('unexpected-response', (_req, res) => resolve(res.statusCode!)));
+  const status = await new Promise<number>((resolve) =>
+    refused.once('unexpected-response', (_req, res) => resolve(res.statusCode!)),
+  );
   refused.terminate();
   t.is(status, 403);
 });
 
 /** A lifespan-aware app that records its events into `log` and stores `key` in the state. */
-function lifespanApp(name: string, log: string[], opts: { startupMs?: number; fail?: string; failShutdown?: string } = {}): App {
+function lifespanApp(
+  name: string,
+  log: string[],
+  opts: { startupMs?: number; fail?: string; failShutdown?: string } = {},
+): App {
   return async (scope, receive, send) => {
     if (scope.type === 'lifespan') {
       for (;;) {
@@ -193,16 +299,27 @@ test('lifespan fans out: every app starts before the server listens, state from 
   ]);
   const server = await serve(app, { host: '127.0.0.1', port: 0, lifespan: 'on', logLevel: 'silent' });
   log.push('listening');
-  t.deepEqual(log, ['db startup', 'cache startup', 'cache started', 'db started', 'listening'], 'startup went to each once, concurrently, and the server waited for the slowest');
-  t.deepEqual(JSON.parse(await (await fetch(`${server.url}/b/x`)).text()), { db: 'db-resource', cache: 'cache-resource' });
+  t.deepEqual(
+    log,
+    ['db startup', 'cache startup', 'cache started', 'db started', 'listening'],
+    'startup went to each once, concurrently, and the server waited for the slowest',
+  );
+  t.deepEqual(JSON.parse(await (await fetch(`${server.url}/b/x`)).text()), {
+    db: 'db-resource',
+    cache: 'cache-resource',
+  });
   t.is(await (await fetch(`${server.url}/n`)).text(), 'node');
   await server.close();
   t.deepEqual(log.slice(5), ['db shutdown', 'cache shutdown']);
 });
 
-test('one failed startup fails the server start with that app\'s message, and the apps that did start are shut down again', async (t) => {
+test("one failed startup fails the server start with that app's message, and the apps that did start are shut down again", async (t) => {
   const log: string[] = [];
-  const app = mount({ '/ok': lifespanApp('ok', log), '/db': lifespanApp('db', log, { fail: 'cannot reach postgres at 10.0.0.5' }), '/': lifespanApp('root', log, { startupMs: 50 }) });
+  const app = mount({
+    '/ok': lifespanApp('ok', log),
+    '/db': lifespanApp('db', log, { fail: 'cannot reach postgres at 10.0.0.5' }),
+    '/': lifespanApp('root', log, { startupMs: 50 }),
+  });
   const error = await t.throwsAsync(serve(app, { host: '127.0.0.1', port: 0, lifespan: 'on', logLevel: 'silent' }));
   t.true(AlbanyError.is(error));
   t.is(error!.message, 'lifespan startup failed: mount "/db": cannot reach postgres at 10.0.0.5');
@@ -216,7 +333,10 @@ test('a failed shutdown is reported with its mount, after every app was asked to
   const server = await serve(app, { host: '127.0.0.1', port: 0, lifespan: 'on', logLevel: 'silent' });
   const error = await t.throwsAsync(server.close());
   t.is(error!.message, 'lifespan shutdown failed: mount "/x": flush failed');
-  t.deepEqual(log.filter((l) => l.endsWith('shutdown')), ['x shutdown', 'y shutdown']);
+  t.deepEqual(
+    log.filter((l) => l.endsWith('shutdown')),
+    ['x shutdown', 'y shutdown'],
+  );
 });
 
 const BAD_ROUTES: Array<[string, unknown, RegExp]> = [
@@ -224,8 +344,19 @@ const BAD_ROUTES: Array<[string, unknown, RegExp]> = [
   ['a prefix without a leading slash', { api: inspector('x') }, /prefix "api" must be/],
   ['a prefix with a query', { '/a?b': inspector('x') }, /prefix "\/a\?b" must be/],
   ['an empty segment', { '/a//b': inspector('x') }, /no empty segment/],
-  ['"/" and "" together', [['/', inspector('x')], ['', inspector('y')]], /prefix "" is given twice/],
-  ['an app that is not a function', { '/a': { fetch() {} } }, /the app for "\/a" must be a gateway App function .* got object/],
+  [
+    '"/" and "" together',
+    [
+      ['/', inspector('x')],
+      ['', inspector('y')],
+    ],
+    /prefix "" is given twice/,
+  ],
+  [
+    'an app that is not a function',
+    { '/a': { fetch() {} } },
+    /the app for "\/a" must be a gateway App function .* got object/,
+  ],
   ['no routes', {}, /no routes given/],
   ['not an object', 'nope', /expected an object, Map or array/],
 ];
@@ -239,8 +370,19 @@ for (const [name, routes, message] of BAD_ROUTES) {
 
 test('a Host that is not an authority is refused before mount() dispatches anything', async (t) => {
   let ran = 0;
-  const server = await startServer(t, mount({ '/': async (_s, _r, send) => { ran++; await sendText(send, 'ran'); } }));
-  const { text } = await rawRequest(server.port, 'GET /public HTTP/1.1\r\nHost: example.com/admin\r\nConnection: close\r\n\r\n');
+  const server = await startServer(
+    t,
+    mount({
+      '/': async (_s, _r, send) => {
+        ran++;
+        await sendText(send, 'ran');
+      },
+    }),
+  );
+  const { text } = await rawRequest(
+    server.port,
+    'GET /public HTTP/1.1\r\nHost: example.com/admin\r\nConnection: close\r\n\r\n',
+  );
   t.is(parseRaw(text).status, 400);
   t.is(ran, 0);
 });

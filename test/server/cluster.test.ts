@@ -18,15 +18,29 @@ interface Cluster {
 
 async function startCluster(t: ExecutionContext, workers: number): Promise<Cluster> {
   const port = await freePort();
-  const primary = spawn(process.execPath, ['--import', 'tsx', entry], { env: { ...process.env, PORT: String(port), WORKERS: String(workers), STDIN_LIFELINE: '1' }, stdio: ['pipe', 'ignore', 'pipe'] });
+  const primary = spawn(process.execPath, ['--import', 'tsx', entry], {
+    env: { ...process.env, PORT: String(port), WORKERS: String(workers), STDIN_LIFELINE: '1' },
+    stdio: ['pipe', 'ignore', 'pipe'],
+  });
   let stderr = '';
   let wake: (() => void) | undefined;
-  primary.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); wake?.(); });
-  const exited = new Promise<number | null>((resolve) => primary.once('exit', (code) => { wake?.(); resolve(code); }));
+  primary.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    wake?.();
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    primary.once('exit', (code) => {
+      wake?.();
+      resolve(code);
+    }),
+  );
   t.teardown(async () => {
     if (primary.exitCode === null && primary.signalCode === null) {
       // Kill the whole group of workers too: the primary may be wedged in a failing test.
-      for (const pid of [...stderr.matchAll(/worker (\d+) ready/g)].map((m) => Number(m[1]))) try { process.kill(pid, 'SIGKILL'); } catch {}
+      for (const pid of [...stderr.matchAll(/worker (\d+) ready/g)].map((m) => Number(m[1])))
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {}
       primary.kill('SIGKILL');
       await exited;
     }
@@ -35,7 +49,10 @@ async function startCluster(t: ExecutionContext, workers: number): Promise<Clust
     const deadline = Date.now() + ms;
     while (!predicate()) {
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; log:\n${stderr}`);
-      await new Promise<void>((r) => { wake = r; setTimeout(r, 100); });
+      await new Promise<void>((r) => {
+        wake = r;
+        setTimeout(r, 100);
+      });
     }
   };
   const readyCount = () => (stderr.match(/worker \d+ ready/g) ?? []).length;
@@ -76,7 +93,14 @@ function hammer(port: number, clients: number, timeoutMs?: number) {
       }
     }
   });
-  return { errors, served: () => served, stop: async () => { running = false; await Promise.all(loops); } };
+  return {
+    errors,
+    served: () => served,
+    stop: async () => {
+      running = false;
+      await Promise.all(loops);
+    },
+  };
 }
 
 async function pidsAnswering(port: number, n = 12): Promise<Set<string>> {
@@ -144,7 +168,10 @@ test('SIGTERM drains: requests in flight finish, then every process exits cleanl
   await new Promise((r) => setTimeout(r, 300));
   c.primary.kill('SIGTERM');
   const results = await Promise.all(inFlight);
-  t.deepEqual(results.map((r) => r.status), [200, 200, 200, 200]);
+  t.deepEqual(
+    results.map((r) => r.status),
+    [200, 200, 200, 200],
+  );
   t.is(await c.exited, 0, c.log());
   await t.throwsAsync(get(c.port));
 });

@@ -9,13 +9,25 @@ const invalid = { code: 'ERR_ALBANY_INVALID_MESSAGE' };
 class FakeSink implements ResponseSink {
   calls: Array<[string, ...unknown[]]> = [];
   start(status: number, headers: Headers, trailers: boolean, reason?: string): void {
-    this.calls.push(reason === undefined ? ['start', status, headers, trailers] : ['start', status, headers, trailers, reason]);
+    this.calls.push(
+      reason === undefined ? ['start', status, headers, trailers] : ['start', status, headers, trailers, reason],
+    );
   }
-  body(chunk: Uint8Array | undefined, more: boolean): void { this.calls.push(['body', chunk && Buffer.from(chunk).toString(), more]); }
-  trailers(headers: Headers, more: boolean): void { this.calls.push(['trailers', headers, more]); }
-  async sendFile(path: string): Promise<void> { this.calls.push(['sendFile', path]); }
-  fail(status: number, text: string): void { this.calls.push(['fail', status, text]); }
-  abort(): void { this.calls.push(['abort']); }
+  body(chunk: Uint8Array | undefined, more: boolean): void {
+    this.calls.push(['body', chunk && Buffer.from(chunk).toString(), more]);
+  }
+  trailers(headers: Headers, more: boolean): void {
+    this.calls.push(['trailers', headers, more]);
+  }
+  async sendFile(path: string): Promise<void> {
+    this.calls.push(['sendFile', path]);
+  }
+  fail(status: number, text: string): void {
+    this.calls.push(['fail', status, text]);
+  }
+  abort(): void {
+    this.calls.push(['abort']);
+  }
 }
 
 /** A request source that yields scripted messages, then waits forever. */
@@ -40,7 +52,11 @@ function cycleFor(opts: { messages?: HttpReceiveMessage[] } = {}) {
 }
 
 const start = (status = 200, headers: Headers = []): SendMessage => ({ type: 'http.response.start', status, headers });
-const body = (text: string, moreBody = false): SendMessage => ({ type: 'http.response.body', body: Buffer.from(text), moreBody });
+const body = (text: string, moreBody = false): SendMessage => ({
+  type: 'http.response.body',
+  body: Buffer.from(text),
+  moreBody,
+});
 
 test('a complete response reaches the sink in order and nothing is logged', async (t) => {
   const { sink, logged, run, cycle } = cycleFor();
@@ -49,7 +65,11 @@ test('a complete response reaches the sink in order and nothing is logged', asyn
     await send(body('a', true));
     await send(body('b'));
   });
-  t.deepEqual(sink.calls, [['start', 201, [['x-a', '1']], false], ['body', 'a', true], ['body', 'b', false]]);
+  t.deepEqual(sink.calls, [
+    ['start', 201, [['x-a', '1']], false],
+    ['body', 'a', true],
+    ['body', 'b', false],
+  ]);
   t.deepEqual(logged, []);
   t.true(cycle.finished);
 });
@@ -62,14 +82,42 @@ const broken: Array<[label: string, before: SendMessage[], bad: unknown, pattern
   ['start twice', [start()], start(), /sent twice/],
   ['body after the last body', [start(), body('done')], body('more'), /after the response was complete/],
   ['start after the last body', [start(), body('done')], start(), /sent twice/],
-  ['trailers without trailers: true', [start()], { type: 'http.response.trailers', headers: [] }, /did not set trailers: true/],
-  ['trailers while the body streams', [{ type: 'http.response.start', status: 200, trailers: true }, { type: 'http.response.body', body: new Uint8Array(1), moreBody: true }], { type: 'http.response.trailers', headers: [] }, /while the body is still streaming/],
+  [
+    'trailers without trailers: true',
+    [start()],
+    { type: 'http.response.trailers', headers: [] },
+    /did not set trailers: true/,
+  ],
+  [
+    'trailers while the body streams',
+    [
+      { type: 'http.response.start', status: 200, trailers: true },
+      { type: 'http.response.body', body: new Uint8Array(1), moreBody: true },
+    ],
+    { type: 'http.response.trailers', headers: [] },
+    /while the body is still streaming/,
+  ],
   ['status 99', [], start(99), /status must be an integer from 100 to 999, got 99/],
   ['status 1000', [], start(1000), /got 1000/],
-  ['reason with CR/LF', [], { type: 'http.response.start', status: 200, reason: 'ok\r\nx: y' }, /reason "ok\\r\\nx: y" has character U\+000D at 2/],
+  [
+    'reason with CR/LF',
+    [],
+    { type: 'http.response.start', status: 200, reason: 'ok\r\nx: y' },
+    /reason "ok\\r\\nx: y" has character U\+000D at 2/,
+  ],
   ['reason with NUL', [], { type: 'http.response.start', status: 200, reason: 'o\0k' }, /U\+0000 at 1/],
-  ['reason past latin1', [], { type: 'http.response.start', status: 200, reason: 'ok \u2713' }, /U\+2713 at 3; allowed are tab, space, visible ASCII and latin1/],
-  ['reason not a string', [], { type: 'http.response.start', status: 200, reason: 42 }, /reason must be a string, got number/],
+  [
+    'reason past latin1',
+    [],
+    { type: 'http.response.start', status: 200, reason: 'ok \u2713' },
+    /U\+2713 at 3; allowed are tab, space, visible ASCII and latin1/,
+  ],
+  [
+    'reason not a string',
+    [],
+    { type: 'http.response.start', status: 200, reason: 42 },
+    /reason must be a string, got number/,
+  ],
   ['status as a string', [], { type: 'http.response.start', status: '200' }, /got 200/],
   ['header name with a space', [], start(200, [['bad name', 'v']]), /not a valid token/],
   ['header name with a colon', [], start(200, [['x:y', 'v']]), /not a valid token/],
@@ -109,7 +157,9 @@ test('a bad header in start means the app gets the error and the sink only ever 
 test('the app throwing before start gives one 500 and one log line with the request line', async (t) => {
   const { sink, logged, run } = cycleFor();
   const boom = new Error('boom');
-  await run(async () => { throw boom; });
+  await run(async () => {
+    throw boom;
+  });
   t.deepEqual(sink.calls, [['fail', 500, 'Internal Server Error']]);
   t.deepEqual(logged, [[boom, 'POST /p?q=1 HTTP/1.1']]);
 });
@@ -156,7 +206,10 @@ test('with trailers: true the last body does not finish; trailers do', async (t)
     t.true(cycle.finished);
     await t.throwsAsync(send({ type: 'http.response.trailers', headers: [] }), invalid);
   });
-  t.deepEqual(sink.calls.slice(1).map((c) => c[0]), ['body', 'trailers', 'trailers']);
+  t.deepEqual(
+    sink.calls.slice(1).map((c) => c[0]),
+    ['body', 'trailers', 'trailers'],
+  );
 });
 
 test('pathsend ends the response; nothing may follow it', async (t) => {
@@ -166,11 +219,19 @@ test('pathsend ends the response; nothing may follow it', async (t) => {
     await send({ type: 'http.response.pathsend', path: '/some/file' });
     await t.throwsAsync(send(body('x')), invalid);
   });
-  t.deepEqual(sink.calls.map((c) => c[0]), ['start', 'sendFile']);
+  t.deepEqual(
+    sink.calls.map((c) => c[0]),
+    ['start', 'sendFile'],
+  );
 });
 
-test('receive passes body chunks through, then waits; the host\'s disconnect wakes it', async (t) => {
-  const { cycle, src } = cycleFor({ messages: [{ type: 'http.request', body: Buffer.from('a'), moreBody: true }, { type: 'http.request', body: Buffer.from('b'), moreBody: false }] });
+test("receive passes body chunks through, then waits; the host's disconnect wakes it", async (t) => {
+  const { cycle, src } = cycleFor({
+    messages: [
+      { type: 'http.request', body: Buffer.from('a'), moreBody: true },
+      { type: 'http.request', body: Buffer.from('b'), moreBody: false },
+    ],
+  });
   t.like(await cycle.receive(), { type: 'http.request', moreBody: true });
   t.like(await cycle.receive(), { type: 'http.request', moreBody: false });
   const reads = src.reads;
@@ -189,7 +250,10 @@ test('after the client is gone send rejects with ERR_ALBANY_CLIENT_DISCONNECTED 
     await send(body('x'));
   });
   t.deepEqual(logged, []);
-  t.deepEqual(sink.calls.map((c) => c[0]), ['start']);
+  t.deepEqual(
+    sink.calls.map((c) => c[0]),
+    ['start'],
+  );
 });
 
 test('a source disconnect marks the cycle gone for send too', async (t) => {
@@ -209,7 +273,9 @@ test('a sink write failing because the client left becomes ERR_ALBANY_CLIENT_DIS
   let caught: unknown;
   await run(async (_s, _r, send) => {
     await send(start());
-    caught = await t.throwsAsync(send({ type: 'http.response.pathsend', path: '/f' }), { code: 'ERR_ALBANY_CLIENT_DISCONNECTED' });
+    caught = await t.throwsAsync(send({ type: 'http.response.pathsend', path: '/f' }), {
+      code: 'ERR_ALBANY_CLIENT_DISCONNECTED',
+    });
     throw caught;
   });
   t.is(((caught as Error).cause as { code?: string }).code, 'ERR_STREAM_PREMATURE_CLOSE');
@@ -218,7 +284,9 @@ test('a sink write failing because the client left becomes ERR_ALBANY_CLIENT_DIS
 
 test('a sink write failing while the client is still there reaches the app unchanged', async (t) => {
   const { sink, logged, run } = cycleFor();
-  sink.sendFile = async () => { throw Object.assign(new Error('no such file'), { code: 'ENOENT' }); };
+  sink.sendFile = async () => {
+    throw Object.assign(new Error('no such file'), { code: 'ENOENT' });
+  };
   await run(async (_s, _r, send) => {
     await send(start());
     await t.throwsAsync(send({ type: 'http.response.pathsend', path: '/f' }), { code: 'ENOENT' });
@@ -228,13 +296,22 @@ test('a sink write failing while the client is still there reaches the app uncha
 });
 
 test('statuses 600 to 999 and a reason phrase reach the sink as sent', async (t) => {
-  for (const [status, reason] of [[600, undefined], [999, 'Nine Nine Nine'], [200, 'ok'], [299, ''], [200, 'caf\u00e9\tbar']] as const) {
+  for (const [status, reason] of [
+    [600, undefined],
+    [999, 'Nine Nine Nine'],
+    [200, 'ok'],
+    [299, ''],
+    [200, 'caf\u00e9\tbar'],
+  ] as const) {
     const { sink, logged, run } = cycleFor();
     await run(async (_s, _r, send) => {
       await send(reason === undefined ? start(status) : { type: 'http.response.start', status, headers: [], reason });
       await send(body('x'));
     });
-    t.deepEqual(sink.calls[0], reason === undefined ? ['start', status, [], false] : ['start', status, [], false, reason]);
+    t.deepEqual(
+      sink.calls[0],
+      reason === undefined ? ['start', status, [], false] : ['start', status, [], false, reason],
+    );
     t.deepEqual(logged, []);
   }
 });

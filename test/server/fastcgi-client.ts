@@ -2,7 +2,12 @@
 // be driven exactly (multiplexed ids, aborts, hostile bytes) without nginx.
 import net from 'node:net';
 import {
-  FCGI_KEEP_CONN, RecordParser, RecordType, encodeNameValuePairs, encodeRecord, type FastCGIRecord,
+  FCGI_KEEP_CONN,
+  RecordParser,
+  RecordType,
+  encodeNameValuePairs,
+  encodeRecord,
+  type FastCGIRecord,
 } from '../../src/server/fastcgi-records.js';
 
 /** A parsed CGI response for one request id. */
@@ -30,7 +35,12 @@ export class FcgiClient {
       this.wake();
     });
     socket.on('error', () => {});
-    this.closed = new Promise((resolve) => socket.once('close', () => { this.wake(); resolve(); }));
+    this.closed = new Promise((resolve) =>
+      socket.once('close', () => {
+        this.wake();
+        resolve();
+      }),
+    );
   }
 
   static connect(target: { port: number } | { path: string }): Promise<FcgiClient> {
@@ -69,7 +79,8 @@ export class FcgiClient {
 
   params(id: number, pairs: Array<[string, string]>): void {
     const data = encodeNameValuePairs(pairs);
-    for (let off = 0; off < data.length; off += 0xffff) this.raw(encodeRecord(RecordType.PARAMS, id, data.subarray(off, off + 0xffff)));
+    for (let off = 0; off < data.length; off += 0xffff)
+      this.raw(encodeRecord(RecordType.PARAMS, id, data.subarray(off, off + 0xffff)));
     this.raw(encodeRecord(RecordType.PARAMS, id));
   }
 
@@ -85,15 +96,20 @@ export class FcgiClient {
   request(id: number, params: Array<[string, string]>, body?: Uint8Array, keepConn = true): void {
     this.begin(id, keepConn);
     this.params(id, params);
-    if (body?.length) for (let off = 0; off < body.length; off += 0xffff) this.stdin(id, body.subarray(off, off + 0xffff));
+    if (body?.length)
+      for (let off = 0; off < body.length; off += 0xffff) this.stdin(id, body.subarray(off, off + 0xffff));
     this.stdin(id);
   }
 
   /** Collects STDOUT for `id` until its END_REQUEST and parses the CGI head. */
   async response(id: number): Promise<FcgiResponse> {
-    const ended = await this.until(() => this.records.some((r) => r.requestId === id && r.type === RecordType.END_REQUEST));
+    const ended = await this.until(() =>
+      this.records.some((r) => r.requestId === id && r.type === RecordType.END_REQUEST),
+    );
     if (!ended) throw new Error(`connection closed before END_REQUEST for ${id}`);
-    const stdout = Buffer.concat(this.records.filter((r) => r.requestId === id && r.type === RecordType.STDOUT).map((r) => r.content));
+    const stdout = Buffer.concat(
+      this.records.filter((r) => r.requestId === id && r.type === RecordType.STDOUT).map((r) => r.content),
+    );
     const end = this.records.find((r) => r.requestId === id && r.type === RecordType.END_REQUEST)!.content;
     const split = stdout.indexOf('\r\n\r\n');
     const headers: Array<[string, string]> = [];
@@ -107,8 +123,7 @@ export class FcgiClient {
         if (name === 'status') {
           status = Number(value.split(' ')[0]);
           statusLine = line.slice(colon + 2);
-        }
-        else headers.push([name, value]);
+        } else headers.push([name, value]);
       }
     }
     return {

@@ -1,12 +1,22 @@
 // The FastCGI wire format on its own: framing across chunk boundaries, name-value lengths, hostile bytes.
 import test from 'ava';
 import {
-  RecordParser, RecordType, encodeEndRequest, encodeNameValuePairs, encodeRecord, parseBeginRequest, parseNameValuePairs, streamRecords,
+  RecordParser,
+  RecordType,
+  encodeEndRequest,
+  encodeNameValuePairs,
+  encodeRecord,
+  parseBeginRequest,
+  parseNameValuePairs,
+  streamRecords,
 } from '../../src/server/fastcgi-records.js';
 import { hasCode, ErrorCodes } from '../../src/errors.js';
 
 test('a record split at every byte boundary is reassembled whole', (t) => {
-  const bytes = Buffer.concat([encodeRecord(RecordType.STDIN, 7, Buffer.from('hello')), encodeRecord(RecordType.STDIN, 7)]);
+  const bytes = Buffer.concat([
+    encodeRecord(RecordType.STDIN, 7, Buffer.from('hello')),
+    encodeRecord(RecordType.STDIN, 7),
+  ]);
   for (let cut = 1; cut < bytes.length; cut++) {
     const p = new RecordParser();
     const records = [...p.push(bytes.subarray(0, cut)), ...p.push(bytes.subarray(cut))];
@@ -34,7 +44,12 @@ test('a wrong version byte is a protocol error', (t) => {
 
 test('name-value pairs round-trip with 1- and 4-byte lengths, duplicates kept', (t) => {
   const long = 'x'.repeat(300);
-  const pairs: Array<[string, string]> = [['A', ''], [long, 'v'], ['A', long], ['LATIN', '\u00e9\u00ff']];
+  const pairs: Array<[string, string]> = [
+    ['A', ''],
+    [long, 'v'],
+    ['A', long],
+    ['LATIN', '\u00e9\u00ff'],
+  ];
   t.deepEqual(parseNameValuePairs(encodeNameValuePairs(pairs)), pairs);
 });
 
@@ -51,7 +66,10 @@ test('stream data is split into records of at most 65535 bytes', (t) => {
   const data = Buffer.alloc(65535 * 2 + 10, 1);
   const parts = streamRecords(RecordType.STDOUT, 3, data);
   const records = new RecordParser().push(Buffer.concat(parts));
-  t.deepEqual(records.map((r) => r.content.length), [65535, 65535, 10]);
+  t.deepEqual(
+    records.map((r) => r.content.length),
+    [65535, 65535, 10],
+  );
 });
 
 test('BEGIN_REQUEST and END_REQUEST bodies', (t) => {

@@ -23,11 +23,16 @@ async function client(t: ExecutionContext, app: App): Promise<FcgiClient> {
 // Answers /<status>[/<reason>] with that status (and reason), header x-a and body "body".
 const byPath: App = async (scope, _receive, send) => {
   const [, status, reason] = (scope as HttpScope).path.split('/');
-  await send({ type: 'http.response.start', status: Number(status), headers: [['x-a', '1']], ...(reason === undefined ? {} : { reason }) });
+  await send({
+    type: 'http.response.start',
+    status: Number(status),
+    headers: [['x-a', '1']],
+    ...(reason === undefined ? {} : { reason }),
+  });
   await send({ type: 'http.response.body', body: Buffer.from('body') });
 };
 
-test('Status header: 600 and 999 pass with node:http\'s phrase or the app\'s reason; a custom reason replaces OK', async (t) => {
+test("Status header: 600 and 999 pass with node:http's phrase or the app's reason; a custom reason replaces OK", async (t) => {
   const c = await client(t, byPath);
   const lines: string[] = [];
   let id = 1;
@@ -37,7 +42,14 @@ test('Status header: 600 and 999 pass with node:http\'s phrase or the app\'s rea
     lines.push(r.statusLine);
     t.is(r.body.toString(), 'body', path);
   }
-  t.deepEqual(lines, ['600 unknown', '999 Nine Nine Nine', '200 ok', '299 Custom Thing', '200 caf\u00e9', '404 Not Found']);
+  t.deepEqual(lines, [
+    '600 unknown',
+    '999 Nine Nine Nine',
+    '200 ok',
+    '299 Custom Thing',
+    '200 caf\u00e9',
+    '404 Not Found',
+  ]);
 });
 
 test('1xx, 204 and 304 carry no body bytes and get no content-length, whatever the app wrote', async (t) => {
@@ -61,17 +73,23 @@ test('HEAD: the whole GET body gives its true length and no bytes; an empty body
   const c = await client(t, app);
   c.request(1, cgiParams('HEAD', '/full'));
   const full = await c.response(1);
-  t.deepEqual(full.headers, [['content-type', 'text/plain'], ['content-length', '5']]);
+  t.deepEqual(full.headers, [
+    ['content-type', 'text/plain'],
+    ['content-length', '5'],
+  ]);
   t.is(full.body.length, 0);
   c.request(2, cgiParams('HEAD', '/empty'));
   const empty = await c.response(2);
   t.deepEqual(empty.headers, [['content-type', 'text/plain']]);
   t.is(empty.body.length, 0);
   c.request(3, cgiParams('GET', '/empty'));
-  t.deepEqual((await c.response(3)).headers, [['content-type', 'text/plain'], ['content-length', '0']]);
+  t.deepEqual((await c.response(3)).headers, [
+    ['content-type', 'text/plain'],
+    ['content-length', '0'],
+  ]);
 });
 
-test('HEAD with pathsend: the file\'s length and none of its bytes', async (t) => {
+test("HEAD with pathsend: the file's length and none of its bytes", async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'albany-fcgi-head-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const file = join(dir, 'page.txt');
@@ -83,7 +101,10 @@ test('HEAD with pathsend: the file\'s length and none of its bytes', async (t) =
   const c = await client(t, app);
   c.request(1, cgiParams('HEAD', '/page.txt'));
   const head = await c.response(1);
-  t.deepEqual(head.headers, [['content-type', 'text/plain'], ['content-length', '100000']]);
+  t.deepEqual(head.headers, [
+    ['content-type', 'text/plain'],
+    ['content-length', '100000'],
+  ]);
   t.is(head.body.length, 0);
   c.request(2, cgiParams('GET', '/page.txt'));
   t.is((await c.response(2)).body.length, 100_000);

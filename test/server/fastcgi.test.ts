@@ -15,7 +15,11 @@ function captureLogger(): Logger & { lines: string[] } {
   return { lines, debug: () => {}, info: () => {}, warn: push, error: push };
 }
 
-async function start(t: ExecutionContext, app: App, extra: Parameters<typeof serveFastCGI>[1] = {}): Promise<{ server: FastCGIServer; logger: ReturnType<typeof captureLogger>; client(): Promise<FcgiClient> }> {
+async function start(
+  t: ExecutionContext,
+  app: App,
+  extra: Parameters<typeof serveFastCGI>[1] = {},
+): Promise<{ server: FastCGIServer; logger: ReturnType<typeof captureLogger>; client(): Promise<FcgiClient> }> {
   const logger = captureLogger();
   const server = await serveFastCGI(app, { port: 0, lifespan: 'off', logger, gracefulTimeoutMs: 2000, ...extra });
   const clients: FcgiClient[] = [];
@@ -38,7 +42,16 @@ const echo: App = async (scope, receive, send) => {
   const s = scope as HttpScope;
   const body = await readBody(receive);
   if (body === null) return;
-  await send({ type: 'http.response.start', status: 201, headers: [['x-path', s.path], ['x-query', s.queryString], ['x-len', String(body.length)], ['x-client', String(s.client)]] });
+  await send({
+    type: 'http.response.start',
+    status: 201,
+    headers: [
+      ['x-path', s.path],
+      ['x-query', s.queryString],
+      ['x-len', String(body.length)],
+      ['x-client', String(s.client)],
+    ],
+  });
   await send({ type: 'http.response.body', body });
 };
 
@@ -48,7 +61,13 @@ test('GET: scope from params, CGI Status header, content-length, END_REQUEST', a
   c.request(1, cgiParams('GET', '/hello%20w?x=1'));
   const r = await c.response(1);
   t.is(r.status, 201);
-  t.deepEqual(r.headers, [['x-path', '/hello w'], ['x-query', 'x=1'], ['x-len', '0'], ['x-client', '203.0.113.9,5555'], ['content-length', '0']]);
+  t.deepEqual(r.headers, [
+    ['x-path', '/hello w'],
+    ['x-query', 'x=1'],
+    ['x-len', '0'],
+    ['x-client', '203.0.113.9,5555'],
+    ['content-length', '0'],
+  ]);
   t.is(r.protocolStatus, 0);
 });
 
@@ -138,7 +157,17 @@ test('without FCGI_KEEP_CONN the connection is closed after the response; with i
 test('FCGI_GET_VALUES is answered; unknown management records get UNKNOWN_TYPE; other roles get UNKNOWN_ROLE', async (t) => {
   const { client } = await start(t, echo);
   const c = await client();
-  c.raw(encodeRecord(RecordType.GET_VALUES, 0, encodeNameValuePairs([['FCGI_MPXS_CONNS', ''], ['FCGI_MAX_REQS', ''], ['NOPE', '']])));
+  c.raw(
+    encodeRecord(
+      RecordType.GET_VALUES,
+      0,
+      encodeNameValuePairs([
+        ['FCGI_MPXS_CONNS', ''],
+        ['FCGI_MAX_REQS', ''],
+        ['NOPE', ''],
+      ]),
+    ),
+  );
   c.raw(encodeRecord(42, 0, Buffer.alloc(8)));
   c.begin(9, true, 3);
   await c.until(() => c.records.length >= 3);
@@ -152,19 +181,58 @@ test('FCGI_GET_VALUES is answered; unknown management records get UNKNOWN_TYPE; 
 });
 
 const hostile: Array<{ name: string; bytes: () => Buffer; reason: RegExp; endWrite?: boolean }> = [
-  { name: 'HTTP sent to the FastCGI port', bytes: () => Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'), reason: /version 71/ },
+  {
+    name: 'HTTP sent to the FastCGI port',
+    bytes: () => Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'),
+    reason: /version 71/,
+  },
   { name: 'random garbage', bytes: () => Buffer.from([0x99, 1, 2, 3, 4, 5, 6, 7, 8]), reason: /version 153/ },
-  { name: 'a truncated record then EOF', bytes: () => encodeRecord(RecordType.BEGIN_REQUEST, 1, Buffer.alloc(8)).subarray(0, 11), reason: /ended inside a record/, endWrite: true },
-  { name: 'a bad BEGIN_REQUEST length', bytes: () => encodeRecord(RecordType.BEGIN_REQUEST, 1, Buffer.alloc(3)), reason: /BEGIN_REQUEST body must be 8 bytes/ },
-  { name: 'a duplicate BEGIN_REQUEST', bytes: () => Buffer.concat([encodeRecord(RecordType.BEGIN_REQUEST, 1, Buffer.from([0, 1, 1, 0, 0, 0, 0, 0])), encodeRecord(RecordType.BEGIN_REQUEST, 1, Buffer.from([0, 1, 1, 0, 0, 0, 0, 0]))]), reason: /already active/ },
-  { name: 'STDOUT sent by the web server', bytes: () => Buffer.concat([encodeRecord(RecordType.BEGIN_REQUEST, 1, Buffer.from([0, 1, 1, 0, 0, 0, 0, 0])), encodeRecord(RecordType.STDOUT, 1, Buffer.from('x'))]), reason: /record type 6/ },
-  { name: 'name-value pairs longer than the stream', bytes: () => Buffer.concat([encodeRecord(RecordType.BEGIN_REQUEST, 1, Buffer.from([0, 1, 1, 0, 0, 0, 0, 0])), encodeRecord(RecordType.PARAMS, 1, Buffer.from([0x80, 0, 1, 0, 1, 65])), encodeRecord(RecordType.PARAMS, 1)]), reason: /name-value pair/ },
+  {
+    name: 'a truncated record then EOF',
+    bytes: () => encodeRecord(RecordType.BEGIN_REQUEST, 1, Buffer.alloc(8)).subarray(0, 11),
+    reason: /ended inside a record/,
+    endWrite: true,
+  },
+  {
+    name: 'a bad BEGIN_REQUEST length',
+    bytes: () => encodeRecord(RecordType.BEGIN_REQUEST, 1, Buffer.alloc(3)),
+    reason: /BEGIN_REQUEST body must be 8 bytes/,
+  },
+  {
+    name: 'a duplicate BEGIN_REQUEST',
+    bytes: () =>
+      Buffer.concat([
+        encodeRecord(RecordType.BEGIN_REQUEST, 1, Buffer.from([0, 1, 1, 0, 0, 0, 0, 0])),
+        encodeRecord(RecordType.BEGIN_REQUEST, 1, Buffer.from([0, 1, 1, 0, 0, 0, 0, 0])),
+      ]),
+    reason: /already active/,
+  },
+  {
+    name: 'STDOUT sent by the web server',
+    bytes: () =>
+      Buffer.concat([
+        encodeRecord(RecordType.BEGIN_REQUEST, 1, Buffer.from([0, 1, 1, 0, 0, 0, 0, 0])),
+        encodeRecord(RecordType.STDOUT, 1, Buffer.from('x')),
+      ]),
+    reason: /record type 6/,
+  },
+  {
+    name: 'name-value pairs longer than the stream',
+    bytes: () =>
+      Buffer.concat([
+        encodeRecord(RecordType.BEGIN_REQUEST, 1, Buffer.from([0, 1, 1, 0, 0, 0, 0, 0])),
+        encodeRecord(RecordType.PARAMS, 1, Buffer.from([0x80, 0, 1, 0, 1, 65])),
+        encodeRecord(RecordType.PARAMS, 1),
+      ]),
+    reason: /name-value pair/,
+  },
   {
     name: 'oversized PARAMS',
-    bytes: () => Buffer.concat([
-      encodeRecord(RecordType.BEGIN_REQUEST, 1, Buffer.from([0, 1, 1, 0, 0, 0, 0, 0])),
-      ...Array.from({ length: 3 }, () => encodeRecord(RecordType.PARAMS, 1, Buffer.alloc(0xffff, 0x41))),
-    ]),
+    bytes: () =>
+      Buffer.concat([
+        encodeRecord(RecordType.BEGIN_REQUEST, 1, Buffer.from([0, 1, 1, 0, 0, 0, 0, 0])),
+        ...Array.from({ length: 3 }, () => encodeRecord(RecordType.PARAMS, 1, Buffer.alloc(0xffff, 0x41))),
+      ]),
     reason: /PARAMS for request 1 exceed 131072 bytes/,
   },
 ];
@@ -177,8 +245,14 @@ for (const h of hostile) {
     bad.raw(h.bytes());
     if (h.endWrite) bad.socket.end();
     await bad.closed;
-    t.true(logger.lines.some((l) => h.reason.test(l)), logger.lines.join('\n'));
-    t.true(logger.lines.every((l) => l.startsWith('fastcgi: closing connection')), logger.lines.join('\n'));
+    t.true(
+      logger.lines.some((l) => h.reason.test(l)),
+      logger.lines.join('\n'),
+    );
+    t.true(
+      logger.lines.every((l) => l.startsWith('fastcgi: closing connection')),
+      logger.lines.join('\n'),
+    );
     good.request(1, cgiParams('GET', '/still-here'));
     t.is((await good.response(1)).headers[0]![1], '/still-here');
   });
@@ -187,7 +261,7 @@ for (const h of hostile) {
 test('fuzz: random record streams never crash the server', async (t) => {
   const { client, server } = await start(t, echo);
   let seed = 12345;
-  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+  const rand = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
   for (let i = 0; i < 40; i++) {
     const c = await client();
     const parts: Buffer[] = [];
@@ -239,7 +313,10 @@ test('STDIN is not read ahead for an app that does not read: the socket pauses, 
     sent += n;
     if (!c.stdin(1, chunk.subarray(0, n))) {
       // Give the server time to drain if it were reading ahead.
-      const drained = await Promise.race([new Promise((r) => c.socket.once('drain', () => r(true))), new Promise((r) => setTimeout(() => r(false), 300))]);
+      const drained = await Promise.race([
+        new Promise((r) => c.socket.once('drain', () => r(true))),
+        new Promise((r) => setTimeout(() => r(false), 300)),
+      ]);
       if (!drained) {
         blocked = true;
         break;
@@ -261,7 +338,13 @@ test('STDIN is not read ahead for an app that does not read: the socket pauses, 
 
 test('CONTENT_LENGTH over maxBodySize → 413 without running the app', async (t) => {
   let ran = false;
-  const { client } = await start(t, async () => { ran = true; }, { maxBodySize: 10 });
+  const { client } = await start(
+    t,
+    async () => {
+      ran = true;
+    },
+    { maxBodySize: 10 },
+  );
   const c = await client();
   c.request(1, cgiParams('POST', '/', [['CONTENT_LENGTH', '11']]), Buffer.alloc(11));
   t.is((await c.response(1)).status, 413);

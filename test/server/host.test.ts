@@ -3,9 +3,32 @@ import { headersHostOk, isValidForwardedHost, isValidHost, rawHostOk } from '../
 import { prng, seedFromEnv } from '../reliability/helpers.js';
 
 const VALID = [
-  'localhost', 'localhost:3000', 'example.com', 'EXAMPLE.com:443', 'a-b_c~d.example', 'a.b.c.d.e', 'example.com.',
-  "a!$&'()*+,;=b", 'a..b', '.a', '127.0.0.1', '127.0.0.1:8080', '255.255.255.255', '0.0.0.0:0', 'a.0xg', 'host:65535',
-  'host:00080', '[::1]', '[::1]:8080', '[2001:db8::1]', '[::ffff:127.0.0.1]:80', '[FE80::1]', 'x', '1a', 'a.1b', 'localhost:1',
+  'localhost',
+  'localhost:3000',
+  'example.com',
+  'EXAMPLE.com:443',
+  'a-b_c~d.example',
+  'a.b.c.d.e',
+  'example.com.',
+  "a!$&'()*+,;=b",
+  'a..b',
+  '.a',
+  '127.0.0.1',
+  '127.0.0.1:8080',
+  '255.255.255.255',
+  '0.0.0.0:0',
+  'a.0xg',
+  'host:65535',
+  'host:00080',
+  '[::1]',
+  '[::1]:8080',
+  '[2001:db8::1]',
+  '[::ffff:127.0.0.1]:80',
+  '[FE80::1]',
+  'x',
+  '1a',
+  'a.1b',
+  'localhost:1',
 ];
 
 const INVALID: Array<[host: string, why: string]> = [
@@ -79,7 +102,39 @@ test('every accepted host builds a URL whose path, query and user part are exact
 // host and nothing else. Random strings over an alphabet heavy in the characters that matter.
 test('property: for 20,000 random candidates, an accepted host never changes the URL path, query or user', (t) => {
   const random = prng(seedFromEnv(13));
-  const alphabet = ['a', 'b', 'Z', '0', '1', '9', '.', '.', ':', '[', ']', '/', '?', '#', '@', '%', '2', 'F', 'x', '-', '_', '~', '!', ',', ' ', '\\', '\t', 'f', 'e', '8', '5'];
+  const alphabet = [
+    'a',
+    'b',
+    'Z',
+    '0',
+    '1',
+    '9',
+    '.',
+    '.',
+    ':',
+    '[',
+    ']',
+    '/',
+    '?',
+    '#',
+    '@',
+    '%',
+    '2',
+    'F',
+    'x',
+    '-',
+    '_',
+    '~',
+    '!',
+    ',',
+    ' ',
+    '\\',
+    '\t',
+    'f',
+    'e',
+    '8',
+    '5',
+  ];
   let accepted = 0;
   for (let k = 0; k < 20_000; k++) {
     let host = '';
@@ -94,7 +149,8 @@ test('property: for 20,000 random candidates, an accepted host never changes the
       t.fail(`accepted ${JSON.stringify(host)}, which the URL parser refuses`);
       continue;
     }
-    if (url.pathname !== '/p' || url.search !== '?q' || url.username !== '') t.fail(`accepted ${JSON.stringify(host)}, which moves the URL: ${url.href}`);
+    if (url.pathname !== '/p' || url.search !== '?q' || url.username !== '')
+      t.fail(`accepted ${JSON.stringify(host)}, which moves the URL: ${url.href}`);
   }
   t.true(accepted > 500, `only ${accepted} candidates were accepted: the alphabet no longer exercises the validator`);
 });
@@ -120,7 +176,15 @@ test('rawHostOk: one valid Host passes; a second Host, a bad one, or none on HTT
 
 test('headersHostOk reads a scope header list the same way', (t) => {
   t.true(headersHostOk([['host', 'a.example:80']], true));
-  t.false(headersHostOk([['host', 'a'], ['host', 'b']], false));
+  t.false(
+    headersHostOk(
+      [
+        ['host', 'a'],
+        ['host', 'b'],
+      ],
+      false,
+    ),
+  );
   t.false(headersHostOk([['host', 'a b']], false));
   t.true(headersHostOk([], false));
   t.false(headersHostOk([], true));

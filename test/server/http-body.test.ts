@@ -3,7 +3,18 @@ import test from 'ava';
 import type { Socket } from 'node:net';
 import { request } from 'undici';
 import type { HttpReceiveMessage } from '../../src/gateway/types.js';
-import { collect, connect, deferred, delay, hasCompleteResponse, httpApp, parseRaw, rawRequest, sendText, startServer } from '../helpers/server.js';
+import {
+  collect,
+  connect,
+  deferred,
+  delay,
+  hasCompleteResponse,
+  httpApp,
+  parseRaw,
+  rawRequest,
+  sendText,
+  startServer,
+} from '../helpers/server.js';
 
 /** Reads the whole request body through receive(), returning the chunks' sizes and the bytes. */
 async function readAll(receive: () => Promise<unknown>): Promise<{ messages: HttpReceiveMessage[]; body: Buffer }> {
@@ -21,11 +32,14 @@ async function readAll(receive: () => Promise<unknown>): Promise<{ messages: Htt
 
 test('a body with content-length arrives whole, the last chunk saying moreBody: false', async (t) => {
   let seen: HttpReceiveMessage[] = [];
-  const server = await startServer(t, httpApp(async (_scope, receive, send) => {
-    const { messages, body } = await readAll(receive);
-    seen = messages;
-    await sendText(send, `${body.length}:${body.subarray(0, 5).toString()}`);
-  }));
+  const server = await startServer(
+    t,
+    httpApp(async (_scope, receive, send) => {
+      const { messages, body } = await readAll(receive);
+      seen = messages;
+      await sendText(send, `${body.length}:${body.subarray(0, 5).toString()}`);
+    }),
+  );
   const payload = Buffer.alloc(300_000, 'abcde');
   const res = await fetch(server.url, { method: 'POST', body: payload });
   t.is(await res.text(), '300000:abcde');
@@ -35,10 +49,13 @@ test('a body with content-length arrives whole, the last chunk saying moreBody: 
 });
 
 test('a chunked upload streams through receive() and ends with moreBody: false', async (t) => {
-  const server = await startServer(t, httpApp(async (_scope, receive, send) => {
-    const { messages, body } = await readAll(receive);
-    await sendText(send, `${messages.length > 1 ? 'many' : 'one'}:${body.toString()}`);
-  }));
+  const server = await startServer(
+    t,
+    httpApp(async (_scope, receive, send) => {
+      const { messages, body } = await readAll(receive);
+      await sendText(send, `${messages.length > 1 ? 'many' : 'one'}:${body.toString()}`);
+    }),
+  );
   const parts = ['alpha-', 'beta-', 'gamma'];
   const stream = new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -54,14 +71,20 @@ test('a chunked upload streams through receive() and ends with moreBody: false',
 
 test('a request without a body yields one empty chunk with moreBody: false, then waits for disconnect', async (t) => {
   const first = deferred<HttpReceiveMessage>();
-  const server = await startServer(t, httpApp(async (_scope, receive, send) => {
-    first.resolve(await receive());
-    await sendText(send, 'ok');
-  }));
+  const server = await startServer(
+    t,
+    httpApp(async (_scope, receive, send) => {
+      first.resolve(await receive());
+      await sendText(send, 'ok');
+    }),
+  );
   const res = await fetch(server.url);
   t.is(await res.text(), 'ok');
   const m = await first.promise;
-  t.deepEqual({ ...m, body: Buffer.from((m as { body: Uint8Array }).body) }, { type: 'http.request', body: Buffer.alloc(0), moreBody: false });
+  t.deepEqual(
+    { ...m, body: Buffer.from((m as { body: Uint8Array }).body) },
+    { type: 'http.request', body: Buffer.alloc(0), moreBody: false },
+  );
 });
 
 test('a slowly-read upload is not read ahead: the server pulls only a little more than the app took', async (t) => {
@@ -69,18 +92,22 @@ test('a slowly-read upload is not read ahead: the server pulls only a little mor
   let appBytes = 0;
   let serverSocket: Socket | undefined;
   let stopped = false;
-  const server = await startServer(t, httpApp(async (_scope, receive, send) => {
-    for (;;) {
-      const m = await receive();
-      if (m.type !== 'http.request') return;
-      appBytes += m.body.length;
-      if (!m.moreBody) break;
-      // One chunk per 20 ms: far slower than the client can write.
-      await delay(20);
-      if (stopped) return;
-    }
-    await sendText(send, String(appBytes));
-  }), { maxBodySize: 0 });
+  const server = await startServer(
+    t,
+    httpApp(async (_scope, receive, send) => {
+      for (;;) {
+        const m = await receive();
+        if (m.type !== 'http.request') return;
+        appBytes += m.body.length;
+        if (!m.moreBody) break;
+        // One chunk per 20 ms: far slower than the client can write.
+        await delay(20);
+        if (stopped) return;
+      }
+      await sendText(send, String(appBytes));
+    }),
+    { maxBodySize: 0 },
+  );
   server.server.on('connection', (s: Socket) => (serverSocket = s));
 
   const client = await connect(server.port);
@@ -93,7 +120,11 @@ test('a slowly-read upload is not read ahead: the server pulls only a little mor
     while (writing && written < total) {
       const ok = client.write(chunk);
       written += chunk.length;
-      if (!ok) await new Promise<void>((resolve) => { client.once('drain', resolve); client.once('close', resolve); });
+      if (!ok)
+        await new Promise<void>((resolve) => {
+          client.once('drain', resolve);
+          client.once('close', resolve);
+        });
     }
   })();
 
@@ -118,12 +149,18 @@ test('a slowly-read upload is not read ahead: the server pulls only a little mor
 
 test('413 before reading the body when content-length is over maxBodySize; the app never runs', async (t) => {
   let called = false;
-  const server = await startServer(t, httpApp(async (_scope, _receive, send) => {
-    called = true;
-    await sendText(send, 'no');
-  }), { maxBodySize: 1000 });
+  const server = await startServer(
+    t,
+    httpApp(async (_scope, _receive, send) => {
+      called = true;
+      await sendText(send, 'no');
+    }),
+    { maxBodySize: 1000 },
+  );
   // Only the head is sent: the 413 must come without waiting for the body.
-  const r = await rawRequest(server.port, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n', { timeoutMs: 3000 });
+  const r = await rawRequest(server.port, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n', {
+    timeoutMs: 3000,
+  });
   const res = parseRaw(r.text);
   t.is(res.status, 413);
   t.is(res.body, 'Payload Too Large');
@@ -136,11 +173,15 @@ test('413 before reading the body when content-length is over maxBodySize; the a
 
 test('413 on a chunked body that grows past maxBodySize; the app sees http.disconnect', async (t) => {
   const seen = deferred<HttpReceiveMessage[]>();
-  const server = await startServer(t, httpApp(async (_scope, receive, send) => {
-    const { messages } = await readAll(receive);
-    seen.resolve(messages);
-    await send({ type: 'http.response.start', status: 200 }).catch(() => {});
-  }), { maxBodySize: 1000 });
+  const server = await startServer(
+    t,
+    httpApp(async (_scope, receive, send) => {
+      const { messages } = await readAll(receive);
+      seen.resolve(messages);
+      await send({ type: 'http.response.start', status: 200 }).catch(() => {});
+    }),
+    { maxBodySize: 1000 },
+  );
   const client = await connect(server.port);
   const reply = collect(client, { timeoutMs: 5000 });
   const piece = 'x'.repeat(600);
@@ -157,10 +198,14 @@ test('413 on a chunked body that grows past maxBodySize; the app sees http.disco
 });
 
 test('a body exactly at maxBodySize is accepted', async (t) => {
-  const server = await startServer(t, httpApp(async (_scope, receive, send) => {
-    const { body } = await readAll(receive);
-    await sendText(send, String(body.length));
-  }), { maxBodySize: 1000 });
+  const server = await startServer(
+    t,
+    httpApp(async (_scope, receive, send) => {
+      const { body } = await readAll(receive);
+      await sendText(send, String(body.length));
+    }),
+    { maxBodySize: 1000 },
+  );
   const res = await request(server.url, { method: 'POST', body: Buffer.alloc(1000) });
   t.is(res.statusCode, 200);
   t.is(await res.body.text(), '1000');
@@ -169,17 +214,23 @@ test('a body exactly at maxBodySize is accepted', async (t) => {
 test('a client that disconnects mid-upload: receive() yields http.disconnect and send() then rejects', async (t) => {
   const result = deferred<{ messages: HttpReceiveMessage[]; sendError: unknown }>();
   const gotSome = deferred();
-  const server = await startServer(t, httpApp(async (_scope, receive, send) => {
-    const messages: HttpReceiveMessage[] = [];
-    for (;;) {
-      const m = await receive();
-      messages.push(m);
-      if (m.type === 'http.request') gotSome.resolve();
-      if (m.type !== 'http.request' || !m.moreBody) break;
-    }
-    const sendError = await send({ type: 'http.response.start', status: 200 }).then(() => undefined, (e: unknown) => e);
-    result.resolve({ messages, sendError });
-  }));
+  const server = await startServer(
+    t,
+    httpApp(async (_scope, receive, send) => {
+      const messages: HttpReceiveMessage[] = [];
+      for (;;) {
+        const m = await receive();
+        messages.push(m);
+        if (m.type === 'http.request') gotSome.resolve();
+        if (m.type !== 'http.request' || !m.moreBody) break;
+      }
+      const sendError = await send({ type: 'http.response.start', status: 200 }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      result.resolve({ messages, sendError });
+    }),
+  );
   const client = await connect(server.port);
   client.write('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n');
   client.write(Buffer.alloc(10_000));
@@ -193,9 +244,12 @@ test('a client that disconnects mid-upload: receive() yields http.disconnect and
 });
 
 test('an app that ignores the body still answers, and the connection stays usable', async (t) => {
-  const server = await startServer(t, httpApp(async (_scope, _receive, send) => {
-    await sendText(send, 'ignored');
-  }));
+  const server = await startServer(
+    t,
+    httpApp(async (_scope, _receive, send) => {
+      await sendText(send, 'ignored');
+    }),
+  );
   const client = await connect(server.port);
   const reply = collect(client, { timeoutMs: 5000, until: (text) => (text.match(/ignored/g) ?? []).length === 2 });
   client.write('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello');
@@ -207,32 +261,46 @@ test('an app that ignores the body still answers, and the connection stays usabl
 
 test('receive() after the response is done resolves http.disconnect once the response is sent', async (t) => {
   const late = deferred<string>();
-  const server = await startServer(t, httpApp(async (_scope, receive, send) => {
-    await receive();
-    await sendText(send, 'done');
-    const m = await Promise.race([receive(), delay(3000).then(() => ({ type: 'timeout' }))]);
-    late.resolve(m.type);
-  }));
+  const server = await startServer(
+    t,
+    httpApp(async (_scope, receive, send) => {
+      await receive();
+      await sendText(send, 'done');
+      const m = await Promise.race([receive(), delay(3000).then(() => ({ type: 'timeout' }))]);
+      late.resolve(m.type);
+    }),
+  );
   t.is(await (await fetch(server.url)).text(), 'done');
   t.is(await late.promise, 'http.disconnect');
 });
 
 test('Expect: 100-continue with an oversized content-length gets 413 without ever inviting the body', async (t) => {
-  const server = await startServer(t, httpApp(async (_s, receive, send) => {
-    await readAll(receive);
-    await sendText(send, 'read');
-  }), { maxBodySize: 100 });
-  const r = await rawRequest(server.port, 'POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5000\r\n\r\n', { timeoutMs: 3000 });
+  const server = await startServer(
+    t,
+    httpApp(async (_s, receive, send) => {
+      await readAll(receive);
+      await sendText(send, 'read');
+    }),
+    { maxBodySize: 100 },
+  );
+  const r = await rawRequest(
+    server.port,
+    'POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5000\r\n\r\n',
+    { timeoutMs: 3000 },
+  );
   t.regex(r.text, /^HTTP\/1\.1 413 /);
   t.false(r.text.includes('100 Continue'));
 });
 
 test('Expect: 100-continue: 100 Continue goes out when the app reads, then the body flows', async (t) => {
-  const server = await startServer(t, httpApp(async (_s, receive, send) => {
-    await delay(100); // the app takes its time before reading: no 100 yet
-    const { body } = await readAll(receive);
-    await sendText(send, `got ${body.toString()}`);
-  }));
+  const server = await startServer(
+    t,
+    httpApp(async (_s, receive, send) => {
+      await delay(100); // the app takes its time before reading: no 100 yet
+      const { body } = await readAll(receive);
+      await sendText(send, `got ${body.toString()}`);
+    }),
+  );
   const socket = await connect(server.port);
   const interim = collect(socket, { timeoutMs: 3000, until: (x) => x.includes('\r\n\r\n') });
   const sentAt = Date.now();
@@ -249,8 +317,15 @@ test('Expect: 100-continue: 100 Continue goes out when the app reads, then the b
 });
 
 test('Expect: 100-continue and an app that answers without reading: no 100, and the connection closes', async (t) => {
-  const server = await startServer(t, httpApp(async (_s, _r, send) => sendText(send, 'no thanks', 403)));
-  const r = await rawRequest(server.port, 'POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n', { timeoutMs: 3000 });
+  const server = await startServer(
+    t,
+    httpApp(async (_s, _r, send) => sendText(send, 'no thanks', 403)),
+  );
+  const r = await rawRequest(
+    server.port,
+    'POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n',
+    { timeoutMs: 3000 },
+  );
   const res = parseRaw(r.text);
   t.is(res.status, 403);
   t.is(res.headers.connection, 'close');

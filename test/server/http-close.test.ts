@@ -6,11 +6,14 @@ import { connect, deferred, delay, httpApp, sendText, startServer } from '../hel
 test('close() lets an in-flight request finish, refuses new connections, then resolves', async (t) => {
   const entered = deferred();
   const release = deferred();
-  const server = await startServer(t, httpApp(async (_s, _r, send) => {
-    entered.resolve();
-    await release.promise;
-    await sendText(send, 'finished');
-  }));
+  const server = await startServer(
+    t,
+    httpApp(async (_s, _r, send) => {
+      entered.resolve();
+      await release.promise;
+      await sendText(send, 'finished');
+    }),
+  );
   const inFlight = fetch(server.url);
   await entered.promise;
   let closed = false;
@@ -28,10 +31,14 @@ test('close() lets an in-flight request finish, refuses new connections, then re
 
 test('close() cuts requests still running after gracefulTimeoutMs', async (t) => {
   const entered = deferred();
-  const server = await startServer(t, httpApp(async () => {
-    entered.resolve();
-    await new Promise(() => {});
-  }), { gracefulTimeoutMs: 300 });
+  const server = await startServer(
+    t,
+    httpApp(async () => {
+      entered.resolve();
+      await new Promise(() => {});
+    }),
+    { gracefulTimeoutMs: 300 },
+  );
   const inFlight = fetch(server.url).then((r) => r.text());
   await entered.promise;
   const started = Date.now();
@@ -41,7 +48,11 @@ test('close() cuts requests still running after gracefulTimeoutMs', async (t) =>
 });
 
 test('close() does not wait for idle keep-alive connections', async (t) => {
-  const server = await startServer(t, httpApp(async (_s, _r, send) => sendText(send, 'ok')), { keepAliveTimeoutMs: 30_000 });
+  const server = await startServer(
+    t,
+    httpApp(async (_s, _r, send) => sendText(send, 'ok')),
+    { keepAliveTimeoutMs: 30_000 },
+  );
   const agent = new Agent({ keepAliveTimeout: 30_000 });
   t.teardown(() => agent.destroy());
   t.is(await (await request(server.url, { dispatcher: agent })).body.text(), 'ok');
@@ -53,13 +64,16 @@ test('close() does not wait for idle keep-alive connections', async (t) => {
 test('a request in flight when close() starts is answered with connection: close, so the client does not reuse the socket', async (t) => {
   const entered = deferred();
   const release = deferred();
-  const server = await startServer(t, httpApp(async (scope, _r, send) => {
-    if (scope.path === '/slow') {
-      entered.resolve();
-      await release.promise;
-    }
-    await sendText(send, scope.path);
-  }));
+  const server = await startServer(
+    t,
+    httpApp(async (scope, _r, send) => {
+      if (scope.path === '/slow') {
+        entered.resolve();
+        await release.promise;
+      }
+      await sendText(send, scope.path);
+    }),
+  );
   const agent = new Agent({ connections: 2 });
   t.teardown(() => agent.destroy());
   t.is(await (await request(`${server.url}/warm`, { dispatcher: agent })).body.text(), '/warm');
@@ -74,7 +88,10 @@ test('a request in flight when close() starts is answered with connection: close
 });
 
 test('close() is idempotent', async (t) => {
-  const server = await startServer(t, httpApp(async (_s, _r, send) => sendText(send, 'ok')));
+  const server = await startServer(
+    t,
+    httpApp(async (_s, _r, send) => sendText(send, 'ok')),
+  );
   const a = server.close();
   const b = server.close();
   t.is(a, b);
@@ -82,7 +99,11 @@ test('close() is idempotent', async (t) => {
 });
 
 test('close() does not wait on a connection that never sent a request, nor on a half-sent head past gracefulTimeoutMs', async (t) => {
-  const server = await startServer(t, httpApp(async (_s, _r, send) => sendText(send, 'ok')), { gracefulTimeoutMs: 500, keepAliveTimeoutMs: 30_000, headersTimeoutMs: 30_000 });
+  const server = await startServer(
+    t,
+    httpApp(async (_s, _r, send) => sendText(send, 'ok')),
+    { gracefulTimeoutMs: 500, keepAliveTimeoutMs: 30_000, headersTimeoutMs: 30_000 },
+  );
   const silent = await connect(server.port);
   const partial = await connect(server.port);
   silent.on('error', () => {});
@@ -98,7 +119,11 @@ test('close() does not wait on a connection that never sent a request, nor on a 
 
 test('a port already in use makes serve() reject, after running lifespan shutdown for the started app', async (t) => {
   const events: string[] = [];
-  const app = async (scope: { type: string }, receive: () => Promise<{ type: string }>, send: (m: { type: string }) => Promise<void>) => {
+  const app = async (
+    scope: { type: string },
+    receive: () => Promise<{ type: string }>,
+    send: (m: { type: string }) => Promise<void>,
+  ) => {
     if (scope.type !== 'lifespan') return;
     for (;;) {
       const m = await receive();
@@ -107,9 +132,14 @@ test('a port already in use makes serve() reject, after running lifespan shutdow
       else return send({ type: 'lifespan.shutdown.complete' });
     }
   };
-  const first = await startServer(t, httpApp(async (_s, _r, send) => sendText(send, 'first')));
+  const first = await startServer(
+    t,
+    httpApp(async (_s, _r, send) => sendText(send, 'first')),
+  );
   const { serve } = await import('../../src/server/http.js');
-  const err = await t.throwsAsync(serve(app as never, { host: '127.0.0.1', port: first.port, lifespan: 'on', logger: first.log }));
+  const err = await t.throwsAsync(
+    serve(app as never, { host: '127.0.0.1', port: first.port, lifespan: 'on', logger: first.log }),
+  );
   t.is((err as { code?: string }).code, 'EADDRINUSE');
   t.deepEqual(events, ['lifespan.startup', 'lifespan.shutdown']);
 });
@@ -117,10 +147,14 @@ test('a port already in use makes serve() reject, after running lifespan shutdow
 test('requestTimeoutMs without access log or metrics: a hung app gets 504 no earlier than the timeout, and http.disconnect', async (t) => {
   // The untimed path: requests carry no clock reading, the sweep stamps them on its first look.
   const seen = deferred<string>();
-  const server = await startServer(t, httpApp(async (_s, receive) => {
-    await receive();
-    seen.resolve((await receive()).type);
-  }), { requestTimeoutMs: 600, headersTimeoutMs: 600 });
+  const server = await startServer(
+    t,
+    httpApp(async (_s, receive) => {
+      await receive();
+      seen.resolve((await receive()).type);
+    }),
+    { requestTimeoutMs: 600, headersTimeoutMs: 600 },
+  );
   const started = Date.now();
   const res = await fetch(server.url, { signal: AbortSignal.timeout(8000) });
   const took = Date.now() - started;

@@ -74,17 +74,22 @@ test('shutdown waits for the in-flight request to finish', async (t) => {
   t.deepEqual(events, ['lifespan.startup', 'slow request begins', 'slow request ends', 'lifespan.shutdown', 'cleanup']);
 });
 
-test('startup failure makes serve() reject with ERR_ALBANY_LIFESPAN and the app\'s message', async (t) => {
+test("startup failure makes serve() reject with ERR_ALBANY_LIFESPAN and the app's message", async (t) => {
   const events: string[] = [];
   const log = captureLogger();
   const { serve } = await import('../../src/server/http.js');
-  const err = await t.throwsAsync(serve(recordingApp(events, { failStartup: 'database unreachable' }), { port: 0, logger: log }), { code: 'ERR_ALBANY_LIFESPAN' });
+  const err = await t.throwsAsync(
+    serve(recordingApp(events, { failStartup: 'database unreachable' }), { port: 0, logger: log }),
+    { code: 'ERR_ALBANY_LIFESPAN' },
+  );
   t.regex(err!.message, /database unreachable/);
 });
 
 test('--lifespan on: an app that does not support lifespan fails startup', async (t) => {
   const { serve } = await import('../../src/server/http.js');
-  const err = await t.throwsAsync(serve(httpOnly, { port: 0, lifespan: 'on', logger: captureLogger() }), { code: 'ERR_ALBANY_LIFESPAN' });
+  const err = await t.throwsAsync(serve(httpOnly, { port: 0, lifespan: 'on', logger: captureLogger() }), {
+    code: 'ERR_ALBANY_LIFESPAN',
+  });
   t.regex(err!.message, /unsupported scope type lifespan/);
 });
 
@@ -98,10 +103,14 @@ test('--lifespan auto: an app that does not support lifespan is served anyway', 
 
 test('--lifespan off: the app never sees a lifespan scope', async (t) => {
   const types: string[] = [];
-  const server = await startServer(t, async (scope, receive, send) => {
-    types.push(scope.type);
-    await httpOnly(scope, receive, send);
-  }, { lifespan: 'off' });
+  const server = await startServer(
+    t,
+    async (scope, receive, send) => {
+      types.push(scope.type);
+      await httpOnly(scope, receive, send);
+    },
+    { lifespan: 'off' },
+  );
   await (await fetch(server.url)).text();
   await server.close();
   t.deepEqual(types, ['http']);
@@ -123,7 +132,13 @@ test('an app that returns after startup.complete does not hang shutdown', async 
   const lifespan = new Lifespan(app, 'on', log);
   await lifespan.startup();
   await delay(20); // let the app's return settle before shutdown begins
-  const outcome = await Promise.race([lifespan.shutdown().then(() => 'done', () => 'rejected'), delay(3000).then(() => 'hung')]);
+  const outcome = await Promise.race([
+    lifespan.shutdown().then(
+      () => 'done',
+      () => 'rejected',
+    ),
+    delay(3000).then(() => 'hung'),
+  ]);
   t.is(outcome, 'done');
   t.true(log.lines.some((l) => l.level === 'warn' && /returned after startup/.test(l.msg)));
 });

@@ -10,8 +10,12 @@ test('defaults fill every option', (t) => {
 });
 
 test('every bad option is named in one ERR_ALBANY_INVALID_CONFIG', (t) => {
-  const err = t.throws(() => resolveServerOptions({ port: -1, maxBodySize: 1.5, lifespan: 'sometimes' as never, rootPath: 'api/' }), { code: 'ERR_ALBANY_INVALID_CONFIG' });
-  for (const name of ['options.port', 'options.maxBodySize', 'options.lifespan', 'options.rootPath']) t.true(err!.message.includes(name), name);
+  const err = t.throws(
+    () => resolveServerOptions({ port: -1, maxBodySize: 1.5, lifespan: 'sometimes' as never, rootPath: 'api/' }),
+    { code: 'ERR_ALBANY_INVALID_CONFIG' },
+  );
+  for (const name of ['options.port', 'options.maxBodySize', 'options.lifespan', 'options.rootPath'])
+    t.true(err!.message.includes(name), name);
 });
 
 test('a short requestTimeoutMs alone shortens the default head timeout, so node:http accepts it', (t) => {
@@ -21,7 +25,9 @@ test('a short requestTimeoutMs alone shortens the default head timeout, so node:
 });
 
 test('an explicit headersTimeoutMs above requestTimeoutMs is refused by name', (t) => {
-  const err = t.throws(() => resolveServerOptions({ headersTimeoutMs: 5000, requestTimeoutMs: 1000 }), { code: 'ERR_ALBANY_INVALID_CONFIG' });
+  const err = t.throws(() => resolveServerOptions({ headersTimeoutMs: 5000, requestTimeoutMs: 1000 }), {
+    code: 'ERR_ALBANY_INVALID_CONFIG',
+  });
   t.regex(err!.message, /options\.headersTimeoutMs \(5000\) must not exceed options\.requestTimeoutMs \(1000\)/);
 });
 

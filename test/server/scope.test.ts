@@ -1,5 +1,12 @@
 import test from 'ava';
-import { buildHttpScope, buildWebSocketScope, decodePath, pairHeaders, splitTarget, type RequestHead } from '../../src/server/scope.js';
+import {
+  buildHttpScope,
+  buildWebSocketScope,
+  decodePath,
+  pairHeaders,
+  splitTarget,
+  type RequestHead,
+} from '../../src/server/scope.js';
 
 const head = (over: Partial<RequestHead> = {}): RequestHead => ({
   method: 'GET',
@@ -51,12 +58,18 @@ for (const [raw, decoded] of paths) {
 }
 
 test('pairHeaders lower-cases names and keeps order, duplicates and value case', (t) => {
-  t.deepEqual(pairHeaders(['Host', 'x', 'X-A', 'One', 'x-a', 'Two']), [['host', 'x'], ['x-a', 'One'], ['x-a', 'Two']]);
+  t.deepEqual(pairHeaders(['Host', 'x', 'X-A', 'One', 'x-a', 'Two']), [
+    ['host', 'x'],
+    ['x-a', 'One'],
+    ['x-a', 'Two'],
+  ]);
   t.deepEqual(pairHeaders([]), []);
 });
 
 test('buildHttpScope fills every field the interface names', (t) => {
-  const scope = buildHttpScope(head({ method: 'POST', target: '/a%20b?x=1', rawHeaders: ['Content-Type', 'text/plain'], state: { db: 1 } }));
+  const scope = buildHttpScope(
+    head({ method: 'POST', target: '/a%20b?x=1', rawHeaders: ['Content-Type', 'text/plain'], state: { db: 1 } }),
+  );
   t.deepEqual(scope, {
     type: 'http',
     albany: { version: '1.0', specVersion: '1.0' },
@@ -100,10 +113,15 @@ for (const [rootPath, target, path] of roots) {
   });
 }
 
-const wsSchemes: Array<[string, string]> = [['http', 'ws'], ['https', 'wss']];
+const wsSchemes: Array<[string, string]> = [
+  ['http', 'ws'],
+  ['https', 'wss'],
+];
 for (const [scheme, expected] of wsSchemes) {
   test(`websocket scope over ${scheme} has scheme ${expected}, subprotocols in order and no method`, (t) => {
-    const scope = buildWebSocketScope(head({ scheme, rawHeaders: ['Sec-WebSocket-Protocol', 'chat, superchat', 'sec-websocket-protocol', ' v2 '] }));
+    const scope = buildWebSocketScope(
+      head({ scheme, rawHeaders: ['Sec-WebSocket-Protocol', 'chat, superchat', 'sec-websocket-protocol', ' v2 '] }),
+    );
     t.is(scope.type, 'websocket');
     t.is(scope.scheme, expected);
     t.deepEqual(scope.subprotocols, ['chat', 'superchat', 'v2']);

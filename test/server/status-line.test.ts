@@ -16,7 +16,10 @@ async function exchange(port: number, method: string, path: string): Promise<str
 }
 
 /** A node:http server answering each case the usual way (statusCode, setHeader, write/end), for comparison. */
-async function nodePeer(t: { teardown(fn: () => unknown): void }, answer: (path: string, res: http.ServerResponse) => void): Promise<number> {
+async function nodePeer(
+  t: { teardown(fn: () => unknown): void },
+  answer: (path: string, res: http.ServerResponse) => void,
+): Promise<number> {
   const server = http.createServer((req, res) => answer(req.url!, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
@@ -25,10 +28,13 @@ async function nodePeer(t: { teardown(fn: () => unknown): void }, answer: (path:
 
 test('statuses 600, 999 and 150 go out as node:http writes them, not as a 500', async (t) => {
   const statuses = [600, 999, 150, 299];
-  const server = await startServer(t, httpApp(async (scope, _r, send) => {
-    await send({ type: 'http.response.start', status: Number(scope.path.slice(1)), headers: [['x-s', scope.path]] });
-    await send({ type: 'http.response.body', body: Buffer.from('body') });
-  }));
+  const server = await startServer(
+    t,
+    httpApp(async (scope, _r, send) => {
+      await send({ type: 'http.response.start', status: Number(scope.path.slice(1)), headers: [['x-s', scope.path]] });
+      await send({ type: 'http.response.body', body: Buffer.from('body') });
+    }),
+  );
   const node = await nodePeer(t, (path, res) => {
     res.statusCode = Number(path.slice(1));
     res.setHeader('x-s', path);
@@ -44,16 +50,35 @@ test('statuses 600, 999 and 150 go out as node:http writes them, not as a 500', 
   t.deepEqual(server.log.errors(), []);
 });
 
-test('the reason extension is the status line\'s phrase, byte for byte (latin1 and tab included)', async (t) => {
-  const reasons: Record<string, string> = { '/ok': 'ok', '/custom': 'Custom Thing', '/empty': '', '/latin1': 'caf\u00e9 cr\u00e8me', '/tab': 'a\tb' };
-  const server = await startServer(t, httpApp(async (scope, _r, send) => {
-    await send({ type: 'http.response.start', status: scope.path === '/custom' ? 299 : 200, reason: reasons[scope.path]!, headers: [] });
-    await send({ type: 'http.response.body', body: Buffer.from('x') });
-  }));
+test("the reason extension is the status line's phrase, byte for byte (latin1 and tab included)", async (t) => {
+  const reasons: Record<string, string> = {
+    '/ok': 'ok',
+    '/custom': 'Custom Thing',
+    '/empty': '',
+    '/latin1': 'caf\u00e9 cr\u00e8me',
+    '/tab': 'a\tb',
+  };
+  const server = await startServer(
+    t,
+    httpApp(async (scope, _r, send) => {
+      await send({
+        type: 'http.response.start',
+        status: scope.path === '/custom' ? 299 : 200,
+        reason: reasons[scope.path]!,
+        headers: [],
+      });
+      await send({ type: 'http.response.body', body: Buffer.from('x') });
+    }),
+  );
   const lines: Record<string, string> = {};
   for (const path of Object.keys(reasons)) {
-    const r = await rawRequest(server.port, ask('GET', path), { until: (x) => hasCompleteResponse(x), timeoutMs: 3000 });
-    lines[path] = Buffer.from(r.text, 'latin1').subarray(0, Buffer.from(r.text, 'latin1').indexOf('\r\n')).toString('latin1');
+    const r = await rawRequest(server.port, ask('GET', path), {
+      until: (x) => hasCompleteResponse(x),
+      timeoutMs: 3000,
+    });
+    lines[path] = Buffer.from(r.text, 'latin1')
+      .subarray(0, Buffer.from(r.text, 'latin1').indexOf('\r\n'))
+      .toString('latin1');
   }
   t.deepEqual(lines, {
     '/ok': 'HTTP/1.1 200 ok',
@@ -64,16 +89,19 @@ test('the reason extension is the status line\'s phrase, byte for byte (latin1 a
   });
 });
 
-test('a reason with CR/LF never reaches the wire: the app\'s send() throws and the client gets a clean 500', async (t) => {
+test("a reason with CR/LF never reaches the wire: the app's send() throws and the client gets a clean 500", async (t) => {
   let appError: unknown;
-  const server = await startServer(t, httpApp(async (_s, _r, send) => {
-    try {
-      await send({ type: 'http.response.start', status: 200, reason: 'ok\r\nx-injected: 1', headers: [] });
-    } catch (error) {
-      appError = error;
-      throw error;
-    }
-  }));
+  const server = await startServer(
+    t,
+    httpApp(async (_s, _r, send) => {
+      try {
+        await send({ type: 'http.response.start', status: 200, reason: 'ok\r\nx-injected: 1', headers: [] });
+      } catch (error) {
+        appError = error;
+        throw error;
+      }
+    }),
+  );
   const text = await exchange(server.port, 'GET', '/');
   t.true(text.startsWith('HTTP/1.1 500 Internal Server Error\r\n'), text);
   t.false(text.includes('x-injected'));
@@ -81,26 +109,38 @@ test('a reason with CR/LF never reaches the wire: the app\'s send() throws and t
 });
 
 // The framing matrix: each status × body shape × the app's own framing header, for GET and HEAD.
-interface Case { status: number; headers: Headers; body: string[] }
+interface Case {
+  status: number;
+  headers: Headers;
+  body: string[];
+}
 const cases: Case[] = [];
 for (const status of [200, 204, 205, 304, 150, 600]) {
   for (const body of [[], ['x'], ['a', 'b']]) {
-    for (const headers of [[], [['content-length', '1']], [['transfer-encoding', 'chunked']], [['content-type', 'text/plain']]] as Headers[]) {
+    for (const headers of [
+      [],
+      [['content-length', '1']],
+      [['transfer-encoding', 'chunked']],
+      [['content-type', 'text/plain']],
+    ] as Headers[]) {
       cases.push({ status, headers, body });
     }
   }
 }
 
 test('framing: for 200, 204, 205, 304, 1xx and 600, on GET and HEAD, albany writes what node:http writes', async (t) => {
-  const server = await startServer(t, httpApp(async (scope, _r, send) => {
-    const c = cases[Number(scope.path.slice(1))]!;
-    await send({ type: 'http.response.start', status: c.status, headers: c.headers });
-    if (c.body.length === 1) await send({ type: 'http.response.body', body: Buffer.from(c.body[0]!) });
-    else {
-      for (const part of c.body) await send({ type: 'http.response.body', body: Buffer.from(part), moreBody: true });
-      await send({ type: 'http.response.body' });
-    }
-  }));
+  const server = await startServer(
+    t,
+    httpApp(async (scope, _r, send) => {
+      const c = cases[Number(scope.path.slice(1))]!;
+      await send({ type: 'http.response.start', status: c.status, headers: c.headers });
+      if (c.body.length === 1) await send({ type: 'http.response.body', body: Buffer.from(c.body[0]!) });
+      else {
+        for (const part of c.body) await send({ type: 'http.response.body', body: Buffer.from(part), moreBody: true });
+        await send({ type: 'http.response.body' });
+      }
+    }),
+  );
   const node = await nodePeer(t, (path, res) => {
     const c = cases[Number(path.slice(1))]!;
     res.statusCode = c.status;
@@ -124,12 +164,21 @@ test('framing: for 200, 204, 205, 304, 1xx and 600, on GET and HEAD, albany writ
       // the connection, so the client never takes a short or overlong body for a whole one.
       const declared = c.headers.find(([n]) => n === 'content-length');
       const bodyLength = c.body.join('').length;
-      if (method === 'GET' && declared !== undefined && Number(declared[1]) !== bodyLength && ![150, 204, 304].includes(c.status)) {
+      if (
+        method === 'GET' &&
+        declared !== undefined &&
+        Number(declared[1]) !== bodyLength &&
+        ![150, 204, 304].includes(c.status)
+      ) {
         t.is(ours, '', `${method} ${JSON.stringify(c)}: the connection is cut before a byte goes out`);
         compared++;
         continue;
       }
-      const wholeBodyOnHead = method === 'HEAD' && c.body.length === 1 && ![150, 204, 304].includes(c.status) && !c.headers.some(([n]) => n === 'content-length' || n === 'transfer-encoding');
+      const wholeBodyOnHead =
+        method === 'HEAD' &&
+        c.body.length === 1 &&
+        ![150, 204, 304].includes(c.status) &&
+        !c.headers.some(([n]) => n === 'content-length' || n === 'transfer-encoding');
       if (wholeBodyOnHead) {
         t.is(ours, theirs.replace('\r\n\r\n', '\r\ncontent-length: 1\r\n\r\n'), `${method} ${JSON.stringify(c)}`);
       } else {
@@ -142,10 +191,13 @@ test('framing: for 200, 204, 205, 304, 1xx and 600, on GET and HEAD, albany writ
 });
 
 test('HEAD with an empty body gets no content-length: 0 (it would claim the GET body is empty)', async (t) => {
-  const server = await startServer(t, httpApp(async (scope, _r, send) => {
-    await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'text/plain']] });
-    await send({ type: 'http.response.body', body: scope.method === 'HEAD' ? undefined : Buffer.from('hello') });
-  }));
+  const server = await startServer(
+    t,
+    httpApp(async (scope, _r, send) => {
+      await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'text/plain']] });
+      await send({ type: 'http.response.body', body: scope.method === 'HEAD' ? undefined : Buffer.from('hello') });
+    }),
+  );
   const head = await exchange(server.port, 'HEAD', '/');
   t.false(/content-length/i.test(head), head);
   t.true(head.endsWith('\r\n\r\n'));
@@ -153,24 +205,35 @@ test('HEAD with an empty body gets no content-length: 0 (it would claim the GET 
   t.regex(get, /\r\ncontent-length: 5\r\n/i);
 });
 
-test('when node refuses the head after the app chose a reason, the 500 carries the standard phrase, not the app\'s', async (t) => {
-  const server = await startServer(t, httpApp(async (_s, _r, send) => {
-    // A trailer header without trailers: true passes albany's checks but node's writeHead refuses it.
-    await send({ type: 'http.response.start', status: 200, reason: 'All Fine', headers: [['trailer', 'x-sum']] });
-    await send({ type: 'http.response.body', body: Buffer.from('hi') });
-  }));
+test("when node refuses the head after the app chose a reason, the 500 carries the standard phrase, not the app's", async (t) => {
+  const server = await startServer(
+    t,
+    httpApp(async (_s, _r, send) => {
+      // A trailer header without trailers: true passes albany's checks but node's writeHead refuses it.
+      await send({ type: 'http.response.start', status: 200, reason: 'All Fine', headers: [['trailer', 'x-sum']] });
+      await send({ type: 'http.response.body', body: Buffer.from('hi') });
+    }),
+  );
   const text = await exchange(server.port, 'GET', '/');
   t.true(text.startsWith('HTTP/1.1 500 Internal Server Error\r\n'), text);
   t.false(text.includes('All Fine'), text);
 });
 
 test('a head that leaves alone (its body a turn later) keeps the reason phrase', async (t) => {
-  const server = await startServer(t, httpApp(async (_s, _r, send) => {
-    await send({ type: 'http.response.start', status: 200, reason: 'Fine Then', headers: [['content-type', 'text/plain']] });
-    // The body comes later: the host sends the head at the end of this turn, on its own.
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    await send({ type: 'http.response.body', body: Buffer.from('late') });
-  }));
+  const server = await startServer(
+    t,
+    httpApp(async (_s, _r, send) => {
+      await send({
+        type: 'http.response.start',
+        status: 200,
+        reason: 'Fine Then',
+        headers: [['content-type', 'text/plain']],
+      });
+      // The body comes later: the host sends the head at the end of this turn, on its own.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await send({ type: 'http.response.body', body: Buffer.from('late') });
+    }),
+  );
   const text = await exchange(server.port, 'GET', '/');
   t.true(text.startsWith('HTTP/1.1 200 Fine Then\r\n'), text);
   t.true(text.endsWith('late\r\n0\r\n\r\n'), text);

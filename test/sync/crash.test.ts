@@ -5,16 +5,19 @@ import { closeReactor, runInReactor, runSync, syncify } from '../../src/sync/ind
 const fns = new URL('../fixtures/sync/async-fns.js', import.meta.url);
 const threadId = syncify<() => Promise<number>>(fns, 'threadId', { timeoutMs: 20_000 });
 
-test.serial('process.exit in the reactor fails the call in flight with ERR_ALBANY_REACTOR_CRASHED; the next call gets a new reactor', (t) => {
-  const before = threadId();
-  const started = performance.now();
-  const err = t.throws(() => runSync({ module: fns, export: 'crashByExit', timeoutMs: 20_000 })) as AlbanyError;
-  t.is(err.code, 'ERR_ALBANY_REACTOR_CRASHED');
-  t.true(performance.now() - started < 15_000, 'reported at once, not at the timeout');
-  const after = threadId();
-  t.not(after, before);
-  t.is(syncify(fns, 'echo')('alive'), 'alive');
-});
+test.serial(
+  'process.exit in the reactor fails the call in flight with ERR_ALBANY_REACTOR_CRASHED; the next call gets a new reactor',
+  (t) => {
+    const before = threadId();
+    const started = performance.now();
+    const err = t.throws(() => runSync({ module: fns, export: 'crashByExit', timeoutMs: 20_000 })) as AlbanyError;
+    t.is(err.code, 'ERR_ALBANY_REACTOR_CRASHED');
+    t.true(performance.now() - started < 15_000, 'reported at once, not at the timeout');
+    const after = threadId();
+    t.not(after, before);
+    t.is(syncify(fns, 'echo')('alive'), 'alive');
+  },
+);
 
 test.serial('an uncaught exception in the reactor is a crash too, and its message is reported', (t) => {
   const err = t.throws(() => runSync({ module: fns, export: 'crashByThrow', timeoutMs: 20_000 })) as AlbanyError;
@@ -23,14 +26,17 @@ test.serial('an uncaught exception in the reactor is a crash too, and its messag
   t.is(runSync({ module: fns, export: 'add' }, 2, 2), 4);
 });
 
-test.serial('a reactor that dies while idle is replaced on the next call, even if this thread never ran its event loop', (t) => {
-  const before = threadId();
-  t.is(runSync({ module: fns, export: 'crashLater' }, 20), 'scheduled');
-  // Block this thread (no event loop, so no 'exit' event here) while the idle reactor's timer fires.
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
-  const after = threadId();
-  t.not(after, before);
-});
+test.serial(
+  'a reactor that dies while idle is replaced on the next call, even if this thread never ran its event loop',
+  (t) => {
+    const before = threadId();
+    t.is(runSync({ module: fns, export: 'crashLater' }, 20), 'scheduled');
+    // Block this thread (no event loop, so no 'exit' event here) while the idle reactor's timer fires.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
+    const after = threadId();
+    t.not(after, before);
+  },
+);
 
 test.serial('a crash fails awaited calls as well', async (t) => {
   const pending = runInReactor(fns, 'hang', [], { timeoutMs: 20_000 });
@@ -43,7 +49,7 @@ test.serial('closeReactor stops the thread, fails calls in flight, and a later c
   const before = threadId();
   const pending = runInReactor(fns, 'hang', [], { timeoutMs: 20_000 });
   await closeReactor();
-  t.is((await t.throwsAsync(Promise.resolve(pending)) as AlbanyError).code, 'ERR_ALBANY_ABORTED');
+  t.is(((await t.throwsAsync(Promise.resolve(pending))) as AlbanyError).code, 'ERR_ALBANY_ABORTED');
   t.not(threadId(), before);
   await closeReactor();
 });

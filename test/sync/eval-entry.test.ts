@@ -16,15 +16,21 @@ interface Child {
 }
 
 function node(args: string[], stdin: 'pipe' | 'ignore' = 'ignore'): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: root, env: { ...process.env, NODE_OPTIONS: '' }, stdio: [stdin, 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+    cwd: root,
+    env: { ...process.env, NODE_OPTIONS: '' },
+    stdio: [stdin, 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => {
-    clearTimeout(killer);
-    resolve(code);
-  }));
+  const exit = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      clearTimeout(killer);
+      resolve(code);
+    }),
+  );
   return { child, output: () => out, exit };
 }
 
@@ -39,19 +45,29 @@ async function waitFor(run: Child, pattern: RegExp): Promise<void> {
 const call = `syncify(new URL(${JSON.stringify(fns)}), 'add', { timeoutMs: 8000 })(40, 2)`;
 
 test('syncify from `node -e` (CommonJS string input)', async (t) => {
-  const run = node(['-e', `import(${JSON.stringify(syncIndex)}).then(({ syncify }) => console.log('RESULT', ${call}))`]);
+  const run = node([
+    '-e',
+    `import(${JSON.stringify(syncIndex)}).then(({ syncify }) => console.log('RESULT', ${call}))`,
+  ]);
   t.is(await run.exit, 0, run.output());
   t.regex(run.output(), /RESULT 42/);
 });
 
 test('syncify from `node --input-type=module -e`', async (t) => {
-  const run = node(['--input-type=module', '-e', `import { syncify } from ${JSON.stringify(syncIndex)}; console.log('RESULT', ${call});`]);
+  const run = node([
+    '--input-type=module',
+    '-e',
+    `import { syncify } from ${JSON.stringify(syncIndex)}; console.log('RESULT', ${call});`,
+  ]);
   t.is(await run.exit, 0, run.output());
   t.regex(run.output(), /RESULT 42/);
 });
 
 test('syncify from `node -p`', async (t) => {
-  const run = node(['-p', `import(${JSON.stringify(syncIndex)}).then(({ syncify }) => console.log('RESULT', ${call})), 'printed'`]);
+  const run = node([
+    '-p',
+    `import(${JSON.stringify(syncIndex)}).then(({ syncify }) => console.log('RESULT', ${call})), 'printed'`,
+  ]);
   t.is(await run.exit, 0, run.output());
   t.regex(run.output(), /^printed\nRESULT 42$/m);
 });
@@ -59,7 +75,9 @@ test('syncify from `node -p`', async (t) => {
 test('syncify from the REPL (`node -i` fed on stdin)', async (t) => {
   const run = node(['-i'], 'pipe');
   t.teardown(() => run.child.kill('SIGKILL'));
-  run.child.stdin!.write(`import(${JSON.stringify(syncIndex)}).then((m) => { globalThis.syncify = m.syncify; console.log('LOADED') })\n`);
+  run.child.stdin!.write(
+    `import(${JSON.stringify(syncIndex)}).then((m) => { globalThis.syncify = m.syncify; console.log('LOADED') })\n`,
+  );
   await waitFor(run, /LOADED/);
   run.child.stdin!.write(`console.log('RESULT', ${call})\n`);
   await waitFor(run, /RESULT \d+|ERR_ALBANY\w*/);
@@ -72,7 +90,10 @@ test('a legacy pool serves from `node --input-type=module -e` (piscina threads g
   const legacyIndex = new URL('../../legacy-adapter/index.ts', import.meta.url).href;
   const serverHttp = new URL('../../src/server/http.ts', import.meta.url).href;
   const handler = new URL('../fixtures/legacy/plain.ts', import.meta.url).href;
-  const run = node(['--input-type=module', '-e', `
+  const run = node([
+    '--input-type=module',
+    '-e',
+    `
     import { legacy } from ${JSON.stringify(legacyIndex)};
     import { serve } from ${JSON.stringify(serverHttp)};
     const app = legacy(new URL(${JSON.stringify(handler)}));
@@ -81,7 +102,8 @@ test('a legacy pool serves from `node --input-type=module -e` (piscina threads g
     console.log('RESULT', res.status, await res.text());
     await server.close();
     await app.close();
-  `]);
+  `,
+  ]);
   t.is(await run.exit, 0, run.output());
   t.regex(run.output(), /RESULT 201 POST \/x\?y=1 hi/);
 });

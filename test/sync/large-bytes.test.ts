@@ -1,5 +1,12 @@
 import test from 'ava';
-import { LARGE_BYTES, SCRATCH_MAX_BYTES, ScratchReader, ScratchWriter, moveLargeArgs, moveLargeValue } from '../../src/sync/large-bytes.js';
+import {
+  LARGE_BYTES,
+  SCRATCH_MAX_BYTES,
+  ScratchReader,
+  ScratchWriter,
+  moveLargeArgs,
+  moveLargeValue,
+} from '../../src/sync/large-bytes.js';
 import { runInReactor, runSync, syncify } from '../../src/sync/index.js';
 
 // Exports that report what the reactor received, so the tests can compare it with a structured clone.
@@ -40,7 +47,12 @@ test('large typed arrays, Buffers and ArrayBuffers arrive and return as a struct
     t.is(tagOf(back), tagOf(clone), 'same kind as a clone (a Buffer comes back a Uint8Array)');
     t.deepEqual(back, clone);
     t.is((v as ArrayBuffer).byteLength, (clone as ArrayBuffer).byteLength, 'the caller’s value is not detached');
-    t.deepEqual(runSync({ module: probe, export: 'describe' }, v), { tag: tagOf(clone), byteOffset: 0, bufferLength: big, shared: false });
+    t.deepEqual(runSync({ module: probe, export: 'describe' }, v), {
+      tag: tagOf(clone),
+      byteOffset: 0,
+      bufferLength: big,
+      shared: false,
+    });
   }
 });
 
@@ -57,7 +69,10 @@ test('caller and reactor hold separate copies of a large argument and result', (
 test('shared references, partial views, shared memory and transferList keep structured-clone behaviour', (t) => {
   const bytes = new Uint8Array(big);
   t.true(runSync({ module: probe, export: 'same' }, bytes, bytes), 'one array passed twice stays one array');
-  t.true(runSync({ module: probe, export: 'same' }, bytes, { ref: bytes }), 'an array also reachable from an object stays one array');
+  t.true(
+    runSync({ module: probe, export: 'same' }, bytes, { ref: bytes }),
+    'an array also reachable from an object stays one array',
+  );
   t.deepEqual(runSync({ module: probe, export: 'describe' }, bytes.subarray(16)), {
     tag: '[object Uint8Array]',
     byteOffset: 16,
@@ -87,7 +102,11 @@ test('moveLargeArgs copies only large whole buffers, and only beside primitives'
     ['a partial view', [large.subarray(1)], false],
     ['a DataView', [new DataView(large.buffer)], false],
     ['shared memory', [new Uint8Array(new SharedArrayBuffer(big))], false],
-    ['a resizable buffer', [new (ArrayBuffer as unknown as ResizableArrayBuffer)(big, { maxByteLength: 2 * big })], false],
+    [
+      'a resizable buffer',
+      [new (ArrayBuffer as unknown as ResizableArrayBuffer)(big, { maxByteLength: 2 * big })],
+      false,
+    ],
   ];
   for (const [name, args, expected] of cases) {
     const moved = moveLargeArgs(args, undefined);
@@ -105,7 +124,8 @@ test('moveLargeArgs copies only large whole buffers, and only beside primitives'
   t.truthy(moveLargeValue(large.buffer));
 });
 
-const filledWith = (bytes: Uint8Array, n: number, value: number): boolean => bytes.byteLength === n && bytes.every((b) => b === value);
+const filledWith = (bytes: Uint8Array, n: number, value: number): boolean =>
+  bytes.byteLength === n && bytes.every((b) => b === value);
 
 test('large results of growing sizes, and one past the scratch limit, come back intact', (t) => {
   const bytes = syncify<(n: number, value: number) => Promise<Uint8Array>>(probe, 'bytes');
@@ -121,7 +141,10 @@ test('several large results in flight at once, and one whose caller gave up, all
   dropped.cancel(); // its reply, queued first, is dropped unread
   for (const [i, call] of calls.entries()) t.true(filledWith(call.wait(), big * (i + 1), i + 1));
   t.true(filledWith(await runInReactor<Uint8Array>(probe, 'bytes', [big, 4]), big, 4), 'read through the event loop');
-  t.true(filledWith(runSync<Uint8Array>({ module: probe, export: 'bytes' }, 2 * big, 6), 2 * big, 6), 'the region was freed');
+  t.true(
+    filledWith(runSync<Uint8Array>({ module: probe, export: 'bytes' }, 2 * big, 6), 2 * big, 6),
+    'the region was freed',
+  );
 });
 
 test('a scratch region is held until its result is read or released, and grows to fit', (t) => {

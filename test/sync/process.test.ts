@@ -5,9 +5,13 @@ import { reactorHandle, runSync } from '../../src/sync/index.js';
 import { tsWorker } from '../fixtures/sync/ts-worker.js';
 
 test('a process that used runSync exits by itself (the reactor is unref’d)', async (t) => {
-  const child = spawn(process.execPath, ['--import=tsx', fileURLToPath(new URL('../fixtures/sync/exit-child.ts', import.meta.url))], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import=tsx', fileURLToPath(new URL('../fixtures/sync/exit-child.ts', import.meta.url))],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d));
   child.stderr.on('data', (d: Buffer) => (out += d));
@@ -48,7 +52,11 @@ async function hammer(t: import('ava').ExecutionContext, shared: boolean): Promi
           }),
       ),
     );
-    for (const [index, r] of reports.entries()) t.deepEqual(r.answers, Array.from({ length: calls }, (_, i) => index * 1000 + i));
+    for (const [index, r] of reports.entries())
+      t.deepEqual(
+        r.answers,
+        Array.from({ length: calls }, (_, i) => index * 1000 + i),
+      );
     return reports.map((r) => r.reactorThread);
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
@@ -60,8 +68,14 @@ test.serial('100 calls from 4 worker threads at once all return the right answer
   t.is(new Set(threads).size, 4);
 });
 
-test.serial('100 calls from 4 worker threads sharing the main thread’s reactor all return the right answers', async (t) => {
-  const threads = await hammer(t, true);
-  const mainReactor = runSync<number>({ module: new URL('../fixtures/sync/async-fns.js', import.meta.url), export: 'threadId' });
-  t.deepEqual(new Set(threads), new Set([mainReactor]), 'every call ran in the one reactor');
-});
+test.serial(
+  '100 calls from 4 worker threads sharing the main thread’s reactor all return the right answers',
+  async (t) => {
+    const threads = await hammer(t, true);
+    const mainReactor = runSync<number>({
+      module: new URL('../fixtures/sync/async-fns.js', import.meta.url),
+      export: 'threadId',
+    });
+    t.deepEqual(new Set(threads), new Set([mainReactor]), 'every call ran in the one reactor');
+  },
+);

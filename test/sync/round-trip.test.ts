@@ -58,7 +58,9 @@ test('a result that cannot be cloned fails with ERR_ALBANY_DATA_CLONE naming its
 });
 
 test('transferList moves argument buffers instead of copying them', (t) => {
-  const echo = syncify<(b: Uint8Array) => Promise<Uint8Array>>(fns, 'echo', { transferList: (b) => [b.buffer as ArrayBuffer] });
+  const echo = syncify<(b: Uint8Array) => Promise<Uint8Array>>(fns, 'echo', {
+    transferList: (b) => [b.buffer as ArrayBuffer],
+  });
   const bytes = new Uint8Array([7, 8, 9]);
   t.deepEqual([...echo(bytes)], [7, 8, 9]);
   t.is(bytes.byteLength, 0, 'the caller’s buffer was detached by the transfer');
@@ -66,7 +68,10 @@ test('transferList moves argument buffers instead of copying them', (t) => {
 
 test('withTransfer wraps a result; the caller receives the plain value', (t) => {
   t.is(typeof withTransfer, 'function');
-  const r = runSync<Uint8Array>({ module: new URL('../fixtures/sync/transfer-fns.js', import.meta.url), export: 'bytes' }, 4);
+  const r = runSync<Uint8Array>(
+    { module: new URL('../fixtures/sync/transfer-fns.js', import.meta.url), export: 'bytes' },
+    4,
+  );
   t.deepEqual([...r], [0, 1, 2, 3]);
 });
 
@@ -76,7 +81,9 @@ test('an unknown export and a relative module path are refused with a clear mess
   t.regex(missing.message, /no function export named "nope"/);
   const relative = t.throws(() => syncify('./x.js', 'f')) as AlbanyError;
   t.is(relative.code, 'ERR_ALBANY_UNKNOWN_SERVICE');
-  const missingModule = t.throws(() => runSync({ module: new URL('../fixtures/sync/absent.js', import.meta.url), export: 'f' })) as AlbanyError;
+  const missingModule = t.throws(() =>
+    runSync({ module: new URL('../fixtures/sync/absent.js', import.meta.url), export: 'f' }),
+  ) as AlbanyError;
   t.is(missingModule.code, 'ERR_ALBANY_APP_LOAD');
 });
 

@@ -20,11 +20,16 @@ interface Report {
 }
 
 // The legacy adapter's role: one port per request, service calls answered on this (main) loop.
-function request(worker: Worker, task: { service: string; calls: unknown[][]; timeoutMs?: number; readChunks?: number }, chunks: unknown[] = []): Promise<Report> {
+function request(
+  worker: Worker,
+  task: { service: string; calls: unknown[][]; timeoutMs?: number; readChunks?: number },
+  chunks: unknown[] = [],
+): Promise<Report> {
   const { port1, port2 } = new MessageChannel();
   const signal = createSignal();
   port1.on('message', (msg) => {
-    if (isServiceMessage(msg)) void handleServiceCall(msg, (reply, transfer) => postAndWake(port1, signal, reply, transfer));
+    if (isServiceMessage(msg))
+      void handleServiceCall(msg, (reply, transfer) => postAndWake(port1, signal, reply, transfer));
   });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('worker never answered')), 20_000);
@@ -67,7 +72,11 @@ test('messages that are not service results (body chunks) are handed over in ord
   });
   const worker = tsWorker(caller);
   try {
-    const chunks = [{ type: 'chunk', n: 1 }, { type: 'chunk', n: 2 }, { type: 'chunk', n: 3 }];
+    const chunks = [
+      { type: 'chunk', n: 1 },
+      { type: 'chunk', n: 2 },
+      { type: 'chunk', n: 3 },
+    ];
     const report = await request(worker, { service: 'slow.echo', calls: [['a']], readChunks: 3 }, chunks);
     t.true(report.ok, report.message);
     t.deepEqual(report.results, ['a']);

@@ -73,7 +73,10 @@ test('the lane codec gives what structured clone gives, for every kind it carrie
     }
   }
   t.true(encodeArgs(r, values) > 0);
-  t.deepEqual(decodeArgs(r).map(tag), values.map((v) => tag(structuredClone(v))));
+  t.deepEqual(
+    decodeArgs(r).map(tag),
+    values.map((v) => tag(structuredClone(v))),
+  );
 });
 
 test('the lane refuses what a copy could not stand in for, leaving it to structured clone', (t) => {
@@ -94,7 +97,16 @@ test('the lane refuses what a copy could not stand in for, leaving it to structu
     ['an array and its own buffer', [bytes, bytes.buffer]],
     ['bytes at the large-payload size', [new Uint8Array(LARGE_BYTES)]],
     ['a string that does not fit', ['x'.repeat(LARGE_BYTES)]],
-    ['a Proxy, without running its traps', [new Proxy(new ArrayBuffer(8), { getPrototypeOf: () => { throw new Error('trap ran'); } })]],
+    [
+      'a Proxy, without running its traps',
+      [
+        new Proxy(new ArrayBuffer(8), {
+          getPrototypeOf: () => {
+            throw new Error('trap ran');
+          },
+        }),
+      ],
+    ],
   ];
   for (const [name, args] of refused) t.is(encodeArgs(r, args), -1, name);
   const moved = new Uint8Array(8);
@@ -113,7 +125,11 @@ test('small calls round-trip through the reactor with clone semantics, call afte
   sent.fill(4);
   t.is(back[0], 3, 'the caller’s array and the result share nothing');
   t.is(runSync({ module: probe, export: 'tagOf' }, Buffer.alloc(5)), '[object Uint8Array]:5:5');
-  t.is(runSync({ module: probe, export: 'tagOf' }, Buffer.alloc(5)), '[object Uint8Array]:5:5', 'the same through the lane');
+  t.is(
+    runSync({ module: probe, export: 'tagOf' }, Buffer.alloc(5)),
+    '[object Uint8Array]:5:5',
+    'the same through the lane',
+  );
   t.is(echo('\ud800'), '\ud800');
   t.deepEqual(echo({ a: [1] }), { a: [1] }, 'other values still go through structured clone');
 });
@@ -125,7 +141,10 @@ test('calls in flight start in the order they were made, whichever way each one 
   // Numbers take the lane when it is free, objects always the port: the two paths interleave.
   const calls = Array.from({ length: 40 }, (_, i) => runInReactor(probe, 'record', [i % 3 === 0 ? { i } : i]));
   await Promise.all(calls);
-  t.deepEqual(runSync({ module: probe, export: 'recorded' }), Array.from({ length: 40 }, (_, i) => i));
+  t.deepEqual(
+    runSync({ module: probe, export: 'recorded' }),
+    Array.from({ length: 40 }, (_, i) => i),
+  );
 });
 
 test('a lane reply already waiting when async code starts awaiting is delivered through the event loop', async (t) => {
@@ -134,7 +153,10 @@ test('a lane reply already waiting when async code starts awaiting is delivered 
   const r = runInReactor<string>(probe, 'later', ['waiting', 1]);
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200); // the reply lands in the lane meanwhile
   t.is(await r, 'waiting');
-  const [a, b] = await Promise.all([runInReactor<string>(probe, 'later', ['a', 30]), runInReactor<string>(probe, 'later', ['b', 10])]);
+  const [a, b] = await Promise.all([
+    runInReactor<string>(probe, 'later', ['a', 30]),
+    runInReactor<string>(probe, 'later', ['b', 10]),
+  ]);
   t.deepEqual([a, b], ['a', 'b'], 'replies while listening take the port');
   t.is(later('after', 1), 'after', 'and the lane serves blocking calls again');
 });
@@ -153,7 +175,8 @@ test('a lane call can be cancelled, and one that times out is aborted, like a po
     t.is(seen, 'ERR_ALBANY_ABORTED', `round ${round}: the export saw the abort`);
   }
   const slow = syncify(probe, 'later', { timeoutMs: 100 });
-  for (let round = 0; round < 2; round++) t.is((t.throws(() => slow('late', 2000)) as AlbanyError).code, 'ERR_ALBANY_TIMEOUT');
+  for (let round = 0; round < 2; round++)
+    t.is((t.throws(() => slow('late', 2000)) as AlbanyError).code, 'ERR_ALBANY_TIMEOUT');
   t.is(syncify(probe, 'echo')('next'), 'next', 'a late reply left in the lane does not answer a later call');
 });
 

@@ -30,8 +30,10 @@ test('nothingSent is true while the app waits for input', async (t) => {
   t.false(await c.nothingSent(0));
 });
 
-test('output rejects with the app\'s own error when the app throws', async (t) => {
-  const c = new Communicator(async () => { throw new Error('app broke'); }, httpScope());
+test("output rejects with the app's own error when the app throws", async (t) => {
+  const c = new Communicator(async () => {
+    throw new Error('app broke');
+  }, httpScope());
   await t.throwsAsync(c.output(), { message: 'app broke' });
   await t.throwsAsync(c.done, { message: 'app broke' });
 });
@@ -49,7 +51,9 @@ test('output says when the app returned without sending more', async (t) => {
 
 test('a disconnect can be scripted like any message', async (t) => {
   let seen: string | undefined;
-  const c = new Communicator(async (_s, receive) => { seen = (await receive()).type; }, httpScope());
+  const c = new Communicator(async (_s, receive) => {
+    seen = (await receive()).type;
+  }, httpScope());
   c.input({ type: 'http.disconnect' });
   await c.done;
   t.is(seen, 'http.disconnect');
