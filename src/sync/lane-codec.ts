@@ -1,6 +1,7 @@
 // The shared lane's value encoding: the few kinds of value a small call mostly carries (primitives,
 // strings, whole byte buffers), written straight into shared memory. Anything else is refused, and
 // the call goes through structured clone instead, so what arrives is always what a clone would give.
+import { TYPED_ARRAY_KINDS } from './typed-arrays.js';
 import { isArrayBuffer } from 'node:util/types';
 import { LARGE_BYTES } from './large-bytes.js';
 
@@ -59,20 +60,7 @@ const viewLength = intrinsic<number>(typedArrayProto, 'byteLength');
 const bufferLength = intrinsic<number>(ArrayBuffer.prototype, 'byteLength');
 const bufferResizable = intrinsic<boolean>(ArrayBuffer.prototype, 'resizable');
 
-type ViewCtor = new (buffer: ArrayBuffer) => ArrayBufferView;
-const kinds: readonly ViewCtor[] = [
-  Uint8Array,
-  Int8Array,
-  Uint8ClampedArray,
-  Int16Array,
-  Uint16Array,
-  Int32Array,
-  Uint32Array,
-  Float32Array,
-  Float64Array,
-  BigInt64Array,
-  BigUint64Array,
-];
+const kinds = TYPED_ARRAY_KINDS;
 const kindIndex = new Map<string | undefined, number>(kinds.map((ctor, i) => [ctor.name, i]));
 
 /**

@@ -3,6 +3,7 @@
 import type { TransferListItem } from 'node:worker_threads';
 import { isArrayBuffer, isTypedArray } from 'node:util/types';
 import type { ScratchBytes } from './protocol.js';
+import { TYPED_ARRAY_KINDS, type ViewCtor } from './typed-arrays.js';
 
 /**
  * Smallest payload that skips structured clone. Below it a clone costs the same or less (a
@@ -10,26 +11,12 @@ import type { ScratchBytes } from './protocol.js';
  */
 export const LARGE_BYTES = 64 * 1024;
 
-type TypedArrayCtor = new (buffer: ArrayBuffer) => ArrayBufferView;
-
 // The intrinsic %TypedArray%.prototype[@@toStringTag] getter: names the kind even for a Buffer or a
 // subclass, which structured clone also turns into the plain kind.
 const kindOf = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), Symbol.toStringTag)!
   .get as (this: ArrayBufferView) => string;
 
-const ctors: Record<string, TypedArrayCtor> = {
-  Int8Array,
-  Uint8Array,
-  Uint8ClampedArray,
-  Int16Array,
-  Uint16Array,
-  Int32Array,
-  Uint32Array,
-  Float32Array,
-  Float64Array,
-  BigInt64Array,
-  BigUint64Array,
-};
+const ctors: Record<string, ViewCtor> = Object.fromEntries(TYPED_ARRAY_KINDS.map((ctor) => [ctor.name, ctor]));
 
 /**
  * The buffer behind `value` when a copy of it may stand in for a structured clone: a plain
