@@ -24,7 +24,8 @@ function messageIndex(): Array<{ scope: Scope; direction: Direction; type: strin
   const end = SPEC.indexOf('\n## ', start + 1);
   const section = SPEC.slice(start, end === -1 ? undefined : end);
   const rows = [];
-  const row = /^\| (http|websocket|lifespan) \| (receive|send) \| `([^`]+)` \|/gm;
+  // Cells may be padded (the formatter aligns table columns).
+  const row = /^\|\s*(http|websocket|lifespan)\s*\|\s*(receive|send)\s*\|\s*`([^`]+)`\s*\|/gm;
   for (const [, scope, direction, type = ''] of section.matchAll(row)) {
     rows.push({ scope: scope as Scope, direction: direction as Direction, type });
   }
