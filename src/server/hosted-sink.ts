@@ -4,9 +4,13 @@ import type { ServerResponse } from 'node:http';
 import type { App } from '../gateway/types.js';
 import { HttpCycle, type ErrorLogger, type RequestSource } from './cycle.js';
 import type { NodeExchange } from './direct.js';
-import type { HttpConnection } from './http-connection.js';
 import { NO_BODY, NodeResponseSink } from './node-io.js';
 import { buildHttpScope, type RequestHead } from './scope.js';
+
+/** What a sink needs of its connection (an HttpConnection): closing its books when it settles. */
+export interface SinkOwner {
+  settle(sink: HostedSink, clientGone: boolean): void;
+}
 
 /**
  * One request's response sink that also carries the host's books (its connection and its cycle)
@@ -24,7 +28,7 @@ export class HostedSink extends NodeResponseSink implements NodeExchange {
    */
   declare settled: boolean;
   /** The connection (or HTTP/2 session) that carries the request. */
-  declare readonly connection: HttpConnection;
+  declare readonly connection: SinkOwner;
   declare readonly head: RequestHead;
   declare readonly logError: ErrorLogger;
   /**
@@ -38,7 +42,7 @@ export class HostedSink extends NodeResponseSink implements NodeExchange {
   /** Set when the request timeout cut this request, so it is cut once. */
   declare timedOut: boolean;
 
-  constructor(res: ServerResponse, connection: HttpConnection, head: RequestHead, logError: ErrorLogger) {
+  constructor(res: ServerResponse, connection: SinkOwner, head: RequestHead, logError: ErrorLogger) {
     super(res);
     this.holdsLength = true;
     this.startedAt = 0;

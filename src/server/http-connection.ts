@@ -9,15 +9,37 @@ import { currentRequest } from '../observe/current-request.js';
 import { BAD_HOST_MESSAGE, isValidHost } from './host.js';
 import { HostedSink } from './hosted-sink.js';
 import { h2Cancel, h2HasBody, h2HeaderListSize, h2RequestTimeout } from './http2.js';
-import type { HttpHost } from './http-host.js';
 import { NodeRequestSource } from './node-io.js';
-import { rawForwardedHostsOk, requestHead, socketPeer, type Peer } from './proxy-headers.js';
+import { rawForwardedHostsOk, requestHead, socketPeer, type HeadMount, type Peer } from './proxy-headers.js';
+import type { App, Address } from '../gateway/types.js';
+import type { ErrorLogger } from './cycle.js';
+import type { DirectNodeHandler } from './direct.js';
+import type { ResolvedServerOptions } from './options.js';
 
 /** What carries a connection's requests: a TCP or TLS socket, or an HTTP/2 session. */
 export type Carrier = Socket | ServerHttp2Session;
 
 // The one property albany puts on a socket (or session): set when the connection opens, before
 // node reads from it, so every socket keeps one hidden class through its life.
+
+/**
+ * What a connection needs of its server's books (an HttpHost, in http-host.ts): named here so the
+ * two files do not import each other.
+ */
+export interface ConnectionHost {
+  readonly app: App;
+  readonly options: ResolvedServerOptions;
+  readonly serverAddress: () => Address;
+  readonly mount: HeadMount;
+  readonly direct: DirectNodeHandler | undefined;
+  readonly logError: ErrorLogger;
+  readonly inFlight: number;
+  readonly draining: boolean;
+  readonly connections: Set<HttpConnection>;
+  admitted(sink: HostedSink): void;
+  settled(sink: HostedSink, clientGone: boolean): void;
+}
+
 const kConnection = Symbol('albany.connection');
 type Marked = Carrier & { [kConnection]?: HttpConnection };
 
@@ -70,7 +92,7 @@ function headFacts(rawHeaders: readonly string[]): HeadFacts {
  */
 export class HttpConnection {
   // Plain constructor stores, not class fields (see NodeResponseSink).
-  declare readonly host: HttpHost;
+  declare readonly host: ConnectionHost;
   declare readonly carrier: Carrier;
   /**
    * Responses not yet settled, oldest first. An array, not a Set: it holds one response (more only
@@ -83,7 +105,7 @@ export class HttpConnection {
   declare served: boolean;
 
   /** Tracks `carrier` (whose peer is `socket`'s) until it closes. */
-  constructor(host: HttpHost, carrier: Carrier, socket: Socket) {
+  constructor(host: ConnectionHost, carrier: Carrier, socket: Socket) {
     this.host = host;
     this.carrier = carrier;
     this.open = [];

@@ -2,6 +2,7 @@
 import { AlbanyError, ErrorCodes } from '../errors.js';
 import type { HttpMetrics } from '../observe/http-metrics.js';
 import { tlsProblems, type TlsOptions } from './tls.js';
+import { DEFAULT_FORWARDED_ALLOW_IPS } from './proxy-headers.js';
 import type { WebSocketOptions } from './websocket.js';
 import type { AccessLogFormat, LineSink } from '../observe/access-log.js';
 
@@ -122,7 +123,7 @@ export const SERVER_DEFAULTS = Object.freeze({
   proxyHeaders: false,
   directApps: true,
   blockThresholdMs: 100,
-  forwardedAllowIps: ['127.0.0.1', '::1', '::ffff:127.0.0.1'],
+  forwardedAllowIps: [...DEFAULT_FORWARDED_ALLOW_IPS],
   accessLog: false,
   logFormat: 'text' as AccessLogFormat,
   limitConcurrency: 0,

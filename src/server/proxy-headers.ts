@@ -5,11 +5,18 @@ import { BlockList, isIP, type Socket } from 'node:net';
 import type { Address, Headers } from '../gateway/types.js';
 import { isValidForwardedHost } from './host.js';
 import { h2RawHeaders } from './http2.js';
-import type { ResolvedServerOptions } from './options.js';
 import type { RequestHead } from './scope.js';
 
+/** Peers trusted for X-Forwarded-* by default: the loopback addresses (a proxy on the same host). */
+export const DEFAULT_FORWARDED_ALLOW_IPS: readonly string[] = Object.freeze(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
 /** The part of the server options that decides whether proxy headers are believed. */
-export type ProxyTrust = Pick<ResolvedServerOptions, 'proxyHeaders' | 'forwardedAllowIps'>;
+export interface ProxyTrust {
+  /** Whether X-Forwarded-* headers are read at all. */
+  readonly proxyHeaders: boolean;
+  /** The peers whose X-Forwarded-* headers are trusted. */
+  readonly forwardedAllowIps: readonly string[];
+}
 
 /** Who the client is and which scheme it used, as a scope reports them. */
 export interface Peer {

@@ -7,8 +7,13 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { AlbanyError, ErrorCodes } from '../errors.js';
 import type { App } from '../gateway/types.js';
 import { BAD_HOST_MESSAGE, rawHostOk } from './host.js';
-import { SERVER_DEFAULTS } from './options.js';
-import { rawForwardedHostsOk, requestHead, socketPeer, type HeadMount } from './proxy-headers.js';
+import {
+  DEFAULT_FORWARDED_ALLOW_IPS,
+  rawForwardedHostsOk,
+  requestHead,
+  socketPeer,
+  type HeadMount,
+} from './proxy-headers.js';
 import { buildWebSocketScope } from './scope.js';
 import { kAccept, WebSocketConnection, type AcceptChoice } from './websocket-connection.js';
 
@@ -96,7 +101,7 @@ export function attachWebSocket(server: http.Server, app: App, options: WebSocke
     rootPath: options.rootPath ?? '',
     state: options.state ?? {},
     proxyHeaders: options.proxyHeaders === true,
-    forwardedAllowIps: options.forwardedAllowIps ?? SERVER_DEFAULTS.forwardedAllowIps,
+    forwardedAllowIps: options.forwardedAllowIps ?? DEFAULT_FORWARDED_ALLOW_IPS,
   };
 
   const wss = new WebSocketServer({
