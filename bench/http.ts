@@ -93,7 +93,9 @@ async function compare(): Promise<void> {
   const machine = machineInfo();
   console.log(`bench:http — ${machineLine(machine)}`);
   console.log(
-    `autocannon -c ${load.connections} -p ${load.pipelining} -d ${load.duration} (keep-alive), warm-up ${warmup}s, ${rounds} rounds; servers ${viaTsx ? 'run through tsx' : 'bundled to JS (esbuild)'}, one child process each\n`,
+    `autocannon -c ${load.connections} -p ${load.pipelining} -d ${load.duration} (keep-alive), warm-up ` +
+      `${warmup}s, ${rounds} rounds; servers ${viaTsx ? 'run through tsx' : 'bundled to JS (esbuild)'}, one ` +
+      `child process each\n`,
   );
 
   const servers = new Map<PeerKey, ChildServer>();
@@ -114,7 +116,8 @@ async function compare(): Promise<void> {
     const notes: string[] = [];
     if (shapes.size !== 1) {
       notes.push(
-        `peers do not send identical responses: ${PEERS.map((p) => `${p.key}: ${JSON.stringify(answers.get(p.key))}`).join('; ')}`,
+        `peers do not send identical responses: ` +
+          `${PEERS.map((p) => `${p.key}: ${JSON.stringify(answers.get(p.key))}`).join('; ')}`,
       );
       console.warn(`warning: ${notes[0]}`);
     }
@@ -130,7 +133,14 @@ async function compare(): Promise<void> {
         figures.get(p.key)!.push(f);
         const bad = f.errors + f.timeouts + f.non2xx;
         console.log(
-          `[${elapsed().padStart(6)}] round ${r + 1}/${rounds} ${p.name.padEnd(18)} ${fmtInt(f.rps).padStart(8)} req/s  p50 ${fmtMs(f.p50)} ms  p99 ${fmtMs(f.p99)} ms${f.cpuUs !== undefined ? `  server CPU ${f.cpuUs.toFixed(1)} µs/req, ${Math.round(f.busy! * 100)}% busy` : ''}${bad ? `  (${f.errors} errors, ${f.timeouts} timeouts, ${f.non2xx} non-2xx)` : ''}`,
+          `[${elapsed().padStart(6)}] round ${r + 1}/${rounds} ${p.name.padEnd(18)} ` +
+            `${fmtInt(f.rps).padStart(8)} req/s  p50 ${fmtMs(f.p50)} ms  p99 ${fmtMs(f.p99)} ms` +
+            `${
+              f.cpuUs !== undefined
+                ? `  server CPU ${f.cpuUs.toFixed(1)} µs/req, ${Math.round(f.busy! * 100)}% busy`
+                : ''
+            }` +
+            `${bad ? `  (${f.errors} errors, ${f.timeouts} timeouts, ${f.non2xx} non-2xx)` : ''}`,
         );
         if (bad)
           notes.push(`${p.name} round ${r + 1}: ${f.errors} errors, ${f.timeouts} timeouts, ${f.non2xx} non-2xx`);
@@ -211,7 +221,9 @@ async function compare(): Promise<void> {
     const busiest = Math.max(...[...figures.values()].flat().map((f) => f.busy ?? 1));
     if (busiest < 0.85) {
       notes.push(
-        `no server was saturated (at most ${Math.round(busiest * 100)}% of a core): the load generator, or other work on the machine, set the pace, so req/s ratios are squeezed toward 1; the server CPU per request ratios show the real difference in cost`,
+        `no server was saturated (at most ${Math.round(busiest * 100)}% of a core): the load generator, or ` +
+          `other work on the machine, set the pace, so req/s ratios are squeezed toward 1; the server CPU per ` +
+          `request ratios show the real difference in cost`,
       );
     }
     for (const n of notes) console.log(`note: ${n}`);

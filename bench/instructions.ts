@@ -154,7 +154,9 @@ const PEERS: readonly Peer[] = [
     // pool thread runs.
     args: ['--block-threshold=0'],
     env: { LEGACY_SCENARIO: 'legacy', LEGACY_THREADS: '2' },
-    what: 'trivial blocking legacy handler through the worker pool, 2 threads, blocking detector off (bench/servers/legacy-server.ts); every thread counted',
+    what:
+      'trivial blocking legacy handler through the worker pool, 2 threads, blocking detector off ' +
+      '(bench/servers/legacy-server.ts); every thread counted',
   },
   {
     key: 'runsync-10b',
@@ -434,8 +436,10 @@ async function measure(peer: Peer, entry: string, round: number, scaled?: Scaled
   if (scaled) {
     const { ms, base } = peer.scaleThreshold!;
     console.log(
-      `${clock()} ${tag}: --block-clock-scale=${scaled.slowdown.toFixed(2)}, threshold ${scaled.thresholdMs} ms (${ms} ms × slowdown: ` +
-        `${base} ${Math.round(scaled.callgrindWallMicros)} wall µs/req under callgrind ÷ ${scaled.nativeCpuMicros.toFixed(1)} CPU µs/req natively)`,
+      `${clock()} ${tag}: --block-clock-scale=${scaled.slowdown.toFixed(2)}, threshold ${scaled.thresholdMs} ms ` +
+        `(${ms} ms × slowdown: ` +
+        `${base} ${Math.round(scaled.callgrindWallMicros)} wall µs/req under callgrind ÷ ` +
+        `${scaled.nativeCpuMicros.toFixed(1)} CPU µs/req natively)`,
     );
   }
   const server = await startUnderCallgrind(entry, args, {
@@ -454,7 +458,8 @@ async function measure(peer: Peer, entry: string, round: number, scaled?: Scaled
       // The workload made its warm-up calls before saying ready; count exactly the asked calls.
       const n = peer.calls!.counted;
       console.log(
-        `${clock()} ${tag}: ${peer.calls!.warmup} warm-up calls made (not counted); settling ${settleSeconds} s; counting ${n} calls`,
+        `${clock()} ${tag}: ${peer.calls!.warmup} warm-up calls made (not counted); settling ` +
+          `${settleSeconds} s; counting ${n} calls`,
       );
       await settle();
       await server.instrument(true);
@@ -467,7 +472,8 @@ async function measure(peer: Peer, entry: string, round: number, scaled?: Scaled
       const answer = await peek(`http://127.0.0.1:${server.port}/`, 120_000);
       responseBytes = answer.bytes;
       console.log(
-        `${clock()} ${tag}: ${answer.status}, ${answer.bytes} bytes on the wire; warm-up ${warmup} requests (not counted)`,
+        `${clock()} ${tag}: ${answer.status}, ${answer.bytes} bytes on the wire; warm-up ${warmup} requests ` +
+          `(not counted)`,
       );
       // The same keep-alive connections for the warm-up and the counted window (lib/keepalive-driver.ts),
       // or with --fresh-connections one autocannon run per phase.
@@ -488,11 +494,13 @@ async function measure(peer: Peer, entry: string, round: number, scaled?: Scaled
         await server.instrument(false);
         if (driver.reopened > before)
           console.log(
-            `${clock()} ${tag}: note: ${driver.reopened - before} connection(s) the server closed while idle were opened again inside the counted window`,
+            `${clock()} ${tag}: note: ${driver.reopened - before} connection(s) the server closed while idle ` +
+              `were opened again inside the counted window`,
           );
         else if (driver.reopened > 0)
           console.log(
-            `${clock()} ${tag}: ${driver.reopened} connection(s) the server closed while idle were opened again before the counted window`,
+            `${clock()} ${tag}: ${driver.reopened} connection(s) the server closed while idle were opened ` +
+              `again before the counted window`,
           );
       } finally {
         driver.close();
@@ -516,7 +524,8 @@ async function measure(peer: Peer, entry: string, round: number, scaled?: Scaled
     const topRest = listed.filter((f) => f.object === 'JIT' || classify(f.name) === 'rest').slice(0, top);
     const unit = peer.kind === 'calls' ? 'call' : 'req';
     console.log(
-      `${clock()} ${tag}: total ${fmtIr(perRequest.total)}  compiler ${fmtIr(perRequest.compiler)}  GC ${fmtIr(perRequest.gc)}  rest ${fmtIr(perRequest.rest)} Ir/${unit}`,
+      `${clock()} ${tag}: total ${fmtIr(perRequest.total)}  compiler ${fmtIr(perRequest.compiler)}  GC ` +
+        `${fmtIr(perRequest.gc)}  rest ${fmtIr(perRequest.rest)} Ir/${unit}`,
     );
     for (const f of topRest)
       console.log(`    ${fmtIr(f.ir / r.ok).padStart(7)} Ir/${unit}  ${f.name}${f.object ? ` [${f.object}]` : ''}`);
@@ -553,13 +562,23 @@ const TRIVIAL_LEGACY = `export default function app(environ, startResponse) {
 
 async function main(): Promise<void> {
   const machine = machineInfo();
-  const command = `npm run bench:instructions${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  const command = `npm run bench:instructions${
+    process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''
+  }`;
   console.log(`bench:instructions — ${machineLine(machine)}; ${valgrindVersion()}`);
   console.log(
-    `callgrind instruction counts (Ir = user-space instructions, every thread of the process: worker threads, compiler and GC included), NOT req/s;`,
+    `callgrind instruction counts (Ir = user-space instructions, every thread of the process: worker ` +
+      `threads, compiler and GC included), NOT req/s;`,
   );
   console.log(
-    `per server peer: warm-up ${warmup} requests uninstrumented, ${settleSeconds} s idle, then ${requests} counted requests, ${values['fresh-connections'] ? `autocannon -c ${connections}, new connections for each phase` : `${connections} keep-alive connections kept from warm-up through the count`}, ${rounds} round(s); servers bundled to JS (esbuild)\n`,
+    `per server peer: warm-up ${warmup} requests uninstrumented, ${settleSeconds} s idle, then ${requests} ` +
+      `counted requests, ` +
+      `${
+        values['fresh-connections']
+          ? `autocannon -c ${connections}, new connections for each phase`
+          : `${connections} keep-alive connections kept from warm-up through the count`
+      }, ` +
+      `${rounds} round(s); servers bundled to JS (esbuild)\n`,
   );
 
   const sources = [...new Set(peers.map((p) => p.source))];
@@ -662,19 +681,25 @@ async function main(): Promise<void> {
     const used = runs.get(p.key)!.map((m) => m.scaled!);
     const line =
       `${p.key}: the detector's threshold and tick periods are wall-clock, and callgrind slows the server by ` +
-      `${used.map((u) => u.slowdown.toFixed(0)).join(' / ')}× (${base}: ${used.map((u) => Math.round(u.callgrindWallMicros)).join(' / ')} ` +
-      `wall µs/req in its counted window ÷ ${used.map((u) => u.nativeCpuMicros.toFixed(1)).join(' / ')} CPU µs/req natively), ` +
+      `${used.map((u) => u.slowdown.toFixed(0)).join(' / ')}× (${base}: ` +
+      `${used.map((u) => Math.round(u.callgrindWallMicros)).join(' / ')} ` +
+      `wall µs/req in its counted window ÷ ${used.map((u) => u.nativeCpuMicros.toFixed(1)).join(' / ')} CPU ` +
+      `µs/req natively), ` +
       `so it ran at --block-threshold=${ms} with every period of the detector stretched that much (threshold ` +
-      `${used.map((u) => u.thresholdMs).join(' / ')} ms, heartbeat and watchdog looks alike): loop turns are as long against the ` +
-      'threshold, and ticks fall as often per request, as natively. The unscaled 100 ms detector (albany) fires on emulation slowness alone.';
+      `${used.map((u) => u.thresholdMs).join(' / ')} ms, heartbeat and watchdog looks alike): loop turns are ` +
+      `as long against the ` +
+      'threshold, and ticks fall as often per request, as natively. The unscaled 100 ms detector (albany) ' +
+      'fires on emulation slowness alone.';
     notes.push(line);
     console.log(`note: ${line}`);
   }
   console.log(
     [
       '',
-      `measured at commit ${machine.commit}. A target is judged on the total (every thread, compiler and GC included: the user pays`,
-      'for them). "rest" = total − V8 optimizing compiler − GC, the steady-state cost, printed beside it. These are instruction',
+      `measured at commit ${machine.commit}. A target is judged on the total (every thread, compiler and GC ` +
+        `included: the user pays`,
+      'for them). "rest" = total − V8 optimizing compiler − GC, the steady-state cost, printed beside it. ' +
+        'These are instruction',
       'counts: kernel time (syscalls, TCP, futex wake-ups), cache misses and branch mispredictions are not counted.',
       `dumps: ${join(OUT_DIR, 'callgrind')}/<peer>/ (open with callgrind_annotate or kcachegrind)`,
     ].join('\n'),

@@ -190,17 +190,18 @@ async function main(): Promise<void> {
     ] as Array<[PeerName, PeerName, number]>
   ).filter(([base]) => values.only === undefined || base.startsWith(values.only));
   console.log(
-    `interop bench: autocannon -c ${opts.connections} -d ${opts.duration} (after a 1 s warm-up), ${rounds} round(s), peers alternate; median of rounds`,
+    `interop bench: autocannon -c ${opts.connections} -d ${opts.duration} (after a 1 s warm-up), ${rounds} ` +
+      `round(s), peers alternate; median of rounds`,
   );
   console.log(
-    `commit ${(await import('./lib/machine.js')).commitId()}, node ${process.version}, ${(await import('node:os')).cpus().length} cpus, load average ${(
-      await import('node:os')
-    )
-      .loadavg()
-      .map((l) => l.toFixed(1))
-      .join(
-        ' ',
-      )}; servers ${values.tsx ? 'through tsx' : 'bundled to JS (esbuild, no keepNames)'}, one child process each; autocannon in this process\n`,
+    `commit ${(await import('./lib/machine.js')).commitId()}, node ${process.version}, ` +
+      `${(await import('node:os')).cpus().length} cpus, ` +
+      `load average ${(await import('node:os'))
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}; ` +
+      `servers ${values.tsx ? 'through tsx' : 'bundled to JS (esbuild, no keepNames)'}, ` +
+      `one child process each; autocannon in this process\n`,
   );
   const rows: string[] = [];
   for (const [base, ours, target] of pairs) {
@@ -216,7 +217,8 @@ async function main(): Promise<void> {
         const f = await measure(entry, peer, opts);
         runs[peer]!.push(f);
         console.log(
-          `  round ${r + 1} ${peer.padEnd(19)} ${f.rps.toFixed(0).padStart(7)} req/s  p50 ${f.p50} ms  p99 ${f.p99} ms  server CPU ${f.cpuUs.toFixed(1)} µs/req${f.errors ? `  errors ${f.errors}` : ''}`,
+          `  round ${r + 1} ${peer.padEnd(19)} ${f.rps.toFixed(0).padStart(7)} req/s  p50 ${f.p50} ms  p99 ` +
+            `${f.p99} ms  server CPU ${f.cpuUs.toFixed(1)} µs/req${f.errors ? `  errors ${f.errors}` : ''}`,
         );
       }
     }
@@ -224,7 +226,8 @@ async function main(): Promise<void> {
     const o = median(runs[ours]!.map((f) => f.rps));
     const ratio = o / b;
     const lat = (p: PeerName) =>
-      `p50 ${median(runs[p]!.map((f) => f.p50))} ms, p99 ${median(runs[p]!.map((f) => f.p99))} ms, CPU ${median(runs[p]!.map((f) => f.cpuUs)).toFixed(1)} µs/req`;
+      `p50 ${median(runs[p]!.map((f) => f.p50))} ms, p99 ${median(runs[p]!.map((f) => f.p99))} ms, CPU ` +
+      `${median(runs[p]!.map((f) => f.cpuUs)).toFixed(1)} µs/req`;
     const cpu = (p: PeerName) => median(runs[p]!.map((f) => f.cpuUs));
     rows.push(`${base.padEnd(17)} ${b.toFixed(0).padStart(7)} req/s  (${lat(base)})`);
     rows.push(`${ours.padEnd(17)} ${o.toFixed(0).padStart(7)} req/s  (${lat(ours)})`);
@@ -233,7 +236,8 @@ async function main(): Promise<void> {
     );
     const cpuRatio = cpu(base) / cpu(ours);
     rows.push(
-      `  CPU-per-request ratio ${base} / ${ours} = ${cpuRatio.toFixed(3)}  (throughput ratio a saturated server would show; ${cpuRatio >= target ? 'MET' : 'NOT MET'})`,
+      `  CPU-per-request ratio ${base} / ${ours} = ${cpuRatio.toFixed(3)}  (throughput ratio a saturated ` +
+        `server would show; ${cpuRatio >= target ? 'MET' : 'NOT MET'})`,
     );
     // Per-round ratios show how much of the result is noise.
     const perRound = runs[ours]!.map((f, i) => (f.rps / runs[base]![i]!.rps).toFixed(3)).join(', ');
@@ -241,17 +245,21 @@ async function main(): Promise<void> {
     if (extra.length) {
       const g = median(runs['gateway-albany']!.map((f) => f.rps));
       rows.push(
-        `gateway-albany    ${g.toFixed(0).padStart(7)} req/s  (${lat('gateway-albany')})  — plain gateway app, no framework`,
+        `gateway-albany    ${g.toFixed(0).padStart(7)} req/s  (${lat('gateway-albany')})  — plain gateway ` +
+          `app, no framework`,
       );
       rows.push(
-        `  ratio gateway-albany / ${base} = ${(g / b).toFixed(3)}; ${ours} / gateway-albany = ${(o / g).toFixed(3)} (cost of fromFetch + Hono)`,
+        `  ratio gateway-albany / ${base} = ${(g / b).toFixed(3)}; ${ours} / gateway-albany = ` +
+          `${(o / g).toFixed(3)} (cost of fromFetch + Hono)`,
       );
       const gw = median(runs['hono-albany-gateway']!.map((f) => f.rps));
       rows.push(
-        `hono-albany-gateway ${gw.toFixed(0).padStart(5)} req/s  (${lat('hono-albany-gateway')})  — the same app with directApps: false`,
+        `hono-albany-gateway ${gw.toFixed(0).padStart(5)} req/s  (${lat('hono-albany-gateway')})  — the same ` +
+          `app with directApps: false`,
       );
       rows.push(
-        `  ratio hono-albany-gateway / ${base} = ${(gw / b).toFixed(3)}  (not a target: fromFetch through the gateway's messages)`,
+        `  ratio hono-albany-gateway / ${base} = ${(gw / b).toFixed(3)}  (not a target: fromFetch through ` +
+          `the gateway's messages)`,
       );
     }
   }

@@ -175,7 +175,8 @@ async function throughput(
 ): Promise<Measured> {
   const child = await start(bundle, { ...env, LEGACY_SCENARIO: scenario });
   try {
-    await runLoad(child.url + path, { connections: CONNECTIONS, pipelining: 1, duration: 1 }); // warm-up: threads, modules, JIT
+    // warm-up: threads, modules, JIT
+    await runLoad(child.url + path, { connections: CONNECTIONS, pipelining: 1, duration: 1 });
     const before = child.cpu();
     const f = await runLoad(child.url + path, { connections: CONNECTIONS, pipelining: 1, duration: DURATION });
     const after = child.cpu();
@@ -242,7 +243,8 @@ async function blockingThroughput(bundle: string, env: Record<string, string>): 
   const child = await start(bundle, { ...env, LEGACY_SCENARIO: 'sleep-legacy' });
   try {
     const url = `${child.url}/?ms=${BLOCKING_MS}`;
-    await runLoad(url, { connections: BLOCKING_CONNECTIONS, pipelining: 1, duration: 1 }); // warm-up: every thread loads the module
+    // warm-up: every thread loads the module
+    await runLoad(url, { connections: BLOCKING_CONNECTIONS, pipelining: 1, duration: 1 });
     await settle(); // what the warm-up left running is not the measured run's work
     const f = await runLoad(url, { connections: BLOCKING_CONNECTIONS, pipelining: 1, duration: DURATION });
     if (f.non2xx > 0 || f.errors > 0) console.log(`  (blocking: ${f.non2xx} non-2xx, ${f.errors} errors)`);
@@ -397,7 +399,9 @@ async function main(): Promise<void> {
   const scenarios: ResultScenario[] = [];
   const ratios: Ratio[] = [];
   say(
-    `albany bench:legacy — autocannon -c ${CONNECTIONS} -d ${DURATION}, keep-alive, ${ROUNDS} interleaved rounds, servers bundled to JS in child processes${ONLY.length < SECTIONS.length ? `; only ${ONLY.join(', ')}` : ''}`,
+    `albany bench:legacy — autocannon -c ${CONNECTIONS} -d ${DURATION}, keep-alive, ${ROUNDS} interleaved ` +
+      `rounds, servers bundled to JS in child ` +
+      `processes${ONLY.length < SECTIONS.length ? `; only ${ONLY.join(', ')}` : ''}`,
   );
   say(machineLine(machine));
   say();
@@ -490,10 +494,12 @@ async function main(): Promise<void> {
     const mixedInline = await healthUnderLoad(bundle!, env, 'mixed-inline');
     say(`async /health while 5 ms routes saturate (20 connections on /work, 1 on /health)`);
     say(
-      `  legacy pool: /health p50 ${f(mixedPool.p50, 2)} ms, p99 ${f(mixedPool.p99, 2)} ms   (target p99 ≤ 5 ms; /work ${f(mixedPool.work)} req/s)`,
+      `  legacy pool: /health p50 ${f(mixedPool.p50, 2)} ms, p99 ${f(mixedPool.p99, 2)} ms   (target p99 ≤ 5 ` +
+        `ms; /work ${f(mixedPool.work)} req/s)`,
     );
     say(
-      `  inline:      /health p50 ${f(mixedInline.p50, 2)} ms, p99 ${f(mixedInline.p99, 2)} ms   (/work ${f(mixedInline.work)} req/s)`,
+      `  inline:      /health p50 ${f(mixedInline.p50, 2)} ms, p99 ${f(mixedInline.p99, 2)} ms   (/work ` +
+        `${f(mixedInline.work)} req/s)`,
     );
     say();
     scenarios.push(
@@ -520,7 +526,8 @@ async function main(): Promise<void> {
     const growth = (flood.after - flood.before) / 2 ** 20;
     say(`10k requests refused by a full queue (maxThreads 1, maxQueue 1): ${flood.rejected} × 503`);
     say(
-      `  RSS ${f(flood.before / 2 ** 20, 1)} MB → ${f(flood.after / 2 ** 20, 1)} MB, growth ${f(growth, 1)} MB   (target ≤ 20 MB)`,
+      `  RSS ${f(flood.before / 2 ** 20, 1)} MB → ${f(flood.after / 2 ** 20, 1)} MB, growth ${f(growth, 1)} ` +
+        `MB   (target ≤ 20 MB)`,
     );
     say();
     scenarios.push({ name: 'full-queue flood', extra: { rejected: flood.rejected, rssGrowthMb: growth } });
@@ -585,7 +592,9 @@ async function main(): Promise<void> {
       const errors = figures.reduce((a, x) => a + x.errors, 0);
       if (errors > 0) console.log(`  (mixed ${label}: ${errors} non-200)`);
       scenarios.push({
-        name: `mixed ${100 - MIXED_SLOW_SHARE * 100} % ${MIXED_FAST_MS} ms / ${MIXED_SLOW_SHARE * 100} % ${MIXED_SLOW_MS} ms, ${label}`,
+        name:
+          `mixed ${100 - MIXED_SLOW_SHARE * 100} % ${MIXED_FAST_MS} ms / ${MIXED_SLOW_SHARE * 100} % ` +
+          `${MIXED_SLOW_MS} ms, ${label}`,
         rps: m('rps'),
         p99: m('p99'),
         extra: {
@@ -598,10 +607,13 @@ async function main(): Promise<void> {
       // No target for this one (the issue sets p99 beside the ideal, as information): no ratio entry.
     }
     say(
-      `mixed blocking workload: ${100 - MIXED_SLOW_SHARE * 100} % ${MIXED_FAST_MS} ms, ${MIXED_SLOW_SHARE * 100} % ${MIXED_SLOW_MS} ms, ${THREADS} threads, ${MIXED_CONNECTIONS} connections (closed loop)`,
+      `mixed blocking workload: ${100 - MIXED_SLOW_SHARE * 100} % ${MIXED_FAST_MS} ms, ` +
+        `${MIXED_SLOW_SHARE * 100} % ${MIXED_SLOW_MS} ms, ${THREADS} threads, ${MIXED_CONNECTIONS} connections ` +
+        `(closed loop)`,
     );
     say(
-      `  ideal: a work-conserving FIFO queue of ${THREADS} servers simulated over the same arrivals and service times (no hand-off cost)`,
+      `  ideal: a work-conserving FIFO queue of ${THREADS} servers simulated over the same arrivals and ` +
+        `service times (no hand-off cost)`,
     );
     say(textTable(['pool', 'req/s', 'p99 ms', 'ideal p99', 'p99 ÷ ideal', 'p99 of 1 ms', 'ideal p99 of 1 ms'], rows));
     say();
@@ -610,7 +622,9 @@ async function main(): Promise<void> {
   const path = writeResult({
     name: ONLY.length < SECTIONS.length ? `legacy-${ONLY.join('-')}` : 'legacy',
     title: 'Legacy adapter: worker-thread pool vs async and naive piscina',
-    command: `BENCH_DURATION=${DURATION} BENCH_ROUNDS=${ROUNDS} npm run bench:legacy${ONLY.length < SECTIONS.length ? ` -- --only ${ONLY.join(',')}` : ''}`,
+    command:
+      `BENCH_DURATION=${DURATION} BENCH_ROUNDS=${ROUNDS} npm run ` +
+      `bench:legacy${ONLY.length < SECTIONS.length ? ` -- --only ${ONLY.join(',')}` : ''}`,
     machine,
     params: { connections: CONNECTIONS, duration: DURATION, rounds: ROUNDS, threads: THREADS },
     scenarios,

@@ -48,14 +48,16 @@ export function renderChart(groups: ChartGroup[], subtitle: string): string {
       if (s.rps !== undefined) {
         const w = Math.max(1, (s.rps / maxRps) * barW);
         out.push(
-          `<rect x="${xRps}" y="${top}" width="${w.toFixed(1)}" height="${rowH - 6}" fill="${color}"><title>${esc(s.name)}: ${num(s.rps)} req/s</title></rect>`,
+          `<rect x="${xRps}" y="${top}" width="${w.toFixed(1)}" height="${rowH - 6}" ` +
+            `fill="${color}"><title>${esc(s.name)}: ${num(s.rps)} req/s</title></rect>`,
         );
         out.push(`<text x="${(xRps + w + 4).toFixed(1)}" y="${top + 12}" class="value">${num(s.rps)}</text>`);
       }
       if (s.p99 !== undefined) {
         const w = Math.max(1, (s.p99 / maxP99) * barW);
         out.push(
-          `<rect x="${xP99}" y="${top}" width="${w.toFixed(1)}" height="${rowH - 6}" fill="${color}" fill-opacity="0.7"><title>${esc(s.name)}: p99 ${num(s.p99)} ms</title></rect>`,
+          `<rect x="${xP99}" y="${top}" width="${w.toFixed(1)}" height="${rowH - 6}" fill="${color}" ` +
+            `fill-opacity="0.7"><title>${esc(s.name)}: p99 ${num(s.p99)} ms</title></rect>`,
         );
         out.push(`<text x="${(xP99 + w + 4).toFixed(1)}" y="${top + 12}" class="value">${num(s.p99)}</text>`);
       }
@@ -68,10 +70,13 @@ export function renderChart(groups: ChartGroup[], subtitle: string): string {
     `<line x1="${xP99}" y1="84" x2="${xP99}" y2="${y - 12}" class="axis"/>`,
   ];
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}" font-family="system-ui, -apple-system, 'Segoe UI', sans-serif">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}" ` +
+      `font-family="system-ui, -apple-system, 'Segoe UI', sans-serif">`,
     '<style>',
-    '.title{font-size:16px;font-weight:600;fill:#222}.sub{font-size:11px;fill:#666}.head{font-size:12px;font-weight:600;fill:#333}',
-    '.group{font-size:13px;font-weight:600;fill:#222}.label{font-size:12px;fill:#333}.value{font-size:11px;fill:#444}.axis{stroke:#999;stroke-width:1}',
+    '.title{font-size:16px;font-weight:600;fill:#222}.sub{font-size:11px;fill:#666}' +
+      '.head{font-size:12px;font-weight:600;fill:#333}',
+    '.group{font-size:13px;font-weight:600;fill:#222}.label{font-size:12px;fill:#333}.value{font-size:11px;fill:#444}' +
+      '.axis{stroke:#999;stroke-width:1}',
     '</style>',
     `<rect width="100%" height="100%" fill="#fff"/>`,
     ...axes,

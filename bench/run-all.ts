@@ -136,12 +136,19 @@ mkdirSync(OUT_DIR, { recursive: true });
 const present = NAMES.filter((n) => existsSync(join(BENCH_DIR, `${n}.ts`)));
 const toRun = reportOnly ? [] : present.filter((n) => !only || only.has(n));
 console.log(
-  `npm run bench — commit ${machine.commit}, ${machine.cores} cores, ${machine.cpu}, Node ${machine.node}, load ${machine.loadAverage.join(' / ')}`,
+  `npm run bench — commit ${machine.commit}, ${machine.cores} cores, ${machine.cpu}, Node ${machine.node}, ` +
+    `load ${machine.loadAverage.join(' / ')}`,
 );
 console.log(
   reportOnly
     ? 'report only: rebuilding from bench/.out'
-    : `running ${toRun.length} of ${NAMES.length} bench scripts: ${toRun.join(', ') || 'none'}${present.length < NAMES.length ? ` (not written yet: ${NAMES.filter((n) => !present.includes(n)).join(', ')})` : ''}`,
+    : `running ${toRun.length} of ${NAMES.length} bench scripts: ` +
+        `${toRun.join(', ') || 'none'}` +
+        `${
+          present.length < NAMES.length
+            ? ` (not written yet: ${NAMES.filter((n) => !present.includes(n)).join(', ')})`
+            : ''
+        }`,
 );
 
 const areas = areaFiles();
@@ -185,7 +192,8 @@ for (const name of NAMES) {
   writeFileSync(join(OUT_DIR, `${name}.stdout.txt`), r.stdout);
   const status = r.timedOut ? 'timeout' : r.exitCode === 0 ? 'ok' : 'failed';
   console.log(
-    `[${step}/${toRun.length}] bench:${name} ${status === 'ok' ? 'done' : status.toUpperCase()} in ${r.seconds.toFixed(1)}s (total ${clock()})`,
+    `[${step}/${toRun.length}] bench:${name} ${status === 'ok' ? 'done' : status.toUpperCase()} in ` +
+      `${r.seconds.toFixed(1)}s (total ${clock()})`,
   );
   const result = status === 'ok' ? readResult(name, startedAt) : undefined;
   const parsedRatios = status === 'ok' && !result ? extractRatios(name, r.stdout) : undefined;
@@ -201,7 +209,8 @@ writeFileSync(
     runs
       .filter((r) => r.result && r.name !== 'instructions')
       .map((r) => ({ title: `${r.name}: ${r.result!.title}`, scenarios: r.result!.scenarios })),
-    `commit ${machine.commit}, ${machine.cores} cores, ${machine.cpu}, Node ${machine.node}, ${machine.date.slice(0, 16).replace('T', ' ')} UTC`,
+    `commit ${machine.commit}, ${machine.cores} cores, ${machine.cpu}, Node ${machine.node}, ` +
+      `${machine.date.slice(0, 16).replace('T', ' ')} UTC`,
   ),
 );
 const report = buildReport({

@@ -157,11 +157,14 @@ async function main(): Promise<void> {
         : `fallback: ${wrk && !wrk.ok ? wrk.reason : 'wrk unavailable'}`;
   console.log(
     useWrk
-      ? `load generator for part (2): wrk -t1 -c${load.connections} -d${load.duration}s --latency (own process; ${why}); part (1): autocannon -c ${load.connections}, a fixed ${amount} requests`
-      : `load generator: autocannon -c ${load.connections} in the bench process (${why}); part (1) a fixed ${amount} requests, part (2) -d ${load.duration}`,
+      ? `load generator for part (2): wrk -t1 -c${load.connections} -d${load.duration}s --latency (own ` +
+          `process; ${why}); part (1): autocannon -c ${load.connections}, a fixed ${amount} requests`
+      : `load generator: autocannon -c ${load.connections} in the bench process (${why}); part (1) a fixed ` +
+          `${amount} requests, part (2) -d ${load.duration}`,
   );
   console.log(
-    `Keep-alive, warm-up ${warmup}s, ${rounds} rounds alternating peer order; the load generator runs on the same cores as the servers.\n`,
+    `Keep-alive, warm-up ${warmup}s, ${rounds} rounds alternating peer order; the load generator runs on the ` +
+      `same cores as the servers.\n`,
   );
 
   // (1) --workers 1 vs --workers 2: the same fixed number of requests against each, in alternating
@@ -201,7 +204,8 @@ async function main(): Promise<void> {
         const serverCpuSeconds = treeCpuSeconds(child.pid) - s0;
         if (figures.errors + figures.non2xx + figures.timeouts > 0)
           console.log(
-            `  (--workers ${workers}: ${figures.errors} errors, ${figures.non2xx} non-2xx, ${figures.timeouts} timeouts)`,
+            `  (--workers ${workers}: ${figures.errors} errors, ${figures.non2xx} non-2xx, ` +
+              `${figures.timeouts} timeouts)`,
           );
         byWorkers.get(workers)!.push({
           workers,
@@ -221,15 +225,18 @@ async function main(): Promise<void> {
   const cores = (cpu: number, wall: number) => (cpu / wall).toFixed(2);
   console.log(`## --workers (node:cluster, round-robin), albany HTTP host: ${fmt(amount)} requests per run\n`);
   console.log(
-    '| round | peer | requests | req/s | p50 ms | p99 ms | errors | **server CPU µs/req** | autocannon CPU µs/req | server cores | autocannon cores |',
+    '| round | peer | requests | req/s | p50 ms | p99 ms | errors | **server CPU µs/req** | autocannon CPU ' +
+      'µs/req | server cores | autocannon cores |',
   );
   console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   const all = [...byWorkers.get(1)!, ...byWorkers.get(2)!].sort((a, b) => a.round - b.round || a.workers - b.workers);
   for (const x of all) {
     const f = x.figures;
     console.log(
-      `| ${x.round} | --workers ${x.workers} | ${fmt(f.requests)} | ${fmt(f.rps)} | ${f.p50.toFixed(2)} | ${f.p99.toFixed(2)} | ${f.errors + f.non2xx + f.timeouts} | ` +
-        `${perReqUs(x).toFixed(1)} | ${genUs(x).toFixed(1)} | ${cores(x.serverCpuSeconds, x.wallSeconds)} | ${cores(x.genCpuSeconds, x.wallSeconds)} |`,
+      `| ${x.round} | --workers ${x.workers} | ${fmt(f.requests)} | ${fmt(f.rps)} | ${f.p50.toFixed(2)} | ` +
+        `${f.p99.toFixed(2)} | ${f.errors + f.non2xx + f.timeouts} | ` +
+        `${perReqUs(x).toFixed(1)} | ${genUs(x).toFixed(1)} | ${cores(x.serverCpuSeconds, x.wallSeconds)} | ` +
+        `${cores(x.genCpuSeconds, x.wallSeconds)} |`,
     );
   }
   const w1s = byWorkers.get(1)!;
@@ -238,17 +245,23 @@ async function main(): Promise<void> {
   const rpsRatios = w1s.map((w1, i) => w2s[i]!.figures.rps / w1.figures.rps);
   const ticks = Math.min(...all.map((x) => x.serverCpuSeconds)) * 100;
   console.log(
-    `\nserver CPU = utime + stime of the cluster primary and every worker (/proc/<pid>/stat, all threads), read before and after the counted requests;`,
+    `\nserver CPU = utime + stime of the cluster primary and every worker (/proc/<pid>/stat, all threads), ` +
+      `read before and after the counted requests;`,
   );
   console.log(
-    `cores = CPU seconds ÷ wall seconds of the run. /proc counts in 10 ms ticks: the smallest run used ${fmt(ticks)} ticks (resolution ${(100 / Math.max(1, ticks)).toFixed(1)} %).`,
+    `cores = CPU seconds ÷ wall seconds of the run. /proc counts in 10 ms ticks: the smallest run used ` +
+      `${fmt(ticks)} ticks (resolution ${(100 / Math.max(1, ticks)).toFixed(1)} %).`,
   );
   console.log(`per-round CPU/req ratios (2 ÷ 1): ${cpuRatios.map((r) => r.toFixed(3)).join(', ')}`);
   console.log(
-    `**server CPU per request, --workers 2 ÷ --workers 1 = ${median(cpuRatios).toFixed(3)}** (median of per-round ratios; target ≤ 1.05)`,
+    `**server CPU per request, --workers 2 ÷ --workers 1 = ${median(cpuRatios).toFixed(3)}** (median of ` +
+      `per-round ratios; target ≤ 1.05)`,
   );
   console.log(
-    `req/s --workers 2 ÷ --workers 1 = ${median(rpsRatios).toFixed(2)} (informational: the load generator shares the 2 cores; autocannon used ${median(w1s.map((x) => x.genCpuSeconds / x.wallSeconds)).toFixed(2)} / ${median(w2s.map((x) => x.genCpuSeconds / x.wallSeconds)).toFixed(2)} cores with 1 / 2 workers)\n`,
+    `req/s --workers 2 ÷ --workers 1 = ${median(rpsRatios).toFixed(2)} (informational: the load generator ` +
+      `shares the 2 cores; autocannon used ` +
+      `${median(w1s.map((x) => x.genCpuSeconds / x.wallSeconds)).toFixed(2)} / ` +
+      `${median(w2s.map((x) => x.genCpuSeconds / x.wallSeconds)).toFixed(2)} cores with 1 / 2 workers)\n`,
   );
 
   // (2) nginx → FastCGI vs nginx → HTTP

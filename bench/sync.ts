@@ -67,7 +67,8 @@ const us = (ms: number): string => (ms * 1000).toFixed(1);
 const ratios: Record<string, { mean: number[]; p50: number[] }> = {};
 
 console.log(
-  `commit ${commitId()}, node ${process.version}, ${cpus().length} CPUs, ${ROUNDS} rounds × ${TIME_MS} ms per task, spinMicros ${SPIN_MICROS}\n`,
+  `commit ${commitId()}, node ${process.version}, ${cpus().length} CPUs, ${ROUNDS} rounds × ${TIME_MS} ms ` +
+    `per task, spinMicros ${SPIN_MICROS}\n`,
 );
 for (let round = 1; round <= ROUNDS; round++) {
   const bench = new Bench({ time: TIME_MS, warmup: true });
@@ -83,7 +84,8 @@ for (let round = 1; round <= ROUNDS; round++) {
   };
   console.log(`round ${round}`);
   console.log(
-    '| payload | albany mean / p50 (µs) | synckit mean / p50 (µs) | direct await mean (µs) | albany ÷ synckit (mean / p50) |',
+    '| payload | albany mean / p50 (µs) | synckit mean / p50 (µs) | direct await mean (µs) | albany ÷ ' +
+      'synckit (mean / p50) |',
   );
   console.log('|---|---|---|---|---|');
   for (const size of Object.keys(payloads)) {
@@ -93,7 +95,8 @@ for (let round = 1; round <= ROUNDS; round++) {
     (ratios[size] ??= { mean: [], p50: [] }).mean.push(a.mean / s.mean);
     ratios[size].p50.push(a.p50 / s.p50);
     console.log(
-      `| ${size} | ${us(a.mean)} / ${us(a.p50)} | ${us(s.mean)} / ${us(s.p50)} | ${us(d.mean)} | ${(a.mean / s.mean).toFixed(2)} / ${(a.p50 / s.p50).toFixed(2)} |`,
+      `| ${size} | ${us(a.mean)} / ${us(a.p50)} | ${us(s.mean)} / ${us(s.p50)} | ${us(d.mean)} | ` +
+        `${(a.mean / s.mean).toFixed(2)} / ${(a.p50 / s.p50).toFixed(2)} |`,
     );
   }
   console.log();
@@ -138,7 +141,8 @@ if (process.env['ISOLATED'] !== '0') {
   }
   console.log('\n1 MB, one library per process (median per-call time of each process, 200 batches of 5):');
   console.log(
-    `  albany ${a.map(us).join(', ')} µs; synckit ${s.map(us).join(', ')} µs; albany ÷ synckit (medians) ${(median(a) / median(s)).toFixed(2)}`,
+    `  albany ${a.map(us).join(', ')} µs; synckit ${s.map(us).join(', ')} µs; albany ÷ synckit (medians) ` +
+      `${(median(a) / median(s)).toFixed(2)}`,
   );
 }
 
@@ -190,9 +194,11 @@ await serviceRun(1); // warm-up (tsx transform cache, JIT)
 const one = await serviceRun(1);
 const two = await serviceRun(2);
 console.log(
-  `\nprovided service (runSync('bench.echo') from workers, run on the main loop), ${CALLS} calls per worker, start-up included:`,
+  `\nprovided service (runSync('bench.echo') from workers, run on the main loop), ${CALLS} calls per worker, ` +
+    `start-up included:`,
 );
 console.log(
-  `  1 worker: ${Math.round(one)} calls/s; 2 workers concurrently: ${Math.round(two)} calls/s (${(two / one).toFixed(2)} × 1 worker)`,
+  `  1 worker: ${Math.round(one)} calls/s; 2 workers concurrently: ${Math.round(two)} calls/s ` +
+    `(${(two / one).toFixed(2)} × 1 worker)`,
 );
 await closeReactor();

@@ -262,7 +262,10 @@ class LegacyExchange implements TicketListener {
   }
 }
 
-/** The gateway's start message for a worker's head; its reason phrase (a WSGI status line's own) as the `reason` extension. */
+/**
+ * The gateway's start message for a worker's head; its reason phrase (a WSGI status line's own) as the `reason`
+ * extension.
+ */
 function startMessage(head: { status: number; headers: Headers; reason?: string }): HttpResponseStartMessage {
   return head.reason === undefined
     ? { type: 'http.response.start', status: head.status, headers: head.headers }

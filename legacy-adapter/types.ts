@@ -30,7 +30,9 @@ export interface WsgiErrors {
 export interface WsgiEnviron {
   /** Upper-case method. */
   REQUEST_METHOD: string;
-  /** Where the app is mounted (`scope.rootPath`: `--root-path`, mount() prefixes, FastCGI SCRIPT_NAME); "" at the top. */
+  /**
+   * Where the app is mounted (`scope.rootPath`: `--root-path`, mount() prefixes, FastCGI SCRIPT_NAME); "" at the top.
+   */
   SCRIPT_NAME: string;
   /** The percent-decoded path below SCRIPT_NAME (`scope.path`). */
   PATH_INFO: string;

@@ -102,7 +102,9 @@ export const FLAGS: readonly FlagSpec[] = [
     name: 'legacy',
     type: 'string',
     value: 'MODULE[:EXPORT]',
-    help: 'serve a blocking (WSGI, plain or node-style) handler through the worker pool; loaded once at start, exit 2 if it cannot be',
+    help:
+      'serve a blocking (WSGI, plain or node-style) handler through the worker pool; loaded once at start, ' +
+      'exit 2 if it cannot be',
     group: 'app',
   },
   {
@@ -110,7 +112,9 @@ export const FLAGS: readonly FlagSpec[] = [
     type: 'string',
     value: '[NAME=]MODULE',
     multiple: true,
-    help: 'main-thread module whose exported functions are runSync services NAME.export (NAME: file name); startup()/shutdown() run with the server; repeatable',
+    help:
+      'main-thread module whose exported functions are runSync services NAME.export (NAME: file name); ' +
+      'startup()/shutdown() run with the server; repeatable',
     group: 'app',
   },
   {
@@ -137,7 +141,9 @@ export const FLAGS: readonly FlagSpec[] = [
     name: 'env-file',
     type: 'string',
     value: 'PATH',
-    help: 'load KEY=VALUE lines into the environment before the app (variables already set win, as with node --env-file)',
+    help:
+      'load KEY=VALUE lines into the environment before the app (variables already set win, as with node ' +
+      '--env-file)',
     group: 'app',
   },
   {
@@ -172,7 +178,9 @@ export const FLAGS: readonly FlagSpec[] = [
     name: 'request-timeout',
     type: 'string',
     value: 'MS',
-    help: `time allowed for the whole exchange, the app's response included: 504, or the connection closed if the response started (default ${SERVER_DEFAULTS.requestTimeoutMs}; 0 = none)`,
+    help:
+      `time allowed for the whole exchange, the app's response included: 504, or the connection closed if the ` +
+      `response started (default ${SERVER_DEFAULTS.requestTimeoutMs}; 0 = none)`,
     group: 'limits',
   },
   {
@@ -213,7 +221,9 @@ export const FLAGS: readonly FlagSpec[] = [
   {
     name: 'reload',
     type: 'boolean',
-    help: "development: restart gracefully when a file under the app's folder changes (node_modules and dot-folders ignored); not with --workers",
+    help:
+      "development: restart gracefully when a file under the app's folder changes (node_modules and " +
+      'dot-folders ignored); not with --workers',
     group: 'app',
   },
   {
@@ -235,7 +245,10 @@ export const FLAGS: readonly FlagSpec[] = [
     name: 'metrics',
     type: 'string',
     value: 'PORT',
-    help: 'serve Prometheus text at /metrics on this port: HTTP requests by method/status, in flight, durations, event-loop lag and utilization, pool figures; with --workers or --reload the primary serves the sum over every worker',
+    help:
+      'serve Prometheus text at /metrics on this port: HTTP requests by method/status, in flight, durations, ' +
+      'event-loop lag and utilization, pool figures; with --workers or --reload the primary serves the sum ' +
+      'over every worker',
     group: 'scale',
   },
   {
@@ -264,28 +277,36 @@ export const FLAGS: readonly FlagSpec[] = [
     name: 'suggest',
     type: 'string',
     value: 'URL',
-    help: "with `albany config`: read a running server's --metrics (PORT, HOST:PORT or URL) and print maxThreads/maxQueue advice per pool, with the figures and the rule",
+    help:
+      "with `albany config`: read a running server's --metrics (PORT, HOST:PORT or URL) and print " +
+      'maxThreads/maxQueue advice per pool, with the figures and the rule',
     group: 'general',
   },
   {
     name: 'suggest-window',
     type: 'string',
     value: 'S',
-    help: "with --suggest: advise from the figures of the next S seconds (two scrapes) instead of the pools' whole life (default 0)",
+    help:
+      "with --suggest: advise from the figures of the next S seconds (two scrapes) instead of the pools' whole " +
+      'life (default 0)',
     group: 'general',
   },
   {
     name: 'advice-interval',
     type: 'string',
     value: 'S',
-    help: `log that advice every S seconds for each pool that was busy (default 60; 0 = off; env ALBANY_ADVICE_INTERVAL)`,
+    help:
+      `log that advice every S seconds for each pool that was busy (default 60; 0 = off; env ` +
+      `ALBANY_ADVICE_INTERVAL)`,
     group: 'general',
   },
   {
     name: 'block-threshold',
     type: 'string',
     value: 'MS',
-    help: `log the request and stack that keep the event loop from turning for MS ms (default ${SERVER_DEFAULTS.blockThresholdMs}; 0 = off)`,
+    help:
+      `log the request and stack that keep the event loop from turning for MS ms (default ` +
+      `${SERVER_DEFAULTS.blockThresholdMs}; 0 = off)`,
     group: 'general',
   },
   {
@@ -298,7 +319,9 @@ export const FLAGS: readonly FlagSpec[] = [
   {
     name: 'access-log',
     type: 'boolean',
-    help: 'one line per request on stdout: client, request line, status, bytes, duration, request id (default on, off at --log-level warn and above)',
+    help:
+      'one line per request on stdout: client, request line, status, bytes, duration, request id (default on, ' +
+      'off at --log-level warn and above)',
     group: 'general',
   },
   { name: 'no-access-log', type: 'boolean', help: 'no access log', group: 'general' },
@@ -327,7 +350,8 @@ export function helpText(): string {
   const lines = [
     'Usage:',
     '  albany serve MODULE[:EXPORT] [flags]    serve a gateway, node (req,res) or fetch app',
-    '  albany serve --legacy MODULE[:EXPORT] [flags]\n                                          serve a blocking handler through the worker pool',
+    '  albany serve --legacy MODULE[:EXPORT] [flags]\n                                          serve a ' +
+      'blocking handler through the worker pool',
     '  albany config --print [flags]           show the merged pool config and its sources',
     "  albany config --suggest PORT|URL        advise maxThreads/maxQueue from a running server's --metrics",
     '',

@@ -169,7 +169,8 @@ export function parseCli(
   if (config.maxRequests !== undefined && values.workers === undefined) {
     // Recycling means a fresh process takes over the socket; one process alone would drop requests.
     usage(
-      '--max-requests needs --workers N (also --workers 1): a worker is replaced by a fresh one while the others, or its successor, keep serving',
+      '--max-requests needs --workers N (also --workers 1): a worker is replaced by a fresh one while the ' +
+        'others, or its successor, keep serving',
     );
   }
   if (config.fastcgi !== undefined) {
@@ -180,7 +181,8 @@ export function parseCli(
     );
     if (httpOnly.length > 0)
       usage(
-        `${httpOnly.map((n) => `--${n}`).join(', ')} ${httpOnly.length === 1 ? 'acts' : 'act'} on the HTTP server only, not with --fastcgi (nginx in front keeps the access log and limits)`,
+        `${httpOnly.map((n) => `--${n}`).join(', ')} ${httpOnly.length === 1 ? 'acts' : 'act'} on the HTTP ` +
+          `server only, not with --fastcgi (nginx in front keeps the access log and limits)`,
       );
     server.accessLog = false;
   }
@@ -223,7 +225,8 @@ function reloadFlags(values: Record<string, unknown>, config: CliConfig, cwd: st
   }
   if (config.workers > 1)
     usage(
-      '--reload cannot be combined with --workers: it restarts one development process (use SIGHUP for a rolling restart of workers)',
+      '--reload cannot be combined with --workers: it restarts one development process (use SIGHUP for a ' +
+        'rolling restart of workers)',
     );
   if (dirs.length > 0) {
     return dirs.map((dir) => {

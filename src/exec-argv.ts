@@ -24,7 +24,10 @@ const ENTRY_FLAGS: ReadonlyMap<string, boolean> = new Map([
 const WORKER_FLAGS =
   /^(?:--import|--require|-r|--loader|--experimental-loader|--conditions|-C|--experimental-[\w-]+|--no-experimental-[\w-]+|--enable-source-maps|--no-warnings|--disable-warning|--trace-warnings|--trace-uncaught|--unhandled-rejections|--no-deprecation|--trace-deprecation|--throw-deprecation|--pending-deprecation|--preserve-symlinks|--frozen-intrinsics|--no-addons|--no-global-search-paths)$/;
 
-/** One flag with the values that follow it as separate tokens (execArgv holds no script path, so a token without a dash is always a value). */
+/**
+ * One flag with the values that follow it as separate tokens (execArgv holds no script path, so a token without a dash
+ * is always a value).
+ */
 interface FlagGroup {
   name: string;
   tokens: string[];

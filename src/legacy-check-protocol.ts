@@ -12,5 +12,8 @@ export interface LegacyCheckRequest {
 /** An error as it crossed the thread boundary: enough to name the file, line and problem. */
 export type CheckError = ErrorInfo;
 
-/** The worker's answer: the handler loaded (with the style it will run in, and the app's own listen() call when that is the handler), or why it did not. */
+/**
+ * The worker's answer: the handler loaded (with the style it will run in, and the app's own listen() call when that is
+ * the handler), or why it did not.
+ */
 export type LegacyCheckResult = { ok: true; style: HandlerStyle; listen?: string } | { ok: false; error: CheckError };

@@ -49,7 +49,12 @@ function runCheck(request: LegacyCheckRequest): Promise<LegacyCheckResult> {
   const entry = workerFile('legacy-check');
   // Node 20 does not carry the parent's tsx hooks into a worker: a `.ts` entry registers them first.
   const tsx = isTypeScriptPath(entry.pathname) ? import.meta.resolve('tsx/esm/api') : undefined;
-  const source = `${tsx === undefined ? 'Promise.resolve()' : `import(${JSON.stringify(tsx)}).then((api) => { api.register(); globalThis[Symbol.for(${JSON.stringify(TSX_FLAG.description)})] = true; })`}
+  const source = `${
+    tsx === undefined
+      ? 'Promise.resolve()'
+      : `import(${JSON.stringify(tsx)}).then((api) => { api.register(); ` +
+        `globalThis[Symbol.for(${JSON.stringify(TSX_FLAG.description)})] = true; })`
+  }
   .then(() => import(${JSON.stringify(entry.href)}));`;
   const worker = new Worker(source, { eval: true, workerData: request, execArgv: workerExecArgv() });
   return new Promise<LegacyCheckResult>((resolve, reject) => {
@@ -68,7 +73,8 @@ function runCheck(request: LegacyCheckRequest): Promise<LegacyCheckResult> {
       if (!settled)
         reject(
           loadError(
-            `legacy module ${fileURLToPath(request.moduleUrl)} did not finish loading (the check thread exited with code ${code}; a top-level await that never settles?)`,
+            `legacy module ${fileURLToPath(request.moduleUrl)} did not finish loading (the check thread ` +
+              `exited with code ${code}; a top-level await that never settles?)`,
           ),
         );
     });

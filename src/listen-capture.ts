@@ -22,7 +22,9 @@ export interface CapturedListen {
   setAddress(address: net.AddressInfo | string): void;
 }
 
-/** How long albany waits after the import for a `listen()` made later (after an await) when the module exports nothing. */
+/**
+ * How long albany waits after the import for a `listen()` made later (after an await) when the module exports nothing.
+ */
 export const LISTEN_GRACE_MS = 2000;
 
 interface Session {

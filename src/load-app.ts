@@ -108,7 +108,8 @@ export async function loadApp(
   if (exportNamed || !isNoExport(value)) {
     if (captured !== undefined)
       warn(
-        `serving export "${target.exportName}" of ${target.file}; the app's own ${captured.call} was not bound (an export wins)`,
+        `serving export "${target.exportName}" of ${target.file}; the app's own ${captured.call} was not ` +
+          `bound (an export wins)`,
       );
     return { value: exportOf(target, mod), listen: undefined };
   }
@@ -118,7 +119,10 @@ export async function loadApp(
   );
   throw new AlbanyError(
     ErrorCodes.ERR_ALBANY_APP_LOAD,
-    `module ${target.file} has no export "${target.exportName}"${names.length ? ` (it exports: ${names.join(', ')})` : ''} and did not call app.listen()/server.listen() while loading: export the app (export default app) or let it call app.listen(port)`,
+    `module ${target.file} has no export ` +
+      `"${target.exportName}"${names.length ? ` (it exports: ${names.join(', ')})` : ''} and did not call ` +
+      `app.listen()/server.listen() while loading: export the app (export default app) or let it call ` +
+      `app.listen(port)`,
   );
 }
 
@@ -128,7 +132,8 @@ function exportOf(target: AppTarget, mod: Record<string, unknown>): unknown {
     const names = Object.keys(mod).filter((k) => k !== '__esModule');
     throw new AlbanyError(
       ErrorCodes.ERR_ALBANY_APP_LOAD,
-      `module ${target.file} has no export "${target.exportName}"${names.length ? ` (it exports: ${names.join(', ')})` : ''}`,
+      `module ${target.file} has no export ` +
+        `"${target.exportName}"${names.length ? ` (it exports: ${names.join(', ')})` : ''}`,
     );
   }
   return mod[target.exportName];

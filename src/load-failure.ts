@@ -44,13 +44,19 @@ async function describe(label: string, file: string, moduleUrl: string, error: E
   const problem = cause ?? error;
   if (problem.name === 'SyntaxError' || /\bTransform failed\b/.test(problem.message)) {
     const line = await syntaxErrorLine(file, moduleUrl, problem);
-    return `${label} ${file}${line === undefined ? '' : `:${line}`} has a syntax error: ${syntaxMessage(problem.message)}`;
+    return (
+      `${label} ${file}${line === undefined ? '' : `:${line}`} has a syntax error: ` +
+      `${syntaxMessage(problem.message)}`
+    );
   }
   if (problem.code === 'ERR_MODULE_NOT_FOUND' || problem.code === 'MODULE_NOT_FOUND') {
     return `${label} ${file} could not be loaded: ${problem.message.replaceAll(moduleUrl, file)}`;
   }
   const line = frameLine(problem.stack, file, moduleUrl);
-  return `${label} ${file}${line === undefined ? '' : `:${line}`} threw while loading: ${problem.name}: ${problem.message}`;
+  return (
+    `${label} ${file}${line === undefined ? '' : `:${line}`} threw while loading: ${problem.name}: ` +
+    `${problem.message}`
+  );
 }
 
 /** esbuild (through tsx) reports "Transform failed with 1 error:\nFILE:L:C: ERROR: what": keep the what. */

@@ -45,7 +45,8 @@ export function parseProvideSpec(spec: string, cwd: string): ProvideSpec {
   if (exportName !== undefined) {
     throw new AlbanyError(
       ErrorCodes.ERR_ALBANY_USAGE,
-      `--provide takes [NAME=]MODULE, not MODULE:EXPORT (every exported function of the module is provided), got ${JSON.stringify(spec)}`,
+      `--provide takes [NAME=]MODULE, not MODULE:EXPORT (every exported function of the module is provided), ` +
+        `got ${JSON.stringify(spec)}`,
     );
   }
   return { file, prefix: named ? spec.slice(0, eq) : basename(file, extname(file)) };
@@ -105,7 +106,8 @@ export async function startProvided(specs: readonly ProvideSpec[], logger: Logge
         if (previous !== undefined) {
           throw new AlbanyError(
             ErrorCodes.ERR_ALBANY_APP_LOAD,
-            `--provide ${spec.file}: the service "${name}" is already provided by ${previous}; give this module another name with --provide NAME=MODULE`,
+            `--provide ${spec.file}: the service "${name}" is already provided by ${previous}; give this ` +
+              `module another name with --provide NAME=MODULE`,
           );
         }
         owner.set(name, spec.file);
@@ -115,7 +117,8 @@ export async function startProvided(specs: readonly ProvideSpec[], logger: Logge
       if (entry.withdraw.length === 0 && startup === undefined && entry.shutdown === undefined) {
         throw new AlbanyError(
           ErrorCodes.ERR_ALBANY_APP_LOAD,
-          `--provide ${spec.file} exports no functions to provide (exports: ${Object.keys(mod).join(', ') || 'none'}); a default export is not a service`,
+          `--provide ${spec.file} exports no functions to provide (exports: ` +
+            `${Object.keys(mod).join(', ') || 'none'}); a default export is not a service`,
         );
       }
       started.push(entry);

@@ -47,7 +47,8 @@ async function buildApp(
     if (config.factory)
       throw new AlbanyError(
         ErrorCodes.ERR_ALBANY_APP_LOAD,
-        `--factory: ${target.file} has no export "${target.exportName}" to call (it called ${loaded.listen.call} itself); drop --factory or export the factory`,
+        `--factory: ${target.file} has no export "${target.exportName}" to call (it called ` +
+          `${loaded.listen.call} itself); drop --factory or export the factory`,
       );
     // The captured listener is a node (req, res) handler whatever --interface says.
     return { app: fromNodeHandler(loaded.listen.handler as NodeHandler), close: async () => {}, listen: loaded.listen };
@@ -57,7 +58,8 @@ async function buildApp(
     if (typeof value !== 'function') {
       throw new AlbanyError(
         ErrorCodes.ERR_ALBANY_APP_LOAD,
-        `--factory: export "${target.exportName}" of ${target.file} is a ${value === null ? 'null' : typeof value}, not a function that builds the app`,
+        `--factory: export "${target.exportName}" of ${target.file} is a ` +
+          `${value === null ? 'null' : typeof value}, not a function that builds the app`,
       );
     }
     // Called once per process, before the server starts (and so before lifespan startup).
@@ -149,7 +151,9 @@ async function startPoolAdvice(config: CliConfig, logger: Logger): Promise<() =>
   return startAdviceLog(config.adviceIntervalS * 1000, exposition, (line) => logger.info(line), options);
 }
 
-/** What `server.address()` of the app's captured server answers once albany listens: host and port, or the socket path. */
+/**
+ * What `server.address()` of the app's captured server answers once albany listens: host and port, or the socket path.
+ */
 function realAddress(url: string): { address: string; family: string; port: number } | string {
   const parsed = new URL(url);
   if (parsed.protocol.endsWith('+unix:')) return decodeURIComponent(url.slice(parsed.protocol.length + 2));

@@ -33,7 +33,9 @@ interface Connection {
   readonly fns: Array<{ readonly module: string; readonly exportName: string }>;
 }
 
-/** One call in flight. It is also `this` of the export, typed there as ReactorCallContext: only `signal` is promised. */
+/**
+ * One call in flight. It is also `this` of the export, typed there as ReactorCallContext: only `signal` is promised.
+ */
 class Call implements ReactorCallContext {
   cancelled = false;
   #controller: AbortController | undefined;

@@ -7,7 +7,10 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OUT_DIR } from './result.js';
 
-/** How every bench bundle is built: plain ESM for node 20; dependencies stay in node_modules, loaded exactly as the peers load them. */
+/**
+ * How every bench bundle is built: plain ESM for node 20; dependencies stay in node_modules, loaded exactly as the
+ * peers load them.
+ */
 const BUNDLE = {
   bundle: true,
   packages: 'external',

@@ -243,7 +243,8 @@ export function startUnderCallgrind(
       child.kill('SIGKILL');
       reject(
         new Error(
-          `${entry} ${args.join(' ')}: no port line within ${options.timeoutMs ?? 180_000} ms under valgrind\n${stderr}`,
+          `${entry} ${args.join(' ')}: no port line within ${options.timeoutMs ?? 180_000} ms under ` +
+            `valgrind\n${stderr}`,
         ),
       );
     }, options.timeoutMs ?? 180_000);
@@ -281,7 +282,8 @@ export function startUnderCallgrind(
       clearTimeout(timer);
       reject(
         new Error(
-          `${entry} ${args.join(' ')} exited under valgrind (code ${code}, signal ${signal}) before printing its port\n${stderr}`,
+          `${entry} ${args.join(' ')} exited under valgrind (code ${code}, signal ${signal}) before printing ` +
+            `its port\n${stderr}`,
         ),
       );
     });

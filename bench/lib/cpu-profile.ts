@@ -171,11 +171,13 @@ export function summariseProfile(
   const ms = (us: number) => (us / 1000).toFixed(0);
   const lines: string[] = [];
   lines.push(
-    `profile: ${ms(totalUs)} ms sampled${options.from ? ` from the first ${options.from}` : ''}, ${ms(busyUs)} ms busy (percentages are of busy time)`,
+    `profile: ${ms(totalUs)} ms sampled${options.from ? ` from the first ${options.from}` : ''}, ` +
+      `${ms(busyUs)} ms busy (percentages are of busy time)`,
   );
   if (options.requests)
     lines.push(
-      `CPU per request: ${(busyUs / options.requests).toFixed(1)} µs busy over ${options.requests.toLocaleString('en-US')} requests`,
+      `CPU per request: ${(busyUs / options.requests).toFixed(1)} µs busy over ` +
+        `${options.requests.toLocaleString('en-US')} requests`,
     );
   lines.push('', 'by category (self time):');
   for (const [cat, us] of [...byCategory].sort((a, b) => b[1] - a[1]))

@@ -46,7 +46,9 @@ export class KeepAliveDriver {
     );
   }
 
-  /** Sends exactly `amount` requests over the connections, one in flight per connection; resolves when all are answered. */
+  /**
+   * Sends exactly `amount` requests over the connections, one in flight per connection; resolves when all are answered.
+   */
   async run(amount: number): Promise<DriveCounts> {
     await this.ensureOpen();
     return this.drive(amount);

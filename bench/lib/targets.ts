@@ -54,7 +54,10 @@ function parse(text: string): Target[] {
   return rows;
 }
 
-/** The targets, from `../shared/TARGETS.md` or `../../shared/TARGETS.md` (or $BENCH_TARGETS) when present, else the embedded copy. */
+/**
+ * The targets, from `../shared/TARGETS.md` or `../../shared/TARGETS.md` (or $BENCH_TARGETS) when present, else the
+ * embedded copy.
+ */
 export function loadTargets(repoRoot: string): { targets: Target[]; source: string } {
   // ../shared beside a checkout in /work/main, ../../shared beside a worktree in /work/wt/<name>.
   const candidates = [

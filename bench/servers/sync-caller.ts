@@ -14,7 +14,8 @@ const warmup = Number(process.env.SYNC_WARMUP ?? 200);
 const fixtures = process.env.SYNC_FIXTURES;
 if ((lib !== 'albany' && lib !== 'synckit') || !Number.isInteger(bytes) || bytes < 0 || !fixtures) {
   process.stderr.write(
-    `sync-caller: SYNC_LIB must be albany or synckit (got ${String(lib)}), SYNC_BYTES a byte count (got ${String(process.env.SYNC_BYTES)}), SYNC_FIXTURES the fixtures folder URL\n`,
+    `sync-caller: SYNC_LIB must be albany or synckit (got ${String(lib)}), SYNC_BYTES a byte count (got ` +
+      `${String(process.env.SYNC_BYTES)}), SYNC_FIXTURES the fixtures folder URL\n`,
   );
   process.exit(2);
 }

@@ -9,7 +9,8 @@ const db = new Database(process.env.ALBANY_DEMO_DB ?? ':memory:');
 db.pragma('journal_mode = WAL');
 db.pragma('busy_timeout = 2000');
 db.exec(
-  "create table if not exists notes (id integer primary key, text text not null, created_at text not null default (datetime('now')))",
+  'create table if not exists notes (id integer primary key, text text not null, created_at text not null ' +
+    "default (datetime('now')))",
 );
 const insert = db.prepare('insert into notes (text) values (?)');
 const list = db.prepare('select id, text, created_at as createdAt from notes order by id');

@@ -8,6 +8,7 @@ export default function app(
   const body = environ['wsgi.input'].read();
   startResponse('200 OK', [['content-type', 'text/plain; charset=utf-8']]);
   return [
-    `hello from a worker: ${environ.REQUEST_METHOD} ${environ.SCRIPT_NAME}${environ.PATH_INFO} (${body.length} body bytes)\n`,
+    `hello from a worker: ${environ.REQUEST_METHOD} ${environ.SCRIPT_NAME}${environ.PATH_INFO} ` +
+      `(${body.length} body bytes)\n`,
   ];
 }

@@ -61,11 +61,13 @@ export async function loadHandler(
     );
     const listenHint =
       exportName === undefined && isNoExport(fn)
-        ? ' and did not call app.listen()/server.listen() while loading: export the handler (export default app) or let it call app.listen(port)'
+        ? ' and did not call app.listen()/server.listen() while loading: ' +
+          'export the handler (export default app) or let it call app.listen(port)'
         : '';
     throw albanyError(
       'ERR_ALBANY_APP_LOAD',
-      `legacy module ${moduleUrl} has no function export "${name}" (exports: ${exported.join(', ') || 'none'})${listenHint}`,
+      `legacy module ${moduleUrl} has no function export "${name}" (exports: ` +
+        `${exported.join(', ') || 'none'})${listenHint}`,
     );
   }
   const loaded: LoadedHandler = {
@@ -76,7 +78,10 @@ export async function loadHandler(
   return loaded;
 }
 
-/** Like {@link loadHandler}, without the import: the handler if this worker loaded it already (no await on the hot path). */
+/**
+ * Like {@link loadHandler}, without the import: the handler if this worker loaded it already (no await on the hot
+ * path).
+ */
 export function cachedHandler(
   moduleUrl: string,
   exportName: string | undefined,
@@ -129,7 +134,8 @@ function detectStyle(fn: LoadedHandler['fn'], name: string, declared: unknown, m
   if (/^(req|request)$/i.test(first) || /^(res|response|reply)$/i.test(second)) return 'node';
   throw albanyError(
     'ERR_ALBANY_APP_LOAD',
-    `cannot tell whether export "${name}" of ${moduleUrl} is WSGI (environ, startResponse) or Node (req, res): pass legacy(url, { style: 'wsgi' | 'node' }) or export const style`,
+    `cannot tell whether export "${name}" of ${moduleUrl} is WSGI (environ, startResponse) or Node (req, res): ` +
+      `pass legacy(url, { style: 'wsgi' | 'node' }) or export const style`,
   );
 }
 

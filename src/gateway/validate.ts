@@ -105,7 +105,10 @@ export function badReasonChar(reason: string): number {
 /** The error text for a reason phrase whose character at `index` is not allowed. */
 export function describeBadReason(reason: string, index: number): string {
   const c = reason.charCodeAt(index);
-  return `reason ${JSON.stringify(reason)} has character U+${c.toString(16).toUpperCase().padStart(4, '0')} at ${index}; allowed are tab, space, visible ASCII and latin1 (U+0080–U+00FF), never CR, LF or NUL`;
+  return (
+    `reason ${JSON.stringify(reason)} has character U+${c.toString(16).toUpperCase().padStart(4, '0')} at ` +
+    `${index}; allowed are tab, space, visible ASCII and latin1 (U+0080–U+00FF), never CR, LF or NUL`
+  );
 }
 
 /**

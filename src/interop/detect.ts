@@ -79,11 +79,17 @@ function arityDoubt(fn: Fn): string | undefined {
   const params = parameterList(fn);
   if (params === undefined) return undefined;
   if (params.length !== fn.length) {
-    return `it declares ${params.length} parameter(s) but its length is ${fn.length} (a default value or rest parameter stops the count), so its arity does not say which interface it speaks`;
+    return (
+      `it declares ${params.length} parameter(s) but its length is ${fn.length} (a default value or rest ` +
+      `parameter stops the count), so its arity does not say which interface it speaks`
+    );
   }
   const [first = '', second = ''] = params;
   if (fn.length === 3 && /^_?(req|request)$/i.test(first) && /^_?(res|response)$/i.test(second)) {
-    return 'it has the arity of a gateway app (scope, receive, send) but parameters named like node middleware (req, res, next)';
+    return (
+      'it has the arity of a gateway app (scope, receive, send) but parameters named like node middleware ' +
+      '(req, res, next)'
+    );
   }
   return undefined;
 }
@@ -137,7 +143,8 @@ export function detectInterface(value: unknown, kind: InterfaceKind = 'auto'): D
     default:
       throw unknownInterface(
         value,
-        `its arity (${value.length}) matches none of gateway (3), node (2), fetch (1); default or rest parameters hide arity`,
+        `its arity (${value.length}) matches none of gateway (3), node (2), fetch (1); default or rest ` +
+          `parameters hide arity`,
       );
   }
 }

@@ -83,7 +83,8 @@ export class FetchResponseSink implements ResponseSink {
     if (status < 200 || status > 599) {
       throw new AlbanyError(
         ErrorCodes.ERR_ALBANY_INVALID_MESSAGE,
-        `http.response.start: status ${status} cannot be answered as a fetch Response (toFetch), which allows 200 to 599`,
+        `http.response.start: status ${status} cannot be answered as a fetch Response (toFetch), which ` +
+          `allows 200 to 599`,
       );
     }
     this.status = status;

@@ -127,7 +127,10 @@ export function requestUrlOf(scope: HttpScope): string | undefined {
       break;
     }
   }
-  return `${scope.scheme}://${host ?? serverAuthority(scope.server)}${scope.rawPath}${scope.queryString ? `?${scope.queryString}` : ''}`;
+  return (
+    `${scope.scheme}://${host ?? serverAuthority(scope.server)}` +
+    `${scope.rawPath}${scope.queryString ? `?${scope.queryString}` : ''}`
+  );
 }
 
 /**

@@ -102,7 +102,8 @@ export function checkedSend(response: unknown, send: Send): Promise<void> {
     return Promise.reject(
       new AlbanyError(
         ErrorCodes.ERR_ALBANY_INTERFACE,
-        `the fetch handler returned ${describe(response)}, not a Response (expected a numeric status, iterable headers, and a body stream, null or arrayBuffer())`,
+        `the fetch handler returned ${describe(response)}, not a Response (expected a numeric status, ` +
+          `iterable headers, and a body stream, null or arrayBuffer())`,
       ),
     );
   }
@@ -116,7 +117,8 @@ function toBytes(chunk: unknown): Uint8Array {
   if (ArrayBuffer.isView(chunk)) return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   throw new AlbanyError(
     ErrorCodes.ERR_ALBANY_INTERFACE,
-    `the fetch handler's response body stream yielded ${describe(chunk)}; expected Uint8Array chunks (a string or ArrayBuffer is accepted too)`,
+    `the fetch handler's response body stream yielded ${describe(chunk)}; expected Uint8Array chunks (a ` +
+      `string or ArrayBuffer is accepted too)`,
   );
 }
 

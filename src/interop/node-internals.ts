@@ -9,7 +9,8 @@ function findSymbol(target: object, description: string): symbol {
   if (found === undefined) {
     throw new AlbanyError(
       ErrorCodes.ERR_ALBANY_UNSUPPORTED_RUNTIME,
-      `albany interop: node:http has no internal symbol "${description}" in Node ${process.version}; albany supports Node >= 20.19`,
+      `albany interop: node:http has no internal symbol "${description}" in Node ${process.version}; albany ` +
+        `supports Node >= 20.19`,
       { details: { symbol: description, node: process.version } },
     );
   }

@@ -82,9 +82,17 @@ export function formatAccessLine(record: AccessRecord, format: AccessLogFormat, 
   const iso = time === undefined ? isoNow() : time.toISOString();
   const duration = millis(record.durationMs);
   if (format === 'json') {
-    return `{"time":"${iso}","client":${jsonString(clientText(record.client))},"method":${jsonString(record.method)},"path":${jsonString(record.target)},"httpVersion":"${record.httpVersion}","status":${record.status},"bytes":${record.bytes},"durationMs":${duration},"requestId":${jsonString(record.requestId)}}\n`;
+    return (
+      `{"time":"${iso}","client":${jsonString(clientText(record.client))},"method":${jsonString(record.method)},` +
+      `"path":${jsonString(record.target)},` +
+      `"httpVersion":"${record.httpVersion}","status":${record.status},"bytes":${record.bytes},` +
+      `"durationMs":${duration},"requestId":${jsonString(record.requestId)}}\n`
+    );
   }
-  return `${iso} ${clientText(record.client)} "${record.method} ${textSafe(record.target)} HTTP/${record.httpVersion}" ${record.status} ${record.bytes} ${duration}ms ${textSafe(record.requestId)}\n`;
+  return (
+    `${iso} ${clientText(record.client)} "${record.method} ${textSafe(record.target)} ` +
+    `HTTP/${record.httpVersion}" ${record.status} ${record.bytes} ${duration}ms ${textSafe(record.requestId)}\n`
+  );
 }
 
 /** The access log of one server: format, destination and the batch not yet written. */

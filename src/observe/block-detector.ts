@@ -142,7 +142,8 @@ class BlockDetector {
             request: currentRequest.head,
             frames: [],
             stackMissing:
-              'the main thread did not answer in time: it sat in native code (a synchronous fs, zlib or crypto call, or an addon)',
+              'the main thread did not answer in time: it sat in native code (a synchronous fs, zlib or ' +
+              'crypto call, or an addon)',
           };
     lastSighting = sighting;
     blockMetrics.countRoute(routeLabel(sighting.request));
@@ -193,13 +194,15 @@ export function acquireBlockDetector(thresholdMs: number, logger: Logger, clockS
   if (!Number.isInteger(thresholdMs) || thresholdMs < 0) {
     throw albanyError(
       'ERR_ALBANY_INVALID_CONFIG',
-      `blockThresholdMs must be a non-negative integer of milliseconds (0 turns the detector off), got ${String(thresholdMs)}`,
+      `blockThresholdMs must be a non-negative integer of milliseconds (0 turns the detector off), got ` +
+        `${String(thresholdMs)}`,
     );
   }
   if (!Number.isFinite(clockScale) || clockScale < 1 || clockScale > MAX_CLOCK_SCALE) {
     throw albanyError(
       'ERR_ALBANY_INVALID_CONFIG',
-      `the blocking detector's clockScale must be a number from 1 to ${MAX_CLOCK_SCALE} (1 outside an emulator), got ${String(clockScale)}`,
+      `the blocking detector's clockScale must be a number from 1 to ${MAX_CLOCK_SCALE} (1 outside an ` +
+        `emulator), got ${String(clockScale)}`,
     );
   }
   if (thresholdMs === 0) return () => {};

@@ -3,7 +3,10 @@
 
 /** Upper bounds of the blocked-time buckets, in seconds. */
 const BOUNDS_S = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
-/** Distinct `route` labels kept; later routes count under `(other)` so a path full of ids cannot grow the series without bound. */
+/**
+ * Distinct `route` labels kept; later routes count under `(other)` so a path full of ids cannot grow the series without
+ * bound.
+ */
 const MAX_ROUTES = 100;
 
 /** Process-wide block figures (one event loop per process, so one set). */
@@ -40,7 +43,8 @@ export class BlockMetrics {
   /** The two families in text exposition format 0.0.4 (every line newline-terminated). */
   toPrometheus(): string {
     const lines = [
-      '# HELP albany_event_loop_blocked_seconds How long the main event loop did not turn, per block past the threshold.',
+      '# HELP albany_event_loop_blocked_seconds How long the main event loop did not turn, per block past ' +
+        'the threshold.',
       '# TYPE albany_event_loop_blocked_seconds histogram',
       ...BOUNDS_S.map((b, i) => `albany_event_loop_blocked_seconds_bucket{le="${b}"} ${this.#buckets[i]}`),
       `albany_event_loop_blocked_seconds_bucket{le="+Inf"} ${this.#count}`,
@@ -51,7 +55,9 @@ export class BlockMetrics {
     ];
     for (const [route, n] of this.#byRoute)
       lines.push(
-        `albany_blocking_total{route="${route.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"} ${n}`,
+        `albany_blocking_total{route="` +
+          `${route.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}` +
+          `"} ${n}`,
       );
     return `${lines.join('\n')}\n`;
   }

@@ -49,14 +49,17 @@ export function advice(sighting: BlockSighting): string {
   const legacyRoute =
     path === undefined
       ? ''
-      : `, or serve ${path} from a legacy route in the pool: mount({ '${path}': legacy(new URL('./handler.ts', import.meta.url)), '/': app })`;
+      : `, or serve ${path} from a legacy route in the pool: mount({ '${path}': legacy(new URL('./handler.ts', ` +
+        `import.meta.url)), '/': app })`;
   if (culprit === undefined) return `move the blocking work to the pool with offload() (albany/pool)${legacyRoute}`;
   const file = `./${basename(culprit.file)}`;
   const name = functionName(culprit);
   const call =
     name === undefined
-      ? `offload(new URL('${file}', import.meta.url), 'EXPORT')(...args) after making the code at line ${culprit.line} an exported function`
-      : `offload(new URL('${file}', import.meta.url), '${name}')(...args) (${name} must be exported from ${basename(culprit.file)})`;
+      ? `offload(new URL('${file}', import.meta.url), 'EXPORT')(...args) after making the code at line ` +
+        `${culprit.line} an exported function`
+      : `offload(new URL('${file}', import.meta.url), '${name}')(...args) (${name} must be exported from ` +
+        `${basename(culprit.file)})`;
   return `move it to the pool: await ${call}${legacyRoute}`;
 }
 
@@ -75,5 +78,8 @@ export function formatBlockReport(sighting: BlockSighting, cwd: string): string 
           .map((f) => formatFrame(f, cwd))
           .join(' <- ')}`
       : ` (no stack: ${sighting.stackMissing ?? 'no user code on the stack'})`;
-  return `event loop ${how} (threshold ${sighting.thresholdMs} ms, caught after ${Math.round(sighting.detectedAfterMs)} ms) ${who}${where}; ${advice(sighting)}`;
+  return (
+    `event loop ${how} (threshold ${sighting.thresholdMs} ms, caught after ` +
+    `${Math.round(sighting.detectedAfterMs)} ms) ${who}${where}; ${advice(sighting)}`
+  );
 }

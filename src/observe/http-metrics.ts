@@ -13,7 +13,10 @@ export const DURATION_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.
  */
 export const CLIENT_CLOSED_STATUS = 499;
 
-/** Collects one process's HTTP figures; give it to `serve({ metrics })` and render with {@link HttpMetrics.toPrometheus}. */
+/**
+ * Collects one process's HTTP figures; give it to `serve({ metrics })` and render with
+ * {@link HttpMetrics.toPrometheus}.
+ */
 export class HttpMetrics {
   #inFlight = 0;
   // `METHOD STATUS` → count.

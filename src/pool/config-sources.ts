@@ -91,7 +91,8 @@ export function loadConfigFileSync(options: { cwd?: string; configPath?: string 
     mod = createRequire(import.meta.url)(path) as { default?: unknown };
   } catch (err) {
     throw invalid(
-      `Config file ${display} could not be loaded synchronously (a pool built in code reads it with require(); use albany.config.json, or drop top-level await): ${(err as Error).message}`,
+      `Config file ${display} could not be loaded synchronously (a pool built in code reads it with ` +
+        `require(); use albany.config.json, or drop top-level await): ${(err as Error).message}`,
       err,
     );
   }

@@ -26,7 +26,10 @@ import {
 
 /** What {@link resolvePoolConfig} reads. Every source is passed in; nothing is read from `process`. */
 export interface ResolvePoolConfigOptions {
-  /** Directory to look for `albany.config.json` / `.mjs` / `.js` in. Without it (and without `configPath`) no file is read. */
+  /**
+   * Directory to look for `albany.config.json` / `.mjs` / `.js` in. Without it (and without `configPath`) no file is
+   * read.
+   */
   cwd?: string;
   /** `--config path`: this file instead of looking in `cwd` (relative paths resolve against `cwd`). */
   configPath?: string;
@@ -236,7 +239,9 @@ function mergeLayers(
         origin: min.origin,
         value: config.minThreads,
         allowed: `an integer ≤ maxThreads (${config.maxThreads})`,
-        message: `${min.origin} = ${showValue(config.minThreads)}: minThreads must be ≤ maxThreads, which is ${config.maxThreads} from ${sources.maxThreads.origin}`,
+        message:
+          `${min.origin} = ${showValue(config.minThreads)}: minThreads must be ≤ maxThreads, which is ` +
+          `${config.maxThreads} from ${sources.maxThreads.origin}`,
       });
     }
   }

@@ -124,7 +124,8 @@ export function queueFull(pool: {
 }): AlbanyError {
   return albanyError(
     'ERR_ALBANY_QUEUE_FULL',
-    `the legacy pool${pool.name ? ` ${pool.name}` : ''} is full (${pool.config.maxThreads} threads busy, ${pool.maxQueue} queued)`,
+    `the legacy pool${pool.name ? ` ${pool.name}` : ''} is full (${pool.config.maxThreads} threads busy, ` +
+      `${pool.maxQueue} queued)`,
     {
       details: { maxQueue: pool.maxQueue, maxThreads: pool.config.maxThreads },
     },

@@ -294,7 +294,8 @@ export class LegacyPool {
     return closeThreads(this.piscina, this.closeTimeoutMs, () => {
       this.stopByClose();
       this.log(
-        `albany: legacy pool${this.name ? ` ${this.name}` : ''} did not finish its running requests within closeTimeoutMs; they are stopped with their threads`,
+        `albany: legacy pool${this.name ? ` ${this.name}` : ''} did not finish its running requests within ` +
+          `closeTimeoutMs; they are stopped with their threads`,
       );
     });
   }

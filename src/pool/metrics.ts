@@ -60,10 +60,9 @@ export interface PoolMetricsOptions {
 
 /**
  * The figures of one pool. The pool wrapper reports each task's life: {@link PoolMetrics.taskQueued} →
- * {@link PoolMetrics.taskStarted} → {@link PoolMetrics.taskFinished}, or {@link PoolMetrics.taskRejected} at any point.
- * Every task
- * it accepts leaves through exactly one of the last two. {@link PoolMetrics.track} does the bookkeeping and
- * timing for one task so the wrapper cannot get the order wrong.
+ * {@link PoolMetrics.taskStarted} → {@link PoolMetrics.taskFinished}, or {@link PoolMetrics.taskRejected} at any
+ * point. Every task it accepts leaves through exactly one of the last two. {@link PoolMetrics.track} does the
+ * bookkeeping and timing for one task so the wrapper cannot get the order wrong.
  */
 export class PoolMetrics {
   #queued = 0;

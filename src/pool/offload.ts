@@ -75,15 +75,15 @@ export interface OffloadedFunction<A extends unknown[], R> {
 }
 
 /**
- * Wraps a module export as an async function that runs in a legacy pool's worker threads, so
- * blocking code (a synchronous driver, zlib, a CPU-heavy render) never stalls the event loop.
- * Arguments and results are structured-cloned (buffers may be moved: `transferList` for arguments,
- * and a result wrapped in `withTransfer(value, list)` — the one from `albany/sync`). Errors thrown in the worker arrive
- * with their class name, `code`,
- * own props and both stacks (the caller's, then the worker's; the worker's error is `cause`). A
- * call can fail like a legacy request: `ERR_ALBANY_QUEUE_FULL`, `ERR_ALBANY_TIMEOUT` (its worker
- * replaced), `ERR_ALBANY_WORKER_CRASHED`, `ERR_ALBANY_ABORTED`, plus `ERR_ALBANY_DATA_CLONE` for
- * arguments or a result that cannot cross threads and `ERR_ALBANY_APP_LOAD` for a missing export.
+ * Wraps a module export as an async function that runs in a legacy pool's worker threads, so blocking
+ * code (a synchronous driver, zlib, a CPU-heavy render) never stalls the event loop. Arguments and
+ * results are structured-cloned (buffers may be moved: `transferList` for arguments, and a result
+ * wrapped in `withTransfer(value, list)` — the one from `albany/sync`). Errors thrown in the worker
+ * arrive with their class name, `code`, own props and both stacks (the caller's, then the worker's;
+ * the worker's error is `cause`). A call can fail like a legacy request: `ERR_ALBANY_QUEUE_FULL`,
+ * `ERR_ALBANY_TIMEOUT` (its worker replaced), `ERR_ALBANY_WORKER_CRASHED`, `ERR_ALBANY_ABORTED`, plus
+ * `ERR_ALBANY_DATA_CLONE` for arguments or a result that cannot cross threads and
+ * `ERR_ALBANY_APP_LOAD` for a missing export.
  *
  * ```ts
  * const render = offload<typeof import('./report.js').render>(new URL('./report.js', import.meta.url), 'render');
@@ -214,7 +214,8 @@ async function runCall(
       if (left !== undefined) throw deadlineHit(`offload ${exportName}()${where}`, left, err);
       throw albanyError(
         'ERR_ALBANY_TIMEOUT',
-        `offload ${exportName}() did not finish within timeoutMs (${timeoutMs} ms)${running ? '; its worker was replaced' : ' (it was still queued)'}`,
+        `offload ${exportName}() did not finish within timeoutMs (${timeoutMs} ms)` +
+          `${running ? '; its worker was replaced' : ' (it was still queued)'}`,
         { cause: err },
       );
     }

@@ -67,7 +67,10 @@ export interface MountSpec {
   ackMessages: number;
 }
 
-/** What the worker needs to know about the request; copied from the scope on the main thread (no per-request work there). */
+/**
+ * What the worker needs to know about the request; copied from the scope on the main thread (no per-request work
+ * there).
+ */
 export interface LegacyRequest {
   /** Upper-case method. */
   method: string;
@@ -191,7 +194,10 @@ export interface LegacyBatch {
 
 /** What the batch task returns, flat like {@link LegacyBatch} (see {@link encodeResults}). */
 export interface BatchResult {
-  /** Per request: kind (0 none, 1 ok, 2 error, 3 load error, 4 aborted), startedAt, status (0: start already posted), header count, headers, body length. */
+  /**
+   * Per request: kind (0 none, 1 ok, 2 error, 3 load error, 4 aborted), startedAt, status (0: start already posted),
+   * header count, headers, body length.
+   */
   data: Array<string | number>;
   /** Every response's last chunk, back to back. */
   body: Uint8Array | undefined;

@@ -37,8 +37,11 @@ export function checkStarvation(
   const services = [...new Set([...blocked.values()].map((w) => `'${w.service}'`))].join(', ');
   return albanyError(
     'ERR_ALBANY_STARVATION',
-    `${name} is starved: all ${pool.config.maxThreads} of its thread(s) wait in runSync on service ${services}, which waits on this same pool; ` +
-      `this call from service '${wait.service}' could never start. Give that work its own pool (offload(..., { pool: 'other' }) or legacy(url, { pool })) or raise maxThreads above the callers that can wait at once`,
+    `${name} is starved: all ${pool.config.maxThreads} of its thread(s) wait in runSync on service ` +
+      `${services}, which waits on this same pool; ` +
+      `this call from service '${wait.service}' could never start. ` +
+      `Give that work its own pool (offload(..., { pool: 'other' }) or legacy(url, { pool })) ` +
+      `or raise maxThreads above the callers that can wait at once`,
     {
       details: {
         pool: pool.name,

@@ -8,7 +8,10 @@ import type { PoolConfig } from './config-types.js';
 import { toPiscinaOptions } from './config.js';
 import type { PoolOptions } from './pool-types.js';
 
-/** How long a plain `close()` lets running requests finish when {@link PoolOptions.closeTimeoutMs} is not given (piscina's default). */
+/**
+ * How long a plain `close()` lets running requests finish when {@link PoolOptions.closeTimeoutMs} is not given
+ * (piscina's default).
+ */
 const DEFAULT_CLOSE_TIMEOUT_MS = 30_000;
 
 /** The longest delay a Node timer keeps (a longer one fires at once). */
@@ -20,7 +23,8 @@ export function closeTimeoutOf(options: Pick<PoolOptions, 'closeTimeoutMs'>): nu
   if (typeof closeTimeoutMs !== 'number' || !(closeTimeoutMs >= 0 && closeTimeoutMs <= MAX_TIMER_MS)) {
     throw albanyError(
       'ERR_ALBANY_INVALID_CONFIG',
-      `options.closeTimeoutMs must be a number of milliseconds from 0 to ${MAX_TIMER_MS}, got ${String(closeTimeoutMs)}`,
+      `options.closeTimeoutMs must be a number of milliseconds from 0 to ${MAX_TIMER_MS}, got ` +
+        `${String(closeTimeoutMs)}`,
     );
   }
   return closeTimeoutMs;

@@ -71,12 +71,15 @@ function routeTable(routes: MountRoutes): Array<[prefix: string, app: App]> {
       (!prefix.startsWith('/') || prefix.endsWith('/') || prefix.includes('//') || /[?#]/.test(prefix))
     ) {
       throw invalid(
-        `prefix ${JSON.stringify(prefix)} must be "/" or a path that starts with "/", does not end with "/" and has no empty segment, "?" or "#" (e.g. "/api")`,
+        `prefix ${JSON.stringify(prefix)} must be "/" or a path that starts with "/", does not end with "/" ` +
+          `and has no empty segment, "?" or "#" (e.g. "/api")`,
       );
     }
     if (typeof app !== 'function') {
       throw invalid(
-        `the app for ${JSON.stringify(prefix)} must be a gateway App function (wrap a (req, res) handler with fromNodeHandler, a fetch handler with fromFetch, a blocking module with legacy()), got ${app === null ? 'null' : typeof app}`,
+        `the app for ${JSON.stringify(prefix)} must be a gateway App function (wrap a (req, res) handler ` +
+          `with fromNodeHandler, a fetch handler with fromFetch, a blocking module with legacy()), got ` +
+          `${app === null ? 'null' : typeof app}`,
       );
     }
     const key = prefix === '/' ? '' : prefix;

@@ -22,7 +22,10 @@ export interface ClusterOptions {
   start: (worker: WorkerControl) => Promise<Closable | undefined>;
   /** How long a worker may take to drain before it is killed (default 30 s). */
   shutdownTimeoutMs?: number;
-  /** Respawn delay after a worker that crashed young: starts at `initialMs`, doubles per crash, capped at `maxMs` (defaults 100 ms, 30 s). */
+  /**
+   * Respawn delay after a worker that crashed young: starts at `initialMs`, doubles per crash, capped at `maxMs`
+   * (defaults 100 ms, 30 s).
+   */
   backoff?: { initialMs?: number; maxMs?: number };
   /** A worker that lived at least this long before crashing resets the back-off (default 10 s). */
   stableAfterMs?: number;
@@ -83,7 +86,9 @@ interface WorkerState {
   bornAt: number;
   ready: boolean;
   stopping: boolean;
-  /** Forked by a reload to replace a running worker: if it dies before ready, the old one stays and it is not respawned. */
+  /**
+   * Forked by a reload to replace a running worker: if it dies before ready, the old one stays and it is not respawned.
+   */
   replacement: boolean;
   exited: Promise<void>;
   whenReady: Promise<boolean>;
@@ -167,7 +172,9 @@ async function runWorker(options: ClusterOptions, logger: Logger): Promise<void>
     if (crashing || process.listenerCount('uncaughtException') > 1) return; // the app handles its own
     crashing = true;
     logger.error(
-      `worker ${process.pid}: ${origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception'}, exiting: ${describe(error)}`,
+      `worker ${process.pid}: ` +
+        `${origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception'}, exiting: ` +
+        `${describe(error)}`,
     );
     try {
       server?.close().catch(() => {}); // stops accepting at once; the drain it starts is not waited for
@@ -275,7 +282,8 @@ async function runPrimary(options: ClusterOptions, logger: Logger): Promise<Clus
       crashes = lived >= stableAfterMs ? 1 : crashes + 1;
       const delay = Math.min(maxMs, initialMs * 2 ** (crashes - 1));
       logger.warn(
-        `worker ${worker.process.pid} died (${signal ?? `exit code ${code}`}) after ${lived} ms; respawning in ${delay} ms`,
+        `worker ${worker.process.pid} died (${signal ?? `exit code ${code}`}) after ${lived} ms; respawning ` +
+          `in ${delay} ms`,
       );
       const timer = setTimeout(() => {
         timers.delete(timer);

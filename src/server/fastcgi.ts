@@ -30,7 +30,10 @@ export interface FastCGIServer {
   readonly port: number;
   /** The resolved options in force. */
   readonly options: ResolvedServerOptions;
-  /** Graceful stop: refuse new connections, let in-flight requests finish within gracefulTimeoutMs, run lifespan shutdown. */
+  /**
+   * Graceful stop: refuse new connections, let in-flight requests finish within gracefulTimeoutMs, run lifespan
+   * shutdown.
+   */
   close(): Promise<void>;
 }
 
@@ -79,7 +82,8 @@ export function createFastCGIServer(
     logger,
     logError: (error, requestLine) =>
       logger.error(
-        `exception in app for "${requestLine}": ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+        `exception in app for "${requestLine}": ` +
+          `${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
       ),
     maxParamsSize: maxParamsSize ?? 64 * 1024,
     maxRequestsPerConnection: maxRequestsPerConnection ?? 100,

@@ -21,7 +21,8 @@ TABLE[46]! |= IPV6; // '.'
 
 /** What a 400 for a bad Host says: what was wrong and what is allowed (never the hostile value itself). */
 export const BAD_HOST_MESSAGE =
-  'Bad Request: Host (sent once) and any X-Forwarded-Host must be host[:port]: a name, an IPv4 address or an [IPv6] address, port 0-65535';
+  'Bad Request: Host (sent once) and any X-Forwarded-Host must be host[:port]: a name, an IPv4 address or an ' +
+  '[IPv6] address, port 0-65535';
 
 /**
  * True when `value` is a valid authority for an http(s) URL: RFC 3986 `host [":" port]` without

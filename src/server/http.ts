@@ -37,7 +37,10 @@ export interface AlbanyServer {
   readonly options: ResolvedServerOptions;
   /** Lifespan state shared into request scopes. */
   readonly state: Record<string, unknown>;
-  /** Graceful stop: refuse new connections, let in-flight requests finish within gracefulTimeoutMs, run lifespan shutdown. */
+  /**
+   * Graceful stop: refuse new connections, let in-flight requests finish within gracefulTimeoutMs, run lifespan
+   * shutdown.
+   */
   close(): Promise<void>;
 }
 

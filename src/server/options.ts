@@ -73,7 +73,9 @@ export interface ServerOptions {
   websocket?: Pick<WebSocketOptions, 'maxMessageSize' | 'pingIntervalMs' | 'sendHighWaterMark'> | false;
   /** Serve HTTPS with this key and certificate: HTTP/2 to clients that offer it (ALPN), HTTP/1.1 to the rest. */
   tls?: TlsOptions;
-  /** Count requests, in-flight, durations and event-loop figures here (see observe/http-metrics); none kept without it. */
+  /**
+   * Count requests, in-flight, durations and event-loop figures here (see observe/http-metrics); none kept without it.
+   */
   metrics?: HttpMetrics;
 }
 
@@ -176,7 +178,8 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   const { headersTimeoutMs: headers, requestTimeoutMs: request } = options;
   if (headers !== undefined && request !== undefined && request > 0 && headers > request) {
     problems.push(
-      `options.headersTimeoutMs (${headers}) must not exceed options.requestTimeoutMs (${request}): the head is part of the request`,
+      `options.headersTimeoutMs (${headers}) must not exceed options.requestTimeoutMs (${request}): the head ` +
+        `is part of the request`,
     );
   }
   problems.push(...tlsProblems(options.tls));

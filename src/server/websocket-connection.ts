@@ -46,7 +46,8 @@ export const kAccept = Symbol('albany.websocketAccept');
 function statusResponse(socket: Duplex, status: number, text: string): void {
   if (socket.destroyed) return;
   socket.end(
-    `HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
+    `HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: ` +
+      `${Buffer.byteLength(text)}\r\n\r\n${text}`,
   );
 }
 
@@ -128,7 +129,8 @@ export class WebSocketConnection {
         // An app written for http scopes only (it answers with http.response.start whatever the
         // scope): it does not take WebSockets, which is a refusal, not a server error.
         this.ctx.logWarning?.(
-          `websocket ${this.scope.rawPath}: the app answered with an http message (it does not handle websocket scopes); refused with 403`,
+          `websocket ${this.scope.rawPath}: the app answered with an http message (it does not handle ` +
+            `websocket scopes); refused with 403`,
         );
         this.end(403, 'Forbidden', 1000);
         return;
@@ -157,7 +159,8 @@ export class WebSocketConnection {
     const subprotocol = m.subprotocol ?? null;
     if (subprotocol !== null && (typeof subprotocol !== 'string' || !this.scope.subprotocols.includes(subprotocol))) {
       invalidMessage(
-        `websocket.accept: subprotocol ${JSON.stringify(subprotocol)} was not offered by the client (offered: ${this.scope.subprotocols.join(', ') || 'none'})`,
+        `websocket.accept: subprotocol ${JSON.stringify(subprotocol)} was not offered by the client ` +
+          `(offered: ${this.scope.subprotocols.join(', ') || 'none'})`,
       );
     }
     if (this.ctx.socket.destroyed) {

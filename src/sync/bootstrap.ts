@@ -26,7 +26,8 @@ process.on('exit', (code) => {
 ${
   tsxApi === undefined
     ? 'Promise.resolve()'
-    : `import(${JSON.stringify(tsxApi)}).then((api) => { api.register(); globalThis[Symbol.for(${JSON.stringify(TSX_FLAG.description)})] = true; })`
+    : `import(${JSON.stringify(tsxApi)}).then((api) => { api.register(); ` +
+      `globalThis[Symbol.for(${JSON.stringify(TSX_FLAG.description)})] = true; })`
 }
   .then(() => import(${JSON.stringify(entry.href)}))
   .catch((err) => { bootError = err; throw err; });

@@ -68,7 +68,8 @@ export function dataCloneError(value: unknown, root: string, cause: unknown): Al
   const path = findUncloneablePath(value, root);
   return new AlbanyError(
     ErrorCodes.ERR_ALBANY_DATA_CLONE,
-    `${path} cannot be copied to another thread (structured clone refused it: ${describe((cause as Error)?.message ?? cause)}); pass plain data, typed arrays or transferables`,
+    `${path} cannot be copied to another thread (structured clone refused it: ` +
+      `${describe((cause as Error)?.message ?? cause)}); pass plain data, typed arrays or transferables`,
     { cause, details: { path } },
   );
 }

@@ -94,7 +94,8 @@ export class EventualResult<T = unknown> implements PromiseLike<T> {
               link.cancel(this.#call);
               const error = new AlbanyError(
                 ErrorCodes.ERR_ALBANY_TIMEOUT,
-                `${this.#call.exportName} of ${this.#call.module} did not settle within ${this.#timeoutMs} ms in the reactor`,
+                `${this.#call.exportName} of ${this.#call.module} did not settle within ${this.#timeoutMs} ` +
+                  `ms in the reactor`,
               );
               this.#call.outcome = { type: 'failed', error };
               this.#call.onSettle?.(this.#call.outcome);

@@ -62,7 +62,8 @@ export function checkMs(name: string, value: unknown, allowInfinity: boolean): n
   if (typeof value !== 'number' || Number.isNaN(value) || value <= 0 || (!allowInfinity && !Number.isFinite(value))) {
     throw new AlbanyError(
       ErrorCodes.ERR_ALBANY_INVALID_CONFIG,
-      `options.${name} must be a positive number of milliseconds${allowInfinity ? ' or Infinity' : ''}, got ${String(value)}`,
+      `options.${name} must be a positive number of milliseconds${allowInfinity ? ' or Infinity' : ''}, got ` +
+        `${String(value)}`,
       { details: { key: name, value: String(value) } },
     );
   }

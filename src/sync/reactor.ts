@@ -232,7 +232,8 @@ class ReactorLink {
           type: 'failed',
           error: new AlbanyError(
             ErrorCodes.ERR_ALBANY_TIMEOUT,
-            `${call.exportName} of ${call.module} did not settle within ${timeoutMs} ms in the reactor; raise timeoutMs (per call or configureSync) if it is expected to be this slow`,
+            `${call.exportName} of ${call.module} did not settle within ${timeoutMs} ms in the reactor; ` +
+              `raise timeoutMs (per call or configureSync) if it is expected to be this slow`,
             { details: { module: call.module, export: call.exportName, timeoutMs } },
           ),
         };

@@ -47,7 +47,8 @@ function refuseInReactor(what: string): void {
   if (inReactor()) {
     throw new AlbanyError(
       ErrorCodes.ERR_ALBANY_DEADLOCK,
-      `${what} was called inside the reactor thread: it would block the loop that has to run it; await the function directly instead`,
+      `${what} was called inside the reactor thread: it would block the loop that has to run it; await the ` +
+        `function directly instead`,
     );
   }
 }

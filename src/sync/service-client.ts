@@ -84,7 +84,8 @@ function noBridge(name: string): AlbanyError {
   if (registry.has(name)) {
     return new AlbanyError(
       ErrorCodes.ERR_ALBANY_DEADLOCK,
-      `runSync('${name}') was called on the thread that provides it: it would block the very event loop that must run it; await the service directly here`,
+      `runSync('${name}') was called on the thread that provides it: it would block the very event loop that ` +
+        `must run it; await the service directly here`,
       { details: { service: name } },
     );
   }

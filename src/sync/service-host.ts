@@ -40,7 +40,8 @@ export async function handleServiceCall(
     if (fn === undefined) {
       throw new AlbanyError(
         ErrorCodes.ERR_ALBANY_UNKNOWN_SERVICE,
-        `no service named '${msg.name}' was provided on the main thread (known: ${[...registry.keys()].join(', ') || 'none'})`,
+        `no service named '${msg.name}' was provided on the main thread (known: ` +
+          `${[...registry.keys()].join(', ') || 'none'})`,
         {
           details: { service: msg.name },
         },

@@ -41,7 +41,10 @@ export async function runServiceCall<T>(
   }
 }
 
-/** The service call the running code serves (a worker thread is blocked on it), if any. One size check when none is in flight. */
+/**
+ * The service call the running code serves (a worker thread is blocked on it), if any. One size check when none is in
+ * flight.
+ */
 export function currentServiceWait(): ServiceWait | undefined {
   return waits.size === 0 ? undefined : scope.getStore();
 }

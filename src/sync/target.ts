@@ -20,7 +20,8 @@ export function moduleSpecifier(module: URL | string): string {
   if (module.startsWith('.')) {
     throw new AlbanyError(
       ErrorCodes.ERR_ALBANY_UNKNOWN_SERVICE,
-      `runSync cannot resolve the relative module "${module}" (the reactor has no idea what it is relative to); pass new URL('${module}', import.meta.url)`,
+      `runSync cannot resolve the relative module "${module}" (the reactor has no idea what it is relative ` +
+        `to); pass new URL('${module}', import.meta.url)`,
       { details: { module } },
     );
   }
