@@ -6,6 +6,9 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
+import { readFileSync } from 'node:fs';
+import type { App } from '../../src/gateway/types.js';
+import { serveFastCGI, type FastCGIServer } from '../../src/server/fastcgi.js';
 
 const CANDIDATES = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx'];
 
@@ -178,4 +181,32 @@ export async function runFrontServer(
     throw error;
   }
   return { child, stderr: () => stderr, stop };
+}
+
+const fastcgiExample = readFileSync(new URL('../../examples/nginx/fastcgi.conf', import.meta.url), 'utf8');
+const quietLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/**
+ * A real nginx with examples/nginx/fastcgi.conf (its port and socket folder moved into a temp dir)
+ * in front of `app` on albany's FastCGI host; `connections()` counts the FastCGI connections nginx opened.
+ */
+export async function startExampleFastCGI(
+  t: ExecutionContext,
+  app: App,
+): Promise<{ nginx: Nginx; fcgi: FastCGIServer; connections: () => number }> {
+  const nginx = await startNginx(
+    (port, dir) =>
+      fastcgiExample.replace('listen 80;', `listen 127.0.0.1:${port};`).replaceAll('/run/albany/', `${dir}/`),
+    t,
+  );
+  const fcgi = await serveFastCGI(app, {
+    path: join(nginx.dir, 'app.sock'),
+    lifespan: 'off',
+    logger: quietLogger,
+    gracefulTimeoutMs: 1000,
+  });
+  let connections = 0;
+  fcgi.server.on('connection', () => connections++);
+  t.teardown(() => fcgi.close());
+  return { nginx, fcgi, connections: () => connections };
 }

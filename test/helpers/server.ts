@@ -196,3 +196,18 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T)
   const promise = new Promise<T>((r) => (resolve = r));
   return { promise, resolve };
 }
+
+/** The status line (without CRLF) a raw `GET path` gets from `port` on 127.0.0.1, byte for byte. */
+export function statusLine(port: number, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () =>
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`),
+    );
+    let data = Buffer.alloc(0);
+    socket.on('data', (d: Buffer) => {
+      data = Buffer.concat([data, d]);
+    });
+    socket.on('close', () => resolve(data.subarray(0, data.indexOf('\r\n')).toString('latin1')));
+    socket.on('error', reject);
+  });
+}

@@ -1,6 +1,5 @@
 import test from 'ava';
 import http from 'node:http';
-import net from 'node:net';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +8,7 @@ import { hasCode } from '../../src/errors.js';
 import { getHeader } from '../../src/gateway/helpers.js';
 import { Communicator, httpRequest, httpScope } from '../../src/testing/communicator.js';
 import { delay, fixture, withServer } from './helpers.js';
+import { statusLine as rawStatusLine } from '../helpers/server.js';
 
 const quietLog = (): void => {};
 
@@ -160,19 +160,8 @@ test.serial('close() on the iterable is called after a complete response too', a
   });
 });
 
-/** The status line (without CRLF) a GET of `path` gets, read from the raw socket. */
-function statusLine(url: string, path: string): Promise<string> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(Number(port), hostname, () =>
-      socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`),
-    );
-    let data = Buffer.alloc(0);
-    socket.on('data', (d: Buffer) => (data = Buffer.concat([data, d])));
-    socket.on('close', () => resolve(data.subarray(0, data.indexOf('\r\n')).toString('latin1')));
-    socket.on('error', reject);
-  });
-}
+/** The status line a GET of `path` on the server at `url` gets. */
+const statusLine = (url: string, path: string) => rawStatusLine(Number(new URL(url).port), path);
 
 test.serial(
   "a node-style handler's own reason phrase (statusMessage, writeHead) reaches the wire from the pool",

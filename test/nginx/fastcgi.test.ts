@@ -1,35 +1,9 @@
 // A real nginx in front of the FastCGI host, with the config from examples/nginx/fastcgi.conf.
-import test, { type ExecutionContext } from 'ava';
-import { readFileSync } from 'node:fs';
+import test from 'ava';
 import net from 'node:net';
-import { join } from 'node:path';
 import type { App, HttpScope } from '../../src/gateway/types.js';
-import { serveFastCGI, type FastCGIServer } from '../../src/server/fastcgi.js';
-import { requireNginx, startNginx, type Nginx } from '../helpers/nginx.js';
+import { requireNginx, startExampleFastCGI } from '../helpers/nginx.js';
 import { readBody } from '../../src/gateway/helpers.js';
-
-const example = readFileSync(new URL('../../examples/nginx/fastcgi.conf', import.meta.url), 'utf8');
-const quiet = { debug() {}, info() {}, warn() {}, error() {} };
-
-async function setup(
-  t: ExecutionContext,
-  app: App,
-): Promise<{ nginx: Nginx; fcgi: FastCGIServer; connections: () => number }> {
-  const nginx = await startNginx(
-    (port, dir) => example.replace('listen 80;', `listen 127.0.0.1:${port};`).replaceAll('/run/albany/', `${dir}/`),
-    t,
-  );
-  const fcgi = await serveFastCGI(app, {
-    path: join(nginx.dir, 'app.sock'),
-    lifespan: 'off',
-    logger: quiet,
-    gracefulTimeoutMs: 1000,
-  });
-  let connections = 0;
-  fcgi.server.on('connection', () => connections++);
-  t.teardown(() => fcgi.close());
-  return { nginx, fcgi, connections: () => connections };
-}
 
 const echo: App = async (scope, receive, send) => {
   const s = scope as HttpScope;
@@ -58,7 +32,7 @@ const echo: App = async (scope, receive, send) => {
 
 test('GET through fastcgi_pass: path, query, headers, client; upstream connection kept alive', async (t) => {
   if (!requireNginx(t)) return;
-  const { nginx, connections } = await setup(t, echo);
+  const { nginx, connections } = await startExampleFastCGI(t, echo);
   for (let i = 0; i < 5; i++) {
     const res = await fetch(`${nginx.url}/a%20b/c?x=1&y=%2F`, { headers: { 'x-test': `v${i}` } });
     t.is(res.status, 200, nginx.log());
@@ -79,7 +53,7 @@ test('GET through fastcgi_pass: path, query, headers, client; upstream connectio
 
 test('a mount via fastcgi_split_path_info gives rootPath and path', async (t) => {
   if (!requireNginx(t)) return;
-  const { nginx } = await setup(t, echo);
+  const { nginx } = await startExampleFastCGI(t, echo);
   const body = (await (await fetch(`${nginx.url}/mounted/users/7?q`)).json()) as {
     path: string;
     rootPath: string;
@@ -104,7 +78,7 @@ test('POST body is streamed: the app sees the first part before the client sends
     await send({ type: 'http.response.start', status: 200 });
     await send({ type: 'http.response.body', body: Buffer.from(String(total)) });
   };
-  const { nginx } = await setup(t, app);
+  const { nginx } = await startExampleFastCGI(t, app);
   const part = Buffer.alloc(100_000, 0x61);
   let step = 0;
   const body = new ReadableStream<Uint8Array>({
@@ -132,7 +106,7 @@ test('a large response (3 MB) arrives intact', async (t) => {
   if (!requireNginx(t)) return;
   const big = Buffer.alloc(3 * 1024 * 1024);
   for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 0xff;
-  const { nginx } = await setup(t, async (_s, receive, send) => {
+  const { nginx } = await startExampleFastCGI(t, async (_s, receive, send) => {
     await receive();
     await send({ type: 'http.response.start', status: 200 });
     for (let off = 0; off < big.length; off += 200_000) {
@@ -153,7 +127,7 @@ test('a client that goes away is seen by the app as http.disconnect', async (t) 
   const appStarted = new Promise<void>((r) => (started = r));
   let gone!: () => void;
   const appSawDisconnect = new Promise<void>((r) => (gone = r));
-  const { nginx } = await setup(t, async (_s, receive) => {
+  const { nginx } = await startExampleFastCGI(t, async (_s, receive) => {
     await receive();
     started();
     const m = await receive();
@@ -173,7 +147,7 @@ test('a client that goes away is seen by the app as http.disconnect', async (t) 
 
 test('an app error becomes a 500 through nginx', async (t) => {
   if (!requireNginx(t)) return;
-  const { nginx } = await setup(t, async () => {
+  const { nginx } = await startExampleFastCGI(t, async () => {
     throw new Error('expected in test');
   });
   const res = await fetch(`${nginx.url}/`);
