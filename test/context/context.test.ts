@@ -2,7 +2,6 @@
 // legacy handler on a pool thread, back on the main loop in a runSync service, in an offload()
 // export; and the request's deadline cutting a runSync or offload() call short.
 import test from 'ava';
-import { isMainThread } from 'node:worker_threads';
 import { context, enableContext } from '../../src/context/context.js';
 import type { App } from '../../src/gateway/types.js';
 import { legacy } from '../../legacy-adapter/index.js';
@@ -11,6 +10,7 @@ import { createPool } from '../../src/pool/pool.js';
 import { provide } from '../../src/sync/services.js';
 import type { AlbanyError } from '../../src/errors.js';
 import { startServer } from '../helpers/server.js';
+import { seen } from '../fixtures/context/handlers.js';
 import type * as Handlers from '../fixtures/context/handlers.js';
 
 const handlers = new URL('../fixtures/context/handlers.ts', import.meta.url);
@@ -103,16 +103,7 @@ test.serial(
   async (t) => {
     const withdraw = provide('ctx.probe', async () => {
       await new Promise((r) => setTimeout(r, 5));
-      const ctx = context();
-      return ctx === undefined
-        ? null
-        : {
-            requestId: ctx.requestId,
-            traceparent: ctx.traceparent,
-            deadline: ctx.deadline,
-            user: ctx.get('user') ?? null,
-            mainThread: isMainThread,
-          };
+      return seen();
     });
     t.teardown(withdraw);
     const handler = legacy(handlers, { export: 'probe', pool: pool('ctx-legacy') });
