@@ -3,10 +3,10 @@
 import test, { type ExecutionContext } from 'ava';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import type { App, HttpScope } from '../../src/gateway/types.js';
-import { readBody } from '../../src/gateway/helpers.js';
+import type { App } from '../../src/gateway/types.js';
 import { serveFastCGI } from '../../src/server/fastcgi.js';
 import { requireApache, startApache, type Apache } from '../helpers/apache.js';
+import { echo } from '../helpers/nginx.js';
 
 const example = readFileSync(new URL('../../examples/apache/fastcgi.conf', import.meta.url), 'utf8');
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
@@ -32,31 +32,6 @@ async function setup(t: ExecutionContext, app: App): Promise<{ apache: Apache; c
   );
   return { apache, connections: () => connections };
 }
-
-const echo: App = async (scope, receive, send) => {
-  const s = scope as HttpScope;
-  const body = await readBody(receive);
-  if (body === null) return;
-  const info = {
-    method: s.method,
-    path: s.path,
-    rootPath: s.rootPath,
-    query: s.queryString,
-    client: s.client?.[0],
-    scheme: s.scheme,
-    test: s.headers.find(([n]) => n === 'x-test')?.[1],
-    length: body.length,
-  };
-  await send({
-    type: 'http.response.start',
-    status: 200,
-    headers: [
-      ['content-type', 'application/json'],
-      ['x-served-by', 'albany'],
-    ],
-  });
-  await send({ type: 'http.response.body', body: Buffer.from(JSON.stringify(info)) });
-};
 
 test('GET through mod_proxy_fcgi: path, query, headers, client; the FastCGI connection is reused', async (t) => {
   if (!requireApache(t)) return;

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { readFileSync } from 'node:fs';
-import type { App } from '../../src/gateway/types.js';
+import type { App, HttpScope } from '../../src/gateway/types.js';
+import { readBody } from '../../src/gateway/helpers.js';
 import { serveFastCGI, type FastCGIServer } from '../../src/server/fastcgi.js';
 
 const CANDIDATES = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx'];
@@ -210,3 +211,32 @@ export async function startExampleFastCGI(
   t.teardown(() => fcgi.close());
   return { nginx, fcgi, connections: () => connections };
 }
+
+/**
+ * The app both front-server suites (nginx, Apache) put behind the proxy: it answers with the request
+ * as the app saw it (method, path, rootPath, query, client, scheme, x-test, body length) as JSON.
+ */
+export const echo: App = async (scope, receive, send) => {
+  const s = scope as HttpScope;
+  const body = await readBody(receive);
+  if (body === null) return;
+  const info = {
+    method: s.method,
+    path: s.path,
+    rootPath: s.rootPath,
+    query: s.queryString,
+    client: s.client?.[0],
+    scheme: s.scheme,
+    test: s.headers.find(([n]) => n === 'x-test')?.[1],
+    length: body.length,
+  };
+  await send({
+    type: 'http.response.start',
+    status: 200,
+    headers: [
+      ['content-type', 'application/json'],
+      ['x-served-by', 'albany'],
+    ],
+  });
+  await send({ type: 'http.response.body', body: Buffer.from(JSON.stringify(info)) });
+};

@@ -1,34 +1,8 @@
 // A real nginx in front of the FastCGI host, with the config from examples/nginx/fastcgi.conf.
 import test from 'ava';
 import net from 'node:net';
-import type { App, HttpScope } from '../../src/gateway/types.js';
-import { requireNginx, startExampleFastCGI } from '../helpers/nginx.js';
-import { readBody } from '../../src/gateway/helpers.js';
-
-const echo: App = async (scope, receive, send) => {
-  const s = scope as HttpScope;
-  const body = await readBody(receive);
-  if (body === null) return;
-  const info = {
-    method: s.method,
-    path: s.path,
-    rootPath: s.rootPath,
-    query: s.queryString,
-    client: s.client?.[0],
-    scheme: s.scheme,
-    test: s.headers.find(([n]) => n === 'x-test')?.[1],
-    length: body.length,
-  };
-  await send({
-    type: 'http.response.start',
-    status: 200,
-    headers: [
-      ['content-type', 'application/json'],
-      ['x-served-by', 'albany'],
-    ],
-  });
-  await send({ type: 'http.response.body', body: Buffer.from(JSON.stringify(info)) });
-};
+import type { App } from '../../src/gateway/types.js';
+import { requireNginx, startExampleFastCGI, echo } from '../helpers/nginx.js';
 
 test('GET through fastcgi_pass: path, query, headers, client; upstream connection kept alive', async (t) => {
   if (!requireNginx(t)) return;
