@@ -10,12 +10,13 @@
 //   npm run bench:legacy                       (defaults: -c 50, 4 s per run, 3 rounds)
 //   BENCH_DURATION=5 BENCH_ROUNDS=5 npm run bench:legacy
 //   npm run bench:legacy -- --only blocking,mixed --duration 2 --rounds 1     (a smoke run)
-//   sections: trivial, cpu, health, flood, blocking, mixed
+//   sections: trivial, cpu, health, flood, blocking, makespan, mixed
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { fork } from 'node:child_process';
+import http from 'node:http';
 import autocannon from 'autocannon';
 import { buildServers } from './lib/build-servers.js';
 import { runLoad, type LoadFigures } from './lib/load.js';
@@ -36,7 +37,7 @@ const DURATION = numberOption('duration', 4);
 const ROUNDS = Math.max(1, Math.floor(numberOption('rounds', 3)));
 const CONNECTIONS = 50;
 const THREADS = 2;
-const SECTIONS = ['trivial', 'cpu', 'health', 'flood', 'blocking', 'mixed'] as const;
+const SECTIONS = ['trivial', 'cpu', 'health', 'flood', 'blocking', 'makespan', 'mixed'] as const;
 type Section = (typeof SECTIONS)[number];
 const ONLY = stringOption('only', SECTIONS.join(','))
   .split(',')
@@ -53,6 +54,9 @@ const runs = (section: Section): boolean => ONLY.includes(section);
 /** Blocking 50 ms handlers on THREADS threads, 20 connections: the ideal is THREADS × 1000 / 50 req/s. */
 const BLOCKING_MS = 50;
 const BLOCKING_CONNECTIONS = 20;
+/** Makespan: MAKESPAN_N requests of MAKESPAN_MS blocking ms sent at once to THREADS threads. */
+const MAKESPAN_N = 8;
+const MAKESPAN_MS = 1000;
 /** The mixed workload: this share of requests block 100 ms, the rest 1 ms. */
 const MIXED_SLOW_SHARE = 0.1;
 const MIXED_SLOW_MS = 100;
@@ -250,6 +254,38 @@ async function blockingThroughput(bundle: string, env: Record<string, string>): 
     if (f.non2xx > 0 || f.errors > 0) console.log(`  (blocking: ${f.non2xx} non-2xx, ${f.errors} errors)`);
     return f;
   } finally {
+    await child.stop();
+  }
+}
+
+/**
+ * MAKESPAN_N blocking requests sent at once on their own connections: wall ms from the first request
+ * sent to the last response read. A work-conserving pool finishes in ⌈N/k⌉·T; one that queues a
+ * request behind a busy thread while another thread is free takes a whole T longer.
+ */
+async function makespanRun(bundle: string, env: Record<string, string>): Promise<number> {
+  const child = await start(bundle, { ...env, LEGACY_SCENARIO: 'sleep-legacy' });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: MAKESPAN_N });
+  const get = (ms: number) =>
+    new Promise<void>((resolve, reject) => {
+      http
+        .get(`${child.url}/?ms=${ms}`, { agent }, (res) => {
+          res.resume();
+          res.once('end', () =>
+            res.statusCode === 200 ? resolve() : reject(new Error(`makespan: status ${res.statusCode}`)),
+          );
+        })
+        .once('error', reject);
+    });
+  const all = (ms: number) => Promise.all(Array.from({ length: MAKESPAN_N }, () => get(ms)));
+  try {
+    await all(20); // every thread loads the module; every socket is open
+    await settle();
+    const t0 = performance.now();
+    await all(MAKESPAN_MS);
+    return performance.now() - t0;
+  } finally {
+    agent.destroy();
     await child.stop();
   }
 }
@@ -564,6 +600,33 @@ async function main(): Promise<void> {
         rps / ideal,
         `blocking ${BLOCKING_MS} ms handlers, ${THREADS} threads, ${BLOCKING_CONNECTIONS} connections (req/s)`,
         '≥ 0.95',
+      ),
+    );
+  }
+
+  if (runs('makespan')) {
+    const ideal = Math.ceil(MAKESPAN_N / THREADS) * MAKESPAN_MS;
+    const spans: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) spans.push(await makespanRun(bundle!, env));
+    const span = median(spans);
+    say(`makespan: ${MAKESPAN_N} requests blocking ${MAKESPAN_MS} ms (Atomics.wait) at once, ${THREADS} threads`);
+    say(
+      `  ${f(span)} ms (rounds ${spans.map((x) => f(x)).join(', ')}); ideal ⌈N/k⌉·T = ${f(ideal)} ms; ` +
+        `limit ${f(ideal + 500)} ms   (target ≤ ⌈N/k⌉·T + 0.5 s)`,
+    );
+    say();
+    scenarios.push({
+      name: `makespan ${MAKESPAN_N} × ${MAKESPAN_MS} ms, ${THREADS} threads`,
+      rps: (MAKESPAN_N * 1000) / span,
+      extra: { makespanMs: span, idealMs: ideal },
+      rounds: spans.map((x) => ({ rps: (MAKESPAN_N * 1000) / x })),
+    });
+    ratios.push(
+      ratio(
+        `makespan ${MAKESPAN_N} × ${MAKESPAN_MS} ms on ${THREADS} threads (s)`,
+        span / 1000,
+        'N blocking requests of T ms on k threads: makespan',
+        `≤ ${(ideal + 500) / 1000}`,
       ),
     );
   }
