@@ -14,8 +14,8 @@ import { contextState } from './state.js';
 export interface ContextOptions {
   /**
    * The request's time budget in milliseconds, from the moment its head arrived: the deadline
-   * runSync and offload() calls inherit. Default: the server's default `requestTimeoutMs`
-   * (300 000; the CLI passes its `--request-timeout`). `0` sets no deadline.
+   * runSync and offload() calls inherit. Default: the `requestTimeoutMs` of the server that took the
+   * request (`serve()`'s option or the CLI's `--request-timeout`; 300 000 unless set). `0` sets no deadline.
    */
   timeoutMs?: number;
   /**
@@ -33,8 +33,8 @@ export interface ContextOptions {
  * @example await enableContext({ timeoutMs: 10_000 })
  */
 export function enableContext(options: ContextOptions = {}): Promise<void> {
-  const timeoutMs = options.timeoutMs ?? configured.timeoutMs ?? SERVER_DEFAULTS.requestTimeoutMs;
-  if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0) {
+  const timeoutMs = options.timeoutMs;
+  if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0)) {
     throw new AlbanyError(
       ErrorCodes.ERR_ALBANY_INVALID_CONFIG,
       'enableContext(): options.timeoutMs must be a number of milliseconds >= 0 (0: no deadline), ' +
@@ -49,7 +49,10 @@ export function enableContext(options: ContextOptions = {}): Promise<void> {
   }
   autoEnable = true;
   const storage = (contextState.storage ??= new AsyncLocalStorage<RequestContext>());
-  contextState.enter = makeEnter(storage, { timeoutMs });
+  contextState.enter = makeEnter(storage, {
+    timeoutMs,
+    fallbackMs: configured.timeoutMs ?? SERVER_DEFAULTS.requestTimeoutMs,
+  });
   contextState.dispatched = taskDispatched;
   contextState.service = serviceInTask;
   if (options.tracing === false) {
@@ -70,7 +73,10 @@ export function disableContext(): void {
 // The CLI's request timeout, for enableContext calls that give none.
 const configured: { timeoutMs: number | undefined } = { timeoutMs: undefined };
 
-/** @internal The host's request timeout (the CLI's `--request-timeout`), the default deadline. */
+/**
+ * @internal The CLI's `--request-timeout`: the deadline of requests whose host keeps no books of its
+ * own (FastCGI, interop mounts). The node:http host gives each request its own server's timeout.
+ */
 export function setContextTimeout(timeoutMs: number | undefined): void {
   configured.timeoutMs = timeoutMs;
 }

@@ -7,7 +7,7 @@ import { isValidRequestId, requestIdGenerator } from '../observe/request-id.js';
 import { now } from '../clock.js';
 import { endSpan, otel, spanIsReal, type OtelContext } from './otel.js';
 import { RequestContext } from './request-context.js';
-import type { EnterRequest } from './state.js';
+import type { EnterRequest, RequestBooks } from './state.js';
 import { formatTraceParent, parseTraceParent } from './trace-parent.js';
 
 /** The OpenTelemetry context (with the request's server span) of each request context that has one. */
@@ -18,34 +18,41 @@ const TIME_ORIGIN = performance.timeOrigin;
 
 /** Settings of {@link makeEnter}. */
 export interface EnterSettings {
-  /** The request's time budget (0: no deadline). */
-  timeoutMs: number;
+  /** The request's time budget as enableContext was given it (0: no deadline); undefined: the host's. */
+  timeoutMs: number | undefined;
+  /** The budget for requests whose host keeps no books: the CLI's request timeout or the default. */
+  fallbackMs: number;
+}
+
+/** The id and traceparent the client sent: the first of each. */
+function sentIds(scope: HttpScope, books: RequestBooks | undefined): [string | undefined, string | undefined] {
+  // A host with books read x-request-id while it read the head, so only traceparent is looked for.
+  let sentId = books === undefined ? undefined : books.requestId;
+  let sentParent: string | undefined;
+  const headers = scope.headers;
+  for (let i = 0; i < headers.length; i++) {
+    const [name, value] = headers[i]!;
+    if (name === 'traceparent') sentParent ??= value;
+    else if (books === undefined && name === 'x-request-id') sentId ??= value;
+  }
+  return [sentId, sentParent];
 }
 
 /** Builds the cycle hook: each request's app call runs in a fresh {@link RequestContext}. */
 export function makeEnter(storage: AsyncLocalStorage<RequestContext>, settings: EnterSettings): EnterRequest {
   const nextId = requestIdGenerator();
-  return (app: App, scope: HttpScope, receive: Receive, send: Send, sink: object): unknown => {
+  return (app: App, scope: HttpScope, receive: Receive, send: Send, books: RequestBooks | undefined): unknown => {
     // A cycle inside a request (an albany app mounted in Express through toNodeHandler, served by
     // albany): still the same request, so it keeps the outer context.
     if (storage.getStore() !== undefined) return app(scope, receive, send);
-    let sentId: string | undefined;
-    let sentParent: string | undefined;
-    const headers = scope.headers;
-    for (let i = 0; i < headers.length; i++) {
-      const [name, value] = headers[i]!;
-      if (name === 'x-request-id') sentId ??= value;
-      else if (name === 'traceparent') sentParent ??= value;
-    }
+    const [sentId, sentParent] = sentIds(scope, books);
     const requestId = isValidRequestId(sentId) ? sentId : nextId();
-    // The host's books (server/hosted-sink.ts keeps the id for the access log, and when the head came):
-    // the access log then names the request by the same id as the context.
-    const books = sink as { requestId?: string; startedAt?: unknown };
-    if ('requestId' in books && books.requestId !== requestId) books.requestId = requestId;
+    // The access log then names the request by the same id as the context.
+    if (books !== undefined) books.requestId = requestId;
     // 0: the host does not time requests (no access log or metrics): the app starting is the moment.
-    const startedAt =
-      typeof books.startedAt === 'number' && books.startedAt > 0 ? TIME_ORIGIN + books.startedAt : now();
-    const deadline = settings.timeoutMs > 0 ? startedAt + settings.timeoutMs : undefined;
+    const startedAt = books !== undefined && books.startedAt > 0 ? TIME_ORIGIN + books.startedAt : now();
+    const timeoutMs = settings.timeoutMs ?? books?.requestTimeoutMs ?? settings.fallbackMs;
+    const deadline = timeoutMs > 0 ? startedAt + timeoutMs : undefined;
     const parent = parseTraceParent(sentParent);
     const o = otel();
     if (o === undefined) {

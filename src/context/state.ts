@@ -5,8 +5,30 @@ import type { AsyncLocalStorage } from 'node:async_hooks';
 import type { App, HttpScope, Receive, Send } from '../gateway/types.js';
 import type { RequestContext } from './request-context.js';
 
-/** The cycle hook: runs `app` for one request inside a new context (see context/request.ts). */
-export type EnterRequest = (app: App, scope: HttpScope, receive: Receive, send: Send, sink: object) => unknown;
+/**
+ * What a host knows of a request beyond its scope (server/hosted-sink.ts keeps these books). The
+ * context reads them, and writes back the id it settled on so the access log names the request by it.
+ */
+export interface RequestBooks {
+  /** The `x-request-id` the client sent (not yet checked), until the context sets the id it goes by. */
+  requestId: string | undefined;
+  /** `performance.now()` when the request head arrived; 0 when the host does not time requests. */
+  readonly startedAt: number;
+  /** The host's request timeout in ms (0: none), the request's deadline unless enableContext set one. */
+  readonly requestTimeoutMs: number;
+}
+
+/**
+ * The cycle hook: runs `app` for one request inside a new context (see context/request.ts). Hosts
+ * without books (FastCGI, interop mounts) pass undefined: the context then reads the headers itself.
+ */
+export type EnterRequest = (
+  app: App,
+  scope: HttpScope,
+  receive: Receive,
+  send: Send,
+  books: RequestBooks | undefined,
+) => unknown;
 
 /** A task as the pool hook sees it (pool/ticket.ts's Ticket, kept structural to keep imports one way). */
 export interface DispatchedTask {

@@ -11,7 +11,7 @@ import {
   invalidMessage,
 } from '../gateway/validate.js';
 import type { App, Headers, HttpReceiveMessage, HttpScope, SendMessage } from '../gateway/types.js';
-import { contextState } from '../context/state.js';
+import { contextState, type RequestBooks } from '../context/state.js';
 
 /** Where a cycle's response goes. Each host (node:http, FastCGI, interop) implements this. */
 export interface ResponseSink {
@@ -33,6 +33,8 @@ export interface ResponseSink {
   fail(status: number, text: string): void;
   /** Tear the response down mid-stream (the app failed after starting). */
   abort(): void;
+  /** The host's books of the request, for the request context; hosts that keep none leave it out. */
+  readonly books?: RequestBooks;
 }
 
 /** Where a cycle's request body comes from. */
@@ -168,7 +170,7 @@ export class HttpCycle {
       result =
         enter === undefined
           ? app(this.scope, this.receive, this.send)
-          : enter(app, this.scope, this.receive, this.send, this.sink);
+          : enter(app, this.scope, this.receive, this.send, this.sink.books);
     } catch (error) {
       this.appFailed(error, logError);
       return SENT;

@@ -1,6 +1,7 @@
 // One request on albany's node:http host: its response sink, plus what the host keeps about it (its
 // connection, its cycle, when it started). It is also the exchange a direct handler gets.
 import type { ServerResponse } from 'node:http';
+import type { RequestBooks } from '../context/state.js';
 import type { App } from '../gateway/types.js';
 import { HttpCycle, type ErrorLogger, type RequestSource } from './cycle.js';
 import type { NodeExchange } from './direct.js';
@@ -10,13 +11,15 @@ import { buildHttpScope, type RequestHead } from './scope.js';
 /** What a sink needs of its connection (an HttpConnection): closing its books when it settles. */
 export interface SinkOwner {
   settle(sink: HostedSink, clientGone: boolean): void;
+  /** The server's request timeout in ms (0: none), the deadline of a request's context. */
+  readonly requestTimeoutMs: number;
 }
 
 /**
  * One request's response sink that also carries the host's books (its connection and its cycle)
  * and is the exchange a direct handler gets (server/direct.ts).
  */
-export class HostedSink extends NodeResponseSink implements NodeExchange {
+export class HostedSink extends NodeResponseSink implements NodeExchange, RequestBooks {
   // Plain constructor stores, not class fields (see NodeResponseSink).
   /** Built with the request on the gateway path; on a direct path only when the handler asks. */
   declare cycle: HttpCycle | undefined;
@@ -64,6 +67,16 @@ export class HostedSink extends NodeResponseSink implements NodeExchange {
     // A direct handler that answers after the request timeout did: its answer has nowhere to go.
     if (this.timedOut) return;
     super.sendWhole(status, headers, body);
+  }
+
+  /** The request's books for the request context: this sink keeps them (see RequestBooks). */
+  get books(): RequestBooks {
+    return this;
+  }
+
+  /** The server's request timeout, counted from {@link HostedSink.startedAt} (RequestBooks). */
+  get requestTimeoutMs(): number {
+    return this.connection.requestTimeoutMs;
   }
 
   openCycle(): HttpCycle {

@@ -93,6 +93,11 @@ function headFacts(rawHeaders: readonly string[]): HeadFacts {
 export class HttpConnection {
   // Plain constructor stores, not class fields (see NodeResponseSink).
   declare readonly host: ConnectionHost;
+
+  /** The server's request timeout (SinkOwner: a request context's deadline counts it). */
+  get requestTimeoutMs(): number {
+    return this.host.options.requestTimeoutMs;
+  }
   declare readonly carrier: Carrier;
   /**
    * Responses not yet settled, oldest first. An array, not a Set: it holds one response (more only

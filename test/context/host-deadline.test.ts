@@ -1,0 +1,46 @@
+// A request's deadline comes from the server that took it: serve()'s own requestTimeoutMs, so two
+// servers in one process give their requests different budgets, and `0` gives none. The access log
+// names each request by the id its context got.
+import test from 'ava';
+import { context, enableContext } from '../../src/context/context.js';
+import { now } from '../../src/clock.js';
+import type { App } from '../../src/gateway/types.js';
+import { startServer } from '../helpers/server.js';
+
+test.before(async () => {
+  // No timeoutMs: each server's own request timeout is the budget.
+  await enableContext({ tracing: false });
+});
+
+const app: App = async (_scope, _receive, send) => {
+  const ctx = context();
+  const left = ctx?.deadline === undefined ? null : ctx.deadline - now();
+  const body = Buffer.from(JSON.stringify({ left, id: ctx?.requestId ?? null }));
+  await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'application/json']] });
+  await send({ type: 'http.response.body', body, moreBody: false });
+};
+
+async function ask(url: string, headers: Record<string, string> = {}): Promise<{ left: number | null; id: string }> {
+  const res = await fetch(url, { headers });
+  return (await res.json()) as { left: number | null; id: string };
+}
+
+test("each server's requestTimeoutMs is its requests' deadline; 0 sets none", async (t) => {
+  const short = await startServer(t, app, { requestTimeoutMs: 4_000 });
+  const long = await startServer(t, app, { requestTimeoutMs: 120_000 });
+  const none = await startServer(t, app, { requestTimeoutMs: 0 });
+  const a = await ask(short.url);
+  const b = await ask(long.url);
+  const c = await ask(none.url);
+  t.true(a.left !== null && a.left > 0 && a.left <= 4_000, `short server: ${a.left} ms left`);
+  t.true(b.left !== null && b.left > 60_000 && b.left <= 120_000, `long server: ${b.left} ms left`);
+  t.is(c.left, null);
+});
+
+test('the id a client sends is the context id; a bad one is replaced by a generated one', async (t) => {
+  const server = await startServer(t, app, { requestTimeoutMs: 4_000 });
+  t.is((await ask(server.url, { 'x-request-id': 'order-42' })).id, 'order-42');
+  const made = (await ask(server.url, { 'x-request-id': 'bad id with spaces' })).id;
+  t.not(made, 'bad id with spaces');
+  t.regex(made, /^[\w.-]+$/);
+});
