@@ -2,7 +2,7 @@
 // built here (only once context is on), which runs the app inside AsyncLocalStorage and, with
 // OpenTelemetry, inside the request's server span.
 import type { AsyncLocalStorage } from 'node:async_hooks';
-import type { App, HttpScope, Receive, Send, SendMessage } from '../gateway/types.js';
+import type { App, HttpScope, Receive, Send, SendMessage, WebSocketScope } from '../gateway/types.js';
 import { isValidRequestId, requestIdGenerator } from '../observe/request-id.js';
 import { now } from '../clock.js';
 import { endSpan, otel, spanIsReal, type OtelContext } from './otel.js';
@@ -25,7 +25,10 @@ export interface EnterSettings {
 }
 
 /** The id and traceparent the client sent: the first of each. */
-function sentIds(scope: HttpScope, books: RequestBooks | undefined): [string | undefined, string | undefined] {
+function sentIds(
+  scope: HttpScope | WebSocketScope,
+  books: RequestBooks | undefined,
+): [string | undefined, string | undefined] {
   // A host with books read x-request-id while it read the head, so only traceparent is looked for.
   let sentId = books === undefined ? undefined : books.requestId;
   let sentParent: string | undefined;
@@ -41,7 +44,13 @@ function sentIds(scope: HttpScope, books: RequestBooks | undefined): [string | u
 /** Builds the cycle hook: each request's app call runs in a fresh {@link RequestContext}. */
 export function makeEnter(storage: AsyncLocalStorage<RequestContext>, settings: EnterSettings): EnterRequest {
   const nextId = requestIdGenerator();
-  return (app: App, scope: HttpScope, receive: Receive, send: Send, books: RequestBooks | undefined): unknown => {
+  return (
+    app: App,
+    scope: HttpScope | WebSocketScope,
+    receive: Receive,
+    send: Send,
+    books: RequestBooks | undefined,
+  ): unknown => {
     // A cycle inside a request (an albany app mounted in Express through toNodeHandler, served by
     // albany): still the same request, so it keeps the outer context.
     if (storage.getStore() !== undefined) return app(scope, receive, send);
@@ -51,8 +60,12 @@ export function makeEnter(storage: AsyncLocalStorage<RequestContext>, settings: 
     if (books !== undefined) books.requestId = requestId;
     // 0: the host does not time requests (no access log or metrics): the app starting is the moment.
     const startedAt = books !== undefined && books.startedAt > 0 ? TIME_ORIGIN + books.startedAt : now();
-    const timeoutMs = settings.timeoutMs ?? books?.requestTimeoutMs ?? settings.fallbackMs;
+    // A WebSocket connection lives as long as its peers want: no request timeout, so no deadline.
+    const timeoutMs =
+      scope.type === 'websocket' ? 0 : (settings.timeoutMs ?? books?.requestTimeoutMs ?? settings.fallbackMs);
     const deadline = timeoutMs > 0 ? startedAt + timeoutMs : undefined;
+    // The handshake is a GET whatever the scope says.
+    const method = scope.type === 'websocket' ? 'GET' : scope.method;
     const parent = parseTraceParent(sentParent);
     const o = otel();
     if (o === undefined) {
@@ -70,12 +83,12 @@ export function makeEnter(storage: AsyncLocalStorage<RequestContext>, settings: 
             isRemote: true,
           });
     const span = tracer.startSpan(
-      scope.method,
+      scope.type === 'websocket' ? 'GET websocket' : method,
       {
         kind: api.SpanKind.SERVER,
         startTime: startedAt,
         attributes: {
-          'http.request.method': scope.method,
+          'http.request.method': method,
           'url.path': scope.path,
           'url.scheme': scope.scheme,
           'albany.request_id': requestId,

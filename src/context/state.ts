@@ -2,7 +2,7 @@
 // undefined until context is turned on (enableContext, or the first context() call), so each hook
 // site costs one load and one compare per request while nobody uses it.
 import type { AsyncLocalStorage } from 'node:async_hooks';
-import type { App, HttpScope, Receive, Send } from '../gateway/types.js';
+import type { App, HttpScope, Receive, Send, WebSocketScope } from '../gateway/types.js';
 import type { RequestContext } from './request-context.js';
 
 /**
@@ -19,12 +19,13 @@ export interface RequestBooks {
 }
 
 /**
- * The cycle hook: runs `app` for one request inside a new context (see context/request.ts). Hosts
- * without books (FastCGI, interop mounts) pass undefined: the context then reads the headers itself.
+ * The cycle hook: runs `app` for one request (or WebSocket connection) inside a new context (see
+ * context/request.ts). Hosts without books (FastCGI, interop mounts, WebSockets) pass undefined: the
+ * context then reads the headers itself.
  */
 export type EnterRequest = (
   app: App,
-  scope: HttpScope,
+  scope: HttpScope | WebSocketScope,
   receive: Receive,
   send: Send,
   books: RequestBooks | undefined,

@@ -6,6 +6,7 @@ import type { WebSocket, WebSocketServer } from 'ws';
 import { AlbanyError, ErrorCodes } from '../errors.js';
 import type { App, Headers, SendMessage, WebSocketReceiveEvent, WebSocketScope } from '../gateway/types.js';
 import { checkHeaders, checkMessage, invalidMessage } from '../gateway/validate.js';
+import { contextState } from '../context/state.js';
 
 // Connection progress; numbers because send() checks it on every message.
 enum Phase {
@@ -117,7 +118,11 @@ export class WebSocketConnection {
   /** Runs the app; settles the handshake or the connection however the app ends. */
   async run(app: App): Promise<void> {
     try {
-      await app(this.scope, this.receive, this.send);
+      // The request context (src/context), once turned on: the connection runs in one of its own.
+      const enter = contextState.enter;
+      await (enter === undefined
+        ? app(this.scope, this.receive, this.send)
+        : enter(app, this.scope, this.receive, this.send, undefined));
     } catch (error) {
       if (
         AlbanyError.is(error) &&

@@ -1,10 +1,11 @@
 // A request's deadline comes from the server that took it: serve()'s own requestTimeoutMs, so two
-// servers in one process give their requests different budgets, and `0` gives none. The access log
-// names each request by the id its context got.
+// servers in one process give their requests different budgets, and `0` gives none. The id a client
+// sends becomes the context id. WebSocket connections run in a context too, without a deadline.
 import test from 'ava';
 import { context, enableContext } from '../../src/context/context.js';
 import { now } from '../../src/clock.js';
 import type { App } from '../../src/gateway/types.js';
+import { WebSocket } from 'ws';
 import { startServer } from '../helpers/server.js';
 
 test.before(async () => {
@@ -43,4 +44,34 @@ test('the id a client sends is the context id; a bad one is replaced by a genera
   const made = (await ask(server.url, { 'x-request-id': 'bad id with spaces' })).id;
   t.not(made, 'bad id with spaces');
   t.regex(made, /^[\w.-]+$/);
+});
+
+test('a WebSocket connection runs in a context: the id it was opened with, the trace, and no deadline', async (t) => {
+  const wsApp: App = async (scope, receive, send) => {
+    if (scope.type !== 'websocket') return app(scope, receive, send);
+    await receive(); // websocket.connect
+    await send({ type: 'websocket.accept' });
+    await receive(); // the client's first message
+    await new Promise((resolve) => setTimeout(resolve, 5)); // across an await, still the same context
+    const ctx = context();
+    const text = JSON.stringify({
+      id: ctx?.requestId ?? null,
+      trace: ctx?.traceparent ?? null,
+      deadline: ctx?.deadline ?? null,
+    });
+    await send({ type: 'websocket.send', text });
+    await send({ type: 'websocket.close', code: 1000 });
+  };
+  const server = await startServer(t, wsApp, { requestTimeoutMs: 4_000 });
+  const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+  const ws = new WebSocket(server.url.replace('http:', 'ws:'), { headers: { 'x-request-id': 'ws-7', traceparent } });
+  const reply = await new Promise<string>((resolve, reject) => {
+    ws.once('open', () => ws.send('hi'));
+    ws.once('message', (data) => resolve(String(data)));
+    ws.once('error', reject);
+  });
+  const got = JSON.parse(reply) as { id: string; trace: string; deadline: number | null };
+  t.is(got.id, 'ws-7');
+  t.regex(got.trace, /^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/);
+  t.is(got.deadline, null);
 });
