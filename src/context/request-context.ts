@@ -8,6 +8,8 @@ import { formatTraceParent, newSpanId, newTraceId, type TraceParent } from './tr
 export interface WireContext {
   readonly requestId: string;
   readonly traceparent: string;
+  /** The client's `tracestate`, passed on beside traceparent. */
+  readonly tracestate: string | undefined;
   /** Epoch ms (both threads' clock, see pool/protocol.ts `now`), or undefined for none. */
   readonly deadline: number | undefined;
   /** The values set before the hand-off (a copy: later sets on either side stay on their side). */
@@ -33,6 +35,7 @@ export class RequestContext {
   // never ask, and random ids cost more than the rest of the context.
   #traceparent: string | undefined;
   #parent: TraceParent | undefined;
+  #tracestate: string | undefined;
 
   /**
    * @internal Built by albany per request, or from a task's {@link WireContext}. A `traceparent`
@@ -45,6 +48,7 @@ export class RequestContext {
     values?: Record<string, unknown>,
     taskKey = 0,
     parent?: TraceParent,
+    tracestate?: string,
   ) {
     this.requestId = requestId;
     this.deadline = deadline;
@@ -52,6 +56,7 @@ export class RequestContext {
     this.#values = values;
     this.#traceparent = traceparent;
     this.#parent = parent;
+    this.#tracestate = tracestate;
   }
 
   /**
@@ -63,6 +68,14 @@ export class RequestContext {
     const parent = this.#parent;
     this.#traceparent = formatTraceParent(parent?.traceId ?? newTraceId(), newSpanId(), parent?.flags ?? 0);
     return this.#traceparent;
+  }
+
+  /**
+   * The W3C `tracestate` the client sent beside a valid traceparent (well-formed members only), or
+   * undefined. Send it with {@link traceparent} on outgoing calls: vendors keep their own state there.
+   */
+  get tracestate(): string | undefined {
+    return this.#tracestate;
   }
 
   /** The trace id (32 hex digits) out of {@link traceparent}. */
@@ -101,6 +114,7 @@ export class RequestContext {
     return {
       requestId: this.requestId,
       traceparent: this.traceparent,
+      tracestate: this.#tracestate,
       deadline: this.deadline,
       values: cloneableValues(this.#values),
       key,
@@ -109,7 +123,15 @@ export class RequestContext {
 
   /** @internal Rebuilds a task's context on a pool thread. */
   static fromWire(wire: WireContext): RequestContext {
-    return new RequestContext(wire.requestId, wire.traceparent, wire.deadline, wire.values, wire.key);
+    return new RequestContext(
+      wire.requestId,
+      wire.traceparent,
+      wire.deadline,
+      wire.values,
+      wire.key,
+      undefined,
+      wire.tracestate,
+    );
   }
 }
 

@@ -8,7 +8,7 @@ import { now } from '../clock.js';
 import { endSpan, otel, spanIsReal, type OtelContext } from './otel.js';
 import { RequestContext } from './request-context.js';
 import type { EnterRequest, RequestBooks } from './state.js';
-import { formatTraceParent, parseTraceParent } from './trace-parent.js';
+import { formatTraceParent, parseTraceParent, parseTraceState } from './trace-parent.js';
 
 /** The OpenTelemetry context (with the request's server span) of each request context that has one. */
 export const otelContexts = new WeakMap<RequestContext, OtelContext>();
@@ -24,21 +24,26 @@ export interface EnterSettings {
   fallbackMs: number;
 }
 
-/** The id and traceparent the client sent: the first of each. */
-function sentIds(
-  scope: HttpScope | WebSocketScope,
-  books: RequestBooks | undefined,
-): [string | undefined, string | undefined] {
-  // A host with books read x-request-id while it read the head, so only traceparent is looked for.
-  let sentId = books === undefined ? undefined : books.requestId;
-  let sentParent: string | undefined;
+/** What the client sent to name its request and its trace. */
+interface SentIds {
+  id: string | undefined;
+  parent: string | undefined;
+  /** Every tracestate header joined, as the specification reads several. */
+  state: string | undefined;
+}
+
+/** The id, traceparent and tracestate the client sent: the first id and traceparent. */
+function sentIds(scope: HttpScope | WebSocketScope, books: RequestBooks | undefined): SentIds {
+  // A host with books read x-request-id while it read the head, so only the trace is looked for.
+  const sent: SentIds = { id: books === undefined ? undefined : books.requestId, parent: undefined, state: undefined };
   const headers = scope.headers;
   for (let i = 0; i < headers.length; i++) {
     const [name, value] = headers[i]!;
-    if (name === 'traceparent') sentParent ??= value;
-    else if (books === undefined && name === 'x-request-id') sentId ??= value;
+    if (name === 'traceparent') sent.parent ??= value;
+    else if (name === 'tracestate') sent.state = sent.state === undefined ? value : `${sent.state},${value}`;
+    else if (books === undefined && name === 'x-request-id') sent.id ??= value;
   }
-  return [sentId, sentParent];
+  return sent;
 }
 
 /** Builds the cycle hook: each request's app call runs in a fresh {@link RequestContext}. */
@@ -54,8 +59,8 @@ export function makeEnter(storage: AsyncLocalStorage<RequestContext>, settings: 
     // A cycle inside a request (an albany app mounted in Express through toNodeHandler, served by
     // albany): still the same request, so it keeps the outer context.
     if (storage.getStore() !== undefined) return app(scope, receive, send);
-    const [sentId, sentParent] = sentIds(scope, books);
-    const requestId = isValidRequestId(sentId) ? sentId : nextId();
+    const sent = sentIds(scope, books);
+    const requestId = isValidRequestId(sent.id) ? sent.id : nextId();
     // The access log then names the request by the same id as the context.
     if (books !== undefined) books.requestId = requestId;
     // 0: the host does not time requests (no access log or metrics): the app starting is the moment.
@@ -66,10 +71,12 @@ export function makeEnter(storage: AsyncLocalStorage<RequestContext>, settings: 
     const deadline = timeoutMs > 0 ? startedAt + timeoutMs : undefined;
     // The handshake is a GET whatever the scope says.
     const method = scope.type === 'websocket' ? 'GET' : scope.method;
-    const parent = parseTraceParent(sentParent);
+    const parent = parseTraceParent(sent.parent);
+    // tracestate means something only beside the traceparent it came with.
+    const tracestate = parent === undefined ? undefined : parseTraceState(sent.state);
     const o = otel();
     if (o === undefined) {
-      const ctx = new RequestContext(requestId, undefined, deadline, undefined, 0, parent);
+      const ctx = new RequestContext(requestId, undefined, deadline, undefined, 0, parent, tracestate);
       return storage.run(ctx, app, scope, receive, send);
     }
     const { api, tracer } = o;
@@ -81,6 +88,7 @@ export function makeEnter(storage: AsyncLocalStorage<RequestContext>, settings: 
             spanId: parent.spanId,
             traceFlags: parent.flags,
             isRemote: true,
+            ...(tracestate === undefined ? {} : { traceState: api.createTraceState(tracestate) }),
           });
     const span = tracer.startSpan(
       scope.type === 'websocket' ? 'GET websocket' : method,
@@ -100,7 +108,7 @@ export function makeEnter(storage: AsyncLocalStorage<RequestContext>, settings: 
     const sc = span.spanContext();
     // A no-op tracer (no SDK) gives no ids of its own: albany's are made if anyone asks.
     const traceparent = real ? formatTraceParent(sc.traceId, sc.spanId, sc.traceFlags) : undefined;
-    const ctx = new RequestContext(requestId, traceparent, deadline, undefined, 0, parent);
+    const ctx = new RequestContext(requestId, traceparent, deadline, undefined, 0, parent, tracestate);
     const spanContext = api.trace.setSpan(parentContext, span);
     otelContexts.set(ctx, spanContext);
     const tracedSend = (message: SendMessage): Promise<void> => {

@@ -36,6 +36,35 @@ export function parseTraceParent(value: string | undefined): TraceParent | undef
   return { traceId, spanId, flags: parseInt(flags, 16) };
 }
 
+// A tracestate list member: `key=value`, key per the specification (simple or tenant@system), value
+// printable ASCII but for `,` and `=`, not ending in a space.
+const TRACESTATE_MEMBER =
+  /^[a-z0-9][a-z0-9_\-*/@]{0,255}=[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]$/;
+/** The longest `tracestate` albany passes on: the specification lets a vendor drop longer ones. */
+const TRACESTATE_MAX = 512;
+const TRACESTATE_MAX_MEMBERS = 32;
+
+/**
+ * The client's `tracestate` as albany passes it on: its list members (empty ones dropped) when every
+ * member is well-formed and there are at most 32 of them in 512 characters, else undefined. It
+ * means something only beside a valid `traceparent`
+ * (https://www.w3.org/TR/trace-context/#tracestate-header).
+ */
+export function parseTraceState(value: string | undefined): string | undefined {
+  if (value === undefined || value.length > TRACESTATE_MAX * 2) return undefined;
+  const members: string[] = [];
+  for (const raw of value.split(',')) {
+    const member = raw.trim();
+    if (member === '') continue;
+    if (!TRACESTATE_MEMBER.test(member)) return undefined;
+    members.push(member);
+  }
+  const text = members.join(',');
+  return members.length === 0 || members.length > TRACESTATE_MAX_MEMBERS || text.length > TRACESTATE_MAX
+    ? undefined
+    : text;
+}
+
 /** `00-<traceId>-<spanId>-<flags>`. */
 export function formatTraceParent(traceId: string, spanId: string, flags: number): string {
   return `00-${traceId}-${spanId}-${flags < 16 ? '0' : ''}${flags.toString(16)}`;

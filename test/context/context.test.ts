@@ -115,15 +115,17 @@ test.serial(
     };
     const server = await startServer(t, app);
     for (const id of ['first-1', 'second-2']) {
-      const res = await fetch(server.url, { headers: { 'x-request-id': id, traceparent: TRACEPARENT } });
+      const res = await fetch(server.url, {
+        headers: { 'x-request-id': id, traceparent: TRACEPARENT, tracestate: 'congo=t61rcWkgMzE' },
+      });
       t.is(res.status, 200, server.log.lines.map((l) => l.msg).join('\n'));
       const body = (await res.json()) as {
         worker: Record<string, unknown>;
         service: Record<string, unknown>;
         after: Record<string, unknown>;
       };
-      t.like(body.worker, { requestId: id, user: 'bob', mainThread: false });
-      t.like(body.service, { requestId: id, user: 'bob', mainThread: true });
+      t.like(body.worker, { requestId: id, user: 'bob', mainThread: false, tracestate: 'congo=t61rcWkgMzE' });
+      t.like(body.service, { requestId: id, user: 'bob', mainThread: true, tracestate: 'congo=t61rcWkgMzE' });
       t.deepEqual(body.after, body.worker, 'the worker keeps its context after the service call');
       t.is(
         body.service.traceparent,

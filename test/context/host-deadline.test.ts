@@ -75,3 +75,21 @@ test('a WebSocket connection runs in a context: the id it was opened with, the t
   t.regex(got.trace, /^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/);
   t.is(got.deadline, null);
 });
+
+test("tracestate: the client's, beside a valid traceparent, is the context's; without one it is dropped", async (t) => {
+  const traceApp: App = async (_scope, _receive, send) => {
+    const body = Buffer.from(JSON.stringify({ state: context()?.tracestate ?? null }));
+    await send({ type: 'http.response.start', status: 200, headers: [] });
+    await send({ type: 'http.response.body', body, moreBody: false });
+  };
+  const server = await startServer(t, traceApp);
+  const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+  const state = async (headers: Record<string, string>) =>
+    ((await (await fetch(server.url, { headers })).json()) as { state: string | null }).state;
+  t.is(
+    await state({ traceparent, tracestate: 'congo=t61rcWkgMzE, rojo=00f067aa0ba902b7' }),
+    'congo=t61rcWkgMzE,rojo=00f067aa0ba902b7',
+  );
+  t.is(await state({ tracestate: 'congo=t61rcWkgMzE' }), null);
+  t.is(await state({ traceparent, tracestate: 'not a list member' }), null);
+});

@@ -1,6 +1,12 @@
 // traceparent parsing by the W3C rules, table-driven; and the ids albany makes.
 import test from 'ava';
-import { formatTraceParent, newSpanId, newTraceId, parseTraceParent } from '../../src/context/trace-parent.js';
+import {
+  formatTraceParent,
+  newSpanId,
+  newTraceId,
+  parseTraceParent,
+  parseTraceState,
+} from '../../src/context/trace-parent.js';
 import { isValidRequestId } from '../../src/observe/request-id.js';
 
 const T = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -41,4 +47,17 @@ test('isValidRequestId keeps 1 to 200 visible ASCII characters and nothing else'
   for (const ok of ['a', 'req-1.2_3:4/5', 'x'.repeat(200), '{"json":1}']) t.true(isValidRequestId(ok), ok);
   for (const bad of [undefined, '', 'has space', 'tab\there', 'x'.repeat(201), 'é', 'nl\n'])
     t.false(isValidRequestId(bad), String(bad));
+});
+
+test('parseTraceState keeps well-formed list members, drops empty ones, refuses malformed or oversized lists', (t) => {
+  t.is(parseTraceState('congo=t61rcWkgMzE,rojo=00f067aa0ba902b7'), 'congo=t61rcWkgMzE,rojo=00f067aa0ba902b7');
+  t.is(parseTraceState(' congo=a , , rojo=b '), 'congo=a,rojo=b');
+  t.is(parseTraceState('tenant@vendor=x'), 'tenant@vendor=x');
+  t.is(parseTraceState(undefined), undefined);
+  t.is(parseTraceState(''), undefined);
+  for (const bad of ['nokey', 'UPPER=x', 'k=', 'k=has,comma=1=2', 'k=v=w', 'k=tab\there', 'é=x'])
+    t.is(parseTraceState(bad), undefined, bad);
+  const many = Array.from({ length: 33 }, (_, i) => `k${i}=v`).join(',');
+  t.is(parseTraceState(many), undefined, '33 members');
+  t.is(parseTraceState(`k=${'v'.repeat(250)},j=${'v'.repeat(250)},l=${'v'.repeat(20)}`), undefined, 'over 512');
 });
