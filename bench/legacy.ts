@@ -470,7 +470,7 @@ async function main(): Promise<void> {
     ]);
     say('trivial handler (medians over rounds)');
     say(textTable(['peer', 'req/s', 'p99 ms', 'CPU µs/req', 'main µs/req', 'workers µs/req'], rowsTrivial));
-    say(`  ratio legacy ÷ async  ${f(legacyVsAsync, 2)}   (target ≥ 0.4)`);
+    say(`  ratio legacy ÷ async  ${f(legacyVsAsync, 2)}   (issue #16 asks ≥ 0.8; req/s, so information only)`);
     say(`  ratio legacy ÷ naive  ${f(legacyVsNaive, 2)}   (target ≥ 1.5)`);
     say();
     scenarios.push(
@@ -487,8 +487,8 @@ async function main(): Promise<void> {
       ratio(
         'legacy ÷ async gateway',
         legacyVsAsync,
-        'legacy trivial handler via pool ÷ async gateway handler',
-        '≥ 0.4',
+        'legacy trivial handler via pool ÷ async gateway handler (req/s)',
+        '≥ 0.8',
       ),
       ratio(
         'legacy ÷ naive piscina.run',
