@@ -97,9 +97,10 @@ test.serial(
       // counts as waiting for a core, so CPU + wait is what stays close to the run time.
       // Measured at load average 30 on 2 cores: CPU 13 %, CPU + wait 97–110 %; with ten test files at once,
       // CPU 4.7 %, CPU + wait 74 % (the main thread, late to take results, stretches the run time too).
-      // The sleep-bound pool's CPU stays under 1 %, its CPU + wait under 20 %.
+      // The sleep-bound pool's CPU stays under 1 %, its CPU + wait under 20 %. At load 16 with the whole
+      // suite running, CPU + wait was 49.6 %: the bound sits between the two, not at either.
       t.true(cpu > 0.02, `CPU share ${cpu}`);
-      t.true(wanted > 0.5 && wanted < 1.6, `CPU + wait share ${wanted}`);
+      t.true(wanted > 0.35 && wanted < 1.6, `CPU + wait share ${wanted}`);
       t.true(pool.stats().cpu!.cpuMs > 0.02 * 12 * 60);
       const advice = advise(window);
       t.log(advice.line);
