@@ -11,7 +11,7 @@ import { AlbanyError, ErrorCodes } from '../errors.js';
 import { workerExecArgv } from '../exec-argv.js';
 import { workerFile } from '../worker-path.js';
 import { bootstrapSource } from './bootstrap.js';
-import { createSignal, spinWhile, type Signal } from './channel.js';
+import { createSignal, spinBackoff, spinWhile, type Signal } from './channel.js';
 import { dataCloneError, isDataCloneError } from './clone-path.js';
 import { ScratchReader, moveLargeArgs } from './large-bytes.js';
 import { syncDefaults } from './options.js';
@@ -24,6 +24,10 @@ import {
   type ToReactor,
 } from './protocol.js';
 import { CallerLane, createLane } from './shared-lane.js';
+import { CallTable } from './call-table.js';
+
+// `performance` is an accessor on globalThis (a getter call on every read): read it once.
+const perf = performance;
 
 /** How a call ended, as the reactor reported it (or as this side decided: crash, timeout). */
 export type Outcome = ResultMessage | { readonly type: 'failed'; readonly error: AlbanyError };
@@ -63,7 +67,7 @@ class ReactorLink {
   readonly wake: Signal;
   /** Set to 1 by a dying reactor, so a caller that was not waiting learns of it before its next call. */
   readonly deadFlag: Int32Array;
-  readonly pending = new Map<number, PendingCall>();
+  readonly pending = new CallTable<PendingCall>();
   readonly #scratch = new ScratchReader();
   readonly #lane: CallerLane;
   /** Exports registered with the reactor for the lane: module → export name → index. */
@@ -75,8 +79,10 @@ class ReactorLink {
   #lastFn = 0;
   #nextId = 1;
   #listeners = 0;
-  // Waits left before spinning is tried again, after a spin that missed (see SyncOptions.spinMicros).
+  // Waits left before spinning is tried again, after a spin that missed (see SyncOptions.spinMicros),
+  // and how many spins in a row missed (each doubles the waits skipped, see spinBackoff).
   #spinSkip = 0;
+  #spinMisses = 0;
   dead = false;
 
   constructor(handle?: ReactorHandle) {
@@ -160,7 +166,7 @@ class ReactorLink {
       this.#postCall(id, module, exportName, args, transfer);
     }
     const call: PendingCall = { id, module, exportName, outcome: undefined, onSettle: undefined, seen };
-    this.pending.set(id, call);
+    this.pending.add(call);
     return call;
   }
 
@@ -219,7 +225,7 @@ class ReactorLink {
    * the reactor unless `cancelOnTimeout` is false (an EventualResult can be waited on again).
    */
   wait(call: PendingCall, timeoutMs: number, cancelOnTimeout = true): Outcome {
-    const deadline = timeoutMs === Infinity ? Infinity : performance.now() + timeoutMs;
+    const deadline = timeoutMs === Infinity ? Infinity : perf.now() + timeoutMs;
     // Sleep first, look after: no reply to the call came before it was posted, and any reply
     // since has moved the counter past `call.seen`, so the first sleep returns at once for it.
     let seen = call.seen;
@@ -246,7 +252,7 @@ class ReactorLink {
       for (seen = Atomics.load(this.signal, 0); this.#receiveOne(); seen = Atomics.load(this.signal, 0)) {
         if (call.outcome !== undefined) return call.outcome;
       }
-      remaining = deadline - performance.now();
+      remaining = deadline - perf.now();
     }
   }
 
@@ -276,8 +282,11 @@ class ReactorLink {
     } else {
       const spin = syncDefaults().spinMicros;
       if (spin > 0) {
-        if (spinWhile(this.signal, seen, Math.min(spin, remainingMs * 1000))) return;
-        this.#spinSkip = SPIN_BACKOFF;
+        if (spinWhile(this.signal, seen, Math.min(spin, remainingMs * 1000))) {
+          this.#spinMisses = 0;
+          return;
+        }
+        this.#spinSkip = spinBackoff(this.#spinMisses++);
       }
     }
     Atomics.wait(this.signal, 0, seen, remainingMs === Infinity ? undefined : remainingMs);
@@ -345,7 +354,7 @@ class ReactorLink {
     if (this.dead) return;
     this.dead = true;
     if (slot[kLink] === this) slot[kLink] = undefined;
-    const calls = [...this.pending.values()];
+    const calls = this.pending.values();
     this.pending.clear();
     for (const call of calls) {
       const error = new AlbanyError(
@@ -363,7 +372,7 @@ class ReactorLink {
   async close(): Promise<void> {
     if (slot[kLink] === this) slot[kLink] = undefined;
     this.dead = true;
-    const calls = [...this.pending.values()];
+    const calls = this.pending.values();
     this.pending.clear();
     for (const call of calls) {
       this.#settle(call, {
@@ -383,9 +392,6 @@ class ReactorLink {
 // worker's CJS entry and the handler's ESM import) share one reactor instead of starting two.
 const kLink = Symbol.for('albany.sync.reactorLink');
 const slot = globalThis as { [kLink]?: ReactorLink };
-
-/** Waits without spinning after a spin missed: a missed spin means the machine or the call is slow. */
-const SPIN_BACKOFF = 32;
 
 /** This thread's reactor, started on first use (and again after a crash or closeReactor()). */
 export function reactor(): ReactorLink {
