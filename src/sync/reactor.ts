@@ -152,7 +152,9 @@ class ReactorLink {
     transfer?: readonly TransferListItem[],
   ): PendingCall {
     const id = this.#nextId++;
-    const seen = Atomics.load(this.signal, 0);
+    // A plain read (an atomic one costs a builtin call): it can only be stale, never ahead, and a
+    // stale value only makes the first sleep in wait() return at once and look again.
+    const seen = this.signal[0]!;
     const fn =
       transfer !== undefined
         ? undefined
