@@ -355,7 +355,7 @@ class ReactorLink {
   #died(reason: string): void {
     if (this.dead) return;
     this.dead = true;
-    if (slot[kLink] === this) slot[kLink] = undefined;
+    if (slot.link === this) slot.link = undefined;
     const calls = this.pending.values();
     this.pending.clear();
     for (const call of calls) {
@@ -372,7 +372,7 @@ class ReactorLink {
 
   /** Stops the thread (or, when attached, only this connection); calls in flight fail with `ERR_ALBANY_ABORTED`. */
   async close(): Promise<void> {
-    if (slot[kLink] === this) slot[kLink] = undefined;
+    if (slot.link === this) slot.link = undefined;
     this.dead = true;
     const calls = this.pending.values();
     this.pending.clear();
@@ -390,17 +390,21 @@ class ReactorLink {
   }
 }
 
-// This thread's link lives on globalThis so that two copies of this file in one thread (a legacy
-// worker's CJS entry and the handler's ESM import) share one reactor instead of starting two.
-const kLink = Symbol.for('albany.sync.reactorLink');
-const slot = globalThis as { [kLink]?: ReactorLink };
+// This thread's link lives in an object on globalThis so that two copies of this file in one thread
+// (a legacy worker's CJS entry and the handler's ESM import) share one reactor instead of starting
+// two. Read through a plain object, not a symbol key on the global itself: that read is a slow
+// keyed load on every call.
+const kSlot = Symbol.for('albany.sync.reactorSlot');
+const slot = ((globalThis as Record<symbol, unknown>)[kSlot] ??= { link: undefined }) as {
+  link: ReactorLink | undefined;
+};
 
 /** This thread's reactor, started on first use (and again after a crash or closeReactor()). */
 export function reactor(): ReactorLink {
-  const current = slot[kLink];
+  const current = slot.link;
   // A plain read: the flag is only an early notice, a dying reactor also posts 'crashed'.
   if (current !== undefined && current.deadFlag[0] === 1) current.retire();
-  return (slot[kLink] ??= new ReactorLink());
+  return (slot.link ??= new ReactorLink());
 }
 
 /** Type of {@link reactor}'s result, for the callers in this folder. */
@@ -421,9 +425,9 @@ export function reactorHandle(): ReactorHandle {
  * on another thread). If that reactor dies, the next call here starts a private reactor.
  */
 export function attachReactor(handle: ReactorHandle): void {
-  const current = slot[kLink];
+  const current = slot.link;
   if (current !== undefined && current.worker !== undefined) void current.close();
-  slot[kLink] = new ReactorLink(handle);
+  slot.link = new ReactorLink(handle);
 }
 
 /**
@@ -432,5 +436,5 @@ export function attachReactor(handle: ReactorHandle): void {
  * `ERR_ALBANY_ABORTED`; the next call starts a new reactor. Modules it loaded are forgotten.
  */
 export async function closeReactor(): Promise<void> {
-  await slot[kLink]?.close();
+  await slot.link?.close();
 }
