@@ -37,33 +37,26 @@ interface Connection {
  * One call in flight. It is also `this` of the export, typed there as ReactorCallContext: only `signal` is promised.
  */
 class Call implements ReactorCallContext {
-  // Fields set in the constructor, none declared with an initializer or as #private: a class with
-  // field initializers runs an extra initializer function on `new`, which kept the constructor from
-  // being inlined into the reactor's loop (a generic construct call for every call).
-  readonly conn: Connection;
-  readonly id: number;
-  cancelled: boolean;
-  private controller: AbortController | undefined;
+  cancelled = false;
+  #controller: AbortController | undefined;
 
-  constructor(conn: Connection, id: number) {
-    this.conn = conn;
-    this.id = id;
-    this.cancelled = false;
-    this.controller = undefined;
-  }
+  constructor(
+    readonly conn: Connection,
+    readonly id: number,
+  ) {}
 
   // The AbortController is made only if the export looks at `this.signal`: most never do.
   get signal(): AbortSignal {
-    if (this.controller === undefined) {
-      this.controller = new AbortController();
-      if (this.cancelled) this.controller.abort(cancelReason());
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.cancelled) this.#controller.abort(cancelReason());
     }
-    return this.controller.signal;
+    return this.#controller.signal;
   }
 
   cancel(): void {
     this.cancelled = true;
-    this.controller?.abort(cancelReason());
+    this.#controller?.abort(cancelReason());
   }
 }
 
