@@ -2,7 +2,8 @@
 // Atomics.wait (not its event loop), so a call reaches it in microseconds.
 import { receiveMessageOnPort, workerData, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import { AlbanyError, ErrorCodes } from '../src/errors.js';
-import { createSignal, postAndWake, spinWhile, type Signal } from '../src/sync/channel.js';
+import { createSignal, postAndWake, spinBackoff, spinWhile, type Signal } from '../src/sync/channel.js';
+import { CallTable } from '../src/sync/call-table.js';
 import { loadModule, loadedModule } from '../src/sync/reactor-modules.js';
 import { dataCloneError, isDataCloneError } from '../src/sync/clone-path.js';
 import { ScratchWriter, moveLargeValue } from '../src/sync/large-bytes.js';
@@ -13,7 +14,6 @@ import {
   REACTOR_READY_FLAG,
   REACTOR_THREAD_FLAG,
   kTransfer,
-  type CallMessage,
   type FromReactor,
   type ReactorCallContext,
   type ReactorWorkerData,
@@ -24,7 +24,7 @@ import {
 interface Connection {
   readonly port: MessagePort;
   readonly signal: Signal;
-  readonly calls: Map<number, Call>;
+  readonly calls: CallTable<Call>;
   /** Where large byte results wait for this caller (see large-bytes.ts). */
   readonly scratch: ScratchWriter;
   /** Small calls and results skip the port here (see shared-lane.ts). */
@@ -96,33 +96,42 @@ function cancelReason(): AlbanyError {
   return new AlbanyError(ErrorCodes.ERR_ALBANY_ABORTED, 'the caller cancelled this call or stopped waiting for it');
 }
 
-function invoke(mod: Record<string, unknown>, msg: CallMessage, call: Call): Promise<unknown> {
+function invoke(
+  mod: Record<string, unknown>,
+  module: string,
+  exportName: string,
+  args: readonly unknown[],
+  call: Call,
+): Promise<unknown> {
   if (call.cancelled) return Promise.reject(cancelReason()); // cancelled while its module loaded
-  const fn = mod[msg.exportName];
+  const fn = mod[exportName];
   if (typeof fn !== 'function') {
     return Promise.reject(
       new AlbanyError(
         ErrorCodes.ERR_ALBANY_UNKNOWN_SERVICE,
-        `${msg.module} has no function export named "${msg.exportName}" (found ${typeof fn})`,
+        `${module} has no function export named "${exportName}" (found ${typeof fn})`,
         {
-          details: { module: msg.module, export: msg.exportName },
+          details: { module, export: exportName },
         },
       ),
     );
   }
   try {
-    return Promise.resolve((fn as (...a: unknown[]) => unknown).apply(call, msg.args as unknown[]));
+    return Promise.resolve((fn as (...a: unknown[]) => unknown).apply(call, args as unknown[]));
   } catch (err) {
     return Promise.reject(err);
   }
 }
 
-function start(conn: Connection, msg: CallMessage): void {
-  const call = new Call(conn, msg.id);
-  conn.calls.set(msg.id, call);
+function start(conn: Connection, id: number, module: string, exportName: string, args: readonly unknown[]): void {
+  const call = new Call(conn, id);
+  conn.calls.add(call);
   inFlight++;
-  const mod = loadedModule(msg.module);
-  const p = mod !== undefined ? invoke(mod, msg, call) : loadModule(msg.module).then((m) => invoke(m, msg, call));
+  const mod = loadedModule(module);
+  const p =
+    mod !== undefined
+      ? invoke(mod, module, exportName, args, call)
+      : loadModule(module).then((m) => invoke(m, module, exportName, args, call));
   p.then(
     (value) => settle(call, true, value),
     (err: unknown) => settle(call, false, err),
@@ -195,7 +204,7 @@ function handle(conn: Connection, msg: ToReactor): void {
   switch (msg.type) {
     case 'call':
       if (msg.fn !== undefined) conn.fns[msg.fn] = { module: msg.module, exportName: msg.exportName };
-      start(conn, msg);
+      start(conn, msg.id, msg.module, msg.exportName, msg.args);
       return;
     case 'cancel': {
       const call = conn.calls.get(msg.id);
@@ -208,10 +217,12 @@ function handle(conn: Connection, msg: ToReactor): void {
   }
 }
 
-/** Starts the call waiting on `conn`'s lane. */
-function startLaneCall(conn: Connection): void {
-  const { id, fn, args } = conn.lane.takeCall();
+/** Starts call `id`, waiting on `conn`'s lane (see ReactorLane.callId). */
+function startLaneCall(conn: Connection, id: number): void {
+  const lane = conn.lane;
+  const fn = lane.callFn();
   const target = conn.fns[fn];
+  const args = lane.takeCall();
   if (target === undefined) {
     // Only a caller and reactor out of step (two albany copies) could get here; say so, do not hang.
     const error = new AlbanyError(
@@ -226,14 +237,14 @@ function startLaneCall(conn: Connection): void {
     } satisfies FromReactor);
     return;
   }
-  start(conn, { type: 'call', id, module: target.module, exportName: target.exportName, args });
+  start(conn, id, target.module, target.exportName, args);
 }
 
 function connect(port: MessagePort, signal: SharedArrayBuffer, lane: SharedArrayBuffer): void {
   const conn: Connection = {
     port,
     signal: createSignal(signal),
-    calls: new Map(),
+    calls: new CallTable(),
     scratch: new ScratchWriter(),
     lane: new ReactorLane(lane),
     fns: [],
@@ -261,13 +272,13 @@ function drain(): void {
       for (let entry = receiveMessageOnPort(conn.port); entry !== undefined; entry = receiveMessageOnPort(conn.port)) {
         const msg = entry.message as ToReactor;
         if (laneId !== 0 && msg.type !== 'connect' && msg.id >= laneId) {
-          startLaneCall(conn);
+          startLaneCall(conn, laneId);
           laneId = 0;
         }
         handle(conn, msg);
       }
     }
-    if (laneId !== 0) startLaneCall(conn);
+    if (laneId !== 0) startLaneCall(conn, laneId);
   }
 }
 
@@ -315,35 +326,50 @@ function nextEvent(seen: number): Promise<void> | undefined {
   }));
 }
 
+// `performance` is an accessor on globalThis (a getter call on every read): read it once.
+const perf = performance;
+
 // The last time the event loop had a turn (see idle).
-let lastTurn = performance.now();
+let lastTurn = perf.now();
 
 function loopTurn(): Promise<void> {
   return new Promise((resolve) =>
     setImmediate(() => {
-      lastTurn = performance.now();
+      lastTurn = perf.now();
       resolve();
     }),
   );
 }
 
-// Idle waits without spinning after a spin missed: calls are not coming back to back.
-const SPIN_BACKOFF = 32;
+// Idle waits without spinning after a spin missed (calls are not coming back to back), more of
+// them the more spins in a row missed (see spinBackoff).
 let spinSkip = 0;
+let spinMisses = 0;
+
+// Idle waits left before the clock is read again (see idle): a clock read costs about as much as
+// the rest of an idle wait's bookkeeping, and a parked wait that times out needs no clock anyway.
+const CLOCK_EVERY = 8;
+let clockIn = 0;
 
 /**
  * With nothing async pending, waits synchronously (spin, then park) for the next post: the
  * cheapest way to be woken. True when the event loop is due a turn instead, for timers and
  * sockets of loaded modules: after `idleSliceMs` parked, and every slice even while calls keep
- * coming back to back. One function, so the loop below has a single await site for that turn:
+ * coming back to back (checked every {@link CLOCK_EVERY} waits, so a turn may come that many
+ * calls late). One function, so the loop below has a single await site for that turn:
  * an optimized loop then never meets a branch it has not seen (a deopt and a recompile).
  */
 function idle(seen: number): boolean {
   const slice = data.idleSliceMs;
-  if (performance.now() - lastTurn >= slice) return true;
+  if (--clockIn <= 0) {
+    clockIn = CLOCK_EVERY;
+    if (perf.now() - lastTurn >= slice) return true;
+  }
   if (spinSkip > 0) spinSkip--;
-  else if (spinWhile(wake, seen, data.spinMicros)) return false;
-  else spinSkip = SPIN_BACKOFF;
+  else if (spinWhile(wake, seen, data.spinMicros)) {
+    spinMisses = 0;
+    return false;
+  } else spinSkip = spinBackoff(spinMisses++);
   return Atomics.wait(wake, 0, seen, slice) === 'timed-out';
 }
 
@@ -355,6 +381,9 @@ async function run(): Promise<void> {
       drained = seen;
       drain();
     }
+    // Most calls settle in a microtask or two (an async function that awaits nothing slow): one
+    // hop lets them, so the loop can park again without arming a wake-up through the event loop.
+    if (inFlight !== 0) await undefined;
     if (inFlight === 0) {
       if (idle(seen)) await loopTurn();
       continue;

@@ -26,6 +26,9 @@ export function postAndWake(
   Atomics.notify(signal, 0);
 }
 
+// `performance` is an accessor on globalThis (a getter call on every read): read it once.
+const perf = performance;
+
 /** What {@link receiveBlocking} returns when nothing arrived within the timeout. */
 export const TIMED_OUT: unique symbol = Symbol('albany.timedOut');
 
@@ -36,11 +39,21 @@ export const TIMED_OUT: unique symbol = Symbol('albany.timedOut');
  */
 export function spinWhile(signal: Signal, seen: number, micros: number): boolean {
   if (micros <= 0) return false;
-  const end = performance.now() + micros / 1000;
+  const end = perf.now() + micros / 1000;
   while (Atomics.load(signal, 0) === seen) {
-    if (performance.now() >= end) return false;
+    if (perf.now() >= end) return false;
   }
   return true;
+}
+
+/**
+ * Waits to skip before spinning again after `misses` earlier spins in a row missed (this one
+ * included, counted from 0): 32, doubling with each further miss up to 2048. A miss means the
+ * machine or the calls are slow; spins that keep missing (an oversubscribed machine, or one that
+ * runs a single thread at a time) then cost almost nothing, and one hit resets the count.
+ */
+export function spinBackoff(misses: number): number {
+  return 32 << Math.min(misses, 6);
 }
 
 /**

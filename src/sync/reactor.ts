@@ -11,7 +11,7 @@ import { AlbanyError, ErrorCodes } from '../errors.js';
 import { workerExecArgv } from '../exec-argv.js';
 import { workerFile } from '../worker-path.js';
 import { bootstrapSource } from './bootstrap.js';
-import { createSignal, spinWhile, type Signal } from './channel.js';
+import { createSignal, spinBackoff, spinWhile, type Signal } from './channel.js';
 import { dataCloneError, isDataCloneError } from './clone-path.js';
 import { ScratchReader, moveLargeArgs } from './large-bytes.js';
 import { syncDefaults } from './options.js';
@@ -24,6 +24,10 @@ import {
   type ToReactor,
 } from './protocol.js';
 import { CallerLane, createLane } from './shared-lane.js';
+import { CallTable } from './call-table.js';
+
+// `performance` is an accessor on globalThis (a getter call on every read): read it once.
+const perf = performance;
 
 /** How a call ended, as the reactor reported it (or as this side decided: crash, timeout). */
 export type Outcome = ResultMessage | { readonly type: 'failed'; readonly error: AlbanyError };
@@ -63,7 +67,7 @@ class ReactorLink {
   readonly wake: Signal;
   /** Set to 1 by a dying reactor, so a caller that was not waiting learns of it before its next call. */
   readonly deadFlag: Int32Array;
-  readonly pending = new Map<number, PendingCall>();
+  readonly pending = new CallTable<PendingCall>();
   readonly #scratch = new ScratchReader();
   readonly #lane: CallerLane;
   /** Exports registered with the reactor for the lane: module → export name → index. */
@@ -75,8 +79,10 @@ class ReactorLink {
   #lastFn = 0;
   #nextId = 1;
   #listeners = 0;
-  // Waits left before spinning is tried again, after a spin that missed (see SyncOptions.spinMicros).
+  // Waits left before spinning is tried again, after a spin that missed (see SyncOptions.spinMicros),
+  // and how many spins in a row missed (each doubles the waits skipped, see spinBackoff).
   #spinSkip = 0;
+  #spinMisses = 0;
   dead = false;
 
   constructor(handle?: ReactorHandle) {
@@ -146,7 +152,9 @@ class ReactorLink {
     transfer?: readonly TransferListItem[],
   ): PendingCall {
     const id = this.#nextId++;
-    const seen = Atomics.load(this.signal, 0);
+    // A plain read (an atomic one costs a builtin call): it can only be stale, never ahead, and a
+    // stale value only makes the first sleep in wait() return at once and look again.
+    const seen = this.signal[0]!;
     const fn =
       transfer !== undefined
         ? undefined
@@ -160,7 +168,7 @@ class ReactorLink {
       this.#postCall(id, module, exportName, args, transfer);
     }
     const call: PendingCall = { id, module, exportName, outcome: undefined, onSettle: undefined, seen };
-    this.pending.set(id, call);
+    this.pending.add(call);
     return call;
   }
 
@@ -219,7 +227,7 @@ class ReactorLink {
    * the reactor unless `cancelOnTimeout` is false (an EventualResult can be waited on again).
    */
   wait(call: PendingCall, timeoutMs: number, cancelOnTimeout = true): Outcome {
-    const deadline = timeoutMs === Infinity ? Infinity : performance.now() + timeoutMs;
+    const deadline = timeoutMs === Infinity ? Infinity : perf.now() + timeoutMs;
     // Sleep first, look after: no reply to the call came before it was posted, and any reply
     // since has moved the counter past `call.seen`, so the first sleep returns at once for it.
     let seen = call.seen;
@@ -246,7 +254,7 @@ class ReactorLink {
       for (seen = Atomics.load(this.signal, 0); this.#receiveOne(); seen = Atomics.load(this.signal, 0)) {
         if (call.outcome !== undefined) return call.outcome;
       }
-      remaining = deadline - performance.now();
+      remaining = deadline - perf.now();
     }
   }
 
@@ -276,8 +284,11 @@ class ReactorLink {
     } else {
       const spin = syncDefaults().spinMicros;
       if (spin > 0) {
-        if (spinWhile(this.signal, seen, Math.min(spin, remainingMs * 1000))) return;
-        this.#spinSkip = SPIN_BACKOFF;
+        if (spinWhile(this.signal, seen, Math.min(spin, remainingMs * 1000))) {
+          this.#spinMisses = 0;
+          return;
+        }
+        this.#spinSkip = spinBackoff(this.#spinMisses++);
       }
     }
     Atomics.wait(this.signal, 0, seen, remainingMs === Infinity ? undefined : remainingMs);
@@ -344,8 +355,8 @@ class ReactorLink {
   #died(reason: string): void {
     if (this.dead) return;
     this.dead = true;
-    if (slot[kLink] === this) slot[kLink] = undefined;
-    const calls = [...this.pending.values()];
+    if (slot.link === this) slot.link = undefined;
+    const calls = this.pending.values();
     this.pending.clear();
     for (const call of calls) {
       const error = new AlbanyError(
@@ -361,9 +372,9 @@ class ReactorLink {
 
   /** Stops the thread (or, when attached, only this connection); calls in flight fail with `ERR_ALBANY_ABORTED`. */
   async close(): Promise<void> {
-    if (slot[kLink] === this) slot[kLink] = undefined;
+    if (slot.link === this) slot.link = undefined;
     this.dead = true;
-    const calls = [...this.pending.values()];
+    const calls = this.pending.values();
     this.pending.clear();
     for (const call of calls) {
       this.#settle(call, {
@@ -379,20 +390,21 @@ class ReactorLink {
   }
 }
 
-// This thread's link lives on globalThis so that two copies of this file in one thread (a legacy
-// worker's CJS entry and the handler's ESM import) share one reactor instead of starting two.
-const kLink = Symbol.for('albany.sync.reactorLink');
-const slot = globalThis as { [kLink]?: ReactorLink };
-
-/** Waits without spinning after a spin missed: a missed spin means the machine or the call is slow. */
-const SPIN_BACKOFF = 32;
+// This thread's link lives in an object on globalThis so that two copies of this file in one thread
+// (a legacy worker's CJS entry and the handler's ESM import) share one reactor instead of starting
+// two. Read through a plain object, not a symbol key on the global itself: that read is a slow
+// keyed load on every call.
+const kSlot = Symbol.for('albany.sync.reactorSlot');
+const slot = ((globalThis as Record<symbol, unknown>)[kSlot] ??= { link: undefined }) as {
+  link: ReactorLink | undefined;
+};
 
 /** This thread's reactor, started on first use (and again after a crash or closeReactor()). */
 export function reactor(): ReactorLink {
-  const current = slot[kLink];
+  const current = slot.link;
   // A plain read: the flag is only an early notice, a dying reactor also posts 'crashed'.
   if (current !== undefined && current.deadFlag[0] === 1) current.retire();
-  return (slot[kLink] ??= new ReactorLink());
+  return (slot.link ??= new ReactorLink());
 }
 
 /** Type of {@link reactor}'s result, for the callers in this folder. */
@@ -413,9 +425,9 @@ export function reactorHandle(): ReactorHandle {
  * on another thread). If that reactor dies, the next call here starts a private reactor.
  */
 export function attachReactor(handle: ReactorHandle): void {
-  const current = slot[kLink];
+  const current = slot.link;
   if (current !== undefined && current.worker !== undefined) void current.close();
-  slot[kLink] = new ReactorLink(handle);
+  slot.link = new ReactorLink(handle);
 }
 
 /**
@@ -424,5 +436,5 @@ export function attachReactor(handle: ReactorHandle): void {
  * `ERR_ALBANY_ABORTED`; the next call starts a new reactor. Modules it loaded are forgotten.
  */
 export async function closeReactor(): Promise<void> {
-  await slot[kLink]?.close();
+  await slot.link?.close();
 }

@@ -43,12 +43,14 @@ function inReactor(): boolean {
   return (reactorThread ??= (globalThis as Record<symbol, unknown>)[REACTOR_THREAD_FLAG] === true);
 }
 
-function refuseInReactor(what: string): void {
+// `syncified` names the export for a syncified function, else `what` is the whole name: the message
+// is only built when thrown, as building it costs a string on every call.
+function refuseInReactor(what: string, syncified?: boolean): void {
   if (inReactor()) {
     throw new AlbanyError(
       ErrorCodes.ERR_ALBANY_DEADLOCK,
-      `${what} was called inside the reactor thread: it would block the loop that has to run it; await the ` +
-        `function directly instead`,
+      `${syncified === true ? `the syncified ${what}` : what} was called inside the reactor thread: it would ` +
+        `block the loop that has to run it; await the function directly instead`,
     );
   }
 }
@@ -88,7 +90,7 @@ export function syncify<F extends AsyncFn>(
   const fixedTimeout = options.timeoutMs === undefined ? undefined : checkMs('timeoutMs', options.timeoutMs, true);
   const pickTransfer = options.transferList;
   const fn = (...args: Parameters<F>): Awaited<ReturnType<F>> => {
-    refuseInReactor(`the syncified ${name}`);
+    refuseInReactor(name, true);
     const link = reactor();
     // Without a timeout of its own, a call made while serving a request waits no longer than the request may.
     const left = fixedTimeout === undefined ? deadlineLeft() : undefined;

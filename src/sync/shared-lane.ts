@@ -113,13 +113,6 @@ export class CallerLane extends Lane {
   }
 }
 
-/** A call taken off the lane by the reactor. */
-export interface LaneCall {
-  readonly id: number;
-  readonly fn: number;
-  readonly args: unknown[];
-}
-
 /** The reactor's end of a lane. */
 export class ReactorLane extends Lane {
   #portSeen = 0;
@@ -129,15 +122,19 @@ export class ReactorLane extends Lane {
     return Atomics.load(this.header, CALL_STATE) === 1 ? this.header[CALL_ID]! : 0;
   }
 
+  /** The export index of the waiting call (after {@link callId} returned its id). */
+  callFn(): number {
+    return this.header[CALL_FN]!;
+  }
+
   /**
-   * Takes the waiting call out and frees the slot. Its id orders it among port messages: one the
-   * caller posted before it was already on the port when {@link callId} saw it.
+   * Takes the waiting call's arguments out and frees the slot. Its id ({@link callId}) orders it
+   * among port messages: one the caller posted before it was already on the port when callId saw it.
    */
-  takeCall(): LaneCall {
-    const h = this.header;
-    const call: LaneCall = { id: h[CALL_ID]!, fn: h[CALL_FN]!, args: decodeArgs(this.call) };
-    h[CALL_STATE] = 0; // published by the atomic bump of the caller's counter with the answer
-    return call;
+  takeCall(): unknown[] {
+    const args = decodeArgs(this.call);
+    this.header[CALL_STATE] = 0; // published by the atomic bump of the caller's counter with the answer
+    return args;
   }
 
   /**
