@@ -27,6 +27,7 @@ import {
   canResend,
   goneIndex,
   readResultRecords,
+  recordArea,
   resultsOffset,
   startedAtIndex,
   stateIndex,
@@ -428,6 +429,7 @@ export class LegacyPool {
       times: new Float64Array(shared),
       sentAt: now(),
       read: resultsOffset(n),
+      records: recordArea(shared),
     };
     for (let i = 0; i < n; i++) {
       const ticket = tickets[i]!;
@@ -589,7 +591,7 @@ export class LegacyPool {
     batch.read = end;
     const n = batch.tickets.length;
     const startedAt = (i: number): number => batch.times[startedAtIndex(n, i)]!;
-    readResultRecords(Buffer.from(batch.state.buffer), from, end, startedAt, (i, result) => {
+    readResultRecords(batch.records, from, end, startedAt, (i, result) => {
       if (owns(batch, i)) this.settleResult(batch.tickets[i]!, result);
     });
   }

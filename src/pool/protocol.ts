@@ -180,7 +180,11 @@ export interface LegacyBatch {
   n: number;
   /** The mounts the requests belong to (usually one). */
   mounts: MountSpec[];
-  /** Per request: id, mount index, more, body length, request fields, header count, header names and values. */
+  /**
+   * Per request: id, mount index, more, body length, request fields, header count, header names and values.
+   * A string field holds either the string or, when the same string came earlier in the batch, the index
+   * of its first appearance among the strings of the batch (see {@link encodeBatch}).
+   */
   data: Array<string | number | null>;
   /** Every request's first body chunk, back to back (absent when all are empty). */
   body: Uint8Array | undefined;
@@ -215,6 +219,9 @@ export function encodeBatch(
   const data: Array<string | number | null> = [];
   let calls: LegacyBatch['calls'];
   let contexts: LegacyBatch['contexts'];
+  // Strings already in the batch (method, scheme, host, header names and most values repeat from
+  // request to request) travel as small numbers: each cloned string costs far more on both threads.
+  const seen = new Map<string, number>();
   let bodyBytes = 0;
   for (let i = 0; i < n; i++) bodyBytes += items[i]!.task.body.byteLength;
   const body = bodyBytes > 0 ? new Uint8Array(bodyBytes) : undefined;
@@ -236,26 +243,30 @@ export function encodeBatch(
       body!.set(task.body, offset);
       offset += len;
     }
-    data.push(
-      id,
-      m,
-      task.more ? 1 : 0,
-      len,
-      r.method,
-      r.url,
-      r.path,
-      r.rootPath,
-      r.queryString,
-      r.scheme,
-      r.httpVersion,
-      r.server?.[0] ?? null,
-      r.server?.[1] ?? null,
-      r.client?.[0] ?? null,
-      r.client?.[1] ?? null,
-      r.headers.length,
-    );
+    data.push(id, m, task.more ? 1 : 0, len);
+    pushString(data, seen, r.method);
+    pushString(data, seen, r.url);
+    pushString(data, seen, r.path);
+    pushString(data, seen, r.rootPath);
+    pushString(data, seen, r.queryString);
+    pushString(data, seen, r.scheme);
+    pushString(data, seen, r.httpVersion);
+    if (r.server === null) data.push(null, null);
+    else {
+      pushString(data, seen, r.server[0]);
+      data.push(r.server[1]);
+    }
+    if (r.client === null) data.push(null, null);
+    else {
+      pushString(data, seen, r.client[0]);
+      data.push(r.client[1]);
+    }
     const headers = r.headers;
-    for (let h = 0; h < headers.length; h++) data.push(headers[h]![0], headers[h]![1]);
+    data.push(headers.length);
+    for (let h = 0; h < headers.length; h++) {
+      pushString(data, seen, headers[h]![0]);
+      pushString(data, seen, headers[h]![1]);
+    }
   }
   const batch: LegacyBatch =
     calls === undefined ? { n, mounts, data, body, shared } : { n, mounts, data, body, shared, calls };
@@ -263,10 +274,29 @@ export function encodeBatch(
   return batch;
 }
 
+// A string field of a batch: the string itself the first time, then the index of that first time.
+function pushString(data: Array<string | number | null>, seen: Map<string, number>, text: string): void {
+  const index = seen.get(text);
+  if (index !== undefined) data.push(index);
+  else {
+    seen.set(text, seen.size);
+    data.push(text);
+  }
+}
+
+// The other side of pushString: `strings` grows in the same order as `seen` did.
+function takeString(value: string | number, strings: string[]): string {
+  if (typeof value === 'number') return strings[value]!;
+  strings.push(value);
+  return value;
+}
+
 /** Unpacks a batch in the worker. */
 export function decodeBatch(batch: LegacyBatch): BatchItem[] {
   const { n, mounts, data, body } = batch;
   const items: BatchItem[] = new Array(n);
+  // The batch's strings in order of first appearance (what a number in a string field points at).
+  const strings: string[] = [];
   let p = 0;
   let offset = 0;
   let c = 0;
@@ -280,22 +310,23 @@ export function decodeBatch(batch: LegacyBatch): BatchItem[] {
     const mount = mounts[m]!;
     const more = data[p++] === 1;
     const len = data[p++] as number;
-    const method = data[p++] as string;
-    const url = data[p++] as string;
-    const path = data[p++] as string;
-    const rootPath = data[p++] as string;
-    const queryString = data[p++] as string;
-    const scheme = data[p++] as string;
-    const httpVersion = data[p++] as string;
-    const serverHost = data[p++] as string | null;
-    const serverPort = data[p++] as number | null;
-    const clientHost = data[p++] as string | null;
-    const clientPort = data[p++] as number | null;
+    const method = takeString(data[p++]!, strings);
+    const url = takeString(data[p++]!, strings);
+    const path = takeString(data[p++]!, strings);
+    const rootPath = takeString(data[p++]!, strings);
+    const queryString = takeString(data[p++]!, strings);
+    const scheme = takeString(data[p++]!, strings);
+    const httpVersion = takeString(data[p++]!, strings);
+    const serverHost = data[p++];
+    const server: Address = serverHost === null ? null : [takeString(serverHost!, strings), data[p] as number];
+    p++;
+    const clientHost = data[p++];
+    const client: Address = clientHost === null ? null : [takeString(clientHost!, strings), data[p] as number];
+    p++;
     const count = data[p++] as number;
     const headers: Headers = new Array(count);
-    for (let h = 0; h < count; h++, p += 2) headers[h] = [data[p] as string, data[p + 1] as string];
-    const server: Address = serverHost === null ? null : [serverHost, serverPort as number];
-    const client: Address = clientHost === null ? null : [clientHost, clientPort as number];
+    for (let h = 0; h < count; h++, p += 2)
+      headers[h] = [takeString(data[p]!, strings), takeString(data[p + 1]!, strings)];
     const chunk = len > 0 ? body!.subarray(offset, offset + len) : NO_BODY;
     offset += len;
     items[i] = {
@@ -382,107 +413,136 @@ export function decodeResults(result: BatchResult, n: number): Array<TaskResult 
   return out;
 }
 
-// Result records in a batch's buffer: u32 request index, i32 status (0: the head was already posted),
-// u32 reason length + 1 (0: none), the reason, u32 header count, per header u32 length + UTF-8 bytes for
-// name and value, i32 body length (-1: none) and the body. UTF-8 keeps any string intact (an invalid
-// header value still reaches the main thread's checks as the handler wrote it).
+// Result records in a batch's buffer, every field at a multiple of 4 bytes so that numbers are one
+// Int32Array access on each side: i32 request index, i32 status (0: the head was already posted and
+// nothing of it follows), i32 reason length + 1 (0: none) and the reason, i32 header count, per header
+// i32 length + UTF-8 bytes for name and value, i32 body length (-1: none) and the body; every run of
+// bytes padded to 4. UTF-8 keeps any string intact (an invalid header value still reaches the main
+// thread's checks as the handler wrote it).
+
+/** A buffer holding result records, as bytes and as 32-bit words over the same memory. */
+export interface RecordArea {
+  readonly bytes: Buffer;
+  readonly words: Int32Array;
+}
+
+/** The record views of a batch's buffer (or any buffer whose length is a multiple of 4). */
+export function recordArea(buffer: ArrayBufferLike): RecordArea {
+  return { bytes: Buffer.from(buffer), words: new Int32Array(buffer) };
+}
+
+const pad4 = (n: number): number => (n + 3) & ~3;
 
 /**
- * Writes a successful result as a record at `at` (a byte offset in `bytes`, a view of the whole
- * batch buffer) and returns the offset after it, or -1 when it does not fit before `limit`.
+ * Writes a successful result as a record at `at` (a byte offset, a multiple of 4) and returns the
+ * offset after it, or -1 when it does not fit before `limit`.
  */
-export function writeResultRecord(bytes: Buffer, at: number, limit: number, i: number, result: TaskResult): number {
+export function writeResultRecord(area: RecordArea, at: number, limit: number, i: number, result: TaskResult): number {
+  const { bytes, words } = area;
   const start = result.start;
   const body = result.body;
   let p = at;
-  if (p + 16 > limit) return -1;
-  bytes.writeUInt32LE(i, p);
+  if (p + 8 > limit) return -1;
+  words[p >> 2] = i;
   if (start === undefined) {
-    bytes.writeInt32LE(0, p + 4);
-    bytes.writeUInt32LE(0, p + 8);
-    bytes.writeUInt32LE(0, p + 12);
-    p += 16;
+    words[(p >> 2) + 1] = 0;
+    p += 8;
   } else {
-    bytes.writeInt32LE(start.status, p + 4);
+    words[(p >> 2) + 1] = start.status;
     p += 8;
     if (start.reason === undefined) {
-      bytes.writeUInt32LE(0, p);
+      if (p + 4 > limit) return -1;
+      words[p >> 2] = 0;
       p += 4;
     } else {
-      p = writeText(bytes, p, limit, start.reason, 1);
+      p = writeText(area, p, limit, start.reason, 1);
       if (p === -1) return -1;
     }
     const headers = start.headers;
     if (p + 4 > limit) return -1;
-    bytes.writeUInt32LE(headers.length, p);
+    words[p >> 2] = headers.length;
     p += 4;
     for (let h = 0; h < headers.length; h++) {
-      p = writeText(bytes, p, limit, headers[h]![0], 0);
+      p = writeText(area, p, limit, headers[h]![0], 0);
       if (p === -1) return -1;
-      p = writeText(bytes, p, limit, headers[h]![1], 0);
+      p = writeText(area, p, limit, headers[h]![1], 0);
       if (p === -1) return -1;
     }
   }
   const len = body === undefined ? -1 : body.byteLength;
-  if (p + 4 + Math.max(0, len) > limit) return -1;
-  bytes.writeInt32LE(len, p);
+  if (p + 4 + pad4(Math.max(0, len)) > limit) return -1;
+  words[p >> 2] = len;
   p += 4;
   if (len > 0) {
     bytes.set(body!, p);
-    p += len;
+    p += pad4(len);
   }
   return p;
 }
 
-// u32 (UTF-8 length + bias) then the bytes; -1 when it may not fit (3 bytes a UTF-16 unit at most).
-function writeText(bytes: Buffer, p: number, limit: number, text: string, bias: number): number {
-  if (p + 4 + text.length * 3 > limit) return -1;
-  const n = bytes.write(text, p + 4, 'utf8');
-  bytes.writeUInt32LE(n + bias, p);
-  return p + 4 + n;
+// i32 (UTF-8 length + bias) then the bytes, padded; -1 when it may not fit (3 bytes a UTF-16 unit at
+// most). Short ASCII text, nearly every header, is copied here: a call into Buffer#write costs more.
+function writeText(area: RecordArea, p: number, limit: number, text: string, bias: number): number {
+  const length = text.length;
+  if (p + 4 + pad4(length * 3) > limit) return -1;
+  const bytes = area.bytes;
+  let n = -1;
+  if (length <= 64) {
+    n = length;
+    for (let k = 0; k < length; k++) {
+      const c = text.charCodeAt(k);
+      if (c >= 0x80) {
+        n = -1;
+        break;
+      }
+      bytes[p + 4 + k] = c;
+    }
+  }
+  if (n === -1) n = bytes.write(text, p + 4, 'utf8');
+  area.words[p >> 2] = n + bias;
+  return p + 4 + pad4(n);
 }
 
 /**
- * Reads the result records in `bytes` from `from` to `to`, calling `take(i, result)` for each;
+ * Reads the result records from byte offset `from` to `to`, calling `take(i, result)` for each;
  * `startedAt(i)` gives the request's start time from the batch's shared slots.
  */
 export function readResultRecords(
-  bytes: Buffer,
+  area: RecordArea,
   from: number,
   to: number,
   startedAt: (i: number) => number,
   take: (i: number, result: TaskResult) => void,
 ): void {
+  const { bytes, words } = area;
   let p = from;
   while (p < to) {
-    const i = bytes.readUInt32LE(p);
-    const status = bytes.readInt32LE(p + 4);
+    const i = words[p >> 2]!;
+    const status = words[(p >> 2) + 1]!;
     p += 8;
     let start: TaskResult['start'];
-    if (status === 0) {
-      p += 8;
-    } else {
-      const reasonLen = bytes.readUInt32LE(p);
+    if (status !== 0) {
+      const reasonLen = words[p >> 2]!;
       p += 4;
       let reason: string | undefined;
       if (reasonLen > 0) {
         reason = bytes.toString('utf8', p, p + reasonLen - 1);
-        p += reasonLen - 1;
+        p += pad4(reasonLen - 1);
       }
-      const count = bytes.readUInt32LE(p);
+      const count = words[p >> 2]!;
       p += 4;
       const headers: Headers = new Array(count);
       for (let h = 0; h < count; h++) {
-        const nameLen = bytes.readUInt32LE(p);
+        const nameLen = words[p >> 2]!;
         const name = bytes.toString('utf8', p + 4, p + 4 + nameLen);
-        p += 4 + nameLen;
-        const valueLen = bytes.readUInt32LE(p);
+        p += 4 + pad4(nameLen);
+        const valueLen = words[p >> 2]!;
         headers[h] = [name, bytes.toString('utf8', p + 4, p + 4 + valueLen)];
-        p += 4 + valueLen;
+        p += 4 + pad4(valueLen);
       }
       start = reason === undefined ? { status, headers } : { status, headers, reason };
     }
-    const len = bytes.readInt32LE(p);
+    const len = words[p >> 2]!;
     p += 4;
     let body: Uint8Array | undefined;
     if (len === 0) body = NO_BODY;
@@ -490,7 +550,7 @@ export function readResultRecords(
       // A copy: the batch's buffer is shared with the worker's thread.
       body = Buffer.allocUnsafe(len);
       bytes.copy(body, 0, p, p + len);
-      p += len;
+      p += pad4(len);
     }
     take(i, { start, body, error: undefined, loadError: false, aborted: false, startedAt: startedAt(i) });
   }

@@ -9,6 +9,7 @@ import {
   stateIndex,
   type LegacyTask,
   type MainMessage,
+  type RecordArea,
   type TaskResult,
   type WorkerMessage,
 } from './protocol.js';
@@ -39,6 +40,8 @@ export interface Batch {
   sentAt: number;
   /** Byte offset of the first result record in its buffer not read yet (see writeResultRecord in protocol.ts). */
   read: number;
+  /** Its buffer as the worker writes result records into it. */
+  records: RecordArea;
 }
 
 /**
