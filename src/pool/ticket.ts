@@ -34,6 +34,10 @@ export interface WorkerChannel {
 /** One hand-off: the requests one piscina task carries, and their slots in its shared memory. */
 export interface Batch {
   tickets: Ticket[];
+  /** Its buffer, sized for `slots` requests (protocol.ts batchBytes); laid out for `tickets.length` of them. */
+  shared: SharedArrayBuffer;
+  /** The size class of `shared`: a power of two, at least `tickets.length`. */
+  slots: number;
   state: Int32Array;
   times: Float64Array;
   /** When it was handed to piscina ({@link now}): a batch no thread picked up for long is taken from. */
