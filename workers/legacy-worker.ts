@@ -13,6 +13,7 @@ import {
   encodeResults,
   goneIndex,
   now,
+  recordArea,
   resultsOffset,
   startedAtIndex,
   stateIndex,
@@ -21,6 +22,7 @@ import {
   type BatchResult,
   type LegacyBatch,
   type MountSpec,
+  type RecordArea,
   type RegisterMessage,
   type TaskResult,
 } from '../src/pool/protocol.js';
@@ -62,8 +64,8 @@ interface BatchRun {
   begun: number;
   /** Per request, its request context (undefined: context is off for the whole batch). */
   contexts: Array<WireContext | undefined> | undefined;
-  /** The batch's buffer as bytes, where finished responses are written as records (see writeResultRecord). */
-  bytes: Buffer;
+  /** The batch's buffer, where finished responses are written as records (see writeResultRecord). */
+  area: RecordArea;
   /** Where the next record goes. */
   end: number;
 }
@@ -84,7 +86,7 @@ export default function runLegacyBatch(batch: LegacyBatch): BatchResult | Promis
     results: new Array<TaskResult | null>(n).fill(null),
     begun: now(),
     contexts: batch.contexts,
-    bytes: Buffer.from(batch.shared),
+    area: recordArea(batch.shared),
     end: resultsOffset(n),
   };
   return runFrom(run, 0);
@@ -129,7 +131,7 @@ function finish(run: BatchRun, i: number, result: TaskResult): void {
   // A response that fits goes into the batch's buffer, where the main thread takes it without a
   // message; a failure, or a large one, travels in the batch result (or on the port, see flushResults).
   const fits = result.error === undefined && !result.aborted;
-  const next = fits ? writeResultRecord(run.bytes, run.end, run.bytes.byteLength, i, result) : -1;
+  const next = fits ? writeResultRecord(run.area, run.end, run.area.bytes.byteLength, i, result) : -1;
   // Finished before the record counts: the pool's look never takes the last record of a batch
   // whose thread is done with it (that one settles with the batch result, its thread free again).
   Atomics.store(run.state, stateIndex(i), TaskState.finished);

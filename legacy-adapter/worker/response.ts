@@ -38,9 +38,22 @@ export function normalizeHeaders(input: HeaderInput): Headers {
   const out: Headers = [];
   for (const [name, value] of entries) {
     if (value === undefined) continue;
-    for (const v of Array.isArray(value) ? value : [value]) out.push([String(name).toLowerCase(), String(v)]);
+    const lower = lowerName(name);
+    if (Array.isArray(value)) for (const v of value) out.push([lower, String(v)]);
+    else out.push([lower, String(value)]);
   }
   return out;
+}
+
+// Response header names repeat from request to request: remember their lower-case spelling (bounded).
+const lowerNames = new Map<unknown, string>();
+function lowerName(name: unknown): string {
+  let lower = lowerNames.get(name);
+  if (lower === undefined) {
+    lower = String(name).toLowerCase();
+    if (typeof name === 'string' && lowerNames.size < 1000) lowerNames.set(name, lower);
+  }
+  return lower;
 }
 
 /** Accepts `"200 OK"`, `"404"` or `404`. */

@@ -27,6 +27,7 @@ import {
   canResend,
   goneIndex,
   readResultRecords,
+  recordArea,
   resultsOffset,
   startedAtIndex,
   stateIndex,
@@ -65,6 +66,12 @@ function stillRunning(batch: Batch): boolean {
   return false;
 }
 
+/** Batch buffers kept for reuse per size class (a power of two of requests). */
+const SPARES_PER_SIZE = 4;
+
+/** A batch buffer and its views, kept for the next batch of its size class. */
+type SpareBuffer = Pick<Batch, 'shared' | 'slots' | 'state' | 'times' | 'records'>;
+
 /** How long a batch result waits for its worker's port registration when no taskTimeoutMs is set. */
 const REGISTRATION_WAIT_MS = 10_000;
 
@@ -88,6 +95,8 @@ export class LegacyPool {
   private readonly maxBatch: number;
   private readonly log: (message: string, error?: unknown) => void;
   private readonly active = new Set<Batch>();
+  /** Batch buffers of finished batches, by size class (see {@link buffer}). */
+  private readonly spares = new Map<number, SpareBuffer[]>();
   private readonly channels: WorkerChannels;
   private readonly sweep: TimeoutSweep;
   /** Waiting requests from `head` on; a cancelled one leaves an empty slot (see {@link unqueue}). */
@@ -419,16 +428,38 @@ export class LegacyPool {
     this.base = 0;
   }
 
-  private send(tickets: Ticket[]): void {
-    const n = tickets.length;
-    const shared = new SharedArrayBuffer(batchBytes(n));
-    const batch: Batch = {
-      tickets,
+  // A batch buffer for `n` requests: a spare one of the same size class, its slots for `n` zeroed
+  // (records need no zeroing: they are read only up to the end the worker writes), or a new one.
+  private buffer(n: number): SpareBuffer {
+    const slots = n <= 1 ? 1 : 2 ** Math.ceil(Math.log2(n));
+    const spare = this.spares.get(slots)?.pop();
+    if (spare !== undefined) {
+      spare.state.fill(0, 0, resultsOffset(n) >> 2);
+      return spare;
+    }
+    const shared = new SharedArrayBuffer(batchBytes(slots));
+    return {
+      shared,
+      slots,
       state: new Int32Array(shared),
       times: new Float64Array(shared),
-      sentAt: now(),
-      read: resultsOffset(n),
+      records: recordArea(shared),
     };
+  }
+
+  // Only once the batch's thread is done with it: its task returned, or the thread is dead.
+  private reuse(batch: Batch): void {
+    let list = this.spares.get(batch.slots);
+    if (list === undefined) this.spares.set(batch.slots, (list = []));
+    // The buffer alone: the batch's tickets must not be kept alive by it.
+    const { shared, slots, state, times, records } = batch;
+    if (list.length < SPARES_PER_SIZE) list.push({ shared, slots, state, times, records });
+  }
+
+  private send(tickets: Ticket[]): void {
+    const n = tickets.length;
+    const { shared, slots, state, times, records } = this.buffer(n);
+    const batch: Batch = { tickets, shared, slots, state, times, sentAt: now(), read: resultsOffset(n), records };
     for (let i = 0; i < n; i++) {
       const ticket = tickets[i]!;
       ticket.batch = batch;
@@ -473,6 +504,7 @@ export class LegacyPool {
           this.fault(albanyError('ERR_ALBANY_WORKER_CRASHED', 'the legacy worker returned no result'), ticket),
         );
     }
+    this.reuse(batch);
     this.flush();
   }
 
@@ -532,6 +564,8 @@ export class LegacyPool {
           this.settleError(ticket, this.fault(err, ticket));
         }
       }
+      // Its thread is dead: nothing writes to its buffer any more.
+      this.reuse(batch);
     }
     if (requeue.length > 0) this.compact(requeue);
     this.flush();
@@ -589,7 +623,7 @@ export class LegacyPool {
     batch.read = end;
     const n = batch.tickets.length;
     const startedAt = (i: number): number => batch.times[startedAtIndex(n, i)]!;
-    readResultRecords(Buffer.from(batch.state.buffer), from, end, startedAt, (i, result) => {
+    readResultRecords(batch.records, from, end, startedAt, (i, result) => {
       if (owns(batch, i)) this.settleResult(batch.tickets[i]!, result);
     });
   }

@@ -180,7 +180,11 @@ export interface LegacyBatch {
   n: number;
   /** The mounts the requests belong to (usually one). */
   mounts: MountSpec[];
-  /** Per request: id, mount index, more, body length, request fields, header count, header names and values. */
+  /**
+   * Per request: id, mount index, body length × 2 + more, a mask of the request fields that are as in
+   * the previous request, the other fields, header count, a mask of the headers that are as in the
+   * previous request, the other header names and values (see {@link encodeBatch}).
+   */
   data: Array<string | number | null>;
   /** Every request's first body chunk, back to back (absent when all are empty). */
   body: Uint8Array | undefined;
@@ -219,6 +223,7 @@ export function encodeBatch(
   for (let i = 0; i < n; i++) bodyBytes += items[i]!.task.body.byteLength;
   const body = bodyBytes > 0 ? new Uint8Array(bodyBytes) : undefined;
   let offset = 0;
+  let prev: LegacyRequest | undefined;
   for (let i = 0; i < n; i++) {
     const { id, task } = items[i]!;
     if (task.context !== undefined) (contexts ??= new Array<WireContext | undefined>(n))[i] = task.context;
@@ -236,31 +241,81 @@ export function encodeBatch(
       body!.set(task.body, offset);
       offset += len;
     }
-    data.push(
-      id,
-      m,
-      task.more ? 1 : 0,
-      len,
-      r.method,
-      r.url,
-      r.path,
-      r.rootPath,
-      r.queryString,
-      r.scheme,
-      r.httpVersion,
-      r.server?.[0] ?? null,
-      r.server?.[1] ?? null,
-      r.client?.[0] ?? null,
-      r.client?.[1] ?? null,
-      r.headers.length,
-    );
-    const headers = r.headers;
-    for (let h = 0; h < headers.length; h++) data.push(headers[h]![0], headers[h]![1]);
+    data.push(id, m, len * 2 + (task.more ? 1 : 0));
+    pushRequest(data, r, prev);
+    prev = r;
   }
   const batch: LegacyBatch =
     calls === undefined ? { n, mounts, data, body, shared } : { n, mounts, data, body, shared, calls };
   if (contexts !== undefined) batch.contexts = contexts;
   return batch;
+}
+
+// The request fields in `data` order; a set bit of the mask that leads them means "as in the
+// previous request of the batch" and the field is left out. Structured clone costs per value, and
+// most fields (method, scheme, version, addresses, header names and most values) repeat from
+// request to request: a batch of like requests sends a handful of values each instead of twenty.
+const FIELDS = 11;
+const HEADER_BITS = 30;
+
+function pushRequest(data: Array<string | number | null>, r: LegacyRequest, prev: LegacyRequest | undefined): void {
+  const at = data.push(0) - 1;
+  const server = r.server;
+  const client = r.client;
+  const before = prev ?? NO_REQUEST;
+  const serverBefore = before.server;
+  const clientBefore = before.client;
+  // Field by field in FIELDS order, without building arrays: this runs for every request.
+  let mask = 0;
+  mask |= field(data, r.method, before.method, 1 << 0);
+  mask |= field(data, r.url, before.url, 1 << 1);
+  mask |= field(data, r.path, before.path, 1 << 2);
+  mask |= field(data, r.rootPath, before.rootPath, 1 << 3);
+  mask |= field(data, r.queryString, before.queryString, 1 << 4);
+  mask |= field(data, r.scheme, before.scheme, 1 << 5);
+  mask |= field(data, r.httpVersion, before.httpVersion, 1 << 6);
+  mask |= field(data, server === null ? null : server[0], serverBefore === null ? null : serverBefore[0], 1 << 7);
+  mask |= field(data, server === null ? null : server[1], serverBefore === null ? null : serverBefore[1], 1 << 8);
+  mask |= field(data, client === null ? null : client[0], clientBefore === null ? null : clientBefore[0], 1 << 9);
+  mask |= field(data, client === null ? null : client[1], clientBefore === null ? null : clientBefore[1], 1 << 10);
+  data[at] = mask;
+  const headers = r.headers;
+  const earlier = before.headers;
+  const hat = data.push(headers.length, 0) - 1;
+  let hmask = 0;
+  for (let h = 0; h < headers.length; h++) {
+    const pair = headers[h]!;
+    const old = h < HEADER_BITS ? earlier[h] : undefined;
+    if (old !== undefined && old[0] === pair[0] && old[1] === pair[1]) hmask |= 1 << h;
+    else data.push(pair[0], pair[1]);
+  }
+  data[hat] = hmask;
+}
+
+// The first request of a batch is compared with this one: no field matches (undefined is never sent).
+const NO_REQUEST = {
+  method: undefined,
+  url: undefined,
+  path: undefined,
+  rootPath: undefined,
+  queryString: undefined,
+  scheme: undefined,
+  httpVersion: undefined,
+  server: [undefined, undefined],
+  client: [undefined, undefined],
+  headers: [],
+} as unknown as LegacyRequest;
+
+// One field: left out (its bit returned) when it is the previous request's, else pushed.
+function field(
+  data: Array<string | number | null>,
+  value: string | number | null,
+  before: string | number | null,
+  bit: number,
+): number {
+  if (value === before) return bit;
+  data.push(value);
+  return 0;
 }
 
 /** Unpacks a batch in the worker. */
@@ -270,6 +325,8 @@ export function decodeBatch(batch: LegacyBatch): BatchItem[] {
   let p = 0;
   let offset = 0;
   let c = 0;
+  let prev: LegacyRequest | undefined;
+  const fields: Array<string | number | null> = new Array(FIELDS);
   for (let i = 0; i < n; i++) {
     const id = data[p++] as number;
     const m = data[p++] as number;
@@ -278,33 +335,63 @@ export function decodeBatch(batch: LegacyBatch): BatchItem[] {
       continue;
     }
     const mount = mounts[m]!;
-    const more = data[p++] === 1;
-    const len = data[p++] as number;
-    const method = data[p++] as string;
-    const url = data[p++] as string;
-    const path = data[p++] as string;
-    const rootPath = data[p++] as string;
-    const queryString = data[p++] as string;
-    const scheme = data[p++] as string;
-    const httpVersion = data[p++] as string;
-    const serverHost = data[p++] as string | null;
-    const serverPort = data[p++] as number | null;
-    const clientHost = data[p++] as string | null;
-    const clientPort = data[p++] as number | null;
+    const lenMore = data[p++] as number;
+    const more = lenMore % 2 === 1;
+    const len = (lenMore - (more ? 1 : 0)) / 2;
+    const mask = data[p++] as number;
+    if (mask !== 0) {
+      const q = prev!;
+      fields[0] = q.method;
+      fields[1] = q.url;
+      fields[2] = q.path;
+      fields[3] = q.rootPath;
+      fields[4] = q.queryString;
+      fields[5] = q.scheme;
+      fields[6] = q.httpVersion;
+      fields[7] = q.server === null ? null : q.server[0];
+      fields[8] = q.server === null ? null : q.server[1];
+      fields[9] = q.client === null ? null : q.client[0];
+      fields[10] = q.client === null ? null : q.client[1];
+    }
+    for (let k = 0; k < FIELDS; k++) if ((mask & (1 << k)) === 0) fields[k] = data[p++]!;
     const count = data[p++] as number;
+    const hmask = data[p++] as number;
     const headers: Headers = new Array(count);
-    for (let h = 0; h < count; h++, p += 2) headers[h] = [data[p] as string, data[p + 1] as string];
-    const server: Address = serverHost === null ? null : [serverHost, serverPort as number];
-    const client: Address = clientHost === null ? null : [clientHost, clientPort as number];
+    for (let h = 0; h < count; h++) {
+      if (h < HEADER_BITS && (hmask & (1 << h)) !== 0) headers[h] = prev!.headers[h]!;
+      else {
+        headers[h] = [data[p] as string, data[p + 1] as string];
+        p += 2;
+      }
+    }
+    const server: Address =
+      fields[7] === null
+        ? null
+        : prev?.server != null && (mask & 0x180) === 0x180
+          ? prev.server
+          : [fields[7] as string, fields[8] as number];
+    const client: Address =
+      fields[9] === null
+        ? null
+        : prev?.client != null && (mask & 0x600) === 0x600
+          ? prev.client
+          : [fields[9] as string, fields[10] as number];
     const chunk = len > 0 ? body!.subarray(offset, offset + len) : NO_BODY;
     offset += len;
-    items[i] = {
-      id,
-      mount,
-      more,
-      body: chunk,
-      request: { method, url, path, rootPath, queryString, scheme, httpVersion, server, client, headers },
+    const request: LegacyRequest = {
+      method: fields[0] as string,
+      url: fields[1] as string,
+      path: fields[2] as string,
+      rootPath: fields[3] as string,
+      queryString: fields[4] as string,
+      scheme: fields[5] as string,
+      httpVersion: fields[6] as string,
+      server,
+      client,
+      headers,
     };
+    items[i] = { id, mount, more, body: chunk, request };
+    prev = request;
   }
   return items;
 }
@@ -382,107 +469,136 @@ export function decodeResults(result: BatchResult, n: number): Array<TaskResult 
   return out;
 }
 
-// Result records in a batch's buffer: u32 request index, i32 status (0: the head was already posted),
-// u32 reason length + 1 (0: none), the reason, u32 header count, per header u32 length + UTF-8 bytes for
-// name and value, i32 body length (-1: none) and the body. UTF-8 keeps any string intact (an invalid
-// header value still reaches the main thread's checks as the handler wrote it).
+// Result records in a batch's buffer, every field at a multiple of 4 bytes so that numbers are one
+// Int32Array access on each side: i32 request index, i32 status (0: the head was already posted and
+// nothing of it follows), i32 reason length + 1 (0: none) and the reason, i32 header count, per header
+// i32 length + UTF-8 bytes for name and value, i32 body length (-1: none) and the body; every run of
+// bytes padded to 4. UTF-8 keeps any string intact (an invalid header value still reaches the main
+// thread's checks as the handler wrote it).
+
+/** A buffer holding result records, as bytes and as 32-bit words over the same memory. */
+export interface RecordArea {
+  readonly bytes: Buffer;
+  readonly words: Int32Array;
+}
+
+/** The record views of a batch's buffer (or any buffer whose length is a multiple of 4). */
+export function recordArea(buffer: ArrayBufferLike): RecordArea {
+  return { bytes: Buffer.from(buffer), words: new Int32Array(buffer) };
+}
+
+const pad4 = (n: number): number => (n + 3) & ~3;
 
 /**
- * Writes a successful result as a record at `at` (a byte offset in `bytes`, a view of the whole
- * batch buffer) and returns the offset after it, or -1 when it does not fit before `limit`.
+ * Writes a successful result as a record at `at` (a byte offset, a multiple of 4) and returns the
+ * offset after it, or -1 when it does not fit before `limit`.
  */
-export function writeResultRecord(bytes: Buffer, at: number, limit: number, i: number, result: TaskResult): number {
+export function writeResultRecord(area: RecordArea, at: number, limit: number, i: number, result: TaskResult): number {
+  const { bytes, words } = area;
   const start = result.start;
   const body = result.body;
   let p = at;
-  if (p + 16 > limit) return -1;
-  bytes.writeUInt32LE(i, p);
+  if (p + 8 > limit) return -1;
+  words[p >> 2] = i;
   if (start === undefined) {
-    bytes.writeInt32LE(0, p + 4);
-    bytes.writeUInt32LE(0, p + 8);
-    bytes.writeUInt32LE(0, p + 12);
-    p += 16;
+    words[(p >> 2) + 1] = 0;
+    p += 8;
   } else {
-    bytes.writeInt32LE(start.status, p + 4);
+    words[(p >> 2) + 1] = start.status;
     p += 8;
     if (start.reason === undefined) {
-      bytes.writeUInt32LE(0, p);
+      if (p + 4 > limit) return -1;
+      words[p >> 2] = 0;
       p += 4;
     } else {
-      p = writeText(bytes, p, limit, start.reason, 1);
+      p = writeText(area, p, limit, start.reason, 1);
       if (p === -1) return -1;
     }
     const headers = start.headers;
     if (p + 4 > limit) return -1;
-    bytes.writeUInt32LE(headers.length, p);
+    words[p >> 2] = headers.length;
     p += 4;
     for (let h = 0; h < headers.length; h++) {
-      p = writeText(bytes, p, limit, headers[h]![0], 0);
+      p = writeText(area, p, limit, headers[h]![0], 0);
       if (p === -1) return -1;
-      p = writeText(bytes, p, limit, headers[h]![1], 0);
+      p = writeText(area, p, limit, headers[h]![1], 0);
       if (p === -1) return -1;
     }
   }
   const len = body === undefined ? -1 : body.byteLength;
-  if (p + 4 + Math.max(0, len) > limit) return -1;
-  bytes.writeInt32LE(len, p);
+  if (p + 4 + pad4(Math.max(0, len)) > limit) return -1;
+  words[p >> 2] = len;
   p += 4;
   if (len > 0) {
     bytes.set(body!, p);
-    p += len;
+    p += pad4(len);
   }
   return p;
 }
 
-// u32 (UTF-8 length + bias) then the bytes; -1 when it may not fit (3 bytes a UTF-16 unit at most).
-function writeText(bytes: Buffer, p: number, limit: number, text: string, bias: number): number {
-  if (p + 4 + text.length * 3 > limit) return -1;
-  const n = bytes.write(text, p + 4, 'utf8');
-  bytes.writeUInt32LE(n + bias, p);
-  return p + 4 + n;
+// i32 (UTF-8 length + bias) then the bytes, padded; -1 when it may not fit (3 bytes a UTF-16 unit at
+// most). Short ASCII text, nearly every header, is copied here: a call into Buffer#write costs more.
+function writeText(area: RecordArea, p: number, limit: number, text: string, bias: number): number {
+  const length = text.length;
+  if (p + 4 + pad4(length * 3) > limit) return -1;
+  const bytes = area.bytes;
+  let n = -1;
+  if (length <= 64) {
+    n = length;
+    for (let k = 0; k < length; k++) {
+      const c = text.charCodeAt(k);
+      if (c >= 0x80) {
+        n = -1;
+        break;
+      }
+      bytes[p + 4 + k] = c;
+    }
+  }
+  if (n === -1) n = bytes.write(text, p + 4, 'utf8');
+  area.words[p >> 2] = n + bias;
+  return p + 4 + pad4(n);
 }
 
 /**
- * Reads the result records in `bytes` from `from` to `to`, calling `take(i, result)` for each;
+ * Reads the result records from byte offset `from` to `to`, calling `take(i, result)` for each;
  * `startedAt(i)` gives the request's start time from the batch's shared slots.
  */
 export function readResultRecords(
-  bytes: Buffer,
+  area: RecordArea,
   from: number,
   to: number,
   startedAt: (i: number) => number,
   take: (i: number, result: TaskResult) => void,
 ): void {
+  const { bytes, words } = area;
   let p = from;
   while (p < to) {
-    const i = bytes.readUInt32LE(p);
-    const status = bytes.readInt32LE(p + 4);
+    const i = words[p >> 2]!;
+    const status = words[(p >> 2) + 1]!;
     p += 8;
     let start: TaskResult['start'];
-    if (status === 0) {
-      p += 8;
-    } else {
-      const reasonLen = bytes.readUInt32LE(p);
+    if (status !== 0) {
+      const reasonLen = words[p >> 2]!;
       p += 4;
       let reason: string | undefined;
       if (reasonLen > 0) {
         reason = bytes.toString('utf8', p, p + reasonLen - 1);
-        p += reasonLen - 1;
+        p += pad4(reasonLen - 1);
       }
-      const count = bytes.readUInt32LE(p);
+      const count = words[p >> 2]!;
       p += 4;
       const headers: Headers = new Array(count);
       for (let h = 0; h < count; h++) {
-        const nameLen = bytes.readUInt32LE(p);
+        const nameLen = words[p >> 2]!;
         const name = bytes.toString('utf8', p + 4, p + 4 + nameLen);
-        p += 4 + nameLen;
-        const valueLen = bytes.readUInt32LE(p);
+        p += 4 + pad4(nameLen);
+        const valueLen = words[p >> 2]!;
         headers[h] = [name, bytes.toString('utf8', p + 4, p + 4 + valueLen)];
-        p += 4 + valueLen;
+        p += 4 + pad4(valueLen);
       }
       start = reason === undefined ? { status, headers } : { status, headers, reason };
     }
-    const len = bytes.readInt32LE(p);
+    const len = words[p >> 2]!;
     p += 4;
     let body: Uint8Array | undefined;
     if (len === 0) body = NO_BODY;
@@ -490,7 +606,7 @@ export function readResultRecords(
       // A copy: the batch's buffer is shared with the worker's thread.
       body = Buffer.allocUnsafe(len);
       bytes.copy(body, 0, p, p + len);
-      p += len;
+      p += pad4(len);
     }
     take(i, { start, body, error: undefined, loadError: false, aborted: false, startedAt: startedAt(i) });
   }

@@ -9,6 +9,7 @@ import {
   stateIndex,
   type LegacyTask,
   type MainMessage,
+  type RecordArea,
   type TaskResult,
   type WorkerMessage,
 } from './protocol.js';
@@ -33,12 +34,18 @@ export interface WorkerChannel {
 /** One hand-off: the requests one piscina task carries, and their slots in its shared memory. */
 export interface Batch {
   tickets: Ticket[];
+  /** Its buffer, sized for `slots` requests (protocol.ts batchBytes); laid out for `tickets.length` of them. */
+  shared: SharedArrayBuffer;
+  /** The size class of `shared`: a power of two, at least `tickets.length`. */
+  slots: number;
   state: Int32Array;
   times: Float64Array;
   /** When it was handed to piscina ({@link now}): a batch no thread picked up for long is taken from. */
   sentAt: number;
   /** Byte offset of the first result record in its buffer not read yet (see writeResultRecord in protocol.ts). */
   read: number;
+  /** Its buffer as the worker writes result records into it. */
+  records: RecordArea;
 }
 
 /**

@@ -1,5 +1,11 @@
 import test from 'ava';
-import { readResultRecords, writeResultRecord, type TaskResult } from '../../src/pool/protocol.js';
+import {
+  readResultRecords,
+  recordArea,
+  writeResultRecord,
+  type RecordArea,
+  type TaskResult,
+} from '../../src/pool/protocol.js';
 
 const ok = (start: TaskResult['start'], body: Uint8Array | undefined): TaskResult => ({
   start,
@@ -10,7 +16,7 @@ const ok = (start: TaskResult['start'], body: Uint8Array | undefined): TaskResul
   startedAt: 0,
 });
 
-function readAll(bytes: Buffer, to: number): Array<[number, TaskResult]> {
+function readAll(bytes: RecordArea, to: number): Array<[number, TaskResult]> {
   const out: Array<[number, TaskResult]> = [];
   readResultRecords(
     bytes,
@@ -23,17 +29,17 @@ function readAll(bytes: Buffer, to: number): Array<[number, TaskResult]> {
 }
 
 test('result records carry status, reason, headers in order and the body, back to back', (t) => {
-  const bytes = Buffer.alloc(4096);
+  const bytes = recordArea(new ArrayBuffer(4096));
   const headers: Array<[string, string]> = [
     ['x-a', '1'],
     ['x-a', '2'],
     ['content-type', 'text/plain'],
   ];
   const head = { status: 299, reason: 'Custom Thing', headers };
-  let at = writeResultRecord(bytes, 0, bytes.length, 3, ok(head, Buffer.from('hello')));
+  let at = writeResultRecord(bytes, 0, 4096, 3, ok(head, Buffer.from('hello')));
   t.true(at > 0);
-  at = writeResultRecord(bytes, at, bytes.length, 5, ok(undefined, new Uint8Array(0)));
-  at = writeResultRecord(bytes, at, bytes.length, 7, ok({ status: 200, headers: [] }, undefined));
+  at = writeResultRecord(bytes, at, 4096, 5, ok(undefined, new Uint8Array(0)));
+  at = writeResultRecord(bytes, at, 4096, 7, ok({ status: 200, headers: [] }, undefined));
   const [first, second, third] = readAll(bytes, at);
   t.is(first![0], 3);
   t.deepEqual(first![1].start, { status: 299, reason: 'Custom Thing', headers });
@@ -47,18 +53,46 @@ test('result records carry status, reason, headers in order and the body, back t
 });
 
 test('a header value the gateway will refuse reaches the main thread unchanged, to be refused there', (t) => {
-  const bytes = Buffer.alloc(1024);
+  const bytes = recordArea(new ArrayBuffer(1024));
   const value = 'caf\u00e9 \u2603 \ud83d\ude00';
   const start = { status: 200, headers: [['x-odd', value]] as Array<[string, string]>, reason: '' };
-  const at = writeResultRecord(bytes, 0, bytes.length, 0, ok(start, Buffer.from('x')));
+  const at = writeResultRecord(bytes, 0, 1024, 0, ok(start, Buffer.from('x')));
   const [[, result]] = readAll(bytes, at) as [[number, TaskResult]];
   t.deepEqual(result.start, { status: 200, headers: [['x-odd', value]], reason: '' });
 });
 
 test('a record that does not fit is refused whole, so the response travels the other way', (t) => {
-  const bytes = Buffer.alloc(256);
+  const bytes = recordArea(new SharedArrayBuffer(256));
   t.is(writeResultRecord(bytes, 0, 64, 0, ok({ status: 200, headers: [] }, new Uint8Array(100))), -1);
   const long: Array<[string, string]> = [['x-long', 'v'.repeat(40)]];
   t.is(writeResultRecord(bytes, 0, 64, 0, ok({ status: 200, headers: long }, new Uint8Array(0))), -1);
   t.true(writeResultRecord(bytes, 0, 256, 0, ok({ status: 200, headers: [] }, new Uint8Array(100))) > 0);
+});
+
+test('records stay 4-byte aligned whatever the text and body lengths, and non-ASCII or long text survives', (t) => {
+  const bytes = recordArea(new SharedArrayBuffer(8192));
+  const long = `${'x'.repeat(65)}\u00e9`;
+  const heads: Array<[string, string]> = [
+    ['a', 'bc'],
+    ['x-\u00fc', 'caf\u00e9'],
+    ['x-long', long],
+  ];
+  let at = 0;
+  const bodies = ['', 'a', 'ab', 'abc', 'abcd', 'abcde'];
+  for (let i = 0; i < bodies.length; i++) {
+    at = writeResultRecord(
+      bytes,
+      at,
+      8192,
+      i,
+      ok({ status: 200 + i, headers: heads, reason: 'R'.repeat(i) }, Buffer.from(bodies[i]!)),
+    );
+    t.is(at % 4, 0);
+  }
+  const read = readAll(bytes, at);
+  t.is(read.length, bodies.length);
+  for (const [i, r] of read) {
+    t.deepEqual(r.start, { status: 200 + i, headers: heads, reason: 'R'.repeat(i) });
+    t.is(Buffer.from(r.body!).toString(), bodies[i]!);
+  }
 });
