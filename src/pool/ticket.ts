@@ -61,7 +61,7 @@ export class Ticket {
   /** @internal */ batch: Batch | undefined;
   /** @internal Its place in its batch; while it waits, in the pool's queue. */ index = 0;
   /** @internal */ channel: WorkerChannel | undefined;
-  /** @internal */ queuedAt = 0;
+  /** @internal -0: a fraction from the start (see server/hosted-sink.ts startedAt). */ queuedAt = -0;
   /** @internal Why the pool stopped it on its thread, if it did. */ reason:
     | 'timeout'
     | 'client'

@@ -48,7 +48,11 @@ export class HostedSink extends NodeResponseSink implements NodeExchange, Reques
   constructor(res: ServerResponse, connection: SinkOwner, head: RequestHead, logError: ErrorLogger) {
     super(res);
     this.holdsLength = true;
-    this.startedAt = 0;
+    // -0, not 0: a clock reading is a fraction, and a field born holding a small integer changes its
+    // layout the first time one is stored (the request-timeout sweep does it), which throws away the
+    // optimized code of everything that touched a sink. -0 is a heap number, so the field is one from
+    // the start; it still compares equal to 0 and is not > 0.
+    this.startedAt = -0;
     this.requestId = undefined;
     this.timedOut = false;
     this.cycle = undefined;
