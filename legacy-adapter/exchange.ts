@@ -106,9 +106,6 @@ class LegacyExchange implements TicketListener {
       case 'legacy.log':
         this.settings.log(`albany legacy ${this.settings.mount.moduleUrl} wsgi.errors: ${msg.text.trimEnd()}`);
         return;
-      case 'legacy.error':
-        this.settings.log(`albany legacy ${this.settings.mount.moduleUrl}: handler error`, reviveError(msg.error));
-        return;
       case 'legacy.start':
         this.enqueue(() => this.forward(startMessage(msg)));
         return;

@@ -655,12 +655,6 @@ export interface LogMessage {
   id: number;
   text: string;
 }
-/** A handler failure, with its stack, to be logged on the main thread. */
-export interface ErrorMessage {
-  type: 'legacy.error';
-  id: number;
-  error: SerializedError;
-}
 /** A finished request's result sent ahead of its batch (the batch is slow, or about to wait). */
 export interface ResultMessage {
   type: 'legacy.result';
@@ -669,7 +663,7 @@ export interface ResultMessage {
 }
 
 /** Anything the legacy worker posts on its port (service calls from runSync come on top). */
-export type WorkerMessage = StartMessage | BodyMessage | PullMessage | LogMessage | ErrorMessage | ResultMessage;
+export type WorkerMessage = StartMessage | BodyMessage | PullMessage | LogMessage | ResultMessage;
 
 // --- main → worker (on the worker's port, always with a wake) -----------------------------
 
