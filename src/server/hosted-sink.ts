@@ -60,10 +60,17 @@ export class HostedSink extends NodeResponseSink implements NodeExchange {
     this.connection.settle(this, false);
   }
 
-  override sendWhole(status: number, headers: string[], body: string | Uint8Array | null): void {
+  override sendWhole(
+    status: number,
+    headers: string[],
+    body: string | Uint8Array | null,
+    size: number,
+    own: boolean,
+    checked: boolean,
+  ): void {
     // A direct handler that answers after the request timeout did: its answer has nowhere to go.
     if (this.timedOut) return;
-    super.sendWhole(status, headers, body);
+    super.sendWhole(status, headers, body, size, own, checked);
   }
 
   openCycle(): HttpCycle {
