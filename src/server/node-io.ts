@@ -418,7 +418,14 @@ export class NodeResponseSink implements ResponseSink {
       for (let i = 0; i < headers.length; i += 2) map[headers[i]!] = [headers[i]!, headers[i + 1]!];
       res[kOutHeaders] = map;
       if (own) res._contentLength = size;
-      res.writeHead(status);
+      try {
+        res.writeHead(status);
+      } catch (error) {
+        // Nothing was written: the 500 that follows must carry neither these headers nor this length.
+        res[kOutHeaders] = null;
+        res._contentLength = null;
+        throw error;
+      }
     } else {
       if (own) headers.push('content-length', String(size));
       res.writeHead(status, headers);
