@@ -61,7 +61,7 @@ function finish(exchange: NodeExchange, request: Request, response: unknown, lig
 /**
  * One writeHead + end for a light Response whose body is text, bytes or empty. The headers come
  * out as the gateway path sends them: the default content-type for text, a content-length unless
- * the response has its own framing or may not carry a body.
+ * the response has its own framing or may not carry a body. The body's length is measured once.
  */
 function writeWhole(exchange: NodeExchange, light: LightState): boolean {
   const body = light.body;
@@ -70,25 +70,21 @@ function writeWhole(exchange: NodeExchange, light: LightState): boolean {
   const size = byteLength(body);
   const sized = mayAddContentLength(status, size, exchange.head.method);
   const text = typeof body === 'string';
-  let headers: string[];
   if (light.headers === undefined) {
-    // The usual `new Response(text)`: the whole list is known up front.
-    const length = sized ? String(size) : '';
-    if (text) headers = sized ? ['content-type', TEXT_PLAIN, 'content-length', length] : ['content-type', TEXT_PLAIN];
-    else headers = sized ? ['content-length', length] : [];
-  } else {
-    headers = [];
-    let typed = false;
-    let framed = false;
-    eachInitHeader(light.headers, (name, value) => {
-      if (name === 'content-type') typed = true;
-      else if (name === 'content-length' || name === 'transfer-encoding') framed = true;
-      headers.push(name, value);
-    });
-    if (text && !typed) headers.push('content-type', TEXT_PLAIN);
-    if (sized && !framed) headers.push('content-length', String(size));
+    // The usual `new Response(text)`: albany's own constant headers, which node need not check.
+    exchange.sendWhole(status, text ? ['content-type', TEXT_PLAIN] : [], body, size, sized, true);
+    return true;
   }
-  exchange.sendWhole(status, headers, body);
+  const headers: string[] = [];
+  let typed = false;
+  let framed = false;
+  eachInitHeader(light.headers, (name, value) => {
+    if (name === 'content-type') typed = true;
+    else if (name === 'content-length' || name === 'transfer-encoding') framed = true;
+    headers.push(name, value);
+  });
+  if (text && !typed) headers.push('content-type', TEXT_PLAIN);
+  exchange.sendWhole(status, headers, body, size, sized && !framed, false);
   return true;
 }
 

@@ -142,7 +142,8 @@ export function requestUrlOfHead(head: RequestHead): string {
   let host: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
-    if (name.length === 4 && lowerHeaderName(name) === 'host') {
+    // The spellings clients send compared inline: the lookup runs on every request of the direct path.
+    if (name.length === 4 && (name === 'Host' || name === 'host' || lowerHeaderName(name) === 'host')) {
       host = raw[i + 1];
       break;
     }

@@ -21,9 +21,19 @@ export interface NodeExchange {
   run(app: App): void;
   /**
    * Writes a complete response at once: status, a flat `[name, value, …]` header list and the whole
-   * body. node's writeHead validates the headers and throws on a bad one, before anything is sent.
+   * body of `size` bytes (text goes out as UTF-8). With `ownLength` the body gets a content-length
+   * of `size` (the caller found no framing header and the status and method allow one); without,
+   * the headers are final. node's writeHead validates the headers and throws on a bad one, before
+   * anything is sent, unless `checked` says they are albany's own constants.
    */
-  sendWhole(status: number, headers: string[], body: string | Uint8Array | null): void;
+  sendWhole(
+    status: number,
+    headers: string[],
+    body: string | Uint8Array | null,
+    size: number,
+    ownLength: boolean,
+    checked: boolean,
+  ): void;
 }
 
 /** Answers one request on albany's node:http host; see {@link NodeExchange}. */

@@ -67,10 +67,17 @@ export class HostedSink extends NodeResponseSink implements NodeExchange, Reques
     this.connection.settle(this, false);
   }
 
-  override sendWhole(status: number, headers: string[], body: string | Uint8Array | null): void {
+  override sendWhole(
+    status: number,
+    headers: string[],
+    body: string | Uint8Array | null,
+    size: number,
+    own: boolean,
+    checked: boolean,
+  ): void {
     // A direct handler that answers after the request timeout did: its answer has nowhere to go.
     if (this.timedOut) return;
-    super.sendWhole(status, headers, body);
+    super.sendWhole(status, headers, body, size, own, checked);
   }
 
   /** The request's books for the request context: this sink keeps them (see RequestBooks). */

@@ -9,6 +9,7 @@ import type { RequestSource, ResponseSink } from './cycle.js';
 import { hasHeader, lowerHeaderName } from '../gateway/helpers.js';
 import { kOutHeaders } from '../interop/node-internals.js';
 import { regularFileSize } from './send-file.js';
+import type { NodeExchange } from './direct.js';
 import { mayAddContentLength } from './framing.js';
 
 // Bodies up to this size, sent whole with the head, are written as one latin1 string.
@@ -141,6 +142,30 @@ function flatten(headers: Headers, extra?: [string, string]): string[] {
 type OutgoingMap = Record<string, [string, string]>;
 type OwnedResponse = ServerResponse & { [kOutHeaders]: OutgoingMap | null };
 
+/** node:http's own framing state of an HTTP/1 response (what _storeHeader reads to frame the body). */
+type FramedResponse = OwnedResponse & {
+  _contentLength: number | null;
+  _hasBody: boolean;
+  _removedContLen: boolean;
+  useChunkedEncodingByDefault: boolean;
+};
+
+/**
+ * Whether node will write `content-length: <_contentLength>` itself for this response: an HTTP/1.1
+ * response that may carry a body and has no framing of its own yet (the conditions under which
+ * _storeHeader uses `_contentLength`, as @hono/node-server's trySetContentLength checks them).
+ */
+function nodeFrames(res: FramedResponse): boolean {
+  return (
+    res._contentLength === null &&
+    res._hasBody &&
+    res.useChunkedEncodingByDefault &&
+    !res._removedContLen &&
+    res[kOutHeaders] === null &&
+    !isH2(res)
+  );
+}
+
 /**
  * `headers` (and `extra`) as node's outgoing-header map, or undefined when a name repeats: a map
  * holds one entry per name, and regrouping `a, b, a` as `a, a, b` would change what is written.
@@ -223,6 +248,13 @@ export class NodeResponseSink implements ResponseSink {
       this.bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
       this.res.end(chunk);
     }
+    this.ended();
+  }
+
+  // end() for a body whose byte length the caller has measured already.
+  private endSized(chunk: Uint8Array | string, size: number): void {
+    this.bytes += size;
+    this.res.end(chunk);
     this.ended();
   }
 
@@ -363,16 +395,45 @@ export class NodeResponseSink implements ResponseSink {
 
   /**
    * Writes a complete response in one go, outside the message protocol: for direct handlers (see
-   * server/direct.ts). `headers` is flat and final (content-length included); node's writeHead
-   * validates it and throws before anything is written.
+   * server/direct.ts, {@link NodeExchange.sendWhole}). node's writeHead validates `headers` (unless
+   * `checked`) and throws before anything is written.
    */
-  sendWhole(status: number, headers: string[], body: string | Uint8Array | null): void {
-    if (this.holdsLength) this.res.strictContentLength = true;
-    this.res.writeHead(status, headers);
+  sendWhole(
+    status: number,
+    headers: string[],
+    body: string | Uint8Array | null,
+    size: number,
+    own: boolean,
+    checked: boolean,
+  ): void {
+    const res = this.res as FramedResponse;
+    // Our own length is exact for a body written whole, so holding the response to it is moot
+    // (node's strictContentLength costs a byte count per write); an app's declared one is held.
+    if (this.holdsLength && !own) res.strictContentLength = true;
+    if (checked && nodeFrames(res)) {
+      // Albany's own constant headers go over as node's outgoing map, which it does not check
+      // again; the length as node's own framing (`_contentLength`, written by _storeHeader as it
+      // would write a chunked body's Transfer-Encoding), the way @hono/node-server gives it.
+      const map: OutgoingMap = {};
+      for (let i = 0; i < headers.length; i += 2) map[headers[i]!] = [headers[i]!, headers[i + 1]!];
+      res[kOutHeaders] = map;
+      if (own) res._contentLength = size;
+      try {
+        res.writeHead(status);
+      } catch (error) {
+        // Nothing was written: the 500 that follows must carry neither these headers nor this length.
+        res[kOutHeaders] = null;
+        res._contentLength = null;
+        throw error;
+      }
+    } else {
+      if (own) headers.push('content-length', String(size));
+      res.writeHead(status, headers);
+    }
     this.flushed = true;
-    if (body === null || body.length === 0) this.end();
-    else if (typeof body !== 'string' && body.length <= SMALL_BODY) this.endLatin1(body);
-    else this.end(body);
+    if (body === null || size === 0) this.end();
+    else if (typeof body !== 'string' && size <= SMALL_BODY) this.endLatin1(body);
+    else this.endSized(body, size);
   }
 
   fail(status: number, text: string): void {

@@ -170,6 +170,91 @@ for (const directApps of [true, false]) {
     );
   });
 
+  test(`${path}: a Hono app's whole bodies are framed by one content-length of their UTF-8 size, over keep-alive`, async (t) => {
+    const app = new Hono();
+    app.get('/ascii', (c) => c.text('Hello Hono!'));
+    app.get('/utf8', (c) => c.text('h\u00e9llo \u2713'));
+    app.get('/json', (c) => c.json({ a: 1 }));
+    app.get('/bytes', () => new Response(new Uint8Array([0, 1, 2, 255])));
+    app.get('/empty', () => new Response(null));
+    app.get('/created', () => new Response('made', { status: 201 }));
+    // Pipelined on one connection: a wrong length would shift every response after it.
+    const asks: Array<[string, string]> = [
+      ['GET', '/ascii'],
+      ['GET', '/utf8'],
+      ['HEAD', '/ascii'],
+      ['GET', '/json'],
+      ['GET', '/bytes'],
+      ['GET', '/empty'],
+      ['GET', '/created'],
+      ['GET', '/ascii'],
+    ];
+    await withAlbany(
+      fromFetch(app),
+      async (_url, server) => {
+        const wire = Buffer.from(
+          await rawExchange(
+            server.port,
+            asks
+              .map(([method, target], i) => {
+                const close = i === asks.length - 1 ? 'Connection: close\r\n' : '';
+                return `${method} ${target} HTTP/1.1\r\nHost: x\r\n${close}\r\n`;
+              })
+              .join(''),
+          ),
+          'latin1',
+        );
+        const responses = splitResponses(
+          wire,
+          asks.map(([method]) => method === 'HEAD'),
+        );
+        t.is(responses.length, asks.length);
+        const expect = [
+          [200, 'text/plain;charset=UTF-8', 'Hello Hono!', 11],
+          [200, 'text/plain;charset=UTF-8', 'h\u00e9llo \u2713', 10],
+          // Hono answers HEAD with its GET response minus the body: no length, as on @hono/node-server.
+          [200, 'text/plain;charset=UTF-8', '', undefined],
+          [200, 'application/json', '{"a":1}', 7],
+          [200, undefined, '\u0000\u0001\u0002\u00ff', 4],
+          [200, undefined, '', 0],
+          [201, 'text/plain;charset=UTF-8', 'made', 4],
+          [200, 'text/plain;charset=UTF-8', 'Hello Hono!', 11],
+        ] as const;
+        for (const [i, [status, type, body, length]] of expect.entries()) {
+          const r = responses[i]!;
+          const what = `${asks[i]!.join(' ')}: ${JSON.stringify(r.head)}`;
+          t.is(r.status, status, what);
+          t.deepEqual(r.headers['content-length'], length === undefined ? undefined : [String(length)], what);
+          t.deepEqual(r.headers['content-type'], type === undefined ? undefined : [type], what);
+          t.is(r.headers['transfer-encoding'], undefined, what);
+          const text = asks[i]![1] === '/bytes' ? r.body.toString('latin1') : r.body.toString('utf8');
+          t.is(text, body, what);
+        }
+        // The connection stayed open (keep-alive) for all but the last, which asked to close.
+        t.deepEqual(
+          responses.map((r) => r.headers.connection?.[0]),
+          [...Array(asks.length - 1).fill('keep-alive'), 'close'],
+        );
+      },
+      { directApps },
+    );
+  });
+
+  test(`${path}: an HTTP/1.0 request gets its whole body with a content-length`, async (t) => {
+    const app = new Hono();
+    app.get('/ascii', (c) => c.text('Hello Hono!'));
+    await withAlbany(
+      fromFetch(app),
+      async (_url, server) => {
+        const raw = await rawExchange(server.port, 'GET /ascii HTTP/1.0\r\n\r\n');
+        t.regex(raw, /^HTTP\/1\.1 200 OK\r\n/);
+        t.is(raw.match(/\r\ncontent-length: 11\r\n/gi)?.length, 1, raw);
+        t.true(raw.endsWith('\r\n\r\nHello Hono!'), raw);
+      },
+      { directApps },
+    );
+  });
+
   test(`${path}: the URL, headers and body reach the handler`, async (t) => {
     await withAlbany(
       fromFetch(handler),
@@ -310,3 +395,41 @@ test('the direct path is what serve() uses by default', async (t) => {
   t.false(resolveServerOptions({ directApps: false }).directApps);
   t.truthy((await import('../../src/server/direct.js')).directNodeHandlerOf(fromFetch(syncThrower)));
 });
+
+interface ParsedResponse {
+  status: number;
+  head: string;
+  /** Lower-case names, every value in order. */
+  headers: Record<string, string[]>;
+  body: Buffer;
+}
+
+/**
+ * Splits pipelined HTTP/1.1 responses by their own framing (content-length only: a response this
+ * file expects to be chunked would fail to parse). `head[i]`: the i-th answers HEAD, no body.
+ */
+function splitResponses(wire: Buffer, head: boolean[]): ParsedResponse[] {
+  const out: ParsedResponse[] = [];
+  let at = 0;
+  for (let i = 0; i < head.length && at < wire.length; i++) {
+    const end = wire.indexOf('\r\n\r\n', at, 'latin1');
+    if (end === -1) break;
+    const text = wire.toString('latin1', at, end);
+    const [statusLine, ...lines] = text.split('\r\n');
+    const headers: Record<string, string[]> = {};
+    for (const line of lines) {
+      const colon = line.indexOf(':');
+      const name = line.slice(0, colon).toLowerCase();
+      (headers[name] ??= []).push(line.slice(colon + 1).trim());
+    }
+    const length = head[i] ? 0 : Number(headers['content-length']?.[0] ?? 0);
+    out.push({
+      status: Number(statusLine!.split(' ')[1]),
+      head: text,
+      headers,
+      body: wire.subarray(end + 4, end + 4 + length),
+    });
+    at = end + 4 + length;
+  }
+  return out;
+}
