@@ -8,6 +8,9 @@ import { reactor } from './reactor.js';
 import { callService } from './services.js';
 import { moduleSpecifier } from './target.js';
 import { deadlineLeft, withinDeadline } from '../context/deadline.js';
+import { reactorWire } from '../context/reactor-calls.js';
+import type { RequestContext } from '../context/request-context.js';
+import { currentContext } from '../context/state.js';
 
 /** Per-call options of {@link syncify}. */
 export interface SyncifyOptions<A extends unknown[]> {
@@ -92,17 +95,23 @@ export function syncify<F extends AsyncFn>(
   const fn = (...args: Parameters<F>): Awaited<ReturnType<F>> => {
     refuseInReactor(name, true);
     const link = reactor();
-    // Without a timeout of its own, a call made while serving a request waits no longer than the request may.
-    const left = fixedTimeout === undefined ? deadlineLeft() : undefined;
-    if (left !== undefined) {
-      const wait = (ms: number) =>
-        unwrap(link.wait(link.post(spec, name, args, pickTransfer?.(...args)), ms), () => callerStack(fn));
-      return withinDeadline(`the syncified ${name}`, left, syncDefaults().timeoutMs, wait) as Awaited<ReturnType<F>>;
-    }
+    const ctx = currentContext();
+    if (ctx !== undefined) return inContext(ctx, args) as Awaited<ReturnType<F>>;
     const call = link.post(spec, name, args, pickTransfer?.(...args));
     const outcome = link.wait(call, fixedTimeout ?? syncDefaults().timeoutMs);
     if (outcome.type === 'result' && outcome.ok) return outcome.value as Awaited<ReturnType<F>>;
     return unwrap(outcome, () => callerStack(fn)) as Awaited<ReturnType<F>>;
+  };
+  // Kept out of fn, so the call made outside a request stays as small as it was.
+  const inContext = (ctx: RequestContext, args: Parameters<F>): unknown => {
+    const link = reactor();
+    const wire = reactorWire(ctx);
+    // Without a timeout of its own, a call made while serving a request waits no longer than the request may.
+    const left = fixedTimeout === undefined ? ctx.remainingMs() : undefined;
+    const wait = (ms: number) =>
+      unwrap(link.wait(link.post(spec, name, args, pickTransfer?.(...args), wire), ms), () => callerStack(fn));
+    if (left === undefined) return wait(fixedTimeout ?? syncDefaults().timeoutMs);
+    return withinDeadline(`the syncified ${name}`, left, syncDefaults().timeoutMs, wait);
   };
   return fn;
 }
@@ -141,10 +150,15 @@ export function runSync<T = unknown>(target: ModuleTarget | ServiceTarget | stri
   const spec = moduleSpecifier(target.module);
   const name = exportNameOf(target.export);
   const link = reactor();
-  const left = target.timeoutMs === undefined ? deadlineLeft() : undefined;
-  if (left !== undefined) {
+  const ctx = currentContext();
+  if (ctx !== undefined) {
+    // The export runs in a copy of the request's context; without a timeout of its own, the call
+    // waits no longer than the request may.
+    const wire = reactorWire(ctx);
     const wait = (ms: number) =>
-      unwrap(link.wait(link.post(spec, name, args, target.transferList), ms), () => callerStack(runSync));
+      unwrap(link.wait(link.post(spec, name, args, target.transferList, wire), ms), () => callerStack(runSync));
+    const left = target.timeoutMs === undefined ? ctx.remainingMs() : undefined;
+    if (left === undefined) return wait(timeoutOf(target.timeoutMs)) as T;
     return withinDeadline(`runSync(${name})`, left, syncDefaults().timeoutMs, wait) as T;
   }
   const call = link.post(spec, name, args, target.transferList);
@@ -169,7 +183,8 @@ export function runInReactor<T = unknown>(
   const name = exportNameOf(exportName);
   const timeoutMs = timeoutOf(options.timeoutMs);
   const link = reactor();
-  const call = link.post(spec, name, args, options.transferList);
+  const ctx = currentContext();
+  const call = link.post(spec, name, args, options.transferList, ctx === undefined ? undefined : reactorWire(ctx));
   return new EventualResult<T>(link, call, timeoutMs, callerStack(runInReactor));
 }
 
