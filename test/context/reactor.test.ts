@@ -159,5 +159,6 @@ test.serial(
     t.is(outside.before.ctx, null);
     t.is(outside.after.ctx, null);
     t.is(outside.after.threadId, bodies[0]!.after.threadId);
+    t.true(syncify<typeof Exports.contextStoreMade>(exportsUrl, 'contextStoreMade')());
   },
 );
