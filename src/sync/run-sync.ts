@@ -78,6 +78,10 @@ function exportNameOf(exportName: unknown): string {
  * settles. Arguments and results are structured-cloned; errors are rebuilt with their class name,
  * `code`, props and both stacks. The module is loaded once; `.ts` modules work through tsx.
  *
+ * Made while serving a request, a call runs in a copy of the request's context (`context()` in
+ * the export; values set before the call travel structured-cloned) and, without a timeout of its
+ * own, waits no longer than the request's deadline.
+ *
  * Calling it on the main thread is allowed and blocks the main thread's event loop for the call,
  * like synckit's createSyncFn: fine in scripts and at startup, not in a request path.
  * @example const loadConfig = syncify<typeof import('./config.js').loadConfig>(new URL('./config.js', import.meta.url),
@@ -120,7 +124,8 @@ export function syncify<F extends AsyncFn>(
  * Runs `target` with `args` and blocks until it settles. `target` is a module export
  * (`{ module, export }`) run in the reactor, or the name of a service the main thread registered
  * with `provide()` (`'db.query'` or `{ service: 'db.query', timeoutMs }`): inside a legacy handler
- * that service runs on the main thread's event loop.
+ * that service runs on the main thread's event loop. Either way, a call made while serving a
+ * request runs in its context (see {@link syncify}).
  * Throws `ERR_ALBANY_DEADLOCK` where the wait could never end (a service called on the thread
  * that provides it, a module call inside the reactor).
  */
@@ -170,7 +175,8 @@ export function runSync<T = unknown>(target: ModuleTarget | ServiceTarget | stri
 /**
  * Starts `exportName` of `module` in the reactor without blocking and returns an
  * {@link EventualResult}: `wait(ms)` blocks for it, `await` gets it from async code, `cancel()`
- * aborts `this.signal` inside the export.
+ * aborts `this.signal` inside the export. Started while serving a request, it runs in a copy of
+ * the request's context.
  */
 export function runInReactor<T = unknown>(
   module: URL | string,
