@@ -4,7 +4,7 @@ import { AlbanyError, ErrorCodes } from '../errors.js';
 import { EventualResult, unwrap } from './eventual-result.js';
 import { checkMs, syncDefaults } from './options.js';
 import { REACTOR_THREAD_FLAG } from './protocol.js';
-import { reactor } from './reactor.js';
+import { reactor, type ReactorLink } from './reactor.js';
 import { callService } from './services.js';
 import { moduleSpecifier } from './target.js';
 import { deadlineLeft, withinDeadline } from '../context/deadline.js';
@@ -100,15 +100,14 @@ export function syncify<F extends AsyncFn>(
     refuseInReactor(name, true);
     const link = reactor();
     const ctx = currentContext();
-    if (ctx !== undefined) return inContext(ctx, args) as Awaited<ReturnType<F>>;
+    if (ctx !== undefined) return inContext(link, ctx, args) as Awaited<ReturnType<F>>;
     const call = link.post(spec, name, args, pickTransfer?.(...args));
     const outcome = link.wait(call, fixedTimeout ?? syncDefaults().timeoutMs);
     if (outcome.type === 'result' && outcome.ok) return outcome.value as Awaited<ReturnType<F>>;
     return unwrap(outcome, () => callerStack(fn)) as Awaited<ReturnType<F>>;
   };
   // Kept out of fn, so the call made outside a request stays as small as it was.
-  const inContext = (ctx: RequestContext, args: Parameters<F>): unknown => {
-    const link = reactor();
+  const inContext = (link: ReactorLink, ctx: RequestContext, args: Parameters<F>): unknown => {
     const wire = reactorWire(ctx);
     // Without a timeout of its own, a call made while serving a request waits no longer than the request may.
     const left = fixedTimeout === undefined ? ctx.remainingMs() : undefined;
