@@ -9,6 +9,8 @@ import { dataCloneError, isDataCloneError } from '../src/sync/clone-path.js';
 import { ScratchWriter, moveLargeValue } from '../src/sync/large-bytes.js';
 import { serializeError } from '../src/errors-wire.js';
 import { ReactorLane } from '../src/sync/shared-lane.js';
+import { runInWire } from '../src/context/reactor-calls.js';
+import type { WireContext } from '../src/context/request-context.js';
 import {
   REACTOR_DEAD_INDEX,
   REACTOR_READY_FLAG,
@@ -123,15 +125,32 @@ function invoke(
   }
 }
 
-function start(conn: Connection, id: number, module: string, exportName: string, args: readonly unknown[]): void {
+function start(
+  conn: Connection,
+  id: number,
+  module: string,
+  exportName: string,
+  args: readonly unknown[],
+  context: WireContext | undefined,
+): void {
   const call = new Call(conn, id);
   conn.calls.add(call);
   inFlight++;
   const mod = loadedModule(module);
-  const p =
-    mod !== undefined
-      ? invoke(mod, module, exportName, args, call)
-      : loadModule(module).then((m) => invoke(m, module, exportName, args, call));
+  let p: Promise<unknown>;
+  if (context === undefined) {
+    p =
+      mod !== undefined
+        ? invoke(mod, module, exportName, args, call)
+        : loadModule(module).then((m) => invoke(m, module, exportName, args, call));
+  } else {
+    // Only the export runs in the request's context: a module's top level (its timers, its pools)
+    // runs outside it, or it would keep the context of whichever request loaded it first.
+    p =
+      mod !== undefined
+        ? runInWire(context, invoke, mod, module, exportName, args, call)
+        : loadModule(module).then((m) => runInWire(context, invoke, m, module, exportName, args, call));
+  }
   p.then(
     (value) => settle(call, true, value),
     (err: unknown) => settle(call, false, err),
@@ -204,7 +223,7 @@ function handle(conn: Connection, msg: ToReactor): void {
   switch (msg.type) {
     case 'call':
       if (msg.fn !== undefined) conn.fns[msg.fn] = { module: msg.module, exportName: msg.exportName };
-      start(conn, msg.id, msg.module, msg.exportName, msg.args);
+      start(conn, msg.id, msg.module, msg.exportName, msg.args, msg.context);
       return;
     case 'cancel': {
       const call = conn.calls.get(msg.id);
@@ -237,7 +256,7 @@ function startLaneCall(conn: Connection, id: number): void {
     } satisfies FromReactor);
     return;
   }
-  start(conn, id, target.module, target.exportName, args);
+  start(conn, id, target.module, target.exportName, args, undefined);
 }
 
 function connect(port: MessagePort, signal: SharedArrayBuffer, lane: SharedArrayBuffer): void {

@@ -83,8 +83,9 @@ export function setContextTimeout(timeoutMs: number | undefined): void {
 
 /**
  * The context of the request being served: in an async route (across awaits), in a legacy handler
- * or offload() export on a pool thread, and in a provide()d service a legacy handler calls with
- * runSync. Undefined outside a request.
+ * or offload() export on a pool thread, in a provide()d service a legacy handler calls with
+ * runSync, and in an async export runSync / syncify / runInReactor run in the reactor thread (a
+ * copy, as on a pool thread). Undefined outside a request.
  *
  * Context is off until {@link enableContext} is called; the first context() call on the main
  * thread turns it on too, for the requests that start after it (call enableContext() at startup

@@ -1,6 +1,7 @@
 // The messages between a runSync caller and the reactor thread, typed once so both sides agree.
 import type { MessagePort, TransferListItem } from 'node:worker_threads';
 import type { SerializedError } from '../errors-wire.js';
+import type { WireContext } from '../context/request-context.js';
 
 /** An error crossing the thread (one format for every thread boundary, see `errors-wire.ts`). */
 export type { SerializedError };
@@ -17,6 +18,11 @@ export interface CallMessage {
    * lane (see shared-lane.ts) instead of sending module and export again.
    */
   readonly fn?: number;
+  /**
+   * The calling request's context (a copy, see context/reactor-calls.ts): the export runs inside it.
+   * A call that carries one always takes the port, never the shared lane.
+   */
+  readonly context?: WireContext;
 }
 
 /** Caller → reactor: abort the AbortSignal of call `id`; its reply, if any, is ignored. */

@@ -25,6 +25,7 @@ import {
 } from './protocol.js';
 import { CallerLane, createLane } from './shared-lane.js';
 import { CallTable } from './call-table.js';
+import type { WireContext } from '../context/request-context.js';
 
 // `performance` is an accessor on globalThis (a getter call on every read): read it once.
 const perf = performance;
@@ -142,7 +143,8 @@ class ReactorLink {
 
   /**
    * Posts a call: on the shared lane when its export is registered and its arguments are ones the
-   * lane carries, else on the port (registering the export). Throws `ERR_ALBANY_DATA_CLONE`
+   * lane carries, else on the port (registering the export). `context`, the calling request's
+   * (see context/reactor-calls.ts), goes with it on the port. Throws `ERR_ALBANY_DATA_CLONE`
    * (naming the argument) if an argument cannot be copied.
    */
   post(
@@ -150,13 +152,15 @@ class ReactorLink {
     exportName: string,
     args: readonly unknown[],
     transfer?: readonly TransferListItem[],
+    context?: WireContext,
   ): PendingCall {
     const id = this.#nextId++;
     // A plain read (an atomic one costs a builtin call): it can only be stale, never ahead, and a
     // stale value only makes the first sleep in wait() return at once and look again.
     const seen = this.signal[0]!;
+    // A request context rides on the port: the lane carries only arguments.
     const fn =
-      transfer !== undefined
+      transfer !== undefined || context !== undefined
         ? undefined
         : module === this.#lastModule && exportName === this.#lastExport
           ? this.#lastFn
@@ -165,7 +169,7 @@ class ReactorLink {
       Atomics.add(this.wake, 0, 1);
       Atomics.notify(this.wake, 0);
     } else {
-      this.#postCall(id, module, exportName, args, transfer);
+      this.#postCall(id, module, exportName, args, transfer, context);
     }
     const call: PendingCall = { id, module, exportName, outcome: undefined, onSettle: undefined, seen };
     this.pending.add(call);
@@ -189,12 +193,14 @@ class ReactorLink {
     exportName: string,
     args: readonly unknown[],
     transfer: readonly TransferListItem[] | undefined,
+    context: WireContext | undefined,
   ): void {
     const moved = moveLargeArgs(args, transfer);
     let exports = this.#fns.get(module);
     const fn = exports?.has(exportName) === true ? undefined : this.#fnCount;
     const base = { type: 'call', id, module, exportName, args: moved?.value ?? args } as const;
-    const msg: CallMessage = fn === undefined ? base : { ...base, fn };
+    const plain: CallMessage = fn === undefined ? base : { ...base, fn };
+    const msg: CallMessage = context === undefined ? plain : { ...plain, context };
     try {
       this.#postPort(msg, moved?.transfer ?? transfer);
     } catch (err) {

@@ -4,10 +4,13 @@ import { AlbanyError, ErrorCodes } from '../errors.js';
 import { EventualResult, unwrap } from './eventual-result.js';
 import { checkMs, syncDefaults } from './options.js';
 import { REACTOR_THREAD_FLAG } from './protocol.js';
-import { reactor } from './reactor.js';
+import { reactor, type ReactorLink } from './reactor.js';
 import { callService } from './services.js';
 import { moduleSpecifier } from './target.js';
 import { deadlineLeft, withinDeadline } from '../context/deadline.js';
+import { reactorWire } from '../context/reactor-calls.js';
+import type { RequestContext } from '../context/request-context.js';
+import { currentContext } from '../context/state.js';
 
 /** Per-call options of {@link syncify}. */
 export interface SyncifyOptions<A extends unknown[]> {
@@ -75,6 +78,10 @@ function exportNameOf(exportName: unknown): string {
  * settles. Arguments and results are structured-cloned; errors are rebuilt with their class name,
  * `code`, props and both stacks. The module is loaded once; `.ts` modules work through tsx.
  *
+ * Made while serving a request, a call runs in a copy of the request's context (`context()` in
+ * the export; values set before the call travel structured-cloned) and, without a timeout of its
+ * own, waits no longer than the request's deadline.
+ *
  * Calling it on the main thread is allowed and blocks the main thread's event loop for the call,
  * like synckit's createSyncFn: fine in scripts and at startup, not in a request path.
  * @example const loadConfig = syncify<typeof import('./config.js').loadConfig>(new URL('./config.js', import.meta.url),
@@ -92,17 +99,22 @@ export function syncify<F extends AsyncFn>(
   const fn = (...args: Parameters<F>): Awaited<ReturnType<F>> => {
     refuseInReactor(name, true);
     const link = reactor();
-    // Without a timeout of its own, a call made while serving a request waits no longer than the request may.
-    const left = fixedTimeout === undefined ? deadlineLeft() : undefined;
-    if (left !== undefined) {
-      const wait = (ms: number) =>
-        unwrap(link.wait(link.post(spec, name, args, pickTransfer?.(...args)), ms), () => callerStack(fn));
-      return withinDeadline(`the syncified ${name}`, left, syncDefaults().timeoutMs, wait) as Awaited<ReturnType<F>>;
-    }
+    const ctx = currentContext();
+    if (ctx !== undefined) return inContext(link, ctx, args) as Awaited<ReturnType<F>>;
     const call = link.post(spec, name, args, pickTransfer?.(...args));
     const outcome = link.wait(call, fixedTimeout ?? syncDefaults().timeoutMs);
     if (outcome.type === 'result' && outcome.ok) return outcome.value as Awaited<ReturnType<F>>;
     return unwrap(outcome, () => callerStack(fn)) as Awaited<ReturnType<F>>;
+  };
+  // Kept out of fn, so the call made outside a request stays as small as it was.
+  const inContext = (link: ReactorLink, ctx: RequestContext, args: Parameters<F>): unknown => {
+    const wire = reactorWire(ctx);
+    // Without a timeout of its own, a call made while serving a request waits no longer than the request may.
+    const left = fixedTimeout === undefined ? ctx.remainingMs() : undefined;
+    const wait = (ms: number) =>
+      unwrap(link.wait(link.post(spec, name, args, pickTransfer?.(...args), wire), ms), () => callerStack(fn));
+    if (left === undefined) return wait(fixedTimeout ?? syncDefaults().timeoutMs);
+    return withinDeadline(`the syncified ${name}`, left, syncDefaults().timeoutMs, wait);
   };
   return fn;
 }
@@ -111,7 +123,8 @@ export function syncify<F extends AsyncFn>(
  * Runs `target` with `args` and blocks until it settles. `target` is a module export
  * (`{ module, export }`) run in the reactor, or the name of a service the main thread registered
  * with `provide()` (`'db.query'` or `{ service: 'db.query', timeoutMs }`): inside a legacy handler
- * that service runs on the main thread's event loop.
+ * that service runs on the main thread's event loop. Either way, a call made while serving a
+ * request runs in its context (see {@link syncify}).
  * Throws `ERR_ALBANY_DEADLOCK` where the wait could never end (a service called on the thread
  * that provides it, a module call inside the reactor).
  */
@@ -141,10 +154,15 @@ export function runSync<T = unknown>(target: ModuleTarget | ServiceTarget | stri
   const spec = moduleSpecifier(target.module);
   const name = exportNameOf(target.export);
   const link = reactor();
-  const left = target.timeoutMs === undefined ? deadlineLeft() : undefined;
-  if (left !== undefined) {
+  const ctx = currentContext();
+  if (ctx !== undefined) {
+    // The export runs in a copy of the request's context; without a timeout of its own, the call
+    // waits no longer than the request may.
+    const wire = reactorWire(ctx);
     const wait = (ms: number) =>
-      unwrap(link.wait(link.post(spec, name, args, target.transferList), ms), () => callerStack(runSync));
+      unwrap(link.wait(link.post(spec, name, args, target.transferList, wire), ms), () => callerStack(runSync));
+    const left = target.timeoutMs === undefined ? ctx.remainingMs() : undefined;
+    if (left === undefined) return wait(timeoutOf(target.timeoutMs)) as T;
     return withinDeadline(`runSync(${name})`, left, syncDefaults().timeoutMs, wait) as T;
   }
   const call = link.post(spec, name, args, target.transferList);
@@ -156,7 +174,8 @@ export function runSync<T = unknown>(target: ModuleTarget | ServiceTarget | stri
 /**
  * Starts `exportName` of `module` in the reactor without blocking and returns an
  * {@link EventualResult}: `wait(ms)` blocks for it, `await` gets it from async code, `cancel()`
- * aborts `this.signal` inside the export.
+ * aborts `this.signal` inside the export. Started while serving a request, it runs in a copy of
+ * the request's context.
  */
 export function runInReactor<T = unknown>(
   module: URL | string,
@@ -169,7 +188,8 @@ export function runInReactor<T = unknown>(
   const name = exportNameOf(exportName);
   const timeoutMs = timeoutOf(options.timeoutMs);
   const link = reactor();
-  const call = link.post(spec, name, args, options.transferList);
+  const ctx = currentContext();
+  const call = link.post(spec, name, args, options.transferList, ctx === undefined ? undefined : reactorWire(ctx));
   return new EventualResult<T>(link, call, timeoutMs, callerStack(runInReactor));
 }
 
