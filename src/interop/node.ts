@@ -48,7 +48,7 @@ export function fromNodeHandler(handler: NodeHandler): App {
     const done = exchange.run(handler);
     if (!exchange.bridge.closed) {
       // A slow handler must learn that the client left (req 'aborted', res 'close'), as on node:http.
-      whenComplete(exchange.req, () => {
+      whenComplete(exchange.socket, () => {
         if (exchange.bridge.closed) return;
         watchDisconnect(receive).then(
           () => exchange.clientGone(),
