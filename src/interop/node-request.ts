@@ -4,6 +4,7 @@ import { IncomingMessage } from 'node:http';
 import type { Headers, HttpReceiveMessage, HttpScope, Receive } from '../gateway/types.js';
 import { kHeadersCount } from './node-internals.js';
 import { AlbanyError, ErrorCodes } from '../errors.js';
+import { constructWith } from './node-prototypes.js';
 import type { GatewaySocket } from './node-socket.js';
 import { targetBelowRoot } from '../routing/prefix.js';
 
@@ -138,14 +139,20 @@ export function scopeRequestHead(scope: HttpScope): NodeRequestHead {
 /**
  * Builds the IncomingMessage for one request. A request without a declared body is complete at
  * once (like node's parser, which pushes the end before the handler runs); otherwise the body is
- * pulled from `body` only as the handler reads.
+ * pulled from `body` only as the handler reads. With `prototype` (see node-prototypes.ts) the request
+ * inherits from it from the start.
  */
 export function createIncomingMessage(
   head: NodeRequestHead,
   body: NodeRequestBody,
   socket: GatewaySocket,
+  prototype?: object,
 ): GatewayIncomingMessage {
-  const req = new IncomingMessage(socket as never) as Internals;
+  const req = (
+    prototype === undefined
+      ? new IncomingMessage(socket as never)
+      : constructWith(IncomingMessage, prototype, socket as never)
+  ) as Internals;
   socket.request = req;
   socket.receive = body.receive;
   socket.receiveSync = body.receiveSync;
