@@ -27,6 +27,10 @@ export interface NodeExchangeInit {
   server: Address;
   /** True for https (sets `socket.encrypted`). */
   secure: boolean;
+  /** `req` inherits from this (the prototype an Express app would set; see node-prototypes.ts); default IncomingMessage's. */
+  requestPrototype?: object | undefined;
+  /** `res` inherits from this; default ServerResponse's. */
+  responsePrototype?: object | undefined;
 }
 
 /** One request's socket, req, res and the bridge their output goes through. */
@@ -38,8 +42,8 @@ export class NodeHandlerExchange implements SocketOwner {
 
   constructor(init: NodeExchangeInit) {
     const socket = new GatewaySocket(init.client, init.server, init.secure);
-    const req = createIncomingMessage(init.head, init.body, socket);
-    const { res, bridge } = createServerResponse(req, init.send, socket);
+    const req = createIncomingMessage(init.head, init.body, socket, init.requestPrototype);
+    const { res, bridge } = createServerResponse(req, init.send, socket, init.responsePrototype);
     socket.owner = this;
     this.socket = socket;
     this.req = req;

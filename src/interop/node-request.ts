@@ -4,27 +4,14 @@ import { IncomingMessage } from 'node:http';
 import type { Headers, HttpReceiveMessage, HttpScope, Receive } from '../gateway/types.js';
 import { kHeadersCount } from './node-internals.js';
 import { AlbanyError, ErrorCodes } from '../errors.js';
+import { constructWith } from './node-prototypes.js';
 import type { GatewaySocket } from './node-socket.js';
 import { targetBelowRoot } from '../routing/prefix.js';
 
-const kReceive = Symbol('albany.receive');
-const kReceiveSync = Symbol('albany.receiveSync');
-const kPulling = Symbol('albany.pulling');
-const kOnComplete = Symbol('albany.onComplete');
+/** The request as node builds it; albany keeps no state of its own on it (see {@link GatewaySocket}). */
+export type GatewayIncomingMessage = IncomingMessage;
 
-/** The request plus the albany state it carries (own properties, so they survive Express's prototype swap). */
-export interface GatewayIncomingMessage extends IncomingMessage {
-  [kReceive]: Receive;
-  [kReceiveSync]: (() => HttpReceiveMessage) | undefined;
-  [kPulling]: boolean;
-  [kOnComplete]: (() => void) | undefined;
-}
-
-type Internals = GatewayIncomingMessage & {
-  _consuming: boolean;
-  _readableState: { readingMore: boolean };
-  [kHeadersCount]: number;
-};
+type Internals = IncomingMessage & { [kHeadersCount]: number };
 
 function toBuffer(body: Uint8Array): Buffer {
   return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
@@ -45,11 +32,11 @@ function asError(error: unknown): Error {
 }
 
 /** Marks the request as fully received and tells whoever waits for that (the disconnect watcher). */
-function complete(req: Internals): void {
+function complete(req: IncomingMessage, socket: GatewaySocket): void {
   req.complete = true;
   req.push(null);
-  const done = req[kOnComplete];
-  req[kOnComplete] = undefined;
+  const done = socket.onBodyComplete;
+  socket.onBodyComplete = undefined;
   done?.();
 }
 
@@ -64,47 +51,49 @@ export function abortRequest(req: IncomingMessage): void {
   else req.destroy();
 }
 
-function onMessage(req: Internals, message: HttpReceiveMessage): void {
-  req[kPulling] = false;
+function onMessage(socket: GatewaySocket, req: IncomingMessage, message: HttpReceiveMessage): void {
+  socket.pulling = false;
   if (message.type !== 'http.request') {
     // The client left mid-body: the socket tears the exchange down (the request aborts with it).
-    (req.socket as unknown as GatewaySocket).hangUp();
+    socket.hangUp();
     return;
   }
   if (!message.moreBody) {
     if (message.body.length > 0) req.push(toBuffer(message.body));
-    complete(req);
+    complete(req, socket);
   } else if (message.body.length === 0 || req.push(toBuffer(message.body))) {
     // Readable only calls _read again after a push; an empty chunk pushes nothing, so ask ourselves.
-    pull.call(req);
+    pullBody(socket);
   }
 }
 
-// Installed as an own `_read` on each request: Readable calls it when the consumer wants more, which
-// is exactly when the gateway's backpressure wants us to call receive().
-function pull(this: Internals): void {
-  if (!this._consuming) {
-    this._readableState.readingMore = false;
-    this._consuming = true;
-  }
-  if (this[kPulling] || this.complete || this.destroyed) return;
-  const sync = this[kReceiveSync];
+/**
+ * Reads the next body message into the socket's request. Node's own `IncomingMessage#_read` calls
+ * `socket.resume()` when the consumer wants more (on a real socket that lets the parser push the
+ * next chunk), which is exactly when the gateway's backpressure wants us to call receive(); so the
+ * request keeps node's `_read`, and no own property of ours changes its shape (Express and Koa add
+ * theirs on top, and every extra field makes those additions copy a larger property store).
+ */
+export function pullBody(socket: GatewaySocket): void {
+  const req = socket.request;
+  if (req === null || socket.pulling || req.complete || req.destroyed) return;
+  const sync = socket.receiveSync;
   if (sync !== undefined) {
     // In a legacy worker the body is read blocking, so a synchronous handler's read() gets it at once.
     let message: HttpReceiveMessage;
     try {
       message = sync();
     } catch (error) {
-      this.destroy(asError(error));
+      req.destroy(asError(error));
       return;
     }
-    onMessage(this, message);
+    onMessage(socket, req, message);
     return;
   }
-  this[kPulling] = true;
-  this[kReceive]().then(
-    (message) => onMessage(this, message as HttpReceiveMessage),
-    (error: unknown) => this.destroy(asError(error)),
+  socket.pulling = true;
+  socket.receive!().then(
+    (message) => onMessage(socket, req, message as HttpReceiveMessage),
+    (error: unknown) => req.destroy(asError(error)),
   );
 }
 
@@ -150,19 +139,23 @@ export function scopeRequestHead(scope: HttpScope): NodeRequestHead {
 /**
  * Builds the IncomingMessage for one request. A request without a declared body is complete at
  * once (like node's parser, which pushes the end before the handler runs); otherwise the body is
- * pulled from `body` only as the handler reads.
+ * pulled from `body` only as the handler reads. With `prototype` (see node-prototypes.ts) the request
+ * inherits from it from the start.
  */
 export function createIncomingMessage(
   head: NodeRequestHead,
   body: NodeRequestBody,
   socket: GatewaySocket,
+  prototype?: object,
 ): GatewayIncomingMessage {
-  const req = new IncomingMessage(socket as never) as Internals;
-  req[kReceive] = body.receive;
-  req[kReceiveSync] = body.receiveSync;
-  req[kPulling] = false;
-  req[kOnComplete] = undefined;
-  req._read = pull;
+  const req = (
+    prototype === undefined
+      ? new IncomingMessage(socket as never)
+      : constructWith(IncomingMessage, prototype, socket as never)
+  ) as Internals;
+  socket.request = req;
+  socket.receive = body.receive;
+  socket.receiveSync = body.receiveSync;
   req.method = head.method;
   req.url = head.url;
   const version = head.httpVersion;
@@ -177,7 +170,7 @@ export function createIncomingMessage(
   }
   req.rawHeaders = raw;
   req[kHeadersCount] = raw.length;
-  if (!declaresBody(headers)) complete(req);
+  if (!declaresBody(headers)) complete(req, socket);
   return req;
 }
 
@@ -185,7 +178,8 @@ export function createIncomingMessage(
  * Calls `then` once the whole request body has been received (at once if it already was). The
  * disconnect watcher waits for this so it never competes with the body reader for `receive()`.
  */
-export function whenComplete(req: GatewayIncomingMessage, then: () => void): void {
-  if (req.complete) then();
-  else req[kOnComplete] = then;
+export function whenComplete(socket: GatewaySocket, then: () => void): void {
+  const req = socket.request;
+  if (req === null || req.complete) then();
+  else socket.onBodyComplete = then;
 }

@@ -6,6 +6,7 @@ import type { Headers, Send, SendMessage } from '../gateway/types.js';
 import { SENT } from '../gateway/messages.js';
 import { kNeedDrain, kOutHeaders } from './node-internals.js';
 import { AlbanyError, ErrorCodes } from '../errors.js';
+import { constructWith } from './node-prototypes.js';
 import type { GatewaySocket } from './node-socket.js';
 
 /**
@@ -473,13 +474,19 @@ function endResponse(this: Internals, chunk?: unknown, encoding?: unknown, callb
   return this;
 }
 
-/** Builds the ServerResponse for `req` whose output goes to `send`; `bridge.done` settles with it. */
+/**
+ * Builds the ServerResponse for `req` whose output goes to `send`; `bridge.done` settles with it. With
+ * `prototype` (see node-prototypes.ts) the response inherits from it from the start.
+ */
 export function createServerResponse(
   req: IncomingMessage,
   send: Send,
   socket: GatewaySocket,
+  prototype?: object,
 ): { res: GatewayServerResponse; bridge: ResponseBridge } {
-  const res = new ServerResponse(req) as Internals;
+  const res = (
+    prototype === undefined ? new ServerResponse(req) : constructWith(ServerResponse, prototype, req)
+  ) as Internals;
   const bridge = new ResponseBridge(res, send);
   res[kBridge] = bridge;
   res._storeHeader = storeHeader;

@@ -2,8 +2,9 @@
 // TLS state from it, on-finished and Koa listen for its `error`/`close`, and Koa destroys it to cut
 // a connection. Nothing is ever written to it: the bytes go out as gateway messages.
 import { EventEmitter } from 'node:events';
-import type { ServerResponse } from 'node:http';
-import type { Address } from '../gateway/types.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Address, HttpReceiveMessage, Receive } from '../gateway/types.js';
+import { pullBody } from './node-request.js';
 import { closeResponse } from './node-response.js';
 
 /** What the exchange that owns a stand-in socket is told when it ends. */
@@ -17,6 +18,13 @@ export interface SocketOwner {
   socketClosing(): void;
 }
 
+// EventEmitter without EventEmitter.init: that allocates each socket a listener table (a null-prototype
+// dictionary) up front, and most exchanges never listen on their socket. Node's emitter methods make the
+// table on the first `on()`, and read an absent one as "no listeners".
+function LazyEmitter(): void {}
+LazyEmitter.prototype = EventEmitter.prototype;
+const LazyEventEmitter = LazyEmitter as unknown as typeof EventEmitter;
+
 /**
  * Enough of a `net.Socket` for Express, Koa, on-finished and node's own OutgoingMessage:
  * `remoteAddress`, `remotePort`, `localAddress`, `localPort`, `encrypted`, `readable`/`writable`,
@@ -25,7 +33,11 @@ export interface SocketOwner {
  * real connection's end does: `error` (if any, and only when someone listens), then the request's
  * `aborted`, the response's `close`, the socket's `close`, the request's `error`/`close`.
  */
-export class GatewaySocket extends EventEmitter {
+export class GatewaySocket extends LazyEventEmitter {
+  // EventEmitter's own fields, declared so that adding the first listener keeps the shape.
+  _events: Record<string | symbol, unknown> | undefined = undefined;
+  _eventsCount = 0;
+  _maxListeners: number | undefined = undefined;
   /** Client address from `scope.client`. */
   readonly remoteAddress: string | undefined;
   /** Client port from `scope.client`. */
@@ -53,6 +65,16 @@ export class GatewaySocket extends EventEmitter {
   response: ServerResponse | null = null;
   /** Who hears the socket end (the exchange): set once, right after construction. */
   owner: SocketOwner | undefined = undefined;
+  /** The request whose body this socket feeds (see {@link resume}); set once, by createIncomingMessage. */
+  request: IncomingMessage | null = null;
+  /** Where the body comes from: the gateway's `receive()`... */
+  receive: Receive | undefined = undefined;
+  /** ...or, in a legacy worker, a blocking reader used instead. */
+  receiveSync: (() => HttpReceiveMessage) | undefined = undefined;
+  /** True while a `receive()` for the body is pending. */
+  pulling = false;
+  /** Called once the whole body has been received (the disconnect watcher waits for it). */
+  onBodyComplete: (() => void) | undefined = undefined;
 
   constructor(client: Address, server: Address, secure: boolean) {
     super();
@@ -102,7 +124,13 @@ export class GatewaySocket extends EventEmitter {
   pause(): this {
     return this;
   }
+  /**
+   * Node's `IncomingMessage#_read` calls this when the request's consumer wants more body: the
+   * next message is read from the gateway (nothing happens while one is pending or once the body
+   * is complete).
+   */
   resume(): this {
+    pullBody(this);
     return this;
   }
 

@@ -2,7 +2,9 @@
 // mount inside node:http frameworks (Express middleware, Fastify routes).
 import { AlbanyError, ErrorCodes } from '../errors.js';
 import type { App, HttpReceiveMessage, HttpScope, Receive, Scope } from '../gateway/types.js';
+import { IncomingMessage, ServerResponse } from 'node:http';
 import { NodeHandlerExchange, type NodeHandler } from './node-exchange.js';
+import { PrototypeSlot } from './node-prototypes.js';
 import { scopeRequestHead, whenComplete } from './node-request.js';
 
 export { toNodeHandler, type ToNodeHandlerOptions, type NodeMiddleware } from './node-mount.js';
@@ -34,6 +36,10 @@ export function fromNodeHandler(handler: NodeHandler): App {
       `fromNodeHandler: expected a (req, res) function, got ${typeof handler}`,
     );
   }
+  // An Express app's `request`/`response`: req and res are built with them (see node-prototypes.ts).
+  const carrier = handler as { request?: unknown; response?: unknown };
+  const requests = new PrototypeSlot(IncomingMessage.prototype);
+  const responses = new PrototypeSlot(ServerResponse.prototype);
   return function nodeHandlerApp(scope: Scope, receive, send): Promise<void> {
     if (scope.type !== 'http') return otherScope(scope, send);
     const http = scope as HttpScope;
@@ -44,11 +50,13 @@ export function fromNodeHandler(handler: NodeHandler): App {
       client: http.client,
       server: http.server,
       secure: http.scheme === 'https',
+      requestPrototype: requests.check(carrier.request),
+      responsePrototype: responses.check(carrier.response),
     });
     const done = exchange.run(handler);
     if (!exchange.bridge.closed) {
       // A slow handler must learn that the client left (req 'aborted', res 'close'), as on node:http.
-      whenComplete(exchange.req, () => {
+      whenComplete(exchange.socket, () => {
         if (exchange.bridge.closed) return;
         watchDisconnect(receive).then(
           () => exchange.clientGone(),
