@@ -5,10 +5,28 @@ import type { Headers, HttpReceiveMessage, HttpScope, Receive } from '../gateway
 import { kHeadersCount } from './node-internals.js';
 import { AlbanyError, ErrorCodes } from '../errors.js';
 import { constructWith } from './node-prototypes.js';
-import type { GatewaySocket } from './node-socket.js';
 import { targetBelowRoot } from '../routing/prefix.js';
 
-/** The request as node builds it; albany keeps no state of its own on it (see {@link GatewaySocket}). */
+/**
+ * What the request side needs of the stand-in socket (node-socket.ts's GatewaySocket): the body's
+ * source and books. Declared here so this file does not import the socket, which imports it.
+ */
+export interface BodySocket {
+  /** The request whose body this socket feeds; set once, by createIncomingMessage. */
+  request: IncomingMessage | null;
+  /** Where the body comes from: the gateway's `receive()`... */
+  receive: Receive | undefined;
+  /** ...or, in a legacy worker, a blocking reader used instead. */
+  receiveSync: (() => HttpReceiveMessage) | undefined;
+  /** True while a `receive()` for the body is pending. */
+  pulling: boolean;
+  /** Called once the whole body has been received (the disconnect watcher waits for it). */
+  onBodyComplete: (() => void) | undefined;
+  /** The client went away mid-body. */
+  hangUp(): void;
+}
+
+/** The request as node builds it; albany keeps no state of its own on it (see {@link BodySocket}). */
 export type GatewayIncomingMessage = IncomingMessage;
 
 type Internals = IncomingMessage & { [kHeadersCount]: number };
@@ -32,7 +50,7 @@ function asError(error: unknown): Error {
 }
 
 /** Marks the request as fully received and tells whoever waits for that (the disconnect watcher). */
-function complete(req: IncomingMessage, socket: GatewaySocket): void {
+function complete(req: IncomingMessage, socket: BodySocket): void {
   req.complete = true;
   req.push(null);
   const done = socket.onBodyComplete;
@@ -51,7 +69,7 @@ export function abortRequest(req: IncomingMessage): void {
   else req.destroy();
 }
 
-function onMessage(socket: GatewaySocket, req: IncomingMessage, message: HttpReceiveMessage): void {
+function onMessage(socket: BodySocket, req: IncomingMessage, message: HttpReceiveMessage): void {
   socket.pulling = false;
   if (message.type !== 'http.request') {
     // The client left mid-body: the socket tears the exchange down (the request aborts with it).
@@ -74,7 +92,7 @@ function onMessage(socket: GatewaySocket, req: IncomingMessage, message: HttpRec
  * request keeps node's `_read`, and no own property of ours changes its shape (Express and Koa add
  * theirs on top, and every extra field makes those additions copy a larger property store).
  */
-export function pullBody(socket: GatewaySocket): void {
+export function pullBody(socket: BodySocket): void {
   const req = socket.request;
   if (req === null || socket.pulling || req.complete || req.destroyed) return;
   const sync = socket.receiveSync;
@@ -145,7 +163,7 @@ export function scopeRequestHead(scope: HttpScope): NodeRequestHead {
 export function createIncomingMessage(
   head: NodeRequestHead,
   body: NodeRequestBody,
-  socket: GatewaySocket,
+  socket: BodySocket,
   prototype?: object,
 ): GatewayIncomingMessage {
   const req = (
@@ -178,7 +196,7 @@ export function createIncomingMessage(
  * Calls `then` once the whole request body has been received (at once if it already was). The
  * disconnect watcher waits for this so it never competes with the body reader for `receive()`.
  */
-export function whenComplete(socket: GatewaySocket, then: () => void): void {
+export function whenComplete(socket: BodySocket, then: () => void): void {
   const req = socket.request;
   if (req === null || req.complete) then();
   else socket.onBodyComplete = then;

@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Address, HttpReceiveMessage, Receive } from '../gateway/types.js';
-import { pullBody } from './node-request.js';
+import { pullBody, type BodySocket } from './node-request.js';
 import { closeResponse } from './node-response.js';
 
 /** What the exchange that owns a stand-in socket is told when it ends. */
@@ -33,7 +33,7 @@ const LazyEventEmitter = LazyEmitter as unknown as typeof EventEmitter;
  * real connection's end does: `error` (if any, and only when someone listens), then the request's
  * `aborted`, the response's `close`, the socket's `close`, the request's `error`/`close`.
  */
-export class GatewaySocket extends LazyEventEmitter {
+export class GatewaySocket extends LazyEventEmitter implements BodySocket {
   // EventEmitter's own fields, declared so that adding the first listener keeps the shape.
   _events: Record<string | symbol, unknown> | undefined = undefined;
   _eventsCount = 0;
