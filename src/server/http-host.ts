@@ -178,7 +178,9 @@ export class HttpHost {
       for (let i = open.length - 1; i >= 0; i--) {
         const sink = open[i]!;
         if (sink.startedAt === 0) {
-          sink.startedAt = now;
+          // Rounded up: still no earlier than the request's start, and a whole number keeps the field
+          // a small integer when nothing times requests (see HostedSink's constructor).
+          sink.startedAt = Math.ceil(now);
           continue;
         }
         // A request whose body is still arriving is node's own requestTimeout's to end (408, the
