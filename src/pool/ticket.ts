@@ -61,7 +61,8 @@ export class Ticket {
   /** @internal */ batch: Batch | undefined;
   /** @internal Its place in its batch; while it waits, in the pool's queue. */ index = 0;
   /** @internal */ channel: WorkerChannel | undefined;
-  /** @internal -0: a fraction from the start (see server/hosted-sink.ts startedAt). */ queuedAt = -0;
+  /** @internal -0, a heap number: it always gets a clock fraction, so born as one it keeps its layout. */ queuedAt =
+    -0;
   /** @internal Why the pool stopped it on its thread, if it did. */ reason:
     | 'timeout'
     | 'client'
