@@ -195,7 +195,7 @@ export function buildReport(input: ReportInput): string {
     // A target that is a formula (the makespan's ⌈N/k⌉·T + 0.5 s) is judged on the bound the bench
     // worked out for its own N, k and T, shown beside the figure.
     const plain = /^\s*(≥|>=|≤|<=|>|<)\s*[\d.]+\s*$/.test(t.target);
-    const bound = plain || m?.ratio.target === undefined ? t.target : m.ratio.target;
+    const bound = plain || m === undefined ? t.target : m.ratio.target;
     if (m)
       out.push(
         `| ${cell(t.measure)} | ${cell(t.target)} | ${fmt(m.ratio.value)}${plain ? '' : ` (${cell(bound)})`} | ` +

@@ -69,8 +69,6 @@ export function makeEnter(storage: AsyncLocalStorage<RequestContext>, settings: 
     const timeoutMs =
       scope.type === 'websocket' ? 0 : (settings.timeoutMs ?? books?.requestTimeoutMs ?? settings.fallbackMs);
     const deadline = timeoutMs > 0 ? startedAt + timeoutMs : undefined;
-    // The handshake is a GET whatever the scope says.
-    const method = scope.type === 'websocket' ? 'GET' : scope.method;
     const parent = parseTraceParent(sent.parent);
     // tracestate means something only beside the traceparent it came with.
     const tracestate = parent === undefined ? undefined : parseTraceState(sent.state);
@@ -80,6 +78,8 @@ export function makeEnter(storage: AsyncLocalStorage<RequestContext>, settings: 
       return storage.run(ctx, app, scope, receive, send);
     }
     const { api, tracer } = o;
+    // The handshake is a GET whatever the scope says.
+    const method = scope.type === 'websocket' ? 'GET' : scope.method;
     const parentContext =
       parent === undefined
         ? api.ROOT_CONTEXT
