@@ -20,6 +20,14 @@ const probe = `data:text/javascript,${encodeURIComponent(`
     });
   }
   export async function lastAbort() { const c = globalThis.__abort ?? null; globalThis.__abort = null; return c; }
+  export function throwsNow(n) { const e = new RangeError('thrown at once ' + n); e.code = 'E_NOW'; throw e; }
+  export function rejects(n) { return Promise.reject(Object.assign(new SyntaxError('rejected ' + n), { n })); }
+  export function plain(n) { return n + 1; }
+  export function thenable(n) { return { then(resolve) { resolve(n * 2); } }; }
+  export function sees() { return typeof this.signal?.aborted; }
+  export let swapped = async (n) => 'first ' + n;
+  export async function swap() { swapped = async (n) => 'second ' + n; }
+  export const notAFunction = 5;
 `)}`;
 
 const region = (): Region => new Region(new SharedArrayBuffer(LARGE_BYTES + 256), 8, LARGE_BYTES + 128);
@@ -182,3 +190,31 @@ test('a lane call can be cancelled, and one that times out is aborted, like a po
 
 /** Node 20's ArrayBuffer takes maxByteLength; lib ES2024 types do, older ones do not. */
 type ResizableArrayBuffer = new (length: number, options: { maxByteLength: number }) => ArrayBuffer;
+
+test('on the lane, exports that throw, reject, return plain values or thenables, or are missing settle as on the port', (t) => {
+  // The first call of each export registers it (port); the later ones take the lane.
+  for (let i = 0; i < 4; i++) {
+    const now = t.throws(() => runSync({ module: probe, export: 'throwsNow' }, i)) as Error & { code: string };
+    t.is(now.name, 'RangeError');
+    t.is(now.code, 'E_NOW');
+    t.is(now.message, `thrown at once ${i}`);
+    t.regex(now.stack!, /shared-lane\.test\.ts[\s\S]*--- in the reactor thread ---/, 'both stacks');
+    const rejected = t.throws(() => runSync({ module: probe, export: 'rejects' }, i)) as Error & { n: number };
+    t.is(rejected.name, 'SyntaxError');
+    t.is(rejected.n, i);
+    t.is(runSync({ module: probe, export: 'plain' }, i), i + 1);
+    t.is(runSync({ module: probe, export: 'thenable' }, i), i * 2);
+    t.is(runSync({ module: probe, export: 'sees' }), 'boolean', 'this is the call, with its signal');
+    const missing = t.throws(() => runSync({ module: probe, export: 'notAFunction' }, i)) as AlbanyError;
+    t.is(missing.code, 'ERR_ALBANY_UNKNOWN_SERVICE');
+    t.regex(missing.message, /no function export named "notAFunction" \(found number\)/);
+  }
+});
+
+test('a lane call reads the export’s live binding each time', (t) => {
+  const swapped = syncify<(n: number) => Promise<string>>(probe, 'swapped');
+  t.is(swapped(1), 'first 1');
+  t.is(swapped(2), 'first 2');
+  runSync({ module: probe, export: 'swap' });
+  t.is(swapped(3), 'second 3');
+});
