@@ -69,7 +69,9 @@ const kindIndex = new Map<string | undefined, number>(kinds.map((ctor, i) => [ct
  * V8's heap (an allocation) and is the costliest step of passing one on. Whole stays whole: a
  * view's buffer and offset never change and these buffers are not resizable; detaching one (a
  * transfer) shows as byteLength 0. A short ring of strong references (at most 8 × 64 bytes kept
- * alive) is cheaper to search than a WeakSet is to add to.
+ * alive) is cheaper to search than a WeakSet is to add to. Slots 0–3 hold arrays found when
+ * encoding, 4–7 arrays made when decoding: a caller sending the same array call after call would
+ * otherwise see it pushed out by the results it reads back, and take the long way every 8 calls.
  */
 const recent: Array<Uint8Array | undefined> = [
   undefined,
@@ -81,16 +83,22 @@ const recent: Array<Uint8Array | undefined> = [
   undefined,
   undefined,
 ];
-let recentNext = 0;
+let foundNext = 0;
+let madeNext = 4;
 
 function isRecent(view: Uint8Array): boolean {
   for (let i = 0; i < 8; i++) if (recent[i] === view) return true;
   return false;
 }
 
-function remember(view: Uint8Array): void {
-  recent[recentNext] = view;
-  recentNext = (recentNext + 1) & 7;
+function rememberFound(view: Uint8Array): void {
+  recent[foundNext] = view;
+  foundNext = (foundNext + 1) & 3;
+}
+
+function rememberMade(view: Uint8Array): void {
+  recent[madeNext] = view;
+  madeNext = ((madeNext + 1) & 3) | 4;
 }
 
 /**
@@ -99,15 +107,14 @@ function remember(view: Uint8Array): void {
  * be detached, which a clone refuses: those go the clone's way, as do partial views (a clone keeps
  * the whole buffer) and DataViews.
  */
-function wholeBuffer(value: object, kind: string | undefined): ArrayBuffer | true | undefined {
+function wholeBuffer(value: object, kind: string | undefined): ArrayBuffer | undefined {
   if (kind !== undefined) {
-    if (kind === 'Uint8Array' && isRecent(value as Uint8Array)) return viewLength.call(value) === 0 ? undefined : true;
     const buffer = viewBuffer.call(value);
     const n = viewLength.call(value);
     if (viewOffset.call(value) !== 0 || n === 0 || !isArrayBuffer(buffer) || n !== bufferLength.call(buffer))
       return undefined;
     if (bufferResizable.call(buffer)) return undefined;
-    if (kind === 'Uint8Array' && n <= SMALL_BYTES) remember(value as Uint8Array);
+    if (kind === 'Uint8Array' && n <= SMALL_BYTES) rememberFound(value as Uint8Array);
     return buffer;
   }
   if (isArrayBuffer(value) && bufferLength.call(value) !== 0 && !bufferResizable.call(value)) return value;
@@ -154,7 +161,7 @@ function encodeOne(r: Region, value: unknown, at: number): number {
       const kind = kindOf.call(value);
       const buffer = wholeBuffer(value, kind);
       if (buffer === undefined) return REFUSED;
-      const bytes = kind === 'Uint8Array' ? (value as Uint8Array) : new Uint8Array(buffer as ArrayBuffer);
+      const bytes = kind === 'Uint8Array' ? (value as Uint8Array) : new Uint8Array(buffer);
       const n = viewLength.call(bytes);
       const end = at + 5 + n;
       if (n >= LARGE_BYTES || end > r.capacity) return REFUSED;
@@ -170,9 +177,35 @@ function encodeOne(r: Region, value: unknown, at: number): number {
   }
 }
 
+/**
+ * {@link encodeOne}, with the commonest value of a small call, a small Uint8Array this thread has
+ * already found whole or made (see {@link recent}), written here: only its length is read. Small
+ * enough to be inlined where it is called, so that path is compiled with its caller, early on: a
+ * call that returned from encodeOne at once would leave encodeOne to be optimized thousands of calls
+ * later, as V8 counts a function's executed bytecode, not its calls.
+ */
+function writeOne(r: Region, value: unknown, at: number): number {
+  return typeof value === 'object' && value !== null && isRecent(value as Uint8Array)
+    ? encodeRecent(r, value as Uint8Array, at)
+    : encodeOne(r, value, at);
+}
+
+// encodeOne for a view in `recent`: a whole Uint8Array of at most SMALL_BYTES, unless detached since.
+function encodeRecent(r: Region, bytes: Uint8Array, at: number): number {
+  const n = viewLength.call(bytes);
+  const start = at + 5;
+  const end = start + n;
+  if (n === 0 || end > r.capacity) return REFUSED;
+  const u8 = r.u8;
+  u8[at] = T_VIEW;
+  r.dv.setUint32(at + 1, n, true);
+  for (let i = 0; i < n; i++) u8[start + i] = bytes[i]!;
+  return end;
+}
+
 /** Writes one value at the start of `r`; its byte length, or -1 when the lane does not carry it. */
 export function encodeValue(r: Region, value: unknown): number {
-  return encodeOne(r, value, 0);
+  return writeOne(r, value, 0);
 }
 
 /**
@@ -186,7 +219,7 @@ export function encodeArgs(r: Region, args: readonly unknown[]): number {
   let at = 1;
   for (let i = 0; i < count; i++) {
     const arg = args[i];
-    at = encodeOne(r, arg, at);
+    at = writeOne(r, arg, at);
     if (at < 0) return REFUSED;
     if (typeof arg === 'object' && arg !== null && i > 0 && sharesBuffer(args, i)) return REFUSED;
   }
@@ -242,13 +275,7 @@ function decodeOne(r: Region): unknown {
       const n = r.dv.getUint32(at + 1, true);
       const start = at + 5;
       cursor.at = start + n;
-      if (tag === T_VIEW && n <= SMALL_BYTES) {
-        const out = new Uint8Array(n);
-        const u8 = r.u8;
-        for (let i = 0; i < n; i++) out[i] = u8[start + i]!;
-        remember(out);
-        return out;
-      }
+      if (tag === T_VIEW && n <= SMALL_BYTES) return smallBytes(r, start, n);
       // Uninitialised memory (no zero-fill pass) is safe: every byte is overwritten at once.
       const buffer = fill.call(Buffer.allocUnsafeSlow(n), r.u8.subarray(start, start + n), 0, n).buffer as ArrayBuffer;
       if (tag === T_ARRAY_BUFFER) return buffer;
@@ -257,10 +284,32 @@ function decodeOne(r: Region): unknown {
   }
 }
 
+// A Uint8Array of at most SMALL_BYTES: copied byte by byte onto V8's heap, and remembered as whole.
+function smallBytes(r: Region, start: number, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  const u8 = r.u8;
+  for (let i = 0; i < n; i++) out[i] = u8[start + i]!;
+  rememberMade(out);
+  return out;
+}
+
+/** {@link decodeOne}, with a small Uint8Array read here (see {@link writeOne} for why). */
+function readOne(r: Region): unknown {
+  const at = cursor.at;
+  if (r.u8[at] === T_VIEW) {
+    const n = r.dv.getUint32(at + 1, true);
+    if (n <= SMALL_BYTES) {
+      cursor.at = at + 5 + n;
+      return smallBytes(r, at + 5, n);
+    }
+  }
+  return decodeOne(r);
+}
+
 /** Reads the value {@link encodeValue} wrote at the start of `r`. */
 export function decodeValue(r: Region): unknown {
   cursor.at = 0;
-  return decodeOne(r);
+  return readOne(r);
 }
 
 /** Reads the arguments {@link encodeArgs} wrote at the start of `r`. */
@@ -268,6 +317,6 @@ export function decodeArgs(r: Region): unknown[] {
   const count = r.u8[0]!;
   cursor.at = 1;
   const args = new Array<unknown>(count);
-  for (let i = 0; i < count; i++) args[i] = decodeOne(r);
+  for (let i = 0; i < count; i++) args[i] = readOne(r);
   return args;
 }

@@ -87,6 +87,27 @@ test('the lane codec gives what structured clone gives, for every kind it carrie
   );
 });
 
+test('small Uint8Arrays the codec already knows (sent before, or decoded) are copied afresh each time, or refused once detached', (t) => {
+  const r = region();
+  const sent = new Uint8Array([1, 2, 3]);
+  for (let i = 0; i < 20; i++) {
+    sent[0] = i; // the same array, sent call after call between decoded results: its bytes of the moment
+    t.true(encodeArgs(r, [sent]) > 0);
+    const [back] = decodeArgs(r) as [Uint8Array];
+    t.deepEqual([...back], [i, 2, 3]);
+    t.true(encodeValue(r, back) > 0, 'a decoded array is carried back');
+    t.deepEqual([...(decodeValue(r) as Uint8Array)], [i, 2, 3]);
+  }
+  t.true(encodeArgs(r, [sent, sent]) < 0, 'one known array twice is still one buffer twice');
+  encodeValue(r, new Uint8Array([7, 7]));
+  const decoded = decodeValue(r) as Uint8Array;
+  for (const known of [sent, decoded]) {
+    structuredClone(known, { transfer: [known.buffer] });
+    t.is(encodeArgs(r, [known]), -1, 'detached after the codec saw it');
+    t.is(encodeValue(r, known), -1);
+  }
+});
+
 test('the lane refuses what a copy could not stand in for, leaving it to structured clone', (t) => {
   const r = region();
   const bytes = new Uint8Array(16);
