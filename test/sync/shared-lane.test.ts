@@ -102,7 +102,7 @@ test('small Uint8Arrays the codec already knows (sent before, or decoded) are co
   encodeValue(r, new Uint8Array([7, 7]));
   const decoded = decodeValue(r) as Uint8Array;
   for (const known of [sent, decoded]) {
-    structuredClone(known, { transfer: [known.buffer] });
+    structuredClone(known, { transfer: [known.buffer as ArrayBuffer] });
     t.is(encodeArgs(r, [known]), -1, 'detached after the codec saw it');
     t.is(encodeValue(r, known), -1);
   }
