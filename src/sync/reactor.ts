@@ -30,6 +30,9 @@ import type { WireContext } from '../context/request-context.js';
 // `performance` is an accessor on globalThis (a getter call on every read): read it once.
 const perf = performance;
 
+/** The most a wait sleeps before it first reads the clock (see ReactorLink.wait). */
+const FIRST_SLEEP_MS = 5;
+
 /** How a call ended, as the reactor reported it (or as this side decided: crash, timeout). */
 export type Outcome = ResultMessage | { readonly type: 'failed'; readonly error: AlbanyError };
 
@@ -233,7 +236,11 @@ class ReactorLink {
    * the reactor unless `cancelOnTimeout` is false (an EventualResult can be waited on again).
    */
   wait(call: PendingCall, timeoutMs: number, cancelOnTimeout = true): Outcome {
-    const deadline = timeoutMs === Infinity ? Infinity : perf.now() + timeoutMs;
+    // The clock (~150 instructions a read) is read only once a sleep ends without the outcome, as
+    // most calls settle within their first sleep. That sleep is capped at FIRST_SLEEP_MS, so when
+    // it ends early (another call's reply woke this thread) it took at most that long: the deadline
+    // set then is at most that late, and one set after it timed out is exact. Never early.
+    let deadline = timeoutMs === Infinity ? Infinity : Number.NaN;
     // Sleep first, look after: no reply to the call came before it was posted, and any reply
     // since has moved the counter past `call.seen`, so the first sleep returns at once for it.
     let seen = call.seen;
@@ -254,13 +261,18 @@ class ReactorLink {
       }
       // A reactor that died just before the call was posted may have left its notice on the port
       // with the counter already past: its dead flag (set first) caps the sleep.
-      this.#park(seen, this.deadFlag[0] === 1 ? Math.min(remaining, 1) : remaining);
+      const first = Number.isNaN(deadline);
+      const cap = first ? Math.min(remaining, FIRST_SLEEP_MS) : remaining;
+      const sleep = this.deadFlag[0] === 1 ? Math.min(cap, 1) : cap;
+      const timedOut = this.#park(seen, sleep);
       // Read the counter before each look: a reply that lands after the look bumps it, so the
       // next sleep returns at once instead of sleeping through it.
       for (seen = Atomics.load(this.signal, 0); this.#receiveOne(); seen = Atomics.load(this.signal, 0)) {
         if (call.outcome !== undefined) return call.outcome;
       }
-      remaining = deadline - perf.now();
+      const now = perf.now();
+      if (first) deadline = now + remaining - (timedOut ? sleep : 0);
+      remaining = deadline - now;
     }
   }
 
@@ -283,24 +295,24 @@ class ReactorLink {
   }
 
   // Sleeps until the signal moves past `seen` (or `remainingMs` passes), spinning first unless
-  // a recent spin missed (see SyncOptions.spinMicros).
-  #park(seen: number, remainingMs: number): void {
+  // a recent spin missed (see SyncOptions.spinMicros). True if it slept all of `remainingMs`.
+  #park(seen: number, remainingMs: number): boolean {
     if (this.#spinSkip > 0) {
       this.#spinSkip--;
       // A reply that already landed needs no wait, and a wait that finds the counter moved still
       // costs a thousand instructions, ten times this load.
-      if (Atomics.load(this.signal, 0) !== seen) return;
+      if (Atomics.load(this.signal, 0) !== seen) return false;
     } else {
       const spin = syncDefaults().spinMicros;
       if (spin > 0) {
         if (spinWhile(this.signal, seen, Math.min(spin, remainingMs * 1000))) {
           this.#spinMisses = 0;
-          return;
+          return false;
         }
         this.#spinSkip = spinBackoff(this.#spinMisses++);
       }
     }
-    Atomics.wait(this.signal, 0, seen, remainingMs === Infinity ? undefined : remainingMs);
+    return Atomics.wait(this.signal, 0, seen, remainingMs === Infinity ? undefined : remainingMs) === 'timed-out';
   }
 
   /** Records a reply on its call (or every call, for a crash notice). */

@@ -49,6 +49,23 @@ test.serial('EventualResult.wait times out without cancelling, so it can be wait
   t.is((t.throws(() => slow.wait(50)) as AlbanyError).code, 'ERR_ALBANY_ABORTED');
 });
 
+test.serial('a timeout is never early, and not stretched by replies to other calls waking the waiter', (t) => {
+  // Replies to these land while the blocking call below waits (each wakes it without its outcome).
+  const others = Array.from({ length: 40 }, (_, i) => runInReactor<number>(fns, 'add', [i, 1]));
+  for (const timeoutMs of [30, 120]) {
+    const started = performance.now();
+    const err = t.throws(() => runSync({ module: fns, export: 'hang', timeoutMs })) as AlbanyError;
+    const took = performance.now() - started;
+    t.is(err.code, 'ERR_ALBANY_TIMEOUT');
+    t.true(took >= timeoutMs, `not before its ${timeoutMs} ms (took ${took.toFixed(1)} ms)`);
+    t.true(took < timeoutMs + 2000, `near its ${timeoutMs} ms (took ${took.toFixed(1)} ms)`);
+  }
+  t.deepEqual(
+    others.map((r) => r.wait(5000)),
+    others.map((_, i) => i + 1),
+  );
+});
+
 test.serial('timeouts are validated and name the option', (t) => {
   const err = t.throws(() => configureSync({ timeoutMs: -1 })) as AlbanyError;
   t.is(err.code, 'ERR_ALBANY_INVALID_CONFIG');
