@@ -429,8 +429,10 @@ function idle(seen: number): boolean {
   if (spinSkip > 0) {
     spinSkip--;
     // A post that already landed (the caller ran while this call settled) needs no wait: one
-    // that finds the counter moved still costs a thousand instructions, ten times this load.
-    if (Atomics.load(wake, 0) !== seen) return false;
+    // that finds the counter moved still costs a thousand instructions. A plain read is enough:
+    // a stale value only means waiting (the wait compares atomically), and the loop reads the
+    // counter atomically before it drains.
+    if (wake[0] !== seen) return false;
   } else if (spinWhile(wake, seen, data.spinMicros)) {
     spinMisses = 0;
     return false;

@@ -33,6 +33,12 @@ const perf = performance;
 /** The most a wait sleeps before it first reads the clock (see ReactorLink.wait). */
 const FIRST_SLEEP_MS = 5;
 
+// The first sleep's cap for this thread's next wait: 0 for the very first one, so that wait takes
+// the path that reads the clock while it runs unoptimized. A call site that never ran has no type
+// feedback, and optimized code that reaches one is thrown away (a deopt and a recompile): without
+// this, the first reply slower than FIRST_SLEEP_MS would do that to every function waits inline into.
+let firstSleepMs = 0;
+
 /** How a call ended, as the reactor reported it (or as this side decided: crash, timeout). */
 export type Outcome = ResultMessage | { readonly type: 'failed'; readonly error: AlbanyError };
 
@@ -262,7 +268,8 @@ class ReactorLink {
       // A reactor that died just before the call was posted may have left its notice on the port
       // with the counter already past: its dead flag (set first) caps the sleep.
       const first = Number.isNaN(deadline);
-      const cap = first ? Math.min(remaining, FIRST_SLEEP_MS) : remaining;
+      const cap = first ? Math.min(remaining, firstSleepMs) : remaining;
+      firstSleepMs = FIRST_SLEEP_MS;
       const sleep = this.deadFlag[0] === 1 ? Math.min(cap, 1) : cap;
       const timedOut = this.#park(seen, sleep);
       // Read the counter before each look: a reply that lands after the look bumps it, so the
@@ -299,9 +306,10 @@ class ReactorLink {
   #park(seen: number, remainingMs: number): boolean {
     if (this.#spinSkip > 0) {
       this.#spinSkip--;
-      // A reply that already landed needs no wait, and a wait that finds the counter moved still
-      // costs a thousand instructions, ten times this load.
-      if (Atomics.load(this.signal, 0) !== seen) return false;
+      // A reply that already landed needs no wait: a wait that finds the counter moved still
+      // costs a thousand instructions. A plain read is enough: a stale value only means waiting
+      // (the wait compares atomically), and the caller reads the counter atomically after this.
+      if (this.signal[0] !== seen) return false;
     } else {
       const spin = syncDefaults().spinMicros;
       if (spin > 0) {
