@@ -47,7 +47,10 @@ function inReactor(): boolean {
 }
 
 // `syncified` names the export for a syncified function, else `what` is the whole name: the message
-// is only built when thrown, as building it costs a string on every call.
+// is only built when thrown, as building it costs a string on every call. Callers test
+// `reactorThread !== false` first, so the usual call makes no call at all: a helper that is always
+// inlined is never optimized on its own, and runs unoptimized wherever the caller is inlined
+// without it (a user's loop optimized late, whose compile exhausts V8's inlining budget).
 function refuseInReactor(what: string, syncified?: boolean): void {
   if (inReactor()) {
     throw new AlbanyError(
@@ -97,7 +100,7 @@ export function syncify<F extends AsyncFn>(
   const fixedTimeout = options.timeoutMs === undefined ? undefined : checkMs('timeoutMs', options.timeoutMs, true);
   const pickTransfer = options.transferList;
   const fn = (...args: Parameters<F>): Awaited<ReturnType<F>> => {
-    refuseInReactor(name, true);
+    if (reactorThread !== false) refuseInReactor(name, true);
     const link = reactor();
     const ctx = currentContext();
     if (ctx !== undefined) return inContext(link, ctx, args) as Awaited<ReturnType<F>>;
@@ -150,7 +153,7 @@ export function runSync<T = unknown>(target: ModuleTarget | ServiceTarget | stri
       'runSync(target): target must be a service name, { service } or { module, export }',
     );
   }
-  refuseInReactor('runSync');
+  if (reactorThread !== false) refuseInReactor('runSync');
   const spec = moduleSpecifier(target.module);
   const name = exportNameOf(target.export);
   const link = reactor();
