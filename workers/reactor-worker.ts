@@ -426,14 +426,15 @@ function idle(seen: number): boolean {
     clockIn = CLOCK_EVERY;
     if (perf.now() - lastTurn >= slice) return true;
   }
-  if (spinSkip > 0) {
-    spinSkip--;
-    // A post that already landed (the caller ran while this call settled) needs no wait: one
-    // that finds the counter moved still costs a thousand instructions. A plain read is enough:
-    // a stale value only means waiting (the wait compares atomically), and the loop reads the
-    // counter atomically before it drains.
-    if (wake[0] !== seen) return false;
-  } else if (spinWhile(wake, seen, data.spinMicros)) {
+  // A post that already landed (the caller ran while this call settled) needs no spin nor wait:
+  // one that finds the counter moved still costs a thousand instructions. A plain read is enough:
+  // a stale value only means waiting (the wait compares atomically), and the loop reads the
+  // counter atomically before it drains. Before the spin, so it runs on every path and never
+  // lacks type feedback (reaching code that has none throws the optimized loop away); after the
+  // clock, so calls that keep landing before this look still let the event loop have its turns.
+  if (wake[0] !== seen) return false;
+  if (spinSkip > 0) spinSkip--;
+  else if (spinWhile(wake, seen, data.spinMicros)) {
     spinMisses = 0;
     return false;
   } else spinSkip = spinBackoff(spinMisses++);

@@ -304,12 +304,15 @@ class ReactorLink {
   // Sleeps until the signal moves past `seen` (or `remainingMs` passes), spinning first unless
   // a recent spin missed (see SyncOptions.spinMicros). True if it slept all of `remainingMs`.
   #park(seen: number, remainingMs: number): boolean {
+    // A reply that already landed needs no spin nor wait: a wait that finds the counter moved
+    // still costs a thousand instructions. A plain read is enough: a stale value only means
+    // waiting (the wait compares atomically), and the caller reads the counter atomically after
+    // this. First, so it runs on every path: a branch that never ran while this was optimized has
+    // no type feedback, and reaching it later throws the optimized code away (seen in callgrind's
+    // counted window when spins kept hitting through the warm-up).
+    if (this.signal[0] !== seen) return false;
     if (this.#spinSkip > 0) {
       this.#spinSkip--;
-      // A reply that already landed needs no wait: a wait that finds the counter moved still
-      // costs a thousand instructions. A plain read is enough: a stale value only means waiting
-      // (the wait compares atomically), and the caller reads the counter atomically after this.
-      if (this.signal[0] !== seen) return false;
     } else {
       const spin = syncDefaults().spinMicros;
       if (spin > 0) {
