@@ -72,12 +72,14 @@ export class CallerLane extends Lane {
   }
 
   /**
-   * Id of the call whose reply waits in the reply slot, or 0 (ids start at 1). Call it after an
-   * atomic read of this thread's wake-up counter: the reactor bumps that after filling the slot.
+   * Id of the call whose reply waits in the reply slot, or 0 (ids start at 1). The state is read
+   * atomically: with several calls in flight a reply can land after this thread's last read of its
+   * wake-up counter, and only an atomic read that sees FULL makes the id and the value written
+   * before it visible (a plain read could see FULL with a stale id on a weakly ordered CPU).
    */
   replyId(): number {
     const h = this.header;
-    return h[REPLY_STATE] === REPLY_FULL ? h[REPLY_ID]! : 0;
+    return Atomics.load(h, REPLY_STATE) === REPLY_FULL ? h[REPLY_ID]! : 0;
   }
 
   /** Copies the waiting reply's value out and frees the slot; `keep` false frees it unread. */
