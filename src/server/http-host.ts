@@ -13,6 +13,7 @@ import type { ErrorLogger } from './cycle.js';
 import { directNodeHandlerOf, type DirectNodeHandler } from './direct.js';
 import { contextState } from '../context/state.js';
 import type { HostedSink } from './hosted-sink.js';
+import { sweepPeriodMs } from './check-periods.js';
 import { connectionOf, HttpConnection, type Carrier } from './http-connection.js';
 import { h2IdleTimeout, h2Session } from './http2.js';
 import type { ResolvedServerOptions } from './options.js';
@@ -163,10 +164,10 @@ export class HttpHost {
   // more than the request on a hello world). Untimed requests carry no clock reading of their own
   // (a clock read per request costs more than the sweep): the first tick that sees one stamps it
   // with the tick's time, which is no earlier than its start, so a request is never cut early and
-  // is cut within two intervals of its deadline (one when the request is timed).
+  // is cut within two intervals of its deadline (one when the request is timed). The interval keeps
+  // clear of one second (see check-periods.ts).
   private startSweeper(): void {
-    const ms = this.options.requestTimeoutMs;
-    this.sweeper = setInterval(() => this.sweep(), Math.max(50, Math.min(1000, Math.floor(ms / 4))));
+    this.sweeper = setInterval(() => this.sweep(), sweepPeriodMs(this.options.requestTimeoutMs));
     this.sweeper.unref();
   }
 
