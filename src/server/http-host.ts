@@ -74,6 +74,8 @@ export class HttpHost {
   private served = 0;
   private onIdle: (() => void) | undefined;
   private sweeper: NodeJS.Timeout | undefined;
+  /** Sweep ticks left that prime node's timer code (see {@link primeNodeTimers}). */
+  private primes = 4;
 
   constructor(
     readonly app: App,
@@ -172,6 +174,10 @@ export class HttpHost {
   }
 
   private sweep(): void {
+    if (this.primes > 0) {
+      this.primes--;
+      primeNodeTimers();
+    }
     const now = performance.now();
     const deadline = now - this.options.requestTimeoutMs;
     for (const connection of this.connections) {
@@ -226,6 +232,25 @@ export class HttpHost {
     this.accessLog?.close();
   }
 }
+
+/**
+ * Runs the branch of node's timer code that the Date header's timer takes only at some moments, so
+ * that V8 has seen it before it optimizes the code around it. node:http arms an unref'd timer to the
+ * next wall-clock second for its cached Date header; `insert` (lib/internal/timers.js) calls
+ * `binding.scheduleTimer` only when the new timer list expires before every other, which, beside the
+ * sweep and node's connection check, happens only when their phases and the loop's lateness line up
+ * (see check-periods.ts). `insert` is inlined into node's `setUnrefTimeout`, which every keep-alive
+ * response runs: optimized before that branch ever ran, V8 throws it away when the branch first
+ * runs and compiles it again mid-load (~20M instructions, seen in bench:instructions rounds). A
+ * timer armed from a timer callback takes the branch for sure (node sets its next expiry to infinity
+ * while it runs timers): a 1 ms timer, cleared at once, on the first sweep ticks, when `insert` has
+ * run often enough to record what it does and before `setUnrefTimeout` is hot enough to optimize.
+ */
+function primeNodeTimers(): void {
+  clearTimeout(setTimeout(noop, 1));
+}
+
+function noop(): void {}
 
 /** Writes the access log line of a request that left the books. */
 function logAccess(accessLog: AccessLog, sink: HostedSink, clientGone: boolean): void {
