@@ -13,6 +13,7 @@ import type { ErrorLogger } from './cycle.js';
 import { directNodeHandlerOf, type DirectNodeHandler } from './direct.js';
 import { contextState } from '../context/state.js';
 import type { HostedSink } from './hosted-sink.js';
+import { sweepPeriodMs } from './check-periods.js';
 import { connectionOf, HttpConnection, type Carrier } from './http-connection.js';
 import { h2IdleTimeout, h2Session } from './http2.js';
 import type { ResolvedServerOptions } from './options.js';
@@ -73,6 +74,8 @@ export class HttpHost {
   private served = 0;
   private onIdle: (() => void) | undefined;
   private sweeper: NodeJS.Timeout | undefined;
+  /** Sweep ticks left that prime node's timer code (see {@link primeNodeTimers}). */
+  private primes = 4;
 
   constructor(
     readonly app: App,
@@ -163,14 +166,18 @@ export class HttpHost {
   // more than the request on a hello world). Untimed requests carry no clock reading of their own
   // (a clock read per request costs more than the sweep): the first tick that sees one stamps it
   // with the tick's time, which is no earlier than its start, so a request is never cut early and
-  // is cut within two intervals of its deadline (one when the request is timed).
+  // is cut within two intervals of its deadline (one when the request is timed). The interval keeps
+  // clear of one second (see check-periods.ts).
   private startSweeper(): void {
-    const ms = this.options.requestTimeoutMs;
-    this.sweeper = setInterval(() => this.sweep(), Math.max(50, Math.min(1000, Math.floor(ms / 4))));
+    this.sweeper = setInterval(() => this.sweep(), sweepPeriodMs(this.options.requestTimeoutMs));
     this.sweeper.unref();
   }
 
   private sweep(): void {
+    if (this.primes > 0) {
+      this.primes--;
+      primeNodeTimers();
+    }
     const now = performance.now();
     const deadline = now - this.options.requestTimeoutMs;
     for (const connection of this.connections) {
@@ -225,6 +232,25 @@ export class HttpHost {
     this.accessLog?.close();
   }
 }
+
+/**
+ * Runs the branch of node's timer code that the Date header's timer takes only at some moments, so
+ * that V8 has seen it before it optimizes the code around it. node:http arms an unref'd timer to the
+ * next wall-clock second for its cached Date header; `insert` (lib/internal/timers.js) calls
+ * `binding.scheduleTimer` only when the new timer list expires before every other, which, beside the
+ * sweep and node's connection check, happens only when their phases and the loop's lateness line up
+ * (see check-periods.ts). `insert` is inlined into node's `setUnrefTimeout`, which every keep-alive
+ * response runs: optimized before that branch ever ran, V8 throws it away when the branch first
+ * runs and compiles it again mid-load (~20M instructions, seen in bench:instructions rounds). A
+ * timer armed from a timer callback takes the branch for sure (node sets its next expiry to infinity
+ * while it runs timers): a 1 ms timer, cleared at once, on the first sweep ticks, when `insert` has
+ * run often enough to record what it does and before `setUnrefTimeout` is hot enough to optimize.
+ */
+function primeNodeTimers(): void {
+  clearTimeout(setTimeout(noop, 1));
+}
+
+function noop(): void {}
 
 /** Writes the access log line of a request that left the books. */
 function logAccess(accessLog: AccessLog, sink: HostedSink, clientGone: boolean): void {

@@ -9,6 +9,7 @@ import { Lifespan } from './lifespan.js';
 import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.js';
 import { connectionOf } from './http-connection.js';
 import { createRequestHandler, type GatewayRequestHandler } from './http-host.js';
+import { connectionsCheckMs } from './check-periods.js';
 import { attachWebSocket } from './websocket.js';
 import { createSecureHost } from './tls.js';
 import { acquireBlockDetector } from '../observe/block-detector.js';
@@ -62,15 +63,8 @@ export function createServer(
           headersTimeout: resolved.headersTimeoutMs,
           requestTimeout: resolved.requestTimeoutMs,
           keepAliveTimeout: resolved.keepAliveTimeoutMs,
-          // Node checks the two timeouts above only this often; the default (30 s) would let a
-          // slowloris client hold a socket far past headersTimeout.
-          connectionsCheckingInterval: Math.max(
-            100,
-            Math.min(
-              1000,
-              Math.floor(Math.min(resolved.headersTimeoutMs || 1000, resolved.requestTimeoutMs || 1000) / 2),
-            ),
-          ),
+          // Node checks the two timeouts above only this often (see check-periods.ts).
+          connectionsCheckingInterval: connectionsCheckMs(resolved.headersTimeoutMs, resolved.requestTimeoutMs),
           noDelay: true,
         });
   let address: Address = null;

@@ -6,6 +6,7 @@ import http2, { type Http2SecureServer } from 'node:http2';
 import type { Socket } from 'node:net';
 import { AlbanyError, ErrorCodes } from '../errors.js';
 import type { ResolvedServerOptions } from './options.js';
+import { connectionsCheckMs } from './check-periods.js';
 
 /** PEM text or bytes, as node:tls takes them. */
 export type Pem = string | Buffer;
@@ -94,10 +95,7 @@ export function createSecureHost(resolved: ResolvedServerOptions): Http2SecureSe
   h1.requestTimeout = resolved.requestTimeoutMs;
   h1.keepAliveTimeout = resolved.keepAliveTimeoutMs;
   // Read when the server starts listening, as node:http does (see http.ts's createServer).
-  h1.connectionsCheckingInterval = Math.max(
-    100,
-    Math.min(1000, Math.floor(Math.min(resolved.headersTimeoutMs || 1000, resolved.requestTimeoutMs || 1000) / 2)),
-  );
+  h1.connectionsCheckingInterval = connectionsCheckMs(resolved.headersTimeoutMs, resolved.requestTimeoutMs);
   // node:http's closeAllConnections, which graceful close uses once its time is up: every TCP
   // socket, mid-handshake, HTTP/1.1 or HTTP/2, goes at once.
   const sockets = new Set<Socket>();
