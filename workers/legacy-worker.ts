@@ -6,11 +6,18 @@ import { albanyError, hasCode } from '../src/errors.js';
 import { createSignal } from '../src/sync/channel.js';
 import { serializeError } from '../src/errors-wire.js';
 import {
+  DONE_INDEX,
   RESULTS_END_INDEX,
+  RING_BYTES,
+  RING_COUNT,
+  RING_SLOTS,
+  RING_STATE,
+  RingState,
   THREAD_INDEX,
   TaskState,
+  batchBytes,
   decodeBatch,
-  encodeResults,
+  decodeRing,
   goneIndex,
   now,
   recordArea,
@@ -19,8 +26,8 @@ import {
   stateIndex,
   writeResultRecord,
   type BatchItem,
-  type BatchResult,
   type LegacyBatch,
+  type LegacyRequest,
   type MountSpec,
   type RecordArea,
   type RegisterMessage,
@@ -43,11 +50,25 @@ import { ThreadCpuSampler } from '../src/pool/thread-cpu.js';
 // This thread's CPU time for the pool's figures, sampled at the end of a batch now and then (pool/thread-cpu.ts).
 const cpu = new ThreadCpuSampler();
 
+// This thread's request ring and the batch buffer of the batches that come through it (see RingState).
+const ringBuffer = new SharedArrayBuffer(RING_BYTES);
+const ring = new Int32Array(ringBuffer);
+const ringArea = recordArea(ringBuffer);
+const ringBatch = new SharedArrayBuffer(batchBytes(RING_SLOTS));
+
 // This thread's persistent channel, opened once: streaming, body pulls, acks and runSync travel on it.
 const channel: WorkerChannelEnd = (() => {
   const { port1, port2 } = new MessageChannel();
   const signal = new SharedArrayBuffer(4);
-  const register: RegisterMessage = { albanyLegacyRegister: true, threadId, port: port2, signal, cpu: cpu.buffer };
+  const register: RegisterMessage = {
+    albanyLegacyRegister: true,
+    threadId,
+    port: port2,
+    signal,
+    cpu: cpu.buffer,
+    ring: ringBuffer,
+    ringBatch,
+  };
   parentPort?.postMessage(register, [port2]);
   return { port: port1, signal: createSignal(signal) };
 })();
@@ -72,27 +93,115 @@ interface BatchRun {
 
 type Tail = { start: ResponseHead | undefined; body: Uint8Array };
 
-/** Runs a batch of legacy requests; never rejects for handler faults (they come back in the results). */
-export default function runLegacyBatch(batch: LegacyBatch): BatchResult | Promise<BatchResult> {
-  const n = batch.n;
-  const state = new Int32Array(batch.shared);
-  Atomics.store(state, THREAD_INDEX, threadId);
-  knownTimers = undefined;
-  const run: BatchRun = {
-    items: decodeBatch(batch),
-    n,
-    state,
-    times: new Float64Array(batch.shared),
-    results: new Array<TaskResult | null>(n).fill(null),
-    begun: now(),
-    contexts: batch.contexts,
-    area: recordArea(batch.shared),
-    end: resultsOffset(n),
-  };
-  return runFrom(run, 0);
+/**
+ * Runs a batch of legacy requests, then (when the batch asks to linger) every batch the main thread
+ * puts in this thread's ring until none comes in time. Each batch ends with its DONE word (results
+ * are in its buffer or were posted on the port); the task itself returns nothing. Never rejects for
+ * handler faults (they come back in the results).
+ */
+export default function runLegacyBatch(batch: LegacyBatch): undefined | Promise<undefined> {
+  const items = decodeBatch(batch);
+  const session: Session = { mounts: batch.mounts, linger: batch.linger ?? 0, last: lastRequest(items, undefined) };
+  return runSession(session, newRun(batch.shared, items, batch.contexts));
 }
 
-function runFrom(run: BatchRun, from: number): BatchResult | Promise<BatchResult> {
+/** What a worker's stay in one piscina task keeps from batch to batch. */
+interface Session {
+  /** The mounts of the batch that began it: ring batches name theirs by index. */
+  mounts: MountSpec[];
+  linger: number;
+  /** The last request decoded: the next ring batch leaves out what repeats it. */
+  last: LegacyRequest | undefined;
+}
+
+function newRun(shared: SharedArrayBuffer, items: BatchItem[], contexts: LegacyBatch['contexts']): BatchRun {
+  const n = items.length;
+  const state = new Int32Array(shared);
+  Atomics.store(state, THREAD_INDEX, threadId);
+  knownTimers = undefined;
+  return {
+    items,
+    n,
+    state,
+    times: new Float64Array(shared),
+    results: new Array<TaskResult | null>(n).fill(null),
+    begun: now(),
+    contexts,
+    area: recordArea(shared),
+    end: resultsOffset(n),
+  };
+}
+
+function runSession(session: Session, first: BatchRun): undefined | Promise<undefined> {
+  for (let run: BatchRun | undefined = first; run !== undefined; run = next(session)) {
+    const out = runFrom(run, 0);
+    if (out !== undefined) return continueSession(session, run, out);
+    batchEnd(run);
+  }
+  return undefined;
+}
+
+// A batch went async (a handler needs the event loop): the session goes on in one async loop, so a
+// long session of such batches does not build a chain of promises.
+async function continueSession(session: Session, run: BatchRun, out: Promise<undefined>): Promise<undefined> {
+  let current: BatchRun | undefined = run;
+  let pending: Promise<undefined> | undefined = out;
+  while (current !== undefined) {
+    if (pending !== undefined) await pending;
+    batchEnd(current);
+    current = next(session);
+    pending = current === undefined ? undefined : runFrom(current, 0);
+  }
+  return undefined;
+}
+
+// What did not fit in a record leaves on the port, then the batch is marked done for the main thread.
+function batchEnd(run: BatchRun): void {
+  flushResults(run, run.n);
+  cpu.maybeSample(now());
+  Atomics.store(run.state, DONE_INDEX, 1);
+  Atomics.notify(run.state, DONE_INDEX);
+}
+
+/**
+ * Waits in the ring for the next batch, up to the session's linger; undefined when none came (or the
+ * main thread sent this thread away): the task returns and the thread is piscina's again.
+ */
+function next(session: Session): BatchRun | undefined {
+  if (session.linger <= 0) return undefined;
+  Atomics.store(ring, RING_STATE, RingState.idle);
+  let timeout = session.linger;
+  for (;;) {
+    const outcome = Atomics.wait(ring, RING_STATE, RingState.idle, timeout);
+    const s = Atomics.load(ring, RING_STATE);
+    if (s === RingState.idle && outcome === 'timed-out') {
+      if (Atomics.compareExchange(ring, RING_STATE, RingState.idle, RingState.gone) === RingState.idle)
+        return undefined;
+      continue;
+    }
+    if (s === RingState.gone) return undefined;
+    if (s === RingState.claimed) {
+      // The main thread is writing the batch: a few microseconds.
+      Atomics.wait(ring, RING_STATE, RingState.claimed, 10);
+      timeout = 0;
+      continue;
+    }
+    if (s === RingState.ready) {
+      Atomics.store(ring, RING_STATE, RingState.busy);
+      const items = decodeRing(ringArea, Atomics.load(ring, RING_COUNT), session.mounts, session.last);
+      session.last = lastRequest(items, session.last);
+      return newRun(ringBatch, items, undefined);
+    }
+  }
+}
+
+// The last request of a batch that is not an offload call (the one the next ring batch is encoded against).
+function lastRequest(items: BatchItem[], before: LegacyRequest | undefined): LegacyRequest | undefined {
+  for (let i = items.length - 1; i >= 0; i--) if (items[i]!.call === undefined) return items[i]!.request;
+  return before;
+}
+
+function runFrom(run: BatchRun, from: number): undefined | Promise<undefined> {
   for (let i = from; i < run.n; i++) {
     if (i > 0 && now() - run.begun > FLUSH_AFTER_MS) flushResults(run, i);
     // The main thread may have cancelled it (client gone while it waited): then it never runs.
@@ -116,8 +225,7 @@ function runFrom(run: BatchRun, from: number): BatchResult | Promise<BatchResult
     if (contexts !== undefined) leaveTask();
     finish(run, i, out);
   }
-  cpu.maybeSample(now());
-  return encodeResults(run.results);
+  return undefined;
 }
 
 function finish(run: BatchRun, i: number, result: TaskResult): void {

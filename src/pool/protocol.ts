@@ -25,13 +25,14 @@ export const TaskState = { queued: 0, running: 1, finished: 2, cancelled: 3, sto
 
 /**
  * Layout of a batch's SharedArrayBuffer for `n` requests. Int32 0: the worker's threadId (0 until
- * a worker picked the batch up). Per request `i`: Int32 state at {@link stateIndex} (main cancels a
- * not-yet-started request with compareExchange queued → cancelled; the worker starts it with
- * queued → running), Int32 "client gone" flag at {@link goneIndex}, Float64 start time (epoch ms)
- * at {@link startedAtIndex}.
+ * a worker picked the batch up); Int32 1: see {@link RESULTS_END_INDEX}; Int32 2: see
+ * {@link DONE_INDEX}; Int32 3 unused. Per request `i`: Int32 state at {@link stateIndex} (main
+ * cancels a not-yet-started request with compareExchange queued → cancelled; the worker starts it
+ * with queued → running), Int32 "client gone" flag at {@link goneIndex}, Float64 start time (epoch
+ * ms) at {@link startedAtIndex}.
  */
 export function batchBytes(n: number): number {
-  return 8 + 16 * n + RESULT_BYTES_PER_REQUEST * n;
+  return 16 + 16 * n + RESULT_BYTES_PER_REQUEST * n;
 }
 export const THREAD_INDEX = 0;
 /**
@@ -40,18 +41,24 @@ export const THREAD_INDEX = 0;
  */
 export const RESULTS_END_INDEX = 1;
 /**
+ * Int32 2 of a batch's buffer: 1 once the worker is done with the batch (every result is in a record
+ * or was posted on the worker's port before). The worker notifies it; the main thread waits for it
+ * with `Atomics.waitAsync`, so a batch's end costs no message, whichever way the batch came.
+ */
+export const DONE_INDEX = 2;
+/**
  * Room for result records per request in a batch's buffer. A finished response that fits (a small
  * one: status, headers and body) is written there instead of travelling in a message, so the main
  * thread can take it whenever it looks (the batch's end, or a periodic look while a later request
  * of the batch still runs) and the worker never posts a message per request. What does not fit
- * travels as before (in the batch result, or on the port if the batch runs long).
+ * travels on the port.
  */
 export const RESULT_BYTES_PER_REQUEST = 1024;
 /** Byte offset of a batch's result records for `n` requests. */
-export const resultsOffset = (n: number): number => 8 + 16 * n;
-export const stateIndex = (i: number): number => 2 + 2 * i;
-export const goneIndex = (i: number): number => 3 + 2 * i;
-export const startedAtIndex = (n: number, i: number): number => 1 + n + i;
+export const resultsOffset = (n: number): number => 16 + 16 * n;
+export const stateIndex = (i: number): number => 4 + 2 * i;
+export const goneIndex = (i: number): number => 5 + 2 * i;
+export const startedAtIndex = (n: number, i: number): number => 2 + n + i;
 
 /** What one legacy mount shares across its requests (sent once per batch: structured clone keeps identity). */
 export interface MountSpec {
@@ -194,6 +201,12 @@ export interface LegacyBatch {
   calls?: Array<Omit<OffloadCall, 'transfer'>>;
   /** Per request, its request context (present only when some request of the batch has one). */
   contexts?: Array<WireContext | undefined>;
+  /**
+   * When set, the worker does not return to piscina at the batch's end: it waits up to this many ms
+   * for the next batch in its thread's request ring (see {@link RingState}), and so on, and returns
+   * only when none came in time or the main thread sent it away.
+   */
+  linger?: number;
 }
 
 /** What the batch task returns, flat like {@link LegacyBatch} (see {@link encodeResults}). */
@@ -469,6 +482,223 @@ export function decodeResults(result: BatchResult, n: number): Array<TaskResult 
   return out;
 }
 
+// --- the request ring: batches without a message ------------------------------------------------
+
+/**
+ * Values of Int32 {@link RING_STATE} of a thread's ring. Piscina carries a batch to a thread that
+ * runs no batch; at its end the worker stays in its task (a "session") and waits in the ring:
+ * `idle`. The main thread claims an idle worker with compareExchange idle → `claimed`, writes the
+ * next batch into the ring, stores `ready` and notifies; the worker stores `busy` and runs it. A
+ * worker whose wait ran out leaves with compareExchange idle → `gone` (so exactly one of the two
+ * wins); the main thread sends one away the same way (a batch that cannot travel in the ring, or
+ * the pool closes). `gone`: the thread takes batches from piscina only.
+ */
+export const RingState = { gone: 0, idle: 1, claimed: 2, ready: 3, busy: 4 } as const;
+/** Int32 0 of a ring: its {@link RingState}. */
+export const RING_STATE = 0;
+/** Int32 1 of a ring: the number of requests of the batch in it. */
+export const RING_COUNT = 1;
+/** Byte offset of the encoded requests in a ring (after four Int32 words). */
+export const RING_DATA = 16;
+/** Bytes of a ring: a batch whose encoding does not fit goes by piscina. */
+export const RING_BYTES = RING_DATA + 64 * 1024;
+/** Requests a ring batch may hold: the size of the batch buffer each thread keeps for its ring batches. */
+export const RING_SLOTS = 32;
+
+/**
+ * Encodes the requests of `items` into a ring at {@link RING_DATA}, each field as in the previous
+ * request left out (as {@link encodeBatch} does, but the previous request is the one sent before
+ * this batch on the same thread: like requests then cost a few words and no string at all).
+ * `mounts` are the mounts the worker's session knows (index = position). Returns false when a
+ * request is not a plain request of one of those mounts, or the batch does not fit: it goes by piscina.
+ */
+export function encodeRing(
+  area: RecordArea,
+  items: ReadonlyArray<{ id: number; task: LegacyTask }>,
+  mounts: readonly MountSpec[],
+  before: LegacyRequest | undefined,
+): boolean {
+  const limit = area.bytes.byteLength;
+  const words = area.words;
+  let p = RING_DATA;
+  let prev = before ?? NO_REQUEST;
+  for (let i = 0; i < items.length; i++) {
+    const { id, task } = items[i]!;
+    if (task.call !== undefined || task.context !== undefined) return false;
+    const m = mounts.indexOf(task.mount);
+    if (m === -1) return false;
+    const r = task.request;
+    const len = task.body.byteLength;
+    if (p + 16 > limit) return false;
+    words[p >> 2] = id;
+    words[(p >> 2) + 1] = m;
+    words[(p >> 2) + 2] = len * 2 + (task.more ? 1 : 0);
+    const at = (p >> 2) + 3;
+    p += 16;
+    let mask = 0;
+    // A host of null (no address) is text length 0 with bias 1; a port of null is -1.
+    if (r.method === prev.method) mask |= 1 << 0;
+    else if ((p = writeText(area, p, limit, r.method, 0)) === -1) return false;
+    if (r.url === prev.url) mask |= 1 << 1;
+    else if ((p = writeText(area, p, limit, r.url, 0)) === -1) return false;
+    if (r.path === prev.path) mask |= 1 << 2;
+    else if ((p = writeText(area, p, limit, r.path, 0)) === -1) return false;
+    if (r.rootPath === prev.rootPath) mask |= 1 << 3;
+    else if ((p = writeText(area, p, limit, r.rootPath, 0)) === -1) return false;
+    if (r.queryString === prev.queryString) mask |= 1 << 4;
+    else if ((p = writeText(area, p, limit, r.queryString, 0)) === -1) return false;
+    if (r.scheme === prev.scheme) mask |= 1 << 5;
+    else if ((p = writeText(area, p, limit, r.scheme, 0)) === -1) return false;
+    if (r.httpVersion === prev.httpVersion) mask |= 1 << 6;
+    else if ((p = writeText(area, p, limit, r.httpVersion, 0)) === -1) return false;
+    const server = r.server;
+    const client = r.client;
+    const serverBefore = prev.server;
+    const clientBefore = prev.client;
+    const sHost = server === null ? null : server[0];
+    const cHost = client === null ? null : client[0];
+    if (sHost === (serverBefore === null ? null : serverBefore[0])) mask |= 1 << 7;
+    else if ((p = writeHost(area, p, limit, sHost)) === -1) return false;
+    if ((server === null ? -1 : server[1]) === (serverBefore === null ? -1 : serverBefore[1])) mask |= 1 << 8;
+    else if ((p = writePort(area, p, limit, server === null ? -1 : server[1])) === -1) return false;
+    if (cHost === (clientBefore === null ? null : clientBefore[0])) mask |= 1 << 9;
+    else if ((p = writeHost(area, p, limit, cHost)) === -1) return false;
+    if ((client === null ? -1 : client[1]) === (clientBefore === null ? -1 : clientBefore[1])) mask |= 1 << 10;
+    else if ((p = writePort(area, p, limit, client === null ? -1 : client[1])) === -1) return false;
+    words[at] = mask;
+    const headers = r.headers;
+    const earlier = prev.headers;
+    if (p + 8 > limit) return false;
+    words[p >> 2] = headers.length;
+    const hat = (p >> 2) + 1;
+    p += 8;
+    let hmask = 0;
+    for (let h = 0; h < headers.length; h++) {
+      const pair = headers[h]!;
+      const old = h < HEADER_BITS ? earlier[h] : undefined;
+      if (old !== undefined && old[0] === pair[0] && old[1] === pair[1]) hmask |= 1 << h;
+      else if ((p = writeText(area, p, limit, pair[0], 0)) === -1 || (p = writeText(area, p, limit, pair[1], 0)) === -1)
+        return false;
+    }
+    words[hat] = hmask;
+    if (len > 0) {
+      if (p + pad4(len) > limit) return false;
+      area.bytes.set(task.body, p);
+      p += pad4(len);
+    }
+    prev = r;
+  }
+  return true;
+}
+
+function writeHost(area: RecordArea, p: number, limit: number, host: string | null): number {
+  if (host !== null) return writeText(area, p, limit, host, 1);
+  if (p + 4 > limit) return -1;
+  area.words[p >> 2] = 0;
+  return p + 4;
+}
+
+function writePort(area: RecordArea, p: number, limit: number, port: number): number {
+  if (p + 4 > limit) return -1;
+  area.words[p >> 2] = port;
+  return p + 4;
+}
+
+/**
+ * Decodes `n` requests that {@link encodeRing} wrote, in the worker; `before` is the last request
+ * the worker decoded before (the same one the main thread encoded against). Bodies are copies.
+ */
+export function decodeRing(
+  area: RecordArea,
+  n: number,
+  mounts: readonly MountSpec[],
+  before: LegacyRequest | undefined,
+): BatchItem[] {
+  const { bytes, words } = area;
+  const items: BatchItem[] = new Array(n);
+  let prev = before ?? NO_REQUEST;
+  let p = RING_DATA;
+  for (let i = 0; i < n; i++) {
+    const id = words[p >> 2]!;
+    const mount = mounts[words[(p >> 2) + 1]!]!;
+    const lenMore = words[(p >> 2) + 2]!;
+    const mask = words[(p >> 2) + 3]!;
+    p += 16;
+    const more = (lenMore & 1) === 1;
+    const len = lenMore >> 1;
+    cursor = p;
+    const method = (mask & (1 << 0)) === 0 ? readText(bytes, words, 0) : prev.method;
+    const url = (mask & (1 << 1)) === 0 ? readText(bytes, words, 0) : prev.url;
+    const path = (mask & (1 << 2)) === 0 ? readText(bytes, words, 0) : prev.path;
+    const rootPath = (mask & (1 << 3)) === 0 ? readText(bytes, words, 0) : prev.rootPath;
+    const queryString = (mask & (1 << 4)) === 0 ? readText(bytes, words, 0) : prev.queryString;
+    const scheme = (mask & (1 << 5)) === 0 ? readText(bytes, words, 0) : prev.scheme;
+    const httpVersion = (mask & (1 << 6)) === 0 ? readText(bytes, words, 0) : prev.httpVersion;
+    const server = readAddress(bytes, words, mask >> 7, prev.server);
+    const client = readAddress(bytes, words, mask >> 9, prev.client);
+    p = cursor;
+    const count = words[p >> 2]!;
+    const hmask = words[(p >> 2) + 1]!;
+    cursor = p + 8;
+    const headers: Headers = new Array(count);
+    for (let h = 0; h < count; h++) {
+      if (h < HEADER_BITS && (hmask & (1 << h)) !== 0) headers[h] = prev.headers[h]!;
+      else headers[h] = [readText(bytes, words, 0), readText(bytes, words, 0)];
+    }
+    p = cursor;
+    let body: Uint8Array = NO_BODY;
+    if (len > 0) {
+      // A copy: the ring is overwritten by the next batch while a handler may keep its body.
+      body = Buffer.allocUnsafe(len);
+      bytes.copy(body, 0, p, p + len);
+      p += pad4(len);
+    }
+    const request: LegacyRequest = {
+      method,
+      url,
+      path,
+      rootPath,
+      queryString,
+      scheme,
+      httpVersion,
+      server,
+      client,
+      headers,
+    };
+    items[i] = { id, mount, more, body, request };
+    prev = request;
+  }
+  return items;
+}
+
+// Where decodeRing reads next (one module variable instead of a [value, offset] pair per field).
+let cursor = 0;
+
+// Text as writeText wrote it with `bias`; a host (bias 1) of length 0 is null, returned as ''.
+function readText(bytes: Buffer, words: Int32Array, bias: number): string {
+  const p = cursor;
+  const n = words[p >> 2]! - bias;
+  cursor = p + 4 + pad4(Math.max(0, n));
+  return n <= 0 ? '' : bytes.toString('utf8', p + 4, p + 4 + n);
+}
+
+// An address from its host and port fields; `bits` & 1: the host is the previous one's, & 2: the port is.
+function readAddress(bytes: Buffer, words: Int32Array, bits: number, before: Address): Address {
+  let host: string | null | undefined = before === null ? null : before[0];
+  let port: number | undefined = before === null ? -1 : before[1];
+  if ((bits & 1) === 0) {
+    host = words[cursor >> 2] === 0 ? null : readText(bytes, words, 1);
+    if (host === null) cursor += 4;
+  }
+  if ((bits & 2) === 0) {
+    port = words[cursor >> 2]!;
+    cursor += 4;
+  }
+  if (host === null) return null;
+  if ((bits & 3) === 3) return before;
+  return [host, port];
+}
+
 // Result records in a batch's buffer, every field at a multiple of 4 bytes so that numbers are one
 // Int32Array access on each side: i32 request index, i32 status (0: the head was already posted and
 // nothing of it follows), i32 reason length + 1 (0: none) and the reason, i32 header count, per header
@@ -621,6 +851,10 @@ export interface RegisterMessage {
   signal: SharedArrayBuffer;
   /** The thread's CPU figures, written by the worker now and then (see pool/thread-cpu.ts). */
   cpu?: SharedArrayBuffer;
+  /** The thread's request ring, {@link RING_BYTES} bytes (see {@link RingState}). */
+  ring?: SharedArrayBuffer;
+  /** The batch buffer of the thread's ring batches: {@link batchBytes}({@link RING_SLOTS}) bytes. */
+  ringBatch?: SharedArrayBuffer;
 }
 
 /** A handler's or offload call's error (one format for every thread boundary, see `errors-wire.ts`). */
