@@ -136,7 +136,7 @@ function runSession(session: Session, first: BatchRun): undefined | Promise<unde
   for (let run: BatchRun | undefined = first; run !== undefined; run = next(session)) {
     const out = runFrom(run, 0);
     if (out !== undefined) return continueSession(session, run, out);
-    batchEnd(run);
+    batchEnd(run, session);
   }
   return undefined;
 }
@@ -148,7 +148,7 @@ async function continueSession(session: Session, run: BatchRun, out: Promise<und
   let pending: Promise<undefined> | undefined = out;
   while (current !== undefined) {
     if (pending !== undefined) await pending;
-    batchEnd(current);
+    batchEnd(current, session);
     current = next(session);
     pending = current === undefined ? undefined : runFrom(current, 0);
   }
@@ -156,9 +156,12 @@ async function continueSession(session: Session, run: BatchRun, out: Promise<und
 }
 
 // What did not fit in a record leaves on the port, then the batch is marked done for the main thread.
-function batchEnd(run: BatchRun): void {
+// A worker that lingers is idle in its ring before that: the main thread may hand it the next batch
+// as soon as it sees the end (the ring was copied out when the batch began).
+function batchEnd(run: BatchRun, session: Session): void {
   flushResults(run, run.n);
   cpu.maybeSample(now());
+  if (session.linger > 0) Atomics.store(ring, RING_STATE, RingState.idle);
   Atomics.store(run.state, DONE_INDEX, 1);
   Atomics.notify(run.state, DONE_INDEX);
 }
@@ -169,7 +172,6 @@ function batchEnd(run: BatchRun): void {
  */
 function next(session: Session): BatchRun | undefined {
   if (session.linger <= 0) return undefined;
-  Atomics.store(ring, RING_STATE, RingState.idle);
   let timeout = session.linger;
   for (;;) {
     const outcome = Atomics.wait(ring, RING_STATE, RingState.idle, timeout);

@@ -119,6 +119,8 @@ export class LegacyPool {
   private readonly piscina: Piscina;
   private readonly capacity: number;
   private readonly maxBatch: number;
+  /** @internal Batches that went through a thread's ring (the rest went as piscina tasks); for tests. */
+  ringBatches = 0;
   /** How long a worker waits in its ring for the next batch (0: no ring). */
   private readonly lingerMs: number;
   private readonly log: (message: string, error?: unknown) => void;
@@ -533,6 +535,7 @@ export class LegacyPool {
       ring.buffer.state.fill(0, 0, resultsOffset(n) >> 2);
       const batch = this.launch(tickets, ring.buffer, session, true);
       session.last = lastRequest(tickets, session.last);
+      this.ringBatches++;
       ring.words[RING_COUNT] = n;
       Atomics.store(ring.words, RING_STATE, RingState.ready);
       Atomics.notify(ring.words, RING_STATE);
