@@ -22,6 +22,7 @@ import {
   now,
   recordArea,
   resultsOffset,
+  sameHeaders,
   startedAtIndex,
   stateIndex,
   writeResultRecord,
@@ -45,6 +46,7 @@ import { wsgiEnviron } from '../legacy-adapter/worker/wsgi-style.js';
 import { postOffloadResult, runOffloadCall } from './offload-call.js';
 import { enterTask, leaveTask } from '../src/context/worker-task.js';
 import type { WireContext } from '../src/context/request-context.js';
+import type { Headers } from '../src/gateway/types.js';
 import { ThreadCpuSampler } from '../src/pool/thread-cpu.js';
 
 // This thread's CPU time for the pool's figures, sampled at the end of a batch now and then (pool/thread-cpu.ts).
@@ -89,6 +91,8 @@ interface BatchRun {
   area: RecordArea;
   /** Where the next record goes. */
   end: number;
+  /** The headers of the last record written (the next one may say "the same"). */
+  lastHeaders: Headers | undefined;
 }
 
 type Tail = { start: ResponseHead | undefined; body: Uint8Array };
@@ -129,6 +133,7 @@ function newRun(shared: SharedArrayBuffer, items: BatchItem[], contexts: LegacyB
     contexts,
     area: recordArea(shared),
     end: resultsOffset(n),
+    lastHeaders: undefined,
   };
 }
 
@@ -241,7 +246,11 @@ function finish(run: BatchRun, i: number, result: TaskResult): void {
   // A response that fits goes into the batch's buffer, where the main thread takes it without a
   // message; a failure, or a large one, travels in the batch result (or on the port, see flushResults).
   const fits = result.error === undefined && !result.aborted;
-  const next = fits ? writeResultRecord(run.area, run.end, run.area.bytes.byteLength, i, result) : -1;
+  const next = fits ? writeResultRecord(run.area, run.end, run.area.bytes.byteLength, i, result, run.lastHeaders) : -1;
+  // A copy of what was written: a handler may change its header list after it answered.
+  const written = next === -1 ? undefined : result.start?.headers;
+  if (written !== undefined && (run.lastHeaders === undefined || !sameHeaders(written, run.lastHeaders)))
+    run.lastHeaders = written.map((pair): [string, string] => [pair[0], pair[1]]);
   // Finished before the record counts: the pool's look never takes the last record of a batch
   // whose thread is done with it (that one settles with the batch result, its thread free again).
   Atomics.store(run.state, stateIndex(i), TaskState.finished);

@@ -560,6 +560,7 @@ export class LegacyPool {
       session,
       ring,
       ended: false,
+      lastHeaders: undefined,
     };
     for (let i = 0; i < n; i++) {
       const ticket = tickets[i]!;
@@ -764,9 +765,16 @@ export class LegacyPool {
     batch.read = end;
     const n = batch.tickets.length;
     const startedAt = (i: number): number => batch.times[startedAtIndex(n, i)]!;
-    readResultRecords(batch.records, from, end, startedAt, (i, result) => {
-      if (owns(batch, i)) this.settleResult(batch.tickets[i]!, result);
-    });
+    readResultRecords(
+      batch.records,
+      from,
+      end,
+      startedAt,
+      (i, result) => {
+        if (owns(batch, i)) this.settleResult(batch.tickets[i]!, result);
+      },
+      batch,
+    );
   }
 
   private terminate(batch: Batch): void {

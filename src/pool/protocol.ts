@@ -723,7 +723,14 @@ const pad4 = (n: number): number => (n + 3) & ~3;
  * Writes a successful result as a record at `at` (a byte offset, a multiple of 4) and returns the
  * offset after it, or -1 when it does not fit before `limit`.
  */
-export function writeResultRecord(area: RecordArea, at: number, limit: number, i: number, result: TaskResult): number {
+export function writeResultRecord(
+  area: RecordArea,
+  at: number,
+  limit: number,
+  i: number,
+  result: TaskResult,
+  previous?: Headers,
+): number {
   const { bytes, words } = area;
   const start = result.start;
   const body = result.body;
@@ -746,9 +753,11 @@ export function writeResultRecord(area: RecordArea, at: number, limit: number, i
     }
     const headers = start.headers;
     if (p + 4 > limit) return -1;
-    words[p >> 2] = headers.length;
+    // The headers of the record before, again (a route answers alike every time): -1, no text.
+    const same = previous !== undefined && sameHeaders(headers, previous);
+    words[p >> 2] = same ? -1 : headers.length;
     p += 4;
-    for (let h = 0; h < headers.length; h++) {
+    for (let h = 0; !same && h < headers.length; h++) {
       p = writeText(area, p, limit, headers[h]![0], 0);
       if (p === -1) return -1;
       p = writeText(area, p, limit, headers[h]![1], 0);
@@ -764,6 +773,13 @@ export function writeResultRecord(area: RecordArea, at: number, limit: number, i
     p += pad4(len);
   }
   return p;
+}
+
+/** True when two header lists hold the same names and values in the same order. */
+export function sameHeaders(a: Headers, b: Headers): boolean {
+  if (a.length !== b.length) return false;
+  for (let h = 0; h < a.length; h++) if (a[h]![0] !== b[h]![0] || a[h]![1] !== b[h]![1]) return false;
+  return true;
 }
 
 // i32 (UTF-8 length + bias) then the bytes, padded; -1 when it may not fit (3 bytes a UTF-16 unit at
@@ -799,6 +815,7 @@ export function readResultRecords(
   to: number,
   startedAt: (i: number) => number,
   take: (i: number, result: TaskResult) => void,
+  last: { lastHeaders: Headers | undefined } = { lastHeaders: undefined },
 ): void {
   const { bytes, words } = area;
   let p = from;
@@ -817,7 +834,11 @@ export function readResultRecords(
       }
       const count = words[p >> 2]!;
       p += 4;
-      const headers: Headers = new Array(count);
+      const previous = last.lastHeaders;
+      // As the record before (written with it as `previous`): the same strings in new arrays, so
+      // that whoever changes one response's headers does not change another's.
+      const headers: Headers = new Array(count === -1 ? previous!.length : count);
+      if (count === -1) for (let h = 0; h < headers.length; h++) headers[h] = [previous![h]![0], previous![h]![1]];
       for (let h = 0; h < count; h++) {
         const nameLen = words[p >> 2]!;
         const name = bytes.toString('utf8', p + 4, p + 4 + nameLen);
@@ -826,6 +847,7 @@ export function readResultRecords(
         headers[h] = [name, bytes.toString('utf8', p + 4, p + 4 + valueLen)];
         p += 4 + pad4(valueLen);
       }
+      last.lastHeaders = headers;
       start = reason === undefined ? { status, headers } : { status, headers, reason };
     }
     const len = words[p >> 2]!;

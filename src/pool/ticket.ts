@@ -2,6 +2,7 @@
 // that carried it to a thread and the channel of the worker that runs it.
 import type { MessagePort } from 'node:worker_threads';
 import type { AlbanyError } from '../errors.js';
+import type { Headers } from '../gateway/types.js';
 import { postAndWake } from '../sync/channel.js';
 import type { OnDisconnect } from './config-types.js';
 import {
@@ -82,6 +83,8 @@ export interface Batch {
   ring: boolean;
   /** Its end (or its thread's death) was handled. */
   ended: boolean;
+  /** The headers of the last result record read (the next may say "the same", see writeResultRecord). */
+  lastHeaders: Headers | undefined;
 }
 
 /**

@@ -40,12 +40,20 @@ function echoTask(i: number, body = `body ${i} ${'é'.repeat(i % 5)}`): LegacyTa
   return { mount: echo, request, body: Buffer.from(body), more: false };
 }
 
+// What test/fixtures/legacy/wsgi-echo.ts answers with, every time.
+const ECHO_HEADERS = [
+  ['content-type', 'application/json'],
+  ['x-multi', 'a'],
+  ['x-multi', 'b'],
+];
+
 interface Echo {
   environ: Record<string, string>;
   body: string;
 }
 
 function checkEcho(t: { is: (a: unknown, b: unknown, m?: string) => void }, i: number, r: TaskResult, body?: string) {
+  t.is(JSON.stringify(r.start?.headers), JSON.stringify(ECHO_HEADERS), `response headers of ${i}`);
   const got = JSON.parse(text(r.body)) as Echo;
   const e = got.environ;
   const want = echoTask(i, body);
