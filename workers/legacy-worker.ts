@@ -13,6 +13,8 @@ import {
   RING_SLOTS,
   RING_STATE,
   RingState,
+  ringStateOf,
+  ringWord,
   THREAD_INDEX,
   TaskState,
   batchBytes,
@@ -105,7 +107,12 @@ type Tail = { start: ResponseHead | undefined; body: Uint8Array };
  */
 export default function runLegacyBatch(batch: LegacyBatch): undefined | Promise<undefined> {
   const items = decodeBatch(batch);
-  const session: Session = { mounts: batch.mounts, linger: batch.linger ?? 0, last: lastRequest(items, undefined) };
+  const session: Session = {
+    mounts: batch.mounts,
+    linger: batch.linger ?? 0,
+    id: batch.session ?? 0,
+    last: lastRequest(items, undefined),
+  };
   return runSession(session, newRun(batch.shared, items, batch.contexts));
 }
 
@@ -114,6 +121,8 @@ interface Session {
   /** The mounts of the batch that began it: ring batches name theirs by index. */
   mounts: MountSpec[];
   linger: number;
+  /** Its number in the ring's state word. */
+  id: number;
   /** The last request decoded: the next ring batch leaves out what repeats it. */
   last: LegacyRequest | undefined;
 }
@@ -166,7 +175,7 @@ async function continueSession(session: Session, run: BatchRun, out: Promise<und
 function batchEnd(run: BatchRun, session: Session): void {
   flushResults(run, run.n);
   cpu.maybeSample(now());
-  if (session.linger > 0) Atomics.store(ring, RING_STATE, RingState.idle);
+  if (session.linger > 0) Atomics.store(ring, RING_STATE, ringWord(session.id, RingState.idle));
   Atomics.store(run.state, DONE_INDEX, 1);
   Atomics.notify(run.state, DONE_INDEX);
 }
@@ -177,28 +186,31 @@ function batchEnd(run: BatchRun, session: Session): void {
  */
 function next(session: Session): BatchRun | undefined {
   if (session.linger <= 0) return undefined;
+  const idle = ringWord(session.id, RingState.idle);
   let timeout = session.linger;
   for (;;) {
-    const outcome = Atomics.wait(ring, RING_STATE, RingState.idle, timeout);
-    const s = Atomics.load(ring, RING_STATE);
-    if (s === RingState.idle && outcome === 'timed-out') {
-      if (Atomics.compareExchange(ring, RING_STATE, RingState.idle, RingState.gone) === RingState.idle)
+    const outcome = Atomics.wait(ring, RING_STATE, idle, timeout);
+    const word = Atomics.load(ring, RING_STATE);
+    if (word === idle) {
+      if (outcome !== 'timed-out') continue;
+      if (Atomics.compareExchange(ring, RING_STATE, idle, ringWord(session.id, RingState.gone)) === idle)
         return undefined;
       continue;
     }
-    if (s === RingState.gone) return undefined;
-    if (s === RingState.claimed) {
+    const state = ringStateOf(word);
+    if (state === RingState.claimed) {
       // The main thread is writing the batch: a few microseconds.
-      Atomics.wait(ring, RING_STATE, RingState.claimed, 10);
-      timeout = 0;
+      Atomics.wait(ring, RING_STATE, word, 10);
       continue;
     }
-    if (s === RingState.ready) {
-      Atomics.store(ring, RING_STATE, RingState.busy);
+    if (state === RingState.ready) {
+      Atomics.store(ring, RING_STATE, ringWord(session.id, RingState.busy));
       const items = decodeRing(ringArea, Atomics.load(ring, RING_COUNT), session.mounts, session.last);
       session.last = lastRequest(items, session.last);
       return newRun(ringBatch, items, undefined);
     }
+    // Sent away (gone).
+    return undefined;
   }
 }
 

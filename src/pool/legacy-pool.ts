@@ -25,6 +25,8 @@ import {
   RING_SLOTS,
   RING_STATE,
   RingState,
+  ringStateOf,
+  ringWord,
   THREAD_INDEX,
   TaskState,
   batchBytes,
@@ -91,11 +93,16 @@ function lastRequest(tickets: Ticket[], before: LegacyRequest | undefined): Lega
   return before;
 }
 
-/** Sends a worker waiting in its ring away (compareExchange idle → gone): its task returns to piscina. */
+/**
+ * Sends a worker waiting in its ring away (compareExchange idle → gone, whatever its session): its
+ * task returns to piscina.
+ */
 function dismiss(ring: WorkerRing): void {
   ring.session = undefined;
-  if (Atomics.compareExchange(ring.words, RING_STATE, RingState.idle, RingState.gone) === RingState.idle)
-    Atomics.notify(ring.words, RING_STATE);
+  const word = Atomics.load(ring.words, RING_STATE);
+  if (ringStateOf(word) !== RingState.idle) return;
+  const gone = (word & ~7) | RingState.gone;
+  if (Atomics.compareExchange(ring.words, RING_STATE, word, gone) === word) Atomics.notify(ring.words, RING_STATE);
 }
 
 /** How long a batch result waits for its worker's port registration when no taskTimeoutMs is set. */
@@ -121,6 +128,8 @@ export class LegacyPool {
   private readonly maxBatch: number;
   /** @internal Batches that went through a thread's ring (the rest went as piscina tasks); for tests. */
   ringBatches = 0;
+  /** The number of the last session begun (see Session.id). */
+  private sessions = 0;
   /** How long a worker waits in its ring for the next batch (0: no ring). */
   private readonly lingerMs: number;
   private readonly log: (message: string, error?: unknown) => void;
@@ -496,14 +505,26 @@ export class LegacyPool {
     if (this.lingerMs > 0 && tickets.length <= RING_SLOTS && this.sendRing(tickets)) return;
     const n = tickets.length;
     const { shared, slots, state, times, records } = this.buffer(n);
-    const session: Session = { threadId: 0, mounts: [], last: undefined, current: undefined, ended: false };
+    // Session numbers run from 1 to 2^27 − 1 and round (a ring word holds 28 bits of it with the state).
+    this.sessions = (this.sessions % 0x7ffffff) + 1;
+    const session: Session = {
+      id: this.sessions,
+      threadId: 0,
+      mounts: [],
+      last: undefined,
+      current: undefined,
+      ended: false,
+    };
     const batch = this.launch(tickets, { shared, slots, state, times, records }, session, false);
     // Offload calls may move buffers to the thread instead of copying them.
     const transferList = batchTransfer(tickets);
     const encoded = encodeBatch(tickets, shared);
     session.mounts = encoded.mounts;
     session.last = lastRequest(tickets, undefined);
-    if (this.lingerMs > 0) encoded.linger = this.lingerMs;
+    if (this.lingerMs > 0) {
+      encoded.linger = this.lingerMs;
+      encoded.session = session.id;
+    }
     this.piscina.run(encoded, transferList === undefined ? undefined : { transferList }).then(
       () => this.sessionEnded(session),
       (err: unknown) => this.sessionFailed(session, err),
@@ -519,25 +540,29 @@ export class LegacyPool {
     for (const channel of this.channels.all()) {
       const ring = channel.ring;
       const session = ring?.session;
-      if (ring === undefined || session === undefined || session.current !== undefined) continue;
-      if (Atomics.compareExchange(ring.words, RING_STATE, RingState.idle, RingState.claimed) !== RingState.idle) {
-        // Its wait ran out: its task is returning to piscina.
+      // A ring batch of the thread's previous session may not be settled yet: its results are in the buffer.
+      if (ring === undefined || session === undefined || session.current !== undefined || ring.using !== undefined)
+        continue;
+      const idle = ringWord(session.id, RingState.idle);
+      if (Atomics.compareExchange(ring.words, RING_STATE, idle, ringWord(session.id, RingState.claimed)) !== idle) {
+        // Its wait ran out: its task returned to piscina (it may even run a new session by now).
         ring.session = undefined;
         continue;
       }
       if (!encodeRing(ring.area, tickets, session.mounts, session.last)) {
         ring.session = undefined;
-        Atomics.store(ring.words, RING_STATE, RingState.gone);
+        Atomics.store(ring.words, RING_STATE, ringWord(session.id, RingState.gone));
         Atomics.notify(ring.words, RING_STATE);
         return false;
       }
       const n = tickets.length;
       ring.buffer.state.fill(0, 0, resultsOffset(n) >> 2);
       const batch = this.launch(tickets, ring.buffer, session, true);
+      ring.using = batch;
       session.last = lastRequest(tickets, session.last);
       this.ringBatches++;
       ring.words[RING_COUNT] = n;
-      Atomics.store(ring.words, RING_STATE, RingState.ready);
+      Atomics.store(ring.words, RING_STATE, ringWord(session.id, RingState.ready));
       Atomics.notify(ring.words, RING_STATE);
       this.awaitEnd(batch);
       return true;
@@ -639,8 +664,10 @@ export class LegacyPool {
         );
     }
     this.reuse(batch);
+    const channel = this.channels.get(threadId);
+    if (channel?.ring !== undefined && channel.ring.using === batch) channel.ring.using = undefined;
     // Its worker now waits in its ring for the next batch (unless its task already returned).
-    const ring = this.lingerMs > 0 && !session.ended ? this.channels.get(threadId)?.ring : undefined;
+    const ring = this.lingerMs > 0 && !session.ended ? channel?.ring : undefined;
     if (ring !== undefined) {
       ring.session = session;
       if (this.closing !== undefined) dismiss(ring);

@@ -207,6 +207,8 @@ export interface LegacyBatch {
    * only when none came in time or the main thread sent it away.
    */
   linger?: number;
+  /** The session number the worker's ring words carry while it lingers (see {@link ringWord}). */
+  session?: number;
 }
 
 /** What the batch task returns, flat like {@link LegacyBatch} (see {@link encodeResults}). */
@@ -485,7 +487,7 @@ export function decodeResults(result: BatchResult, n: number): Array<TaskResult 
 // --- the request ring: batches without a message ------------------------------------------------
 
 /**
- * Values of Int32 {@link RING_STATE} of a thread's ring. Piscina carries a batch to a thread that
+ * States of a thread's ring (see {@link RING_STATE}). Piscina carries a batch to a thread that
  * runs no batch; at its end the worker stays in its task (a "session") and waits in the ring:
  * `idle`. The main thread claims an idle worker with compareExchange idle → `claimed`, writes the
  * next batch into the ring, stores `ready` and notifies; the worker stores `busy` and runs it. A
@@ -494,8 +496,17 @@ export function decodeResults(result: BatchResult, n: number): Array<TaskResult 
  * the pool closes). `gone`: the thread takes batches from piscina only.
  */
 export const RingState = { gone: 0, idle: 1, claimed: 2, ready: 3, busy: 4 } as const;
-/** Int32 0 of a ring: its {@link RingState}. */
+/**
+ * Int32 0 of a ring: {@link ringWord}(session, state). The session number (the main thread's, sent
+ * with the batch that began the session) makes a claim fail on a worker that left its session and
+ * began another one since: the main thread, which may not know that yet, would encode the batch for
+ * the old session's requests and mounts.
+ */
 export const RING_STATE = 0;
+/** The value of {@link RING_STATE} for a session (1 to 2^27 − 1) in a {@link RingState}. */
+export const ringWord = (session: number, state: number): number => (session << 3) | state;
+/** The {@link RingState} part of a {@link RING_STATE} value. */
+export const ringStateOf = (word: number): number => word & 7;
 /** Int32 1 of a ring: the number of requests of the batch in it. */
 export const RING_COUNT = 1;
 /** Byte offset of the encoded requests in a ring (after four Int32 words). */

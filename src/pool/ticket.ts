@@ -46,10 +46,14 @@ export interface WorkerRing {
   buffer: Pick<Batch, 'shared' | 'slots' | 'state' | 'times' | 'records'>;
   /** The session of the thread's worker, while its task runs and its thread id is known here. */
   session: Session | undefined;
+  /** The ring batch whose results are in {@link buffer} and not all taken yet. */
+  using: Batch | undefined;
 }
 
 /** One piscina task of a legacy worker: the batch it was given, then every batch it took from its ring. */
 export interface Session {
+  /** Its number in its ring's state word (see ringWord in protocol.ts). */
+  id: number;
   /** The thread it runs on (0 until its first batch ended). */
   threadId: number;
   /** The mounts of its first batch: ring batches name theirs by index. */

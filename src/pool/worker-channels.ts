@@ -89,6 +89,7 @@ export class WorkerChannels {
           records: recordArea(ringBatch),
         },
         session: undefined,
+        using: undefined,
       };
     }
     this.channels.set(channel.threadId, channel);
