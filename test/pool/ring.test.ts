@@ -197,3 +197,27 @@ test.serial('ringLingerMs 0 turns the ring off', async (t) => {
     await pool.close();
   }
 });
+
+test.serial(
+  'workers leaving their rings and starting again all the time never get a batch meant for another session',
+  async (t) => {
+    // A wait of 1 ms runs out between many requests, so workers leave their ring and piscina starts
+    // new sessions on the same threads while the main thread may still count on the old ones.
+    const pool = createPool({ maxThreads: 2, minThreads: 2 }, { ringLingerMs: 1, log: quietLog });
+    try {
+      let next = 0;
+      const client = async (c: number): Promise<void> => {
+        for (let k = 0; k < 150; k++) {
+          const i = next++;
+          checkEcho(t, i, await pool.run(echoTask(i)));
+          await new Promise((resolve) => setTimeout(resolve, (k + c) % 3));
+        }
+      };
+      await Promise.all([0, 1, 2, 3, 4].map(client));
+      t.true(pool.ringBatches > 0, 'some batches went through a ring');
+      t.log(`${pool.ringBatches} batches went through a ring`);
+    } finally {
+      await pool.close();
+    }
+  },
+);
