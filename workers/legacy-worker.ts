@@ -85,7 +85,10 @@ interface BatchRun {
   n: number;
   state: Int32Array;
   times: Float64Array;
+  /** Results that did not go into a record, until they leave on the port. */
   results: Array<TaskResult | null>;
+  /** How many of `results` are held. */
+  held: number;
   begun: number;
   /** Per request, its request context (undefined: context is off for the whole batch). */
   contexts: Array<WireContext | undefined> | undefined;
@@ -138,6 +141,7 @@ function newRun(shared: SharedArrayBuffer, items: BatchItem[], contexts: LegacyB
     state,
     times: new Float64Array(shared),
     results: new Array<TaskResult | null>(n).fill(null),
+    held: 0,
     begun: now(),
     contexts,
     area: recordArea(shared),
@@ -222,7 +226,7 @@ function lastRequest(items: BatchItem[], before: LegacyRequest | undefined): Leg
 
 function runFrom(run: BatchRun, from: number): undefined | Promise<undefined> {
   for (let i = from; i < run.n; i++) {
-    if (i > 0 && now() - run.begun > FLUSH_AFTER_MS) flushResults(run, i);
+    if (run.held > 0 && now() - run.begun > FLUSH_AFTER_MS) flushResults(run, i);
     // The main thread may have cancelled it (client gone while it waited): then it never runs.
     if (Atomics.compareExchange(run.state, stateIndex(i), TaskState.queued, TaskState.running) !== TaskState.queued)
       continue;
@@ -256,7 +260,7 @@ function finish(run: BatchRun, i: number, result: TaskResult): void {
     return;
   }
   // A response that fits goes into the batch's buffer, where the main thread takes it without a
-  // message; a failure, or a large one, travels in the batch result (or on the port, see flushResults).
+  // message; a failure, or a large one, travels on the port (see flushResults).
   const fits = result.error === undefined && !result.aborted;
   const next = fits ? writeResultRecord(run.area, run.end, run.area.bytes.byteLength, i, result, run.lastHeaders) : -1;
   // A copy of what was written: a handler may change its header list after it answered.
@@ -264,21 +268,26 @@ function finish(run: BatchRun, i: number, result: TaskResult): void {
   if (written !== undefined && (run.lastHeaders === undefined || !sameHeaders(written, run.lastHeaders)))
     run.lastHeaders = written.map((pair): [string, string] => [pair[0], pair[1]]);
   // Finished before the record counts: the pool's look never takes the last record of a batch
-  // whose thread is done with it (that one settles with the batch result, its thread free again).
+  // whose thread is done with it (that one settles with the batch's end, its thread free again).
   Atomics.store(run.state, stateIndex(i), TaskState.finished);
-  if (next === -1) run.results[i] = result;
-  else {
+  if (next === -1) {
+    run.results[i] = result;
+    run.held++;
+  } else {
     run.end = next;
     Atomics.store(run.state, RESULTS_END_INDEX, next);
   }
 }
 
 function flushResults(run: BatchRun, upTo: number): void {
+  // Nearly always none: every small response went into a record.
+  if (run.held === 0) return;
   for (let j = 0; j < upTo; j++) {
     const result = run.results[j];
     if (result == null) continue;
     channel.port.postMessage({ type: 'legacy.result', id: run.items[j]!.id, result });
     run.results[j] = null;
+    run.held--;
   }
 }
 
