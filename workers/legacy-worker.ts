@@ -191,7 +191,7 @@ function batchEnd(run: BatchRun, session: Session): void {
 function next(session: Session): BatchRun | undefined {
   if (session.linger <= 0) return undefined;
   const idle = ringWord(session.id, RingState.idle);
-  let timeout = session.linger;
+  const timeout = session.linger;
   for (;;) {
     const outcome = Atomics.wait(ring, RING_STATE, idle, timeout);
     const word = Atomics.load(ring, RING_STATE);

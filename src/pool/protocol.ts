@@ -1,8 +1,10 @@
 // The one place that types what crosses the thread boundary between the main thread and a legacy worker.
 //
-// Requests travel in batches: one piscina task carries every request queued when a thread came
-// free, and returns their responses. A handler that answers in one piece costs no port message
-// at all. Each worker also opens ONE persistent MessagePort (plus a wake counter) when it starts;
+// Requests travel in batches: a piscina task carries every request queued when a thread came
+// free, and the worker then stays in that task, taking the next batches from its thread's request
+// ring in shared memory (see RingState) until none comes for a while. Responses that fit go back as
+// result records in the batch's shared buffer, and its end is a word the main thread waits on: a
+// handler that answers in one piece costs no message at all. Each worker also opens ONE persistent MessagePort (plus a wake counter) when it starts;
 // streaming, request-body pulls, acks and runSync service calls travel on it, tagged with the
 // request id, so no request ever creates a channel.
 import type { MessagePort, TransferListItem } from 'node:worker_threads';
@@ -177,7 +179,8 @@ export interface BatchItem extends LegacyTask {
 }
 
 /**
- * The piscina task: several requests, run one after the other on one thread. Requests travel as
+ * The piscina task: several requests, run one after the other on one thread (then, when `linger`
+ * is set, the batches of the thread's ring, see {@link RingState}). Requests travel as
  * one flat array of strings and numbers plus one packed body buffer (see {@link encodeBatch}):
  * structured clone costs per object, and a batch of nested request objects took three times as
  * long to post as the same data flat.
@@ -209,19 +212,6 @@ export interface LegacyBatch {
   linger?: number;
   /** The session number the worker's ring words carry while it lingers (see {@link ringWord}). */
   session?: number;
-}
-
-/** What the batch task returns, flat like {@link LegacyBatch} (see {@link encodeResults}). */
-export interface BatchResult {
-  /**
-   * Per request: kind (0 none, 1 ok, 2 error, 3 load error, 4 aborted), startedAt, status (0: start already posted),
-   * header count, headers, body length.
-   */
-  data: Array<string | number>;
-  /** Every response's last chunk, back to back. */
-  body: Uint8Array | undefined;
-  /** The errors of kinds 2 and 3, in order. */
-  errors: SerializedError[] | undefined;
 }
 
 /** Packs requests for one hand-off. */
@@ -409,79 +399,6 @@ export function decodeBatch(batch: LegacyBatch): BatchItem[] {
     prev = request;
   }
   return items;
-}
-
-/** Packs a batch's results (null: cancelled, or already sent on the port). */
-export function encodeResults(results: ReadonlyArray<TaskResult | null>): BatchResult {
-  const data: Array<string | number> = [];
-  let errors: SerializedError[] | undefined;
-  let bodyBytes = 0;
-  for (const r of results) if (r?.body !== undefined) bodyBytes += r.body.byteLength;
-  const body = bodyBytes > 0 ? new Uint8Array(bodyBytes) : undefined;
-  let offset = 0;
-  for (const r of results) {
-    if (r === null) {
-      data.push(0);
-      continue;
-    }
-    const kind = r.aborted ? 4 : r.error === undefined ? 1 : r.loadError ? 3 : 2;
-    if (kind === 2 || kind === 3) (errors ??= []).push(r.error!);
-    data.push(kind, r.startedAt);
-    if (r.start === undefined) {
-      data.push(0, 0);
-    } else {
-      const headers = r.start.headers;
-      // A reason phrase rides in the status slot as "299 Custom Thing" (a string); the usual
-      // response keeps a plain number there and costs nothing more.
-      data.push(r.start.reason === undefined ? r.start.status : `${r.start.status} ${r.start.reason}`, headers.length);
-      for (let h = 0; h < headers.length; h++) data.push(headers[h]![0], headers[h]![1]);
-    }
-    const len = r.body === undefined ? -1 : r.body.byteLength;
-    data.push(len);
-    if (len > 0) {
-      body!.set(r.body!, offset);
-      offset += len;
-    }
-  }
-  return { data, body, errors };
-}
-
-/** Unpacks a batch's results on the main thread; bodies are views into the one packed buffer. */
-export function decodeResults(result: BatchResult, n: number): Array<TaskResult | null> {
-  const { data, body, errors } = result;
-  const out: Array<TaskResult | null> = new Array(n);
-  let p = 0;
-  let offset = 0;
-  let e = 0;
-  for (let i = 0; i < n; i++) {
-    const kind = data[p++] as number;
-    if (kind === 0) {
-      out[i] = null;
-      continue;
-    }
-    const startedAt = data[p++] as number;
-    const status = data[p++] as number | string;
-    const count = data[p++] as number;
-    let start: TaskResult['start'];
-    if (status !== 0) {
-      const headers: Headers = new Array(count);
-      for (let h = 0; h < count; h++, p += 2) headers[h] = [data[p] as string, data[p + 1] as string];
-      start =
-        typeof status === 'number'
-          ? { status, headers }
-          : { status: Number(status.slice(0, 3)), headers, reason: status.slice(4) };
-    }
-    const len = data[p++] as number;
-    let chunk: Uint8Array | undefined;
-    if (len === 0) chunk = NO_BODY;
-    else if (len > 0) {
-      chunk = Buffer.from(body!.buffer, body!.byteOffset + offset, len);
-      offset += len;
-    }
-    const error = kind === 2 || kind === 3 ? errors![e++] : undefined;
-    out[i] = { start, body: chunk, error, loadError: kind === 3, aborted: kind === 4, startedAt };
-  }
-  return out;
 }
 
 // --- the request ring: batches without a message ------------------------------------------------
