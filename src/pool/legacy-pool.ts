@@ -82,9 +82,12 @@ type SpareBuffer = Pick<Batch, 'shared' | 'slots' | 'state' | 'times' | 'records
 /**
  * How long a worker waits in its ring for the next batch by default (see PoolOptions.ringLingerMs).
  * Waiting costs no instructions (a futex wait) and piscina parks an idle worker the same way, its
- * event loop stopped too; the bound only hands the thread back to piscina (idle timeout, close).
+ * event loop stopped too; the bound only hands an idle thread back to piscina (its idle timeout;
+ * close() sends waiting workers away at once). A second, not less: with 100 ms, 6 % of the batches
+ * of `npm run bench:instructions` (where the main thread runs ~50 times slower) still found their
+ * worker gone and paid a piscina task.
  */
-const RING_LINGER_MS = 100;
+const RING_LINGER_MS = 1000;
 
 /** The last request of `tickets` that is not an offload call (a ring batch is encoded against it). */
 function lastRequest(tickets: Ticket[], before: LegacyRequest | undefined): LegacyRequest | undefined {
