@@ -505,7 +505,12 @@ export class LegacyPool {
   }
 
   private send(tickets: Ticket[]): void {
-    if (this.lingerMs > 0 && tickets.length <= RING_SLOTS && this.sendRing(tickets)) return;
+    if (this.lingerMs > 0) {
+      const outcome = tickets.length <= RING_SLOTS ? this.sendRing(tickets) : 'none';
+      if (outcome === 'sent') return;
+      // Piscina must have a thread for it now, not when some worker's wait in its ring runs out.
+      if (outcome === 'none') this.dismissOne();
+    }
     const n = tickets.length;
     const { shared, slots, state, times, records } = this.buffer(n);
     // Session numbers run from 1 to 2^27 − 1 and round (a ring word holds 28 bits of it with the state).
@@ -536,10 +541,10 @@ export class LegacyPool {
   }
 
   // A worker waiting in its ring takes the batch without a message. Any such worker will do: all of
-  // them are free, as a thread piscina would pick. False when none waits or the batch cannot travel
-  // in a ring (too big, an offload call, a request context, a mount its worker does not know): the
-  // worker claimed for it is sent away, so piscina has a thread for it at once.
-  private sendRing(tickets: Ticket[]): boolean {
+  // them are free, as a thread piscina would pick. 'none' when none waits; 'sent away' when the batch
+  // cannot travel in a ring (too big, an offload call, a request context, a mount its worker does not
+  // know): the worker claimed for it is sent away, so piscina has a thread for it at once.
+  private sendRing(tickets: Ticket[]): 'sent' | 'sent away' | 'none' {
     for (const channel of this.channels.all()) {
       const ring = channel.ring;
       const session = ring?.session;
@@ -556,7 +561,7 @@ export class LegacyPool {
         ring.session = undefined;
         Atomics.store(ring.words, RING_STATE, ringWord(session.id, RingState.gone));
         Atomics.notify(ring.words, RING_STATE);
-        return false;
+        return 'sent away';
       }
       const n = tickets.length;
       ring.buffer.state.fill(0, 0, resultsOffset(n) >> 2);
@@ -568,9 +573,19 @@ export class LegacyPool {
       Atomics.store(ring.words, RING_STATE, ringWord(session.id, RingState.ready));
       Atomics.notify(ring.words, RING_STATE);
       this.awaitEnd(batch);
-      return true;
+      return 'sent';
     }
-    return false;
+    return 'none';
+  }
+
+  // Sends one worker that waits in its ring away, if one does (sendRing already did when it claimed one).
+  private dismissOne(): void {
+    for (const channel of this.channels.all()) {
+      const ring = channel.ring;
+      if (ring === undefined || ringStateOf(Atomics.load(ring.words, RING_STATE)) !== RingState.idle) continue;
+      dismiss(ring);
+      return;
+    }
   }
 
   private launch(tickets: Ticket[], buffer: SpareBuffer, session: Session, ring: boolean): Batch {

@@ -221,3 +221,28 @@ test.serial(
     }
   },
 );
+
+test.serial(
+  'a batch that cannot go through a ring does not wait for a worker waiting in its ring to give up',
+  async (t) => {
+    // One thread, its worker waiting up to 10 s in its ring: a batch of 40 (over the ring's 32) must go
+    // as a piscina task at once, so the worker is sent back to piscina for it.
+    const pool = createPool({ maxThreads: 1, minThreads: 1 }, { maxBatch: 64, ringLingerMs: 10_000, log: quietLog });
+    try {
+      await warm(pool);
+      const before = pool.ringBatches;
+      const started = Date.now();
+      const ids = Array.from({ length: 40 }, (_, k) => 100 + k);
+      const results = await Promise.all(ids.map((i) => pool.run(echoTask(i))));
+      const took = Date.now() - started;
+      for (let k = 0; k < ids.length; k++) checkEcho(t, ids[k]!, results[k]!);
+      t.is(pool.ringBatches, before, 'the batch of 40 went as a piscina task');
+      t.true(took < 5_000, `the batch took ${took} ms`);
+      // The worker it went to waits in its ring afterwards.
+      await pool.run(echoTask(1));
+      t.is(pool.ringBatches, before + 1);
+    } finally {
+      await pool.close();
+    }
+  },
+);
