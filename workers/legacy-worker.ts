@@ -51,7 +51,8 @@ import type { WireContext } from '../src/context/request-context.js';
 import type { Headers } from '../src/gateway/types.js';
 import { ThreadCpuSampler } from '../src/pool/thread-cpu.js';
 
-// This thread's CPU time for the pool's figures, sampled at the end of a batch now and then (pool/thread-cpu.ts).
+// This thread's CPU time for the pool's figures (pool/thread-cpu.ts): read by the main thread when it
+// needs them on Linux; elsewhere sampled at the end of a batch now and then.
 const cpu = new ThreadCpuSampler();
 
 // This thread's request ring and the batch buffer of the batches that come through it (see RingState).
@@ -156,6 +157,7 @@ function runSession(session: Session, first: BatchRun): undefined | Promise<unde
     if (out !== undefined) return continueSession(session, run, out);
     batchEnd(run, session);
   }
+  sessionEnd();
   return undefined;
 }
 
@@ -170,7 +172,14 @@ async function continueSession(session: Session, run: BatchRun, out: Promise<und
     current = next(session);
     pending = current === undefined ? undefined : runFrom(current, 0);
   }
+  sessionEnd();
   return undefined;
+}
+
+// The thread goes back to piscina (which may retire it when idle): its CPU figures so far are
+// written for the main thread, which cannot read a thread that is gone.
+function sessionEnd(): void {
+  if (cpu.readByPool) cpu.maybeSample(now());
 }
 
 // What did not fit in a record leaves on the port, then the batch is marked done for the main thread.
@@ -178,7 +187,7 @@ async function continueSession(session: Session, run: BatchRun, out: Promise<und
 // as soon as it sees the end (the ring was copied out when the batch began).
 function batchEnd(run: BatchRun, session: Session): void {
   flushResults(run, run.n);
-  cpu.maybeSample(now());
+  if (!cpu.readByPool) cpu.maybeSample(now());
   if (session.linger > 0) Atomics.store(ring, RING_STATE, ringWord(session.id, RingState.idle));
   Atomics.store(run.state, DONE_INDEX, 1);
   Atomics.notify(run.state, DONE_INDEX);

@@ -823,7 +823,10 @@ export class LegacyPool {
   }
 
   private terminate(batch: Batch): void {
-    terminateThread(this.piscina, Atomics.load(batch.state, THREAD_INDEX));
+    const threadId = Atomics.load(batch.state, THREAD_INDEX);
+    // What the thread used since the last snapshot stays in the pool's CPU total.
+    this.metrics.cpu.refresh(threadId);
+    terminateThread(this.piscina, threadId);
   }
 
   private fault(err: unknown, ticket: Ticket): AlbanyError {
