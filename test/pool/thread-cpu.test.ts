@@ -8,7 +8,7 @@ const spin = (ms: number): void => {
   while (Date.now() < end);
 };
 
-test("a thread the pool reads from /proc: figures are current at each snapshot, with no sample taken", (t) => {
+test('a thread the pool reads from /proc: figures are current at each snapshot, with no sample taken', (t) => {
   const sampler = new ThreadCpuSampler();
   t.true(sampler.readByPool, 'Linux: /proc/thread-self exists');
   const pool = new PoolCpu();
