@@ -6,21 +6,31 @@ import { albanyError, hasCode } from '../src/errors.js';
 import { createSignal } from '../src/sync/channel.js';
 import { serializeError } from '../src/errors-wire.js';
 import {
+  DONE_INDEX,
   RESULTS_END_INDEX,
+  RING_BYTES,
+  RING_COUNT,
+  RING_SLOTS,
+  RING_STATE,
+  RingState,
+  ringStateOf,
+  ringWord,
   THREAD_INDEX,
   TaskState,
+  batchBytes,
   decodeBatch,
-  encodeResults,
+  decodeRing,
   goneIndex,
   now,
   recordArea,
   resultsOffset,
+  sameHeaders,
   startedAtIndex,
   stateIndex,
   writeResultRecord,
   type BatchItem,
-  type BatchResult,
   type LegacyBatch,
+  type LegacyRequest,
   type MountSpec,
   type RecordArea,
   type RegisterMessage,
@@ -38,16 +48,32 @@ import { wsgiEnviron } from '../legacy-adapter/worker/wsgi-style.js';
 import { postOffloadResult, runOffloadCall } from './offload-call.js';
 import { enterTask, leaveTask } from '../src/context/worker-task.js';
 import type { WireContext } from '../src/context/request-context.js';
+import type { Headers } from '../src/gateway/types.js';
 import { ThreadCpuSampler } from '../src/pool/thread-cpu.js';
 
-// This thread's CPU time for the pool's figures, sampled at the end of a batch now and then (pool/thread-cpu.ts).
+// This thread's CPU time for the pool's figures (pool/thread-cpu.ts): read by the main thread when it
+// needs them on Linux; elsewhere sampled at the end of a batch now and then.
 const cpu = new ThreadCpuSampler();
+
+// This thread's request ring and the batch buffer of the batches that come through it (see RingState).
+const ringBuffer = new SharedArrayBuffer(RING_BYTES);
+const ring = new Int32Array(ringBuffer);
+const ringArea = recordArea(ringBuffer);
+const ringBatch = new SharedArrayBuffer(batchBytes(RING_SLOTS));
 
 // This thread's persistent channel, opened once: streaming, body pulls, acks and runSync travel on it.
 const channel: WorkerChannelEnd = (() => {
   const { port1, port2 } = new MessageChannel();
   const signal = new SharedArrayBuffer(4);
-  const register: RegisterMessage = { albanyLegacyRegister: true, threadId, port: port2, signal, cpu: cpu.buffer };
+  const register: RegisterMessage = {
+    albanyLegacyRegister: true,
+    threadId,
+    port: port2,
+    signal,
+    cpu: cpu.buffer,
+    ring: ringBuffer,
+    ringBatch,
+  };
   parentPort?.postMessage(register, [port2]);
   return { port: port1, signal: createSignal(signal) };
 })();
@@ -60,7 +86,10 @@ interface BatchRun {
   n: number;
   state: Int32Array;
   times: Float64Array;
+  /** Results that did not go into a record, until they leave on the port. */
   results: Array<TaskResult | null>;
+  /** How many of `results` are held. */
+  held: number;
   begun: number;
   /** Per request, its request context (undefined: context is off for the whole batch). */
   contexts: Array<WireContext | undefined> | undefined;
@@ -68,33 +97,145 @@ interface BatchRun {
   area: RecordArea;
   /** Where the next record goes. */
   end: number;
+  /** The headers of the last record written (the next one may say "the same"). */
+  lastHeaders: Headers | undefined;
 }
 
 type Tail = { start: ResponseHead | undefined; body: Uint8Array };
 
-/** Runs a batch of legacy requests; never rejects for handler faults (they come back in the results). */
-export default function runLegacyBatch(batch: LegacyBatch): BatchResult | Promise<BatchResult> {
-  const n = batch.n;
-  const state = new Int32Array(batch.shared);
-  Atomics.store(state, THREAD_INDEX, threadId);
-  knownTimers = undefined;
-  const run: BatchRun = {
-    items: decodeBatch(batch),
-    n,
-    state,
-    times: new Float64Array(batch.shared),
-    results: new Array<TaskResult | null>(n).fill(null),
-    begun: now(),
-    contexts: batch.contexts,
-    area: recordArea(batch.shared),
-    end: resultsOffset(n),
+/**
+ * Runs a batch of legacy requests, then (when the batch asks to linger) every batch the main thread
+ * puts in this thread's ring until none comes in time. Each batch ends with its DONE word (results
+ * are in its buffer or were posted on the port); the task itself returns nothing. Never rejects for
+ * handler faults (they come back in the results).
+ */
+export default function runLegacyBatch(batch: LegacyBatch): undefined | Promise<undefined> {
+  const items = decodeBatch(batch);
+  const session: Session = {
+    mounts: batch.mounts,
+    linger: batch.linger ?? 0,
+    id: batch.session ?? 0,
+    last: lastRequest(items, undefined),
   };
-  return runFrom(run, 0);
+  return runSession(session, newRun(batch.shared, items, batch.contexts));
 }
 
-function runFrom(run: BatchRun, from: number): BatchResult | Promise<BatchResult> {
+/** What a worker's stay in one piscina task keeps from batch to batch. */
+interface Session {
+  /** The mounts of the batch that began it: ring batches name theirs by index. */
+  mounts: MountSpec[];
+  linger: number;
+  /** Its number in the ring's state word. */
+  id: number;
+  /** The last request decoded: the next ring batch leaves out what repeats it. */
+  last: LegacyRequest | undefined;
+}
+
+function newRun(shared: SharedArrayBuffer, items: BatchItem[], contexts: LegacyBatch['contexts']): BatchRun {
+  const n = items.length;
+  const state = new Int32Array(shared);
+  Atomics.store(state, THREAD_INDEX, threadId);
+  knownTimers = undefined;
+  return {
+    items,
+    n,
+    state,
+    times: new Float64Array(shared),
+    results: new Array<TaskResult | null>(n).fill(null),
+    held: 0,
+    begun: now(),
+    contexts,
+    area: recordArea(shared),
+    end: resultsOffset(n),
+    lastHeaders: undefined,
+  };
+}
+
+function runSession(session: Session, first: BatchRun): undefined | Promise<undefined> {
+  for (let run: BatchRun | undefined = first; run !== undefined; run = next(session)) {
+    const out = runFrom(run, 0);
+    if (out !== undefined) return continueSession(session, run, out);
+    batchEnd(run, session);
+  }
+  sessionEnd();
+  return undefined;
+}
+
+// A batch went async (a handler needs the event loop): the session goes on in one async loop, so a
+// long session of such batches does not build a chain of promises.
+async function continueSession(session: Session, run: BatchRun, out: Promise<undefined>): Promise<undefined> {
+  let current: BatchRun | undefined = run;
+  let pending: Promise<undefined> | undefined = out;
+  while (current !== undefined) {
+    if (pending !== undefined) await pending;
+    batchEnd(current, session);
+    current = next(session);
+    pending = current === undefined ? undefined : runFrom(current, 0);
+  }
+  sessionEnd();
+  return undefined;
+}
+
+// The thread goes back to piscina (which may retire it when idle): its CPU figures so far are
+// written for the main thread, which cannot read a thread that is gone.
+function sessionEnd(): void {
+  if (cpu.readByPool) cpu.maybeSample(now());
+}
+
+// What did not fit in a record leaves on the port, then the batch is marked done for the main thread.
+// A worker that lingers is idle in its ring before that: the main thread may hand it the next batch
+// as soon as it sees the end (the ring was copied out when the batch began).
+function batchEnd(run: BatchRun, session: Session): void {
+  flushResults(run, run.n);
+  if (!cpu.readByPool) cpu.maybeSample(now());
+  if (session.linger > 0) Atomics.store(ring, RING_STATE, ringWord(session.id, RingState.idle));
+  Atomics.store(run.state, DONE_INDEX, 1);
+  Atomics.notify(run.state, DONE_INDEX);
+}
+
+/**
+ * Waits in the ring for the next batch, up to the session's linger; undefined when none came (or the
+ * main thread sent this thread away): the task returns and the thread is piscina's again.
+ */
+function next(session: Session): BatchRun | undefined {
+  if (session.linger <= 0) return undefined;
+  const idle = ringWord(session.id, RingState.idle);
+  const timeout = session.linger;
+  for (;;) {
+    const outcome = Atomics.wait(ring, RING_STATE, idle, timeout);
+    const word = Atomics.load(ring, RING_STATE);
+    if (word === idle) {
+      if (outcome !== 'timed-out') continue;
+      if (Atomics.compareExchange(ring, RING_STATE, idle, ringWord(session.id, RingState.gone)) === idle)
+        return undefined;
+      continue;
+    }
+    const state = ringStateOf(word);
+    if (state === RingState.claimed) {
+      // The main thread is writing the batch: a few microseconds.
+      Atomics.wait(ring, RING_STATE, word, 10);
+      continue;
+    }
+    if (state === RingState.ready) {
+      Atomics.store(ring, RING_STATE, ringWord(session.id, RingState.busy));
+      const items = decodeRing(ringArea, Atomics.load(ring, RING_COUNT), session.mounts, session.last);
+      session.last = lastRequest(items, session.last);
+      return newRun(ringBatch, items, undefined);
+    }
+    // Sent away (gone).
+    return undefined;
+  }
+}
+
+// The last request of a batch that is not an offload call (the one the next ring batch is encoded against).
+function lastRequest(items: BatchItem[], before: LegacyRequest | undefined): LegacyRequest | undefined {
+  for (let i = items.length - 1; i >= 0; i--) if (items[i]!.call === undefined) return items[i]!.request;
+  return before;
+}
+
+function runFrom(run: BatchRun, from: number): undefined | Promise<undefined> {
   for (let i = from; i < run.n; i++) {
-    if (i > 0 && now() - run.begun > FLUSH_AFTER_MS) flushResults(run, i);
+    if (run.held > 0 && now() - run.begun > FLUSH_AFTER_MS) flushResults(run, i);
     // The main thread may have cancelled it (client gone while it waited): then it never runs.
     if (Atomics.compareExchange(run.state, stateIndex(i), TaskState.queued, TaskState.running) !== TaskState.queued)
       continue;
@@ -116,8 +257,7 @@ function runFrom(run: BatchRun, from: number): BatchResult | Promise<BatchResult
     if (contexts !== undefined) leaveTask();
     finish(run, i, out);
   }
-  cpu.maybeSample(now());
-  return encodeResults(run.results);
+  return undefined;
 }
 
 function finish(run: BatchRun, i: number, result: TaskResult): void {
@@ -129,25 +269,34 @@ function finish(run: BatchRun, i: number, result: TaskResult): void {
     return;
   }
   // A response that fits goes into the batch's buffer, where the main thread takes it without a
-  // message; a failure, or a large one, travels in the batch result (or on the port, see flushResults).
+  // message; a failure, or a large one, travels on the port (see flushResults).
   const fits = result.error === undefined && !result.aborted;
-  const next = fits ? writeResultRecord(run.area, run.end, run.area.bytes.byteLength, i, result) : -1;
+  const next = fits ? writeResultRecord(run.area, run.end, run.area.bytes.byteLength, i, result, run.lastHeaders) : -1;
+  // A copy of what was written: a handler may change its header list after it answered.
+  const written = next === -1 ? undefined : result.start?.headers;
+  if (written !== undefined && (run.lastHeaders === undefined || !sameHeaders(written, run.lastHeaders)))
+    run.lastHeaders = written.map((pair): [string, string] => [pair[0], pair[1]]);
   // Finished before the record counts: the pool's look never takes the last record of a batch
-  // whose thread is done with it (that one settles with the batch result, its thread free again).
+  // whose thread is done with it (that one settles with the batch's end, its thread free again).
   Atomics.store(run.state, stateIndex(i), TaskState.finished);
-  if (next === -1) run.results[i] = result;
-  else {
+  if (next === -1) {
+    run.results[i] = result;
+    run.held++;
+  } else {
     run.end = next;
     Atomics.store(run.state, RESULTS_END_INDEX, next);
   }
 }
 
 function flushResults(run: BatchRun, upTo: number): void {
+  // Nearly always none: every small response went into a record.
+  if (run.held === 0) return;
   for (let j = 0; j < upTo; j++) {
     const result = run.results[j];
     if (result == null) continue;
     channel.port.postMessage({ type: 'legacy.result', id: run.items[j]!.id, result });
     run.results[j] = null;
+    run.held--;
   }
 }
 

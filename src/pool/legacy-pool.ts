@@ -19,21 +19,28 @@ import {
 import { PoolMetrics, type PoolGauges } from './metrics.js';
 import type { DispatchOptions, LegacyPoolStats, PoolOptions } from './pool-types.js';
 import {
+  DONE_INDEX,
   RESULTS_END_INDEX,
+  RING_COUNT,
+  RING_SLOTS,
+  RING_STATE,
+  RingState,
+  ringStateOf,
+  ringWord,
   THREAD_INDEX,
   TaskState,
   batchBytes,
   batchTransfer,
   canResend,
+  encodeRing,
   goneIndex,
   readResultRecords,
   recordArea,
   resultsOffset,
   startedAtIndex,
   stateIndex,
-  decodeResults,
   encodeBatch,
-  type BatchResult,
+  type LegacyRequest,
   type LegacyTask,
   type RegisterMessage,
   type TaskResult,
@@ -45,7 +52,7 @@ import { checkStarvation } from './starvation.js';
 import { STUCK_MS, owns, takeBack, takeBackStuck } from './take-back.js';
 import { closeThreads, closeTimeoutOf, startThreads, terminateThread } from './threads.js';
 import { now } from './protocol.js';
-import { Ticket, type Batch, type TicketListener } from './ticket.js';
+import { Ticket, type Batch, type Session, type TicketListener, type WorkerRing } from './ticket.js';
 import { TimeoutSweep } from './timeout-sweep.js';
 import { WorkerChannels } from './worker-channels.js';
 
@@ -72,6 +79,35 @@ const SPARES_PER_SIZE = 4;
 /** A batch buffer and its views, kept for the next batch of its size class. */
 type SpareBuffer = Pick<Batch, 'shared' | 'slots' | 'state' | 'times' | 'records'>;
 
+/**
+ * How long a worker waits in its ring for the next batch by default (see PoolOptions.ringLingerMs).
+ * Waiting costs no instructions (a futex wait) and piscina parks an idle worker the same way, its
+ * event loop stopped too; the bound only hands an idle thread back to piscina (its idle timeout;
+ * close() sends waiting workers away at once). A second, not less: with 100 ms, 6 % of the batches
+ * of `npm run bench:instructions` (where the main thread runs ~50 times slower) still found their
+ * worker gone and paid a piscina task.
+ */
+const RING_LINGER_MS = 1000;
+
+/** The last request of `tickets` that is not an offload call (a ring batch is encoded against it). */
+function lastRequest(tickets: Ticket[], before: LegacyRequest | undefined): LegacyRequest | undefined {
+  for (let i = tickets.length - 1; i >= 0; i--)
+    if (tickets[i]!.task.call === undefined) return tickets[i]!.task.request;
+  return before;
+}
+
+/**
+ * Sends a worker waiting in its ring away (compareExchange idle → gone, whatever its session): its
+ * task returns to piscina.
+ */
+function dismiss(ring: WorkerRing): void {
+  ring.session = undefined;
+  const word = Atomics.load(ring.words, RING_STATE);
+  if (ringStateOf(word) !== RingState.idle) return;
+  const gone = (word & ~7) | RingState.gone;
+  if (Atomics.compareExchange(ring.words, RING_STATE, word, gone) === word) Atomics.notify(ring.words, RING_STATE);
+}
+
 /** How long a batch result waits for its worker's port registration when no taskTimeoutMs is set. */
 const REGISTRATION_WAIT_MS = 10_000;
 
@@ -93,6 +129,12 @@ export class LegacyPool {
   private readonly piscina: Piscina;
   private readonly capacity: number;
   private readonly maxBatch: number;
+  /** @internal Batches that went through a thread's ring (the rest went as piscina tasks); for tests. */
+  ringBatches = 0;
+  /** The number of the last session begun (see Session.id). */
+  private sessions = 0;
+  /** How long a worker waits in its ring for the next batch (0: no ring). */
+  private readonly lingerMs: number;
   private readonly log: (message: string, error?: unknown) => void;
   private readonly active = new Set<Batch>();
   /** Batch buffers of finished batches, by size class (see {@link buffer}). */
@@ -141,6 +183,8 @@ export class LegacyPool {
     this.maxQueue = effectiveMaxQueue(config);
     this.capacity = config.maxThreads * config.concurrentTasksPerWorker;
     this.maxBatch = Math.max(1, Math.floor(options.maxBatch ?? config.maxBatch));
+    this.lingerMs =
+      config.concurrentTasksPerWorker === 1 ? Math.max(0, Math.floor(options.ringLingerMs ?? RING_LINGER_MS)) : 0;
     this.metrics = options.metrics ?? new PoolMetrics({ capacity: this.capacity });
     this.metrics.setCapacity(this.capacity);
     this.metrics.observe(() => this.gauges());
@@ -279,6 +323,8 @@ export class LegacyPool {
       }
       unregisterPool(this);
       if (this.recheck !== undefined) clearTimeout(this.recheck);
+      // Workers waiting in their rings return to piscina, which then closes their threads.
+      for (const channel of this.channels.all()) if (channel.ring !== undefined) dismiss(channel.ring);
       if (options.force) this.stopByClose();
       const companions = [...this.companions].map((c) => c.close(options));
       this.closing = Promise.all([options.force ? this.piscina.destroy() : this.closeThreads(), ...companions]).then(
@@ -449,6 +495,8 @@ export class LegacyPool {
 
   // Only once the batch's thread is done with it: its task returned, or the thread is dead.
   private reuse(batch: Batch): void {
+    // A ring batch's buffer is its thread's, kept with its channel.
+    if (batch.ring) return;
     let list = this.spares.get(batch.slots);
     if (list === undefined) this.spares.set(batch.slots, (list = []));
     // The buffer alone: the batch's tickets must not be kept alive by it.
@@ -457,54 +505,191 @@ export class LegacyPool {
   }
 
   private send(tickets: Ticket[]): void {
+    if (this.lingerMs > 0) {
+      const outcome = tickets.length <= RING_SLOTS ? this.sendRing(tickets) : 'none';
+      if (outcome === 'sent') return;
+      // Piscina must have a thread for it now, not when some worker's wait in its ring runs out.
+      if (outcome === 'none') this.dismissOne();
+    }
     const n = tickets.length;
     const { shared, slots, state, times, records } = this.buffer(n);
-    const batch: Batch = { tickets, shared, slots, state, times, sentAt: now(), read: resultsOffset(n), records };
+    // Session numbers run from 1 to 2^27 − 1 and round (a ring word holds 28 bits of it with the state).
+    this.sessions = (this.sessions % 0x7ffffff) + 1;
+    const session: Session = {
+      id: this.sessions,
+      threadId: 0,
+      mounts: [],
+      last: undefined,
+      current: undefined,
+      ended: false,
+    };
+    const batch = this.launch(tickets, { shared, slots, state, times, records }, session, false);
+    // Offload calls may move buffers to the thread instead of copying them.
+    const transferList = batchTransfer(tickets);
+    const encoded = encodeBatch(tickets, shared);
+    session.mounts = encoded.mounts;
+    session.last = lastRequest(tickets, undefined);
+    if (this.lingerMs > 0) {
+      encoded.linger = this.lingerMs;
+      encoded.session = session.id;
+    }
+    this.piscina.run(encoded, transferList === undefined ? undefined : { transferList }).then(
+      () => this.sessionEnded(session),
+      (err: unknown) => this.sessionFailed(session, err),
+    );
+    this.awaitEnd(batch);
+  }
+
+  // A worker waiting in its ring takes the batch without a message. Any such worker will do: all of
+  // them are free, as a thread piscina would pick. 'none' when none waits; 'sent away' when the batch
+  // cannot travel in a ring (too big, an offload call, a request context, a mount its worker does not
+  // know): the worker claimed for it is sent away, so piscina has a thread for it at once.
+  private sendRing(tickets: Ticket[]): 'sent' | 'sent away' | 'none' {
+    for (const channel of this.channels.all()) {
+      const ring = channel.ring;
+      const session = ring?.session;
+      // A ring batch of the thread's previous session may not be settled yet: its results are in the buffer.
+      if (ring === undefined || session === undefined || session.current !== undefined || ring.using !== undefined)
+        continue;
+      const idle = ringWord(session.id, RingState.idle);
+      if (Atomics.compareExchange(ring.words, RING_STATE, idle, ringWord(session.id, RingState.claimed)) !== idle) {
+        // Its wait ran out: its task returned to piscina (it may even run a new session by now).
+        ring.session = undefined;
+        continue;
+      }
+      if (!encodeRing(ring.area, tickets, session.mounts, session.last)) {
+        ring.session = undefined;
+        Atomics.store(ring.words, RING_STATE, ringWord(session.id, RingState.gone));
+        Atomics.notify(ring.words, RING_STATE);
+        return 'sent away';
+      }
+      const n = tickets.length;
+      ring.buffer.state.fill(0, 0, resultsOffset(n) >> 2);
+      const batch = this.launch(tickets, ring.buffer, session, true);
+      ring.using = batch;
+      session.last = lastRequest(tickets, session.last);
+      this.ringBatches++;
+      ring.words[RING_COUNT] = n;
+      Atomics.store(ring.words, RING_STATE, ringWord(session.id, RingState.ready));
+      Atomics.notify(ring.words, RING_STATE);
+      this.awaitEnd(batch);
+      return 'sent';
+    }
+    return 'none';
+  }
+
+  // Sends one worker that waits in its ring away, if one does (sendRing already did when it claimed one).
+  private dismissOne(): void {
+    for (const channel of this.channels.all()) {
+      const ring = channel.ring;
+      if (ring === undefined || ringStateOf(Atomics.load(ring.words, RING_STATE)) !== RingState.idle) continue;
+      dismiss(ring);
+      return;
+    }
+  }
+
+  private launch(tickets: Ticket[], buffer: SpareBuffer, session: Session, ring: boolean): Batch {
+    const n = tickets.length;
+    const { shared, slots, state, times, records } = buffer;
+    const batch: Batch = {
+      tickets,
+      shared,
+      slots,
+      state,
+      times,
+      sentAt: now(),
+      read: resultsOffset(n),
+      records,
+      session,
+      ring,
+      ended: false,
+      lastHeaders: undefined,
+    };
     for (let i = 0; i < n; i++) {
       const ticket = tickets[i]!;
       ticket.batch = batch;
       ticket.index = i;
     }
+    session.current = batch;
     this.busy++;
     this.active.add(batch);
     this.sweep.arm();
     this.armHarvest();
-    // Offload calls may move buffers to the thread instead of copying them.
-    const transferList = batchTransfer(tickets);
-    this.piscina.run(encodeBatch(tickets, shared), transferList === undefined ? undefined : { transferList }).then(
-      (result) => this.batchDone(batch, result as BatchResult),
-      (err: unknown) => this.batchFailed(batch, err),
-    );
+    return batch;
   }
 
-  private batchDone(batch: Batch, result: BatchResult): void {
-    // The worker's registration (its port) travels on another channel than the result: if it is
-    // not here yet, wait for it, so messages the batch posted are taken before its results.
+  // The worker marks a batch's end in its buffer and notifies it: no message, whichever way it came.
+  private awaitEnd(batch: Batch): void {
+    const wait = Atomics.waitAsync(batch.state, DONE_INDEX, 0);
+    if (wait.async) void wait.value.then(() => this.batchEnded(batch));
+    else queueMicrotask(() => this.batchEnded(batch));
+  }
+
+  // The piscina task returned: its worker stopped waiting in its ring. Its last batch ended before
+  // (its DONE word is set), whether or not that wake has reached us yet.
+  private sessionEnded(session: Session): void {
+    session.ended = true;
+    this.leaveRing(session);
+    if (session.current !== undefined) this.batchEnded(session.current);
+  }
+
+  // The thread died (or was terminated): the batch it ran fails as before.
+  private sessionFailed(session: Session, err: unknown): void {
+    session.ended = true;
+    this.leaveRing(session);
+    const batch = session.current;
+    if (batch === undefined || batch.ended) return;
+    batch.ended = true;
+    session.current = undefined;
+    // Our own wait for its end would never be woken by the dead thread.
+    Atomics.notify(batch.state, DONE_INDEX);
+    this.batchFailed(batch, err);
+  }
+
+  private leaveRing(session: Session): void {
+    const ring = session.threadId === 0 ? undefined : this.channels.get(session.threadId)?.ring;
+    if (ring !== undefined && ring.session === session) ring.session = undefined;
+  }
+
+  private batchEnded(batch: Batch): void {
+    if (batch.ended) return;
+    // The worker's registration (its port) travels on another channel than the batch's end: if it
+    // is not here yet, wait for it, so messages the batch posted are taken before its results.
     const threadId = Atomics.load(batch.state, THREAD_INDEX);
     if (threadId !== 0 && !this.channels.has(threadId)) {
       const deadlineMs = this.config.taskTimeoutMs > 0 ? this.config.taskTimeoutMs : REGISTRATION_WAIT_MS;
       this.channels.whenRegistered(threadId, deadlineMs, (registered) => {
-        if (registered) this.batchDone(batch, result);
+        if (batch.ended) return;
+        if (registered) this.batchEnded(batch);
         else this.batchLost(batch, deadlineMs);
       });
       return;
     }
+    batch.ended = true;
+    const session = batch.session;
+    session.current = undefined;
+    if (session.threadId === 0) session.threadId = threadId;
     this.release(batch);
     this.harvest(batch);
-    const results = decodeResults(result, batch.tickets.length);
     for (let i = 0; i < batch.tickets.length; i++) {
       // Taken back for another thread: this worker never ran it.
       if (!owns(batch, i)) continue;
       const ticket = batch.tickets[i]!;
-      const r = results[i];
-      if (r != null) this.settleResult(ticket, r);
-      else if (!ticket.settled)
+      if (!ticket.settled)
         this.settleError(
           ticket,
           this.fault(albanyError('ERR_ALBANY_WORKER_CRASHED', 'the legacy worker returned no result'), ticket),
         );
     }
     this.reuse(batch);
+    const channel = this.channels.get(threadId);
+    if (channel?.ring !== undefined && channel.ring.using === batch) channel.ring.using = undefined;
+    // Its worker now waits in its ring for the next batch (unless its task already returned).
+    const ring = this.lingerMs > 0 && !session.ended ? channel?.ring : undefined;
+    if (ring !== undefined) {
+      ring.session = session;
+      if (this.closing !== undefined) dismiss(ring);
+    }
     this.flush();
   }
 
@@ -512,6 +697,8 @@ export class LegacyPool {
   // posted there is lost, so its results cannot be trusted. Its requests fail as the worker's fault
   // and the thread, unable to stream or pull bodies, is replaced; its slot is free again.
   private batchLost(batch: Batch, deadlineMs: number): void {
+    batch.ended = true;
+    batch.session.current = undefined;
     const err = albanyError(
       'ERR_ALBANY_WORKER_CRASHED',
       `its port registration did not arrive within ${deadlineMs} ms of its batch result`,
@@ -623,13 +810,23 @@ export class LegacyPool {
     batch.read = end;
     const n = batch.tickets.length;
     const startedAt = (i: number): number => batch.times[startedAtIndex(n, i)]!;
-    readResultRecords(batch.records, from, end, startedAt, (i, result) => {
-      if (owns(batch, i)) this.settleResult(batch.tickets[i]!, result);
-    });
+    readResultRecords(
+      batch.records,
+      from,
+      end,
+      startedAt,
+      (i, result) => {
+        if (owns(batch, i)) this.settleResult(batch.tickets[i]!, result);
+      },
+      batch,
+    );
   }
 
   private terminate(batch: Batch): void {
-    terminateThread(this.piscina, Atomics.load(batch.state, THREAD_INDEX));
+    const threadId = Atomics.load(batch.state, THREAD_INDEX);
+    // What the thread used since the last snapshot stays in the pool's CPU total.
+    this.metrics.cpu.refresh(threadId);
+    terminateThread(this.piscina, threadId);
   }
 
   private fault(err: unknown, ticket: Ticket): AlbanyError {

@@ -25,6 +25,12 @@ export interface PoolOptions {
    * are terminated and they fail with the pool-closed `ERR_ALBANY_ABORTED`, as with `close({ force: true })`.
    */
   closeTimeoutMs?: number;
+  /**
+   * How long a worker that ran a batch waits in its thread's request ring for the next one before it
+   * returns to piscina (default 1000 ms; 0 turns the ring off: every batch is a piscina task). Only
+   * with `concurrentTasksPerWorker` 1: a waiting worker holds its thread.
+   */
+  ringLingerMs?: number;
 }
 
 /** Per-dispatch options. */

@@ -1,8 +1,10 @@
 // The one place that types what crosses the thread boundary between the main thread and a legacy worker.
 //
-// Requests travel in batches: one piscina task carries every request queued when a thread came
-// free, and returns their responses. A handler that answers in one piece costs no port message
-// at all. Each worker also opens ONE persistent MessagePort (plus a wake counter) when it starts;
+// Requests travel in batches: a piscina task carries every request queued when a thread came
+// free, and the worker then stays in that task, taking the next batches from its thread's request
+// ring in shared memory (see RingState) until none comes for a while. Responses that fit go back as
+// result records in the batch's shared buffer, and its end is a word the main thread waits on: a
+// handler that answers in one piece costs no message at all. Each worker also opens ONE persistent MessagePort (plus a wake counter) when it starts;
 // streaming, request-body pulls, acks and runSync service calls travel on it, tagged with the
 // request id, so no request ever creates a channel.
 import type { MessagePort, TransferListItem } from 'node:worker_threads';
@@ -25,13 +27,14 @@ export const TaskState = { queued: 0, running: 1, finished: 2, cancelled: 3, sto
 
 /**
  * Layout of a batch's SharedArrayBuffer for `n` requests. Int32 0: the worker's threadId (0 until
- * a worker picked the batch up). Per request `i`: Int32 state at {@link stateIndex} (main cancels a
- * not-yet-started request with compareExchange queued → cancelled; the worker starts it with
- * queued → running), Int32 "client gone" flag at {@link goneIndex}, Float64 start time (epoch ms)
- * at {@link startedAtIndex}.
+ * a worker picked the batch up); Int32 1: see {@link RESULTS_END_INDEX}; Int32 2: see
+ * {@link DONE_INDEX}; Int32 3 unused. Per request `i`: Int32 state at {@link stateIndex} (main
+ * cancels a not-yet-started request with compareExchange queued → cancelled; the worker starts it
+ * with queued → running), Int32 "client gone" flag at {@link goneIndex}, Float64 start time (epoch
+ * ms) at {@link startedAtIndex}.
  */
 export function batchBytes(n: number): number {
-  return 8 + 16 * n + RESULT_BYTES_PER_REQUEST * n;
+  return 16 + 16 * n + RESULT_BYTES_PER_REQUEST * n;
 }
 export const THREAD_INDEX = 0;
 /**
@@ -40,18 +43,24 @@ export const THREAD_INDEX = 0;
  */
 export const RESULTS_END_INDEX = 1;
 /**
+ * Int32 2 of a batch's buffer: 1 once the worker is done with the batch (every result is in a record
+ * or was posted on the worker's port before). The worker notifies it; the main thread waits for it
+ * with `Atomics.waitAsync`, so a batch's end costs no message, whichever way the batch came.
+ */
+export const DONE_INDEX = 2;
+/**
  * Room for result records per request in a batch's buffer. A finished response that fits (a small
  * one: status, headers and body) is written there instead of travelling in a message, so the main
  * thread can take it whenever it looks (the batch's end, or a periodic look while a later request
  * of the batch still runs) and the worker never posts a message per request. What does not fit
- * travels as before (in the batch result, or on the port if the batch runs long).
+ * travels on the port.
  */
 export const RESULT_BYTES_PER_REQUEST = 1024;
 /** Byte offset of a batch's result records for `n` requests. */
-export const resultsOffset = (n: number): number => 8 + 16 * n;
-export const stateIndex = (i: number): number => 2 + 2 * i;
-export const goneIndex = (i: number): number => 3 + 2 * i;
-export const startedAtIndex = (n: number, i: number): number => 1 + n + i;
+export const resultsOffset = (n: number): number => 16 + 16 * n;
+export const stateIndex = (i: number): number => 4 + 2 * i;
+export const goneIndex = (i: number): number => 5 + 2 * i;
+export const startedAtIndex = (n: number, i: number): number => 2 + n + i;
 
 /** What one legacy mount shares across its requests (sent once per batch: structured clone keeps identity). */
 export interface MountSpec {
@@ -170,7 +179,8 @@ export interface BatchItem extends LegacyTask {
 }
 
 /**
- * The piscina task: several requests, run one after the other on one thread. Requests travel as
+ * The piscina task: several requests, run one after the other on one thread (then, when `linger`
+ * is set, the batches of the thread's ring, see {@link RingState}). Requests travel as
  * one flat array of strings and numbers plus one packed body buffer (see {@link encodeBatch}):
  * structured clone costs per object, and a batch of nested request objects took three times as
  * long to post as the same data flat.
@@ -194,19 +204,14 @@ export interface LegacyBatch {
   calls?: Array<Omit<OffloadCall, 'transfer'>>;
   /** Per request, its request context (present only when some request of the batch has one). */
   contexts?: Array<WireContext | undefined>;
-}
-
-/** What the batch task returns, flat like {@link LegacyBatch} (see {@link encodeResults}). */
-export interface BatchResult {
   /**
-   * Per request: kind (0 none, 1 ok, 2 error, 3 load error, 4 aborted), startedAt, status (0: start already posted),
-   * header count, headers, body length.
+   * When set, the worker does not return to piscina at the batch's end: it waits up to this many ms
+   * for the next batch in its thread's request ring (see {@link RingState}), and so on, and returns
+   * only when none came in time or the main thread sent it away.
    */
-  data: Array<string | number>;
-  /** Every response's last chunk, back to back. */
-  body: Uint8Array | undefined;
-  /** The errors of kinds 2 and 3, in order. */
-  errors: SerializedError[] | undefined;
+  linger?: number;
+  /** The session number the worker's ring words carry while it lingers (see {@link ringWord}). */
+  session?: number;
 }
 
 /** Packs requests for one hand-off. */
@@ -396,77 +401,230 @@ export function decodeBatch(batch: LegacyBatch): BatchItem[] {
   return items;
 }
 
-/** Packs a batch's results (null: cancelled, or already sent on the port). */
-export function encodeResults(results: ReadonlyArray<TaskResult | null>): BatchResult {
-  const data: Array<string | number> = [];
-  let errors: SerializedError[] | undefined;
-  let bodyBytes = 0;
-  for (const r of results) if (r?.body !== undefined) bodyBytes += r.body.byteLength;
-  const body = bodyBytes > 0 ? new Uint8Array(bodyBytes) : undefined;
-  let offset = 0;
-  for (const r of results) {
-    if (r === null) {
-      data.push(0);
-      continue;
+// --- the request ring: batches without a message ------------------------------------------------
+
+/**
+ * States of a thread's ring (see {@link RING_STATE}). Piscina carries a batch to a thread that
+ * runs no batch; at its end the worker stays in its task (a "session") and waits in the ring:
+ * `idle`. The main thread claims an idle worker with compareExchange idle → `claimed`, writes the
+ * next batch into the ring, stores `ready` and notifies; the worker stores `busy` and runs it. A
+ * worker whose wait ran out leaves with compareExchange idle → `gone` (so exactly one of the two
+ * wins); the main thread sends one away the same way (a batch that cannot travel in the ring, or
+ * the pool closes). `gone`: the thread takes batches from piscina only.
+ */
+export const RingState = { gone: 0, idle: 1, claimed: 2, ready: 3, busy: 4 } as const;
+/**
+ * Int32 0 of a ring: {@link ringWord}(session, state). The session number (the main thread's, sent
+ * with the batch that began the session) makes a claim fail on a worker that left its session and
+ * began another one since: the main thread, which may not know that yet, would encode the batch for
+ * the old session's requests and mounts.
+ */
+export const RING_STATE = 0;
+/** The value of {@link RING_STATE} for a session (1 to 2^27 − 1) in a {@link RingState}. */
+export const ringWord = (session: number, state: number): number => (session << 3) | state;
+/** The {@link RingState} part of a {@link RING_STATE} value. */
+export const ringStateOf = (word: number): number => word & 7;
+/** Int32 1 of a ring: the number of requests of the batch in it. */
+export const RING_COUNT = 1;
+/** Byte offset of the encoded requests in a ring (after four Int32 words). */
+export const RING_DATA = 16;
+/** Bytes of a ring: a batch whose encoding does not fit goes by piscina. */
+export const RING_BYTES = RING_DATA + 64 * 1024;
+/** Requests a ring batch may hold: the size of the batch buffer each thread keeps for its ring batches. */
+export const RING_SLOTS = 32;
+
+/**
+ * Encodes the requests of `items` into a ring at {@link RING_DATA}, each field as in the previous
+ * request left out (as {@link encodeBatch} does, but the previous request is the one sent before
+ * this batch on the same thread: like requests then cost a few words and no string at all).
+ * `mounts` are the mounts the worker's session knows (index = position). Returns false when a
+ * request is not a plain request of one of those mounts, or the batch does not fit: it goes by piscina.
+ */
+export function encodeRing(
+  area: RecordArea,
+  items: ReadonlyArray<{ id: number; task: LegacyTask }>,
+  mounts: readonly MountSpec[],
+  before: LegacyRequest | undefined,
+): boolean {
+  const limit = area.bytes.byteLength;
+  const words = area.words;
+  let p = RING_DATA;
+  let prev = before ?? NO_REQUEST;
+  for (let i = 0; i < items.length; i++) {
+    const { id, task } = items[i]!;
+    if (task.call !== undefined || task.context !== undefined) return false;
+    const m = mounts.indexOf(task.mount);
+    if (m === -1) return false;
+    const r = task.request;
+    const len = task.body.byteLength;
+    if (p + 16 > limit) return false;
+    words[p >> 2] = id;
+    words[(p >> 2) + 1] = m;
+    words[(p >> 2) + 2] = len * 2 + (task.more ? 1 : 0);
+    const at = (p >> 2) + 3;
+    p += 16;
+    let mask = 0;
+    // A host of null (no address) is text length 0 with bias 1; a port of null is -1.
+    if (r.method === prev.method) mask |= 1 << 0;
+    else if ((p = writeText(area, p, limit, r.method, 0)) === -1) return false;
+    if (r.url === prev.url) mask |= 1 << 1;
+    else if ((p = writeText(area, p, limit, r.url, 0)) === -1) return false;
+    if (r.path === prev.path) mask |= 1 << 2;
+    else if ((p = writeText(area, p, limit, r.path, 0)) === -1) return false;
+    if (r.rootPath === prev.rootPath) mask |= 1 << 3;
+    else if ((p = writeText(area, p, limit, r.rootPath, 0)) === -1) return false;
+    if (r.queryString === prev.queryString) mask |= 1 << 4;
+    else if ((p = writeText(area, p, limit, r.queryString, 0)) === -1) return false;
+    if (r.scheme === prev.scheme) mask |= 1 << 5;
+    else if ((p = writeText(area, p, limit, r.scheme, 0)) === -1) return false;
+    if (r.httpVersion === prev.httpVersion) mask |= 1 << 6;
+    else if ((p = writeText(area, p, limit, r.httpVersion, 0)) === -1) return false;
+    const server = r.server;
+    const client = r.client;
+    const serverBefore = prev.server;
+    const clientBefore = prev.client;
+    const sHost = server === null ? null : server[0];
+    const cHost = client === null ? null : client[0];
+    if (sHost === (serverBefore === null ? null : serverBefore[0])) mask |= 1 << 7;
+    else if ((p = writeHost(area, p, limit, sHost)) === -1) return false;
+    if ((server === null ? -1 : server[1]) === (serverBefore === null ? -1 : serverBefore[1])) mask |= 1 << 8;
+    else if ((p = writePort(area, p, limit, server === null ? -1 : server[1])) === -1) return false;
+    if (cHost === (clientBefore === null ? null : clientBefore[0])) mask |= 1 << 9;
+    else if ((p = writeHost(area, p, limit, cHost)) === -1) return false;
+    if ((client === null ? -1 : client[1]) === (clientBefore === null ? -1 : clientBefore[1])) mask |= 1 << 10;
+    else if ((p = writePort(area, p, limit, client === null ? -1 : client[1])) === -1) return false;
+    words[at] = mask;
+    const headers = r.headers;
+    const earlier = prev.headers;
+    if (p + 8 > limit) return false;
+    words[p >> 2] = headers.length;
+    const hat = (p >> 2) + 1;
+    p += 8;
+    let hmask = 0;
+    for (let h = 0; h < headers.length; h++) {
+      const pair = headers[h]!;
+      const old = h < HEADER_BITS ? earlier[h] : undefined;
+      if (old !== undefined && old[0] === pair[0] && old[1] === pair[1]) hmask |= 1 << h;
+      else if ((p = writeText(area, p, limit, pair[0], 0)) === -1 || (p = writeText(area, p, limit, pair[1], 0)) === -1)
+        return false;
     }
-    const kind = r.aborted ? 4 : r.error === undefined ? 1 : r.loadError ? 3 : 2;
-    if (kind === 2 || kind === 3) (errors ??= []).push(r.error!);
-    data.push(kind, r.startedAt);
-    if (r.start === undefined) {
-      data.push(0, 0);
-    } else {
-      const headers = r.start.headers;
-      // A reason phrase rides in the status slot as "299 Custom Thing" (a string); the usual
-      // response keeps a plain number there and costs nothing more.
-      data.push(r.start.reason === undefined ? r.start.status : `${r.start.status} ${r.start.reason}`, headers.length);
-      for (let h = 0; h < headers.length; h++) data.push(headers[h]![0], headers[h]![1]);
-    }
-    const len = r.body === undefined ? -1 : r.body.byteLength;
-    data.push(len);
+    words[hat] = hmask;
     if (len > 0) {
-      body!.set(r.body!, offset);
-      offset += len;
+      if (p + pad4(len) > limit) return false;
+      area.bytes.set(task.body, p);
+      p += pad4(len);
     }
+    prev = r;
   }
-  return { data, body, errors };
+  return true;
 }
 
-/** Unpacks a batch's results on the main thread; bodies are views into the one packed buffer. */
-export function decodeResults(result: BatchResult, n: number): Array<TaskResult | null> {
-  const { data, body, errors } = result;
-  const out: Array<TaskResult | null> = new Array(n);
-  let p = 0;
-  let offset = 0;
-  let e = 0;
+function writeHost(area: RecordArea, p: number, limit: number, host: string | null): number {
+  if (host !== null) return writeText(area, p, limit, host, 1);
+  if (p + 4 > limit) return -1;
+  area.words[p >> 2] = 0;
+  return p + 4;
+}
+
+function writePort(area: RecordArea, p: number, limit: number, port: number): number {
+  if (p + 4 > limit) return -1;
+  area.words[p >> 2] = port;
+  return p + 4;
+}
+
+/**
+ * Decodes `n` requests that {@link encodeRing} wrote, in the worker; `before` is the last request
+ * the worker decoded before (the same one the main thread encoded against). Bodies are copies.
+ */
+export function decodeRing(
+  area: RecordArea,
+  n: number,
+  mounts: readonly MountSpec[],
+  before: LegacyRequest | undefined,
+): BatchItem[] {
+  const { bytes, words } = area;
+  const items: BatchItem[] = new Array(n);
+  let prev = before ?? NO_REQUEST;
+  let p = RING_DATA;
   for (let i = 0; i < n; i++) {
-    const kind = data[p++] as number;
-    if (kind === 0) {
-      out[i] = null;
-      continue;
+    const id = words[p >> 2]!;
+    const mount = mounts[words[(p >> 2) + 1]!]!;
+    const lenMore = words[(p >> 2) + 2]!;
+    const mask = words[(p >> 2) + 3]!;
+    p += 16;
+    const more = (lenMore & 1) === 1;
+    const len = lenMore >> 1;
+    cursor = p;
+    const method = (mask & (1 << 0)) === 0 ? readText(bytes, words, 0) : prev.method;
+    const url = (mask & (1 << 1)) === 0 ? readText(bytes, words, 0) : prev.url;
+    const path = (mask & (1 << 2)) === 0 ? readText(bytes, words, 0) : prev.path;
+    const rootPath = (mask & (1 << 3)) === 0 ? readText(bytes, words, 0) : prev.rootPath;
+    const queryString = (mask & (1 << 4)) === 0 ? readText(bytes, words, 0) : prev.queryString;
+    const scheme = (mask & (1 << 5)) === 0 ? readText(bytes, words, 0) : prev.scheme;
+    const httpVersion = (mask & (1 << 6)) === 0 ? readText(bytes, words, 0) : prev.httpVersion;
+    const server = readAddress(bytes, words, mask >> 7, prev.server);
+    const client = readAddress(bytes, words, mask >> 9, prev.client);
+    p = cursor;
+    const count = words[p >> 2]!;
+    const hmask = words[(p >> 2) + 1]!;
+    cursor = p + 8;
+    const headers: Headers = new Array(count);
+    for (let h = 0; h < count; h++) {
+      if (h < HEADER_BITS && (hmask & (1 << h)) !== 0) headers[h] = prev.headers[h]!;
+      else headers[h] = [readText(bytes, words, 0), readText(bytes, words, 0)];
     }
-    const startedAt = data[p++] as number;
-    const status = data[p++] as number | string;
-    const count = data[p++] as number;
-    let start: TaskResult['start'];
-    if (status !== 0) {
-      const headers: Headers = new Array(count);
-      for (let h = 0; h < count; h++, p += 2) headers[h] = [data[p] as string, data[p + 1] as string];
-      start =
-        typeof status === 'number'
-          ? { status, headers }
-          : { status: Number(status.slice(0, 3)), headers, reason: status.slice(4) };
+    p = cursor;
+    let body: Uint8Array = NO_BODY;
+    if (len > 0) {
+      // A copy: the ring is overwritten by the next batch while a handler may keep its body.
+      body = Buffer.allocUnsafe(len);
+      bytes.copy(body, 0, p, p + len);
+      p += pad4(len);
     }
-    const len = data[p++] as number;
-    let chunk: Uint8Array | undefined;
-    if (len === 0) chunk = NO_BODY;
-    else if (len > 0) {
-      chunk = Buffer.from(body!.buffer, body!.byteOffset + offset, len);
-      offset += len;
-    }
-    const error = kind === 2 || kind === 3 ? errors![e++] : undefined;
-    out[i] = { start, body: chunk, error, loadError: kind === 3, aborted: kind === 4, startedAt };
+    const request: LegacyRequest = {
+      method,
+      url,
+      path,
+      rootPath,
+      queryString,
+      scheme,
+      httpVersion,
+      server,
+      client,
+      headers,
+    };
+    items[i] = { id, mount, more, body, request };
+    prev = request;
   }
-  return out;
+  return items;
+}
+
+// Where decodeRing reads next (one module variable instead of a [value, offset] pair per field).
+let cursor = 0;
+
+// Text as writeText wrote it with `bias`; a host (bias 1) of length 0 is null, returned as ''.
+function readText(bytes: Buffer, words: Int32Array, bias: number): string {
+  const p = cursor;
+  const n = words[p >> 2]! - bias;
+  cursor = p + 4 + pad4(Math.max(0, n));
+  return n <= 0 ? '' : bytes.toString('utf8', p + 4, p + 4 + n);
+}
+
+// An address from its host and port fields; `bits` & 1: the host is the previous one's, & 2: the port is.
+function readAddress(bytes: Buffer, words: Int32Array, bits: number, before: Address): Address {
+  let host: string | null | undefined = before === null ? null : before[0];
+  let port: number | undefined = before === null ? -1 : before[1];
+  if ((bits & 1) === 0) {
+    host = words[cursor >> 2] === 0 ? null : readText(bytes, words, 1);
+    if (host === null) cursor += 4;
+  }
+  if ((bits & 2) === 0) {
+    port = words[cursor >> 2]!;
+    cursor += 4;
+  }
+  if (host === null) return null;
+  if ((bits & 3) === 3) return before;
+  return [host, port];
 }
 
 // Result records in a batch's buffer, every field at a multiple of 4 bytes so that numbers are one
@@ -493,7 +651,14 @@ const pad4 = (n: number): number => (n + 3) & ~3;
  * Writes a successful result as a record at `at` (a byte offset, a multiple of 4) and returns the
  * offset after it, or -1 when it does not fit before `limit`.
  */
-export function writeResultRecord(area: RecordArea, at: number, limit: number, i: number, result: TaskResult): number {
+export function writeResultRecord(
+  area: RecordArea,
+  at: number,
+  limit: number,
+  i: number,
+  result: TaskResult,
+  previous?: Headers,
+): number {
   const { bytes, words } = area;
   const start = result.start;
   const body = result.body;
@@ -516,9 +681,11 @@ export function writeResultRecord(area: RecordArea, at: number, limit: number, i
     }
     const headers = start.headers;
     if (p + 4 > limit) return -1;
-    words[p >> 2] = headers.length;
+    // The headers of the record before, again (a route answers alike every time): -1, no text.
+    const same = previous !== undefined && sameHeaders(headers, previous);
+    words[p >> 2] = same ? -1 : headers.length;
     p += 4;
-    for (let h = 0; h < headers.length; h++) {
+    for (let h = 0; !same && h < headers.length; h++) {
       p = writeText(area, p, limit, headers[h]![0], 0);
       if (p === -1) return -1;
       p = writeText(area, p, limit, headers[h]![1], 0);
@@ -534,6 +701,13 @@ export function writeResultRecord(area: RecordArea, at: number, limit: number, i
     p += pad4(len);
   }
   return p;
+}
+
+/** True when two header lists hold the same names and values in the same order. */
+export function sameHeaders(a: Headers, b: Headers): boolean {
+  if (a.length !== b.length) return false;
+  for (let h = 0; h < a.length; h++) if (a[h]![0] !== b[h]![0] || a[h]![1] !== b[h]![1]) return false;
+  return true;
 }
 
 // i32 (UTF-8 length + bias) then the bytes, padded; -1 when it may not fit (3 bytes a UTF-16 unit at
@@ -569,6 +743,7 @@ export function readResultRecords(
   to: number,
   startedAt: (i: number) => number,
   take: (i: number, result: TaskResult) => void,
+  last: { lastHeaders: Headers | undefined } = { lastHeaders: undefined },
 ): void {
   const { bytes, words } = area;
   let p = from;
@@ -587,7 +762,11 @@ export function readResultRecords(
       }
       const count = words[p >> 2]!;
       p += 4;
-      const headers: Headers = new Array(count);
+      const previous = last.lastHeaders;
+      // As the record before (written with it as `previous`): the same strings in new arrays, so
+      // that whoever changes one response's headers does not change another's.
+      const headers: Headers = new Array(count === -1 ? previous!.length : count);
+      if (count === -1) for (let h = 0; h < headers.length; h++) headers[h] = [previous![h]![0], previous![h]![1]];
       for (let h = 0; h < count; h++) {
         const nameLen = words[p >> 2]!;
         const name = bytes.toString('utf8', p + 4, p + 4 + nameLen);
@@ -596,6 +775,7 @@ export function readResultRecords(
         headers[h] = [name, bytes.toString('utf8', p + 4, p + 4 + valueLen)];
         p += 4 + pad4(valueLen);
       }
+      last.lastHeaders = headers;
       start = reason === undefined ? { status, headers } : { status, headers, reason };
     }
     const len = words[p >> 2]!;
@@ -621,6 +801,10 @@ export interface RegisterMessage {
   signal: SharedArrayBuffer;
   /** The thread's CPU figures, written by the worker now and then (see pool/thread-cpu.ts). */
   cpu?: SharedArrayBuffer;
+  /** The thread's request ring, {@link RING_BYTES} bytes (see {@link RingState}). */
+  ring?: SharedArrayBuffer;
+  /** The batch buffer of the thread's ring batches: {@link batchBytes}({@link RING_SLOTS}) bytes. */
+  ringBatch?: SharedArrayBuffer;
 }
 
 /** A handler's or offload call's error (one format for every thread boundary, see `errors-wire.ts`). */

@@ -1,12 +1,15 @@
-// The CPU time of a pool's threads: each worker writes its own thread's figures into a small shared
-// buffer now and then (never per request), and the main thread sums them at each snapshot.
+// The CPU time of a pool's threads. On Linux each worker publishes its kernel thread id and its
+// starting figures in a small shared buffer, and the main thread reads the thread's
+// /proc/self/task/<tid>/schedstat only when a snapshot asks (a metrics scrape, the advice log): no
+// thread pays anything per unit of time for figures nobody reads. Elsewhere (no /proc, or figures
+// that only the thread itself can read) the worker writes its own figures now and then instead.
 //
 // Node 20 has no per-thread CPU clock in JavaScript (process.threadCpuUsage arrived in v23.9). On
 // Linux a thread reads its own /proc/thread-self/schedstat: nanoseconds on a CPU and nanoseconds
 // spent runnable but waiting for a core. The second figure is what tells a handler that blocks (on
 // I/O, a lock, a sleep) from one that wanted a CPU and could not get one on a loaded machine: both
 // run longer than their CPU time, only the first would gain from more threads.
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, readlinkSync } from 'node:fs';
 
 /** Where a thread's CPU figures came from (slot {@link SOURCE_SLOT}); `none` until the first sample. */
 export const CpuSource = { none: 0, schedstat: 1, stat: 2, threadCpuUsage: 3, unavailable: -1 } as const;
@@ -14,13 +17,18 @@ export const CpuSource = { none: 0, schedstat: 1, stat: 2, threadCpuUsage: 3, un
 /** The names {@link PoolCpuStats.source} reports, by {@link CpuSource} value. */
 export type CpuSourceName = 'schedstat' | 'stat' | 'threadCpuUsage' | 'unavailable';
 
-// Float64 slots of a thread's buffer: CPU ms, ms waiting for a core (NaN: not measurable), source.
+// Float64 slots of a thread's buffer: CPU ms, ms waiting for a core (NaN: not measurable), source,
+// then the kernel thread id the main thread reads (0: it cannot, the worker samples itself) and the
+// thread's schedstat figures when its sampler was made (what the main thread's readings start from).
 const CPU_SLOT = 0;
 const CPU_WAIT_SLOT = 1;
 const SOURCE_SLOT = 2;
+const TID_SLOT = 3;
+const BASE_CPU_SLOT = 4;
+const BASE_WAIT_SLOT = 5;
 
 /** Bytes of one thread's buffer (see the slots above). */
-export const THREAD_CPU_BYTES = 24;
+export const THREAD_CPU_BYTES = 48;
 
 /** A thread samples at most this often. */
 export const MIN_SAMPLE_GAP_MS = 10;
@@ -65,10 +73,10 @@ function readProc(path: string): string {
   }
 }
 
-function readSchedstat(): Reading | undefined {
+function readSchedstat(path = '/proc/thread-self/schedstat'): Reading | undefined {
   try {
     // "<ns on cpu> <ns runnable, waiting for a cpu> <timeslices>"
-    const [onCpu, waiting] = readProc('/proc/thread-self/schedstat').split(' ');
+    const [onCpu, waiting] = readProc(path).split(' ');
     const cpuMs = Number(onCpu) / 1e6;
     const cpuWaitMs = Number(waiting) / 1e6;
     if (!Number.isFinite(cpuMs) || !Number.isFinite(cpuWaitMs)) return undefined;
@@ -103,23 +111,44 @@ function read(): Reading {
   return readSchedstat() ?? readStat() ?? { cpuMs: 0, cpuWaitMs: NaN, source: CpuSource.unavailable };
 }
 
+// This thread's kernel id ("<pid>/task/<tid>"), 0 where /proc/thread-self does not exist.
+function kernelThreadId(): number {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/')[2]);
+    return Number.isInteger(tid) && tid > 0 ? tid : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /**
  * The worker side: this thread's figures since {@link ThreadCpuSampler} was made (thread start-up
- * before it, e.g. loading the worker's own code, is not the handlers' doing), written into
- * {@link buffer} for the main thread.
+ * before it, e.g. loading the worker's own code, is not the handlers' doing), for the main thread.
+ * Where the main thread can read them itself ({@link readByPool}), the worker only writes them when
+ * it goes idle (its figures then outlive it, should the thread be retired); elsewhere it writes them
+ * at most every {@link gapMs}.
  */
 export class ThreadCpuSampler {
   /** Shared with the main thread (sent once, in the worker's registration). */
   readonly buffer = new SharedArrayBuffer(THREAD_CPU_BYTES);
+  /** The main thread reads this thread's figures from /proc when it needs them. */
+  readonly readByPool: boolean;
   readonly #slots = new Float64Array(this.buffer);
   readonly #base: Reading;
   #last = 0;
   #gap = MIN_SAMPLE_GAP_MS;
 
-  constructor() {
+  /** @param publish let the main thread read this thread's figures (false: this thread samples itself). */
+  constructor(publish = true) {
     this.#base = read();
     this.#slots[SOURCE_SLOT] = this.#base.source;
     this.#slots[CPU_WAIT_SLOT] = Number.isNaN(this.#base.cpuWaitMs) ? NaN : 0;
+    // The main thread reads schedstat: only figures that came from it share its starting point.
+    const tid = publish && this.#base.source === CpuSource.schedstat ? kernelThreadId() : 0;
+    this.readByPool = tid !== 0;
+    this.#slots[BASE_CPU_SLOT] = this.#base.cpuMs;
+    this.#slots[BASE_WAIT_SLOT] = this.#base.cpuWaitMs;
+    this.#slots[TID_SLOT] = tid;
   }
 
   /** How long after the last sample the next one may be taken, in ms (see {@link SAMPLE_COST_FACTOR}). */
@@ -174,6 +203,15 @@ export class PoolCpu {
     this.#threads.set(threadId, new Float64Array(buffer));
   }
 
+  /**
+   * Reads the thread's figures from /proc into its buffer, where it published its kernel id: before
+   * the thread is terminated, so what it used since the last snapshot stays in the total.
+   */
+  refresh(threadId: number): void {
+    const slots = this.#threads.get(threadId);
+    if (slots !== undefined) readLive(slots);
+  }
+
   /** A thread is gone: its figures so far stay in the total. */
   remove(threadId: number): void {
     const slots = this.#threads.get(threadId);
@@ -192,6 +230,7 @@ export class PoolCpu {
     let waitKnown = true;
     let source = this.#source;
     for (const slots of this.#threads.values()) {
+      readLive(slots);
       cpuMs += slots[CPU_SLOT]!;
       const wait = slots[CPU_WAIT_SLOT]!;
       if (Number.isNaN(wait)) waitKnown = false;
@@ -203,4 +242,15 @@ export class PoolCpu {
     if (name === 'unavailable') return { cpuMs: 0, cpuWaitMs: undefined, source: name };
     return { cpuMs, cpuWaitMs: waitKnown ? cpuWaitMs : undefined, source: name };
   }
+}
+
+// A thread that published its kernel id: its figures now, read from /proc by this (main) thread.
+// Figures only grow: a reading that fails (the thread just ended) leaves the last ones.
+function readLive(slots: Float64Array): void {
+  const tid = slots[TID_SLOT] ?? 0;
+  if (tid === 0) return;
+  const r = readSchedstat(`/proc/self/task/${tid}/schedstat`);
+  if (r === undefined) return;
+  slots[CPU_SLOT] = Math.max(slots[CPU_SLOT]!, r.cpuMs - slots[BASE_CPU_SLOT]!);
+  slots[CPU_WAIT_SLOT] = Math.max(slots[CPU_WAIT_SLOT]!, r.cpuWaitMs - slots[BASE_WAIT_SLOT]!);
 }

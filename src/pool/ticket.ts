@@ -2,13 +2,16 @@
 // that carried it to a thread and the channel of the worker that runs it.
 import type { MessagePort } from 'node:worker_threads';
 import type { AlbanyError } from '../errors.js';
+import type { Headers } from '../gateway/types.js';
 import { postAndWake } from '../sync/channel.js';
 import type { OnDisconnect } from './config-types.js';
 import {
   TaskState,
   stateIndex,
+  type LegacyRequest,
   type LegacyTask,
   type MainMessage,
+  type MountSpec,
   type RecordArea,
   type TaskResult,
   type WorkerMessage,
@@ -29,6 +32,38 @@ export interface WorkerChannel {
   threadId: number;
   port: MessagePort;
   signal: Int32Array;
+  /** Its request ring, when the worker opened one (see RingState in protocol.ts). */
+  ring: WorkerRing | undefined;
+}
+
+/** A thread's request ring as the main thread holds it. */
+export interface WorkerRing {
+  /** The ring's words (state, count) over its whole buffer. */
+  words: Int32Array;
+  /** The ring as bytes and words, where requests are encoded. */
+  area: RecordArea;
+  /** The thread's buffer for ring batches (sized for RING_SLOTS requests). */
+  buffer: Pick<Batch, 'shared' | 'slots' | 'state' | 'times' | 'records'>;
+  /** The session of the thread's worker, while its task runs and its thread id is known here. */
+  session: Session | undefined;
+  /** The ring batch whose results are in {@link buffer} and not all taken yet. */
+  using: Batch | undefined;
+}
+
+/** One piscina task of a legacy worker: the batch it was given, then every batch it took from its ring. */
+export interface Session {
+  /** Its number in its ring's state word (see ringWord in protocol.ts). */
+  id: number;
+  /** The thread it runs on (0 until its first batch ended). */
+  threadId: number;
+  /** The mounts of its first batch: ring batches name theirs by index. */
+  mounts: MountSpec[];
+  /** The last request sent to it: the next ring batch leaves out what repeats it. */
+  last: LegacyRequest | undefined;
+  /** The batch it runs, if any. */
+  current: Batch | undefined;
+  /** Its task returned or failed. */
+  ended: boolean;
 }
 
 /** One hand-off: the requests one piscina task carries, and their slots in its shared memory. */
@@ -46,6 +81,14 @@ export interface Batch {
   read: number;
   /** Its buffer as the worker writes result records into it. */
   records: RecordArea;
+  /** The worker task it runs in. */
+  session: Session;
+  /** It came through its thread's ring: its buffer is the ring's, not a spare. */
+  ring: boolean;
+  /** Its end (or its thread's death) was handled. */
+  ended: boolean;
+  /** The headers of the last result record read (the next may say "the same", see writeResultRecord). */
+  lastHeaders: Headers | undefined;
 }
 
 /**

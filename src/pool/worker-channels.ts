@@ -4,7 +4,14 @@
 import { receiveMessageOnPort } from 'node:worker_threads';
 import { postAndWake } from '../sync/channel.js';
 import { handleServiceCall, isServiceMessage } from '../sync/services.js';
-import { isLegacyMessage, type RegisterMessage, type TaskResult, type WorkerMessage } from './protocol.js';
+import {
+  RING_SLOTS,
+  isLegacyMessage,
+  recordArea,
+  type RegisterMessage,
+  type TaskResult,
+  type WorkerMessage,
+} from './protocol.js';
 import type { Batch, Ticket, WorkerChannel } from './ticket.js';
 
 const EMPTY = new Uint8Array(0);
@@ -28,6 +35,16 @@ export class WorkerChannels {
     private readonly settle: (ticket: Ticket, result: TaskResult) => void,
     private readonly owner?: object,
   ) {}
+
+  /** The worker's channel, once its registration arrived (and until it went with its thread). */
+  get(threadId: number): WorkerChannel | undefined {
+    return this.channels.get(threadId);
+  }
+
+  /** Every registered channel. */
+  all(): IterableIterator<WorkerChannel> {
+    return this.channels.values();
+  }
 
   /** True once the worker's registration arrived (and until its channel went with it). */
   has(threadId: number): boolean {
@@ -57,7 +74,24 @@ export class WorkerChannels {
       threadId: message.threadId,
       port: message.port,
       signal: new Int32Array(message.signal, 0, 1),
+      ring: undefined,
     };
+    const { ring, ringBatch } = message;
+    if (ring !== undefined && ringBatch !== undefined) {
+      channel.ring = {
+        words: new Int32Array(ring),
+        area: recordArea(ring),
+        buffer: {
+          shared: ringBatch,
+          slots: RING_SLOTS,
+          state: new Int32Array(ringBatch),
+          times: new Float64Array(ringBatch),
+          records: recordArea(ringBatch),
+        },
+        session: undefined,
+        using: undefined,
+      };
+    }
     this.channels.set(channel.threadId, channel);
     channel.port.on('message', (m: unknown) => this.route(channel, m));
     channel.port.on('close', () => {

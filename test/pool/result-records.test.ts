@@ -6,6 +6,7 @@ import {
   type RecordArea,
   type TaskResult,
 } from '../../src/pool/protocol.js';
+import type { Headers } from '../../src/gateway/types.js';
 
 const ok = (start: TaskResult['start'], body: Uint8Array | undefined): TaskResult => ({
   start,
@@ -95,4 +96,58 @@ test('records stay 4-byte aligned whatever the text and body lengths, and non-AS
     t.deepEqual(r.start, { status: 200 + i, headers: heads, reason: 'R'.repeat(i) });
     t.is(Buffer.from(r.body!).toString(), bodies[i]!);
   }
+});
+
+test('a record with the headers of the record before says so in one word; the reader gives each response its own lists', (t) => {
+  const area = recordArea(new ArrayBuffer(4096));
+  const headers: Array<[string, string]> = [
+    ['content-type', 'text/plain'],
+    ['x-é', 'ünïcode'],
+  ];
+  const first = writeResultRecord(area, 0, 4096, 0, ok({ status: 200, headers }, Buffer.from('a')));
+  // Equal content in other arrays and strings counts as the same.
+  const again = headers.map(([n, v]): [string, string] => [`${n}`, `${v}`]);
+  const second = writeResultRecord(
+    area,
+    first,
+    4096,
+    1,
+    ok({ status: 201, headers: again }, Buffer.from('b')),
+    headers,
+  );
+  t.is(second - first, 4 * 4 + 4 + 4, 'index, status, reason, "-1", body length and one padded body word');
+  const other: Array<[string, string]> = [['content-type', 'text/html']];
+  const third = writeResultRecord(area, second, 4096, 2, ok({ status: 202, headers: other }, undefined), again);
+  // Read in two looks, as the pool does while a batch runs: "the same" still refers to the record before.
+  const holder: { lastHeaders: Headers | undefined } = { lastHeaders: undefined };
+  const out: Array<[number, TaskResult]> = [];
+  readResultRecords(
+    area,
+    0,
+    first,
+    () => 0,
+    (i, r) => out.push([i, r]),
+    holder,
+  );
+  readResultRecords(
+    area,
+    first,
+    third,
+    () => 0,
+    (i, r) => out.push([i, r]),
+    holder,
+  );
+  t.deepEqual(
+    out.map(([i, r]) => [i, r.start?.status, r.start?.headers]),
+    [
+      [0, 200, headers],
+      [1, 201, headers],
+      [2, 202, other],
+    ],
+  );
+  const [a, b] = [out[0]![1].start!.headers, out[1]![1].start!.headers];
+  t.not(a, b, 'two responses never share a header list');
+  t.not(a[0], b[0], 'nor a header pair');
+  a[0]![1] = 'changed';
+  t.is(b[0]![1], 'text/plain');
 });

@@ -8,8 +8,31 @@ const spin = (ms: number): void => {
   while (Date.now() < end);
 };
 
-test("a sampler counts this thread's CPU from when it was made, at most every gapMs", (t) => {
+test('a thread the pool reads from /proc: figures are current at each snapshot, with no sample taken', (t) => {
   const sampler = new ThreadCpuSampler();
+  t.true(sampler.readByPool, 'Linux: /proc/thread-self exists');
+  const pool = new PoolCpu();
+  pool.add(1, sampler.buffer);
+  const before = pool.stats()!;
+  t.is(before.source, 'schedstat');
+  t.true(before.cpuMs >= 0 && before.cpuMs < 100, JSON.stringify(before));
+  spin(60);
+  const after = pool.stats()!;
+  // Spinning 60 ms of wall time is CPU time or time waiting for a core (a loaded machine).
+  const spent = after.cpuMs + after.cpuWaitMs! - (before.cpuMs + before.cpuWaitMs!);
+  t.true(spent > 40 && spent < 1000, JSON.stringify({ before, after }));
+  // Before a thread is terminated the pool reads it once more; figures never go down.
+  spin(20);
+  pool.refresh(1);
+  pool.remove(1);
+  const retired = pool.stats()!;
+  t.true(retired.cpuMs + retired.cpuWaitMs! >= after.cpuMs + after.cpuWaitMs! + 10, JSON.stringify(retired));
+  t.deepEqual(pool.stats(), retired, 'a retired thread is not read again');
+});
+
+test("a sampler that does not publish its thread counts this thread's CPU, at most every gapMs", (t) => {
+  const sampler = new ThreadCpuSampler(false);
+  t.false(sampler.readByPool);
   const pool = new PoolCpu();
   t.is(pool.stats(), undefined, 'no thread registered yet');
   pool.add(1, sampler.buffer);
