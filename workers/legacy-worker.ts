@@ -116,6 +116,7 @@ export default function runLegacyBatch(batch: LegacyBatch): undefined | Promise<
     linger: batch.linger ?? 0,
     id: batch.session ?? 0,
     last: lastRequest(items, undefined),
+    turnAt: now() + LOOP_TURN_MS,
   };
   return runSession(session, newRun(batch.shared, items, batch.contexts));
 }
@@ -129,7 +130,18 @@ interface Session {
   id: number;
   /** The last request decoded: the next ring batch leaves out what repeats it. */
   last: LegacyRequest | undefined;
+  /** When the thread's event loop is due a turn (see LOOP_TURN_MS). */
+  turnAt: number;
 }
+
+/**
+ * Under steady load a session goes from batch to batch without returning to its event loop, so
+ * what a handler module runs in the background (an interval that sweeps a cache or flushes a log,
+ * microtasks its handlers queued) would wait for the load to stop. This often it gets a turn
+ * anyway: one timers phase between two batches (a millisecond idle, a fraction of a percent).
+ * piscina's own parking has the same starvation and no such turn.
+ */
+const LOOP_TURN_MS = 200;
 
 function newRun(shared: SharedArrayBuffer, items: BatchItem[], contexts: LegacyBatch['contexts']): BatchRun {
   const n = items.length;
@@ -156,24 +168,51 @@ function runSession(session: Session, first: BatchRun): undefined | Promise<unde
     const out = runFrom(run, 0);
     if (out !== undefined) return continueSession(session, run, out);
     batchEnd(run, session);
+    if (dueTurn(session, run)) return continueSession(session, undefined, loopTurn(session));
   }
   sessionEnd();
   return undefined;
 }
 
-// A batch went async (a handler needs the event loop): the session goes on in one async loop, so a
-// long session of such batches does not build a chain of promises.
-async function continueSession(session: Session, run: BatchRun, out: Promise<undefined>): Promise<undefined> {
-  let current: BatchRun | undefined = run;
+// A batch went async (a handler needs the event loop), or the loop is due a turn: the session goes
+// on in one async loop, so a long session of such batches does not build a chain of promises.
+// `run` is the batch `out` finishes (undefined: `out` is a turn of the loop, between batches).
+async function continueSession(
+  session: Session,
+  run: BatchRun | undefined,
+  out: Promise<undefined>,
+): Promise<undefined> {
+  let current = run;
   let pending: Promise<undefined> | undefined = out;
-  while (current !== undefined) {
+  for (;;) {
     if (pending !== undefined) await pending;
-    batchEnd(current, session);
+    if (current !== undefined) {
+      batchEnd(current, session);
+      if (dueTurn(session, current)) await loopTurn(session);
+    }
     current = next(session);
-    pending = current === undefined ? undefined : runFrom(current, 0);
+    if (current === undefined) break;
+    pending = runFrom(current, 0);
   }
   sessionEnd();
   return undefined;
+}
+
+// Only a session that waits for more batches needs it: one that ends returns to piscina anyway. The
+// batch's start time is the clock reading (no read of its own).
+function dueTurn(session: Session, run: BatchRun): boolean {
+  return session.linger > 0 && run.begun >= session.turnAt;
+}
+
+// One timers phase (setImmediate could run before it) and the microtasks before it. The ring may
+// be handed a batch meanwhile: it waits there until next() looks.
+function loopTurn(session: Session): Promise<undefined> {
+  return new Promise((resolve) =>
+    setTimeout(() => {
+      session.turnAt = now() + LOOP_TURN_MS;
+      resolve(undefined);
+    }, 0),
+  );
 }
 
 // The thread goes back to piscina (which may retire it when idle): its CPU figures so far are
