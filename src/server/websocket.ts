@@ -109,12 +109,12 @@ export function attachWebSocket(server: http.Server, app: App, options: WebSocke
   // bench:instructions (albany-detector-off): ~800-1,000 more instructions per request, in node's
   // own per-request code (IncomingMessage and ServerResponse construction take generic property
   // accesses, LoadIC_Megamorphic / StoreIC, that a process without the ws server does not).
-  // The ws package itself is imported then too: loading it at start-up (it loads node:https, whose
-  // global Agent is one more EventEmitter) runs EventEmitter.init often enough that V8 gives that
-  // function its feedback early, and with the blocking detector's watchdog Worker (an EventEmitter
-  // with two stdio Readables) the shapes seen from then on pass four: the IncomingMessage /
-  // ServerResponse / Socket constructors, which inline it, then take its megamorphic property accesses
-  // on every request (albany-detector-on ÷ off 1.014-1.020 in bench:instructions; see --log-ic).
+  // The ws package itself is imported then too. Loading it at start-up (with node:https and its global
+  // Agent) runs more of node's EventEmitter.init before the first request, so V8 gives that function
+  // its feedback earlier; with the blocking detector's watchdog Worker (an EventEmitter with two stdio
+  // Readables) it then saw six shapes (node --log-ic), past the four V8 keeps, and the Socket /
+  // IncomingMessage / ServerResponse constructors that inline it took megamorphic property accesses on
+  // every request (albany-detector-on ÷ off 1.014-1.020 Ir/req). With the import here: three shapes.
   let wss: WebSocketServer | undefined;
   let loading: Promise<WebSocketServer> | undefined;
   let closed = false;
