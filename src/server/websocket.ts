@@ -3,7 +3,7 @@
 import type http from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
 import { AlbanyError, ErrorCodes } from '../errors.js';
 import type { App } from '../gateway/types.js';
 import { BAD_HOST_MESSAGE, rawHostOk } from './host.js';
@@ -109,12 +109,20 @@ export function attachWebSocket(server: http.Server, app: App, options: WebSocke
   // bench:instructions (albany-detector-off): ~800-1,000 more instructions per request, in node's
   // own per-request code (IncomingMessage and ServerResponse construction take generic property
   // accesses, LoadIC_Megamorphic / StoreIC, that a process without the ws server does not).
+  // The ws package itself is imported then too. Loading it at start-up (with node:https and its global
+  // Agent) runs more of node's EventEmitter.init before the first request, so V8 gives that function
+  // its feedback earlier; with the blocking detector's watchdog Worker (an EventEmitter with two stdio
+  // Readables) it then saw six shapes (node --log-ic), past the four V8 keeps, and the Socket /
+  // IncomingMessage / ServerResponse constructors that inline it took megamorphic property accesses on
+  // every request (albany-detector-on ÷ off 1.014-1.020 Ir/req). With the import here: three shapes.
   let wss: WebSocketServer | undefined;
+  let loading: Promise<WebSocketServer> | undefined;
+  let closed = false;
   const open = new Set<WebSocket>();
   const alive = new WeakSet<WebSocket>();
   let pinger: NodeJS.Timeout | undefined;
-  const startWss = (): WebSocketServer => {
-    const made = new WebSocketServer({
+  const startWss = (Server: typeof WebSocketServer): WebSocketServer => {
+    const made = new Server({
       noServer: true,
       maxPayload: maxMessageSize,
       // The app picks the subprotocol in websocket.accept; ws asks us here during the handshake.
@@ -126,7 +134,7 @@ export function attachWebSocket(server: http.Server, app: App, options: WebSocke
       const choice = (req as unknown as Record<symbol, AcceptChoice>)[kAccept];
       if (choice) for (const [name, value] of choice.headers) headers.push(`${name}: ${value}`);
     });
-    if (pingIntervalMs > 0) {
+    if (pingIntervalMs > 0 && !closed) {
       pinger = setInterval(() => {
         for (const ws of open) {
           if (!alive.has(ws)) {
@@ -166,17 +174,33 @@ export function attachWebSocket(server: http.Server, app: App, options: WebSocke
     const local = s.address() as { address?: string; port?: number };
     // The same head builder as HTTP requests, so proxy headers set the client and scheme here too.
     const scope = buildWebSocketScope(requestHead(req, socketPeer(s), address(local.address, local.port), mount));
-    const connection = new WebSocketConnection(scope, {
-      wss: (wss ??= startWss()),
-      req,
-      socket,
-      head,
-      sendHighWaterMark,
-      logError,
-      logWarning: options.logWarning ?? log,
-      onOpen,
-    });
-    void connection.run(app);
+    const connect = (server: WebSocketServer) => {
+      const connection = new WebSocketConnection(scope, {
+        wss: server,
+        req,
+        socket,
+        head,
+        sendHighWaterMark,
+        logError,
+        logWarning: options.logWarning ?? log,
+        onOpen,
+      });
+      void connection.run(app);
+    };
+    if (wss !== undefined) return connect(wss);
+    // The first upgrades wait for the ws package (node set the socket's flowing state back to null
+    // before the upgrade event, so bytes that come meanwhile stay buffered for ws).
+    loading ??= import('ws').then((m) => (wss = startWss(m.WebSocketServer)));
+    loading.then(
+      (made) => {
+        if (closed) socket.destroy();
+        else connect(made);
+      },
+      (error: unknown) => {
+        log(`websocket upgrade refused: the ws package did not load: ${String(error)}`);
+        socket.destroy();
+      },
+    );
   };
   server.on('upgrade', onUpgrade);
 
@@ -185,6 +209,7 @@ export function attachWebSocket(server: http.Server, app: App, options: WebSocke
       return open.size;
     },
     close(code = 1001) {
+      closed = true;
       if (pinger) clearInterval(pinger);
       server.off('upgrade', onUpgrade);
       for (const ws of open) ws.close(code);
