@@ -104,9 +104,12 @@ function dismiss(ring: WorkerRing): void {
   ring.session = undefined;
   const word = Atomics.load(ring.words, RING_STATE);
   if (ringStateOf(word) !== RingState.idle) return;
-  const gone = (word & ~7) | RingState.gone;
-  if (Atomics.compareExchange(ring.words, RING_STATE, word, gone) === word) Atomics.notify(ring.words, RING_STATE);
+  if (Atomics.compareExchange(ring.words, RING_STATE, word, goneWord(word)) === word)
+    Atomics.notify(ring.words, RING_STATE);
 }
+
+/** `word` with its session kept and its state set to gone (the worker's task returns to piscina). */
+const goneWord = (word: number): number => word - ringStateOf(word) + RingState.gone;
 
 /** How long a batch result waits for its worker's port registration when no taskTimeoutMs is set. */
 const REGISTRATION_WAIT_MS = 10_000;
@@ -558,9 +561,9 @@ export class LegacyPool {
         continue;
       }
       if (!encodeRing(ring.area, tickets, session.mounts, session.last)) {
-        ring.session = undefined;
-        Atomics.store(ring.words, RING_STATE, ringWord(session.id, RingState.gone));
-        Atomics.notify(ring.words, RING_STATE);
+        // The claim is ours: back to idle, then away as any waiting worker is sent.
+        Atomics.store(ring.words, RING_STATE, idle);
+        dismiss(ring);
         return 'sent away';
       }
       const n = tickets.length;

@@ -2,13 +2,18 @@
 import type { LegacyPool } from '../../src/pool/pool.js';
 import type { LegacyTask, MountSpec } from '../../src/pool/protocol.js';
 
-const mount: MountSpec = {
-  moduleUrl: new URL('../fixtures/legacy/faults.ts', import.meta.url).href,
-  exportName: undefined,
-  style: undefined,
-  ackBytes: 1 << 20,
-  ackMessages: 64,
-};
+/** A mount of the default export style of a fixture module (path relative to test/fixtures/), default flow control. */
+export function fixtureMount(path: string): MountSpec {
+  return {
+    moduleUrl: new URL(`../fixtures/${path}`, import.meta.url).href,
+    exportName: undefined,
+    style: undefined,
+    ackBytes: 1 << 20,
+    ackMessages: 64,
+  };
+}
+
+const mount = fixtureMount('legacy/faults.ts');
 
 /** A GET of `path` (with its `?query`) for test/fixtures/legacy/faults.ts, with an optional body. */
 export function task(path: string, body: Uint8Array = new Uint8Array(0)): LegacyTask {

@@ -4,19 +4,13 @@
 import test from 'ava';
 import { hasCode } from '../../src/errors.js';
 import { createPool, type LegacyPool } from '../../src/pool/pool.js';
-import type { LegacyRequest, LegacyTask, MountSpec, TaskResult } from '../../src/pool/protocol.js';
-import { run } from './helpers.js';
+import type { LegacyRequest, LegacyTask, TaskResult } from '../../src/pool/protocol.js';
+import { fixtureMount, run } from './helpers.js';
 
 const quietLog = (): void => {};
 const text = (body: Uint8Array | undefined): string => Buffer.from(body!).toString();
 
-const echo: MountSpec = {
-  moduleUrl: new URL('../fixtures/legacy/wsgi-echo.ts', import.meta.url).href,
-  exportName: undefined,
-  style: undefined,
-  ackBytes: 1 << 20,
-  ackMessages: 64,
-};
+const echo = fixtureMount('legacy/wsgi-echo.ts');
 
 /** A request for the echo fixture whose every field (and body) depends on `i`, some repeating. */
 function echoTask(i: number, body = `body ${i} ${'é'.repeat(i % 5)}`): LegacyTask {

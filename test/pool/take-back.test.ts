@@ -4,16 +4,10 @@
 import test from 'ava';
 import { hasCode } from '../../src/errors.js';
 import { createPool, type LegacyPool } from '../../src/pool/pool.js';
-import type { LegacyTask, MountSpec, TaskResult } from '../../src/pool/protocol.js';
-import { until } from './helpers.js';
+import type { LegacyTask, TaskResult } from '../../src/pool/protocol.js';
+import { fixtureMount, until } from './helpers.js';
 
-const mount: MountSpec = {
-  moduleUrl: new URL('../fixtures/pool/sleep.ts', import.meta.url).href,
-  exportName: undefined,
-  style: undefined,
-  ackBytes: 1 << 20,
-  ackMessages: 64,
-};
+const mount = fixtureMount('pool/sleep.ts');
 
 /** A request to test/fixtures/pool/sleep.ts with this query. */
 function sleep(query: string): LegacyTask {
