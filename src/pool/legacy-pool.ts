@@ -251,9 +251,11 @@ export class LegacyPool {
     this.metrics.taskQueued();
     // Its place, so that a cancel frees the slot at once.
     ticket.index = this.base + this.queue.push(ticket) - 1;
-    if (!this.flushScheduled) {
+    // Requests parsed in the same loop turn leave together. With every thread busy a flush could
+    // send nothing: the end of a batch frees a slot and flushes at once (every release() is
+    // followed by a flush), so under steady load no immediate is armed per loop turn.
+    if (!this.flushScheduled && this.busy < this.capacity) {
       this.flushScheduled = true;
-      // Requests parsed in the same loop turn leave together.
       setImmediate(this.flushBound);
     }
     return ticket;
