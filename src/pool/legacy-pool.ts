@@ -83,11 +83,16 @@ type SpareBuffer = Pick<Batch, 'shared' | 'slots' | 'state' | 'times' | 'records
  * How long a worker waits in its ring for the next batch by default (see PoolOptions.ringLingerMs).
  * Waiting costs no instructions (a futex wait) and piscina parks an idle worker the same way, its
  * event loop stopped too; the bound only hands an idle thread back to piscina (its idle timeout;
- * close() sends waiting workers away at once). A second, not less: with 100 ms, 6 % of the batches
- * of `npm run bench:instructions` (where the main thread runs ~50 times slower) still found their
- * worker gone and paid a piscina task.
+ * close() sends waiting workers away at once). Five seconds, not less: with 100 ms, 6 % of the
+ * batches of `npm run bench:instructions` (where the main thread runs ~50 times slower) still found
+ * their worker gone and paid a piscina task; with 1 s, the main thread's pauses there (a scavenge or
+ * a compile job holding valgrind's one CPU for over a second) still let both rings run out inside
+ * the counted window of every legacy round looked at (3 of 3), and the batches that then went as
+ * piscina tasks took paths and shapes the warm-up never saw: sendRing, flush, batchEnded and the
+ * worker's runFrom, writeResultRecord and sameHeaders were deoptimized and compiled again there.
+ * At 5 and 10 s no ring ran out in 6 rounds.
  */
-const RING_LINGER_MS = 1000;
+const RING_LINGER_MS = 5000;
 
 /** The last request of `tickets` that is not an offload call (a ring batch is encoded against it). */
 function lastRequest(tickets: Ticket[], before: LegacyRequest | undefined): LegacyRequest | undefined {
