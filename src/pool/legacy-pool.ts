@@ -86,11 +86,11 @@ type SpareBuffer = Pick<Batch, 'shared' | 'slots' | 'state' | 'times' | 'records
  * close() sends waiting workers away at once). Five seconds, not less: with 100 ms, 6 % of the
  * batches of `npm run bench:instructions` (where the main thread runs ~50 times slower) still found
  * their worker gone and paid a piscina task; with 1 s, the main thread's pauses there (a scavenge or
- * a compile job holding valgrind's one CPU for over a second) still let both rings run out inside
- * the counted window of every legacy round looked at (3 of 3), and the batches that then went as
- * piscina tasks took paths and shapes the warm-up never saw: sendRing, flush, batchEnded and the
- * worker's runFrom, writeResultRecord and sameHeaders were deoptimized and compiled again there.
- * At 5 and 10 s no ring ran out in 6 rounds.
+ * a compile job holding valgrind's one CPU for over a second) let the rings run out inside the
+ * counted window in 6 of 7 legacy rounds, and the batches that then went as piscina tasks took
+ * paths and shapes the warm-up never saw: sendRing, flush, batchEnded and the worker's runFrom,
+ * writeResultRecord and sameHeaders were deoptimized and compiled again there. At 5 and 10 s no
+ * ring ran out in 11 rounds.
  */
 const RING_LINGER_MS = 5000;
 
