@@ -258,7 +258,10 @@ const USAGE = `usage: npm run bench:instructions -- [--requests 5000] [--warmup 
               jobs the warm-up queued finish outside it (every peer alike)
   --fresh-connections  drive each phase with its own autocannon run (new connections for the
               counted window, as before 2026-12-06: it charges 50 connection set-ups and the
-              compiler work they trigger to the window) instead of one set of keep-alive connections`;
+              compiler work they trigger to the window) instead of one set of keep-alive connections
+environment (diagnosis): BENCH_NODE_ARGS="--trace-opt --trace-deopt" adds flags for node under valgrind;
+  BENCH_TRACE_FILE=path appends the servers' output there with a line "=== instrument true|false"
+  where the counted window starts and ends`;
 
 // A mistyped flag gets one line and the usage, not parseArgs' stack trace.
 const { values } = (() => {
@@ -445,7 +448,11 @@ async function measure(peer: Peer, entry: string, round: number, scaled?: Scaled
   const server = await startUnderCallgrind(entry, args, {
     outDir,
     env,
-    nodeArgs: values.js ? ['--perf-basic-prof'] : [],
+    nodeArgs: [
+      ...(values.js ? ['--perf-basic-prof'] : []),
+      // Diagnosis only (see USAGE): e.g. V8's tracing flags, to see what it does in the counted window.
+      ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+    ],
   });
   try {
     let r: { ok: number; bad: number };

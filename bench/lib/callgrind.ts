@@ -8,7 +8,7 @@
 // the counters are dumped (`callgrind_control -d`) and `callgrind_annotate` breaks the total down
 // by function, which lets V8's optimizing compiler and the garbage collector be split off.
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -215,9 +215,18 @@ export function startUnderCallgrind(
   );
   // valgrind's banner and the server's own errors; kept (bounded) to explain an early exit.
   let stderr = '';
+  // $BENCH_TRACE_FILE: every byte the server writes (with BENCH_NODE_ARGS="--trace-opt --trace-deopt",
+  // V8's view), and a line `=== instrument true|false <ms since epoch>` where counting starts and
+  // stops, so what V8 did inside the counted window can be told apart. Diagnosis only.
+  const traceFile = process.env.BENCH_TRACE_FILE;
+  const trace = (d: Buffer | string): void => {
+    if (traceFile) appendFileSync(traceFile, d);
+  };
   child.stderr!.on('data', (d: Buffer) => {
+    trace(d);
     stderr = (stderr + d.toString()).slice(-4000);
   });
+  child.stdout!.on('data', (d: Buffer) => trace(d));
   const pid = child.pid!;
   const control = async (...flags: string[]) => {
     await execFileAsync('callgrind_control', [...flags, String(pid)]);
@@ -267,7 +276,10 @@ export function startUnderCallgrind(
         pid,
         port: Number(m[1] ?? m[2] ?? 0),
         ask,
-        instrument: (on) => control('-i', on ? 'on' : 'off'),
+        instrument: async (on) => {
+          await control('-i', on ? 'on' : 'off');
+          trace(`\n=== instrument ${on} ${Date.now()}\n`);
+        },
         dump: async () => {
           await control('-d');
           return findDump(options.outDir, pid);

@@ -83,11 +83,16 @@ type SpareBuffer = Pick<Batch, 'shared' | 'slots' | 'state' | 'times' | 'records
  * How long a worker waits in its ring for the next batch by default (see PoolOptions.ringLingerMs).
  * Waiting costs no instructions (a futex wait) and piscina parks an idle worker the same way, its
  * event loop stopped too; the bound only hands an idle thread back to piscina (its idle timeout;
- * close() sends waiting workers away at once). A second, not less: with 100 ms, 6 % of the batches
- * of `npm run bench:instructions` (where the main thread runs ~50 times slower) still found their
- * worker gone and paid a piscina task.
+ * close() sends waiting workers away at once). Five seconds, not less: with 100 ms, 6 % of the
+ * batches of `npm run bench:instructions` (where the main thread runs ~50 times slower) still found
+ * their worker gone and paid a piscina task; with 1 s, the main thread's pauses there (a scavenge or
+ * a compile job holding valgrind's one CPU for over a second) let the rings run out inside the
+ * counted window in 6 of 7 legacy rounds, and the batches that then went as piscina tasks took
+ * paths and shapes the warm-up never saw: sendRing, flush, batchEnded and the worker's runFrom,
+ * writeResultRecord and sameHeaders were deoptimized and compiled again there. At 5 and 10 s no
+ * ring ran out in 11 rounds.
  */
-const RING_LINGER_MS = 1000;
+const RING_LINGER_MS = 5000;
 
 /** The last request of `tickets` that is not an offload call (a ring batch is encoded against it). */
 function lastRequest(tickets: Ticket[], before: LegacyRequest | undefined): LegacyRequest | undefined {
@@ -251,9 +256,11 @@ export class LegacyPool {
     this.metrics.taskQueued();
     // Its place, so that a cancel frees the slot at once.
     ticket.index = this.base + this.queue.push(ticket) - 1;
-    if (!this.flushScheduled) {
+    // Requests parsed in the same loop turn leave together. With every thread busy a flush could
+    // send nothing: the end of a batch frees a slot and flushes at once (every release() is
+    // followed by a flush), so under steady load no immediate is armed per loop turn.
+    if (!this.flushScheduled && this.busy < this.capacity) {
       this.flushScheduled = true;
-      // Requests parsed in the same loop turn leave together.
       setImmediate(this.flushBound);
     }
     return ticket;

@@ -27,7 +27,7 @@ export interface PoolOptions {
   closeTimeoutMs?: number;
   /**
    * How long a worker that ran a batch waits in its thread's request ring for the next one before it
-   * returns to piscina (default 1000 ms; 0 turns the ring off: every batch is a piscina task). Only
+   * returns to piscina (default 5000 ms; 0 turns the ring off: every batch is a piscina task). Only
    * with `concurrentTasksPerWorker` 1: a waiting worker holds its thread.
    */
   ringLingerMs?: number;
