@@ -314,7 +314,7 @@ function finish(run: BatchRun, i: number, result: TaskResult): void {
   // A copy of what was written: a handler may change its header list after it answered.
   const written = next === -1 ? undefined : result.start?.headers;
   if (written !== undefined && (run.lastHeaders === undefined || !sameHeaders(written, run.lastHeaders)))
-    run.lastHeaders = written.map((pair): [string, string] => [pair[0], pair[1]]);
+    run.lastHeaders = copyHeaders(written);
   // Finished before the record counts: the pool's look never takes the last record of a batch
   // whose thread is done with it (that one settles with the batch's end, its thread free again).
   Atomics.store(run.state, stateIndex(i), TaskState.finished);
@@ -325,6 +325,15 @@ function finish(run: BatchRun, i: number, result: TaskResult): void {
     run.end = next;
     Atomics.store(run.state, RESULTS_END_INDEX, next);
   }
+}
+
+// Pushed one by one, the copy is the same kind of array whichever tier runs this: `written.map()`
+// made a holey array in optimized code and a packed one in the interpreter, and after each new
+// session (this code deoptimized) writeResultRecord and sameHeaders met the other kind and deoptimized.
+function copyHeaders(headers: Headers): Headers {
+  const copy: Headers = [];
+  for (let h = 0; h < headers.length; h++) copy.push([headers[h]![0], headers[h]![1]]);
+  return copy;
 }
 
 function flushResults(run: BatchRun, upTo: number): void {
