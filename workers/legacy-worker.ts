@@ -233,7 +233,16 @@ function batchEnd(run: BatchRun, session: Session): void {
 }
 
 /**
- * Waits in the ring for the next batch, up to the session's linger; undefined when none came (or the
+ * A timed wait that ends this much later than asked did not measure idleness (see {@link next}).
+ * Under valgrind, whose threads take turns, the wait of both workers ran out at the start of the
+ * counted window (woken 110 ms late, and more) and every batch after it paid a piscina task and the
+ * code it had not run for long. Waiting one more linger costs nothing: the thread sleeps in a futex.
+ */
+const LATE_WAKE_MS = 20;
+
+/**
+ * Waits in the ring for the next batch, up to the session's linger (time this thread could have been
+ * woken: a wait whose own wake came late starts over); undefined when none came (or the
  * main thread sent this thread away): the task returns and the thread is piscina's again.
  */
 function next(session: Session): BatchRun | undefined {
@@ -241,10 +250,16 @@ function next(session: Session): BatchRun | undefined {
   const idle = ringWord(session.id, RingState.idle);
   const timeout = session.linger;
   for (;;) {
+    const from = now();
     const outcome = Atomics.wait(ring, RING_STATE, idle, timeout);
     const word = Atomics.load(ring, RING_STATE);
     if (word === idle) {
       if (outcome !== 'timed-out') continue;
+      // Woken well past its deadline, this thread could not run for a while, nor could the process
+      // as a whole most likely (stopped, starved of CPU, under valgrind): the main thread had no
+      // chance to hand it a batch either, so the wait starts over instead of ending a session that
+      // a next batch would have to begin again as a piscina task.
+      if (now() - from > timeout + LATE_WAKE_MS) continue;
       if (Atomics.compareExchange(ring, RING_STATE, idle, ringWord(session.id, RingState.gone)) === idle)
         return undefined;
       continue;
@@ -314,7 +329,7 @@ function finish(run: BatchRun, i: number, result: TaskResult): void {
   // A copy of what was written: a handler may change its header list after it answered.
   const written = next === -1 ? undefined : result.start?.headers;
   if (written !== undefined && (run.lastHeaders === undefined || !sameHeaders(written, run.lastHeaders)))
-    run.lastHeaders = written.map((pair): [string, string] => [pair[0], pair[1]]);
+    run.lastHeaders = copyHeaders(written);
   // Finished before the record counts: the pool's look never takes the last record of a batch
   // whose thread is done with it (that one settles with the batch's end, its thread free again).
   Atomics.store(run.state, stateIndex(i), TaskState.finished);
@@ -325,6 +340,15 @@ function finish(run: BatchRun, i: number, result: TaskResult): void {
     run.end = next;
     Atomics.store(run.state, RESULTS_END_INDEX, next);
   }
+}
+
+// Pushed one by one, the copy is the same kind of array whichever tier runs this: `written.map()`
+// made a holey array in optimized code and a packed one in the interpreter, and after each new
+// session (this code deoptimized) writeResultRecord and sameHeaders met the other kind and deoptimized.
+function copyHeaders(headers: Headers): Headers {
+  const copy: Headers = [];
+  for (let h = 0; h < headers.length; h++) copy.push([headers[h]![0], headers[h]![1]]);
+  return copy;
 }
 
 function flushResults(run: BatchRun, upTo: number): void {

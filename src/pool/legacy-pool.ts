@@ -487,7 +487,10 @@ export class LegacyPool {
   // A batch buffer for `n` requests: a spare one of the same size class, its slots for `n` zeroed
   // (records need no zeroing: they are read only up to the end the worker writes), or a new one.
   private buffer(n: number): SpareBuffer {
-    const slots = n <= 1 ? 1 : 2 ** Math.ceil(Math.log2(n));
+    // Integer arithmetic: `2 ** Math.ceil(Math.log2(n))` is a heap number, and the first batch that
+    // got one (a piscina task, rare once threads wait in their rings) changed the layout of every
+    // batch (`slots`, a small integer in ring batches): all code that had seen the old one deoptimized.
+    const slots = n <= 1 ? 1 : 1 << (32 - Math.clz32(n - 1));
     const spare = this.spares.get(slots)?.pop();
     if (spare !== undefined) {
       spare.state.fill(0, 0, resultsOffset(n) >> 2);

@@ -135,8 +135,11 @@ export class ThreadCpuSampler {
   readonly readByPool: boolean;
   readonly #slots = new Float64Array(this.buffer);
   readonly #base: Reading;
-  #last = 0;
-  #gap = MIN_SAMPLE_GAP_MS;
+  // Both always hold clock readings or fractions of a ms: born as a heap number (-0), their layout never
+  // changes. Born a small integer, the first sample (with readByPool, only when a session ends, a rare
+  // path) changed it, and every function that had checked the sampler's old layout was deoptimized.
+  #last = -0;
+  #gap = -0;
 
   /** @param publish let the main thread read this thread's figures (false: this thread samples itself). */
   constructor(publish = true) {
@@ -149,6 +152,7 @@ export class ThreadCpuSampler {
     this.#slots[BASE_CPU_SLOT] = this.#base.cpuMs;
     this.#slots[BASE_WAIT_SLOT] = this.#base.cpuWaitMs;
     this.#slots[TID_SLOT] = tid;
+    this.#gap = MIN_SAMPLE_GAP_MS;
   }
 
   /** How long after the last sample the next one may be taken, in ms (see {@link SAMPLE_COST_FACTOR}). */
