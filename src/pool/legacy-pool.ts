@@ -55,6 +55,7 @@ import { now } from './protocol.js';
 import { Ticket, type Batch, type Session, type TicketListener, type WorkerRing } from './ticket.js';
 import { TimeoutSweep } from './timeout-sweep.js';
 import { WorkerChannels } from './worker-channels.js';
+import { BatchList } from './batch-list.js';
 
 /**
  * The longest pause between two looks at the result records of running batches: how long, at most,
@@ -144,7 +145,7 @@ export class LegacyPool {
   /** How long a worker waits in its ring for the next batch (0: no ring). */
   private readonly lingerMs: number;
   private readonly log: (message: string, error?: unknown) => void;
-  private readonly active = new Set<Batch>();
+  private readonly active = new BatchList();
   /** Batch buffers of finished batches, by size class (see {@link buffer}). */
   private readonly spares = new Map<number, SpareBuffer[]>();
   private readonly channels: WorkerChannels;
@@ -196,8 +197,8 @@ export class LegacyPool {
     this.metrics = options.metrics ?? new PoolMetrics({ capacity: this.capacity });
     this.metrics.setCapacity(this.capacity);
     this.metrics.observe(() => this.gauges());
-    this.channels = new WorkerChannels(this.active, (ticket, result) => this.settleResult(ticket, result), this);
-    this.sweep = new TimeoutSweep(config, this.active, (batch) => this.terminate(batch));
+    this.channels = new WorkerChannels(this.active.list, (ticket, result) => this.settleResult(ticket, result), this);
+    this.sweep = new TimeoutSweep(config, this.active.list, (batch) => this.terminate(batch));
     this.closeTimeoutMs = closeTimeoutOf(options);
     this.piscina = startThreads(config, options);
     this.log = options.log ?? ((message: string, error?: unknown) => console.error(message, error));
@@ -297,7 +298,7 @@ export class LegacyPool {
   private gauges(): PoolGauges {
     let running = 0;
     let queued = this.queue.length - this.head - this.holes;
-    for (const batch of this.active) {
+    for (const batch of this.active.list) {
       for (let i = 0; i < batch.tickets.length; i++) {
         if (batch.tickets[i]!.settled) continue;
         const s = Atomics.load(batch.state, stateIndex(i));
@@ -350,7 +351,7 @@ export class LegacyPool {
 
   // What still runs when the close stops the threads is stopped by the pool, not by a fault of its own.
   private stopByClose(): void {
-    for (const batch of this.active) for (const ticket of batch.tickets) ticket.reason ??= 'closed';
+    for (const batch of this.active.list) for (const ticket of batch.tickets) ticket.reason ??= 'closed';
   }
 
   // A plain close that runs out of time destroys the threads, failing their tasks: the requests are
@@ -406,7 +407,7 @@ export class LegacyPool {
     // A free slot goes to the oldest request that waits: one behind a long-running request in a
     // busy thread's batch is older than anything in our queue.
     if (this.busy < this.capacity && this.active.size > 0 && this.closing === undefined) {
-      const stuck = takeBackStuck(this.active, now());
+      const stuck = takeBackStuck(this.active.list, now());
       if (stuck.length > 0) {
         this.metrics.tasksTakenBack(stuck.length);
         this.compact(stuck);
@@ -442,7 +443,7 @@ export class LegacyPool {
   // again then: a trivial handler's batch is done long before, and moving it would only cost.
   private rebalance(): void {
     while (this.busy < this.capacity) {
-      const { taken, later } = takeBack(this.active, now());
+      const { taken, later } = takeBack(this.active.list, now());
       if (taken.length === 0) {
         if (later && this.recheck === undefined) this.recheck = setTimeout(this.recheckBound, STUCK_MS).unref();
         return;
@@ -617,6 +618,7 @@ export class LegacyPool {
       ring,
       ended: false,
       lastHeaders: undefined,
+      slot: -1,
     };
     for (let i = 0; i < n; i++) {
       const ticket = tickets[i]!;
@@ -784,7 +786,7 @@ export class LegacyPool {
   private harvestAll(): void {
     this.harvestArmed = false;
     let found = false;
-    for (const batch of this.active) {
+    for (const batch of this.active.list) {
       // A batch with nothing left to run has its result on the way: it settles with it, and a
       // caller never hears of its request before the thread is counted free again.
       if (Atomics.load(batch.state, RESULTS_END_INDEX) <= batch.read || !stillRunning(batch)) continue;

@@ -89,6 +89,8 @@ export interface Batch {
   ended: boolean;
   /** The headers of the last result record read (the next may say "the same", see writeResultRecord). */
   lastHeaders: Headers | undefined;
+  /** Its place in the pool's list of batches out (see batch-list.ts); -1 when not in it. */
+  slot: number;
 }
 
 /**

@@ -16,7 +16,7 @@ export class TimeoutSweep {
    */
   constructor(
     private readonly config: PoolConfig,
-    private readonly active: ReadonlySet<Batch>,
+    private readonly active: readonly Batch[],
     private readonly terminate: (batch: Batch) => void,
   ) {}
 
@@ -44,7 +44,7 @@ export class TimeoutSweep {
   // hand-off arms it again.
   private sweep(period: number): void {
     this.timer = undefined;
-    if (this.active.size === 0) return;
+    if (this.active.length === 0) return;
     const timeoutMs = this.config.taskTimeoutMs;
     const t = now();
     for (const batch of this.active) {

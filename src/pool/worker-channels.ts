@@ -31,7 +31,7 @@ export class WorkerChannels {
    * @param owner the pool: a runSync service call from its threads is marked as theirs (starvation.ts).
    */
   constructor(
-    private readonly active: ReadonlySet<Batch>,
+    private readonly active: readonly Batch[],
     private readonly settle: (ticket: Ticket, result: TaskResult) => void,
     private readonly owner?: object,
   ) {}
