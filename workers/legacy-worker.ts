@@ -50,6 +50,10 @@ import { enterTask, leaveTask } from '../src/context/worker-task.js';
 import type { WireContext } from '../src/context/request-context.js';
 import type { Headers } from '../src/gateway/types.js';
 import { ThreadCpuSampler } from '../src/pool/thread-cpu.js';
+import { timerChanges, watchTimers } from '../legacy-adapter/worker/timer-watch.js';
+
+// Before any handler module loads, so every timer a handler makes through the public functions is seen.
+watchTimers();
 
 // This thread's CPU time for the pool's figures (pool/thread-cpu.ts): read by the main thread when it
 // needs them on Linux; elsewhere sampled at the end of a batch now and then.
@@ -407,6 +411,7 @@ function runLoaded(run: BatchRun, i: number, loaded: LoadedHandler): TaskResult 
   const uninstall = installServiceBridge(link);
   const timersBefore = knownTimers ?? countTimers();
   knownTimers = undefined;
+  const changesBefore = timerChanges();
   let tail: Tail | Promise<Tail>;
   try {
     tail = callHandler(loaded, item, link);
@@ -414,6 +419,7 @@ function runLoaded(run: BatchRun, i: number, loaded: LoadedHandler): TaskResult 
     uninstall();
     return failed(link, err, startedAt);
   }
+  const sync = !isPromise(tail);
   const done = (t: Tail): TaskResult | Promise<TaskResult> => {
     const result: TaskResult = {
       start: t.start,
@@ -423,6 +429,13 @@ function runLoaded(run: BatchRun, i: number, loaded: LoadedHandler): TaskResult 
       aborted: false,
       startedAt,
     };
+    if (timerChanges() === changesBefore) {
+      uninstall();
+      // No timer made, cleared, ref'd or unref'd: the count is the same, and still true for the next
+      // request of the batch when nothing ran in between (an awaited handler let the loop run).
+      if (sync) knownTimers = timersBefore;
+      return result;
+    }
     const timersAfter = countTimers();
     if (timersAfter <= timersBefore) {
       uninstall();
@@ -435,9 +448,9 @@ function runLoaded(run: BatchRun, i: number, loaded: LoadedHandler): TaskResult 
       return result;
     });
   };
-  if (!isPromise(tail)) return done(tail);
+  if (sync) return done(tail as Tail);
   knownTimers = undefined;
-  return tail.then(done, (err: unknown) => {
+  return (tail as Promise<Tail>).then(done, (err: unknown) => {
     uninstall();
     return failed(link, err, startedAt);
   });
