@@ -412,6 +412,14 @@ let spinMisses = 0;
 const CLOCK_EVERY = 32;
 let clockIn = 0;
 
+// Set when idle's wait ended because the counter moved past `seen`: it returned 'not-equal' (its
+// compare is an atomic read) or 'ok' (a caller bumps the counter before it notifies). Either way
+// the wait synchronized with that bump, as an atomic read of the counter would (so what the caller
+// wrote before it is visible), and seen + 1 is a lower bound of the counter: the loop uses that
+// instead of reading it again (an atomic read costs a builtin call). A lower bound is safe: the
+// next idle sees a counter already past it at once.
+let wokeByPost = false;
+
 /**
  * With nothing async pending, waits synchronously (spin, then park) for the next post: the
  * cheapest way to be woken. True when the event loop is due a turn instead, for timers and
@@ -438,7 +446,9 @@ function idle(seen: number): boolean {
     spinMisses = 0;
     return false;
   } else spinSkip = spinBackoff(spinMisses++);
-  return Atomics.wait(wake, 0, seen, slice) === 'timed-out';
+  if (Atomics.wait(wake, 0, seen, slice) === 'timed-out') return true;
+  wokeByPost = true;
+  return false;
 }
 
 // What the loop awaits for a microtask hop: awaiting a native promise that is already settled
@@ -447,8 +457,10 @@ const settled = Promise.resolve();
 
 async function run(): Promise<void> {
   let drained = -1; // the counter at the last drain: every post bumps it, so an unmoved one means nothing new
+  let seen = 0;
   for (;;) {
-    const seen = Atomics.load(wake, 0);
+    seen = wokeByPost ? (seen + 1) | 0 : Atomics.load(wake, 0);
+    wokeByPost = false;
     if (seen !== drained) {
       drained = seen;
       drain();
