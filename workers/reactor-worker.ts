@@ -181,7 +181,9 @@ function startLoaded(
   let p: Promise<unknown>;
   try {
     if (typeof fn !== 'function') throw noExport(module, exportName, fn);
-    p = Promise.resolve((fn as (...a: unknown[]) => unknown).apply(call, args as unknown[]));
+    const f = fn as (...a: unknown[]) => unknown;
+    // One argument (the usual small call) is passed as it is: apply spreads an array through a builtin.
+    p = Promise.resolve(args.length === 1 ? f.call(call, args[0]) : f.apply(call, args as unknown[]));
   } catch (err) {
     p = Promise.reject(err);
   }
