@@ -6,7 +6,7 @@ import { createSignal, postAndWake, spinBackoff, spinWhile, type Signal } from '
 import { CallTable } from '../src/sync/call-table.js';
 import { loadModule, loadedModule } from '../src/sync/reactor-modules.js';
 import { dataCloneError, isDataCloneError } from '../src/sync/clone-path.js';
-import { ArgScratchReader, ScratchWriter, moveLargeValue } from '../src/sync/large-bytes.js';
+import { ScratchWriter, moveLargeValue } from '../src/sync/large-bytes.js';
 import { serializeError } from '../src/errors-wire.js';
 import { ReactorLane } from '../src/sync/shared-lane.js';
 import { runInWire } from '../src/context/reactor-calls.js';
@@ -29,8 +29,6 @@ interface Connection {
   readonly calls: CallTable<Call>;
   /** Where large byte results wait for this caller (see large-bytes.ts). */
   readonly scratch: ScratchWriter;
-  /** Where this caller's large byte arguments wait (see large-bytes.ts). */
-  readonly argScratch: ArgScratchReader;
   /** Small calls and results skip the port here (see shared-lane.ts). */
   readonly lane: ReactorLane;
   /** The exports this caller registered for the lane, by index (CallMessage.fn). */
@@ -274,14 +272,7 @@ function handle(conn: Connection, msg: ToReactor): void {
   switch (msg.type) {
     case 'call':
       if (msg.fn !== undefined) conn.fns[msg.fn] = { module: msg.module, exportName: msg.exportName, mod: undefined };
-      start(
-        conn,
-        msg.id,
-        msg.module,
-        msg.exportName,
-        msg.bytes === undefined ? msg.args : conn.argScratch.read(msg.args, msg.bytes),
-        msg.context,
-      );
+      start(conn, msg.id, msg.module, msg.exportName, msg.args, msg.context);
       return;
     case 'cancel': {
       const call = conn.calls.get(msg.id);
@@ -325,7 +316,6 @@ function connect(port: MessagePort, signal: SharedArrayBuffer, lane: SharedArray
     signal: createSignal(signal),
     calls: new CallTable(),
     scratch: new ScratchWriter(),
-    argScratch: new ArgScratchReader(),
     lane: new ReactorLane(lane),
     fns: [],
   };

@@ -2,7 +2,7 @@
 // arguments go as a transferred private copy, results through a reusable shared scratch region.
 import type { TransferListItem } from 'node:worker_threads';
 import { isArrayBuffer, isTypedArray } from 'node:util/types';
-import type { ScratchArgs, ScratchBytes } from './protocol.js';
+import type { ScratchBytes } from './protocol.js';
 import { TYPED_ARRAY_KINDS, type ViewCtor } from './typed-arrays.js';
 
 /**
@@ -73,20 +73,7 @@ export function moveLargeArgs(
   args: readonly unknown[],
   transfer: readonly TransferListItem[] | undefined,
 ): Moved<unknown[]> | undefined {
-  const buffers = largeArgBuffers(args, transfer);
-  return buffers === undefined ? undefined : moveBuffers(args, buffers, transfer);
-}
-
-/**
- * The buffer of each large byte argument (undefined for the primitives beside them), or undefined
- * when the arguments must be cloned as they are (see {@link moveLargeArgs}).
- */
-function largeArgBuffers(
-  args: readonly unknown[],
-  transfer: readonly TransferListItem[] | undefined,
-): Array<ArrayBuffer | undefined> | undefined {
   const buffers: Array<ArrayBuffer | undefined> = [];
-  let any = false;
   for (const arg of args) {
     if ((typeof arg !== 'object' || arg === null) && typeof arg !== 'function') {
       buffers.push(undefined);
@@ -95,16 +82,7 @@ function largeArgBuffers(
     const buffer = largeBuffer(arg, transfer);
     if (buffer === undefined || buffers.includes(buffer)) return undefined;
     buffers.push(buffer);
-    any = true;
   }
-  return any ? buffers : undefined;
-}
-
-function moveBuffers(
-  args: readonly unknown[],
-  buffers: ReadonlyArray<ArrayBuffer | undefined>,
-  transfer: readonly TransferListItem[] | undefined,
-): Moved<unknown[]> | undefined {
   let out: unknown[] | undefined;
   const moved: ArrayBuffer[] = [];
   for (let i = 0; i < args.length; i++) {
@@ -192,120 +170,5 @@ export class ScratchReader {
       this.#busy = new Int32Array(bytes.scratch, 0, 1);
     }
     return this.#region!;
-  }
-}
-
-// Buffer#fill with a byte value is one memcpy. TypedArray#set into or out of shared memory copies
-// in relaxed-atomic words instead (see lane-codec.ts).
-const fill = Buffer.prototype.fill as (this: Uint8Array, value: Uint8Array, offset: number, end: number) => Uint8Array;
-
-/** A call's arguments prepared for posting: `args` with `bytes` left out, to rebuild from the region. */
-export interface ScratchedArgs {
-  readonly args: unknown[];
-  readonly bytes: ScratchArgs;
-}
-
-// Parts start on 8-byte boundaries, like the header before them.
-const align8 = (n: number) => (n + 7) & ~7;
-
-/**
- * The caller's end of a connection's argument scratch region. Large byte arguments are copied into
- * it (already mapped memory) and the reactor copies them out into buffers it allocates itself. A
- * copy transferred to the reactor costs one copy less, but a buffer that arrives from another thread
- * only counts against the reactor's external-memory limit, which a thread that makes almost no JS
- * garbage reaches before anything else: each buffer was then freed by a full GC (two per 50 MiB of
- * arguments, ~33M instructions each). A buffer the reactor allocates goes through V8's allocation
- * path, which runs a cheap young-generation GC once enough young buffers pile up.
- */
-export class ArgScratchWriter {
-  #region: SharedArrayBuffer | undefined;
-  #busy: Int32Array | undefined;
-  // A region made for a message that was never posted (its post threw): the next message carries it.
-  #unsent: SharedArrayBuffer | undefined;
-
-  /**
-   * Copies the large byte arguments of `args` into the region and returns the arguments to post and
-   * where the bytes are; undefined when the arguments are not eligible (see {@link moveLargeArgs}),
-   * their total is over {@link SCRATCH_MAX_BYTES}, or the reactor has not yet copied out the last
-   * call's. The caller must then call {@link posted} or, if the post failed, {@link unposted}.
-   */
-  write(args: readonly unknown[], transfer: readonly TransferListItem[] | undefined): ScratchedArgs | undefined {
-    const buffers = largeArgBuffers(args, transfer);
-    if (buffers === undefined) return undefined;
-    let total = 0;
-    for (const buffer of buffers) if (buffer !== undefined) total = align8(total) + buffer.byteLength;
-    if (total > SCRATCH_MAX_BYTES) return undefined;
-    if (this.#busy !== undefined && Atomics.compareExchange(this.#busy, 0, 0, 1) !== 0) return undefined;
-    if (this.#region === undefined || this.#region.byteLength - HEADER < total) {
-      const size = Math.min(SCRATCH_MAX_BYTES, Math.max(total, 2 * ((this.#region?.byteLength ?? HEADER) - HEADER)));
-      this.#unsent = this.#region = new SharedArrayBuffer(HEADER + size);
-      this.#busy = new Int32Array(this.#region, 0, 1);
-      Atomics.store(this.#busy, 0, 1);
-    }
-    const region = new Uint8Array(this.#region);
-    const out = [...args];
-    const indexes: number[] = [];
-    const kinds: string[] = [];
-    const offsets: number[] = [];
-    const byteLengths: number[] = [];
-    let at = HEADER;
-    for (let i = 0; i < buffers.length; i++) {
-      const buffer = buffers[i];
-      if (buffer === undefined) continue;
-      const n = buffer.byteLength;
-      at = align8(at);
-      fill.call(region, new Uint8Array(buffer), at, at + n);
-      indexes.push(i);
-      kinds.push(kindName(args[i] as ArrayBufferView | ArrayBuffer));
-      offsets.push(at);
-      byteLengths.push(n);
-      out[i] = undefined;
-      at += n;
-    }
-    const bytes: ScratchArgs =
-      this.#unsent === undefined
-        ? { indexes, kinds, offsets, byteLengths }
-        : { indexes, kinds, offsets, byteLengths, scratch: this.#unsent };
-    return { args: out, bytes };
-  }
-
-  /** The message {@link write} prepared was posted: the reactor now knows the region. */
-  posted(): void {
-    this.#unsent = undefined;
-  }
-
-  /** The message {@link write} prepared could not be posted: frees the region for the next call. */
-  unposted(): void {
-    Atomics.store(this.#busy!, 0, 0);
-  }
-}
-
-/** The reactor's end of a connection's argument scratch region (see {@link ArgScratchWriter}). */
-export class ArgScratchReader {
-  #region: SharedArrayBuffer | undefined;
-  #busy: Int32Array | undefined;
-
-  /**
-   * `args` with each large byte argument described by `bytes` copied out of the region into a fresh
-   * buffer of its kind (the export may keep it); frees the region.
-   */
-  read(args: readonly unknown[], bytes: ScratchArgs): unknown[] {
-    if (bytes.scratch !== undefined) {
-      this.#region = bytes.scratch;
-      this.#busy = new Int32Array(bytes.scratch, 0, 1);
-    }
-    const region = new Uint8Array(this.#region!);
-    const out = [...args];
-    const { indexes, kinds, offsets, byteLengths } = bytes;
-    for (let i = 0; i < indexes.length; i++) {
-      const at = offsets[i]!;
-      const n = byteLengths[i]!;
-      // Uninitialised memory (no zero-fill pass) is safe: every byte is overwritten at once.
-      const copy = fill.call(Buffer.allocUnsafeSlow(n), region.subarray(at, at + n), 0, n).buffer as ArrayBuffer;
-      const kind = kinds[i]!;
-      out[indexes[i]!] = kind === 'ArrayBuffer' ? copy : new ctors[kind]!(copy);
-    }
-    Atomics.store(this.#busy!, 0, 0);
-    return out;
   }
 }

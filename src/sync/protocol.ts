@@ -23,11 +23,6 @@ export interface CallMessage {
    * A call that carries one always takes the port, never the shared lane.
    */
   readonly context?: WireContext;
-  /**
-   * Set when large byte arguments wait in the connection's argument scratch region (see
-   * `large-bytes.ts`): their places in `args` hold undefined until the reactor copies them out.
-   */
-  readonly bytes?: ScratchArgs;
 }
 
 /** Caller → reactor: abort the AbortSignal of call `id`; its reply, if any, is ignored. */
@@ -59,20 +54,6 @@ export type ToReactor = CallMessage | CancelMessage | ConnectMessage;
 export interface ScratchBytes {
   readonly kind: string;
   readonly byteLength: number;
-  readonly scratch?: SharedArrayBuffer;
-}
-
-/**
- * Where a call's large byte arguments wait in the connection's argument scratch region: argument
- * `indexes[i]` is `byteLengths[i]` bytes of kind `kinds[i]` (`ArrayBuffer` or a typed-array name) at
- * `offsets[i]`. `scratch` is set when the caller replaced the region with a larger one, which the
- * reactor keeps from then on.
- */
-export interface ScratchArgs {
-  readonly indexes: readonly number[];
-  readonly kinds: readonly string[];
-  readonly offsets: readonly number[];
-  readonly byteLengths: readonly number[];
   readonly scratch?: SharedArrayBuffer;
 }
 

@@ -13,7 +13,7 @@ import { workerFile } from '../worker-path.js';
 import { bootstrapSource } from './bootstrap.js';
 import { createSignal, spinBackoff, spinWhile, type Signal } from './channel.js';
 import { dataCloneError, isDataCloneError } from './clone-path.js';
-import { ArgScratchWriter, ScratchReader, moveLargeArgs } from './large-bytes.js';
+import { ScratchReader, moveLargeArgs } from './large-bytes.js';
 import { syncDefaults } from './options.js';
 import {
   REACTOR_DEAD_INDEX,
@@ -79,7 +79,6 @@ class ReactorLink {
   readonly deadFlag: Int32Array;
   readonly pending = new CallTable<PendingCall>();
   readonly #scratch = new ScratchReader();
-  readonly #argScratch = new ArgScratchWriter();
   readonly #lane: CallerLane;
   /** Exports registered with the reactor for the lane: module → export name → index. */
   readonly #fns = new Map<string, Map<string, number>>();
@@ -205,24 +204,18 @@ class ReactorLink {
     transfer: readonly TransferListItem[] | undefined,
     context: WireContext | undefined,
   ): void {
-    // Large byte arguments go through the argument scratch region, or, while the reactor has not
-    // yet copied out the last call's (or past its limit), as a transferred copy.
-    const scratched = this.#argScratch.write(args, transfer);
-    const moved = scratched === undefined ? moveLargeArgs(args, transfer) : undefined;
+    const moved = moveLargeArgs(args, transfer);
     let exports = this.#fns.get(module);
     const fn = exports?.has(exportName) === true ? undefined : this.#fnCount;
-    const base = { type: 'call', id, module, exportName, args: scratched?.args ?? moved?.value ?? args } as const;
-    const withBytes: CallMessage = scratched === undefined ? base : { ...base, bytes: scratched.bytes };
-    const plain: CallMessage = fn === undefined ? withBytes : { ...withBytes, fn };
+    const base = { type: 'call', id, module, exportName, args: moved?.value ?? args } as const;
+    const plain: CallMessage = fn === undefined ? base : { ...base, fn };
     const msg: CallMessage = context === undefined ? plain : { ...plain, context };
     try {
       this.#postPort(msg, moved?.transfer ?? transfer);
     } catch (err) {
-      if (scratched !== undefined) this.#argScratch.unposted();
       if (isDataCloneError(err)) throw dataCloneError(args, 'args', err);
       throw err;
     }
-    if (scratched !== undefined) this.#argScratch.posted();
     if (fn === undefined) return;
     if (exports === undefined) this.#fns.set(module, (exports = new Map()));
     exports.set(exportName, fn);
