@@ -1,12 +1,13 @@
 // The reactor thread: runs async exports for blocking callers; idle, it spins then parks in a sync
 // Atomics.wait (not its event loop), so a call reaches it in microseconds.
+import { isArrayBuffer } from 'node:util/types';
 import { receiveMessageOnPort, workerData, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import { AlbanyError, ErrorCodes } from '../src/errors.js';
 import { createSignal, postAndWake, spinBackoff, spinWhile, type Signal } from '../src/sync/channel.js';
 import { CallTable } from '../src/sync/call-table.js';
 import { loadModule, loadedModule } from '../src/sync/reactor-modules.js';
 import { dataCloneError, isDataCloneError } from '../src/sync/clone-path.js';
-import { ScratchWriter, moveLargeValue } from '../src/sync/large-bytes.js';
+import { LARGE_BYTES, ScratchWriter, moveLargeValue } from '../src/sync/large-bytes.js';
 import { serializeError } from '../src/errors-wire.js';
 import { ReactorLane } from '../src/sync/shared-lane.js';
 import { runInWire } from '../src/context/reactor-calls.js';
@@ -268,9 +269,36 @@ function reply(call: Call, ok: boolean, outcome: unknown): void {
   }
 }
 
+// The last buffer noteArrivedBytes allocated: kept in a variable so the allocation is never
+// optimized away; the next one replaces it, and a young-generation GC frees it.
+let _probe: ArrayBuffer | undefined;
+
+/**
+ * Lets V8 see large byte arguments that arrived transferred (moved by the caller, see
+ * large-bytes.ts, or in a transferList) as young garbage. Such a buffer was allocated by another
+ * thread: adopting it only adds to this thread's external-memory count, and this thread makes
+ * almost no JS garbage, so nothing ran a young-generation GC and the count reached its limit
+ * instead, whose remedy is a full GC (~33M instructions; two per 50 MiB of arguments, ~0.69M
+ * instructions per 1 MiB call). An allocation made here goes through V8's allocation path, which
+ * runs a cheap young-generation GC once the young buffers add up to two semi-spaces: one tiny
+ * allocation per such call is that check.
+ */
+function noteArrivedBytes(args: readonly unknown[]): void {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (typeof arg !== 'object' || arg === null) continue;
+    const n = isArrayBuffer(arg) ? arg.byteLength : ArrayBuffer.isView(arg) ? arg.byteLength : 0;
+    if (n >= LARGE_BYTES) {
+      _probe = new ArrayBuffer(1);
+      return;
+    }
+  }
+}
+
 function handle(conn: Connection, msg: ToReactor): void {
   switch (msg.type) {
     case 'call':
+      noteArrivedBytes(msg.args);
       if (msg.fn !== undefined) conn.fns[msg.fn] = { module: msg.module, exportName: msg.exportName, mod: undefined };
       start(conn, msg.id, msg.module, msg.exportName, msg.args, msg.context);
       return;
