@@ -7,7 +7,9 @@ import {
   moveLargeArgs,
   moveLargeValue,
 } from '../../src/sync/large-bytes.js';
-import { runInReactor, runSync, syncify } from '../../src/sync/index.js';
+import { reactorHandle, runInReactor, runSync, syncify } from '../../src/sync/index.js';
+import { SIZES } from '../fixtures/sync/bytes-caller.js';
+import { tsWorker } from '../fixtures/sync/ts-worker.js';
 
 // Exports that report what the reactor received, so the tests can compare it with a structured clone.
 const probe = `data:text/javascript,${encodeURIComponent(`
@@ -141,7 +143,7 @@ test('moveLargeArgs copies only large whole buffers, and only beside primitives'
   t.truthy(moveLargeValue(large.buffer));
 });
 
-test('large arguments moved into the reactor are freed by young-generation GCs, not full ones', (t) => {
+test.serial('large arguments moved into the reactor are freed by young-generation GCs, not full ones', (t) => {
   // A moved argument adds to the reactor's external-memory count; with nothing else making the
   // reactor collect, the count reaches its limit (64 MiB) and V8 runs a full GC for it.
   const echo = syncify<(v: Uint8Array) => Promise<Uint8Array>>(probe, 'echo');
@@ -198,3 +200,33 @@ test('a scratch region is held until its result is read or released, and grows t
 
 /** Node 20's ArrayBuffer takes maxByteLength; lib ES2024 types do, older ones do not. */
 type ResizableArrayBuffer = new (length: number, options: { maxByteLength: number }) => ArrayBuffer;
+
+test('four threads on one reactor send large arguments of every kind and size around the threshold at once, intact', async (t) => {
+  const file = new URL('../fixtures/sync/bytes-caller.ts', import.meta.url);
+  const rounds = 2;
+  const workers = Array.from({ length: 4 }, (_, thread) => {
+    const reactor = reactorHandle();
+    return tsWorker(file, { workerData: { bytesCaller: true, thread, rounds, reactor }, transferList: [reactor.port] });
+  });
+  try {
+    const reports = await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<{ calls: number; problems: string[] }>((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error('a thread made no progress in 60 s')), 60_000);
+            w.once('message', (m: { calls: number; problems: string[] }) => {
+              clearTimeout(timer);
+              resolve(m);
+            });
+            w.once('error', reject);
+          }),
+      ),
+    );
+    for (const [thread, r] of reports.entries()) {
+      t.is(r.calls, rounds * SIZES.length * 6, `thread ${thread}`);
+      t.deepEqual(r.problems, [], `thread ${thread}`);
+    }
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+});
