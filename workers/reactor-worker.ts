@@ -1,12 +1,13 @@
 // The reactor thread: runs async exports for blocking callers; idle, it spins then parks in a sync
 // Atomics.wait (not its event loop), so a call reaches it in microseconds.
+import { isArrayBuffer } from 'node:util/types';
 import { receiveMessageOnPort, workerData, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import { AlbanyError, ErrorCodes } from '../src/errors.js';
 import { createSignal, postAndWake, spinBackoff, spinWhile, type Signal } from '../src/sync/channel.js';
 import { CallTable } from '../src/sync/call-table.js';
 import { loadModule, loadedModule } from '../src/sync/reactor-modules.js';
 import { dataCloneError, isDataCloneError } from '../src/sync/clone-path.js';
-import { ScratchWriter, moveLargeValue } from '../src/sync/large-bytes.js';
+import { LARGE_BYTES, ScratchWriter, moveLargeValue } from '../src/sync/large-bytes.js';
 import { serializeError } from '../src/errors-wire.js';
 import { ReactorLane } from '../src/sync/shared-lane.js';
 import { runInWire } from '../src/context/reactor-calls.js';
@@ -43,30 +44,39 @@ interface LaneExport {
   mod: Record<string, unknown> | undefined;
 }
 
+// The AbortController of a Call, made only if the export looks at `this.signal` (most never do).
+const kController = Symbol('controller');
+
 /**
  * One call in flight. It is also `this` of the export, typed there as ReactorCallContext: only `signal` is promised.
+ * Its fields are set in the constructor, not declared with initializers: a class with field
+ * initializers was constructed through V8's generic construct stub on every call (~115 instructions).
  */
 class Call implements ReactorCallContext {
-  cancelled = false;
-  #controller: AbortController | undefined;
+  declare readonly conn: Connection;
+  declare readonly id: number;
+  declare cancelled: boolean;
+  declare [kController]: AbortController | undefined;
 
-  constructor(
-    readonly conn: Connection,
-    readonly id: number,
-  ) {}
+  constructor(conn: Connection, id: number) {
+    this.conn = conn;
+    this.id = id;
+    this.cancelled = false;
+    this[kController] = undefined;
+  }
 
-  // The AbortController is made only if the export looks at `this.signal`: most never do.
   get signal(): AbortSignal {
-    if (this.#controller === undefined) {
-      this.#controller = new AbortController();
-      if (this.cancelled) this.#controller.abort(cancelReason());
+    let controller = this[kController];
+    if (controller === undefined) {
+      controller = this[kController] = new AbortController();
+      if (this.cancelled) controller.abort(cancelReason());
     }
-    return this.#controller.signal;
+    return controller.signal;
   }
 
   cancel(): void {
     this.cancelled = true;
-    this.#controller?.abort(cancelReason());
+    this[kController]?.abort(cancelReason());
   }
 }
 
@@ -181,7 +191,9 @@ function startLoaded(
   let p: Promise<unknown>;
   try {
     if (typeof fn !== 'function') throw noExport(module, exportName, fn);
-    p = Promise.resolve((fn as (...a: unknown[]) => unknown).apply(call, args as unknown[]));
+    const f = fn as (...a: unknown[]) => unknown;
+    // One argument (the usual small call) is passed as it is: apply spreads an array through a builtin.
+    p = Promise.resolve(args.length === 1 ? f.call(call, args[0]) : f.apply(call, args as unknown[]));
   } catch (err) {
     p = Promise.reject(err);
   }
@@ -257,9 +269,36 @@ function reply(call: Call, ok: boolean, outcome: unknown): void {
   }
 }
 
+// The last buffer noteArrivedBytes allocated: kept in a variable so the allocation is never
+// optimized away; the next one replaces it, and a young-generation GC frees it.
+let _probe: ArrayBuffer | undefined;
+
+/**
+ * Lets V8 see large byte arguments that arrived transferred (moved by the caller, see
+ * large-bytes.ts, or in a transferList) as young garbage. Such a buffer was allocated by another
+ * thread: adopting it only adds to this thread's external-memory count, and this thread makes
+ * almost no JS garbage, so nothing ran a young-generation GC and the count reached its limit
+ * instead, whose remedy is a full GC (~33M instructions; two per 50 MiB of arguments, ~0.69M
+ * instructions per 1 MiB call). An allocation made here goes through V8's allocation path, which
+ * runs a cheap young-generation GC once the young buffers add up to two semi-spaces: one tiny
+ * allocation per such call is that check.
+ */
+function noteArrivedBytes(args: readonly unknown[]): void {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (typeof arg !== 'object' || arg === null) continue;
+    const n = isArrayBuffer(arg) ? arg.byteLength : ArrayBuffer.isView(arg) ? arg.byteLength : 0;
+    if (n >= LARGE_BYTES) {
+      _probe = new ArrayBuffer(1);
+      return;
+    }
+  }
+}
+
 function handle(conn: Connection, msg: ToReactor): void {
   switch (msg.type) {
     case 'call':
+      noteArrivedBytes(msg.args);
       if (msg.fn !== undefined) conn.fns[msg.fn] = { module: msg.module, exportName: msg.exportName, mod: undefined };
       start(conn, msg.id, msg.module, msg.exportName, msg.args, msg.context);
       return;
@@ -412,6 +451,14 @@ let spinMisses = 0;
 const CLOCK_EVERY = 32;
 let clockIn = 0;
 
+// Set when idle's wait ended because the counter moved past `seen`: it returned 'not-equal' (its
+// compare is an atomic read) or 'ok' (a caller bumps the counter before it notifies). Either way
+// the wait synchronized with that bump, as an atomic read of the counter would (so what the caller
+// wrote before it is visible), and seen + 1 is a lower bound of the counter: the loop uses that
+// instead of reading it again (an atomic read costs a builtin call). A lower bound is safe: the
+// next idle sees a counter already past it at once.
+let wokeByPost = false;
+
 /**
  * With nothing async pending, waits synchronously (spin, then park) for the next post: the
  * cheapest way to be woken. True when the event loop is due a turn instead, for timers and
@@ -438,7 +485,9 @@ function idle(seen: number): boolean {
     spinMisses = 0;
     return false;
   } else spinSkip = spinBackoff(spinMisses++);
-  return Atomics.wait(wake, 0, seen, slice) === 'timed-out';
+  if (Atomics.wait(wake, 0, seen, slice) === 'timed-out') return true;
+  wokeByPost = true;
+  return false;
 }
 
 // What the loop awaits for a microtask hop: awaiting a native promise that is already settled
@@ -447,8 +496,10 @@ const settled = Promise.resolve();
 
 async function run(): Promise<void> {
   let drained = -1; // the counter at the last drain: every post bumps it, so an unmoved one means nothing new
+  let seen = 0;
   for (;;) {
-    const seen = Atomics.load(wake, 0);
+    seen = wokeByPost ? (seen + 1) | 0 : Atomics.load(wake, 0);
+    wokeByPost = false;
     if (seen !== drained) {
       drained = seen;
       drain();

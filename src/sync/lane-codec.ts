@@ -68,7 +68,7 @@ const kindIndex = new Map<string | undefined, number>(kinds.map((ctor, i) => [ct
  * known to be whole without reading `.buffer` again, which for a small array means moving it off
  * V8's heap (an allocation) and is the costliest step of passing one on. Whole stays whole: a
  * view's buffer and offset never change and these buffers are not resizable; detaching one (a
- * transfer) shows as byteLength 0. A short ring of strong references (at most 8 × 64 bytes kept
+ * transfer) shows as length 0 (see {@link recentLength}). A short ring of strong references (at most 8 × 64 bytes kept
  * alive) is cheaper to search than a WeakSet is to add to. Slots 0–3 hold arrays found when
  * encoding, 4–7 arrays made when decoding: a caller sending the same array call after call would
  * otherwise see it pushed out by the results it reads back, and take the long way every 8 calls.
@@ -83,21 +83,31 @@ const recent: Array<Uint8Array | undefined> = [
   undefined,
   undefined,
 ];
+/**
+ * The byte length of each view in {@link recent}, read when it was remembered: a view's length
+ * never changes but to 0 when its buffer is detached, which reading its first element shows
+ * (undefined) without a getter call (an intrinsic getter called through `.call` is a generic call
+ * in optimized code, ~100 instructions), and element reads of a typed array run no user code.
+ */
+const recentLength = [0, 0, 0, 0, 0, 0, 0, 0];
 let foundNext = 0;
 let madeNext = 4;
 
-function isRecent(view: Uint8Array): boolean {
-  for (let i = 0; i < 8; i++) if (recent[i] === view) return true;
-  return false;
+// The slot of `view` in `recent`, or -1.
+function recentSlot(view: Uint8Array): number {
+  for (let i = 0; i < 8; i++) if (recent[i] === view) return i;
+  return -1;
 }
 
-function rememberFound(view: Uint8Array): void {
+function rememberFound(view: Uint8Array, n: number): void {
   recent[foundNext] = view;
+  recentLength[foundNext] = n;
   foundNext = (foundNext + 1) & 3;
 }
 
-function rememberMade(view: Uint8Array): void {
+function rememberMade(view: Uint8Array, n: number): void {
   recent[madeNext] = view;
+  recentLength[madeNext] = n;
   madeNext = ((madeNext + 1) & 3) | 4;
 }
 
@@ -114,7 +124,7 @@ function wholeBuffer(value: object, kind: string | undefined): ArrayBuffer | und
     if (viewOffset.call(value) !== 0 || n === 0 || !isArrayBuffer(buffer) || n !== bufferLength.call(buffer))
       return undefined;
     if (bufferResizable.call(buffer)) return undefined;
-    if (kind === 'Uint8Array' && n <= SMALL_BYTES) rememberFound(value as Uint8Array);
+    if (kind === 'Uint8Array' && n <= SMALL_BYTES) rememberFound(value as Uint8Array, n);
     return buffer;
   }
   if (isArrayBuffer(value) && bufferLength.call(value) !== 0 && !bufferResizable.call(value)) return value;
@@ -179,23 +189,22 @@ function encodeOne(r: Region, value: unknown, at: number): number {
 
 /**
  * {@link encodeOne}, with the commonest value of a small call, a small Uint8Array this thread has
- * already found whole or made (see {@link recent}), written here: only its length is read. Small
+ * already found whole or made (see {@link recent}), written here: its length is known. Small
  * enough to be inlined where it is called, so that path is compiled with its caller, early on: a
  * call that returned from encodeOne at once would leave encodeOne to be optimized thousands of calls
  * later, as V8 counts a function's executed bytecode, not its calls.
  */
 function writeOne(r: Region, value: unknown, at: number): number {
-  return typeof value === 'object' && value !== null && isRecent(value as Uint8Array)
-    ? encodeRecent(r, value as Uint8Array, at)
-    : encodeOne(r, value, at);
+  const slot = typeof value === 'object' && value !== null ? recentSlot(value as Uint8Array) : -1;
+  return slot >= 0 ? encodeRecent(r, value as Uint8Array, recentLength[slot]!, at) : encodeOne(r, value, at);
 }
 
-// encodeOne for a view in `recent`: a whole Uint8Array of at most SMALL_BYTES, unless detached since.
-function encodeRecent(r: Region, bytes: Uint8Array, at: number): number {
-  const n = viewLength.call(bytes);
+// encodeOne for a view in `recent`, `n` bytes long: a whole Uint8Array of at most SMALL_BYTES, unless
+// detached since (its first element then reads undefined) or empty.
+function encodeRecent(r: Region, bytes: Uint8Array, n: number, at: number): number {
   const start = at + 5;
   const end = start + n;
-  if (n === 0 || end > r.capacity) return REFUSED;
+  if (n === 0 || bytes[0] === undefined || end > r.capacity) return REFUSED;
   const u8 = r.u8;
   u8[at] = T_VIEW;
   r.dv.setUint32(at + 1, n, true);
@@ -289,7 +298,7 @@ function smallBytes(r: Region, start: number, n: number): Uint8Array {
   const out = new Uint8Array(n);
   const u8 = r.u8;
   for (let i = 0; i < n; i++) out[i] = u8[start + i]!;
-  rememberMade(out);
+  rememberMade(out, n);
   return out;
 }
 

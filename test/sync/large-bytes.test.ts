@@ -7,10 +7,29 @@ import {
   moveLargeArgs,
   moveLargeValue,
 } from '../../src/sync/large-bytes.js';
-import { runInReactor, runSync, syncify } from '../../src/sync/index.js';
+import { reactorHandle, runInReactor, runSync, syncify } from '../../src/sync/index.js';
+import { SIZES } from '../fixtures/sync/bytes-caller.js';
+import { tsWorker } from '../fixtures/sync/ts-worker.js';
 
 // Exports that report what the reactor received, so the tests can compare it with a structured clone.
 const probe = `data:text/javascript,${encodeURIComponent(`
+  import { PerformanceObserver, constants } from 'node:perf_hooks';
+  const gcs = { minor: 0, major: 0 };
+  let watching;
+  export async function gcWatch() {
+    watching ??= new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        if (e.detail.kind === constants.NODE_PERFORMANCE_GC_MINOR) gcs.minor++;
+        else if (e.detail.kind !== constants.NODE_PERFORMANCE_GC_WEAKCB) gcs.major++;
+      }
+    });
+    watching.observe({ entryTypes: ['gc'] });
+    gcs.minor = gcs.major = 0;
+  }
+  export async function gcSeen() {
+    await new Promise((r) => setTimeout(r, 100)); // entries reach the observer through the event loop
+    return gcs;
+  }
   export async function echo(v) { return v; }
   export async function describe(v) {
     const buf = ArrayBuffer.isView(v) ? v.buffer : v;
@@ -124,6 +143,21 @@ test('moveLargeArgs copies only large whole buffers, and only beside primitives'
   t.truthy(moveLargeValue(large.buffer));
 });
 
+test.serial('large arguments moved into the reactor are freed by young-generation GCs, not full ones', (t) => {
+  // A moved argument adds to the reactor's external-memory count; with nothing else making the
+  // reactor collect, the count reaches its limit (64 MiB) and V8 runs a full GC for it.
+  const echo = syncify<(v: Uint8Array) => Promise<Uint8Array>>(probe, 'echo');
+  const bytes = new Uint8Array(1 << 20).map((_, i) => i % 251);
+  runSync({ module: probe, export: 'gcWatch' });
+  for (let i = 0; i < 200; i++) {
+    const back = echo(bytes);
+    if (back.byteLength !== bytes.byteLength || back[1000] !== 1000 % 251) t.fail(`call ${i} came back wrong`);
+  }
+  const seen = runSync<{ minor: number; major: number }>({ module: probe, export: 'gcSeen' });
+  t.is(seen.major, 0, `no full GC for 200 MiB of arguments (${seen.major})`);
+  t.true(seen.minor >= 2, `young-generation GCs freed the arguments (${seen.minor})`);
+});
+
 const filledWith = (bytes: Uint8Array, n: number, value: number): boolean =>
   bytes.byteLength === n && bytes.every((b) => b === value);
 
@@ -166,3 +200,33 @@ test('a scratch region is held until its result is read or released, and grows t
 
 /** Node 20's ArrayBuffer takes maxByteLength; lib ES2024 types do, older ones do not. */
 type ResizableArrayBuffer = new (length: number, options: { maxByteLength: number }) => ArrayBuffer;
+
+test('four threads on one reactor send large arguments of every kind and size around the threshold at once, intact', async (t) => {
+  const file = new URL('../fixtures/sync/bytes-caller.ts', import.meta.url);
+  const rounds = 2;
+  const workers = Array.from({ length: 4 }, (_, thread) => {
+    const reactor = reactorHandle();
+    return tsWorker(file, { workerData: { bytesCaller: true, thread, rounds, reactor }, transferList: [reactor.port] });
+  });
+  try {
+    const reports = await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<{ calls: number; problems: string[] }>((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error('a thread made no progress in 60 s')), 60_000);
+            w.once('message', (m: { calls: number; problems: string[] }) => {
+              clearTimeout(timer);
+              resolve(m);
+            });
+            w.once('error', reject);
+          }),
+      ),
+    );
+    for (const [thread, r] of reports.entries()) {
+      t.is(r.calls, rounds * SIZES.length * 6, `thread ${thread}`);
+      t.deepEqual(r.problems, [], `thread ${thread}`);
+    }
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+});
