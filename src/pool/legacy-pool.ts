@@ -518,13 +518,24 @@ export class LegacyPool {
     if (list.length < SPARES_PER_SIZE) list.push({ shared, slots, state, times, records });
   }
 
+  // Small on purpose, like claimRing and startRing: V8 optimizes code called once per batch only
+  // after ~1,000 batches (it counts bytecode run), which under callgrind fell at the start of the
+  // counted window in every round, with ~40M instructions of compiling there. Small, they are
+  // inlined into flush, whose per-request loop has it optimized early, and compiled with it.
   private send(tickets: Ticket[]): void {
     if (this.lingerMs > 0) {
-      const outcome = tickets.length <= RING_SLOTS ? this.sendRing(tickets) : 'none';
-      if (outcome === 'sent') return;
-      // Piscina must have a thread for it now, not when some worker's wait in its ring runs out.
-      if (outcome === 'none') this.dismissOne();
+      const ring = tickets.length <= RING_SLOTS ? this.claimRing() : undefined;
+      // A worker waiting in its ring takes the batch without a message.
+      if (ring !== undefined && this.startRing(ring, tickets)) return;
+      // Piscina must have a thread for it now, not when some worker's wait in its ring runs out
+      // (startRing already sent away the worker it claimed).
+      if (ring === undefined) this.dismissOne();
     }
+    this.sendTask(tickets);
+  }
+
+  // One piscina task: the batch, then (with rings on) every batch its worker takes from its ring.
+  private sendTask(tickets: Ticket[]): void {
     const n = tickets.length;
     const { shared, slots, state, times, records } = this.buffer(n);
     // Session numbers run from 1 to 2^27 − 1 and round (a ring word holds 28 bits of it with the state).
@@ -554,11 +565,9 @@ export class LegacyPool {
     this.awaitEnd(batch);
   }
 
-  // A worker waiting in its ring takes the batch without a message. Any such worker will do: all of
-  // them are free, as a thread piscina would pick. 'none' when none waits; 'sent away' when the batch
-  // cannot travel in a ring (too big, an offload call, a request context, a mount its worker does not
-  // know): the worker claimed for it is sent away, so piscina has a thread for it at once.
-  private sendRing(tickets: Ticket[]): 'sent' | 'sent away' | 'none' {
+  // A worker waiting in its ring, claimed (idle → claimed) for the next batch; any will do: all of
+  // them are free, as a thread piscina would pick. Undefined when none waits.
+  private claimRing(): WorkerRing | undefined {
     for (const channel of this.channels.all()) {
       const ring = channel.ring;
       const session = ring?.session;
@@ -566,33 +575,39 @@ export class LegacyPool {
       if (ring === undefined || session === undefined || session.current !== undefined || ring.using !== undefined)
         continue;
       const idle = ringWord(session.id, RingState.idle);
-      if (Atomics.compareExchange(ring.words, RING_STATE, idle, ringWord(session.id, RingState.claimed)) !== idle) {
-        // Its wait ran out: its task returned to piscina (it may even run a new session by now).
-        ring.session = undefined;
-        continue;
-      }
-      if (!encodeRing(ring.area, tickets, session.mounts, session.last)) {
-        // The claim is ours: back to idle, then away as any waiting worker is sent.
-        Atomics.store(ring.words, RING_STATE, idle);
-        dismiss(ring);
-        return 'sent away';
-      }
-      const n = tickets.length;
-      ring.buffer.state.fill(0, 0, resultsOffset(n) >> 2);
-      const batch = this.launch(tickets, ring.buffer, session, true);
-      ring.using = batch;
-      session.last = lastRequest(tickets, session.last);
-      this.ringBatches++;
-      ring.words[RING_COUNT] = n;
-      Atomics.store(ring.words, RING_STATE, ringWord(session.id, RingState.ready));
-      Atomics.notify(ring.words, RING_STATE);
-      this.awaitEnd(batch);
-      return 'sent';
+      if (Atomics.compareExchange(ring.words, RING_STATE, idle, ringWord(session.id, RingState.claimed)) === idle)
+        return ring;
+      // Its wait ran out: its task returned to piscina (it may even run a new session by now).
+      ring.session = undefined;
     }
-    return 'none';
+    return undefined;
   }
 
-  // Sends one worker that waits in its ring away, if one does (sendRing already did when it claimed one).
+  // Writes the batch into the claimed ring and wakes its worker. False when the batch cannot travel
+  // in a ring (too big, an offload call, a request context, a mount its worker does not know): the
+  // claimed worker is then sent away, so piscina has a thread for the batch at once.
+  private startRing(ring: WorkerRing, tickets: Ticket[]): boolean {
+    const session = ring.session!;
+    if (!encodeRing(ring.area, tickets, session.mounts, session.last)) {
+      // The claim is ours: back to idle, then away as any waiting worker is sent.
+      Atomics.store(ring.words, RING_STATE, ringWord(session.id, RingState.idle));
+      dismiss(ring);
+      return false;
+    }
+    const n = tickets.length;
+    ring.buffer.state.fill(0, 0, resultsOffset(n) >> 2);
+    const batch = this.launch(tickets, ring.buffer, session, true);
+    ring.using = batch;
+    session.last = lastRequest(tickets, session.last);
+    this.ringBatches++;
+    ring.words[RING_COUNT] = n;
+    Atomics.store(ring.words, RING_STATE, ringWord(session.id, RingState.ready));
+    Atomics.notify(ring.words, RING_STATE);
+    this.awaitEnd(batch);
+    return true;
+  }
+
+  // Sends one worker that waits in its ring away, if one does (startRing already did when it claimed one).
   private dismissOne(): void {
     for (const channel of this.channels.all()) {
       const ring = channel.ring;
