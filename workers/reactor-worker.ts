@@ -271,7 +271,7 @@ function reply(call: Call, ok: boolean, outcome: unknown): void {
 
 // The last buffer noteArrivedBytes allocated: kept in a variable so the allocation is never
 // optimized away; the next one replaces it, and a young-generation GC frees it.
-let _probe: ArrayBuffer | undefined;
+const probe: { last: ArrayBuffer | undefined } = { last: undefined };
 
 /**
  * Lets V8 see large byte arguments that arrived transferred (moved by the caller, see
@@ -289,7 +289,7 @@ function noteArrivedBytes(args: readonly unknown[]): void {
     if (typeof arg !== 'object' || arg === null) continue;
     const n = isArrayBuffer(arg) ? arg.byteLength : ArrayBuffer.isView(arg) ? arg.byteLength : 0;
     if (n >= LARGE_BYTES) {
-      _probe = new ArrayBuffer(1);
+      probe.last = new ArrayBuffer(1);
       return;
     }
   }
