@@ -451,14 +451,6 @@ let spinMisses = 0;
 const CLOCK_EVERY = 32;
 let clockIn = 0;
 
-// Set when idle's wait ended because the counter moved past `seen`: it returned 'not-equal' (its
-// compare is an atomic read) or 'ok' (a caller bumps the counter before it notifies). Either way
-// the wait synchronized with that bump, as an atomic read of the counter would (so what the caller
-// wrote before it is visible), and seen + 1 is a lower bound of the counter: the loop uses that
-// instead of reading it again (an atomic read costs a builtin call). A lower bound is safe: the
-// next idle sees a counter already past it at once.
-let wokeByPost = false;
-
 /**
  * With nothing async pending, waits synchronously (spin, then park) for the next post: the
  * cheapest way to be woken. True when the event loop is due a turn instead, for timers and
@@ -485,9 +477,7 @@ function idle(seen: number): boolean {
     spinMisses = 0;
     return false;
   } else spinSkip = spinBackoff(spinMisses++);
-  if (Atomics.wait(wake, 0, seen, slice) === 'timed-out') return true;
-  wokeByPost = true;
-  return false;
+  return Atomics.wait(wake, 0, seen, slice) === 'timed-out';
 }
 
 // What the loop awaits for a microtask hop: awaiting a native promise that is already settled
@@ -496,10 +486,12 @@ const settled = Promise.resolve();
 
 async function run(): Promise<void> {
   let drained = -1; // the counter at the last drain: every post bumps it, so an unmoved one means nothing new
-  let seen = 0;
   for (;;) {
-    seen = wokeByPost ? (seen + 1) | 0 : Atomics.load(wake, 0);
-    wokeByPost = false;
+    // Read again after every wait, never inferred from it: a wait can end 'ok' on a notify whose
+    // bump this loop already read and drained (the caller was descheduled between its bump and
+    // its notify), so "seen + 1" would run ahead of the counter, and the next post's bump would
+    // then equal it and be slept through (test/sync/wake-stress.test.ts caught it under CI load).
+    const seen = Atomics.load(wake, 0);
     if (seen !== drained) {
       drained = seen;
       drain();
