@@ -89,7 +89,7 @@ type SpareBuffer = Pick<Batch, 'shared' | 'slots' | 'state' | 'times' | 'records
  * their worker gone and paid a piscina task; with 1 s, the main thread's pauses there (a scavenge or
  * a compile job holding valgrind's one CPU for over a second) let the rings run out inside the
  * counted window in 6 of 7 legacy rounds, and the batches that then went as piscina tasks took
- * paths and shapes the warm-up never saw: sendRing, flush, batchEnded and the worker's runFrom,
+ * paths and shapes the warm-up never saw: the ring send (then sendRing), flush, batchEnded and the worker's runFrom,
  * writeResultRecord and sameHeaders were deoptimized and compiled again there. At 5 and 10 s no
  * ring ran out in 11 rounds.
  */
