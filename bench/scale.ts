@@ -7,14 +7,17 @@
 //
 // Part (1) sends a fixed number of requests (--amount) with autocannon and charges the server's CPU
 // (every process, from /proc) to them: CPU per request with 2 workers ÷ with 1 is the judged figure.
-// Flags (or BENCH_<NAME> env): --amount 40000  --duration 5  --warmup 1  --rounds 3  --connections 50
-//   --loadgen auto|wrk|autocannon (part 2 only; auto = wrk when installed)
+// Part (1) also runs plain node:http under the same cluster code as a reference (--reference off: not).
+// Flags (or BENCH_<NAME> env): --amount 40000  --duration 5  --warmup 1  --rounds 5  --connections 50
+//   --loadgen auto|wrk|autocannon (part 2 only; auto = wrk when installed)  --reference on|off
+//   --nginx on|off (part 2)  --tsx (server children from the TypeScript source, not a bundle)
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { App } from '../src/gateway/types.js';
 import { numberOption, stringOption } from './lib/args.js';
+import { buildServers } from './lib/build-servers.js';
 import { startServer, type ChildServer } from './lib/children.js';
 import { runLoad, type LoadFigures, type LoadOptions } from './lib/load.js';
 import { statFields, tickSeconds } from './lib/proc.js';
@@ -28,6 +31,20 @@ const hello: App = async (scope, _receive, send) => {
   await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'text/plain; charset=UTF-8']] });
   await send({ type: 'http.response.body', body: HELLO });
 };
+/**
+ * The reference peer of part (1): the same hello world on plain node:http, under the same cluster
+ * code (albany's runCluster: node:cluster, round-robin), so its 2 ÷ 1 ratio is what this machine
+ * charges for a second process whatever the server is.
+ */
+async function serveRaw(port: number): Promise<{ close(): Promise<void> }> {
+  const { createServer } = await import('node:http');
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain; charset=UTF-8' });
+    res.end(HELLO);
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return { close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
 const quiet = { debug() {}, info() {}, warn() {}, error: (m: string) => process.stderr.write(`${m}\n`) };
 
 async function role(name: string): Promise<void> {
@@ -43,7 +60,10 @@ async function role(name: string): Promise<void> {
     const handle = await runCluster(
       {
         workers: Number(stringOption('workers', '1')),
-        start: () => serve(hello, { port, lifespan: 'off', logger: quiet }),
+        start:
+          stringOption('server', 'albany') === 'node'
+            ? () => serveRaw(port)
+            : () => serve(hello, { port, lifespan: 'off', logger: quiet }),
       },
       quiet,
     );
@@ -105,7 +125,13 @@ interface Run {
 }
 
 async function main(): Promise<void> {
-  const self = fileURLToPath(import.meta.url);
+  // The server children run this file compiled to plain JavaScript, as production runs albany from
+  // dist/ (see lib/build-servers.ts: under tsx, albany alone pays a __name() call per closure and a
+  // module-hooks thread per process, and the hooks thread is paid once per cluster process).
+  // --tsx runs them from the TypeScript source instead.
+  const self = process.argv.includes('--tsx')
+    ? fileURLToPath(import.meta.url)
+    : (await buildServers([fileURLToPath(import.meta.url)]))[0]!;
   const load: LoadOptions = {
     connections: numberOption('connections', 50),
     pipelining: 1,
@@ -113,7 +139,9 @@ async function main(): Promise<void> {
   };
   const warmup = numberOption('warmup', 1);
   const amount = Math.round(numberOption('amount', 40_000));
-  const rounds = Math.round(numberOption('rounds', 3));
+  const rounds = Math.round(numberOption('rounds', 5));
+  const reference = stringOption('reference', 'on') !== 'off';
+  const nginxPart = stringOption('nginx', 'on') !== 'off';
   const wanted = stringOption('loadgen', 'auto');
   if (!['auto', 'wrk', 'autocannon'].includes(wanted)) {
     console.error(`--loadgen must be auto, wrk or autocannon, got ${JSON.stringify(wanted)}`);
@@ -167,12 +195,16 @@ async function main(): Promise<void> {
       `same cores as the servers.\n`,
   );
 
-  // (1) --workers 1 vs --workers 2: the same fixed number of requests against each, in alternating
-  // rounds; the server's CPU is utime + stime of the primary and every worker from /proc, read
-  // right before and after. CPU per request is the judged figure (no contention tax); req/s is
+  // (1) --workers 1 vs --workers 2: the same fixed number of requests against each, in rounds that
+  // rotate the order; the server's CPU is utime + stime of the primary and every worker from /proc,
+  // read right before and after. CPU per request is the judged figure (no contention tax); req/s is
   // informational, with the load generator's own CPU beside it (on 2 cores it takes the room a
   // second worker would use). autocannon runs the fixed count (wrk cannot stop at a count).
-  interface WorkersRound {
+  // Plain node:http runs the same rounds under the same cluster code: its 2 ÷ 1 ratio is the share
+  // of the judged one that this machine charges any server for a second process (fewer requests per
+  // event-loop turn in each worker, three busy processes on two cores), printed as the reference.
+  interface WorkersRun {
+    server: ClusterServer;
     workers: number;
     round: number;
     figures: LoadFigures;
@@ -180,15 +212,31 @@ async function main(): Promise<void> {
     genCpuSeconds: number;
     serverCpuSeconds: number;
   }
-  const byWorkers = new Map<number, WorkersRound[]>([
-    [1, []],
-    [2, []],
-  ]);
+  type ClusterServer = 'albany' | 'node';
+  const peers: { server: ClusterServer; workers: number }[] = [
+    { server: 'albany', workers: 1 },
+    { server: 'albany', workers: 2 },
+    ...(reference
+      ? [
+          { server: 'node' as const, workers: 1 },
+          { server: 'node' as const, workers: 2 },
+        ]
+      : []),
+  ];
+  const runs: WorkersRun[] = [];
   for (let r = 0; r < rounds; r++) {
-    for (const workers of r % 2 === 0 ? [1, 2] : [2, 1]) {
+    // Rotate the order so no peer always runs first (right after a start-up) or last.
+    const order = peers.map((_, i) => peers[(i + r) % peers.length]!);
+    if (r % 2 === 1) order.reverse();
+    for (const { server, workers } of order) {
       const port = await freePort();
-      const child: ChildServer = await startServer(`workers-${workers}`, self, {
-        env: { BENCH_ROLE: 'cluster', BENCH_WORKERS: String(workers), BENCH_PORT: String(port) },
+      const child: ChildServer = await startServer(`${server}-workers-${workers}`, self, {
+        env: {
+          BENCH_ROLE: 'cluster',
+          BENCH_SERVER: server,
+          BENCH_WORKERS: String(workers),
+          BENCH_PORT: String(port),
+        },
         timeoutMs: 30_000,
       });
       try {
@@ -204,10 +252,11 @@ async function main(): Promise<void> {
         const serverCpuSeconds = treeCpuSeconds(child.pid) - s0;
         if (figures.errors + figures.non2xx + figures.timeouts > 0)
           console.log(
-            `  (--workers ${workers}: ${figures.errors} errors, ${figures.non2xx} non-2xx, ` +
+            `  (${server} --workers ${workers}: ${figures.errors} errors, ${figures.non2xx} non-2xx, ` +
               `${figures.timeouts} timeouts)`,
           );
-        byWorkers.get(workers)!.push({
+        runs.push({
+          server,
           workers,
           round: r + 1,
           figures,
@@ -220,30 +269,34 @@ async function main(): Promise<void> {
       }
     }
   }
-  const perReqUs = (x: WorkersRound) => (x.serverCpuSeconds * 1e6) / Math.max(1, x.figures.requests);
-  const genUs = (x: WorkersRound) => (x.genCpuSeconds * 1e6) / Math.max(1, x.figures.requests);
+  const perReqUs = (x: WorkersRun) => (x.serverCpuSeconds * 1e6) / Math.max(1, x.figures.requests);
+  const genUs = (x: WorkersRun) => (x.genCpuSeconds * 1e6) / Math.max(1, x.figures.requests);
   const cores = (cpu: number, wall: number) => (cpu / wall).toFixed(2);
   console.log(`## --workers (node:cluster, round-robin), albany HTTP host: ${fmt(amount)} requests per run\n`);
   console.log(
-    '| round | peer | requests | req/s | p50 ms | p99 ms | errors | **server CPU µs/req** | autocannon CPU ' +
-      'µs/req | server cores | autocannon cores |',
+    '| round | server | peer | requests | req/s | p50 ms | p99 ms | errors | **server CPU µs/req** | ' +
+      'autocannon CPU µs/req | server cores | autocannon cores |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
-  const all = [...byWorkers.get(1)!, ...byWorkers.get(2)!].sort((a, b) => a.round - b.round || a.workers - b.workers);
-  for (const x of all) {
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const x of runs) {
     const f = x.figures;
     console.log(
-      `| ${x.round} | --workers ${x.workers} | ${fmt(f.requests)} | ${fmt(f.rps)} | ${f.p50.toFixed(2)} | ` +
-        `${f.p99.toFixed(2)} | ${f.errors + f.non2xx + f.timeouts} | ` +
-        `${perReqUs(x).toFixed(1)} | ${genUs(x).toFixed(1)} | ${cores(x.serverCpuSeconds, x.wallSeconds)} | ` +
-        `${cores(x.genCpuSeconds, x.wallSeconds)} |`,
+      `| ${x.round} | ${x.server === 'node' ? 'node:http' : 'albany'} | --workers ${x.workers} | ` +
+        `${fmt(f.requests)} | ${fmt(f.rps)} | ${f.p50.toFixed(2)} | ${f.p99.toFixed(2)} | ` +
+        `${f.errors + f.non2xx + f.timeouts} | ${perReqUs(x).toFixed(1)} | ${genUs(x).toFixed(1)} | ` +
+        `${cores(x.serverCpuSeconds, x.wallSeconds)} | ${cores(x.genCpuSeconds, x.wallSeconds)} |`,
     );
   }
-  const w1s = byWorkers.get(1)!;
-  const w2s = byWorkers.get(2)!;
-  const cpuRatios = w1s.map((w1, i) => perReqUs(w2s[i]!) / perReqUs(w1));
-  const rpsRatios = w1s.map((w1, i) => w2s[i]!.figures.rps / w1.figures.rps);
-  const ticks = Math.min(...all.map((x) => x.serverCpuSeconds)) * 100;
+  const of = (server: ClusterServer, workers: number) =>
+    runs.filter((x) => x.server === server && x.workers === workers).sort((a, b) => a.round - b.round);
+  const ratiosOf = (server: ClusterServer, pick: (x: WorkersRun) => number) => {
+    const w1s = of(server, 1);
+    const w2s = of(server, 2);
+    return w1s.map((w1, i) => pick(w2s[i]!) / pick(w1));
+  };
+  const cpuRatios = ratiosOf('albany', perReqUs);
+  const rpsRatios = ratiosOf('albany', (x) => x.figures.rps);
+  const ticks = Math.min(...runs.map((x) => x.serverCpuSeconds)) * 100;
   console.log(
     `\nserver CPU = utime + stime of the cluster primary and every worker (/proc/<pid>/stat, all threads), ` +
       `read before and after the counted requests;`,
@@ -252,11 +305,23 @@ async function main(): Promise<void> {
     `cores = CPU seconds ÷ wall seconds of the run. /proc counts in 10 ms ticks: the smallest run used ` +
       `${fmt(ticks)} ticks (resolution ${(100 / Math.max(1, ticks)).toFixed(1)} %).`,
   );
-  console.log(`per-round CPU/req ratios (2 ÷ 1): ${cpuRatios.map((r) => r.toFixed(3)).join(', ')}`);
+  console.log(`per-round CPU/req ratios (albany, 2 ÷ 1): ${cpuRatios.map((r) => r.toFixed(3)).join(', ')}`);
   console.log(
-    `**server CPU per request, --workers 2 ÷ --workers 1 = ${median(cpuRatios).toFixed(3)}** (median of ` +
-      `per-round ratios; target ≤ 1.05)`,
+    `**server CPU per request, --workers 2 ÷ --workers 1 = ${median(cpuRatios).toFixed(3)}** (albany; median ` +
+      `of per-round ratios; target ≤ 1.05)`,
   );
+  if (reference) {
+    const nodeRatios = ratiosOf('node', perReqUs);
+    const albanyOverNode = (workers: number) =>
+      median(of('albany', workers).map((x, i) => perReqUs(x) / perReqUs(of('node', workers)[i]!)));
+    console.log(
+      `reference, plain node:http under the same cluster code: CPU/req 2 ÷ 1 = ${median(nodeRatios).toFixed(3)} ` +
+        `(rounds ${nodeRatios.map((r) => r.toFixed(3)).join(', ')}); albany ÷ node:http CPU/req = ` +
+        `${albanyOverNode(1).toFixed(3)} with 1 worker, ${albanyOverNode(2).toFixed(3)} with 2`,
+    );
+  }
+  const w1s = of('albany', 1);
+  const w2s = of('albany', 2);
   console.log(
     `req/s --workers 2 ÷ --workers 1 = ${median(rpsRatios).toFixed(2)} (informational: the load generator ` +
       `shares the 2 cores; autocannon used ` +
@@ -265,6 +330,7 @@ async function main(): Promise<void> {
   );
 
   // (2) nginx → FastCGI vs nginx → HTTP
+  if (!nginxPart) return;
   if (!findNginx()) {
     console.log('## nginx: skipped (nginx not installed)');
     return;

@@ -15,6 +15,11 @@ export interface LoadOptions {
   duration: number;
   /** Exactly this many requests instead of a duration (a fixed amount of work to charge CPU to). */
   amount?: number;
+  /**
+   * Requests per second over all connections (autocannon's `overallRate`); unset = as fast as the
+   * server answers. A fixed rate below both peers' capacity gives them the same arrival pattern.
+   */
+  rate?: number;
 }
 
 /** What one run measured. Latencies in milliseconds. */
@@ -37,6 +42,7 @@ export async function runLoad(url: string, options: LoadOptions): Promise<LoadFi
     connections: options.connections,
     pipelining: options.pipelining,
     ...(options.amount !== undefined ? { amount: options.amount, timeout: 60 } : { duration: options.duration }),
+    ...(options.rate !== undefined ? { overallRate: options.rate } : {}),
   }) as unknown as import('node:events').EventEmitter & PromiseLike<autocannonType.Result>;
   instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) => {
     histogram.record(Math.max(1, Math.round(responseTime * 1000)));
