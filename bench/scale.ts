@@ -10,7 +10,7 @@
 // Part (1) also runs plain node:http under the same cluster code as a reference (--reference off: not).
 // Flags (or BENCH_<NAME> env): --amount 40000  --duration 5  --warmup 1  --rounds 5  --connections 50
 //   --loadgen auto|wrk|autocannon (part 2 only; auto = wrk when installed)  --reference on|off
-//   --nginx on|off (part 2)  --tsx (server children from the TypeScript source, not a bundle)
+//   --nginx on|off (part 2)  --rate N (part 1 at N req/s offered, not as fast as answered)  --tsx (server children from the TypeScript source, not a bundle)
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -141,6 +141,9 @@ async function main(): Promise<void> {
   const amount = Math.round(numberOption('amount', 40_000));
   const rounds = Math.round(numberOption('rounds', 5));
   const reference = stringOption('reference', 'on') !== 'off';
+  // A fixed offered rate for part (1) instead of as-fast-as-answered: a diagnosis aid (both peers then see the same
+  // arrival pattern; per-request CPU rises at low rates, as fewer requests share each event-loop turn).
+  const rate = stringOption('rate', '') === '' ? undefined : numberOption('rate', 1);
   const nginxPart = stringOption('nginx', 'on') !== 'off';
   const wanted = stringOption('loadgen', 'auto');
   if (!['auto', 'wrk', 'autocannon'].includes(wanted)) {
@@ -246,7 +249,7 @@ async function main(): Promise<void> {
         const s0 = treeCpuSeconds(child.pid);
         const c0 = process.cpuUsage();
         const t0 = performance.now();
-        const figures = await runLoad(url, { ...load, amount });
+        const figures = await runLoad(url, { ...load, amount, ...(rate === undefined ? {} : { rate }) });
         const wallSeconds = (performance.now() - t0) / 1000;
         const c = process.cpuUsage(c0);
         const serverCpuSeconds = treeCpuSeconds(child.pid) - s0;
