@@ -10,7 +10,8 @@
 // Part (1) also runs plain node:http under the same cluster code as a reference (--reference off: not).
 // Flags (or BENCH_<NAME> env): --amount 40000  --duration 5  --warmup 1  --rounds 5  --connections 50
 //   --loadgen auto|wrk|autocannon (part 2 only; auto = wrk when installed)  --reference on|off
-//   --nginx on|off (part 2)  --rate N (part 1 at N req/s offered, not as fast as answered)  --tsx (server children from the TypeScript source, not a bundle)
+//   --nginx on|off (part 2)  --rate N (part 1 at N req/s offered, not as fast as answered)
+//   --tsx (server children from the TypeScript source, not a bundle)
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
