@@ -296,7 +296,11 @@ async function runPrimary(options: ClusterOptions, logger: Logger): Promise<Clus
 
   const drain = async (state: WorkerState): Promise<void> => {
     state.stopping = true;
-    if (state.worker.isConnected()) state.worker.send({ albany: SHUTDOWN } satisfies ControlMessage);
+    // A worker still starting may not listen for messages yet (node drops an IPC message nobody
+    // listens for, and SHUTDOWN lost that way left SIGTERM during a --max-requests replacement
+    // waiting out shutdownTimeoutMs): it gets SIGTERM, which ends it at once before runWorker sets
+    // its handler, and drains it after. A ready one listens, and gets the message.
+    if (state.ready && state.worker.isConnected()) state.worker.send({ albany: SHUTDOWN } satisfies ControlMessage);
     else state.worker.process.kill('SIGTERM');
     const timer = setTimeout(() => {
       logger.warn(`worker ${state.worker.process.pid} did not drain within ${shutdownTimeoutMs} ms; killing it`);
@@ -314,7 +318,8 @@ async function runPrimary(options: ClusterOptions, logger: Logger): Promise<Clus
     const fresh = fork();
     if (!(await fresh.whenReady)) {
       old.recycling = false;
-      logger.error(`worker ${old.worker.process.pid} kept: its replacement failed to start`);
+      // Stopped while starting (SIGTERM during the replacement) is no failure to report.
+      if (!shuttingDown) logger.error(`worker ${old.worker.process.pid} kept: its replacement failed to start`);
       return;
     }
     if (!shuttingDown) await drain(old);
