@@ -26,10 +26,9 @@ export interface GatewayRequestHandler {
   readonly inFlight: number;
   /** From now on, responses ask the client to close the connection. */
   drain(onIdle: () => void): void;
-  /**
-   * True once the server reached `maxRequests`: every response since has asked the client to close,
-   * and a graceful close leaves connections kept alive before that to end on their own (see HttpHost.retire).
-   */
+  /** See {@link HttpHost.retire}. */
+  retire(): void;
+  /** True once retire() ran (or the server reached `maxRequests`). */
   readonly retired: boolean;
   /**
    * The server's `connection` listener: sets up the connection's books before node reads from it.
@@ -61,7 +60,7 @@ export class HttpHost {
   inFlight = 0;
   /** Set by drain() or retire(): responses from now on ask the client to close. */
   draining = false;
-  /** Set by retire(): the server reached maxRequests and a successor takes over. */
+  /** Set by retire(): a successor takes this server's place. */
   retired = false;
   /** Open connections (and HTTP/2 sessions). */
   readonly connections = new Set<HttpConnection>();
@@ -145,23 +144,26 @@ export class HttpHost {
       this.options.metrics?.started();
     }
     if (this.sweeper === undefined && requestTimeoutMs > 0) this.startSweeper();
-    if (++this.served === maxRequests) this.retire();
+    if (++this.served === maxRequests) {
+      // The cluster replaces this process (onMaxRequests), and closes it once the successor is ready.
+      this.retire();
+      this.options.onMaxRequests?.();
+    }
   }
 
   /**
-   * The server reached maxRequests: its process is replaced by a fresh one (the cluster's recycle,
-   * `onMaxRequests`), and once that one is ready this one closes. From now on, as gunicorn does for a
-   * worker past max_requests, every response asks the client to close, so no client keeps a
-   * connection that is about to go away. Closing an idle keep-alive connection from the server side
-   * races with a client that sends its next request on it at that moment: the request is lost
-   * ("other side closed"). So close() of a retired server does not cut such connections; they end
-   * after their next response (connection: close) or at the keep-alive timeout, which clients that
-   * read the `Keep-Alive: timeout` hint stop reusing a connection before.
+   * A successor takes this server's place (a cluster reload, or `maxRequests` reached), and the
+   * server will close once it is ready. From now on, as gunicorn does for a worker past
+   * max_requests, every response asks the client to close, so no client keeps a connection that is
+   * about to go away. Closing an idle keep-alive connection from the server side races with a client
+   * that sends its next request on it at that moment: the request is lost ("other side closed"). So
+   * close() of a retired server does not cut such connections; they end after their next response
+   * (connection: close) or at the keep-alive timeout, which clients that read the `Keep-Alive:
+   * timeout` hint stop reusing a connection before.
    */
-  private retire(): void {
+  retire(): void {
     this.retired = true;
     this.askClose();
-    this.options.onMaxRequests?.();
   }
 
   /** Responses from now on, and those not yet started, ask the client to close the connection. */
@@ -322,6 +324,7 @@ export function createRequestHandler(
   handler.dispose = () => host.dispose();
   Object.defineProperty(handler, 'inFlight', { get: () => host.inFlight });
   Object.defineProperty(handler, 'retired', { get: () => host.retired });
+  handler.retire = () => host.retire();
   handler.drain = (onIdle: () => void) => host.drain(onIdle);
   return handler;
 }

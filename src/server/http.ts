@@ -43,6 +43,13 @@ export interface AlbanyServer {
    * shutdown.
    */
   close(): Promise<void>;
+  /**
+   * Prepares a hand-over to a successor (a cluster reload, `--max-requests`): from now on every
+   * response asks the client to close, and close() lets connections kept alive until then end on
+   * their own (after their next response, or at the keep-alive timeout) instead of cutting them
+   * between requests, where a client may be sending its next request at that instant.
+   */
+  retire(): void;
 }
 
 /**
@@ -171,9 +178,9 @@ export async function serve(app: App, options: ServerOptions = {}): Promise<Alba
       // and node closes the session's socket after the last.
       for (const session of sessions) session.close();
       const timer = setTimeout(() => server.closeAllConnections(), resolved.gracefulTimeoutMs);
-      // A server past maxRequests hands over to its successor: a connection it kept alive is not cut
-      // between requests (its client may be sending the next one at that instant), it ends on its
-      // own, within the keep-alive timeout (see HttpHost.retire); gracefulTimeoutMs still bounds it.
+      // A retired server (reload, maxRequests) hands over to its successor: a connection it kept alive
+      // is not cut between requests (its client may be sending the next one at that instant), it ends
+      // on its own, within the keep-alive timeout (see HttpHost.retire); gracefulTimeoutMs bounds it.
       const cutServed = !handler.retired;
       const destroyIdle = (fresh: boolean, served: boolean) => {
         for (const socket of sockets) {
@@ -205,5 +212,6 @@ export async function serve(app: App, options: ServerOptions = {}): Promise<Alba
       }
     })());
 
-  return { server, url, port, options: resolved, state: lifespan.state, close };
+  const retire = () => handler.retire();
+  return { server, url, port, options: resolved, state: lifespan.state, close, retire };
 }
