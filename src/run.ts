@@ -20,6 +20,8 @@ import { setContextTimeout } from './context/context.js';
 interface Running {
   url: string;
   close(): Promise<void>;
+  /** A cluster successor takes this process's place: see AlbanyServer.retire (HTTP hosts only). */
+  retire?(): void;
   /** This process's HTTP figures, kept when `--metrics` is given (HTTP hosts only). */
   metrics?: HttpMetrics;
 }
@@ -125,6 +127,7 @@ async function startHost(config: CliConfig, logger: Logger, recycle?: () => void
   return {
     url: server.url,
     metrics,
+    retire: () => server.retire?.(),
     close: () =>
       server
         .close()

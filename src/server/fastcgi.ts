@@ -75,10 +75,12 @@ export function createFastCGIServer(
     }
   }
   const logger = resolved.logger;
+  const { proxyHeaders, forwardedAllowIps, rootPath } = resolved;
   const ctx: FastCGIContext = {
     app,
     options: resolved,
     state,
+    scopeOptions: { proxyHeaders, forwardedAllowIps, rootPath, state },
     logger,
     logError: (error, requestLine) =>
       logger.error(

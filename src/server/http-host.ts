@@ -26,6 +26,10 @@ export interface GatewayRequestHandler {
   readonly inFlight: number;
   /** From now on, responses ask the client to close the connection. */
   drain(onIdle: () => void): void;
+  /** See {@link HttpHost.retire}. */
+  retire(): void;
+  /** True once retire() ran (or the server reached `maxRequests`). */
+  readonly retired: boolean;
   /**
    * The server's `connection` listener: sets up the connection's books before node reads from it.
    * Optional (a connection is set up at its first request otherwise), but keeps sockets one shape.
@@ -54,8 +58,10 @@ export interface GatewayRequestHandler {
 export class HttpHost {
   /** Requests admitted and not yet settled. */
   inFlight = 0;
-  /** Set by drain(): responses from now on ask the client to close. */
+  /** Set by drain() or retire(): responses from now on ask the client to close. */
   draining = false;
+  /** Set by retire(): a successor takes this server's place. */
+  retired = false;
   /** Open connections (and HTTP/2 sessions). */
   readonly connections = new Set<HttpConnection>();
   /** Proxy trust, rootPath and lifespan state for every request head. */
@@ -138,7 +144,34 @@ export class HttpHost {
       this.options.metrics?.started();
     }
     if (this.sweeper === undefined && requestTimeoutMs > 0) this.startSweeper();
-    if (++this.served === maxRequests) this.options.onMaxRequests?.();
+    if (++this.served === maxRequests) {
+      // The cluster replaces this process (onMaxRequests), and closes it once the successor is ready.
+      this.retire();
+      this.options.onMaxRequests?.();
+    }
+  }
+
+  /**
+   * A successor takes this server's place (a cluster reload, or `maxRequests` reached), and the
+   * server will close once it is ready. From now on, as gunicorn does for a worker past
+   * max_requests, every response asks the client to close, so no client keeps a connection that is
+   * about to go away. Closing an idle keep-alive connection from the server side races with a client
+   * that sends its next request on it at that moment: the request is lost ("other side closed"). So
+   * close() of a retired server does not cut such connections; they end after their next response
+   * (connection: close) or at the keep-alive timeout, which clients that read the `Keep-Alive:
+   * timeout` hint stop reusing a connection before.
+   */
+  retire(): void {
+    this.retired = true;
+    this.askClose();
+  }
+
+  /** Responses from now on, and those not yet started, ask the client to close the connection. */
+  private askClose(): void {
+    this.draining = true;
+    for (const connection of this.connections) {
+      for (const sink of connection.open) if (!sink.res.headersSent) sink.res.shouldKeepAlive = false;
+    }
   }
 
   /** A request left its connection's books (see {@link HttpConnection.settle}). */
@@ -217,11 +250,8 @@ export class HttpHost {
 
   /** From now on responses ask the client to close; `onIdle` runs once nothing is in flight. */
   drain(onIdle: () => void): void {
-    this.draining = true;
+    this.askClose();
     this.onIdle = onIdle;
-    for (const connection of this.connections) {
-      for (const sink of connection.open) if (!sink.res.headersSent) sink.res.shouldKeepAlive = false;
-    }
     if (this.inFlight === 0) onIdle();
   }
 
@@ -293,6 +323,8 @@ export function createRequestHandler(
   };
   handler.dispose = () => host.dispose();
   Object.defineProperty(handler, 'inFlight', { get: () => host.inFlight });
+  Object.defineProperty(handler, 'retired', { get: () => host.retired });
+  handler.retire = () => host.retire();
   handler.drain = (onIdle: () => void) => host.drain(onIdle);
   return handler;
 }

@@ -43,6 +43,13 @@ export interface AlbanyServer {
    * shutdown.
    */
   close(): Promise<void>;
+  /**
+   * Prepares a hand-over to a successor (a cluster reload, `--max-requests`): from now on every
+   * response asks the client to close, and close() lets connections kept alive until then end on
+   * their own (after their next response, or at the keep-alive timeout) instead of cutting them
+   * between requests, where a client may be sending its next request at that instant.
+   */
+  retire(): void;
 }
 
 /**
@@ -171,17 +178,21 @@ export async function serve(app: App, options: ServerOptions = {}): Promise<Alba
       // and node closes the session's socket after the last.
       for (const session of sessions) session.close();
       const timer = setTimeout(() => server.closeAllConnections(), resolved.gracefulTimeoutMs);
-      const destroyIdle = (includeFresh: boolean) => {
+      // A retired server (reload, maxRequests) hands over to its successor: a connection it kept alive
+      // is not cut between requests (its client may be sending the next one at that instant), it ends
+      // on its own, within the keep-alive timeout (see HttpHost.retire); gracefulTimeoutMs bounds it.
+      const cutServed = !handler.retired;
+      const destroyIdle = (fresh: boolean, served: boolean) => {
         for (const socket of sockets) {
           if (isH2(socket)) continue;
           const connection = connectionOf(socket);
-          if ((connection?.open.length ?? 0) === 0 && (includeFresh || connection?.served === true))
+          if ((connection?.open.length ?? 0) === 0 && (connection?.served === true ? served : fresh))
             socket.destroySoon();
         }
       };
       // Connections between requests go now; new ones get a short window to send their request,
       // which is then answered with connection: close.
-      destroyIdle(false);
+      destroyIdle(false, cutServed);
       const freshWindow = new Promise<void>((resolve) =>
         setTimeout(resolve, Math.min(FRESH_CONNECTION_GRACE_MS, resolved.gracefulTimeoutMs)),
       );
@@ -190,7 +201,7 @@ export async function serve(app: App, options: ServerOptions = {}): Promise<Alba
         await freshWindow;
         await idle();
       }
-      destroyIdle(true);
+      destroyIdle(true, cutServed);
       await stopped;
       clearTimeout(timer);
       handler.dispose();
@@ -201,5 +212,6 @@ export async function serve(app: App, options: ServerOptions = {}): Promise<Alba
       }
     })());
 
-  return { server, url, port, options: resolved, state: lifespan.state, close };
+  const retire = () => handler.retire();
+  return { server, url, port, options: resolved, state: lifespan.state, close, retire };
 }

@@ -1,7 +1,17 @@
 // Graceful close over real sockets: in-flight requests finish, new connections are refused.
 import test from 'ava';
 import { Agent, request } from 'undici';
-import { connect, deferred, delay, httpApp, sendText, startServer } from '../helpers/server.js';
+import {
+  collect,
+  connect,
+  deferred,
+  delay,
+  hasCompleteResponse,
+  httpApp,
+  parseRaw,
+  sendText,
+  startServer,
+} from '../helpers/server.js';
 
 test('close() lets an in-flight request finish, refuses new connections, then resolves', async (t) => {
   const entered = deferred();
@@ -166,4 +176,56 @@ test('requestTimeoutMs without access log or metrics: a hung app gets 504 no ear
   const again = Date.now();
   t.is((await fetch(server.url, { signal: AbortSignal.timeout(8000) })).status, 504);
   t.true(Date.now() - again >= 590, `took ${Date.now() - again} ms`);
+});
+
+test('after retire(), close() does not cut a connection kept alive: its next request is answered with connection: close', async (t) => {
+  const server = await startServer(
+    t,
+    httpApp(async (scope, _r, send) => sendText(send, scope.path)),
+    { keepAliveTimeoutMs: 30_000, gracefulTimeoutMs: 10_000 },
+  );
+  const socket = await connect(server.port);
+  t.teardown(() => socket.destroy());
+  const get = (path: string) => `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`;
+  const first = collect(socket, { until: (text) => hasCompleteResponse(text) });
+  socket.write(get('/first'));
+  const one = parseRaw((await first).text);
+  t.is(one.body, '/first');
+  t.is(one.headers.connection, 'keep-alive');
+  // The successor is ready: the server retires and closes while this connection is idle between
+  // requests. Its client may be sending the next request at this instant (here: just after).
+  server.retire();
+  let closed = false;
+  const closing = server.close().then(() => (closed = true));
+  const second = collect(socket);
+  socket.write(get('/second'));
+  const reply = await second;
+  t.is(reply.ended, 'close', 'the server closes the connection after the answer');
+  const two = parseRaw(reply.text);
+  t.is(two.status, 200);
+  t.is(two.body, '/second');
+  t.is(two.headers.connection, 'close');
+  await closing;
+  t.true(closed);
+});
+
+test('after retire(), close() lets an idle kept-alive connection end at the keep-alive timeout, not later', async (t) => {
+  const server = await startServer(
+    t,
+    httpApp(async (_s, _r, send) => sendText(send, 'ok')),
+    { keepAliveTimeoutMs: 1000, gracefulTimeoutMs: 10_000 },
+  );
+  const socket = await connect(server.port);
+  t.teardown(() => socket.destroy());
+  const first = collect(socket, { until: (text) => hasCompleteResponse(text) });
+  socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+  t.is(parseRaw((await first).text).headers['keep-alive'], 'timeout=1');
+  server.retire();
+  const started = Date.now();
+  const ended = collect(socket, { timeoutMs: 8000 });
+  await server.close();
+  const took = Date.now() - started;
+  t.is((await ended).ended, 'close');
+  // Not cut at once (the keep-alive timer runs from the response), and not held to gracefulTimeoutMs.
+  t.true(took >= 500 && took < 5000, `close took ${took} ms`);
 });
