@@ -262,7 +262,9 @@ const USAGE = `usage: npm run bench:instructions -- [--requests 5000] [--warmup 
   --pin-cpu N run each peer's process under valgrind on CPU N only (taskset -c N). valgrind runs one
               thread at a time, and which thread runs after a futex wake-up is the OS scheduler's
               choice: runSync's count sits on one of two levels per process (~1.8k Ir/call apart) by
-              that choice. Pinned, it is the same choice every time (the lower level). Off by default
+              that choice. Off by default: it does not fix that level (runsync-10b pinned still made
+              ~1.25 real waits per call, 11,131 Ir/call at 852c3ca), and it raises server peers (V8's
+              background compiler threads share the one CPU: legacy 81.6k -> 100.3k Ir/req)
 environment (diagnosis): BENCH_NODE_ARGS="--trace-opt --trace-deopt" adds flags for node under valgrind;
   BENCH_TRACE_FILE=path appends the servers' output there with a line "=== instrument true|false"
   where the counted window starts and ends`;
