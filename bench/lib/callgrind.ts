@@ -174,8 +174,8 @@ export interface CallgrindStartOptions {
   env?: NodeJS.ProcessEnv;
   /**
    * Pins valgrind (every thread of the process) to this CPU (`taskset -c`). valgrind runs one thread
-   * at a time; which one runs after a futex wake-up is the OS scheduler's choice, and on one CPU it
-   * is the same choice every time (see bench:instructions --pin-cpu).
+   * at a time, and which one runs after a futex wake-up is the OS scheduler's choice; pinning
+   * changes that choice (see bench:instructions --pin-cpu for what it did to each peer).
    */
   cpu?: number;
 }
