@@ -375,11 +375,21 @@ class ReactorLink {
       this.port.on('message', (msg: FromReactor) => this.dispatch(msg));
       this.port.ref();
       // The lane cannot wake an event loop: replies take the port while anyone listens. One
-      // already in the slot is delivered like a port message would be, after this call returns.
+      // already in the slot is recorded on its call now, so a blocking wait made before the next
+      // microtask finds it (it has left the lane and is on no port), and its callback runs after
+      // this call returns, once the awaiting code has set it.
       this.#lane.repliesOff(
         (id, value) => {
-          const msg: FromReactor = { type: 'result', id, ok: true, value };
-          queueMicrotask(() => this.dispatch(msg));
+          const call = this.pending.get(id);
+          if (call === undefined) return;
+          this.pending.delete(id);
+          const outcome: Outcome = { type: 'result', id, ok: true, value };
+          call.outcome = outcome;
+          queueMicrotask(() => {
+            const cb = call.onSettle;
+            call.onSettle = undefined;
+            cb?.(outcome);
+          });
         },
         () => this.dead || this.deadFlag[0] === 1,
       );

@@ -191,6 +191,19 @@ test('a lane reply already waiting when async code starts awaiting is delivered 
   t.is(later('after', 1), 'after', 'and the lane serves blocking calls again');
 });
 
+test('a lane reply caught when async code starts awaiting can still be waited on at once, and awaited', async (t) => {
+  const echo = syncify<(v: string) => Promise<string>>(probe, 'echo');
+  t.is(echo('warm'), 'warm');
+  const r = runInReactor<string>(probe, 'echo', ['caught']);
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200); // the reply lands in the lane meanwhile
+  const awaited = r.then((v) => v); // starts listening now: the reply leaves the lane
+  const started = performance.now();
+  t.is(r.wait(2_000), 'caught', 'the blocking wait finds the reply the listener took');
+  t.true(performance.now() - started < 1_000, 'at once, not at its timeout');
+  t.is(await awaited, 'caught');
+  t.is(echo('after'), 'after');
+});
+
 test('a lane call can be cancelled, and one that times out is aborted, like a port call', async (t) => {
   for (let round = 0; round < 2; round++) {
     const r = runInReactor(probe, 'waitForAbort', [], { timeoutMs: 10_000 });
