@@ -251,7 +251,7 @@ const RATIOS: ReadonlyArray<{ ours: string; base: string; measure?: string; fall
 
 const USAGE = `usage: npm run bench:instructions -- [--requests 5000] [--warmup 10000] [--connections 50]
                                   [--only ${PEERS.map((p) => p.key).join(',')}]
-                                  [--rounds 1] [--top 0] [--js] [--settle 0]
+                                  [--rounds 1] [--top 0] [--js] [--settle 0] [--pin-cpu N]
   --top N     list each peer's N heaviest functions outside compiler and GC
   --js        name JIT-compiled JavaScript in that list (node --perf-basic-prof)
   --settle S  idle seconds between the warm-up and the counted window, so optimizing-compiler
@@ -259,6 +259,12 @@ const USAGE = `usage: npm run bench:instructions -- [--requests 5000] [--warmup 
   --fresh-connections  drive each phase with its own autocannon run (new connections for the
               counted window, as before 2026-12-06: it charges 50 connection set-ups and the
               compiler work they trigger to the window) instead of one set of keep-alive connections
+  --pin-cpu N run each peer's process under valgrind on CPU N only (taskset -c N). valgrind runs one
+              thread at a time, and which thread runs after a futex wake-up is the OS scheduler's
+              choice: runSync's count sits on one of two levels per process (~1.8k Ir/call apart) by
+              that choice. Off by default: it does not fix that level (runsync-10b pinned still made
+              ~1.25 real waits per call, 11,131 Ir/call at 852c3ca), and it raises server peers (V8's
+              background compiler threads share the one CPU: legacy 81.6k -> 100.3k Ir/req)
 environment (diagnosis): BENCH_NODE_ARGS="--trace-opt --trace-deopt" adds flags for node under valgrind;
   BENCH_TRACE_FILE=path appends the servers' output there with a line "=== instrument true|false"
   where the counted window starts and ends`;
@@ -276,6 +282,7 @@ const { values } = (() => {
         js: { type: 'boolean', default: false },
         settle: { type: 'string', default: '0' },
         'fresh-connections': { type: 'boolean', default: false },
+        'pin-cpu': { type: 'string' },
         only: { type: 'string' },
         help: { type: 'boolean', default: false },
       },
@@ -307,6 +314,7 @@ const connections = positiveInt('connections', values.connections);
 const rounds = positiveInt('rounds', values.rounds);
 const top = positiveInt('top', values.top, true);
 const settleSeconds = positiveInt('settle', values.settle, true);
+const pinCpu = values['pin-cpu'] === undefined ? undefined : positiveInt('pin-cpu', values['pin-cpu'], true);
 const only = values.only
   ?.split(',')
   .map((s) => s.trim())
@@ -448,6 +456,7 @@ async function measure(peer: Peer, entry: string, round: number, scaled?: Scaled
   const server = await startUnderCallgrind(entry, args, {
     outDir,
     env,
+    cpu: pinCpu,
     nodeArgs: [
       ...(values.js ? ['--perf-basic-prof'] : []),
       // Diagnosis only (see USAGE): e.g. V8's tracing flags, to see what it does in the counted window.
@@ -585,7 +594,8 @@ async function main(): Promise<void> {
           ? `autocannon -c ${connections}, new connections for each phase`
           : `${connections} keep-alive connections kept from warm-up through the count`
       }, ` +
-      `${rounds} round(s); servers bundled to JS (esbuild)\n`,
+      `${rounds} round(s)${pinCpu === undefined ? '' : `, valgrind pinned to CPU ${pinCpu}`}; servers bundled ` +
+      `to JS (esbuild)\n`,
   );
 
   const sources = [...new Set(peers.map((p) => p.source))];

@@ -172,6 +172,12 @@ export interface CallgrindStartOptions {
   nodeArgs?: readonly string[];
   /** Environment for the process (default: this one's). */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Pins valgrind (every thread of the process) to this CPU (`taskset -c`). valgrind runs one thread
+   * at a time, and which one runs after a futex wake-up is the OS scheduler's choice; pinning
+   * changes that choice (see bench:instructions --pin-cpu for what it did to each peer).
+   */
+  cpu?: number;
 }
 
 /**
@@ -189,23 +195,26 @@ export function startUnderCallgrind(
   hookExit();
   rmSync(options.outDir, { recursive: true, force: true });
   mkdirSync(options.outDir, { recursive: true });
-  const child = spawn(
+  const valgrind = [
     'valgrind',
-    [
-      '--tool=callgrind',
-      // Count nothing until asked: start-up and warm-up are not what we compare.
-      '--instr-atstart=no',
-      // V8 writes machine code into anonymous memory and patches it; without this valgrind would
-      // keep running stale translations of rewritten code.
-      '--smc-check=all-non-file',
-      `--callgrind-out-file=${join(options.outDir, 'cg.%p')}`,
-      process.execPath,
-      ...(options.nodeArgs ?? []),
-      entry,
-      ...args,
-    ],
-    { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env },
-  );
+    '--tool=callgrind',
+    // Count nothing until asked: start-up and warm-up are not what we compare.
+    '--instr-atstart=no',
+    // V8 writes machine code into anonymous memory and patches it; without this valgrind would
+    // keep running stale translations of rewritten code.
+    '--smc-check=all-non-file',
+    `--callgrind-out-file=${join(options.outDir, 'cg.%p')}`,
+    process.execPath,
+    ...(options.nodeArgs ?? []),
+    entry,
+    ...args,
+  ];
+  // taskset execs valgrind in place: the child's pid stays the one callgrind_control addresses.
+  const command = options.cpu === undefined ? valgrind : ['taskset', '-c', String(options.cpu), ...valgrind];
+  const child = spawn(command[0]!, command.slice(1), {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: options.env ?? process.env,
+  });
   live.add(child);
   const exited = new Promise<void>((resolve) =>
     child.once('exit', () => {

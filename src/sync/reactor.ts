@@ -33,6 +33,19 @@ const perf = performance;
 /** The most a wait sleeps before it first reads the clock (see ReactorLink.wait). */
 const FIRST_SLEEP_MS = 5;
 
+// FIRST_SLEEP_MS unless a test raised it (see setFirstSleepCap).
+let firstSleepCap = FIRST_SLEEP_MS;
+
+/**
+ * Test hook, not exported from the package: sets the first sleep's cap on this thread (default
+ * {@link FIRST_SLEEP_MS}). The cap also bounds how long a missed wake-up of this thread can go
+ * unnoticed, so a test that must see one (test/sync/wake-stress.test.ts) raises it past its calls'
+ * timeout: a missed wake-up then fails the call instead of costing 5 ms.
+ */
+export function setFirstSleepCap(ms: number): void {
+  firstSleepCap = ms;
+}
+
 // The first sleep's cap for this thread's next wait: 0 for the very first one, so that wait takes
 // the path that reads the clock while it runs unoptimized. A call site that never ran has no type
 // feedback, and optimized code that reaches one is thrown away (a deopt and a recompile): without
@@ -269,7 +282,7 @@ class ReactorLink {
       // with the counter already past: its dead flag (set first) caps the sleep.
       const first = Number.isNaN(deadline);
       const cap = first ? Math.min(remaining, firstSleepMs) : remaining;
-      firstSleepMs = FIRST_SLEEP_MS;
+      firstSleepMs = firstSleepCap;
       const sleep = this.deadFlag[0] === 1 ? Math.min(cap, 1) : cap;
       const timedOut = this.#park(seen, sleep);
       // Nearly always the sleep ended on this call's reply, in the lane: take it without reading
@@ -362,11 +375,21 @@ class ReactorLink {
       this.port.on('message', (msg: FromReactor) => this.dispatch(msg));
       this.port.ref();
       // The lane cannot wake an event loop: replies take the port while anyone listens. One
-      // already in the slot is delivered like a port message would be, after this call returns.
+      // already in the slot is recorded on its call now, so a blocking wait made before the next
+      // microtask finds it (it has left the lane and is on no port), and its callback runs after
+      // this call returns, once the awaiting code has set it.
       this.#lane.repliesOff(
         (id, value) => {
-          const msg: FromReactor = { type: 'result', id, ok: true, value };
-          queueMicrotask(() => this.dispatch(msg));
+          const call = this.pending.get(id);
+          if (call === undefined) return;
+          this.pending.delete(id);
+          const outcome: Outcome = { type: 'result', id, ok: true, value };
+          call.outcome = outcome;
+          queueMicrotask(() => {
+            const cb = call.onSettle;
+            call.onSettle = undefined;
+            cb?.(outcome);
+          });
         },
         () => this.dead || this.deadFlag[0] === 1,
       );

@@ -12,6 +12,7 @@ const probe = `data:text/javascript,${encodeURIComponent(`
   export async function record(v) { order.push(typeof v === 'object' ? v.i : v); return order.length; }
   export async function recorded() { return order.splice(0); }
   export async function later(v, ms) { await new Promise((r) => setTimeout(r, ms)); return v; }
+  export async function blockThen(v, ms) { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms); return v; }
   export function waitForAbort() {
     const signal = this.signal;
     return new Promise((resolve) => {
@@ -190,6 +191,19 @@ test('a lane reply already waiting when async code starts awaiting is delivered 
   t.is(later('after', 1), 'after', 'and the lane serves blocking calls again');
 });
 
+test('a lane reply caught when async code starts awaiting can still be waited on at once, and awaited', async (t) => {
+  const echo = syncify<(v: string) => Promise<string>>(probe, 'echo');
+  t.is(echo('warm'), 'warm');
+  const r = runInReactor<string>(probe, 'echo', ['caught']);
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200); // the reply lands in the lane meanwhile
+  const awaited = r.then((v) => v); // starts listening now: the reply leaves the lane
+  const started = performance.now();
+  t.is(r.wait(2_000), 'caught', 'the blocking wait finds the reply the listener took');
+  t.true(performance.now() - started < 1_000, 'at once, not at its timeout');
+  t.is(await awaited, 'caught');
+  t.is(echo('after'), 'after');
+});
+
 test('a lane call can be cancelled, and one that times out is aborted, like a port call', async (t) => {
   for (let round = 0; round < 2; round++) {
     const r = runInReactor(probe, 'waitForAbort', [], { timeoutMs: 10_000 });
@@ -207,6 +221,26 @@ test('a lane call can be cancelled, and one that times out is aborted, like a po
   for (let round = 0; round < 2; round++)
     t.is((t.throws(() => slow('late', 2000)) as AlbanyError).code, 'ERR_ALBANY_TIMEOUT');
   t.is(syncify(probe, 'echo')('next'), 'next', 'a late reply left in the lane does not answer a later call');
+});
+
+test('a reply that lands in the lane after its call timed out is dropped, never taken as a later call’s', (t) => {
+  // The export blocks the reactor past the caller's timeout, so the cancel is still unread on the port
+  // when it returns: its reply goes into the lane (and holds it), and the next call is answered
+  // on the port while the caller wakes to the stale reply first.
+  const blocking = syncify(probe, 'blockThen', { timeoutMs: 20 });
+  const echo = syncify(probe, 'echo');
+  for (let round = 0; round < 3; round++) {
+    t.is((t.throws(() => blocking(`stale ${round}`, 150)) as AlbanyError).code, 'ERR_ALBANY_TIMEOUT');
+    t.is(echo(`fresh ${round}`), `fresh ${round}`, `round ${round}: the call after it`);
+    t.is(echo(`next ${round}`), `next ${round}`, `round ${round}: and the one after (the lane free again)`);
+  }
+  // The same with the stale reply still unwritten when the next call starts waiting.
+  for (let round = 0; round < 3; round++) {
+    const r = runInReactor(probe, 'blockThen', [`stale ${round}`, 150], { timeoutMs: 10_000 });
+    t.is((t.throws(() => r.wait(20)) as AlbanyError).code, 'ERR_ALBANY_TIMEOUT');
+    t.is(echo(`fresh ${round}`), `fresh ${round}`, `round ${round}: a call made while an earlier one runs`);
+    t.is(r.wait(), `stale ${round}`, `round ${round}: the earlier one gets its own reply`);
+  }
 });
 
 /** Node 20's ArrayBuffer takes maxByteLength; lib ES2024 types do, older ones do not. */

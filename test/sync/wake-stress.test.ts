@@ -1,7 +1,10 @@
 // Stress for the wake-up protocol between callers and the reactor: many back-to-back small calls
 // (the shared lane, where a post and a reply are each one counter bump and one notify) from several
 // threads at once, with calls that time out in between. Each worker's reactor parks for good while
-// idle (idleSliceMs 10 min), so a missed wake-up of the reactor hangs it and a caller's call times out.
+// idle (idleSliceMs 10 min), so a missed wake-up of the reactor hangs it and a caller's call times out;
+// each caller's first sleep, normally capped at 5 ms, is uncapped (10 min, past the calls' 20 s
+// timeout), so a missed wake-up of a caller stalls its call for seconds, which the worker reports,
+// instead of costing 5 ms (checked: with the cap left at 5 ms, dropping every 200th reactor notify passes).
 import test from 'ava';
 import { configureSync, reactorHandle } from '../../src/sync/index.js';
 import { syncDefaults } from '../../src/sync/options.js';
@@ -21,7 +24,7 @@ async function hammer(shared: boolean): Promise<Report[]> {
   const workers = Array.from({ length: THREADS }, (_, index) => {
     const reactor = shared ? reactorHandle() : undefined;
     return tsWorker(new URL('../fixtures/sync/echo-hammer.ts', import.meta.url), {
-      workerData: { index, calls: CALLS, timeoutEvery: TIMEOUT_EVERY, reactor },
+      workerData: { index, calls: CALLS, timeoutEvery: TIMEOUT_EVERY, reactor, firstSleepCapMs: 600_000 },
       transferList: reactor === undefined ? [] : [reactor.port],
     });
   });
