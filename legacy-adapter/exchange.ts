@@ -85,7 +85,7 @@ class LegacyExchange implements TicketListener {
         this.settleRun(this.respond(503, 'Service Unavailable', [['retry-after', '1']]));
         return;
       }
-      // A refusal settles the ticket (and calls onSettled) before dispatch returns.
+      // A refusal settles the ticket at once; onSettled follows in a microtask.
       this.ticket = pool.dispatch(
         {
           mount: this.settings.mount,

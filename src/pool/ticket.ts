@@ -26,10 +26,10 @@ export interface TicketIssuer {
 export interface TicketListener {
   onWorkerMessage(message: WorkerMessage): void;
   /**
-   * Called once when the ticket settles: with the result, or with `undefined` and the error. With
+   * Called once after the ticket settles: with the result, or with `undefined` and the error. With
    * it, a caller needs no promise per request (the ticket makes its `result` only when asked).
-   * Called from inside the pool's settling (a dispatch that refuses at once included), after any
-   * reaction to `result` registered before; it must not throw.
+   * Called in a microtask, as an await would resume (a dispatch that refuses at once included),
+   * after any reaction to `result` registered before; it must not throw.
    */
   onSettled?(result: TaskResult | undefined, error: unknown): void;
 }
@@ -168,17 +168,23 @@ export class Ticket {
     this.tellListener(undefined, err);
   }
 
-  // With a promise out, its earlier reactions (the request context's, see src/context/pool-tasks.ts)
-  // run first, as when the listener awaited it.
+  // Told in a microtask, as an await of `result` would have been: the pool settles a batch's
+  // requests and hands its thread the next batch before any response is sent. With a promise out,
+  // its earlier reactions (the request context's, see src/context/pool-tasks.ts) run first.
   private tellListener(result: TaskResult | undefined, err: unknown): void {
     const listener = this.listener;
     if (listener === undefined || listener.onSettled === undefined) return;
     const promise = this.promise;
-    if (promise === undefined) listener.onSettled(result, err);
+    if (promise === undefined) tellSoon(this);
     else {
       const tell = (): void => listener.onSettled!(result, err);
       promise.then(tell, tell);
     }
+  }
+
+  /** @internal Tells the listener how this ticket settled (see {@link tellSoon}). */
+  tell(): void {
+    this.listener!.onSettled!(this.outcome, this.outcome === undefined ? this.failure : undefined);
   }
 
   /** Where the request is: waiting, on a thread, or done. */
@@ -201,5 +207,29 @@ export class Ticket {
    */
   cancel(policy: OnDisconnect): void {
     this.pool.cancel(this, policy);
+  }
+}
+
+// Tickets settled since the last microtask checkpoint whose listeners are still to be told: one
+// promise reaction for all of them (a batch's worth), not one per ticket.
+let toTell: Ticket[] = [];
+const RESOLVED = Promise.resolve();
+
+function tellSoon(ticket: Ticket): void {
+  if (toTell.push(ticket) === 1) void RESOLVED.then(tellAll);
+}
+
+function tellAll(): void {
+  const tickets = toTell;
+  toTell = [];
+  // A listener that throws must not keep the others from being told.
+  for (let i = 0; i < tickets.length; i++) {
+    try {
+      tickets[i]!.tell();
+    } catch (err) {
+      queueMicrotask(() => {
+        throw err;
+      });
+    }
   }
 }
