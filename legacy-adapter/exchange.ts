@@ -40,6 +40,9 @@ export function runExchange(scope: HttpScope, receive: Receive, send: Send, sett
   return new LegacyExchange(scope, receive, send, settings).run();
 }
 
+// Not an async function: the ticket hands its outcome to onSettled (no promise per ticket) and the
+// exchange settles its own promise from there, which saves the ticket's promise, its resolution
+// with an object (a `then` lookup) and two awaits per request.
 class LegacyExchange implements TicketListener {
   private pending: Promise<ReceiveMessage> | undefined;
   private ticket: Ticket | undefined;
@@ -48,6 +51,8 @@ class LegacyExchange implements TicketListener {
   private started = false;
   private finished = false;
   private failure: unknown;
+  private resolveRun: (() => void) | undefined;
+  private rejectRun: ((err: unknown) => void) | undefined;
 
   constructor(
     private readonly scope: HttpScope,
@@ -56,45 +61,101 @@ class LegacyExchange implements TicketListener {
     private readonly settings: ExchangeSettings,
   ) {}
 
-  async run(): Promise<void> {
-    const first = await this.receive();
-    if (first.type !== 'http.request') return;
-    const { pool } = this.settings;
-    // Refuse before building anything: a flood against a full queue must cost next to nothing.
-    if (pool.admit() !== undefined) return this.respond(503, 'Service Unavailable', [['retry-after', '1']]);
-    const ticket = pool.dispatch(
-      {
-        mount: this.settings.mount,
-        request: buildLegacyRequest(this.scope),
-        body: first.body,
-        more: first.moreBody,
-      },
-      this,
+  run(): Promise<void> {
+    const done = new Promise<void>((resolve, reject) => {
+      this.resolveRun = resolve;
+      this.rejectRun = reject;
+    });
+    this.receive().then(
+      (first) => this.begin(first),
+      (err: unknown) => this.rejectRun!(err),
     );
-    this.ticket = ticket;
-    this.watchDisconnect();
-    let result: TaskResult;
+    return done;
+  }
+
+  private begin(first: ReceiveMessage): void {
     try {
-      result = await ticket.result;
-    } catch (err) {
-      if (this.chain !== undefined) await this.chain;
-      this.finished = true;
-      return this.fail(err);
-    }
-    if (this.chain === undefined) {
-      // Nothing came over the port: the whole response is in the result.
-      try {
-        if (this.gone || result.aborted || result.error !== undefined) await this.applyResult(result);
-        else await this.sendWhole(result);
-      } catch (err) {
-        this.failure = err;
+      if (first.type !== 'http.request') {
+        this.resolveRun!();
+        return;
       }
-    } else {
-      this.enqueue(() => this.applyResult(result));
-      await this.chain;
+      const { pool } = this.settings;
+      // Refuse before building anything: a flood against a full queue must cost next to nothing.
+      if (pool.admit() !== undefined) {
+        this.settleRun(this.respond(503, 'Service Unavailable', [['retry-after', '1']]));
+        return;
+      }
+      // A refusal settles the ticket at once; onSettled follows in a microtask.
+      this.ticket = pool.dispatch(
+        {
+          mount: this.settings.mount,
+          request: buildLegacyRequest(this.scope),
+          body: first.body,
+          more: first.moreBody,
+        },
+        this,
+      );
+      this.watchDisconnect();
+    } catch (err) {
+      this.rejectRun!(err);
     }
+  }
+
+  /** The ticket settled (see TicketListener.onSettled). */
+  onSettled(result: TaskResult | undefined, error: unknown): void {
+    if (result === undefined) {
+      if (this.chain === undefined) this.failed(error);
+      else void this.chain.then(() => this.failed(error));
+      return;
+    }
+    if (this.chain !== undefined) {
+      this.enqueue(() => this.applyResult(result));
+      void this.chain.then(() => this.ended());
+      return;
+    }
+    // Nothing came over the port: the whole response is in the result.
+    let sent: Promise<void>;
+    let whole = false;
+    try {
+      if (this.gone || result.aborted || result.error !== undefined) sent = this.applyResult(result);
+      else {
+        sent = this.sendWhole(result);
+        whole = true;
+      }
+    } catch (err) {
+      sent = Promise.reject(err);
+    }
+    sent.then(
+      () => this.ended(),
+      (err: unknown) => (whole ? this.sendEndFailed(err) : this.endFailed(err)),
+    );
+  }
+
+  private failed(error: unknown): void {
     this.finished = true;
-    if (this.failure !== undefined) throw this.failure;
+    this.settleRun(this.fail(error));
+  }
+
+  private settleRun(outcome: Promise<void>): void {
+    outcome.then(this.resolveRun, this.rejectRun);
+  }
+
+  private ended(): void {
+    this.finished = true;
+    if (this.failure !== undefined) this.rejectRun!(this.failure);
+    else this.resolveRun!();
+  }
+
+  private endFailed(err: unknown): void {
+    this.failure = err;
+    this.ended();
+  }
+
+  // sendWhole's failure: a send() that failed because the client left marks it gone; any other is the outcome.
+  private sendEndFailed(err: unknown): void {
+    if (hasCode(err, 'ERR_ALBANY_CLIENT_DISCONNECTED')) this.clientGone();
+    else this.failure = err;
+    this.ended();
   }
 
   /** Port messages of this request, routed here by the pool. */
@@ -211,7 +272,7 @@ class LegacyExchange implements TicketListener {
               throw err;
             },
           );
-    return both.then(undefined, (err: unknown) => this.sendFailed(err));
+    return both;
   }
 
   private sendFailed(err: unknown): void {

@@ -25,6 +25,13 @@ export interface TicketIssuer {
 /** Receives the worker's port messages for one request (start, body, pull, log, error). */
 export interface TicketListener {
   onWorkerMessage(message: WorkerMessage): void;
+  /**
+   * Called once after the ticket settles: with the result, or with `undefined` and the error. With
+   * it, a caller needs no promise per request (the ticket makes its `result` only when asked).
+   * Called in a microtask, as an await would resume (a dispatch that refuses at once included),
+   * after any reaction to `result` registered before; it must not throw.
+   */
+  onSettled?(result: TaskResult | undefined, error: unknown): void;
 }
 
 /** One worker's persistent channel (opened by the worker when it starts). */
@@ -99,9 +106,13 @@ export interface Batch {
  * `ERR_ALBANY_QUEUE_FULL`).
  */
 export class Ticket {
-  readonly result: Promise<TaskResult>;
-  /** @internal */ resolve!: (result: TaskResult) => void;
-  /** @internal */ reject!: (err: unknown) => void;
+  /** The promise behind {@link result}, made on first use. */
+  private promise: Promise<TaskResult> | undefined;
+  private resolvePromise: ((result: TaskResult) => void) | undefined;
+  private rejectPromise: ((err: unknown) => void) | undefined;
+  /** How it settled, for a `result` asked for afterwards. */
+  private outcome: TaskResult | undefined;
+  private failure: unknown;
   /** @internal */ id = 0;
   /** @internal */ batch: Batch | undefined;
   /** @internal Its place in its batch; while it waits, in the pool's queue. */ index = 0;
@@ -120,11 +131,60 @@ export class Ticket {
     private readonly pool: TicketIssuer,
     /** @internal */ readonly task: LegacyTask,
     /** @internal */ readonly listener: TicketListener | undefined,
-  ) {
-    this.result = new Promise<TaskResult>((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
+  ) {}
+
+  /**
+   * The outcome as a promise. Made on first use: a listener with `onSettled` (the legacy App's
+   * exchange) takes the outcome without one, which saves a promise, its resolving functions and an
+   * await per request.
+   */
+  get result(): Promise<TaskResult> {
+    if (this.promise === undefined) {
+      if (this.outcome !== undefined) this.promise = Promise.resolve(this.outcome);
+      else if (this.settled && this.failure !== undefined) this.promise = Promise.reject(this.failure);
+      else
+        this.promise = new Promise<TaskResult>((resolve, reject) => {
+          this.resolvePromise = resolve;
+          this.rejectPromise = reject;
+        });
+    }
+    return this.promise;
+  }
+
+  /** @internal Settles with the handler's result (the pool marks the ticket settled first). */
+  resolve(result: TaskResult): void {
+    this.outcome = result;
+    const resolve = this.resolvePromise;
+    if (resolve !== undefined) resolve(result);
+    this.tellListener(result, undefined);
+  }
+
+  /** @internal Settles with an error (the pool marks the ticket settled first). */
+  reject(err: unknown): void {
+    // Kept for a `result` asked for later; an error is never undefined here (pool errors are objects).
+    this.failure = err;
+    const reject = this.rejectPromise;
+    if (reject !== undefined) reject(err);
+    this.tellListener(undefined, err);
+  }
+
+  // Told in a microtask, as an await of `result` would have been: the pool settles a batch's
+  // requests and hands its thread the next batch before any response is sent. With a promise out,
+  // its earlier reactions (the request context's, see src/context/pool-tasks.ts) run first.
+  private tellListener(result: TaskResult | undefined, err: unknown): void {
+    const listener = this.listener;
+    if (listener === undefined || listener.onSettled === undefined) return;
+    const promise = this.promise;
+    if (promise === undefined) tellSoon(this);
+    else {
+      const tell = (): void => listener.onSettled!(result, err);
+      promise.then(tell, tell);
+    }
+  }
+
+  /** @internal Tells the listener how this ticket settled (see {@link tellSoon}). */
+  tell(): void {
+    this.listener!.onSettled!(this.outcome, this.outcome === undefined ? this.failure : undefined);
   }
 
   /** Where the request is: waiting, on a thread, or done. */
@@ -147,5 +207,29 @@ export class Ticket {
    */
   cancel(policy: OnDisconnect): void {
     this.pool.cancel(this, policy);
+  }
+}
+
+// Tickets settled since the last microtask checkpoint whose listeners are still to be told: one
+// promise reaction for all of them (a batch's worth), not one per ticket.
+let toTell: Ticket[] = [];
+const RESOLVED = Promise.resolve();
+
+function tellSoon(ticket: Ticket): void {
+  if (toTell.push(ticket) === 1) void RESOLVED.then(tellAll);
+}
+
+function tellAll(): void {
+  const tickets = toTell;
+  toTell = [];
+  // A listener that throws must not keep the others from being told.
+  for (let i = 0; i < tickets.length; i++) {
+    try {
+      tickets[i]!.tell();
+    } catch (err) {
+      queueMicrotask(() => {
+        throw err;
+      });
+    }
   }
 }
