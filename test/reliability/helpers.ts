@@ -1,5 +1,5 @@
 // Shared bits of the reliability suite: a seeded PRNG, resource counters read from /proc, and bounded waits.
-import { readdirSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
 
 /** mulberry32: small, fast, good enough to pick faults reproducibly from a printed seed. */
 export function prng(seed: number): () => number {
@@ -26,6 +26,23 @@ export function openFds(): number {
   } catch {
     return -1;
   }
+}
+
+/** What each open descriptor of this process points at (Linux: /proc/self/fd), for leak messages. */
+export function fdTargets(): string[] {
+  const out: string[] = [];
+  try {
+    for (const fd of readdirSync('/proc/self/fd')) {
+      try {
+        out.push(`${fd}→${readlinkSync(`/proc/self/fd/${fd}`)}`);
+      } catch {
+        // closed meanwhile (the readdir's own descriptor, for one)
+      }
+    }
+  } catch {
+    // no /proc
+  }
+  return out;
 }
 
 /** OS threads of this process (Linux): the main thread, libuv/V8 helpers and one per worker thread. */
