@@ -385,11 +385,7 @@ class ReactorLink {
           this.pending.delete(id);
           const outcome: Outcome = { type: 'result', id, ok: true, value };
           call.outcome = outcome;
-          queueMicrotask(() => {
-            const cb = call.onSettle;
-            call.onSettle = undefined;
-            cb?.(outcome);
-          });
+          queueMicrotask(() => this.#settle(call, outcome));
         },
         () => this.dead || this.deadFlag[0] === 1,
       );
