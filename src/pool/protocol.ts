@@ -648,6 +648,15 @@ export function recordArea(buffer: ArrayBufferLike): RecordArea {
 const pad4 = (n: number): number => (n + 3) & ~3;
 
 /**
+ * Copies `len` bytes of `from` (from `start`) into `to` at `at`. A small body byte by byte: the
+ * builtins (TypedArray#set, Buffer#copy's generic path through a view) cost more than the copy.
+ */
+function copyBytes(to: Uint8Array, at: number, from: Uint8Array, start: number, len: number): void {
+  if (len <= 64) for (let k = 0; k < len; k++) to[at + k] = from[start + k]!;
+  else to.set(start === 0 && len === from.length ? from : from.subarray(start, start + len), at);
+}
+
+/**
  * Writes a successful result as a record at `at` (a byte offset, a multiple of 4) and returns the
  * offset after it, or -1 when it does not fit before `limit`.
  */
@@ -697,9 +706,7 @@ export function writeResultRecord(
   words[p >> 2] = len;
   p += 4;
   if (len > 0) {
-    // A small body byte by byte: TypedArray#set is a builtin call that costs more than the copy.
-    if (len <= 64) for (let k = 0; k < len; k++) bytes[p + k] = body![k]!;
-    else bytes.set(body!, p);
+    copyBytes(bytes, p, body!, 0, len);
     p += pad4(len);
   }
   return p;
@@ -785,12 +792,9 @@ export function readResultRecords(
     let body: Uint8Array | undefined;
     if (len === 0) body = NO_BODY;
     else if (len > 0) {
-      // A copy: the batch's buffer is shared with the worker's thread. A small body byte by byte:
-      // Buffer#copy's generic path (_copyActual, a view for TypedArray#set) costs more than the copy.
-      const copy = Buffer.allocUnsafe(len);
-      if (len <= 64) for (let k = 0; k < len; k++) copy[k] = bytes[p + k]!;
-      else bytes.copy(copy, 0, p, p + len);
-      body = copy;
+      // A copy: the batch's buffer is shared with the worker's thread.
+      body = Buffer.allocUnsafe(len);
+      copyBytes(body, 0, bytes, p, len);
       p += pad4(len);
     }
     take(i, { start, body, error: undefined, loadError: false, aborted: false, startedAt: startedAt(i) });
