@@ -19,15 +19,6 @@ export function seedFromEnv(fallback: number): number {
   return raw !== undefined && /^\d+$/.test(raw) ? Number(raw) : fallback;
 }
 
-/** Open file descriptors of this process (Linux), or -1 where /proc is missing. */
-export function openFds(): number {
-  try {
-    return readdirSync('/proc/self/fd').length;
-  } catch {
-    return -1;
-  }
-}
-
 /** What each open descriptor of this process points at (Linux: /proc/self/fd), for leak messages. */
 export function fdTargets(): string[] {
   const out: string[] = [];

@@ -7,7 +7,7 @@ import { legacy } from '../../legacy-adapter/index.js';
 import type { App } from '../../src/gateway/types.js';
 import { serve } from '../../src/server/http.js';
 import { captureLogger } from '../helpers/server.js';
-import { bounded, fdTargets, openFds, osThreads, prng, seedFromEnv, settle } from './helpers.js';
+import { bounded, fdTargets, osThreads, prng, seedFromEnv, settle } from './helpers.js';
 
 // Sizes: 2,000 requests, 50 connections, 4 legacy threads; 40 % of requests go to the legacy route
 // and 2 % of those fault (1 % exit, 0.5 % hang, 0.5 % OOM) → about 8 + 4 + 4 faults. Each fault costs
@@ -43,8 +43,8 @@ function plan(seed: number): Planned[] {
 test('2,000 requests over 50 connections with seeded legacy crashes, hangs and OOMs: one well-formed answer each, pool healed, no fd or thread leak', async (t) => {
   t.timeout(90_000);
   t.log(`seed ${SEED} (set ALBANY_SEED to replay another schedule)`);
-  const fdsBefore = openFds();
   const fdsBeforeList = new Set(fdTargets());
+  const fdsBefore = fdsBeforeList.size;
   const threadsBefore = osThreads();
 
   const legacyApp = legacy(new URL('../fixtures/reliability/flaky-legacy.ts', import.meta.url), {
@@ -172,10 +172,10 @@ test('2,000 requests over 50 connections with seeded legacy crashes, hangs and O
   const oursBefore = [...fdsBeforeList].filter((f) => !isModuleFile(f)).length;
   t.true(
     await settle(() => ours().length <= oursBefore + 4 && osThreads() <= threadsBefore + 4, 5000),
-    `fds ${fdsBefore} → ${openFds()}, threads ${threadsBefore} → ${osThreads()}; new: ` +
+    `fds ${fdsBefore} → ${fdTargets().length}, threads ${threadsBefore} → ${osThreads()}; new: ` +
       fdTargets()
         .filter((f) => !fdsBeforeList.has(f))
         .join(' '),
   );
-  t.log(`fds ${fdsBefore} → ${openFds()}, OS threads ${threadsBefore} → ${osThreads()}`);
+  t.log(`fds ${fdsBefore} → ${fdTargets().length}, OS threads ${threadsBefore} → ${osThreads()}`);
 });
