@@ -7,6 +7,7 @@ import type { App } from '../../src/gateway/types.js';
 import { serveFastCGI } from '../../src/server/fastcgi.js';
 import { requireApache, startApache, type Apache } from '../helpers/apache.js';
 import { echo } from '../helpers/nginx.js';
+import { twoPartUpload } from '../helpers/upload.js';
 
 const example = readFileSync(new URL('../../examples/apache/fastcgi.conf', import.meta.url), 'utf8');
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
@@ -71,22 +72,7 @@ test('an upload is streamed: the app sees the first part before the client sends
     await send({ type: 'http.response.body', body: Buffer.from(String(total)) });
   });
   const part = Buffer.alloc(100_000, 0x61);
-  let step = 0;
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (step === 0) controller.enqueue(part);
-      else if (step === 1) {
-        await Promise.race([
-          sawFirst,
-          new Promise((_, reject) =>
-            setTimeout(() => reject(new Error('app saw no data while the upload was still open')), 5000),
-          ),
-        ]);
-        controller.enqueue(part);
-      } else controller.close();
-      step++;
-    },
-  });
+  const body = twoPartUpload(part, sawFirst);
   const res = await fetch(`${apache.url}/upload`, { method: 'POST', body, duplex: 'half' } as RequestInit);
   t.is(res.status, 200, apache.log());
   t.is(await res.text(), String(part.length * 2));

@@ -9,6 +9,7 @@ import type { App } from '../../src/gateway/types.js';
 import { freePort } from '../helpers/nginx.js';
 import { requireApache, startApache, type Apache } from '../helpers/apache.js';
 import { startServer } from '../helpers/server.js';
+import { twoPartUpload } from '../helpers/upload.js';
 
 const example = readFileSync(new URL('../../examples/apache/proxy.conf', import.meta.url), 'utf8');
 
@@ -101,22 +102,7 @@ test('an upload streams through, a streamed response comes back part by part, a 
   const apache = await apacheFor(t, server.port);
 
   const part = Buffer.alloc(100_000, 0x61);
-  let step = 0;
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (step === 0) controller.enqueue(part);
-      else if (step === 1) {
-        await Promise.race([
-          sawFirst,
-          new Promise((_, reject) =>
-            setTimeout(() => reject(new Error('app saw no data while the upload was still open')), 5000),
-          ),
-        ]);
-        controller.enqueue(part);
-      } else controller.close();
-      step++;
-    },
-  });
+  const body = twoPartUpload(part, sawFirst);
   const up = await fetch(`${apache.url}/upload`, { method: 'POST', body, duplex: 'half' } as RequestInit);
   t.is(up.status, 200, apache.log());
   t.is(await up.text(), String(part.length * 2));

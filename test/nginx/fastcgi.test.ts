@@ -3,6 +3,7 @@ import test from 'ava';
 import net from 'node:net';
 import type { App } from '../../src/gateway/types.js';
 import { requireNginx, startExampleFastCGI, echo } from '../helpers/nginx.js';
+import { twoPartUpload } from '../helpers/upload.js';
 
 test('GET through fastcgi_pass: path, query, headers, client; upstream connection kept alive', async (t) => {
   if (!requireNginx(t)) return;
@@ -54,23 +55,7 @@ test('POST body is streamed: the app sees the first part before the client sends
   };
   const { nginx } = await startExampleFastCGI(t, app);
   const part = Buffer.alloc(100_000, 0x61);
-  let step = 0;
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (step === 0) controller.enqueue(part);
-      else if (step === 1) {
-        // Only continue once the app has data: proves nginx did not spool the whole body first.
-        await Promise.race([
-          sawFirst,
-          new Promise((_, reject) =>
-            setTimeout(() => reject(new Error('app saw no data while the upload was still open')), 5000),
-          ),
-        ]);
-        controller.enqueue(part);
-      } else controller.close();
-      step++;
-    },
-  });
+  const body = twoPartUpload(part, sawFirst);
   const res = await fetch(`${nginx.url}/upload`, { method: 'POST', body, duplex: 'half' } as RequestInit);
   t.is(res.status, 200, nginx.log());
   t.is(await res.text(), String(part.length * 2));
