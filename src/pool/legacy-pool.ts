@@ -49,7 +49,7 @@ import { registerPool, unregisterPool } from './registry.js';
 import { currentServiceWait } from '../sync/service-waits.js';
 import { contextState } from '../context/state.js';
 import { checkStarvation } from './starvation.js';
-import { STUCK_MS, owns, takeBack, takeBackStuck } from './take-back.js';
+import { LOOK_LATER, STUCK_MS, owns, takeBack, takeBackStuck } from './take-back.js';
 import { closeThreads, closeTimeoutOf, startThreads, terminateThread } from './threads.js';
 import { now } from './protocol.js';
 import { Ticket, type Batch, type Session, type TicketListener, type WorkerRing } from './ticket.js';
@@ -408,7 +408,7 @@ export class LegacyPool {
     // busy thread's batch is older than anything in our queue.
     if (this.busy < this.capacity && this.active.size > 0 && this.closing === undefined) {
       const stuck = takeBackStuck(this.active.list, now());
-      if (stuck.length > 0) {
+      if (stuck !== undefined) {
         this.metrics.tasksTakenBack(stuck.length);
         this.compact(stuck);
       }
@@ -443,9 +443,10 @@ export class LegacyPool {
   // again then: a trivial handler's batch is done long before, and moving it would only cost.
   private rebalance(): void {
     while (this.busy < this.capacity) {
-      const { taken, later } = takeBack(this.active.list, now());
-      if (taken.length === 0) {
-        if (later && this.recheck === undefined) this.recheck = setTimeout(this.recheckBound, STUCK_MS).unref();
+      const taken = takeBack(this.active.list, now());
+      if (taken === undefined) return;
+      if (taken === LOOK_LATER) {
+        if (this.recheck === undefined) this.recheck = setTimeout(this.recheckBound, STUCK_MS).unref();
         return;
       }
       this.metrics.tasksTakenBack(taken.length);

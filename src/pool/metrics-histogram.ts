@@ -116,19 +116,20 @@ export class LatencyHistogram {
   }
 }
 
-// Bucket i holds (BOUNDS[i-1], BOUNDS[i]], matching Prometheus' inclusive `le`. A binary search
-// over the bounds (7 steps for 105 of them): Math.log2 is a C library call, and every legacy
-// request records two durations.
+// Bucket i holds (BOUNDS[i-1], BOUNDS[i]], matching Prometheus' inclusive `le`; past the last bound,
+// the overflow bucket BOUNDS.length. A binary search over the bounds (7 steps for 105 of them):
+// Math.log2 is a C library call, and every legacy request records two durations. No shortcut for
+// the ends: with one, a process whose waits all fell below the first bound never ran the search's
+// load, and the first longer wait threw away the optimized code of the pool's hand-off path (a
+// deopt for missing type feedback, seen inside bench:instructions' window).
 function bucketOf(ms: number): number {
-  if (ms <= BOUNDS[0]!) return 0;
-  if (ms > BOUNDS[BOUNDS.length - 1]!) return BOUNDS.length;
-  // The first bound ≥ ms: BOUNDS[lo - 1] < ms ≤ BOUNDS[hi] throughout.
-  let lo = 1;
-  let hi = BOUNDS.length - 1;
+  // The first index whose bound is ≥ ms, or BOUNDS.length: always in [lo, hi].
+  let lo = 0;
+  let hi = BOUNDS.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     if (ms <= BOUNDS[mid]!) hi = mid;
     else lo = mid + 1;
   }
-  return hi;
+  return lo;
 }

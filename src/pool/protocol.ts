@@ -464,35 +464,42 @@ export function encodeRing(
     const at = (p >> 2) + 3;
     p += 16;
     let mask = 0;
+    let same: boolean;
+    // Each bit is or-ed in on every request, 0 or not. An `|=` run only when a field repeats has no
+    // type feedback until it does: the client's port repeats only when one connection's requests
+    // follow each other on a thread, and the first time it did, V8 threw encodeRing's optimized code
+    // away (a deopt and a recompile at a random moment, seen inside bench:instructions' window).
     // A host of null (no address) is text length 0 with bias 1; a port of null is -1.
-    if (r.method === prev.method) mask |= 1 << 0;
-    else if ((p = writeText(area, p, limit, r.method, 0)) === -1) return false;
-    if (r.url === prev.url) mask |= 1 << 1;
-    else if ((p = writeText(area, p, limit, r.url, 0)) === -1) return false;
-    if (r.path === prev.path) mask |= 1 << 2;
-    else if ((p = writeText(area, p, limit, r.path, 0)) === -1) return false;
-    if (r.rootPath === prev.rootPath) mask |= 1 << 3;
-    else if ((p = writeText(area, p, limit, r.rootPath, 0)) === -1) return false;
-    if (r.queryString === prev.queryString) mask |= 1 << 4;
-    else if ((p = writeText(area, p, limit, r.queryString, 0)) === -1) return false;
-    if (r.scheme === prev.scheme) mask |= 1 << 5;
-    else if ((p = writeText(area, p, limit, r.scheme, 0)) === -1) return false;
-    if (r.httpVersion === prev.httpVersion) mask |= 1 << 6;
-    else if ((p = writeText(area, p, limit, r.httpVersion, 0)) === -1) return false;
+    mask |= (same = r.method === prev.method) ? 1 << 0 : 0;
+    if (!same && (p = writeText(area, p, limit, r.method, 0)) === -1) return false;
+    mask |= (same = r.url === prev.url) ? 1 << 1 : 0;
+    if (!same && (p = writeText(area, p, limit, r.url, 0)) === -1) return false;
+    mask |= (same = r.path === prev.path) ? 1 << 2 : 0;
+    if (!same && (p = writeText(area, p, limit, r.path, 0)) === -1) return false;
+    mask |= (same = r.rootPath === prev.rootPath) ? 1 << 3 : 0;
+    if (!same && (p = writeText(area, p, limit, r.rootPath, 0)) === -1) return false;
+    mask |= (same = r.queryString === prev.queryString) ? 1 << 4 : 0;
+    if (!same && (p = writeText(area, p, limit, r.queryString, 0)) === -1) return false;
+    mask |= (same = r.scheme === prev.scheme) ? 1 << 5 : 0;
+    if (!same && (p = writeText(area, p, limit, r.scheme, 0)) === -1) return false;
+    mask |= (same = r.httpVersion === prev.httpVersion) ? 1 << 6 : 0;
+    if (!same && (p = writeText(area, p, limit, r.httpVersion, 0)) === -1) return false;
     const server = r.server;
     const client = r.client;
     const serverBefore = prev.server;
     const clientBefore = prev.client;
     const sHost = server === null ? null : server[0];
     const cHost = client === null ? null : client[0];
-    if (sHost === (serverBefore === null ? null : serverBefore[0])) mask |= 1 << 7;
-    else if ((p = writeHost(area, p, limit, sHost)) === -1) return false;
-    if ((server === null ? -1 : server[1]) === (serverBefore === null ? -1 : serverBefore[1])) mask |= 1 << 8;
-    else if ((p = writePort(area, p, limit, server === null ? -1 : server[1])) === -1) return false;
-    if (cHost === (clientBefore === null ? null : clientBefore[0])) mask |= 1 << 9;
-    else if ((p = writeHost(area, p, limit, cHost)) === -1) return false;
-    if ((client === null ? -1 : client[1]) === (clientBefore === null ? -1 : clientBefore[1])) mask |= 1 << 10;
-    else if ((p = writePort(area, p, limit, client === null ? -1 : client[1])) === -1) return false;
+    mask |= (same = sHost === (serverBefore === null ? null : serverBefore[0])) ? 1 << 7 : 0;
+    if (!same && (p = writeHost(area, p, limit, sHost)) === -1) return false;
+    mask |= (same = (server === null ? -1 : server[1]) === (serverBefore === null ? -1 : serverBefore[1])) ? 1 << 8 : 0;
+    if (!same && (p = writePort(area, p, limit, server === null ? -1 : server[1])) === -1) return false;
+    mask |= (same = cHost === (clientBefore === null ? null : clientBefore[0])) ? 1 << 9 : 0;
+    if (!same && (p = writeHost(area, p, limit, cHost)) === -1) return false;
+    mask |= (same = (client === null ? -1 : client[1]) === (clientBefore === null ? -1 : clientBefore[1]))
+      ? 1 << 10
+      : 0;
+    if (!same && (p = writePort(area, p, limit, client === null ? -1 : client[1])) === -1) return false;
     words[at] = mask;
     const headers = r.headers;
     const earlier = prev.headers;
@@ -504,8 +511,12 @@ export function encodeRing(
     for (let h = 0; h < headers.length; h++) {
       const pair = headers[h]!;
       const old = h < HEADER_BITS ? earlier[h] : undefined;
-      if (old !== undefined && old[0] === pair[0] && old[1] === pair[1]) hmask |= 1 << h;
-      else if ((p = writeText(area, p, limit, pair[0], 0)) === -1 || (p = writeText(area, p, limit, pair[1], 0)) === -1)
+      same = old !== undefined && old[0] === pair[0] && old[1] === pair[1];
+      hmask |= (same ? 1 : 0) << h;
+      if (
+        !same &&
+        ((p = writeText(area, p, limit, pair[0], 0)) === -1 || (p = writeText(area, p, limit, pair[1], 0)) === -1)
+      )
         return false;
     }
     words[hat] = hmask;

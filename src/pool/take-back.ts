@@ -15,6 +15,9 @@ import type { Batch, Ticket } from './ticket.js';
  */
 export const STUCK_MS = 1;
 
+/** What {@link takeBack} returns when it took nothing but should be asked again after {@link STUCK_MS}. */
+export const LOOK_LATER = 'later';
+
 /**
  * True when `batch` still carries its `i`-th request: a request taken back belongs to the batch it
  * went to next, and whatever its first batch reports about it (no result, a dead thread) is ignored.
@@ -55,14 +58,20 @@ function standing(batch: Batch, now: number): Standing {
  * free thread starts them first; the younger half stays, so the stuck thread goes on without a
  * round trip to the main thread when its request ends (taking all would cost every request a
  * hand-off: 50 ms handlers lost ~8 % of their throughput to it). What stays is halved again at the
- * next hand-off if that thread is still stuck.
+ * next hand-off if that thread is still stuck. Undefined when nothing was taken.
+ *
+ * Never an empty array: this runs on every hand-off and mostly takes nothing, while an array that
+ * did take holds objects, which gives it another hidden class than an empty literal's. The caller's
+ * optimized code, compiled having seen only empty ones, was thrown away the first time a request
+ * was taken back: at a random moment, inside bench:instructions' counted window in some rounds.
  */
-export function takeBackStuck(active: Iterable<Batch>, now: number): Ticket[] {
-  const taken: Ticket[] = [];
+export function takeBackStuck(active: Iterable<Batch>, now: number): Ticket[] | undefined {
+  let taken: Ticket[] | undefined;
   for (const batch of active) {
     const { waiting, stuck } = standing(batch, now);
-    if (stuck && waiting > 0) take(batch, Math.ceil(waiting / 2), true, taken);
+    if (stuck && waiting > 0) take(batch, Math.ceil(waiting / 2), true, (taken ??= []));
   }
+  if (taken === undefined || taken.length === 0) return undefined;
   if (taken.length > 1) taken.sort((a, b) => a.id - b.id);
   return taken;
 }
@@ -71,13 +80,14 @@ export function takeBackStuck(active: Iterable<Batch>, now: number): Ticket[] {
  * For one free thread when nothing waits in the pool's queue: takes back from the batch with the
  * largest share to give, in arrival order. From a stuck batch the share is the older half of what
  * it has not started, rounded up; from a stalled one, the younger half rounded down, leaving the
- * front to the thread that will pick it up. `later` is true when some batch holds requests not
- * started but is neither stuck nor stalled yet: the pool looks again after {@link STUCK_MS}.
+ * front to the thread that will pick it up. Without a request taken: {@link LOOK_LATER} when some
+ * batch holds requests not started but is neither stuck nor stalled yet (the pool looks again after
+ * {@link STUCK_MS}), else undefined; never an empty array (see {@link takeBackStuck}).
  *
  * Each request is won with a compareExchange: the worker may start it at the same moment, and
  * then it simply stays where it was.
  */
-export function takeBack(active: Iterable<Batch>, now: number): { taken: Ticket[]; later: boolean } {
+export function takeBack(active: Iterable<Batch>, now: number): Ticket[] | typeof LOOK_LATER | undefined {
   let victim: Batch | undefined;
   let share = 0;
   let fromFront = false;
@@ -93,10 +103,11 @@ export function takeBack(active: Iterable<Batch>, now: number): { taken: Ticket[
       fromFront = stuck;
     }
   }
-  if (victim === undefined) return { taken: [], later };
+  if (victim === undefined) return later ? LOOK_LATER : undefined;
   const taken: Ticket[] = [];
   take(victim, share, fromFront, taken);
-  return { taken: fromFront ? taken : taken.reverse(), later };
+  if (taken.length === 0) return later ? LOOK_LATER : undefined;
+  return fromFront ? taken : taken.reverse();
 }
 
 // Wins up to `count` not-started requests of `batch` (from its front or its back) into `into`.
