@@ -81,6 +81,9 @@ class Call implements ReactorCallContext {
 }
 
 const data = workerData as ReactorWorkerData;
+// Read once: workerData is a cloned object whose property loads went through a generic IC stub.
+const idleSliceMs = data.idleSliceMs;
+const spinMicros = data.spinMicros;
 const wake = createSignal(data.wake);
 const connections: Connection[] = [];
 let inFlight = 0;
@@ -432,6 +435,7 @@ function watchPosts(): void {
 function posted(): void {
   if (!awaitingSettle) return; // the loop is running (or parked in idle), it drains anyway
   awaitingSettle = false;
+  drainPosts();
   pump();
 }
 
@@ -444,6 +448,7 @@ let lastTurn = perf.now();
 // The event loop's turn (see pump): the loop goes on after the immediates phase.
 function turned(): void {
   lastTurn = perf.now();
+  drainPosts();
   pump();
 }
 
@@ -470,15 +475,6 @@ let drained = -1;
  */
 function pump(): void {
   for (;;) {
-    // Read again after every wait, never inferred from it: a wait can end 'ok' on a notify whose
-    // bump this loop already read and drained (the caller was descheduled between its bump and
-    // its notify), so "seen + 1" would run ahead of the counter, and the next post's bump would
-    // then equal it and be slept through (test/sync/wake-stress.test.ts caught it under CI load).
-    const seen = Atomics.load(wake, 0);
-    if (seen !== drained) {
-      drained = seen;
-      drain();
-    }
     if (inFlight !== 0) {
       awaitingSettle = true;
       if (!tickQueued) {
@@ -496,7 +492,11 @@ function pump(): void {
     // One exit for the turn, reached through the clock during the warm-up of a busy loop: an exit
     // of its own for a parked wait that timed out is first reached when calls pause, and optimized
     // code meeting a call site it has no feedback for is thrown away (a deopt and a recompile).
-    const slice = data.idleSliceMs;
+    // The counter as of the last drain: a post since has moved it, which the look below (or the
+    // wait, which compares atomically) sees. Resumed by a settle, the loop looks here first
+    // instead of reading the counter atomically again (a builtin call) for a post that rarely came.
+    const seen = drained;
+    const slice = idleSliceMs;
     let turn = false;
     if (--clockIn <= 0) {
       clockIn = CLOCK_EVERY;
@@ -508,21 +508,36 @@ function pump(): void {
     // counter atomically before it drains. Before the spin, so it runs on every path and never
     // lacks type feedback (reaching code that has none throws the optimized loop away); after the
     // clock, so calls that keep landing before this look still let the event loop have its turns.
-    if (!turn) {
-      if (wake[0] !== seen) continue;
+    if (!turn && wake[0] === seen) {
+      let spun = false;
       if (spinSkip > 0) spinSkip--;
-      else if (spinWhile(wake, seen, data.spinMicros)) {
+      else if (spinWhile(wake, seen, spinMicros)) {
         spinMisses = 0;
-        continue;
+        spun = true;
       } else spinSkip = spinBackoff(spinMisses++);
-      turn = Atomics.wait(wake, 0, seen, slice) === 'timed-out';
+      if (!spun) turn = Atomics.wait(wake, 0, seen, slice) === 'timed-out';
     }
     if (turn) {
       setImmediate(turned);
       return;
     }
+    drainPosts();
+  }
+}
+
+/** Drains the posts since the last drain, if any. */
+function drainPosts(): void {
+  // Read again after every wait, never inferred from it: a wait can end 'ok' on a notify whose
+  // bump this loop already read and drained (the caller was descheduled between its bump and
+  // its notify), so "seen + 1" would run ahead of the counter, and the next post's bump would
+  // then equal it and be slept through (test/sync/wake-stress.test.ts caught it under CI load).
+  const seen = Atomics.load(wake, 0);
+  if (seen !== drained) {
+    drained = seen;
+    drain();
   }
 }
 
 connect(data.first.port, data.first.signal, data.first.lane);
+drainPosts();
 pump();
