@@ -81,6 +81,9 @@ class Call implements ReactorCallContext {
 }
 
 const data = workerData as ReactorWorkerData;
+// Read once: workerData is a cloned object whose property loads went through a generic IC stub.
+const idleSliceMs = data.idleSliceMs;
+const spinMicros = data.spinMicros;
 const wake = createSignal(data.wake);
 const connections: Connection[] = [];
 let inFlight = 0;
@@ -215,7 +218,11 @@ function settle(call: Call, ok: boolean, outcome: unknown): void {
   inFlight--;
   call.conn.calls.delete(call.id);
   if (!call.cancelled) reply(call, ok, outcome);
-  wakeLoop();
+  // The last call in flight settled: the loop goes on from here (see pump).
+  if (inFlight === 0 && awaitingSettle) {
+    awaitingSettle = false;
+    pump();
+  }
 }
 
 function reply(call: Call, ok: boolean, outcome: unknown): void {
@@ -393,50 +400,56 @@ const waitAsync = (
   }
 ).waitAsync;
 
-// The loop awaits one promise at a time, fired by whichever comes first: a call settling (in
-// microtasks) or a caller posting (through waitAsync, which needs an event-loop turn).
-let event: Promise<void> | undefined;
-let fire: (() => void) | undefined;
+// While calls are in flight the loop is not running: the last one to settle resumes it (settle()
+// calls pump). Until then, only a call that waits on I/O or a timer needs the loop to hear new posts
+// through the event loop (waitAsync); one that settles in a microtask or two does not.
+let awaitingSettle = false;
+// A process.nextTick of stalled() is queued. Ticks run only once the microtask queue has run dry,
+// and the loop runs in microtasks (settle's) as long as calls settle there: so the tick, queued
+// once, stays queued while calls come and settle back to back, and runs exactly when calls in
+// flight wait on something else, with no cost per call (a microtask hop per call cost ~380 Ir).
+let tickQueued = false;
 let wakeArmed = false;
 
-function wakeLoop(): void {
-  const f = fire;
-  if (f !== undefined) {
-    fire = undefined;
-    event = undefined;
-    f();
-  }
+// Runs once the microtask queue ran dry (see tickQueued).
+function stalled(): void {
+  tickQueued = false;
+  if (awaitingSettle) watchPosts();
 }
 
-/** The promise the loop awaits while calls are in flight; undefined if a post already landed. */
-function nextEvent(seen: number): Promise<void> | undefined {
-  if (!wakeArmed) {
-    const w = waitAsync(wake, 0, seen);
-    if (!w.async) return undefined; // a post landed since `seen`: drain again at once
-    wakeArmed = true;
-    void w.value.then(() => {
-      wakeArmed = false;
-      wakeLoop();
-    });
+/** Wakes the loop through the event loop on the next post, while calls are in flight. */
+function watchPosts(): void {
+  if (wakeArmed) return;
+  const w = waitAsync(wake, 0, drained);
+  if (!w.async) {
+    posted(); // a post landed since the last drain
+    return;
   }
-  return (event ??= new Promise<void>((resolve) => {
-    fire = resolve;
-  }));
+  wakeArmed = true;
+  void w.value.then(() => {
+    wakeArmed = false;
+    posted();
+  });
+}
+
+function posted(): void {
+  if (!awaitingSettle) return; // the loop is running (or parked in idle), it drains anyway
+  awaitingSettle = false;
+  drainPosts();
+  pump();
 }
 
 // `performance` is an accessor on globalThis (a getter call on every read): read it once.
 const perf = performance;
 
-// The last time the event loop had a turn (see idle).
+// The last time the event loop had a turn (see pump).
 let lastTurn = perf.now();
 
-function loopTurn(): Promise<void> {
-  return new Promise((resolve) =>
-    setImmediate(() => {
-      lastTurn = perf.now();
-      resolve();
-    }),
-  );
+// The event loop's turn (see pump): the loop goes on after the immediates phase.
+function turned(): void {
+  lastTurn = perf.now();
+  drainPosts();
+  pump();
 }
 
 // Idle waits without spinning after a spin missed (calls are not coming back to back), more of
@@ -444,69 +457,87 @@ function loopTurn(): Promise<void> {
 let spinSkip = 0;
 let spinMisses = 0;
 
-// Idle waits left before the clock is read again (see idle): a clock read (performance.now, ~1,200
+// Idle waits left before the clock is read again (see pump): a clock read (performance.now, ~1,200
 // instructions here, as it runs too rarely to be optimized) costs more than the rest of an idle
 // wait's bookkeeping, and a parked wait that times out needs no clock anyway. 32 back-to-back calls
 // take well under a millisecond, against a slice of tens of milliseconds.
 const CLOCK_EVERY = 32;
 let clockIn = 0;
 
+// The counter at the last drain: every post bumps it, so an unmoved one means nothing new.
+let drained = -1;
+
 /**
- * With nothing async pending, waits synchronously (spin, then park) for the next post: the
- * cheapest way to be woken. True when the event loop is due a turn instead, for timers and
- * sockets of loaded modules: after `idleSliceMs` parked, and every slice even while calls keep
- * coming back to back (checked every {@link CLOCK_EVERY} waits, so a turn may come that many
- * calls late). One function, so the loop below has a single await site for that turn:
- * an optimized loop then never meets a branch it has not seen (a deopt and a recompile).
+ * The loop: drains posts and waits synchronously while nothing is in flight. Returns when calls are
+ * in flight (the last to settle calls it again, see settle) or the event loop is due a turn (it
+ * runs again after it). No async function: an await per call cost ~380 instructions of promise
+ * machinery, where calls that settle in microtasks resume the loop from their settle directly.
  */
-function idle(seen: number): boolean {
-  const slice = data.idleSliceMs;
-  if (--clockIn <= 0) {
-    clockIn = CLOCK_EVERY;
-    if (perf.now() - lastTurn >= slice) return true;
+function pump(): void {
+  for (;;) {
+    if (inFlight !== 0) {
+      awaitingSettle = true;
+      if (!tickQueued) {
+        tickQueued = true;
+        process.nextTick(stalled);
+      }
+      return;
+    }
+    // Idle: nothing async pending, so wait synchronously (spin, then park) for the next post, the
+    // cheapest way to be woken; unless the event loop is due a turn, for timers and sockets of
+    // loaded modules: after `idleSliceMs` parked, and every slice even while calls keep coming
+    // back to back (checked every CLOCK_EVERY waits, so a turn may come that many calls late).
+    // Written here, not in a function of its own: one called once per call is optimized
+    // thousands of calls late (seen compiling inside callgrind's counted window).
+    // One exit for the turn, reached through the clock during the warm-up of a busy loop: an exit
+    // of its own for a parked wait that timed out is first reached when calls pause, and optimized
+    // code meeting a call site it has no feedback for is thrown away (a deopt and a recompile).
+    // The counter as of the last drain: a post since has moved it, which the look below (or the
+    // wait, which compares atomically) sees. Resumed by a settle, the loop looks here first
+    // instead of reading the counter atomically again (a builtin call) for a post that rarely came.
+    const seen = drained;
+    const slice = idleSliceMs;
+    let turn = false;
+    if (--clockIn <= 0) {
+      clockIn = CLOCK_EVERY;
+      turn = perf.now() - lastTurn >= slice;
+    }
+    // A post that already landed (the caller ran while this call settled) needs no spin nor wait:
+    // one that finds the counter moved still costs a thousand instructions. A plain read is enough:
+    // a stale value only means waiting (the wait compares atomically), and the loop reads the
+    // counter atomically before it drains. Before the spin, so it runs on every path and never
+    // lacks type feedback (reaching code that has none throws the optimized loop away); after the
+    // clock, so calls that keep landing before this look still let the event loop have its turns.
+    if (!turn && wake[0] === seen) {
+      let spun = false;
+      if (spinSkip > 0) spinSkip--;
+      else if (spinWhile(wake, seen, spinMicros)) {
+        spinMisses = 0;
+        spun = true;
+      } else spinSkip = spinBackoff(spinMisses++);
+      if (!spun) turn = Atomics.wait(wake, 0, seen, slice) === 'timed-out';
+    }
+    if (turn) {
+      setImmediate(turned);
+      return;
+    }
+    drainPosts();
   }
-  // A post that already landed (the caller ran while this call settled) needs no spin nor wait:
-  // one that finds the counter moved still costs a thousand instructions. A plain read is enough:
-  // a stale value only means waiting (the wait compares atomically), and the loop reads the
-  // counter atomically before it drains. Before the spin, so it runs on every path and never
-  // lacks type feedback (reaching code that has none throws the optimized loop away); after the
-  // clock, so calls that keep landing before this look still let the event loop have its turns.
-  if (wake[0] !== seen) return false;
-  if (spinSkip > 0) spinSkip--;
-  else if (spinWhile(wake, seen, data.spinMicros)) {
-    spinMisses = 0;
-    return false;
-  } else spinSkip = spinBackoff(spinMisses++);
-  return Atomics.wait(wake, 0, seen, slice) === 'timed-out';
 }
 
-// What the loop awaits for a microtask hop: awaiting a native promise that is already settled
-// uses it as it is, where `await undefined` first wraps the value in a new promise.
-const settled = Promise.resolve();
-
-async function run(): Promise<void> {
-  let drained = -1; // the counter at the last drain: every post bumps it, so an unmoved one means nothing new
-  for (;;) {
-    // Read again after every wait, never inferred from it: a wait can end 'ok' on a notify whose
-    // bump this loop already read and drained (the caller was descheduled between its bump and
-    // its notify), so "seen + 1" would run ahead of the counter, and the next post's bump would
-    // then equal it and be slept through (test/sync/wake-stress.test.ts caught it under CI load).
-    const seen = Atomics.load(wake, 0);
-    if (seen !== drained) {
-      drained = seen;
-      drain();
-    }
-    // Most calls settle in a microtask or two (an async function that awaits nothing slow): one
-    // hop lets them, so the loop can park again without arming a wake-up through the event loop.
-    if (inFlight !== 0) await settled;
-    if (inFlight === 0) {
-      if (idle(seen)) await loopTurn();
-      continue;
-    }
-    const next = nextEvent(seen);
-    if (next !== undefined) await next;
+/** Drains the posts since the last drain, if any. */
+function drainPosts(): void {
+  // Read again after every wait, never inferred from it: a wait can end 'ok' on a notify whose
+  // bump this loop already read and drained (the caller was descheduled between its bump and
+  // its notify), so "seen + 1" would run ahead of the counter, and the next post's bump would
+  // then equal it and be slept through (test/sync/wake-stress.test.ts caught it under CI load).
+  const seen = Atomics.load(wake, 0);
+  if (seen !== drained) {
+    drained = seen;
+    drain();
   }
 }
 
 connect(data.first.port, data.first.signal, data.first.lane);
-void run();
+drainPosts();
+pump();
