@@ -19,7 +19,7 @@
 // bench/servers/albany-cli.ts bundled like the other servers) and plain node:http under runCluster
 // with 1 / 2 workers, each under callgrind with --trace-children: every process counted (primary,
 // workers, all their threads, compiler and GC), keep-alive connections (lib/cluster-ir.ts).
-//   --ir-requests 3000 (counted)  --ir-warmup 10000 (per serving process)  --ir-idle 3 (s, quiet window)
+//   --ir-requests 5000 (counted)  --ir-warmup 10000 (per serving process)  --ir-idle 3 (s, quiet window)
 //   --ir-settle 2 (s, uncounted pause before the quiet window)  --ir-rounds 1
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -281,7 +281,7 @@ async function main(): Promise<void> {
       const ir = await measureWorkersIr({
         scaleEntry: bundle!,
         cliEntry: cliEntry!,
-        requests: Math.round(numberOption('ir-requests', 3000)),
+        requests: Math.round(numberOption('ir-requests', 5000)),
         warmup: Math.round(numberOption('ir-warmup', 10_000)),
         connections: load.connections,
         idleSeconds: numberOption('ir-idle', 3),

@@ -145,8 +145,10 @@ export async function measureClusterIr(peer: ClusterIrPeer, options: ClusterIrOp
       if (r.bad) log(`${peer.key}: warning: ${r.bad} failed requests in the counted window`);
       if (r.ok === 0) throw new Error(`${peer.key}: no successful request in the counted window`);
       const counted = await Promise.all(pids.map((pid) => dumpPid(options.outDir, pid).then(annotated)));
-      // The quiet window, after a pause for the compiler jobs the requests queued: counting on
-      // everywhere, nothing sent.
+      // The quiet window, after a pause for the compiler jobs the requests queued and for the servers
+      // to close the connections (closed here, not by their keep-alive timeout inside the window):
+      // counting on everywhere, nothing sent, nothing open.
+      driver.close();
       await new Promise((r) => setTimeout(r, options.settleSeconds * 1000));
       const idleOn = await instrumentAll(pids, true);
       await new Promise((r) => setTimeout(r, options.idleSeconds * 1000));
