@@ -37,13 +37,18 @@ export interface WorkersIrOptions {
   scaleEntry: string;
   /** bench/servers/albany-cli.ts bundled. */
   cliEntry: string;
+  /** Requests per counted window. */
   requests: number;
+  /** Counted windows per cluster; the median one is reported. */
+  windows: number;
   /** Warm-up requests per serving process (a 2-worker cluster gets twice as many). */
   warmup: number;
   connections: number;
   idleSeconds: number;
   settleSeconds: number;
   rounds: number;
+  /** The detector's clock stretch for every round instead of the measured slowdown (1: unscaled). */
+  clockScale?: number;
   freePort: () => Promise<number>;
   log: (line: string) => void;
 }
@@ -106,7 +111,7 @@ export async function measureWorkersIr(options: WorkersIrOptions): Promise<Worke
     { server: 'albany', workers: 2 },
   ];
   for (let round = 1; round <= options.rounds; round++) {
-    let clockScale = 1;
+    let clockScale = options.clockScale ?? 1;
     for (const { server, workers } of order) {
       const port = await options.freePort();
       const key = `${server === 'node' ? 'node:http' : 'albany'} --workers ${workers}`;
@@ -155,6 +160,7 @@ export async function measureWorkersIr(options: WorkersIrOptions): Promise<Worke
       );
       const measured = await measureClusterIr(peer, {
         requests: options.requests,
+        windows: options.windows,
         warmup: options.warmup * workers,
         connections: options.connections,
         idleSeconds: options.idleSeconds,
@@ -170,7 +176,8 @@ export async function measureWorkersIr(options: WorkersIrOptions): Promise<Worke
       if (server === 'node' && workers === 1) {
         const nativeMicros = await nativeMicrosPerRequest(options);
         const callgrindWallMicros = (measured.windowSeconds * 1e6) / measured.ok;
-        clockScale = Math.min(10_000, Math.max(1, callgrindWallMicros / nativeMicros));
+        if (options.clockScale === undefined)
+          clockScale = Math.min(10_000, Math.max(1, callgrindWallMicros / nativeMicros));
         slowdowns.push({ slowdown: clockScale, nativeMicros, callgrindWallMicros });
       }
     }
