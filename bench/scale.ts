@@ -167,9 +167,10 @@ function printWorkersIr(ir: WorkersIrResult, connections: number): void {
     console.log(
       `\ndetector clock: node:http --workers 1 took ${fmt(s.callgrindWallMicros)} wall µs/req under callgrind, ` +
         `${s.nativeMicros.toFixed(1)} CPU µs/req natively: ×${s.slowdown.toFixed(1)}. albany's blocking detector ` +
-        `ran with every period stretched as the "detector clock" column says (that slowdown unless ` +
-        `--ir-clock-scale; bench/servers/block-clock-scale.ts), so it ticks as often per request, and sees loop ` +
-        `turns as long against its threshold, as natively.`,
+        `ran with every period stretched as the "detector clock" column says (that slowdown times the serving ` +
+        `processes, which share the cores under valgrind, unless --ir-clock-scale; ` +
+        `bench/servers/block-clock-scale.ts), so it sees loop turns about as long against its threshold, and ` +
+        `ticks about as often per request, as natively.`,
     );
   console.log(
     `idle-rate Ir/req = Σ idle Ir/s of the processes, compiler and GC left out, × window seconds ÷ requests: ` +

@@ -112,6 +112,13 @@ export async function measureWorkersIr(options: WorkersIrOptions): Promise<Worke
   ];
   for (let round = 1; round <= options.rounds; round++) {
     let clockScale = options.clockScale ?? 1;
+    // Two busy workers under valgrind share the two cores (with the load driver and whatever else
+    // runs), so each turns its loop about half as fast as one process alone: at the single-process
+    // slowdown the detector fired in both workers of a 2-worker cluster (a stack capture, 5M Ir of line
+    // ends for the bundle, and a major GC after it). So each serving process's clock is stretched by
+    // the slowdown times the number of them; its ticks then fall half as often per request as natively,
+    // a bias of the order of the idle-rate column (a few hundred Ir/req at most) in albany-2's favour.
+    const detectorClock = (workers: number) => options.clockScale ?? Math.min(10_000, clockScale * workers);
     for (const { server, workers } of order) {
       const port = await options.freePort();
       const key = `${server === 'node' ? 'node:http' : 'albany'} --workers ${workers}`;
@@ -149,14 +156,15 @@ export async function measureWorkersIr(options: WorkersIrOptions): Promise<Worke
                 '--log-level',
                 'warn',
               ],
-              env: { ...process.env, BENCH_BLOCK_CLOCK_SCALE: clockScale.toFixed(2) },
+              env: { ...process.env, BENCH_BLOCK_CLOCK_SCALE: detectorClock(workers).toFixed(2) },
               processes,
               // One line per serving process once it listens.
               ready: (out) => ((out.match(/albany: listening on/g)?.length ?? 0) >= workers ? port : undefined),
             };
       const t0 = performance.now();
       options.log(
-        `round ${round}: ${key} under callgrind${server === 'albany' ? ` (detector clock ×${clockScale.toFixed(1)})` : ''}`,
+        `round ${round}: ${key} under callgrind` +
+          `${server === 'albany' ? ` (detector clock ×${detectorClock(workers).toFixed(1)})` : ''}`,
       );
       const measured = await measureClusterIr(peer, {
         requests: options.requests,
@@ -168,7 +176,13 @@ export async function measureWorkersIr(options: WorkersIrOptions): Promise<Worke
         outDir: join(OUT_DIR, 'callgrind', `scale-${server}-${workers}`),
         log: (l) => options.log(`round ${round}: ${l}`),
       });
-      runs.push({ ...measured, server, workers, round, ...(server === 'albany' ? { clockScale } : {}) });
+      runs.push({
+        ...measured,
+        server,
+        workers,
+        round,
+        ...(server === 'albany' ? { clockScale: detectorClock(workers) } : {}),
+      });
       options.log(
         `round ${round}: ${key}: ${Math.round(measured.perRequest.total).toLocaleString('en-US')} Ir/req ` +
           `(${((performance.now() - t0) / 1000).toFixed(0)} s)`,
