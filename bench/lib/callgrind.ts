@@ -178,6 +178,17 @@ export interface CallgrindStartOptions {
    * changes that choice (see bench:instructions --pin-cpu for what it did to each peer).
    */
   cpu?: number;
+  /**
+   * `--trace-children=yes`: processes the server forks (node:cluster workers) run under callgrind too,
+   * each with its own dump file (`cg.<pid>`), instrumentation off until switched on per pid
+   * ({@link callgrindControl}).
+   */
+  traceChildren?: boolean;
+  /**
+   * Recognises the ready point in everything the server has printed so far and returns its port
+   * (default: the `{"port":N}` / `PORT N` / `{"ready":true}` lines described at {@link startUnderCallgrind}).
+   */
+  ready?: (stdout: string) => number | undefined;
 }
 
 /**
@@ -203,6 +214,7 @@ export function startUnderCallgrind(
     // V8 writes machine code into anonymous memory and patches it; without this valgrind would
     // keep running stale translations of rewritten code.
     '--smc-check=all-non-file',
+    ...(options.traceChildren ? ['--trace-children=yes'] : []),
     `--callgrind-out-file=${join(options.outDir, 'cg.%p')}`,
     process.execPath,
     ...(options.nodeArgs ?? []),
@@ -237,9 +249,7 @@ export function startUnderCallgrind(
   });
   child.stdout!.on('data', (d: Buffer) => trace(d));
   const pid = child.pid!;
-  const control = async (...flags: string[]) => {
-    await execFileAsync('callgrind_control', [...flags, String(pid)]);
-  };
+  const control = (...flags: string[]) => callgrindControl(pid, ...flags);
   // Lines after the ready line, for ask(): each waiter takes the first `{"done"` line after it asked.
   let after = '';
   const waiters: Array<{ resolve: (line: string) => void; reject: (error: Error) => void }> = [];
@@ -277,22 +287,19 @@ export function startUnderCallgrind(
         return;
       }
       out += d.toString();
-      const m = /"port":(\d+)|PORT (\d+)|"ready":true/.exec(out);
-      if (!m) return;
+      const port = (options.ready ?? defaultReady)(out);
+      if (port === undefined) return;
       clearTimeout(timer);
       ready = true;
       resolve({
         pid,
-        port: Number(m[1] ?? m[2] ?? 0),
+        port,
         ask,
         instrument: async (on) => {
           await control('-i', on ? 'on' : 'off');
           trace(`\n=== instrument ${on} ${Date.now()}\n`);
         },
-        dump: async () => {
-          await control('-d');
-          return findDump(options.outDir, pid);
-        },
+        dump: () => dumpPid(options.outDir, pid),
         kill: async () => {
           if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
           await exited;
@@ -311,15 +318,43 @@ export function startUnderCallgrind(
   });
 }
 
+/** The port in a `{"port":N}` or `PORT N` line, 0 for `{"ready":true}`, undefined before any of them. */
+function defaultReady(stdout: string): number | undefined {
+  const m = /"port":(\d+)|PORT (\d+)|"ready":true/.exec(stdout);
+  return m ? Number(m[1] ?? m[2] ?? 0) : undefined;
+}
+
+/** Runs `callgrind_control <flags…> <pid>` (e.g. `-i on`, `-d`) against one process under callgrind. */
+export async function callgrindControl(pid: number, ...flags: string[]): Promise<void> {
+  await execFileAsync('callgrind_control', [...flags, String(pid)]);
+}
+
+/** Numbers of the dump files `cg.<pid>.<n>` of `pid` in `dir`. */
+function dumpNumbers(dir: string, pid: number): number[] {
+  return readdirSync(dir)
+    .filter((f) => f.startsWith(`cg.${pid}.`))
+    .map((f) => Number(f.slice(`cg.${pid}.`.length)))
+    .filter(Number.isInteger);
+}
+
+/**
+ * Asks process `pid` (started with its dump files in `dir`) for a dump (`callgrind_control -d`: it
+ * writes the counters since its last dump and zeroes them) and resolves with the new file's path.
+ */
+export async function dumpPid(dir: string, pid: number): Promise<string> {
+  const before = Math.max(0, ...dumpNumbers(dir, pid));
+  await callgrindControl(pid, '-d');
+  return findDump(dir, pid, before);
+}
+
 // `callgrind_control -d` asks for the dump; the file (cg.<pid>.<n>) may land a moment after it
-// returns, so wait until it is there and complete (it ends with a `totals:` line).
-async function findDump(dir: string, pid: number): Promise<string> {
+// returns, so wait until one newer than dump number `after` is there and complete (it ends with a
+// `totals:` line).
+async function findDump(dir: string, pid: number, after: number): Promise<string> {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const name = readdirSync(dir)
-      .filter((f) => f.startsWith(`cg.${pid}.`))
-      .sort()
-      .at(-1);
+    const newest = Math.max(0, ...dumpNumbers(dir, pid));
+    const name = newest > after ? `cg.${pid}.${newest}` : undefined;
     if (name) {
       const path = join(dir, name);
       if (statSync(path).size > 0 && /^totals: \d+/m.test(readFileSync(path, 'utf8'))) return path;

@@ -13,6 +13,8 @@ const CHUNKED_END = Buffer.from('0\r\n\r\n');
 export interface DriveCounts {
   ok: number;
   bad: number;
+  /** Responses per connection slot (index as in {@link KeepAliveDriver.localPorts}). */
+  perConnection: number[];
 }
 
 function openSocket(port: number): Promise<Socket> {
@@ -54,6 +56,14 @@ export class KeepAliveDriver {
     return this.drive(amount);
   }
 
+  /**
+   * The local (client-side) port of each connection slot, so a bench can tell which server process
+   * holds the other end (lib/proc.ts connectionOwners); a slot reopened mid-run shows its latest port.
+   */
+  localPorts(): number[] {
+    return this.sockets.map((s) => s.localPort ?? 0);
+  }
+
   /** Opens again any connection the server has closed (counted in {@link reopened}). */
   async ensureOpen(): Promise<void> {
     for (let i = 0; i < this.sockets.length; i++) {
@@ -68,7 +78,7 @@ export class KeepAliveDriver {
 
   private drive(amount: number): Promise<DriveCounts> {
     let sent = 0;
-    const counts: DriveCounts = { ok: 0, bad: 0 };
+    const counts: DriveCounts = { ok: 0, bad: 0, perConnection: this.sockets.map(() => 0) };
     return new Promise((resolve, reject) => {
       let active = 0;
       const finishOne = () => {
@@ -91,6 +101,7 @@ export class KeepAliveDriver {
             const status = Number(buffered.toString('latin1', 9, 12));
             if (status >= 200 && status < 300) counts.ok++;
             else counts.bad++;
+            counts.perConnection[slot]!++;
             buffered = buffered.subarray(used);
             if (sent < amount) {
               sent++;
