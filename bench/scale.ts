@@ -19,7 +19,7 @@
 // bench/servers/albany-cli.ts bundled like the other servers) and plain node:http under runCluster
 // with 1 / 2 workers, each under callgrind with --trace-children: every process counted (primary,
 // workers, all their threads, compiler and GC), keep-alive connections (lib/cluster-ir.ts).
-//   --ir-requests 4000 (per counted window)  --ir-windows 3 (back to back; the median one is reported)
+//   --ir-requests 4000 (per counted window)  --ir-windows 5 (back to back; the median one is reported)
 //    --ir-warmup 10000 (per serving process)  --ir-idle 3 (s, quiet window)
 //   --ir-settle 2 (s, uncounted pause before the quiet window)  --ir-rounds 1
 //   --ir-clock-scale S (the blocking detector's clock stretch under callgrind; default: measured each round,
@@ -292,7 +292,7 @@ async function main(): Promise<void> {
         scaleEntry: bundle!,
         cliEntry: cliEntry!,
         requests: Math.round(numberOption('ir-requests', 4000)),
-        windows: Math.round(numberOption('ir-windows', 3)),
+        windows: Math.round(numberOption('ir-windows', 5)),
         warmup: Math.round(numberOption('ir-warmup', 10_000)),
         connections: load.connections,
         idleSeconds: numberOption('ir-idle', 3),
