@@ -16,7 +16,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer } from './children.js';
-import { measureClusterIr, type ClusterIr, type ClusterIrPeer } from './cluster-ir.js';
+import { measureClusterIr, type ClusterIr, type ClusterIrOptions, type ClusterIrPeer } from './cluster-ir.js';
 import { KeepAliveDriver } from './keepalive-driver.js';
 import { cpuSecondsOf, processTree } from './proc.js';
 import { median, OUT_DIR } from './result.js';
@@ -31,26 +31,23 @@ export default async function app(scope, _receive, send) {
 }
 `;
 
-/** Parameters of part (0). */
-export interface WorkersIrOptions {
+/**
+ * Parameters of part (0): the counted and quiet windows as {@link ClusterIrOptions} has them (a
+ * 2-worker cluster gets twice the warm-up: `warmup` is per serving process), and the rest below.
+ */
+export interface WorkersIrOptions
+  extends Pick<
+    ClusterIrOptions,
+    'requests' | 'windows' | 'warmup' | 'connections' | 'idleSeconds' | 'settleSeconds' | 'log'
+  > {
   /** bench/scale.ts bundled (its `--role cluster` serves plain node:http under runCluster). */
   scaleEntry: string;
   /** bench/servers/albany-cli.ts bundled. */
   cliEntry: string;
-  /** Requests per counted window. */
-  requests: number;
-  /** Counted windows per cluster; the median one is reported. */
-  windows: number;
-  /** Warm-up requests per serving process (a 2-worker cluster gets twice as many). */
-  warmup: number;
-  connections: number;
-  idleSeconds: number;
-  settleSeconds: number;
   rounds: number;
   /** The detector's clock stretch for every round instead of the measured slowdown (1: unscaled). */
   clockScale?: number;
   freePort: () => Promise<number>;
-  log: (line: string) => void;
 }
 
 type Server = 'albany' | 'node';
