@@ -20,10 +20,11 @@ import { measureClusterIr, type ClusterIr, type ClusterIrOptions, type ClusterIr
 import { KeepAliveDriver } from './keepalive-driver.js';
 import { cpuSecondsOf, processTree } from './proc.js';
 import { median, OUT_DIR } from './result.js';
+import { CONTENT_TYPE, HELLO } from '../servers/ready.js';
 
-/** The app `albany serve` loads: the same hello world as bench/scale.ts's (headers and body). */
-const HELLO_APP = `const HELLO = Buffer.from('Hello World!');
-const headers = [['content-type', 'text/plain; charset=UTF-8']];
+/** The app `albany serve` loads: the hello world every bench peer sends (servers/ready.ts). */
+const HELLO_APP = `const HELLO = Buffer.from(${JSON.stringify(HELLO)});
+const headers = [['content-type', ${JSON.stringify(CONTENT_TYPE)}]];
 export default async function app(scope, _receive, send) {
   if (scope.type !== 'http') return;
   await send({ type: 'http.response.start', status: 200, headers });

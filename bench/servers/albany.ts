@@ -1,7 +1,8 @@
 // Peer (b): the same hello world as a gateway app, hosted by albany's node:http server.
 import type { App } from '../../src/gateway/types.js';
 import { serve } from '../../src/server/http.js';
-import { acquireBlockDetector, DEFAULT_BLOCK_THRESHOLD_MS } from '../../src/observe/block-detector.js';
+import { DEFAULT_BLOCK_THRESHOLD_MS } from '../../src/observe/block-detector.js';
+import { startStretchedDetector } from './stretched-detector.js';
 import { announce, CONTENT_TYPE, HELLO } from './ready.js';
 
 const body = Buffer.from(HELLO);
@@ -27,15 +28,8 @@ const blockThresholdMs =
 // started before serve(), which then shares it (one detector per process).
 const scaleArg = process.argv.find((a) => a.startsWith('--block-clock-scale='));
 if (scaleArg !== undefined) {
-  const logger = {
-    debug() {},
-    info() {},
-    warn: (l: string) => console.error(`warn: ${l}`),
-    error: (l: string) => console.error(`error: ${l}`),
-  };
-  acquireBlockDetector(
+  startStretchedDetector(
     blockThresholdMs ?? DEFAULT_BLOCK_THRESHOLD_MS,
-    logger,
     Number(scaleArg.slice('--block-clock-scale='.length)),
   );
 }

@@ -3,7 +3,8 @@
 // (one detector per process, shared by acquireBlockDetector). Only in a process that serves: a
 // `--workers N>1` primary never runs serve(), so it gets no detector here either.
 import cluster from 'node:cluster';
-import { acquireBlockDetector, DEFAULT_BLOCK_THRESHOLD_MS } from '../../src/observe/block-detector.js';
+import { DEFAULT_BLOCK_THRESHOLD_MS } from '../../src/observe/block-detector.js';
+import { startStretchedDetector } from './stretched-detector.js';
 
 const scale = Number(process.env.BENCH_BLOCK_CLOCK_SCALE ?? '');
 const flag = (name: string): string | undefined => {
@@ -15,13 +16,5 @@ const flag = (name: string): string | undefined => {
 const workers = Number(flag('workers') ?? '1');
 const serves = cluster.isWorker || (workers <= 1 && flag('max-requests') === undefined);
 if (Number.isFinite(scale) && scale > 1 && serves) {
-  const threshold = Number(flag('block-threshold') ?? DEFAULT_BLOCK_THRESHOLD_MS);
-  const logger = {
-    debug() {},
-    info() {},
-    warn: (l: string) => console.error(`warn: ${l}`),
-    error: (l: string) => console.error(`error: ${l}`),
-  };
-  // Never released: the process serves until it is killed.
-  acquireBlockDetector(threshold, logger, scale);
+  startStretchedDetector(Number(flag('block-threshold') ?? DEFAULT_BLOCK_THRESHOLD_MS), scale);
 }
