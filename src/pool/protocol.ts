@@ -8,6 +8,7 @@
 // streaming, request-body pulls, acks and runSync service calls travel on it, tagged with the
 // request id, so no request ever creates a channel.
 import type { MessagePort, TransferListItem } from 'node:worker_threads';
+import { copySmall } from '../copy-small.js';
 import type { SerializedError } from '../errors-wire.js';
 import type { Address, Headers } from '../gateway/types.js';
 import type { WireContext } from '../context/request-context.js';
@@ -663,7 +664,7 @@ const pad4 = (n: number): number => (n + 3) & ~3;
  * builtins (TypedArray#set, Buffer#copy's generic path through a view) cost more than the copy.
  */
 function copyBytes(to: Uint8Array, at: number, from: Uint8Array, start: number, len: number): void {
-  if (len <= 64) for (let k = 0; k < len; k++) to[at + k] = from[start + k]!;
+  if (len <= 64) copySmall(to, at, from, start, len);
   else to.set(start === 0 && len === from.length ? from : from.subarray(start, start + len), at);
 }
 

@@ -4,6 +4,7 @@
 import { TYPED_ARRAY_KINDS } from './typed-arrays.js';
 import { isArrayBuffer } from 'node:util/types';
 import { LARGE_BYTES } from './large-bytes.js';
+import { copySmall } from '../copy-small.js';
 
 /** A byte range of a SharedArrayBuffer, with the views the codec reads and writes through. */
 export class Region {
@@ -43,40 +44,6 @@ const SHORT_STRING = 32;
 // relaxed-atomic words, about 5 times slower at 10 KiB.
 const SMALL_BYTES = 64;
 const fill = Buffer.prototype.fill as (this: Uint8Array, value: Uint8Array, offset: number, end: number) => Uint8Array;
-
-/**
- * Copies `n` bytes (at most {@link SMALL_BYTES}) from `from` at `fromAt` to `to` at `toAt`: eight at
- * a time, then the rest without a loop. A loop iteration re-checks both arrays and
- * reloads their data pointers after its interrupt check (a GC may move an on-heap array), ~27
- * instructions a byte; straight-line copies share those checks, and indexes summed with `| 0` skip
- * the overflow check (they are small: within a lane slot or a 64-byte array). ~110 instructions
- * for 10 bytes instead of ~270, and a call makes four such copies.
- */
-function copySmall(to: Uint8Array, toAt: number, from: Uint8Array, fromAt: number, n: number): void {
-  let i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const t = toAt + i;
-    const f = fromAt + i;
-    to[t] = from[f]!;
-    to[(t + 1) | 0] = from[(f + 1) | 0]!;
-    to[(t + 2) | 0] = from[(f + 2) | 0]!;
-    to[(t + 3) | 0] = from[(f + 3) | 0]!;
-    to[(t + 4) | 0] = from[(f + 4) | 0]!;
-    to[(t + 5) | 0] = from[(f + 5) | 0]!;
-    to[(t + 6) | 0] = from[(f + 6) | 0]!;
-    to[(t + 7) | 0] = from[(f + 7) | 0]!;
-  }
-  const t = toAt + i;
-  const f = fromAt + i;
-  const left = n - i;
-  if (left > 6) to[(t + 6) | 0] = from[(f + 6) | 0]!;
-  if (left > 5) to[(t + 5) | 0] = from[(f + 5) | 0]!;
-  if (left > 4) to[(t + 4) | 0] = from[(f + 4) | 0]!;
-  if (left > 3) to[(t + 3) | 0] = from[(f + 3) | 0]!;
-  if (left > 2) to[(t + 2) | 0] = from[(f + 2) | 0]!;
-  if (left > 1) to[(t + 1) | 0] = from[(f + 1) | 0]!;
-  if (left > 0) to[t] = from[f]!;
-}
 
 // The intrinsic %TypedArray%.prototype[@@toStringTag] getter: the kind of any typed array (undefined
 // for anything else), a Buffer or subclass included, which structured clone also turns into its kind.
