@@ -52,8 +52,9 @@ class BlockDetector {
     this.#lastAt[0] = Date.now();
     // The heartbeat only has to come well inside the threshold (a gap of one interval is normal):
     // every wake-up of an idle loop costs CPU (on a loaded 2-core VM ~100 µs, bench/detector-idle.ts).
-    // The watchdog looks twice as often, in a futex wait: a block is caught at most
-    // 1.25 × threshold after it began (the loop's last turn came before it).
+    // The watchdog sleeps in a futex wait until the last beat + threshold (watchdog-source.ts), so a
+    // block is caught when the loop has not turned for the threshold; intervalMs paces its looks
+    // only while a caught block lasts.
     // Every period is stretched alike by clockScale (1 but under an emulator: acquireBlockDetector).
     const beatMs = Math.round(clockScale * Math.max(5, Math.min(500, Math.floor(thresholdMs / 2))));
     const intervalMs = Math.round(clockScale * Math.max(5, Math.min(250, Math.floor(thresholdMs / 4))));

@@ -21,13 +21,14 @@ export interface WatchdogData {
   /** Int32 beat counter at byte 0, Float64 `Date.now()` of the last beat at byte 8. */
   heartbeat: SharedArrayBuffer;
   thresholdMs: number;
+  /** The pace of the watchdog's looks while a caught block lasts (idle, it sleeps to the next deadline). */
   intervalMs: number;
   /** A block still running this long after its last turn is written to stderr by the watchdog itself. */
   fallbackMs: number;
 }
 
 /**
- * The watchdog: every `intervalMs` it reads the heartbeat; once the loop has not turned for
+ * The watchdog: it sleeps until the heartbeat's deadline and reads it; once the loop has not turned for
  * `thresholdMs` it asks the main thread, through the inspector (`Runtime.evaluate` interrupts even
  * a busy loop or an `Atomics.wait`), to note its stack and current request, and posts a report the
  * main thread logs when its loop turns again. A loop that never turns again within `fallbackMs`
@@ -62,13 +63,22 @@ let caught = false;
 let fellBack = false;
 // Sleeps in Atomics.wait between looks (a futex wait: no timer, no event loop turn per look) and
 // leaves the loop only to talk to the inspector, whose answers need this thread's event loop.
+// The loop cannot count as blocked before its last turn + thresholdMs, so a look sleeps until then
+// rather than polling: an idle process's watchdog wakes about once per beat, not four times a
+// threshold, and a block is caught the moment it reaches the threshold. Beats notify nobody (that
+// would put a syscall on every turn of the main loop); a new beat is read at the next look.
+// Once a block is caught, looks come every intervalMs, to see the loop turn again soon enough to
+// catch the next block on time.
 function watch() {
+  let sleepMs = 0;
   for (;;) {
-    Atomics.wait(beats, 0, seen, intervalMs);
+    if (sleepMs > 0) Atomics.wait(beats, 0, seen, sleepMs);
     const beat = Atomics.load(beats, 0);
-    if (beat !== seen) { seen = beat; caught = false; fellBack = false; continue; }
+    if (beat !== seen) { seen = beat; caught = false; fellBack = false; }
     const lastBeatAt = lastAt[0];
     const since = Date.now() - lastBeatAt;
+    // Bounded by thresholdMs too: a wall clock set back would otherwise make one sleep that long.
+    sleepMs = caught ? intervalMs : Math.min(thresholdMs, Math.max(1, thresholdMs - since));
     if (!caught && since >= thresholdMs) {
       caught = true;
       const id = ++episode;
