@@ -32,6 +32,16 @@ const textHeaders = (body: string): Array<[string, string]> => [
   ['content-length', String(Buffer.byteLength(body))],
 ];
 
+// A full queue's 503, built once: a flood of refusals shares these instead of building headers, a
+// body and their messages per request (no one changes them: node copies the head into its own bytes).
+const UNAVAILABLE = 'Service Unavailable';
+const REFUSED_START: HttpResponseStartMessage = {
+  type: 'http.response.start',
+  status: 503,
+  headers: [...textHeaders(UNAVAILABLE), ['retry-after', '1']],
+};
+const REFUSED_BODY: SendMessage = { type: 'http.response.body', body: Buffer.from(UNAVAILABLE), moreBody: false };
+
 const toDisconnect = (): ReceiveMessage => DISCONNECT;
 const ignore = (): void => {};
 
@@ -81,8 +91,8 @@ class LegacyExchange implements TicketListener {
       }
       const { pool } = this.settings;
       // Refuse before building anything: a flood against a full queue must cost next to nothing.
-      if (pool.admit() !== undefined) {
-        this.settleRun(this.respond(503, 'Service Unavailable', [['retry-after', '1']]));
+      if (pool.refuses()) {
+        this.refuse();
         return;
       }
       // A refusal settles the ticket at once; onSettled follows in a microtask.
@@ -292,6 +302,33 @@ class LegacyExchange implements TicketListener {
     const timeout = hasCode(err, 'ERR_ALBANY_TIMEOUT');
     if (this.started) throw err;
     return timeout ? this.respond(504, 'Gateway Timeout') : this.respond(500, 'Internal Server Error');
+  }
+
+  // The full queue's 503 (as respond() would send it), with no async function, await or per-request
+  // object on the way: both messages go to send() back to back, like sendWhole's.
+  private refuse(): void {
+    this.started = true;
+    const send = this.send;
+    const first = send(REFUSED_START);
+    const last = send(REFUSED_BODY);
+    const both =
+      first === last
+        ? last
+        : first.then(
+            () => last,
+            (err: unknown) => {
+              last.catch(ignore);
+              throw err;
+            },
+          );
+    both.then(this.resolveRun, (err: unknown) => this.refuseFailed(err));
+  }
+
+  // As forward() takes a failed send: a client that left ends the exchange quietly, anything else is its outcome.
+  private refuseFailed(err: unknown): void {
+    if (!hasCode(err, 'ERR_ALBANY_CLIENT_DISCONNECTED')) return this.rejectRun!(err);
+    this.clientGone();
+    this.resolveRun!();
   }
 
   private async respond(status: number, text: string, extra: Array<[string, string]> = []): Promise<void> {
