@@ -326,7 +326,10 @@ class LegacyExchange implements TicketListener {
 
   // As forward() takes a failed send: a client that left ends the exchange quietly, anything else is its outcome.
   private refuseFailed(err: unknown): void {
-    if (!hasCode(err, 'ERR_ALBANY_CLIENT_DISCONNECTED')) return this.rejectRun!(err);
+    if (!hasCode(err, 'ERR_ALBANY_CLIENT_DISCONNECTED')) {
+      this.rejectRun!(err);
+      return;
+    }
     this.clientGone();
     this.resolveRun!();
   }
