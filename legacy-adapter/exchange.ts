@@ -17,6 +17,7 @@ import type { LegacyPool, Ticket, TicketListener } from '../src/pool/pool.js';
 import type { MountSpec, TaskResult, WorkerMessage } from '../src/pool/protocol.js';
 import { DISCONNECT } from '../src/gateway/messages.js';
 import { buildLegacyRequest } from './request.js';
+import { REFUSED_BODY, REFUSED_START } from './refusal.js';
 
 /** What every request of one legacy mount shares. */
 export interface ExchangeSettings {
@@ -31,16 +32,6 @@ const textHeaders = (body: string): Array<[string, string]> => [
   ['content-type', 'text/plain; charset=utf-8'],
   ['content-length', String(Buffer.byteLength(body))],
 ];
-
-// A full queue's 503, built once: a flood of refusals shares these instead of building headers, a
-// body and their messages per request (no one changes them: node copies the head into its own bytes).
-const UNAVAILABLE = 'Service Unavailable';
-const REFUSED_START: HttpResponseStartMessage = {
-  type: 'http.response.start',
-  status: 503,
-  headers: [...textHeaders(UNAVAILABLE), ['retry-after', '1']],
-};
-const REFUSED_BODY: SendMessage = { type: 'http.response.body', body: Buffer.from(UNAVAILABLE), moreBody: false };
 
 const toDisconnect = (): ReceiveMessage => DISCONNECT;
 const ignore = (): void => {};
