@@ -107,6 +107,8 @@ interface Child {
   pid: number;
   cpu(): { all: number; main: number };
   rss(): Promise<number>;
+  /** The child's V8 heapUsed after a full GC, read with the last rss(). */
+  heapUsed(): number;
   stop(): Promise<void>;
 }
 
@@ -145,11 +147,13 @@ async function start(bundle: string, env: Record<string, string>): Promise<Child
       reject(new Error(`legacy bench server ${env.LEGACY_SCENARIO} exited (${code}) before listening`)),
     );
   });
+  let heapUsed = 0;
   const rss = () =>
     new Promise<number>((resolve) => {
-      const onMessage = (m: { type: string; rss?: number }) => {
+      const onMessage = (m: { type: string; rss?: number; heapUsed?: number }) => {
         if (m.type !== 'rss') return;
         child.off('message', onMessage);
+        heapUsed = m.heapUsed ?? 0;
         resolve(m.rss!);
       };
       child.on('message', onMessage);
@@ -162,7 +166,14 @@ async function start(bundle: string, env: Record<string, string>): Promise<Child
     await exited;
     clearTimeout(timer);
   };
-  return { url: `http://127.0.0.1:${port}`, pid: child.pid!, cpu: () => procCpu(child.pid!), rss, stop };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
+    cpu: () => procCpu(child.pid!),
+    rss,
+    heapUsed: () => heapUsed,
+    stop,
+  };
 }
 
 interface Measured extends LoadFigures {
@@ -221,10 +232,17 @@ async function healthUnderLoad(
   }
 }
 
-async function rejectedFlood(
-  bundle: string,
-  env: Record<string, string>,
-): Promise<{ before: number; after: number; again: number; rejected: number }> {
+/** RSS (and V8 heapUsed) after a full GC around the refused floods of one round, in bytes. */
+interface Flood {
+  before: number;
+  after: number;
+  again: number;
+  heapBefore: number;
+  heapAfter: number;
+  rejected: number;
+}
+
+async function rejectedFlood(bundle: string, env: Record<string, string>): Promise<Flood> {
   const child = await start(bundle, { ...env, LEGACY_SCENARIO: 'reject' });
   try {
     // Two long requests: one runs, one fills the queue of 1; everything after is refused with 503.
@@ -232,13 +250,15 @@ async function rejectedFlood(
     await new Promise((r) => setTimeout(r, 300));
     await load(`${child.url}/`, { amount: 1000, connections: 10 });
     const before = await child.rss();
+    const heapBefore = child.heapUsed();
     const flood = await load(`${child.url}/`, { amount: 10_000, connections: 50 });
     const after = await child.rss();
+    const heapAfter = child.heapUsed();
     // A second flood of the same shape tells one-off growth (code compiled, 50 connections' buffers,
     // heap grown to its working size) from growth per refusal, which would show here again.
     await load(`${child.url}/`, { amount: 10_000, connections: 50 });
     const again = await child.rss();
-    return { before, after, again, rejected: flood.non2xx };
+    return { before, after, again, heapBefore, heapAfter, rejected: flood.non2xx };
   } finally {
     await child.stop();
   }
@@ -565,7 +585,7 @@ async function main(): Promise<void> {
     // Rounds like every other section: one RSS reading after a flood also holds whatever garbage the
     // last GC has not reached yet (a single run at feb95a1 read 21.7 MB; three runs of the same
     // build just after it read 8.0 / 8.5 / 7.5 MB). Each round is a fresh server.
-    const floods: Array<{ before: number; after: number; again: number; rejected: number }> = [];
+    const floods: Flood[] = [];
     for (let r = 0; r < ROUNDS; r++) floods.push(await rejectedFlood(bundle!, env));
     const mb = (bytes: number) => bytes / 2 ** 20;
     const growths = floods.map((fl) => mb(fl.after - fl.before));
@@ -582,10 +602,24 @@ async function main(): Promise<void> {
       `  a second 10k flood on the same server: ${f(again, 1)} MB more (median; rounds ` +
         `${agains.map((g) => f(g, 1)).join(', ')} MB)`,
     );
+    // What the heap itself holds after a full GC: RSS growth beside it is space V8 keeps (its young
+    // generation grows under a burst and is not given back by a GC), and native memory.
+    const heapGrowths = floods.map((fl) => mb(fl.heapAfter - fl.heapBefore));
+    const heapGrowth = median(heapGrowths);
+    const heapFlood = floods[heapGrowths.indexOf(heapGrowth)] ?? flood;
+    say(
+      `  V8 heapUsed after GC: ${f(mb(heapFlood.heapBefore), 1)} MB → ${f(mb(heapFlood.heapAfter), 1)} MB, growth ` +
+        `${f(heapGrowth, 1)} MB (median; rounds ${heapGrowths.map((g) => f(g, 1)).join(', ')} MB)`,
+    );
     say();
     scenarios.push({
       name: 'full-queue flood',
-      extra: { rejected: flood.rejected, rssGrowthMb: growth, secondFloodGrowthMb: again },
+      extra: {
+        rejected: flood.rejected,
+        rssGrowthMb: growth,
+        secondFloodGrowthMb: again,
+        heapUsedGrowthMb: heapGrowth,
+      },
     });
     ratios.push(
       ratio(

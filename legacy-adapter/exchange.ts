@@ -17,6 +17,7 @@ import type { LegacyPool, Ticket, TicketListener } from '../src/pool/pool.js';
 import type { MountSpec, TaskResult, WorkerMessage } from '../src/pool/protocol.js';
 import { DISCONNECT } from '../src/gateway/messages.js';
 import { buildLegacyRequest } from './request.js';
+import { REFUSED_BODY, REFUSED_START } from './refusal.js';
 
 /** What every request of one legacy mount shares. */
 export interface ExchangeSettings {
@@ -81,8 +82,8 @@ class LegacyExchange implements TicketListener {
       }
       const { pool } = this.settings;
       // Refuse before building anything: a flood against a full queue must cost next to nothing.
-      if (pool.admit() !== undefined) {
-        this.settleRun(this.respond(503, 'Service Unavailable', [['retry-after', '1']]));
+      if (pool.refuses()) {
+        this.refuse();
         return;
       }
       // A refusal settles the ticket at once; onSettled follows in a microtask.
@@ -292,6 +293,36 @@ class LegacyExchange implements TicketListener {
     const timeout = hasCode(err, 'ERR_ALBANY_TIMEOUT');
     if (this.started) throw err;
     return timeout ? this.respond(504, 'Gateway Timeout') : this.respond(500, 'Internal Server Error');
+  }
+
+  // The full queue's 503 (as respond() would send it), with no async function, await or per-request
+  // object on the way: both messages go to send() back to back, like sendWhole's.
+  private refuse(): void {
+    this.started = true;
+    const send = this.send;
+    const first = send(REFUSED_START);
+    const last = send(REFUSED_BODY);
+    const both =
+      first === last
+        ? last
+        : first.then(
+            () => last,
+            (err: unknown) => {
+              last.catch(ignore);
+              throw err;
+            },
+          );
+    both.then(this.resolveRun, (err: unknown) => this.refuseFailed(err));
+  }
+
+  // As forward() takes a failed send: a client that left ends the exchange quietly, anything else is its outcome.
+  private refuseFailed(err: unknown): void {
+    if (!hasCode(err, 'ERR_ALBANY_CLIENT_DISCONNECTED')) {
+      this.rejectRun!(err);
+      return;
+    }
+    this.clientGone();
+    this.resolveRun!();
   }
 
   private async respond(status: number, text: string, extra: Array<[string, string]> = []): Promise<void> {

@@ -6,7 +6,9 @@ import type { OnDisconnect, PoolConfig } from '../src/pool/config-types.js';
 import { LegacyPool, createPool, type NamedPoolConfigInput } from '../src/pool/pool.js';
 import { declarePoolName } from '../src/pool/config-process.js';
 import type { HandlerStyle } from '../src/pool/protocol.js';
+import { withDirectNodeHandler } from '../src/server/direct.js';
 import { runExchange, type ExchangeSettings } from './exchange.js';
+import { REFUSED_WHOLE } from './refusal.js';
 
 /** Options of one legacy mount. */
 export interface LegacyOptions {
@@ -83,6 +85,16 @@ export function legacy(handlerModule: URL | string, options: LegacyOptions = {})
     return refuseWebSocket(receive, send);
   };
   Object.defineProperty(app, 'pool', { get: getPool, enumerable: true });
+  // On albany's node:http host a request without a body (HTTP/1.1, no limits or proxy headers: see
+  // HttpConnection.handle) comes here first: with the pool full it is refused before its scope, cycle
+  // and messages exist, the same 503 as the gateway path's (exchange.ts), which, for a request with
+  // no body to wait for, decides admission in the same event-loop turn. Anything else takes that path.
+  withDirectNodeHandler(app, (exchange) => {
+    if (pool?.refuses() === true) {
+      const { status, headers, body } = REFUSED_WHOLE;
+      exchange.sendWhole(status, headers, body, body.length, false, true);
+    } else exchange.run(app);
+  });
   return Object.assign(app, { close }) as LegacyApp;
 }
 

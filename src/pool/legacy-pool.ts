@@ -234,6 +234,17 @@ export class LegacyPool {
   }
 
   /**
+   * {@link admit} for a caller that answers the refusal itself (the legacy adapter's 503): true, and
+   * counted, when the pool would refuse, without building the error, whose stack capture would be
+   * most of what a refused request costs in a flood against a full queue.
+   */
+  refuses(): boolean {
+    if (!this.saturated) return false;
+    this.metrics.taskRejected('queue-full');
+    return true;
+  }
+
+  /**
    * Queues one request and returns its ticket at once. Port messages for the request go to
    * `listener`; without one, body pulls get an empty end and acks are given at once.
    */

@@ -132,15 +132,16 @@ export class PoolMetrics {
    * while waiting) and `'running'` for `'timeout'` and `'crash'`. `runMs`, when given for a
    * running task, goes into the run-time figures: the worker was busy all that time.
    */
-  taskRejected(reason: RejectReason, options: { stage?: TaskStage; runMs?: number } = {}): void {
+  taskRejected(reason: RejectReason, options?: { stage?: TaskStage; runMs?: number }): void {
+    // Optional rather than a default `{}`, which a flood against a full queue would build per refusal.
     this.#rejected[reason] += 1;
     if (reason === 'queue-full') return;
-    const stage = options.stage ?? (reason === 'aborted' ? 'queued' : 'running');
+    const stage = options?.stage ?? (reason === 'aborted' ? 'queued' : 'running');
     if (stage === 'queued') {
       this.#queued = Math.max(0, this.#queued - 1);
     } else {
       this.#running = Math.max(0, this.#running - 1);
-      if (options.runMs !== undefined) this.#run.record(options.runMs);
+      if (options?.runMs !== undefined) this.#run.record(options.runMs);
     }
   }
 

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import http from 'node:http';
 import { join } from 'node:path';
 import { legacy } from '../../legacy-adapter/index.js';
 import { delay, fixture, withServer } from './helpers.js';
@@ -85,12 +86,33 @@ test.serial('a full queue answers 503 with Retry-After', async (t) => {
     await delay(150);
     const queued = fetch(`${url}/ok`);
     await delay(50);
-    const refused = await fetch(`${url}/ok`);
-    t.is(refused.status, 503);
-    t.is(refused.headers.get('retry-after'), '1');
+    // Twice without a body (refused on node:http's direct path), then with one (the gateway path,
+    // after the first chunk): the response is built once and shared, and both paths send the same
+    // head, in the same order, and body.
+    const heads: string[][] = [];
+    for (const body of [undefined, undefined, 'x']) {
+      const refused = await rawRequest(`${url}/ok`, body);
+      t.is(refused.status, 503);
+      t.is(refused.body, 'Service Unavailable');
+      heads.push(refused.head.filter((_, i, all) => all[i - (i % 2)]!.toLowerCase() !== 'date'));
+    }
+    t.deepEqual(heads[0], [
+      'content-type',
+      'text/plain; charset=utf-8',
+      'content-length',
+      '19',
+      'retry-after',
+      '1',
+      'Connection',
+      'keep-alive',
+      'Keep-Alive',
+      'timeout=5',
+    ]);
+    t.deepEqual(heads[1], heads[0]);
+    t.deepEqual(heads[2], heads[0]);
     t.is((await busy).status, 200);
     t.is((await queued).status, 200);
-    t.is(app.pool.stats().rejected['queue-full'], 1);
+    t.is(app.pool.stats().rejected['queue-full'], 3);
   });
 });
 
@@ -162,3 +184,16 @@ test.serial('a request still running when its pool is force-closed answers 503 (
     t.is(await res.text(), 'Service Unavailable');
   });
 });
+
+/** One request over node:http: the status, the raw head (names as sent, in order) and the body text. */
+function rawRequest(url: string, body?: string): Promise<{ status: number; head: string[]; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: body === undefined ? 'GET' : 'POST' }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      res.once('end', () => resolve({ status: res.statusCode!, head: res.rawHeaders, body: text }));
+    });
+    req.once('error', reject);
+    req.end(body);
+  });
+}

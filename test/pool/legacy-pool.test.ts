@@ -221,3 +221,23 @@ test('closeTimeoutMs is checked when the pool is made, naming the option', (t) =
     t.regex(err!.message, /options\.closeTimeoutMs must be/);
   }
 });
+
+test.serial('refuses() is true and counted only while every thread is busy and the queue full', async (t) => {
+  const pool = createPool({ maxThreads: 1, minThreads: 1, maxQueue: 1 }, { log: quietLog });
+  try {
+    await run(pool, '/ok');
+    t.false(pool.refuses());
+    const busy = run(pool, '/spin?ms=300');
+    const queued = run(pool, '/ok');
+    t.true(pool.refuses());
+    t.true(pool.refuses());
+    t.is(pool.stats().rejected['queue-full'], 2);
+    // Nothing was queued for a refusal: the two admitted requests finish, then the pool admits again.
+    t.is((await busy).start?.status, 200);
+    t.is(text((await queued).body), 'ok /ok');
+    t.false(pool.refuses());
+    t.like(pool.stats(), { completed: 3, rejected: { 'queue-full': 2 } });
+  } finally {
+    await pool.close();
+  }
+});

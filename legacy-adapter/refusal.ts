@@ -1,0 +1,25 @@
+// A full queue's 503 (with Retry-After), built once: a flood against a full queue shares these
+// instead of building headers, a body and their messages per refused request. Nobody changes them
+// (node copies the head into its own bytes), and both ways a request is refused send the same bytes.
+import type { HttpResponseStartMessage, SendMessage } from '../src/gateway/types.js';
+
+const TEXT = 'Service Unavailable';
+const BODY = Buffer.from(TEXT);
+const HEADERS: Array<[string, string]> = [
+  ['content-type', 'text/plain; charset=utf-8'],
+  ['content-length', String(BODY.length)],
+  ['retry-after', '1'],
+];
+
+/** The refusal's `http.response.start`, for the gateway path (exchange.ts). */
+export const REFUSED_START: HttpResponseStartMessage = { type: 'http.response.start', status: 503, headers: HEADERS };
+
+/** The refusal's whole body, for the gateway path (exchange.ts). */
+export const REFUSED_BODY: SendMessage = { type: 'http.response.body', body: BODY, moreBody: false };
+
+/** The refusal as node:http's direct path takes it (NodeExchange.sendWhole): a flat header list and the body. */
+export const REFUSED_WHOLE: { readonly status: 503; readonly headers: string[]; readonly body: Uint8Array } = {
+  status: 503,
+  headers: HEADERS.flat(),
+  body: BODY,
+};
