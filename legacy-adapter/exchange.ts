@@ -262,18 +262,7 @@ class LegacyExchange implements TicketListener {
       this.started = true;
       first = send(startMessage(result.start));
     }
-    const last = send({ type: 'http.response.body', body: result.body, moreBody: false });
-    const both =
-      first === undefined || first === last
-        ? last
-        : first.then(
-            () => last,
-            (err: unknown) => {
-              last.catch(ignore);
-              throw err;
-            },
-          );
-    return both;
+    return bothSent(first, send({ type: 'http.response.body', body: result.body, moreBody: false }));
   }
 
   private sendFailed(err: unknown): void {
@@ -301,18 +290,7 @@ class LegacyExchange implements TicketListener {
     this.started = true;
     const send = this.send;
     const first = send(REFUSED_START);
-    const last = send(REFUSED_BODY);
-    const both =
-      first === last
-        ? last
-        : first.then(
-            () => last,
-            (err: unknown) => {
-              last.catch(ignore);
-              throw err;
-            },
-          );
-    both.then(this.resolveRun, (err: unknown) => this.refuseFailed(err));
+    bothSent(first, send(REFUSED_BODY)).then(this.resolveRun, (err: unknown) => this.refuseFailed(err));
   }
 
   // As forward() takes a failed send: a client that left ends the exchange quietly, anything else is its outcome.
@@ -359,4 +337,19 @@ function startMessage(head: { status: number; headers: Headers; reason?: string 
   return head.reason === undefined
     ? { type: 'http.response.start', status: head.status, headers: head.headers }
     : { type: 'http.response.start', status: head.status, headers: head.headers, reason: head.reason };
+}
+
+/**
+ * One wait for two messages sent back to back (`first` may be absent): the first one's failure wins,
+ * and the second one's is then ignored, so no rejection goes unhandled.
+ */
+function bothSent(first: Promise<void> | undefined, last: Promise<void>): Promise<void> {
+  if (first === undefined || first === last) return last;
+  return first.then(
+    () => last,
+    (err: unknown) => {
+      last.catch(ignore);
+      throw err;
+    },
+  );
 }
