@@ -387,7 +387,6 @@ class ReactorLink {
           call.outcome = outcome;
           queueMicrotask(() => this.#settle(call, outcome));
         },
-        () => this.dead || this.deadFlag[0] === 1,
       );
     }
   }

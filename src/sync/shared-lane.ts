@@ -25,8 +25,6 @@ const REPLY_FREE = 0;
 const REPLY_FULL = 1;
 /** The caller listens through its event loop, which the slot cannot wake: replies take the port. */
 const REPLY_OFF = 2;
-/** The reactor is writing a reply (a copy of under 64 KiB). */
-const REPLY_WRITING = 3;
 
 /** Room for each of the two values; larger byte payloads take the large-bytes paths anyway. */
 const SLOT_BYTES = LARGE_BYTES + 64;
@@ -91,21 +89,15 @@ export class CallerLane extends Lane {
 
   /**
    * Turns the reply slot off, so replies come through the port, which wakes the event loop.
-   * A reply already in the slot (or being written) is handed to `caught` first. `gone` says the
-   * reactor died, so a write it left unfinished will never end.
+   * A reply already in the slot is handed to `caught` first.
    */
-  repliesOff(caught: (id: number, value: unknown) => void, gone: () => boolean): void {
+  repliesOff(caught: (id: number, value: unknown) => void): void {
     const h = this.header;
-    while (!gone()) {
+    for (;;) {
       const was = Atomics.compareExchange(h, REPLY_STATE, REPLY_FREE, REPLY_OFF);
-      if (was === REPLY_FREE || was === REPLY_OFF) return;
-      if (was === REPLY_FULL) {
-        const id = h[REPLY_ID]!;
-        caught(id, this.takeReply(true));
-      } else {
-        // The reactor is mid-copy (microseconds); it does not notify, so poll in short sleeps.
-        Atomics.wait(h, REPLY_STATE, REPLY_WRITING, 0.1);
-      }
+      if (was !== REPLY_FULL) return; // FREE (now off) or already OFF
+      const id = h[REPLY_ID]!;
+      caught(id, this.takeReply(true));
     }
   }
 
@@ -151,20 +143,18 @@ export class ReactorLane extends Lane {
     return true;
   }
 
-  /** Puts call `id`'s value in the reply slot; false when the slot is not free or the value not carried. */
+  /**
+   * Puts call `id`'s value in the reply slot; false when the slot is not free or the value not carried.
+   * One atomic operation: the state is read plainly before the slot is written, as the caller does
+   * in tryCall. Only this thread fills the slot, so a FREE read here is never stale (the slot is not
+   * FULL): at worst the caller has since turned it OFF, which the exchange that publishes the reply
+   * sees, and an OFF slot is never read. A stale FULL or OFF only sends the reply through the port.
+   */
   tryReply(id: number, value: unknown): boolean {
     const h = this.header;
-    if (Atomics.compareExchange(h, REPLY_STATE, REPLY_FREE, REPLY_WRITING) !== REPLY_FREE) return false;
-    let written = -1;
-    try {
-      written = encodeValue(this.reply, value);
-    } finally {
-      // Never leave the slot marked as being written: the caller would wait on it for good.
-      if (written < 0) Atomics.store(h, REPLY_STATE, REPLY_FREE);
-    }
-    if (written < 0) return false;
+    if (h[REPLY_STATE] !== REPLY_FREE || encodeValue(this.reply, value) < 0) return false;
     h[REPLY_ID] = id;
-    Atomics.store(h, REPLY_STATE, REPLY_FULL); // the reactor then wakes the caller's signal
-    return true;
+    // Publishes the plain writes above; the reactor then wakes the caller's signal.
+    return Atomics.compareExchange(h, REPLY_STATE, REPLY_FREE, REPLY_FULL) === REPLY_FREE;
   }
 }
