@@ -1,7 +1,7 @@
 // The caller-side API: syncify, runSync and runInReactor — blocking code calling async code.
 import type { TransferListItem } from 'node:worker_threads';
 import { AlbanyError, ErrorCodes } from '../errors.js';
-import { EventualResult, unwrap } from './eventual-result.js';
+import { EventualResult, callerStack, unwrap } from './eventual-result.js';
 import { checkMs, syncDefaults } from './options.js';
 import { REACTOR_THREAD_FLAG } from './protocol.js';
 import { reactor, type ReactorLink } from './reactor.js';
@@ -104,10 +104,8 @@ export function syncify<F extends AsyncFn>(
     const link = reactor();
     const ctx = currentContext();
     if (ctx !== undefined) return inContext(link, ctx, args) as Awaited<ReturnType<F>>;
-    const call = link.post(spec, name, args, pickTransfer?.(...args));
-    const outcome = link.wait(call, fixedTimeout ?? syncDefaults().timeoutMs);
-    if (outcome.type === 'result' && outcome.ok) return outcome.value as Awaited<ReturnType<F>>;
-    return unwrap(outcome, () => callerStack(fn)) as Awaited<ReturnType<F>>;
+    const timeoutMs = fixedTimeout ?? syncDefaults().timeoutMs;
+    return link.run(spec, name, args, pickTransfer?.(...args), timeoutMs, fn) as Awaited<ReturnType<F>>;
   };
   // Kept out of fn, so the call made outside a request stays as small as it was.
   const inContext = (link: ReactorLink, ctx: RequestContext, args: Parameters<F>): unknown => {
@@ -168,10 +166,7 @@ export function runSync<T = unknown>(target: ModuleTarget | ServiceTarget | stri
     if (left === undefined) return wait(timeoutOf(target.timeoutMs)) as T;
     return withinDeadline(`runSync(${name})`, left, syncDefaults().timeoutMs, wait) as T;
   }
-  const call = link.post(spec, name, args, target.transferList);
-  const outcome = link.wait(call, timeoutOf(target.timeoutMs));
-  if (outcome.type === 'result' && outcome.ok) return outcome.value as T;
-  return unwrap(outcome, () => callerStack(runSync)) as T;
+  return link.run(spec, name, args, target.transferList, timeoutOf(target.timeoutMs), runSync) as T;
 }
 
 /**
@@ -194,12 +189,4 @@ export function runInReactor<T = unknown>(
   const ctx = currentContext();
   const call = link.post(spec, name, args, options.transferList, ctx === undefined ? undefined : reactorWire(ctx));
   return new EventualResult<T>(link, call, timeoutMs, callerStack(runInReactor));
-}
-
-// Frames above `boundary`: where the user called in, without albany's own frames.
-// biome-ignore lint/complexity/noBannedTypes: the parameter type of Error.captureStackTrace.
-function callerStack(boundary: Function): string | undefined {
-  const holder: { stack?: string } = {};
-  Error.captureStackTrace(holder, boundary);
-  return holder.stack;
 }
