@@ -185,7 +185,8 @@ function startLoaded(
   mod: Record<string, unknown>,
   module: string,
   exportName: string,
-  args: readonly unknown[],
+  args: readonly unknown[] | undefined,
+  only?: unknown,
 ): void {
   const call = new Call(conn, id);
   conn.calls.add(call);
@@ -195,8 +196,15 @@ function startLoaded(
   try {
     if (typeof fn !== 'function') throw noExport(module, exportName, fn);
     const f = fn as (...a: unknown[]) => unknown;
-    // One argument (the usual small call) is passed as it is: apply spreads an array through a builtin.
-    p = Promise.resolve(args.length === 1 ? f.call(call, args[0]) : f.apply(call, args as unknown[]));
+    // One argument (the usual small call) is passed as it is: apply spreads an array through a
+    // builtin. `args` undefined: a lane call of the one argument `only`, never put in an array.
+    p = Promise.resolve(
+      args === undefined
+        ? f.call(call, only)
+        : args.length === 1
+          ? f.call(call, args[0])
+          : f.apply(call, args as unknown[]),
+    );
   } catch (err) {
     p = Promise.reject(err);
   }
@@ -333,7 +341,10 @@ function startLaneCall(conn: Connection, id: number): void {
   const lane = conn.lane;
   const fn = lane.callFn();
   const target = conn.fns[fn];
-  const args = lane.takeCall();
+  // A call of one argument (most are) is read without an array around it.
+  const only = lane.callArity() === 1;
+  const arg = only ? lane.takeOnlyArg() : undefined;
+  const args = only ? undefined : lane.takeCall();
   if (target === undefined) {
     // Only a caller and reactor out of step (two albany copies) could get here; say so, do not hang.
     const error = new AlbanyError(
@@ -349,8 +360,8 @@ function startLaneCall(conn: Connection, id: number): void {
     return;
   }
   const mod = (target.mod ??= loadedModule(target.module));
-  if (mod !== undefined) startLoaded(conn, id, mod, target.module, target.exportName, args);
-  else start(conn, id, target.module, target.exportName, args, undefined);
+  if (mod !== undefined) startLoaded(conn, id, mod, target.module, target.exportName, args, arg);
+  else start(conn, id, target.module, target.exportName, args ?? [arg], undefined);
 }
 
 function connect(port: MessagePort, signal: SharedArrayBuffer, lane: SharedArrayBuffer): void {

@@ -335,6 +335,17 @@ export function decodeValue(r: Region): unknown {
   return readOne(r);
 }
 
+/** The number of arguments {@link encodeArgs} wrote at the start of `r`. */
+export function callArity(r: Region): number {
+  return r.u8[0]!;
+}
+
+/** Reads the one argument of a call of one argument (see {@link callArity}) written at the start of `r`. */
+export function decodeOnlyArg(r: Region): unknown {
+  cursor.at = 1;
+  return readOne(r);
+}
+
 /** Reads the arguments {@link encodeArgs} wrote at the start of `r`. */
 export function decodeArgs(r: Region): unknown[] {
   const count = r.u8[0]!;

@@ -3,7 +3,7 @@
 // result skip the port and structured clone: the writer fills the slot, flips its state and wakes
 // the other thread, which reads it in place. Everything else (the first call of an export, errors,
 // transfers, other values, a busy slot) keeps going through the port.
-import { Region, decodeArgs, decodeValue, encodeArgs, encodeValue } from './lane-codec.js';
+import { Region, callArity, decodeArgs, decodeOnlyArg, decodeValue, encodeArgs, encodeValue } from './lane-codec.js';
 import { LARGE_BYTES } from './large-bytes.js';
 
 // Int32 slots of the lane's header.
@@ -119,6 +119,18 @@ export class ReactorLane extends Lane {
   /** The export index of the waiting call (after {@link callId} returned its id). */
   callFn(): number {
     return this.header[CALL_FN]!;
+  }
+
+  /** The number of arguments of the waiting call (after {@link callId} returned its id). */
+  callArity(): number {
+    return callArity(this.call);
+  }
+
+  /** {@link takeCall} for a call of one argument: that argument, without an array around it. */
+  takeOnlyArg(): unknown {
+    const arg = decodeOnlyArg(this.call);
+    this.header[CALL_STATE] = 0; // see takeCall
+    return arg;
   }
 
   /**
