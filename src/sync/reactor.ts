@@ -24,7 +24,7 @@ import {
   type ResultMessage,
   type ToReactor,
 } from './protocol.js';
-import { CallerLane, createLane } from './shared-lane.js';
+import { CallerLane, MAX_CALL_ID, createLane } from './shared-lane.js';
 import { CallTable } from './call-table.js';
 import type { WireContext } from '../context/request-context.js';
 
@@ -180,7 +180,7 @@ class ReactorLink {
     transfer?: readonly TransferListItem[],
     context?: WireContext,
   ): PendingCall {
-    const id = this.#nextId++;
+    const id = this.#newId();
     // A plain read (an atomic one costs a builtin call): it can only be stale, never ahead, and a
     // stale value only makes the first sleep in wait() return at once and look again.
     const seen = this.signal[0]!;
@@ -204,7 +204,7 @@ class ReactorLink {
     // biome-ignore lint/complexity/noBannedTypes: the parameter type of Error.captureStackTrace.
     boundary: Function,
   ): unknown {
-    const id = this.#nextId++;
+    const id = this.#newId();
     const seen = this.signal[0]!; // see post()
     let outcome: Outcome;
     if (this.#send(id, module, exportName, args, transfer, undefined)) {
@@ -212,7 +212,7 @@ class ReactorLink {
       const sleep = this.#firstSleep(timeoutMs, firstLaneSleepMs);
       firstLaneSleepMs = firstSleepCap;
       const timedOut = this.#park(seen, sleep);
-      if (this.#lane.replyId() === id) return this.#lane.takeReply(true);
+      if (this.#lane.replyId() === id) return this.#lane.takeReply(id, true);
       const call = this.#track(id, module, exportName, seen);
       outcome = this.#waitMore(call, timeoutMs, true, timedOut ? sleep : 0);
     } else {
@@ -220,6 +220,13 @@ class ReactorLink {
     }
     if (outcome.type === 'result' && outcome.ok) return outcome.value;
     return unwrap(outcome, () => callerStack(boundary));
+  }
+
+  // A new call id: positive, and within what the lane carries (wrapping after 2^31 - 2 calls).
+  #newId(): number {
+    const id = this.#nextId;
+    this.#nextId = id === MAX_CALL_ID ? 1 : id + 1;
+    return id;
   }
 
   // Sends call `id` (see post); true if it went on the lane.
@@ -338,7 +345,7 @@ class ReactorLink {
 
   // Takes `call`'s reply from the lane and settles it.
   #takeLaneReply(call: PendingCall): Outcome {
-    const value = this.#lane.takeReply(true);
+    const value = this.#lane.takeReply(call.id, true);
     this.pending.delete(call.id);
     this.#settle(call, { type: 'result', id: call.id, ok: true, value });
     return call.outcome!;
@@ -381,7 +388,7 @@ class ReactorLink {
     const id = this.#lane.replyId();
     if (id !== 0) {
       const call = this.pending.get(id);
-      const value = this.#lane.takeReply(call !== undefined);
+      const value = this.#lane.takeReply(id, call !== undefined);
       if (call !== undefined) {
         this.pending.delete(id);
         this.#settle(call, { type: 'result', id, ok: true, value });
