@@ -250,6 +250,12 @@ export function encodeArgs(r: Region, args: readonly unknown[]): number {
   return at;
 }
 
+/** {@link encodeArgs} for the one argument `value` of a call of one argument, not put in an array. */
+export function encodeOnlyArg(r: Region, value: unknown): number {
+  r.u8[0] = 1;
+  return writeOne(r, value, 1);
+}
+
 // True if args[i] (a byte value) holds the same buffer as an earlier argument.
 function sharesBuffer(args: readonly unknown[], i: number): boolean {
   const mine = bufferOf(args[i] as object);

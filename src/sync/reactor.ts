@@ -184,7 +184,7 @@ class ReactorLink {
     // A plain read (an atomic one costs a builtin call): it can only be stale, never ahead, and a
     // stale value only makes the first sleep in wait() return at once and look again.
     const seen = this.signal[0]!;
-    this.#send(id, module, exportName, args, transfer, context);
+    this.#send(id, module, exportName, args, undefined, transfer, context);
     return this.#track(id, module, exportName, seen);
   }
 
@@ -193,12 +193,14 @@ class ReactorLink {
    * its error (rebuilt with the stack above `boundary`). A lane call whose reply is in the lane
    * when the first sleep ends, nearly every one, is never tracked: no PendingCall nor outcome is
    * made for it. Nothing else runs on this thread until it is tracked (replies are only taken
-   * here and on the event loop), so an untracked call can miss nothing.
+   * here and on the event loop), so an untracked call can miss nothing. `args` undefined: a call
+   * of the one argument `only`, which is put in an array only if it has to take the port.
    */
   run(
     module: string,
     exportName: string,
-    args: readonly unknown[],
+    args: readonly unknown[] | undefined,
+    only: unknown,
     transfer: readonly TransferListItem[] | undefined,
     timeoutMs: number,
     // biome-ignore lint/complexity/noBannedTypes: the parameter type of Error.captureStackTrace.
@@ -207,7 +209,7 @@ class ReactorLink {
     const id = this.#newId();
     const seen = this.signal[0]!; // see post()
     let outcome: Outcome;
-    if (this.#send(id, module, exportName, args, transfer, undefined)) {
+    if (this.#send(id, module, exportName, args, only, transfer, undefined)) {
       // wait()'s first sleep and look, for a call not tracked yet.
       const sleep = this.#firstSleep(timeoutMs, firstLaneSleepMs);
       firstLaneSleepMs = firstSleepCap;
@@ -229,12 +231,13 @@ class ReactorLink {
     return id;
   }
 
-  // Sends call `id` (see post); true if it went on the lane.
+  // Sends call `id` (see post, and run for `only`); true if it went on the lane.
   #send(
     id: number,
     module: string,
     exportName: string,
-    args: readonly unknown[],
+    args: readonly unknown[] | undefined,
+    only: unknown,
     transfer: readonly TransferListItem[] | undefined,
     context: WireContext | undefined,
   ): boolean {
@@ -245,12 +248,12 @@ class ReactorLink {
         : module === this.#lastModule && exportName === this.#lastExport
           ? this.#lastFn
           : this.#registered(module, exportName);
-    if (fn !== undefined && this.#lane.tryCall(id, fn, args)) {
+    if (fn !== undefined && this.#lane.tryCall(id, fn, args, only)) {
       Atomics.add(this.wake, 0, 1);
       Atomics.notify(this.wake, 0);
       return true;
     }
-    this.#postCall(id, module, exportName, args, transfer, context);
+    this.#postCall(id, module, exportName, args ?? [only], transfer, context);
     return false;
   }
 

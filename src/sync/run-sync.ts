@@ -99,14 +99,24 @@ export function syncify<F extends AsyncFn>(
   const name = exportNameOf(exportName);
   const fixedTimeout = options.timeoutMs === undefined ? undefined : checkMs('timeoutMs', options.timeoutMs, true);
   const pickTransfer = options.transferList;
-  const fn = (...args: Parameters<F>): Awaited<ReturnType<F>> => {
+  // `arguments`, not a rest parameter: a call of one argument (most are) then makes no array, as
+  // V8's optimizing compiler never makes an `arguments` object only read by length and index.
+  const fn = function (this: unknown): Awaited<ReturnType<F>> {
+    // As the arrow function it was: not a constructor.
+    if (new.target !== undefined) throw new TypeError(`the syncified ${name} is not a constructor`);
     if (reactorThread !== false) refuseInReactor(name, true);
     const link = reactor();
     const ctx = currentContext();
-    if (ctx !== undefined) return inContext(link, ctx, args) as Awaited<ReturnType<F>>;
     const timeoutMs = fixedTimeout ?? syncDefaults().timeoutMs;
-    return link.run(spec, name, args, pickTransfer?.(...args), timeoutMs, fn) as Awaited<ReturnType<F>>;
-  };
+    // biome-ignore lint/complexity/noArguments: see above.
+    const given = arguments;
+    if (given.length === 1 && ctx === undefined && pickTransfer === undefined) {
+      return link.run(spec, name, undefined, given[0], undefined, timeoutMs, fn) as Awaited<ReturnType<F>>;
+    }
+    const args = Array.from(given) as Parameters<F>;
+    if (ctx !== undefined) return inContext(link, ctx, args) as Awaited<ReturnType<F>>;
+    return link.run(spec, name, args, undefined, pickTransfer?.(...args), timeoutMs, fn) as Awaited<ReturnType<F>>;
+  } as (...args: Parameters<F>) => Awaited<ReturnType<F>>;
   // Kept out of fn, so the call made outside a request stays as small as it was.
   const inContext = (link: ReactorLink, ctx: RequestContext, args: Parameters<F>): unknown => {
     const wire = reactorWire(ctx);
@@ -166,7 +176,7 @@ export function runSync<T = unknown>(target: ModuleTarget | ServiceTarget | stri
     if (left === undefined) return wait(timeoutOf(target.timeoutMs)) as T;
     return withinDeadline(`runSync(${name})`, left, syncDefaults().timeoutMs, wait) as T;
   }
-  return link.run(spec, name, args, target.transferList, timeoutOf(target.timeoutMs), runSync) as T;
+  return link.run(spec, name, args, undefined, target.transferList, timeoutOf(target.timeoutMs), runSync) as T;
 }
 
 /**

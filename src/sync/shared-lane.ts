@@ -3,7 +3,16 @@
 // result skip the port and structured clone: the writer fills the slot, flips its state and wakes
 // the other thread, which reads it in place. Everything else (the first call of an export, errors,
 // transfers, other values, a busy slot) keeps going through the port.
-import { Region, callArity, decodeArgs, decodeOnlyArg, decodeValue, encodeArgs, encodeValue } from './lane-codec.js';
+import {
+  Region,
+  callArity,
+  decodeArgs,
+  decodeOnlyArg,
+  decodeValue,
+  encodeArgs,
+  encodeOnlyArg,
+  encodeValue,
+} from './lane-codec.js';
 import { LARGE_BYTES } from './large-bytes.js';
 
 // Int32 slots of the lane's header.
@@ -61,13 +70,15 @@ export class CallerLane extends Lane {
   /**
    * Puts call `id` of export `fn` in the call slot; false (nothing written) when the slot still
    * holds an earlier call or an argument is not one the lane carries. The caller wakes the reactor.
+   * `args` undefined: a call of the one argument `only`.
    */
-  tryCall(id: number, fn: number, args: readonly unknown[]): boolean {
+  tryCall(id: number, fn: number, args: readonly unknown[] | undefined, only?: unknown): boolean {
     const h = this.header;
     // A plain read: a stale 1 only sends this call through the port. A 0 is never stale, as the
     // reactor frees the slot before it answers, and its answer reached this thread through an
     // atomic on the wake-up counter (what makes the plain reads in this file safe).
-    if (h[CALL_STATE] !== 0 || encodeArgs(this.call, args) < 0) return false;
+    if (h[CALL_STATE] !== 0) return false;
+    if ((args === undefined ? encodeOnlyArg(this.call, only) : encodeArgs(this.call, args)) < 0) return false;
     h[CALL_ID] = id;
     h[CALL_FN] = fn;
     Atomics.store(h, CALL_STATE, -1 - this.#taken); // publishes the plain writes above, and this thread's reads
