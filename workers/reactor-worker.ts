@@ -185,7 +185,8 @@ function startLoaded(
   mod: Record<string, unknown>,
   module: string,
   exportName: string,
-  args: readonly unknown[],
+  args: readonly unknown[] | undefined,
+  only?: unknown,
 ): void {
   const call = new Call(conn, id);
   conn.calls.add(call);
@@ -195,19 +196,34 @@ function startLoaded(
   try {
     if (typeof fn !== 'function') throw noExport(module, exportName, fn);
     const f = fn as (...a: unknown[]) => unknown;
-    // One argument (the usual small call) is passed as it is: apply spreads an array through a builtin.
-    p = Promise.resolve(args.length === 1 ? f.call(call, args[0]) : f.apply(call, args as unknown[]));
+    // One argument (the usual small call) is passed as it is: apply spreads an array through a
+    // builtin. `args` undefined: a lane call of the one argument `only`, never put in an array.
+    p = Promise.resolve(
+      args === undefined
+        ? f.call(call, only)
+        : args.length === 1
+          ? f.call(call, args[0])
+          : f.apply(call, args as unknown[]),
+    );
   } catch (err) {
     p = Promise.reject(err);
   }
   settleWhen(call, p);
 }
 
+// The handlers of a call's promise are bound to the call (`this`), not closures over it: a new
+// closure's first call goes through V8's lazy-compile stub to find its code (~60 instructions, once
+// per call, as each call makes its own), a bound function calls code already there.
+function fulfilled(this: Call, value: unknown): void {
+  settle(this, true, value);
+}
+
+function rejected(this: Call, err: unknown): void {
+  settle(this, false, err);
+}
+
 function settleWhen(call: Call, p: Promise<unknown>): void {
-  p.then(
-    (value) => settle(call, true, value),
-    (err: unknown) => settle(call, false, err),
-  );
+  p.then(fulfilled.bind(call), rejected.bind(call));
 }
 
 function isTransferred(value: unknown): value is TransferredResult {
@@ -325,7 +341,10 @@ function startLaneCall(conn: Connection, id: number): void {
   const lane = conn.lane;
   const fn = lane.callFn();
   const target = conn.fns[fn];
-  const args = lane.takeCall();
+  // A call of one argument (most are) is read without an array around it.
+  const only = lane.callArity() === 1;
+  const arg = only ? lane.takeOnlyArg() : undefined;
+  const args = only ? undefined : lane.takeCall();
   if (target === undefined) {
     // Only a caller and reactor out of step (two albany copies) could get here; say so, do not hang.
     const error = new AlbanyError(
@@ -341,8 +360,8 @@ function startLaneCall(conn: Connection, id: number): void {
     return;
   }
   const mod = (target.mod ??= loadedModule(target.module));
-  if (mod !== undefined) startLoaded(conn, id, mod, target.module, target.exportName, args);
-  else start(conn, id, target.module, target.exportName, args, undefined);
+  if (mod !== undefined) startLoaded(conn, id, mod, target.module, target.exportName, args, arg);
+  else start(conn, id, target.module, target.exportName, args ?? [arg], undefined);
 }
 
 function connect(port: MessagePort, signal: SharedArrayBuffer, lane: SharedArrayBuffer): void {

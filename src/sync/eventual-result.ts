@@ -123,3 +123,11 @@ export class EventualResult<T = unknown> implements PromiseLike<T> {
     }
   }
 }
+
+/** The frames above `boundary`: where the user called in, without albany's own frames. */
+// biome-ignore lint/complexity/noBannedTypes: the parameter type of Error.captureStackTrace.
+export function callerStack(boundary: Function): string | undefined {
+  const holder: { stack?: string } = {};
+  Error.captureStackTrace(holder, boundary);
+  return holder.stack;
+}

@@ -250,6 +250,12 @@ export function encodeArgs(r: Region, args: readonly unknown[]): number {
   return at;
 }
 
+/** {@link encodeArgs} for the one argument `value` of a call of one argument, not put in an array. */
+export function encodeOnlyArg(r: Region, value: unknown): number {
+  r.u8[0] = 1;
+  return writeOne(r, value, 1);
+}
+
 // True if args[i] (a byte value) holds the same buffer as an earlier argument.
 function sharesBuffer(args: readonly unknown[], i: number): boolean {
   const mine = bufferOf(args[i] as object);
@@ -332,6 +338,17 @@ function readOne(r: Region): unknown {
 /** Reads the value {@link encodeValue} wrote at the start of `r`. */
 export function decodeValue(r: Region): unknown {
   cursor.at = 0;
+  return readOne(r);
+}
+
+/** The number of arguments {@link encodeArgs} wrote at the start of `r`. */
+export function callArity(r: Region): number {
+  return r.u8[0]!;
+}
+
+/** Reads the one argument of a call of one argument (see {@link callArity}) written at the start of `r`. */
+export function decodeOnlyArg(r: Region): unknown {
+  cursor.at = 1;
   return readOne(r);
 }
 

@@ -12,6 +12,7 @@ import { workerExecArgv } from '../exec-argv.js';
 import { workerFile } from '../worker-path.js';
 import { bootstrapSource } from './bootstrap.js';
 import { createSignal, spinBackoff, spinWhile, type Signal } from './channel.js';
+import { callerStack, unwrap } from './eventual-result.js';
 import { dataCloneError, isDataCloneError } from './clone-path.js';
 import { ScratchReader, moveLargeArgs } from './large-bytes.js';
 import { syncDefaults } from './options.js';
@@ -23,7 +24,7 @@ import {
   type ResultMessage,
   type ToReactor,
 } from './protocol.js';
-import { CallerLane, createLane } from './shared-lane.js';
+import { CallerLane, MAX_CALL_ID, createLane } from './shared-lane.js';
 import { CallTable } from './call-table.js';
 import type { WireContext } from '../context/request-context.js';
 
@@ -51,6 +52,9 @@ export function setFirstSleepCap(ms: number): void {
 // feedback, and optimized code that reaches one is thrown away (a deopt and a recompile): without
 // this, the first reply slower than FIRST_SLEEP_MS would do that to every function waits inline into.
 let firstSleepMs = 0;
+// The same for the first lane call made through ReactorLink.run, whose own sleep and look are a
+// second place a wait can find no reply yet.
+let firstLaneSleepMs = 0;
 
 /** How a call ended, as the reactor reported it (or as this side decided: crash, timeout). */
 export type Outcome = ResultMessage | { readonly type: 'failed'; readonly error: AlbanyError };
@@ -176,10 +180,67 @@ class ReactorLink {
     transfer?: readonly TransferListItem[],
     context?: WireContext,
   ): PendingCall {
-    const id = this.#nextId++;
+    const id = this.#newId();
     // A plain read (an atomic one costs a builtin call): it can only be stale, never ahead, and a
     // stale value only makes the first sleep in wait() return at once and look again.
     const seen = this.signal[0]!;
+    this.#send(id, module, exportName, args, undefined, transfer, context);
+    return this.#track(id, module, exportName, seen);
+  }
+
+  /**
+   * {@link post} and {@link wait} for a call made outside a request: returns its value or throws
+   * its error (rebuilt with the stack above `boundary`). A lane call whose reply is in the lane
+   * when the first sleep ends, nearly every one, is never tracked: no PendingCall nor outcome is
+   * made for it. Nothing else runs on this thread until it is tracked (replies are only taken
+   * here and on the event loop), so an untracked call can miss nothing. `args` undefined: a call
+   * of the one argument `only`, which is put in an array only if it has to take the port.
+   */
+  run(
+    module: string,
+    exportName: string,
+    args: readonly unknown[] | undefined,
+    only: unknown,
+    transfer: readonly TransferListItem[] | undefined,
+    timeoutMs: number,
+    // biome-ignore lint/complexity/noBannedTypes: the parameter type of Error.captureStackTrace.
+    boundary: Function,
+  ): unknown {
+    const id = this.#newId();
+    const seen = this.signal[0]!; // see post()
+    let outcome: Outcome;
+    if (this.#send(id, module, exportName, args, only, transfer, undefined)) {
+      // wait()'s first sleep and look, for a call not tracked yet.
+      const sleep = this.#firstSleep(timeoutMs, firstLaneSleepMs);
+      firstLaneSleepMs = firstSleepCap;
+      const timedOut = this.#park(seen, sleep);
+      if (this.#lane.replyId() === id) return this.#lane.takeReply(id, true);
+      const call = this.#track(id, module, exportName, seen);
+      outcome = this.#waitMore(call, timeoutMs, true, timedOut ? sleep : 0);
+    } else {
+      outcome = this.wait(this.#track(id, module, exportName, seen), timeoutMs);
+    }
+    if (outcome.type === 'result' && outcome.ok) return outcome.value;
+    return unwrap(outcome, () => callerStack(boundary));
+  }
+
+  // A new call id: positive, and within what the lane carries (wrapping after 2^31 - 2 calls).
+  #newId(): number {
+    const id = this.#nextId;
+    this.#nextId = id === MAX_CALL_ID ? 1 : id + 1;
+    return id;
+  }
+
+  // Sends call `id` (see post, and run for `only`); true if it went on the lane.
+  #send(
+    id: number,
+    module: string,
+    exportName: string,
+    args: readonly unknown[] | undefined,
+    only: unknown,
+    transfer: readonly TransferListItem[] | undefined,
+    context: WireContext | undefined,
+  ): boolean {
     // A request context rides on the port: the lane carries only arguments.
     const fn =
       transfer !== undefined || context !== undefined
@@ -187,12 +248,17 @@ class ReactorLink {
         : module === this.#lastModule && exportName === this.#lastExport
           ? this.#lastFn
           : this.#registered(module, exportName);
-    if (fn !== undefined && this.#lane.tryCall(id, fn, args)) {
+    if (fn !== undefined && this.#lane.tryCall(id, fn, args, only)) {
       Atomics.add(this.wake, 0, 1);
       Atomics.notify(this.wake, 0);
-    } else {
-      this.#postCall(id, module, exportName, args, transfer, context);
+      return true;
     }
+    this.#postCall(id, module, exportName, args ?? [only], transfer, context);
+    return false;
+  }
+
+  // Records call `id` as in flight; `seen` is this thread's wake-up counter before it was sent.
+  #track(id: number, module: string, exportName: string, seen: number): PendingCall {
     const call: PendingCall = { id, module, exportName, outcome: undefined, onSettle: undefined, seen };
     this.pending.add(call);
     return call;
@@ -255,17 +321,54 @@ class ReactorLink {
    * the reactor unless `cancelOnTimeout` is false (an EventualResult can be waited on again).
    */
   wait(call: PendingCall, timeoutMs: number, cancelOnTimeout = true): Outcome {
-    // The clock (~150 instructions a read) is read only once a sleep ends without the outcome, as
-    // most calls settle within their first sleep. That sleep is capped at FIRST_SLEEP_MS, so when
-    // it ends early (another call's reply woke this thread) it took at most that long: the deadline
-    // set then is at most that late, and one set after it timed out is exact. Never early.
-    let deadline = timeoutMs === Infinity ? Infinity : Number.NaN;
+    if (call.outcome !== undefined) return call.outcome;
     // Sleep first, look after: no reply to the call came before it was posted, and any reply
     // since has moved the counter past `call.seen`, so the first sleep returns at once for it.
-    let seen = call.seen;
-    let remaining = timeoutMs;
+    const sleep = this.#firstSleep(timeoutMs, firstSleepMs);
+    firstSleepMs = firstSleepCap;
+    const timedOut = this.#park(call.seen, sleep);
+    // Nearly always the sleep ended on this call's reply, in the lane: take it without reading
+    // the counter first (an atomic read costs a builtin call) nor looking the call up. Anything
+    // else is left to #waitMore, which reads the counter before each look.
+    if (this.#lane.replyId() === call.id) return this.#takeLaneReply(call);
+    return this.#waitMore(call, timeoutMs, cancelOnTimeout, timedOut ? sleep : 0);
+  }
+
+  // The first sleep of a wait: `capMs` at most, 1 ms at most when the reactor is dying (a reactor
+  // that died just before the call was posted may have left its notice on the port with the
+  // counter already past: its dead flag, set first, caps the sleep). The clock (~150 instructions
+  // a read) is read only once a sleep ends without the outcome, as most calls settle within their
+  // first sleep. That sleep is capped, so when it ends early (another call's reply woke this
+  // thread) it took at most that long: the deadline set then (#waitMore) is at most that late, and
+  // one set after it timed out is exact. Never early. A wait without a timeout is not capped.
+  #firstSleep(timeoutMs: number, capMs: number): number {
+    const cap = timeoutMs === Infinity ? Infinity : Math.min(timeoutMs, capMs);
+    return this.deadFlag[0] === 1 ? Math.min(cap, 1) : cap;
+  }
+
+  // Takes `call`'s reply from the lane and settles it.
+  #takeLaneReply(call: PendingCall): Outcome {
+    const value = this.#lane.takeReply(call.id, true);
+    this.pending.delete(call.id);
+    this.#settle(call, { type: 'result', id: call.id, ok: true, value });
+    return call.outcome!;
+  }
+
+  // The rest of a wait whose first sleep ended without the call's reply in the lane; `slept` ms of
+  // it are known to have passed (all of it if it timed out, else none).
+  #waitMore(call: PendingCall, timeoutMs: number, cancelOnTimeout: boolean, slept: number): Outcome {
+    let deadline = Number.NaN;
     for (;;) {
+      // Read the counter before each look: a reply that lands after the look bumps it, so the
+      // next sleep returns at once instead of sleeping through it.
+      let seen: number;
+      for (seen = Atomics.load(this.signal, 0); this.#receiveOne(); seen = Atomics.load(this.signal, 0)) {
+        if (call.outcome !== undefined) return call.outcome;
+      }
       if (call.outcome !== undefined) return call.outcome;
+      const now = perf.now();
+      if (Number.isNaN(deadline)) deadline = now + timeoutMs - slept;
+      const remaining = deadline - now;
       if (remaining <= 0) {
         if (cancelOnTimeout) this.cancel(call);
         return {
@@ -278,30 +381,8 @@ class ReactorLink {
           ),
         };
       }
-      // A reactor that died just before the call was posted may have left its notice on the port
-      // with the counter already past: its dead flag (set first) caps the sleep.
-      const first = Number.isNaN(deadline);
-      const cap = first ? Math.min(remaining, firstSleepMs) : remaining;
-      firstSleepMs = firstSleepCap;
-      const sleep = this.deadFlag[0] === 1 ? Math.min(cap, 1) : cap;
-      const timedOut = this.#park(seen, sleep);
-      // Nearly always the sleep ended on this call's reply, in the lane: take it without reading
-      // the counter first (an atomic read costs a builtin call) nor looking the call up. Anything
-      // else is left to the loop below, which reads the counter before each look.
-      if (this.#lane.replyId() === call.id) {
-        const value = this.#lane.takeReply(true);
-        this.pending.delete(call.id);
-        this.#settle(call, { type: 'result', id: call.id, ok: true, value });
-        return call.outcome!;
-      }
-      // Read the counter before each look: a reply that lands after the look bumps it, so the
-      // next sleep returns at once instead of sleeping through it.
-      for (seen = Atomics.load(this.signal, 0); this.#receiveOne(); seen = Atomics.load(this.signal, 0)) {
-        if (call.outcome !== undefined) return call.outcome;
-      }
-      const now = perf.now();
-      if (first) deadline = now + remaining - (timedOut ? sleep : 0);
-      remaining = deadline - now;
+      this.#park(seen, this.deadFlag[0] === 1 ? Math.min(remaining, 1) : remaining);
+      if (this.#lane.replyId() === call.id) return this.#takeLaneReply(call);
     }
   }
 
@@ -310,7 +391,7 @@ class ReactorLink {
     const id = this.#lane.replyId();
     if (id !== 0) {
       const call = this.pending.get(id);
-      const value = this.#lane.takeReply(call !== undefined);
+      const value = this.#lane.takeReply(id, call !== undefined);
       if (call !== undefined) {
         this.pending.delete(id);
         this.#settle(call, { type: 'result', id, ok: true, value });
@@ -378,17 +459,14 @@ class ReactorLink {
       // already in the slot is recorded on its call now, so a blocking wait made before the next
       // microtask finds it (it has left the lane and is on no port), and its callback runs after
       // this call returns, once the awaiting code has set it.
-      this.#lane.repliesOff(
-        (id, value) => {
-          const call = this.pending.get(id);
-          if (call === undefined) return;
-          this.pending.delete(id);
-          const outcome: Outcome = { type: 'result', id, ok: true, value };
-          call.outcome = outcome;
-          queueMicrotask(() => this.#settle(call, outcome));
-        },
-        () => this.dead || this.deadFlag[0] === 1,
-      );
+      this.#lane.repliesOff((id, value) => {
+        const call = this.pending.get(id);
+        if (call === undefined) return;
+        this.pending.delete(id);
+        const outcome: Outcome = { type: 'result', id, ok: true, value };
+        call.outcome = outcome;
+        queueMicrotask(() => this.#settle(call, outcome));
+      });
     }
   }
 

@@ -1,7 +1,7 @@
 // The caller-side API: syncify, runSync and runInReactor — blocking code calling async code.
 import type { TransferListItem } from 'node:worker_threads';
 import { AlbanyError, ErrorCodes } from '../errors.js';
-import { EventualResult, unwrap } from './eventual-result.js';
+import { EventualResult, callerStack, unwrap } from './eventual-result.js';
 import { checkMs, syncDefaults } from './options.js';
 import { REACTOR_THREAD_FLAG } from './protocol.js';
 import { reactor, type ReactorLink } from './reactor.js';
@@ -99,16 +99,24 @@ export function syncify<F extends AsyncFn>(
   const name = exportNameOf(exportName);
   const fixedTimeout = options.timeoutMs === undefined ? undefined : checkMs('timeoutMs', options.timeoutMs, true);
   const pickTransfer = options.transferList;
-  const fn = (...args: Parameters<F>): Awaited<ReturnType<F>> => {
+  // `arguments`, not a rest parameter: a call of one argument (most are) then makes no array, as
+  // V8's optimizing compiler never makes an `arguments` object only read by length and index.
+  const fn = function (this: unknown): Awaited<ReturnType<F>> {
+    // As the arrow function it was: not a constructor.
+    if (new.target !== undefined) throw new TypeError(`the syncified ${name} is not a constructor`);
     if (reactorThread !== false) refuseInReactor(name, true);
     const link = reactor();
     const ctx = currentContext();
+    const timeoutMs = fixedTimeout ?? syncDefaults().timeoutMs;
+    // biome-ignore lint/complexity/noArguments: see above.
+    const given = arguments;
+    if (given.length === 1 && ctx === undefined && pickTransfer === undefined) {
+      return link.run(spec, name, undefined, given[0], undefined, timeoutMs, fn) as Awaited<ReturnType<F>>;
+    }
+    const args = Array.from(given) as Parameters<F>;
     if (ctx !== undefined) return inContext(link, ctx, args) as Awaited<ReturnType<F>>;
-    const call = link.post(spec, name, args, pickTransfer?.(...args));
-    const outcome = link.wait(call, fixedTimeout ?? syncDefaults().timeoutMs);
-    if (outcome.type === 'result' && outcome.ok) return outcome.value as Awaited<ReturnType<F>>;
-    return unwrap(outcome, () => callerStack(fn)) as Awaited<ReturnType<F>>;
-  };
+    return link.run(spec, name, args, undefined, pickTransfer?.(...args), timeoutMs, fn) as Awaited<ReturnType<F>>;
+  } as (...args: Parameters<F>) => Awaited<ReturnType<F>>;
   // Kept out of fn, so the call made outside a request stays as small as it was.
   const inContext = (link: ReactorLink, ctx: RequestContext, args: Parameters<F>): unknown => {
     const wire = reactorWire(ctx);
@@ -168,10 +176,7 @@ export function runSync<T = unknown>(target: ModuleTarget | ServiceTarget | stri
     if (left === undefined) return wait(timeoutOf(target.timeoutMs)) as T;
     return withinDeadline(`runSync(${name})`, left, syncDefaults().timeoutMs, wait) as T;
   }
-  const call = link.post(spec, name, args, target.transferList);
-  const outcome = link.wait(call, timeoutOf(target.timeoutMs));
-  if (outcome.type === 'result' && outcome.ok) return outcome.value as T;
-  return unwrap(outcome, () => callerStack(runSync)) as T;
+  return link.run(spec, name, args, undefined, target.transferList, timeoutOf(target.timeoutMs), runSync) as T;
 }
 
 /**
@@ -194,12 +199,4 @@ export function runInReactor<T = unknown>(
   const ctx = currentContext();
   const call = link.post(spec, name, args, options.transferList, ctx === undefined ? undefined : reactorWire(ctx));
   return new EventualResult<T>(link, call, timeoutMs, callerStack(runInReactor));
-}
-
-// Frames above `boundary`: where the user called in, without albany's own frames.
-// biome-ignore lint/complexity/noBannedTypes: the parameter type of Error.captureStackTrace.
-function callerStack(boundary: Function): string | undefined {
-  const holder: { stack?: string } = {};
-  Error.captureStackTrace(holder, boundary);
-  return holder.stack;
 }
