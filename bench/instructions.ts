@@ -163,7 +163,10 @@ const PEERS: readonly Peer[] = [
     source: 'servers/sync-caller.ts',
     args: [],
     kind: 'calls',
-    calls: { counted: 2000, warmup: 5000 },
+    // 20,000 counted calls: the caller's thread scavenges every ~6,000–7,000 calls (one collection
+    // costs 1.2–3.1M Ir), so a window of 2,000 held either none or one, a swing of 600–1,600 Ir/call
+    // between rounds; over several periods the collections count at their average rate. Both peers alike.
+    calls: { counted: 20_000, warmup: 5000 },
     env: { SYNC_LIB: 'albany', SYNC_BYTES: '10' },
     what: 'syncify(echo) per call, 10 B Uint8Array (bench/servers/sync-caller.ts); both threads counted',
   },
@@ -172,7 +175,7 @@ const PEERS: readonly Peer[] = [
     source: 'servers/sync-caller.ts',
     args: [],
     kind: 'calls',
-    calls: { counted: 2000, warmup: 5000 },
+    calls: { counted: 20_000, warmup: 5000 },
     env: { SYNC_LIB: 'synckit', SYNC_BYTES: '10' },
     what: 'synckit createSyncFn(echo) per call, 10 B',
   },
