@@ -1,15 +1,8 @@
 // crochet's EventualResult: a reactor call that blocking code can wait on and async code can await.
 import { AlbanyError, ErrorCodes } from '../errors.js';
-import { rebuildForCaller } from '../errors-wire.js';
 import { checkMs } from './options.js';
-import type { Outcome, PendingCall, ReactorLink } from './reactor.js';
-
-/** Turns a settled call into its value, or throws the error the caller should see. */
-export function unwrap(outcome: Outcome, callerStack: () => string | undefined): unknown {
-  if (outcome.type === 'failed') throw outcome.error;
-  if (outcome.ok) return outcome.value;
-  throw rebuildForCaller(outcome.error, callerStack(), 'in the reactor thread');
-}
+import { unwrap } from './outcome.js';
+import type { PendingCall, ReactorLink } from './reactor.js';
 
 /**
  * The result of {@link runInReactor}: a call already running in the reactor. Block on it with
@@ -122,12 +115,4 @@ export class EventualResult<T = unknown> implements PromiseLike<T> {
       throw err;
     }
   }
-}
-
-/** The frames above `boundary`: where the user called in, without albany's own frames. */
-// biome-ignore lint/complexity/noBannedTypes: the parameter type of Error.captureStackTrace.
-export function callerStack(boundary: Function): string | undefined {
-  const holder: { stack?: string } = {};
-  Error.captureStackTrace(holder, boundary);
-  return holder.stack;
 }

@@ -12,7 +12,7 @@ import { workerExecArgv } from '../exec-argv.js';
 import { workerFile } from '../worker-path.js';
 import { bootstrapSource } from './bootstrap.js';
 import { createSignal, spinBackoff, spinWhile, type Signal } from './channel.js';
-import { callerStack, unwrap } from './eventual-result.js';
+import { type Outcome, callerStack, unwrap } from './outcome.js';
 import { dataCloneError, isDataCloneError } from './clone-path.js';
 import { ScratchReader, moveLargeArgs } from './large-bytes.js';
 import { syncDefaults } from './options.js';
@@ -21,7 +21,6 @@ import {
   type CallMessage,
   type FromReactor,
   type ReactorWorkerData,
-  type ResultMessage,
   type ToReactor,
 } from './protocol.js';
 import { CallerLane, MAX_CALL_ID, createLane } from './shared-lane.js';
@@ -55,9 +54,6 @@ let firstSleepMs = 0;
 // The same for the first lane call made through ReactorLink.run, whose own sleep and look are a
 // second place a wait can find no reply yet.
 let firstLaneSleepMs = 0;
-
-/** How a call ended, as the reactor reported it (or as this side decided: crash, timeout). */
-export type Outcome = ResultMessage | { readonly type: 'failed'; readonly error: AlbanyError };
 
 /** One call this thread has in flight. */
 export interface PendingCall {

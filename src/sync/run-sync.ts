@@ -1,7 +1,8 @@
 // The caller-side API: syncify, runSync and runInReactor — blocking code calling async code.
 import type { TransferListItem } from 'node:worker_threads';
 import { AlbanyError, ErrorCodes } from '../errors.js';
-import { EventualResult, callerStack, unwrap } from './eventual-result.js';
+import { EventualResult } from './eventual-result.js';
+import { callerStack, unwrap } from './outcome.js';
 import { checkMs, syncDefaults } from './options.js';
 import { REACTOR_THREAD_FLAG } from './protocol.js';
 import { reactor, type ReactorLink } from './reactor.js';
