@@ -17,7 +17,7 @@ import type { LegacyPool, Ticket, TicketListener } from '../src/pool/pool.js';
 import type { MountSpec, TaskResult, WorkerMessage } from '../src/pool/protocol.js';
 import { DISCONNECT } from '../src/gateway/messages.js';
 import { buildLegacyRequest } from './request.js';
-import { REFUSED_BODY, REFUSED_START } from './refusal.js';
+import { REFUSED_BODY, REFUSED_START, textHeaders } from './refusal.js';
 
 /** What every request of one legacy mount shares. */
 export interface ExchangeSettings {
@@ -27,11 +27,6 @@ export interface ExchangeSettings {
   onDisconnect: OnDisconnect;
   log: (message: string, error?: unknown) => void;
 }
-
-const textHeaders = (body: string): Array<[string, string]> => [
-  ['content-type', 'text/plain; charset=utf-8'],
-  ['content-length', String(Buffer.byteLength(body))],
-];
 
 const toDisconnect = (): ReceiveMessage => DISCONNECT;
 const ignore = (): void => {};
@@ -274,7 +269,7 @@ class LegacyExchange implements TicketListener {
     if (this.gone) return;
     // Aborted with the client still here: the pool was closed under the request (shutdown).
     if (hasCode(err, 'ERR_ALBANY_ABORTED')) return this.started ? undefined : this.respond(503, 'Service Unavailable');
-    if (hasCode(err, 'ERR_ALBANY_QUEUE_FULL')) return this.respond(503, 'Service Unavailable', [['retry-after', '1']]);
+    if (hasCode(err, 'ERR_ALBANY_QUEUE_FULL')) return this.respondWith(REFUSED_START, REFUSED_BODY);
     this.settings.log(
       `albany legacy ${this.settings.mount.moduleUrl}: ${(err as Error).message}`,
       (err as Error).cause,
@@ -284,7 +279,7 @@ class LegacyExchange implements TicketListener {
     return timeout ? this.respond(504, 'Gateway Timeout') : this.respond(500, 'Internal Server Error');
   }
 
-  // The full queue's 503 (as respond() would send it), with no async function, await or per-request
+  // The full queue's 503 (as fail() sends it), with no async function, await or per-request
   // object on the way: both messages go to send() back to back, like sendWhole's.
   private refuse(): void {
     this.started = true;
@@ -303,10 +298,17 @@ class LegacyExchange implements TicketListener {
     this.resolveRun!();
   }
 
-  private async respond(status: number, text: string, extra: Array<[string, string]> = []): Promise<void> {
+  private respond(status: number, text: string): Promise<void> {
+    return this.respondWith(
+      { type: 'http.response.start', status, headers: textHeaders(text) },
+      { type: 'http.response.body', body: Buffer.from(text), moreBody: false },
+    );
+  }
+
+  private async respondWith(start: SendMessage, body: SendMessage): Promise<void> {
     if (this.gone) return;
-    await this.forward({ type: 'http.response.start', status, headers: [...textHeaders(text), ...extra] });
-    await this.forward({ type: 'http.response.body', body: Buffer.from(text), moreBody: false });
+    await this.forward(start);
+    await this.forward(body);
   }
 
   // Output after the client left is dropped; a send() that fails because it left marks it gone.

@@ -1,15 +1,18 @@
-// A full queue's 503 (with Retry-After), built once: a flood against a full queue shares these
-// instead of building headers, a body and their messages per refused request. Nobody changes them
-// (node copies the head into its own bytes), and both ways a request is refused send the same bytes.
+// The adapter's own plain-text responses (503, 504, 500), and a full queue's 503 (with Retry-After)
+// built once: a flood against a full queue shares it instead of building headers, a body and their
+// messages per refused request. Nobody changes them (node copies the head into its own bytes), and
+// every way a request is refused for a full queue sends the same bytes.
 import type { HttpResponseStartMessage, SendMessage } from '../src/gateway/types.js';
+
+/** The headers of a plain-text response the adapter makes itself, whose whole body is `body`. */
+export const textHeaders = (body: string): Array<[string, string]> => [
+  ['content-type', 'text/plain; charset=utf-8'],
+  ['content-length', String(Buffer.byteLength(body))],
+];
 
 const TEXT = 'Service Unavailable';
 const BODY = Buffer.from(TEXT);
-const HEADERS: Array<[string, string]> = [
-  ['content-type', 'text/plain; charset=utf-8'],
-  ['content-length', String(BODY.length)],
-  ['retry-after', '1'],
-];
+const HEADERS: Array<[string, string]> = [...textHeaders(TEXT), ['retry-after', '1']];
 
 /** The refusal's `http.response.start`, for the gateway path (exchange.ts). */
 export const REFUSED_START: HttpResponseStartMessage = { type: 'http.response.start', status: 503, headers: HEADERS };

@@ -342,9 +342,9 @@ function startLaneCall(conn: Connection, id: number): void {
   const fn = lane.callFn();
   const target = conn.fns[fn];
   // A call of one argument (most are) is read without an array around it.
-  const only = lane.callArity() === 1;
-  const arg = only ? lane.takeOnlyArg() : undefined;
-  const args = only ? undefined : lane.takeCall();
+  const single = lane.callArity() === 1;
+  const arg = single ? lane.takeOnlyArg() : undefined;
+  const args = single ? undefined : lane.takeCall();
   if (target === undefined) {
     // Only a caller and reactor out of step (two albany copies) could get here; say so, do not hang.
     const error = new AlbanyError(
