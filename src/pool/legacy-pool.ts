@@ -228,9 +228,7 @@ export class LegacyPool {
    * the pool would refuse, so a flood against a full queue costs next to nothing.
    */
   admit(): AlbanyError | undefined {
-    if (!this.saturated) return undefined;
-    this.metrics.taskRejected('queue-full');
-    return queueFull(this);
+    return this.refuses() ? queueFull(this) : undefined;
   }
 
   /**
