@@ -4,9 +4,9 @@
 
 /**
  * Copies `n` bytes (a few dozen at most: the lane's and the pool records' small values) from
- * `from` at `fromAt` to `to` at `toAt`: eight at a time, then the rest without a loop. A loop iteration re-checks both arrays and
- * reloads their data pointers after its interrupt check (a GC may move an on-heap array), ~27
- * instructions a byte; straight-line copies share those checks, and indexes summed with `| 0` skip
+ * `from` at `fromAt` to `to` at `toAt`: eight at a time, then the rest without a loop. A loop
+ * iteration re-checks both arrays and reloads their data pointers after its interrupt check (a GC
+ * may move an on-heap array), ~27 instructions a byte; straight-line copies share those checks, and indexes summed with `| 0` skip
  * the overflow check (they are small: within a shared slot or a small array). ~110 instructions
  * for 10 bytes instead of ~270, and a runSync call makes four such copies.
  */

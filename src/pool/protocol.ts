@@ -491,16 +491,16 @@ export function encodeRing(
     const clientBefore = prev.client;
     const sHost = server === null ? null : server[0];
     const cHost = client === null ? null : client[0];
+    const sPort = server === null ? -1 : server[1];
+    const cPort = client === null ? -1 : client[1];
     mask |= (same = sHost === (serverBefore === null ? null : serverBefore[0])) ? 1 << 7 : 0;
     if (!same && (p = writeHost(area, p, limit, sHost)) === -1) return false;
-    mask |= (same = (server === null ? -1 : server[1]) === (serverBefore === null ? -1 : serverBefore[1])) ? 1 << 8 : 0;
-    if (!same && (p = writePort(area, p, limit, server === null ? -1 : server[1])) === -1) return false;
+    mask |= (same = sPort === (serverBefore === null ? -1 : serverBefore[1])) ? 1 << 8 : 0;
+    if (!same && (p = writePort(area, p, limit, sPort)) === -1) return false;
     mask |= (same = cHost === (clientBefore === null ? null : clientBefore[0])) ? 1 << 9 : 0;
     if (!same && (p = writeHost(area, p, limit, cHost)) === -1) return false;
-    mask |= (same = (client === null ? -1 : client[1]) === (clientBefore === null ? -1 : clientBefore[1]))
-      ? 1 << 10
-      : 0;
-    if (!same && (p = writePort(area, p, limit, client === null ? -1 : client[1])) === -1) return false;
+    mask |= (same = cPort === (clientBefore === null ? -1 : clientBefore[1])) ? 1 << 10 : 0;
+    if (!same && (p = writePort(area, p, limit, cPort)) === -1) return false;
     words[at] = mask;
     const headers = r.headers;
     const earlier = prev.headers;
